@@ -1,0 +1,23 @@
+"""kpikit: business metrics and KPIs, computed in Rust over Apache Arrow.
+
+Tables in (pandas, polars, pyarrow or any Arrow stream), tidy tables out: one row per period
+and segment, rates as fractions, money in the input's unit.
+"""
+
+from __future__ import annotations
+
+from . import _kpikit
+from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .survey import csat, nps
+
+__version__: str = _kpikit.__version__
+
+__all__ = [
+    "__version__",
+    "KpikitError",
+    "SchemaError",
+    "InputError",
+    "ParameterError",
+    "nps",
+    "csat",
+]

@@ -1,0 +1,173 @@
+"""Survey metrics: Net Promoter Score and customer satisfaction (CSAT).
+
+Both are computed in the Rust core as *partial → merge → finish*: score counts per group, which
+add up exactly across partitions, then the finished figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import _kpikit
+from ._convert import check_output, column_list, table_input, table_output
+from ._typing import Output, TableLike
+
+__all__ = ["nps", "csat"]
+
+
+def _score_counts(
+    table: TableLike,
+    score: str,
+    time: str | None,
+    freq: str | None,
+    by: str | Sequence[str] | None,
+    tz: str,
+    week_start: str,
+    scale: tuple[int, int],
+    invalid: str,
+) -> Any:
+    segments = column_list(by)
+    return _kpikit.score_counts(
+        table_input(table, [score, time, *segments]),
+        score,
+        time=time,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        by=segments,
+        scale=scale,
+        invalid=invalid,
+    )
+
+
+def nps(
+    table: TableLike,
+    *,
+    score: str,
+    time: str | None = None,
+    freq: str | None = None,
+    by: str | Sequence[str] | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Net Promoter Score per period and segment.
+
+    Answers to "how likely are you to recommend us?" on the 0–10 scale: promoters score 9–10,
+    passives 7–8, detractors 0–6, and
+
+        nps = 100 × (promoters − detractors) / responses            (−100 … 100)
+
+    The 95 % interval is the adjusted-Wald interval of Rocks (2016): each answer scores +1
+    (promoter), 0 (passive) or −1 (detractor); with ``n' = responses + 3``,
+    ``p' = (promoters + 0.75) / n'`` and ``d' = (detractors + 0.75) / n'``,
+    ``se = sqrt((p' + d' − (p' − d')²) / n')`` and the bounds are
+    ``100 × ((p' − d') ± 1.96 × se)``, clipped to ±100. It stays honest for small groups (it
+    does not shrink to a point when every answer is a promoter).
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per survey response.
+    score : str
+        Column of scores, whole numbers 0–10 (any integer or float type).
+    time : str, optional
+        Column of response times (timestamp of any unit, naive or zone-aware, or date). With
+        it, the result has one row per period from the first to the last, gaps included.
+    freq : {"day", "week", "month", "quarter", "year"}, optional
+        Period length when ``time`` is given (default ``"month"``).
+    by : str or list of str, optional
+        Segment columns (plan, region…); missing segment values form their own group.
+    tz : str, default "UTC"
+        Time zone the periods are counted in; naive timestamps are taken as local to it.
+    week_start : str, default "monday"
+        First day of a week for ``freq="week"``.
+    invalid : {"raise", "skip"}, default "raise"
+        Scores that are missing, not whole numbers or off 0–10 (and missing times) raise an
+        :class:`~kpikit.InputError` naming the rows; ``"skip"`` leaves them out and counts them
+        in a ``skipped`` column (rows without a time in ``DataFrame.attrs["skipped_rows"]``).
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period`` (start date, when ``time`` is given), the segments, ``responses``,
+        ``promoters``, ``passives``, ``detractors``, ``nps``, ``nps_ci_low``, ``nps_ci_high``.
+        A group with no responses has ``responses = 0`` and null ``nps`` and bounds.
+
+    Examples
+    --------
+    30 % promoters and 20 % detractors give an NPS of +10:
+
+    >>> import pandas as pd, kpikit
+    >>> answers = pd.DataFrame({"score": [10] * 30 + [8] * 50 + [3] * 20})
+    >>> kpikit.nps(answers, score="score")[["responses", "promoters", "detractors", "nps"]]
+       responses  promoters  detractors   nps
+    0        100         30          20  10.0
+    """
+    check_output(output)
+    state = _score_counts(table, score, time, freq, by, tz, week_start, (0, 10), invalid)
+    return table_output(_kpikit.nps(state), output)
+
+
+def csat(
+    table: TableLike,
+    *,
+    score: str,
+    time: str | None = None,
+    freq: str | None = None,
+    by: str | Sequence[str] | None = None,
+    scale: tuple[int, int] = (1, 5),
+    threshold: int | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Customer satisfaction score per period and segment.
+
+    The positive-score method: the share of responses at or above ``threshold``,
+
+        csat = satisfied / responses            (a fraction, 0 … 1)
+
+    with a 95 % Wilson interval, and ``mean_score``, the plain mean of the scores, for teams
+    that report the average instead.
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per survey response.
+    score : str
+        Column of scores, whole numbers on ``scale``.
+    scale : (int, int), default (1, 5)
+        Lowest and highest possible score.
+    threshold : int, optional
+        Lowest satisfied score; default the top two boxes (4 on 1–5, 9 on 1–10).
+    time, freq, by, tz, week_start, invalid, output
+        As in :func:`kpikit.nps`.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` and segments as keys, ``responses``, ``satisfied``, ``csat``,
+        ``csat_ci_low``, ``csat_ci_high``, ``mean_score``. A group with no responses has null
+        ``csat``, bounds and mean.
+
+    Examples
+    --------
+    50 answers: ten 5s, twenty 4s, ten 3s, five 2s and five 1s; 30 of 50 are satisfied.
+
+    >>> import pandas as pd, kpikit
+    >>> scores = [5] * 10 + [4] * 20 + [3] * 10 + [2] * 5 + [1] * 5
+    >>> kpikit.csat(pd.DataFrame({"score": scores}), score="score")[["responses", "satisfied", "csat", "mean_score"]]
+       responses  satisfied  csat  mean_score
+    0         50         30   0.6         3.5
+    """
+    check_output(output)
+    lo, hi = int(scale[0]), int(scale[1])
+    if threshold is None:
+        threshold = hi - 1
+    state = _score_counts(table, score, time, freq, by, tz, week_start, (lo, hi), invalid)
+    return table_output(_kpikit.csat(state, threshold=threshold), output)

@@ -1,0 +1,588 @@
+//! Grouping rows by key columns of any Arrow type, the additive merge of partial states, and
+//! the gap-filled (segment × period) grid every grouped result is laid out on.
+//!
+//! Keys are interned to dense `u32` group ids in order of first appearance. Strings (Utf8,
+//! LargeUtf8, Utf8View), dictionaries, integers of every width, booleans, dates and timestamps
+//! have fast paths; any other type goes through Arrow's row format. Null is a key value of its
+//! own, so rows with a missing segment form their own group rather than disappearing.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch};
+use arrow::compute::{interleave, lexsort_to_indices, take, SortColumn, SortOptions};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, Int64Type};
+use arrow::row::{RowConverter, SortField};
+use hashbrown::HashMap;
+
+use super::error::{KpiError, KpiResult};
+use super::input::Column;
+use super::time::Freq;
+
+/// Dense group ids for every row, and where each group was first seen.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    pub ids: Vec<u32>,
+    pub first_row: Vec<usize>,
+}
+
+impl Groups {
+    pub fn len(&self) -> usize {
+        self.first_row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first_row.is_empty()
+    }
+}
+
+/// Assigns codes to distinct values of one column in order of first appearance.
+#[derive(Default)]
+struct Interner<'a> {
+    bytes: HashMap<&'a [u8], u32>,
+    bits: HashMap<u64, u32>,
+    rows: HashMap<Vec<u8>, u32>,
+    null: Option<u32>,
+    first_row: Vec<usize>,
+}
+
+impl<'a> Interner<'a> {
+    #[inline]
+    fn new_code(first_row: &mut Vec<usize>, row: usize) -> u32 {
+        first_row.push(row);
+        (first_row.len() - 1) as u32
+    }
+
+    #[inline]
+    fn null_code(&mut self, row: usize) -> u32 {
+        match self.null {
+            Some(c) => c,
+            None => {
+                let c = Self::new_code(&mut self.first_row, row);
+                self.null = Some(c);
+                c
+            }
+        }
+    }
+
+    #[inline]
+    fn bits_code(&mut self, v: u64, row: usize) -> u32 {
+        let first_row = &mut self.first_row;
+        *self
+            .bits
+            .entry(v)
+            .or_insert_with(|| Self::new_code(first_row, row))
+    }
+
+    #[inline]
+    fn bytes_code(&mut self, v: &'a [u8], row: usize) -> u32 {
+        let first_row = &mut self.first_row;
+        *self
+            .bytes
+            .entry(v)
+            .or_insert_with(|| Self::new_code(first_row, row))
+    }
+
+    fn primitive<T: ArrowPrimitiveType>(
+        &mut self,
+        a: &PrimitiveArray<T>,
+        rows: &[usize],
+        out: &mut Vec<u32>,
+        to_bits: impl Fn(T::Native) -> Option<u64>,
+    ) {
+        for (i, &row) in rows.iter().enumerate() {
+            let code = if a.is_null(i) {
+                self.null_code(row)
+            } else {
+                match to_bits(a.value(i)) {
+                    Some(b) => self.bits_code(b, row),
+                    None => self.null_code(row),
+                }
+            };
+            out.push(code);
+        }
+    }
+
+    /// Encode one array whose element `i` is input row `rows[i]`.
+    fn encode(&mut self, a: &'a ArrayRef, rows: &[usize], out: &mut Vec<u32>) -> KpiResult<()> {
+        macro_rules! prim {
+            ($t:ty, $f:expr) => {
+                self.primitive(a.as_primitive::<$t>(), rows, out, $f)
+            };
+        }
+        use arrow::datatypes::*;
+        match a.data_type() {
+            DataType::Null => rows.iter().for_each(|&r| {
+                let c = self.null_code(r);
+                out.push(c)
+            }),
+            DataType::Boolean => {
+                let b = a.as_boolean();
+                for (i, &row) in rows.iter().enumerate() {
+                    let c = if b.is_null(i) {
+                        self.null_code(row)
+                    } else {
+                        self.bits_code(b.value(i) as u64, row)
+                    };
+                    out.push(c);
+                }
+            }
+            DataType::Int8 => prim!(Int8Type, |v| Some(v as i64 as u64)),
+            DataType::Int16 => prim!(Int16Type, |v| Some(v as i64 as u64)),
+            DataType::Int32 => prim!(Int32Type, |v| Some(v as i64 as u64)),
+            DataType::Int64 => prim!(Int64Type, |v| Some(v as u64)),
+            DataType::UInt8 => prim!(UInt8Type, |v| Some(v as u64)),
+            DataType::UInt16 => prim!(UInt16Type, |v| Some(v as u64)),
+            DataType::UInt32 => prim!(UInt32Type, |v| Some(v as u64)),
+            DataType::UInt64 => prim!(UInt64Type, Some),
+            DataType::Date32 => prim!(Date32Type, |v| Some(v as i64 as u64)),
+            DataType::Date64 => prim!(Date64Type, |v| Some(v as u64)),
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                prim!(TimestampSecondType, |v| Some(v as u64))
+            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                prim!(TimestampMillisecondType, |v| Some(v as u64))
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                prim!(TimestampMicrosecondType, |v| Some(v as u64))
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                prim!(TimestampNanosecondType, |v| Some(v as u64))
+            }
+            // -0.0 and 0.0 are one key; NaN is missing, like null.
+            DataType::Float32 => prim!(Float32Type, |v: f32| {
+                (!v.is_nan()).then(|| ((v as f64) + 0.0).to_bits())
+            }),
+            DataType::Float64 => prim!(Float64Type, |v: f64| (!v.is_nan())
+                .then(|| (v + 0.0).to_bits())),
+            DataType::Utf8 => self.strings(a.as_string::<i32>().iter(), rows, out),
+            DataType::LargeUtf8 => self.strings(a.as_string::<i64>().iter(), rows, out),
+            DataType::Utf8View => self.strings(a.as_string_view().iter(), rows, out),
+            DataType::Binary => self.binaries(a.as_binary::<i32>().iter(), rows, out),
+            DataType::LargeBinary => self.binaries(a.as_binary::<i64>().iter(), rows, out),
+            DataType::Dictionary(_, _) => {
+                let d = a.as_any_dictionary();
+                let values = d.values();
+                // Codes of the dictionary's values (position j stands for value j).
+                let positions: Vec<usize> = (0..values.len()).collect();
+                let mut value_codes = Vec::with_capacity(values.len());
+                // The first row of a value is only known once a key points at it, so values
+                // are interned with a placeholder row and fixed up below.
+                let before = self.first_row.len();
+                self.encode(values, &positions, &mut value_codes)?;
+                let mut seen = vec![false; self.first_row.len()];
+                for s in seen.iter_mut().take(before) {
+                    *s = true;
+                }
+                let keys = d.normalized_keys();
+                let key_nulls = d.keys().nulls().cloned();
+                for (i, &row) in rows.iter().enumerate() {
+                    let code = if key_nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                        self.null_code(row)
+                    } else {
+                        value_codes[keys[i]]
+                    };
+                    let c = code as usize;
+                    if c < seen.len() && !seen[c] {
+                        seen[c] = true;
+                        self.first_row[c] = row;
+                    }
+                    out.push(code);
+                }
+                // Dictionary values that no key uses must not become groups.
+                self.drop_unseen(&seen, out)?;
+            }
+            _ => {
+                let conv = RowConverter::new(vec![SortField::new(a.data_type().clone())])?;
+                let converted = conv.convert_columns(std::slice::from_ref(a))?;
+                for (i, &row) in rows.iter().enumerate() {
+                    let c = if a.is_null(i) {
+                        self.null_code(row)
+                    } else {
+                        let first_row = &mut self.first_row;
+                        *self
+                            .rows
+                            .entry(converted.row(i).as_ref().to_vec())
+                            .or_insert_with(|| Self::new_code(first_row, row))
+                    };
+                    out.push(c);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn strings<I: Iterator<Item = Option<&'a str>>>(
+        &mut self,
+        it: I,
+        rows: &[usize],
+        out: &mut Vec<u32>,
+    ) {
+        for (v, &row) in it.zip(rows) {
+            let c = match v {
+                Some(s) => self.bytes_code(s.as_bytes(), row),
+                None => self.null_code(row),
+            };
+            out.push(c);
+        }
+    }
+
+    fn binaries<I: Iterator<Item = Option<&'a [u8]>>>(
+        &mut self,
+        it: I,
+        rows: &[usize],
+        out: &mut Vec<u32>,
+    ) {
+        for (v, &row) in it.zip(rows) {
+            let c = match v {
+                Some(s) => self.bytes_code(s, row),
+                None => self.null_code(row),
+            };
+            out.push(c);
+        }
+    }
+
+    /// Unused dictionary values were given codes; renumber so only used codes remain. Rare
+    /// (only dictionaries with unused entries) and linear in rows.
+    fn drop_unseen(&mut self, seen: &[bool], out: &mut [u32]) -> KpiResult<()> {
+        if seen.iter().all(|s| *s) {
+            return Ok(());
+        }
+        let mut remap = vec![u32::MAX; seen.len()];
+        let mut first_row = Vec::with_capacity(seen.len());
+        for (c, s) in seen.iter().enumerate() {
+            if *s {
+                remap[c] = first_row.len() as u32;
+                first_row.push(self.first_row[c]);
+            }
+        }
+        for c in out.iter_mut() {
+            *c = remap[*c as usize];
+        }
+        for v in self
+            .bytes
+            .values_mut()
+            .chain(self.bits.values_mut())
+            .chain(self.rows.values_mut())
+        {
+            *v = remap[*v as usize];
+        }
+        self.bytes.retain(|_, v| *v != u32::MAX);
+        self.bits.retain(|_, v| *v != u32::MAX);
+        self.rows.retain(|_, v| *v != u32::MAX);
+        if let Some(n) = self.null {
+            self.null = (remap[n as usize] != u32::MAX).then_some(remap[n as usize]);
+        }
+        self.first_row = first_row;
+        Ok(())
+    }
+}
+
+/// Group ids of one column.
+fn column_groups(col: &Column) -> KpiResult<Groups> {
+    let mut interner = Interner::default();
+    let mut ids = Vec::with_capacity(col.len());
+    let mut at = 0;
+    for chunk in &col.chunks {
+        let rows: Vec<usize> = (at..at + chunk.len()).collect();
+        interner.encode(chunk, &rows, &mut ids)?;
+        at += chunk.len();
+    }
+    Ok(Groups {
+        ids,
+        first_row: interner.first_row,
+    })
+}
+
+/// Group ids over several key columns (all the same length). No columns: one group.
+pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
+    let Some(first) = cols.first() else {
+        return Err(KpiError::Internal(
+            "group_ids needs at least one column".into(),
+        ));
+    };
+    let n = first.len();
+    for c in cols {
+        if c.len() != n {
+            return Err(KpiError::LengthMismatch {
+                left: first.name.clone(),
+                left_len: n,
+                right: c.name.clone(),
+                right_len: c.len(),
+            });
+        }
+    }
+    let mut acc = column_groups(first)?;
+    for c in &cols[1..] {
+        let next = column_groups(c)?;
+        let width = next.len() as u64;
+        let mut map: HashMap<u64, u32> = HashMap::new();
+        let mut first_row = Vec::new();
+        for (row, (a, b)) in acc.ids.iter_mut().zip(&next.ids).enumerate() {
+            let key = *a as u64 * width + *b as u64;
+            *a = *map.entry(key).or_insert_with(|| {
+                first_row.push(row);
+                (first_row.len() - 1) as u32
+            });
+        }
+        acc.first_row = first_row;
+    }
+    Ok(acc)
+}
+
+/// The rows at global positions `rows` of a chunked column, as one array of the column's type.
+pub fn take_rows(col: &Column, rows: &[usize]) -> KpiResult<ArrayRef> {
+    if col.chunks.len() == 1 {
+        let idx = arrow::array::UInt64Array::from_iter_values(rows.iter().map(|&r| r as u64));
+        return Ok(take(col.chunks[0].as_ref(), &idx, None)?);
+    }
+    if col.chunks.is_empty() {
+        return Ok(arrow::array::new_empty_array(&DataType::Null));
+    }
+    let offsets = col.offsets();
+    let pairs: Vec<(usize, usize)> = rows
+        .iter()
+        .map(|&r| {
+            let chunk = offsets.partition_point(|&o| o <= r) - 1;
+            (chunk, r - offsets[chunk])
+        })
+        .collect();
+    let arrays: Vec<&dyn Array> = col.chunks.iter().map(|c| c.as_ref()).collect();
+    Ok(interleave(&arrays, &pairs)?)
+}
+
+/// Additive merge of partial states: rows with equal key columns (the first `n_keys`) are
+/// combined by summing the remaining Int64 columns. Used to merge per-partition results.
+pub fn merge_sum(states: &[RecordBatch], n_keys: usize) -> KpiResult<RecordBatch> {
+    let Some(first) = states.first() else {
+        return Err(KpiError::Internal("merge of zero partial states".into()));
+    };
+    let schema = first.schema();
+    for s in states {
+        if s.schema().fields() != schema.fields() {
+            return Err(KpiError::param(
+                "states",
+                "partial states have different columns; they must come from the same call",
+            ));
+        }
+    }
+    let col = |j: usize| {
+        Column::new(
+            schema.field(j).name().clone(),
+            states.iter().map(|s| s.column(j).clone()).collect(),
+        )
+    };
+    let total: usize = states.iter().map(|s| s.num_rows()).sum();
+    let groups = if n_keys == 0 {
+        Groups {
+            ids: vec![0; total],
+            first_row: if total > 0 { vec![0] } else { vec![] },
+        }
+    } else {
+        let keys: Vec<Column> = (0..n_keys).map(col).collect();
+        group_ids(&keys)?
+    };
+    let mut out: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for j in 0..n_keys {
+        out.push(take_rows(&col(j), &groups.first_row)?);
+    }
+    for j in n_keys..schema.fields().len() {
+        let mut sums = vec![0i64; groups.len()];
+        let mut row = 0;
+        for s in states {
+            let a = s.column(j).as_primitive::<Int64Type>();
+            for i in 0..a.len() {
+                let g = groups.ids[row] as usize;
+                sums[g] = sums[g]
+                    .checked_add(a.value(i))
+                    .ok_or_else(|| KpiError::Overflow {
+                        what: format!("sum of {:?}", schema.field(j).name()),
+                    })?;
+                row += 1;
+            }
+        }
+        out.push(Arc::new(Int64Array::from(sums)));
+    }
+    Ok(RecordBatch::try_new(schema.clone(), out)?)
+}
+
+/// The layout of a grouped result: one row per segment and period, every period from the first
+/// to the last present (gaps included), segments sorted by value (nulls last).
+pub struct Grid {
+    /// For every output row, the state row it takes its values from (None: an empty period).
+    pub source: Vec<Option<usize>>,
+    /// Output columns for the keys: the period start dates (if any) then the segment columns.
+    pub keys: Vec<ArrayRef>,
+}
+
+/// Lay out a state whose key columns are `[period (Date32)?, segments…]`.
+pub fn grid(
+    state: &RecordBatch,
+    has_period: bool,
+    n_segments: usize,
+    freq: Option<Freq>,
+) -> KpiResult<Grid> {
+    let n = state.num_rows();
+    let seg_offset = usize::from(has_period);
+    let seg_cols: Vec<Column> = (0..n_segments)
+        .map(|j| {
+            let f = state.schema().field(seg_offset + j).name().clone();
+            Column::from_array(f, state.column(seg_offset + j).clone())
+        })
+        .collect();
+    // Distinct segments, sorted by value.
+    let seg_groups = if n_segments == 0 {
+        // No segments: the whole input is one segment, present even when empty.
+        Groups {
+            ids: vec![0; n],
+            first_row: vec![0],
+        }
+    } else {
+        group_ids(&seg_cols)?
+    };
+    let mut seg_keys: Vec<ArrayRef> = Vec::new();
+    for c in &seg_cols {
+        seg_keys.push(take_rows(c, &seg_groups.first_row)?);
+    }
+    let order: Vec<usize> = if n_segments == 0 {
+        (0..seg_groups.len()).collect()
+    } else {
+        let sort_cols: Vec<SortColumn> = seg_keys
+            .iter()
+            .map(|a| SortColumn {
+                values: a.clone(),
+                options: Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+            })
+            .collect();
+        lexsort_to_indices(&sort_cols, None)?
+            .values()
+            .iter()
+            .map(|&i| i as usize)
+            .collect()
+    };
+    let mut rank = vec![0usize; order.len()];
+    for (r, &g) in order.iter().enumerate() {
+        rank[g] = r;
+    }
+
+    let mut source = Vec::new();
+    let mut seg_of_row: Vec<usize> = Vec::new();
+    let mut keys: Vec<ArrayRef> = Vec::new();
+    if has_period {
+        let freq =
+            freq.ok_or_else(|| KpiError::Internal("period grid without a frequency".into()))?;
+        let dates = state.column(0).as_primitive::<Date32Type>();
+        let ords: Vec<i64> = dates
+            .values()
+            .iter()
+            .map(|&d| freq.ordinal_of_day(d as i64))
+            .collect();
+        let (lo, hi) = match (ords.iter().min(), ords.iter().max()) {
+            (Some(&lo), Some(&hi)) => (lo, hi),
+            _ => (0, -1),
+        };
+        let width = (hi - lo + 1).max(0) as usize;
+        // State rows sorted by (segment rank, period).
+        let mut rows: Vec<usize> = (0..n).collect();
+        rows.sort_unstable_by_key(|&r| (rank[seg_groups.ids[r] as usize], ords[r]));
+        let mut it = rows.into_iter().peekable();
+        let mut out_ords = Vec::with_capacity(order.len() * width);
+        for (r, &g) in order.iter().enumerate() {
+            for k in 0..width {
+                let o = lo + k as i64;
+                let src = match it.peek() {
+                    Some(&row) if rank[seg_groups.ids[row] as usize] == r && ords[row] == o => {
+                        it.next();
+                        Some(row)
+                    }
+                    _ => None,
+                };
+                source.push(src);
+                seg_of_row.push(g);
+                out_ords.push(Some(o));
+            }
+        }
+        keys.push(Arc::new(super::time::start_dates(freq, out_ords)) as ArrayRef);
+        let keys_cast = arrow::compute::cast(&keys[0], &DataType::Date32)?;
+        keys[0] = keys_cast;
+    } else {
+        // One state row per segment already (no periods to fill).
+        let mut by_seg = vec![None; seg_groups.len()];
+        for r in 0..n {
+            by_seg[seg_groups.ids[r] as usize] = Some(r);
+        }
+        for &g in &order {
+            source.push(by_seg[g]);
+            seg_of_row.push(g);
+        }
+    }
+    let idx = arrow::array::UInt64Array::from_iter_values(seg_of_row.iter().map(|&g| g as u64));
+    for a in &seg_keys {
+        keys.push(take(a.as_ref(), &idx, None)?);
+    }
+    Ok(Grid { source, keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{DictionaryArray, Int32Array, StringArray, StringViewArray, UInt64Array};
+    use arrow::datatypes::Int8Type;
+
+    #[test]
+    fn strings_of_every_flavour_group_alike() {
+        let a = Column::new(
+            "plan",
+            vec![
+                Arc::new(StringArray::from(vec![Some("pro"), None, Some("free")])) as ArrayRef,
+                Arc::new(StringArray::from(vec![Some("free"), Some("pro")])) as ArrayRef,
+            ],
+        );
+        let g = group_ids(&[a]).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 2, 2, 0]);
+        assert_eq!(g.first_row, vec![0, 1, 2]);
+        let v = Column::from_array(
+            "plan",
+            Arc::new(StringViewArray::from(vec![
+                Some("pro"),
+                None,
+                Some("free"),
+                Some("free"),
+                Some("pro"),
+            ])),
+        );
+        assert_eq!(group_ids(&[v]).unwrap().ids, vec![0, 1, 2, 2, 0]);
+        let d: DictionaryArray<Int8Type> = vec!["x", "pro", "free", "free", "pro"]
+            .into_iter()
+            .collect();
+        let d = Column::from_array("plan", Arc::new(d.slice(1, 4)));
+        let g = group_ids(&[d]).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 1, 0]);
+        assert_eq!(g.first_row, vec![0, 1]);
+    }
+
+    #[test]
+    fn several_columns_combine() {
+        let a = Column::from_array("a", Arc::new(Int32Array::from(vec![1, 1, 2, 1])));
+        let b = Column::from_array(
+            "b",
+            Arc::new(UInt64Array::from(vec![u64::MAX, 5, u64::MAX, u64::MAX])),
+        );
+        let g = group_ids(&[a, b]).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 2, 0]);
+        let c = Column::new(
+            "c",
+            vec![
+                Arc::new(Int32Array::from(vec![7, 8])) as ArrayRef,
+                Arc::new(Int32Array::from(vec![9, 10])) as ArrayRef,
+            ],
+        );
+        let taken = take_rows(&c, &[3, 0, 2]).unwrap();
+        assert_eq!(
+            taken.as_primitive::<arrow::datatypes::Int32Type>().values(),
+            &[10, 7, 9]
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Columns as they arrive from Arrow, and coercion to the types the kernels compute with.
+//!
+//! A [`Column`] keeps the caller's chunks (record batches) as they are: kernels walk them chunk by
+//! chunk, so nothing is concatenated or copied unless a type really has to change.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+
+use super::error::{BadRows, KpiError, KpiResult};
+
+/// One named column of a table, in the chunks it arrived in.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub chunks: Vec<ArrayRef>,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, chunks: Vec<ArrayRef>) -> Self {
+        Column {
+            name: name.into(),
+            chunks,
+        }
+    }
+
+    /// A column from one array.
+    pub fn from_array(name: impl Into<String>, array: ArrayRef) -> Self {
+        Column::new(name, vec![array])
+    }
+
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The Arrow type; a column without chunks is typed Null.
+    pub fn data_type(&self) -> DataType {
+        self.chunks
+            .first()
+            .map(|c| c.data_type().clone())
+            .unwrap_or(DataType::Null)
+    }
+
+    /// Global row position of the first row of every chunk.
+    pub fn offsets(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.chunks.len());
+        let mut at = 0;
+        for c in &self.chunks {
+            out.push(at);
+            at += c.len();
+        }
+        out
+    }
+}
+
+/// A table: the columns a call asked for, looked up by name in the caller's record batches.
+#[derive(Debug, Clone)]
+pub struct Table {
+    batches: Vec<RecordBatch>,
+    names: Vec<String>,
+}
+
+impl Table {
+    pub fn new(batches: Vec<RecordBatch>, names: Vec<String>) -> Self {
+        Table { batches, names }
+    }
+
+    pub fn from_batches(batches: Vec<RecordBatch>, schema: &arrow::datatypes::Schema) -> Self {
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        Table::new(batches, names)
+    }
+
+    pub fn into_batches(self) -> Vec<RecordBatch> {
+        self.batches
+    }
+
+    /// All rows as one batch (states are small; a stream of several batches is concatenated).
+    pub fn single_batch(&self) -> KpiResult<RecordBatch> {
+        match self.batches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(KpiError::param("state", "an empty stream is not a state")),
+            many => Ok(arrow::compute::concat_batches(&many[0].schema(), many)?),
+        }
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    /// The column called `name`, or a `MissingColumn` error listing what the table has.
+    pub fn column(&self, name: &str) -> KpiResult<Column> {
+        let idx =
+            self.names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| KpiError::MissingColumn {
+                    column: name.to_string(),
+                    available: self.names.clone(),
+                })?;
+        Ok(Column::new(
+            name,
+            self.batches.iter().map(|b| b.column(idx).clone()).collect(),
+        ))
+    }
+
+    pub fn columns(&self, names: &[String]) -> KpiResult<Vec<Column>> {
+        names.iter().map(|n| self.column(n)).collect()
+    }
+}
+
+/// Whether a type can be read as a number.
+pub fn is_numeric(dt: &DataType) -> bool {
+    dt.is_numeric() || matches!(dt, DataType::Null)
+}
+
+/// The column as float64 chunks (zero-copy when it already is float64). NaN is not changed
+/// here; readers treat NaN and null alike through [`value_f64`].
+pub fn f64_chunks(col: &Column) -> KpiResult<Vec<Float64Array>> {
+    let dt = col.data_type();
+    let dt = match &dt {
+        DataType::Dictionary(_, v) => v.as_ref().clone(),
+        other => other.clone(),
+    };
+    if !is_numeric(&dt) {
+        return Err(KpiError::wrong_type(&col.name, "numeric", col.data_type()));
+    }
+    col.chunks
+        .iter()
+        .map(|c| {
+            let arr: ArrayRef = if c.data_type() == &DataType::Float64 {
+                c.clone()
+            } else {
+                cast(c, &DataType::Float64)?
+            };
+            Ok(arr.as_primitive::<Float64Type>().clone())
+        })
+        .collect()
+}
+
+/// Value `i` of a float64 chunk, with NaN read as missing.
+#[inline]
+pub fn value_f64(arr: &Float64Array, i: usize) -> Option<f64> {
+    if arr.is_null(i) {
+        return None;
+    }
+    let v = arr.value(i);
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Reject missing values (null or NaN) in a key column, naming up to five rows.
+pub fn require_no_nulls(col: &Column) -> KpiResult<()> {
+    let mut bad = BadRows::default();
+    let mut offset = 0;
+    for c in &col.chunks {
+        if c.null_count() > 0 {
+            for i in 0..c.len() {
+                if c.is_null(i) {
+                    bad.push(offset + i, || "null".to_string());
+                }
+            }
+        }
+        offset += c.len();
+    }
+    KpiError::check_rows(&col.name, "must not be missing", bad)
+}
+
+/// A one-chunk column of float64 values (used by tests and the demo company).
+pub fn f64_column(name: &str, values: Vec<Option<f64>>) -> Column {
+    Column::from_array(name, Arc::new(Float64Array::from(values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int8Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn integers_of_any_width_read_as_f64() {
+        let col = Column::from_array(
+            "x",
+            Arc::new(Int8Array::from(vec![Some(1), None, Some(-3)])),
+        );
+        let chunks = f64_chunks(&col).unwrap();
+        assert_eq!(value_f64(&chunks[0], 0), Some(1.0));
+        assert_eq!(value_f64(&chunks[0], 1), None);
+        assert_eq!(value_f64(&chunks[0], 2), Some(-3.0));
+    }
+
+    #[test]
+    fn strings_are_not_numbers() {
+        let col = Column::from_array("amount", Arc::new(StringArray::from(vec!["a"])));
+        let err = f64_chunks(&col).unwrap_err().to_string();
+        assert_eq!(err, "column \"amount\" must be numeric, got Utf8");
+    }
+
+    #[test]
+    fn missing_column_lists_available() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Float64, true)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Float64Array::from(vec![1.0]))],
+        )
+        .unwrap();
+        let t = Table::from_batches(vec![batch], &schema);
+        let err = t.column("b").unwrap_err().to_string();
+        assert_eq!(err, "column \"b\" not found; the table has columns [\"a\"]");
+    }
+}

@@ -1,0 +1,9 @@
+//! The pure-Rust core: Arrow in, Arrow out, one error type. No Python types here.
+
+pub mod error;
+pub mod groups;
+pub mod input;
+pub mod survey;
+pub mod time;
+
+pub use error::{KpiError, KpiResult};

@@ -1,0 +1,499 @@
+//! Calendar time: time zones, and bucketing timestamps into calendar periods.
+//!
+//! Internally a time is an instant in microseconds since the Unix epoch (UTC). Bucketing first
+//! turns the instant into wall-clock time in the requested zone, then counts periods on the
+//! proleptic Gregorian calendar. A period is identified by an *ordinal* (days, weeks, months,
+//! quarters or years since 1970, negative before) and labelled by the date it starts on.
+//! Naive timestamps (no zone) and dates are wall-clock times already, taken to be in that zone.
+
+use std::str::FromStr;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array};
+use arrow::datatypes::{
+    DataType, Date32Type, Date64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use chrono::{NaiveDateTime, Offset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use super::error::{KpiError, KpiResult};
+use super::input::Column;
+
+pub const US_PER_DAY: i64 = 86_400_000_000;
+const US_PER_HOUR: i64 = 3_600_000_000;
+
+/// A time zone: UTC, a fixed offset ("+05:30") or an IANA name ("Europe/Paris").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    Utc,
+    Fixed(i64),
+    Named(chrono_tz::Tz),
+}
+
+impl FromStr for Zone {
+    type Err = KpiError;
+
+    fn from_str(s: &str) -> KpiResult<Zone> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" || t == "Etc/UTC" {
+            return Ok(Zone::Utc);
+        }
+        if let Some(secs) = parse_offset(t) {
+            return Ok(if secs == 0 {
+                Zone::Utc
+            } else {
+                Zone::Fixed(secs)
+            });
+        }
+        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            KpiError::param(
+                "tz",
+                format!("unknown time zone {s:?}; use an IANA name such as \"Europe/Paris\", \"UTC\" or an offset such as \"+05:30\""),
+            )
+        })
+    }
+}
+
+/// "+05:30", "-0800", "+02" → seconds east of UTC.
+fn parse_offset(s: &str) -> Option<i64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return None;
+    }
+    let h: i64 = digits[..2].parse().ok()?;
+    let m: i64 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
+    if h > 23 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60))
+}
+
+impl Zone {
+    /// Offset from UTC (seconds) in effect at a UTC instant.
+    fn offset_at_utc(&self, utc_us: i64) -> i64 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Fixed(s) => *s,
+            Zone::Named(tz) => {
+                let secs = utc_us.div_euclid(1_000_000);
+                match chrono::DateTime::from_timestamp(secs, 0) {
+                    Some(dt) => tz
+                        .offset_from_utc_datetime(&dt.naive_utc())
+                        .fix()
+                        .local_minus_utc() as i64,
+                    None => 0,
+                }
+            }
+        }
+    }
+}
+
+/// Converts UTC instants to wall-clock time, caching the offset per UTC hour because offsets
+/// only change on hour boundaries in practice and inputs are usually time-ordered.
+pub struct LocalClock {
+    zone: Zone,
+    hour: i64,
+    offset_us: i64,
+}
+
+impl LocalClock {
+    pub fn new(zone: Zone) -> Self {
+        LocalClock {
+            zone,
+            hour: i64::MIN,
+            offset_us: 0,
+        }
+    }
+
+    #[inline]
+    pub fn local(&mut self, utc_us: i64) -> i64 {
+        match self.zone {
+            Zone::Utc => utc_us,
+            Zone::Fixed(s) => utc_us + s * 1_000_000,
+            Zone::Named(_) => {
+                let hour = utc_us.div_euclid(US_PER_HOUR);
+                if hour != self.hour {
+                    self.hour = hour;
+                    self.offset_us = self.zone.offset_at_utc(utc_us) * 1_000_000;
+                }
+                utc_us + self.offset_us
+            }
+        }
+    }
+}
+
+/// Wall-clock microseconds in `zone` for every row of a timestamp or date column (null stays
+/// null). Zone-aware timestamps are converted; naive timestamps and dates are taken as they are.
+pub fn local_micros(col: &Column, zone: Zone) -> KpiResult<Vec<Int64Array>> {
+    col.chunks
+        .iter()
+        .map(|c| local_micros_chunk(&col.name, c, zone))
+        .collect()
+}
+
+fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Array> {
+    let (per_unit, aware): (i64, bool) = match c.data_type() {
+        DataType::Timestamp(unit, tz) => (
+            match unit {
+                TimeUnit::Second => 1_000_000,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1,
+                TimeUnit::Nanosecond => -1_000, // divide
+            },
+            tz.is_some(),
+        ),
+        DataType::Date32 => {
+            let a = c.as_primitive::<Date32Type>();
+            return Ok(a.unary(|d| d as i64 * US_PER_DAY));
+        }
+        DataType::Date64 => {
+            let a = c.as_primitive::<Date64Type>();
+            return Ok(a.unary(|ms| ms * 1_000));
+        }
+        DataType::Null => return Ok(Int64Array::new_null(c.len())),
+        other => return Err(KpiError::wrong_type(name, "a timestamp or date", other)),
+    };
+    let raw: Int64Array = match c.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            c.as_primitive::<TimestampSecondType>().reinterpret_cast()
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => c
+            .as_primitive::<TimestampMillisecondType>()
+            .reinterpret_cast(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => c
+            .as_primitive::<TimestampMicrosecondType>()
+            .reinterpret_cast(),
+        _ => c
+            .as_primitive::<TimestampNanosecondType>()
+            .reinterpret_cast(),
+    };
+    let to_us = move |v: i64| {
+        if per_unit > 0 {
+            v.saturating_mul(per_unit)
+        } else {
+            v.div_euclid(-per_unit)
+        }
+    };
+    if !aware || zone == Zone::Utc {
+        return Ok(if per_unit == 1 { raw } else { raw.unary(to_us) });
+    }
+    let mut clock = LocalClock::new(zone);
+    let values: Vec<i64> = raw
+        .values()
+        .iter()
+        .map(|&v| clock.local(to_us(v)))
+        .collect();
+    Ok(Int64Array::new(values.into(), raw.nulls().cloned()))
+}
+
+/// Calendar frequencies. Weeks start on `week_start` (0 = Monday … 6 = Sunday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Freq {
+    Day,
+    Week { week_start: u8 },
+    Month,
+    Quarter,
+    Year,
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Day index (0 = Monday) from a name: "monday", "Mon", "MON"…
+pub fn parse_weekday(s: &str) -> KpiResult<u8> {
+    const FULL: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let l = s.trim().to_ascii_lowercase();
+    FULL.iter()
+        .position(|f| l.len() >= 3 && f.starts_with(&l))
+        .map(|p| p as u8)
+        .ok_or_else(|| {
+            KpiError::param(
+                "week_start",
+                format!("{s:?} is not a weekday; use \"monday\" … \"sunday\""),
+            )
+        })
+}
+
+impl Freq {
+    /// Parse a frequency: "day", "week", "month", "quarter", "year", or the pandas aliases
+    /// "D", "W" / "W-SUN" (weeks *ending* Sunday, so starting Monday), "M"/"MS"/"ME", "Q"/"QS"/"QE",
+    /// "Y"/"YS"/"YE"/"A". `week_start` applies to "week" and "W".
+    pub fn parse(s: &str, week_start: u8) -> KpiResult<Freq> {
+        let t = s.trim();
+        let lower = t.to_ascii_lowercase();
+        let f = match lower.as_str() {
+            "day" | "daily" | "d" | "1d" => Freq::Day,
+            "week" | "weekly" | "w" | "1w" => Freq::Week { week_start },
+            "month" | "monthly" | "m" | "ms" | "me" | "1m" => Freq::Month,
+            "quarter" | "quarterly" | "q" | "qs" | "qe" => Freq::Quarter,
+            "year" | "yearly" | "annual" | "y" | "ys" | "ye" | "a" => Freq::Year,
+            _ => {
+                if let Some(day) = lower.strip_prefix("w-") {
+                    let end = parse_weekday(day)?;
+                    Freq::Week {
+                        week_start: (end + 1) % 7,
+                    }
+                } else {
+                    return Err(KpiError::param(
+                        "freq",
+                        format!("unknown frequency {s:?}; use \"day\", \"week\", \"month\", \"quarter\" or \"year\""),
+                    ));
+                }
+            }
+        };
+        Ok(f)
+    }
+
+    /// The period ordinal containing a day (days since 1970-01-01).
+    #[inline]
+    pub fn ordinal_of_day(&self, day: i64) -> i64 {
+        match *self {
+            Freq::Day => day,
+            // 1970-01-01 was a Thursday: three days after Monday.
+            Freq::Week { week_start } => (day + 3 - week_start as i64).div_euclid(7),
+            Freq::Month => {
+                let (y, m, _) = civil_from_days(day);
+                (y - 1970) * 12 + (m as i64 - 1)
+            }
+            Freq::Quarter => {
+                let (y, m, _) = civil_from_days(day);
+                ((y - 1970) * 12 + (m as i64 - 1)).div_euclid(3)
+            }
+            Freq::Year => civil_from_days(day).0 - 1970,
+        }
+    }
+
+    /// The period ordinal containing a wall-clock time in microseconds.
+    #[inline]
+    pub fn ordinal_of_micros(&self, local_us: i64) -> i64 {
+        self.ordinal_of_day(local_us.div_euclid(US_PER_DAY))
+    }
+
+    /// First day (days since 1970-01-01) of the period with this ordinal.
+    pub fn start_day(&self, ordinal: i64) -> i64 {
+        match *self {
+            Freq::Day => ordinal,
+            Freq::Week { week_start } => ordinal * 7 - 3 + week_start as i64,
+            Freq::Month => {
+                let y = 1970 + ordinal.div_euclid(12);
+                let m = ordinal.rem_euclid(12) as u32 + 1;
+                days_from_civil(y, m, 1)
+            }
+            Freq::Quarter => Freq::Month.start_day(ordinal * 3),
+            Freq::Year => days_from_civil(1970 + ordinal, 1, 1),
+        }
+    }
+
+    /// A stable text form, stored with partial states so merges can check they agree.
+    pub fn label(&self) -> String {
+        match self {
+            Freq::Day => "day".into(),
+            Freq::Week { week_start } => format!("week-{}", WEEKDAYS[*week_start as usize % 7]),
+            Freq::Month => "month".into(),
+            Freq::Quarter => "quarter".into(),
+            Freq::Year => "year".into(),
+        }
+    }
+
+    /// Inverse of [`Freq::label`].
+    pub fn from_label(s: &str) -> KpiResult<Freq> {
+        match s.strip_prefix("week-") {
+            Some(d) => Ok(Freq::Week {
+                week_start: parse_weekday(d)?,
+            }),
+            None => Freq::parse(s, 0),
+        }
+    }
+}
+
+/// Period ordinals for every row of a time column (null stays null), as Int64 chunks.
+pub fn period_ordinals(col: &Column, zone: Zone, freq: Freq) -> KpiResult<Vec<Int64Array>> {
+    Ok(local_micros(col, zone)?
+        .into_iter()
+        .map(|a| a.unary(|us| freq.ordinal_of_micros(us)))
+        .collect())
+}
+
+/// Period start dates (Date32) for a list of ordinals.
+pub fn start_dates(freq: Freq, ordinals: impl IntoIterator<Item = Option<i64>>) -> Int32Array {
+    ordinals
+        .into_iter()
+        .map(|o| o.map(|o| freq.start_day(o) as i32))
+        .collect()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's civil-calendar algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day number; the inverse of [`days_from_civil`].
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Wall-clock microseconds of a naive date-time (used by tests and the demo company).
+pub fn micros_of(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+/// True if the array holds a type [`local_micros`] accepts.
+pub fn is_temporal(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{TimestampMicrosecondArray, TimestampNanosecondArray};
+    use std::sync::Arc;
+
+    fn day(y: i64, m: u32, d: u32) -> i64 {
+        days_from_civil(y, m, d)
+    }
+
+    #[test]
+    fn civil_round_trip_over_centuries() {
+        for z in -800_000..800_000i64 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(day(1970, 1, 1), 0);
+        assert_eq!(day(2000, 3, 1), 11_017);
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn weeks_start_on_monday_by_default_and_on_any_day() {
+        let w = Freq::Week { week_start: 0 };
+        // 2026-11-25 is a Wednesday; its week starts Monday 2026-11-23.
+        assert_eq!(
+            w.start_day(w.ordinal_of_day(day(2026, 11, 25))),
+            day(2026, 11, 23)
+        );
+        assert_eq!(
+            w.start_day(w.ordinal_of_day(day(2026, 11, 23))),
+            day(2026, 11, 23)
+        );
+        assert_eq!(
+            w.start_day(w.ordinal_of_day(day(2026, 11, 22))),
+            day(2026, 11, 16)
+        );
+        let sun = Freq::Week { week_start: 6 };
+        assert_eq!(
+            sun.start_day(sun.ordinal_of_day(day(2026, 11, 25))),
+            day(2026, 11, 22)
+        );
+        // Before 1970 too.
+        assert_eq!(
+            w.start_day(w.ordinal_of_day(day(1969, 12, 31))),
+            day(1969, 12, 29)
+        );
+    }
+
+    #[test]
+    fn months_quarters_years() {
+        let d = day(2024, 2, 29);
+        assert_eq!(
+            Freq::Month.start_day(Freq::Month.ordinal_of_day(d)),
+            day(2024, 2, 1)
+        );
+        assert_eq!(
+            Freq::Quarter.start_day(Freq::Quarter.ordinal_of_day(day(2024, 6, 30))),
+            day(2024, 4, 1)
+        );
+        assert_eq!(
+            Freq::Quarter.start_day(Freq::Quarter.ordinal_of_day(day(1969, 11, 5))),
+            day(1969, 10, 1)
+        );
+        assert_eq!(
+            Freq::Year.start_day(Freq::Year.ordinal_of_day(d)),
+            day(2024, 1, 1)
+        );
+        assert_eq!(Freq::Month.ordinal_of_day(day(1969, 12, 31)), -1);
+    }
+
+    #[test]
+    fn parse_frequencies_and_pandas_aliases() {
+        assert_eq!(Freq::parse("month", 0).unwrap(), Freq::Month);
+        assert_eq!(Freq::parse("MS", 0).unwrap(), Freq::Month);
+        assert_eq!(
+            Freq::parse("W-SUN", 3).unwrap(),
+            Freq::Week { week_start: 0 }
+        );
+        assert_eq!(
+            Freq::parse("W-SAT", 0).unwrap(),
+            Freq::Week { week_start: 6 }
+        );
+        assert_eq!(
+            Freq::parse("week", 6).unwrap(),
+            Freq::Week { week_start: 6 }
+        );
+        assert!(Freq::parse("fortnight", 0)
+            .unwrap_err()
+            .to_string()
+            .contains("\"freq\""));
+        let w = Freq::Week { week_start: 2 };
+        assert_eq!(Freq::from_label(&w.label()).unwrap(), w);
+    }
+
+    #[test]
+    fn zone_aware_timestamps_bucket_in_the_requested_zone() {
+        // 2026-03-31T23:30:00Z is already April in Paris (UTC+2 in summer time).
+        let utc_us = micros_of(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 31)
+                .unwrap()
+                .and_hms_opt(23, 30, 0)
+                .unwrap(),
+        );
+        let aware = TimestampNanosecondArray::from(vec![utc_us * 1000]).with_timezone("UTC");
+        let col = Column::from_array("t", Arc::new(aware));
+        let paris: Zone = "Europe/Paris".parse().unwrap();
+        let p = period_ordinals(&col, paris, Freq::Month).unwrap();
+        assert_eq!(Freq::Month.start_day(p[0].value(0)), day(2026, 4, 1));
+        let p = period_ordinals(&col, Zone::Utc, Freq::Month).unwrap();
+        assert_eq!(Freq::Month.start_day(p[0].value(0)), day(2026, 3, 1));
+        // A naive timestamp is wall time in the zone already: no shift.
+        let naive = TimestampMicrosecondArray::from(vec![utc_us]);
+        let col = Column::from_array("t", Arc::new(naive));
+        let p = period_ordinals(&col, paris, Freq::Month).unwrap();
+        assert_eq!(Freq::Month.start_day(p[0].value(0)), day(2026, 3, 1));
+        let fixed: Zone = "-05:00".parse().unwrap();
+        assert_eq!(fixed, Zone::Fixed(-5 * 3600));
+        assert!("Mars/Olympus".parse::<Zone>().is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! Arguments in, results out: Arrow tables and columns across the boundary, and `enter`, which
+//! runs core work with the GIL released and turns errors and panics into Python exceptions.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use arrow::array::{ArrayRef, RecordBatch};
+use pyo3::prelude::*;
+use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
+use pyo3_arrow::PyTable;
+
+use super::error::PyKpiError;
+use crate::core::input::{Column, Table};
+use crate::core::{KpiError, KpiResult};
+
+/// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a
+/// bug report instead of crashing the interpreter.
+pub fn enter<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    F: Send + FnOnce() -> KpiResult<T>,
+    T: Send,
+{
+    py.detach(|| match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            Err(KpiError::Internal(what))
+        }
+    })
+    .map_err(|e| PyKpiError(e).into())
+}
+
+/// Read a table (anything with `__arrow_c_stream__` / `__arrow_c_array__`) without copying.
+pub fn read_table(table: AnyRecordBatch) -> PyResult<Table> {
+    let reader = table.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<RecordBatch>, _>>()
+        .map_err(PyKpiError::from)?;
+    Ok(Table::from_batches(batches, &schema))
+}
+
+/// Read one column (array, chunked array, Series) without copying.
+pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
+    let reader = values.into_reader()?;
+    let chunks = reader
+        .collect::<Result<Vec<ArrayRef>, _>>()
+        .map_err(PyKpiError::from)?;
+    Ok(Column::new(name, chunks))
+}
+
+/// A result batch as a Table that Python reads through `__arrow_c_stream__`.
+pub fn table_out(batch: RecordBatch) -> PyResult<PyTable> {
+    let schema = batch.schema();
+    PyTable::try_new(vec![batch], schema)
+}

@@ -7,6 +7,8 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
+__all__ = ["__version__", "debug_build", "score_counts", "merge_score_counts", "nps", "csat"]
+
 __version__: str
 debug_build: bool
 
@@ -21,7 +23,7 @@ def score_counts(
     tz: str = "UTC",
     week_start: str = "monday",
     by: list[str] = ...,
-    scale: tuple[int, int] = (0, 10),
+    scale: tuple[int, int] = ...,
     invalid: str = "raise",
 ) -> Any: ...
 def merge_score_counts(states: list[_Table]) -> Any: ...

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch};
 use arrow::compute::{interleave, lexsort_to_indices, take, SortColumn, SortOptions};
-use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, Int64Type};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, FieldRef, Int64Type, Schema};
 use arrow::row::{RowConverter, SortField};
 use hashbrown::HashMap;
 
@@ -356,20 +356,53 @@ pub fn merge_sum(states: &[RecordBatch], n_keys: usize) -> KpiResult<RecordBatch
     let Some(first) = states.first() else {
         return Err(KpiError::Internal("merge of zero partial states".into()));
     };
-    let schema = first.schema();
+    let names = |b: &RecordBatch| -> Vec<String> {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
     for s in states {
-        if s.schema().fields() != schema.fields() {
+        if names(s) != names(first) {
             return Err(KpiError::param(
                 "states",
                 "partial states have different columns; they must come from the same call",
             ));
         }
     }
-    let col = |j: usize| {
-        Column::new(
-            schema.field(j).name().clone(),
-            states.iter().map(|s| s.column(j).clone()).collect(),
-        )
+    // Partitions may type a key differently (an empty partition's strings as Null, one
+    // library's Utf8 against another's LargeUtf8): cast every key to the first real type.
+    let mut fields: Vec<FieldRef> = first.schema().fields().iter().cloned().collect();
+    for (j, f) in fields.iter_mut().enumerate().take(n_keys) {
+        if let Some(t) = states
+            .iter()
+            .map(|s| s.column(j).data_type())
+            .find(|t| **t != DataType::Null)
+        {
+            *f = Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(t.clone())
+                    .with_nullable(true),
+            );
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let col = |j: usize| -> KpiResult<Column> {
+        let target = schema.field(j).data_type();
+        let chunks = states
+            .iter()
+            .map(|s| {
+                let a = s.column(j);
+                if a.data_type() == target {
+                    Ok(a.clone())
+                } else {
+                    Ok(arrow::compute::cast(a, target)?)
+                }
+            })
+            .collect::<KpiResult<Vec<_>>>()?;
+        Ok(Column::new(schema.field(j).name().clone(), chunks))
     };
     let total: usize = states.iter().map(|s| s.num_rows()).sum();
     let groups = if n_keys == 0 {
@@ -378,12 +411,12 @@ pub fn merge_sum(states: &[RecordBatch], n_keys: usize) -> KpiResult<RecordBatch
             first_row: if total > 0 { vec![0] } else { vec![] },
         }
     } else {
-        let keys: Vec<Column> = (0..n_keys).map(col).collect();
+        let keys: Vec<Column> = (0..n_keys).map(col).collect::<KpiResult<_>>()?;
         group_ids(&keys)?
     };
     let mut out: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for j in 0..n_keys {
-        out.push(take_rows(&col(j), &groups.first_row)?);
+        out.push(take_rows(&col(j)?, &groups.first_row)?);
     }
     for j in n_keys..schema.fields().len() {
         let mut sums = vec![0i64; groups.len()];

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 
 use super::error::{BadRows, KpiError, KpiResult};
 
@@ -63,17 +63,23 @@ impl Column {
 #[derive(Debug, Clone)]
 pub struct Table {
     batches: Vec<RecordBatch>,
-    names: Vec<String>,
+    schema: SchemaRef,
 }
 
 impl Table {
-    pub fn new(batches: Vec<RecordBatch>, names: Vec<String>) -> Self {
-        Table { batches, names }
+    pub fn from_batches(batches: Vec<RecordBatch>, schema: &SchemaRef) -> Self {
+        Table {
+            batches,
+            schema: schema.clone(),
+        }
     }
 
-    pub fn from_batches(batches: Vec<RecordBatch>, schema: &arrow::datatypes::Schema) -> Self {
-        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
-        Table::new(batches, names)
+    fn names(&self) -> Vec<String> {
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     pub fn into_batches(self) -> Vec<RecordBatch> {
@@ -95,18 +101,22 @@ impl Table {
 
     /// The column called `name`, or a `MissingColumn` error listing what the table has.
     pub fn column(&self, name: &str) -> KpiResult<Column> {
-        let idx =
-            self.names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| KpiError::MissingColumn {
-                    column: name.to_string(),
-                    available: self.names.clone(),
-                })?;
-        Ok(Column::new(
-            name,
-            self.batches.iter().map(|b| b.column(idx).clone()).collect(),
-        ))
+        let idx = self
+            .schema
+            .index_of(name)
+            .map_err(|_| KpiError::MissingColumn {
+                column: name.to_string(),
+                available: self.names(),
+            })?;
+        // An empty stream has no batches; one empty chunk keeps the column's type.
+        let chunks = if self.batches.is_empty() {
+            vec![arrow::array::new_empty_array(
+                self.schema.field(idx).data_type(),
+            )]
+        } else {
+            self.batches.iter().map(|b| b.column(idx).clone()).collect()
+        };
+        Ok(Column::new(name, chunks))
     }
 
     pub fn columns(&self, names: &[String]) -> KpiResult<Vec<Column>> {

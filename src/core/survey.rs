@@ -356,11 +356,15 @@ pub fn merge_score_counts(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
     Ok(RecordBatch::try_new(schema, merged.columns().to_vec())?)
 }
 
-/// Per output row of the grid: the count of each score slot (0 = skipped, 1.. = scores).
-fn grid_counts(
-    state: &RecordBatch,
-    info: &StateInfo,
-) -> KpiResult<(Vec<ArrayRef>, Vec<Field>, Vec<Vec<i64>>)> {
+/// A state laid out on the output grid, before the metric columns are added.
+struct GridCounts {
+    keys: Vec<ArrayRef>,
+    fields: Vec<Field>,
+    /// Per output row, the count of each score slot (0 = skipped, 1.. = scores).
+    counts: Vec<Vec<i64>>,
+}
+
+fn grid_counts(state: &RecordBatch, info: &StateInfo) -> KpiResult<GridCounts> {
     let has_period = info.freq.is_some();
     let g = grid(state, has_period, info.n_segments, info.freq)?;
     let n_keys = usize::from(has_period) + info.n_segments;
@@ -382,16 +386,24 @@ fn grid_counts(
             Field::new(f.name(), g.keys[j].data_type().clone(), true)
         })
         .collect();
-    Ok((g.keys, fields, counts))
+    Ok(GridCounts {
+        keys: g.keys,
+        fields,
+        counts,
+    })
 }
 
+/// The output batch: key columns, then the metric columns, then `skipped` when rows were skipped.
 fn finish_batch(
-    mut fields: Vec<Field>,
-    mut columns: Vec<ArrayRef>,
+    grid: GridCounts,
     info: &StateInfo,
-    counts: &[Vec<i64>],
     extra: Vec<(&str, ArrayRef)>,
 ) -> KpiResult<RecordBatch> {
+    let GridCounts {
+        keys: mut columns,
+        mut fields,
+        counts,
+    } = grid;
     for (name, a) in extra {
         fields.push(Field::new(name, a.data_type().clone(), true));
         columns.push(a);
@@ -429,11 +441,12 @@ pub fn nps(state: &RecordBatch) -> KpiResult<RecordBatch> {
             "NPS needs scores on the 0–10 scale",
         ));
     }
-    let (columns, fields, counts) = grid_counts(state, &info)?;
+    let grid = grid_counts(state, &info)?;
+    let counts = &grid.counts;
     let mut resp = Vec::new();
     let (mut pro, mut pas, mut det) = (Vec::new(), Vec::new(), Vec::new());
     let (mut score, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
-    for c in &counts {
+    for c in counts {
         let s = &c[1..];
         let d: i64 = s[0..=6].iter().sum();
         let pa: i64 = s[7..=8].iter().sum();
@@ -458,10 +471,8 @@ pub fn nps(state: &RecordBatch) -> KpiResult<RecordBatch> {
     let arr = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
     let farr = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
     finish_batch(
-        fields,
-        columns,
+        grid,
         &info,
-        &counts,
         vec![
             ("responses", arr(resp)),
             ("promoters", arr(pro)),
@@ -518,11 +529,12 @@ pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
             ),
         ));
     }
-    let (columns, fields, counts) = grid_counts(state, &info)?;
+    let grid = grid_counts(state, &info)?;
+    let counts = &grid.counts;
     let (mut resp, mut sat) = (Vec::new(), Vec::new());
     let (mut rate, mut lo, mut hi, mut mean) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let first_sat = (threshold - info.scale.lo) as usize;
-    for c in &counts {
+    for c in counts {
         let s = &c[1..];
         let n: i64 = s.iter().sum();
         let k: i64 = s[first_sat..].iter().sum();
@@ -540,10 +552,8 @@ pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
         mean.push((n > 0).then(|| total as f64 / n as f64));
     }
     finish_batch(
-        fields,
-        columns,
+        grid,
         &info,
-        &counts,
         vec![
             ("responses", Arc::new(Int64Array::from(resp)) as ArrayRef),
             ("satisfied", Arc::new(Int64Array::from(sat))),
@@ -700,7 +710,7 @@ mod tests {
 
     #[test]
     fn merging_partitions_equals_one_pass() {
-        let scores: Vec<Option<i32>> = (0..200).map(|i| Some((i * 7 % 11) as i32)).collect();
+        let scores: Vec<Option<i32>> = (0..200).map(|i| Some(i * 7 % 11)).collect();
         let segs: Vec<&str> = (0..200).map(|i| ["x", "y", "z"][i % 3]).collect();
         let whole = score_counts(
             &col_i("s", scores.clone()),

@@ -3,13 +3,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 use pyo3::prelude::*;
-use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
+use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
-use crate::core::input::{Column, Table};
+use crate::core::input::Table;
 use crate::core::{KpiError, KpiResult};
 
 /// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a
@@ -41,15 +41,6 @@ pub fn read_table(table: AnyRecordBatch) -> PyResult<Table> {
         .collect::<Result<Vec<RecordBatch>, _>>()
         .map_err(PyKpiError::from)?;
     Ok(Table::from_batches(batches, &schema))
-}
-
-/// Read one column (array, chunked array, Series) without copying.
-pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
-    let reader = values.into_reader()?;
-    let chunks = reader
-        .collect::<Result<Vec<ArrayRef>, _>>()
-        .map_err(PyKpiError::from)?;
-    Ok(Column::new(name, chunks))
 }
 
 /// A result batch as a Table that Python reads through `__arrow_c_stream__`.

@@ -21,7 +21,7 @@ demo: venv
 
 ## Install the test dependencies and run every test: Rust, Python (with doctests and stub check), notebooks.
 test: venv
-	$(BIN)/maturin develop --extras test --quiet
+	$(BIN)/maturin develop --extras test --features test-hooks --quiet
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(MAKE) test-rust test-python
 

@@ -15,6 +15,22 @@ pub mod _kpikit {
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-        m.add("debug_build", cfg!(debug_assertions))
+        m.add("debug_build", cfg!(debug_assertions))?;
+        #[cfg(feature = "test-hooks")]
+        {
+            use pyo3::types::PyAnyMethods;
+            // setattr, not add: a private test hook stays out of __all__ and the stub.
+            m.setattr("_panic", pyo3::wrap_pyfunction!(super::panic_for_tests, m)?)?;
+        }
+        Ok(())
     }
+}
+
+/// Panics inside the core call path; only in builds with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
+#[pyfunction]
+fn panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
+    convert::enter(py, move || -> crate::core::KpiResult<()> {
+        panic!("{message}")
+    })
 }

@@ -1,0 +1,58 @@
+"""The public surface: every extension function is wrapped, every public function documented."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import kpikit
+from kpikit import _kpikit
+
+PACKAGE = Path(kpikit.__file__).parent
+# Module attributes of the extension that are not functions to wrap.
+NOT_FUNCTIONS = {"__version__", "debug_build"}
+
+
+def _wrapper_sources() -> str:
+    return "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
+
+
+def test_every_extension_function_is_used_by_the_package() -> None:
+    sources = _wrapper_sources()
+    exported = [n for n in _kpikit.__all__ if n not in NOT_FUNCTIONS]
+    unused = [n for n in exported if not re.search(rf"_kpikit\.{n}\b", sources)]
+    assert exported, "the extension exports nothing"
+    assert unused == []
+
+
+def test_every_public_function_has_a_formula_and_an_example() -> None:
+    def public_functions() -> list[tuple[str, object]]:
+        found = []
+        for name in kpikit.__all__:
+            obj = getattr(kpikit, name)
+            if inspect.isfunction(obj):
+                found.append((name, obj))
+            elif inspect.ismodule(obj):
+                found += [(f"{name}.{n}", getattr(obj, n)) for n in getattr(obj, "__all__", [])]
+        return found
+
+    functions = [(n, f) for n, f in public_functions() if inspect.isfunction(f)]
+    assert len(functions) >= 2
+    for name, f in functions:
+        doc = inspect.getdoc(f) or ""
+        assert ">>>" in doc, f"{name} has no runnable example"
+        assert "=" in doc, f"{name} does not state its formula"
+
+
+def test_exceptions_inherit_from_the_builtins_analysts_catch() -> None:
+    assert issubclass(kpikit.SchemaError, TypeError)
+    assert issubclass(kpikit.InputError, ValueError)
+    assert issubclass(kpikit.ParameterError, ValueError)
+    for cls in (kpikit.SchemaError, kpikit.InputError, kpikit.ParameterError):
+        assert issubclass(cls, kpikit.KpikitError)
+
+
+def test_typing_marker_and_stub_ship_with_the_package() -> None:
+    assert (PACKAGE / "py.typed").exists()
+    assert (PACKAGE / "_kpikit.pyi").exists()

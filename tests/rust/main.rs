@@ -1,0 +1,88 @@
+//! Integration tests of the core's public API (no Python): published worked examples.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use kpikit::core::input::Column;
+use kpikit::core::survey::{csat, merge_score_counts, nps, score_counts, Invalid, Periods, Scale};
+use kpikit::core::time::{days_from_civil, Freq, Zone, US_PER_DAY};
+
+fn scores(counts: &[(i64, usize)]) -> Column {
+    let v: Vec<i64> = counts
+        .iter()
+        .flat_map(|&(s, n)| std::iter::repeat_n(s, n))
+        .collect();
+    Column::from_array("score", Arc::new(Int64Array::from(v)))
+}
+
+#[test]
+fn nps_of_thirty_percent_promoters_and_twenty_percent_detractors_is_ten() {
+    let state = score_counts(
+        &scores(&[(9, 30), (7, 50), (6, 20)]),
+        None,
+        &[],
+        Scale::NPS,
+        Invalid::Raise,
+    )
+    .unwrap();
+    let out = nps(&state).unwrap();
+    let v = out.column_by_name("nps").unwrap().as_primitive::<Float64Type>();
+    assert!((v.value(0) - 10.0).abs() < 1e-12);
+}
+
+#[test]
+fn csat_of_thirty_satisfied_in_fifty_is_sixty_percent() {
+    let state = score_counts(
+        &scores(&[(5, 10), (4, 20), (3, 10), (2, 5), (1, 5)]),
+        None,
+        &[],
+        Scale::new(1, 5).unwrap(),
+        Invalid::Raise,
+    )
+    .unwrap();
+    let out = csat(&state, 4).unwrap();
+    let v = out.column_by_name("csat").unwrap().as_primitive::<Float64Type>();
+    assert!((v.value(0) - 0.6).abs() < 1e-12);
+}
+
+#[test]
+fn monthly_segments_merge_across_partitions_with_gaps_filled() {
+    // Two partitions of a year of answers, one segment absent from the second.
+    let start = days_from_civil(2026, 1, 15);
+    let make = |days: &[i64], segs: &[&str], vals: &[i64]| {
+        let t: Vec<i64> = days.iter().map(|d| (start + d) * US_PER_DAY).collect();
+        let periods = Periods {
+            time: Column::from_array(
+                "t",
+                Arc::new(TimestampMicrosecondArray::from(t).with_timezone("UTC")),
+            ),
+            zone: Zone::Utc,
+            freq: Freq::Month,
+        };
+        score_counts(
+            &Column::from_array("score", Arc::new(Int64Array::from(vals.to_vec()))),
+            Some(&periods),
+            &[Column::from_array(
+                "region",
+                Arc::new(StringArray::from(segs.to_vec())),
+            )],
+            Scale::NPS,
+            Invalid::Raise,
+        )
+        .unwrap()
+    };
+    let a = make(&[0, 100], &["EMEA", "NA"], &[10, 2]);
+    let b = make(&[200], &["EMEA"], &[8]);
+    let out = nps(&merge_score_counts(&[a, b]).unwrap()).unwrap();
+    // January … August (8 months) × 2 regions.
+    assert_eq!(out.num_rows(), 16);
+    let responses = out
+        .column_by_name("responses")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let total: i64 = responses.values().iter().sum();
+    assert_eq!(total, 3);
+    let score = out.column_by_name("nps").unwrap();
+    assert_eq!(score.null_count(), 13);
+}

@@ -85,11 +85,12 @@ impl<'a> Interner<'a> {
     fn primitive<T: ArrowPrimitiveType>(
         &mut self,
         a: &PrimitiveArray<T>,
-        rows: &[usize],
+        offset: usize,
         out: &mut Vec<u32>,
         to_bits: impl Fn(T::Native) -> Option<u64>,
     ) {
-        for (i, &row) in rows.iter().enumerate() {
+        for i in 0..a.len() {
+            let row = offset + i;
             let code = if a.is_null(i) {
                 self.null_code(row)
             } else {
@@ -102,22 +103,23 @@ impl<'a> Interner<'a> {
         }
     }
 
-    /// Encode one array whose element `i` is input row `rows[i]`.
-    fn encode(&mut self, a: &'a ArrayRef, rows: &[usize], out: &mut Vec<u32>) -> KpiResult<()> {
+    /// Encode one array whose element `i` is input row `offset + i`.
+    fn encode(&mut self, a: &'a ArrayRef, offset: usize, out: &mut Vec<u32>) -> KpiResult<()> {
         macro_rules! prim {
             ($t:ty, $f:expr) => {
-                self.primitive(a.as_primitive::<$t>(), rows, out, $f)
+                self.primitive(a.as_primitive::<$t>(), offset, out, $f)
             };
         }
         use arrow::datatypes::*;
         match a.data_type() {
-            DataType::Null => rows.iter().for_each(|&r| {
-                let c = self.null_code(r);
+            DataType::Null => (0..a.len()).for_each(|i| {
+                let c = self.null_code(offset + i);
                 out.push(c)
             }),
             DataType::Boolean => {
                 let b = a.as_boolean();
-                for (i, &row) in rows.iter().enumerate() {
+                for i in 0..a.len() {
+                    let row = offset + i;
                     let c = if b.is_null(i) {
                         self.null_code(row)
                     } else {
@@ -154,32 +156,32 @@ impl<'a> Interner<'a> {
             }),
             DataType::Float64 => prim!(Float64Type, |v: f64| (!v.is_nan())
                 .then(|| (v + 0.0).to_bits())),
-            DataType::Utf8 => self.strings(a.as_string::<i32>().iter(), rows, out),
-            DataType::LargeUtf8 => self.strings(a.as_string::<i64>().iter(), rows, out),
-            DataType::Utf8View => self.strings(a.as_string_view().iter(), rows, out),
-            DataType::Binary => self.binaries(a.as_binary::<i32>().iter(), rows, out),
-            DataType::LargeBinary => self.binaries(a.as_binary::<i64>().iter(), rows, out),
+            DataType::Utf8 => self.strings(a.as_string::<i32>().iter(), offset, out),
+            DataType::LargeUtf8 => self.strings(a.as_string::<i64>().iter(), offset, out),
+            DataType::Utf8View => self.strings(a.as_string_view().iter(), offset, out),
+            DataType::Binary => self.binaries(a.as_binary::<i32>().iter(), offset, out),
+            DataType::LargeBinary => self.binaries(a.as_binary::<i64>().iter(), offset, out),
             DataType::Dictionary(_, _) => {
                 let d = a.as_any_dictionary();
                 let values = d.values();
                 // Codes of the dictionary's values (position j stands for value j).
-                let positions: Vec<usize> = (0..values.len()).collect();
                 let mut value_codes = Vec::with_capacity(values.len());
                 // The first row of a value is only known once a key points at it, so values
                 // are interned with a placeholder row and fixed up below.
                 let before = self.first_row.len();
-                self.encode(values, &positions, &mut value_codes)?;
+                self.encode(values, 0, &mut value_codes)?;
                 let mut seen = vec![false; self.first_row.len()];
                 for s in seen.iter_mut().take(before) {
                     *s = true;
                 }
                 let keys = d.normalized_keys();
                 let key_nulls = d.keys().nulls().cloned();
-                for (i, &row) in rows.iter().enumerate() {
+                for (i, &key) in keys.iter().enumerate() {
+                    let row = offset + i;
                     let code = if key_nulls.as_ref().is_some_and(|n| n.is_null(i)) {
                         self.null_code(row)
                     } else {
-                        value_codes[keys[i]]
+                        value_codes[key]
                     };
                     let c = code as usize;
                     if c < seen.len() && !seen[c] {
@@ -194,7 +196,8 @@ impl<'a> Interner<'a> {
             _ => {
                 let conv = RowConverter::new(vec![SortField::new(a.data_type().clone())])?;
                 let converted = conv.convert_columns(std::slice::from_ref(a))?;
-                for (i, &row) in rows.iter().enumerate() {
+                for i in 0..a.len() {
+                    let row = offset + i;
                     let c = if a.is_null(i) {
                         self.null_code(row)
                     } else {
@@ -214,10 +217,11 @@ impl<'a> Interner<'a> {
     fn strings<I: Iterator<Item = Option<&'a str>>>(
         &mut self,
         it: I,
-        rows: &[usize],
+        offset: usize,
         out: &mut Vec<u32>,
     ) {
-        for (v, &row) in it.zip(rows) {
+        for (i, v) in it.enumerate() {
+            let row = offset + i;
             let c = match v {
                 Some(s) => self.bytes_code(s.as_bytes(), row),
                 None => self.null_code(row),
@@ -229,10 +233,11 @@ impl<'a> Interner<'a> {
     fn binaries<I: Iterator<Item = Option<&'a [u8]>>>(
         &mut self,
         it: I,
-        rows: &[usize],
+        offset: usize,
         out: &mut Vec<u32>,
     ) {
-        for (v, &row) in it.zip(rows) {
+        for (i, v) in it.enumerate() {
+            let row = offset + i;
             let c = match v {
                 Some(s) => self.bytes_code(s, row),
                 None => self.null_code(row),
@@ -277,20 +282,87 @@ impl<'a> Interner<'a> {
     }
 }
 
+/// Largest lookup table (entries) a dense integer key may use instead of hashing.
+const DENSE_LIMIT: i64 = 1 << 24;
+
 /// Group ids of one column.
 fn column_groups(col: &Column) -> KpiResult<Groups> {
+    if let Some(g) = dense_integer_groups(col)? {
+        return Ok(g);
+    }
     let mut interner = Interner::default();
     let mut ids = Vec::with_capacity(col.len());
     let mut at = 0;
     for chunk in &col.chunks {
-        let rows: Vec<usize> = (at..at + chunk.len()).collect();
-        interner.encode(chunk, &rows, &mut ids)?;
+        interner.encode(chunk, at, &mut ids)?;
         at += chunk.len();
     }
     Ok(Groups {
         ids,
         first_row: interner.first_row,
     })
+}
+
+/// Integer-like keys (period ordinals, dates, small ids) spanning a short range are looked up
+/// in a table instead of hashed: the common case of grouping by period costs one array access
+/// per row.
+fn dense_integer_groups(col: &Column) -> KpiResult<Option<Groups>> {
+    let dt = col.data_type();
+    let integer_like = matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::Date32
+    );
+    if !integer_like || col.is_empty() {
+        return Ok(None);
+    }
+    let chunks: Vec<Int64Array> = col
+        .chunks
+        .iter()
+        .map(|c| {
+            Ok(arrow::compute::cast(c, &DataType::Int64)?
+                .as_primitive::<Int64Type>()
+                .clone())
+        })
+        .collect::<KpiResult<_>>()?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for c in &chunks {
+        if let (Some(a), Some(b)) = (arrow::compute::min(c), arrow::compute::max(c)) {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+    }
+    let n = col.len() as i64;
+    if lo > hi || hi.saturating_sub(lo) >= DENSE_LIMIT.min(4 * n + 65_536) {
+        return Ok(None);
+    }
+    let mut table = vec![u32::MAX; (hi - lo + 1) as usize];
+    let mut null_code = u32::MAX;
+    let mut first_row = Vec::new();
+    let mut ids = Vec::with_capacity(col.len());
+    let mut row = 0;
+    for c in &chunks {
+        for i in 0..c.len() {
+            let slot = if c.is_null(i) {
+                &mut null_code
+            } else {
+                &mut table[(c.value(i) - lo) as usize]
+            };
+            if *slot == u32::MAX {
+                *slot = first_row.len() as u32;
+                first_row.push(row);
+            }
+            ids.push(*slot);
+            row += 1;
+        }
+    }
+    Ok(Some(Groups { ids, first_row }))
 }
 
 /// Group ids over several key columns (all the same length). No columns: one group.
@@ -315,14 +387,27 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
     for c in &cols[1..] {
         let next = column_groups(c)?;
         let width = next.len() as u64;
-        let mut map: HashMap<u64, u32> = HashMap::new();
         let mut first_row = Vec::new();
-        for (row, (a, b)) in acc.ids.iter_mut().zip(&next.ids).enumerate() {
-            let key = *a as u64 * width + *b as u64;
-            *a = *map.entry(key).or_insert_with(|| {
-                first_row.push(row);
-                (first_row.len() - 1) as u32
-            });
+        let product = acc.len() as u64 * width;
+        if product <= (DENSE_LIMIT as u64).min(4 * n as u64 + 65_536) {
+            let mut table = vec![u32::MAX; product as usize];
+            for (row, (a, b)) in acc.ids.iter_mut().zip(&next.ids).enumerate() {
+                let slot = &mut table[(*a as u64 * width + *b as u64) as usize];
+                if *slot == u32::MAX {
+                    *slot = first_row.len() as u32;
+                    first_row.push(row);
+                }
+                *a = *slot;
+            }
+        } else {
+            let mut map: HashMap<u64, u32> = HashMap::new();
+            for (row, (a, b)) in acc.ids.iter_mut().zip(&next.ids).enumerate() {
+                let key = *a as u64 * width + *b as u64;
+                *a = *map.entry(key).or_insert_with(|| {
+                    first_row.push(row);
+                    (first_row.len() - 1) as u32
+                });
+            }
         }
         acc.first_row = first_row;
     }
@@ -617,5 +702,24 @@ mod tests {
             taken.as_primitive::<arrow::datatypes::Int32Type>().values(),
             &[10, 7, 9]
         );
+    }
+
+    proptest::proptest! {
+        // Dense lookup (small ranges), hashing (wide ranges) and string keys agree.
+        #[test]
+        fn integer_paths_agree_with_string_keys(
+            vals in proptest::collection::vec(proptest::option::of(-3i64..4), 0..60),
+            spread in proptest::bool::ANY,
+        ) {
+            let ints: Vec<Option<i64>> = vals
+                .iter()
+                .map(|v| v.map(|x| if spread { x * 1_000_000_000_000 } else { x }))
+                .collect();
+            let strs: Vec<Option<String>> = vals.iter().map(|v| v.map(|x| x.to_string())).collect();
+            let a = group_ids(&[Column::from_array("k", Arc::new(Int64Array::from(ints)))]).unwrap();
+            let b = group_ids(&[Column::from_array("k", Arc::new(StringArray::from(strs)))]).unwrap();
+            proptest::prop_assert_eq!(a.ids, b.ids);
+            proptest::prop_assert_eq!(a.first_row, b.first_row);
+        }
     }
 }

@@ -27,7 +27,10 @@ fn nps_of_thirty_percent_promoters_and_twenty_percent_detractors_is_ten() {
     )
     .unwrap();
     let out = nps(&state).unwrap();
-    let v = out.column_by_name("nps").unwrap().as_primitive::<Float64Type>();
+    let v = out
+        .column_by_name("nps")
+        .unwrap()
+        .as_primitive::<Float64Type>();
     assert!((v.value(0) - 10.0).abs() < 1e-12);
 }
 
@@ -42,7 +45,10 @@ fn csat_of_thirty_satisfied_in_fifty_is_sixty_percent() {
     )
     .unwrap();
     let out = csat(&state, 4).unwrap();
-    let v = out.column_by_name("csat").unwrap().as_primitive::<Float64Type>();
+    let v = out
+        .column_by_name("csat")
+        .unwrap()
+        .as_primitive::<Float64Type>();
     assert!((v.value(0) - 0.6).abs() < 1e-12);
 }
 

@@ -47,6 +47,21 @@ impl Column {
             .unwrap_or(DataType::Null)
     }
 
+    /// Rows `offset .. offset + len` as a column of zero-copy chunk slices.
+    pub fn slice(&self, offset: usize, len: usize) -> Column {
+        let mut chunks = Vec::new();
+        let (mut at, end) = (0, offset + len);
+        for c in &self.chunks {
+            let (lo, hi) = (at.max(offset), (at + c.len()).min(end));
+            if lo < hi || (len == 0 && chunks.is_empty()) {
+                let lo = lo.min(at + c.len());
+                chunks.push(c.slice(lo - at, hi.saturating_sub(lo)));
+            }
+            at += c.len();
+        }
+        Column::new(self.name.clone(), chunks)
+    }
+
     /// Global row position of the first row of every chunk.
     pub fn offsets(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.chunks.len());

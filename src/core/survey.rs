@@ -15,6 +15,7 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows, Groups};
 use super::input::{f64_chunks, value_f64, Column};
+use super::parallel::map_ranges;
 use super::time::{period_ordinals, start_dates, Freq, Zone};
 
 /// z for a two-sided 95 % interval.
@@ -107,11 +108,43 @@ pub fn score_counts(
             });
         }
     }
+    // Large inputs: the partial step per row range on all threads, then the exact merge.
+    let parts = map_ranges(n, |r| {
+        let len = r.end - r.start;
+        let periods = periods.map(|p| Periods {
+            time: p.time.slice(r.start, len),
+            ..p.clone()
+        });
+        let segments: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
+        score_counts_part(
+            &score.slice(r.start, len),
+            periods.as_ref(),
+            &segments,
+            scale,
+            invalid,
+            r.start,
+        )
+    })?;
+    match parts.len() {
+        1 => Ok(parts.into_iter().next().expect("one part")),
+        _ => merge_score_counts(&parts),
+    }
+}
 
+/// [`score_counts`] of the rows of one range; `offset` makes reported row numbers global.
+fn score_counts_part(
+    score: &Column,
+    periods: Option<&Periods>,
+    segments: &[Column],
+    scale: Scale,
+    invalid: Invalid,
+    offset: usize,
+) -> KpiResult<RecordBatch> {
+    let n = score.len();
     // Score index per row (score − lo), or -1 for a row that breaks a rule.
     let mut codes: Vec<i16> = Vec::with_capacity(n);
     let mut bad = BadRows::default();
-    let mut row = 0;
+    let mut row = offset;
     for chunk in f64_chunks(score)? {
         for i in 0..chunk.len() {
             let code = match value_f64(&chunk, i) {
@@ -152,7 +185,7 @@ pub fn score_counts(
             if a.null_count() > 0 {
                 for i in 0..a.len() {
                     if a.is_null(i) {
-                        missing.push(at + i, || "missing".to_string());
+                        missing.push(offset + at + i, || "missing".to_string());
                     }
                 }
             }
@@ -751,5 +784,61 @@ mod tests {
         assert_eq!(out.num_rows(), 1);
         assert_eq!(i64s(&out, "responses"), vec![0]);
         assert_eq!(f64s(&out, "nps"), vec![None]);
+    }
+
+    #[test]
+    fn parallel_partial_equals_one_pass_and_reports_global_rows() {
+        let n = 300_000usize;
+        let day = 86_400_000_000i64;
+        let scores = col_i("s", (0..n).map(|i| Some((i * 31 % 11) as i32)).collect());
+        let segs = Column::from_array(
+            "g",
+            Arc::new(StringArray::from(
+                (0..n)
+                    .map(|i| ["x", "y", "z", "w"][i * 7 % 4])
+                    .collect::<Vec<_>>(),
+            )),
+        );
+        let time = Column::from_array(
+            "t",
+            Arc::new(TimestampMicrosecondArray::from(
+                (0..n).map(|i| (i as i64 % 400) * day).collect::<Vec<_>>(),
+            )),
+        );
+        let periods = Periods {
+            time,
+            zone: Zone::Utc,
+            freq: Freq::Month,
+        };
+        let seg_slice = std::slice::from_ref(&segs);
+        let par = score_counts(
+            &scores,
+            Some(&periods),
+            seg_slice,
+            Scale::NPS,
+            Invalid::Raise,
+        )
+        .unwrap();
+        let one = score_counts_part(
+            &scores,
+            Some(&periods),
+            seg_slice,
+            Scale::NPS,
+            Invalid::Raise,
+            0,
+        )
+        .unwrap();
+        assert_eq!(nps(&par).unwrap().columns(), nps(&one).unwrap().columns());
+
+        let mut bad: Vec<Option<i32>> = (0..n).map(|_| Some(5)).collect();
+        bad[5] = Some(11);
+        bad[290_000] = None;
+        let err = score_counts(&col_i("s", bad), None, &[], Scale::NPS, Invalid::Raise)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 row(s), e.g. row 5: 11; row 290000: missing"),
+            "{err}"
+        );
     }
 }

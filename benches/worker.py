@@ -1,0 +1,80 @@
+"""One measurement in a fresh process: load the demo company at a scale, then time one engine
+on one workload, or check that every engine gives kpikit's numbers.
+
+Prints one JSON line. Working memory = peak RSS during the runs minus RSS once the input is
+loaded (the kernel's peak counter is reset after loading through /proc/self/clear_refs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workloads import WORKLOADS  # noqa: E402
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> None:
+    # Writing 5 resets VmHWM (peak RSS) to the current RSS (Linux ≥ 4.0).
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--workload", required=True)
+    p.add_argument("--scale", type=float, required=True)
+    p.add_argument("--engine")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--check", action="store_true")
+    a = p.parse_args()
+
+    import kpikit
+
+    w = WORKLOADS[a.workload]
+    company = kpikit.datasets.demo(seed=0, scale=a.scale)
+    table = w.table(company)
+    del company
+    gc.collect()
+    rows = len(table)
+
+    if a.check:
+        expected = w.normalise("kpikit", w.engines["kpikit"](table))
+        verdict = {}
+        for name, fn in w.engines.items():
+            got = w.normalise(name, fn(table))
+            try:
+                pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+                verdict[name] = "same"
+            except AssertionError as e:
+                verdict[name] = f"DIFFERENT: {str(e)[:300]}"
+        print(json.dumps({"rows": rows, "check": verdict, "groups": len(expected)}))
+        return
+
+    fn = w.engines[a.engine]
+    loaded_kib = _status_kib("VmRSS")
+    _reset_peak()
+    times = []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        result = fn(table)
+        times.append(time.perf_counter() - t0)
+        del result
+    peak_kib = _status_kib("VmHWM")
+    print(json.dumps({"rows": rows, "times": times, "working_mib": max(0, peak_kib - loaded_kib) / 1024}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Benchmark workloads: one analysis written for kpikit and, as fast as each allows, for pandas,
+polars and DuckDB. Every engine starts from the same pandas DataFrame already in memory, and
+`normalise` turns each result into the same plain pandas frame so the numbers can be checked
+equal before anything is timed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    table: Callable[[Any], pd.DataFrame]  # demo company -> input table
+    engines: dict[str, Callable[[pd.DataFrame], Any]]
+    normalise: Callable[[str, Any], pd.DataFrame]
+    keys: list[str]
+
+
+# --- NPS per plan per month -----------------------------------------------------------------
+
+
+def _nps_kpikit(df: pd.DataFrame) -> Any:
+    import kpikit
+
+    return kpikit.nps(df, score="score", time="time", freq="month", by="plan")
+
+
+def _nps_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    # datetime64[M] truncation is the fastest month bucketing pandas offers.
+    utc = df["time"].dt.tz_convert(None).to_numpy()
+    period = utc.astype("datetime64[M]").astype("datetime64[ns]")
+    score = df["score"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "plan": df["plan"],
+            "period": period,
+            "promoters": score >= 9,
+            "passives": (score >= 7) & (score <= 8),
+            "detractors": score <= 6,
+        }
+    )
+    out = frame.groupby(["plan", "period"], observed=True, sort=False).agg(
+        responses=("promoters", "size"),
+        promoters=("promoters", "sum"),
+        passives=("passives", "sum"),
+        detractors=("detractors", "sum"),
+    )
+    out["nps"] = 100.0 * (out["promoters"] - out["detractors"]) / out["responses"]
+    return out.reset_index()
+
+
+def _nps_polars(df: pd.DataFrame) -> Any:
+    import polars as pl
+
+    score = pl.col("score")
+    return (
+        pl.from_pandas(df[["plan", "time", "score"]])
+        .group_by("plan", pl.col("time").dt.truncate("1mo").alias("period"))
+        .agg(
+            responses=pl.len(),
+            promoters=(score >= 9).sum(),
+            passives=score.is_between(7, 8).sum(),
+            detractors=(score <= 6).sum(),
+        )
+        .with_columns(nps=100.0 * (pl.col("promoters") - pl.col("detractors")) / pl.col("responses"))
+    )
+
+
+def _nps_duckdb(df: pd.DataFrame) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if os.environ.get("BENCH_THREADS"):
+        con.execute(f"SET threads = {int(os.environ['BENCH_THREADS'])}")
+    con.register("responses", df)
+    return con.sql(
+        """
+        SELECT plan, date_trunc('month', time) AS period, count(*) AS responses,
+               count(*) FILTER (score >= 9) AS promoters,
+               count(*) FILTER (score BETWEEN 7 AND 8) AS passives,
+               count(*) FILTER (score <= 6) AS detractors,
+               100.0 * (promoters - detractors) / responses AS nps
+        FROM responses GROUP BY ALL
+        """
+    ).arrow()
+
+
+def _nps_normalise(engine: str, result: Any) -> pd.DataFrame:
+    if not isinstance(result, pd.DataFrame):
+        result = result.to_pandas() if hasattr(result, "to_pandas") else pd.DataFrame(result)
+    out = result[["plan", "period", "responses", "promoters", "passives", "detractors", "nps"]].copy()
+    out = out[out["responses"] > 0]  # kpikit also lists empty periods; peers do not
+    out["plan"] = out["plan"].astype(str)
+    period = pd.to_datetime(out["period"])
+    if getattr(period.dt, "tz", None) is not None:
+        period = period.dt.tz_convert(None)
+    out["period"] = period.astype("datetime64[ns]")
+    for c in ["responses", "promoters", "passives", "detractors"]:
+        out[c] = out[c].astype(np.int64)
+    out["nps"] = out["nps"].astype(float)
+    return out.sort_values(["plan", "period"]).reset_index(drop=True)
+
+
+NPS = Workload(
+    name="nps",
+    description="NPS per plan per month (responses, promoters, passives, detractors, nps)",
+    table=lambda company: company.responses,
+    engines={"kpikit": _nps_kpikit, "pandas": _nps_pandas, "polars": _nps_polars, "duckdb": _nps_duckdb},
+    normalise=_nps_normalise,
+    keys=["plan", "period"],
+)
+
+WORKLOADS: dict[str, Workload] = {w.name: w for w in [NPS]}

@@ -1,0 +1,119 @@
+//! Threads: one rayon pool for all kernels, sized by `KPIKIT_MAX_THREADS` (default: all cores),
+//! and the row-range split that grouped kernels use to run their partial step in parallel.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use super::error::{KpiError, KpiResult};
+
+/// Rows below which splitting costs more than it saves.
+const MIN_ROWS_PER_TASK: usize = 1 << 17;
+
+static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+
+/// Number of threads kernels use: `KPIKIT_MAX_THREADS` if set to a positive integer, else all cores.
+pub fn max_threads() -> usize {
+    std::env::var("KPIKIT_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Run `f` inside kpikit's pool (falls back to the calling thread if the pool cannot start).
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(max_threads())
+            .thread_name(|i| format!("kpikit-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
+/// Split `0..n` into contiguous ranges, one or a few per thread (one range for small inputs).
+pub fn ranges(n: usize) -> Vec<Range<usize>> {
+    let parts = (n / MIN_ROWS_PER_TASK).clamp(1, 4 * max_threads());
+    let step = n.div_ceil(parts).max(1);
+    (0..parts)
+        .map(|i| (i * step).min(n)..((i + 1) * step).min(n))
+        .filter(|r| !r.is_empty() || n == 0)
+        .take(if n == 0 { 1 } else { parts })
+        .collect()
+}
+
+/// Apply `f` to every range in parallel; results in range order. When ranges fail with bad
+/// values under the same rule, their counts and example rows are combined, so the error reads
+/// as if the whole input had been checked in one pass.
+pub fn map_ranges<T: Send>(
+    n: usize,
+    f: impl Fn(Range<usize>) -> KpiResult<T> + Sync + Send,
+) -> KpiResult<Vec<T>> {
+    let parts = ranges(n);
+    let results: Vec<KpiResult<T>> = install(|| parts.into_par_iter().map(&f).collect());
+    let mut out = Vec::with_capacity(results.len());
+    let mut first_err: Option<KpiError> = None;
+    for r in results {
+        match (r, &mut first_err) {
+            (Ok(v), None) => out.push(v),
+            (Ok(_), Some(_)) => {}
+            (Err(e), None) => first_err = Some(e),
+            (
+                Err(KpiError::InvalidValues { column, rule, rows }),
+                Some(KpiError::InvalidValues {
+                    column: c0,
+                    rule: r0,
+                    rows: rows0,
+                }),
+            ) if column == *c0 && rule == *r0 => rows0.merge(rows),
+            (Err(_), Some(_)) => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::BadRows;
+
+    #[test]
+    fn ranges_cover_every_row_once() {
+        for n in [0, 1, 5, MIN_ROWS_PER_TASK * 3 + 7] {
+            let r = ranges(n);
+            assert!(!r.is_empty());
+            assert_eq!(r.first().unwrap().start, 0);
+            assert_eq!(r.last().unwrap().end, n);
+            for w in r.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_of_one_rule_combine_across_ranges() {
+        let n = MIN_ROWS_PER_TASK * 2;
+        let err = map_ranges(n, |r| -> KpiResult<()> {
+            let mut rows = BadRows::default();
+            rows.push(r.start, || "x".into());
+            KpiError::check_rows("c", "rule", rows)
+        })
+        .unwrap_err();
+        match err {
+            KpiError::InvalidValues { rows, .. } => {
+                assert_eq!(rows.count, ranges(n).len());
+                assert_eq!(rows.examples[0].row, 0);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}

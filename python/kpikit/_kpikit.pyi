@@ -7,10 +7,13 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
-__all__ = ["__version__", "debug_build", "score_counts", "merge_score_counts", "nps", "csat"]
+__all__ = ["__version__", "debug_build", "buffer_addresses", "score_counts", "merge_score_counts", "nps", "csat"]
 
 __version__: str
 debug_build: bool
+
+def buffer_addresses(table: _Table) -> dict[str, list[int]]:
+    """Values-buffer address of each chunk of each column as Rust received it (zero-copy checks)."""
 
 # --- survey (core::survey): NPS and CSAT as partial -> merge -> finish -----------------------
 

@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
     #[pymodule_export]
+    use super::convert::buffer_addresses;
+    #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 
     #[pymodule_init]

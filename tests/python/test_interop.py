@@ -1,0 +1,83 @@
+"""Data crosses into Rust without copying, and NaN and null are the same missing value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import kpikit
+from kpikit import _kpikit
+from kpikit._convert import table_input
+
+N = 100_000
+
+
+def _values() -> np.ndarray:
+    return np.arange(N, dtype=np.float64) % 11
+
+
+def test_pandas_numpy_columns_are_not_copied() -> None:
+    df = pd.DataFrame({"score": _values(), "n": np.arange(N, dtype=np.int64)})
+    seen = _kpikit.buffer_addresses(table_input(df, ["score", "n"]))
+    assert seen["score"] == [df["score"].to_numpy().ctypes.data]
+    assert seen["n"] == [df["n"].to_numpy().ctypes.data]
+
+
+def test_pandas_arrow_columns_are_not_copied() -> None:
+    arr = pa.array(_values())
+    df = pd.DataFrame({"score": pd.Series(pd.arrays.ArrowExtensionArray(arr))})
+    seen = _kpikit.buffer_addresses(table_input(df, ["score"]))
+    assert seen["score"] == [arr.buffers()[1].address]
+
+
+def test_polars_columns_are_not_copied() -> None:
+    df = pl.DataFrame({"score": _values()})
+    seen = _kpikit.buffer_addresses(table_input(df, ["score"]))
+    assert seen["score"] == [df["score"].to_numpy().ctypes.data]
+
+
+def test_pyarrow_chunked_columns_are_not_copied() -> None:
+    a, b = pa.array(_values()[: N // 2]), pa.array(_values()[N // 2 :])
+    t = pa.Table.from_batches([pa.record_batch({"score": a}), pa.record_batch({"score": b})])
+    seen = _kpikit.buffer_addresses(table_input(t, ["score"]))
+    assert seen["score"] == [a.buffers()[1].address, b.buffers()[1].address]
+
+
+def test_nan_and_null_are_the_same_missing_value() -> None:
+    nan = pd.DataFrame({"score": [9.0, np.nan, 3.0]})
+    null = pa.table({"score": pa.array([9.0, None, 3.0])})
+    masked = pl.DataFrame({"score": [9.0, None, 3.0]})
+    results = [kpikit.nps(t, score="score", invalid="skip") for t in (nan, null, masked)]
+    for r in results:
+        assert r.responses.tolist() == [2] and r.skipped.tolist() == [1] and r.nps.tolist() == [0.0]
+    # A NaN that pyarrow keeps as a float (not null) is missing too.
+    pa_nan = pa.table({"score": pa.array([9.0, float("nan"), 3.0], from_pandas=False)})
+    assert kpikit.nps(pa_nan, score="score", invalid="skip").skipped.tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array(["a", "b", "a"], pa.string()),
+        pa.array(["a", "b", "a"], pa.large_string()),
+        pa.array(["a", "b", "a"], pa.string_view()),
+        pa.array(["a", "b", "a"]).dictionary_encode(),
+        pa.array([1, 2, 1], pa.int8()),
+        pa.array([1, 2, 1], pa.uint64()),
+    ],
+    ids=["utf8", "large_utf8", "utf8_view", "dictionary", "int8", "uint64"],
+)
+def test_segment_columns_of_every_type(values: pa.Array) -> None:
+    t = pa.table({"score": [10, 0, 9], "seg": values})
+    out = kpikit.nps(t, score="score", by="seg")
+    assert out.responses.tolist() == [2, 1]
+    assert out.nps.tolist() == [100.0, -100.0]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"])
+def test_scores_of_every_numeric_width(dtype: str) -> None:
+    df = pd.DataFrame({"score": np.array([10, 0, 9, 7], dtype=dtype)})
+    assert kpikit.nps(df, score="score").nps.tolist() == [25.0]

@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Cargo and maturin build pyo3 for the same interpreter, so neither invalidates the other's cache.
 export PYO3_PYTHON := $(BIN)/python
 
-.PHONY: demo test test-rust test-python venv clean
+.PHONY: demo test test-rust test-python bench venv clean
 
 $(BIN)/maturin:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test-rust:
 test-python:
 	$(BIN)/python -m mypy.stubtest kpikit._kpikit
 	$(BIN)/python -m pytest -q
+
+## Benchmarks against pandas, polars and DuckDB (release build); writes benches/REPORT.md.
+bench: venv
+	$(BIN)/maturin develop --release --extras test --quiet
+	$(BIN)/python -m pip install -q "duckdb>=1.1"
+	$(BIN)/python benches/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) target

@@ -416,23 +416,29 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
 
 /// The rows at global positions `rows` of a chunked column, as one array of the column's type.
 pub fn take_rows(col: &Column, rows: &[usize]) -> KpiResult<ArrayRef> {
-    if col.chunks.len() == 1 {
+    let taken = if col.chunks.is_empty() {
+        arrow::array::new_empty_array(&DataType::Null)
+    } else if col.chunks.len() == 1 {
         let idx = arrow::array::UInt64Array::from_iter_values(rows.iter().map(|&r| r as u64));
-        return Ok(take(col.chunks[0].as_ref(), &idx, None)?);
+        take(col.chunks[0].as_ref(), &idx, None)?
+    } else {
+        let offsets = col.offsets();
+        let pairs: Vec<(usize, usize)> = rows
+            .iter()
+            .map(|&r| {
+                let chunk = offsets.partition_point(|&o| o <= r) - 1;
+                (chunk, r - offsets[chunk])
+            })
+            .collect();
+        let arrays: Vec<&dyn Array> = col.chunks.iter().map(|c| c.as_ref()).collect();
+        interleave(&arrays, &pairs)?
+    };
+    // Taking from several dictionary chunks can repeat dictionary values (pandas then refuses
+    // the categories); group keys are few, so they are returned as plain values instead.
+    match taken.data_type() {
+        DataType::Dictionary(_, value) => Ok(arrow::compute::cast(&taken, value)?),
+        _ => Ok(taken),
     }
-    if col.chunks.is_empty() {
-        return Ok(arrow::array::new_empty_array(&DataType::Null));
-    }
-    let offsets = col.offsets();
-    let pairs: Vec<(usize, usize)> = rows
-        .iter()
-        .map(|&r| {
-            let chunk = offsets.partition_point(|&o| o <= r) - 1;
-            (chunk, r - offsets[chunk])
-        })
-        .collect();
-    let arrays: Vec<&dyn Array> = col.chunks.iter().map(|c| c.as_ref()).collect();
-    Ok(interleave(&arrays, &pairs)?)
 }
 
 /// Additive merge of partial states: rows with equal key columns (the first `n_keys`) are

@@ -49,9 +49,6 @@ impl Calendar {
     pub fn days(&self) -> usize {
         self.day_month.len()
     }
-    pub fn start_us(&self) -> i64 {
-        self.start_day() * US_PER_DAY
-    }
     /// Exclusive end of the span in microseconds: every generated time is before it.
     pub fn end_us(&self) -> i64 {
         self.end_day() * US_PER_DAY
@@ -198,7 +195,7 @@ pub const SALES_COMMISSION: f64 = 0.10;
 pub const FIXED_MONTHLY_COST: f64 = 1_500.0;
 
 /// Visitors over the 24 months at scale 1 (about a million product events follow from them).
-pub const VISITORS_AT_SCALE_1: f64 = 200_000.0;
+pub const VISITORS_AT_SCALE_1: f64 = 240_000.0;
 
 // --- plans -------------------------------------------------------------------------------
 

@@ -111,9 +111,9 @@ fn user_events(seed: u64, u: &User, cal: &Calendar, decay: &[f64], buf: &mut Vec
         let mut t = day * US_PER_DAY + office_time(&mut r, 13.0);
         events.push((t, EV_LOGIN));
         let (features, reports, invite) = if paying_now {
-            (2.4, 0.6, 0.06)
+            (2.8, 0.6, 0.06)
         } else {
-            (1.3, 0.15, 0.02)
+            (1.5, 0.15, 0.02)
         };
         let n_features = r.poisson(features);
         let n_reports = r.poisson(reports);

@@ -7,7 +7,7 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
-__all__ = ["__version__", "debug_build", "buffer_addresses", "score_counts", "merge_score_counts", "nps", "csat"]
+__all__ = ["__version__", "debug_build", "buffer_addresses", "score_counts", "merge_score_counts", "nps", "csat", "demo_company"]
 
 __version__: str
 debug_build: bool
@@ -32,3 +32,7 @@ def score_counts(
 def merge_score_counts(states: list[_Table]) -> Any: ...
 def nps(state: _Table) -> Any: ...
 def csat(state: _Table, *, threshold: int) -> Any: ...
+
+# --- demo company (core::demo) -------------------------------------------------------------
+
+def demo_company(seed: int = 0, scale: float = 1.0) -> dict[str, Any]: ...

@@ -1,6 +1,7 @@
 //! The binding layer: argument conversion, GIL release and error mapping. No formulas here.
 
 mod convert;
+mod demo;
 mod error;
 mod survey;
 
@@ -10,6 +11,8 @@ use pyo3::prelude::*;
 pub mod _kpikit {
     #[pymodule_export]
     use super::convert::buffer_addresses;
+    #[pymodule_export]
+    use super::demo::demo_company;
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 

@@ -1,0 +1,19 @@
+//! Binding of `core::demo`: the demo company as a dict of Arrow tables.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::convert::{enter, table_out};
+use crate::core::demo;
+
+/// Generate the demo company; returns {table name: Arrow table} in `core::demo::TABLES` order.
+#[pyfunction]
+#[pyo3(signature = (seed=0, scale=1.0))]
+pub fn demo_company(py: Python<'_>, seed: u64, scale: f64) -> PyResult<Bound<'_, PyDict>> {
+    let company = enter(py, move || demo::demo_company(seed, scale))?;
+    let out = PyDict::new(py);
+    for (name, batch) in company.into_tables() {
+        out.set_item(name, table_out(batch)?)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,218 @@
+"""The demo company: determinism, output libraries, scaling, consistency and realism."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import kpikit
+from kpikit.datasets import DemoCompany, demo
+
+TABLES = ["leads", "events", "subscriptions", "deals", "responses", "spend", "tickets"]
+START = pd.Timestamp("2024-11-01", tz="UTC")
+END = pd.Timestamp("2026-11-01", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def company() -> DemoCompany:
+    # Large enough for stable rates (about 300k events), small enough for a debug build.
+    return demo(seed=7, scale=0.3)
+
+
+def month_key(s: pd.Series) -> pd.Series:
+    """Months since year 0 (NaN for missing times), for tz-aware or naive datetimes."""
+    return s.dt.year * 12 + s.dt.month - 1
+
+
+def test_same_seed_same_tables_and_other_seed_differs() -> None:
+    a, b, c = demo(3, 0.03), demo(3, 0.03), demo(4, 0.03)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+        assert not getattr(a, name).equals(getattr(c, name)), name
+
+
+def test_polars_and_arrow_hold_the_same_data_as_pandas() -> None:
+    pandas_ = demo(5, 0.02)
+    arrow = demo(5, 0.02, output="arrow")
+    polars = demo(5, 0.02, output="polars")
+    for name in TABLES:
+        assert isinstance(getattr(arrow, name), pa.Table)
+        assert isinstance(getattr(polars, name), pl.DataFrame)
+        expected = getattr(pandas_, name)
+        pd.testing.assert_frame_equal(getattr(arrow, name).to_pandas(date_as_object=False), expected)
+        from_polars = getattr(polars, name).to_pandas()
+        assert list(from_polars.columns) == list(expected.columns)
+        assert len(from_polars) == len(expected)
+        for col in expected.columns:
+            left, right = from_polars[col], expected[col]
+            if isinstance(right.dtype, pd.CategoricalDtype):
+                left, right = left.astype(str), right.astype(str)
+            pd.testing.assert_series_equal(left, right, check_dtype=False, check_index_type=False)
+
+
+def test_schema_types() -> None:
+    t = demo(0, 0.02, output="arrow")
+    utc = pa.timestamp("us", tz="UTC")
+    cat = pa.dictionary(pa.int32(), pa.string())
+    assert t.leads.schema.types == [pa.int64(), cat, utc, utc, utc, utc, pa.string()]
+    assert t.events.schema.names == ["user_id", "customer_id", "time", "event"]
+    assert t.subscriptions.schema.types == [pa.string(), pa.date32(), pa.float64(), cat, cat]
+    assert t.deals.schema.types == [pa.int64(), cat, pa.string(), utc, utc, pa.float64(), pa.bool_()]
+    assert t.responses.schema.types == [pa.string(), utc, pa.int8(), cat, cat]
+    assert t.spend.schema.types == [pa.date32(), cat, pa.float64()]
+    assert t.tickets.schema.types == [pa.int64(), pa.string(), utc, utc, utc, pa.int64(), cat, pa.int8()]
+
+
+def test_row_counts_grow_about_linearly_with_scale() -> None:
+    small, big = demo(2, 0.05), demo(2, 0.2)
+    assert len(big.leads) == 4 * len(small.leads)
+    for name in ["events", "subscriptions", "deals", "responses", "tickets"]:
+        ratio = len(getattr(big, name)) / len(getattr(small, name))
+        assert 2.5 < ratio < 6.0, (name, ratio)
+    assert len(big.spend) == len(small.spend) == 24 * 7
+
+
+def test_scale_must_be_positive() -> None:
+    for bad in [0, -1.0, float("nan")]:
+        with pytest.raises(kpikit.ParameterError, match="scale"):
+            demo(scale=bad)
+    with pytest.raises(ValueError, match="seed"):
+        demo(seed=-1)
+    with pytest.raises(ValueError, match="output"):
+        demo(scale=0.01, output="excel")  # type: ignore[arg-type]
+
+
+def test_tiny_scale_fills_every_table() -> None:
+    c = demo(0, 0.01)
+    assert all(len(t) > 0 for t in c.tables().values())
+
+
+def test_repr_and_html() -> None:
+    c = demo(0, 0.01)
+    text = repr(c)
+    assert text.startswith("DemoCompany('Northwind Analytics', 2024-11-01 to 2026-10-31: leads=")
+    assert f"tickets={len(c.tickets):,}" in text
+    page = c._repr_html_()
+    assert page.count("<tr>") == 8 and "<code>subscriptions</code>" in page
+
+
+def test_lead_stages_are_ordered(company: DemoCompany) -> None:
+    leads = company.leads
+    stages = ["visited_at", "signed_up_at", "pql_at", "customer_at"]
+    assert leads["visited_at"].notna().all()
+    for earlier, later in zip(stages, stages[1:]):
+        reached = leads[later].notna()
+        assert leads.loc[reached, earlier].notna().all()
+        assert (leads.loc[reached, earlier] <= leads.loc[reached, later]).all()
+    assert (leads["customer_id"].notna() == leads["customer_at"].notna()).all()
+    assert leads["customer_id"].dropna().is_unique
+    for col in stages:
+        times = leads[col].dropna()
+        assert times.min() >= START and times.max() < END
+
+
+def test_subscriptions_match_converted_leads(company: DemoCompany) -> None:
+    subs, leads = company.subscriptions, company.leads
+    converted = leads.dropna(subset=["customer_id"]).set_index("customer_id")
+    assert set(subs["customer_id"]) == set(converted.index)
+    first = subs.groupby("customer_id")["month"].min()
+    expected = month_key(converted["customer_at"]).reindex(first.index)
+    assert (month_key(first) == expected).all()
+    assert (subs["mrr"] > 0).all()
+    assert ((subs["mrr"] * 100).round(6) % 1 == 0).all()
+    assert not subs.duplicated(["customer_id", "month"]).any()
+    assert set(subs["plan"].cat.categories) == {"starter", "growth", "enterprise"}
+
+
+def test_deals_are_consistent(company: DemoCompany) -> None:
+    deals = company.deals
+    assert (deals["won"].isna() == deals["closed"].isna()).all()
+    closed = deals.dropna(subset=["closed"])
+    assert (closed["closed"] >= closed["created"]).all()
+    assert (deals["amount"] > 0).all()
+    won = deals["won"].eq(True)
+    assert (deals["customer_id"].notna() == won).all()
+    when = company.leads.dropna(subset=["customer_id"]).set_index("customer_id")["customer_at"]
+    assert (deals.loc[won, "closed"].to_numpy() == when.loc[deals.loc[won, "customer_id"]].to_numpy()).all()
+    assert deals["owner"].nunique() == 8
+
+
+def test_responses_and_tickets_are_in_range(company: DemoCompany) -> None:
+    r = company.responses
+    assert r["score"].between(0, 10).all()
+    assert set(r["respondent"]) <= set(company.subscriptions["customer_id"])
+    t = company.tickets
+    responded = t["first_response"].notna()
+    assert (t.loc[responded, "first_response"] >= t.loc[responded, "opened"]).all()
+    resolved = t["resolved"].notna()
+    assert responded[resolved].all()
+    assert (t.loc[resolved, "resolved"] >= t.loc[resolved, "first_response"]).all()
+    assert (t["handle_seconds"] >= 0).all()
+    rated = t["csat"].dropna()
+    assert rated.between(1, 5).all() and 0 < len(rated) < len(t)
+    assert t.loc[t["csat"].notna(), "resolved"].notna().all()
+
+
+def test_events_are_in_the_span_with_one_signup_per_user(company: DemoCompany) -> None:
+    events, leads = company.events, company.leads
+    assert events["time"].min() >= START and events["time"].max() < END
+    signed = leads.dropna(subset=["signed_up_at"]).set_index("lead_id")["signed_up_at"]
+    signups = events[events["event"] == "signup"]
+    assert signups["user_id"].is_unique
+    assert set(signups["user_id"]) == set(signed.index)
+    assert (signups.set_index("user_id")["time"] == signed.loc[signups["user_id"]]).all()
+    first = events.groupby("user_id")["time"].min()
+    assert (first == signed.loc[first.index]).all()
+    assert set(events["event"].cat.categories) >= {"login", "feature_used", "upgrade"}
+    # Paying customers are far more active than free users.
+    per_user = events.groupby("user_id").size()
+    buyers = leads.loc[leads["customer_id"].notna(), "lead_id"]
+    assert per_user.reindex(buyers).mean() > 4 * per_user.drop(buyers, errors="ignore").mean()
+
+
+def test_monthly_logo_churn_is_realistic(company: DemoCompany) -> None:
+    subs = company.subscriptions
+    active = subs.groupby("month")["customer_id"].apply(set).sort_index()
+    months = list(active.index)
+    lost = sum(len(active[m] - active[n]) for m, n in zip(months, months[1:]))
+    base = sum(len(active[m]) for m in months[:-1])
+    assert 0.01 <= lost / base <= 0.05
+    # Some churned customers come back after a gap.
+    back = sum(len((active[n] - active[m]) & set().union(*(active[k] for k in months[:i]))) for i, (m, n) in enumerate(zip(months, months[1:])))
+    assert back > 0
+
+
+def test_win_rate_nps_and_cac_are_realistic(company: DemoCompany) -> None:
+    decided = company.deals.dropna(subset=["won"])
+    assert 0.15 <= decided["won"].astype(bool).mean() <= 0.40
+    s = company.responses["score"]
+    nps = 100 * ((s >= 9).mean() - (s <= 6).mean())
+    assert -20 <= nps <= 70
+    cac = company.spend["amount"].sum() / company.leads["customer_id"].notna().sum()
+    assert 500 <= cac <= 20_000
+
+
+def test_journey_signal_in_the_last_three_months(company: DemoCompany) -> None:
+    leads = company.leads
+    visit_month = month_key(leads["visited_at"])
+    last = visit_month.max()
+    recent, before = visit_month > last - 3, visit_month.between(last - 8, last - 3)
+    signed = leads["signed_up_at"].notna()
+    assert signed[recent].mean() > 1.1 * signed[before].mean()
+    signups = leads[signed]
+    signup_month = month_key(signups["signed_up_at"])
+    pql = signups["pql_at"].notna()
+    assert pql[signup_month > last - 3].mean() < 0.9 * pql[signup_month.between(last - 8, last - 3)].mean()
+
+
+def test_imports_and_runs_quickly_in_a_fresh_interpreter() -> None:
+    code = "import kpikit; c = kpikit.datasets.demo(scale=0.05); assert len(c.events) > 0"
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert time.perf_counter() - began < 30

@@ -1,6 +1,7 @@
 //! The pure-Rust core: Arrow in, Arrow out, one error type. No Python types here.
 
 pub mod error;
+pub mod formulas;
 pub mod groups;
 pub mod input;
 pub mod survey;

@@ -6,7 +6,7 @@ and segment, rates as fractions, money in the input's unit.
 
 from __future__ import annotations
 
-from . import _kpikit
+from . import _kpikit, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .survey import csat, nps
 
@@ -20,4 +20,5 @@ __all__ = [
     "ParameterError",
     "nps",
     "csat",
+    "formulas",
 ]

@@ -2,12 +2,15 @@
 
 mod convert;
 mod error;
+mod formulas;
 mod survey;
 
 use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
+    #[pymodule_export]
+    use super::formulas::{buffer_addresses, formula};
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 

@@ -7,6 +7,17 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
+__all__ = [
+    "__version__",
+    "debug_build",
+    "score_counts",
+    "merge_score_counts",
+    "nps",
+    "csat",
+    "formula",
+    "buffer_addresses",
+]
+
 __version__: str
 debug_build: bool
 
@@ -21,9 +32,21 @@ def score_counts(
     tz: str = "UTC",
     week_start: str = "monday",
     by: list[str] = ...,
-    scale: tuple[int, int] = (0, 10),
+    scale: tuple[int, int] = ...,
     invalid: str = "raise",
 ) -> Any: ...
 def merge_score_counts(states: list[_Table]) -> Any: ...
 def nps(state: _Table) -> Any: ...
 def csat(state: _Table, *, threshold: int) -> Any: ...
+
+# --- formulas (core::formulas) ---
+
+_Operand = ArrowArrayExportable | ArrowStreamExportable | float | None
+
+# Evaluate formula `name` on `args` given in its parameter order: a float64 Arrow array, or a
+# float / None when every argument is a number. Unknown names raise ParameterError.
+def formula(name: str, args: list[_Operand]) -> Any: ...
+
+# Private, for tests: values-buffer address of each chunk as the formulas read it, equal to the
+# caller's buffer addresses for float64 input (the zero-copy proof).
+def buffer_addresses(column: ArrowArrayExportable | ArrowStreamExportable) -> list[int]: ...

@@ -6,7 +6,7 @@
 //! a missing input or a zero denominator — comes out as null. Nothing here ever panics on data.
 
 use arrow::array::{Array, Float64Array};
-use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
 
 use super::error::{KpiError, KpiResult};
 use super::input::{f64_chunks, Column};
@@ -184,7 +184,7 @@ pub fn map_n<const N: usize>(ops: [&Operand; N], f: impl Fn([f64; N]) -> f64) ->
             valid.append(y.is_some());
         }
     }
-    let nulls = NullBuffer::new(BooleanBuffer::from(valid.finish()));
+    let nulls = NullBuffer::new(valid.finish());
     let nulls = (nulls.null_count() > 0).then_some(nulls);
     Ok(Value::Column(Float64Array::new(
         ScalarBuffer::from(values),

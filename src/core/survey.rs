@@ -357,6 +357,7 @@ pub fn merge_score_counts(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
 }
 
 /// Per output row of the grid: the count of each score slot (0 = skipped, 1.. = scores).
+#[allow(clippy::type_complexity)] // columns, their fields and the counts belong together here
 fn grid_counts(
     state: &RecordBatch,
     info: &StateInfo,
@@ -700,7 +701,7 @@ mod tests {
 
     #[test]
     fn merging_partitions_equals_one_pass() {
-        let scores: Vec<Option<i32>> = (0..200).map(|i| Some((i * 7 % 11) as i32)).collect();
+        let scores: Vec<Option<i32>> = (0..200).map(|i| Some(i * 7 % 11)).collect();
         let segs: Vec<&str> = (0..200).map(|i| ["x", "y", "z"][i % 3]).collect();
         let whole = score_counts(
             &col_i("s", scores.clone()),

@@ -5,8 +5,9 @@
 //! (zero-copy when they are float64 already) and a result that is missing, NaN or infinite —
 //! a missing input or a zero denominator — comes out as null. Nothing here ever panics on data.
 
+use arrow::array::BooleanBufferBuilder;
 use arrow::array::{Array, Float64Array};
-use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 
 use super::error::{KpiError, KpiResult};
 use super::input::{f64_chunks, Column};
@@ -110,32 +111,42 @@ fn segments(srcs: &[Src], len: usize) -> Vec<usize> {
     cuts
 }
 
-/// One operand restricted to a segment: values and validity slices, or a constant.
+/// One operand restricted to a segment: its values slice, or a constant.
 #[derive(Clone, Copy)]
 enum View<'a> {
-    Slice(&'a [f64], Option<&'a NullBuffer>, usize),
+    Slice(&'a [f64]),
     Const(f64),
 }
 
 impl View<'_> {
-    /// Row `i` of the segment, `None` when null or NaN.
+    /// Row `i` of the segment; validity is applied afterwards, in bulk.
     #[inline(always)]
-    fn get(&self, i: usize) -> Option<f64> {
+    fn at(&self, i: usize) -> f64 {
         match *self {
-            View::Const(v) => Some(v),
-            View::Slice(values, nulls, offset) => {
-                if nulls.is_some_and(|n| n.is_null(offset + i)) {
-                    return None;
-                }
-                let v = values[i];
-                (!v.is_nan()).then_some(v)
-            }
+            View::Const(v) => v,
+            View::Slice(values) => values[i],
         }
     }
 }
 
+/// Validity of one column as one bitmap over all rows (`None` when it has no nulls).
+fn validity(chunks: &[Float64Array], len: usize) -> Option<BooleanBuffer> {
+    if chunks.iter().all(|c| c.null_count() == 0) {
+        return None;
+    }
+    let mut bits = BooleanBufferBuilder::new(len);
+    for c in chunks {
+        match c.nulls() {
+            Some(n) => bits.append_buffer(n.inner()),
+            None => bits.append_n(c.len(), true),
+        }
+    }
+    Some(bits.finish())
+}
+
 /// Evaluate `f` row by row over `N` operands with broadcasting. Written once; every formula
-/// below is a closure handed to it.
+/// below is a closure handed to it. Values are computed in a tight loop without branching on
+/// nulls; the result's validity is then built in bulk from finiteness and the inputs' bitmaps.
 pub fn map_n<const N: usize>(ops: [&Operand; N], f: impl Fn([f64; N]) -> f64) -> KpiResult<Value> {
     let (srcs, len) = prepare(&ops)?;
     let Some(len) = len else {
@@ -152,8 +163,7 @@ pub fn map_n<const N: usize>(ops: [&Operand; N], f: impl Fn([f64; N]) -> f64) ->
     if srcs.iter().any(|s| matches!(s, Src::Scalar(None))) {
         return Ok(Value::Column(Float64Array::new_null(len)));
     }
-    let mut values = Vec::with_capacity(len);
-    let mut valid = arrow::array::BooleanBufferBuilder::new(len);
+    let mut values: Vec<f64> = Vec::with_capacity(len);
     let cuts = segments(&srcs, len);
     for w in cuts.windows(2) {
         let (lo, hi) = (w[0], w[1]);
@@ -164,27 +174,30 @@ pub fn map_n<const N: usize>(ops: [&Operand; N], f: impl Fn([f64; N]) -> f64) ->
                 Src::Chunks { starts, chunks } => {
                     // The chunk holding row `lo`: the last one starting at or before it.
                     let k = starts.partition_point(|&s| s <= lo).saturating_sub(1);
-                    let chunk = &chunks[k];
                     let at = lo - starts[k];
-                    View::Slice(&chunk.values()[at..at + (hi - lo)], chunk.nulls(), at)
+                    View::Slice(&chunks[k].values()[at..at + (hi - lo)])
                 }
             };
         }
-        for i in 0..hi - lo {
-            let mut xs = [0.0; N];
-            let mut ok = true;
-            for (x, v) in xs.iter_mut().zip(&views) {
-                match v.get(i) {
-                    Some(y) => *x = y,
-                    None => ok = false,
-                }
+        values.extend((0..hi - lo).map(|i| {
+            let xs: [f64; N] = std::array::from_fn(|k| views[k].at(i));
+            // A NaN input is missing even where `f` would hide it (1 ** NaN is 1).
+            if xs.iter().any(|x| x.is_nan()) {
+                f64::NAN
+            } else {
+                f(xs)
             }
-            let y = if ok { finite(f(xs)) } else { None };
-            values.push(y.unwrap_or(0.0));
-            valid.append(y.is_some());
+        }));
+    }
+    let mut valid = BooleanBuffer::collect_bool(len, |i| values[i].is_finite());
+    for src in &srcs {
+        if let Src::Chunks { chunks, .. } = src {
+            if let Some(bits) = validity(chunks, len) {
+                valid = &valid & &bits;
+            }
         }
     }
-    let nulls = NullBuffer::new(valid.finish());
+    let nulls = NullBuffer::new(valid);
     let nulls = (nulls.null_count() > 0).then_some(nulls);
     Ok(Value::Column(Float64Array::new(
         ScalarBuffer::from(values),

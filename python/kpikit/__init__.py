@@ -6,7 +6,7 @@ and segment, rates as fractions, money in the input's unit.
 
 from __future__ import annotations
 
-from . import _kpikit, datasets
+from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .survey import csat, nps
 
@@ -21,4 +21,5 @@ __all__ = [
     "nps",
     "csat",
     "datasets",
+    "formulas",
 ]

@@ -7,13 +7,25 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
-__all__ = ["__version__", "debug_build", "buffer_addresses", "score_counts", "merge_score_counts", "nps", "csat", "demo_company"]
+__all__ = [
+    "__version__",
+    "debug_build",
+    "table_buffer_addresses",
+    "column_buffer_addresses",
+    "score_counts",
+    "merge_score_counts",
+    "nps",
+    "csat",
+    "demo_company",
+    "formula",
+]
 
 __version__: str
 debug_build: bool
 
-def buffer_addresses(table: _Table) -> dict[str, list[int]]:
-    """Values-buffer address of each chunk of each column as Rust received it (zero-copy checks)."""
+# Private, for the zero-copy tests: values-buffer address of each chunk of each column as Rust
+# received the table.
+def table_buffer_addresses(table: _Table) -> dict[str, list[int]]: ...
 
 # --- survey (core::survey): NPS and CSAT as partial -> merge -> finish -----------------------
 
@@ -36,3 +48,15 @@ def csat(state: _Table, *, threshold: int) -> Any: ...
 # --- demo company (core::demo) -------------------------------------------------------------
 
 def demo_company(seed: int = 0, scale: float = 1.0) -> dict[str, Any]: ...
+
+# --- formulas (core::formulas) ---
+
+_Operand = ArrowArrayExportable | ArrowStreamExportable | float | None
+
+# Evaluate formula `name` on `args` given in its parameter order: a float64 Arrow array, or a
+# float / None when every argument is a number. Unknown names raise ParameterError.
+def formula(name: str, args: list[_Operand]) -> Any: ...
+
+# Private, for tests: values-buffer address of each chunk as the formulas read it, equal to the
+# caller's buffer addresses for float64 input (the zero-copy proof).
+def column_buffer_addresses(column: ArrowArrayExportable | ArrowStreamExportable) -> list[int]: ...

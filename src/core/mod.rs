@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod formulas;
 pub mod groups;
 pub mod input;
 pub mod parallel;

@@ -3,13 +3,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
 use pyo3::prelude::*;
-use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
-use crate::core::input::Table;
+use crate::core::input::{Column, Table};
 use crate::core::{KpiError, KpiResult};
 
 /// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a
@@ -43,6 +43,15 @@ pub fn read_table(table: AnyRecordBatch) -> PyResult<Table> {
     Ok(Table::from_batches(batches, &schema))
 }
 
+/// Read one column (array, chunked array, Series) without copying.
+pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
+    let reader = values.into_reader()?;
+    let chunks = reader
+        .collect::<Result<Vec<ArrayRef>, _>>()
+        .map_err(PyKpiError::from)?;
+    Ok(Column::new(name, chunks))
+}
+
 /// A result batch as a Table that Python reads through `__arrow_c_stream__`.
 pub fn table_out(batch: RecordBatch) -> PyResult<PyTable> {
     let schema = batch.schema();
@@ -52,7 +61,7 @@ pub fn table_out(batch: RecordBatch) -> PyResult<PyTable> {
 /// Address of the values buffer of every chunk of every column, as Rust received them. Tests
 /// compare these with the caller's own buffers to prove that nothing was copied on the way in.
 #[pyfunction]
-pub fn buffer_addresses(
+pub fn table_buffer_addresses(
     table: AnyRecordBatch,
 ) -> PyResult<std::collections::HashMap<String, Vec<usize>>> {
     let reader = table.into_reader()?;

@@ -3,6 +3,7 @@
 mod convert;
 mod demo;
 mod error;
+mod formulas;
 mod survey;
 
 use pyo3::prelude::*;
@@ -10,9 +11,11 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
     #[pymodule_export]
-    use super::convert::buffer_addresses;
+    use super::convert::table_buffer_addresses;
     #[pymodule_export]
     use super::demo::demo_company;
+    #[pymodule_export]
+    use super::formulas::{column_buffer_addresses, formula};
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 

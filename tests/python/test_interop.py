@@ -21,7 +21,7 @@ def _values() -> np.ndarray:
 
 def test_pandas_numpy_columns_are_not_copied() -> None:
     df = pd.DataFrame({"score": _values(), "n": np.arange(N, dtype=np.int64)})
-    seen = _kpikit.buffer_addresses(table_input(df, ["score", "n"]))
+    seen = _kpikit.table_buffer_addresses(table_input(df, ["score", "n"]))
     assert seen["score"] == [df["score"].to_numpy().ctypes.data]
     assert seen["n"] == [df["n"].to_numpy().ctypes.data]
 
@@ -29,20 +29,20 @@ def test_pandas_numpy_columns_are_not_copied() -> None:
 def test_pandas_arrow_columns_are_not_copied() -> None:
     arr = pa.array(_values())
     df = pd.DataFrame({"score": pd.Series(pd.arrays.ArrowExtensionArray(arr))})
-    seen = _kpikit.buffer_addresses(table_input(df, ["score"]))
+    seen = _kpikit.table_buffer_addresses(table_input(df, ["score"]))
     assert seen["score"] == [arr.buffers()[1].address]
 
 
 def test_polars_columns_are_not_copied() -> None:
     df = pl.DataFrame({"score": _values()})
-    seen = _kpikit.buffer_addresses(table_input(df, ["score"]))
+    seen = _kpikit.table_buffer_addresses(table_input(df, ["score"]))
     assert seen["score"] == [df["score"].to_numpy().ctypes.data]
 
 
 def test_pyarrow_chunked_columns_are_not_copied() -> None:
     a, b = pa.array(_values()[: N // 2]), pa.array(_values()[N // 2 :])
     t = pa.Table.from_batches([pa.record_batch({"score": a}), pa.record_batch({"score": b})])
-    seen = _kpikit.buffer_addresses(table_input(t, ["score"]))
+    seen = _kpikit.table_buffer_addresses(table_input(t, ["score"]))
     assert seen["score"] == [a.buffers()[1].address, b.buffers()[1].address]
 
 

@@ -1,0 +1,1006 @@
+"""Elementwise business formulas: ratios, margins, growth, SaaS unit economics, sales and marketing rates.
+
+Every argument may be a column — a pandas Series (numpy or Arrow dtype), a polars Series, a
+pyarrow Array or ChunkedArray, a 1-D numpy array or a list — or a number (``int``, ``float``
+or ``None``). Numbers broadcast against columns; columns must have equal lengths and are matched
+by position (pandas indexes are not aligned). Any integer or float type works.
+
+The computation runs in Rust over Arrow, reading pandas, polars and pyarrow float64 data in
+place without copying. The result follows the caller:
+
+* any pandas Series in the arguments → pandas Series (float64, NaN for missing) with the index
+  of the first pandas argument;
+* otherwise a polars Series → polars Series (Float64, null for missing);
+* otherwise a pyarrow Array or ChunkedArray → pyarrow Array (float64, null);
+* otherwise a numpy array → numpy float64 array (NaN);
+* otherwise a list → list of float / None;
+* numbers only → a float, or None when missing.
+
+Missing values: NaN and null are the same "missing" and propagate. A zero or missing
+denominator gives a missing result, never ``inf`` or an exception; so does any result that
+would not be a finite number. Rates are fractions (0.25, not 25).
+
+Errors: columns of different lengths raise :class:`~kpikit.InputError` naming both parameters;
+a non-numeric column (strings…) raises :class:`~kpikit.SchemaError` (also a ``TypeError``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from . import _kpikit
+from .exceptions import ParameterError, SchemaError
+
+#: A column (pandas/polars Series, pyarrow Array/ChunkedArray, numpy array, list) or a number.
+Operand = Any
+
+__all__ = [
+    "ratio",
+    "conversion_rate",
+    "growth_rate",
+    "cagr",
+    "roi",
+    "net_profit_margin",
+    "gross_margin",
+    "operating_margin",
+    "ebit",
+    "roce",
+    "inventory_turnover",
+    "sales_per_square_foot",
+    "utilization",
+    "effective_billable_rate",
+    "click_through_rate",
+    "open_rate",
+    "cart_abandonment_rate",
+    "average",
+    "arpa",
+    "arpu",
+    "cac",
+    "ltv",
+    "ltv_cac_ratio",
+    "cac_payback_months",
+    "revenue_per_lead",
+    "pipeline_velocity",
+    "quota_attainment",
+    "dau_mau",
+    "share",
+    "churn_rate",
+    "retention_rate",
+]
+
+# Output kinds in order of precedence: the first kind present among the arguments wins.
+_KINDS = ("pandas", "polars", "arrow", "numpy", "list", "scalar")
+
+
+def _kind(value: Any) -> str:
+    """Which library an argument comes from (decides the output type)."""
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(value, pd.Series):
+        return "pandas"
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(value, pl.Series):
+        return "polars"
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(value, (pa.Array, pa.ChunkedArray)):
+        return "arrow"
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray):
+        return "numpy"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if hasattr(value, "__arrow_c_array__") or hasattr(value, "__arrow_c_stream__"):
+        return "arrow"
+    return "scalar"
+
+
+def _operand(name: str, value: Any, kind: str) -> Any:
+    """An argument as the extension takes it: an Arrow-exporting column, a float or None.
+
+    pandas (3.x), polars and pyarrow objects export Arrow themselves, so nothing is copied;
+    numpy arrays and lists go through ``pa.array`` (zero-copy for contiguous numeric numpy).
+    """
+    if kind == "scalar":
+        if value is None:
+            return None
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+            raise SchemaError(f"parameter {name!r} must be numeric, got {type(value).__name__}")
+        return float(value)
+    if kind == "pandas" and not hasattr(value, "__arrow_c_stream__"):
+        import pyarrow as pa  # pandas < 3 has no PyCapsule export on Series
+
+        return pa.Array.from_pandas(value)
+    if kind in ("numpy", "list"):
+        import numpy as np
+        import pyarrow as pa
+
+        if kind == "numpy":
+            if value.ndim != 1:
+                raise SchemaError(f"parameter {name!r} must be one-dimensional, got {value.ndim} dimensions")
+            value = np.ascontiguousarray(value)
+        try:
+            return pa.array(value)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise SchemaError(f"parameter {name!r} must be numeric: {e}") from None
+    return value
+
+
+def _wrap(result: Any, kind: str, name: str, like: Any) -> Any:
+    """The extension's float64 Arrow result as the caller's type."""
+    if kind == "scalar":
+        return result
+    import pyarrow as pa
+
+    arr = pa.array(result)
+    if kind == "arrow":
+        return arr
+    if kind == "list":
+        return arr.to_pylist()
+    if kind == "polars":
+        import polars as pl
+
+        return pl.Series(name, arr)
+    values = arr.to_numpy(zero_copy_only=False, writable=True)
+    if kind == "numpy":
+        return values
+    import pandas as pd
+
+    return pd.Series(values, index=like.index, name=name, copy=False)
+
+
+def _evaluate(name: str, **args: Any) -> Any:
+    """Run formula ``name`` in Rust on keyword arguments given in its parameter order."""
+    periods = args.get("periods")
+    if name == "growth_rate" and (isinstance(periods, bool) or not isinstance(periods, int) or periods < 1):
+        raise ParameterError(f'parameter "periods": must be a whole number of periods, at least 1, got {periods!r}')
+    kinds = {p: _kind(v) for p, v in args.items()}
+    out = min(kinds.values(), key=_KINDS.index)
+    like = next((args[p] for p, k in kinds.items() if k == "pandas"), None)
+    operands = [_operand(p, v, kinds[p]) for p, v in args.items()]
+    return _wrap(_kpikit.formula(name, operands), out, name, like)
+
+
+
+
+def ratio(numerator: Operand, denominator: Operand) -> Any:
+    """Any ratio of two quantities.
+
+    ``ratio = numerator / denominator``, in numerator units per denominator unit.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    numerator, denominator
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 3 / 4 = 0.75; 1 / 0 has no value
+    >>> from kpikit import formulas
+    >>> formulas.ratio([3, 1], [4, 0])
+    [0.75, None]
+    """
+    return _evaluate("ratio", numerator=numerator, denominator=denominator)
+
+
+def conversion_rate(conversions: Operand, total: Operand) -> Any:
+    """Share of visitors, leads or trials that converted.
+
+    ``conversion_rate = conversions / total``, in a fraction (0.25 is 25 %).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    conversions, total
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 25 conversions out of 1,000 visits: 25 / 1000 = 0.025
+    >>> from kpikit import formulas
+    >>> formulas.conversion_rate(25, 1000)
+    0.025
+    """
+    return _evaluate("conversion_rate", conversions=conversions, total=total)
+
+
+def growth_rate(values: Operand, periods: int = 1) -> Any:
+    """Period-over-period growth of one series.
+
+    ``growth_rate = (x[t] − x[t−periods]) / |x[t−periods]|``, in a fraction (0.1 is 10 % growth).
+
+    The first ``periods`` values are missing, and so is every value whose earlier value is zero or missing. ``periods`` must be a whole number ≥ 1, otherwise :class:`~kpikit.ParameterError`. Never inf or an error.
+
+    Parameters
+    ----------
+    values, periods
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # (110 − 100) / 100 = 0.1; (99 − 110) / 110 = −0.1
+    >>> import pandas as pd
+    >>> from kpikit import formulas
+    >>> formulas.growth_rate(pd.Series([100, 110, 99]))
+    0     NaN
+    1     0.1
+    2    -0.1
+    Name: growth_rate, dtype: float64
+    """
+    return _evaluate("growth_rate", values=values, periods=periods)
+
+
+def cagr(begin: Operand, end: Operand, years: Operand) -> Any:
+    """Compound annual growth rate.
+
+    ``cagr = (end / begin) ** (1 / years) − 1``, in a fraction per year.
+
+    Missing when ``begin`` ≤ 0, ``end`` < 0 or ``years`` ≤ 0 (no meaningful compound rate). Never inf or an error.
+
+    Parameters
+    ----------
+    begin, end, years
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 100 → 121 in two years: sqrt(1.21) − 1 = 0.1
+    >>> from kpikit import formulas
+    >>> round(formulas.cagr(100, 121, 2), 10)
+    0.1
+    """
+    return _evaluate("cagr", begin=begin, end=end, years=years)
+
+
+def roi(gain: Operand, cost: Operand) -> Any:
+    """Return on investment; ``gain`` is the total return from the investment.
+
+    ``roi = (gain − cost) / cost``, in a fraction (0.5 is 50 %).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    gain, cost
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # (150 − 100) / 100 = 0.5
+    >>> from kpikit import formulas
+    >>> formulas.roi(150, 100)
+    0.5
+    """
+    return _evaluate("roi", gain=gain, cost=cost)
+
+
+def net_profit_margin(net_profit: Operand, revenue: Operand) -> Any:
+    """Net profit margin.
+
+    ``net_profit_margin = net_profit / revenue``, in a fraction of revenue.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    net_profit, revenue
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 20 / 200 = 0.1
+    >>> from kpikit import formulas
+    >>> formulas.net_profit_margin([20, 5], [200, 0])
+    [0.1, None]
+    """
+    return _evaluate("net_profit_margin", net_profit=net_profit, revenue=revenue)
+
+
+def gross_margin(revenue: Operand, cogs: Operand) -> Any:
+    """Gross margin (cogs: cost of goods sold).
+
+    ``gross_margin = (revenue − cogs) / revenue``, in a fraction of revenue.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    revenue, cogs
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # (200 − 150) / 200 = 0.25
+    >>> from kpikit import formulas
+    >>> formulas.gross_margin(200, 150)
+    0.25
+    """
+    return _evaluate("gross_margin", revenue=revenue, cogs=cogs)
+
+
+def operating_margin(operating_income: Operand, revenue: Operand) -> Any:
+    """Operating margin.
+
+    ``operating_margin = operating_income / revenue``, in a fraction of revenue.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    operating_income, revenue
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 30 / 200 = 0.15
+    >>> from kpikit import formulas
+    >>> formulas.operating_margin(30, 200)
+    0.15
+    """
+    return _evaluate("operating_margin", operating_income=operating_income, revenue=revenue)
+
+
+def ebit(revenue: Operand, cogs: Operand, operating_expenses: Operand) -> Any:
+    """Earnings before interest and taxes.
+
+    ``ebit = revenue − cogs − operating_expenses``, in currency (the inputs' unit).
+
+    There is no denominator; a missing input gives a missing result.
+
+    Parameters
+    ----------
+    revenue, cogs, operating_expenses
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1000 − 600 − 250 = 150
+    >>> from kpikit import formulas
+    >>> formulas.ebit(1000, 600, 250)
+    150.0
+    """
+    return _evaluate("ebit", revenue=revenue, cogs=cogs, operating_expenses=operating_expenses)
+
+
+def roce(ebit: Operand, total_assets: Operand, current_liabilities: Operand) -> Any:
+    """Return on capital employed.
+
+    ``roce = ebit / (total_assets − current_liabilities)``, in a fraction per period.
+
+    Capital employed (``total_assets − current_liabilities``) of zero gives a missing value. Never inf or an error.
+
+    Parameters
+    ----------
+    ebit, total_assets, current_liabilities
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 150 / (1000 − 250) = 0.2
+    >>> from kpikit import formulas
+    >>> formulas.roce(150, 1000, 250)
+    0.2
+    """
+    return _evaluate("roce", ebit=ebit, total_assets=total_assets, current_liabilities=current_liabilities)
+
+
+def inventory_turnover(cogs: Operand, average_inventory: Operand) -> Any:
+    """Inventory turnover.
+
+    ``inventory_turnover = cogs / average_inventory``, in turns per period.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    cogs, average_inventory
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 600 / 150 = 4 turns
+    >>> from kpikit import formulas
+    >>> formulas.inventory_turnover(600, 150)
+    4.0
+    """
+    return _evaluate("inventory_turnover", cogs=cogs, average_inventory=average_inventory)
+
+
+def sales_per_square_foot(sales: Operand, square_feet: Operand) -> Any:
+    """Retail sales per square foot of selling space.
+
+    ``sales_per_square_foot = sales / square_feet``, in currency per square foot.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    sales, square_feet
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 50,000 / 2,000 = 25
+    >>> from kpikit import formulas
+    >>> formulas.sales_per_square_foot(50_000, 2_000)
+    25.0
+    """
+    return _evaluate("sales_per_square_foot", sales=sales, square_feet=square_feet)
+
+
+def utilization(billable_hours: Operand, available_hours: Operand) -> Any:
+    """Utilization rate of billable staff.
+
+    ``utilization = billable_hours / available_hours``, in a fraction of available time.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    billable_hours, available_hours
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 30 / 40 = 0.75
+    >>> from kpikit import formulas
+    >>> formulas.utilization(30, 40)
+    0.75
+    """
+    return _evaluate("utilization", billable_hours=billable_hours, available_hours=available_hours)
+
+
+def effective_billable_rate(revenue: Operand, hours_worked: Operand) -> Any:
+    """Revenue earned per hour actually worked.
+
+    ``effective_billable_rate = revenue / hours_worked``, in currency per hour.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    revenue, hours_worked
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 9,000 / 60 = 150
+    >>> from kpikit import formulas
+    >>> formulas.effective_billable_rate(9_000, 60)
+    150.0
+    """
+    return _evaluate("effective_billable_rate", revenue=revenue, hours_worked=hours_worked)
+
+
+def click_through_rate(clicks: Operand, impressions: Operand) -> Any:
+    """Click-through rate.
+
+    ``click_through_rate = clicks / impressions``, in a fraction of impressions.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    clicks, impressions
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 50 / 2,000 = 0.025
+    >>> import numpy as np
+    >>> from kpikit import formulas
+    >>> formulas.click_through_rate(np.array([50, 0]), np.array([2_000, 0]))
+    array([0.025,   nan])
+    """
+    return _evaluate("click_through_rate", clicks=clicks, impressions=impressions)
+
+
+def open_rate(opens: Operand, delivered: Operand) -> Any:
+    """E-mail open rate.
+
+    ``open_rate = opens / delivered``, in a fraction of delivered e-mails.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    opens, delivered
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 180 / 900 = 0.2
+    >>> from kpikit import formulas
+    >>> formulas.open_rate(180, 900)
+    0.2
+    """
+    return _evaluate("open_rate", opens=opens, delivered=delivered)
+
+
+def cart_abandonment_rate(carts: Operand, purchases: Operand) -> Any:
+    """Share of shopping carts not turned into a purchase.
+
+    ``cart_abandonment_rate = 1 − purchases / carts``, in a fraction of carts.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    carts, purchases
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1 − 30 / 120 = 0.75
+    >>> from kpikit import formulas
+    >>> formulas.cart_abandonment_rate(120, 30)
+    0.75
+    """
+    return _evaluate("cart_abandonment_rate", carts=carts, purchases=purchases)
+
+
+def average(total: Operand, count: Operand) -> Any:
+    """Average of a total over a count (order value, deal size…).
+
+    ``average = total / count``, in the total's unit per item.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    total, count
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 90 / 4 = 22.5
+    >>> from kpikit import formulas
+    >>> formulas.average(90, 4)
+    22.5
+    """
+    return _evaluate("average", total=total, count=count)
+
+
+def arpa(mrr: Operand, accounts: Operand) -> Any:
+    """Average revenue per account.
+
+    ``arpa = mrr / accounts``, in currency per account per period.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    mrr, accounts
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 50,000 / 250 = 200
+    >>> from kpikit import formulas
+    >>> formulas.arpa(50_000, 250)
+    200.0
+    """
+    return _evaluate("arpa", mrr=mrr, accounts=accounts)
+
+
+def arpu(revenue: Operand, users: Operand) -> Any:
+    """Average revenue per user.
+
+    ``arpu = revenue / users``, in currency per user per period.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    revenue, users
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 12,000 / 400 = 30
+    >>> from kpikit import formulas
+    >>> formulas.arpu(12_000, 400)
+    30.0
+    """
+    return _evaluate("arpu", revenue=revenue, users=users)
+
+
+def cac(spend: Operand, new_customers: Operand) -> Any:
+    """Customer acquisition cost.
+
+    ``cac = sales and marketing spend / new customers``, in currency per customer.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    spend, new_customers
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 30,000 / 60 = 500
+    >>> from kpikit import formulas
+    >>> formulas.cac(30_000, 60)
+    500.0
+    """
+    return _evaluate("cac", spend=spend, new_customers=new_customers)
+
+
+def ltv(arpa: Operand, churn_rate: Operand, gross_margin: Operand = 1.0) -> Any:
+    """Customer lifetime value.
+
+    ``ltv = arpa × gross_margin / churn_rate``, in currency per customer (arpa and churn_rate over the same period).
+
+    A zero or missing ``churn_rate`` gives a missing value. Never inf or an error.
+
+    Parameters
+    ----------
+    arpa, churn_rate, gross_margin
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 200 × 0.8 / 0.02 = 8,000
+    >>> from kpikit import formulas
+    >>> formulas.ltv(200, 0.02, gross_margin=0.8)
+    8000.0
+    """
+    return _evaluate("ltv", arpa=arpa, churn_rate=churn_rate, gross_margin=gross_margin)
+
+
+def ltv_cac_ratio(ltv: Operand, cac: Operand) -> Any:
+    """LTV to CAC ratio.
+
+    ``ltv_cac_ratio = ltv / cac``, in a ratio (3.0 means LTV is three times CAC).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    ltv, cac
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 8,000 / 2,000 = 4
+    >>> from kpikit import formulas
+    >>> formulas.ltv_cac_ratio(8_000, 2_000)
+    4.0
+    """
+    return _evaluate("ltv_cac_ratio", ltv=ltv, cac=cac)
+
+
+def cac_payback_months(cac: Operand, arpa: Operand, gross_margin: Operand = 1.0) -> Any:
+    """Months of gross profit needed to earn back CAC.
+
+    ``cac_payback_months = cac / (arpa × gross_margin)``, in months (with monthly arpa).
+
+    A zero or missing ``arpa × gross_margin`` gives a missing value. Never inf or an error.
+
+    Parameters
+    ----------
+    cac, arpa, gross_margin
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 2,000 / (200 × 0.8) = 12.5
+    >>> from kpikit import formulas
+    >>> formulas.cac_payback_months(2_000, 200, gross_margin=0.8)
+    12.5
+    """
+    return _evaluate("cac_payback_months", cac=cac, arpa=arpa, gross_margin=gross_margin)
+
+
+def revenue_per_lead(revenue: Operand, leads: Operand) -> Any:
+    """Revenue per lead.
+
+    ``revenue_per_lead = revenue / leads``, in currency per lead.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    revenue, leads
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 10,000 / 400 = 25
+    >>> from kpikit import formulas
+    >>> formulas.revenue_per_lead(10_000, 400)
+    25.0
+    """
+    return _evaluate("revenue_per_lead", revenue=revenue, leads=leads)
+
+
+def pipeline_velocity(opportunities: Operand, average_deal_size: Operand, win_rate: Operand, sales_cycle_days: Operand) -> Any:
+    """Sales pipeline velocity.
+
+    ``pipeline_velocity = opportunities × average_deal_size × win_rate / sales_cycle_days``, in currency per day.
+
+    A zero or missing ``sales_cycle_days`` gives a missing value. Never inf or an error.
+
+    Parameters
+    ----------
+    opportunities, average_deal_size, win_rate, sales_cycle_days
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 40 × 25,000 × 0.25 / 90 = 2,777.78
+    >>> from kpikit import formulas
+    >>> round(formulas.pipeline_velocity(40, 25_000, 0.25, 90), 2)
+    2777.78
+    """
+    return _evaluate("pipeline_velocity", opportunities=opportunities, average_deal_size=average_deal_size, win_rate=win_rate, sales_cycle_days=sales_cycle_days)
+
+
+def quota_attainment(actual: Operand, quota: Operand) -> Any:
+    """Sales quota attainment.
+
+    ``quota_attainment = actual / quota``, in a fraction of quota (1.0 is 100 %).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    actual, quota
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 90,000 / 120,000 = 0.75
+    >>> import polars as pl
+    >>> from kpikit import formulas
+    >>> formulas.quota_attainment(pl.Series([90_000, 60_000]), 120_000).to_list()
+    [0.75, 0.5]
+    """
+    return _evaluate("quota_attainment", actual=actual, quota=quota)
+
+
+def dau_mau(dau: Operand, mau: Operand) -> Any:
+    """Stickiness: daily over monthly active users.
+
+    ``dau_mau = dau / mau``, in a fraction.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    dau, mau
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1,500 / 5,000 = 0.3
+    >>> from kpikit import formulas
+    >>> formulas.dau_mau(1_500, 5_000)
+    0.3
+    """
+    return _evaluate("dau_mau", dau=dau, mau=mau)
+
+
+def share(part: Operand, total: Operand) -> Any:
+    """Share of a part in a total (market share, revenue mix…).
+
+    ``share = part / total``, in a fraction of the total.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    part, total
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 30 / 120 = 0.25
+    >>> import pyarrow as pa
+    >>> from kpikit import formulas
+    >>> formulas.share(pa.array([30, 60]), 120).to_pylist()
+    [0.25, 0.5]
+    """
+    return _evaluate("share", part=part, total=total)
+
+
+def churn_rate(lost: Operand, starting: Operand) -> Any:
+    """Churn rate: customers (or revenue) lost over the period.
+
+    ``churn_rate = lost / starting``, in a fraction of the starting count per period.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    lost, starting
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 5 / 200 = 0.025
+    >>> from kpikit import formulas
+    >>> formulas.churn_rate(5, 200)
+    0.025
+    """
+    return _evaluate("churn_rate", lost=lost, starting=starting)
+
+
+def retention_rate(starting: Operand, ending: Operand, new: Operand) -> Any:
+    """Customer retention rate.
+
+    ``retention_rate = (ending − new) / starting``, in a fraction of the starting count.
+
+    A zero or missing ``starting`` gives a missing value. Never inf or an error.
+
+    Parameters
+    ----------
+    starting, ending, new
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # (190 − 20) / 200 = 0.85
+    >>> from kpikit import formulas
+    >>> formulas.retention_rate(200, 190, 20)
+    0.85
+    """
+    return _evaluate("retention_rate", starting=starting, ending=ending, new=new)

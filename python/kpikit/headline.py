@@ -34,7 +34,7 @@ def _monthly_customers(subs: pd.DataFrame) -> dict[pd.Timestamp, set[Any]]:
 
 
 def headline_metrics(company: Any) -> list[Headline]:
-    """Headline metrics of the latest full month (revenue), quarter (NPS, CSAT) and year (funnel, sales, CAC).
+    """Headline metrics of the latest full month (revenue), full quarter (NPS, CSAT) and year (funnel, sales, CAC).
 
     Formulas: ARR = 12 × MRR; customer churn = customers lost in the month / customers at its
     start; ARPA = MRR / paying customers; LTV = ARPA / mean monthly churn of the last six
@@ -84,9 +84,16 @@ def headline_metrics(company: Any) -> list[Headline]:
     win_rate = formulas.ratio(len(won), len(closed))
     deal_size = formulas.average(float(won["amount"].sum()), len(won))
 
-    nps_q = nps(company.responses, score="score", time="time", freq="quarter").iloc[-1]
+    # The latest quarter that the data covers completely (the data end with `last`'s month).
+    data_end = pd.Timestamp(last) + pd.DateOffset(months=1)
+
+    def latest_full_quarter(table: pd.DataFrame) -> pd.Series:
+        ends = table["period"] + pd.DateOffset(months=3)
+        return table[ends <= data_end].iloc[-1]
+
+    nps_q = latest_full_quarter(nps(company.responses, score="score", time="time", freq="quarter"))
     rated = company.tickets.dropna(subset=["csat"])
-    csat_q = csat(rated, score="csat", time="opened", freq="quarter").iloc[-1]
+    csat_q = latest_full_quarter(csat(rated, score="csat", time="opened", freq="quarter"))
     quarter = pd.Timestamp(nps_q["period"]).to_period("Q")
     month = pd.Timestamp(last).strftime("%B %Y")
 

@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-# Cargo and maturin build pyo3 for the same interpreter, so neither invalidates the other's cache.
+# Cargo and maturin build pyo3 for the same interpreter, so neither invalidates the other's cache,
+# and maturin installs into this checkout's .venv even when another environment is active.
 export PYO3_PYTHON := $(BIN)/python
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+unexport CONDA_PREFIX
 
 .PHONY: demo test test-rust test-python bench venv clean
 

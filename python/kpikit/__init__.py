@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .revenue import mrr, mrr_movements
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
@@ -20,4 +21,6 @@ __all__ = [
     "ParameterError",
     "nps",
     "csat",
+    "mrr",
+    "mrr_movements",
 ]

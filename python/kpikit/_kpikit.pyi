@@ -7,7 +7,19 @@ from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
 
-__all__ = ["__version__", "debug_build", "score_counts", "merge_score_counts", "nps", "csat"]
+__all__ = [
+    "__version__",
+    "debug_build",
+    "score_counts",
+    "merge_score_counts",
+    "nps",
+    "csat",
+    "customer_mrr",
+    "movement_state",
+    "merge_movement_states",
+    "finish_movements",
+    "movement_ledger",
+]
 
 __version__: str
 debug_build: bool
@@ -29,3 +41,59 @@ def score_counts(
 def merge_score_counts(states: list[_Table]) -> Any: ...
 def nps(state: _Table) -> Any: ...
 def csat(state: _Table, *, threshold: int) -> Any: ...
+
+# --- revenue (core::revenue) ---
+
+def customer_mrr(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+) -> Any: ...
+def movement_state(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    by: list[str] = ...,
+    preset: str | None = None,
+    conventions: list[tuple[str, str]] = ...,
+) -> Any: ...
+def merge_movement_states(states: list[_Table]) -> Any: ...
+def finish_movements(state: _Table) -> Any: ...
+def movement_ledger(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    by: list[str] = ...,
+    preset: str | None = None,
+    conventions: list[tuple[str, str]] = ...,
+) -> Any: ...

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod groups;
 pub mod input;
+pub mod revenue;
 pub mod survey;
 pub mod time;
 

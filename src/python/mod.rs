@@ -2,12 +2,17 @@
 
 mod convert;
 mod error;
+mod revenue;
 mod survey;
 
 use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
+    #[pymodule_export]
+    use super::revenue::{
+        customer_mrr, finish_movements, merge_movement_states, movement_ledger, movement_state,
+    };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 

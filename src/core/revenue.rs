@@ -407,6 +407,7 @@ struct Prepared {
     /// Segment group per row (0 without segments).
     segs: Vec<u32>,
     segment_groups: Groups,
+    segmented: bool,
     rows: Rows,
     /// Last period of the data (None: no rows).
     horizon: Option<i64>,
@@ -528,13 +529,19 @@ fn interval_months(col: &Column) -> KpiResult<Vec<f64>> {
             }
         }
     } else {
+        // Few distinct names repeat over millions of rows: parse each once.
+        let mut memo: HashMap<String, Option<f64>> = HashMap::new();
         for chunk in &col.chunks {
             let s = arrow::compute::cast(chunk, &DataType::Utf8).map_err(|_| {
                 KpiError::wrong_type(&col.name, "text or a number of months", chunk.data_type())
             })?;
             for v in s.as_string::<i32>().iter() {
                 let row = out.len();
-                match v.and_then(by_name) {
+                let parsed = v.and_then(|v| match memo.get(v) {
+                    Some(m) => *m,
+                    None => *memo.entry(v.to_string()).or_insert_with(|| by_name(v)),
+                });
+                match parsed {
                     Some(m) => out.push(m),
                     None => {
                         bad.push(row, || format!("{:?}", v.unwrap_or("missing")));
@@ -667,6 +674,7 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
         customers,
         segs,
         segment_groups,
+        segmented: !input.segments.is_empty(),
         rows,
         horizon,
     })
@@ -767,12 +775,14 @@ fn snapshot_series(
     Ok(Ok(out))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn subscription_series(
     rows: &[usize],
     start: &[i64],
     end: &[Option<i64>],
     cents: &[i64],
     segs: &[u32],
+    segmented: bool,
     snapshot: Snapshot,
     freq: Freq,
 ) -> KpiResult<Result<Series, Conflict>> {
@@ -846,7 +856,7 @@ fn subscription_series(
         while si < steps.len() && steps[si].0 == p {
             let (_, c, r, d) = steps[si];
             level = add(level, c)?;
-            if cents[r] > 0 {
+            if segmented && cents[r] > 0 {
                 if d > 0 {
                     active.push(r);
                 } else if let Some(k) = active.iter().position(|&x| x == r) {
@@ -856,20 +866,27 @@ fn subscription_series(
             si += 1;
         }
         let mut part = 0.0;
-        let mut carriers: Vec<usize> = active.clone();
+        // Only segmented calls need to know which subscriptions carry the MRR.
+        let mut carriers: Vec<usize> = if segmented {
+            active.clone()
+        } else {
+            Vec::new()
+        };
         while pi < partial.len() && partial[pi].0 < p {
             pi += 1;
         }
         let mut k = pi;
         while k < partial.len() && partial[k].0 == p {
             part += partial[k].1;
-            if partial[k].1 > 0.0 {
+            if segmented && partial[k].1 > 0.0 {
                 carriers.push(partial[k].2);
             }
             k += 1;
         }
         let total = add(level, part.round() as i64)?;
-        let seg = if total > 0 {
+        let seg = if total > 0 && !segmented {
+            0
+        } else if total > 0 {
             match one_segment(carriers.iter().copied(), segs) {
                 Ok(s) => s,
                 Err((a, b)) => return Ok(Err((a, b, p))),
@@ -1206,7 +1223,16 @@ fn series_of(prep: &Prepared, rows: &[usize], freq: Freq) -> KpiResult<Result<Se
             end,
             cents,
             snapshot,
-        } => subscription_series(rows, start, end, cents, &prep.segs, *snapshot, freq),
+        } => subscription_series(
+            rows,
+            start,
+            end,
+            cents,
+            &prep.segs,
+            prep.segmented,
+            *snapshot,
+            freq,
+        ),
     }
 }
 

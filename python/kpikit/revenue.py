@@ -82,7 +82,9 @@ def mrr(
     Two input shapes:
 
     * **snapshots** — ``period`` (a timestamp or date in the period) and ``mrr``: a customer's
-      MRR in a period is the sum of its rows in that period; a period without rows is 0.
+      MRR in a period is the sum of its rows in that period (one row per subscription, say); a
+      period without rows is 0. Because rows add up, snapshots must not be finer than ``freq``:
+      to read monthly snapshots by quarter, keep each quarter's last month first.
     * **subscriptions** — ``start``, ``end`` (null = still active), ``amount`` per billing
       ``interval``. The monthly value is
 

@@ -9,7 +9,7 @@
 //! the core as float64 in the input unit (`cents / 100`).
 //!
 //! **MRR.** From snapshots, a customer's MRR in a period is the sum of its rows in that period
-//! (absent = 0). From subscriptions, the monthly value of a subscription is
+//! (absent = 0); snapshots finer than the period would add up, so they must be at its grain. From subscriptions, the monthly value of a subscription is
 //! `amount / months(interval)` (year 12, quarter 3, month 1, week 12/52, or a count of months),
 //! rounded to cents per subscription; with `Snapshot::End` a subscription counts in a period when
 //! it is active at the last instant of the period (`start < period end ≤ end`, so a subscription

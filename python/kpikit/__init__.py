@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .revenue import mrr, mrr_movements
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
@@ -22,4 +23,6 @@ __all__ = [
     "csat",
     "datasets",
     "formulas",
+    "mrr",
+    "mrr_movements",
 ]

@@ -18,6 +18,11 @@ __all__ = [
     "csat",
     "demo_company",
     "formula",
+    "customer_mrr",
+    "movement_state",
+    "merge_movement_states",
+    "finish_movements",
+    "movement_ledger",
 ]
 
 __version__: str
@@ -60,3 +65,59 @@ def formula(name: str, args: list[_Operand]) -> Any: ...
 # Private, for tests: values-buffer address of each chunk as the formulas read it, equal to the
 # caller's buffer addresses for float64 input (the zero-copy proof).
 def column_buffer_addresses(column: ArrowArrayExportable | ArrowStreamExportable) -> list[int]: ...
+
+# --- revenue (core::revenue) ---
+
+def customer_mrr(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+) -> Any: ...
+def movement_state(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    by: list[str] = ...,
+    preset: str | None = None,
+    conventions: list[tuple[str, str]] = ...,
+) -> Any: ...
+def merge_movement_states(states: list[_Table]) -> Any: ...
+def finish_movements(state: _Table) -> Any: ...
+def movement_ledger(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    by: list[str] = ...,
+    preset: str | None = None,
+    conventions: list[tuple[str, str]] = ...,
+) -> Any: ...

@@ -6,6 +6,7 @@ pub mod formulas;
 pub mod groups;
 pub mod input;
 pub mod parallel;
+pub mod revenue;
 pub mod survey;
 pub mod time;
 

@@ -4,6 +4,7 @@ mod convert;
 mod demo;
 mod error;
 mod formulas;
+mod revenue;
 mod survey;
 
 use pyo3::prelude::*;
@@ -16,6 +17,10 @@ pub mod _kpikit {
     use super::demo::demo_company;
     #[pymodule_export]
     use super::formulas::{column_buffer_addresses, formula};
+    #[pymodule_export]
+    use super::revenue::{
+        customer_mrr, finish_movements, merge_movement_states, movement_ledger, movement_state,
+    };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
 

@@ -92,3 +92,46 @@ fn monthly_segments_merge_across_partitions_with_gaps_filled() {
     let score = out.column_by_name("nps").unwrap();
     assert_eq!(score.null_count(), 13);
 }
+
+#[test]
+fn stripe_glossary_mrr_is_12500_and_reconciles() {
+    use arrow::array::{Date32Array, Float64Array};
+    use kpikit::core::revenue::{
+        finish_movements, movement_state, Conventions, RevenueInput, Source,
+    };
+    // 100 subscribers on $100 a month and 50 on $600 a year, one snapshot row each in March.
+    let n = 150;
+    let march = days_from_civil(2026, 3, 1) as i32;
+    let mrr: Vec<f64> = (0..n)
+        .map(|i| if i < 100 { 100.0 } else { 600.0 / 12.0 })
+        .collect();
+    let input = RevenueInput {
+        customer: Column::from_array("customer", Arc::new(Int64Array::from_iter_values(0..n))),
+        source: Source::Snapshots {
+            period: Column::from_array(
+                "month",
+                Arc::new(Date32Array::from(vec![march; n as usize])),
+            ),
+            mrr: Column::from_array("mrr", Arc::new(Float64Array::from(mrr))),
+        },
+        segments: vec![],
+        freq: Freq::Month,
+        zone: Zone::Utc,
+    };
+    let out =
+        finish_movements(&movement_state(&input, &Conventions::preset("stripe").unwrap()).unwrap())
+            .unwrap();
+    let f = |name: &str| {
+        out.column_by_name(name)
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .value(0)
+    };
+    assert_eq!(f("ending_mrr"), 12_500.0);
+    assert_eq!(f("new_mrr"), f("ending_mrr") - f("starting_mrr"));
+    let customers = out
+        .column_by_name("ending_customers")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!(customers.value(0), 150);
+}

@@ -1,0 +1,343 @@
+"""SaaS revenue: MRR per customer and the MRR movement ledger.
+
+Everything is computed in the Rust core, in integer hundredths of the input's money unit
+("cents"), so the ledger reconciles exactly; results come back as floats in the input's unit.
+The movements are computed as *partial → merge → finish*: with every customer's rows in one
+partition, the per-period flows of the partitions add up exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from . import _kpikit
+from ._convert import check_output, column_list, table_input, table_output
+from ._typing import Output, TableLike
+from .exceptions import ParameterError
+
+__all__ = ["mrr", "mrr_movements", "CONVENTIONS", "PRESETS"]
+
+#: The convention keywords of :func:`mrr_movements` and their kpikit defaults.
+CONVENTIONS: dict[str, Any] = {
+    "same_period_new_churn": "count",
+    "reactivation_window": None,
+    "churn_denominator": "start",
+    "net_churn_counts_reactivation": True,
+    "nrr_counts_reactivation": False,
+    "quick_ratio_counts_reactivation": True,
+}
+
+#: What each preset sets (the keywords not listed keep the kpikit default).
+PRESETS: dict[str, dict[str, Any]] = {
+    "chartmogul": {
+        "same_period_new_churn": "exclude",
+        "churn_denominator": "start",
+        "net_churn_counts_reactivation": True,
+        "nrr_counts_reactivation": False,
+    },
+    "stripe": {"same_period_new_churn": "count", "churn_denominator": "start_plus_new"},
+    "baremetrics": {
+        "same_period_new_churn": "count",
+        "churn_denominator": "start",
+        "net_churn_counts_reactivation": False,
+        "nrr_counts_reactivation": False,
+        "quick_ratio_counts_reactivation": False,
+    },
+    "profitwell": {"same_period_new_churn": "net_out_of_new"},
+}
+
+
+def _convention_text(name: str, value: Any) -> str:
+    """A convention value in the text form the core parses."""
+    if name == "reactivation_window" and value is None:
+        return "any"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
+
+
+def mrr(
+    table: TableLike,
+    *,
+    customer: str,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    output: Output = "pandas",
+) -> Any:
+    """MRR per customer per period, from snapshots or from subscriptions.
+
+    Two input shapes:
+
+    * **snapshots** — ``period`` (a timestamp or date in the period) and ``mrr``: a customer's
+      MRR in a period is the sum of its rows in that period (one row per subscription, say); a
+      period without rows is 0. Because rows add up, snapshots must not be finer than ``freq``:
+      to read monthly snapshots by quarter, keep each quarter's last month first.
+    * **subscriptions** — ``start``, ``end`` (null = still active), ``amount`` per billing
+      ``interval``. The monthly value is
+
+          monthly = amount / months(interval)      year 12, quarter 3, month 1, week 12/52,
+                                                   or a number of months (6 = half-yearly)
+
+      rounded to cents per subscription (as ChartMogul rounds each line). Without ``interval``
+      amounts are monthly already. With ``snapshot="end"`` (default) a subscription counts in a
+      period when it is active at the period's last instant, ``start < period end ≤ end``: a
+      subscription ending at midnight on the 1st counts in the month before. With
+      ``snapshot="average"`` it counts by the fraction of the period it covers
+      (``monthly × covered time / period length``, rounded to cents per customer and period).
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+    customer : str
+        Customer id column (any type; must not be missing).
+    period, mrr : str, optional
+        Snapshot columns.
+    start, end, amount, interval : str, optional
+        Subscription columns; ``interval`` holds names ("month", "quarter", "year", "week",
+        "annual"…) or numbers of months.
+    freq : {"day", "week", "month", "quarter", "year"}, default "month"
+        Calendar periods, counted in ``tz`` (naive times are taken as local to it).
+    snapshot : {"end", "average"}, default "end"
+        How subscriptions are read into a period's MRR (snapshots are one value per period).
+    tz : str, default "UTC"
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+
+    Returns
+    -------
+    DataFrame
+        ``customer`` (named as in the input), ``period`` (start date), ``mrr``: one row per
+        customer and period with MRR above 0, from the first period to the last of the data,
+        ordered by customer (first appearance) then period.
+
+    Raises
+    ------
+    InputError
+        Missing customers, periods or starts; negative, non-finite or missing amounts; ``end``
+        before ``start``; intervals that are not a known name or a positive number. The message
+        names the column, the rule and up to five rows.
+
+    Examples
+    --------
+    Stripe's glossary example: 100 subscribers at $100 a month and 50 at $600 a year make
+    MRR = 100 × 100 + 50 × 600 / 12 = 12,500.
+
+    >>> import pandas as pd, kpikit
+    >>> subs = pd.DataFrame({
+    ...     "customer": range(150),
+    ...     "start": pd.Timestamp("2026-01-01"),
+    ...     "amount": [100.0] * 100 + [600.0] * 50,
+    ...     "interval": ["month"] * 100 + ["year"] * 50,
+    ... })
+    >>> m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    >>> m.groupby("period").mrr.sum()
+    period
+    2026-01-01    12500.0
+    Name: mrr, dtype: float64
+    """
+    check_output(output)
+    columns = [customer, period, mrr, start, end, amount, interval]
+    result = _kpikit.customer_mrr(
+        table_input(table, columns),
+        customer,
+        period=period,
+        mrr=mrr,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        freq=freq,
+        snapshot=snapshot,
+        tz=tz,
+    )
+    return table_output(result, output)
+
+
+def mrr_movements(
+    table: TableLike | Sequence[TableLike],
+    *,
+    customer: str,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    by: str | Sequence[str] | None = None,
+    preset: str | None = None,
+    detail: bool = False,
+    snapshot: str = "end",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    output: Output = "pandas",
+    **conventions: Any,
+) -> Any:
+    """MRR movements per period (and segment): the MRR bridge from start to end of each period.
+
+    MRR is a balance read at period ends (see :func:`kpikit.mrr` for both input shapes); each
+    customer's change between two consecutive period ends is one movement:
+
+    ===========================  ==================================================
+    0 → x, first MRR ever        new
+    0 → x, after a churn         reactivation (new again beyond ``reactivation_window``)
+    x → y, y > x / y < x         expansion / contraction
+    x → 0                        churn
+    ===========================  ==================================================
+
+    and every row reconciles exactly (computed in integer cents)::
+
+        ending_mrr = starting_mrr + new_mrr + expansion_mrr + reactivation_mrr
+                     − contraction_mrr − churned_mrr  (+ moved_in_mrr − moved_out_mrr)
+        net_new_mrr = new_mrr + expansion_mrr + reactivation_mrr − contraction_mrr − churned_mrr
+
+    Movements are net per customer and period: an upgrade undone within the same month does not
+    show. A customer whose subscriptions all start and end inside one period (no MRR at either
+    end) *joined and churned in the period*; it is counted by ``same_period_new_churn`` and
+    always in ``new_and_churned_customers``. This is only visible from subscriptions with
+    ``snapshot="end"``: snapshots have one value per period, and averages keep the customer's
+    MRR in the period.
+
+    Parameters
+    ----------
+    table : table, or a list of tables
+        As in :func:`kpikit.mrr`. A list is read as partitions of one table split by customer
+        (every customer's rows in one partition, e.g. the partitions of a Dask DataFrame
+        shuffled on ``customer``): each partition's flows are computed on its own and merged
+        exactly, giving the one-pass result (not with ``detail=True``).
+    customer, period, mrr, start, end, amount, interval, freq, snapshot, tz
+        As in :func:`kpikit.mrr`.
+    by : str or list of str, optional
+        Segment columns (plan, region…); a customer has one segment value per period (two rows
+        of one period with different values are an :class:`~kpikit.InputError`). A customer
+        moving between segments leaves the old one as ``moved_out_mrr`` (its starting MRR) and
+        enters the new one as ``moved_in_mrr`` (the same amount), the change of its MRR being
+        expansion or contraction in the new segment. Summed over segments, every column except
+        the moves equals the result without ``by``, and the moves cancel out.
+    preset : {"chartmogul", "stripe", "baremetrics", "profitwell"}, optional
+        Set the conventions as that tool publishes them (listed in :data:`PRESETS`); keywords
+        given as well override the preset.
+    detail : bool, default False
+        Return the per-customer ledger instead: one row per customer, period and segment with
+        MRR at either end of the period (or that joined and churned in it), with the same money
+        columns and a ``movement`` label (new, reactivation, expansion, contraction, unchanged,
+        churn, moved_in, moved_out, new_and_churn, reactivation_and_churn).
+    week_start : str, default "monday"
+        First day of a week for ``freq="week"``.
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+    **conventions
+        ``same_period_new_churn`` : {"count", "exclude", "net_out_of_new"}, default "count"
+            ``"count"`` (Stripe, Baremetrics, Maxio): new (or reactivation) and churn, in MRR and
+            customers. ``"exclude"`` (ChartMogul): MRR as with count, counted as a new customer
+            but not as churned. ``"net_out_of_new"`` (ProfitWell): in neither.
+        ``reactivation_window`` : None, int or str, default None
+            None: a returning customer is a reactivation after any gap (ChartMogul, Stripe,
+            Baremetrics, ProfitWell). An int: at most that many whole periods without MRR,
+            otherwise new. ``"90d"``: at most 90 days from the end of the last period with MRR to
+            the end of the last period without (Maxio uses 90 days).
+        ``churn_denominator`` : {"start", "start_plus_new"}, default "start"
+        ``net_churn_counts_reactivation`` : bool, default True
+        ``nrr_counts_reactivation`` : bool, default False
+        ``quick_ratio_counts_reactivation`` : bool, default True
+            Conventions of the rates built on the ledger (customer churn divides by customers at
+            the start, ChartMogul/Baremetrics, or at the start plus new, Stripe; whether
+            reactivation offsets churn in net MRR churn, counts in NRR, and counts in the quick
+            ratio). They do not change this table; they are recorded with it
+            (``DataFrame.attrs["conventions"]``, or the Arrow schema metadata).
+
+    Returns
+    -------
+    DataFrame
+        One row per period from the first with MRR to the last of the data (gaps filled) and
+        segment (sorted): ``period``, the segments, ``starting_mrr``, ``new_mrr``,
+        ``expansion_mrr``, ``contraction_mrr``, ``churned_mrr``, ``reactivation_mrr``,
+        (``moved_in_mrr``, ``moved_out_mrr`` with ``by``), ``ending_mrr``, ``net_new_mrr``,
+        ``starting_customers``, ``new_customers``, ``expanded_customers``,
+        ``contracted_customers``, ``churned_customers``, ``reactivated_customers``,
+        (``moved_in_customers``, ``moved_out_customers``), ``ending_customers`` and
+        ``new_and_churned_customers``. ``starting`` of a period is the ``ending`` of the one
+        before. With snapshots, a customer without a row in the period after its last one
+        churns there, unless that is past the last period of the data.
+
+    Notes
+    -----
+    What the presets cannot reproduce from these inputs: churn timing (ChartMogul's setting for
+    the cancel date or the end of the paid period, ProfitWell's end of paid period) is whatever
+    date ``end`` holds; Stripe's and Baremetrics' rolling 30-day windows are calendar periods
+    here; discounts, trials, past-due and delinquency rules apply to the amounts before they
+    reach kpikit; ChartMogul's grouping of activities within minutes is subsumed by netting per
+    period. ProfitWell publishes no churn denominator (the default stays).
+
+    Examples
+    --------
+    Customer a pays 100, then 150, then leaves; b joins at 50 in February:
+
+    >>> import pandas as pd, kpikit
+    >>> snaps = pd.DataFrame({
+    ...     "customer": ["a", "a", "b", "b"],
+    ...     "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-02-01", "2026-03-01"]),
+    ...     "mrr": [100.0, 150.0, 50.0, 50.0],
+    ... })
+    >>> m = kpikit.mrr_movements(snaps, customer="customer", period="month", mrr="mrr")
+    >>> m[["period", "starting_mrr", "new_mrr", "expansion_mrr", "churned_mrr", "ending_mrr"]]
+          period  starting_mrr  new_mrr  expansion_mrr  churned_mrr  ending_mrr
+    0 2026-01-01           0.0    100.0            0.0          0.0       100.0
+    1 2026-02-01         100.0     50.0           50.0          0.0       200.0
+    2 2026-03-01         200.0      0.0            0.0        150.0        50.0
+    """
+    check_output(output)
+    overrides = []
+    for name, value in conventions.items():
+        if name not in CONVENTIONS:
+            raise ParameterError(
+                f"parameter {name!r}: not a keyword of mrr_movements; conventions are {', '.join(CONVENTIONS)}"
+            )
+        overrides.append((name, _convention_text(name, value)))
+    segments = column_list(by)
+    columns = [customer, period, mrr, start, end, amount, interval, *segments]
+    kwargs: dict[str, Any] = dict(
+        period=period,
+        mrr=mrr,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        freq=freq,
+        week_start=week_start,
+        snapshot=snapshot,
+        tz=tz,
+        by=segments,
+        preset=preset,
+        conventions=overrides,
+    )
+    if isinstance(table, (list, tuple)):
+        if detail:
+            raise ParameterError("parameter 'detail': the per-customer ledger needs one table, not partitions")
+        if not table:
+            raise ParameterError("parameter 'table': an empty list of partitions")
+        states = [_kpikit.movement_state(table_input(t, columns), customer, **kwargs) for t in table]
+        result = _kpikit.finish_movements(_kpikit.merge_movement_states(states))
+    elif detail:
+        result = _kpikit.movement_ledger(table_input(table, columns), customer, **kwargs)
+    else:
+        result = _kpikit.finish_movements(_kpikit.movement_state(table_input(table, columns), customer, **kwargs))
+    import pyarrow as pa
+
+    arrow = pa.table(result)
+    out = table_output(arrow, output)
+    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
+    if output == "pandas" and raw is not None:
+        out.attrs["conventions"] = json.loads(raw)
+    return out

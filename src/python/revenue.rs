@@ -1,0 +1,197 @@
+//! Bindings of `core::revenue`: MRR per customer, and the MRR movement ledger as
+//! partial → merge → finish.
+
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+
+use super::convert::{enter, read_table, table_out};
+use crate::core::input::Table;
+use crate::core::revenue::{self, ColumnNames, Conventions, RevenueInput, Snapshot};
+use crate::core::time::{parse_weekday, Freq, Zone};
+use crate::core::KpiResult;
+
+/// The call's input columns, read in the core from the keywords.
+struct Spec {
+    names: ColumnNames,
+    freq: String,
+    week_start: String,
+    snapshot: String,
+    tz: String,
+}
+
+impl Spec {
+    fn input(&self, table: &Table) -> KpiResult<RevenueInput> {
+        RevenueInput::from_table(
+            table,
+            &self.names,
+            Snapshot::parse(&self.snapshot)?,
+            Freq::parse(&self.freq, parse_weekday(&self.week_start)?)?,
+            self.tz.parse::<Zone>()?,
+        )
+    }
+}
+
+fn conventions(preset: Option<&str>, overrides: &[(String, String)]) -> KpiResult<Conventions> {
+    let mut c = match preset {
+        Some(p) => Conventions::preset(p)?,
+        None => Conventions::default(),
+    };
+    for (k, v) in overrides {
+        c.set(k, v)?;
+    }
+    Ok(c)
+}
+
+/// MRR per customer per period (customer, period, mrr).
+#[pyfunction]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn customer_mrr(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    period: Option<String>,
+    mrr: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    amount: Option<String>,
+    interval: Option<String>,
+    freq: &str,
+    week_start: &str,
+    snapshot: &str,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            start,
+            end,
+            amount,
+            interval,
+            by: Vec::new(),
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+    };
+    table_out(enter(py, move || {
+        revenue::customer_mrr(&spec.input(&table)?)
+    })?)
+}
+
+/// Partial state of the movements: flows per (period, segments…) of one customer partition.
+#[pyfunction]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+pub fn movement_state(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    period: Option<String>,
+    mrr: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    amount: Option<String>,
+    interval: Option<String>,
+    freq: &str,
+    week_start: &str,
+    snapshot: &str,
+    tz: &str,
+    by: Vec<String>,
+    preset: Option<String>,
+    conventions: Vec<(String, String)>,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            start,
+            end,
+            amount,
+            interval,
+            by,
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+    };
+    table_out(enter(py, move || {
+        let conv = self::conventions(preset.as_deref(), &conventions)?;
+        revenue::movement_state(&spec.input(&table)?, &conv)
+    })?)
+}
+
+/// The per-customer movement ledger (one pass; not a mergeable state).
+#[pyfunction]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+pub fn movement_ledger(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    period: Option<String>,
+    mrr: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    amount: Option<String>,
+    interval: Option<String>,
+    freq: &str,
+    week_start: &str,
+    snapshot: &str,
+    tz: &str,
+    by: Vec<String>,
+    preset: Option<String>,
+    conventions: Vec<(String, String)>,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            start,
+            end,
+            amount,
+            interval,
+            by,
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+    };
+    table_out(enter(py, move || {
+        let conv = self::conventions(preset.as_deref(), &conventions)?;
+        revenue::movement_ledger(&spec.input(&table)?, &conv)
+    })?)
+}
+
+/// Merge the states of customer partitions (flows add up).
+#[pyfunction]
+pub fn merge_movement_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
+    let batches = states
+        .into_iter()
+        .map(|s| read_table(s).map(|t| t.into_batches()))
+        .collect::<PyResult<Vec<_>>>()?;
+    table_out(enter(py, move || {
+        let all: Vec<_> = batches.into_iter().flatten().collect();
+        revenue::merge_movement_states(&all)
+    })?)
+}
+
+/// Finish a movement state into one row per period (and segment).
+#[pyfunction]
+pub fn finish_movements(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
+    let state = read_table(state)?;
+    table_out(enter(py, move || {
+        revenue::finish_movements(&state.single_batch()?)
+    })?)
+}

@@ -1,0 +1,404 @@
+"""MRR and MRR movements: hand-computed ledgers, published examples, every input library,
+segments summing to totals, errors naming rows, and a pandas reference on random histories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kpikit
+from kpikit import _kpikit
+
+MONEY = ["starting_mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "ending_mrr"]
+
+
+def cents(s: pd.Series) -> list[int]:
+    return [int(round(v * 100)) for v in s]
+
+
+def assert_reconciles(df: pd.DataFrame) -> None:
+    """ending = starting + new + expansion + reactivation − contraction − churned (+ moves), in cents."""
+    c = {k: np.array(cents(df[k])) if k in df else np.zeros(len(df), dtype=int) for k in [*MONEY, "moved_in_mrr", "moved_out_mrr", "net_new_mrr"]}
+    lhs = c["ending_mrr"]
+    rhs = (
+        c["starting_mrr"] + c["new_mrr"] + c["expansion_mrr"] + c["reactivation_mrr"]
+        - c["contraction_mrr"] - c["churned_mrr"] + c["moved_in_mrr"] - c["moved_out_mrr"]
+    )
+    assert (lhs == rhs).all()
+    if "net_new_mrr" in df:
+        net = c["new_mrr"] + c["expansion_mrr"] + c["reactivation_mrr"] - c["contraction_mrr"] - c["churned_mrr"]
+        assert (c["net_new_mrr"] == net).all()
+
+
+SNAPSHOTS = {
+    # a: 100, 150, 120, –, 80 (reactivation); b joins in February at 50 (two rows that add up).
+    "customer": ["a", "a", "a", "a", "b", "b", "b", "b", "b"],
+    "month": [pd.Timestamp(d) for d in ["2026-01-01", "2026-02-01", "2026-03-15", "2026-05-01", "2026-02-01", "2026-02-20", "2026-03-01", "2026-04-01", "2026-05-01"]],
+    "mrr": [100.0, 150.0, 120.0, 80.0, 20.0, 30.0, 50.0, 50.0, 50.0],
+    "plan": ["basic", "pro", "pro", "basic", "basic", "basic", "basic", "basic", "basic"],
+}
+
+
+def test_hand_computed_ledger() -> None:
+    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    assert out.period.dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    assert out.starting_mrr.tolist() == [0, 100, 200, 170, 50]
+    assert out.new_mrr.tolist() == [100, 50, 0, 0, 0]
+    assert out.expansion_mrr.tolist() == [0, 50, 0, 0, 0]
+    assert out.contraction_mrr.tolist() == [0, 0, 30, 0, 0]
+    assert out.churned_mrr.tolist() == [0, 0, 0, 120, 0]
+    assert out.reactivation_mrr.tolist() == [0, 0, 0, 0, 80]
+    assert out.ending_mrr.tolist() == [100, 200, 170, 50, 130]
+    assert out.net_new_mrr.tolist() == [100, 100, -30, -120, 80]
+    assert out.starting_customers.tolist() == [0, 1, 2, 2, 1]
+    assert out.new_customers.tolist() == [1, 1, 0, 0, 0]
+    assert out.expanded_customers.tolist() == [0, 1, 0, 0, 0]
+    assert out.contracted_customers.tolist() == [0, 0, 1, 0, 0]
+    assert out.churned_customers.tolist() == [0, 0, 0, 1, 0]
+    assert out.reactivated_customers.tolist() == [0, 0, 0, 0, 1]
+    assert out.ending_customers.tolist() == [1, 2, 2, 1, 2]
+    assert "moved_in_mrr" not in out
+    assert_reconciles(out)
+    assert out.attrs["conventions"]["same_period_new_churn"] == "count"
+
+    # Within a one-period window a is reactivated; with window 0 it is new again.
+    strict = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", reactivation_window=0)
+    assert strict.reactivation_mrr.tolist()[-1] == 0 and strict.new_mrr.tolist()[-1] == 80
+    assert strict.new_customers.tolist()[-1] == 1
+    days = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", reactivation_window="30d")
+    assert days.reactivation_mrr.tolist()[-1] == 80  # April has 30 days
+
+
+def test_detail_ledger() -> None:
+    led = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", detail=True)
+    assert list(led.columns) == ["customer", "period", *MONEY, "movement"]
+    a = led[led.customer == "a"]
+    assert a.movement.tolist() == ["new", "expansion", "contraction", "churn", "reactivation"]
+    assert a.starting_mrr.tolist() == [0, 100, 150, 120, 0]
+    assert a.ending_mrr.tolist() == [100, 150, 120, 0, 80]
+    assert led[led.customer == "b"].movement.tolist() == ["new", "unchanged", "unchanged", "unchanged"]
+    assert_reconciles(led)
+    # The ledger sums to the movements table.
+    totals = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    summed = led.groupby("period")[MONEY].sum().reset_index()
+    pd.testing.assert_frame_equal(summed[MONEY], totals[MONEY], check_dtype=False)
+
+
+def test_segments_sum_to_totals_and_moves_cancel() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    by = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="plan")
+    total = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr")
+    assert_reconciles(by)
+    assert by.plan.tolist() == ["basic"] * 5 + ["pro"] * 5
+    pro = by[by.plan == "pro"]
+    # a moves basic → pro in February with 100 and expands by 50 there; back to basic in May.
+    assert pro.moved_in_mrr.tolist() == [0, 100, 0, 0, 0]
+    assert pro.expansion_mrr.tolist() == [0, 50, 0, 0, 0]
+    assert pro.churned_mrr.tolist() == [0, 0, 0, 120, 0]
+    assert by[by.plan == "basic"].moved_out_mrr.tolist() == [0, 100, 0, 0, 0]
+    grouped = by.groupby("period")
+    for col in [*MONEY, "net_new_mrr", "starting_customers", "new_customers", "churned_customers", "ending_customers"]:
+        assert grouped[col].sum().tolist() == total[col].tolist(), col
+    assert (grouped.moved_in_mrr.sum() == grouped.moved_out_mrr.sum()).all()
+
+
+def test_same_period_join_and_churn_under_each_preset() -> None:
+    # x subscribes on 5 January and cancels on 20 January; y has 600 a year from 1 January.
+    subs = pd.DataFrame({
+        "customer": ["x", "y"],
+        "start": pd.to_datetime(["2026-01-05", "2026-01-01"]),
+        "end": pd.to_datetime(["2026-01-20", None]),
+        "amount": [100.0, 600.0],
+        "interval": ["month", "year"],
+    })
+    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    expected = {
+        # preset: (new_mrr, churned_mrr, new_customers, churned_customers)
+        "stripe": (150, 100, 2, 1),
+        "baremetrics": (150, 100, 2, 1),
+        "chartmogul": (150, 100, 2, 0),
+        "profitwell": (50, 0, 1, 0),
+    }
+    for preset, want in expected.items():
+        row = kpikit.mrr_movements(subs, preset=preset, **cols).iloc[0]
+        assert (row.new_mrr, row.churned_mrr, row.new_customers, row.churned_customers) == want, preset
+        assert row.ending_mrr == 50 and row.new_and_churned_customers == 1
+    # A keyword overrides the preset.
+    row = kpikit.mrr_movements(subs, preset="profitwell", same_period_new_churn="count", **cols).iloc[0]
+    assert (row.new_mrr, row.churned_customers) == (150, 1)
+    led = kpikit.mrr_movements(subs, preset="profitwell", detail=True, **cols)
+    assert led.movement.tolist() == ["new_and_churn", "new"]
+    # Averaged over January, x has 100 × 15/31 and churns in February.
+    avg = kpikit.mrr_movements(subs, snapshot="average", **cols)
+    assert avg.new_mrr.tolist() == [round(50 * 31 / 31 + 100 * 15 / 31, 2), 0]
+    assert avg.churned_mrr.tolist() == [0, 48.39]
+
+
+def test_presets_are_recorded() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    out = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", preset="stripe")
+    assert out.attrs["conventions"]["churn_denominator"] == "start_plus_new"
+    for name, values in kpikit.revenue.PRESETS.items():
+        conv = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", preset=name).attrs["conventions"]
+        for key, value in values.items():
+            assert conv[key] == value, (name, key)
+
+
+def test_stripe_glossary_mrr_is_12500() -> None:
+    # 100 subscribers on Plan A ($100/month) and 50 on Plan B ($600/year).
+    subs = pd.DataFrame({
+        "customer": range(150),
+        "start": pd.Timestamp("2026-03-01"),
+        "amount": [100.0] * 100 + [600.0] * 50,
+        "interval": ["month"] * 100 + ["year"] * 50,
+    })
+    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    assert m.mrr.sum() == 12_500
+    mv = kpikit.mrr_movements(subs, customer="customer", start="start", amount="amount", interval="interval")
+    assert mv.ending_mrr.tolist() == [12_500] and mv.new_customers.tolist() == [150]
+
+
+def test_intervals_normalise_to_a_month() -> None:
+    subs = pd.DataFrame({
+        "customer": ["q", "w", "h", "n"],
+        "start": pd.to_datetime(["2026-01-01"] * 4),
+        "amount": [300.0, 52.0, 60.0, 24.0],
+        "interval": ["quarterly", "week", "6", "annual"],
+    })
+    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    assert dict(zip(m.customer, m.mrr)) == {"q": 100.0, "w": 225.33, "h": 10.0, "n": 2.0}
+    months = subs.assign(interval=[3, 12 / 52, 6, 12])
+    m2 = kpikit.mrr(months, customer="customer", start="start", amount="amount", interval="interval")
+    assert m2.mrr.tolist() == m.mrr.tolist()
+
+
+def test_mrr_snapshots_and_period_end_rule() -> None:
+    subs = pd.DataFrame({
+        "customer": [1, 1],
+        "start": pd.to_datetime(["2026-01-10", "2026-03-01"]),
+        "end": pd.to_datetime(["2026-02-01", "2026-03-31"]),
+        "amount": [10.0, 30.0],
+    })
+    m = kpikit.mrr(subs, customer="customer", start="start", end="end", amount="amount")
+    # Ends at midnight on 1 February: counted in January. Ends on 31 March: not at the end of March.
+    assert m.period.dt.strftime("%Y-%m").tolist() == ["2026-01"]
+    assert m.mrr.tolist() == [10.0]
+    snaps = kpikit.mrr(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    assert snaps[snaps.customer == "b"].mrr.tolist() == [50, 50, 50, 50]
+    assert len(snaps) == 8
+
+
+def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
+    data = {
+        "customer": [1, 1, 2, 3, 3, 4],
+        "start": [pd.Timestamp(d, tz="UTC") for d in ["2026-01-03", "2026-03-10", "2026-01-20", "2026-02-01", "2026-02-05", "2026-04-02"]],
+        "end": [pd.Timestamp("2026-02-15", tz="UTC"), None, pd.Timestamp("2026-05-01", tz="UTC"), pd.Timestamp("2026-02-10", tz="UTC"), None, None],
+        "amount": [120.0, 30.0, 50.0, 10.0, 1200.0, 75.5],
+        "interval": ["year", "month", "month", "month", "year", "month"],
+        "region": ["eu", "eu", "us", "us", "us", "eu"],
+    }
+    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval", by="region")
+    out = kpikit.mrr_movements(make_table(data), **cols)
+    expected = kpikit.mrr_movements(pd.DataFrame(data), **cols)
+    pd.testing.assert_frame_equal(out.reset_index(drop=True), expected)
+    assert_reconciles(out)
+    eu = out[out.region == "eu"]
+    # 1: 10 from January, churns in February, reactivated at 30 in March; 4 joins in April at 75.50.
+    assert eu.ending_mrr.tolist() == [10, 0, 30, 105.5, 105.5]
+    assert eu.reactivation_mrr.tolist() == [0, 0, 30, 0, 0]
+    led = kpikit.mrr_movements(make_table(data), detail=True, **cols)
+    assert_reconciles(led)
+
+
+@pytest.mark.parametrize("output", ["pandas", "polars", "arrow"])
+def test_output_kinds(output: str) -> None:
+    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", output=output)
+    kind = {"pandas": pd.DataFrame, "polars": pl.DataFrame, "arrow": pa.Table}[output]
+    assert isinstance(out, kind)
+    assert len(out) == 5
+
+
+def test_errors_name_column_rule_and_rows() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    bad = df.assign(mrr=[100.0, -5.0, np.nan, np.inf, 1.0, 1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(kpikit.InputError) as err:
+        kpikit.mrr_movements(bad, customer="customer", period="month", mrr="mrr")
+    msg = str(err.value)
+    assert '"mrr"' in msg and "finite number" in msg and "3 row(s)" in msg
+    assert "row 1: -5" in msg and "row 2: missing" in msg and "row 3: inf" in msg
+    with pytest.raises(kpikit.InputError, match=r'"customer": must not be missing: 1 row\(s\), e.g. row 0'):
+        kpikit.mrr(df.assign(customer=[None, *df.customer[1:]]), customer="customer", period="month", mrr="mrr")
+    with pytest.raises(kpikit.InputError, match=r'"month": must not be missing.*row 4'):
+        kpikit.mrr(df.assign(month=df.month.where(df.index != 4)), customer="customer", period="month", mrr="mrr")
+    conflict = df.assign(plan=["basic", "pro", "pro", "basic", "basic", "pro", "basic", "basic", "basic"])
+    with pytest.raises(kpikit.InputError) as err:
+        kpikit.mrr_movements(conflict, customer="customer", period="month", mrr="mrr", by="plan")
+    assert '"plan": a customer must have one segment value per period' in str(err.value)
+    assert "row 5: same customer and period (2026-02-01) as row 4" in str(err.value)
+
+    subs = pd.DataFrame({
+        "customer": [1, 2, 3],
+        "start": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+        "end": pd.to_datetime(["2026-03-01", "2026-01-01", None]),
+        "amount": [10.0, 10.0, 10.0],
+        "interval": ["month", "fortnightly", "year"],
+    })
+    cols = dict(customer="customer", start="start", end="end", amount="amount")
+    with pytest.raises(kpikit.InputError, match=r'"interval".*row 1: "fortnightly"'):
+        kpikit.mrr(subs, interval="interval", **cols)
+    with pytest.raises(kpikit.InputError, match=r'"end": must not be before start: 1 row\(s\), e.g. row 1'):
+        kpikit.mrr(subs, **cols)
+
+
+def test_parameter_errors() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    cols = dict(customer="customer", period="month", mrr="mrr")
+    with pytest.raises(kpikit.ParameterError, match="preset"):
+        kpikit.mrr_movements(df, preset="hubspot", **cols)
+    with pytest.raises(kpikit.ParameterError, match="churn_timing"):
+        kpikit.mrr_movements(df, churn_timing="cancel", **cols)
+    with pytest.raises(kpikit.ParameterError, match="same_period_new_churn"):
+        kpikit.mrr_movements(df, same_period_new_churn="maybe", **cols)
+    with pytest.raises(kpikit.ParameterError, match="reactivation_window"):
+        kpikit.mrr_movements(df, reactivation_window="soon", **cols)
+    with pytest.raises(kpikit.ParameterError, match="snapshot"):
+        kpikit.mrr_movements(df, snapshot="average", **cols)
+    with pytest.raises(kpikit.ParameterError, match="not both"):
+        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", start="month")
+    with pytest.raises(kpikit.ParameterError, match="period= and mrr="):
+        kpikit.mrr(df, customer="customer", period="month")
+    with pytest.raises(kpikit.SchemaError, match='"month" must be a timestamp or date'):
+        kpikit.mrr(df.assign(month="x"), **cols)
+
+
+def test_partitions_by_customer_merge_exactly() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({
+        "customer": rng.integers(0, 60, n),
+        "month": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+        "mrr": rng.integers(0, 5, n) * 12.5,
+    })
+    df["plan"] = np.where(df.customer % 3 == 0, "a", "b")
+    kw: dict[str, Any] = dict(period="month", mrr="mrr", by=["plan"], preset="chartmogul")
+    whole = _kpikit.finish_movements(_kpikit.movement_state(df, "customer", **kw))
+    parts = [_kpikit.movement_state(df[df.customer % 4 == k], "customer", **kw) for k in range(4)]
+    merged = _kpikit.finish_movements(_kpikit.merge_movement_states(parts))
+    assert pa.table(whole).equals(pa.table(merged))
+    # The same through the public function, partitions given as a list.
+    public = kpikit.mrr_movements([df[df.customer % 4 == k] for k in range(4)], customer="customer", **kw)
+    pd.testing.assert_frame_equal(public, kpikit.mrr_movements(df, customer="customer", **kw))
+    with pytest.raises(kpikit.ParameterError, match="detail"):
+        kpikit.mrr_movements([df], customer="customer", detail=True, **kw)
+
+
+def test_empty_input() -> None:
+    empty = pd.DataFrame({"customer": pd.Series([], dtype="int64"), "month": pd.Series([], dtype="datetime64[ns]"), "mrr": pd.Series([], dtype="float64")})
+    out = kpikit.mrr_movements(empty, customer="customer", period="month", mrr="mrr")
+    assert len(out) == 0 and "ending_mrr" in out
+    assert len(kpikit.mrr(empty, customer="customer", period="month", mrr="mrr")) == 0
+
+
+# --- pandas reference on random subscription histories -------------------------------------
+
+def _reference(subs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-customer ledger and per-period totals, straight from the definitions (month ends,
+    any-gap reactivation, same-period join and churn counted)."""
+    subs = subs.assign(
+        # Rounded half away from zero, to cents, per subscription.
+        c=np.floor(subs.amount / subs.months * 100 + 0.5).astype("int64"),
+        m0=subs.start.dt.to_period("M"),
+        m1=subs.end.dt.to_period("M"),
+    )
+    horizon = max(subs.m0.max(), subs.m1.max())
+    months = pd.period_range(subs.m0.min(), horizon, freq="M")
+    grid = subs.merge(pd.DataFrame({"month": months}), how="cross")
+    boundary = grid.month.dt.end_time.dt.normalize() + pd.Timedelta(days=1)
+    grid["active"] = (grid.start < boundary) & (grid.end.isna() | (grid.end >= boundary))
+    level = grid[grid.active].groupby(["customer", "month"]).agg(end_mrr=("c", "sum"), plan=("plan", "first"))
+    flash = subs[(subs.m0 == subs.m1) & (subs.end > subs.start)].groupby(["customer", "m0"]).c.max()
+    full = pd.MultiIndex.from_product([sorted(subs.customer.unique()), months], names=["customer", "month"])
+    led = level.reindex(full).reset_index()
+    led["end_mrr"] = led.end_mrr.fillna(0).astype("int64")
+    led["start"] = led.groupby("customer").end_mrr.shift(1, fill_value=0)
+    led["flash"] = [flash.get((c, m), 0) if s == 0 and e == 0 else 0 for c, m, s, e in zip(led.customer, led.month, led.start, led.end_mrr)]
+    seen = (led.end_mrr > 0) | (led.flash > 0)
+    led["ever"] = seen.groupby(led.customer).transform(lambda s: s.shift(1, fill_value=False).cummax())
+    joins = (led.start == 0) & (led.end_mrr > 0)
+    both = (led.start > 0) & (led.end_mrr > 0)
+    led["new"] = np.where(joins & ~led.ever, led.end_mrr, 0) + np.where(~led.ever, led.flash, 0)
+    led["reactivation"] = np.where(joins & led.ever, led.end_mrr, 0) + np.where(led.ever, led.flash, 0)
+    led["expansion"] = np.where(both, (led.end_mrr - led.start).clip(lower=0), 0)
+    led["contraction"] = np.where(both, (led.start - led.end_mrr).clip(lower=0), 0)
+    led["churned"] = np.where((led.start > 0) & (led.end_mrr == 0), led.start, 0) + led.flash
+    led["new_c"] = ((joins & ~led.ever) | ((led.flash > 0) & ~led.ever)).astype(int)
+    led["churned_c"] = (((led.start > 0) & (led.end_mrr == 0)) | (led.flash > 0)).astype(int)
+    led = led[(led.start > 0) | (led.end_mrr > 0) | (led.flash > 0)]
+    first = led.month.min()
+    totals = led.groupby("month")[["start", "new", "expansion", "contraction", "churned", "reactivation", "end_mrr", "new_c", "churned_c"]].sum()
+    totals = totals.reindex(pd.period_range(first, horizon, freq="M"), fill_value=0)
+    return led.reset_index(drop=True), totals
+
+
+@st.composite
+def histories(draw: Any) -> pd.DataFrame:
+    """Per customer, consecutive non-overlapping subscriptions with gaps (so reactivations), short
+    ones inside a month (joined and churned), plan changes (segment moves) and open ends."""
+    rows = []
+    for customer in range(draw(st.integers(1, 6))):
+        day = draw(st.integers(0, 60))
+        for _ in range(draw(st.integers(1, 4))):
+            day += draw(st.sampled_from([0, 0, 3, 20, 45, 90]))
+            length = draw(st.sampled_from([1, 10, 31, 59, 120, 400, None]))
+            amount = draw(st.sampled_from([9.99, 10.0, 25.5, 120.0, 600.0]))
+            interval, months = draw(st.sampled_from([("month", 1), ("quarter", 3), ("year", 12)]))
+            plan = draw(st.sampled_from(["basic", "pro"]))
+            start = pd.Timestamp("2026-01-01") + pd.Timedelta(days=day)
+            end = None if length is None else start + pd.Timedelta(days=length)
+            rows.append((customer, start, end, amount, interval, months, plan))
+            if length is None:
+                break
+            day += length
+    return pd.DataFrame(rows, columns=["customer", "start", "end", "amount", "interval", "months", "plan"]).astype({"end": "datetime64[ns]"})
+
+
+@settings(max_examples=80, deadline=None)
+@given(histories())
+def test_matches_pandas_reference(subs: pd.DataFrame) -> None:
+    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    led_ref, tot_ref = _reference(subs)
+    out = kpikit.mrr_movements(subs, **cols)
+    assert_reconciles(out)
+    assert out.period.dt.to_period("M").tolist() == list(tot_ref.index)
+    for col, ref in [("starting_mrr", "start"), ("new_mrr", "new"), ("expansion_mrr", "expansion"),
+                     ("contraction_mrr", "contraction"), ("churned_mrr", "churned"),
+                     ("reactivation_mrr", "reactivation"), ("ending_mrr", "end_mrr"),
+                     ("new_customers", "new_c"), ("churned_customers", "churned_c")]:
+        got = cents(out[col]) if col.endswith("_mrr") else out[col].tolist()
+        assert got == tot_ref[ref].tolist(), col
+
+    led = kpikit.mrr_movements(subs, detail=True, **cols)
+    assert_reconciles(led)
+    assert list(zip(led.customer, led.period.dt.to_period("M"))) == list(zip(led_ref.customer, led_ref.month))
+    assert cents(led.ending_mrr) == led_ref.end_mrr.tolist()
+    assert cents(led.churned_mrr) == led_ref.churned.tolist()
+    assert cents(led.reactivation_mrr) == led_ref.reactivation.tolist()
+
+    # Segments: every plan's rows reconcile, sum to the totals, and the moves cancel.
+    by = kpikit.mrr_movements(subs, by="plan", **cols)
+    assert_reconciles(by)
+    g = by.groupby("period")
+    for col in [*MONEY, "new_customers", "churned_customers", "ending_customers"]:
+        assert np.allclose(g[col].sum().to_numpy(), out[col].to_numpy()), col
+    assert np.allclose(g.moved_in_mrr.sum(), g.moved_out_mrr.sum())
+    # Each plan's ending MRR is the MRR of customers on that plan at the period end.
+    ref_plan = led_ref[led_ref.end_mrr > 0].groupby(["plan", "month"]).end_mrr.sum()
+    for plan, month, ending in zip(by.plan, by.period.dt.to_period("M"), cents(by.ending_mrr)):
+        assert ending == ref_plan.get((plan, month), 0)

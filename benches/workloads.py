@@ -19,7 +19,7 @@ import pandas as pd
 class Workload:
     name: str
     description: str
-    table: Callable[[Any], pd.DataFrame]  # demo company -> input table
+    table: Callable[[Any, float], pd.DataFrame]  # (demo company, scale) -> input table
     engines: dict[str, Callable[[pd.DataFrame], Any]]
     normalise: Callable[[str, Any], pd.DataFrame]
     keys: list[str]
@@ -66,10 +66,11 @@ def _nps_polars(df: pd.DataFrame) -> Any:
         pl.from_pandas(df[["plan", "time", "score"]])
         .group_by("plan", pl.col("time").dt.truncate("1mo").alias("period"))
         .agg(
-            responses=pl.len(),
-            promoters=(score >= 9).sum(),
-            passives=score.is_between(7, 8).sum(),
-            detractors=(score <= 6).sum(),
+            responses=pl.len().cast(pl.Int64),
+            # Counts are unsigned 32-bit in polars: widen before subtracting.
+            promoters=(score >= 9).sum().cast(pl.Int64),
+            passives=score.is_between(7, 8).sum().cast(pl.Int64),
+            detractors=(score <= 6).sum().cast(pl.Int64),
         )
         .with_columns(nps=100.0 * (pl.col("promoters") - pl.col("detractors")) / pl.col("responses"))
     )
@@ -82,17 +83,19 @@ def _nps_duckdb(df: pd.DataFrame) -> Any:
     con.execute("SET TimeZone = 'UTC'")
     if os.environ.get("BENCH_THREADS"):
         con.execute(f"SET threads = {int(os.environ['BENCH_THREADS'])}")
-    con.register("responses", df)
-    return con.sql(
+    con.register("answers", df)
+    result = con.sql(
         """
         SELECT plan, date_trunc('month', time) AS period, count(*) AS responses,
                count(*) FILTER (score >= 9) AS promoters,
                count(*) FILTER (score BETWEEN 7 AND 8) AS passives,
                count(*) FILTER (score <= 6) AS detractors,
                100.0 * (promoters - detractors) / responses AS nps
-        FROM responses GROUP BY ALL
+        FROM answers GROUP BY ALL
         """
     ).arrow()
+    # Newer DuckDB returns a lazy reader: materialise it inside the timed call.
+    return result.read_all() if hasattr(result, "read_all") else result
 
 
 def _nps_normalise(engine: str, result: Any) -> pd.DataFrame:
@@ -114,10 +117,32 @@ def _nps_normalise(engine: str, result: Any) -> pd.DataFrame:
 NPS = Workload(
     name="nps",
     description="NPS per plan per month (responses, promoters, passives, detractors, nps)",
-    table=lambda company: company.responses,
+    table=lambda company, scale: company.responses,
     engines={"kpikit": _nps_kpikit, "pandas": _nps_pandas, "polars": _nps_polars, "duckdb": _nps_duckdb},
     normalise=_nps_normalise,
     keys=["plan", "period"],
 )
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in [NPS]}
+
+
+def _resampled_responses(company: Any, rows: int) -> pd.DataFrame:
+    """The demo company's NPS answers drawn with replacement up to `rows` (fixed seed), each
+    moved by up to a day, so the score mix per plan and month stays the company's."""
+    src = company.responses
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(src), rows)
+    out = src.iloc[picks].reset_index(drop=True)
+    out["time"] = out["time"] + pd.to_timedelta(rng.integers(0, 86_400, rows), unit="s")
+    return out
+
+
+NPS_LARGE = Workload(
+    name="nps_large",
+    description="NPS per plan per month on the demo's answers resampled to 100,000 × scale rows (5 million at scale 50)",
+    table=lambda company, scale: _resampled_responses(company, int(100_000 * scale)),
+    engines=NPS.engines,
+    normalise=_nps_normalise,
+    keys=["plan", "period"],
+)
+
+WORKLOADS: dict[str, Workload] = {w.name: w for w in [NPS, NPS_LARGE]}

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import formulas
+from .revenue import mrr_movements
 from .survey import csat, nps
 
 __all__ = ["Headline", "headline_metrics"]
@@ -29,15 +30,11 @@ class Headline:
     note: str
 
 
-def _monthly_customers(subs: pd.DataFrame) -> dict[pd.Timestamp, set[Any]]:
-    return {m: set(g) for m, g in subs.groupby("month")["customer_id"]}
-
-
 def headline_metrics(company: Any) -> list[Headline]:
     """Headline metrics of the latest full month (revenue), full quarter (NPS, CSAT) and year (funnel, sales, CAC).
 
-    Formulas: ARR = 12 × MRR; customer churn = customers lost in the month / customers at its
-    start; ARPA = MRR / paying customers; LTV = ARPA / mean monthly churn of the last six
+    Formulas: MRR and its movements from :func:`kpikit.mrr_movements`; ARR = 12 × MRR;
+    customer churn = customers churned in the month / customers at its start; ARPA = MRR / paying customers; LTV = ARPA / mean monthly churn of the last six
     months; CAC = sales and marketing spend / new customers (trailing twelve months);
     CAC payback = CAC / ARPA; win rate = won / closed deals.
 
@@ -46,25 +43,20 @@ def headline_metrics(company: Any) -> list[Headline]:
     >>> figures["ARR"].value == 12 * figures["MRR"].value
     True
     """
-    subs = company.subscriptions
-    months = sorted(subs["month"].unique())
-    mrr_by_month = subs.groupby("month")["mrr"].sum().reindex(months)
-    customers = _monthly_customers(subs)
-    last, prev = months[-1], months[-2]
-    mrr = float(mrr_by_month.iloc[-1])
-    paying = len(customers[last])
-    growth = formulas.growth_rate(mrr_by_month).iloc[-1]
-
-    churn_series = []
-    for a, b in zip(months[-7:-1], months[-6:]):
-        churn_series.append(formulas.churn_rate(len(customers[a] - customers[b]), len(customers[a])))
-    churn_last = churn_series[-1]
-    churn_avg = sum(c for c in churn_series if c is not None) / max(1, len(churn_series))
+    moves = mrr_movements(company.subscriptions, customer="customer_id", period="month", mrr="mrr")
+    last_row = moves.iloc[-1]
+    last = moves["period"].iloc[-1]
+    mrr = float(last_row["ending_mrr"])
+    paying = int(last_row["ending_customers"])
+    growth = formulas.growth_rate(moves["ending_mrr"]).iloc[-1]
+    churn = formulas.churn_rate(moves["churned_customers"], moves["starting_customers"])
+    churn_last = churn.iloc[-1]
+    churn_avg = float(churn.iloc[-6:].mean())
     arpa = formulas.arpa(mrr, paying)
 
-    year_start = last - pd.DateOffset(months=11)
-    first_month = subs.groupby("customer_id")["month"].min()
-    new_customers = int((first_month >= year_start).sum())
+    year = moves.iloc[-12:]
+    year_start = year["period"].iloc[0]
+    new_customers = int(year["new_customers"].sum())
     spend = company.spend
     year_spend = float(spend.loc[spend["month"] >= year_start, "amount"].sum())
     cac = formulas.cac(year_spend, new_customers)

@@ -23,6 +23,7 @@ __all__ = [
     "merge_movement_states",
     "finish_movements",
     "movement_ledger",
+    "revenue_conventions",
 ]
 
 __version__: str
@@ -121,3 +122,4 @@ def movement_ledger(
     preset: str | None = None,
     conventions: list[tuple[str, str]] = ...,
 ) -> Any: ...
+def revenue_conventions() -> str: ...

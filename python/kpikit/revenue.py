@@ -19,34 +19,15 @@ from .exceptions import ParameterError
 
 __all__ = ["mrr", "mrr_movements", "CONVENTIONS", "PRESETS"]
 
-#: The convention keywords of :func:`mrr_movements` and their kpikit defaults.
-CONVENTIONS: dict[str, Any] = {
-    "same_period_new_churn": "count",
-    "reactivation_window": None,
-    "churn_denominator": "start",
-    "net_churn_counts_reactivation": True,
-    "nrr_counts_reactivation": False,
-    "quick_ratio_counts_reactivation": True,
-}
+# The conventions are defined once, in the core; these are read from it.
+_DEFINED = json.loads(_kpikit.revenue_conventions())
 
-#: What each preset sets (the keywords not listed keep the kpikit default).
-PRESETS: dict[str, dict[str, Any]] = {
-    "chartmogul": {
-        "same_period_new_churn": "exclude",
-        "churn_denominator": "start",
-        "net_churn_counts_reactivation": True,
-        "nrr_counts_reactivation": False,
-    },
-    "stripe": {"same_period_new_churn": "count", "churn_denominator": "start_plus_new"},
-    "baremetrics": {
-        "same_period_new_churn": "count",
-        "churn_denominator": "start",
-        "net_churn_counts_reactivation": False,
-        "nrr_counts_reactivation": False,
-        "quick_ratio_counts_reactivation": False,
-    },
-    "profitwell": {"same_period_new_churn": "net_out_of_new"},
-}
+#: The convention keywords of :func:`mrr_movements` and their kpikit defaults
+#: (``reactivation_window="any"``: any gap; a number of periods, or days as ``"90d"``).
+CONVENTIONS: dict[str, Any] = _DEFINED["default"]
+
+#: What each preset sets, every keyword included.
+PRESETS: dict[str, dict[str, Any]] = _DEFINED["presets"]
 
 
 def _convention_text(name: str, value: Any) -> str:
@@ -242,8 +223,8 @@ def mrr_movements(
             ``"count"`` (Stripe, Baremetrics, Maxio): new (or reactivation) and churn, in MRR and
             customers. ``"exclude"`` (ChartMogul): MRR as with count, counted as a new customer
             but not as churned. ``"net_out_of_new"`` (ProfitWell): in neither.
-        ``reactivation_window`` : None, int or str, default None
-            None: a returning customer is a reactivation after any gap (ChartMogul, Stripe,
+        ``reactivation_window`` : "any", None, int or str, default "any"
+            "any" (or None): a returning customer is a reactivation after any gap (ChartMogul, Stripe,
             Baremetrics, ProfitWell). An int: at most that many whole periods without MRR,
             otherwise new. ``"90d"``: at most 90 days from the end of the last period with MRR to
             the end of the last period without (Maxio uses 90 days).

@@ -246,7 +246,7 @@ impl Conventions {
         Ok(())
     }
 
-    fn to_json(self) -> String {
+    pub fn to_json(self) -> String {
         // Serialising plain enums and bools cannot fail; fall back to an empty object anyway.
         serde_json::to_string(&self).unwrap_or_else(|_| "{}".into())
     }

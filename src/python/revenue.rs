@@ -195,3 +195,20 @@ pub fn finish_movements(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTab
         revenue::finish_movements(&state.single_batch()?)
     })?)
 }
+
+/// kpikit's default conventions and every preset's, as one JSON object
+/// `{"default": {...}, "presets": {"chartmogul": {...}, ...}}`: the Python package reads them
+/// from here so that the core stays the one place they are defined.
+#[pyfunction]
+pub fn revenue_conventions() -> PyResult<String> {
+    let mut presets = Vec::new();
+    for name in revenue::PRESETS {
+        let c = Conventions::preset(name).map_err(super::error::PyKpiError::from)?;
+        presets.push(format!("{name:?}: {}", c.to_json()));
+    }
+    Ok(format!(
+        "{{\"default\": {}, \"presets\": {{{}}}}}",
+        Conventions::default().to_json(),
+        presets.join(", ")
+    ))
+}

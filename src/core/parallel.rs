@@ -10,6 +10,8 @@ use super::error::{KpiError, KpiResult};
 
 /// Rows below which splitting costs more than it saves.
 const MIN_ROWS_PER_TASK: usize = 1 << 17;
+/// Bound on the number of partial states to merge (beyond ~10¹¹ rows ranges grow instead).
+const MAX_RANGES: usize = 1 << 20;
 
 static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
 
@@ -37,9 +39,11 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// Split `0..n` into contiguous ranges, one or a few per thread (one range for small inputs).
+/// Split `0..n` into contiguous ranges of about `MIN_ROWS_PER_TASK` rows (one range for small
+/// inputs). Many small ranges rather than one per thread: a range's scratch memory is freed as
+/// soon as its partial state is made, so the peak stays a few ranges' worth whatever `n` is.
 pub fn ranges(n: usize) -> Vec<Range<usize>> {
-    let parts = (n / MIN_ROWS_PER_TASK).clamp(1, 4 * max_threads());
+    let parts = (n / MIN_ROWS_PER_TASK).clamp(1, MAX_RANGES);
     let step = n.div_ceil(parts).max(1);
     (0..parts)
         .map(|i| (i * step).min(n)..((i + 1) * step).min(n))

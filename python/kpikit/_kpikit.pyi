@@ -19,10 +19,9 @@ __all__ = [
     "demo_company",
     "formula",
     "customer_mrr",
-    "movement_state",
+    "movements",
     "merge_movement_states",
     "finish_movements",
-    "movement_ledger",
     "revenue_conventions",
 ]
 
@@ -84,7 +83,7 @@ def customer_mrr(
     snapshot: str = "end",
     tz: str = "UTC",
 ) -> Any: ...
-def movement_state(
+def movements(
     table: _Table,
     customer: str,
     *,
@@ -101,25 +100,8 @@ def movement_state(
     by: list[str] = ...,
     preset: str | None = None,
     conventions: list[tuple[str, str]] = ...,
+    detail: bool = False,
 ) -> Any: ...
 def merge_movement_states(states: list[_Table]) -> Any: ...
 def finish_movements(state: _Table) -> Any: ...
-def movement_ledger(
-    table: _Table,
-    customer: str,
-    *,
-    period: str | None = None,
-    mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    amount: str | None = None,
-    interval: str | None = None,
-    freq: str = "month",
-    week_start: str = "monday",
-    snapshot: str = "end",
-    tz: str = "UTC",
-    by: list[str] = ...,
-    preset: str | None = None,
-    conventions: list[tuple[str, str]] = ...,
-) -> Any: ...
 def revenue_conventions() -> str: ...

@@ -308,12 +308,12 @@ def mrr_movements(
             raise ParameterError("parameter 'detail': the per-customer ledger needs one table, not partitions")
         if not table:
             raise ParameterError("parameter 'table': an empty list of partitions")
-        states = [_kpikit.movement_state(table_input(t, columns), customer, **kwargs) for t in table]
+        states = [_kpikit.movements(table_input(t, columns), customer, **kwargs) for t in table]
         result = _kpikit.finish_movements(_kpikit.merge_movement_states(states))
     elif detail:
-        result = _kpikit.movement_ledger(table_input(table, columns), customer, **kwargs)
+        result = _kpikit.movements(table_input(table, columns), customer, detail=True, **kwargs)
     else:
-        result = _kpikit.finish_movements(_kpikit.movement_state(table_input(table, columns), customer, **kwargs))
+        result = _kpikit.finish_movements(_kpikit.movements(table_input(table, columns), customer, **kwargs))
     import pyarrow as pa
 
     arrow = pa.table(result)

@@ -19,8 +19,7 @@ pub mod _kpikit {
     use super::formulas::{column_buffer_addresses, formula};
     #[pymodule_export]
     use super::revenue::{
-        customer_mrr, finish_movements, merge_movement_states, movement_ledger, movement_state,
-        revenue_conventions,
+        customer_mrr, finish_movements, merge_movement_states, movements, revenue_conventions,
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};

@@ -84,11 +84,12 @@ pub fn customer_mrr(
     })?)
 }
 
-/// Partial state of the movements: flows per (period, segments…) of one customer partition.
+/// The movements of one customer partition: its partial state (flows per period and segments,
+/// to merge and finish), or with `detail` the per-customer ledger (one pass, not mergeable).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new()))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new(), detail=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn movement_state(
+pub fn movements(
     py: Python<'_>,
     table: AnyRecordBatch,
     customer: String,
@@ -105,6 +106,7 @@ pub fn movement_state(
     by: Vec<String>,
     preset: Option<String>,
     conventions: Vec<(String, String)>,
+    detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let spec = Spec {
@@ -125,52 +127,12 @@ pub fn movement_state(
     };
     table_out(enter(py, move || {
         let conv = self::conventions(preset.as_deref(), &conventions)?;
-        revenue::movement_state(&spec.input(&table)?, &conv)
-    })?)
-}
-
-/// The per-customer movement ledger (one pass; not a mergeable state).
-#[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new()))]
-#[allow(clippy::too_many_arguments)]
-pub fn movement_ledger(
-    py: Python<'_>,
-    table: AnyRecordBatch,
-    customer: String,
-    period: Option<String>,
-    mrr: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    amount: Option<String>,
-    interval: Option<String>,
-    freq: &str,
-    week_start: &str,
-    snapshot: &str,
-    tz: &str,
-    by: Vec<String>,
-    preset: Option<String>,
-    conventions: Vec<(String, String)>,
-) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            start,
-            end,
-            amount,
-            interval,
-            by,
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-    };
-    table_out(enter(py, move || {
-        let conv = self::conventions(preset.as_deref(), &conventions)?;
-        revenue::movement_ledger(&spec.input(&table)?, &conv)
+        let input = spec.input(&table)?;
+        if detail {
+            revenue::movement_ledger(&input, &conv)
+        } else {
+            revenue::movement_state(&input, &conv)
+        }
     })?)
 }
 

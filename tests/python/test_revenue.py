@@ -288,8 +288,8 @@ def test_partitions_by_customer_merge_exactly() -> None:
     })
     df["plan"] = np.where(df.customer % 3 == 0, "a", "b")
     kw: dict[str, Any] = dict(period="month", mrr="mrr", by=["plan"], preset="chartmogul")
-    whole = _kpikit.finish_movements(_kpikit.movement_state(df, "customer", **kw))
-    parts = [_kpikit.movement_state(df[df.customer % 4 == k], "customer", **kw) for k in range(4)]
+    whole = _kpikit.finish_movements(_kpikit.movements(df, "customer", **kw))
+    parts = [_kpikit.movements(df[df.customer % 4 == k], "customer", **kw) for k in range(4)]
     merged = _kpikit.finish_movements(_kpikit.merge_movement_states(parts))
     assert pa.table(whole).equals(pa.table(merged))
     # The same through the public function, partitions given as a list.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
-from .revenue import mrr, mrr_movements
+from .revenue import mrr, mrr_movements, revenue_metrics
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
@@ -25,4 +25,5 @@ __all__ = [
     "formulas",
     "mrr",
     "mrr_movements",
+    "revenue_metrics",
 ]

@@ -20,30 +20,30 @@ def column_list(by: str | Sequence[str] | None) -> list[str]:
     return [str(b) for b in by]
 
 
-def table_input(table: Any, columns: Iterable[str | None]) -> Any:
+def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     """The columns a call needs, as an object exporting an Arrow stream, without copying.
 
     pandas, polars and pyarrow tables are narrowed to ``columns`` first (pandas and polars
     select lazily, so nothing is copied), which keeps the export from converting columns the
     call never reads. A missing column is left for the core to report with the full list.
+    ``columns=None`` keeps every column (the core reads the table's own layout).
     """
-    wanted = list(dict.fromkeys(c for c in columns if c is not None))
+    wanted = None if columns is None else list(dict.fromkeys(c for c in columns if c is not None))
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(table, pd.DataFrame):
-        present = [c for c in wanted if c in table.columns]
-        if len(present) == len(wanted):
+        if wanted is not None and all(c in table.columns for c in wanted):
             table = table[wanted]
         return table
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, pl.LazyFrame):
         table = table.collect()
     if pl is not None and isinstance(table, pl.DataFrame):
-        if all(c in table.columns for c in wanted):
+        if wanted is not None and all(c in table.columns for c in wanted):
             return table.select(wanted)
         return table
     pa = sys.modules.get("pyarrow")
     if pa is not None and isinstance(table, (pa.Table, pa.RecordBatch)):
-        if all(c in table.column_names for c in wanted):
+        if wanted is not None and all(c in table.column_names for c in wanted):
             return table.select(wanted)
         return table
     if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):

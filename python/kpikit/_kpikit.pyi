@@ -23,6 +23,7 @@ __all__ = [
     "merge_movement_states",
     "finish_movements",
     "revenue_conventions",
+    "revenue_metrics",
 ]
 
 __version__: str
@@ -105,3 +106,18 @@ def movements(
 def merge_movement_states(states: list[_Table]) -> Any: ...
 def finish_movements(state: _Table) -> Any: ...
 def revenue_conventions() -> str: ...
+def revenue_metrics(
+    movements: _Table,
+    *,
+    freq: str = "month",
+    week_start: str = "monday",
+    ledger_conventions: str | None = None,
+    preset: str | None = None,
+    conventions: list[tuple[str, str]] = ...,
+    gross_margin: float | None = None,
+    cac_lag: int = 0,
+    spend: _Table | None = None,
+    spend_time: str = "month",
+    spend_amount: str = "amount",
+    tz: str = "UTC",
+) -> Any: ...

@@ -17,7 +17,7 @@ from ._convert import check_output, column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
-__all__ = ["mrr", "mrr_movements", "CONVENTIONS", "PRESETS"]
+__all__ = ["mrr", "mrr_movements", "revenue_metrics", "CONVENTIONS", "PRESETS"]
 
 # The conventions are defined once, in the core; these are read from it.
 _DEFINED = json.loads(_kpikit.revenue_conventions())
@@ -32,8 +32,8 @@ PRESETS: dict[str, dict[str, Any]] = _DEFINED["presets"]
 
 def _convention_text(name: str, value: Any) -> str:
     """A convention value in the text form the core parses."""
-    if name == "reactivation_window" and value is None:
-        return "any"
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -41,6 +41,18 @@ def _convention_text(name: str, value: Any) -> str:
     if isinstance(value, str):
         return value
     raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
+
+
+def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, str]]:
+    """Convention keywords as (name, text) pairs for the core, unknown names rejected."""
+    overrides = []
+    for name, value in conventions.items():
+        if name not in CONVENTIONS:
+            raise ParameterError(
+                f"parameter {name!r}: not a keyword of {function}; conventions are {', '.join(CONVENTIONS)}"
+            )
+        overrides.append((name, _convention_text(name, value)))
+    return overrides
 
 
 def mrr(
@@ -232,11 +244,15 @@ def mrr_movements(
         ``net_churn_counts_reactivation`` : bool, default True
         ``nrr_counts_reactivation`` : bool, default False
         ``quick_ratio_counts_reactivation`` : bool, default True
+        ``ltv_churn`` : {"customer", "net_mrr"}, default "customer"
+        ``ltv_churn_periods`` : int or None, default None
             Conventions of the rates built on the ledger (customer churn divides by customers at
             the start, ChartMogul/Baremetrics, or at the start plus new, Stripe; whether
             reactivation offsets churn in net MRR churn, counts in NRR, and counts in the quick
-            ratio). They do not change this table; they are recorded with it
-            (``DataFrame.attrs["conventions"]``, or the Arrow schema metadata).
+            ratio; which churn rate lifetime value divides by, and over how many previous
+            periods it is averaged; see :func:`revenue_metrics`). They do not change this table;
+            they are recorded with it (``DataFrame.attrs["conventions"]``, or the Arrow schema
+            metadata) for :func:`revenue_metrics`.
 
     Returns
     -------
@@ -279,13 +295,7 @@ def mrr_movements(
     2 2026-03-01         200.0      0.0            0.0        150.0        50.0
     """
     check_output(output)
-    overrides = []
-    for name, value in conventions.items():
-        if name not in CONVENTIONS:
-            raise ParameterError(
-                f"parameter {name!r}: not a keyword of mrr_movements; conventions are {', '.join(CONVENTIONS)}"
-            )
-        overrides.append((name, _convention_text(name, value)))
+    overrides = _overrides(conventions, "mrr_movements")
     segments = column_list(by)
     columns = [customer, period, mrr, start, end, amount, interval, *segments]
     kwargs: dict[str, Any] = dict(
@@ -316,6 +326,202 @@ def mrr_movements(
         result = _kpikit.finish_movements(_kpikit.movements(table_input(table, columns), customer, **kwargs))
     import pyarrow as pa
 
+    arrow = pa.table(result)
+    out = table_output(arrow, output)
+    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
+    if output == "pandas" and raw is not None:
+        out.attrs["conventions"] = json.loads(raw)
+    return out
+
+
+_MOVEMENT_COLUMNS = ("starting_mrr", "new_mrr", "churned_mrr", "ending_mrr", "starting_customers")
+
+
+def _ledger_conventions(table: Any) -> str | None:
+    """The conventions a movement table was computed with, if it says (pandas attrs, Arrow
+    schema metadata)."""
+    attrs = getattr(table, "attrs", None)
+    if isinstance(attrs, dict) and isinstance(attrs.get("conventions"), dict):
+        return json.dumps(attrs["conventions"])
+    schema = getattr(table, "schema", None)
+    metadata = getattr(schema, "metadata", None)
+    if isinstance(metadata, dict):
+        raw = metadata.get(b"kpikit.conventions")
+        if raw is not None:
+            return raw.decode() if isinstance(raw, bytes) else str(raw)
+    return None
+
+
+def revenue_metrics(
+    table: TableLike,
+    *,
+    customer: str | None = None,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    by: str | Sequence[str] | None = None,
+    preset: str | None = None,
+    spend: TableLike | None = None,
+    spend_time: str = "month",
+    spend_amount: str = "amount",
+    cac_lag: int = 0,
+    gross_margin: float | None = None,
+    snapshot: str = "end",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    output: Output = "pandas",
+    **conventions: Any,
+) -> Any:
+    """Revenue rates per period (and segment), each a view on the MRR movements.
+
+    ``table`` is either a movement table (the result of :func:`mrr_movements`, from any
+    library) or, with ``customer=``, the same inputs as :func:`mrr_movements`. With the
+    movement columns (all money in the input's unit, counts of customers)::
+
+        mrr                       = ending_mrr;  arr = 12 × mrr
+        mrr_growth_rate           = ending_mrr / starting_mrr − 1
+        customer_churn_rate       = churned_customers / starting_customers
+                                    (churn_denominator="start_plus_new": / (starting + new + reactivated))
+        gross_mrr_churn_rate      = (churned_mrr + contraction_mrr) / starting_mrr
+        net_mrr_churn_rate        = (churned_mrr + contraction_mrr − expansion_mrr
+                                     [− reactivation_mrr]) / starting_mrr
+        net_revenue_retention     = (starting_mrr − kept_churn − contraction_mrr + expansion_mrr
+                                     [+ reactivation_mrr]) / starting_mrr
+        gross_revenue_retention   = (starting_mrr − kept_churn − contraction_mrr) / starting_mrr
+        quick_ratio               = (new_mrr + expansion_mrr [+ reactivation_mrr])
+                                    / (churned_mrr + contraction_mrr)
+        arpa                      = ending_mrr / ending_customers
+        asp                       = new_mrr / new_customers
+        expansion_rate            = expansion_mrr / starting_mrr
+        net_negative_churn        = net_mrr_churn_rate < 0
+        ltv                       = arpa × gross_margin × months per period / churn
+        cac                       = spend of period p − cac_lag / new_customers of p
+        ltv_cac                   = ltv / cac
+        cac_payback_months        = cac / (arpa × gross_margin)
+
+    The bracketed terms follow the conventions (``net_churn_counts_reactivation``,
+    ``nrr_counts_reactivation``, ``quick_ratio_counts_reactivation``). Retention is of the
+    customers there at the start: ``kept_churn`` is churned MRR less that of customers who
+    joined and churned within the period (``new_and_churned_mrr``). LTV's churn is the
+    customer churn rate (``ltv_churn="net_mrr"``: the net MRR churn rate, ProfitWell's
+    1 − retention), of the period itself or, with ``ltv_churn_periods=N``, the mean of the N
+    previous periods' rates, the current one excluded (ChartMogul uses 6; at the start of the
+    data, the previous periods there are). Dividing the monthly ARPA by a per-period churn, the
+    lifetime ``1 / churn`` periods is expressed in months (3 per quarter, 12/365.2425 per
+    day). CAC counts new customers only (reactivations are not acquisitions) and is null in
+    periods the spend table does not reach.
+
+    Every rate whose denominator is zero (no MRR or no customers at the start, no new
+    customers for CAC, no churn for LTV) is null, never inf; the first period of the data has
+    no starting MRR, so its rates are null.
+
+    Parameters
+    ----------
+    table : table
+        A movement table, or the input of :func:`mrr_movements` when ``customer`` is given.
+        Columns other than the movement columns are read as segments.
+    customer, period, mrr, start, end, amount, interval, by, snapshot, tz, week_start
+        As in :func:`mrr_movements` (only with ``customer``).
+    freq : {"day", "week", "month", "quarter", "year"}, default "month"
+        The periods of the movements.
+    preset : {"chartmogul", "stripe", "baremetrics", "profitwell"}, optional
+        The conventions of a tool (see :data:`PRESETS`). On a movement table computed earlier
+        only the rate conventions may change; changing ``same_period_new_churn`` or
+        ``reactivation_window`` needs the movements recomputed (a
+        :class:`~kpikit.ParameterError` says so).
+    spend : table, optional
+        Sales and marketing spend: ``spend_time`` (a date or time in the period) and
+        ``spend_amount`` columns, summed per period, and the segment columns when the
+        movements have segments. Adds ``spend``, ``cac``, ``ltv_cac`` and
+        ``cac_payback_months``.
+    cac_lag : int, default 0
+        Periods between spend and the customers it acquires: 1 compares a month's new
+        customers with the previous month's spend.
+    gross_margin : float, optional
+        Fraction in (0, 1] applied to LTV and CAC payback (gross-profit LTV).
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+    **conventions
+        The convention keywords of :func:`mrr_movements`.
+
+    Returns
+    -------
+    DataFrame
+        One row per row of the movements (period and segments): ``period``, segments,
+        ``mrr``, ``arr``, ``customers``, ``new_customers``, the rates above (fractions, not
+        percentages) and, with ``spend``, ``spend``, ``cac``, ``ltv_cac`` and
+        ``cac_payback_months``.
+
+    Examples
+    --------
+    ChartMogul's MRR churn example: $100 MRR at the start, $10 lost to churn and $10 to
+    contraction while one customer expands by $10: gross MRR churn (10 + 10) / 100 = 20 %,
+    net ((10 + 10) − 10) / 100 = 10 %.
+
+    >>> import pandas as pd, kpikit
+    >>> snaps = pd.DataFrame({
+    ...     "customer": ["a", "b", "c", "d"] * 2,
+    ...     "month": pd.to_datetime(["2026-01-01"] * 4 + ["2026-02-01"] * 4),
+    ...     "mrr": [10.0, 20.0, 30.0, 40.0, 0.0, 10.0, 40.0, 40.0],
+    ... })
+    >>> r = kpikit.revenue_metrics(snaps, customer="customer", period="month", mrr="mrr")
+    >>> r.loc[1, ["gross_mrr_churn_rate", "net_mrr_churn_rate", "net_revenue_retention"]].tolist()
+    [0.2, 0.1, 0.9]
+    """
+    check_output(output)
+    import pyarrow as pa
+
+    if customer is not None:
+        moved = mrr_movements(
+            table,
+            customer=customer,
+            period=period,
+            mrr=mrr,
+            start=start,
+            end=end,
+            amount=amount,
+            interval=interval,
+            freq=freq,
+            by=by,
+            preset=preset,
+            snapshot=snapshot,
+            tz=tz,
+            week_start=week_start,
+            output="arrow",
+            **conventions,
+        )
+        ledger = _ledger_conventions(moved)
+        preset, overrides = None, []
+        source: Any = moved
+    else:
+        given = [n for n, v in dict(period=period, mrr=mrr, start=start, end=end, amount=amount,
+                                    interval=interval, by=by).items() if v is not None]
+        if given:
+            raise ParameterError(
+                f"parameter {given[0]!r}: only with customer= (the subscription inputs); "
+                "a movement table has its own columns"
+            )
+        ledger = _ledger_conventions(table)
+        overrides = _overrides(conventions, "revenue_metrics")
+        source = table_input(table, None)
+    spend_input = None if spend is None else table_input(spend, None)
+    result = _kpikit.revenue_metrics(
+        source,
+        freq=freq,
+        week_start=week_start,
+        ledger_conventions=ledger,
+        preset=preset,
+        conventions=overrides,
+        gross_margin=gross_margin,
+        cac_lag=cac_lag,
+        spend=spend_input,
+        spend_time=spend_time,
+        spend_amount=spend_amount,
+        tz=tz,
+    )
     arrow = pa.table(result)
     out = table_output(arrow, output)
     raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")

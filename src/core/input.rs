@@ -89,7 +89,8 @@ impl Table {
         }
     }
 
-    fn names(&self) -> Vec<String> {
+    /// Column names, in the table's order.
+    pub fn names(&self) -> Vec<String> {
         self.schema
             .fields()
             .iter()

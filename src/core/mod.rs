@@ -7,6 +7,7 @@ pub mod groups;
 pub mod input;
 pub mod parallel;
 pub mod revenue;
+pub mod revenue_metrics;
 pub mod survey;
 pub mod time;
 

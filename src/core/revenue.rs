@@ -137,6 +137,17 @@ pub enum Denominator {
     StartPlusNew,
 }
 
+/// The churn rate lifetime value divides by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LtvChurn {
+    /// Customer churn rate (ChartMogul, Baremetrics).
+    Customer,
+    /// Net MRR churn rate, i.e. 1 − net revenue retention as ProfitWell puts it, so expansion,
+    /// contraction and reactivation move LTV too.
+    NetMrr,
+}
+
 /// The conventions of the field (CONVENTIONS.md §1.7) that the ledger and the rates built on it
 /// depend on. The ledger itself uses `same_period_new_churn` and `reactivation_window`; the
 /// others are stored with the state for the rates.
@@ -152,6 +163,11 @@ pub struct Conventions {
     pub nrr_counts_reactivation: bool,
     /// The quick ratio's numerator includes reactivation (Baremetrics: no).
     pub quick_ratio_counts_reactivation: bool,
+    /// The churn rate of lifetime value.
+    pub ltv_churn: LtvChurn,
+    /// None: the period's own churn rate; N: the mean of the N previous periods' rates, the
+    /// current one excluded (ChartMogul: 6).
+    pub ltv_churn_periods: Option<u32>,
 }
 
 impl Default for Conventions {
@@ -163,6 +179,8 @@ impl Default for Conventions {
             net_churn_counts_reactivation: true,
             nrr_counts_reactivation: false,
             quick_ratio_counts_reactivation: true,
+            ltv_churn: LtvChurn::Customer,
+            ltv_churn_periods: None,
         }
     }
 }
@@ -181,6 +199,7 @@ impl Conventions {
                 churn_denominator: Denominator::Start,
                 net_churn_counts_reactivation: true,
                 nrr_counts_reactivation: false,
+                ltv_churn_periods: Some(6),
                 ..d
             },
             "stripe" => Conventions {
@@ -198,6 +217,7 @@ impl Conventions {
             },
             "profitwell" => Conventions {
                 same_period_new_churn: SamePeriod::NetOutOfNew,
+                ltv_churn: LtvChurn::NetMrr,
                 ..d
             },
             _ => {
@@ -236,10 +256,36 @@ impl Conventions {
             "quick_ratio_counts_reactivation" => {
                 self.quick_ratio_counts_reactivation = flag(value)?
             }
+            "ltv_churn" => {
+                self.ltv_churn = match value {
+                    "customer" => LtvChurn::Customer,
+                    "net_mrr" => LtvChurn::NetMrr,
+                    _ => {
+                        return Err(KpiError::param(
+                            name,
+                            format!("{value:?} is not one of \"customer\", \"net_mrr\""),
+                        ))
+                    }
+                }
+            }
+            "ltv_churn_periods" => {
+                self.ltv_churn_periods = match value {
+                    "none" | "None" | "current" => None,
+                    v => match v.parse::<u32>() {
+                        Ok(n) if n > 0 => Some(n),
+                        _ => {
+                            return Err(KpiError::param(
+                                name,
+                                format!("{v:?} is not None or a positive number of periods"),
+                            ))
+                        }
+                    },
+                }
+            }
             _ => {
                 return Err(KpiError::param(
                     name,
-                    "is not a convention; use same_period_new_churn, reactivation_window, churn_denominator, net_churn_counts_reactivation, nrr_counts_reactivation or quick_ratio_counts_reactivation",
+                    "is not a convention; use same_period_new_churn, reactivation_window, churn_denominator, net_churn_counts_reactivation, nrr_counts_reactivation, quick_ratio_counts_reactivation, ltv_churn or ltv_churn_periods",
                 ))
             }
         }
@@ -251,7 +297,7 @@ impl Conventions {
         serde_json::to_string(&self).unwrap_or_else(|_| "{}".into())
     }
 
-    fn from_json(s: &str) -> KpiResult<Conventions> {
+    pub fn from_json(s: &str) -> KpiResult<Conventions> {
         serde_json::from_str(s)
             .map_err(|e| KpiError::param("state", format!("bad conventions metadata: {e}")))
     }
@@ -946,7 +992,7 @@ fn subscription_series(
 // ----------------------------------------------------------------------------------------------
 
 /// Flow columns of the partial state, in order; all Int64 (MRR in cents).
-pub const FLOWS: [&str; 17] = [
+pub const FLOWS: [&str; 18] = [
     "new_mrr",
     "expansion_mrr",
     "contraction_mrr",
@@ -964,6 +1010,7 @@ pub const FLOWS: [&str; 17] = [
     "moved_out_customers",
     "customer_change",
     "new_and_churned_customers",
+    "new_and_churned_mrr",
 ];
 const NEW: usize = 0;
 const EXP: usize = 1;
@@ -982,6 +1029,9 @@ const MIN_C: usize = 13;
 const MOUT_C: usize = 14;
 const DCUST: usize = 15;
 const FLASH_C: usize = 16;
+/// Peak MRR of customers who joined and churned within the period, whatever the convention:
+/// retention rates take it back out of churn, since those customers were not there at the start.
+const FLASH_M: usize = 17;
 const NF: usize = FLOWS.len();
 
 type Flows = [i64; NF];
@@ -1049,6 +1099,7 @@ fn walk(
             if let Some(fl) = flash.filter(|f| f.peak > 0) {
                 let react = rejoin(q, last_active, ever);
                 f[FLASH_C] = 1;
+                f[FLASH_M] = fl.peak;
                 let (m, c) = if react {
                     (REACT, REACT_C)
                 } else {
@@ -1647,6 +1698,7 @@ pub fn finish_movements(state: &RecordBatch) -> KpiResult<RecordBatch> {
     }
     out.push(("ending_customers".into(), count(&end_c)));
     out.push(("new_and_churned_customers".into(), count(&v[FLASH_C])));
+    out.push(("new_and_churned_mrr".into(), money(&v[FLASH_M])));
     let fields: Vec<Field> = out
         .iter()
         .map(|(name, a)| Field::new(name, a.data_type().clone(), true))

@@ -20,6 +20,7 @@ pub mod _kpikit {
     #[pymodule_export]
     use super::revenue::{
         customer_mrr, finish_movements, merge_movement_states, movements, revenue_conventions,
+        revenue_metrics,
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};

@@ -8,6 +8,7 @@ use pyo3_arrow::PyTable;
 use super::convert::{enter, read_table, table_out};
 use crate::core::input::Table;
 use crate::core::revenue::{self, ColumnNames, Conventions, RevenueInput, Snapshot};
+use crate::core::revenue_metrics as rates;
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiResult;
 
@@ -173,4 +174,50 @@ pub fn revenue_conventions() -> PyResult<String> {
         Conventions::default().to_json(),
         presets.join(", ")
     ))
+}
+
+/// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
+/// JSON the movements were computed with, when known.
+#[pyfunction]
+#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=0, spend=None, spend_time="month".to_string(), spend_amount="amount".to_string(), tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn revenue_metrics(
+    py: Python<'_>,
+    movements: AnyRecordBatch,
+    freq: &str,
+    week_start: &str,
+    ledger_conventions: Option<String>,
+    preset: Option<String>,
+    conventions: Vec<(String, String)>,
+    gross_margin: Option<f64>,
+    cac_lag: u32,
+    spend: Option<AnyRecordBatch>,
+    spend_time: String,
+    spend_amount: String,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let movements = read_table(movements)?;
+    let spend = spend.map(read_table).transpose()?;
+    let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    table_out(enter(py, move || {
+        let ledger = ledger_conventions
+            .as_deref()
+            .map(Conventions::from_json)
+            .transpose()?;
+        let opts = rates::MetricOptions {
+            conventions: rates::rate_conventions(ledger, preset.as_deref(), &conventions)?,
+            freq: Freq::parse(&freq, parse_weekday(&week_start)?)?,
+            gross_margin,
+            cac_lag,
+        };
+        let spend = spend.as_ref().map(|t| rates::Spend {
+            table: t,
+            time: spend_time,
+            amount: spend_amount,
+            zone: Zone::Utc,
+        });
+        let zone = tz.parse::<Zone>()?;
+        let spend = spend.map(|s| rates::Spend { zone, ..s });
+        rates::revenue_metrics(&movements, &opts, spend.as_ref())
+    })?)
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
-from .revenue import mrr, mrr_movements, revenue_metrics
+from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
@@ -26,4 +26,5 @@ __all__ = [
     "mrr",
     "mrr_movements",
     "revenue_metrics",
+    "revenue_cohorts",
 ]

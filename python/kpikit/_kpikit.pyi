@@ -24,6 +24,9 @@ __all__ = [
     "finish_movements",
     "revenue_conventions",
     "revenue_metrics",
+    "cohort_state",
+    "merge_cohort_states",
+    "finish_cohorts",
 ]
 
 __version__: str
@@ -106,6 +109,23 @@ def movements(
 def merge_movement_states(states: list[_Table]) -> Any: ...
 def finish_movements(state: _Table) -> Any: ...
 def revenue_conventions() -> str: ...
+def cohort_state(
+    table: _Table,
+    customer: str,
+    *,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    snapshot: str = "end",
+    tz: str = "UTC",
+) -> Any: ...
+def merge_cohort_states(states: list[_Table]) -> Any: ...
+def finish_cohorts(state: _Table) -> Any: ...
 def revenue_metrics(
     movements: _Table,
     *,

@@ -17,7 +17,7 @@ from ._convert import check_output, column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
-__all__ = ["mrr", "mrr_movements", "revenue_metrics", "CONVENTIONS", "PRESETS"]
+__all__ = ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts", "CONVENTIONS", "PRESETS"]
 
 # The conventions are defined once, in the core; these are read from it.
 _DEFINED = json.loads(_kpikit.revenue_conventions())
@@ -528,3 +528,97 @@ def revenue_metrics(
     if output == "pandas" and raw is not None:
         out.attrs["conventions"] = json.loads(raw)
     return out
+
+
+def revenue_cohorts(
+    table: TableLike | Sequence[TableLike],
+    *,
+    customer: str,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    output: Output = "pandas",
+) -> Any:
+    """Customer and MRR retention by cohort: the cohort triangle in long form.
+
+    A customer's cohort is the first period it ends with MRR (ChartMogul and Stripe date it by
+    the first subscription, the first positive MRR); it stays in that cohort when it leaves and
+    comes back. For every cohort and every period from the cohort's first to the last of the
+    data::
+
+        cohort_size         = customers of the cohort (with MRR at the end of its first period)
+        cohort_mrr          = their MRR at the end of the first period (ChartMogul's cohort value)
+        retained_customers  = customers of the cohort with MRR at the end of the period
+        retained_mrr        = their MRR at the end of the period
+        logo_retention      = retained_customers / cohort_size
+        net_mrr_retention   = retained_mrr / cohort_mrr
+
+    so expansion and reactivation raise net MRR retention (it may exceed 1) and logo retention
+    counts returning customers again. Both are null for a cohort without MRR (never: every
+    cohort has customers with MRR, by definition).
+
+    Parameters
+    ----------
+    table : table, or a list of tables
+        As in :func:`mrr_movements`; a list is read as partitions split by customer, merged
+        exactly.
+    customer, period, mrr, start, end, amount, interval, freq, snapshot, tz, week_start
+        As in :func:`mrr_movements`.
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+
+    Returns
+    -------
+    DataFrame
+        ``cohort``, ``period`` (start dates), ``period_number`` (0 = the cohort's first
+        period), ``cohort_size``, ``cohort_mrr``, ``retained_customers``, ``retained_mrr``,
+        ``logo_retention`` and ``net_mrr_retention``, ordered by cohort then period.
+
+    Examples
+    --------
+    a and b start in January (100 and 50); b leaves in February, a expands to 120 in March:
+
+    >>> import pandas as pd, kpikit
+    >>> snaps = pd.DataFrame({
+    ...     "customer": ["a", "a", "a", "b", "c", "c"],
+    ...     "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-01-01",
+    ...                              "2026-02-01", "2026-03-01"]),
+    ...     "mrr": [100.0, 100.0, 120.0, 50.0, 30.0, 30.0],
+    ... })
+    >>> c = kpikit.revenue_cohorts(snaps, customer="customer", period="month", mrr="mrr")
+    >>> c[["cohort", "period_number", "cohort_size", "retained_customers", "net_mrr_retention"]]
+          cohort  period_number  cohort_size  retained_customers  net_mrr_retention
+    0 2026-01-01              0            2                   2           1.000000
+    1 2026-01-01              1            2                   1           0.666667
+    2 2026-01-01              2            2                   1           0.800000
+    3 2026-02-01              0            1                   1           1.000000
+    4 2026-02-01              1            1                   1           1.000000
+    """
+    check_output(output)
+    columns = [customer, period, mrr, start, end, amount, interval]
+    kwargs: dict[str, Any] = dict(
+        period=period,
+        mrr=mrr,
+        start=start,
+        end=end,
+        amount=amount,
+        interval=interval,
+        freq=freq,
+        week_start=week_start,
+        snapshot=snapshot,
+        tz=tz,
+    )
+    if isinstance(table, (list, tuple)):
+        if not table:
+            raise ParameterError("parameter 'table': an empty list of partitions")
+        states = [_kpikit.cohort_state(table_input(t, columns), customer, **kwargs) for t in table]
+        state = _kpikit.merge_cohort_states(states)
+    else:
+        state = _kpikit.cohort_state(table_input(table, columns), customer, **kwargs)
+    return table_output(_kpikit.finish_cohorts(state), output)

@@ -1799,6 +1799,232 @@ pub fn movement_ledger(input: &RevenueInput, conv: &Conventions) -> KpiResult<Re
     )?)
 }
 
+// ----------------------------------------------------------------------------------------------
+// Revenue cohorts
+// ----------------------------------------------------------------------------------------------
+
+const KIND_COHORTS: &str = "revenue_cohorts_state";
+
+/// Cohorts as partial → merge → finish: per (cohort, period) the change in the number of the
+/// cohort's customers with MRR and in their MRR (cents); finish cumulates the changes up to the
+/// last period of all partitions, so a customer still active in one partition counts until the
+/// end of the data seen in another. A customer's cohort is the first period it ends with MRR;
+/// it stays there when it leaves and comes back. Partition by customer.
+pub fn cohort_state(input: &RevenueInput) -> KpiResult<RecordBatch> {
+    let prep = prepare(input)?;
+    // Changes after the last period are cut at finish, once the horizon of all partitions is known.
+    let horizon = prep.horizon.map(|h| h + 1).unwrap_or(i64::MIN);
+    let conv = Conventions::default();
+    let sums = over_customers(
+        input,
+        &prep,
+        HashMap::<(i64, i64), (i64, i64)>::new,
+        |acc, _c, s| {
+            let mut cohort = None;
+            walk(s, &conv, input.freq, horizon, false, &mut |e| {
+                if e.ending > 0 && cohort.is_none() {
+                    cohort = Some(e.period);
+                }
+                if let Some(c) = cohort {
+                    let slot = acc.entry((c, e.period)).or_insert((0, 0));
+                    slot.0 += (e.ending > 0) as i64 - (e.starting > 0) as i64;
+                    slot.1 = slot.1.saturating_add(e.ending - e.starting);
+                }
+            })
+        },
+        |mut a, b| {
+            for (k, v) in b {
+                let slot = a.entry(k).or_insert((0, 0));
+                slot.0 += v.0;
+                slot.1 = slot.1.saturating_add(v.1);
+            }
+            a
+        },
+    )?;
+    let mut keys: Vec<(i64, i64)> = sums.keys().copied().collect();
+    keys.sort_unstable();
+    let dates = |f: &dyn Fn(&(i64, i64)) -> i64| -> ArrayRef {
+        Arc::new(Date32Array::from(
+            start_dates(input.freq, keys.iter().map(|k| Some(f(k))))
+                .values()
+                .to_vec(),
+        ))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        dates(&|k| k.0),
+        dates(&|k| k.1),
+        Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| sums[k].0))),
+        Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| sums[k].1))),
+    ];
+    let fields = vec![
+        Field::new("cohort", DataType::Date32, false),
+        Field::new("period", DataType::Date32, false),
+        Field::new("customer_change", DataType::Int64, false),
+        Field::new("mrr_change", DataType::Int64, false),
+    ];
+    let mut meta = StdHashMap::new();
+    meta.insert(META_KIND.into(), KIND_COHORTS.into());
+    meta.insert(META_FREQ.into(), input.freq.label());
+    meta.insert(
+        META_HORIZON.into(),
+        prep.horizon
+            .map(|h| input.freq.start_day(h).to_string())
+            .unwrap_or_default(),
+    );
+    meta.insert(META_UNIT.into(), "cents".into());
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, meta)),
+        columns,
+    )?)
+}
+
+/// Freq and horizon (start day of the last period) of a cohort state.
+fn cohort_info(schema: &SchemaRef) -> KpiResult<(Freq, Option<i64>)> {
+    let meta = schema.metadata();
+    if meta.get(META_KIND).map(String::as_str) != Some(KIND_COHORTS) {
+        return Err(KpiError::param("state", "not a revenue cohort state"));
+    }
+    let freq = Freq::from_label(
+        meta.get(META_FREQ)
+            .ok_or_else(|| KpiError::param("state", "no freq metadata"))?,
+    )?;
+    let h = meta.get(META_HORIZON).map(String::as_str).unwrap_or("");
+    let horizon = if h.is_empty() {
+        None
+    } else {
+        Some(
+            h.parse()
+                .map_err(|_| KpiError::param("state", "bad horizon metadata"))?,
+        )
+    };
+    Ok((freq, horizon))
+}
+
+/// Merge cohort states of customer partitions: counts and MRR add up, the horizon is the latest.
+pub fn merge_cohort_states(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
+    let first = states
+        .first()
+        .ok_or_else(|| KpiError::param("states", "at least one partial state is needed"))?;
+    let (freq, mut horizon) = cohort_info(&first.schema())?;
+    for s in states {
+        let (f, h) = cohort_info(&s.schema())?;
+        if f != freq {
+            return Err(KpiError::param(
+                "states",
+                "partial states were computed with different freq",
+            ));
+        }
+        horizon = horizon.max(h);
+    }
+    let plain: Vec<RecordBatch> = states
+        .iter()
+        .map(|s| {
+            RecordBatch::try_new(
+                Arc::new(Schema::new(s.schema().fields().clone())),
+                s.columns().to_vec(),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let merged = merge_sum(&plain, 2)?;
+    let mut meta = first.schema().metadata().clone();
+    meta.insert(
+        META_HORIZON.into(),
+        horizon.map(|h| h.to_string()).unwrap_or_default(),
+    );
+    let fields: Vec<Field> = merged
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(false))
+        .collect();
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, meta)),
+        merged.columns().to_vec(),
+    )?)
+}
+
+/// The cohort triangle in long form: one row per cohort and period from the cohort's first
+/// period to the last of the data, with the cohort's size and starting MRR (its first period),
+/// the customers and MRR it retains, and their ratios.
+pub fn finish_cohorts(state: &RecordBatch) -> KpiResult<RecordBatch> {
+    let (freq, horizon) = cohort_info(&state.schema())?;
+    let cohort = state.column(0).as_primitive::<Date32Type>();
+    let period = state.column(1).as_primitive::<Date32Type>();
+    let customers = state.column(2).as_primitive::<Int64Type>();
+    let cents = state.column(3).as_primitive::<Int64Type>();
+    let ord = |day: i32| freq.ordinal_of_day(day as i64);
+    let mut cells: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+    for i in 0..state.num_rows() {
+        cells.insert(
+            (ord(cohort.value(i)), ord(period.value(i))),
+            (customers.value(i), cents.value(i)),
+        );
+    }
+    let last = horizon.map(|h| freq.ordinal_of_day(h));
+    let cohorts: std::collections::BTreeSet<i64> = cells.keys().map(|k| k.0).collect();
+    let (mut c_col, mut p_col, mut n_col) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut size, mut base, mut kept, mut kept_m) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &c in &cohorts {
+        let Some(end) = last.filter(|&l| l >= c) else {
+            continue;
+        };
+        let (s, b) = cells.get(&(c, c)).copied().unwrap_or((0, 0));
+        let (mut k, mut m) = (0i64, 0i64);
+        for p in c..=end {
+            let (dk, dm) = cells.get(&(c, p)).copied().unwrap_or((0, 0));
+            k += dk;
+            m = add(m, dm)?;
+            c_col.push(Some(c));
+            p_col.push(Some(p));
+            n_col.push(p - c);
+            size.push(s);
+            base.push(b);
+            kept.push(k);
+            kept_m.push(m);
+        }
+    }
+    let ratio = |a: &[i64], b: &[i64]| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| (y != 0).then(|| x as f64 / y as f64)),
+        ))
+    };
+    let money = |x: &[i64]| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(
+            x.iter().map(|&c| c as f64 / CENTS),
+        ))
+    };
+    let date = |x: Vec<Option<i64>>| -> ArrayRef {
+        Arc::new(Date32Array::from(start_dates(freq, x).values().to_vec()))
+    };
+    let out: Vec<(&str, ArrayRef)> = vec![
+        ("cohort", date(c_col)),
+        ("period", date(p_col)),
+        ("period_number", Arc::new(Int64Array::from(n_col))),
+        ("cohort_size", Arc::new(Int64Array::from(size.clone()))),
+        ("cohort_mrr", money(&base)),
+        (
+            "retained_customers",
+            Arc::new(Int64Array::from(kept.clone())),
+        ),
+        ("retained_mrr", money(&kept_m)),
+        ("logo_retention", ratio(&kept, &size)),
+        ("net_mrr_retention", ratio(&kept_m, &base)),
+    ];
+    let fields: Vec<Field> = out
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let mut meta = StdHashMap::new();
+    meta.insert(META_FREQ.into(), freq.label());
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, meta)),
+        out.into_iter().map(|x| x.1).collect(),
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,8 @@ pub mod _kpikit {
     use super::formulas::{column_buffer_addresses, formula};
     #[pymodule_export]
     use super::revenue::{
-        customer_mrr, finish_movements, merge_movement_states, movements, revenue_conventions,
-        revenue_metrics,
+        cohort_state, customer_mrr, finish_cohorts, finish_movements, merge_cohort_states,
+        merge_movement_states, movements, revenue_conventions, revenue_metrics,
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};

@@ -179,7 +179,7 @@ pub fn revenue_conventions() -> PyResult<String> {
 /// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
 /// JSON the movements were computed with, when known.
 #[pyfunction]
-#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=0, spend=None, spend_time="month".to_string(), spend_amount="amount".to_string(), tz="UTC"))]
+#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=0, spend=None, spend_time="month", spend_amount="amount", tz="UTC"))]
 #[allow(clippy::too_many_arguments)]
 pub fn revenue_metrics(
     py: Python<'_>,
@@ -192,11 +192,12 @@ pub fn revenue_metrics(
     gross_margin: Option<f64>,
     cac_lag: u32,
     spend: Option<AnyRecordBatch>,
-    spend_time: String,
-    spend_amount: String,
+    spend_time: &str,
+    spend_amount: &str,
     tz: &str,
 ) -> PyResult<PyTable> {
     let movements = read_table(movements)?;
+    let (spend_time, spend_amount) = (spend_time.to_string(), spend_amount.to_string());
     let spend = spend.map(read_table).transpose()?;
     let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
     table_out(enter(py, move || {
@@ -219,5 +220,68 @@ pub fn revenue_metrics(
         let zone = tz.parse::<Zone>()?;
         let spend = spend.map(|s| rates::Spend { zone, ..s });
         rates::revenue_metrics(&movements, &opts, spend.as_ref())
+    })?)
+}
+
+/// The revenue cohort state of one customer partition (changes per cohort and period).
+#[pyfunction]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn cohort_state(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    period: Option<String>,
+    mrr: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    amount: Option<String>,
+    interval: Option<String>,
+    freq: &str,
+    week_start: &str,
+    snapshot: &str,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            start,
+            end,
+            amount,
+            interval,
+            by: Vec::new(),
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+    };
+    table_out(enter(py, move || {
+        revenue::cohort_state(&spec.input(&table)?)
+    })?)
+}
+
+/// Merge the cohort states of customer partitions.
+#[pyfunction]
+pub fn merge_cohort_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
+    let batches = states
+        .into_iter()
+        .map(|s| read_table(s).map(|t| t.into_batches()))
+        .collect::<PyResult<Vec<_>>>()?;
+    table_out(enter(py, move || {
+        let all: Vec<_> = batches.into_iter().flatten().collect();
+        revenue::merge_cohort_states(&all)
+    })?)
+}
+
+/// Finish a cohort state into the long-form triangle.
+#[pyfunction]
+pub fn finish_cohorts(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
+    let state = read_table(state)?;
+    table_out(enter(py, move || {
+        revenue::finish_cohorts(&state.single_batch()?)
     })?)
 }

@@ -56,7 +56,7 @@ def main() -> None:
     import kpikit
 
     w = WORKLOADS[a.workload]
-    company = kpikit.datasets.demo(seed=0, scale=a.scale)
+    company = kpikit.datasets.demo(seed=0, scale=w.company_scale(a.scale))
     table = w.table(company, a.scale)
     del company
     _release_freed_memory()

@@ -23,6 +23,9 @@ class Workload:
     engines: dict[str, Callable[[pd.DataFrame], Any]]
     normalise: Callable[[str, Any], pd.DataFrame]
     keys: list[str]
+    # The demo company the input is drawn from: the benchmark scale itself, or a fixed scale
+    # for workloads that resample a small company up to the benchmark's size.
+    company_scale: Callable[[float], float] = lambda scale: scale
 
 
 # --- NPS per plan per month -----------------------------------------------------------------
@@ -143,6 +146,200 @@ NPS_LARGE = Workload(
     engines=NPS.engines,
     normalise=_nps_normalise,
     keys=["plan", "period"],
+    company_scale=lambda scale: 1.0,
 )
 
 WORKLOADS: dict[str, Workload] = {w.name: w for w in [NPS, NPS_LARGE]}
+
+
+# --- MRR movements per month from customer-month snapshots --------------------------------------
+
+_MOVE_MONEY = ["starting_mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "ending_mrr"]
+_MOVE_COUNTS = ["new_customers", "expanded_customers", "contracted_customers", "churned_customers", "reactivated_customers", "ending_customers"]
+
+
+def _resampled_subscriptions(company: Any, rows: int) -> pd.DataFrame:
+    """The demo company's customer-month MRR snapshots repeated with new customer ids up to
+    about `rows` rows; each copy of a customer gets its own price factor (0.5–1.5, whole cents)
+    so the copies do not move in lockstep. Ordered by copy then customer, like an export."""
+    src = company.subscriptions[["customer_id", "month", "mrr", "plan", "region"]]
+    copies = max(1, round(rows / len(src)))
+    rng = np.random.default_rng(0)
+    codes, uniques = pd.factorize(src["customer_id"])
+    factor = rng.uniform(0.5, 1.5, (copies, len(uniques)))
+    parts = []
+    for k in range(copies):
+        part = src.copy()
+        part["customer_id"] = uniques[codes] + f"-{k:04d}"
+        part["mrr"] = np.round(src["mrr"].to_numpy() * factor[k, codes], 2)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _moves_kpikit(df: pd.DataFrame) -> Any:
+    import kpikit
+
+    return kpikit.mrr_movements(df, customer="customer_id", period="month", mrr="mrr", output="arrow")
+
+
+def _moves_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    # Customer-month levels in cents; each level meets the previous month's by an outer merge on
+    # (customer, month index), which also yields the month after a customer's last row (churn).
+    month = df["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    cust = pd.factorize(df["customer_id"])[0]
+    lv = (
+        pd.DataFrame({"c": cust, "m": month, "v": np.round(df["mrr"].to_numpy() * 100).astype(np.int64)})
+        .groupby(["c", "m"], sort=False)["v"].sum().reset_index()
+    )
+    horizon = lv["m"].max()
+    first = lv.groupby("c")["m"].transform("min")
+    lv["first"] = first
+    prev = lv.assign(m=lv["m"] + 1).rename(columns={"v": "s"})
+    both = lv.merge(prev[["c", "m", "s"]], on=["c", "m"], how="outer")
+    both = both[both["m"] <= horizon]
+    e = both["v"].fillna(0).to_numpy(np.int64)
+    s = both["s"].fillna(0).to_numpy(np.int64)
+    firsts = both["first"].to_numpy()
+    m = both["m"].to_numpy()
+    starting = (s == 0) & (e > 0)
+    is_new = starting & (m == firsts)
+    react = starting & ~is_new
+    d = e - s
+    out = pd.DataFrame(
+        {
+            "m": m,
+            "starting_mrr": s,
+            "new_mrr": np.where(is_new, e, 0),
+            "expansion_mrr": np.where((s > 0) & (d > 0), d, 0),
+            "contraction_mrr": np.where((s > 0) & (e > 0) & (d < 0), -d, 0),
+            "churned_mrr": np.where((s > 0) & (e == 0), s, 0),
+            "reactivation_mrr": np.where(react, e, 0),
+            "ending_mrr": e,
+            "new_customers": is_new,
+            "expanded_customers": (s > 0) & (d > 0),
+            "contracted_customers": (s > 0) & (e > 0) & (d < 0),
+            "churned_customers": (s > 0) & (e == 0),
+            "reactivated_customers": react,
+            "ending_customers": e > 0,
+        }
+    ).groupby("m").sum()
+    out.index = out.index.to_numpy().astype("datetime64[M]")
+    return out.rename_axis("period").reset_index()
+
+
+def _moves_polars(df: pd.DataFrame) -> Any:
+    import polars as pl
+
+    lv = (
+        pl.from_pandas(df[["customer_id", "month", "mrr"]])
+        .lazy()
+        .select(
+            c=pl.col("customer_id"),
+            m=pl.col("month").dt.year() * 12 + pl.col("month").dt.month() - 1,
+            v=(pl.col("mrr") * 100).round().cast(pl.Int64),
+        )
+        .group_by("c", "m")
+        .agg(pl.col("v").sum())
+        .with_columns(first=pl.col("m").min().over("c"))
+        .collect()
+    )
+    horizon = lv["m"].max()
+    prev = lv.select("c", pl.col("m") + 1, s=pl.col("v"), pfirst=pl.col("first"))
+    e, s = pl.col("v").fill_null(0), pl.col("s").fill_null(0)
+    first = pl.coalesce("first", "pfirst")
+    starting = (s == 0) & (e > 0)
+    is_new = starting & (pl.col("m") == first)
+    react = starting & (pl.col("m") != first)
+    d = e - s
+    return (
+        lv.lazy()
+        .join(prev.lazy(), on=["c", "m"], how="full", coalesce=True)
+        .filter(pl.col("m") <= horizon)
+        .group_by("m")
+        .agg(
+            starting_mrr=s.sum(),
+            new_mrr=pl.when(is_new).then(e).otherwise(0).sum(),
+            expansion_mrr=pl.when((s > 0) & (d > 0)).then(d).otherwise(0).sum(),
+            contraction_mrr=pl.when((s > 0) & (e > 0) & (d < 0)).then(-d).otherwise(0).sum(),
+            churned_mrr=pl.when((s > 0) & (e == 0)).then(s).otherwise(0).sum(),
+            reactivation_mrr=pl.when(react).then(e).otherwise(0).sum(),
+            ending_mrr=e.sum(),
+            new_customers=is_new.sum(),
+            expanded_customers=((s > 0) & (d > 0)).sum(),
+            contracted_customers=((s > 0) & (e > 0) & (d < 0)).sum(),
+            churned_customers=((s > 0) & (e == 0)).sum(),
+            reactivated_customers=react.sum(),
+            ending_customers=(e > 0).sum(),
+        )
+        .collect()
+    )
+
+
+def _moves_duckdb(df: pd.DataFrame) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {os.cpu_count() if not os.environ.get('KPIKIT_MAX_THREADS') else os.environ['KPIKIT_MAX_THREADS']}")
+    con.register("subs", df)
+    result = con.sql(
+        """
+        WITH lv AS (
+            SELECT customer_id AS c, year(month) * 12 + month(month) - 1 AS m,
+                   SUM(CAST(round(mrr * 100) AS BIGINT)) AS v
+            FROM subs GROUP BY ALL
+        ), lvf AS (
+            SELECT *, MIN(m) OVER (PARTITION BY c) AS first FROM lv
+        ), both_ AS (
+            SELECT COALESCE(cur.c, prev.c) AS c, COALESCE(cur.m, prev.m + 1) AS m,
+                   COALESCE(cur.v, 0) AS e, COALESCE(prev.v, 0) AS s,
+                   COALESCE(cur.first, prev.first) AS first
+            FROM lvf cur FULL OUTER JOIN lvf prev ON cur.c = prev.c AND cur.m = prev.m + 1
+        )
+        SELECT m,
+            SUM(s) AS starting_mrr,
+            SUM(CASE WHEN s = 0 AND e > 0 AND m = first THEN e ELSE 0 END) AS new_mrr,
+            SUM(CASE WHEN s > 0 AND e > s THEN e - s ELSE 0 END) AS expansion_mrr,
+            SUM(CASE WHEN s > 0 AND e > 0 AND e < s THEN s - e ELSE 0 END) AS contraction_mrr,
+            SUM(CASE WHEN s > 0 AND e = 0 THEN s ELSE 0 END) AS churned_mrr,
+            SUM(CASE WHEN s = 0 AND e > 0 AND m > first THEN e ELSE 0 END) AS reactivation_mrr,
+            SUM(e) AS ending_mrr,
+            COUNT(*) FILTER (WHERE s = 0 AND e > 0 AND m = first) AS new_customers,
+            COUNT(*) FILTER (WHERE s > 0 AND e > s) AS expanded_customers,
+            COUNT(*) FILTER (WHERE s > 0 AND e > 0 AND e < s) AS contracted_customers,
+            COUNT(*) FILTER (WHERE s > 0 AND e = 0) AS churned_customers,
+            COUNT(*) FILTER (WHERE s = 0 AND e > 0 AND m > first) AS reactivated_customers,
+            COUNT(*) FILTER (WHERE e > 0) AS ending_customers
+        FROM both_ WHERE m <= (SELECT MAX(m) FROM lv) GROUP BY m
+        """
+    ).arrow()
+    return result.read_all() if hasattr(result, "read_all") else result
+
+
+def _moves_normalise(engine: str, result: Any) -> pd.DataFrame:
+    if not isinstance(result, pd.DataFrame):
+        result = result.to_pandas() if hasattr(result, "to_pandas") else pd.DataFrame(result)
+    out = result.copy()
+    if engine in ("polars", "duckdb"):
+        out["period"] = pd.to_datetime(
+            {"year": out["m"] // 12, "month": out["m"] % 12 + 1, "day": 1}
+        )
+    out["period"] = pd.to_datetime(out["period"]).astype("datetime64[ns]")
+    scale = 100 if engine == "kpikit" else 1
+    for c in _MOVE_MONEY:
+        out[c] = np.round(out[c].astype(float) * scale).astype(np.int64)
+    for c in _MOVE_COUNTS:
+        out[c] = out[c].astype(np.int64)
+    return out[["period", *_MOVE_MONEY, *_MOVE_COUNTS]].sort_values("period").reset_index(drop=True)
+
+
+MRR_MOVEMENTS = Workload(
+    name="mrr_movements",
+    description="MRR movements per month (7 money columns, 6 customer counts) from the demo's customer-month snapshots repeated to 100,000 × scale rows (4.5 million at scale 45)",
+    table=lambda company, scale: _resampled_subscriptions(company, int(100_000 * scale)),
+    engines={"kpikit": _moves_kpikit, "pandas": _moves_pandas, "polars": _moves_polars, "duckdb": _moves_duckdb},
+    normalise=_moves_normalise,
+    keys=["period"],
+    company_scale=lambda scale: 1.0,
+)
+
+WORKLOADS[MRR_MOVEMENTS.name] = MRR_MOVEMENTS

@@ -220,10 +220,31 @@ impl<'a> Interner<'a> {
         offset: usize,
         out: &mut Vec<u32>,
     ) {
+        const SAMPLE: usize = 1 << 16;
+        let (n, _) = it.size_hint();
+        // Exports usually list an entity's rows together: a run of equal keys needs one lookup.
+        let mut last: Option<(&'a [u8], u32)> = None;
         for (i, v) in it.enumerate() {
             let row = offset + i;
+            // Ids with many distinct values would rehash the table a dozen times as it grows:
+            // size it once from the share of new keys in the first rows.
+            if i == SAMPLE && n > 2 * SAMPLE && self.bytes.len() > SAMPLE / 16 {
+                let expected = (self.bytes.len() as f64 * n as f64 / SAMPLE as f64) as usize;
+                self.bytes
+                    .reserve(expected.saturating_sub(self.bytes.len()));
+            }
             let c = match v {
-                Some(s) => self.bytes_code(s.as_bytes(), row),
+                Some(s) => {
+                    let b = s.as_bytes();
+                    match last {
+                        Some((prev, code)) if prev == b => code,
+                        _ => {
+                            let code = self.bytes_code(b, row);
+                            last = Some((b, code));
+                            code
+                        }
+                    }
+                }
                 None => self.null_code(row),
             };
             out.push(c);

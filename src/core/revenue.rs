@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows, Groups};
 use super::input::{f64_chunks, require_no_nulls, value_f64, Column, Table};
-use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
+use super::time::{local_micros, start_dates, DayOrdinals, Freq, Zone, US_PER_DAY};
 
 /// Hundredths of the input unit per unit.
 pub const CENTS: f64 = 100.0;
@@ -621,13 +621,24 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
         Source::Snapshots { period, mrr } => {
             check_len(&input.customer, period)?;
             check_len(&input.customer, mrr)?;
-            let t = times(period, input.zone, true)?;
             let v = amounts(mrr)?;
+            // Straight to ordinals: no per-row Option<i64> times for the largest input shape.
+            let mut cache = DayOrdinals::new(input.freq);
+            let mut ords = Vec::with_capacity(n);
+            let mut bad = BadRows::default();
+            for a in local_micros(period, input.zone)? {
+                for i in 0..a.len() {
+                    if a.is_null(i) {
+                        bad.push(ords.len(), || "missing".into());
+                        ords.push(0);
+                    } else {
+                        ords.push(cache.of_micros(a.value(i)));
+                    }
+                }
+            }
+            KpiError::check_rows(&period.name, "must not be missing", bad)?;
             Rows::Snapshots {
-                period: t
-                    .iter()
-                    .map(|t| input.freq.ordinal_of_micros(t.unwrap_or(0)))
-                    .collect(),
+                period: ords,
                 cents: v.into_iter().map(to_cents).collect(),
             }
         }
@@ -1047,6 +1058,93 @@ pub struct Entry {
     pub label: &'static str,
 }
 
+/// Flows summed per (period, segment): a dense table over the periods of the data when it is
+/// small (the common case: a few dozen months × a few segments), hashing otherwise.
+struct FlowSums {
+    first: i64,
+    n_periods: usize,
+    n_segs: usize,
+    dense: Vec<Flows>,
+    sparse: HashMap<(i64, u32), Flows>,
+}
+
+impl FlowSums {
+    const DENSE_LIMIT: usize = 4096;
+
+    fn new(first: Option<i64>, horizon: i64, n_segs: usize) -> Self {
+        let (first, n_periods) = match first {
+            Some(f) if horizon >= f => (f, (horizon - f + 1) as usize),
+            _ => (0, 0),
+        };
+        let dense = if n_periods.saturating_mul(n_segs) <= Self::DENSE_LIMIT {
+            vec![[0; NF]; n_periods * n_segs]
+        } else {
+            Vec::new()
+        };
+        FlowSums {
+            first,
+            n_periods,
+            n_segs,
+            dense,
+            sparse: HashMap::new(),
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, period: i64, seg: u32) -> &mut Flows {
+        let p = period.wrapping_sub(self.first);
+        if !self.dense.is_empty()
+            && p >= 0
+            && (p as usize) < self.n_periods
+            && (seg as usize) < self.n_segs
+        {
+            &mut self.dense[p as usize * self.n_segs + seg as usize]
+        } else {
+            self.sparse.entry((period, seg)).or_insert([0; NF])
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, e: Entry) {
+        let slot = self.slot(e.period, e.seg);
+        for (a, b) in slot.iter_mut().zip(e.flows) {
+            *a = a.saturating_add(b);
+        }
+    }
+
+    fn absorb(&mut self, other: FlowSums) {
+        for (a, b) in self.dense.iter_mut().zip(&other.dense) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = x.saturating_add(*y);
+            }
+        }
+        for ((p, s), v) in other.sparse {
+            let slot = self.slot(p, s);
+            for (x, y) in slot.iter_mut().zip(v) {
+                *x = x.saturating_add(y);
+            }
+        }
+    }
+
+    /// Every (period, segment) that saw an entry; untouched dense cells are left out.
+    fn into_map(self) -> HashMap<(i64, u32), Flows> {
+        let mut out = self.sparse;
+        for (i, v) in self.dense.into_iter().enumerate() {
+            if v.iter().any(|&x| x != 0) {
+                let key = (
+                    self.first + (i / self.n_segs) as i64,
+                    (i % self.n_segs) as u32,
+                );
+                let slot = out.entry(key).or_insert([0; NF]);
+                for (x, y) in slot.iter_mut().zip(v) {
+                    *x = x.saturating_add(y);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Walks one customer's series period by period and emits ledger entries. `horizon` cuts the
 /// walk; `fill` also emits periods without change (for the detailed ledger).
 fn walk(
@@ -1439,28 +1537,25 @@ pub fn movement_state(input: &RevenueInput, conv: &Conventions) -> KpiResult<Rec
     let prep = prepare(input)?;
     // Churns after the last period are cut at finish, once the horizon of all partitions is known.
     let horizon = prep.horizon.map(|h| h + 1).unwrap_or(i64::MIN);
+    let first = match &prep.rows {
+        Rows::Snapshots { period, .. } => period.iter().min().copied(),
+        Rows::Subscriptions { start, .. } => {
+            start.iter().map(|&s| input.freq.ordinal_of_micros(s)).min()
+        }
+    };
+    let n_segs = prep.segment_groups.len().max(1);
+    let new_acc = || FlowSums::new(first, horizon, n_segs);
     let sums = over_customers(
         input,
         &prep,
-        HashMap::<(i64, u32), Flows>::new,
-        |acc, _c, s| {
-            walk(s, conv, input.freq, horizon, false, &mut |e| {
-                let slot = acc.entry((e.period, e.seg)).or_insert([0; NF]);
-                for (a, b) in slot.iter_mut().zip(e.flows) {
-                    *a = a.saturating_add(b);
-                }
-            })
-        },
+        new_acc,
+        |acc, _c, s| walk(s, conv, input.freq, horizon, false, &mut |e| acc.add(e)),
         |mut a, b| {
-            for (k, v) in b {
-                let slot = a.entry(k).or_insert([0; NF]);
-                for (x, y) in slot.iter_mut().zip(v) {
-                    *x = x.saturating_add(y);
-                }
-            }
+            a.absorb(b);
             a
         },
-    )?;
+    )?
+    .into_map();
     let mut keys: Vec<(i64, u32)> = sums.keys().copied().collect();
     keys.sort_unstable();
     let mut fields = vec![Field::new("period", DataType::Date32, true)];

@@ -322,11 +322,44 @@ impl Freq {
     }
 }
 
+/// Period ordinals of wall-clock times, remembering recent days: business data has few
+/// distinct days, and the calendar arithmetic of months and years costs more than a lookup.
+pub struct DayOrdinals {
+    freq: Freq,
+    days: Box<[i64; 1024]>,
+    ordinals: Box<[i64; 1024]>,
+}
+
+impl DayOrdinals {
+    pub fn new(freq: Freq) -> Self {
+        DayOrdinals {
+            freq,
+            days: Box::new([i64::MIN; 1024]),
+            ordinals: Box::new([0; 1024]),
+        }
+    }
+
+    #[inline]
+    pub fn of_micros(&mut self, local_us: i64) -> i64 {
+        let day = local_us.div_euclid(US_PER_DAY);
+        let slot = (day & 1023) as usize;
+        if self.days[slot] != day {
+            self.days[slot] = day;
+            self.ordinals[slot] = self.freq.ordinal_of_day(day);
+        }
+        self.ordinals[slot]
+    }
+}
+
 /// Period ordinals for every row of a time column (null stays null), as Int64 chunks.
 pub fn period_ordinals(col: &Column, zone: Zone, freq: Freq) -> KpiResult<Vec<Int64Array>> {
+    let mut cache = DayOrdinals::new(freq);
     Ok(local_micros(col, zone)?
         .into_iter()
-        .map(|a| a.unary(|us| freq.ordinal_of_micros(us)))
+        .map(|a| {
+            let values: Vec<i64> = a.values().iter().map(|&us| cache.of_micros(us)).collect();
+            Int64Array::new(values.into(), a.nulls().cloned())
+        })
         .collect())
 }
 

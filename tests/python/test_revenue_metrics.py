@@ -304,14 +304,18 @@ def test_bad_movement_tables_name_column_and_rows() -> None:
 
 
 def reference(m: pd.DataFrame, conv: dict[str, Any]) -> pd.DataFrame:
-    """The rates written out directly from the movement columns."""
+    """The rates written out directly from the movement columns (money in whole cents, as the
+    numerators of exact rates must be: 0.1 + 0.2 − 0.3 is not 0 in floats)."""
     def div(a: pd.Series, b: pd.Series) -> pd.Series:
-        return (a / b.where(b != 0)).astype(float)
+        return (a.astype(float) / b.where(b != 0).astype(float)).astype(float)
+
+    money = [c for c in m.columns if c.endswith("_mrr")]
+    m = m.assign(**{c: (m[c] * 100).round().astype("int64") for c in money})
 
     react = m.reactivation_mrr
     start = m.starting_mrr
     den = m.starting_customers + (m.new_customers + m.reactivated_customers if conv["churn_denominator"] == "start_plus_new" else 0)
-    flash = m.new_and_churned_mrr if conv["same_period_new_churn"] != "net_out_of_new" else 0.0
+    flash = m.new_and_churned_mrr if conv["same_period_new_churn"] != "net_out_of_new" else 0
     kept = start - (m.churned_mrr - flash) - m.contraction_mrr
     out = pd.DataFrame(
         {
@@ -326,8 +330,8 @@ def reference(m: pd.DataFrame, conv: dict[str, Any]) -> pd.DataFrame:
                 m.new_mrr + m.expansion_mrr + (react if conv["quick_ratio_counts_reactivation"] else 0),
                 m.churned_mrr + m.contraction_mrr,
             ),
-            "arpa": div(m.ending_mrr, m.ending_customers.astype(float)),
-            "asp": div(m.new_mrr, m.new_customers.astype(float)),
+            "arpa": div(m.ending_mrr, m.ending_customers) / 100,
+            "asp": div(m.new_mrr, m.new_customers) / 100,
         }
     )
     churn = out.customer_churn_rate if conv["ltv_churn"] == "customer" else out.net_mrr_churn_rate

@@ -4,7 +4,10 @@ Every grouped kernel in kpikit is written as *partial → merge → finish*. Her
 runs on each partition where the data lives (the workers need kpikit installed), the small
 partial states travel to the client, and the merge and finish run once. Counts and sums merge
 exactly, so the result equals the single-machine result. NPS and CSAT need no shuffle: each
-response counts on its own, wherever its partition is.
+response counts on its own, wherever its partition is. Revenue needs every row of a customer
+in one partition (a customer's movements compare its periods), so those functions shuffle on
+the customer column first — skipped with ``partitioned=True`` when the data is already split
+by customer (e.g. Parquet files written per customer range).
 
 Memory per worker: one partition's needed columns plus kpikit's working memory for it (about
 the size of those columns again); the states are a few kilobytes per segment and period.
@@ -20,7 +23,7 @@ from ._convert import check_output, column_list, table_output
 from ._typing import Output
 from .exceptions import KpikitError
 
-__all__ = ["nps", "csat"]
+__all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts"]
 
 
 def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> Any:
@@ -100,3 +103,162 @@ def csat(
     lo, hi = int(scale[0]), int(scale[1])
     state = _score_states(ddf, score, time, freq, by, tz, week_start, (lo, hi), invalid)
     return table_output(_kpikit.csat(state, threshold=hi - 1 if threshold is None else threshold), output)
+
+
+def _by_customer(ddf: Any, customer: str, columns: list[str], partitioned: bool) -> Any:
+    """The needed columns, every customer's rows in one partition."""
+    ddf = ddf[columns]
+    return ddf if partitioned else ddf.shuffle(on=customer)
+
+
+def _state(kernel: Any, part: Any, index: int, customer: str, options: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.table(kernel(part, customer, **options))
+    except KpikitError as e:
+        raise type(e)(f"partition {index}: {e}") from None
+
+
+def _revenue_states(ddf: Any, kernel: Any, customer: str, columns: list[str], partitioned: bool, options: dict[str, Any]) -> list[Any]:
+    import dask
+
+    parts = _by_customer(ddf, customer, columns, partitioned).to_delayed()
+    return list(dask.compute(*[dask.delayed(_state)(kernel, p, i, customer, options) for i, p in enumerate(parts)]))
+
+
+def _revenue_options(
+    period: str | None, mrr: str | None, start: str | None, end: str | None, amount: str | None,
+    interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
+) -> tuple[list[str | None], dict[str, Any]]:
+    columns = [period, mrr, start, end, amount, interval]
+    options = dict(period=period, mrr=mrr, start=start, end=end, amount=amount, interval=interval,
+                   freq=freq, week_start=week_start, snapshot=snapshot, tz=tz)
+    return columns, options
+
+
+def mrr_movements(
+    ddf: Any,
+    *,
+    customer: str,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    by: str | Sequence[str] | None = None,
+    preset: str | None = None,
+    snapshot: str = "end",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    partitioned: bool = False,
+    output: Output = "pandas",
+    **conventions: Any,
+) -> Any:
+    """MRR movements of a Dask DataFrame: :func:`kpikit.mrr_movements` on a cluster.
+
+    ending_mrr = starting_mrr + new + expansion + reactivation − contraction − churned, per
+    period and segment. The rows are shuffled on ``customer`` (unless ``partitioned=True``),
+    each partition's flows are computed where it lives, and the flows are added up exactly.
+    Parameters and result as in :func:`kpikit.mrr_movements` (not ``detail=True``).
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> snaps = pd.DataFrame({"customer": ["a", "a", "b"], "mrr": [100.0, 150.0, 50.0],
+    ...                       "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-02-01"])})
+    >>> m = kpikit.dask.mrr_movements(dd.from_pandas(snaps, npartitions=2), customer="customer", period="month", mrr="mrr")
+    >>> m.ending_mrr.tolist()
+    [100.0, 200.0]
+    """
+    import json
+
+    from .revenue import _overrides
+
+    check_output(output)
+    segments = column_list(by)
+    cols, options = _revenue_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
+    columns = list(dict.fromkeys(c for c in [customer, *cols, *segments] if c is not None))
+    options.update(by=segments, preset=preset, conventions=_overrides(conventions, "mrr_movements"))
+    states = _revenue_states(ddf, _kpikit.movements, customer, columns, partitioned, options)
+    import pyarrow as pa
+
+    arrow = pa.table(_kpikit.finish_movements(_kpikit.merge_movement_states(states)))
+    out = table_output(arrow, output)
+    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
+    if output == "pandas" and raw is not None:
+        out.attrs["conventions"] = json.loads(raw)
+    return out
+
+
+def revenue_metrics(
+    ddf: Any,
+    *,
+    customer: str,
+    spend: Any = None,
+    spend_time: str = "month",
+    spend_amount: str = "amount",
+    cac_lag: int = 0,
+    gross_margin: float | None = None,
+    freq: str = "month",
+    week_start: str = "monday",
+    tz: str = "UTC",
+    output: Output = "pandas",
+    **movement_options: Any,
+) -> Any:
+    """Revenue rates of a Dask DataFrame: :func:`kpikit.revenue_metrics` on a cluster.
+
+    The movements are computed with :func:`mrr_movements` (shuffled on ``customer``); the rates
+    (churn, NRR, GRR, quick ratio, ARPA, LTV, CAC…) are views on that small table, computed once.
+    ``spend`` is a small pandas, polars or pyarrow table (a Dask DataFrame is computed first).
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> snaps = pd.DataFrame({"customer": ["a", "b", "a"], "mrr": [60.0, 40.0, 60.0],
+    ...                       "month": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01"])})
+    >>> r = kpikit.dask.revenue_metrics(dd.from_pandas(snaps, npartitions=2), customer="customer", period="month", mrr="mrr")
+    >>> r.gross_revenue_retention.tolist()[1]
+    0.6
+    """
+    from .revenue import revenue_metrics as rates
+
+    check_output(output)
+    moves = mrr_movements(ddf, customer=customer, freq=freq, week_start=week_start, tz=tz, output="arrow", **movement_options)
+    if spend is not None and hasattr(spend, "compute") and hasattr(spend, "npartitions"):
+        spend = spend.compute()
+    return rates(moves, spend=spend, spend_time=spend_time, spend_amount=spend_amount, cac_lag=cac_lag,
+                 gross_margin=gross_margin, freq=freq, week_start=week_start, tz=tz, output=output)
+
+
+def revenue_cohorts(
+    ddf: Any,
+    *,
+    customer: str,
+    period: str | None = None,
+    mrr: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    amount: str | None = None,
+    interval: str | None = None,
+    freq: str = "month",
+    snapshot: str = "end",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    partitioned: bool = False,
+    output: Output = "pandas",
+) -> Any:
+    """Revenue cohorts of a Dask DataFrame: :func:`kpikit.revenue_cohorts` on a cluster.
+
+    logo_retention = retained_customers / cohort_size and net_mrr_retention = retained_mrr /
+    cohort_mrr per first-MRR cohort and period, from per-partition changes merged exactly.
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> snaps = pd.DataFrame({"customer": ["a", "b", "a"], "mrr": [60.0, 40.0, 60.0],
+    ...                       "month": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01"])})
+    >>> kpikit.dask.revenue_cohorts(dd.from_pandas(snaps, npartitions=2), customer="customer", period="month", mrr="mrr").logo_retention.tolist()
+    [1.0, 0.5]
+    """
+    check_output(output)
+    cols, options = _revenue_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
+    columns = list(dict.fromkeys(c for c in [customer, *cols] if c is not None))
+    states = _revenue_states(ddf, _kpikit.cohort_state, customer, columns, partitioned, options)
+    return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)

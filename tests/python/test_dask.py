@@ -55,3 +55,45 @@ def test_errors_name_the_partition(client: Client) -> None:
     df.loc[25, "score"] = 12
     with pytest.raises(kpikit.InputError, match=r"partition 2: .*\"score\".*row 5: 12"):
         kpikit.dask.nps(dd.from_pandas(df, npartitions=4, sort=False), score="score")
+
+
+def _split_subscriptions() -> tuple[pd.DataFrame, dd.DataFrame]:
+    """The demo company's snapshots, cut into partitions that split customers' rows (rows in
+    the order of months, not customers), plus two empty partitions."""
+    subs = kpikit.datasets.demo(seed=1, scale=0.3).subscriptions.sort_values("month", kind="stable").reset_index(drop=True)
+    ddf = dd.from_pandas(subs, npartitions=5, sort=False)
+    ddf = dd.concat([ddf, ddf[ddf.mrr < 0], ddf[ddf.mrr < -1]])
+    return subs, ddf
+
+
+def test_mrr_movements_on_a_cluster_equal_one_machine(client: Client) -> None:
+    subs, ddf = _split_subscriptions()
+    # Every partition of the input holds part of most customers' months.
+    firsts = ddf.partitions[0].compute().customer_id
+    assert firsts.isin(ddf.partitions[1].compute().customer_id).any()
+    kw = dict(customer="customer_id", period="month", mrr="mrr", by="plan", preset="chartmogul")
+    expected = kpikit.mrr_movements(subs, **kw)
+    got = kpikit.dask.mrr_movements(ddf, **kw)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs["conventions"] == expected.attrs["conventions"]
+
+
+def test_revenue_metrics_and_cohorts_on_a_cluster_equal_one_machine(client: Client) -> None:
+    subs, ddf = _split_subscriptions()
+    spend = kpikit.datasets.demo(seed=1, scale=0.3).spend
+    kw = dict(customer="customer_id", period="month", mrr="mrr")
+    expected = kpikit.revenue_metrics(subs, spend=spend, cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
+    got = kpikit.dask.revenue_metrics(ddf, spend=spend, cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(kpikit.dask.revenue_cohorts(ddf, **kw), kpikit.revenue_cohorts(subs, **kw))
+
+
+def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client) -> None:
+    # Why the shuffle matters: read as partitioned by customer when it is not, a customer whose
+    # months sit in two partitions churns in one and is new in the other.
+    subs, ddf = _split_subscriptions()
+    kw = dict(customer="customer_id", period="month", mrr="mrr")
+    truth = kpikit.mrr_movements(subs, **kw)
+    wrong = kpikit.dask.mrr_movements(ddf, partitioned=True, **kw)
+    assert wrong.new_customers.sum() > truth.new_customers.sum()
+    assert kpikit.dask.mrr_movements(ddf, **kw).equals(truth)

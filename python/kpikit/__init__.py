@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .kpi import KPI
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 
@@ -27,4 +28,5 @@ __all__ = [
     "mrr_movements",
     "revenue_metrics",
     "revenue_cohorts",
+    "KPI",
 ]

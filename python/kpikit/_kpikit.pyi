@@ -27,6 +27,7 @@ __all__ = [
     "cohort_state",
     "merge_cohort_states",
     "finish_cohorts",
+    "evaluate_kpi",
 ]
 
 __version__: str
@@ -140,4 +141,24 @@ def revenue_metrics(
     spend_time: str = "month",
     spend_amount: str = "amount",
     tz: str = "UTC",
+) -> Any: ...
+
+# --- KPIs (core::kpi): a metric history judged against an objective ---------------------------
+
+def evaluate_kpi(
+    history: _Table,
+    *,
+    period: str,
+    value: str,
+    freq: str = "month",
+    week_start: str = "monday",
+    target: float | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    direction: str | None = None,
+    start_value: float | None = None,
+    start: str | None = None,
+    deadline: str | None = None,
+    at_risk_band: float = 0.0,
+    pace_periods: int = 3,
 ) -> Any: ...

@@ -5,6 +5,7 @@ pub mod error;
 pub mod formulas;
 pub mod groups;
 pub mod input;
+pub mod kpi;
 pub mod parallel;
 pub mod revenue;
 pub mod revenue_metrics;

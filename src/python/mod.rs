@@ -4,6 +4,7 @@ mod convert;
 mod demo;
 mod error;
 mod formulas;
+mod kpi;
 mod revenue;
 mod survey;
 
@@ -17,6 +18,8 @@ pub mod _kpikit {
     use super::demo::demo_company;
     #[pymodule_export]
     use super::formulas::{column_buffer_addresses, formula};
+    #[pymodule_export]
+    use super::kpi::evaluate_kpi;
     #[pymodule_export]
     use super::revenue::{
         cohort_state, customer_mrr, finish_cohorts, finish_movements, merge_cohort_states,

@@ -1,0 +1,159 @@
+"""KPIs: a metric tied to an objective — a target, a direction, a cadence, an owner — and the
+status of each period of the metric's history against it.
+
+All KPIs are metrics; not all metrics are KPIs. A metric (``net_revenue_retention``, a column of
+:func:`kpikit.revenue_metrics`) explains; a KPI (NRR ≥ 110 % by the end of the quarter, owned by
+the head of customer success) decides. The judging rules live in the Rust core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _kpikit
+from ._convert import check_output, table_input, table_output
+from ._typing import Output
+from .exceptions import ParameterError
+
+__all__ = ["KPI", "STATUSES"]
+
+#: Every status a period can get, from the Power BI goals vocabulary plus ``no_data``.
+STATUSES = ("not_started", "no_data", "on_track", "at_risk", "behind", "achieved", "overdue")
+
+
+def _date_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    except (ValueError, TypeError):
+        raise ParameterError(f"parameter {name!r}: {value!r} is not a date") from None
+
+
+@dataclass(frozen=True)
+class KPI:
+    """A metric tied to an objective, judged period by period.
+
+    Parameters
+    ----------
+    metric : str
+        The metric's id: the column of the history holding it (``value=`` overrides).
+    target : float or (low, high)
+        A value to reach (or get down to), or a range to stay in ("keep churn between 1 % and
+        2 %": ``target=(0.01, 0.02)``).
+    direction : {"increase", "decrease", "neutral"}, optional
+        The favourable direction. By default a range is neutral and a single target's direction
+        is read from the start value: a target above the start is an increase, below it a
+        decrease (as OKR trackers do).
+    cadence : {"day", "week", "month", "quarter", "year"}, default "month"
+        The review period; the history has one row per period of it.
+    owner, name : str, optional
+        Who answers for it, and its display name (default: the metric id).
+    start, deadline : date, optional
+        First period tracked (earlier ones are ``not_started``), and the period by which the
+        target must be met. Without a deadline the target is ongoing: each period meets it or
+        not.
+    thresholds : mapping, optional
+        ``{"at_risk": band}``: a value (or, with a deadline, the projected value) short of the
+        target by at most ``band`` — in the metric's unit — is at risk rather than behind.
+        Default 0.
+    start_value : float, optional
+        What progress is measured from (default: the first value from ``start``).
+    pace_periods : int, default 3
+        Recent periods whose straight-line trend is projected to the deadline.
+    notes : mapping, optional
+        Check-in notes per period (``{"2026-03": "pricing change"}``), kept with the KPI.
+
+    Notes
+    -----
+    Per period, as of that period (value v, target t, start value s):
+
+    * ``attainment`` = (v − s) / (t − s) for an increase, (s − v) / (s − t) for a decrease
+      (1 = target met; above 1 = beyond it); 1 inside a range and null outside it;
+    * ``change`` = v − previous value, ``improved`` = whether it moved the favourable way
+      (towards the range, for a range; null when unchanged);
+    * ``status``: ``not_started`` before ``start``; ``no_data`` without a value; target met:
+      ``achieved`` (with a deadline) or ``on_track`` (ongoing); past the deadline and not met:
+      ``overdue``; before the deadline: the straight line through the last ``pace_periods``
+      values is projected to the deadline (``projected``) — ``on_track`` if it meets the target,
+      ``at_risk`` if short by at most the band, ``behind`` otherwise; an ongoing target not
+      met: ``at_risk`` within the band, else ``behind``.
+
+    Examples
+    --------
+    Churn down from 5 % to 2 % a month, at risk within half a point:
+
+    >>> import pandas as pd, kpikit
+    >>> history = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=4, freq="MS"),
+    ...                         "customer_churn_rate": [0.05, 0.04, 0.023, 0.019]})
+    >>> kpi = kpikit.KPI("customer_churn_rate", target=0.02, thresholds={"at_risk": 0.005})
+    >>> kpi.evaluate(history)[["attainment", "status"]]
+       attainment    status
+    0    0.000000    behind
+    1    0.333333    behind
+    2    0.900000   at_risk
+    3    1.033333  on_track
+    """
+
+    metric: str
+    target: float | tuple[float, float]
+    direction: str | None = None
+    cadence: str = "month"
+    owner: str | None = None
+    start: Any = None
+    deadline: Any = None
+    thresholds: Mapping[str, float] | None = None
+    name: str | None = None
+    start_value: float | None = None
+    pace_periods: int = 3
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.thresholds or {}) - {"at_risk"}
+        if unknown:
+            raise ParameterError(f"parameter 'thresholds': unknown key {sorted(unknown)[0]!r}; the key is 'at_risk'")
+        if self.direction is not None and self.direction not in ("increase", "decrease", "neutral"):
+            raise ParameterError(f"parameter 'direction': {self.direction!r} is not increase, decrease or neutral")
+
+    @property
+    def label(self) -> str:
+        """The display name: ``name``, or the metric id."""
+        return self.name or self.metric
+
+    def evaluate(self, history: Any, *, period: str = "period", value: str | None = None, output: Output = "pandas") -> Any:
+        """Judge each period of a metric history (a table with ``period`` and the metric column).
+
+        Returns one row per period from the first to the last of the history: ``period``,
+        ``value``, ``target`` (or ``target_low``/``target_high``), ``attainment``, ``change``,
+        ``improved``, ``projected`` and ``status`` (see the class notes for the rules).
+        """
+        check_output(output)
+        column = value or self.metric
+        table = table_input(history, [period, column])
+        low = high = target = None
+        if isinstance(self.target, tuple):
+            if len(self.target) != 2:
+                raise ParameterError(f"parameter 'target': a range is (low, high), got {self.target!r}")
+            low, high = float(self.target[0]), float(self.target[1])
+        else:
+            target = float(self.target)
+        result = _kpikit.evaluate_kpi(
+            table,
+            period=period,
+            value=column,
+            freq=self.cadence,
+            target=target,
+            low=low,
+            high=high,
+            direction=self.direction,
+            start_value=self.start_value,
+            start=_date_text(self.start, "start"),
+            deadline=_date_text(self.deadline, "deadline"),
+            at_risk_band=float((self.thresholds or {}).get("at_risk", 0.0)),
+            pace_periods=self.pace_periods,
+        )
+        return table_output(result, output)

@@ -1,0 +1,610 @@
+//! KPIs: a metric's history judged against an objective — attainment, change and status.
+//!
+//! A KPI is a metric plus a target (a value, or a range to stay in), a favourable direction, an
+//! optional start value and deadline, and an at-risk band. Each period of the history is judged
+//! as of that period, from the values up to it, so a history shows how the KPI's status moved.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{KpiError, KpiResult};
+
+/// Which way a metric should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Increase,
+    Decrease,
+    /// Neither way is better in itself (only ranges make sense as targets).
+    Neutral,
+}
+
+impl Direction {
+    pub fn parse(s: &str) -> KpiResult<Direction> {
+        match s {
+            "increase" => Ok(Direction::Increase),
+            "decrease" => Ok(Direction::Decrease),
+            "neutral" => Ok(Direction::Neutral),
+            _ => Err(KpiError::param(
+                "direction",
+                format!("{s:?} is not one of \"increase\", \"decrease\", \"neutral\""),
+            )),
+        }
+    }
+}
+
+/// What the KPI aims at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// Reach (increase) or get down to (decrease) this value.
+    Value(f64),
+    /// Stay within [low, high].
+    Range(f64, f64),
+}
+
+/// The status vocabulary (Power BI goals' set; CONVENTIONS.md §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NotStarted,
+    /// A tracked period without a value (PerformancePoint's no-data band).
+    NoData,
+    OnTrack,
+    AtRisk,
+    Behind,
+    Achieved,
+    Overdue,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::NotStarted => "not_started",
+            Status::NoData => "no_data",
+            Status::OnTrack => "on_track",
+            Status::AtRisk => "at_risk",
+            Status::Behind => "behind",
+            Status::Achieved => "achieved",
+            Status::Overdue => "overdue",
+        }
+    }
+}
+
+/// A KPI's objective, with periods counted as positions in the history (0 = first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objective {
+    pub target: Target,
+    pub direction: Direction,
+    /// Value progress is measured from; None = the first value of the history from `start`.
+    pub start_value: Option<f64>,
+    /// First period the KPI is tracked (earlier periods are not started).
+    pub start: usize,
+    /// Last period by which the target must be reached; None = an ongoing target, met or not
+    /// in each period.
+    pub deadline: Option<usize>,
+    /// Width of the at-risk band beside the target, in the metric's unit.
+    pub at_risk_band: f64,
+    /// Recent periods whose straight-line trend is projected to the deadline.
+    pub pace_periods: usize,
+}
+
+/// One period's judgement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judgement {
+    pub attainment: Option<f64>,
+    pub change: Option<f64>,
+    pub improved: Option<bool>,
+    /// Value a straight line through recent periods reaches at the deadline.
+    pub projected: Option<f64>,
+    pub status: Status,
+}
+
+impl Objective {
+    pub fn validate(&self) -> KpiResult<()> {
+        let finite = |name: &str, v: f64| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(KpiError::param(name, format!("{v} is not a finite number")))
+            }
+        };
+        match self.target {
+            Target::Value(t) => {
+                finite("target", t)?;
+                if self.direction == Direction::Neutral {
+                    return Err(KpiError::param(
+                        "direction",
+                        "a neutral metric has no better side of a single target; give a range (low, high)",
+                    ));
+                }
+            }
+            Target::Range(lo, hi) => {
+                finite("target", lo)?;
+                finite("target", hi)?;
+                if lo > hi {
+                    return Err(KpiError::param(
+                        "target",
+                        format!("range ({lo}, {hi}) has its low end above its high end"),
+                    ));
+                }
+            }
+        }
+        if !(self.at_risk_band >= 0.0 && self.at_risk_band.is_finite()) {
+            return Err(KpiError::param(
+                "thresholds",
+                format!(
+                    "at-risk band {} is not a non-negative number",
+                    self.at_risk_band
+                ),
+            ));
+        }
+        if self.pace_periods < 2 {
+            return Err(KpiError::param(
+                "pace_periods",
+                "a trend needs at least 2 periods",
+            ));
+        }
+        if let Some(s) = self.start_value {
+            finite("start_value", s)?;
+        }
+        if let Some(d) = self.deadline {
+            if d < self.start {
+                return Err(KpiError::param("deadline", "is before the start"));
+            }
+        }
+        Ok(())
+    }
+
+    /// How far `v` is from meeting the target, in the metric's unit (0 = met).
+    fn shortfall(&self, v: f64) -> f64 {
+        match (self.target, self.direction) {
+            (Target::Value(t), Direction::Decrease) => (v - t).max(0.0),
+            (Target::Value(t), _) => (t - v).max(0.0),
+            (Target::Range(lo, hi), _) => (lo - v).max(v - hi).max(0.0),
+        }
+    }
+
+    /// Direction-aware progress from the start value: (v − s) / (t − s) for an increase,
+    /// (s − v) / (s − t) for a decrease; 1 when the target is met and there was no distance to
+    /// cover. Ranges have no single target to progress to: 1 inside, else None.
+    fn attainment(&self, v: f64, s: f64) -> Option<f64> {
+        match self.target {
+            Target::Value(t) => {
+                let (num, den) = match self.direction {
+                    Direction::Decrease => (s - v, s - t),
+                    _ => (v - s, t - s),
+                };
+                if den == 0.0 {
+                    Some(if self.shortfall(v) == 0.0 { 1.0 } else { 0.0 })
+                } else {
+                    Some(num / den)
+                }
+            }
+            Target::Range(..) => (self.shortfall(v) == 0.0).then_some(1.0),
+        }
+    }
+
+    fn improved(&self, prev: f64, v: f64) -> Option<bool> {
+        match (self.target, self.direction) {
+            (Target::Range(..), _) | (_, Direction::Neutral) => {
+                // Moving towards (or staying within) the range is the favourable way.
+                let (a, b) = (self.shortfall(prev), self.shortfall(v));
+                if a == b {
+                    None
+                } else {
+                    Some(b < a)
+                }
+            }
+            (_, Direction::Increase) => (v != prev).then_some(v > prev),
+            (_, Direction::Decrease) => (v != prev).then_some(v < prev),
+        }
+    }
+}
+
+/// Least-squares slope of `ys` against 0, 1, 2…
+fn slope(ys: &[(usize, f64)]) -> Option<f64> {
+    if ys.len() < 2 {
+        return None;
+    }
+    let n = ys.len() as f64;
+    let mx = ys.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+    let my = ys.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = ys.iter().map(|p| (p.0 as f64 - mx).powi(2)).sum();
+    let sxy: f64 = ys.iter().map(|p| (p.0 as f64 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// Judge every period of a history (`values[i]` = the metric in period i; None = no value).
+///
+/// Status rules, as of period i with value v:
+/// 1. before `start`: not started; a tracked period without a value: no data;
+/// 2. the target is met (v ≥ target for an increase, ≤ for a decrease, inside a range): achieved
+///    when the KPI has a deadline, on track when it is an ongoing target;
+/// 3. past the deadline and not met: overdue;
+/// 4. with a deadline: project a straight line through the last `pace_periods` values to the
+///    deadline; on track if the projection meets the target, at risk if it falls short by at
+///    most the at-risk band, behind otherwise (with fewer than two values, v itself is used);
+/// 5. an ongoing target not met: at risk within the band, behind beyond it.
+pub fn evaluate(values: &[Option<f64>], obj: &Objective) -> KpiResult<Vec<Judgement>> {
+    obj.validate()?;
+    let start_value = obj.start_value.or_else(|| {
+        values
+            .iter()
+            .skip(obj.start)
+            .find_map(|v| v.filter(|x| x.is_finite()))
+    });
+    let mut out = Vec::with_capacity(values.len());
+    let mut prev: Option<f64> = None;
+    for (i, v) in values.iter().enumerate() {
+        let v = v.filter(|x| x.is_finite());
+        let change = match (prev, v) {
+            (Some(p), Some(x)) => Some(x - p),
+            _ => None,
+        };
+        let improved = match (prev, v) {
+            (Some(p), Some(x)) => obj.improved(p, x),
+            _ => None,
+        };
+        let Some(x) = v.filter(|_| i >= obj.start) else {
+            out.push(Judgement {
+                attainment: None,
+                change,
+                improved,
+                projected: None,
+                status: if i < obj.start {
+                    Status::NotStarted
+                } else {
+                    Status::NoData
+                },
+            });
+            prev = v.or(prev);
+            continue;
+        };
+        let attainment = start_value.and_then(|s| obj.attainment(x, s));
+        let mut projected = None;
+        let status = if obj.shortfall(x) == 0.0 {
+            if obj.deadline.is_some() {
+                Status::Achieved
+            } else {
+                Status::OnTrack
+            }
+        } else {
+            match obj.deadline {
+                Some(d) if i > d => Status::Overdue,
+                Some(d) => {
+                    let recent: Vec<(usize, f64)> = (obj.start..=i)
+                        .rev()
+                        .filter_map(|j| values[j].filter(|y| y.is_finite()).map(|y| (j, y)))
+                        .take(obj.pace_periods)
+                        .collect();
+                    let p = slope(&recent).map_or(x, |b| x + b * (d - i) as f64);
+                    projected = Some(p);
+                    let gap = obj.shortfall(p);
+                    if gap == 0.0 {
+                        Status::OnTrack
+                    } else if gap <= obj.at_risk_band {
+                        Status::AtRisk
+                    } else {
+                        Status::Behind
+                    }
+                }
+                None => {
+                    if obj.shortfall(x) <= obj.at_risk_band {
+                        Status::AtRisk
+                    } else {
+                        Status::Behind
+                    }
+                }
+            }
+        };
+        out.push(Judgement {
+            attainment,
+            change,
+            improved,
+            projected,
+            status,
+        });
+        prev = Some(x);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(target: Target, direction: Direction) -> Objective {
+        Objective {
+            target,
+            direction,
+            start_value: None,
+            start: 0,
+            deadline: None,
+            at_risk_band: 0.0,
+            pace_periods: 3,
+        }
+    }
+
+    fn statuses(values: &[Option<f64>], o: &Objective) -> Vec<&'static str> {
+        evaluate(values, o)
+            .unwrap()
+            .iter()
+            .map(|j| j.status.label())
+            .collect()
+    }
+
+    #[test]
+    fn increase_with_a_deadline_uses_the_pace() {
+        // NRR from 1.00 towards 1.10 by period 4. Periods 0–2 climb 0.02 a period: the line
+        // through them reaches 1.04 + 0.02 × 2 = 1.08 at period 4, 0.02 short: behind without
+        // a band, at risk with a 0.025 band.
+        let mut o = obj(Target::Value(1.10), Direction::Increase);
+        o.deadline = Some(4);
+        let v = [
+            Some(1.00),
+            Some(1.02),
+            Some(1.04),
+            Some(1.10),
+            Some(1.09),
+            Some(1.05),
+        ];
+        // Period 0 has no trend yet (1.00 is 0.10 short); period 3 meets the target; period 4
+        // (the deadline) projects 1.09 (slope 0.025 through 1.04, 1.10, 1.09) at itself;
+        // period 5 is past the deadline.
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "behind", "behind", "achieved", "behind", "overdue"]
+        );
+        o.at_risk_band = 0.025;
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "at_risk", "at_risk", "achieved", "at_risk", "overdue"]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        // Attainment from the start value 1.00: (1.04 − 1) / (1.10 − 1) = 0.4.
+        assert!((j[2].attainment.unwrap() - 0.4).abs() < 1e-12);
+        assert!((j[2].projected.unwrap() - 1.08).abs() < 1e-12);
+        assert_eq!(j[4].improved, Some(false));
+    }
+
+    #[test]
+    fn decrease_below_the_start_value_and_ongoing_targets() {
+        // Churn from 5 % down to 2 %, ongoing: met = on track; 2.3 % with a 0.5-point band =
+        // at risk; 4 % = behind.
+        let mut o = obj(Target::Value(0.02), Direction::Decrease);
+        o.at_risk_band = 0.005;
+        let v = [Some(0.05), Some(0.04), Some(0.023), Some(0.019)];
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "behind", "at_risk", "on_track"]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        // (0.05 − 0.023) / (0.05 − 0.02) = 0.9
+        assert!((j[2].attainment.unwrap() - 0.9).abs() < 1e-12);
+        assert_eq!(j[1].improved, Some(true));
+    }
+
+    #[test]
+    fn ranges_not_started_and_missing_values() {
+        // Keep churn between 1 % and 2 %, tracked from period 1.
+        let mut o = obj(Target::Range(0.01, 0.02), Direction::Neutral);
+        o.start = 1;
+        o.at_risk_band = 0.002;
+        let v = [
+            Some(0.03),
+            Some(0.015),
+            None,
+            Some(0.021),
+            Some(0.005),
+            Some(0.012),
+        ];
+        assert_eq!(
+            statuses(&v, &o),
+            [
+                "not_started",
+                "on_track",
+                "no_data",
+                "at_risk",
+                "behind",
+                "on_track"
+            ]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        assert_eq!(j[1].attainment, Some(1.0));
+        assert_eq!(j[3].attainment, None);
+        // 0.005 is 0.005 below the range, 0.021 was 0.001 above it: moved away.
+        assert_eq!(j[4].improved, Some(false));
+        assert_eq!(j[5].improved, Some(true));
+        // The change skips the missing period: 0.021 − 0.015.
+        assert!((j[3].change.unwrap() - 0.006).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_objectives_are_parameter_errors() {
+        let mut o = obj(Target::Value(1.0), Direction::Neutral);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+        o = obj(Target::Range(2.0, 1.0), Direction::Neutral);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+        o = obj(Target::Value(f64::NAN), Direction::Increase);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+    }
+}
+
+/// A KPI over a metric history table: `period` (dates or times, one row per period of `freq`)
+/// and `value`; `start` and `deadline` are dates (`YYYY-MM-DD`), read as the periods containing
+/// them. The history is laid out over every period from its first to its last (a missing
+/// period has no value), so trends count calendar periods, not rows.
+pub struct History<'a> {
+    pub table: &'a super::input::Table,
+    pub period: String,
+    pub value: String,
+    pub freq: super::time::Freq,
+    pub start: Option<String>,
+    pub deadline: Option<String>,
+    /// Read the direction from the start value (target above it: increase; below: decrease;
+    /// a range: neutral), as OKR trackers do, instead of the objective's.
+    pub infer_direction: bool,
+}
+
+fn day_of(name: &str, text: &str) -> KpiResult<i64> {
+    let d = chrono::NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
+        .map_err(|_| KpiError::param(name, format!("{text:?} is not a date (YYYY-MM-DD)")))?;
+    Ok(super::time::days_from_civil(
+        chrono::Datelike::year(&d) as i64,
+        chrono::Datelike::month(&d),
+        chrono::Datelike::day(&d),
+    ))
+}
+
+/// Judge a metric history table; see [`evaluate`] for the rules. `objective.start` and
+/// `objective.deadline` are replaced by the positions of `history.start` / `history.deadline`.
+pub fn evaluate_history(
+    history: &History,
+    objective: &Objective,
+) -> KpiResult<arrow::array::RecordBatch> {
+    use super::error::BadRows;
+    use super::input::{f64_chunks, value_f64};
+    use super::time::{period_ordinals, start_dates, Zone};
+    use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let freq = history.freq;
+    let periods = history.table.column(&history.period)?;
+    let values = history.table.column(&history.value)?;
+    let mut ords = Vec::new();
+    let mut bad = BadRows::default();
+    for c in period_ordinals(&periods, Zone::Utc, freq)? {
+        for i in 0..c.len() {
+            if c.is_null(i) {
+                bad.push(ords.len(), || "missing".into());
+            }
+            ords.push(c.value(i));
+        }
+    }
+    KpiError::check_rows(&history.period, "must not be missing", bad)?;
+    let mut vals = Vec::with_capacity(ords.len());
+    for c in f64_chunks(&values)? {
+        for i in 0..c.len() {
+            vals.push(value_f64(&c, i));
+        }
+    }
+    let (first, last) = match (ords.iter().min(), ords.iter().max()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => (0, -1),
+    };
+    let n = (last - first + 1).max(0) as usize;
+    let mut series: Vec<Option<f64>> = vec![None; n];
+    let mut seen = vec![usize::MAX; n];
+    let mut dup = BadRows::default();
+    for (row, (&o, &v)) in ords.iter().zip(&vals).enumerate() {
+        let k = (o - first) as usize;
+        if seen[k] != usize::MAX {
+            let earlier = seen[k];
+            dup.push(row, || format!("same period as row {earlier}"));
+        }
+        seen[k] = row;
+        series[k] = v;
+    }
+    KpiError::check_rows(&history.period, "must have one row per period", dup)?;
+    let position = |name: &str, text: &Option<String>| -> KpiResult<Option<i64>> {
+        text.as_deref()
+            .map(|t| day_of(name, t).map(|d| freq.ordinal_of_day(d) - first))
+            .transpose()
+    };
+    let start = position("start", &history.start)?.unwrap_or(0);
+    let deadline = position("deadline", &history.deadline)?;
+    if let Some(d) = deadline {
+        if d < start {
+            return Err(KpiError::param("deadline", "is before the start"));
+        }
+    }
+    // A start after the history, or a deadline before it, still judges every period.
+    let mut obj = Objective {
+        start: start.clamp(0, n as i64) as usize,
+        deadline: deadline.filter(|&d| d >= 0).map(|d| d as usize),
+        ..*objective
+    };
+    if history.infer_direction {
+        obj.direction = match obj.target {
+            Target::Range(..) => Direction::Neutral,
+            Target::Value(t) => {
+                let s = obj.start_value.or_else(|| {
+                    series
+                        .iter()
+                        .skip(obj.start)
+                        .find_map(|v| v.filter(|x| x.is_finite()))
+                });
+                match s {
+                    Some(s) if t < s => Direction::Decrease,
+                    Some(_) => Direction::Increase,
+                    None => {
+                        return Err(KpiError::param(
+                            "direction",
+                            "not given, and the history has no value to read it from",
+                        ))
+                    }
+                }
+            }
+        };
+    }
+    let judged = evaluate(&series, &obj)?;
+    // A deadline before the first period: every unmet period is overdue.
+    let overdue_all = matches!(deadline, Some(d) if d < 0);
+    let f = |x: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(x)) };
+    let (lo, hi) = match objective.target {
+        Target::Value(t) => (t, t),
+        Target::Range(a, b) => (a, b),
+    };
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "period",
+            arrow::compute::cast(
+                &start_dates(freq, (0..n).map(|k| Some(first + k as i64))),
+                &DataType::Date32,
+            )?,
+        ),
+        ("value", f(series.clone())),
+    ];
+    match objective.target {
+        Target::Value(_) => cols.push(("target", f(vec![Some(lo); n]))),
+        Target::Range(..) => {
+            cols.push(("target_low", f(vec![Some(lo); n])));
+            cols.push(("target_high", f(vec![Some(hi); n])));
+        }
+    }
+    cols.push((
+        "attainment",
+        f(judged.iter().map(|j| j.attainment).collect()),
+    ));
+    cols.push(("change", f(judged.iter().map(|j| j.change).collect())));
+    cols.push((
+        "improved",
+        Arc::new(BooleanArray::from(
+            judged.iter().map(|j| j.improved).collect::<Vec<_>>(),
+        )),
+    ));
+    cols.push(("projected", f(judged.iter().map(|j| j.projected).collect())));
+    cols.push((
+        "status",
+        Arc::new(StringArray::from_iter_values(judged.iter().map(|j| {
+            let s = if overdue_all
+                && !matches!(
+                    j.status,
+                    Status::Achieved | Status::OnTrack | Status::NotStarted | Status::NoData
+                ) {
+                Status::Overdue
+            } else {
+                j.status
+            };
+            s.label()
+        }))),
+    ));
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(name, a)| Field::new(*name, a.data_type().clone(), true))
+        .collect();
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        cols.into_iter().map(|c| c.1).collect(),
+    )?)
+}

@@ -1,0 +1,70 @@
+//! Bindings of `core::kpi`: a metric history judged against an objective.
+
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+
+use super::convert::{enter, read_table, table_out};
+use crate::core::kpi::{self, Direction, History, Objective, Target};
+use crate::core::time::{parse_weekday, Freq};
+use crate::core::KpiError;
+
+/// Per period of a history: value, target, attainment, change, improved, projected, status.
+#[pyfunction]
+#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_kpi(
+    py: Python<'_>,
+    history: AnyRecordBatch,
+    period: String,
+    value: String,
+    freq: &str,
+    week_start: &str,
+    target: Option<f64>,
+    low: Option<f64>,
+    high: Option<f64>,
+    direction: Option<&str>,
+    start_value: Option<f64>,
+    start: Option<String>,
+    deadline: Option<String>,
+    at_risk_band: f64,
+    pace_periods: usize,
+) -> PyResult<PyTable> {
+    let table = read_table(history)?;
+    let (freq, week_start) = (freq.to_string(), week_start.to_string());
+    let direction: Option<String> = direction.map(str::to_string);
+    table_out(enter(py, move || {
+        let target = match (target, low, high) {
+            (Some(t), None, None) => Target::Value(t),
+            (None, Some(l), Some(h)) => Target::Range(l, h),
+            _ => {
+                return Err(KpiError::param(
+                    "target",
+                    "give either one target value or a range (low, high)",
+                ))
+            }
+        };
+        let objective = Objective {
+            target,
+            direction: match &direction {
+                Some(d) => Direction::parse(d)?,
+                None => Direction::Increase,
+            },
+            start_value,
+            start: 0,
+            deadline: None,
+            at_risk_band,
+            pace_periods,
+        };
+        let h = History {
+            table: &table,
+            period,
+            value,
+            freq: Freq::parse(&freq, parse_weekday(&week_start)?)?,
+            start,
+            deadline,
+            infer_direction: direction.is_none(),
+        };
+        kpi::evaluate_history(&h, &objective)
+    })?)
+}

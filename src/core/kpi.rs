@@ -308,127 +308,6 @@ pub fn evaluate(values: &[Option<f64>], obj: &Objective) -> KpiResult<Vec<Judgem
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn obj(target: Target, direction: Direction) -> Objective {
-        Objective {
-            target,
-            direction,
-            start_value: None,
-            start: 0,
-            deadline: None,
-            at_risk_band: 0.0,
-            pace_periods: 3,
-        }
-    }
-
-    fn statuses(values: &[Option<f64>], o: &Objective) -> Vec<&'static str> {
-        evaluate(values, o)
-            .unwrap()
-            .iter()
-            .map(|j| j.status.label())
-            .collect()
-    }
-
-    #[test]
-    fn increase_with_a_deadline_uses_the_pace() {
-        // NRR from 1.00 towards 1.10 by period 4. Periods 0–2 climb 0.02 a period: the line
-        // through them reaches 1.04 + 0.02 × 2 = 1.08 at period 4, 0.02 short: behind without
-        // a band, at risk with a 0.025 band.
-        let mut o = obj(Target::Value(1.10), Direction::Increase);
-        o.deadline = Some(4);
-        let v = [
-            Some(1.00),
-            Some(1.02),
-            Some(1.04),
-            Some(1.10),
-            Some(1.09),
-            Some(1.05),
-        ];
-        // Period 0 has no trend yet (1.00 is 0.10 short); period 3 meets the target; period 4
-        // (the deadline) projects 1.09 (slope 0.025 through 1.04, 1.10, 1.09) at itself;
-        // period 5 is past the deadline.
-        assert_eq!(
-            statuses(&v, &o),
-            ["behind", "behind", "behind", "achieved", "behind", "overdue"]
-        );
-        o.at_risk_band = 0.025;
-        assert_eq!(
-            statuses(&v, &o),
-            ["behind", "at_risk", "at_risk", "achieved", "at_risk", "overdue"]
-        );
-        let j = evaluate(&v, &o).unwrap();
-        // Attainment from the start value 1.00: (1.04 − 1) / (1.10 − 1) = 0.4.
-        assert!((j[2].attainment.unwrap() - 0.4).abs() < 1e-12);
-        assert!((j[2].projected.unwrap() - 1.08).abs() < 1e-12);
-        assert_eq!(j[4].improved, Some(false));
-    }
-
-    #[test]
-    fn decrease_below_the_start_value_and_ongoing_targets() {
-        // Churn from 5 % down to 2 %, ongoing: met = on track; 2.3 % with a 0.5-point band =
-        // at risk; 4 % = behind.
-        let mut o = obj(Target::Value(0.02), Direction::Decrease);
-        o.at_risk_band = 0.005;
-        let v = [Some(0.05), Some(0.04), Some(0.023), Some(0.019)];
-        assert_eq!(
-            statuses(&v, &o),
-            ["behind", "behind", "at_risk", "on_track"]
-        );
-        let j = evaluate(&v, &o).unwrap();
-        // (0.05 − 0.023) / (0.05 − 0.02) = 0.9
-        assert!((j[2].attainment.unwrap() - 0.9).abs() < 1e-12);
-        assert_eq!(j[1].improved, Some(true));
-    }
-
-    #[test]
-    fn ranges_not_started_and_missing_values() {
-        // Keep churn between 1 % and 2 %, tracked from period 1.
-        let mut o = obj(Target::Range(0.01, 0.02), Direction::Neutral);
-        o.start = 1;
-        o.at_risk_band = 0.002;
-        let v = [
-            Some(0.03),
-            Some(0.015),
-            None,
-            Some(0.021),
-            Some(0.005),
-            Some(0.012),
-        ];
-        assert_eq!(
-            statuses(&v, &o),
-            [
-                "not_started",
-                "on_track",
-                "no_data",
-                "at_risk",
-                "behind",
-                "on_track"
-            ]
-        );
-        let j = evaluate(&v, &o).unwrap();
-        assert_eq!(j[1].attainment, Some(1.0));
-        assert_eq!(j[3].attainment, None);
-        // 0.005 is 0.005 below the range, 0.021 was 0.001 above it: moved away.
-        assert_eq!(j[4].improved, Some(false));
-        assert_eq!(j[5].improved, Some(true));
-        // The change skips the missing period: 0.021 − 0.015.
-        assert!((j[3].change.unwrap() - 0.006).abs() < 1e-12);
-    }
-
-    #[test]
-    fn bad_objectives_are_parameter_errors() {
-        let mut o = obj(Target::Value(1.0), Direction::Neutral);
-        assert!(evaluate(&[Some(1.0)], &o).is_err());
-        o = obj(Target::Range(2.0, 1.0), Direction::Neutral);
-        assert!(evaluate(&[Some(1.0)], &o).is_err());
-        o = obj(Target::Value(f64::NAN), Direction::Increase);
-        assert!(evaluate(&[Some(1.0)], &o).is_err());
-    }
-}
-
 /// A KPI over a metric history table: `period` (dates or times, one row per period of `freq`)
 /// and `value`; `start` and `deadline` are dates (`YYYY-MM-DD`), read as the periods containing
 /// them. The history is laid out over every period from its first to its last (a missing
@@ -607,4 +486,125 @@ pub fn evaluate_history(
         Arc::new(Schema::new(fields)),
         cols.into_iter().map(|c| c.1).collect(),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(target: Target, direction: Direction) -> Objective {
+        Objective {
+            target,
+            direction,
+            start_value: None,
+            start: 0,
+            deadline: None,
+            at_risk_band: 0.0,
+            pace_periods: 3,
+        }
+    }
+
+    fn statuses(values: &[Option<f64>], o: &Objective) -> Vec<&'static str> {
+        evaluate(values, o)
+            .unwrap()
+            .iter()
+            .map(|j| j.status.label())
+            .collect()
+    }
+
+    #[test]
+    fn increase_with_a_deadline_uses_the_pace() {
+        // NRR from 1.00 towards 1.10 by period 4. Periods 0–2 climb 0.02 a period: the line
+        // through them reaches 1.04 + 0.02 × 2 = 1.08 at period 4, 0.02 short: behind without
+        // a band, at risk with a 0.025 band.
+        let mut o = obj(Target::Value(1.10), Direction::Increase);
+        o.deadline = Some(4);
+        let v = [
+            Some(1.00),
+            Some(1.02),
+            Some(1.04),
+            Some(1.10),
+            Some(1.09),
+            Some(1.05),
+        ];
+        // Period 0 has no trend yet (1.00 is 0.10 short); period 3 meets the target; period 4
+        // (the deadline) projects 1.09 (slope 0.025 through 1.04, 1.10, 1.09) at itself;
+        // period 5 is past the deadline.
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "behind", "behind", "achieved", "behind", "overdue"]
+        );
+        o.at_risk_band = 0.025;
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "at_risk", "at_risk", "achieved", "at_risk", "overdue"]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        // Attainment from the start value 1.00: (1.04 − 1) / (1.10 − 1) = 0.4.
+        assert!((j[2].attainment.unwrap() - 0.4).abs() < 1e-12);
+        assert!((j[2].projected.unwrap() - 1.08).abs() < 1e-12);
+        assert_eq!(j[4].improved, Some(false));
+    }
+
+    #[test]
+    fn decrease_below_the_start_value_and_ongoing_targets() {
+        // Churn from 5 % down to 2 %, ongoing: met = on track; 2.3 % with a 0.5-point band =
+        // at risk; 4 % = behind.
+        let mut o = obj(Target::Value(0.02), Direction::Decrease);
+        o.at_risk_band = 0.005;
+        let v = [Some(0.05), Some(0.04), Some(0.023), Some(0.019)];
+        assert_eq!(
+            statuses(&v, &o),
+            ["behind", "behind", "at_risk", "on_track"]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        // (0.05 − 0.023) / (0.05 − 0.02) = 0.9
+        assert!((j[2].attainment.unwrap() - 0.9).abs() < 1e-12);
+        assert_eq!(j[1].improved, Some(true));
+    }
+
+    #[test]
+    fn ranges_not_started_and_missing_values() {
+        // Keep churn between 1 % and 2 %, tracked from period 1.
+        let mut o = obj(Target::Range(0.01, 0.02), Direction::Neutral);
+        o.start = 1;
+        o.at_risk_band = 0.002;
+        let v = [
+            Some(0.03),
+            Some(0.015),
+            None,
+            Some(0.021),
+            Some(0.005),
+            Some(0.012),
+        ];
+        assert_eq!(
+            statuses(&v, &o),
+            [
+                "not_started",
+                "on_track",
+                "no_data",
+                "at_risk",
+                "behind",
+                "on_track"
+            ]
+        );
+        let j = evaluate(&v, &o).unwrap();
+        assert_eq!(j[1].attainment, Some(1.0));
+        assert_eq!(j[3].attainment, None);
+        // 0.005 is 0.005 below the range, 0.021 was 0.001 above it: moved away.
+        assert_eq!(j[4].improved, Some(false));
+        assert_eq!(j[5].improved, Some(true));
+        // The change skips the missing period: 0.021 − 0.015.
+        assert!((j[3].change.unwrap() - 0.006).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_objectives_are_parameter_errors() {
+        let mut o = obj(Target::Value(1.0), Direction::Neutral);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+        o = obj(Target::Range(2.0, 1.0), Direction::Neutral);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+        o = obj(Target::Value(f64::NAN), Direction::Increase);
+        assert!(evaluate(&[Some(1.0)], &o).is_err());
+    }
 }

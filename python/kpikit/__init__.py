@@ -11,6 +11,9 @@ from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .revenue import mrr, mrr_movements
 from .survey import csat, nps
 
+# Sales, marketing, support and onboarding metrics (issue 8).
+from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
+
 __version__: str = _kpikit.__version__
 
 __all__ = [
@@ -25,4 +28,11 @@ __all__ = [
     "formulas",
     "mrr",
     "mrr_movements",
+    # Sales, marketing, support and onboarding metrics (issue 8).
+    "deal_metrics",
+    "quota_attainment",
+    "lead_metrics",
+    "support_metrics",
+    "campaign_metrics",
+    "onboarding_time",
 ]

@@ -160,8 +160,8 @@ def deal_metrics(
     >>> out[["win_rate", "close_rate", "avg_deal_size", "sales_cycle_days"]].round(3)
        win_rate  close_rate  avg_deal_size  sales_cycle_days
     0     0.667         0.5         2000.0              45.0
-    >>> round(out.pipeline_velocity[0], 2)  # 1 × 2000 × 2/3 / 45
-    29.63
+    >>> out.pipeline_velocity.round(2).tolist()  # 1 × 2000 × 2/3 / 45 per day
+    [29.63]
     """
     segments = ([owner] if owner is not None else []) + column_list(by)
     return _run(

@@ -1215,7 +1215,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 fn mean(sorted: &[f64]) -> Option<f64> {
-    (!sorted.is_empty()).then(|| sorted.iter().sum::<f64>() / sorted.len() as f64)
+    (!sorted.is_empty()).then(|| sorted.iter().fold(0.0, |a, b| a + b) / sorted.len() as f64)
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -1255,7 +1255,8 @@ pub fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
             let open = laid.running(&delta);
             let amounts = laid.sorted("won_amounts");
             let cycles = laid.sorted("cycle_days");
-            let revenue: Vec<f64> = amounts.iter().map(|v| v.iter().sum()).collect();
+            // fold from +0.0: an empty f64 sum would be -0.0.
+            let revenue: Vec<f64> = amounts.iter().map(|v| v.iter().fold(0.0, |a, b| a + b)).collect();
             let win_rate: Vec<Option<f64>> = won
                 .iter()
                 .zip(&closed)

@@ -265,9 +265,9 @@ fn read_bool(col: &Column) -> KpiResult<Vec<Option<bool>>> {
         let b: BooleanArray = match c.data_type() {
             DataType::Boolean => c.as_boolean().clone(),
             DataType::Null => BooleanArray::new_null(c.len()),
-            dt if dt.is_numeric() => {
-                arrow::compute::cast(c, &DataType::Boolean)?.as_boolean().clone()
-            }
+            dt if dt.is_numeric() => arrow::compute::cast(c, &DataType::Boolean)?
+                .as_boolean()
+                .clone(),
             dt => return Err(KpiError::wrong_type(&col.name, "boolean (or 0/1)", dt)),
         };
         v.extend(b.iter());
@@ -455,7 +455,10 @@ fn part(
             let by_event = ctx.params[0] == "event";
             let mut rules = Rules::new(
                 vec![
-                    (ctx.name("created"), "created times must not be missing".into()),
+                    (
+                        ctx.name("created"),
+                        "created times must not be missing".into(),
+                    ),
                     (
                         ctx.name("qualified"),
                         "a lead cannot qualify before it was created".into(),
@@ -464,10 +467,7 @@ fn part(
                         ctx.name("converted"),
                         "a lead cannot convert before it was created".into(),
                     ),
-                    (
-                        ctx.name("revenue"),
-                        "revenue must not be negative".into(),
-                    ),
+                    (ctx.name("revenue"), "revenue must not be negative".into()),
                 ],
                 offset,
             );
@@ -528,7 +528,10 @@ fn part(
             let handle = input.get("handle_seconds").map(read_f64).transpose()?;
             let mut rules = Rules::new(
                 vec![
-                    (ctx.name("opened"), "opened times must not be missing".into()),
+                    (
+                        ctx.name("opened"),
+                        "opened times must not be missing".into(),
+                    ),
                     (
                         ctx.name("resolved"),
                         "a ticket cannot be resolved before it was opened".into(),
@@ -600,7 +603,10 @@ fn part(
                 .collect::<KpiResult<_>>()?;
             let mut rule_list = vec![(ctx.name("time"), "times must not be missing".to_string())];
             for r in roles {
-                rule_list.push((ctx.name(r), "values must be present and not negative".into()));
+                rule_list.push((
+                    ctx.name(r),
+                    "values must be present and not negative".into(),
+                ));
             }
             let mut rules = Rules::new(rule_list, offset);
             'rows: for i in 0..n {
@@ -691,7 +697,10 @@ fn deals_part(
     let cycle_of_closed = ctx.params[1] == "closed";
     let mut rules = Rules::new(
         vec![
-            (ctx.name("created"), "created times must not be missing".into()),
+            (
+                ctx.name("created"),
+                "created times must not be missing".into(),
+            ),
             (
                 ctx.name("closed"),
                 "a deal cannot close before it was created".into(),
@@ -817,7 +826,11 @@ fn state_batch(
             .map(|s| std::mem::take(&mut lists[s * acc.n_lists + j]))
             .collect();
         let a = list_array(per_slot);
-        fields.push(Field::new(format!("l:{name}"), a.data_type().clone(), false));
+        fields.push(Field::new(
+            format!("l:{name}"),
+            a.data_type().clone(),
+            false,
+        ));
         columns.push(Arc::new(a));
     }
     let mut meta = StdHashMap::new();
@@ -947,7 +960,10 @@ fn info(schema: &SchemaRef) -> KpiResult<Info> {
     let meta = schema.metadata();
     let get = |k: &str| {
         meta.get(k).ok_or_else(|| {
-            KpiError::param("state", format!("not a kpikit sales state (no {k:?} metadata)"))
+            KpiError::param(
+                "state",
+                format!("not a kpikit sales state (no {k:?} metadata)"),
+            )
         })
     };
     let freq = get(META_FREQ)?;
@@ -1105,21 +1121,45 @@ struct Laid<'a> {
 
 impl Laid<'_> {
     fn counts(&self, name: &str) -> Vec<i64> {
-        let j = self.layout.counts.iter().position(|c| *c == name).expect("layout");
-        let a = self.state.column(self.n_keys + j).as_primitive::<Int64Type>();
-        self.source.iter().map(|s| s.map_or(0, |r| a.value(r))).collect()
+        let j = self
+            .layout
+            .counts
+            .iter()
+            .position(|c| *c == name)
+            .expect("layout");
+        let a = self
+            .state
+            .column(self.n_keys + j)
+            .as_primitive::<Int64Type>();
+        self.source
+            .iter()
+            .map(|s| s.map_or(0, |r| a.value(r)))
+            .collect()
     }
 
     fn sums(&self, name: &str) -> Vec<f64> {
-        let j = self.layout.sums.iter().position(|c| *c == name).expect("layout");
+        let j = self
+            .layout
+            .sums
+            .iter()
+            .position(|c| *c == name)
+            .expect("layout");
         let off = self.n_keys + self.layout.counts.len();
         let a = self.state.column(off + j).as_primitive::<Float64Type>();
-        self.source.iter().map(|s| s.map_or(0.0, |r| a.value(r))).collect()
+        self.source
+            .iter()
+            .map(|s| s.map_or(0.0, |r| a.value(r)))
+            .collect()
     }
 
     /// Every group's list, sorted ascending.
     fn sorted(&self, name: &str) -> Vec<Vec<f64>> {
-        let j = self.layout.lists.iter().position(|c| *c == name).expect("layout");
+        let j = self
+            .layout
+            .lists
+            .iter()
+            .position(|c| *c == name)
+            .expect("layout");
         let off = self.n_keys + self.layout.counts.len() + self.layout.sums.len();
         let l = self.state.column(off + j).as_list::<i32>();
         self.source
@@ -1188,7 +1228,9 @@ fn lay_out<'a>(state: &'a RecordBatch, info: &Info) -> KpiResult<Laid<'a>> {
         // Rows come segment by segment, periods ascending: a segment starts where the date
         // does not increase.
         let d = g.keys[0].as_primitive::<Date32Type>();
-        (0..n).map(|i| i == 0 || d.value(i) <= d.value(i - 1)).collect()
+        (0..n)
+            .map(|i| i == 0 || d.value(i) <= d.value(i - 1))
+            .collect()
     } else {
         vec![true; n]
     };
@@ -1256,7 +1298,10 @@ pub fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
             let amounts = laid.sorted("won_amounts");
             let cycles = laid.sorted("cycle_days");
             // fold from +0.0: an empty f64 sum would be -0.0.
-            let revenue: Vec<f64> = amounts.iter().map(|v| v.iter().fold(0.0, |a, b| a + b)).collect();
+            let revenue: Vec<f64> = amounts
+                .iter()
+                .map(|v| v.iter().fold(0.0, |a, b| a + b))
+                .collect();
             let win_rate: Vec<Option<f64>> = won
                 .iter()
                 .zip(&closed)
@@ -1516,9 +1561,7 @@ pub fn quota_attainment(
         let mut bad = BadRows::default();
         for (i, x) in v.iter().enumerate() {
             match x {
-                Some(x) if std::ptr::eq(side, quotas) && *x < 0.0 => {
-                    bad.push(i, || format!("{x}"))
-                }
+                Some(x) if std::ptr::eq(side, quotas) && *x < 0.0 => bad.push(i, || format!("{x}")),
                 Some(x) => values.push(*x),
                 None => bad.push(i, || "missing".into()),
             }
@@ -1537,7 +1580,9 @@ pub fn quota_attainment(
             actual[g] += values[row];
         } else {
             match quota[g] {
-                Some(_) => dup.push(row - na, || "a second quota for this owner and period".into()),
+                Some(_) => dup.push(row - na, || {
+                    "a second quota for this owner and period".into()
+                }),
                 None => quota[g] = Some(values[row]),
             }
         }
@@ -1562,7 +1607,11 @@ pub fn quota_attainment(
     let g = grid(&state, true, 1, Some(freq))?;
     let n = g.source.len();
     let d = g.keys[0].as_primitive::<Date32Type>().clone();
-    let act: Vec<f64> = g.source.iter().map(|s| s.map_or(0.0, |r| actual[r])).collect();
+    let act: Vec<f64> = g
+        .source
+        .iter()
+        .map(|s| s.map_or(0.0, |r| actual[r]))
+        .collect();
     let quo: Vec<Option<f64>> = g.source.iter().map(|s| s.and_then(|r| quota[r])).collect();
     let att: Vec<Option<f64>> = (0..n)
         .map(|i| quo[i].and_then(|q| ratio(act[i], q)))
@@ -1619,5 +1668,145 @@ pub fn quota_attainment(
         fields.push(Field::new(name, a.data_type().clone(), true));
         columns.push(a);
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::TimestampMicrosecondArray;
+
+    const DAY: i64 = US_PER_DAY;
+
+    fn deals_table(rows: &[(i64, Option<i64>, f64, Option<bool>)], owners: &[&str]) -> Table {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(
+                "created",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+                true,
+            ),
+            Field::new(
+                "closed",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+                true,
+            ),
+            Field::new("amount", DataType::Float64, true),
+            Field::new("won", DataType::Boolean, true),
+            Field::new("owner", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(TimestampMicrosecondArray::from(
+                    rows.iter().map(|r| r.0 * DAY).collect::<Vec<_>>(),
+                )),
+                Arc::new(TimestampMicrosecondArray::from(
+                    rows.iter()
+                        .map(|r| r.1.map(|d| d * DAY))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                )),
+                Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                )),
+                Arc::new(arrow::array::StringArray::from(owners.to_vec())),
+            ],
+        )
+        .unwrap();
+        Table::from_batches(vec![batch], &schema)
+    }
+
+    fn spec(freq: Option<Freq>, segments: &[&str]) -> Spec {
+        let columns = ["created", "closed", "amount", "won"]
+            .iter()
+            .map(|c| (c.to_string(), c.to_string()))
+            .collect();
+        Spec {
+            columns,
+            segments: segments.iter().map(|s| s.to_string()).collect(),
+            freq,
+            zone: Zone::Utc,
+            options: StdHashMap::new(),
+            invalid: Invalid::Raise,
+        }
+    }
+
+    fn f64s(b: &RecordBatch, name: &str) -> Vec<Option<f64>> {
+        b.column_by_name(name)
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn published_velocity_example() {
+        // 40 open × 25,000 average won deal × 25 % win rate / 90-day cycle = 2,777.78 per day.
+        let mut rows = vec![(0, None, 1.0, None); 40];
+        rows.push((0, Some(90), 25_000.0, Some(true)));
+        rows.extend(vec![(0, Some(10), 1.0, Some(false)); 3]);
+        let owners = vec!["a"; rows.len()];
+        let st = state(Kind::Deals, &deals_table(&rows, &owners), &spec(None, &[])).unwrap();
+        let out = finish(&st).unwrap();
+        let v = f64s(&out, "pipeline_velocity")[0].unwrap();
+        assert!((v - 2_777.777_777_8).abs() < 1e-6, "{v}");
+        assert_eq!(f64s(&out, "win_rate"), vec![Some(0.25)]);
+    }
+
+    #[test]
+    fn merged_partitions_equal_one_pass_exactly() {
+        let rows: Vec<(i64, Option<i64>, f64, Option<bool>)> = (0..500)
+            .map(|i: i64| {
+                let closed = (i % 4 != 0).then_some(i + (i * 37) % 150);
+                let won = closed.map(|_| i % 3 == 0);
+                (i, closed, 0.1 * (i * 7 % 113) as f64, won)
+            })
+            .collect();
+        let owners: Vec<&str> = (0..500).map(|i| ["x", "y", "z"][i % 3]).collect();
+        let sp = spec(Some(Freq::Quarter), &["owner"]);
+        let whole =
+            finish(&state(Kind::Deals, &deals_table(&rows, &owners), &sp).unwrap()).unwrap();
+        let parts: Vec<RecordBatch> = [(0, 120), (120, 120), (120, 240), (240, 500)]
+            .iter()
+            .map(|&(a, b)| {
+                let t = deals_table(&rows[a..b], &owners[a..b]);
+                state(Kind::Deals, &t, &sp).unwrap()
+            })
+            .rev()
+            .collect();
+        let merged = finish(&merge_states(&parts).unwrap()).unwrap();
+        for (i, f) in whole.schema().fields().iter().enumerate() {
+            assert_eq!(whole.column(i), merged.column(i), "{}", f.name());
+        }
+    }
+
+    #[test]
+    fn rules_name_column_and_rows() {
+        let rows = vec![(5, Some(4), 1.0, Some(true)), (1, None, 1.0, Some(true))];
+        let t = deals_table(&rows, &["a", "a"]);
+        let err = state(Kind::Deals, &t, &spec(None, &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("column \"closed\": a deal cannot close before it was created"),
+            "{err}"
+        );
+        let mut sp = spec(None, &[]);
+        sp.invalid = Invalid::Skip;
+        let st = state(Kind::Deals, &t, &sp).unwrap();
+        assert_eq!(st.schema().metadata()[META_SKIPPED_ROWS], "2");
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_ranks() {
+        let v = [10.0, 30.0, 60.0];
+        assert_eq!(quantile(&v, 0.5), Some(30.0));
+        assert_eq!(quantile(&v, 0.9), Some(54.0)); // 30 + 0.8 × 30
+        assert_eq!(quantile(&[], 0.5), None);
+    }
 }

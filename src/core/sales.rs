@@ -1273,7 +1273,9 @@ fn i64_col(v: Vec<i64>) -> ArrayRef {
 }
 
 /// Mean, median and 90th percentile of every group's sorted values.
-fn summary(lists: &[Vec<f64>]) -> (Vec<Option<f64>>, Vec<Option<f64>>, Vec<Option<f64>>) {
+type Stats = Vec<Option<f64>>;
+
+fn summary(lists: &[Vec<f64>]) -> (Stats, Stats, Stats) {
     (
         lists.iter().map(|v| mean(v)).collect(),
         lists.iter().map(|v| quantile(v, 0.5)).collect(),

@@ -141,5 +141,5 @@ def quota_attainment(
     quota_period: str,
     freq: str = "month",
     tz: str = "UTC",
-    to_date: str | None = "year",
+    to_date: str | None = None,
 ) -> Any: ...

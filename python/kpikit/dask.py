@@ -20,7 +20,7 @@ from ._convert import check_output, column_list, table_output
 from ._typing import Output
 from .exceptions import KpikitError
 
-__all__ = ["nps", "csat"]
+__all__ = ["nps", "csat", "deal_metrics"]
 
 
 def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> Any:
@@ -100,3 +100,74 @@ def csat(
     lo, hi = int(scale[0]), int(scale[1])
     state = _score_states(ddf, score, time, freq, by, tz, week_start, (lo, hi), invalid)
     return table_output(_kpikit.csat(state, threshold=hi - 1 if threshold is None else threshold), output)
+
+
+# --- Sales (issue 8) ------------------------------------------------------------------------
+
+
+def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], options: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.table(_kpikit.sales_state(kind, part, columns, **options))
+    except KpikitError as e:
+        raise type(e)(f"partition {index}: {e}") from None
+
+
+def deal_metrics(
+    ddf: Any,
+    *,
+    deal: str | None = None,
+    owner: str | None = None,
+    created: str,
+    closed: str,
+    amount: str,
+    won: str,
+    freq: str | None = "quarter",
+    by: str | Sequence[str] | None = None,
+    cohort: str = "closed",
+    cycle_of: str = "won",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Deal metrics of a Dask DataFrame: :func:`kpikit.deal_metrics` on a cluster, exactly.
+
+    win_rate = deals_won / deals_closed, avg_deal_size = won_revenue / deals_won, and the rest
+    as in :func:`kpikit.deal_metrics`. Each deal is one row and counts on its own, so the
+    partial state (counts per period and segment plus the exact lists of won amounts and
+    cycle lengths) is made per partition and merged; medians and means equal the single
+    machine's to the last bit. With ``deal=`` the rows are first shuffled by deal id so a
+    repeated id is caught wherever its copies were (row numbers in an error then count within
+    the shuffled partition).
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> deals = pd.DataFrame({
+    ...     "created": pd.to_datetime(["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01"]),
+    ...     "closed": pd.to_datetime(["2026-02-04", "2026-03-11", "2026-02-21", None]),
+    ...     "amount": [1000.0, 3000.0, 500.0, 800.0],
+    ...     "won": pd.array([True, True, False, None], dtype="boolean"),
+    ... })
+    >>> out = kpikit.dask.deal_metrics(dd.from_pandas(deals, npartitions=2), created="created",
+    ...                                closed="closed", amount="amount", won="won")
+    >>> out[["deals_won", "win_rate", "avg_deal_size"]].round(3)
+       deals_won  win_rate  avg_deal_size
+    0          2     0.667         2000.0
+    """
+    import dask
+
+    check_output(output)
+    segments = ([owner] if owner is not None else []) + column_list(by)
+    roles = {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal}
+    given = {r: c for r, c in roles.items() if c is not None}
+    needed = list(dict.fromkeys([*given.values(), *segments]))
+    frame = ddf[needed]
+    if deal is not None:
+        frame = frame.shuffle(on=deal)
+    options = dict(by=segments, freq=freq, tz=tz, week_start=week_start,
+                   options={"cohort": cohort, "cycle_of": cycle_of}, invalid=invalid)
+    parts = frame.to_delayed()
+    states = dask.compute(*[dask.delayed(_sales_partial)(p, i, "deals", given, options) for i, p in enumerate(parts)])
+    state = _kpikit.merge_sales_states(list(states))
+    return table_output(_kpikit.finish_sales(state), output)

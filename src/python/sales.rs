@@ -78,7 +78,7 @@ pub fn finish_sales(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> 
 
 /// Quota attainment per owner and period from a table of actuals and a table of quotas.
 #[pyfunction]
-#[pyo3(signature = (actuals, quotas, *, owner, period, actual, quota, quota_owner, quota_period, freq="month", tz="UTC", to_date=Some("year".to_string())))]
+#[pyo3(signature = (actuals, quotas, *, owner, period, actual, quota, quota_owner, quota_period, freq="month", tz="UTC", to_date=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn quota_attainment(
     py: Python<'_>,

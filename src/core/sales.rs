@@ -163,6 +163,17 @@ impl Kind {
         }
     }
 
+    /// The roles that are times.
+    fn time_roles(&self) -> &'static [&'static str] {
+        match self {
+            Kind::Deals => &["created", "closed"],
+            Kind::Leads => &["created", "qualified", "converted"],
+            Kind::Support => &["opened", "resolved", "first_response"],
+            Kind::Campaigns => &["time"],
+            Kind::Onboarding => &["start", "first_value"],
+        }
+    }
+
     /// The options the analysis accepts: (name, allowed values; the first is the default).
     fn options(&self) -> &'static [(&'static str, &'static [&'static str])] {
         match self {
@@ -226,27 +237,64 @@ struct Times {
 
 fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> {
     let flat = |chunks: Vec<Int64Array>| -> Vec<i64> {
-        let mut v = Vec::new();
+        let mut v = Vec::with_capacity(col.len());
         for c in chunks {
-            v.extend((0..c.len()).map(|i| if c.is_null(i) { NONE } else { c.value(i) }));
+            if c.null_count() == 0 {
+                v.extend_from_slice(c.values());
+            } else {
+                v.extend((0..c.len()).map(|i| if c.is_null(i) { NONE } else { c.value(i) }));
+            }
         }
         v
     };
     // Zone-aware instants compare in UTC; naive ones are wall-clock time already.
     let at = flat(local_micros(col, Zone::Utc)?);
     let local = if zone == Zone::Utc {
-        at.clone()
+        None
     } else {
-        flat(local_micros(col, zone)?)
+        Some(flat(local_micros(col, zone)?))
     };
-    let ord = local
-        .iter()
-        .map(|&us| match (us, freq) {
-            (NONE, _) => NONE,
-            (_, Some(f)) => f.ordinal_of_micros(us),
-            (_, None) => 0,
-        })
-        .collect();
+    let local = local.as_deref().unwrap_or(&at);
+    let Some(f) = freq else {
+        let ord = local
+            .iter()
+            .map(|&us| if us == NONE { NONE } else { 0 })
+            .collect();
+        return Ok(Times { at, ord });
+    };
+    // Calendar arithmetic once per distinct day: a table over the days the column spans.
+    let day = |us: i64| us.div_euclid(US_PER_DAY);
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for &us in local {
+        if us != NONE {
+            lo = lo.min(day(us));
+            hi = hi.max(day(us));
+        }
+    }
+    let ord = if lo <= hi && hi - lo < 1 << 20 {
+        let table: Vec<i64> = (lo..=hi).map(|d| f.ordinal_of_day(d)).collect();
+        local
+            .iter()
+            .map(|&us| {
+                if us == NONE {
+                    NONE
+                } else {
+                    table[(day(us) - lo) as usize]
+                }
+            })
+            .collect()
+    } else {
+        local
+            .iter()
+            .map(|&us| {
+                if us == NONE {
+                    NONE
+                } else {
+                    f.ordinal_of_micros(us)
+                }
+            })
+            .collect()
+    };
     Ok(Times { at, ord })
 }
 
@@ -296,6 +344,8 @@ struct Acc {
     n_sums: usize,
     n_lists: usize,
     index: HashMap<(i64, u32), u32>,
+    /// Slot per (period − lo) × segments + segment when the part's periods span a short range.
+    dense: Option<(i64, usize, Vec<u32>)>,
     keys: Vec<(i64, u32)>,
     counts: Vec<i64>,
     sums: Vec<f64>,
@@ -309,6 +359,7 @@ impl Acc {
             n_sums: layout.sums.len(),
             n_lists: layout.lists.len(),
             index: HashMap::new(),
+            dense: None,
             keys: Vec::new(),
             counts: Vec::new(),
             sums: Vec::new(),
@@ -316,14 +367,39 @@ impl Acc {
         }
     }
 
+    /// Look slots up in a table instead of hashing when periods span `lo..=hi` with few segments.
+    fn prepare(&mut self, times: &[&Times], n_segments: usize) {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for t in times {
+            for &o in &t.ord {
+                if o != NONE {
+                    lo = lo.min(o);
+                    hi = hi.max(o);
+                }
+            }
+        }
+        if lo <= hi && (hi - lo + 1).saturating_mul(n_segments as i64) <= 1 << 22 {
+            let size = (hi - lo + 1) as usize * n_segments;
+            self.dense = Some((lo, n_segments, vec![u32::MAX; size]));
+        }
+    }
+
     #[inline]
     fn slot(&mut self, ord: i64, seg: u32) -> usize {
-        if let Some(&s) = self.index.get(&(ord, seg)) {
-            return s as usize;
-        }
         let s = self.keys.len();
+        if let Some((lo, width, table)) = &mut self.dense {
+            let cell = &mut table[(ord - *lo) as usize * *width + seg as usize];
+            if *cell != u32::MAX {
+                return *cell as usize;
+            }
+            *cell = s as u32;
+        } else {
+            if let Some(&found) = self.index.get(&(ord, seg)) {
+                return found as usize;
+            }
+            self.index.insert((ord, seg), s as u32);
+        }
         self.keys.push((ord, seg));
-        self.index.insert((ord, seg), s as u32);
         self.counts.extend(std::iter::repeat_n(0, self.n_counts));
         self.sums.extend(std::iter::repeat_n(0.0, self.n_sums));
         self.lists
@@ -439,14 +515,16 @@ fn part(
     let mut acc = Acc::new(&layout);
     let seg = segment_groups(&input.segments, n)?;
     let (spec, freq, zone) = (ctx.spec, ctx.spec.freq, ctx.spec.zone);
-    let times = |role: &str| -> KpiResult<Option<Times>> {
-        input
-            .get(role)
-            .map(|c| read_times(c, zone, freq))
-            .transpose()
-    };
+    let mut read: StdHashMap<&str, Times> = StdHashMap::new();
+    for role in kind.time_roles() {
+        if let Some(c) = input.get(role) {
+            read.insert(role, read_times(c, zone, freq)?);
+        }
+    }
+    acc.prepare(&read.values().collect::<Vec<_>>(), seg.len().max(1));
+    let mut times = |role: &str| -> KpiResult<Option<Times>> { Ok(read.remove(role)) };
     let skipped = match kind {
-        Kind::Deals => deals_part(ctx, input, &seg.ids, &mut acc, offset, &times)?,
+        Kind::Deals => deals_part(ctx, input, &seg.ids, &mut acc, offset, &mut times)?,
         Kind::Leads => {
             let created = times("created")?.expect("required");
             let qualified = times("qualified")?;
@@ -686,7 +764,7 @@ fn deals_part(
     seg: &[u32],
     acc: &mut Acc,
     offset: usize,
-    times: &dyn Fn(&str) -> KpiResult<Option<Times>>,
+    times: &mut dyn FnMut(&str) -> KpiResult<Option<Times>>,
 ) -> KpiResult<usize> {
     let n = seg.len();
     let created = times("created")?.expect("required");

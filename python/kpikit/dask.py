@@ -109,9 +109,21 @@ def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], op
     import pyarrow as pa
 
     try:
-        return pa.table(_kpikit.sales_state(kind, part, columns, **options))
+        state = pa.table(_kpikit.sales_state(kind, part, columns, **options))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
+    # Sent as Arrow IPC bytes: a pickled table can come back with buffers at unaligned
+    # addresses, which Arrow's C interface must not be handed; IPC keeps them 8-byte aligned.
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, state.schema) as writer:
+        writer.write_table(state)
+    return sink.getvalue().to_pybytes()
+
+
+def _read_states(blobs: Sequence[bytes]) -> list[Any]:
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(pa.py_buffer(b)).read_all() for b in blobs]
 
 
 def deal_metrics(
@@ -169,5 +181,5 @@ def deal_metrics(
                    options={"cohort": cohort, "cycle_of": cycle_of}, invalid=invalid)
     parts = frame.to_delayed()
     states = dask.compute(*[dask.delayed(_sales_partial)(p, i, "deals", given, options) for i, p in enumerate(parts)])
-    state = _kpikit.merge_sales_states(list(states))
+    state = _kpikit.merge_sales_states(_read_states(states))
     return table_output(_kpikit.finish_sales(state), output)

@@ -343,3 +343,120 @@ MRR_MOVEMENTS = Workload(
 )
 
 WORKLOADS[MRR_MOVEMENTS.name] = MRR_MOVEMENTS
+
+
+# --- Deal metrics per owner per quarter (issue 8) -------------------------------------------
+
+_DAY_US = 86_400_000_000.0
+
+
+def _deals_kpikit(df: pd.DataFrame) -> Any:
+    import kpikit
+
+    return kpikit.deal_metrics(df, owner="owner", created="created", closed="closed", amount="amount", won="won", freq="quarter")
+
+
+def _deals_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    closed = df[df["closed"].notna()]
+    close_us = closed["closed"].dt.tz_convert(None).to_numpy().astype("datetime64[us]")
+    created_us = closed["created"].dt.tz_convert(None).to_numpy().astype("datetime64[us]")
+    months = close_us.astype("datetime64[M]").astype(np.int64)
+    period = (months - months % 3).astype("datetime64[M]").astype("datetime64[ns]")
+    won = closed["won"].to_numpy(dtype=bool)
+    frame = pd.DataFrame({
+        "owner": closed["owner"].to_numpy(),
+        "period": period,
+        "won": won,
+        "won_amount": np.where(won, closed["amount"].to_numpy(), np.nan),
+        "won_cycle": np.where(won, (close_us - created_us).astype(np.int64) / _DAY_US, np.nan),
+    })
+    out = frame.groupby(["owner", "period"], sort=False).agg(
+        deals_closed=("won", "size"),
+        deals_won=("won", "sum"),
+        avg_deal_size=("won_amount", "mean"),
+        sales_cycle_days_median=("won_cycle", "median"),
+    )
+    out["win_rate"] = out["deals_won"] / out["deals_closed"]
+    return out.reset_index()
+
+
+def _deals_polars(df: pd.DataFrame) -> Any:
+    import polars as pl
+
+    won = pl.col("won")
+    cycle = (pl.col("closed") - pl.col("created")).dt.total_microseconds() / _DAY_US
+    return (
+        pl.from_pandas(df[["owner", "created", "closed", "amount", "won"]])
+        .filter(pl.col("closed").is_not_null())
+        .group_by("owner", pl.col("closed").dt.truncate("1q").alias("period"))
+        .agg(
+            deals_closed=pl.len().cast(pl.Int64),
+            deals_won=won.sum().cast(pl.Int64),
+            avg_deal_size=pl.col("amount").filter(won).mean(),
+            sales_cycle_days_median=cycle.filter(won).median(),
+        )
+        .with_columns(win_rate=pl.col("deals_won") / pl.col("deals_closed"))
+    )
+
+
+def _deals_duckdb(df: pd.DataFrame) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if os.environ.get("BENCH_THREADS"):
+        con.execute(f"SET threads = {int(os.environ['BENCH_THREADS'])}")
+    con.register("deals", df)
+    result = con.sql(
+        f"""
+        SELECT owner, date_trunc('quarter', closed) AS period, count(*) AS deals_closed,
+               count(*) FILTER (won) AS deals_won, deals_won / deals_closed AS win_rate,
+               avg(amount) FILTER (won) AS avg_deal_size,
+               median((epoch_us(closed) - epoch_us(created)) / {_DAY_US}) FILTER (won) AS sales_cycle_days_median
+        FROM deals WHERE closed IS NOT NULL GROUP BY ALL
+        """
+    ).arrow()
+    return result.read_all() if hasattr(result, "read_all") else result
+
+
+def _deals_normalise(engine: str, result: Any) -> pd.DataFrame:
+    if not isinstance(result, pd.DataFrame):
+        result = result.to_pandas() if hasattr(result, "to_pandas") else pd.DataFrame(result)
+    cols = ["owner", "period", "deals_closed", "deals_won", "win_rate", "avg_deal_size", "sales_cycle_days_median"]
+    out = result[cols].copy()
+    out = out[out["deals_closed"] > 0]  # kpikit also lists periods without closed deals
+    out["owner"] = out["owner"].astype(str)
+    period = pd.to_datetime(out["period"])
+    if getattr(period.dt, "tz", None) is not None:
+        period = period.dt.tz_convert(None)
+    out["period"] = period.astype("datetime64[ns]")
+    for c in ["deals_closed", "deals_won"]:
+        out[c] = out[c].astype(np.int64)
+    for c in cols[4:]:
+        out[c] = out[c].astype(float)
+    return out.sort_values(["owner", "period"]).reset_index(drop=True)
+
+
+def _resampled_deals(company: Any, rows: int) -> pd.DataFrame:
+    """The demo company's deals drawn with replacement up to `rows` (fixed seed), created and
+    closed moved together by up to a day, so win rates, sizes and cycles stay the company's."""
+    src = company.deals
+    rng = np.random.default_rng(0)
+    out = src.iloc[rng.integers(0, len(src), rows)].reset_index(drop=True)
+    shift = pd.to_timedelta(rng.integers(0, 86_400, rows), unit="s")
+    out["created"] = out["created"] + shift
+    out["closed"] = out["closed"] + shift
+    out["won"] = out["won"].astype("boolean")
+    return out[["owner", "created", "closed", "amount", "won"]]
+
+
+DEALS_LARGE = Workload(
+    name="deal_metrics",
+    description="deal_metrics per owner per quarter (win rate, average won amount, median cycle days) on the demo's deals resampled to 50,000 × scale rows (2.5 million at scale 50)",
+    table=lambda company, scale: _resampled_deals(company, int(50_000 * scale)),
+    engines={"kpikit": _deals_kpikit, "pandas": _deals_pandas, "polars": _deals_polars, "duckdb": _deals_duckdb},
+    normalise=_deals_normalise,
+    keys=["owner", "period"],
+    company_scale=lambda scale: 1.0,
+)
+WORKLOADS[DEALS_LARGE.name] = DEALS_LARGE

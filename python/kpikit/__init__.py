@@ -12,6 +12,9 @@ from .kpi import KPI
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 
+# Sales, marketing, support and onboarding metrics (issue 8).
+from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
+
 __version__: str = _kpikit.__version__
 
 __all__ = [
@@ -29,4 +32,11 @@ __all__ = [
     "revenue_metrics",
     "revenue_cohorts",
     "KPI",
+    # Sales, marketing, support and onboarding metrics (issue 8).
+    "deal_metrics",
+    "quota_attainment",
+    "lead_metrics",
+    "support_metrics",
+    "campaign_metrics",
+    "onboarding_time",
 ]

@@ -28,6 +28,11 @@ __all__ = [
     "merge_cohort_states",
     "finish_cohorts",
     "evaluate_kpi",
+    # sales (issue 8)
+    "sales_state",
+    "merge_sales_states",
+    "finish_sales",
+    "quota_attainment",
 ]
 
 __version__: str
@@ -161,4 +166,37 @@ def evaluate_kpi(
     deadline: str | None = None,
     at_risk_band: float = 0.0,
     pace_periods: int = 3,
+) -> Any: ...
+
+# --- sales, marketing, support, onboarding (core::sales), issue 8 ---
+
+# Partial state of analysis `kind` ("deals", "leads", "support", "campaigns", "onboarding");
+# `columns` maps input roles to column names, `options` holds the analysis' conventions.
+def sales_state(
+    kind: str,
+    table: _Table,
+    columns: dict[str, str],
+    *,
+    by: list[str] = ...,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    options: dict[str, str] = ...,
+    invalid: str = "raise",
+) -> Any: ...
+def merge_sales_states(states: list[_Table]) -> Any: ...
+def finish_sales(state: _Table) -> Any: ...
+def quota_attainment(
+    actuals: _Table,
+    quotas: _Table,
+    *,
+    owner: str,
+    period: str,
+    actual: str,
+    quota: str,
+    quota_owner: str,
+    quota_period: str,
+    freq: str = "month",
+    tz: str = "UTC",
+    to_date: str | None = None,
 ) -> Any: ...

@@ -23,14 +23,32 @@ from ._convert import check_output, column_list, table_output
 from ._typing import Output
 from .exceptions import KpikitError
 
-__all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts"]
+__all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics"]
 
 
-def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> Any:
+def _to_ipc(state: Any) -> bytes:
+    """A partial state as Arrow IPC bytes, the form it travels in from a worker: a pickled table
+    can arrive with buffers at unaligned addresses, which Arrow's C interface must not be
+    handed; IPC keeps them 8-byte aligned."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, state.schema) as writer:
+        writer.write_table(state)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _read_states(blobs: Sequence[bytes]) -> list[Any]:
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(pa.py_buffer(b)).read_all() for b in blobs]
+
+
+def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> bytes:
     import pyarrow as pa
 
     try:
-        return pa.table(_kpikit.score_counts(part, score, **options))
+        return _to_ipc(pa.table(_kpikit.score_counts(part, score, **options)))
     except KpikitError as e:
         # Row numbers in the message count from the start of this partition.
         raise type(e)(f"partition {index}: {e}") from None
@@ -44,7 +62,7 @@ def _score_states(ddf: Any, score: str, time: str | None, freq: str | None, by: 
     options = dict(time=time, freq=freq, tz=tz, week_start=week_start, by=segments, scale=scale, invalid=invalid)
     parts = ddf[columns].to_delayed()
     states = dask.compute(*[dask.delayed(_partial)(p, i, score, options) for i, p in enumerate(parts)])
-    return _kpikit.merge_score_counts(list(states))
+    return _kpikit.merge_score_counts(_read_states(states))
 
 
 def nps(
@@ -111,11 +129,11 @@ def _by_customer(ddf: Any, customer: str, columns: list[str], partitioned: bool)
     return ddf if partitioned else ddf.shuffle(on=customer)
 
 
-def _state(kernel: Any, part: Any, index: int, customer: str, options: dict[str, Any]) -> Any:
+def _state(kernel: Any, part: Any, index: int, customer: str, options: dict[str, Any]) -> bytes:
     import pyarrow as pa
 
     try:
-        return pa.table(kernel(part, customer, **options))
+        return _to_ipc(pa.table(kernel(part, customer, **options)))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
 
@@ -124,7 +142,7 @@ def _revenue_states(ddf: Any, kernel: Any, customer: str, columns: list[str], pa
     import dask
 
     parts = _by_customer(ddf, customer, columns, partitioned).to_delayed()
-    return list(dask.compute(*[dask.delayed(_state)(kernel, p, i, customer, options) for i, p in enumerate(parts)]))
+    return _read_states(dask.compute(*[dask.delayed(_state)(kernel, p, i, customer, options) for i, p in enumerate(parts)]))
 
 
 def _revenue_options(
@@ -262,3 +280,75 @@ def revenue_cohorts(
     columns = list(dict.fromkeys(c for c in [customer, *cols] if c is not None))
     states = _revenue_states(ddf, _kpikit.cohort_state, customer, columns, partitioned, options)
     return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)
+
+
+# --- Sales (issue 8) ------------------------------------------------------------------------
+
+
+def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], options: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        state = pa.table(_kpikit.sales_state(kind, part, columns, **options))
+    except KpikitError as e:
+        raise type(e)(f"partition {index}: {e}") from None
+    return _to_ipc(state)
+
+
+def deal_metrics(
+    ddf: Any,
+    *,
+    deal: str | None = None,
+    owner: str | None = None,
+    created: str,
+    closed: str,
+    amount: str,
+    won: str,
+    freq: str | None = "quarter",
+    by: str | Sequence[str] | None = None,
+    cohort: str = "closed",
+    cycle_of: str = "won",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Deal metrics of a Dask DataFrame: :func:`kpikit.deal_metrics` on a cluster, exactly.
+
+    win_rate = deals_won / deals_closed, avg_deal_size = won_revenue / deals_won, and the rest
+    as in :func:`kpikit.deal_metrics`. Each deal is one row and counts on its own, so the
+    partial state (counts per period and segment plus the exact lists of won amounts and
+    cycle lengths) is made per partition and merged; medians and means equal the single
+    machine's to the last bit. With ``deal=`` the rows are first shuffled by deal id so a
+    repeated id is caught wherever its copies were (row numbers in an error then count within
+    the shuffled partition).
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> deals = pd.DataFrame({
+    ...     "created": pd.to_datetime(["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01"]),
+    ...     "closed": pd.to_datetime(["2026-02-04", "2026-03-11", "2026-02-21", None]),
+    ...     "amount": [1000.0, 3000.0, 500.0, 800.0],
+    ...     "won": pd.array([True, True, False, None], dtype="boolean"),
+    ... })
+    >>> out = kpikit.dask.deal_metrics(dd.from_pandas(deals, npartitions=2), created="created",
+    ...                                closed="closed", amount="amount", won="won")
+    >>> out[["deals_won", "win_rate", "avg_deal_size"]].round(3)
+       deals_won  win_rate  avg_deal_size
+    0          2     0.667         2000.0
+    """
+    import dask
+
+    check_output(output)
+    segments = ([owner] if owner is not None else []) + column_list(by)
+    roles = {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal}
+    given = {r: c for r, c in roles.items() if c is not None}
+    needed = list(dict.fromkeys([*given.values(), *segments]))
+    frame = ddf[needed]
+    if deal is not None:
+        frame = frame.shuffle(on=deal)
+    options = dict(by=segments, freq=freq, tz=tz, week_start=week_start,
+                   options={"cohort": cohort, "cycle_of": cycle_of}, invalid=invalid)
+    parts = frame.to_delayed()
+    states = dask.compute(*[dask.delayed(_sales_partial)(p, i, "deals", given, options) for i, p in enumerate(parts)])
+    state = _kpikit.merge_sales_states(_read_states(states))
+    return table_output(_kpikit.finish_sales(state), output)

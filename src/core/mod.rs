@@ -13,3 +13,6 @@ pub mod survey;
 pub mod time;
 
 pub use error::{KpiError, KpiResult};
+
+// Sales, marketing, support and onboarding metrics (issue 8).
+pub mod sales;

@@ -6,6 +6,7 @@ mod error;
 mod formulas;
 mod kpi;
 mod revenue;
+mod sales;
 mod survey;
 
 use pyo3::prelude::*;
@@ -27,6 +28,9 @@ pub mod _kpikit {
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
+    // Sales, marketing, support and onboarding metrics (issue 8).
+    #[pymodule_export]
+    use super::sales::{finish_sales, merge_sales_states, quota_attainment, sales_state};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -97,3 +97,38 @@ def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client
     wrong = kpikit.dask.mrr_movements(ddf, partitioned=True, **kw)
     assert wrong.new_customers.sum() > truth.new_customers.sum()
     assert kpikit.dask.mrr_movements(ddf, **kw).equals(truth)
+# --- deal metrics (issue 8) -----------------------------------------------------------------
+
+
+def _deals(n: int = 3_000) -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    created = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 400 * 86400, n), unit="s")
+    is_open = rng.random(n) < 0.3
+    closed = pd.Series(created + pd.to_timedelta(rng.integers(0, 150 * 86400, n), unit="s")).where(~is_open)
+    return pd.DataFrame({
+        "id": rng.permutation(n),
+        "rep": rng.choice(["ana", "ben", "cy"], n),
+        "created": created,
+        "closed": closed,
+        "amount": rng.random(n) * 10_000,  # fractional amounts: sums depend on order unless sorted
+        "won": pd.Series(rng.random(n) < 0.4, dtype="boolean").where(~is_open),
+    })
+
+
+DEALS = dict(created="created", closed="closed", amount="amount", won="won")
+
+
+def test_deal_metrics_on_a_cluster_equals_one_machine(client: Client) -> None:
+    df = _deals()
+    expected = kpikit.deal_metrics(df, owner="rep", **DEALS)
+    ddf = dd.from_pandas(df, npartitions=5)
+    ddf = dd.concat([ddf, ddf[ddf.amount < -1]])  # plus empty partitions
+    got = kpikit.dask.deal_metrics(ddf, owner="rep", **DEALS)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.deals_created.sum() == len(df)
+    # With deal ids: shuffled by id, repeated ids are found across partitions.
+    by_id = kpikit.dask.deal_metrics(dd.from_pandas(df, npartitions=4), deal="id", owner="rep", cohort="created", **DEALS)
+    pd.testing.assert_frame_equal(by_id, kpikit.deal_metrics(df, deal="id", owner="rep", cohort="created", **DEALS), check_exact=True)
+    twice = dd.from_pandas(pd.concat([df.iloc[:10], df.iloc[:1]]), npartitions=3, sort=False)
+    with pytest.raises(kpikit.InputError, match=r'partition \d+: .*"id": deal ids must be present and unique.*1 row\(s\)'):
+        kpikit.dask.deal_metrics(twice, deal="id", **DEALS)

@@ -10,6 +10,7 @@ from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .revenue import mrr, mrr_movements
 from .survey import csat, nps
+from .funnel import funnel, funnel_from_stages
 
 __version__: str = _kpikit.__version__
 
@@ -25,4 +26,6 @@ __all__ = [
     "formulas",
     "mrr",
     "mrr_movements",
+    "funnel",
+    "funnel_from_stages",
 ]

@@ -4,6 +4,7 @@ mod convert;
 mod demo;
 mod error;
 mod formulas;
+mod funnel;
 mod revenue;
 mod survey;
 
@@ -23,6 +24,10 @@ pub mod _kpikit {
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
+    #[pymodule_export]
+    use super::funnel::{
+        finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
+    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -1126,6 +1126,11 @@ fn event_masks(
                     excl.push(m.1);
                 }
             }
+            // An empty or all-missing column (e.g. an empty pandas object column) matches nothing.
+            _ if chunk.null_count() == chunk.len() => {
+                steps.extend(std::iter::repeat_n(0, chunk.len()));
+                excl.extend(std::iter::repeat_n(0, chunk.len()));
+            }
             other => {
                 return Err(KpiError::wrong_type(&col.name, "strings (event names)", other));
             }

@@ -258,9 +258,14 @@ fn partial_state(
             columns.push(a);
         }
     }
-    state_columns(&mut fields, &mut columns, n, |s| {
-        kept.iter().map(|&g| reached[g * n + s]).collect()
-    }, |s, g_out| &durations[kept[g_out] * n + s], kept.len());
+    state_columns(
+        &mut fields,
+        &mut columns,
+        n,
+        |s| kept.iter().map(|&g| reached[g * n + s]).collect(),
+        |s, g_out| &durations[kept[g_out] * n + s],
+        kept.len(),
+    );
     let schema = Arc::new(Schema::new_with_metadata(fields, info.metadata()));
     Ok(RecordBatch::try_new(schema, columns)?)
 }
@@ -458,9 +463,7 @@ fn stage_part(
         let local = local_micros(&cols[0], p.zone)?;
         let ords: Vec<ArrayRef> = local
             .into_iter()
-            .map(|a| {
-                Arc::new(a.unary::<_, Int64Type>(|t| p.freq.ordinal_of_micros(t))) as ArrayRef
-            })
+            .map(|a| Arc::new(a.unary::<_, Int64Type>(|t| p.freq.ordinal_of_micros(t))) as ArrayRef)
             .collect();
         keys.push(Column::new("period", ords));
     }
@@ -509,12 +512,16 @@ pub fn merge_funnel_states(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
     // key to the first real type.
     let mut key_types = Vec::new();
     for j in 0..n_keys {
+        // A state with rows decides; an empty partition's type (Null, or float for an empty
+        // pandas object column) only when no state has rows.
+        let typed = |s: &&RecordBatch| *s.column(j).data_type() != DataType::Null;
         key_types.push(
             states
                 .iter()
-                .map(|s| s.column(j).data_type().clone())
-                .find(|t| *t != DataType::Null)
-                .unwrap_or(DataType::Null),
+                .filter(typed)
+                .find(|s| s.num_rows() > 0)
+                .or_else(|| states.iter().find(typed))
+                .map_or(DataType::Null, |s| s.column(j).data_type().clone()),
         );
     }
     let key_cols: Vec<Column> = (0..n_keys)
@@ -613,14 +620,19 @@ pub enum Bins {
 /// says whether every entry of the period has had its full window by the latest time in the
 /// data (null without a window). With `bins`, two list columns give the histogram: the lower
 /// edges (in `unit`) and the count of each bin.
-pub fn finish_funnel(state: &RecordBatch, unit: Unit, bins: Option<Bins>) -> KpiResult<RecordBatch> {
+pub fn finish_funnel(
+    state: &RecordBatch,
+    unit: Unit,
+    bins: Option<Bins>,
+) -> KpiResult<RecordBatch> {
     let info = Info::read(&state.schema())?;
     let n = info.steps.len();
     let has_period = info.freq.is_some();
     let n_keys = info.n_segments + usize::from(has_period);
     let g = grid(state, has_period, info.n_segments, info.freq)?;
     let rows = g.source.len();
-    let idx = UInt64Array::from_iter_values((0..rows).flat_map(|r| std::iter::repeat_n(r as u64, n)));
+    let idx =
+        UInt64Array::from_iter_values((0..rows).flat_map(|r| std::iter::repeat_n(r as u64, n)));
     let mut fields: Vec<Field> = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (j, k) in g.keys.iter().enumerate() {
@@ -831,7 +843,9 @@ pub struct FunnelRules {
 
 /// The published defaults of a tool (CONVENTIONS.md §2.1): PostHog 14-day window, Amplitude
 /// 30 days, Mixpanel 7 days; all ordered, first touch, unique users.
-pub fn preset_defaults(name: &str) -> KpiResult<(&'static str, &'static str, &'static str, &'static str)> {
+pub fn preset_defaults(
+    name: &str,
+) -> KpiResult<(&'static str, &'static str, &'static str, &'static str)> {
     match name {
         "posthog" => Ok(("14d", "ordered", "first_touch", "uniques")),
         "amplitude" => Ok(("30d", "ordered", "first_touch", "uniques")),
@@ -1044,8 +1058,8 @@ impl Matcher {
                     if a.excluded {
                         continue;
                     }
-                    let stop = a.reached == self.n
-                        || (self.order == Order::Ordered && !a.window_limited);
+                    let stop =
+                        a.reached == self.n || (self.order == Order::Ordered && !a.window_limited);
                     // The attempt that gets furthest; the earliest of equals.
                     if best.as_ref().is_none_or(|b| a.reached > b.reached) {
                         best = Some(a);
@@ -1132,7 +1146,11 @@ fn event_masks(
                 excl.extend(std::iter::repeat_n(0, chunk.len()));
             }
             other => {
-                return Err(KpiError::wrong_type(&col.name, "strings (event names)", other));
+                return Err(KpiError::wrong_type(
+                    &col.name,
+                    "strings (event names)",
+                    other,
+                ));
             }
         }
     }
@@ -1184,7 +1202,10 @@ pub fn event_state(
     let mut lookup: StdHashMap<String, (u32, u32)> = StdHashMap::new();
     for (k, names) in steps.iter().enumerate() {
         if names.is_empty() {
-            return Err(KpiError::param("steps", format!("step {} has no event names", k + 1)));
+            return Err(KpiError::param(
+                "steps",
+                format!("step {} has no event names", k + 1),
+            ));
         }
         for name in names {
             lookup.entry(name.clone()).or_default().0 |= 1 << k;
@@ -1241,7 +1262,13 @@ pub fn event_state(
     }
     let users = group_ids(std::slice::from_ref(log.user))?;
     let need_all = rules.order == Order::Strict;
-    let rank = |m: u32| if m == 0 { 32u8 } else { m.trailing_zeros() as u8 };
+    let rank = |m: u32| {
+        if m == 0 {
+            32u8
+        } else {
+            m.trailing_zeros() as u8
+        }
+    };
     // (user, time, rank, row): sorting these orders every user's events.
     let mut order: Vec<(u32, i64, u8, u32)> = (0..n_rows)
         .filter(|&i| keep[i] && (need_all || step_mask[i] != 0 || excl_mask[i] != 0))
@@ -1298,7 +1325,8 @@ pub fn event_state(
                 Attribution::FirstTouch => a.rows[0],
                 Attribution::LastTouch => a.rows[a.reached - 1],
                 Attribution::Step(s) => {
-                    let pos = (0..a.reached).find(|&p| a.filled[p] as usize == s || (p == 0 && s == 0))?;
+                    let pos = (0..a.reached)
+                        .find(|&p| a.filled[p] as usize == s || (p == 0 && s == 0))?;
                     a.rows[pos]
                 }
             };
@@ -1400,7 +1428,10 @@ mod tests {
         assert_eq!(f64s(&out, "time_to_convert_median_hours")[1], Some(6.0));
         let p90 = f64s(&out, "time_to_convert_p90_hours")[1].unwrap();
         assert!((p90 - 9.2).abs() < 1e-9);
-        assert_eq!(f64s(&out, "conversion_from_first"), vec![Some(1.0), Some(2.0 / 3.0), Some(1.0 / 3.0)]);
+        assert_eq!(
+            f64s(&out, "conversion_from_first"),
+            vec![Some(1.0), Some(2.0 / 3.0), Some(1.0 / 3.0)]
+        );
     }
 
     #[test]
@@ -1421,12 +1452,32 @@ mod tests {
     fn merged_parts_equal_one_pass() {
         let n = 1000;
         let a = ts("a", (0..n).map(|i| Some(i * H)).collect());
-        let b = ts("b", (0..n).map(|i| (i % 3 != 0).then_some(i * H + (i % 17) * H)).collect());
-        let whole = stage_state(&[a.clone(), b.clone()], &[], Some(10 * H), None, StageOrder::Raise).unwrap();
+        let b = ts(
+            "b",
+            (0..n)
+                .map(|i| (i % 3 != 0).then_some(i * H + (i % 17) * H))
+                .collect(),
+        );
+        let whole = stage_state(
+            &[a.clone(), b.clone()],
+            &[],
+            Some(10 * H),
+            None,
+            StageOrder::Raise,
+        )
+        .unwrap();
         let parts: Vec<RecordBatch> = [(0usize, 300usize), (300, 0), (300, 700)]
             .iter()
             .map(|&(o, l)| {
-                stage_part(&[a.clone(), b.clone()], &[], Some(10 * H), None, StageOrder::Raise, &["a".into(), "b".into()], o..o + l)
+                stage_part(
+                    &[a.clone(), b.clone()],
+                    &[],
+                    Some(10 * H),
+                    None,
+                    StageOrder::Raise,
+                    &["a".into(), "b".into()],
+                    o..o + l,
+                )
             })
             .collect::<KpiResult<_>>()
             .unwrap();

@@ -12,7 +12,11 @@ use crate::core::funnel::{
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiResult;
 
-fn entry_periods(freq: Option<&str>, tz: &str, week_start: &str) -> KpiResult<Option<EntryPeriods>> {
+fn entry_periods(
+    freq: Option<&str>,
+    tz: &str,
+    week_start: &str,
+) -> KpiResult<Option<EntryPeriods>> {
     freq.map(|f| {
         Ok(EntryPeriods {
             zone: tz.parse::<Zone>()?,
@@ -89,7 +93,11 @@ pub fn funnel_event_state(
             .into_iter()
             .map(|(event, from, to)| Exclusion { event, from, to })
             .collect();
-        let (u, t, e) = (table.column(&user)?, table.column(&time)?, table.column(&event)?);
+        let (u, t, e) = (
+            table.column(&user)?,
+            table.column(&time)?,
+            table.column(&event)?,
+        );
         let segments = table.columns(&by)?;
         let log = EventLog {
             user: &u,

@@ -19,15 +19,15 @@ pub mod _kpikit {
     #[pymodule_export]
     use super::formulas::{column_buffer_addresses, formula};
     #[pymodule_export]
+    use super::funnel::{
+        finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
+    };
+    #[pymodule_export]
     use super::revenue::{
         customer_mrr, finish_movements, merge_movement_states, movements, revenue_conventions,
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
-    #[pymodule_export]
-    use super::funnel::{
-        finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
-    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

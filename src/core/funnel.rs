@@ -74,7 +74,7 @@ pub fn parse_window(s: Option<&str>) -> KpiResult<Option<i64>> {
         _ => return Err(bad()),
     };
     let us = (value * per).round();
-    if !(us >= 1.0 && us < 9.0e18) {
+    if !(1.0..9.0e18).contains(&us) {
         return Err(bad());
     }
     Ok(Some(us as i64))
@@ -248,8 +248,7 @@ fn partial_state(
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let a = take_rows(key, &first_rows)?;
-        if i == 0 && freq.is_some() {
-            let f = freq.expect("freq");
+        if let (0, Some(f)) = (i, freq) {
             let dates = start_dates(f, a.as_primitive::<Int64Type>().iter());
             fields.push(Field::new("period", DataType::Date32, true));
             columns.push(cast(&(Arc::new(dates) as ArrayRef), &DataType::Date32)?);
@@ -1076,13 +1075,11 @@ impl Matcher {
                     let a = self.attempt(ev, i);
                     // A new attempt starts after this one ended: converted, timed out or
                     // excluded; without a window an unfinished attempt never ends.
-                    let next = if a.reached == self.n || a.excluded || a.window_limited {
-                        a.next.max(i + 1)
-                    } else if self.order == Order::Strict {
-                        a.next.max(i + 1)
-                    } else {
-                        ev.len()
-                    };
+                    let ended = a.reached == self.n
+                        || a.excluded
+                        || a.window_limited
+                        || self.order == Order::Strict;
+                    let next = if ended { a.next.max(i + 1) } else { ev.len() };
                     if !a.excluded {
                         out.push(a);
                     }

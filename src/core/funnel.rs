@@ -218,15 +218,7 @@ fn partial_state(
     info: &Info,
 ) -> KpiResult<RecordBatch> {
     let n = j.n;
-    let rows = j.reached.len();
-    let groups = if keys.is_empty() {
-        Groups {
-            ids: vec![0; rows],
-            first_row: if rows == 0 { vec![] } else { vec![0] },
-        }
-    } else {
-        group_ids(&keys)?
-    };
+    let groups = groups_of(&keys, j.reached.len())?;
     let ng = groups.len();
     let mut reached = vec![0i64; ng * n];
     let mut durations: Vec<Vec<i64>> = vec![Vec::new(); ng * n];
@@ -241,6 +233,32 @@ fn partial_state(
             }
         }
     }
+    state_from_counts(&keys, &groups, freq, n, &reached, &durations, info)
+}
+
+/// Group ids of the key columns (no keys: one group).
+fn groups_of(keys: &[Column], rows: usize) -> KpiResult<Groups> {
+    if keys.is_empty() {
+        Ok(Groups {
+            ids: vec![0; rows],
+            first_row: if rows == 0 { vec![] } else { vec![0] },
+        })
+    } else {
+        group_ids(keys)
+    }
+}
+
+/// The state batch from per-group counts and durations (`group * n + step` layout).
+fn state_from_counts(
+    keys: &[Column],
+    groups: &Groups,
+    freq: Option<Freq>,
+    n: usize,
+    reached: &[i64],
+    durations: &[Vec<i64>],
+    info: &Info,
+) -> KpiResult<RecordBatch> {
+    let ng = groups.len();
     // Groups only made of entities that never entered (e.g. a null entry time) are left out.
     let kept: Vec<usize> = (0..ng).filter(|&g| reached[g * n] > 0).collect();
     let first_rows: Vec<usize> = kept.iter().map(|&g| groups.first_row[g]).collect();
@@ -356,6 +374,53 @@ fn latest_local(cols: &[&Column], utc_max: Option<i64>, zone: Zone) -> Option<i6
     })
 }
 
+/// Timestamp columns as chunks of UTC microseconds cut at the same rows (zero-copy when the
+/// input is microseconds and the columns share their chunking, as columns of one table do).
+fn aligned_micros(cols: &[Column]) -> KpiResult<Vec<Vec<Int64Array>>> {
+    let same = cols.iter().all(|c| {
+        c.chunks.len() == cols[0].chunks.len()
+            && c.chunks
+                .iter()
+                .zip(&cols[0].chunks)
+                .all(|(a, b)| a.len() == b.len())
+    });
+    let per_col: Vec<Vec<Int64Array>> = cols
+        .iter()
+        .map(|c| {
+            let chunks = c
+                .chunks
+                .iter()
+                .map(|a| match a.data_type() {
+                    DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => {
+                        let t = a.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+                        Ok(Int64Array::new(t.values().clone(), t.nulls().cloned()))
+                    }
+                    _ => {
+                        let one = Column::new(c.name.clone(), vec![a.clone()]);
+                        Ok(local_micros(&one, Zone::Utc)?.remove(0))
+                    }
+                })
+                .collect::<KpiResult<Vec<_>>>()?;
+            if same {
+                Ok(chunks)
+            } else {
+                // Differently chunked columns: one contiguous chunk each.
+                let refs: Vec<&dyn Array> = chunks.iter().map(|a| a as &dyn Array).collect();
+                let whole = arrow::compute::concat(&refs)?;
+                Ok(vec![whole.as_primitive::<Int64Type>().clone()])
+            }
+        })
+        .collect::<KpiResult<_>>()?;
+    let n_chunks = per_col[0].len();
+    let mut out: Vec<Vec<Int64Array>> = (0..n_chunks).map(|_| Vec::new()).collect();
+    for col in per_col {
+        for (k, a) in col.into_iter().enumerate() {
+            out[k].push(a);
+        }
+    }
+    Ok(out)
+}
+
 /// The partial state of the wide shape: one row per lead, one timestamp column per stage.
 ///
 /// A lead enters the funnel when its first stage is present. It reaches stage k when stages
@@ -406,57 +471,6 @@ fn stage_part(
     let n = stages.len();
     let len = r.end - r.start;
     let cols: Vec<Column> = stages.iter().map(|c| c.slice(r.start, len)).collect();
-    let utc: Vec<(Vec<i64>, Vec<bool>)> = cols
-        .iter()
-        .map(|c| local_micros(c, Zone::Utc).map(flat_i64))
-        .collect::<KpiResult<_>>()?;
-    let mut j = Journeys {
-        n,
-        reached: vec![0; len],
-        times: vec![0; len * n],
-    };
-    let mut bad = BadRows::default();
-    let mut utc_max: Option<i64> = None;
-    let win = window.unwrap_or(i64::MAX);
-    for i in 0..len {
-        let mut k = 0usize;
-        let mut stopped = false;
-        let mut last: Option<(usize, i64)> = None; // latest present stage so far, for order
-        for s in 0..n {
-            let (v, ok) = (&utc[s].0, &utc[s].1);
-            if !ok[i] {
-                stopped = true;
-                continue;
-            }
-            let t = v[i];
-            utc_max = Some(utc_max.map_or(t, |m: i64| m.max(t)));
-            if let Some((ls, lt)) = last {
-                if t < lt {
-                    if order == StageOrder::Raise {
-                        bad.push(r.start + i, || format!("{} before {}", names[s], names[ls]));
-                    }
-                    stopped = true;
-                }
-            }
-            if last.is_none_or(|(_, lt)| t >= lt) {
-                last = Some((s, t));
-            }
-            if !stopped {
-                if s > 0 && t.saturating_sub(j.times[i * n]) > win {
-                    stopped = true;
-                    continue;
-                }
-                j.times[i * n + s] = t;
-                k = s + 1;
-            }
-        }
-        j.reached[i] = k as u8;
-    }
-    KpiError::check_rows(
-        &names.join(", "),
-        "stages must be in time order (order=\"truncate\" ends a lead's progress at the first stage out of order)",
-        bad,
-    )?;
     let mut keys: Vec<Column> = Vec::new();
     if let Some(p) = periods {
         let local = local_micros(&cols[0], p.zone)?;
@@ -467,6 +481,96 @@ fn stage_part(
         keys.push(Column::new("period", ords));
     }
     keys.extend(segments.iter().map(|c| c.slice(r.start, len)));
+    let groups = groups_of(&keys, len)?;
+    let ng = groups.len();
+    let mut reached = vec![0i64; ng * n];
+    let mut durations: Vec<Vec<i64>> = vec![Vec::new(); ng * n];
+    let mut bad = BadRows::default();
+    let mut utc_max: Option<i64> = None;
+    let win = window.unwrap_or(i64::MAX);
+    // Stage columns as aligned chunks of UTC microseconds (zero-copy for microsecond input).
+    let utc = aligned_micros(&cols)?;
+    let mut row = 0usize;
+    let mut t = [0i64; MAX_STEPS];
+    // The latest time is only needed to mark complete periods.
+    let track_max = periods.is_some();
+    for chunk in &utc {
+        let has_nulls: Vec<bool> = chunk.iter().map(|a| a.null_count() > 0).collect();
+        let vals: Vec<&[i64]> = chunk.iter().map(|a| a.values().as_ref()).collect();
+        // Rows where some stage after the first is present; most leads only have the first
+        // stage, and those take the short path below.
+        let mut rest: Option<arrow::buffer::BooleanBuffer> = None;
+        if (1..n).all(|s| has_nulls[s]) {
+            for a in &chunk[1..] {
+                let v = a.nulls().expect("has nulls").inner().clone();
+                rest = Some(match rest {
+                    None => v,
+                    Some(r) => &r | &v,
+                });
+            }
+        }
+        for i in 0..chunk[0].len() {
+            let g = groups.ids[row] as usize;
+            if let Some(rest) = &rest {
+                if !rest.value(i) {
+                    if !(has_nulls[0] && chunk[0].is_null(i)) {
+                        reached[g * n] += 1;
+                        if track_max {
+                            let v = vals[0][i];
+                            utc_max = Some(utc_max.map_or(v, |m: i64| m.max(v)));
+                        }
+                    }
+                    row += 1;
+                    continue;
+                }
+            }
+            let mut k = 0usize;
+            let mut stopped = false;
+            let mut last: Option<(usize, i64)> = None; // latest present stage in order so far
+            for s in 0..n {
+                if has_nulls[s] && chunk[s].is_null(i) {
+                    stopped = true;
+                    continue;
+                }
+                let v = vals[s][i];
+                if track_max {
+                    utc_max = Some(utc_max.map_or(v, |m: i64| m.max(v)));
+                }
+                match last {
+                    Some((ls, lt)) if v < lt => {
+                        if order == StageOrder::Raise {
+                            bad.push(r.start + row, || {
+                                format!("{} before {}", names[s], names[ls])
+                            });
+                        }
+                        stopped = true;
+                        continue;
+                    }
+                    _ => last = Some((s, v)),
+                }
+                if !stopped {
+                    if s > 0 && v.saturating_sub(t[0]) > win {
+                        stopped = true;
+                        continue;
+                    }
+                    t[s] = v;
+                    k = s + 1;
+                }
+            }
+            for s in 0..k {
+                reached[g * n + s] += 1;
+                if s > 0 {
+                    durations[g * n + s].push(t[s] - t[s - 1]);
+                }
+            }
+            row += 1;
+        }
+    }
+    KpiError::check_rows(
+        &names.join(", "),
+        "stages must be in time order (order=\"truncate\" ends a lead's progress at the first stage out of order)",
+        bad,
+    )?;
     let refs: Vec<&Column> = cols.iter().collect();
     let info = Info {
         steps: names.to_vec(),
@@ -477,7 +581,15 @@ fn stage_part(
         order: "stages".into(),
         skipped_rows: 0,
     };
-    partial_state(keys, periods.map(|p| p.freq), &j, &info)
+    state_from_counts(
+        &keys,
+        &groups,
+        periods.map(|p| p.freq),
+        n,
+        &reached,
+        &durations,
+        &info,
+    )
 }
 
 /// Merge funnel states of several partitions: counts add up, duration lists concatenate.
@@ -1482,5 +1594,40 @@ mod tests {
         let x = finish_funnel(&whole, Unit::Days, Some(Bins::Auto)).unwrap();
         let y = finish_funnel(&merged, Unit::Days, Some(Bins::Auto)).unwrap();
         assert_eq!(x.columns(), y.columns());
+    }
+
+    #[test]
+    fn chunking_and_time_units_do_not_change_the_result() {
+        use arrow::array::TimestampSecondArray;
+        let a: Vec<Option<i64>> = (0..10).map(|i| Some(i * 3600)).collect();
+        let b: Vec<Option<i64>> = (0..10)
+            .map(|i| (i % 4 != 0).then_some(i * 3600 + i * 600))
+            .collect();
+        let us = |v: &[Option<i64>]| v.iter().map(|x| x.map(|s| s * 1_000_000)).collect();
+        let one = stage_state(
+            &[ts("a", us(&a)), ts("b", us(&b))],
+            &[],
+            Some(H),
+            None,
+            StageOrder::Raise,
+        )
+        .unwrap();
+        // "a" in seconds and one chunk, "b" in microseconds split in two chunks.
+        let a_s = Column::from_array("a", Arc::new(TimestampSecondArray::from(a.clone())));
+        let b_us: Vec<Option<i64>> = us(&b);
+        let b_split = Column::new(
+            "b",
+            vec![
+                Arc::new(TimestampMicrosecondArray::from(b_us[..3].to_vec())) as ArrayRef,
+                Arc::new(TimestampMicrosecondArray::from(b_us[3..].to_vec())) as ArrayRef,
+            ],
+        );
+        let other = stage_state(&[a_s, b_split], &[], Some(H), None, StageOrder::Raise).unwrap();
+        let x = finish_funnel(&one, Unit::Minutes, None).unwrap();
+        let y = finish_funnel(&other, Unit::Minutes, None).unwrap();
+        assert_eq!(x.columns(), y.columns());
+        // Leads 1, 2, 3, 5 convert (lead 0, 4, 8 have no "b"; 6, 7, 9 take 60+ minutes:
+        // i × 10 minutes ≤ 60 for i ≤ 6) → i in {1, 2, 3, 5, 6}.
+        assert_eq!(i64s(&x, "converted"), vec![10, 5]);
     }
 }

@@ -459,6 +459,8 @@ pub fn stage_state(
     Ok(merged)
 }
 
+// Rows are walked by index across several stage columns at once.
+#[allow(clippy::needless_range_loop)]
 fn stage_part(
     stages: &[Column],
     segments: &[Column],

@@ -11,6 +11,7 @@ from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .kpi import KPI
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
+from .funnel import funnel, funnel_from_stages
 
 # Sales, marketing, support and onboarding metrics (issue 8).
 from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
@@ -39,4 +40,6 @@ __all__ = [
     "support_metrics",
     "campaign_metrics",
     "onboarding_time",
+    "funnel",
+    "funnel_from_stages",
 ]

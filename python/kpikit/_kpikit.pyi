@@ -33,6 +33,10 @@ __all__ = [
     "merge_sales_states",
     "finish_sales",
     "quota_attainment",
+    "funnel_stage_state",
+    "funnel_event_state",
+    "merge_funnel_states",
+    "finish_funnel",
 ]
 
 __version__: str
@@ -200,3 +204,38 @@ def quota_attainment(
     tz: str = "UTC",
     to_date: str | None = None,
 ) -> Any: ...
+
+# --- funnels (core::funnel): stage columns or event logs as partial -> merge -> finish ---
+
+def funnel_stage_state(
+    table: _Table,
+    stages: list[str],
+    *,
+    window: str | None = None,
+    by: list[str] = ...,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    order: str = "raise",
+) -> Any: ...
+def funnel_event_state(
+    table: _Table,
+    *,
+    user: str,
+    time: str,
+    event: str,
+    steps: list[list[str]],
+    window: str | None = None,
+    order: str | None = None,
+    exclusions: list[tuple[str, int, int]] = ...,
+    by: list[str] = ...,
+    attribution: str | None = None,
+    count: str | None = None,
+    preset: str | None = None,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    nulls: str = "raise",
+) -> Any: ...
+def merge_funnel_states(states: list[_Table]) -> Any: ...
+def finish_funnel(state: _Table, *, unit: str = "days", histogram: int | None = None) -> Any: ...

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod error;
 pub mod formulas;
+pub mod funnel;
 pub mod groups;
 pub mod input;
 pub mod kpi;

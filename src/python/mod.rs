@@ -4,6 +4,7 @@ mod convert;
 mod demo;
 mod error;
 mod formulas;
+mod funnel;
 mod kpi;
 mod revenue;
 mod sales;
@@ -19,6 +20,10 @@ pub mod _kpikit {
     use super::demo::demo_company;
     #[pymodule_export]
     use super::formulas::{column_buffer_addresses, formula};
+    #[pymodule_export]
+    use super::funnel::{
+        finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
+    };
     #[pymodule_export]
     use super::kpi::evaluate_kpi;
     #[pymodule_export]

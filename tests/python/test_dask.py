@@ -132,3 +132,40 @@ def test_deal_metrics_on_a_cluster_equals_one_machine(client: Client) -> None:
     twice = dd.from_pandas(pd.concat([df.iloc[:10], df.iloc[:1]]), npartitions=3, sort=False)
     with pytest.raises(kpikit.InputError, match=r'partition \d+: .*"id": deal ids must be present and unique.*1 row\(s\)'):
         kpikit.dask.deal_metrics(twice, deal="id", **DEALS)
+def _leads(n: int = 4_000) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    t0 = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s")
+    gaps = [pd.to_timedelta(rng.exponential(d, n) * 86400, unit="s").round("s") for d in (2, 5, 20)]
+    keep = [rng.random(n) < p for p in (0.3, 0.5, 0.4)]
+    visited = t0
+    signed = (visited + gaps[0]).where(keep[0])
+    pql = (signed + gaps[1]).where(keep[1] & keep[0])
+    customer = (pql + gaps[2]).where(keep[2] & keep[1] & keep[0])
+    return pd.DataFrame(
+        {
+            "visited_at": visited,
+            "signed_up_at": signed,
+            "pql_at": pql,
+            "customer_at": customer,
+            "channel": rng.choice(["organic", "paid", "referral"], n),
+        }
+    )
+
+
+def test_funnel_from_stages_on_a_cluster_equals_one_machine(client: Client) -> None:
+    df = _leads()
+    kw = dict(window="30d", by="channel", freq="month", histogram=True)
+    expected = kpikit.funnel_from_stages(df, **kw)
+    # Five partitions plus an empty one (filtered away): medians and p90 stay exact.
+    ddf = dd.from_pandas(df, npartitions=5)
+    ddf = dd.concat([ddf, ddf[ddf.channel == "none"]])
+    got = kpikit.dask.funnel_from_stages(ddf, **kw)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.converted.sum() > 0
+
+
+def test_funnel_from_stages_errors_name_the_partition(client: Client) -> None:
+    df = _leads(40)
+    df.loc[25, "signed_up_at"] = df.loc[25, "visited_at"] - pd.Timedelta("1h")
+    with pytest.raises(kpikit.InputError, match=r"partition 2: .*row 5: signed_up_at before visited_at"):
+        kpikit.dask.funnel_from_stages(dd.from_pandas(df, npartitions=4, sort=False))

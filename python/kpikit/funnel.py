@@ -1,0 +1,333 @@
+"""Funnels: how many users (or leads) reach each step, how fast, per segment and entry period.
+
+Two shapes of input, one result:
+
+* :func:`funnel_from_stages` — the wide shape, one row per lead and one timestamp column per
+  stage (``visited_at``, ``signed_up_at``, ``pql_at``, ``customer_at``);
+* :func:`funnel` — an event log (user, time, event name), matched against steps with the
+  conventions of PostHog, Amplitude and Mixpanel as parameters and presets.
+
+Both are computed in the Rust core as *partial → merge → finish*: per group the number of
+journeys reaching each step and the exact list of step-to-step durations, so counts, means,
+medians and p90 are exact, also when merged across Dask partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import _kpikit
+from ._convert import check_output, column_list, table_input, table_output
+from ._typing import Output, TableLike
+from .exceptions import ParameterError
+
+__all__ = ["funnel", "funnel_from_stages"]
+
+DEFAULT_STAGES = ("visited_at", "signed_up_at", "pql_at", "customer_at")
+UNITS = ("seconds", "minutes", "hours", "days")
+
+
+def window_text(window: Any) -> str | None:
+    """A conversion window as the core's text form ("14d", "90min", "1234us"), or None."""
+    if window is None:
+        return None
+    if isinstance(window, str):
+        return window
+    if isinstance(window, _dt.timedelta):  # also pandas.Timedelta
+        us = round(window.total_seconds() * 1_000_000)
+        return f"{us}us"
+    try:
+        import numpy as np
+
+        if isinstance(window, np.timedelta64):
+            return f"{int(window.astype('timedelta64[us]').astype('int64'))}us"
+    except ImportError:  # pragma: no cover - numpy comes with pandas and pyarrow
+        pass
+    raise ParameterError(f'parameter "window": {window!r} is not a duration such as "14d" or a timedelta')
+
+
+def histogram_bins(histogram: bool | int | None) -> int | None:
+    """``histogram=`` as the core's argument: None (off), 0 (automatic bins) or a bin count."""
+    if histogram is None or histogram is False:
+        return None
+    if histogram is True:
+        return 0
+    if isinstance(histogram, int) and histogram > 0:
+        return histogram
+    raise ParameterError(f'parameter "histogram": {histogram!r} is not True, False, None or a positive number of bins')
+
+
+def _check_unit(unit: str) -> None:
+    if unit not in UNITS:
+        raise ParameterError(f'parameter "unit": {unit!r} is not one of "seconds", "minutes", "hours", "days"')
+
+
+def funnel_from_stages(
+    leads: TableLike,
+    *,
+    stages: Sequence[str] = DEFAULT_STAGES,
+    window: str | _dt.timedelta | None = None,
+    by: str | Sequence[str] | None = None,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    order: str = "raise",
+    unit: str = "days",
+    histogram: bool | int | None = None,
+    output: Output = "pandas",
+) -> Any:
+    """Funnel over stage timestamp columns: leads reaching each stage, conversion and time to convert.
+
+    One row per lead; each stage is a timestamp column, null when the lead never reached it.
+    A lead enters at the first stage and reaches stage k when stages 1…k are all present, in
+    time order (equal times allowed) and stage k is at most ``window`` after stage 1 (a stage
+    exactly at the limit counts). A missing stage ends the lead's progress: later stages do not
+    count (a customer without a PQL date stops at sign-up). Row k of the result describes
+    arriving at stage k:
+
+        entered                  = leads that reached stage k−1   (stage 1: leads that reached it)
+        converted                = leads that reached stage k
+        conversion_from_previous = converted / entered
+        conversion_from_first    = converted / leads that reached stage 1
+        time_to_convert_*        = mean, median, p90 of (stage k time − stage k−1 time)
+
+    over the converted leads, in ``unit`` (default days). Median and p90 are exact
+    (numpy's default linear interpolation between order statistics). Rates with a zero
+    denominator and times with nobody converting are null.
+
+    Parameters
+    ----------
+    leads : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per lead.
+    stages : list of str, default ``["visited_at", "signed_up_at", "pql_at", "customer_at"]``
+        Timestamp (or date) columns in funnel order; 1 to 32 of them.
+    window : str or timedelta, optional
+        Conversion window measured from stage 1, e.g. ``"30d"``, ``"36h"``, ``"2w"``; boundary
+        included. Default: no limit.
+    by : str or list of str, optional
+        Segment columns (channel, plan…); missing values form their own segment.
+    freq : {"day", "week", "month", "quarter", "year"}, optional
+        Conversion trends: one funnel per entry period (the period of stage 1, in ``tz``), every
+        period from the first to the last, and a ``complete`` column, true when every lead of the
+        period has had its full ``window`` by the latest timestamp in the data (null without a
+        window: conversion can still happen).
+    tz : str, default "UTC"
+        Time zone of the periods; naive timestamps are taken as local to it.
+    week_start : str, default "monday"
+    order : {"raise", "truncate"}, default "raise"
+        A present stage earlier than a present stage before it is out of order: ``"raise"``
+        fails with an :class:`~kpikit.InputError` naming the rows; ``"truncate"`` ends the lead's
+        progress before that stage.
+    unit : {"seconds", "minutes", "hours", "days"}, default "days"
+        Unit of the time-to-convert columns (their names end in it).
+    histogram : bool or int, optional
+        Add ``histogram_from_<unit>`` (lower bin edges) and ``histogram_count`` list columns:
+        equal-width bins from the fastest to the slowest conversion; ``True`` picks
+        clamp(ceil(cbrt(n)), 1, 60) bins (PostHog's rule), an int that many.
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (with ``freq``), the segments, ``step`` (1-based), ``step_name``,
+        ``entered``, ``converted``, ``conversion_from_first``, ``conversion_from_previous``,
+        ``time_to_convert_mean_<unit>``, ``time_to_convert_median_<unit>``,
+        ``time_to_convert_p90_<unit>``, then ``complete`` (with ``freq``) and the histogram.
+
+    Examples
+    --------
+    Three leads: one goes all the way, one signs up 2 days after its visit, one only visits.
+
+    >>> import pandas as pd, kpikit
+    >>> t = pd.Timestamp("2025-01-01")
+    >>> leads = pd.DataFrame({
+    ...     "visited_at": [t, t, t],
+    ...     "signed_up_at": [t + pd.Timedelta("1D"), t + pd.Timedelta("2D"), pd.NaT],
+    ...     "customer_at": [t + pd.Timedelta("5D"), pd.NaT, pd.NaT],
+    ... })
+    >>> out = kpikit.funnel_from_stages(leads, stages=["visited_at", "signed_up_at", "customer_at"])
+    >>> print(out[["step_name", "entered", "converted", "conversion_from_first", "time_to_convert_median_days"]].to_string())
+          step_name  entered  converted  conversion_from_first  time_to_convert_median_days
+    0    visited_at        3          3               1.000000                          NaN
+    1  signed_up_at        3          2               0.666667                          1.5
+    2   customer_at        2          1               0.333333                          4.0
+    """
+    check_output(output)
+    _check_unit(unit)
+    stages = [str(s) for s in ([stages] if isinstance(stages, str) else stages)]
+    segments = column_list(by)
+    state = _kpikit.funnel_stage_state(
+        table_input(leads, [*stages, *segments]),
+        stages,
+        window=window_text(window),
+        by=segments,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        order=order,
+    )
+    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
+
+
+def _steps(steps: Sequence[str | Sequence[str]]) -> list[list[str]]:
+    if isinstance(steps, str):
+        raise ParameterError('parameter "steps": give a list of steps, e.g. ["signup", "upgrade"]')
+    return [[s] if isinstance(s, str) else [str(x) for x in s] for s in steps]
+
+
+def _exclusions(exclusions: Any, n_steps: int) -> list[tuple[str, int, int]]:
+    if exclusions is None:
+        return []
+    out = []
+    for x in exclusions:
+        if isinstance(x, Mapping):
+            event, lo, hi = x["event"], x.get("from_step", 1), x.get("to_step", n_steps)
+        else:
+            event, lo, hi = x
+        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo < hi <= n_steps):
+            raise ParameterError(
+                f'parameter "exclusions": {event!r} needs 1 ≤ from_step < to_step ≤ {n_steps}, got {lo} and {hi}'
+            )
+        out.append((str(event), lo - 1, hi - 1))
+    return out
+
+
+def funnel(
+    events: TableLike,
+    *,
+    user: str,
+    time: str,
+    event: str,
+    steps: Sequence[str | Sequence[str]],
+    window: str | _dt.timedelta | None = None,
+    order: str | None = None,
+    exclusions: Sequence[Any] | None = None,
+    by: str | Sequence[str] | None = None,
+    attribution: str | None = None,
+    count: str | None = None,
+    preset: str | None = None,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    unit: str = "seconds",
+    histogram: bool | int | None = None,
+    nulls: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Funnel over an event log: users reaching each step, conversion and time to convert.
+
+    Per user, events are sorted by time (simultaneous events: the one of the lowest step first).
+    An *attempt* starts at a step-1 event and fills the steps after it; every step must come at
+    most ``window`` after the entry (a step exactly at the limit counts) and each event fills at
+    most one step, so a step listed twice needs two events. A user counts once, by the attempt
+    that gets furthest (the earliest of equals, Amplitude's "earliest longest path"). Row k of
+    the result describes arriving at step k:
+
+        entered                  = users (attempts) that reached step k−1   (step 1: that reached it)
+        converted                = users (attempts) that reached step k
+        conversion_from_previous = converted / entered
+        conversion_from_first    = converted / users that reached step 1
+        time_to_convert_*        = mean, median, p90 of (step k time − step k−1 time)
+
+    of the counted attempts, in ``unit`` (default seconds, as PostHog reports). Median and p90
+    are exact (linear interpolation between order statistics). Zero denominators give null.
+
+    Parameters
+    ----------
+    events : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per event, in any order; duplicates and single-event users are fine.
+    user, time, event : str
+        Columns of the user id (any type), the event time (timestamp or date) and the event
+        name (strings or categorical).
+    steps : list of str or list of lists of str
+        Event names of each step; a list means any of those names (1 to 32 steps).
+    window : str or timedelta, optional
+        Conversion window from the entry event, e.g. ``"14d"``, ``"1h"``; ``"none"`` for no
+        limit. Default 14 days (or the preset's).
+    order : {"ordered", "strict", "any"}, default "ordered"
+        ``"ordered"``: steps in order, other events in between allowed; ``"strict"``: no other
+        event of the user between two steps (PostHog strict, Amplitude exact order); ``"any"``:
+        step 1 first, then the other steps in any order, row k counting users who completed
+        step 1 and k−1 of the others (``step_name`` reads "any k of n steps").
+    exclusions : list of (event, from_step, to_step) or dicts with those keys, optional
+        A user doing ``event`` after step ``from_step`` and before step ``to_step`` (1-based) of
+        an attempt spoils that attempt (before the window closes, when ``to_step`` is never
+        reached); a user whose every attempt is spoiled is not in the funnel at all (PostHog).
+        An exclusion at the same instant as the step that closes the gap does not count.
+    by : str or list of str, optional
+        Segment columns of the events (e.g. plan, country).
+    attribution : {"first_touch", "last_touch", "step:N"}, default "first_touch"
+        Whose segment values a user is counted under: the entry event's, the last reached
+        step's, or step N's (users not reaching step N are left out).
+    count : {"uniques", "totals"}, default "uniques"
+        ``"totals"`` counts every attempt: a new one starts at the next step-1 event after the
+        previous attempt converted, timed out or was spoiled (Mixpanel's totals); without a
+        window an unfinished attempt never ends.
+    preset : {"posthog", "amplitude", "mixpanel"}, optional
+        The tool's defaults for the parameters left unset: PostHog 14-day window, Amplitude 30
+        days, Mixpanel 7 days (all ordered, first touch, uniques). Not reproduced: Mixpanel's
+        timing from the most recent step-1 event, Amplitude's one-second tie rule.
+    freq : {"day", "week", "month", "quarter", "year"}, optional
+        Conversion trends: one funnel per entry period (of the counted attempt's entry event),
+        with a ``complete`` column as in :func:`funnel_from_stages`.
+    tz, week_start : str
+        Time zone and first weekday of the periods.
+    unit : {"seconds", "minutes", "hours", "days"}, default "seconds"
+    histogram : bool or int, optional
+        Time-to-convert histogram columns, as in :func:`funnel_from_stages`.
+    nulls : {"raise", "drop"}, default "raise"
+        Rows with a missing user or time raise an :class:`~kpikit.InputError` naming them;
+        ``"drop"`` leaves them out and reports their number in ``DataFrame.attrs["skipped_rows"]``.
+        A missing event name simply matches no step.
+    output : {"pandas", "polars", "arrow"}, default "pandas"
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_from_stages`: ``period``, segments, ``step``, ``step_name``,
+        ``entered``, ``converted``, the two conversion rates, time to convert (mean, median,
+        p90), ``complete`` with ``freq``, histogram on request.
+
+    Examples
+    --------
+    User 1 signs up and upgrades 2 hours later; user 2 only signs up; user 3 upgrades without
+    signing up (never enters):
+
+    >>> import pandas as pd, kpikit
+    >>> t = pd.Timestamp("2025-01-01")
+    >>> events = pd.DataFrame({
+    ...     "user": [1, 1, 2, 3],
+    ...     "time": [t, t + pd.Timedelta("2h"), t, t],
+    ...     "event": ["signup", "upgrade", "signup", "upgrade"],
+    ... })
+    >>> out = kpikit.funnel(events, user="user", time="time", event="event", steps=["signup", "upgrade"], unit="hours")
+    >>> print(out[["step_name", "entered", "converted", "conversion_from_previous", "time_to_convert_mean_hours"]].to_string())
+      step_name  entered  converted  conversion_from_previous  time_to_convert_mean_hours
+    0    signup        2          2                       1.0                         NaN
+    1   upgrade        2          1                       0.5                         2.0
+    """
+    check_output(output)
+    _check_unit(unit)
+    step_names = _steps(steps)
+    segments = column_list(by)
+    state = _kpikit.funnel_event_state(
+        table_input(events, [user, time, event, *segments]),
+        user=user,
+        time=time,
+        event=event,
+        steps=step_names,
+        window=window_text(window),
+        order=order,
+        exclusions=_exclusions(exclusions, len(step_names)),
+        by=segments,
+        attribution=attribution,
+        count=count,
+        preset=preset,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        nulls=nulls,
+    )
+    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)

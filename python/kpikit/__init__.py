@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .catalog import catalog, metric, register_metric
 from .kpi import KPI
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
@@ -33,6 +34,9 @@ __all__ = [
     "revenue_metrics",
     "revenue_cohorts",
     "KPI",
+    "catalog",
+    "metric",
+    "register_metric",
     # Sales, marketing, support and onboarding metrics (issue 8).
     "deal_metrics",
     "quota_attainment",

@@ -28,6 +28,8 @@ __all__ = [
     "merge_cohort_states",
     "finish_cohorts",
     "evaluate_kpi",
+    "metric_catalog",
+    "check_metric_definition",
     # sales (issue 8)
     "sales_state",
     "merge_sales_states",
@@ -171,6 +173,8 @@ def evaluate_kpi(
     at_risk_band: float = 0.0,
     pace_periods: int = 3,
 ) -> Any: ...
+def metric_catalog() -> str: ...
+def check_metric_definition(definition: str, known: list[str]) -> str: ...
 
 # --- sales, marketing, support, onboarding (core::sales), issue 8 ---
 

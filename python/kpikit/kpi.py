@@ -46,9 +46,9 @@ class KPI:
         A value to reach (or get down to), or a range to stay in ("keep churn between 1 % and
         2 %": ``target=(0.01, 0.02)``).
     direction : {"increase", "decrease", "neutral"}, optional
-        The favourable direction. By default a range is neutral and a single target's direction
-        is read from the start value: a target above the start is an increase, below it a
-        decrease (as OKR trackers do).
+        The favourable direction. By default the catalog's (:func:`kpikit.metric`); a range is
+        neutral; a metric outside the catalog reads it from the start value: a target above the
+        start is an increase, below it a decrease (as OKR trackers do).
     cadence : {"day", "week", "month", "quarter", "year"}, default "month"
         The review period; the history has one row per period of it.
     owner, name : str, optional
@@ -124,6 +124,16 @@ class KPI:
         """The display name: ``name``, or the metric id."""
         return self.name or self.metric
 
+    def _direction(self) -> str | None:
+        """The given direction, else the catalog's for a single target (None: read it from the
+        start value in the core)."""
+        if self.direction is not None or isinstance(self.target, tuple):
+            return self.direction
+        from .catalog import _all
+
+        known = _all().get(self.metric)
+        return known.direction if known is not None and known.direction != "neutral" else None
+
     def evaluate(self, history: Any, *, period: str = "period", value: str | None = None, output: Output = "pandas") -> Any:
         """Judge each period of a metric history (a table with ``period`` and the metric column).
 
@@ -149,7 +159,7 @@ class KPI:
             target=target,
             low=low,
             high=high,
-            direction=self.direction,
+            direction=self._direction(),
             start_value=self.start_value,
             start=_date_text(self.start, "start"),
             deadline=_date_text(self.deadline, "deadline"),

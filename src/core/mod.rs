@@ -1,5 +1,6 @@
 //! The pure-Rust core: Arrow in, Arrow out, one error type. No Python types here.
 
+pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod formulas;

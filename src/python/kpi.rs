@@ -68,3 +68,16 @@ pub fn evaluate_kpi(
         kpi::evaluate_history(&h, &objective)
     })?)
 }
+
+/// The metric catalog as JSON.
+#[pyfunction]
+pub fn metric_catalog() -> PyResult<String> {
+    Ok(crate::core::catalog::catalog_json().map_err(super::error::PyKpiError::from)?)
+}
+
+/// A user's metric definition (JSON) checked against the catalog's vocabularies.
+#[pyfunction]
+pub fn check_metric_definition(definition: &str, known: Vec<String>) -> PyResult<String> {
+    Ok(crate::core::catalog::check_definition(definition, &known)
+        .map_err(super::error::PyKpiError::from)?)
+}

@@ -25,7 +25,7 @@ pub mod _kpikit {
         finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
     };
     #[pymodule_export]
-    use super::kpi::evaluate_kpi;
+    use super::kpi::{check_metric_definition, evaluate_kpi, metric_catalog};
     #[pymodule_export]
     use super::revenue::{
         cohort_state, customer_mrr, finish_cohorts, finish_movements, merge_cohort_states,

@@ -1,0 +1,115 @@
+"""Catalog integrity: every definition is computable by the function it names and lands in the
+column it names; every public metric function has definitions; user metrics behave like
+built-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import kpikit
+
+DEMO = kpikit.datasets.demo(seed=0, scale=0.1)
+
+# How each table function is called on the demo company.
+CALLS: dict[str, Callable[[], Any]] = {
+    "revenue_metrics": lambda: kpikit.revenue_metrics(
+        DEMO.subscriptions, customer="customer_id", period="month", mrr="mrr", spend=DEMO.spend
+    ),
+    "mrr_movements": lambda: kpikit.mrr_movements(DEMO.subscriptions, customer="customer_id", period="month", mrr="mrr"),
+    "revenue_cohorts": lambda: kpikit.revenue_cohorts(DEMO.subscriptions, customer="customer_id", period="month", mrr="mrr"),
+    "nps": lambda: kpikit.nps(DEMO.responses, score="score", time="time", freq="quarter"),
+    "csat": lambda: kpikit.csat(DEMO.tickets, score="csat", time="opened", freq="month", invalid="skip"),
+    "deal_metrics": lambda: kpikit.deal_metrics(
+        DEMO.deals, deal="deal_id", owner="owner", created="created", closed="closed", amount="amount", won="won"
+    ),
+    "quota_attainment": lambda: kpikit.quota_attainment(
+        pd.DataFrame({"owner": ["a"], "month": pd.to_datetime(["2026-01-01"]), "amount": [90.0]}),
+        pd.DataFrame({"owner": ["a"], "month": pd.to_datetime(["2026-01-01"]), "quota": [100.0]}),
+        owner="owner", period="month",
+    ),
+    "lead_metrics": lambda: kpikit.lead_metrics(DEMO.leads, created="visited_at", qualified="pql_at", converted="customer_at"),
+    "campaign_metrics": lambda: kpikit.campaign_metrics(
+        pd.DataFrame({"day": pd.to_datetime(["2026-01-01"]), "sent": [100], "delivered": [90], "opened": [40],
+                      "clicked": [10], "converted": [2], "spend": [50.0], "revenue": [300.0]}),
+        time="day", sent="sent", delivered="delivered", opened="opened", clicked="clicked",
+        converted="converted", spend="spend", revenue="revenue",
+    ),
+    "support_metrics": lambda: kpikit.support_metrics(
+        DEMO.tickets, opened="opened", resolved="resolved", first_response="first_response", handle_seconds="handle_seconds"
+    ),
+    "onboarding_time": lambda: kpikit.onboarding_time(DEMO.leads, start="signed_up_at", first_value="pql_at", invalid="skip"),
+    "funnel_from_stages": lambda: kpikit.funnel_from_stages(DEMO.leads, window="90d"),
+}
+RESULTS: dict[str, Any] = {}
+
+
+def _result(function: str) -> Any:
+    if function not in RESULTS:
+        RESULTS[function] = CALLS[function]()
+    return RESULTS[function]
+
+
+BUILTIN = kpikit.catalog().query("builtin")
+
+
+@pytest.mark.parametrize("id", BUILTIN.id.tolist())
+def test_every_metric_is_computable(id: str) -> None:
+    m = kpikit.metric(id)
+    if m.function.startswith("formulas."):
+        assert callable(getattr(kpikit.formulas, m.function.split(".", 1)[1]))
+        return
+    out = _result(m.function)
+    assert m.column in out.columns, f"{m.function} has no column {m.column!r}"
+    for key, value in m.select.items():
+        out = out[out[key] == value]
+    assert len(out) > 0
+    values = out[m.column]
+    assert values.notna().any(), f"{id}: no value on the demo company"
+
+
+def test_every_public_metric_function_has_definitions() -> None:
+    table_functions = set(CALLS)
+    defined = set(BUILTIN.function)
+    assert table_functions <= defined, table_functions - defined
+    # Each of those is a public function of kpikit.
+    assert all(f in kpikit.__all__ for f in table_functions)
+
+
+def test_filters_and_lookup() -> None:
+    retail = kpikit.catalog(industry="retail")
+    assert {"inventory_turnover", "sales_per_square_foot"} <= set(retail.id)
+    assert set(kpikit.catalog(stage="awareness").stage) == {"awareness"}
+    assert set(kpikit.catalog(direction="decrease").direction) == {"decrease"}
+    with pytest.raises(kpikit.ParameterError, match="net_revenue_retention"):
+        kpikit.metric("net_revenue_retension")
+
+
+def test_user_metrics_behave_like_builtins() -> None:
+    m = kpikit.register_metric(
+        "mrr_per_open_ticket", name="MRR per open ticket", formula="mrr / backlog", expression="mrr / backlog",
+        unit="currency", direction="increase", department="support", stage="retention",
+    )
+    assert "mrr_per_open_ticket" in set(kpikit.catalog().id)
+    assert kpikit.metric("mrr_per_open_ticket") == m and not m.builtin
+    frame = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=3, freq="MS"), "mrr": [100.0, 120.0, 150.0], "backlog": [10, 10, 10]})
+    frame["mrr_per_open_ticket"] = m.values(frame)
+    # The KPI takes its direction (increase) from the user's definition: 15 ≥ 12 is met.
+    r = kpikit.KPI("mrr_per_open_ticket", target=12.0).evaluate(frame)
+    assert r.status.tolist() == ["behind", "on_track", "on_track"]
+    with pytest.raises(kpikit.ParameterError, match="dollars"):
+        kpikit.register_metric("x", name="x", formula="x", expression="a", unit="dollars", direction="increase", department="finance")
+    with pytest.raises(kpikit.ParameterError, match="already a metric"):
+        kpikit.register_metric("mrr", name="x", formula="x", expression="a", unit="currency", direction="increase", department="finance")
+
+
+def test_kpi_direction_comes_from_the_catalog() -> None:
+    # Churn's catalog direction is decrease: with a target above the first value, inference
+    # from the start would say increase; the catalog says otherwise.
+    h = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=2, freq="MS"), "customer_churn_rate": [0.01, 0.015]})
+    r = kpikit.KPI("customer_churn_rate", target=0.02).evaluate(h)
+    assert r.status.tolist() == ["on_track", "on_track"]
+    assert r.improved[1] == False  # noqa: E712  (churn went up)

@@ -10,6 +10,7 @@ from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .catalog import catalog, metric, register_metric
 from .kpi import KPI
+from .scorecard import Scorecard, ScorecardResult, Sources
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 from .funnel import funnel, funnel_from_stages
@@ -37,6 +38,9 @@ __all__ = [
     "catalog",
     "metric",
     "register_metric",
+    "Scorecard",
+    "ScorecardResult",
+    "Sources",
     # Sales, marketing, support and onboarding metrics (issue 8).
     "deal_metrics",
     "quota_attainment",

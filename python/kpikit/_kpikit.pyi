@@ -166,6 +166,7 @@ def evaluate_kpi(
     target: float | None = None,
     low: float | None = None,
     high: float | None = None,
+    previous: bool = False,
     direction: str | None = None,
     start_value: float | None = None,
     start: str | None = None,

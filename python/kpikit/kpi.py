@@ -42,9 +42,10 @@ class KPI:
     ----------
     metric : str
         The metric's id: the column of the history holding it (``value=`` overrides).
-    target : float or (low, high)
-        A value to reach (or get down to), or a range to stay in ("keep churn between 1 % and
-        2 %": ``target=(0.01, 0.02)``).
+    target : float, (low, high) or "previous"
+        A value to reach (or get down to), a range to stay in ("keep churn between 1 % and
+        2 %": ``target=(0.01, 0.02)``), or ``"previous"``: do at least as well as the period
+        before ("keep growing qualified leads").
     direction : {"increase", "decrease", "neutral"}, optional
         The favourable direction. By default the catalog's (:func:`kpikit.metric`); a range is
         neutral; a metric outside the catalog reads it from the start value: a target above the
@@ -73,7 +74,8 @@ class KPI:
     Per period, as of that period (value v, target t, start value s):
 
     * ``attainment`` = (v − s) / (t − s) for an increase, (s − v) / (s − t) for a decrease
-      (1 = target met; above 1 = beyond it); 1 inside a range and null outside it;
+      (1 = target met; above 1 = beyond it); when the start already meets the target there is
+      no distance to measure: 1 if met, 0 if not; 1 inside a range and null outside it;
     * ``change`` = v − previous value, ``improved`` = whether it moved the favourable way
       (towards the range, for a range; null when unchanged);
     * ``status``: ``not_started`` before ``start``; ``no_data`` without a value; target met:
@@ -81,7 +83,10 @@ class KPI:
       ``overdue``; before the deadline: the straight line through the last ``pace_periods``
       values is projected to the deadline (``projected``) — ``on_track`` if it meets the target,
       ``at_risk`` if short by at most the band, ``behind`` otherwise; an ongoing target not
-      met: ``at_risk`` within the band, else ``behind``.
+      met: ``at_risk`` within the band, else ``behind``;
+    * ``target="previous"``: each period's target is the previous value; at least as good is
+      ``on_track``, short by at most the band ``at_risk``, else ``behind``; the first period,
+      with nothing to compare to, is ``not_started``; no attainment or projection.
 
     Examples
     --------
@@ -100,7 +105,7 @@ class KPI:
     """
 
     metric: str
-    target: float | tuple[float, float]
+    target: float | tuple[float, float] | str
     direction: str | None = None
     cadence: str = "month"
     owner: str | None = None
@@ -145,7 +150,12 @@ class KPI:
         column = value or self.metric
         table = table_input(history, [period, column])
         low = high = target = None
-        if isinstance(self.target, tuple):
+        previous = False
+        if isinstance(self.target, str):
+            if self.target != "previous":
+                raise ParameterError(f"parameter 'target': {self.target!r} is not a number, a range or 'previous'")
+            previous = True
+        elif isinstance(self.target, tuple):
             if len(self.target) != 2:
                 raise ParameterError(f"parameter 'target': a range is (low, high), got {self.target!r}")
             low, high = float(self.target[0]), float(self.target[1])
@@ -159,6 +169,7 @@ class KPI:
             target=target,
             low=low,
             high=high,
+            previous=previous,
             direction=self._direction(),
             start_value=self.start_value,
             start=_date_text(self.start, "start"),

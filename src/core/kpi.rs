@@ -39,6 +39,9 @@ pub enum Target {
     Value(f64),
     /// Stay within [low, high].
     Range(f64, f64),
+    /// Do at least as well as the period before ("keep growing"): each period's target is the
+    /// previous value.
+    Previous,
 }
 
 /// The status vocabulary (Power BI goals' set; CONVENTIONS.md §4.4).
@@ -117,6 +120,14 @@ impl Objective {
                     ));
                 }
             }
+            Target::Previous => {
+                if self.direction == Direction::Neutral {
+                    return Err(KpiError::param(
+                        "direction",
+                        "a target of doing better than the previous period needs a direction",
+                    ));
+                }
+            }
             Target::Range(lo, hi) => {
                 finite("target", lo)?;
                 finite("target", hi)?;
@@ -160,12 +171,14 @@ impl Objective {
             (Target::Value(t), Direction::Decrease) => (v - t).max(0.0),
             (Target::Value(t), _) => (t - v).max(0.0),
             (Target::Range(lo, hi), _) => (lo - v).max(v - hi).max(0.0),
+            // Resolved to a value per period before it is measured against.
+            (Target::Previous, _) => 0.0,
         }
     }
 
     /// Direction-aware progress from the start value: (v − s) / (t − s) for an increase,
-    /// (s − v) / (s − t) for a decrease; 1 when the target is met and there was no distance to
-    /// cover. Ranges have no single target to progress to: 1 inside, else None.
+    /// (s − v) / (s − t) for a decrease; when the start already met the target (no distance to
+    /// cover), 1 if the target is met and 0 if not. Ranges have no single target to progress to: 1 inside, else None.
     fn attainment(&self, v: f64, s: f64) -> Option<f64> {
         match self.target {
             Target::Value(t) => {
@@ -173,13 +186,16 @@ impl Objective {
                     Direction::Decrease => (s - v, s - t),
                     _ => (v - s, t - s),
                 };
-                if den == 0.0 {
+                // A start already at or beyond the target leaves no distance to progress over:
+                // met is 1, missed is 0.
+                if den <= 0.0 {
                     Some(if self.shortfall(v) == 0.0 { 1.0 } else { 0.0 })
                 } else {
                     Some(num / den)
                 }
             }
             Target::Range(..) => (self.shortfall(v) == 0.0).then_some(1.0),
+            Target::Previous => None,
         }
     }
 
@@ -198,6 +214,55 @@ impl Objective {
             (_, Direction::Decrease) => (v != prev).then_some(v < prev),
         }
     }
+}
+
+/// Periods judged against the previous value: met (at least as good, the favourable way) is on
+/// track, short by at most the band at risk, else behind; a period without an earlier value
+/// to compare with is not started. No attainment or projection: there is no fixed goal.
+fn evaluate_against_previous(values: &[Option<f64>], obj: &Objective) -> Vec<Judgement> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut prev: Option<f64> = None;
+    for (i, v) in values.iter().enumerate() {
+        let v = v.filter(|x| x.is_finite());
+        let change = prev.zip(v).map(|(p, x)| x - p);
+        let improved = prev.zip(v).and_then(|(p, x)| {
+            let o = Objective {
+                target: Target::Value(p),
+                ..*obj
+            };
+            o.improved(p, x)
+        });
+        let status = match (v, prev) {
+            _ if i < obj.start => Status::NotStarted,
+            (None, _) => Status::NoData,
+            (Some(_), None) => Status::NotStarted,
+            (Some(x), Some(p)) => {
+                let gap = Objective {
+                    target: Target::Value(p),
+                    ..*obj
+                }
+                .shortfall(x);
+                if gap == 0.0 {
+                    Status::OnTrack
+                } else if gap <= obj.at_risk_band {
+                    Status::AtRisk
+                } else {
+                    Status::Behind
+                }
+            }
+        };
+        out.push(Judgement {
+            attainment: None,
+            change,
+            improved,
+            projected: None,
+            status,
+        });
+        if v.is_some() {
+            prev = v;
+        }
+    }
+    out
 }
 
 /// Least-squares slope of `ys` against 0, 1, 2…
@@ -226,6 +291,9 @@ fn slope(ys: &[(usize, f64)]) -> Option<f64> {
 /// 5. an ongoing target not met: at risk within the band, behind beyond it.
 pub fn evaluate(values: &[Option<f64>], obj: &Objective) -> KpiResult<Vec<Judgement>> {
     obj.validate()?;
+    if obj.target == Target::Previous {
+        return Ok(evaluate_against_previous(values, obj));
+    }
     let start_value = obj.start_value.or_else(|| {
         values
             .iter()
@@ -406,6 +474,12 @@ pub fn evaluate_history(
     if history.infer_direction {
         obj.direction = match obj.target {
             Target::Range(..) => Direction::Neutral,
+            Target::Previous => {
+                return Err(KpiError::param(
+                    "direction",
+                    "not given; doing better than the previous period needs one",
+                ))
+            }
             Target::Value(t) => {
                 let s = obj.start_value.or_else(|| {
                     series
@@ -433,6 +507,7 @@ pub fn evaluate_history(
     let (lo, hi) = match objective.target {
         Target::Value(t) => (t, t),
         Target::Range(a, b) => (a, b),
+        Target::Previous => (f64::NAN, f64::NAN),
     };
     let mut cols: Vec<(&str, ArrayRef)> = vec![
         (
@@ -446,6 +521,18 @@ pub fn evaluate_history(
     ];
     match objective.target {
         Target::Value(_) => cols.push(("target", f(vec![Some(lo); n]))),
+        Target::Previous => {
+            // Each period's target is the last value before it.
+            let mut last = None;
+            let mut t = Vec::with_capacity(n);
+            for v in &series {
+                t.push(last);
+                if v.is_some() {
+                    last = *v;
+                }
+            }
+            cols.push(("target", f(t)));
+        }
         Target::Range(..) => {
             cols.push(("target_low", f(vec![Some(lo); n])));
             cols.push(("target_high", f(vec![Some(hi); n])));
@@ -596,6 +683,29 @@ mod tests {
         assert_eq!(j[5].improved, Some(true));
         // The change skips the missing period: 0.021 − 0.015.
         assert!((j[3].change.unwrap() - 0.006).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_start_beyond_the_target_has_no_progress_to_measure() {
+        // NRR ≥ 1.00 starting at 1.05: 0.9995 misses (0), 1.02 meets (1), never 1.01.
+        let o = obj(Target::Value(1.0), Direction::Increase);
+        let j = evaluate(&[Some(1.05), Some(0.9995), Some(1.02)], &o).unwrap();
+        let a: Vec<_> = j.iter().map(|j| j.attainment).collect();
+        assert_eq!(a, [Some(1.0), Some(0.0), Some(1.0)]);
+    }
+
+    #[test]
+    fn doing_better_than_the_previous_period() {
+        let mut o = obj(Target::Previous, Direction::Increase);
+        o.at_risk_band = 1.0;
+        // 10, 12 (better), 11.5 (0.5 short: at risk), missing, 9 (2.5 short of 11.5: behind).
+        let v = [Some(10.0), Some(12.0), Some(11.5), None, Some(9.0)];
+        assert_eq!(
+            statuses(&v, &o),
+            ["not_started", "on_track", "at_risk", "no_data", "behind"]
+        );
+        o.direction = Direction::Neutral;
+        assert!(evaluate(&v, &o).is_err());
     }
 
     #[test]

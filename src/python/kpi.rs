@@ -11,7 +11,7 @@ use crate::core::KpiError;
 
 /// Per period of a history: value, target, attainment, change, improved, projected, status.
 #[pyfunction]
-#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3))]
+#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_kpi(
     py: Python<'_>,
@@ -23,6 +23,7 @@ pub fn evaluate_kpi(
     target: Option<f64>,
     low: Option<f64>,
     high: Option<f64>,
+    previous: bool,
     direction: Option<&str>,
     start_value: Option<f64>,
     start: Option<String>,
@@ -34,13 +35,14 @@ pub fn evaluate_kpi(
     let (freq, week_start) = (freq.to_string(), week_start.to_string());
     let direction: Option<String> = direction.map(str::to_string);
     table_out(enter(py, move || {
-        let target = match (target, low, high) {
-            (Some(t), None, None) => Target::Value(t),
-            (None, Some(l), Some(h)) => Target::Range(l, h),
+        let target = match (target, low, high, previous) {
+            (Some(t), None, None, false) => Target::Value(t),
+            (None, Some(l), Some(h), false) => Target::Range(l, h),
+            (None, None, None, true) => Target::Previous,
             _ => {
                 return Err(KpiError::param(
                     "target",
-                    "give either one target value or a range (low, high)",
+                    "give one target value, a range (low, high), or \"previous\"",
                 ))
             }
         };

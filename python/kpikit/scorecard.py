@@ -1,0 +1,386 @@
+"""Scorecards: many KPIs evaluated over one bundle of sources, rendered for a notebook.
+
+:class:`Sources` names the tables of a company and the columns of each role; a
+:class:`Scorecard` computes every KPI's metric history with the catalog's function (each
+function once per cadence), judges it (:class:`kpikit.KPI`) and returns a
+:class:`ScorecardResult` that renders as an HTML table with status colours and sparklines.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from .catalog import metric
+from .exceptions import ParameterError
+from .kpi import KPI
+
+__all__ = ["Sources", "Scorecard", "ScorecardResult"]
+
+_PERIOD = {
+    "day": pd.DateOffset(days=1),
+    "week": pd.DateOffset(weeks=1),
+    "month": pd.DateOffset(months=1),
+    "quarter": pd.DateOffset(months=3),
+    "year": pd.DateOffset(years=1),
+}
+
+_STATUS_COLOURS = {
+    "achieved": "#2b8a3e",
+    "on_track": "#37b24d",
+    "at_risk": "#f59f00",
+    "behind": "#e03131",
+    "overdue": "#c92a2a",
+    "no_data": "#868e96",
+    "not_started": "#adb5bd",
+}
+
+
+@dataclass(frozen=True)
+class Sources:
+    """A company's tables and, for each, which column plays which role.
+
+    Each role is ``(table, columns)``; the roles and their column keys:
+
+    * ``subscriptions``: customer, period, mrr (snapshots) — or customer, start, end, amount,
+      interval (subscriptions)
+    * ``spend``: time, amount
+    * ``deals``: deal, owner, created, closed, amount, won
+    * ``leads``: stages (list of stage timestamp columns, first = entry), created, qualified,
+      converted, revenue
+    * ``responses``: score, time (NPS answers, 0–10)
+    * ``tickets``: opened, resolved, first_response, handle_seconds, csat (1–5)
+
+    >>> import kpikit
+    >>> s = kpikit.Sources.demo(scale=0.05)
+    >>> sorted(s.roles())
+    ['deals', 'leads', 'responses', 'spend', 'subscriptions', 'tickets']
+    """
+
+    subscriptions: tuple[Any, Mapping[str, Any]] | None = None
+    spend: tuple[Any, Mapping[str, Any]] | None = None
+    deals: tuple[Any, Mapping[str, Any]] | None = None
+    leads: tuple[Any, Mapping[str, Any]] | None = None
+    responses: tuple[Any, Mapping[str, Any]] | None = None
+    tickets: tuple[Any, Mapping[str, Any]] | None = None
+
+    def roles(self) -> list[str]:
+        """The roles this bundle has."""
+        return [r for r in ("subscriptions", "spend", "deals", "leads", "responses", "tickets") if getattr(self, r) is not None]
+
+    def data_end(self) -> pd.Timestamp | None:
+        """The latest date any source reaches (naive, UTC): the last day of the latest
+        snapshot or spend period (``period``/``time`` columns of month starts count as the whole
+        month), or the latest event time."""
+        latest: list[pd.Timestamp] = []
+        for role in self.roles():
+            table, cols = getattr(self, role)
+            names = [v for k, v in cols.items() if k in ("period", "time", "created", "closed", "opened", "resolved", "start", "end")]
+            names += list(cols.get("stages", []))
+            for name in names:
+                try:
+                    col = pd.Series(pd.api.interchange.from_dataframe(table)[name]) if not isinstance(table, pd.DataFrame) else table[name]
+                except (KeyError, TypeError, ValueError):
+                    continue
+                t = pd.to_datetime(col, errors="coerce", utc=True).max()
+                if t is pd.NaT or t != t:
+                    continue
+                t = t.tz_convert(None)
+                # A month start in a period column stands for the whole month.
+                if role in ("subscriptions", "spend") and t == t.normalize() and t.day == 1:
+                    t = t + pd.offsets.MonthEnd(0)
+                latest.append(t)
+        return max(latest) if latest else None
+
+    def get(self, role: str, needed_by: str) -> tuple[Any, Mapping[str, Any]]:
+        found = getattr(self, role, None)
+        if found is None:
+            raise ParameterError(f"{needed_by} needs the {role!r} source, which this bundle does not have")
+        return found
+
+    @classmethod
+    def demo(cls, seed: int = 0, scale: float = 1.0) -> Sources:
+        """The built-in demo company with its column roles. Each lead's revenue is the amount of
+        its customer's won deals (the demo's CRM links leads to customers)."""
+        from .datasets import demo
+
+        d = demo(seed=seed, scale=scale)
+        won = d.deals[d.deals["won"].astype("boolean").fillna(False)]
+        revenue = won.groupby("customer_id")["amount"].sum()
+        leads = d.leads.assign(revenue=d.leads["customer_id"].map(revenue).fillna(0.0))
+        return cls(
+            subscriptions=(d.subscriptions, {"customer": "customer_id", "period": "month", "mrr": "mrr"}),
+            spend=(d.spend, {"time": "month", "amount": "amount"}),
+            deals=(d.deals, {"deal": "deal_id", "owner": "owner", "created": "created", "closed": "closed", "amount": "amount", "won": "won"}),
+            leads=(leads, {"stages": ["visited_at", "signed_up_at", "pql_at", "customer_at"], "created": "visited_at",
+                           "qualified": "pql_at", "converted": "customer_at", "revenue": "revenue"}),
+            responses=(d.responses, {"score": "score", "time": "time"}),
+            tickets=(d.tickets, {"opened": "opened", "resolved": "resolved", "first_response": "first_response",
+                                 "handle_seconds": "handle_seconds", "csat": "csat"}),
+        )
+
+
+def _pick(columns: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: columns[k] for k in keys if k in columns}
+
+
+# How each catalog function is computed from a bundle, per period of `freq`.
+def _revenue_metrics(s: Sources, freq: str) -> Any:
+    from .revenue import revenue_metrics
+
+    table, cols = s.get("subscriptions", "revenue_metrics")
+    kw = _pick(cols, "customer", "period", "mrr", "start", "end", "amount", "interval")
+    if s.spend is not None:
+        spend, sc = s.spend
+        kw.update(spend=spend, spend_time=sc.get("time", "month"), spend_amount=sc.get("amount", "amount"))
+    return revenue_metrics(table, freq=freq, **kw)
+
+
+def _mrr_movements(s: Sources, freq: str) -> Any:
+    from .revenue import mrr_movements
+
+    table, cols = s.get("subscriptions", "mrr_movements")
+    return mrr_movements(table, freq=freq, **_pick(cols, "customer", "period", "mrr", "start", "end", "amount", "interval"))
+
+
+def _deal_metrics(s: Sources, freq: str) -> Any:
+    from .sales import deal_metrics
+
+    table, cols = s.get("deals", "deal_metrics")
+    return deal_metrics(table, freq=freq, **_pick(cols, "deal", "created", "closed", "amount", "won"))
+
+
+def _lead_metrics(s: Sources, freq: str) -> Any:
+    from .sales import lead_metrics
+
+    table, cols = s.get("leads", "lead_metrics")
+    return lead_metrics(table, freq=freq, **_pick(cols, "created", "qualified", "converted", "revenue"))
+
+
+def _support_metrics(s: Sources, freq: str) -> Any:
+    from .sales import support_metrics
+
+    table, cols = s.get("tickets", "support_metrics")
+    return support_metrics(table, freq=freq, **_pick(cols, "opened", "resolved", "first_response", "handle_seconds"))
+
+
+def _nps(s: Sources, freq: str) -> Any:
+    from .survey import nps
+
+    table, cols = s.get("responses", "nps")
+    return nps(table, score=cols["score"], time=cols["time"], freq=freq, invalid="skip")
+
+
+def _csat(s: Sources, freq: str) -> Any:
+    from .survey import csat
+
+    table, cols = s.get("tickets", "csat")
+    return csat(table, score=cols["csat"], time=cols["opened"], freq=freq, invalid="skip")
+
+
+def _funnel_from_stages(s: Sources, freq: str) -> Any:
+    from .funnel import funnel_from_stages
+
+    table, cols = s.get("leads", "funnel_from_stages")
+    return funnel_from_stages(table, stages=list(cols["stages"]), freq=freq)
+
+
+_RECIPES: dict[str, Callable[[Sources, str], Any]] = {
+    "revenue_metrics": _revenue_metrics,
+    "mrr_movements": _mrr_movements,
+    "deal_metrics": _deal_metrics,
+    "lead_metrics": _lead_metrics,
+    "support_metrics": _support_metrics,
+    "nps": _nps,
+    "csat": _csat,
+    "funnel_from_stages": _funnel_from_stages,
+}
+
+
+@dataclass
+class ScorecardResult:
+    """The evaluated scorecard: one row per KPI for the latest period, plus every history."""
+
+    rows: pd.DataFrame
+    histories: dict[str, pd.DataFrame]
+    north_star: str | None = None
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per KPI: kpi, metric, owner, cadence, period, value, previous, change,
+        improved, target, attainment, status, unit, north_star."""
+        return self.rows.copy()
+
+    def _repr_html_(self) -> str:
+        return _render_html(self)
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Many KPIs evaluated together over one bundle of sources.
+
+    Each KPI's metric comes from the catalog (:func:`kpikit.metric`): its function is computed
+    once per cadence over the sources, the metric's column (and rows, for long outputs) read as
+    a history, and the KPI judged over it. ``north_star`` names the KPI that leads the card.
+
+    >>> import kpikit
+    >>> card = kpikit.Scorecard([kpikit.KPI("customer_churn_rate", target=0.03),
+    ...                          kpikit.KPI("win_rate", target=0.25, cadence="quarter")])
+    >>> result = card.evaluate(kpikit.Sources.demo(scale=0.05))
+    >>> result.to_frame()[["kpi", "status"]].shape
+    (2, 2)
+    """
+
+    kpis: Sequence[KPI]
+    north_star: str | None = None
+
+    def __post_init__(self) -> None:
+        labels = [k.label for k in self.kpis]
+        if len(set(labels)) != len(labels):
+            raise ParameterError("Scorecard: two KPIs have the same name; give one of them name=")
+        if self.north_star is not None and self.north_star not in labels:
+            raise ParameterError(f"Scorecard: north_star {self.north_star!r} is not one of its KPIs")
+
+    def evaluate(self, sources: Sources, *, as_of: Any = None) -> ScorecardResult:
+        """Compute every KPI's history from ``sources`` and judge it.
+
+        Only complete periods count: a period whose end is after ``as_of`` (default: the last
+        day the sources reach, :meth:`Sources.data_end`) is left out, so a quarter that has
+        run one month is not judged as if it were over.
+        """
+        end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
+        cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
+        computed: dict[tuple[str, str], Any] = {}
+        rows = []
+        histories: dict[str, pd.DataFrame] = {}
+        for kpi in self.kpis:
+            m = metric(kpi.metric)
+            recipe = _RECIPES.get(m.function)
+            if recipe is None:
+                raise ParameterError(f"KPI {kpi.label!r}: metric {m.id!r} is computed by {m.function}, which a scorecard cannot run from sources yet")
+            key = (m.function, kpi.cadence)
+            if key not in computed:
+                computed[key] = recipe(sources, kpi.cadence)
+            out = computed[key]
+            for column, value in m.select.items():
+                out = out[out[column] == value]
+            history = pd.DataFrame({"period": pd.to_datetime(out["period"]).to_numpy(), m.id: m.values(out).astype(float).to_numpy()})
+            if cutoff is not None:
+                ends = history["period"] + _PERIOD[kpi.cadence]
+                history = history[ends <= cutoff]
+            if history.empty:
+                raise ParameterError(f"KPI {kpi.label!r}: no complete {kpi.cadence} in the sources up to {end}")
+            judged = kpi.evaluate(history, value=m.id)
+            histories[kpi.label] = judged
+            last = judged.iloc[-1]
+            previous = judged["value"].iloc[-2] if len(judged) > 1 else float("nan")
+            target: Any = (float(last["target_low"]), float(last["target_high"])) if "target_low" in judged else float(last["target"])
+            rows.append({
+                "kpi": kpi.label, "metric": m.id, "owner": kpi.owner, "cadence": kpi.cadence,
+                "period": last["period"], "value": last["value"], "previous": previous,
+                "change": last["change"], "improved": last["improved"], "target": target,
+                "attainment": last["attainment"], "status": last["status"], "unit": m.unit,
+                "north_star": kpi.label == self.north_star,
+            })
+        frame = pd.DataFrame(rows)
+        notes = {k.label: dict(k.notes) for k in self.kpis if k.notes}
+        return ScorecardResult(frame, histories, self.north_star, notes)
+
+    @classmethod
+    def executive(cls, *, owner: str | None = None) -> Scorecard:
+        """The executive set: decreasing churn, increasing deal size, growing qualified leads,
+        net negative churn, revenue per lead, NPS and customer satisfaction, sales and capital
+        efficiency (CAC payback and LTV:CAC).
+
+        Targets are common SaaS benchmarks, each a documented choice you can replace with
+        ``dataclasses.replace`` on the KPI: churn ≤ 2 % a month (at risk up to 2.5 %), net MRR
+        churn ≤ 0, NPS ≥ 30, CSAT ≥ 80 %, CAC payback ≤ 12 months, LTV:CAC ≥ 3; deal size,
+        qualified leads and revenue per lead are asked to grow (``target="previous"``: each
+        period at least the one before). Net revenue retention ≥ 100 % is the north star.
+
+        >>> import kpikit
+        >>> [k.metric for k in kpikit.Scorecard.executive().kpis][:3]
+        ['net_revenue_retention', 'customer_churn_rate', 'avg_deal_size']
+        """
+        k = lambda *a, **kw: KPI(*a, owner=owner, **kw)  # noqa: E731
+        return cls(
+            [
+                k("net_revenue_retention", target=1.0, thresholds={"at_risk": 0.01}, name="Net revenue retention"),
+                k("customer_churn_rate", target=0.02, thresholds={"at_risk": 0.005}, name="Customer churn"),
+                k("avg_deal_size", target="previous", cadence="quarter", name="Average deal size"),
+                k("qualified_leads", target="previous", name="Qualified leads"),
+                k("net_mrr_churn_rate", target=0.0, direction="decrease", thresholds={"at_risk": 0.005}, name="Net negative churn"),
+                k("revenue_per_lead", target="previous", cadence="quarter", name="Revenue per lead"),
+                k("nps", target=30.0, cadence="quarter", thresholds={"at_risk": 5.0}, name="NPS"),
+                k("csat", target=0.8, thresholds={"at_risk": 0.05}, name="Customer satisfaction"),
+                k("cac_payback_months", target=12.0, thresholds={"at_risk": 3.0}, name="CAC payback"),
+                k("ltv_cac", target=3.0, thresholds={"at_risk": 0.5}, name="LTV:CAC"),
+            ],
+            north_star="Net revenue retention",
+        )
+
+
+def _format(value: Any, unit: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, tuple):
+        return " – ".join(_format(v, unit) for v in value)
+    if unit == "fraction":
+        return f"{100 * value:.1f} %"
+    if unit in ("currency", "currency_per_day"):
+        return f"{value:,.0f}"
+    if unit in ("ratio", "months", "days", "hours"):
+        return f"{value:.2f}"
+    if unit == "score":
+        return f"{value:+.0f}"
+    if unit == "flag":
+        return "yes" if value else "no"
+    return f"{value:,.0f}"
+
+
+def _sparkline(values: Sequence[float], colour: str, width: int = 110, height: int = 24) -> str:
+    points = [(i, v) for i, v in enumerate(values) if v == v]
+    if len(points) < 2:
+        return ""
+    lo = min(v for _, v in points)
+    hi = max(v for _, v in points)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    xy = " ".join(f"{2 + (width - 4) * i / n:.1f},{height - 2 - (height - 4) * (v - lo) / span:.1f}" for i, v in points)
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{xy}"/></svg>'
+    )
+
+
+def _render_html(result: ScorecardResult) -> str:
+    head = "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in
+                   ["KPI", "owner", "period", "value", "target", "change", "status", "trend"])
+    body = []
+    for r in result.rows.itertuples(index=False):
+        colour = _STATUS_COLOURS.get(r.status, "#868e96")
+        arrow = "" if r.improved is None or r.improved != r.improved else ("▲" if r.change > 0 else "▼")
+        tone = "#2b8a3e" if r.improved is True else "#e03131" if r.improved is False else "#868e96"
+        star = " ★" if r.north_star else ""
+        target = _format(r.target, r.unit)
+        history = result.histories[r.kpi]["value"].tolist()
+        period = pd.Timestamp(r.period).strftime("%Y-%m") if r.period == r.period else "–"
+        note = result.notes.get(r.kpi, {}).get(period, "")
+        note_html = f"<div style='color:#495057;font-size:85%'>{html.escape(note)}</div>" if note else ""
+        body.append(
+            "<tr>"
+            f"<td style='padding:4px 8px'><b>{html.escape(r.kpi)}</b>{star}{note_html}</td>"
+            f"<td style='padding:4px 8px'>{html.escape(r.owner if isinstance(r.owner, str) else '')}</td>"
+            f"<td style='padding:4px 8px'>{period}</td>"
+            f"<td style='padding:4px 8px;text-align:right'>{_format(r.value, r.unit)}</td>"
+            f"<td style='padding:4px 8px;text-align:right'>{target}</td>"
+            f"<td style='padding:4px 8px;color:{tone}'>{arrow}</td>"
+            f"<td style='padding:4px 8px'><span style='background:{colour};color:white;border-radius:3px;padding:1px 6px'>{r.status.replace('_', ' ')}</span></td>"
+            f"<td style='padding:4px 8px'>{_sparkline(history, colour)}</td>"
+            "</tr>"
+        )
+    return f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

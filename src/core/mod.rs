@@ -11,3 +11,6 @@ pub mod survey;
 pub mod time;
 
 pub use error::{KpiError, KpiResult};
+
+// Customer lifetime value (issue #5): RFM summaries and BTYD models.
+pub mod clv;

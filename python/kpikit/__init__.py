@@ -11,6 +11,10 @@ from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .revenue import mrr, mrr_movements
 from .survey import csat, nps
 
+# Customer lifetime value (issue #5).
+from . import clv
+from .clv import rfm_split, rfm_summary
+
 __version__: str = _kpikit.__version__
 
 __all__ = [
@@ -25,4 +29,8 @@ __all__ = [
     "formulas",
     "mrr",
     "mrr_movements",
+    # Customer lifetime value (issue #5).
+    "clv",
+    "rfm_summary",
+    "rfm_split",
 ]

@@ -1,5 +1,6 @@
 //! The binding layer: argument conversion, GIL release and error mapping. No formulas here.
 
+mod clv;
 mod convert;
 mod demo;
 mod error;
@@ -23,6 +24,11 @@ pub mod _kpikit {
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
+    #[pymodule_export]
+    use super::clv::{
+        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
+        clv_survivor_rows, rfm_split, rfm_summary,
+    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

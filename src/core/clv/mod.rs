@@ -4,3 +4,4 @@
 pub mod models;
 pub mod optim;
 pub mod special;
+pub mod rfm;

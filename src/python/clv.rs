@@ -159,7 +159,8 @@ pub fn clv_fit_gamma_gamma<'py>(
     let w = weights.as_ref().map(vec_of);
     let (fit, rows) = enter(py, move || {
         let d = models::collapse_spend(&x, &m, w.as_deref())?;
-        let fit = models::fit_gamma_gamma(&d, initial_params.as_deref(), &options(penalizer_coef)?)?;
+        let fit =
+            models::fit_gamma_gamma(&d, initial_params.as_deref(), &options(penalizer_coef)?)?;
         Ok((fit, d.x.len()))
     })?;
     fit_dict(py, fit, rows)
@@ -185,7 +186,13 @@ pub fn clv_fit_shifted_beta_geo<'py>(
                 "periods, churned and weights must have the same length",
             ));
         }
-        models::fit_shifted_beta_geo(&t, &churned, &w, initial_params.as_deref(), &options(penalizer_coef)?)
+        models::fit_shifted_beta_geo(
+            &t,
+            &churned,
+            &w,
+            initial_params.as_deref(),
+            &options(penalizer_coef)?,
+        )
     })?;
     fit_dict(py, fit, rows)
 }
@@ -195,7 +202,11 @@ pub fn clv_fit_shifted_beta_geo<'py>(
 pub fn clv_survivor_rows<'py>(
     py: Python<'py>,
     survivors: PyReadonlyArray1<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Vec<bool>, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<(
+    Bound<'py, PyArray1<f64>>,
+    Vec<bool>,
+    Bound<'py, PyArray1<f64>>,
+)> {
     let s = vec_of(&survivors);
     let (t, c, w) = enter(py, move || models::sbg_rows_from_survivors(&s))?;
     Ok((t.into_pyarray(py), c, w.into_pyarray(py)))
@@ -243,7 +254,9 @@ pub fn clv_predict<'py>(
                 models::par_map(n, |i| ok(models::beta_geo_p_alive(p, x[i], tx[i], bt[i])))
             }
             ("BetaGeo", "p_n") => models::par_map(n, |i| ok(models::beta_geo_p_n(p, t[i], x[i]))),
-            ("ParetoNBD", "expected") => models::par_map(n, |i| ok(models::pareto_expected(p, t[i]))),
+            ("ParetoNBD", "expected") => {
+                models::par_map(n, |i| ok(models::pareto_expected(p, t[i])))
+            }
             ("ParetoNBD", "conditional") => models::par_map(n, |i| {
                 models::pareto_conditional(p, t[i], x[i], tx[i], bt[i])
             }),
@@ -259,9 +272,9 @@ pub fn clv_predict<'py>(
             ("ShiftedBetaGeo", "churn") => {
                 models::par_map(n, |i| ok(models::sbg_ln_p_churn(p, t[i]).exp()))
             }
-            ("ShiftedBetaGeo", "retention") => models::par_map(n, |i| {
-                ok((p[1] + t[i] - 1.0) / (p[0] + p[1] + t[i] - 1.0))
-            }),
+            ("ShiftedBetaGeo", "retention") => {
+                models::par_map(n, |i| ok((p[1] + t[i] - 1.0) / (p[0] + p[1] + t[i] - 1.0)))
+            }
             (m, w) => Err(KpiError::param(
                 "what",
                 format!("{m} has no prediction {w:?}"),
@@ -287,7 +300,12 @@ pub fn clv_lifetime_value<'py>(
     discount_rate: f64,
     factor: f64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (m, x, tx, bt) = (vec_of(&spend), vec_of(&frequency), vec_of(&recency), vec_of(&T));
+    let (m, x, tx, bt) = (
+        vec_of(&spend),
+        vec_of(&frequency),
+        vec_of(&recency),
+        vec_of(&T),
+    );
     let model = model.to_string();
     let out = enter(py, move || {
         same_len(&[&m, &x, &tx, &bt])?;

@@ -13,6 +13,11 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
     #[pymodule_export]
+    use super::clv::{
+        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
+        clv_survivor_rows, rfm_split, rfm_summary,
+    };
+    #[pymodule_export]
     use super::convert::table_buffer_addresses;
     #[pymodule_export]
     use super::demo::demo_company;
@@ -24,11 +29,6 @@ pub mod _kpikit {
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
-    #[pymodule_export]
-    use super::clv::{
-        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
-        clv_survivor_rows, rfm_split, rfm_summary,
-    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -3,5 +3,5 @@
 
 pub mod models;
 pub mod optim;
-pub mod special;
 pub mod rfm;
+pub mod special;

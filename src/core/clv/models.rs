@@ -164,7 +164,9 @@ pub fn beta_geo_ll_one(p: &[f64], x: f64, tx: f64, t: f64) -> f64 {
 }
 
 pub fn beta_geo_ll(p: &[f64], d: &Collapsed) -> f64 {
-    par_sum(d.x.len(), |i| d.w[i] * beta_geo_ll_one(p, d.x[i], d.tx[i], d.t[i]))
+    par_sum(d.x.len(), |i| {
+        d.w[i] * beta_geo_ll_one(p, d.x[i], d.tx[i], d.t[i])
+    })
 }
 
 /// Default start: lifetimes-like unit parameters, with α at the scale of the data's T.
@@ -185,7 +187,11 @@ fn mean_t(d: &Collapsed) -> f64 {
 }
 
 pub fn fit_beta_geo(d: &Collapsed, initial: Option<&[f64]>, opts: &Options) -> KpiResult<Fit> {
-    let start = start_or(initial, vec![1.0, mean_t(d).max(1.0), 1.0, 1.0], &BETA_GEO_PARAMS)?;
+    let start = start_or(
+        initial,
+        vec![1.0, mean_t(d).max(1.0), 1.0, 1.0],
+        &BETA_GEO_PARAMS,
+    )?;
     maximise(
         "BetaGeo",
         &BETA_GEO_PARAMS,
@@ -370,13 +376,19 @@ pub fn collapse_spend(x: &[f64], m: &[f64], w: Option<&[f64]>) -> KpiResult<Coll
 }
 
 pub fn gamma_gamma_ll(p: &[f64], d: &Collapsed) -> f64 {
-    par_sum(d.x.len(), |i| d.w[i] * gamma_gamma_ll_one(p, d.x[i], d.tx[i]))
+    par_sum(d.x.len(), |i| {
+        d.w[i] * gamma_gamma_ll_one(p, d.x[i], d.tx[i])
+    })
 }
 
 pub fn fit_gamma_gamma(d: &Collapsed, initial: Option<&[f64]>, opts: &Options) -> KpiResult<Fit> {
     let tw = d.total_weight();
     let mean_m = d.tx.iter().zip(&d.w).map(|(m, w)| m * w).sum::<f64>() / tw;
-    let start = start_or(initial, vec![1.0, 2.0, mean_m.max(1e-6)], &GAMMA_GAMMA_PARAMS)?;
+    let start = start_or(
+        initial,
+        vec![1.0, 2.0, mean_m.max(1e-6)],
+        &GAMMA_GAMMA_PARAMS,
+    )?;
     maximise(
         "GammaGamma",
         &GAMMA_GAMMA_PARAMS,
@@ -497,7 +509,10 @@ mod tests {
 
     #[test]
     fn beta_geo_p_alive_is_one_without_repeat_purchases() {
-        assert_eq!(beta_geo_p_alive(&[0.243, 4.414, 0.793, 2.426], 0.0, 0.0, 38.86), 1.0);
+        assert_eq!(
+            beta_geo_p_alive(&[0.243, 4.414, 0.793, 2.426], 0.0, 0.0, 38.86),
+            1.0
+        );
     }
 
     #[test]

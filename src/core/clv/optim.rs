@@ -76,7 +76,10 @@ pub fn maximise(
     if let Some(bad) = start.iter().position(|v| !(*v > 0.0 && v.is_finite())) {
         return Err(KpiError::param(
             "initial_params",
-            format!("{} must be positive and finite, got {}", names[bad], start[bad]),
+            format!(
+                "{} must be positive and finite, got {}",
+                names[bad], start[bad]
+            ),
         ));
     }
     let objective = |theta: &[f64]| -> f64 {
@@ -159,7 +162,8 @@ pub fn maximise(
             let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
             for i in 0..n {
                 for j in 0..n {
-                    h[i][j] += (sy + yhy) * s[i] * s[j] / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
+                    h[i][j] +=
+                        (sy + yhy) * s[i] * s[j] / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
                 }
             }
         }
@@ -195,7 +199,34 @@ pub fn maximise(
     }
     let params: Vec<f64> = x.iter().map(|t| t.exp()).collect();
     let log_likelihood = sum_ll(&params);
-    let std_errors = standard_errors(sum_ll, &params);
+    // The curvature of what was maximised (the penalty included).
+    let penalised = |p: &[f64]| {
+        sum_ll(p) - opts.penalizer * total_weight * p.iter().map(|v| v * v).sum::<f64>()
+    };
+    let std_errors = standard_errors(&penalised, &params);
+    let flat: Vec<&str> = std_errors
+        .iter()
+        .zip(names)
+        .filter(|(se, _)| se.is_none())
+        .map(|(_, n)| *n)
+        .collect();
+    if !flat.is_empty() {
+        // A maximum on a ridge or at the edge of the parameter space: the numbers would be
+        // arbitrary, so they are not returned.
+        return Err(KpiError::NotConverged {
+            what: format!("{model} fit"),
+            reason: format!(
+                "the likelihood has no proper maximum (it is flat along {}; stopped at {}): the data do not identify the model, e.g. too few repeat purchases; try penalizer_coef=0.001 to 0.1",
+                flat.join(", "),
+                names
+                    .iter()
+                    .zip(&params)
+                    .map(|(n, v)| format!("{n}={v:.4e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     Ok(Fit {
         params,
         std_errors,
@@ -224,7 +255,12 @@ pub fn standard_errors(sum_ll: &(dyn Fn(&[f64]) -> f64 + Sync), p: &[f64]) -> Ve
                 (up - 2.0 * f0 + down) / (hstep[i] * hstep[i])
             } else {
                 let mut acc = 0.0;
-                for (si, sj, sign) in [(1.0, 1.0, 1.0), (1.0, -1.0, -1.0), (-1.0, 1.0, -1.0), (-1.0, -1.0, 1.0)] {
+                for (si, sj, sign) in [
+                    (1.0, 1.0, 1.0),
+                    (1.0, -1.0, -1.0),
+                    (-1.0, 1.0, -1.0),
+                    (-1.0, -1.0, 1.0),
+                ] {
                     q[i] = p[i] + si * hstep[i];
                     q[j] = p[j] + sj * hstep[j];
                     acc += sign * f(&q);
@@ -291,10 +327,25 @@ mod tests {
             let (u, v) = (p[0].ln(), p[1].ln());
             -((u - 1.0).powi(2) * 100.0 + (v + 2.0 - u * u).powi(2))
         };
-        let fit = maximise("test", &["p0", "p1"], &ll, 1.0, &[1.0, 1.0], &Options::default())
-            .unwrap();
-        assert!((fit.params[0] - 1f64.exp()).abs() < 1e-5, "{:?}", fit.params);
-        assert!((fit.params[1] - (-1f64).exp()).abs() < 1e-5, "{:?}", fit.params);
+        let fit = maximise(
+            "test",
+            &["p0", "p1"],
+            &ll,
+            1.0,
+            &[1.0, 1.0],
+            &Options::default(),
+        )
+        .unwrap();
+        assert!(
+            (fit.params[0] - 1f64.exp()).abs() < 1e-5,
+            "{:?}",
+            fit.params
+        );
+        assert!(
+            (fit.params[1] - (-1f64).exp()).abs() < 1e-5,
+            "{:?}",
+            fit.params
+        );
     }
 
     #[test]
@@ -302,7 +353,10 @@ mod tests {
         // Increasing in p without limit: the parameter runs off and the fit says so.
         let ll = |p: &[f64]| p[0].ln();
         let err = maximise("test", &["p"], &ll, 1.0, &[1.0], &Options::default()).unwrap_err();
-        assert!(err.to_string().contains("runs off towards infinity"), "{err}");
+        assert!(
+            err.to_string().contains("runs off towards infinity"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -267,18 +267,18 @@ fn f64_field(name: &str) -> Field {
 }
 
 /// Output columns for `summaries`, rows ordered by customer value.
-fn build(
-    log: &Log,
-    summaries: &[Summary],
-    extra: Vec<(&str, Vec<f64>)>,
-) -> KpiResult<RecordBatch> {
+fn build(log: &Log, summaries: &[Summary], extra: Vec<(&str, Vec<f64>)>) -> KpiResult<RecordBatch> {
     let rows: Vec<usize> = summaries
         .iter()
         .map(|s| log.first_row[s.customer as usize])
         .collect();
     let keys = take_rows(log.customer, &rows)?;
     let order: UInt32Array = sort_to_indices(&keys, None, None)?;
-    let mut fields = vec![Field::new(&log.customer.name, keys.data_type().clone(), true)];
+    let mut fields = vec![Field::new(
+        &log.customer.name,
+        keys.data_type().clone(),
+        true,
+    )];
     let mut columns: Vec<ArrayRef> = vec![take(keys.as_ref(), &order, None)?];
     let mut push = |name: &str, values: Vec<f64>| -> KpiResult<()> {
         let a = Float64Array::from(values);
@@ -290,7 +290,10 @@ fn build(
     push("recency", summaries.iter().map(|s| s.recency).collect())?;
     push("T", summaries.iter().map(|s| s.t).collect())?;
     if log.amount.is_some() {
-        push("monetary_value", summaries.iter().map(|s| s.monetary).collect())?;
+        push(
+            "monetary_value",
+            summaries.iter().map(|s| s.monetary).collect(),
+        )?;
     }
     for (name, values) in extra {
         push(name, values)?;
@@ -377,7 +380,10 @@ pub fn rfm_split(
     let duration = (spec.unit.ordinal(end) - cal_period) as f64 / spec.multiplier;
     let mut extra = vec![(
         "frequency_holdout",
-        summaries.iter().map(|s| periods[s.customer as usize]).collect(),
+        summaries
+            .iter()
+            .map(|s| periods[s.customer as usize])
+            .collect(),
     )];
     if amount.is_some() {
         extra.push((

@@ -248,7 +248,12 @@ mod tests {
     #[test]
     fn hyp2f1_connection_formula_agrees_with_the_series() {
         // Near z = 0.9 both branches apply: 0.9 by series, 0.9000001 by the 1 − z formula.
-        for (a, b, c) in [(0.8, 2.3, 3.7), (5.2, 6.1, 10.4), (0.24, 2.4, 2.2), (12.3, 1.7, 13.3)] {
+        for (a, b, c) in [
+            (0.8, 2.3, 3.7),
+            (5.2, 6.1, 10.4),
+            (0.24, 2.4, 2.2),
+            (12.3, 1.7, 13.3),
+        ] {
             let s = hyp2f1(a, b, c, 0.9).unwrap().value();
             let t = hyp2f1(a, b, c, 0.900_000_1).unwrap().value();
             assert!(close(s, t, 1e-5), "{a},{b},{c}: {s} vs {t}");

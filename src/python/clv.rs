@@ -197,16 +197,19 @@ pub fn clv_fit_shifted_beta_geo<'py>(
     fit_dict(py, fit, rows)
 }
 
+/// (periods, churned, weights) rows of the sBG fit.
+type SurvivorRows<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Vec<bool>,
+    Bound<'py, PyArray1<f64>>,
+);
+
 /// Cohort survivors n0..nk as (periods, churned, weights) rows for the sBG fit.
 #[pyfunction]
 pub fn clv_survivor_rows<'py>(
     py: Python<'py>,
     survivors: PyReadonlyArray1<'py, f64>,
-) -> PyResult<(
-    Bound<'py, PyArray1<f64>>,
-    Vec<bool>,
-    Bound<'py, PyArray1<f64>>,
-)> {
+) -> PyResult<SurvivorRows<'py>> {
     let s = vec_of(&survivors);
     let (t, c, w) = enter(py, move || models::sbg_rows_from_survivors(&s))?;
     Ok((t.into_pyarray(py), c, w.into_pyarray(py)))

@@ -479,7 +479,8 @@ pub fn fit_shifted_beta_geo(
 ) -> KpiResult<Fit> {
     let mut bad = BadRows::default();
     for i in 0..periods.len() {
-        if !(periods[i] >= 1.0 && periods[i].fract() == 0.0) || !(w[i] >= 0.0) {
+        let ok = periods[i] >= 1.0 && periods[i].fract() == 0.0 && w[i] >= 0.0;
+        if !ok {
             bad.push(i, || format!("periods {} weight {}", periods[i], w[i]));
         }
     }

@@ -228,15 +228,15 @@ mod tests {
     #[test]
     fn hyp2f1_elementary_cases() {
         // 2F1(1, 1; 2; z) = −ln(1 − z) / z
-        for z in [0.1, 0.5, 0.89, 0.95, 0.999, -0.5, -3.0] {
-            let want = -(1.0 - z as f64).ln() / z;
+        for z in [0.1f64, 0.5, 0.89, 0.95, 0.999, -0.5, -3.0] {
+            let want = -(1.0 - z).ln() / z;
             let got = hyp2f1(1.0, 1.0, 2.0, z).unwrap().value();
             assert!(close(got, want, 1e-12), "z={z}: {got} vs {want}");
         }
         // 2F1(a, b; b; z) = (1 − z)^(−a)
-        for z in [0.3, 0.93, 0.999_9, -5.0] {
+        for z in [0.3f64, 0.93, 0.999_9, -5.0] {
             let got = hyp2f1(2.5, 1.3, 1.3, z).unwrap().value();
-            assert!(close(got, (1.0 - z as f64).powf(-2.5), 1e-11), "z={z}");
+            assert!(close(got, (1.0 - z).powf(-2.5), 1e-11), "z={z}");
         }
         // 2F1(1/2, 1/2; 3/2; z²) = arcsin(z) / z
         for x in [0.3f64, 0.97, 0.999] {

@@ -398,3 +398,89 @@ def test_shifted_beta_geo_reproduces_fader_hardie_2007(survivors: list[int], alp
     c = ShiftedBetaGeo().fit(periods=periods, churned=churned)
     assert c.params_ is not None
     assert c.params_["alpha"] == pytest.approx(a, rel=1e-5)
+
+
+def test_rfm_summary_over_many_row_ranges_matches_grouped_pandas() -> None:
+    # 400,000 rows in shuffled order and three record batches: several row ranges run in
+    # parallel and their (customer, day) pairs merge across ranges.
+    rng = np.random.default_rng(3)
+    n = 400_000
+    log = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 20_000, n),
+            "day": rng.integers(0, 400, n),
+            "amount": rng.integers(1, 100, n).astype(float),
+        }
+    )
+    log["time"] = pd.Timestamp("2022-01-01") + pd.to_timedelta(log["day"], unit="D")
+    import pyarrow as pa
+
+    table = pa.table(log[["customer", "time", "amount"]])
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=150_000))
+    got = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", observation_end="2022-12-31")
+    kept = log[log["day"] <= 364]
+    per = kept.groupby(["customer", "day"], as_index=False)["amount"].sum().sort_values(["customer", "day"])
+    g = per.groupby("customer")
+    first_total = g["amount"].first()
+    k = g["day"].count()
+    want = pd.DataFrame(
+        {
+            "frequency": (k - 1).astype(float),
+            "recency": (g["day"].max() - g["day"].min()).astype(float),
+            "T": (364 - g["day"].min()).astype(float),
+            "monetary_value": ((g["amount"].sum() - first_total) / (k - 1)).where(k > 1, 0.0),
+        }
+    )
+    got = got.set_index("customer")
+    assert got.index.tolist() == want.index.tolist()
+    for c in want.columns:
+        np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12, err_msg=c)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40), st.integers(0, 100)), min_size=1, max_size=60),
+    st.integers(0, 30),
+)
+def test_rfm_split_matches_the_pandas_reference(rows: list[tuple[int, int, int]], cal_day: int) -> None:
+    log = pd.DataFrame(rows, columns=["customer", "day", "amount"]).astype({"amount": float})
+    log["time"] = pd.Timestamp("2023-03-01") + pd.to_timedelta(log["day"], unit="D") + pd.Timedelta(hours=5)
+    end_day = 45
+    cal_end = pd.Timestamp("2023-03-01") + pd.Timedelta(days=cal_day, hours=12)
+    cal = log[log["time"] <= cal_end]
+    hold = log[(log["time"] > cal_end) & (log["day"] <= end_day)]
+    want = reference_rfm(cal, cal_day).set_index("customer")
+    want["frequency_holdout"] = hold.groupby("customer")["day"].nunique().reindex(want.index).fillna(0.0)
+    want["monetary_value_holdout"] = hold.groupby("customer")["amount"].mean().reindex(want.index).fillna(0.0)
+    want["duration_holdout"] = float(end_day - cal_day)
+    got = kpikit.rfm_split(
+        log,
+        customer="customer",
+        time="time",
+        amount="amount",
+        calibration_end=cal_end,
+        observation_end=pd.Timestamp("2023-03-01") + pd.Timedelta(days=end_day, hours=23),
+    ).set_index("customer")
+    assert got.index.tolist() == want.index.tolist()
+    for c in want.columns:
+        np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12, err_msg=c)
+
+
+def test_pareto_nbd_alive_and_conditional_match_the_formulas() -> None:
+    # Fader & Hardie (2005) note, eqs. for P(alive) and E[Y(t) | x, t_x, T], with α >= β:
+    # A0 = F(t_x) − F(T), F(u) = 2F1(r+s+x, s+1; r+s+x+1; (α−β)/(α+u)) / (α+u)^(r+s+x).
+    m = ParetoNBD()
+    r, alpha, s, beta = 0.553, 12.5, 0.606, 11.669
+    m.params_ = {"r": r, "alpha": alpha, "s": s, "beta": beta}
+    for x, tx, T in [(2, 30.43, 38.86), (5, 10.0, 38.0), (1, 1.71, 38.86)]:
+        k = r + s + x
+
+        def F(u: float) -> float:
+            return hyp2f1_series(k, s + 1, k + 1, (alpha - beta) / (alpha + u)) / (alpha + u) ** k
+
+        a0 = F(tx) - F(T)
+        alive = 1 / (1 + s / k * (alpha + T) ** (r + x) * (beta + T) ** s * a0)
+        assert m.conditional_probability_alive(x, tx, T) == pytest.approx(alive, rel=1e-10)
+        t = 26.0
+        cond = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive
+        assert m.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T) == pytest.approx(cond, rel=1e-10)

@@ -12,7 +12,7 @@ from .revenue import mrr, mrr_movements
 from .survey import csat, nps
 
 # Customer lifetime value (issue #5).
-from . import clv
+from . import clv, plot
 from .clv import rfm_split, rfm_summary
 
 __version__: str = _kpikit.__version__
@@ -31,6 +31,7 @@ __all__ = [
     "mrr_movements",
     # Customer lifetime value (issue #5).
     "clv",
+    "plot",
     "rfm_summary",
     "rfm_split",
 ]

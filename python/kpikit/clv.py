@@ -230,6 +230,8 @@ class _Model:
         self.standard_errors_: dict[str, float | None] | None = None
         self.log_likelihood_: float | None = None
         self.iterations_: int | None = None
+        self.max_frequency_: float | None = None
+        self.max_T_: float | None = None
 
     def _store(self, fit: dict[str, Any]) -> None:
         self.params_ = dict(zip(self._param_names, fit["params"]))
@@ -300,6 +302,9 @@ class _PurchaseModel(_Model):
             initial_params=None if initial_params is None else [float(v) for v in initial_params],
         )
         self._store(fit)
+        # The extent of the data, for charts (kpikit.plot) that lay out a grid over it.
+        self.max_frequency_ = float(np.max(_floats(x)))
+        self.max_T_ = float(np.max(_floats(t)))
         return self
 
     def expected_number_of_purchases_up_to_time(self, t: Any) -> Any:

@@ -484,3 +484,49 @@ def test_pareto_nbd_alive_and_conditional_match_the_formulas() -> None:
         t = 26.0
         cond = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive
         assert m.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T) == pytest.approx(cond, rel=1e-10)
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+def test_frequency_recency_matrix_shows_the_model_predictions(cdnow: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    bg = BetaGeo().fit(cdnow)
+    ax = kpikit.plot.frequency_recency_matrix(bg, t=10)
+    z = ax.images[0].get_array()
+    # Defaults: frequencies 0…max fitted (29), recencies 0…floor(max T) (38), T = max T.
+    assert z.shape == (30, 39)
+    T = float(cdnow["T"].max())
+    assert z[3, 20] == pytest.approx(bg.conditional_expected_number_of_purchases_up_to_time(10, 3, 20.0, T))
+    alive = kpikit.plot.frequency_recency_matrix(bg, T=30, what="alive", max_frequency=5, max_recency=30)
+    za = alive.images[0].get_array()
+    assert za.shape == (6, 31)
+    assert (za[0] == 1.0).all()  # no repeat purchases: alive for sure
+    assert za[5, 30] > za[5, 2]  # recent buyers are likelier alive
+    with pytest.raises(kpikit.ParameterError, match='"what"'):
+        kpikit.plot.frequency_recency_matrix(bg, what="spend")
+
+
+def test_calibration_vs_holdout_plots_group_means() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    split = pd.DataFrame(
+        {
+            "frequency": [0, 0, 1, 4, 9],
+            "recency": [0.0, 0.0, 5.0, 20.0, 30.0],
+            "T": [39.0, 20.0, 39.0, 39.0, 35.0],
+            "frequency_holdout": [0.0, 1.0, 2.0, 3.0, 5.0],
+            "duration_holdout": [39.0] * 5,
+        }
+    )
+    ax = kpikit.plot.calibration_vs_holdout(bg, split, n=3)
+    actual, predicted = (line.get_ydata() for line in ax.get_lines())
+    # Groups: x = 0 → rows 0, 1; x = 1 → row 2; x >= 2 → rows 3, 4.
+    np.testing.assert_allclose(actual, [0.5, 2.0, 4.0])
+    pred = bg.conditional_expected_number_of_purchases_up_to_time(39.0, split["frequency"], split["recency"], split["T"])
+    np.testing.assert_allclose(predicted, [pred[:2].mean(), pred[2], pred[3:].mean()])

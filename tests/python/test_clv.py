@@ -530,3 +530,21 @@ def test_calibration_vs_holdout_plots_group_means() -> None:
     np.testing.assert_allclose(actual, [0.5, 2.0, 4.0])
     pred = bg.conditional_expected_number_of_purchases_up_to_time(39.0, split["frequency"], split["recency"], split["T"])
     np.testing.assert_allclose(predicted, [pred[:2].mean(), pred[2], pred[3:].mean()])
+
+
+def test_rfm_edge_cases_empty_log_string_ids_and_zone() -> None:
+    empty = pd.DataFrame({"customer": pd.Series([], dtype="int64"), "time": pd.Series([], dtype="datetime64[us]")})
+    out = kpikit.rfm_summary(empty, customer="customer", time="time")
+    assert len(out) == 0 and list(out.columns) == ["customer", "frequency", "recency", "T"]
+    # Categorical ids; 23:30 UTC on 1 Jan is 2 Jan in Tokyo, so the two purchases fall on
+    # different Tokyo days but the same UTC day.
+    log = pd.DataFrame(
+        {
+            "customer": pd.Categorical(["x", "x"]),
+            "time": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 23:30"]).tz_localize("UTC"),
+        }
+    )
+    utc = kpikit.rfm_summary(log, customer="customer", time="time")
+    tokyo = kpikit.rfm_summary(log, customer="customer", time="time", tz="Asia/Tokyo")
+    assert utc["customer"].astype(str).tolist() == ["x"]
+    assert (utc["frequency"][0], tokyo["frequency"][0]) == (0.0, 1.0)

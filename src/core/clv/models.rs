@@ -20,6 +20,10 @@ pub struct Collapsed {
     pub tx: Vec<f64>,
     pub t: Vec<f64>,
     pub w: Vec<f64>,
+    /// The distinct frequencies, and each row's index into them: the gamma and beta function
+    /// terms of a likelihood depend on x only, so they are computed once per distinct x.
+    pub xs: Vec<f64>,
+    pub xi: Vec<u32>,
 }
 
 impl Collapsed {
@@ -92,6 +96,15 @@ pub fn collapse(x: &[f64], tx: &[f64], t: &[f64], w: Option<&[f64]>) -> KpiResul
             "frequency",
             "at least one customer (with positive weight) is needed to fit a model",
         ));
+    }
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    for v in &out.x {
+        let next = out.xs.len() as u32;
+        let k = *seen.entry(v.to_bits()).or_insert_with(|| {
+            out.xs.push(*v);
+            next
+        });
+        out.xi.push(k);
     }
     Ok(out)
 }
@@ -507,6 +520,25 @@ pub fn fit_shifted_beta_geo(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_x_sums_equal_the_row_by_row_likelihoods() {
+        let x = [0.0, 1.0, 1.0, 4.0, 0.0, 7.0];
+        let tx = [0.0, 3.5, 20.0, 30.0, 0.0, 12.0];
+        let t = [10.0, 38.0, 38.0, 39.0, 2.0, 12.5];
+        let d = collapse(&x, &tx, &t, Some(&[1.0, 2.0, 1.0, 0.5, 3.0, 1.0])).unwrap();
+        let p = [0.243, 4.414, 0.793, 2.426];
+        let rows: f64 = (0..d.x.len())
+            .map(|i| d.w[i] * beta_geo_ll_one(&p, d.x[i], d.tx[i], d.t[i]))
+            .sum();
+        assert!((beta_geo_ll(&p, &d) - rows).abs() < 1e-10 * rows.abs());
+        let g = collapse_spend(&x, &[0.0, 20.0, 35.0, 12.5, 0.0, 40.0], None).unwrap();
+        let gp = [6.25, 3.74, 15.44];
+        let rows: f64 = (0..g.x.len())
+            .map(|i| g.w[i] * gamma_gamma_ll_one(&gp, g.x[i], g.tx[i]))
+            .sum();
+        assert!((gamma_gamma_ll(&gp, &g) - rows).abs() < 1e-10 * rows.abs());
+    }
 
     #[test]
     fn beta_geo_p_alive_is_one_without_repeat_purchases() {

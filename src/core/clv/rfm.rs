@@ -7,10 +7,10 @@
 //!   T = observation end − first period, both in periods ÷ `freq_multiplier`;
 //! - monetary_value = mean of the repeat (non-first) period totals, 0 without repeats.
 //!
-//! Computed as partial → merge → finish: each row range yields its distinct (customer, period)
-//! pairs with their totals (sorted, merged within the range); pairs of all ranges merge by
-//! adding totals; the finish walks each customer's periods once. Only the distinct pairs are
-//! held, never a sorted copy of the log.
+//! Computed as partial → merge → finish: each row range (in parallel) yields every row's period
+//! and amount; the merge buckets the rows by customer (a counting sort on dense customer ids,
+//! never a sort of the whole log); each customer's few rows are then reduced to first and last
+//! period, distinct periods and totals, and finished into the summary.
 
 use std::sync::Arc;
 
@@ -64,16 +64,6 @@ pub struct RfmSpec {
     pub zone: Zone,
 }
 
-/// One customer's purchases in one period: the partial state.
-#[derive(Debug, Clone, Copy)]
-struct Pair {
-    customer: u32,
-    period: i64,
-    total: f64,
-    rows: u64,
-}
-
-/// Which rows a pass takes: wall-clock time in (after, upto], period <= last_period.
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
     after: Option<i64>,
@@ -117,14 +107,14 @@ fn prepare<'a>(
     })
 }
 
-/// Partial step over rows `start..start+len`: sorted distinct pairs, and the latest time seen.
-fn partial(
-    log: &Log,
-    spec: &RfmSpec,
-    window: Window,
-    start: usize,
-    len: usize,
-) -> KpiResult<(Vec<Pair>, Option<i64>)> {
+/// Marks a row the window leaves out.
+const DROPPED: i64 = i64::MIN;
+
+/// Partial step over rows `start..start+len`: each row's period (or [`DROPPED`]) and amount,
+/// and the latest time seen.
+type Part = (Vec<i64>, Vec<f64>, Option<i64>);
+
+fn partial(log: &Log, spec: &RfmSpec, window: Window, start: usize, len: usize) -> KpiResult<Part> {
     let times = local_micros(&log.time.slice(start, len), spec.zone)?;
     let amounts = match log.amount {
         Some(a) => Some(f64_chunks(&a.slice(start, len))?),
@@ -132,83 +122,161 @@ fn partial(
     };
     let mut bad_time = BadRows::default();
     let mut bad_amount = BadRows::default();
-    let mut pairs = Vec::with_capacity(len);
+    let mut periods = Vec::with_capacity(len);
+    let mut values = Vec::with_capacity(if amounts.is_some() { len } else { 0 });
     let mut latest: Option<i64> = None;
     let mut row = start;
     for (k, chunk) in times.iter().enumerate() {
         for i in 0..chunk.len() {
             let global = row;
             row += 1;
+            if let Some(a) = &amounts {
+                match value_f64(&a[k], i) {
+                    Some(v) => values.push(v),
+                    None => {
+                        bad_amount.push(global, || "missing".into());
+                        values.push(0.0);
+                    }
+                }
+            }
             if chunk.is_null(i) {
                 bad_time.push(global, || "missing".into());
+                periods.push(DROPPED);
                 continue;
             }
             let us = chunk.value(i);
-            let total = match &amounts {
-                Some(a) => match value_f64(&a[k], i) {
-                    Some(v) => v,
-                    None => {
-                        bad_amount.push(global, || "missing".into());
-                        continue;
-                    }
-                },
-                None => 0.0,
-            };
             latest = Some(latest.map_or(us, |l| l.max(us)));
-            if window.after.is_some_and(|a| us <= a) || window.upto.is_some_and(|u| us > u) {
-                continue;
-            }
             let period = spec.unit.ordinal(us);
-            if window.last_period.is_some_and(|l| period > l) {
-                continue;
-            }
-            pairs.push(Pair {
-                customer: log.ids[global],
-                period,
-                total,
-                rows: 1,
-            });
+            let out = window.after.is_some_and(|a| us <= a)
+                || window.upto.is_some_and(|u| us > u)
+                || window.last_period.is_some_and(|l| period > l);
+            periods.push(if out { DROPPED } else { period });
         }
     }
     KpiError::check_rows(&log.time.name, "must not be missing", bad_time)?;
     if let Some(a) = log.amount {
         KpiError::check_rows(&a.name, "must not be missing or NaN", bad_amount)?;
     }
-    pairs.sort_unstable_by_key(|p| (p.customer, p.period));
-    Ok((dedupe(pairs), latest))
+    Ok((periods, values, latest))
 }
 
-/// Merge equal (customer, period) pairs of a sorted list.
-fn dedupe(pairs: Vec<Pair>) -> Vec<Pair> {
-    let mut out: Vec<Pair> = Vec::with_capacity(pairs.len());
-    for p in pairs {
-        match out.last_mut() {
-            Some(last) if last.customer == p.customer && last.period == p.period => {
-                last.total += p.total;
-                last.rows += p.rows;
+/// One customer's purchase periods, reduced: what the finish step needs.
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    customer: u32,
+    first: i64,
+    first_total: f64,
+    last: i64,
+    periods: f64,
+    total: f64,
+    rows: f64,
+}
+
+/// Merge and reduce: the kept rows of all ranges bucketed by customer (a counting sort on the
+/// dense customer ids: linear, and 16 bytes a row), then each customer's few rows sorted by
+/// period (stably, so same-period amounts add in row order) and reduced, customers in
+/// parallel blocks.
+fn customer_stats(log: &Log, parts: Vec<Part>) -> Vec<Stats> {
+    let g = log.first_row.len();
+    let mut start = vec![0usize; g + 1];
+    let mut row = 0;
+    for (periods, _, _) in &parts {
+        for p in periods {
+            if *p != DROPPED {
+                start[log.ids[row] as usize + 1] += 1;
             }
-            _ => out.push(p),
+            row += 1;
         }
     }
-    out
-}
-
-/// Merge step: the pairs of all ranges, sorted, equal pairs combined.
-fn merge(parts: Vec<Vec<Pair>>) -> Vec<Pair> {
-    if parts.len() == 1 {
-        return parts.into_iter().next().unwrap_or_default();
+    for c in 0..g {
+        start[c + 1] += start[c];
     }
-    let mut all: Vec<Pair> = parts.into_iter().flatten().collect();
-    install(|| all.par_sort_unstable_by_key(|p| (p.customer, p.period)));
-    dedupe(all)
+    let mut all: Vec<(i64, f64)> = vec![(0, 0.0); start[g]];
+    let mut next = start[..g].to_vec();
+    let mut row = 0;
+    for (periods, values, _) in parts {
+        for (i, p) in periods.into_iter().enumerate() {
+            if p != DROPPED {
+                let c = log.ids[row] as usize;
+                all[next[c]] = (p, values.get(i).copied().unwrap_or(0.0));
+                next[c] += 1;
+            }
+            row += 1;
+        }
+    }
+    drop(next);
+    // Blocks of whole customers of about 64k rows each.
+    let mut blocks: Vec<(usize, &mut [(i64, f64)])> = Vec::new();
+    let mut rest: &mut [(i64, f64)] = &mut all;
+    let mut c = 0;
+    while c < g {
+        let from = start[c];
+        let mut to = c + 1;
+        while to < g && start[to + 1] - from < 65_536 {
+            to += 1;
+        }
+        let (block, tail) = rest.split_at_mut(start[to] - from);
+        blocks.push((c, block));
+        rest = tail;
+        c = to;
+    }
+    let start = &start;
+    let per_block: Vec<Vec<Stats>> = install(|| {
+        blocks
+            .into_par_iter()
+            .map(|(c0, block)| {
+                let mut out = Vec::new();
+                let base = start[c0];
+                let mut c = c0;
+                while c < g && start[c] - base < block.len() {
+                    let rows = &mut block[start[c] - base..start[c + 1] - base];
+                    if let Some(s) = reduce(c as u32, rows) {
+                        out.push(s);
+                    }
+                    c += 1;
+                }
+                out
+            })
+            .collect()
+    });
+    per_block.into_iter().flatten().collect()
 }
 
-fn pairs(log: &Log, spec: &RfmSpec, window: Window) -> KpiResult<(Vec<Pair>, Option<i64>)> {
+fn reduce(customer: u32, rows: &mut [(i64, f64)]) -> Option<Stats> {
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by_key(|r| r.0);
+    let first = rows[0].0;
+    let mut s = Stats {
+        customer,
+        first,
+        first_total: 0.0,
+        last: rows[rows.len() - 1].0,
+        periods: 0.0,
+        total: 0.0,
+        rows: rows.len() as f64,
+    };
+    let mut prev = None;
+    for &(p, v) in rows.iter() {
+        if prev != Some(p) {
+            s.periods += 1.0;
+            prev = Some(p);
+        }
+        if p == first {
+            s.first_total += v;
+        }
+        s.total += v;
+    }
+    Some(s)
+}
+
+fn stats(log: &Log, spec: &RfmSpec, window: Window) -> KpiResult<(Vec<Stats>, Option<i64>)> {
     let parts = map_ranges(log.ids.len(), |r| {
         partial(log, spec, window, r.start, r.end - r.start)
     })?;
-    let latest = parts.iter().filter_map(|p| p.1).max();
-    Ok((merge(parts.into_iter().map(|p| p.0).collect()), latest))
+    let latest = parts.iter().filter_map(|p| p.2).max();
+    Ok((customer_stats(log, parts), latest))
 }
 
 /// One customer's summary (finish step).
@@ -220,36 +288,29 @@ struct Summary {
     monetary: f64,
 }
 
-fn finish(pairs: &[Pair], end_period: i64, spec: &RfmSpec) -> Vec<Summary> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < pairs.len() {
-        let c = pairs[i].customer;
-        let mut j = i;
-        let mut total = 0.0;
-        while j < pairs.len() && pairs[j].customer == c {
-            total += pairs[j].total;
-            j += 1;
-        }
-        let (first, last) = (&pairs[i], &pairs[j - 1]);
-        let periods = (j - i) as f64;
-        let (frequency, monetary) = if spec.include_first {
-            (periods, total / periods)
-        } else if periods > 1.0 {
-            (periods - 1.0, (total - first.total) / (periods - 1.0))
-        } else {
-            (0.0, 0.0)
-        };
-        out.push(Summary {
-            customer: c,
-            frequency,
-            recency: (last.period - first.period) as f64 / spec.multiplier,
-            t: (end_period - first.period) as f64 / spec.multiplier,
-            monetary,
-        });
-        i = j;
-    }
-    out
+fn finish(stats: &[Stats], end_period: i64, spec: &RfmSpec) -> Vec<Summary> {
+    stats
+        .iter()
+        .map(|s| {
+            let (frequency, monetary) = if spec.include_first {
+                (s.periods, s.total / s.periods)
+            } else if s.periods > 1.0 {
+                (
+                    s.periods - 1.0,
+                    (s.total - s.first_total) / (s.periods - 1.0),
+                )
+            } else {
+                (0.0, 0.0)
+            };
+            Summary {
+                customer: s.customer,
+                frequency,
+                recency: (s.last - s.first) as f64 / spec.multiplier,
+                t: (end_period - s.first) as f64 / spec.multiplier,
+                monetary,
+            }
+        })
+        .collect()
 }
 
 fn check_spec(spec: &RfmSpec) -> KpiResult<()> {
@@ -319,12 +380,12 @@ pub fn rfm_summary(
         last_period: observation_end.map(|e| spec.unit.ordinal(e)),
         ..Window::default()
     };
-    let (pairs, latest) = pairs(&log, spec, window)?;
+    let (stats, latest) = stats(&log, spec, window)?;
     let end_period = match window.last_period {
         Some(p) => p,
         None => latest.map_or(0, |l| spec.unit.ordinal(l)),
     };
-    let summaries = finish(&pairs, end_period, spec);
+    let summaries = finish(&stats, end_period, spec);
     build(&log, &summaries, vec![])
 }
 
@@ -344,7 +405,7 @@ pub fn rfm_split(
     check_spec(spec)?;
     let log = prepare(customer, time, amount)?;
     let cal_period = spec.unit.ordinal(calibration_end);
-    let (cal, latest) = pairs(
+    let (cal, latest) = stats(
         &log,
         spec,
         Window {
@@ -359,7 +420,7 @@ pub fn rfm_split(
             "must be after calibration_end (the holdout period would be empty)",
         ));
     }
-    let (hold, _) = pairs(
+    let (hold, _) = stats(
         &log,
         spec,
         Window {
@@ -370,12 +431,12 @@ pub fn rfm_split(
     )?;
     let summaries = finish(&cal, cal_period, spec);
     let g = log.first_row.len();
-    let (mut periods, mut total, mut rows) = (vec![0.0; g], vec![0.0; g], vec![0u64; g]);
-    for p in &hold {
-        let c = p.customer as usize;
-        periods[c] += 1.0;
-        total[c] += p.total;
-        rows[c] += p.rows;
+    let (mut periods, mut total, mut rows) = (vec![0.0; g], vec![0.0; g], vec![0.0; g]);
+    for h in &hold {
+        let c = h.customer as usize;
+        periods[c] = h.periods;
+        total[c] = h.total;
+        rows[c] = h.rows;
     }
     let duration = (spec.unit.ordinal(end) - cal_period) as f64 / spec.multiplier;
     let mut extra = vec![(
@@ -392,8 +453,8 @@ pub fn rfm_split(
                 .iter()
                 .map(|s| {
                     let c = s.customer as usize;
-                    if rows[c] > 0 {
-                        total[c] / rows[c] as f64
+                    if rows[c] > 0.0 {
+                        total[c] / rows[c]
                     } else {
                         0.0
                     }

@@ -607,3 +607,115 @@ FUNNEL_STAGES_LARGE = Workload(
     company_scale=lambda scale: 1.0,
 )
 WORKLOADS[FUNNEL_STAGES_LARGE.name] = FUNNEL_STAGES_LARGE
+
+
+# --- RFM summary of a transaction log (customer lifetime value, issue #5) ----------------------
+# lifetimes' conventions: daily periods, same-day purchases merged, frequency = repeat days,
+# recency and T in days, monetary_value = mean of the repeat days' totals.
+
+
+def _transactions(rows: int) -> pd.DataFrame:
+    """`rows` purchases by about rows / 10 customers over two years (fixed seed), in time order
+    as a shop's log would be, with amounts in whole cents (so every engine's sums are exact)."""
+    rng = np.random.default_rng(5)
+    customers = max(rows // 10, 1)
+    # A skewed customer mix: a few buy often, most rarely.
+    customer = np.minimum(rng.pareto(1.2, rows) * customers / 8, customers - 1).astype(np.int64)
+    seconds = np.sort(rng.integers(0, 730 * 86_400, rows))
+    time = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(seconds, unit="s")
+    amount = np.round(rng.gamma(2.0, 2500.0, rows))
+    return pd.DataFrame({"customer": customer, "time": time, "amount": amount})
+
+
+def _rfm_kpikit(df: pd.DataFrame) -> Any:
+    import kpikit
+
+    return kpikit.rfm_summary(df, customer="customer", time="time", amount="amount")
+
+
+def _rfm_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    day = df["time"].dt.tz_convert(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+    end = day.max()
+    per = (
+        pd.DataFrame({"customer": df["customer"].to_numpy(), "day": day, "amount": df["amount"].to_numpy()})
+        .groupby(["customer", "day"], sort=True)["amount"]
+        .sum()
+        .reset_index()
+    )
+    g = per.groupby("customer", sort=True)
+    k = g["day"].size()
+    first = g["day"].min()
+    total = g["amount"].sum()
+    first_total = g["amount"].first()
+    out = pd.DataFrame(
+        {
+            "frequency": (k - 1).astype(float),
+            "recency": (g["day"].max() - first).astype(float),
+            "T": (end - first).astype(float),
+            "monetary_value": ((total - first_total) / (k - 1)).where(k > 1, 0.0),
+        }
+    )
+    return out.reset_index()
+
+
+def _rfm_polars(df: pd.DataFrame) -> Any:
+    import polars as pl
+
+    frame = pl.from_pandas(df[["customer", "time", "amount"]]).with_columns(day=pl.col("time").dt.date())
+    end = frame["day"].max()
+    per = frame.group_by("customer", "day").agg(pl.col("amount").sum()).sort("customer", "day")
+    return per.group_by("customer").agg(
+        frequency=(pl.len() - 1).cast(pl.Float64),
+        recency=(pl.col("day").max() - pl.col("day").min()).dt.total_days().cast(pl.Float64),
+        T=(pl.lit(end) - pl.col("day").min()).dt.total_days().cast(pl.Float64),
+        monetary_value=pl.when(pl.len() > 1)
+        .then((pl.col("amount").sum() - pl.col("amount").first()) / (pl.len() - 1))
+        .otherwise(0.0),
+    )
+
+
+def _rfm_duckdb(df: pd.DataFrame) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if os.environ.get("BENCH_THREADS"):
+        con.execute(f"SET threads = {int(os.environ['BENCH_THREADS'])}")
+    con.register("log", df)
+    result = con.sql(
+        """
+        WITH per AS (
+            SELECT customer, CAST(time AS DATE) AS day, sum(amount) AS total FROM log GROUP BY ALL
+        ), ends AS (SELECT max(day) AS end_day FROM per)
+        SELECT customer,
+               CAST(count(*) - 1 AS DOUBLE) AS frequency,
+               CAST(max(day) - min(day) AS DOUBLE) AS recency,
+               CAST(any_value(end_day) - min(day) AS DOUBLE) AS T,
+               CASE WHEN count(*) > 1
+                    THEN (sum(total) - arg_min(total, day)) / (count(*) - 1) ELSE 0.0 END AS monetary_value
+        FROM per, ends GROUP BY customer
+        """
+    ).arrow()
+    return result.read_all() if hasattr(result, "read_all") else result
+
+
+def _rfm_normalise(engine: str, result: Any) -> pd.DataFrame:
+    if not isinstance(result, pd.DataFrame):
+        result = result.to_pandas() if hasattr(result, "to_pandas") else pd.DataFrame(result)
+    out = result[["customer", "frequency", "recency", "T", "monetary_value"]].copy()
+    out["customer"] = out["customer"].astype(np.int64)
+    for c in ["frequency", "recency", "T", "monetary_value"]:
+        out[c] = out[c].astype(float)
+    return out.sort_values("customer").reset_index(drop=True)
+
+
+RFM = Workload(
+    name="rfm",
+    description="RFM summary (lifetimes conventions, daily) of 1 million × scale transactions",
+    table=lambda company, scale: _transactions(int(1_000_000 * scale)),
+    engines={"kpikit": _rfm_kpikit, "pandas": _rfm_pandas, "polars": _rfm_polars, "duckdb": _rfm_duckdb},
+    normalise=_rfm_normalise,
+    keys=["customer"],
+    company_scale=lambda scale: 0.01,
+)
+WORKLOADS[RFM.name] = RFM

@@ -18,6 +18,10 @@ from .funnel import funnel, funnel_from_stages
 # Sales, marketing, support and onboarding metrics (issue 8).
 from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
 
+# Customer lifetime value (issue #5).
+from . import clv, plot
+from .clv import rfm_split, rfm_summary
+
 __version__: str = _kpikit.__version__
 
 __all__ = [
@@ -50,4 +54,9 @@ __all__ = [
     "onboarding_time",
     "funnel",
     "funnel_from_stages",
+    # Customer lifetime value (issue #5).
+    "clv",
+    "plot",
+    "rfm_summary",
+    "rfm_split",
 ]

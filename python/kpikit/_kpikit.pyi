@@ -39,6 +39,15 @@ __all__ = [
     "funnel_event_state",
     "merge_funnel_states",
     "finish_funnel",
+    # customer lifetime value
+    "rfm_summary",
+    "rfm_split",
+    "clv_fit",
+    "clv_fit_gamma_gamma",
+    "clv_fit_shifted_beta_geo",
+    "clv_survivor_rows",
+    "clv_predict",
+    "clv_lifetime_value",
 ]
 
 __version__: str
@@ -244,3 +253,73 @@ def funnel_event_state(
 ) -> Any: ...
 def merge_funnel_states(states: list[_Table]) -> Any: ...
 def finish_funnel(state: _Table, *, unit: str = "days", histogram: int | None = None) -> Any: ...
+
+# --- customer lifetime value (core::clv) ----------------------------------------------------
+
+def rfm_summary(
+    table: _Table,
+    *,
+    customer: str,
+    time: str,
+    amount: str | None = None,
+    freq: str = "D",
+    freq_multiplier: float = 1.0,
+    observation_end: int | None = None,
+    include_first: bool = False,
+    tz: str = "UTC",
+) -> Any: ...
+def rfm_split(
+    table: _Table,
+    *,
+    customer: str,
+    time: str,
+    calibration_end: int,
+    amount: str | None = None,
+    freq: str = "D",
+    freq_multiplier: float = 1.0,
+    observation_end: int | None = None,
+    include_first: bool = False,
+    tz: str = "UTC",
+) -> Any: ...
+def clv_fit(
+    model: str,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    *,
+    weights: Any | None = None,
+    penalizer_coef: float = 0.0,
+    initial_params: list[float] | None = None,
+) -> dict[str, Any]: ...
+def clv_fit_gamma_gamma(
+    frequency: Any,
+    monetary_value: Any,
+    *,
+    weights: Any | None = None,
+    penalizer_coef: float = 0.0,
+    initial_params: list[float] | None = None,
+) -> dict[str, Any]: ...
+def clv_fit_shifted_beta_geo(
+    periods: Any,
+    churned: list[bool],
+    weights: Any,
+    *,
+    penalizer_coef: float = 0.0,
+    initial_params: list[float] | None = None,
+) -> dict[str, Any]: ...
+def clv_survivor_rows(survivors: Any) -> tuple[Any, list[bool], Any]: ...
+def clv_predict(
+    model: str, what: str, params: list[float], t: Any, frequency: Any, recency: Any, T: Any
+) -> Any: ...
+def clv_lifetime_value(
+    model: str,
+    params: list[float],
+    spend: Any,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    *,
+    time: int,
+    discount_rate: float,
+    factor: float,
+) -> Any: ...

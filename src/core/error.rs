@@ -105,6 +105,10 @@ pub enum KpiError {
     #[error("{what} overflowed")]
     Overflow { what: String },
 
+    /// An iterative computation (a model fit, a series) stopped without an answer it can trust.
+    #[error("{what} did not converge: {reason}")]
+    NotConverged { what: String, reason: String },
+
     /// The Arrow compute layer failed.
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),

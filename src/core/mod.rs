@@ -18,3 +18,5 @@ pub use error::{KpiError, KpiResult};
 
 // Sales, marketing, support and onboarding metrics (issue 8).
 pub mod sales;
+// Customer lifetime value (issue #5): RFM summaries and BTYD models.
+pub mod clv;

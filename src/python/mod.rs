@@ -1,5 +1,6 @@
 //! The binding layer: argument conversion, GIL release and error mapping. No formulas here.
 
+mod clv;
 mod convert;
 mod demo;
 mod error;
@@ -14,6 +15,11 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
+    #[pymodule_export]
+    use super::clv::{
+        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
+        clv_survivor_rows, rfm_split, rfm_summary,
+    };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;
     #[pymodule_export]

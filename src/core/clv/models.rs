@@ -1,0 +1,567 @@
+//! The buy-till-you-die models: BG/NBD, Pareto/NBD, Gamma-Gamma and shifted-beta-geometric.
+//! Likelihoods and predictions follow the published equations (CONVENTIONS.md §3.4).
+//!
+//! Notation: x = repeat purchases (frequency), t_x = recency, T = age, all in one time unit.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::optim::{maximise, Fit, Options};
+use super::special::{hyp2f1, ln_beta, ln_gamma};
+use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::parallel::install;
+
+/// Identical (frequency, recency, T) rows collapsed into one with their summed weight: the
+/// likelihood is evaluated once per distinct row (lifetimes #419's speed trick, done always).
+#[derive(Debug, Clone, Default)]
+pub struct Collapsed {
+    pub x: Vec<f64>,
+    pub tx: Vec<f64>,
+    pub t: Vec<f64>,
+    pub w: Vec<f64>,
+    /// The distinct frequencies, and each row's index into them: the gamma and beta function
+    /// terms of a likelihood depend on x only, so they are computed once per distinct x.
+    pub xs: Vec<f64>,
+    pub xi: Vec<u32>,
+}
+
+impl Collapsed {
+    pub fn total_weight(&self) -> f64 {
+        self.w.iter().sum()
+    }
+}
+
+/// Check and collapse customer rows. Rules: values finite, frequency >= 0, 0 <= recency <= T,
+/// weights >= 0.
+pub fn collapse(x: &[f64], tx: &[f64], t: &[f64], w: Option<&[f64]>) -> KpiResult<Collapsed> {
+    let n = x.len();
+    for (name, len) in [("recency", tx.len()), ("T", t.len())] {
+        if len != n {
+            return Err(KpiError::LengthMismatch {
+                left: "frequency".into(),
+                left_len: n,
+                right: name.into(),
+                right_len: len,
+            });
+        }
+    }
+    if let Some(w) = w {
+        if w.len() != n {
+            return Err(KpiError::LengthMismatch {
+                left: "frequency".into(),
+                left_len: n,
+                right: "weights".into(),
+                right_len: w.len(),
+            });
+        }
+    }
+    let mut bad_x = BadRows::default();
+    let mut bad_tx = BadRows::default();
+    let mut bad_w = BadRows::default();
+    for i in 0..n {
+        if !(x[i].is_finite() && x[i] >= 0.0) {
+            bad_x.push(i, || format!("{}", x[i]));
+        }
+        if !(tx[i].is_finite() && t[i].is_finite() && tx[i] >= 0.0 && tx[i] <= t[i]) {
+            bad_tx.push(i, || format!("recency {} with T {}", tx[i], t[i]));
+        }
+        if let Some(w) = w {
+            if !(w[i].is_finite() && w[i] >= 0.0) {
+                bad_w.push(i, || format!("{}", w[i]));
+            }
+        }
+    }
+    KpiError::check_rows("frequency", "must be a finite number >= 0", bad_x)?;
+    KpiError::check_rows("recency", "must satisfy 0 <= recency <= T", bad_tx)?;
+    KpiError::check_rows("weights", "must be finite and >= 0", bad_w)?;
+    let mut index: HashMap<(u64, u64, u64), usize> = HashMap::new();
+    let mut out = Collapsed::default();
+    for i in 0..n {
+        let wi = w.map_or(1.0, |w| w[i]);
+        let key = (x[i].to_bits(), tx[i].to_bits(), t[i].to_bits());
+        match index.get(&key) {
+            Some(&j) => out.w[j] += wi,
+            None => {
+                index.insert(key, out.x.len());
+                out.x.push(x[i]);
+                out.tx.push(tx[i]);
+                out.t.push(t[i]);
+                out.w.push(wi);
+            }
+        }
+    }
+    if out.total_weight() <= 0.0 {
+        return Err(KpiError::param(
+            "frequency",
+            "at least one customer (with positive weight) is needed to fit a model",
+        ));
+    }
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    for v in &out.x {
+        let next = out.xs.len() as u32;
+        let k = *seen.entry(v.to_bits()).or_insert_with(|| {
+            out.xs.push(*v);
+            next
+        });
+        out.xi.push(k);
+    }
+    Ok(out)
+}
+
+/// Σ over rows of `f(i)`, on all threads for large inputs. Fixed-size blocks summed in order,
+/// so the result does not depend on the number of threads.
+fn par_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+    const BLOCK: usize = 4096;
+    if n <= BLOCK {
+        return (0..n).map(&f).sum();
+    }
+    let blocks: Vec<f64> = install(|| {
+        (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| (b * BLOCK..((b + 1) * BLOCK).min(n)).map(&f).sum::<f64>())
+            .collect()
+    });
+    blocks.iter().sum()
+}
+
+/// `f(i)` for every customer, in parallel.
+pub fn par_map(n: usize, f: impl Fn(usize) -> KpiResult<f64> + Sync + Send) -> KpiResult<Vec<f64>> {
+    install(|| (0..n).into_par_iter().map(f).collect())
+}
+
+#[inline]
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let m = a.max(b);
+    m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+/// ln(e^a − e^b) for a >= b (−∞ when they are equal).
+#[inline]
+fn log_sub_exp(a: f64, b: f64) -> f64 {
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let d = b - a;
+    if d >= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    a + (-d.exp()).ln_1p()
+}
+
+// ------------------------------------------------------------------------------------------
+// BG/NBD (Fader, Hardie & Lee 2005), params [r, alpha, a, b].
+
+pub const BETA_GEO_PARAMS: [&str; 4] = ["r", "alpha", "a", "b"];
+
+/// Log-likelihood of one customer:
+/// L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))
+///   + 1[x>0] · B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x)).
+pub fn beta_geo_ll_one(p: &[f64], x: f64, tx: f64, t: f64) -> f64 {
+    let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+    let lb = ln_beta(a, b);
+    let a2 = ln_beta(a, b + x) - lb - (r + x) * (alpha + t).ln();
+    let a3 = if x > 0.0 {
+        ln_beta(a + 1.0, b + x - 1.0) - lb - (r + x) * (alpha + tx).ln()
+    } else {
+        f64::NEG_INFINITY
+    };
+    a1 + log_add_exp(a2, a3)
+}
+
+pub fn beta_geo_ll(p: &[f64], d: &Collapsed) -> f64 {
+    par_sum(d.x.len(), |i| {
+        d.w[i] * beta_geo_ll_one(p, d.x[i], d.tx[i], d.t[i])
+    })
+}
+
+/// Default start: lifetimes-like unit parameters, with α at the scale of the data's T.
+fn start_or(initial: Option<&[f64]>, default: Vec<f64>, names: &[&str]) -> KpiResult<Vec<f64>> {
+    match initial {
+        Some(v) if v.len() != names.len() => Err(KpiError::param(
+            "initial_params",
+            format!("needs {} values ({})", names.len(), names.join(", ")),
+        )),
+        Some(v) => Ok(v.to_vec()),
+        None => Ok(default),
+    }
+}
+
+fn mean_t(d: &Collapsed) -> f64 {
+    let tw = d.total_weight();
+    (d.t.iter().zip(&d.w).map(|(t, w)| t * w).sum::<f64>() / tw).max(1e-3)
+}
+
+pub fn fit_beta_geo(d: &Collapsed, initial: Option<&[f64]>, opts: &Options) -> KpiResult<Fit> {
+    let start = start_or(
+        initial,
+        vec![1.0, mean_t(d).max(1.0), 1.0, 1.0],
+        &BETA_GEO_PARAMS,
+    )?;
+    maximise(
+        "BetaGeo",
+        &BETA_GEO_PARAMS,
+        &|p: &[f64]| beta_geo_ll(p, d),
+        d.total_weight(),
+        &start,
+        opts,
+    )
+}
+
+/// P(alive | x, t_x, T) = 1 / (1 + 1[x>0] · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)).
+pub fn beta_geo_p_alive(p: &[f64], x: f64, tx: f64, t: f64) -> f64 {
+    let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+    if x <= 0.0 {
+        return 1.0;
+    }
+    let ln_odds = (a / (b + x - 1.0)).ln() + (r + x) * ((alpha + t) / (alpha + tx)).ln();
+    1.0 / (1.0 + ln_odds.exp())
+}
+
+/// E[X(t)] = (a+b−1)/(a−1) · [1 − (α/(α+t))^r · ₂F₁(r, b; a+b−1; t/(α+t))].
+pub fn beta_geo_expected(p: &[f64], t: f64) -> KpiResult<f64> {
+    let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+    if t <= 0.0 {
+        return Ok(0.0);
+    }
+    let f = hyp2f1(r, b, a + b - 1.0, t / (alpha + t))?;
+    let tail = f.sign * (r * (alpha / (alpha + t)).ln() + f.ln_abs).exp();
+    Ok((a + b - 1.0) / (a - 1.0) * (1.0 - tail))
+}
+
+/// E[Y(t) | x, t_x, T] = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ·
+/// ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive | x, t_x, T).
+pub fn beta_geo_conditional(p: &[f64], t: f64, x: f64, tx: f64, big_t: f64) -> KpiResult<f64> {
+    let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+    if t <= 0.0 {
+        return Ok(0.0);
+    }
+    let f = hyp2f1(r + x, b + x, a + b + x - 1.0, t / (alpha + big_t + t))?;
+    let tail = f.sign * ((r + x) * ((alpha + big_t) / (alpha + big_t + t)).ln() + f.ln_abs).exp();
+    Ok((a + b + x - 1.0) / (a - 1.0) * (1.0 - tail) * beta_geo_p_alive(p, x, tx, big_t))
+}
+
+/// P(X(t) = n) = B(a, b+n)/B(a, b) · Γ(r+n)/(Γ(r) n!) · (α/(α+t))^r (t/(α+t))^n
+///   + 1[n>0] · B(a+1, b+n−1)/B(a, b) · [1 − (α/(α+t))^r Σ_{j<n} Γ(r+j)/(Γ(r) j!) (t/(α+t))^j].
+pub fn beta_geo_p_n(p: &[f64], t: f64, n: f64) -> f64 {
+    let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+    let lb = ln_beta(a, b);
+    let lp = (alpha / (alpha + t)).ln();
+    let lq = (t / (alpha + t)).ln();
+    let nb = |j: f64| ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0) + r * lp + j * lq;
+    let first = (ln_beta(a, b + n) - lb + nb(n)).exp();
+    if n <= 0.0 {
+        return first;
+    }
+    let cdf: f64 = (0..n as usize).map(|j| nb(j as f64).exp()).sum();
+    first + (ln_beta(a + 1.0, b + n - 1.0) - lb).exp() * (1.0 - cdf).max(0.0)
+}
+
+// ------------------------------------------------------------------------------------------
+// Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note), params
+// [r, alpha, s, beta].
+
+pub const PARETO_PARAMS: [&str; 4] = ["r", "alpha", "s", "beta"];
+
+/// (ln of the "alive at T" term, ln of the "died in (t_x, T]" term) of the likelihood, both
+/// without the common factor Γ(r+x) α^r β^s / Γ(r).
+fn pareto_terms(p: &[f64], x: f64, tx: f64, t: f64) -> KpiResult<(f64, f64)> {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    let l1 = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
+    let (m, bb) = if alpha >= beta {
+        (alpha, s + 1.0)
+    } else {
+        (beta, r + x)
+    };
+    let k = r + s + x;
+    let diff = (alpha - beta).abs();
+    let part = |u: f64| -> KpiResult<f64> {
+        let f = hyp2f1(k, bb, k + 1.0, diff / (m + u))?;
+        Ok(f.ln_abs - k * (m + u).ln())
+    };
+    // A0 = F(t_x) − F(T) > 0: the integral of the death time over (t_x, T].
+    let l2 = (s / k).ln() + log_sub_exp(part(tx)?, part(t)?);
+    Ok((l1, l2))
+}
+
+pub fn pareto_ll_one(p: &[f64], x: f64, tx: f64, t: f64) -> KpiResult<f64> {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    let (l1, l2) = pareto_terms(p, x, tx, t)?;
+    Ok(ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln() + log_add_exp(l1, l2))
+}
+
+pub fn pareto_ll(p: &[f64], d: &Collapsed) -> f64 {
+    par_sum(d.x.len(), |i| {
+        pareto_ll_one(p, d.x[i], d.tx[i], d.t[i]).map_or(f64::NAN, |v| d.w[i] * v)
+    })
+}
+
+pub fn fit_pareto(d: &Collapsed, initial: Option<&[f64]>, opts: &Options) -> KpiResult<Fit> {
+    let mt = mean_t(d).max(1.0);
+    let start = start_or(initial, vec![1.0, mt, 1.0, mt], &PARETO_PARAMS)?;
+    maximise(
+        "ParetoNBD",
+        &PARETO_PARAMS,
+        &|p: &[f64]| pareto_ll(p, d),
+        d.total_weight(),
+        &start,
+        opts,
+    )
+}
+
+pub fn pareto_p_alive(p: &[f64], x: f64, tx: f64, t: f64) -> KpiResult<f64> {
+    let (l1, l2) = pareto_terms(p, x, tx, t)?;
+    Ok((l1 - log_add_exp(l1, l2)).exp())
+}
+
+/// E[X(t)] = rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)].
+pub fn pareto_expected(p: &[f64], t: f64) -> f64 {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    if (s - 1.0).abs() < 1e-10 {
+        // Limit s → 1: rβ/α · ln(1 + t/β).
+        return r * beta / alpha * (1.0 + t / beta).ln();
+    }
+    r * beta / (alpha * (s - 1.0)) * (1.0 - (beta / (beta + t)).powf(s - 1.0))
+}
+
+/// E[Y(t) | x, t_x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
+pub fn pareto_conditional(p: &[f64], t: f64, x: f64, tx: f64, big_t: f64) -> KpiResult<f64> {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    let scale = (r + x) * (beta + big_t) / (alpha + big_t);
+    let growth = if (s - 1.0).abs() < 1e-10 {
+        (1.0 + t / (beta + big_t)).ln()
+    } else {
+        (1.0 - ((beta + big_t) / (beta + big_t + t)).powf(s - 1.0)) / (s - 1.0)
+    };
+    Ok(scale * growth * pareto_p_alive(p, x, tx, big_t)?)
+}
+
+// ------------------------------------------------------------------------------------------
+// Gamma-Gamma spend model (Fader, Hardie & Lee 2005; Fader & Hardie 2013 note), params
+// [p, q, v].
+
+pub const GAMMA_GAMMA_PARAMS: [&str; 3] = ["p", "q", "v"];
+
+/// ln f(m̄ | p, q, v; x) = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln v + (px−1) ln m̄ + px ln x
+///   − (px+q) ln(v + x m̄).
+pub fn gamma_gamma_ll_one(pp: &[f64], x: f64, m: f64) -> f64 {
+    let (p, q, v) = (pp[0], pp[1], pp[2]);
+    let px = p * x;
+    ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m.ln() + px * x.ln()
+        - (px + q) * (v + x * m).ln()
+}
+
+/// Spend rows: repeat customers only (x > 0, m̄ > 0), collapsed with weights.
+pub fn collapse_spend(x: &[f64], m: &[f64], w: Option<&[f64]>) -> KpiResult<Collapsed> {
+    if m.len() != x.len() {
+        return Err(KpiError::LengthMismatch {
+            left: "frequency".into(),
+            left_len: x.len(),
+            right: "monetary_value".into(),
+            right_len: m.len(),
+        });
+    }
+    let mut bad = BadRows::default();
+    for i in 0..x.len() {
+        if x[i] > 0.0 && !(m[i].is_finite() && m[i] > 0.0) {
+            bad.push(i, || format!("{}", m[i]));
+        }
+    }
+    KpiError::check_rows(
+        "monetary_value",
+        "must be positive for customers with repeat purchases (frequency > 0); customers with frequency 0 are left out of the fit",
+        bad,
+    )?;
+    let keep: Vec<usize> = (0..x.len()).filter(|&i| x[i] > 0.0).collect();
+    let xs: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
+    let ms: Vec<f64> = keep.iter().map(|&i| m[i]).collect();
+    let ws: Option<Vec<f64>> = w.map(|w| keep.iter().map(|&i| w[i]).collect());
+    // Reuse the (x, t_x, T) collapse with m̄ in the recency slot and T = m̄ (always valid).
+    let c = collapse(&xs, &ms, &ms, ws.as_deref())?;
+    Ok(c)
+}
+
+pub fn gamma_gamma_ll(p: &[f64], d: &Collapsed) -> f64 {
+    par_sum(d.x.len(), |i| {
+        d.w[i] * gamma_gamma_ll_one(p, d.x[i], d.tx[i])
+    })
+}
+
+pub fn fit_gamma_gamma(d: &Collapsed, initial: Option<&[f64]>, opts: &Options) -> KpiResult<Fit> {
+    let tw = d.total_weight();
+    let mean_m = d.tx.iter().zip(&d.w).map(|(m, w)| m * w).sum::<f64>() / tw;
+    let start = start_or(
+        initial,
+        vec![1.0, 2.0, mean_m.max(1e-6)],
+        &GAMMA_GAMMA_PARAMS,
+    )?;
+    maximise(
+        "GammaGamma",
+        &GAMMA_GAMMA_PARAMS,
+        &|p: &[f64]| gamma_gamma_ll(p, d),
+        tw,
+        &start,
+        opts,
+    )
+}
+
+/// E[M | x, m̄] = p (v + x m̄) / (p x + q − 1); x = 0 gives the population mean p v / (q − 1).
+pub fn gamma_gamma_expected(pp: &[f64], x: f64, m: f64) -> f64 {
+    let (p, q, v) = (pp[0], pp[1], pp[2]);
+    let m = if x > 0.0 { m } else { 0.0 };
+    p * (v + x * m) / (p * x + q - 1.0)
+}
+
+// ------------------------------------------------------------------------------------------
+// Shifted-beta-geometric (Fader & Hardie 2007), params [alpha, beta]. A row is a customer (or
+// a group of them, with weight) observed for `periods` renewal periods who either churned in
+// the last of them or is still active.
+
+pub const SHIFTED_BETA_GEO_PARAMS: [&str; 2] = ["alpha", "beta"];
+
+/// P(T = t) = B(α+1, β+t−1)/B(α, β): churn in period t (t = 1, 2, …).
+pub fn sbg_ln_p_churn(p: &[f64], t: f64) -> f64 {
+    ln_beta(p[0] + 1.0, p[1] + t - 1.0) - ln_beta(p[0], p[1])
+}
+
+/// S(t) = B(α, β+t)/B(α, β): still active after t periods.
+pub fn sbg_ln_survival(p: &[f64], t: f64) -> f64 {
+    ln_beta(p[0], p[1] + t) - ln_beta(p[0], p[1])
+}
+
+/// Rows from a cohort's survivors n₀ … n_k: n_{t−1} − n_t churned in period t, n_k survive.
+pub fn sbg_rows_from_survivors(survivors: &[f64]) -> KpiResult<(Vec<f64>, Vec<bool>, Vec<f64>)> {
+    let mut bad = BadRows::default();
+    for i in 0..survivors.len() {
+        let ok = survivors[i].is_finite()
+            && survivors[i] >= 0.0
+            && (i == 0 || survivors[i] <= survivors[i - 1]);
+        if !ok {
+            bad.push(i, || format!("{}", survivors[i]));
+        }
+    }
+    KpiError::check_rows(
+        "survivors",
+        "must be non-negative and never increase (n0 >= n1 >= ...)",
+        bad,
+    )?;
+    if survivors.len() < 2 {
+        return Err(KpiError::param(
+            "survivors",
+            "needs the starting count and at least one later period",
+        ));
+    }
+    let (mut periods, mut churned, mut weights) = (vec![], vec![], vec![]);
+    for t in 1..survivors.len() {
+        periods.push(t as f64);
+        churned.push(true);
+        weights.push(survivors[t - 1] - survivors[t]);
+    }
+    periods.push((survivors.len() - 1) as f64);
+    churned.push(false);
+    weights.push(survivors[survivors.len() - 1]);
+    Ok((periods, churned, weights))
+}
+
+pub fn sbg_ll(p: &[f64], periods: &[f64], churned: &[bool], w: &[f64]) -> f64 {
+    (0..periods.len())
+        .filter(|&i| w[i] > 0.0)
+        .map(|i| {
+            w[i] * if churned[i] {
+                sbg_ln_p_churn(p, periods[i])
+            } else {
+                sbg_ln_survival(p, periods[i])
+            }
+        })
+        .sum()
+}
+
+pub fn fit_shifted_beta_geo(
+    periods: &[f64],
+    churned: &[bool],
+    w: &[f64],
+    initial: Option<&[f64]>,
+    opts: &Options,
+) -> KpiResult<Fit> {
+    let mut bad = BadRows::default();
+    for i in 0..periods.len() {
+        let ok = periods[i] >= 1.0 && periods[i].fract() == 0.0 && w[i] >= 0.0;
+        if !ok {
+            bad.push(i, || format!("periods {} weight {}", periods[i], w[i]));
+        }
+    }
+    KpiError::check_rows(
+        "periods",
+        "must be whole numbers >= 1 (the renewal period of churn, or periods observed) with weights >= 0",
+        bad,
+    )?;
+    let tw: f64 = w.iter().sum();
+    if tw <= 0.0 {
+        return Err(KpiError::param("periods", "no customers to fit"));
+    }
+    let start = start_or(initial, vec![1.0, 1.0], &SHIFTED_BETA_GEO_PARAMS)?;
+    maximise(
+        "ShiftedBetaGeo",
+        &SHIFTED_BETA_GEO_PARAMS,
+        &|p: &[f64]| sbg_ll(p, periods, churned, w),
+        tw,
+        &start,
+        opts,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_x_sums_equal_the_row_by_row_likelihoods() {
+        let x = [0.0, 1.0, 1.0, 4.0, 0.0, 7.0];
+        let tx = [0.0, 3.5, 20.0, 30.0, 0.0, 12.0];
+        let t = [10.0, 38.0, 38.0, 39.0, 2.0, 12.5];
+        let d = collapse(&x, &tx, &t, Some(&[1.0, 2.0, 1.0, 0.5, 3.0, 1.0])).unwrap();
+        let p = [0.243, 4.414, 0.793, 2.426];
+        let rows: f64 = (0..d.x.len())
+            .map(|i| d.w[i] * beta_geo_ll_one(&p, d.x[i], d.tx[i], d.t[i]))
+            .sum();
+        assert!((beta_geo_ll(&p, &d) - rows).abs() < 1e-10 * rows.abs());
+        let g = collapse_spend(&x, &[0.0, 20.0, 35.0, 12.5, 0.0, 40.0], None).unwrap();
+        let gp = [6.25, 3.74, 15.44];
+        let rows: f64 = (0..g.x.len())
+            .map(|i| g.w[i] * gamma_gamma_ll_one(&gp, g.x[i], g.tx[i]))
+            .sum();
+        assert!((gamma_gamma_ll(&gp, &g) - rows).abs() < 1e-10 * rows.abs());
+    }
+
+    #[test]
+    fn beta_geo_p_alive_is_one_without_repeat_purchases() {
+        assert_eq!(
+            beta_geo_p_alive(&[0.243, 4.414, 0.793, 2.426], 0.0, 0.0, 38.86),
+            1.0
+        );
+    }
+
+    #[test]
+    fn beta_geo_probabilities_of_n_sum_to_one() {
+        let p = [0.243, 4.414, 0.793, 2.426];
+        let total: f64 = (0..400).map(|n| beta_geo_p_n(&p, 39.0, n as f64)).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn sbg_published_regular_cohort() {
+        // Fader & Hardie (2007), "regular" customers: % surviving after years 0..7.
+        let s = [1000.0, 631.0, 468.0, 382.0, 326.0, 289.0, 262.0, 241.0];
+        let (t, c, w) = sbg_rows_from_survivors(&s).unwrap();
+        let fit = fit_shifted_beta_geo(&t, &c, &w, None, &Options::default()).unwrap();
+        assert!((fit.params[0] - 0.704).abs() < 5e-4, "{:?}", fit.params);
+        assert!((fit.params[1] - 1.182).abs() < 5e-4, "{:?}", fit.params);
+    }
+}

@@ -10,6 +10,8 @@ from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError
 from .revenue import mrr, mrr_movements
 from .survey import csat, nps
+from .activity import active_users, lifecycle, stickiness
+from .retention import retention
 
 __version__: str = _kpikit.__version__
 
@@ -25,4 +27,8 @@ __all__ = [
     "formulas",
     "mrr",
     "mrr_movements",
+    "active_users",
+    "stickiness",
+    "lifecycle",
+    "retention",
 ]

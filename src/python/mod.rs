@@ -1,5 +1,6 @@
 //! The binding layer: argument conversion, GIL release and error mapping. No formulas here.
 
+mod activity;
 mod convert;
 mod demo;
 mod error;
@@ -11,6 +12,11 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
+    #[pymodule_export]
+    use super::activity::{
+        active_users_state, finish_active_users, finish_retention, lifecycle,
+        merge_active_users_states, merge_retention_states, retention_state, stickiness,
+    };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;
     #[pymodule_export]

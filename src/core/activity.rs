@@ -770,8 +770,8 @@ pub fn finish_active_users(state: &RecordBatch) -> KpiResult<RecordBatch> {
         .collect();
     let pu = state.column(n_keys + n_win).as_primitive::<Int64Type>();
     let mut has_rows = vec![false; n_seg];
-    for r in 0..state.num_rows() {
-        let s = seg_ids[r] as usize;
+    for (r, &s) in seg_ids.iter().enumerate() {
+        let s = s as usize;
         let d = days.value(r);
         if pu.value(r) != 0 {
             let p = freq.ordinal_of_day(d as i64);

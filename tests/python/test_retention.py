@@ -188,3 +188,24 @@ def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, 
         for c, k, s, r in zip(out.cohort, out.period_number, out.cohort_size, out.retained)
     }
     assert got == ref
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 40), st.integers(0, 1)), min_size=1, max_size=60),
+    st.sampled_from(["on", "on_or_after"]),
+    st.booleans(),
+    st.sampled_from([None, [1, 2], [3]]),
+)
+def test_calendar_fast_path_equals_the_general_path(
+    rows: list[tuple[int, int, int]], mode: str, recurring: bool, brackets: list[int] | None
+) -> None:
+    # Without a value column, calendar cohorts use a compact per-user encoding; with one (all
+    # zeros here) they take the general path. Users and rates must agree.
+    df = pd.DataFrame(log([(u, d, ["start", "back"][e]) for u, d, e in rows], zero=[0.0] * len(rows)))
+    kw = dict(user="user", time="time", start_event="start", return_event="back", period="week", mode=mode,
+              cohort="recurring" if recurring else "first_time", brackets=brackets)
+    fast = kpikit.retention(df, **kw)
+    general = kpikit.retention(df, value="zero", **kw)
+    pd.testing.assert_frame_equal(fast[["cohort", "period_number", "cohort_size", "retained"]],
+                                  general[["cohort", "period_number", "cohort_size", "retained"]])

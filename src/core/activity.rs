@@ -271,18 +271,21 @@ pub(crate) fn collect_rows<T: Send>(
         let mut skipped = 0usize;
         let mut ids = Vec::with_capacity(len);
         let mut vals = Vec::with_capacity(len);
-        // Fast path: dense ids, no filter, chunks aligned and without nulls (the common case).
-        if let (EntityIds::Dense { lo }, Some(d), None) = (&ent.ids, &dense, flags) {
+        // Fast path: dense ids, chunks aligned and without nulls (the common case).
+        if let (EntityIds::Dense { lo }, Some(d)) = (&ent.ids, &dense) {
             let aligned = d.len() == times.len()
-                && d.iter()
-                    .zip(&times)
-                    .all(|(u, t)| u.len() == t.len() && u.null_count() == 0 && t.null_count() == 0);
-            if aligned && keep(0) {
+                && d.iter().zip(&times).all(|(u, t)| {
+                    u.len() == t.len() && u.null_count() == 0 && t.null_count() == 0
+                });
+            if aligned {
                 let mut row = r.start;
                 for (u, t) in d.iter().zip(&times) {
                     for (&uv, &tv) in u.values().iter().zip(t.values().iter()) {
-                        ids.push((uv - lo) as u32);
-                        vals.push(map(tv, 0, row));
+                        let f = flags.map_or(0, |f| f[row]);
+                        if keep(f) {
+                            ids.push((uv - lo) as u32);
+                            vals.push(map(tv, f, row));
+                        }
                         row += 1;
                     }
                 }
@@ -388,8 +391,8 @@ pub(crate) fn fold_entities<T: Send, S: Send>(
     install(|| {
         blocks
             .into_par_iter()
-            .map(|(r, block)| {
-                let mut s = init();
+            // fold, not map: one accumulator per rayon split rather than per block.
+            .fold(&init, |mut s, (r, block)| {
                 let base = offsets[r.start];
                 for e in r {
                     let slice = &mut block[offsets[e] - base..offsets[e + 1] - base];

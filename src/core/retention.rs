@@ -251,7 +251,7 @@ struct Ev {
 }
 
 /// Per-thread counts: (cohort ordinal, cell) → (users, value sum).
-type Cells = StdHashMap<(i64, i64), (i64, f64)>;
+type Cells = hashbrown::HashMap<(i64, i64), (i64, f64)>;
 
 const META_SPEC: &str = "kpikit.retention";
 const META_END: &str = "kpikit.data_end";

@@ -274,9 +274,9 @@ pub(crate) fn collect_rows<T: Send>(
         // Fast path: dense ids, chunks aligned and without nulls (the common case).
         if let (EntityIds::Dense { lo }, Some(d)) = (&ent.ids, &dense) {
             let aligned = d.len() == times.len()
-                && d.iter().zip(&times).all(|(u, t)| {
-                    u.len() == t.len() && u.null_count() == 0 && t.null_count() == 0
-                });
+                && d.iter()
+                    .zip(&times)
+                    .all(|(u, t)| u.len() == t.len() && u.null_count() == 0 && t.null_count() == 0);
             if aligned {
                 let mut row = r.start;
                 for (u, t) in d.iter().zip(&times) {

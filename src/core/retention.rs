@@ -527,11 +527,11 @@ fn calendar_cells(
                     continue;
                 }
                 acc.entry((c, 0)).or_insert((0, 0.0)).0 += 1;
-                let later = periods[i + 1..].iter().filter(|p| p.1 & 2 == 2);
+                let later = || periods[i + 1..].iter().filter(|p| p.1 & 2 == 2);
                 match spec.mode {
                     Mode::On => {
                         let mut last_cell = -1;
-                        for &(o, _) in later {
+                        for &(o, _) in later() {
                             let cell = match spec.cell_of(o - c) {
                                 Some(x) => x,
                                 None => break,
@@ -543,7 +543,7 @@ fn calendar_cells(
                         }
                     }
                     Mode::OnOrAfter => {
-                        if let Some(&(o, _)) = later.last() {
+                        if let Some(&(o, _)) = later().next_back() {
                             let k = o - c;
                             let max_cell = spec.cell_of(k).unwrap_or_else(|| {
                                 spec.brackets.as_ref().map_or(k, |b| b.len() as i64)

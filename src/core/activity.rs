@@ -337,9 +337,15 @@ pub(crate) fn collect_rows<T: Send>(
     Ok((parts.into_iter().map(|p| p.0).collect(), skipped))
 }
 
+/// Entities per bucket of the first radix pass: a bucket's counters and values stay in cache.
+const BUCKET_BITS: u32 = 12;
+
 /// Counting sort of the kept rows by entity: `vals[offsets[e]..offsets[e + 1]]` are entity
-/// `e`'s values, in input order.
-pub(crate) fn by_entity<T: Copy + Default>(
+/// `e`'s values, in input order. Two passes, as a radix sort: rows are first moved to buckets
+/// of 4096 consecutive entities (a few hundred sequential write streams), then every bucket is
+/// placed on its own thread. One direct scatter over millions of entities would miss the cache
+/// on nearly every row.
+pub(crate) fn by_entity<T: Copy + Default + Send + Sync>(
     parts: Vec<Part<T>>,
     count: usize,
 ) -> (Vec<usize>, Vec<T>) {
@@ -352,15 +358,44 @@ pub(crate) fn by_entity<T: Copy + Default>(
     for e in 0..count {
         offsets[e + 1] += offsets[e];
     }
-    let mut vals = vec![T::default(); offsets[count]];
-    let mut next = offsets[..count].to_vec();
+    let n = offsets[count];
+    let n_buckets = count.div_ceil(1 << BUCKET_BITS).max(1);
+    let bucket_start = |b: usize| offsets[(b << BUCKET_BITS).min(count)];
+    // Pass 1: rows grouped by bucket, input order kept within a bucket.
+    let mut tmp_ids = vec![0u32; n];
+    let mut tmp_vals = vec![T::default(); n];
+    let mut next: Vec<usize> = (0..n_buckets).map(bucket_start).collect();
     for p in parts {
         for (&id, &v) in p.ids.iter().zip(&p.vals) {
-            let at = &mut next[id as usize];
-            vals[*at] = v;
+            let at = &mut next[(id >> BUCKET_BITS) as usize];
+            tmp_ids[*at] = id;
+            tmp_vals[*at] = v;
             *at += 1;
         }
     }
+    // Pass 2: every bucket's rows to their entity's place, buckets in parallel.
+    let mut vals = vec![T::default(); n];
+    let mut slices: Vec<(usize, &mut [T])> = Vec::with_capacity(n_buckets);
+    let mut rest: &mut [T] = &mut vals;
+    for b in 0..n_buckets {
+        let len = bucket_start(b + 1) - bucket_start(b);
+        let (head, tail) = rest.split_at_mut(len);
+        slices.push((b, head));
+        rest = tail;
+    }
+    install(|| {
+        slices.into_par_iter().for_each(|(b, out)| {
+            let (lo, hi) = (bucket_start(b), bucket_start(b + 1));
+            let first = b << BUCKET_BITS;
+            let last = ((b + 1) << BUCKET_BITS).min(count);
+            let mut at: Vec<usize> = (first..last).map(|e| offsets[e] - lo).collect();
+            for (&id, &v) in tmp_ids[lo..hi].iter().zip(&tmp_vals[lo..hi]) {
+                let slot = &mut at[id as usize - first];
+                out[*slot] = v;
+                *slot += 1;
+            }
+        })
+    });
     (offsets, vals)
 }
 

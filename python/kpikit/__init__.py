@@ -21,6 +21,8 @@ from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time
 # Customer lifetime value (issue #5).
 from . import clv, plot
 from .clv import rfm_split, rfm_summary
+from .activity import active_users, lifecycle, stickiness
+from .retention import retention
 
 __version__: str = _kpikit.__version__
 
@@ -59,4 +61,8 @@ __all__ = [
     "plot",
     "rfm_summary",
     "rfm_split",
+    "active_users",
+    "stickiness",
+    "lifecycle",
+    "retention",
 ]

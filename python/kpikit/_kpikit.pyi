@@ -48,6 +48,15 @@ __all__ = [
     "clv_survivor_rows",
     "clv_predict",
     "clv_lifetime_value",
+    # activity and retention
+    "active_users_state",
+    "merge_active_users_states",
+    "finish_active_users",
+    "stickiness",
+    "lifecycle",
+    "retention_state",
+    "merge_retention_states",
+    "finish_retention",
 ]
 
 __version__: str
@@ -323,3 +332,69 @@ def clv_lifetime_value(
     discount_rate: float,
     factor: float,
 ) -> Any: ...
+
+# --- activity and retention (core::activity, core::retention) ---
+
+def active_users_state(
+    table: _Table,
+    user: str,
+    time: str,
+    *,
+    freq: str = "day",
+    week_start: str = "monday",
+    windows: list[tuple[str, int]],
+    by: list[str] = ...,
+    event_column: str | None = None,
+    events: list[str] | None = None,
+    tz: str = "UTC",
+    nulls: str = "raise",
+) -> Any: ...
+def merge_active_users_states(states: list[_Table]) -> Any: ...
+def finish_active_users(state: _Table) -> Any: ...
+def stickiness(
+    table: _Table,
+    user: str,
+    time: str,
+    *,
+    freq: str = "day",
+    week_start: str = "monday",
+    start: int | None = None,
+    end: int | None = None,
+    cumulative: bool = False,
+    min_events: int = 1,
+    tz: str = "UTC",
+    nulls: str = "raise",
+) -> Any: ...
+def lifecycle(
+    table: _Table,
+    user: str,
+    time: str,
+    *,
+    freq: str = "day",
+    week_start: str = "monday",
+    created: str | None = None,
+    preset: str = "posthog",
+    tz: str = "UTC",
+    nulls: str = "raise",
+) -> Any: ...
+def retention_state(
+    table: _Table,
+    user: str,
+    time: str,
+    *,
+    event_column: str | None = None,
+    start_events: list[str] | None = None,
+    return_events: list[str] | None = None,
+    value: str | None = None,
+    period: str = "week",
+    week_start: str = "monday",
+    cohort: str = "first_time",
+    mode: str = "on",
+    brackets: list[int] | None = None,
+    windows: str = "calendar",
+    reference: str = "total",
+    tz: str = "UTC",
+    nulls: str = "raise",
+) -> Any: ...
+def merge_retention_states(states: list[_Table]) -> Any: ...
+def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...

@@ -1,5 +1,6 @@
 //! The pure-Rust core: Arrow in, Arrow out, one error type. No Python types here.
 
+pub mod activity;
 pub mod catalog;
 pub mod demo;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod groups;
 pub mod input;
 pub mod kpi;
 pub mod parallel;
+pub mod retention;
 pub mod revenue;
 pub mod revenue_metrics;
 pub mod survey;

@@ -1,5 +1,6 @@
 //! The binding layer: argument conversion, GIL release and error mapping. No formulas here.
 
+mod activity;
 mod clv;
 mod convert;
 mod demo;
@@ -15,6 +16,11 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
+    #[pymodule_export]
+    use super::activity::{
+        active_users_state, finish_active_users, finish_retention, lifecycle,
+        merge_active_users_states, merge_retention_states, retention_state, stickiness,
+    };
     #[pymodule_export]
     use super::clv::{
         clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,

@@ -169,3 +169,38 @@ def test_funnel_from_stages_errors_name_the_partition(client: Client) -> None:
     df.loc[25, "signed_up_at"] = df.loc[25, "visited_at"] - pd.Timedelta("1h")
     with pytest.raises(kpikit.InputError, match=r"partition 2: .*row 5: signed_up_at before visited_at"):
         kpikit.dask.funnel_from_stages(dd.from_pandas(df, npartitions=4, sort=False))
+
+
+def _events(n: int = 4_000) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "user": rng.integers(0, 300, n),
+            "time": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 120 * 86400, n), unit="s"),
+            "event": rng.choice(["signup", "login", "view"], n),
+            "plan": rng.choice(["free", "pro"], n),
+            "amount": rng.random(n).round(2),
+        }
+    )
+
+
+def test_active_users_on_a_cluster_equals_one_machine(client: Client) -> None:
+    df = _events()
+    expected = kpikit.active_users(df, user="user", time="time", by="plan", events=["login", "view"])
+    ddf = dd.from_pandas(df, npartitions=5)
+    ddf = dd.concat([ddf, ddf[ddf.user < -1]])  # empty partitions too
+    got = kpikit.dask.active_users(ddf, user="user", time="time", by="plan", events=["login", "view"])
+    pd.testing.assert_frame_equal(got, expected)
+    weekly = kpikit.dask.active_users(ddf, user="user", time="time", freq="week")
+    pd.testing.assert_frame_equal(weekly, kpikit.active_users(df, user="user", time="time", freq="week"))
+
+
+@pytest.mark.parametrize("preset", [None, "amplitude", "mixpanel"])
+def test_retention_on_a_cluster_equals_one_machine(client: Client, preset: str | None) -> None:
+    df = _events()
+    kw = dict(user="user", time="time", start_event="signup", return_event=["login", "view"], period="week", value="amount", preset=preset)
+    expected = kpikit.retention(df, **kw)
+    ddf = dd.from_pandas(df, npartitions=4)
+    ddf = dd.concat([ddf, ddf[ddf.user < -1]])
+    pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, **kw), expected, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, curve=True, **kw), kpikit.retention(df, curve=True, **kw), check_exact=False, rtol=1e-12)

@@ -1,0 +1,251 @@
+//! Bindings of `core::activity` and `core::retention`: active users, stickiness, lifecycle and
+//! retention cohorts over event logs.
+
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+
+use super::convert::{enter, read_table, table_out};
+use crate::core::activity::{self, EventLog, NewUser, Nulls};
+use crate::core::input::Table;
+use crate::core::retention::{self, RetentionSpec};
+use crate::core::time::{parse_weekday, Freq, Zone};
+use crate::core::KpiResult;
+
+/// The event log of a table: user and time columns, the event column when needed, segments.
+fn event_log(
+    table: &Table,
+    user: &str,
+    time: &str,
+    event: Option<&str>,
+    by: &[String],
+    tz: &str,
+    nulls: &str,
+) -> KpiResult<EventLog> {
+    Ok(EventLog {
+        user: table.column(user)?,
+        time: table.column(time)?,
+        zone: tz.parse::<Zone>()?,
+        event: event.map(|e| table.column(e)).transpose()?,
+        segments: table.columns(by)?,
+        nulls: Nulls::parse(nulls)?,
+    })
+}
+
+/// Partial state of active users (per day and segment: window deltas and period users).
+#[pyfunction]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", windows, by=Vec::new(), event_column=None, events=None, tz="UTC", nulls="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn active_users_state(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    user: String,
+    time: String,
+    freq: &str,
+    week_start: &str,
+    windows: Vec<(String, u32)>,
+    by: Vec<String>,
+    event_column: Option<String>,
+    events: Option<Vec<String>>,
+    tz: &str,
+    nulls: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, week_start, tz, nulls) = (
+        freq.to_string(),
+        week_start.to_string(),
+        tz.to_string(),
+        nulls.to_string(),
+    );
+    let state = enter(py, move || {
+        let log = event_log(
+            &table,
+            &user,
+            &time,
+            events.as_ref().and(event_column.as_deref()),
+            &by,
+            &tz,
+            &nulls,
+        )?;
+        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
+        activity::active_users_state(&log, freq, &windows, events.as_deref())
+    })?;
+    table_out(state)
+}
+
+/// Merge active-users states of user-disjoint partitions.
+#[pyfunction]
+pub fn merge_active_users_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
+    let batches = states
+        .into_iter()
+        .map(|s| {
+            read_table(s)
+                .and_then(|t| Ok(t.single_batch().map_err(super::error::PyKpiError::from)?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    table_out(enter(py, move || {
+        activity::merge_active_users_states(&batches)
+    })?)
+}
+
+/// Finish an active-users state.
+#[pyfunction]
+pub fn finish_active_users(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
+    let state = read_table(state)?;
+    table_out(enter(py, move || {
+        activity::finish_active_users(&state.single_batch()?)
+    })?)
+}
+
+/// Users by number of active intervals (PostHog's stickiness).
+#[pyfunction]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=1, tz="UTC", nulls="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn stickiness(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    user: String,
+    time: String,
+    freq: &str,
+    week_start: &str,
+    start: Option<i64>,
+    end: Option<i64>,
+    cumulative: bool,
+    min_events: u32,
+    tz: &str,
+    nulls: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, week_start, tz, nulls) = (
+        freq.to_string(),
+        week_start.to_string(),
+        tz.to_string(),
+        nulls.to_string(),
+    );
+    table_out(enter(py, move || {
+        let log = event_log(&table, &user, &time, None, &[], &tz, &nulls)?;
+        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
+        activity::stickiness(&log, freq, start, end, cumulative, min_events)
+    })?)
+}
+
+/// New, returning, resurrecting and dormant users per period.
+#[pyfunction]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", created=None, preset="posthog", tz="UTC", nulls="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn lifecycle(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    user: String,
+    time: String,
+    freq: &str,
+    week_start: &str,
+    created: Option<String>,
+    preset: &str,
+    tz: &str,
+    nulls: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, week_start, tz, nulls, preset) = (
+        freq.to_string(),
+        week_start.to_string(),
+        tz.to_string(),
+        nulls.to_string(),
+        preset.to_string(),
+    );
+    table_out(enter(py, move || {
+        let log = event_log(&table, &user, &time, None, &[], &tz, &nulls)?;
+        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
+        let created = created.map(|c| table.column(&c)).transpose()?;
+        activity::lifecycle(&log, freq, created.as_ref(), NewUser::parse(&preset)?)
+    })?)
+}
+
+/// Partial state of retention: users retained (and value) per cohort and period number.
+#[pyfunction]
+#[pyo3(signature = (table, user, time, *, event_column=None, start_events=None, return_events=None, value=None, period="week", week_start="monday", cohort="first_time", mode="on", brackets=None, windows="calendar", reference="total", tz="UTC", nulls="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn retention_state(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    user: String,
+    time: String,
+    event_column: Option<String>,
+    start_events: Option<Vec<String>>,
+    return_events: Option<Vec<String>>,
+    value: Option<String>,
+    period: &str,
+    week_start: &str,
+    cohort: &str,
+    mode: &str,
+    brackets: Option<Vec<u32>>,
+    windows: &str,
+    reference: &str,
+    tz: &str,
+    nulls: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let args: Vec<String> = [
+        period, week_start, cohort, mode, windows, reference, tz, nulls,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    table_out(enter(py, move || {
+        let needs_event = start_events.is_some() || return_events.is_some();
+        let log = event_log(
+            &table,
+            &user,
+            &time,
+            event_column.as_deref().filter(|_| needs_event),
+            &[],
+            &args[6],
+            &args[7],
+        )?;
+        let mut spec =
+            RetentionSpec::parse(&args[0], &args[2], &args[3], brackets, &args[4], &args[5])?;
+        if let Freq::Week { .. } = spec.period {
+            spec.period = Freq::Week {
+                week_start: parse_weekday(&args[1])?,
+            };
+        }
+        let value = value.map(|v| table.column(&v)).transpose()?;
+        retention::retention_state(
+            &log,
+            start_events.as_deref(),
+            return_events.as_deref(),
+            value.as_ref(),
+            &spec,
+        )
+    })?)
+}
+
+/// Merge retention states of user-disjoint partitions.
+#[pyfunction]
+pub fn merge_retention_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
+    let batches = states
+        .into_iter()
+        .map(|s| {
+            read_table(s)
+                .and_then(|t| Ok(t.single_batch().map_err(super::error::PyKpiError::from)?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    table_out(enter(py, move || {
+        retention::merge_retention_states(&batches)
+    })?)
+}
+
+/// Finish a retention state: the cohort triangle, or the mean curve with `curve=True`.
+#[pyfunction]
+#[pyo3(signature = (state, *, curve=false))]
+pub fn finish_retention(py: Python<'_>, state: AnyRecordBatch, curve: bool) -> PyResult<PyTable> {
+    let state = read_table(state)?;
+    table_out(enter(py, move || {
+        let s = state.single_batch()?;
+        if curve {
+            retention::retention_curve(&s)
+        } else {
+            retention::finish_retention(&s)
+        }
+    })?)
+}

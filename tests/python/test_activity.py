@@ -1,0 +1,216 @@
+"""Active users, stickiness and lifecycle: hand-built timelines, every input library, a plain
+Python reference on random event logs, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kpikit
+
+D0 = dt.datetime(2026, 3, 2, 10, 0)  # a Monday
+
+
+def day(n: int, hour: int = 0) -> dt.datetime:
+    return D0 + dt.timedelta(days=n, hours=hour)
+
+
+def log(pairs: list[tuple[Any, int]], **extra: list[Any]) -> dict[str, list[Any]]:
+    return {"user": [u for u, _ in pairs], "time": [day(d) for _, d in pairs], **extra}
+
+
+# --- active users -----------------------------------------------------------------------------
+
+
+def test_window_boundary_is_inclusive_of_the_day_and_ends_after_w_days(make_table: Any) -> None:
+    # "a" is active on day 0 only (twice), "b" on day 6, "c" on day 7; rows unsorted.
+    t = make_table(log([("c", 7), ("a", 0), ("b", 6), ("a", 0)]))
+    out = kpikit.active_users(t, user="user", time="time", windows={"dau": 1, "wau": 7})
+    assert out.period.dt.date.tolist() == [(D0 + dt.timedelta(days=i)).date() for i in range(8)]
+    assert out.dau.tolist() == [1, 0, 0, 0, 0, 0, 1, 1]
+    # WAU on day 6 covers days 0–6: {a, b} = 2; on day 7 covers days 1–7: {b, c} = 2 (a drops out).
+    assert out.wau.tolist() == [1, 1, 1, 1, 1, 1, 2, 2]
+    assert out.active_users.tolist() == out.dau.tolist()
+    assert "dau_mau" not in out.columns
+
+
+def test_dau_mau_is_null_when_mau_is_zero() -> None:
+    # Active on day 0 and day 40: with a 30-day MAU, days 30–39 have MAU 0.
+    out = kpikit.active_users(pd.DataFrame(log([(1, 0), (1, 40)])), user="user", time="time")
+    assert out.mau.iloc[29] == 1 and out.mau.iloc[30] == 0
+    assert out.dau_mau.iloc[0] == 1.0
+    assert out.dau_mau.iloc[30:40].isna().all()
+    assert out.dau_mau.iloc[40] == 1.0
+
+
+def test_weekly_periods_take_windows_on_the_last_day() -> None:
+    # Week 1: users 1 (day 0), 2 (day 3). Week 2: user 1 on day 8 (a Tuesday); the data end there.
+    out = kpikit.active_users(
+        pd.DataFrame(log([(1, 0), (2, 3), (1, 8)])), user="user", time="time", freq="week", windows={"dau": 1, "wau": 7}
+    )
+    assert out.active_users.tolist() == [2, 1]
+    # Week 1 ends Sunday (day 6): DAU 0, WAU {1, 2}. Week 2 is cut at day 8: DAU {1}, WAU days 2–8 {2, 1}.
+    assert out.dau.tolist() == [0, 1]
+    assert out.wau.tolist() == [2, 2]
+
+
+def test_segments_and_event_filter(make_table: Any) -> None:
+    t = make_table(
+        log(
+            [(1, 0), (1, 1), (2, 1), (3, 1)],
+            plan=["pro", "pro", "free", "pro"],
+            event=["login", "view", "login", "login"],
+        )
+    )
+    out = kpikit.active_users(t, user="user", time="time", by="plan", event="login", windows={"dau": 1, "wau": 7})
+    # free: user 2 on day 1. pro logins: user 1 day 0, user 3 day 1.
+    assert out.plan.tolist() == ["free", "free", "pro", "pro"]
+    assert out.dau.tolist() == [0, 1, 1, 1]
+    assert out.wau.tolist() == [0, 1, 1, 2]
+    both = kpikit.active_users(t, user="user", time="time", events=["login", "view"], windows={"dau": 1})
+    assert both.dau.tolist() == [1, 3]
+
+
+def test_missing_users_raise_or_are_dropped_and_counted() -> None:
+    df = pd.DataFrame({"user": ["a", None, "b"], "time": [day(0), day(1), pd.NaT]})
+    with pytest.raises(kpikit.InputError, match=r"\"user\".*row 1"):
+        kpikit.active_users(df, user="user", time="time")
+    with pytest.raises(kpikit.InputError):
+        kpikit.active_users(df.assign(user=["a", "x", "b"]), user="user", time="time")
+    out = kpikit.active_users(df, user="user", time="time", nulls="drop")
+    assert out.attrs["skipped_rows"] == 2
+    assert out.dau.tolist() == [1]
+
+
+def test_bad_parameters() -> None:
+    df = pd.DataFrame(log([(1, 0)]))
+    with pytest.raises(kpikit.ParameterError, match="windows"):
+        kpikit.active_users(df, user="user", time="time", windows={"dau": 0})
+    with pytest.raises(kpikit.ParameterError, match="event"):
+        kpikit.active_users(df, user="user", time="time", event="a", events=["b"])
+    with pytest.raises(kpikit.SchemaError, match="nope"):
+        kpikit.active_users(df, user="nope", time="time")
+
+
+def _active_reference(pairs: list[tuple[int, int]], windows: dict[str, int]) -> pd.DataFrame:
+    days_of: dict[int, set[int]] = defaultdict(set)
+    for u, d in pairs:
+        days_of[u].add(d)
+    lo, hi = min(d for _, d in pairs), max(d for _, d in pairs)
+    rows = []
+    for t in range(lo, hi + 1):
+        row = {"active_users": sum(t in ds for ds in days_of.values())}
+        for name, w in windows.items():
+            row[name] = sum(any(t - w < d <= t for d in ds) for ds in days_of.values())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+events_st = st.lists(st.tuples(st.integers(0, 12), st.integers(0, 60)), min_size=1, max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events_st, st.integers(1, 10), st.integers(1, 40))
+def test_active_users_match_a_plain_reference(pairs: list[tuple[int, int]], w1: int, w2: int) -> None:
+    windows = {"dau": 1, "wk": w1, "mau": w2}
+    out = kpikit.active_users(pd.DataFrame(log(pairs)), user="user", time="time", windows=windows)
+    ref = _active_reference(pairs, windows)
+    for c in ["active_users", "dau", "wk", "mau"]:
+        assert out[c].tolist() == ref[c].tolist(), c
+    expected = [d / m if m else None for d, m in zip(ref.dau, ref.mau)]
+    assert [None if pd.isna(x) else x for x in out.dau_mau] == expected
+
+
+def test_large_input_runs_in_parallel_ranges_and_equals_reference() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    n = 400_000
+    pairs = list(zip(rng.integers(0, 5000, n).tolist(), rng.integers(0, 90, n).tolist()))
+    out = kpikit.active_users(pd.DataFrame(log(pairs)), user="user", time="time", windows={"dau": 1, "wau": 7})
+    df = pd.DataFrame(pairs, columns=["u", "d"]).drop_duplicates()
+    dau = df.groupby("d").u.nunique().reindex(range(90), fill_value=0)
+    assert out.dau.tolist() == dau.tolist()
+    wau = [df[(df.d > t - 7) & (df.d <= t)].u.nunique() for t in range(90)]
+    assert out.wau.tolist() == wau
+
+
+# --- stickiness -------------------------------------------------------------------------------
+
+
+def test_stickiness_exact_cumulative_and_min_events(make_table: Any) -> None:
+    # a: days 0 (×2), 1, 2 → 3 days; b: day 1 → 1; c: days 0, 2 (×2) → 2; single-event user d on day 4.
+    t = make_table(log([("a", 0), ("a", 0), ("a", 1), ("a", 2), ("b", 1), ("c", 0), ("c", 2), ("c", 2), ("d", 4)]))
+    out = kpikit.stickiness(t, user="user", time="time")
+    assert out.intervals.tolist() == [1, 2, 3, 4, 5]
+    assert out.users.tolist() == [2, 1, 1, 0, 0]
+    assert out.share.tolist() == [0.5, 0.25, 0.25, 0.0, 0.0]
+    cum = kpikit.stickiness(t, user="user", time="time", cumulative=True)
+    assert cum.users.tolist() == [4, 2, 1, 0, 0]
+    # Two events a day: a on day 0, c on day 2 → both on exactly one day.
+    two = kpikit.stickiness(t, user="user", time="time", min_events=2)
+    assert two.users.tolist() == [2, 0, 0, 0, 0]
+    # Range days 0–1 only: a on 2 days, b 1, c 1; d is outside.
+    rng = kpikit.stickiness(t, user="user", time="time", start=day(0).date(), end=str(day(1).date()))
+    assert rng.users.tolist() == [2, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(events_st, st.integers(1, 3))
+def test_stickiness_matches_a_plain_reference(pairs: list[tuple[int, int]], k: int) -> None:
+    out = kpikit.stickiness(pd.DataFrame(log(pairs)), user="user", time="time", min_events=k)
+    df = pd.DataFrame(pairs, columns=["u", "d"])
+    per_day = df.groupby(["u", "d"]).size()
+    active = (per_day >= k).groupby(level="u").sum()
+    n = df.d.max() - df.d.min() + 1
+    expected = [int((active == i).sum()) for i in range(1, n + 1)]
+    assert out.users.tolist() == expected
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+def test_lifecycle_statuses_posthog_and_amplitude(make_table: Any) -> None:
+    # Days 0–4. a: 0, 1, 3. b: 1, 2 (created on day 0). c: 4 (single event).
+    pairs = [("a", 3), ("a", 0), ("b", 1), ("a", 1), ("b", 2), ("c", 4), ("a", 1)]
+    created = {"a": day(0), "b": day(0), "c": day(4)}
+    t = make_table(log(pairs, created=[created[u] for u, _ in pairs]))
+    ph = kpikit.lifecycle(t, user="user", time="time", created="created")
+    # PostHog: a new on 0, returning 1, dormant 2, resurrecting 3, dormant 4.
+    #          b created day 0 but first active day 1 → resurrecting 1, returning 2, dormant 3.
+    #          c new on 4.
+    assert ph.new.tolist() == [1, 0, 0, 0, 1]
+    assert ph.returning.tolist() == [0, 1, 1, 0, 0]
+    assert ph.resurrecting.tolist() == [0, 1, 0, 1, 0]
+    assert ph.dormant.tolist() == [0, 0, -1, -1, -1]
+    assert ph.active.tolist() == [1, 2, 1, 1, 1]
+    # Pulse on day 3: (0 + 1) / 1.
+    assert ph.pulse.tolist()[3] == 1.0 and pd.isna(ph.pulse.iloc[0])
+    amp = kpikit.lifecycle(t, user="user", time="time", created="created", preset="amplitude")
+    # Amplitude: b is new in its first active period (day 1).
+    assert amp.new.tolist() == [1, 1, 0, 0, 1]
+    assert amp.resurrecting.tolist() == [0, 0, 0, 1, 0]
+    # Without a created column PostHog's "new" is the first active period too.
+    assert kpikit.lifecycle(t, user="user", time="time").new.tolist() == [1, 1, 0, 0, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(events_st)
+def test_lifecycle_matches_a_plain_reference(pairs: list[tuple[int, int]]) -> None:
+    out = kpikit.lifecycle(pd.DataFrame(log(pairs)), user="user", time="time")
+    days_of: dict[int, set[int]] = defaultdict(set)
+    for u, d in pairs:
+        days_of[u].add(d)
+    lo, hi = min(d for _, d in pairs), max(d for _, d in pairs)
+    for i, t in enumerate(range(lo, hi + 1)):
+        new = sum(t in ds and min(ds) == t for ds in days_of.values())
+        ret = sum(t in ds and t - 1 in ds for ds in days_of.values())
+        res = sum(t in ds and t - 1 not in ds and min(ds) < t for ds in days_of.values())
+        dor = -sum(t not in ds and t - 1 in ds for ds in days_of.values())
+        assert (out.new[i], out.returning[i], out.resurrecting[i], out.dormant[i]) == (new, ret, res, dor)

@@ -1,0 +1,211 @@
+"""Retention cohorts: each convention pinned on a hand-built log, presets, revenue retention,
+mean curves, and a plain reference on random event logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kpikit
+
+D0 = dt.datetime(2026, 3, 2)  # a Monday
+
+
+def at(d: int, hour: int = 0) -> dt.datetime:
+    return D0 + dt.timedelta(days=d, hours=hour)
+
+
+def log(rows: list[tuple[Any, int, str]], **extra: list[Any]) -> dict[str, list[Any]]:
+    return {"user": [r[0] for r in rows], "time": [at(r[1]) for r in rows], "event": [r[2] for r in rows], **extra}
+
+
+# u1: signup day 0, login days 2, 3. u2: signup day 0, login day 1. u3: signup day 1, login day 3.
+# u2 signs up again on day 2 (only "recurring" cares). Rows unsorted, one duplicate.
+ROWS = [
+    (1, 3, "login"),
+    (1, 0, "signup"),
+    (2, 0, "signup"),
+    (2, 1, "login"),
+    (1, 2, "login"),
+    (3, 1, "signup"),
+    (3, 3, "login"),
+    (2, 2, "signup"),
+    (1, 2, "login"),
+]
+
+
+def daily(t: Any, **kw: Any) -> pd.DataFrame:
+    return kpikit.retention(t, user="user", time="time", start_event="signup", return_event="login", period="day", **kw)
+
+
+def test_first_time_on_calendar_days(make_table: Any) -> None:
+    out = daily(make_table(log(ROWS)))
+    # Cohort day 0 = {1, 2}: k1 {2}, k2 {1}, k3 {1}. Cohort day 1 = {3}: k1 none, k2 {3}.
+    # u2's second signup (day 2) is not a first time. Cells shown while cohort + k ≤ last day (3).
+    assert out.cohort.dt.date.tolist() == [D0.date()] * 4 + [at(1).date()] * 3
+    assert out.period_number.tolist() == [0, 1, 2, 3, 0, 1, 2]
+    assert out.cohort_size.tolist() == [2, 2, 2, 2, 1, 1, 1]
+    assert out.retained.tolist() == [2, 1, 1, 1, 1, 0, 1]
+    assert out.rate.tolist() == [1.0, 0.5, 0.5, 0.5, 1.0, 0.0, 1.0]
+
+
+def test_on_or_after_counts_any_later_return() -> None:
+    out = daily(pd.DataFrame(log(ROWS)), mode="on_or_after")
+    # Cohort 0: u1 last returns at k3, u2 at k1 → k1 2, k2 1, k3 1. Cohort 1: u3 at k2 → k1 1, k2 1.
+    assert out.retained.tolist() == [2, 2, 1, 1, 1, 1, 1]
+
+
+def test_recurring_cohorts_count_every_start() -> None:
+    out = daily(pd.DataFrame(log(ROWS)), cohort="recurring")
+    # Day 2 cohort = {u2 (second signup)}: no later login → 1, 0.
+    assert out.cohort_size.tolist() == [2, 2, 2, 2, 1, 1, 1, 1, 1]
+    assert out.retained.tolist() == [2, 1, 1, 1, 1, 0, 1, 1, 0]
+
+
+def test_reference_previous_and_brackets() -> None:
+    prev = daily(pd.DataFrame(log(ROWS)), reference="previous")
+    # Cohort 0: 2 → 1 → 1 → 1: rates 1, 1/2, 1/1, 1/1. Cohort 1: 1 → 0 → 1: 1, 0, null.
+    assert prev.rate.tolist()[:6] == [1.0, 0.5, 1.0, 1.0, 1.0, 0.0]
+    assert pd.isna(prev.rate.iloc[6])
+    br = daily(pd.DataFrame(log(ROWS)), brackets=[1, 2])
+    # Bracket 1 = day 1, bracket 2 = days 2–3. Cohort 0: b1 {2}, b2 {1}. Cohort 1: b1 none, b2 {3}.
+    assert br.period_number.tolist() == [0, 1, 2, 0, 1, 2]
+    assert br.retained.tolist() == [2, 1, 1, 1, 0, 1]
+
+
+def test_rolling_24h_windows_measure_from_the_start_event() -> None:
+    # u1 starts day 0 at 20:00, returns day 1 at 10:00 (14 h later: rolling period 0, calendar 1)
+    # and day 2 at 19:00 (47 h: rolling period 1).
+    df = pd.DataFrame(
+        {"user": [1, 1, 1, 2], "time": [at(0, 20), at(1, 10), at(2, 19), at(2, 21)], "event": ["x"] * 4}
+    )
+    cal = kpikit.retention(df, user="user", time="time", period="day")
+    # Cohort day 0 {1}: back on days 1 and 2; day 1 is an empty cohort; day 2 {2}.
+    assert cal.retained.tolist() == [1, 1, 1, 0, 0, 1]
+    roll = kpikit.retention(df, user="user", time="time", period="day", windows="rolling_24h")
+    # Cohort day 0: k1 = [24 h, 48 h) holds the 47 h return; k2 starts day 2 00:00 ≤ data end
+    # (day 2 21:00) and is shown, empty.
+    assert roll.period_number.tolist() == [0, 1, 2, 0, 1, 0]
+    assert roll.retained.tolist() == [1, 1, 0, 0, 0, 1]
+    amp = kpikit.retention(df, user="user", time="time", period="day", preset="amplitude")
+    pd.testing.assert_frame_equal(amp, roll)
+
+
+def test_presets_set_conventions_and_explicit_arguments_win() -> None:
+    df = pd.DataFrame(log(ROWS))
+    mix = daily(df, preset="mixpanel", windows="calendar")
+    both = daily(df, cohort="recurring", mode="on_or_after")
+    pd.testing.assert_frame_equal(mix, both)
+    pd.testing.assert_frame_equal(daily(df, preset="posthog"), daily(df))
+    with pytest.raises(kpikit.ParameterError, match="preset"):
+        daily(df, preset="heap")
+    with pytest.raises(kpikit.ParameterError, match="mode"):
+        daily(df, mode="sometimes")
+
+
+def test_revenue_retention_sums_the_value_of_returns() -> None:
+    rows = [(1, 0, "pay"), (1, 7, "pay"), (2, 1, "pay"), (2, 8, "pay"), (2, 9, "pay")]
+    df = pd.DataFrame(log(rows, amount=[10.0, 8.0, 20.0, 5.0, 15.0]))
+    out = kpikit.retention(df, user="user", time="time", value="amount", period="week")
+    # One weekly cohort {1, 2}: week 0 revenue 30, week 1 revenue 8 + 5 + 15 = 28.
+    assert out.value.tolist() == [30.0, 28.0]
+    assert out.rate.tolist() == [1.0, pytest.approx(28 / 30)]
+    assert out.retained.tolist() == [2, 2]
+
+
+def test_mean_curves_weighted_and_simple_exclude_empty_cohorts() -> None:
+    # Cohort day 0 = {1, 2}, u1 back on day 1. Day 1: nobody starts (empty). Day 2 = {3}, back day 3.
+    rows = [(1, 0, "signup"), (2, 0, "signup"), (1, 1, "login"), (3, 2, "signup"), (3, 3, "login")]
+    tri = daily(pd.DataFrame(log(rows)))
+    assert tri.cohort_size.tolist() == [2, 2, 2, 2, 0, 0, 0, 1, 1]
+    assert tri.rate.iloc[4:7].isna().all()
+    curve = daily(pd.DataFrame(log(rows)), curve=True)
+    # k0: cohorts 0 and 2 (the empty one is left out). k1: 1/2 and 1/1 → weighted 2/3, simple 3/4.
+    # k2, k3: only cohort 0 has begun them → 0/2.
+    assert curve.period_number.tolist() == [0, 1, 2, 3]
+    assert curve.cohorts.tolist() == [2, 2, 1, 1]
+    assert curve.base_users.tolist() == [3, 3, 2, 2]
+    assert curve.weighted_rate.tolist() == pytest.approx([1.0, 2 / 3, 0.0, 0.0])
+    assert curve.simple_rate.tolist() == pytest.approx([1.0, 0.75, 0.0, 0.0])
+
+
+def test_nulls_raise_or_drop() -> None:
+    df = pd.DataFrame({"user": [1, 1, 2], "time": [at(0), None, at(1)], "event": ["a"] * 3})
+    with pytest.raises(kpikit.InputError, match=r"\"time\".*row 1"):
+        kpikit.retention(df, user="user", time="time")
+    out = kpikit.retention(df, user="user", time="time", nulls="drop", period="day")
+    assert out.attrs["skipped_rows"] == 1
+    assert out.cohort_size.tolist() == [1, 1, 1]
+
+
+def _reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> dict[tuple[int, int], tuple[int, int]]:
+    """(cohort day, k) -> (cohort size, retained) with event 0 = start, 1 = return, days calendar."""
+    starts: dict[int, list[int]] = defaultdict(list)
+    returns: dict[int, set[int]] = defaultdict(set)
+    for u, d, e in rows:
+        (starts[u].append(d) if e == 0 else returns[u].add(d))
+    last = max(d for _, d, _ in rows)
+    size: dict[int, int] = defaultdict(int)
+    kept: dict[tuple[int, int], int] = defaultdict(int)
+    for u, ds in starts.items():
+        cohorts = sorted(set(ds)) if recurring else [min(ds)]
+        for c in cohorts:
+            size[c] += 1
+            ks = {r - c for r in returns[u] if r > c}
+            for k in range(1, last - c + 1):
+                hit = k in ks if mode == "on" else any(x >= k for x in ks)
+                kept[(c, k)] += hit
+    out = {}
+    if not size:
+        return out
+    for c in range(min(size), max(size) + 1):
+        for k in range(0, last - c + 1):
+            out[(c, k)] = (size[c], size[c] if k == 0 else kept[(c, k)])
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 20), st.integers(0, 1)), min_size=1, max_size=60),
+    st.sampled_from(["on", "on_or_after"]),
+    st.booleans(),
+)
+def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> None:
+    df = pd.DataFrame(log([(u, d, ["start", "back"][e]) for u, d, e in rows]))
+    out = kpikit.retention(
+        df, user="user", time="time", start_event="start", return_event="back", period="day",
+        mode=mode, cohort="recurring" if recurring else "first_time",
+    )
+    ref = _reference(rows, mode, recurring)
+    got = {
+        ((c - D0).days, k): (s, r)
+        for c, k, s, r in zip(out.cohort, out.period_number, out.cohort_size, out.retained)
+    }
+    assert got == ref
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 40), st.integers(0, 1)), min_size=1, max_size=60),
+    st.sampled_from(["on", "on_or_after"]),
+    st.booleans(),
+    st.sampled_from([None, [1, 2], [3]]),
+)
+def test_calendar_fast_path_equals_the_general_path(
+    rows: list[tuple[int, int, int]], mode: str, recurring: bool, brackets: list[int] | None
+) -> None:
+    # Without a value column, calendar cohorts use a compact per-user encoding; with one (all
+    # zeros here) they take the general path. Users and rates must agree.
+    df = pd.DataFrame(log([(u, d, ["start", "back"][e]) for u, d, e in rows], zero=[0.0] * len(rows)))
+    kw = dict(user="user", time="time", start_event="start", return_event="back", period="week", mode=mode,
+              cohort="recurring" if recurring else "first_time", brackets=brackets)
+    fast = kpikit.retention(df, **kw)
+    general = kpikit.retention(df, value="zero", **kw)
+    pd.testing.assert_frame_equal(fast[["cohort", "period_number", "cohort_size", "retained"]],
+                                  general[["cohort", "period_number", "cohort_size", "retained"]])

@@ -83,17 +83,27 @@ def main() -> None:
                 row["differs"] = bad
                 results.setdefault(wname, []).append(row)
 
-    _write_report(Path(a.report), results, a.repeat, kpikit.__version__)
-    _plot(results)
+    # Results of workloads not run this time are kept from earlier runs (benches/results.json),
+    # so the report always covers every workload measured.
+    store = HERE / "results.json"
+    saved = json.loads(store.read_text()) if store.exists() else {}
+    for wname, rows in results.items():
+        saved[wname] = {"rows": rows, "repeat": a.repeat, "version": kpikit.__version__,
+                        "when": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
+    store.write_text(json.dumps(saved, indent=1))
+    merged = {w: saved[w]["rows"] for w in WORKLOADS if w in saved}
+    when = {w: f"{saved[w]['when']}, median of {saved[w]['repeat']} runs" for w in merged}
+    _write_report(Path(a.report), merged, a.repeat, kpikit.__version__, when)
+    _plot(merged)
     print(f"wrote {a.report}")
 
 
-def _write_report(path: Path, results: dict[str, list[dict]], repeat: int, version: str) -> None:
+def _write_report(path: Path, results: dict[str, list[dict]], repeat: int, version: str, when: dict[str, str]) -> None:
     lines = [
         "# kpikit benchmark report",
         "",
         f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python benches/run.py` with kpikit {version}, "
-        f"{os.cpu_count()} cores, median of {repeat} runs per engine, each engine in a fresh process starting "
+        f"{os.cpu_count()} cores, each engine in a fresh process starting "
         "from the same pandas DataFrame. Working memory is peak RSS minus RSS once the input is loaded. "
         "Speed-up is the fastest peer's median ÷ kpikit's median; memory ratio is kpikit's working memory ÷ "
         "the leanest peer's. Every peer's result was checked equal to kpikit's before timing.",
@@ -101,7 +111,7 @@ def _write_report(path: Path, results: dict[str, list[dict]], repeat: int, versi
     ]
     for wname, rows in results.items():
         w = WORKLOADS[wname]
-        lines += [f"## {wname}: {w.description}", ""]
+        lines += [f"## {wname}: {w.description}", "", f"Measured {when[wname]}.", ""]
         head = "| scale | rows | threads | " + " | ".join(f"{e} time" for e in w.engines) + " | " + " | ".join(
             f"{e} memory" for e in w.engines
         ) + " | speed-up vs fastest peer | memory vs leanest peer |"

@@ -358,3 +358,12 @@ def test_rates_match_a_pandas_reference(histories: list[list[float]], preset: st
     # ARR is exact to the cent: 12 × 99.99 is 1199.88, not float64's 1199.8799999999999.
     assert (r.mrr == m.ending_mrr).all()
     assert (r.arr == (m.ending_mrr * 1200).round() / 100).all()
+
+
+def test_profitwell_discounted_annual_plan() -> None:
+    # ProfitWell subtracts discounts whatever their duration: $120 a year with 10 % off is
+    # $9 MRR. kpikit reads amounts after discount, so the discounted price is the amount:
+    # 120 × 0.9 / 12 = 9.
+    subs = pd.DataFrame({"customer": ["sarah"], "start": pd.to_datetime(["2026-04-15"]), "amount": [120 * 0.9], "interval": ["year"]})
+    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    assert m.mrr.tolist() == [9.0]

@@ -1,6 +1,6 @@
 """The kpikit command line: ``kpikit demo`` (or ``python -m kpikit demo``).
 
-The main job: build the demo company and print its headline metrics.
+The main job: build the demo company and print its headline metrics and executive scorecard.
 """
 
 from __future__ import annotations
@@ -47,6 +47,21 @@ def demo(seed: int, scale: float) -> None:
             print(f"\n{m.section}")
             last_section = m.section
         print(f"  {m.name:<{width}}  {_format(m.value, m.unit):>16}   {m.note}")
+    scorecard(seed, scale)
+
+
+def scorecard(seed: int, scale: float) -> None:
+    """Print the executive scorecard of the demo company (latest complete periods)."""
+    from .scorecard import Scorecard, Sources, _format as fmt
+
+    rows = Scorecard.executive().evaluate(Sources.demo(seed=seed, scale=scale)).to_frame()
+    width = max(len(k) for k in rows.kpi)
+    print("\nExecutive scorecard (★ north star)")
+    for r in rows.itertuples(index=False):
+        star = "★" if r.north_star else " "
+        period = r.period.strftime("%Y-%m")
+        target = "> previous" if r.target != r.target else fmt(r.target, r.unit)
+        print(f" {star}{r.kpi:<{width}}  {period}  {fmt(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from . import _kpikit
 from ._convert import check_output, column_list, table_output
 from ._typing import Output
 from .exceptions import KpikitError
+from .revenue import _input_options
 
 __all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention"]
 
@@ -154,16 +155,6 @@ def _revenue_states(ddf: Any, kernel: Any, customer: str, columns: list[str], pa
     return _read_states(dask.compute(*[dask.delayed(_state)(kernel, p, i, customer, options) for i, p in enumerate(parts)]))
 
 
-def _revenue_options(
-    period: str | None, mrr: str | None, start: str | None, end: str | None, amount: str | None,
-    interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
-) -> tuple[list[str | None], dict[str, Any]]:
-    columns = [period, mrr, start, end, amount, interval]
-    options = dict(period=period, mrr=mrr, start=start, end=end, amount=amount, interval=interval,
-                   freq=freq, week_start=week_start, snapshot=snapshot, tz=tz)
-    return columns, options
-
-
 def mrr_movements(
     ddf: Any,
     *,
@@ -204,7 +195,8 @@ def mrr_movements(
 
     check_output(output)
     segments = column_list(by)
-    cols, options = _revenue_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
+    cols = [period, mrr, start, end, amount, interval]
+    options = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
     columns = list(dict.fromkeys(c for c in [customer, *cols, *segments] if c is not None))
     options.update(by=segments, preset=preset, conventions=_overrides(conventions, "mrr_movements"))
     states = _revenue_states(ddf, _kpikit.movements, customer, columns, partitioned, options)
@@ -285,7 +277,8 @@ def revenue_cohorts(
     [1.0, 0.5]
     """
     check_output(output)
-    cols, options = _revenue_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
+    cols = [period, mrr, start, end, amount, interval]
+    options = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
     columns = list(dict.fromkeys(c for c in [customer, *cols] if c is not None))
     states = _revenue_states(ddf, _kpikit.cohort_state, customer, columns, partitioned, options)
     return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)

@@ -55,6 +55,15 @@ def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, st
     return overrides
 
 
+def _input_options(
+    period: str | None, mrr: str | None, start: str | None, end: str | None, amount: str | None,
+    interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
+) -> dict[str, Any]:
+    """The keywords of the core's revenue kernels that say how the input is read."""
+    return dict(period=period, mrr=mrr, start=start, end=end, amount=amount, interval=interval,
+                freq=freq, week_start=week_start, snapshot=snapshot, tz=tz)
+
+
 def mrr(
     table: TableLike,
     *,
@@ -298,21 +307,8 @@ def mrr_movements(
     overrides = _overrides(conventions, "mrr_movements")
     segments = column_list(by)
     columns = [customer, period, mrr, start, end, amount, interval, *segments]
-    kwargs: dict[str, Any] = dict(
-        period=period,
-        mrr=mrr,
-        start=start,
-        end=end,
-        amount=amount,
-        interval=interval,
-        freq=freq,
-        week_start=week_start,
-        snapshot=snapshot,
-        tz=tz,
-        by=segments,
-        preset=preset,
-        conventions=overrides,
-    )
+    kwargs = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
+    kwargs.update(by=segments, preset=preset, conventions=overrides)
     if isinstance(table, (list, tuple)):
         if detail:
             raise ParameterError("parameter 'detail': the per-customer ledger needs one table, not partitions")
@@ -602,18 +598,7 @@ def revenue_cohorts(
     """
     check_output(output)
     columns = [customer, period, mrr, start, end, amount, interval]
-    kwargs: dict[str, Any] = dict(
-        period=period,
-        mrr=mrr,
-        start=start,
-        end=end,
-        amount=amount,
-        interval=interval,
-        freq=freq,
-        week_start=week_start,
-        snapshot=snapshot,
-        tz=tz,
-    )
+    kwargs = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
     if isinstance(table, (list, tuple)):
         if not table:
             raise ParameterError("parameter 'table': an empty list of partitions")

@@ -22,6 +22,39 @@ struct Spec {
 }
 
 impl Spec {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        customer: String,
+        period: Option<String>,
+        mrr: Option<String>,
+        start: Option<String>,
+        end: Option<String>,
+        amount: Option<String>,
+        interval: Option<String>,
+        by: Vec<String>,
+        freq: &str,
+        week_start: &str,
+        snapshot: &str,
+        tz: &str,
+    ) -> Spec {
+        Spec {
+            names: ColumnNames {
+                customer,
+                period,
+                mrr,
+                start,
+                end,
+                amount,
+                interval,
+                by,
+            },
+            freq: freq.into(),
+            week_start: week_start.into(),
+            snapshot: snapshot.into(),
+            tz: tz.into(),
+        }
+    }
+
     fn input(&self, table: &Table) -> KpiResult<RevenueInput> {
         RevenueInput::from_table(
             table,
@@ -64,22 +97,20 @@ pub fn customer_mrr(
     tz: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            start,
-            end,
-            amount,
-            interval,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-    };
+    let spec = Spec::new(
+        customer,
+        period,
+        mrr,
+        start,
+        end,
+        amount,
+        interval,
+        Vec::new(),
+        freq,
+        week_start,
+        snapshot,
+        tz,
+    );
     table_out(enter(py, move || {
         revenue::customer_mrr(&spec.input(&table)?)
     })?)
@@ -110,22 +141,9 @@ pub fn movements(
     detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            start,
-            end,
-            amount,
-            interval,
-            by,
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-    };
+    let spec = Spec::new(
+        customer, period, mrr, start, end, amount, interval, by, freq, week_start, snapshot, tz,
+    );
     table_out(enter(py, move || {
         let conv = self::conventions(preset.as_deref(), &conventions)?;
         let input = spec.input(&table)?;
@@ -243,22 +261,20 @@ pub fn cohort_state(
     tz: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            start,
-            end,
-            amount,
-            interval,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-    };
+    let spec = Spec::new(
+        customer,
+        period,
+        mrr,
+        start,
+        end,
+        amount,
+        interval,
+        Vec::new(),
+        freq,
+        week_start,
+        snapshot,
+        tz,
+    );
     table_out(enter(py, move || {
         revenue::cohort_state(&spec.input(&table)?)
     })?)

@@ -26,7 +26,10 @@ pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); rounding would leave ~1e-18.
+    let lo = if k == 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    Some((lo, hi))
 }
 
 /// z statistic of the change from `k1 / n1` (before) to `k2 / n2` (after), pooled standard

@@ -27,8 +27,16 @@ pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); rounding would leave ~1e-18.
-    let lo = if k == 0.0 { 0.0 } else { (centre - half).max(0.0) };
-    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    let lo = if k == 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if k == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     Some((lo, hi))
 }
 
@@ -158,7 +166,11 @@ mod tests {
         d.push(Some(3.0));
         assert_eq!(anomalies(&d, 6)[6], Some(true));
         // A flat window has MAD 0: null, whatever follows.
-        let flat = [Some(5.0); 6].iter().copied().chain([Some(50.0)]).collect::<Vec<_>>();
+        let flat = [Some(5.0); 6]
+            .iter()
+            .copied()
+            .chain([Some(50.0)])
+            .collect::<Vec<_>>();
         assert_eq!(anomalies(&flat, 6)[6], None);
         // Missing periods are skipped, not counted.
         let mut gap = v[..6].to_vec();

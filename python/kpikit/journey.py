@@ -181,6 +181,9 @@ def _arrow(row: pd.Series) -> str:
     return f'<span style="color:{colour}">{mark}</span>{star}'
 
 
+_EMPTY = "<tr><td style='color:#868e96'>no sources</td></tr>"
+
+
 def _render_html(result: JourneyResult) -> str:
     frame = result.rows
     flagged = set(result.dissonance["upper_stage"]) | set(result.dissonance["lower_stage"])
@@ -200,7 +203,7 @@ def _render_html(result: JourneyResult) -> str:
         cells.append(
             f"<td style='vertical-align:top;border:{border};padding:6px'>"
             f"<div style='font-weight:bold;text-transform:capitalize'>{stage}</div>"
-            f"<table style='font-size:90%'>{''.join(lines)}</table></td>"
+            f"<table style='font-size:90%'>{''.join(lines) or _EMPTY}</table></td>"
         )
     notes = "".join(
         f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
@@ -212,7 +215,9 @@ def _render_html(result: JourneyResult) -> str:
     title = f"Customer journey, {result.freq} of {pd.Timestamp(period):%Y-%m-%d}" if pd.notna(period) else "Customer journey"
     return (
         f"<div><div style='font-weight:bold'>{html.escape(title)}</div>"
-        "<table style='border-collapse:collapse'><tr>" + "".join(cells) + "</tr></table>"
+        "<table style='border-collapse:collapse'><tr>"
+        + "<td style='vertical-align:middle;color:#868e96;padding:0 4px'>→</td>".join(cells)
+        + "</tr></table>"
         "<div style='color:#868e96;font-size:85%'>value ▲▼ previous period; green = the favourable way; "
         "* = significant change (two-proportion test, 5 %)</div>" + notes + "</div>"
     )

@@ -129,7 +129,8 @@ def test_dissonance_when_signups_rise_and_qualification_falls_significantly() ->
     # Only the leads source: no deal, revenue, event or survey metrics.
     assert set(f.index) == {"visitors", "visitor_signup_rate", "signups", "signup_pql_rate", "time_to_pql_days",
                             "pql_customer_rate", "lead_conversion_rate"}
-    assert "Dissonance" in j._repr_html_()
+    html = j._repr_html_()
+    assert "Dissonance" in html and "no sources" in html  # retention has none here
 
 
 def test_opposite_moves_within_noise_are_not_dissonance() -> None:

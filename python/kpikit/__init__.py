@@ -66,3 +66,8 @@ __all__ = [
     "lifecycle",
     "retention",
 ]
+
+# The customer-journey view (issue 9, item 5).
+from .journey import JourneyResult, journey  # noqa: E402
+
+__all__ += ["journey", "JourneyResult"]

@@ -191,6 +191,9 @@ def evaluate_kpi(
     deadline: str | None = None,
     at_risk_band: float = 0.0,
     pace_periods: int = 3,
+    numerator: str | None = None,
+    denominator: str | None = None,
+    anomaly_periods: int = 6,
 ) -> Any: ...
 def metric_catalog() -> str: ...
 def check_metric_definition(definition: str, known: list[str]) -> str: ...

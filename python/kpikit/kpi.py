@@ -68,6 +68,12 @@ class KPI:
         Recent periods whose straight-line trend is projected to the deadline.
     notes : mapping, optional
         Check-in notes per period (``{"2026-03": "pricing change"}``), kept with the KPI.
+    numerator, denominator : str, optional
+        Columns of the history holding the counts behind a rate (e.g. ``"churned_customers"``
+        of ``"starting_customers"``). With them each period also gets ``ci_low``/``ci_high``
+        and ``significant``; without them those columns are absent.
+    anomaly_periods : int, default 6
+        How many earlier values the ``anomaly`` flag is scored against.
 
     Notes
     -----
@@ -86,7 +92,17 @@ class KPI:
       met: ``at_risk`` within the band, else ``behind``;
     * ``target="previous"``: each period's target is the previous value; at least as good is
       ``on_track``, short by at most the band ``at_risk``, else ``behind``; the first period,
-      with nothing to compare to, is ``not_started``; no attainment or projection.
+      with nothing to compare to, is ``not_started``; no attainment or projection;
+    * with counts k of n: ``ci_low``/``ci_high`` = the Wilson 95 % interval of p = k/n,
+      (p + z²/2n ∓ z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n) with z = 1.959964 (null when n = 0);
+      ``significant`` = the two-proportion z-test of the change from the previous period with
+      counts, z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)) with the pooled p̄ = (k₁+k₂)/(n₁+n₂),
+      true when |z| > 1.959964 (5 %, two-sided); a pooled rate of 0 or 1 is no change (false);
+    * ``anomaly`` = a sudden spike or drop: with m and MAD the median and the median absolute
+      deviation of the previous ``anomaly_periods`` values (missing periods skipped),
+      |v − m| / (1.4826 · MAD) > 3.5 (Iglewicz and Hoaglin's modified z-score); null with
+      fewer earlier values, and null when MAD = 0 — a flat run has no spread to judge a
+      departure by, and flagging any departure would flag each step of a small count.
 
     Examples
     --------
@@ -116,11 +132,18 @@ class KPI:
     start_value: float | None = None
     pace_periods: int = 3
     notes: Mapping[str, str] = field(default_factory=dict)
+    numerator: str | None = None
+    denominator: str | None = None
+    anomaly_periods: int = 6
 
     def __post_init__(self) -> None:
         unknown = set(self.thresholds or {}) - {"at_risk"}
         if unknown:
             raise ParameterError(f"parameter 'thresholds': unknown key {sorted(unknown)[0]!r}; the key is 'at_risk'")
+        if (self.numerator is None) != (self.denominator is None):
+            raise ParameterError("parameter 'numerator': give both the numerator and the denominator columns, or neither")
+        if self.anomaly_periods < 1:
+            raise ParameterError(f"parameter 'anomaly_periods': {self.anomaly_periods} is not a positive number of periods")
         if self.direction is not None and self.direction not in ("increase", "decrease", "neutral"):
             raise ParameterError(f"parameter 'direction': {self.direction!r} is not increase, decrease or neutral")
 
@@ -144,11 +167,13 @@ class KPI:
 
         Returns one row per period from the first to the last of the history: ``period``,
         ``value``, ``target`` (or ``target_low``/``target_high``), ``attainment``, ``change``,
-        ``improved``, ``projected`` and ``status`` (see the class notes for the rules).
+        ``improved``, ``projected``, ``status``, with counts ``ci_low``, ``ci_high`` and
+        ``significant``, and ``anomaly`` (see the class notes for the rules).
         """
         check_output(output)
         column = value or self.metric
-        table = table_input(history, [period, column])
+        counts = [c for c in (self.numerator, self.denominator) if c is not None]
+        table = table_input(history, [period, column, *counts])
         low = high = target = None
         previous = False
         if isinstance(self.target, str):
@@ -176,5 +201,8 @@ class KPI:
             deadline=_date_text(self.deadline, "deadline"),
             at_risk_band=float((self.thresholds or {}).get("at_risk", 0.0)),
             pace_periods=self.pace_periods,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            anomaly_periods=self.anomaly_periods,
         )
         return table_output(result, output)

@@ -54,11 +54,12 @@ class Sources:
       converted, revenue
     * ``responses``: score, time (NPS answers, 0–10)
     * ``tickets``: opened, resolved, first_response, handle_seconds, csat (1–5)
+    * ``events``: user, time (product events, for active users and DAU/MAU)
 
     >>> import kpikit
     >>> s = kpikit.Sources.demo(scale=0.05)
     >>> sorted(s.roles())
-    ['deals', 'leads', 'responses', 'spend', 'subscriptions', 'tickets']
+    ['deals', 'events', 'leads', 'responses', 'spend', 'subscriptions', 'tickets']
     """
 
     subscriptions: tuple[Any, Mapping[str, Any]] | None = None
@@ -67,10 +68,11 @@ class Sources:
     leads: tuple[Any, Mapping[str, Any]] | None = None
     responses: tuple[Any, Mapping[str, Any]] | None = None
     tickets: tuple[Any, Mapping[str, Any]] | None = None
+    events: tuple[Any, Mapping[str, Any]] | None = None
 
     def roles(self) -> list[str]:
         """The roles this bundle has."""
-        return [r for r in ("subscriptions", "spend", "deals", "leads", "responses", "tickets") if getattr(self, r) is not None]
+        return [r for r in ("subscriptions", "spend", "deals", "leads", "responses", "tickets", "events") if getattr(self, r) is not None]
 
     def data_end(self) -> pd.Timestamp | None:
         """The latest date any source reaches (naive, UTC): the last day of the latest
@@ -121,6 +123,7 @@ class Sources:
             responses=(d.responses, {"score": "score", "time": "time"}),
             tickets=(d.tickets, {"opened": "opened", "resolved": "resolved", "first_response": "first_response",
                                  "handle_seconds": "handle_seconds", "csat": "csat"}),
+            events=(d.events, {"user": "user_id", "time": "time"}),
         )
 
 
@@ -189,7 +192,15 @@ def _funnel_from_stages(s: Sources, freq: str) -> Any:
     return funnel_from_stages(table, stages=list(cols["stages"]), freq=freq)
 
 
+def _active_users(s: Sources, freq: str) -> Any:
+    from .activity import active_users
+
+    table, cols = s.get("events", "active_users")
+    return active_users(table, user=cols["user"], time=cols["time"], freq=freq)
+
+
 _RECIPES: dict[str, Callable[[Sources, str], Any]] = {
+    "active_users": _active_users,
     "revenue_metrics": _revenue_metrics,
     "mrr_movements": _mrr_movements,
     "deal_metrics": _deal_metrics,
@@ -199,6 +210,48 @@ _RECIPES: dict[str, Callable[[Sources, str], Any]] = {
     "csat": _csat,
     "funnel_from_stages": _funnel_from_stages,
 }
+
+
+def _metric_history(
+    sources: Sources,
+    metric_id: str,
+    freq: str,
+    cutoff: pd.Timestamp | None,
+    cache: dict[tuple[str, str], Any],
+    *,
+    needed_by: str,
+    counts: tuple[str, str] | None = None,
+    counts_from: str | None = None,
+) -> pd.DataFrame:
+    """A catalog metric's history from ``sources``: ``period`` and the metric's id, one row
+    per complete period (ending by ``cutoff``). Each catalog function runs once per ``freq``
+    (``cache``). ``counts`` = (numerator, denominator) columns of the function's output (of
+    ``counts_from``'s output, when the counts come from another function with the same
+    periods) are added as ``numerator`` and ``denominator``."""
+    m = metric(metric_id)
+
+    def run(function: str) -> Any:
+        recipe = _RECIPES.get(function)
+        if recipe is None:
+            raise ParameterError(f"{needed_by}: metric {m.id!r} is computed by {function}, which cannot run from sources yet")
+        if (function, freq) not in cache:
+            cache[(function, freq)] = recipe(sources, freq)
+        out = cache[(function, freq)]
+        for column, value in m.select.items():
+            out = out[out[column] == value]
+        return out
+
+    out = run(m.function)
+    history = pd.DataFrame({"period": pd.to_datetime(out["period"]).to_numpy(), m.id: m.values(out).astype(float).to_numpy()})
+    if counts is not None:
+        src = out if counts_from is None else run(counts_from)
+        by_period = src.assign(period=pd.to_datetime(src["period"])).set_index("period")
+        for name, column in zip(("numerator", "denominator"), counts):
+            history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
+    if cutoff is not None:
+        ends = history["period"] + _PERIOD[freq]
+        history = history[ends <= cutoff].reset_index(drop=True)
+    return history
 
 
 @dataclass
@@ -259,19 +312,7 @@ class Scorecard:
         histories: dict[str, pd.DataFrame] = {}
         for kpi in self.kpis:
             m = metric(kpi.metric)
-            recipe = _RECIPES.get(m.function)
-            if recipe is None:
-                raise ParameterError(f"KPI {kpi.label!r}: metric {m.id!r} is computed by {m.function}, which a scorecard cannot run from sources yet")
-            key = (m.function, kpi.cadence)
-            if key not in computed:
-                computed[key] = recipe(sources, kpi.cadence)
-            out = computed[key]
-            for column, value in m.select.items():
-                out = out[out[column] == value]
-            history = pd.DataFrame({"period": pd.to_datetime(out["period"]).to_numpy(), m.id: m.values(out).astype(float).to_numpy()})
-            if cutoff is not None:
-                ends = history["period"] + _PERIOD[kpi.cadence]
-                history = history[ends <= cutoff]
+            history = _metric_history(sources, m.id, kpi.cadence, cutoff, computed, needed_by=f"KPI {kpi.label!r}")
             if history.empty:
                 raise ParameterError(f"KPI {kpi.label!r}: no complete {kpi.cadence} in the sources up to {end}")
             judged = kpi.evaluate(history, value=m.id)

@@ -390,6 +390,13 @@ pub struct History<'a> {
     /// Read the direction from the start value (target above it: increase; below: decrease;
     /// a range: neutral), as OKR trackers do, instead of the objective's.
     pub infer_direction: bool,
+    /// Columns holding the counts behind a rate (value ≈ numerator / denominator): adds
+    /// `ci_low`, `ci_high` (Wilson 95 %) and `significant` (two-proportion z-test of the change
+    /// from the previous period with counts, 5 %). Both or neither.
+    pub numerator: Option<String>,
+    pub denominator: Option<String>,
+    /// Earlier values the `anomaly` flag is scored against (see `signals::anomalies`).
+    pub anomaly_periods: usize,
 }
 
 fn day_of(name: &str, text: &str) -> KpiResult<i64> {
@@ -453,6 +460,46 @@ pub fn evaluate_history(
         series[k] = v;
     }
     KpiError::check_rows(&history.period, "must have one row per period", dup)?;
+    let counts = match (&history.numerator, &history.denominator) {
+        (None, None) => None,
+        (Some(num), Some(den)) => {
+            let mut per_period: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];
+            for (slot, name) in [num, den].into_iter().enumerate() {
+                let col = history.table.column(name)?;
+                let mut row = 0usize;
+                let mut bad = BadRows::default();
+                for c in f64_chunks(&col)? {
+                    for i in 0..c.len() {
+                        let v = value_f64(&c, i);
+                        if let Some(x) = v.filter(|x| !(x.is_finite() && *x >= 0.0)) {
+                            bad.push(row, || x.to_string());
+                        }
+                        per_period[slot][(ords[row] - first) as usize] = v;
+                        row += 1;
+                    }
+                }
+                KpiError::check_rows(name, "must be a non-negative count", bad)?;
+            }
+            let [k, d] = per_period;
+            let mut bad = BadRows::default();
+            for (row, &o) in ords.iter().enumerate() {
+                let j = (o - first) as usize;
+                if let (Some(a), Some(b)) = (k[j], d[j]) {
+                    if a > b {
+                        bad.push(row, || format!("{a} > {b}"));
+                    }
+                }
+            }
+            KpiError::check_rows(num, "must not exceed the denominator", bad)?;
+            Some((k, d))
+        }
+        _ => {
+            return Err(KpiError::param(
+                "numerator",
+                "give both the numerator and the denominator columns, or neither",
+            ))
+        }
+    };
     let position = |name: &str, text: &Option<String>| -> KpiResult<Option<i64>> {
         text.as_deref()
             .map(|t| day_of(name, t).map(|d| freq.ordinal_of_day(d) - first))
@@ -564,6 +611,39 @@ pub fn evaluate_history(
             };
             s.label()
         }))),
+    ));
+    if let Some((k, d)) = &counts {
+        let ci: Vec<Option<(f64, f64)>> = k
+            .iter()
+            .zip(d)
+            .map(|(a, b)| a.zip(*b).and_then(|(a, b)| super::signals::wilson(a, b)))
+            .collect();
+        // The change tested is the one `change` reports: from the last earlier period with
+        // counts to this one.
+        let mut last: Option<(f64, f64)> = None;
+        let mut sig = Vec::with_capacity(n);
+        for (a, b) in k.iter().zip(d) {
+            let now = a.zip(*b).filter(|p| p.1 > 0.0);
+            sig.push(match (last, now) {
+                (Some((k1, n1)), Some((k2, n2))) => {
+                    super::signals::significant_change(k1, n1, k2, n2)
+                }
+                _ => None,
+            });
+            if now.is_some() {
+                last = now;
+            }
+        }
+        cols.push(("ci_low", f(ci.iter().map(|c| c.map(|c| c.0)).collect())));
+        cols.push(("ci_high", f(ci.iter().map(|c| c.map(|c| c.1)).collect())));
+        cols.push(("significant", Arc::new(BooleanArray::from(sig))));
+    }
+    cols.push((
+        "anomaly",
+        Arc::new(BooleanArray::from(super::signals::anomalies(
+            &series,
+            history.anomaly_periods,
+        ))),
     ));
     let fields: Vec<Field> = cols
         .iter()

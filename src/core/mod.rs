@@ -22,3 +22,5 @@ pub use error::{KpiError, KpiResult};
 pub mod sales;
 // Customer lifetime value (issue #5): RFM summaries and BTYD models.
 pub mod clv;
+// Honest changes (issue 9, item 3): Wilson intervals, two-proportion tests, robust anomaly flags.
+pub mod signals;

@@ -9,9 +9,10 @@ use crate::core::kpi::{self, Direction, History, Objective, Target};
 use crate::core::time::{parse_weekday, Freq};
 use crate::core::KpiError;
 
-/// Per period of a history: value, target, attainment, change, improved, projected, status.
+/// Per period of a history: value, target, attainment, change, improved, projected, status,
+/// optionally ci_low/ci_high/significant (with counts), and anomaly.
 #[pyfunction]
-#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3))]
+#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3, numerator=None, denominator=None, anomaly_periods=6))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_kpi(
     py: Python<'_>,
@@ -30,6 +31,9 @@ pub fn evaluate_kpi(
     deadline: Option<String>,
     at_risk_band: f64,
     pace_periods: usize,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    anomaly_periods: usize,
 ) -> PyResult<PyTable> {
     let table = read_table(history)?;
     let (freq, week_start) = (freq.to_string(), week_start.to_string());
@@ -66,6 +70,9 @@ pub fn evaluate_kpi(
             start,
             deadline,
             infer_direction: direction.is_none(),
+            numerator,
+            denominator,
+            anomaly_periods,
         };
         kpi::evaluate_history(&h, &objective)
     })?)

@@ -135,3 +135,96 @@ fn stripe_glossary_mrr_is_12500_and_reconciles() {
         .as_primitive::<Int64Type>();
     assert_eq!(customers.value(0), 150);
 }
+
+// Honest changes (issue 9, item 3): a churn history with the counts behind it, through
+// `kpi::evaluate_history`, split over two batches with a missing month.
+#[test]
+fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
+    use arrow::array::{BooleanArray, Date32Array, Float64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use kpikit::core::input::Table;
+    use kpikit::core::kpi::{evaluate_history, Direction, History, Objective, Target};
+
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("period", DataType::Date32, false),
+        Field::new("rate", DataType::Float64, true),
+        Field::new("k", DataType::Float64, true),
+        Field::new("n", DataType::Float64, true),
+    ]));
+    let month = |m: u32| days_from_civil(2026, m, 1) as i32;
+    let batch = |ms: &[u32], k: &[f64], n: &[f64]| {
+        let rate: Vec<f64> = k.iter().zip(n).map(|(a, b)| a / b).collect();
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Date32Array::from(
+                    ms.iter().map(|&m| month(m)).collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(rate)),
+                Arc::new(Float64Array::from(k.to_vec())),
+                Arc::new(Float64Array::from(n.to_vec())),
+            ],
+        )
+        .unwrap()
+    };
+    // Jan 10/100, Feb 14/100, (no March), Apr 50/500, May 80/500.
+    let table = Table::from_batches(
+        vec![
+            batch(&[1, 2], &[10.0, 14.0], &[100.0, 100.0]),
+            batch(&[4, 5], &[50.0, 80.0], &[500.0, 500.0]),
+        ],
+        &schema,
+    );
+    let history = History {
+        table: &table,
+        period: "period".into(),
+        value: "rate".into(),
+        freq: Freq::Month,
+        start: None,
+        deadline: None,
+        infer_direction: false,
+        numerator: Some("k".into()),
+        denominator: Some("n".into()),
+        anomaly_periods: 6,
+    };
+    let objective = Objective {
+        target: Target::Value(0.05),
+        direction: Direction::Decrease,
+        start_value: None,
+        start: 0,
+        deadline: None,
+        at_risk_band: 0.0,
+        pace_periods: 3,
+    };
+    let out = evaluate_history(&history, &objective).unwrap();
+    let col = |name: &str| out.column_by_name(name).unwrap().clone();
+    let lo = col("ci_low");
+    let lo = lo.as_primitive::<Float64Type>();
+    let hi = col("ci_high");
+    let hi = hi.as_primitive::<Float64Type>();
+    // 10 of 100 → Wilson [0.0552, 0.1744] (see core::signals for the arithmetic).
+    assert!((lo.value(0) - 0.0552).abs() < 5e-5 && (hi.value(0) - 0.1744).abs() < 5e-5);
+    assert!(lo.is_null(2) && hi.is_null(2));
+    let sig = col("significant");
+    let sig = sig.as_any().downcast_ref::<BooleanArray>().unwrap();
+    // Feb vs Jan: z = 0.87 (noise); Apr vs Feb (March missing): 0.14 → 0.10, pooled 64/600,
+    // z = −1.18 (noise); May vs Apr: z = 2.82, significant.
+    let got: Vec<Option<bool>> = sig.iter().collect();
+    assert_eq!(got, [None, Some(false), None, Some(false), Some(true)]);
+    // Fewer than six earlier values everywhere: no anomaly verdicts.
+    assert_eq!(col("anomaly").null_count(), 5);
+    // Counts that are not a proportion are rejected with the rule named.
+    let bad = Table::from_batches(vec![batch(&[1], &[3.0], &[2.0])], &schema);
+    let err = evaluate_history(
+        &History {
+            table: &bad,
+            ..history
+        },
+        &objective,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("must not exceed the denominator"),
+        "{err}"
+    );
+}

@@ -1,0 +1,223 @@
+"""The customer-journey view: awareness → consideration → decision → retention, each stage's
+metrics for the latest complete period and the one before, and dissonance between stages.
+
+Adjacent stages must be read together: a rising visitor→signup rate with a falling
+signup→PQL rate is one signal (more, weaker signups), not two unrelated numbers. Each metric's
+history is computed by the same catalog recipes as :class:`kpikit.Scorecard` and its change
+judged by :class:`kpikit.KPI` (with the two-proportion test where the counts exist).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .catalog import metric
+from .exceptions import ParameterError
+from .kpi import KPI
+from .scorecard import _PERIOD, Sources, _format, _metric_history
+
+__all__ = ["journey", "JourneyResult", "STAGES"]
+
+#: The journey's stages and their metrics (catalog ids), in order.
+STAGES: dict[str, tuple[str, ...]] = {
+    "awareness": ("visitors", "visitor_signup_rate"),
+    "consideration": ("signups", "signup_pql_rate", "time_to_pql_days"),
+    "decision": ("pql_customer_rate", "avg_deal_size", "sales_cycle_days", "lead_conversion_rate", "cac_payback_months"),
+    "retention": ("dau_mau", "customer_churn_rate", "expansion_rate", "nps"),
+}
+
+# Each stage's conversion rate, compared with its neighbours' for dissonance.
+_STAGE_RATE = {
+    "awareness": "visitor_signup_rate",
+    "consideration": "signup_pql_rate",
+    "decision": "pql_customer_rate",
+    "retention": "customer_churn_rate",
+}
+
+# The counts behind each rate: (numerator, denominator) columns, and the function whose output
+# holds them when it is not the metric's own.
+_COUNTS: dict[str, tuple[tuple[str, str], str | None]] = {
+    "visitor_signup_rate": (("converted", "entered"), None),
+    "signup_pql_rate": (("converted", "entered"), None),
+    "pql_customer_rate": (("converted", "entered"), None),
+    "lead_conversion_rate": (("converted_leads", "leads"), None),
+    "customer_churn_rate": (("churned_customers", "starting_customers"), "mrr_movements"),
+}
+
+_COLUMNS = ["stage", "metric", "name", "unit", "direction", "period", "value", "previous_period", "previous",
+            "change", "improved", "significant", "ci_low", "ci_high"]
+
+
+@dataclass
+class JourneyResult:
+    """The journey view: one row per metric (``to_frame``) and the dissonant stage pairs."""
+
+    rows: pd.DataFrame
+    dissonance: pd.DataFrame
+    freq: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric: stage, metric, name, unit, direction, period, value,
+        previous_period, previous, change, improved, significant, ci_low, ci_high."""
+        return self.rows.copy()
+
+    def _repr_html_(self) -> str:
+        return _render_html(self)
+
+
+def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> JourneyResult:
+    """The customer journey from ``sources``: each stage's metrics for the latest complete
+    period and the previous one, and dissonance between adjacent stages.
+
+    Stages and metrics (catalog ids, :data:`STAGES`): awareness (``visitors``,
+    ``visitor_signup_rate``), consideration (``signups``, ``signup_pql_rate``,
+    ``time_to_pql_days``), decision (``pql_customer_rate``, ``avg_deal_size``,
+    ``sales_cycle_days``, ``lead_conversion_rate``, ``cac_payback_months``), retention
+    (``dau_mau``, ``customer_churn_rate``, ``expansion_rate``, ``nps``). A metric whose sources
+    the bundle lacks is left out.
+
+    Per metric: ``value`` in the latest period that has ended by ``as_of`` (default: the last
+    day the sources reach), ``previous`` in the period before, ``change`` = value − previous,
+    ``improved`` = whether it moved the favourable way, and for rates with counts k of n the
+    Wilson 95 % interval (``ci_low``, ``ci_high``) and ``significant``: the two-proportion
+    z-test, z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)), |z| > 1.96 (see :class:`kpikit.KPI`).
+
+    Dissonance: for adjacent stages, their conversion rates (visitor→signup, signup→PQL,
+    PQL→customer, customer churn) move in opposite favourable directions — one improved and
+    the other worsened — and both changes are significant. Without counts a change cannot be
+    told from noise, so it is never flagged.
+
+    Parameters
+    ----------
+    sources : kpikit.Sources
+    freq : {"week", "month", "quarter", "year"}, default "month"
+    as_of : date, optional
+        Only periods ending by this day count (default: :meth:`Sources.data_end`).
+
+    Returns
+    -------
+    JourneyResult
+        ``to_frame()`` (one row per metric), ``dissonance`` (stage pairs: upper_stage,
+        upper_metric, upper_change, lower_stage, lower_metric, lower_change) and an HTML view.
+
+    Examples
+    --------
+    >>> import kpikit
+    >>> j = kpikit.journey(kpikit.Sources.demo(scale=0.05))
+    >>> j.to_frame().stage.unique().tolist()
+    ['awareness', 'consideration', 'decision', 'retention']
+    """
+    if freq not in _PERIOD or freq == "day":
+        raise ParameterError(f"parameter 'freq': {freq!r} is not one of 'week', 'month', 'quarter', 'year'")
+    end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
+    cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
+    roles = set(sources.roles())
+    cache: dict[tuple[str, str], Any] = {}
+    rows = []
+    for stage, ids in STAGES.items():
+        for metric_id in ids:
+            m = metric(metric_id)
+            if not set(m.inputs) <= roles:
+                continue
+            counts, counts_from = _COUNTS.get(metric_id, (None, None))
+            history = _metric_history(sources, metric_id, freq, cutoff, cache, needed_by="journey",
+                                      counts=counts, counts_from=counts_from)
+            row: dict[str, Any] = {"stage": stage, "metric": metric_id, "name": m.name, "unit": m.unit,
+                                   "direction": m.direction}
+            if history.empty:
+                rows.append(row)
+                continue
+            kpi = KPI(metric_id, target="previous", direction=m.direction, cadence=freq,
+                      **({"numerator": "numerator", "denominator": "denominator"} if counts else {}))
+            judged = kpi.evaluate(history, value=metric_id)
+            last = judged.iloc[-1]
+            row.update(period=last["period"], value=last["value"], change=last["change"], improved=last["improved"])
+            if len(judged) > 1:
+                row.update(previous_period=judged["period"].iloc[-2], previous=judged["value"].iloc[-2])
+            if counts:
+                row.update(significant=last["significant"], ci_low=last["ci_low"], ci_high=last["ci_high"])
+            rows.append(row)
+    frame = pd.DataFrame(rows).reindex(columns=_COLUMNS)
+    for c in ("value", "previous", "change", "ci_low", "ci_high"):
+        frame[c] = frame[c].astype(float)
+    for c in ("improved", "significant"):
+        frame[c] = frame[c].astype("boolean")
+    return JourneyResult(frame, _dissonance(frame), freq)
+
+
+def _true(x: Any) -> bool:
+    return bool(pd.notna(x) and x)
+
+
+def _dissonance(frame: pd.DataFrame) -> pd.DataFrame:
+    by_metric = frame.set_index("metric")
+    stages = list(STAGES)
+    pairs = []
+    for upper, lower in zip(stages, stages[1:]):
+        a, b = _STAGE_RATE[upper], _STAGE_RATE[lower]
+        if a not in by_metric.index or b not in by_metric.index:
+            continue
+        ra, rb = by_metric.loc[a], by_metric.loc[b]
+        if ra["period"] != rb["period"]:
+            continue  # not the same period: nothing to read together
+        sig = _true(ra["significant"]) and _true(rb["significant"])
+        if sig and pd.notna(ra["improved"]) and pd.notna(rb["improved"]) and bool(ra["improved"]) != bool(rb["improved"]):
+            pairs.append({"upper_stage": upper, "upper_metric": a, "upper_change": ra["change"],
+                          "lower_stage": lower, "lower_metric": b, "lower_change": rb["change"]})
+    return pd.DataFrame(pairs, columns=["upper_stage", "upper_metric", "upper_change", "lower_stage", "lower_metric", "lower_change"])
+
+
+def _arrow(row: pd.Series) -> str:
+    change = row["change"]
+    if pd.isna(change) or change == 0:
+        return '<span style="color:#868e96">→</span>'
+    colour = "#868e96" if pd.isna(row["improved"]) else ("#2b8a3e" if row["improved"] else "#e03131")
+    mark = "▲" if change > 0 else "▼"
+    star = "<sup title='significant at 5 %'>*</sup>" if _true(row["significant"]) else ""
+    return f'<span style="color:{colour}">{mark}</span>{star}'
+
+
+_EMPTY = "<tr><td style='color:#868e96'>no sources</td></tr>"
+
+
+def _render_html(result: JourneyResult) -> str:
+    frame = result.rows
+    flagged = set(result.dissonance["upper_stage"]) | set(result.dissonance["lower_stage"])
+    cells = []
+    for stage in STAGES:
+        part = frame[frame["stage"] == stage]
+        border = "2px solid #e03131" if stage in flagged else "1px solid #dee2e6"
+        lines = []
+        for _, r in part.iterrows():
+            prev = _format(r["previous"], r["unit"])
+            lines.append(
+                f"<tr><td style='padding:2px 6px'>{html.escape(str(r['name']))}</td>"
+                f"<td style='padding:2px 6px;text-align:right'><b>{_format(r['value'], r['unit'])}</b></td>"
+                f"<td style='padding:2px 4px'>{_arrow(r)}</td>"
+                f"<td style='padding:2px 6px;color:#868e96;text-align:right'>{prev}</td></tr>"
+            )
+        cells.append(
+            f"<td style='vertical-align:top;border:{border};padding:6px'>"
+            f"<div style='font-weight:bold;text-transform:capitalize'>{stage}</div>"
+            f"<table style='font-size:90%'>{''.join(lines) or _EMPTY}</table></td>"
+        )
+    notes = "".join(
+        f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
+        f"{'up' if d.upper_change > 0 else 'down'} while {html.escape(metric(d.lower_metric).name)} "
+        f"{'up' if d.lower_change > 0 else 'down'} ({d.upper_stage} → {d.lower_stage}), both significant at 5 %.</div>"
+        for d in result.dissonance.itertuples()
+    )
+    period = frame["period"].dropna().max()
+    title = f"Customer journey, {result.freq} of {pd.Timestamp(period):%Y-%m-%d}" if pd.notna(period) else "Customer journey"
+    return (
+        f"<div><div style='font-weight:bold'>{html.escape(title)}</div>"
+        "<table style='border-collapse:collapse'><tr>"
+        + "<td style='vertical-align:middle;color:#868e96;padding:0 4px'>→</td>".join(cells)
+        + "</tr></table>"
+        "<div style='color:#868e96;font-size:85%'>value ▲▼ previous period; green = the favourable way; "
+        "* = significant change (two-proportion test, 5 %)</div>" + notes + "</div>"
+    )

@@ -85,7 +85,7 @@ pub fn campaigns(
         }
     }
     let mut out = Vec::with_capacity(2 * MONTHS);
-    for m in 0..MONTHS {
+    for (m, &month_email) in email_spend.iter().enumerate() {
         let first = cal.month_start_day(m);
         let sends = [
             (NEWSLETTER, next_weekday(first, 1), 10),
@@ -123,7 +123,7 @@ pub fn campaigns(
             let convert_p = vary(&mut r, k.convert);
             let converted = r.binomial(clicked, convert_p);
             let revenue = converted as f64 * r.lognormal(k.value, 0.25);
-            let spend_cents = (email_spend[m] as f64 * (0.25 + 0.1 * r.f64())).round() as i64;
+            let spend_cents = (month_email as f64 * (0.25 + 0.1 * r.f64())).round() as i64;
             out.push(Campaign {
                 kind,
                 sent_at,

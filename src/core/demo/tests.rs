@@ -461,8 +461,8 @@ fn quotas_cover_every_deal_owner_and_month_with_realistic_attainment() {
     let quota = f64s(q, "quota");
     let cal = Calendar::new();
     let mut cells = HashSet::new();
-    for i in 0..q.num_rows() {
-        assert!(cells.insert((owners[i].clone(), month.value(i))), "row {i}");
+    for (i, owner) in owners.iter().enumerate() {
+        assert!(cells.insert((owner.clone(), month.value(i))), "row {i}");
         let m = month.value(i) as i64;
         assert_eq!(cal.month_start_day(cal.month_of_day(m)), m);
         // Positive whole hundreds.

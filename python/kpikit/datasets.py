@@ -25,7 +25,7 @@ END = "2026-10-31"
 
 @dataclass(frozen=True, eq=False)
 class DemoCompany:
-    """The seven tables of the demo company (see :func:`demo` for their columns)."""
+    """The nine tables of the demo company (see :func:`demo` for their columns)."""
 
     leads: Any
     events: Any
@@ -34,6 +34,8 @@ class DemoCompany:
     responses: Any
     spend: Any
     tickets: Any
+    quotas: Any
+    campaigns: Any
 
     def tables(self) -> dict[str, Any]:
         """``{table name: table}`` for every table, in a fixed order."""
@@ -67,7 +69,8 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
     The tables are consistent with one another: every ``customer_id`` in ``subscriptions`` is a
     lead that converted, its first month is the month of the lead's ``customer_at``, won deals
     produce those customers, events belong to signed-up leads, and spend follows the traffic
-    and deals it paid for. In the last three months a paid-social campaign lifts the
+    and deals it paid for; quotas belong to the deals' owners and campaigns go to the users
+    and customers of their time. In the last three months a paid-social campaign lifts the
     visitor→signup rate while the signup→PQL rate falls: low-intent signups.
 
     Tables (times are UTC timestamps, ``month`` columns the first day of the month; categorical
@@ -92,6 +95,15 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
     - ``tickets``: ``ticket_id``, ``customer_id``, ``opened``, ``first_response`` and
       ``resolved`` (null until they happen), ``handle_seconds``, ``priority`` (low, normal,
       high, urgent), ``csat`` (1–5, null when not rated).
+    - ``quotas``: one row per sales rep (the deals' ``owner``) and ``month``: ``quota``, the
+      won annual value expected that month (whole hundreds; flat within a quarter). Set from
+      the won-deal trend and each rep's territory, a little above it: the team reaches about
+      90 %, reps about 70–120 % over the span.
+    - ``campaigns``: e-mail sends, two a month: ``campaign_id``, ``campaign`` (newsletter to
+      every signed-up user, webinar invitation to free users, product_update to customers),
+      ``sent_at``, the counts ``sent``, ``delivered``, ``opened``, ``clicked``, ``converted``
+      (each at most the one before; delivery ~97 %, opens ~20–35 % and clicks ~2–5 % of
+      delivered), ``spend`` (part of the month's ``email`` spend) and ``revenue``.
 
     Parameters
     ----------
@@ -111,7 +123,7 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
     >>> import kpikit
     >>> company = kpikit.datasets.demo(seed=1, scale=0.02)
     >>> list(company.tables())
-    ['leads', 'events', 'subscriptions', 'deals', 'responses', 'spend', 'tickets']
+    ['leads', 'events', 'subscriptions', 'deals', 'responses', 'spend', 'tickets', 'quotas', 'campaigns']
     >>> list(company.subscriptions.columns)
     ['customer_id', 'month', 'mrr', 'plan', 'region']
     >>> company.events.equals(kpikit.datasets.demo(seed=1, scale=0.02).events)

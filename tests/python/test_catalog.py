@@ -27,15 +27,11 @@ CALLS: dict[str, Callable[[], Any]] = {
         DEMO.deals, deal="deal_id", owner="owner", created="created", closed="closed", amount="amount", won="won"
     ),
     "quota_attainment": lambda: kpikit.quota_attainment(
-        pd.DataFrame({"owner": ["a"], "month": pd.to_datetime(["2026-01-01"]), "amount": [90.0]}),
-        pd.DataFrame({"owner": ["a"], "month": pd.to_datetime(["2026-01-01"]), "quota": [100.0]}),
-        owner="owner", period="month",
+        DEMO.deals[DEMO.deals.won.eq(True)], DEMO.quotas, owner="owner", period="closed", quota_period="month"
     ),
     "lead_metrics": lambda: kpikit.lead_metrics(DEMO.leads, created="visited_at", qualified="pql_at", converted="customer_at"),
     "campaign_metrics": lambda: kpikit.campaign_metrics(
-        pd.DataFrame({"day": pd.to_datetime(["2026-01-01"]), "sent": [100], "delivered": [90], "opened": [40],
-                      "clicked": [10], "converted": [2], "spend": [50.0], "revenue": [300.0]}),
-        time="day", sent="sent", delivered="delivered", opened="opened", clicked="clicked",
+        DEMO.campaigns, time="sent_at", sent="sent", delivered="delivered", opened="opened", clicked="clicked",
         converted="converted", spend="spend", revenue="revenue",
     ),
     "support_metrics": lambda: kpikit.support_metrics(

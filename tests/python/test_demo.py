@@ -14,7 +14,7 @@ import pytest
 import kpikit
 from kpikit.datasets import DemoCompany, demo
 
-TABLES = ["leads", "events", "subscriptions", "deals", "responses", "spend", "tickets"]
+TABLES = ["leads", "events", "subscriptions", "deals", "responses", "spend", "tickets", "quotas", "campaigns"]
 START = pd.Timestamp("2024-11-01", tz="UTC")
 END = pd.Timestamp("2026-11-01", tz="UTC")
 
@@ -67,6 +67,12 @@ def test_schema_types() -> None:
     assert t.responses.schema.types == [pa.string(), utc, pa.int8(), cat, cat]
     assert t.spend.schema.types == [pa.date32(), cat, pa.float64()]
     assert t.tickets.schema.types == [pa.int64(), pa.string(), utc, utc, utc, pa.int64(), cat, pa.int8()]
+    assert t.quotas.schema.names == ["owner", "month", "quota"]
+    assert t.quotas.schema.types == [cat, pa.date32(), pa.float64()]
+    assert t.campaigns.schema.names == [
+        "campaign_id", "campaign", "sent_at", "sent", "delivered", "opened", "clicked", "converted", "spend", "revenue"
+    ]
+    assert t.campaigns.schema.types == [pa.int64(), cat, utc] + [pa.int64()] * 5 + [pa.float64()] * 2
 
 
 def test_row_counts_grow_about_linearly_with_scale() -> None:
@@ -76,6 +82,9 @@ def test_row_counts_grow_about_linearly_with_scale() -> None:
         ratio = len(getattr(big, name)) / len(getattr(small, name))
         assert 2.5 < ratio < 6.0, (name, ratio)
     assert len(big.spend) == len(small.spend) == 24 * 7
+    assert len(big.quotas) == len(small.quotas) == 24 * 8
+    assert len(big.campaigns) == 48  # two sends a month once every audience is non-empty
+    assert big.campaigns["sent"].sum() > 3 * small.campaigns["sent"].sum()
 
 
 def test_scale_must_be_positive() -> None:
@@ -99,7 +108,8 @@ def test_repr_and_html() -> None:
     assert text.startswith("DemoCompany('Northwind Analytics', 2024-11-01 to 2026-10-31: leads=")
     assert f"tickets={len(c.tickets):,}" in text
     page = c._repr_html_()
-    assert page.count("<tr>") == 8 and "<code>subscriptions</code>" in page
+    assert f"quotas={len(c.quotas):,}, campaigns={len(c.campaigns):,})" in text
+    assert page.count("<tr>") == 10 and "<code>campaigns</code>" in page
 
 
 def test_lead_stages_are_ordered(company: DemoCompany) -> None:
@@ -209,6 +219,56 @@ def test_journey_signal_in_the_last_three_months(company: DemoCompany) -> None:
     signup_month = month_key(signups["signed_up_at"])
     pql = signups["pql_at"].notna()
     assert pql[signup_month > last - 3].mean() < 0.9 * pql[signup_month.between(last - 8, last - 3)].mean()
+
+
+def test_quotas_belong_to_the_deal_owners_and_attainment_is_realistic(company: DemoCompany) -> None:
+    quotas, deals = company.quotas, company.deals
+    assert set(quotas["owner"]) == set(deals["owner"])
+    assert not quotas.duplicated(["owner", "month"]).any()
+    assert quotas.groupby("owner", observed=True).size().eq(24).all()
+    assert (quotas["month"].dt.day == 1).all()
+    assert (quotas["quota"] >= 100).all() and (quotas["quota"] % 100 == 0).all()
+    # Flat within a calendar quarter.
+    quarter = quotas["month"].dt.year * 4 + (quotas["month"].dt.month - 1) // 3
+    assert quotas.groupby([quotas["owner"], quarter], observed=True)["quota"].nunique().eq(1).all()
+    # Won annual value per rep over the span against the summed quotas (plain pandas).
+    won = deals[deals["won"].eq(True)]
+    actual = won.groupby("owner", observed=True)["amount"].sum()
+    target = quotas.groupby("owner", observed=True)["quota"].sum()
+    attainment = actual.reindex(target.index, fill_value=0) / target
+    assert attainment.between(0.6, 1.3).all(), attainment
+    assert 0.8 <= actual.sum() / target.sum() <= 1.0
+    via_kpikit = kpikit.quota_attainment(won, quotas, owner="owner", period="closed", quota_period="month", to_date="all")
+    last = via_kpikit[via_kpikit["period"] == via_kpikit["period"].max()]
+    last = last.set_index(last["owner"].astype(str))["attainment_to_date"].sort_index()
+    expected = attainment.set_axis(attainment.index.astype(str)).sort_index()
+    pd.testing.assert_series_equal(last, expected, check_names=False, check_index_type=False)
+
+
+def test_campaign_funnels_shrink_with_plausible_rates(company: DemoCompany) -> None:
+    c = company.campaigns
+    stages = ["sent", "delivered", "opened", "clicked", "converted"]
+    assert (c["sent"] > 0).all()
+    for earlier, later in zip(stages, stages[1:]):
+        assert (c[later] <= c[earlier]).all(), later
+    total = c[stages + ["spend", "revenue"]].sum()
+    assert 0.95 <= total["delivered"] / total["sent"] <= 0.99
+    assert 0.20 <= total["opened"] / total["delivered"] <= 0.35
+    assert 0.02 <= total["clicked"] / total["delivered"] <= 0.05
+    assert c["campaign_id"].tolist() == list(range(1, len(c) + 1))
+    assert c["sent_at"].is_monotonic_increasing and c["sent_at"].min() >= START and c["sent_at"].max() < END
+    assert set(c["campaign"]) == {"newsletter", "webinar", "product_update"}
+    assert ((c["revenue"] > 0) == (c["converted"] > 0)).all()
+    # A newsletter goes to every signed-up user of its time (about 92 % opted in).
+    signed = company.leads["signed_up_at"].dropna()
+    news = c[c["campaign"] == "newsletter"]
+    audience = news["sent_at"].map(lambda t: (signed < t).sum())
+    assert (news["sent"] <= audience).all()
+    assert (news["sent"] >= 0.85 * audience)[audience >= 200].all()
+    # Campaign spend is part of the month's e-mail spend.
+    email = company.spend[company.spend["channel"] == "email"].set_index("month")["amount"]
+    per_month = c.groupby(c["sent_at"].dt.tz_localize(None).dt.to_period("M").dt.to_timestamp())["spend"].sum()
+    assert (per_month < email.reindex(per_month.index)).all()
 
 
 def test_imports_and_runs_quickly_in_a_fresh_interpreter() -> None:

@@ -8,13 +8,18 @@
 //! The tables are consistent with one another: customers are the leads that converted, their
 //! first subscription month is the month of `customer_at`, won deals produce those customers,
 //! product events belong to signed-up leads, spend follows the traffic and deals it paid for.
+//! Two planning tables come last, from their own streams (the others are unchanged by them):
+//! sales quotas per rep and month set from the won-deal trend, and monthly e-mail campaigns
+//! mailed to the signed-up users and customers of the time.
 //! Built in: in the last three months a paid-social campaign lifts visitor→signup while
 //! signup→PQL falls (low-intent signups), the journey signal kpikit's funnel view looks for.
 
 mod accounts;
+mod campaigns;
 mod funnel;
 mod model;
 mod product;
+mod quotas;
 mod rng;
 mod spend;
 #[cfg(test)]
@@ -34,7 +39,7 @@ use model::*;
 /// The company's name, as shown by the Python wrapper.
 pub const COMPANY: &str = "Northwind Analytics";
 /// Table names, in the order [`DemoCompany::tables`] returns them.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 9] = [
     "leads",
     "events",
     "subscriptions",
@@ -42,11 +47,13 @@ pub const TABLES: [&str; 7] = [
     "responses",
     "spend",
     "tickets",
+    "quotas",
+    "campaigns",
 ];
 /// Largest accepted scale: about 10⁹ events, already tens of GB in memory.
 pub const MAX_SCALE: f64 = 1000.0;
 
-/// The seven tables of the demo company.
+/// The nine tables of the demo company.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoCompany {
     pub leads: RecordBatch,
@@ -56,11 +63,13 @@ pub struct DemoCompany {
     pub responses: RecordBatch,
     pub spend: RecordBatch,
     pub tickets: RecordBatch,
+    pub quotas: RecordBatch,
+    pub campaigns: RecordBatch,
 }
 
 impl DemoCompany {
     /// (name, table) pairs in [`TABLES`] order.
-    pub fn tables(&self) -> [(&'static str, &RecordBatch); 7] {
+    pub fn tables(&self) -> [(&'static str, &RecordBatch); 9] {
         [
             ("leads", &self.leads),
             ("events", &self.events),
@@ -69,10 +78,12 @@ impl DemoCompany {
             ("responses", &self.responses),
             ("spend", &self.spend),
             ("tickets", &self.tickets),
+            ("quotas", &self.quotas),
+            ("campaigns", &self.campaigns),
         ]
     }
 
-    pub fn into_tables(self) -> [(&'static str, RecordBatch); 7] {
+    pub fn into_tables(self) -> [(&'static str, RecordBatch); 9] {
         [
             ("leads", self.leads),
             ("events", self.events),
@@ -81,6 +92,8 @@ impl DemoCompany {
             ("responses", self.responses),
             ("spend", self.spend),
             ("tickets", self.tickets),
+            ("quotas", self.quotas),
+            ("campaigns", self.campaigns),
         ]
     }
 }
@@ -159,17 +172,20 @@ pub fn demo_company(seed: u64, scale: f64) -> KpiResult<DemoCompany> {
     let (events, rest) = rayon::join(
         || events_table(&ctx, product::simulate(seed, &users, &cal)),
         || -> KpiResult<_> {
+            let spend_rows = spend::spend(seed, scale, &leads, &cal);
             Ok((
                 leads_table(&ctx, &leads, &customer_of_lead)?,
                 deals_table(&ctx, &leads, &customer_of_lead)?,
                 subscriptions_table(&ctx, &accounts)?,
                 responses_table(&ctx, &accounts)?,
-                spend_table(&ctx, spend::spend(seed, scale, &leads, &cal))?,
                 tickets_table(&ctx, &accounts)?,
+                quotas_table(&ctx, quotas::quotas(seed, &leads, &cal))?,
+                campaigns_table(campaigns::campaigns(seed, &leads, &spend_rows, &cal))?,
+                spend_table(&ctx, spend_rows)?,
             ))
         },
     );
-    let (leads, deals, subscriptions, responses, spend, tickets) = rest?;
+    let (leads, deals, subscriptions, responses, tickets, quotas, campaigns, spend) = rest?;
     Ok(DemoCompany {
         leads,
         events: events?,
@@ -178,6 +194,8 @@ pub fn demo_company(seed: u64, scale: f64) -> KpiResult<DemoCompany> {
         responses,
         spend,
         tickets,
+        quotas,
+        campaigns,
     })
 }
 
@@ -440,6 +458,68 @@ fn tickets_table(ctx: &Context, accounts: &[accounts::Account]) -> KpiResult<Rec
                 &PRIORITIES,
             )?,
             Arc::new(rows.iter().map(|r| r.1.csat).collect::<Int8Array>()),
+        ],
+    )
+}
+
+fn quotas_table(ctx: &Context, rows: Vec<(usize, u8, i64)>) -> KpiResult<RecordBatch> {
+    batch(
+        vec![
+            Field::new("owner", dict_type(), false),
+            Field::new("month", DataType::Date32, false),
+            Field::new("quota", DataType::Float64, false),
+        ],
+        vec![
+            dict_col(
+                rows.iter().map(|r| r.1 as i32).collect(),
+                &REPS.map(|r| r.name),
+            )?,
+            Arc::new(Date32Array::from_iter_values(
+                rows.iter().map(|r| ctx.month_date(r.0)),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.2 as f64 / 100.0),
+            )),
+        ],
+    )
+}
+
+fn campaigns_table(rows: Vec<campaigns::Campaign>) -> KpiResult<RecordBatch> {
+    let n = rows.len();
+    let count = |f: fn(&campaigns::Campaign) -> i64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(f)))
+    };
+    batch(
+        vec![
+            Field::new("campaign_id", DataType::Int64, false),
+            Field::new("campaign", dict_type(), false),
+            Field::new("sent_at", ts_type(), false),
+            Field::new("sent", DataType::Int64, false),
+            Field::new("delivered", DataType::Int64, false),
+            Field::new("opened", DataType::Int64, false),
+            Field::new("clicked", DataType::Int64, false),
+            Field::new("converted", DataType::Int64, false),
+            Field::new("spend", DataType::Float64, false),
+            Field::new("revenue", DataType::Float64, false),
+        ],
+        vec![
+            Arc::new(Int64Array::from_iter_values(1..=n as i64)),
+            dict_col(
+                rows.iter().map(|c| c.kind as i32).collect(),
+                &campaigns::KINDS,
+            )?,
+            ts_col(rows.iter().map(|c| c.sent_at).collect()),
+            count(|c| c.sent),
+            count(|c| c.delivered),
+            count(|c| c.opened),
+            count(|c| c.clicked),
+            count(|c| c.converted),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|c| c.spend_cents as f64 / 100.0),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|c| c.revenue_cents as f64 / 100.0),
+            )),
         ],
     )
 }

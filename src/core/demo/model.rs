@@ -6,7 +6,7 @@ use crate::core::time::{Freq, US_PER_DAY};
 /// Months covered: 2024-11 … 2026-10.
 pub const MONTHS: usize = 24;
 /// Month ordinal (months since 1970-01) of 2024-11, the first month.
-const FIRST_MONTH: i64 = (2024 - 1970) * 12 + 10;
+pub const FIRST_MONTH: i64 = (2024 - 1970) * 12 + 10;
 /// The last three months (from 2026-08) carry the paid-social campaign of the journey signal.
 pub const CAMPAIGN_FIRST_MONTH: usize = MONTHS - 3;
 
@@ -104,6 +104,7 @@ pub const SPEND_CHANNELS: [&str; 7] = [
 ];
 pub const PAID_SOCIAL: u8 = 2;
 pub const REFERRAL: u8 = 3;
+pub const EMAIL: u8 = 4;
 pub const SALES: usize = 6;
 
 /// How visitors of one channel move down the funnel.

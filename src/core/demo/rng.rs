@@ -14,6 +14,8 @@ pub enum Stream {
     Tickets = 4,
     Events = 5,
     Spend = 6,
+    Quotas = 7,
+    Campaigns = 8,
 }
 
 /// The SplitMix64 output function: a bijective mix of 64 bits.
@@ -132,6 +134,37 @@ impl Rng {
         k
     }
 
+    /// Binomial count of successes in `n` trials of probability `p`: waiting times between
+    /// successes (geometric gaps, O(n·p) draws) while the mean is small, a rounded normal
+    /// approximation above; `p > 0.5` counts the failures instead.
+    pub fn binomial(&mut self, n: u64, p: f64) -> u64 {
+        if n == 0 || p <= 0.0 {
+            return 0;
+        }
+        if p >= 1.0 {
+            return n;
+        }
+        if p > 0.5 {
+            return n - self.binomial(n, 1.0 - p);
+        }
+        let mean = n as f64 * p;
+        if mean > 30.0 {
+            let sd = (mean * (1.0 - p)).sqrt();
+            return (mean + sd * self.normal()).round().clamp(0.0, n as f64) as u64;
+        }
+        let log_q = (1.0 - p).ln();
+        let (mut k, mut pos) = (0u64, 0u64);
+        loop {
+            // Trials up to and including the next success.
+            let gap = ((1.0 - self.f64()).ln() / log_q).floor() as u64 + 1;
+            pos = pos.saturating_add(gap);
+            if pos > n {
+                return k;
+            }
+            k += 1;
+        }
+    }
+
     /// Index drawn with probability proportional to `weights` (all ≥ 0, not all zero).
     pub fn pick(&mut self, weights: &[f64]) -> usize {
         let total: f64 = weights.iter().sum();
@@ -181,6 +214,16 @@ mod tests {
         let mut r = Rng::stream(1, Stream::Spend, 4);
         let picks = (0..n).filter(|_| r.pick(&[1.0, 3.0]) == 1).count();
         assert!((picks as f64 / n as f64 - 0.75).abs() < 0.01);
+        let mut r = Rng::stream(1, Stream::Campaigns, 6);
+        // Both branches: geometric gaps (mean 2.5) and the normal approximation (mean 700).
+        for (trials, p) in [(50u64, 0.05), (1_000, 0.7)] {
+            let m = mean(&mut || r.binomial(trials, p) as f64);
+            assert!(
+                (m / (trials as f64 * p) - 1.0).abs() < 0.01,
+                "{trials} {p}: {m}"
+            );
+        }
+        assert!((0..1000).all(|_| r.binomial(20, 0.3) <= 20));
         let mut r = Rng::stream(1, Stream::Spend, 5);
         assert!((0..1000).all(|_| r.below(7) < 7 && r.range_i64(-3, 2) < 2));
     }

@@ -43,6 +43,22 @@ pub fn read_table(table: AnyRecordBatch) -> PyResult<Table> {
     Ok(Table::from_batches(batches, &schema))
 }
 
+/// Read partial states (each a table from a partition) and merge them in the core with the GIL
+/// released: the one shape every `merge_*_states` binding has.
+pub fn merge_states<F>(py: Python<'_>, states: Vec<AnyRecordBatch>, merge: F) -> PyResult<PyTable>
+where
+    F: Send + FnOnce(&[RecordBatch]) -> KpiResult<RecordBatch>,
+{
+    let batches = states
+        .into_iter()
+        .map(|s| read_table(s).map(|t| t.into_batches()))
+        .collect::<PyResult<Vec<_>>>()?;
+    table_out(enter(py, move || {
+        let all: Vec<RecordBatch> = batches.into_iter().flatten().collect();
+        merge(&all)
+    })?)
+}
+
 /// Read one column (array, chunked array, Series) without copying.
 pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
     let reader = values.into_reader()?;

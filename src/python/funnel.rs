@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::funnel::{
     self, Bins, EntryPeriods, EventLog, Exclusion, FunnelRules, Nulls, StageOrder, Unit,
 };
@@ -119,14 +119,7 @@ pub fn funnel_event_state(
 /// Merge funnel states of several partitions (counts add up, durations concatenate).
 #[pyfunction]
 pub fn merge_funnel_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| read_table(s).map(|t| t.into_batches()))
-        .collect::<PyResult<Vec<_>>>()?;
-    table_out(enter(py, move || {
-        let all: Vec<_> = batches.into_iter().flatten().collect();
-        funnel::merge_funnel_states(&all)
-    })?)
+    merge_states(py, states, funnel::merge_funnel_states)
 }
 
 /// Finish a funnel state into the per-step table. `histogram`: None, 0 (automatic bins) or a

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::input::Table;
 use crate::core::revenue::{self, ColumnNames, Conventions, RevenueInput, Snapshot};
 use crate::core::revenue_metrics as rates;
@@ -158,14 +158,7 @@ pub fn movements(
 /// Merge the states of customer partitions (flows add up).
 #[pyfunction]
 pub fn merge_movement_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| read_table(s).map(|t| t.into_batches()))
-        .collect::<PyResult<Vec<_>>>()?;
-    table_out(enter(py, move || {
-        let all: Vec<_> = batches.into_iter().flatten().collect();
-        revenue::merge_movement_states(&all)
-    })?)
+    merge_states(py, states, revenue::merge_movement_states)
 }
 
 /// Finish a movement state into one row per period (and segment).
@@ -283,14 +276,7 @@ pub fn cohort_state(
 /// Merge the cohort states of customer partitions.
 #[pyfunction]
 pub fn merge_cohort_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| read_table(s).map(|t| t.into_batches()))
-        .collect::<PyResult<Vec<_>>>()?;
-    table_out(enter(py, move || {
-        let all: Vec<_> = batches.into_iter().flatten().collect();
-        revenue::merge_cohort_states(&all)
-    })?)
+    merge_states(py, states, revenue::merge_cohort_states)
 }
 
 /// Finish a cohort state into the long-form triangle.

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::sales::{self, Kind, OwnerValues, Spec};
 use crate::core::survey::Invalid;
 use crate::core::time::{parse_weekday, Freq, Zone};
@@ -58,15 +58,7 @@ pub fn sales_state(
 /// Merge partial states of several partitions (counts and sums add, value lists concatenate).
 #[pyfunction]
 pub fn merge_sales_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| read_table(s).map(|t| t.into_batches()))
-        .collect::<PyResult<Vec<_>>>()?;
-    let merged = enter(py, move || {
-        let all: Vec<_> = batches.into_iter().flatten().collect();
-        sales::merge_states(&all)
-    })?;
-    table_out(merged)
+    merge_states(py, states, sales::merge_states)
 }
 
 /// Finish a state into its metrics.

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::survey::{self, Invalid, Periods, Scale};
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiError;
@@ -61,15 +61,7 @@ pub fn score_counts(
 /// Merge partial states of several partitions (counts add up).
 #[pyfunction]
 pub fn merge_score_counts(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| read_table(s).map(|t| t.into_batches()))
-        .collect::<PyResult<Vec<_>>>()?;
-    let merged = enter(py, move || {
-        let all: Vec<_> = batches.into_iter().flatten().collect();
-        survey::merge_score_counts(&all)
-    })?;
-    table_out(merged)
+    merge_states(py, states, survey::merge_score_counts)
 }
 
 /// Finish a 0–10 score-count state into NPS per group.

@@ -71,3 +71,8 @@ __all__ = [
 from .journey import JourneyResult, journey  # noqa: E402
 
 __all__ += ["journey", "JourneyResult"]
+
+# The report: kpikit's main job (issue 9, item 6).
+from .report import Report, report  # noqa: E402
+
+__all__ += ["report", "Report"]

@@ -76,3 +76,6 @@ __all__ += ["journey", "JourneyResult"]
 from .report import Report, report  # noqa: E402
 
 __all__ += ["report", "Report"]
+from .spec import Spec, load_spec  # noqa: E402
+
+__all__ += ["load_spec", "Spec"]

@@ -219,11 +219,15 @@ def report(
         if "subscriptions" in roles:
             table, cols = sources.subscriptions  # type: ignore[misc]
             keys = {k: cols[k] for k in ("customer", "period", "mrr", "start", "end", "amount", "interval") if k in cols}
-            moves = bar.step("MRR movements", lambda: mrr_movements(table, freq="month", **keys))
-            if end is not None:
-                moves = moves[pd.to_datetime(moves["period"]) <= end]
+
+            def revenue_section() -> str:
+                moves = mrr_movements(table, freq="month", **keys)
+                if end is not None:
+                    moves = moves[pd.to_datetime(moves["period"]) <= end]
+                return "<h2>MRR movements</h2>" + _chart(lambda ax: plot.mrr_movements(moves, ax=ax))
+
+            parts.append(bar.step("MRR movements", revenue_section))
             sections.append("mrr_movements")
-            parts.append("<h2>MRR movements</h2>" + _chart(lambda ax: plot.mrr_movements(moves, ax=ax)))
         else:
             skipped["mrr_movements"] = "no subscriptions source"
 
@@ -231,27 +235,34 @@ def report(
             table, cols = sources.leads  # type: ignore[misc]
             stages = list(cols["stages"])
             window = cols.get("window")
-            cohorts = bar.step("funnel", lambda: funnel_from_stages(table, stages=stages, window=window, freq="month"))
-            within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
-                      if window is not None else "no conversion window: every lead so far")
+
+            def funnel_section() -> str:
+                cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month")
+                within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
+                          if window is not None else "no conversion window: every lead so far")
+                return (f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"
+                        + _chart(lambda ax: plot.funnel(cohorts, ax=ax), height=2.8))
+
+            parts.append(bar.step("funnel", funnel_section))
             sections.append("funnel")
-            parts.append(
-                f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"
-                + _chart(lambda ax: plot.funnel(cohorts, ax=ax), height=2.8)
-            )
         else:
             skipped["funnel"] = "no leads source with stages"
 
         if "events" in roles:
             table, cols = sources.events  # type: ignore[misc]
-            triangle = bar.step("retention cohorts",
-                                lambda: retention(table, user=cols["user"], time=cols["time"], period="month"))
-            sections.append("retention")
-            parts.append("<h2>Retention by first-activity cohort (monthly)</h2>"
-                         + _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), height=4.8))
-            activity = bar.step("active users", lambda: active_users(table, user=cols["user"], time=cols["time"], freq="day"))
-            sections.append("active_users")
-            parts.append("<h2>Active users</h2>" + _chart(lambda ax: plot.active_users(activity, ax=ax)))
+
+            def retention_section() -> str:
+                triangle = retention(table, user=cols["user"], time=cols["time"], period="month")
+                return ("<h2>Retention by first-activity cohort (monthly)</h2>"
+                        + _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), height=4.8))
+
+            def activity_section() -> str:
+                activity = active_users(table, user=cols["user"], time=cols["time"], freq="day")
+                return "<h2>Active users</h2>" + _chart(lambda ax: plot.active_users(activity, ax=ax))
+
+            parts.append(bar.step("retention cohorts", retention_section))
+            parts.append(bar.step("active users", activity_section))
+            sections += ["retention", "active_users"]
         else:
             skipped["retention"] = skipped["active_users"] = "no events source"
 

@@ -85,9 +85,8 @@ class Sources:
             names = [v for k, v in cols.items() if k in ("period", "time", "created", "closed", "opened", "resolved", "start", "end")]
             names += list(cols.get("stages", []))
             for name in names:
-                try:
-                    col = pd.Series(pd.api.interchange.from_dataframe(table)[name]) if not isinstance(table, pd.DataFrame) else table[name]
-                except (KeyError, TypeError, ValueError):
+                col = _column(table, name)
+                if col is None:
                     continue
                 t = pd.to_datetime(col, errors="coerce", utc=True).max()
                 if t is pd.NaT or t != t:
@@ -127,6 +126,20 @@ class Sources:
                                  "handle_seconds": "handle_seconds", "csat": "csat"}),
             events=(d.events, {"user": "user_id", "time": "time"}),
         )
+
+
+def _column(table: Any, name: str) -> pd.Series | None:
+    """One column of a pandas, polars or pyarrow table as a pandas Series (None when absent)."""
+    names = table.columns if isinstance(table, pd.DataFrame) else getattr(table, "column_names", None)
+    if names is None:
+        names = getattr(table, "columns", [])
+    if name not in list(names):
+        return None
+    if isinstance(table, pd.DataFrame):
+        return table[name]
+    if hasattr(table, "column_names"):  # pyarrow
+        return table.column(name).to_pandas()
+    return table[name].to_pandas()  # polars
 
 
 def _pick(columns: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -419,7 +432,7 @@ def _format(value: Any, unit: str) -> str:
             digits += 1
         return f"{100 * value:.{digits}f} %"
     if unit in ("currency", "currency_per_day"):
-        return f"{value:,.0f}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"  # cents matter below 100
     if unit in ("ratio", "months", "days", "hours"):
         return f"{value:.2f}"
     if unit == "score":

@@ -408,6 +408,16 @@ impl Acc {
     }
 
     #[inline]
+    fn count_at(&mut self, slot: usize, j: usize) {
+        self.counts[slot * self.n_counts + j] += 1;
+    }
+
+    #[inline]
+    fn push_at(&mut self, slot: usize, j: usize, v: f64) {
+        self.lists[slot * self.n_lists + j].push(v);
+    }
+
+    #[inline]
     fn count(&mut self, ord: i64, seg: u32, j: usize) {
         let s = self.slot(ord, seg);
         self.counts[s * self.n_counts + j] += 1;
@@ -833,23 +843,30 @@ fn deals_part(
             rules.bad(6, i, || "repeated".into());
             continue;
         }
+        // One slot lookup per period the row touches (created, closed), not one per counter.
         let g = seg[i];
         let co = created.ord[i];
-        acc.count(co, g, 0);
+        let at_created = acc.slot(co, g);
+        acc.count_at(at_created, 0);
         if x == NONE {
             continue;
         }
         let xo = closed.ord[i];
-        acc.count(xo, g, 1);
-        let o = if by_created { co } else { xo };
-        acc.count(o, g, 2);
+        let at_closed = if xo == co {
+            at_created
+        } else {
+            acc.slot(xo, g)
+        };
+        acc.count_at(at_closed, 1);
+        let at = if by_created { at_created } else { at_closed };
+        acc.count_at(at, 2);
         let is_won = w == Some(true);
-        acc.count(o, g, if is_won { 3 } else { 4 });
+        acc.count_at(at, if is_won { 3 } else { 4 });
         if is_won {
-            acc.push(o, g, 0, a.expect("checked"));
+            acc.push_at(at, 0, a.expect("checked"));
         }
         if is_won || cycle_of_closed {
-            acc.push(o, g, 1, days(x - c));
+            acc.push_at(at, 1, days(x - c));
         }
     }
     rules.check(ctx.spec.invalid)

@@ -95,6 +95,16 @@ pub struct Volume {
     pub trailing: usize,
     /// Fewer earlier periods than this in the span: not judged (no history to compare with).
     pub min_trailing: usize,
+    /// Compare a period with the periods `season`, 2 × `season`, … before it (7 for days: a
+    /// Saturday with the Saturdays before it, since weekends are quiet in business data).
+    pub season: usize,
+    /// Drops are judged only when the trailing median is at least this many rows: with fewer,
+    /// halving is ordinary noise (a Poisson count of 20 falls below 10 with probability 0.5 %).
+    pub drop_min_median: f64,
+    /// An empty period is a gap only when the trailing median is at least this many rows (an
+    /// empty Sunday in a source with one row per Sunday is normal; Poisson(5) is 0 with
+    /// probability 0.7 %).
+    pub gap_min_median: f64,
 }
 
 /// What is asked of one table.
@@ -130,7 +140,7 @@ pub struct PeriodRows {
     pub ordinal: i64,
     pub rows: usize,
     pub first_row: Option<usize>,
-    /// Median rows of up to `trailing` earlier periods (None with fewer than `min_trailing`).
+    /// Median rows of up to `trailing` earlier periods of the same season (None without any).
     pub trailing_median: Option<f64>,
     pub gap: bool,
     pub drop: bool,
@@ -411,10 +421,11 @@ fn span(col: &Column) -> KpiResult<Span> {
 /// Rows per period from the first period with rows to the last, empty periods included, with
 /// gaps and drops flagged.
 ///
-/// Drop rule: a period that has ended (its end ≤ `judged_until`) and has at least
-/// `min_trailing` earlier periods in the span drops when
-/// `rows < drop_ratio × median(rows of the up to `trailing` periods just before it)`
-/// (empty periods count as 0 in the median; an empty period is a gap, not a drop).
+/// The trailing median of period `p` is the median rows of periods `p − s`, `p − 2s`, …,
+/// `p − trailing·s` that lie in the span (`s` = `season`; empty periods count as 0).
+/// Gap: `rows = 0` and trailing median ≥ `gap_min_median`.
+/// Drop: `rows > 0`, the period has ended (its end ≤ `judged_until`), at least `min_trailing`
+/// earlier periods, trailing median ≥ `drop_min_median` and `rows < drop_ratio × median`.
 pub fn period_rows(col: &Column, v: &Volume) -> KpiResult<Vec<PeriodRows>> {
     let freq = v.freq;
     let parts = map_ranges(col.len(), |r| {
@@ -450,23 +461,27 @@ pub fn period_rows(col: &Column, v: &Volume) -> KpiResult<Vec<PeriodRows>> {
             Some(&(r, f)) => (r, Some(f)),
             None => (0, None),
         };
-        let earlier: Vec<f64> = out
-            .iter()
-            .rev()
-            .take(v.trailing)
-            .map(|p| p.rows as f64)
+        let season = v.season.max(1) as i64;
+        let earlier: Vec<f64> = (1..=v.trailing as i64)
+            .map(|k| o - k * season)
+            .take_while(|&e| e >= lo)
+            .map(|e| out[(e - lo) as usize].rows as f64)
             .collect();
-        let trailing_median = (earlier.len() >= v.min_trailing.max(1)).then(|| median(earlier));
+        let judged = earlier.len();
+        let trailing_median = (judged > 0).then(|| median(earlier));
         let ended = v.judged_until.is_none_or(|end| freq.start_day(o + 1) <= end);
         let drop = rows > 0
             && ended
-            && trailing_median.is_some_and(|m| (rows as f64) < v.drop_ratio * m);
+            && judged >= v.min_trailing.max(1)
+            && trailing_median
+                .is_some_and(|m| m >= v.drop_min_median && (rows as f64) < v.drop_ratio * m);
+        let gap = rows == 0 && trailing_median.is_some_and(|m| m >= v.gap_min_median);
         out.push(PeriodRows {
             ordinal: o,
             rows,
             first_row,
             trailing_median,
-            gap: rows == 0,
+            gap,
             drop,
         });
     }
@@ -731,6 +746,9 @@ mod tests {
                 drop_ratio: 0.5,
                 trailing: 6,
                 min_trailing: 3,
+                season: 1,
+                drop_min_median: 5.0,
+                gap_min_median: 5.0,
             }),
         };
         let r = check(&t, &checks).unwrap();
@@ -755,8 +773,54 @@ mod tests {
         assert!(!p[8].drop);
         // Day 9 has 1 row but is not judged; days 0-2 have fewer than 3 earlier periods.
         assert!(!p[9].drop);
-        assert_eq!(p[2].trailing_median, None);
-        assert_eq!(p[3].trailing_median, Some(10.0));
+        assert_eq!(p[0].trailing_median, None);
+        assert!(!p[2].drop && p[2].trailing_median == Some(10.0));
+    }
+
+    #[test]
+    fn weekly_season_and_small_counts() {
+        // Four weeks of days from Monday 2024-01-01: weekdays 40 rows, weekends 4, except the
+        // Saturday of week 4 (day 26) with 0 rows and the Tuesday of week 4 (day 22) with 10.
+        // Same-weekday medians: Saturdays 4 (< gap_min_median 5: no gap), Tuesdays 40
+        // (10 < 0.5 × 40: drop). Without the season the weekend days would be drops.
+        let d0 = days_from_civil(2024, 1, 1);
+        let mut days = vec![];
+        for d in 0..28 {
+            let k = match d {
+                26 => 0,
+                22 => 10,
+                _ if d % 7 >= 5 => 4,
+                _ => 40,
+            };
+            days.extend(std::iter::repeat_n(Some(d0 + d), k));
+        }
+        let t = table(vec![("time", ts(&days))]);
+        let volume = |season| Volume {
+            column: "time".into(),
+            freq: Freq::Day,
+            judged_until: None,
+            drop_ratio: 0.5,
+            trailing: 6,
+            min_trailing: 3,
+            season,
+            drop_min_median: 20.0,
+            gap_min_median: 5.0,
+        };
+        let p = period_rows(&t.column("time").unwrap(), &volume(7)).unwrap();
+        let flagged: Vec<(usize, bool, bool)> = p
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.gap || x.drop)
+            .map(|(i, x)| (i, x.gap, x.drop))
+            .collect();
+        assert_eq!(flagged, vec![(22, false, true)]);
+        assert_eq!(p[26].trailing_median, Some(4.0));
+        assert_eq!(p[22].trailing_median, Some(40.0));
+        // Day-over-day: Saturday 2024-01-13 (day 12; days 6-11 = [4,40,40,40,40,40], median 40)
+        // drops and the empty Saturday (day 26; median 40) is a gap.
+        let p = period_rows(&t.column("time").unwrap(), &volume(1)).unwrap();
+        assert!(p[12].drop);
+        assert!(p[26].gap);
     }
 
     #[test]

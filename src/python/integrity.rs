@@ -12,7 +12,7 @@ use crate::core::time::Freq;
 /// `ranges` are `(column, min, max, integer)`; `ordered` lists column sequences that must not go
 /// back in time; `judged_until` is a day number (days since 1970-01-01, exclusive end).
 #[pyfunction]
-#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3))]
+#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn check(
     py: Python<'_>,
@@ -28,6 +28,9 @@ pub fn check(
     drop_ratio: f64,
     trailing: usize,
     min_trailing: usize,
+    season: usize,
+    drop_min_median: f64,
+    gap_min_median: f64,
 ) -> PyResult<(usize, PyTable, PyTable, PyTable)> {
     let table = read_table(table)?;
     let freq = freq.to_string();
@@ -65,6 +68,9 @@ pub fn check(
                 drop_ratio,
                 trailing,
                 min_trailing,
+                season,
+                drop_min_median,
+                gap_min_median,
             }),
         };
         let report = integrity::check(&table, &checks)?;

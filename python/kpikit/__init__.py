@@ -71,3 +71,8 @@ __all__ = [
 from .journey import JourneyResult, journey  # noqa: E402
 
 __all__ += ["journey", "JourneyResult"]
+
+# Data integrity checks (issue 9, item 7).
+from .check import CheckResult, check  # noqa: E402
+
+__all__ += ["check", "CheckResult"]

@@ -233,12 +233,13 @@ def check(
     >>> result = kpikit.check(s, as_of="2026-10-31")
     >>> result.failed_roles()
     set()
-    >>> result.status("events")
+    >>> result.status("deals")
     'ok'
-    >>> result.summary()[["source", "rows", "days_stale", "status"]].head(2)
+    >>> result.summary()[["source", "rows", "days_stale", "status"]].head(3)
               source  rows  days_stale status
-    0  subscriptions   ...           0     ok
+    0  subscriptions   530           0     ok
     1          spend   168           0     ok
+    2          deals    79           2     ok
     """
     if not isinstance(sources, Sources):
         raise ParameterError(f"check: sources must be a kpikit.Sources, got {type(sources).__name__}")

@@ -66,7 +66,11 @@ impl Rule {
             Rule::Range {
                 min, max, integer, ..
             } => {
-                let kind = if *integer { "a whole number" } else { "a number" };
+                let kind = if *integer {
+                    "a whole number"
+                } else {
+                    "a number"
+                };
                 match (min, max) {
                     (Some(lo), Some(hi)) => format!("must be {kind} from {lo} to {hi}"),
                     (Some(lo), None) => format!("must be {kind} ≥ {lo}"),
@@ -230,9 +234,7 @@ fn usable(
                     _ => None,
                 };
                 match wrong {
-                    Some(expected) => {
-                        Some(("wrong_type", format!("must be {expected}, got {dt}")))
-                    }
+                    Some(expected) => Some(("wrong_type", format!("must be {expected}, got {dt}"))),
                     None => {
                         cols.push(col);
                         None
@@ -281,7 +283,10 @@ where
 
 /// Rows with a null (or, in a float column, NaN).
 fn missing_rows(col: &Column) -> KpiResult<BadRows> {
-    let float = matches!(col.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64);
+    let float = matches!(
+        col.data_type(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    );
     scan(std::slice::from_ref(col), |cols, start| {
         let mut bad = BadRows::default();
         let mut at = start;
@@ -345,7 +350,10 @@ fn out_of_range_rows(
     max: Option<f64>,
     integer: bool,
 ) -> KpiResult<BadRows> {
-    let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+    let (lo, hi) = (
+        min.unwrap_or(f64::NEG_INFINITY),
+        max.unwrap_or(f64::INFINITY),
+    );
     scan(std::slice::from_ref(col), |cols, start| {
         let mut bad = BadRows::default();
         let mut at = start;
@@ -469,7 +477,9 @@ pub fn period_rows(col: &Column, v: &Volume) -> KpiResult<Vec<PeriodRows>> {
             .collect();
         let judged = earlier.len();
         let trailing_median = (judged > 0).then(|| median(earlier));
-        let ended = v.judged_until.is_none_or(|end| freq.start_day(o + 1) <= end);
+        let ended = v
+            .judged_until
+            .is_none_or(|end| freq.start_day(o + 1) <= end);
         let drop = rows > 0
             && ended
             && judged >= v.min_trailing.max(1)
@@ -563,7 +573,9 @@ pub fn report_batches(
             Arc::new(Date32Array::from_iter_values(
                 p.iter().map(|x| freq.start_day(x.ordinal) as i32),
             )),
-            Arc::new(Int64Array::from_iter_values(p.iter().map(|x| x.rows as i64))),
+            Arc::new(Int64Array::from_iter_values(
+                p.iter().map(|x| x.rows as i64),
+            )),
             Arc::new(Int64Array::from(
                 p.iter()
                     .map(|x| x.first_row.map(|r| r as i64))
@@ -572,8 +584,12 @@ pub fn report_batches(
             Arc::new(Float64Array::from(
                 p.iter().map(|x| x.trailing_median).collect::<Vec<_>>(),
             )),
-            Arc::new(BooleanArray::from(p.iter().map(|x| x.gap).collect::<Vec<_>>())),
-            Arc::new(BooleanArray::from(p.iter().map(|x| x.drop).collect::<Vec<_>>())),
+            Arc::new(BooleanArray::from(
+                p.iter().map(|x| x.gap).collect::<Vec<_>>(),
+            )),
+            Arc::new(BooleanArray::from(
+                p.iter().map(|x| x.drop).collect::<Vec<_>>(),
+            )),
         ],
     )?;
     debug_assert!(matches!(
@@ -610,8 +626,14 @@ mod tests {
     #[test]
     fn nulls_count_null_and_nan() {
         let t = table(vec![
-            ("x", f64_column("x", vec![Some(1.0), None, Some(f64::NAN), Some(2.0)]).chunks[0].clone()),
-            ("s", Arc::new(StringArray::from(vec![Some("a"), None, None, Some("b")])) as ArrayRef),
+            (
+                "x",
+                f64_column("x", vec![Some(1.0), None, Some(f64::NAN), Some(2.0)]).chunks[0].clone(),
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("a"), None, None, Some("b")])) as ArrayRef,
+            ),
         ]);
         let checks = Checks {
             rules: vec![
@@ -622,8 +644,14 @@ mod tests {
         };
         let r = check(&t, &checks).unwrap();
         assert_eq!(r.findings.len(), 2);
-        assert_eq!((r.findings[0].rows.count, rows(&r.findings[0].rows)), (2, vec![1, 2]));
-        assert_eq!((r.findings[1].rows.count, rows(&r.findings[1].rows)), (2, vec![1, 2]));
+        assert_eq!(
+            (r.findings[0].rows.count, rows(&r.findings[0].rows)),
+            (2, vec![1, 2])
+        );
+        assert_eq!(
+            (r.findings[1].rows.count, rows(&r.findings[1].rows)),
+            (2, vec![1, 2])
+        );
     }
 
     #[test]
@@ -634,10 +662,19 @@ mod tests {
             (
                 "c",
                 Arc::new(StringArray::from(vec![
-                    Some("a"), Some("b"), Some("a"), Some("a"), Some("a"), None, None,
+                    Some("a"),
+                    Some("b"),
+                    Some("a"),
+                    Some("a"),
+                    Some("a"),
+                    None,
+                    None,
                 ])) as ArrayRef,
             ),
-            ("p", Arc::new(Int64Array::from(vec![1, 1, 1, 2, 1, 1, 1])) as ArrayRef),
+            (
+                "p",
+                Arc::new(Int64Array::from(vec![1, 1, 1, 2, 1, 1, 1])) as ArrayRef,
+            ),
         ]);
         let checks = Checks {
             rules: vec![Rule::Unique {
@@ -647,7 +684,10 @@ mod tests {
         };
         let r = check(&t, &checks).unwrap();
         let f = &r.findings[0];
-        assert_eq!((f.check.as_str(), f.column.as_str()), ("duplicates", "c, p"));
+        assert_eq!(
+            (f.check.as_str(), f.column.as_str()),
+            ("duplicates", "c, p")
+        );
         assert_eq!((f.rows.count, rows(&f.rows)), (2, vec![2, 4]));
         assert_eq!(f.rows.examples[0].value, "same key as row 0");
     }
@@ -657,8 +697,18 @@ mod tests {
         // NPS scale 0..=10 whole: -1 (row 1), 11 (row 3) and 7.5 (row 4) break it; null is skipped.
         let t = table(vec![(
             "score",
-            f64_column("score", vec![Some(0.0), Some(-1.0), None, Some(11.0), Some(7.5), Some(10.0)])
-                .chunks[0]
+            f64_column(
+                "score",
+                vec![
+                    Some(0.0),
+                    Some(-1.0),
+                    None,
+                    Some(11.0),
+                    Some(7.5),
+                    Some(10.0),
+                ],
+            )
+            .chunks[0]
                 .clone(),
         )]);
         let checks = Checks {
@@ -704,7 +754,9 @@ mod tests {
         )]);
         let checks = Checks {
             rules: vec![
-                Rule::NotNull { column: "gone".into() },
+                Rule::NotNull {
+                    column: "gone".into(),
+                },
                 Rule::Range {
                     column: "s".into(),
                     min: Some(0.0),
@@ -731,7 +783,17 @@ mod tests {
         // 10 on day 8, 1 on day 9 (still running: judged_until = day 9, so not judged).
         let d0 = days_from_civil(2024, 1, 1);
         let mut days = vec![];
-        for (d, k) in [(0, 10), (1, 10), (2, 10), (3, 10), (4, 10), (5, 10), (7, 4), (8, 10), (9, 1)] {
+        for (d, k) in [
+            (0, 10),
+            (1, 10),
+            (2, 10),
+            (3, 10),
+            (4, 10),
+            (5, 10),
+            (7, 4),
+            (8, 10),
+            (9, 1),
+        ] {
             days.extend(std::iter::repeat_n(Some(d0 + d), k));
         }
         days.push(None);

@@ -263,3 +263,14 @@ def test_result_api_outputs_and_html() -> None:
     with pytest.raises(ParameterError, match="output"):
         check(s, output="excel")
     assert kpikit.check is check
+
+
+def test_empty_source_and_zone_aware_as_of() -> None:
+    events = pd.DataFrame({"user": pd.Series([], dtype="int64"), "time": pd.Series([], dtype="datetime64[us, UTC]")})
+    # 23:30 in New York on 2 March is 04:30 UTC on 3 March: as_of is the UTC day.
+    result = check(Sources(events=(events, {"user": "user", "time": "time"})),
+                   as_of=pd.Timestamp("2026-03-02 23:30", tz="America/New_York"))
+    assert result.as_of == pd.Timestamp("2026-03-03")
+    assert findings(result, "events") == {("empty", ""): (0, [], "warning")}
+    s = result.summary().iloc[0]
+    assert s["rows"] == 0 and s["days_stale"] is pd.NA and s["last"] is pd.NaT

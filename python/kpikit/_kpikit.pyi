@@ -406,7 +406,7 @@ def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...
 
 __all__ += ["check"]
 
-# (rows, findings, spans, periods): findings (check, column, rule, count, examples), spans
+# (rows, findings, spans, periods): findings (check, column, rule, count, examples, values), spans
 # (column, first, last, present), periods (period, rows, first_row, trailing_median, gap, drop).
 def check(
     table: _Table,
@@ -415,6 +415,7 @@ def check(
     unique: list[list[str]] = ...,
     ranges: list[tuple[str, float | None, float | None, bool]] = ...,
     ordered: list[list[str]] = ...,
+    implies: list[tuple[str, str, str, str]] = ...,
     time: list[str] = ...,
     period: str | None = None,
     freq: str = "day",

@@ -25,7 +25,7 @@ __all__ = ["check", "CheckResult"]
 ROLES = ("subscriptions", "spend", "deals", "leads", "responses", "tickets", "events")
 
 # Which findings make the numbers wrong (or an analysis raise) and which only ask for a look.
-FAILED_CHECKS = ("missing_column", "wrong_type", "nulls", "duplicates", "out_of_range", "order")
+FAILED_CHECKS = ("missing_column", "wrong_type", "nulls", "duplicates", "out_of_range", "order", "consistency")
 WARNING_CHECKS = ("empty", "stale", "gaps", "volume_drop")
 
 # Each role's natural cadence: the period rows are counted in, and how many days may pass after
@@ -63,10 +63,11 @@ class _Plan:
     time: list[str]
     period: str | None
     month_coverage: bool = False
+    implies: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def columns(self) -> list[str]:
         names = [*self.not_null, *(c for u in self.unique for c in u), *(r[0] for r in self.ranges),
-                 *(c for o in self.ordered for c in o), *self.time]
+                 *(c for o in self.ordered for c in o), *self.time, *(c for i in self.implies for c in (i[0], i[2]))]
         return list(dict.fromkeys(names))
 
 
@@ -84,8 +85,13 @@ def _plan(role: str, cols: Mapping[str, Any]) -> _Plan:
         return _Plan(has("time", "amount"), [], non_negative("amount"), [], has("time"), cols.get("time"),
                      month_coverage=True)
     if role == "deals":
+        # What deal_metrics requires of won: an open deal is not won, a closed one says whether it
+        # was, and a won deal has an amount.
+        won, closed, amount = cols.get("won"), cols.get("closed"), cols.get("amount")
+        implies = [*([(won, "true", closed, "present"), (closed, "present", won, "present")] if won and closed else []),
+                   *([(won, "true", amount, "present")] if won and amount else [])]
         return _Plan(has("deal", "created"), [has("deal")] if has("deal") else [], non_negative("amount"),
-                     [has("created", "closed")], has("created", "closed"), cols.get("created"))
+                     [has("created", "closed")], has("created", "closed"), cols.get("created"), implies=implies)
     if role == "leads":
         stages = list(cols.get("stages") or []) or has("created", "qualified", "converted")
         created = cols.get("created") or (stages[0] if stages else None)
@@ -179,7 +185,8 @@ def check(
     * subscriptions (snapshots): customer, period and mrr present; (customer, period) unique;
       mrr ≥ 0. From intervals: customer, start, amount present; amount ≥ 0; end ≥ start.
     * spend: time and amount present; amount ≥ 0.
-    * deals: deal and created present; deal unique; amount ≥ 0; closed ≥ created.
+    * deals: deal and created present; deal unique; amount ≥ 0; closed ≥ created; a won deal
+      is closed and has an amount; a closed deal has won true or false.
     * leads: created (first stage) present, and lead unique when a ``lead`` key is given;
       stage timestamps never go back in time (missing stages skipped); revenue ≥ 0.
     * responses: score and time present; score a whole number from 0 to 10.
@@ -188,7 +195,7 @@ def check(
     * events: user and time present (no key: repeated events are normal).
 
     Severity: a missing or wrongly typed column, missing keys, duplicate keys, out-of-range
-    values and timestamps out of order are **failed** (the analyses would raise or the numbers
+    values, timestamps out of order and inconsistent rows are **failed** (the analyses would raise or the numbers
     would be wrong); staleness, empty periods and volume drops are **warnings**. A source's
     status is the worst of its findings (``ok`` without any).
 
@@ -260,16 +267,19 @@ def check(
         freq = cadence[role]
         rows, found, spans, counts = _kpikit.check(
             table_input(table, plan.columns()), not_null=plan.not_null, unique=[u for u in plan.unique if u],
-            ranges=plan.ranges, ordered=[o for o in plan.ordered if len(o) >= 2], time=plan.time,
+            ranges=plan.ranges, ordered=[o for o in plan.ordered if len(o) >= 2], implies=plan.implies, time=plan.time,
             period=plan.period, freq=freq, judged_until=_epoch_days(day) + 1,
             drop_ratio=DROP_RATIO, trailing=TRAILING, min_trailing=MIN_TRAILING, season=7 if freq == "day" else 1,
             drop_min_median=DROP_MIN_MEDIAN, gap_min_median=GAP_MIN_MEDIAN,
         )
         found_df = _frame(found)
         for r in found_df.itertuples(index=False):
-            findings.append(_finding(role, r.check, r.column, int(r.count), [int(x) for x in r.examples],
-                                     f"{r.column} {r.rule}" if r.check not in ("missing_column", "wrong_type")
-                                     else f"column {r.column!r} {r.rule}"))
+            if r.check in ("missing_column", "wrong_type"):
+                message = f"column {r.column!r} {r.rule}"
+            else:
+                shown = "; ".join(f"row {i}: {v}" for i, v in zip(r.examples, r.values))
+                message = f"{r.column}: {r.rule}: {r.count} row(s), e.g. {shown}"
+            findings.append(_finding(role, r.check, r.column, int(r.count), [int(x) for x in r.examples], message))
         spans_df = _frame(spans)
         first = pd.to_datetime(spans_df["first"]).min() if len(spans_df) else pd.NaT
         last = pd.to_datetime(spans_df["last"]).max() if len(spans_df) else pd.NaT

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, Int64Builder,
-    ListBuilder, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
@@ -38,6 +38,40 @@ pub enum Rule {
     /// The timestamps of `columns` never go back in time along a row: every present value is at
     /// or after every present value of an earlier column (missing values are skipped).
     Ordered { columns: Vec<String> },
+    /// Rows where `when` holds must satisfy `then` (e.g. a won deal must have closed).
+    Implies {
+        when: (String, Cond),
+        then: (String, Cond),
+    },
+}
+
+/// A per-row condition on one column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cond {
+    /// Not null (nor NaN).
+    Present,
+    /// True (a boolean, or a non-zero number).
+    True,
+}
+
+impl Cond {
+    pub fn parse(s: &str) -> KpiResult<Cond> {
+        match s {
+            "present" => Ok(Cond::Present),
+            "true" => Ok(Cond::True),
+            _ => Err(KpiError::param(
+                "implies",
+                format!("unknown condition {s:?}; use \"present\" or \"true\""),
+            )),
+        }
+    }
+
+    fn word(&self) -> &'static str {
+        match self {
+            Cond::Present => "present",
+            Cond::True => "true",
+        }
+    }
 }
 
 impl Rule {
@@ -48,6 +82,7 @@ impl Rule {
             Rule::Unique { .. } => "duplicates",
             Rule::Range { .. } => "out_of_range",
             Rule::Ordered { .. } => "order",
+            Rule::Implies { .. } => "consistency",
         }
     }
 
@@ -55,6 +90,7 @@ impl Rule {
         match self {
             Rule::NotNull { column } | Rule::Range { column, .. } => vec![column.clone()],
             Rule::Unique { columns } | Rule::Ordered { columns } => columns.clone(),
+            Rule::Implies { when, then } => vec![when.0.clone(), then.0.clone()],
         }
     }
 
@@ -62,7 +98,7 @@ impl Rule {
     pub fn describe(&self) -> String {
         match self {
             Rule::NotNull { .. } => "must not be missing".into(),
-            Rule::Unique { columns } => format!("({}) must be unique", columns.join(", ")),
+            Rule::Unique { .. } => "must be unique".into(),
             Rule::Range {
                 min, max, integer, ..
             } => {
@@ -79,8 +115,15 @@ impl Rule {
                 }
             }
             Rule::Ordered { columns } => {
-                format!("must not go back in time along {}", columns.join(" → "))
+                format!("must be in time order ({})", columns.join(" → "))
             }
+            Rule::Implies { when, then } => format!(
+                "a row with {} {} needs {} {}",
+                when.0,
+                when.1.word(),
+                then.0,
+                then.1.word()
+            ),
         }
     }
 }
@@ -177,6 +220,7 @@ pub fn check(table: &Table, checks: &Checks) -> KpiResult<Report> {
                 min, max, integer, ..
             } => out_of_range_rows(&cols[0], *min, *max, *integer)?,
             Rule::Ordered { .. } => disordered_rows(&cols)?,
+            Rule::Implies { when, then } => inconsistent_rows(&cols[0], when.1, &cols[1], then.1)?,
         };
         if !rows.is_empty() {
             report.findings.push(Finding {
@@ -215,7 +259,7 @@ fn usable(
     findings: &mut Vec<Finding>,
 ) -> KpiResult<Option<Vec<Column>>> {
     let mut cols = Vec::with_capacity(names.len());
-    for name in names {
+    for (k, name) in names.iter().enumerate() {
         let problem = match table.column(name) {
             Err(KpiError::MissingColumn { available, .. }) => Some((
                 "missing_column",
@@ -231,6 +275,11 @@ fn usable(
                 let wrong = match rule {
                     Rule::Range { .. } => (!is_numeric(&dt)).then_some("numeric"),
                     Rule::Ordered { .. } => (!is_temporal(&dt)).then_some("a timestamp or date"),
+                    Rule::Implies { when, then } => {
+                        let cond = if k == 0 { when.1 } else { then.1 };
+                        (cond == Cond::True && !(is_numeric(&dt) || dt == DataType::Boolean))
+                            .then_some("boolean (or 0/1)")
+                    }
                     _ => None,
                 };
                 match wrong {
@@ -406,6 +455,52 @@ fn disordered_rows(cols: &[Column]) -> KpiResult<BadRows> {
     })
 }
 
+/// Whether `cond` holds, row by row.
+fn holds(col: &Column, cond: Cond) -> KpiResult<Vec<bool>> {
+    let mut out = Vec::with_capacity(col.len());
+    let float = matches!(
+        col.data_type(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    );
+    for c in &col.chunks {
+        match (cond, c.data_type()) {
+            (_, DataType::Null) => out.extend(std::iter::repeat_n(false, c.len())),
+            (Cond::Present, _) if float => {
+                let f = arrow::compute::cast(c, &DataType::Float64)?;
+                let f = f.as_any().downcast_ref::<Float64Array>().expect("cast");
+                out.extend((0..f.len()).map(|i| value_f64(f, i).is_some()));
+            }
+            (Cond::Present, _) => out.extend((0..c.len()).map(|i| c.is_valid(i))),
+            (Cond::True, _) => {
+                let b = arrow::compute::cast(c, &DataType::Boolean)?;
+                let b = b.as_any().downcast_ref::<BooleanArray>().expect("cast");
+                out.extend(b.iter().map(|v| v == Some(true)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rows where `when` holds on the first column and `then` fails on the second.
+fn inconsistent_rows(when: &Column, if_: Cond, then: &Column, need: Cond) -> KpiResult<BadRows> {
+    let (a, b) = (holds(when, if_)?, holds(then, need)?);
+    let mut bad = BadRows::default();
+    for (row, (x, y)) in a.iter().zip(&b).enumerate() {
+        if *x && !*y {
+            bad.push(row, || {
+                format!(
+                    "{} {} but {} not {}",
+                    when.name,
+                    if_.word(),
+                    then.name,
+                    need.word()
+                )
+            });
+        }
+    }
+    Ok(bad)
+}
+
 /// First and last time of a column (µs, wall clock; zone-aware columns in UTC).
 fn span(col: &Column) -> KpiResult<Span> {
     let mut out = Span {
@@ -508,7 +603,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-/// The report as three tables: findings (check, column, rule, count, examples), spans (column,
+/// The report as three tables: findings (check, column, rule, count, examples, values), spans (column,
 /// first, last, present) and periods (period, rows, first_row, trailing_median, gap, drop).
 pub fn report_batches(
     report: &Report,
@@ -516,11 +611,14 @@ pub fn report_batches(
 ) -> KpiResult<(RecordBatch, RecordBatch, RecordBatch)> {
     let f = &report.findings;
     let mut examples = ListBuilder::new(Int64Builder::new());
+    let mut values = ListBuilder::new(StringBuilder::new());
     for x in f {
         for e in &x.rows.examples {
             examples.values().append_value(e.row as i64);
+            values.values().append_value(&e.value);
         }
         examples.append(true);
+        values.append(true);
     }
     let strings = |g: &dyn Fn(&Finding) -> &str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(f.iter().map(g)))
@@ -536,6 +634,7 @@ pub fn report_batches(
             )) as ArrayRef,
         ),
         ("examples", Arc::new(examples.finish()) as ArrayRef),
+        ("values", Arc::new(values.finish()) as ArrayRef),
     ])?;
     let s = &report.spans;
     let ts = |g: &dyn Fn(&Span) -> Option<i64>| -> ArrayRef {
@@ -747,6 +846,39 @@ mod tests {
     }
 
     #[test]
+    fn implications_between_columns() {
+        // won true needs closed present: row 1 (won, open) breaks it; row 2 (open, not won)
+        // and row 3 (won null) do not.
+        let t = table(vec![
+            (
+                "won",
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    Some(true),
+                    Some(false),
+                    None,
+                ])) as ArrayRef,
+            ),
+            ("closed", ts(&[Some(1), None, None, Some(2)])),
+        ]);
+        let rule = Rule::Implies {
+            when: ("won".into(), Cond::True),
+            then: ("closed".into(), Cond::Present),
+        };
+        let checks = Checks {
+            rules: vec![rule.clone()],
+            ..Checks::default()
+        };
+        let f = &check(&t, &checks).unwrap().findings[0];
+        assert_eq!(
+            (f.check.as_str(), f.rows.count, rows(&f.rows)),
+            ("consistency", 1, vec![1])
+        );
+        assert_eq!(f.rule, "a row with won true needs closed present");
+        assert_eq!(f.rows.examples[0].value, "won true but closed not present");
+    }
+
+    #[test]
     fn missing_and_wrong_type_columns_become_findings() {
         let t = table(vec![(
             "s",
@@ -929,6 +1061,7 @@ mod tests {
         };
         let (f, s, p) = report_batches(&r, Freq::Month).unwrap();
         assert_eq!(f.num_rows(), 1);
+        assert_eq!(f.schema().field(5).name(), "values");
         assert_eq!(s.num_rows(), 0);
         let dates = p.column(0).as_any().downcast_ref::<Date32Array>().unwrap();
         assert_eq!(dates.value(0) as i64, days_from_civil(1970, 2, 1));

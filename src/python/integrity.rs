@@ -5,14 +5,15 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, read_table, table_out};
-use crate::core::integrity::{self, Checks, Rule, Volume};
+use crate::core::integrity::{self, Checks, Cond, Rule, Volume};
 use crate::core::time::Freq;
 
 /// Checks of one table: `(rows, findings, spans, periods)` (see `core::integrity::report_batches`).
-/// `ranges` are `(column, min, max, integer)`; `ordered` lists column sequences that must not go
+/// `ranges` are `(column, min, max, integer)`; `implies` are `(column, "present"|"true",
+/// column, "present"|"true")`; `ordered` lists column sequences that must not go
 /// back in time; `judged_until` is a day number (days since 1970-01-01, exclusive end).
 #[pyfunction]
-#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0))]
+#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), implies=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn check(
     py: Python<'_>,
@@ -21,6 +22,7 @@ pub fn check(
     unique: Vec<Vec<String>>,
     ranges: Vec<(String, Option<f64>, Option<f64>, bool)>,
     ordered: Vec<Vec<String>>,
+    implies: Vec<(String, String, String, String)>,
     time: Vec<String>,
     period: Option<String>,
     freq: &str,
@@ -58,6 +60,12 @@ pub fn check(
                 }),
         );
         rules.extend(ordered.into_iter().map(|columns| Rule::Ordered { columns }));
+        for (a, if_, b, need) in implies {
+            rules.push(Rule::Implies {
+                when: (a, Cond::parse(&if_)?),
+                then: (b, Cond::parse(&need)?),
+            });
+        }
         let checks = Checks {
             rules,
             time,

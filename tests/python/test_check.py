@@ -35,9 +35,9 @@ def test_deals_with_planted_defects() -> None:
     deals = pd.DataFrame({
         "deal_id": [1, 2, 2, None, 5, 6, 7],
         "created": [day(0), day(1), day(2), day(3), None, day(5), day(6)],
-        "closed": [day(3), None, day(4), day(4), day(6), day(4), day(9)],
+        "closed": [day(3), day(2), day(4), day(4), day(6), day(4), day(9)],
         "amount": [100.0, 50.0, 70.0, 80.0, 90.0, -10.0, 0.0],
-        "won": [True, None, False, True, True, False, True],
+        "won": [True, None, False, True, True, False, True],  # row 1 closed without won
     })
     cols = {"deal": "deal_id", "created": "created", "closed": "closed", "amount": "amount", "won": "won"}
     result = check(Sources(deals=(deals, cols)), as_of=day(9))
@@ -48,7 +48,12 @@ def test_deals_with_planted_defects() -> None:
         ("duplicates", "deal_id"): (1, [2], "failed"),   # row 2 repeats deal 2 of row 1
         ("out_of_range", "amount"): (1, [5], "failed"),  # −10
         ("order", "created, closed"): (1, [5], "failed"),  # closed day 4 < created day 5
+        ("consistency", "closed, won"): (1, [1], "failed"),  # row 1 closed but won missing
     }
+    messages = result.to_frame().set_index("check")["message"]
+    assert messages["duplicates"] == "deal_id: must be unique: 1 row(s), e.g. row 2: same key as row 1"
+    assert messages["consistency"] == ("closed, won: a row with closed present needs won present: 1 row(s), "
+                                       "e.g. row 1: closed present but won not present")
     assert result.status("deals") == "failed"
     assert result.failed_roles() == {"deals"}
     s = result.summary().iloc[0]
@@ -274,3 +279,18 @@ def test_empty_source_and_zone_aware_as_of() -> None:
     assert findings(result, "events") == {("empty", ""): (0, [], "warning")}
     s = result.summary().iloc[0]
     assert s["rows"] == 0 and s["days_stale"] is pd.NA and s["last"] is pd.NaT
+
+
+def test_won_deals_must_be_closed_and_have_an_amount() -> None:
+    deals = pd.DataFrame({
+        "deal_id": [1, 2, 3, 4],
+        "created": [day(0), day(1), day(2), day(3)],
+        "closed": [day(2), None, day(4), None],
+        "amount": [10.0, 20.0, None, None],
+        "won": [True, True, True, None],  # row 1 won but open; row 2 won without amount
+    })
+    cols = {"deal": "deal_id", "created": "created", "closed": "closed", "amount": "amount", "won": "won"}
+    got = findings(check(Sources(deals=(deals, cols)), as_of=day(4)), "deals")
+    # Row 3 (open, won unknown, no amount) is a normal open deal.
+    assert got == {("consistency", "won, closed"): (1, [1], "failed"),
+                   ("consistency", "won, amount"): (1, [2], "failed")}

@@ -123,7 +123,12 @@ def _epoch_days(t: pd.Timestamp) -> int:
 
 @dataclass
 class CheckResult:
-    """The integrity findings of every source, and each source's summary and status."""
+    """The integrity findings of every source, and each source's summary and status.
+
+    ``findings`` and ``sources`` are the frames behind :meth:`to_frame` and :meth:`summary`;
+    ``periods`` holds, per source, its rows per period (period, rows, first_row,
+    trailing_median, gap, drop) from the first period with rows to the last.
+    """
 
     findings: pd.DataFrame
     sources: pd.DataFrame

@@ -17,10 +17,11 @@ $(BIN)/maturin:
 
 venv: $(BIN)/maturin
 
-## Build and install kpikit (release) into .venv, then run its main job on the demo company.
+## Build and install kpikit (release) into .venv, then run its main job on the demo company:
+## the KPI report, written to demo-report.html.
 demo: venv
-	$(BIN)/maturin develop --release --quiet
-	$(BIN)/python -m kpikit demo
+	$(BIN)/maturin develop --release --extras plot --quiet
+	$(BIN)/python -m kpikit report --demo -o demo-report.html
 
 ## Install the test dependencies and run every test: Rust, Python (with doctests and stub check), notebooks.
 test: venv

@@ -72,6 +72,14 @@ from .journey import JourneyResult, journey  # noqa: E402
 
 __all__ += ["journey", "JourneyResult"]
 
+# The report: kpikit's main job (issue 9, item 6).
+from .report import Report, report  # noqa: E402
+
+__all__ += ["report", "Report"]
+from .spec import Spec, load_spec  # noqa: E402
+
+__all__ += ["load_spec", "Spec"]
+
 # Data integrity checks (issue 9, item 7).
 from .check import CheckResult, check  # noqa: E402
 

@@ -1,6 +1,10 @@
-"""The kpikit command line: ``kpikit demo`` (or ``python -m kpikit demo``).
+"""The kpikit command line (or ``python -m kpikit``).
 
-The main job: build the demo company and print its headline metrics and executive scorecard.
+* ``kpikit report SPEC.toml -o report.html``: the main job — a company's KPI report (scorecard,
+  journey, trends, revenue, funnel, retention) as one self-contained HTML file, from a spec
+  declaring its sources and KPIs (:func:`kpikit.load_spec`);
+* ``kpikit report --demo -o report.html``: the same for the built-in demo company;
+* ``kpikit demo``: the demo company's headline metrics and executive scorecard, printed.
 """
 
 from __future__ import annotations
@@ -52,11 +56,17 @@ def demo(seed: int, scale: float) -> None:
 
 def scorecard(seed: int, scale: float) -> None:
     """Print the executive scorecard of the demo company (latest complete periods)."""
-    from .scorecard import Scorecard, Sources, _format as fmt
+    from .scorecard import Scorecard, Sources
 
     rows = Scorecard.executive().evaluate(Sources.demo(seed=seed, scale=scale)).to_frame()
-    width = max(len(k) for k in rows.kpi)
     print("\nExecutive scorecard (★ north star)")
+    _print_card(rows)
+
+
+def _print_card(rows: Any) -> None:
+    from .scorecard import _format as fmt
+
+    width = max(len(k) for k in rows.kpi)
     for r in rows.itertuples(index=False):
         star = "★" if r.north_star else " "
         period = r.period.strftime("%Y-%m")
@@ -64,16 +74,55 @@ def scorecard(seed: int, scale: float) -> None:
         print(f" {star}{r.kpi:<{width}}  {period}  {fmt(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
 
 
+def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool) -> None:
+    """Write the report of a spec (or of the demo company) and print its scorecard."""
+    from .report import report as make_report
+    from .scorecard import Sources
+    from .spec import load_spec
+
+    started = time.perf_counter()
+    if demo_company:
+        if not quiet:
+            print(f"building the demo company (seed {seed}, scale {scale}) …", file=sys.stderr, flush=True)
+        result = make_report(Sources.demo(seed=seed, scale=scale), title="Demo company — KPI report", progress=not quiet)
+    else:
+        assert spec is not None
+        loaded = load_spec(spec)
+        result = loaded.report(progress=not quiet)
+    path = result.write(output)
+    print(f"{result.scorecard.rows.shape[0]} KPIs (★ north star):")
+    _print_card(result.scorecard.rows)
+    print(f"\nreport written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, {len(result.sections)} sections) "
+          f"in {time.perf_counter() - started:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .exceptions import KpikitError
+
     parser = argparse.ArgumentParser(prog="kpikit", description="Business metrics and KPIs over Arrow data.")
     parser.add_argument("--version", action="version", version=f"kpikit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="print the demo company's headline metrics")
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.add_argument("--scale", type=float, default=1.0)
+    p_report = sub.add_parser("report", help="write a KPI report (HTML) from a spec, or for the demo company")
+    p_report.add_argument("spec", nargs="?", help="the spec (TOML) declaring sources and KPIs")
+    p_report.add_argument("--demo", action="store_true", help="report on the built-in demo company instead")
+    p_report.add_argument("--seed", type=int, default=0, help="demo company seed")
+    p_report.add_argument("--scale", type=float, default=1.0, help="demo company scale (1 ≈ 10⁶ events)")
+    p_report.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
+    p_report.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args.seed, args.scale)
+    try:
+        if args.command == "demo":
+            demo(args.seed, args.scale)
+        elif args.command == "report":
+            if (args.spec is None) == (not args.demo):
+                parser.error("report: give a spec file or --demo (not both)")
+            report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet)
+    except KpikitError as e:
+        print(f"kpikit: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

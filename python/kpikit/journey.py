@@ -18,7 +18,7 @@ import pandas as pd
 from .catalog import metric
 from .exceptions import ParameterError
 from .kpi import KPI
-from .scorecard import _PERIOD, Sources, _format, _metric_history
+from .scorecard import _COUNTS, _PERIOD, Sources, _format, _metric_history
 
 __all__ = ["journey", "JourneyResult", "STAGES"]
 
@@ -36,16 +36,6 @@ _STAGE_RATE = {
     "consideration": "signup_pql_rate",
     "decision": "pql_customer_rate",
     "retention": "customer_churn_rate",
-}
-
-# The counts behind each rate: (numerator, denominator) columns, and the function whose output
-# holds them when it is not the metric's own.
-_COUNTS: dict[str, tuple[tuple[str, str], str | None]] = {
-    "visitor_signup_rate": (("converted", "entered"), None),
-    "signup_pql_rate": (("converted", "entered"), None),
-    "pql_customer_rate": (("converted", "entered"), None),
-    "lead_conversion_rate": (("converted_leads", "leads"), None),
-    "customer_churn_rate": (("churned_customers", "starting_customers"), "mrr_movements"),
 }
 
 _COLUMNS = ["stage", "metric", "name", "unit", "direction", "period", "value", "previous_period", "previous",

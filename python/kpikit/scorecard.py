@@ -50,8 +50,9 @@ class Sources:
       interval (subscriptions)
     * ``spend``: time, amount
     * ``deals``: deal, owner, created, closed, amount, won
-    * ``leads``: stages (list of stage timestamp columns, first = entry), created, qualified,
-      converted, revenue
+    * ``leads``: stages (list of stage timestamp columns, first = entry), window (the funnel's
+      conversion window, e.g. ``"90d"``: a cohort's rates count once it has closed), created,
+      qualified, converted, revenue
     * ``responses``: score, time (NPS answers, 0–10)
     * ``tickets``: opened, resolved, first_response, handle_seconds, csat (1–5)
     * ``events``: user, time (product events, for active users and DAU/MAU)
@@ -84,9 +85,8 @@ class Sources:
             names = [v for k, v in cols.items() if k in ("period", "time", "created", "closed", "opened", "resolved", "start", "end")]
             names += list(cols.get("stages", []))
             for name in names:
-                try:
-                    col = pd.Series(pd.api.interchange.from_dataframe(table)[name]) if not isinstance(table, pd.DataFrame) else table[name]
-                except (KeyError, TypeError, ValueError):
+                col = _column(table, name)
+                if col is None:
                     continue
                 t = pd.to_datetime(col, errors="coerce", utc=True).max()
                 if t is pd.NaT or t != t:
@@ -118,13 +118,28 @@ class Sources:
             subscriptions=(d.subscriptions, {"customer": "customer_id", "period": "month", "mrr": "mrr"}),
             spend=(d.spend, {"time": "month", "amount": "amount"}),
             deals=(d.deals, {"deal": "deal_id", "owner": "owner", "created": "created", "closed": "closed", "amount": "amount", "won": "won"}),
-            leads=(leads, {"stages": ["visited_at", "signed_up_at", "pql_at", "customer_at"], "created": "visited_at",
+            leads=(leads, {"stages": ["visited_at", "signed_up_at", "pql_at", "customer_at"], "window": "90d",
+                           "created": "visited_at",
                            "qualified": "pql_at", "converted": "customer_at", "revenue": "revenue"}),
             responses=(d.responses, {"score": "score", "time": "time"}),
             tickets=(d.tickets, {"opened": "opened", "resolved": "resolved", "first_response": "first_response",
                                  "handle_seconds": "handle_seconds", "csat": "csat"}),
             events=(d.events, {"user": "user_id", "time": "time"}),
         )
+
+
+def _column(table: Any, name: str) -> pd.Series | None:
+    """One column of a pandas, polars or pyarrow table as a pandas Series (None when absent)."""
+    names = table.columns if isinstance(table, pd.DataFrame) else getattr(table, "column_names", None)
+    if names is None:
+        names = getattr(table, "columns", [])
+    if name not in list(names):
+        return None
+    if isinstance(table, pd.DataFrame):
+        return table[name]
+    if hasattr(table, "column_names"):  # pyarrow
+        return table.column(name).to_pandas()
+    return table[name].to_pandas()  # polars
 
 
 def _pick(columns: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -189,7 +204,7 @@ def _funnel_from_stages(s: Sources, freq: str) -> Any:
     from .funnel import funnel_from_stages
 
     table, cols = s.get("leads", "funnel_from_stages")
-    return funnel_from_stages(table, stages=list(cols["stages"]), freq=freq)
+    return funnel_from_stages(table, stages=list(cols["stages"]), window=cols.get("window"), freq=freq)
 
 
 def _active_users(s: Sources, freq: str) -> Any:
@@ -198,6 +213,23 @@ def _active_users(s: Sources, freq: str) -> Any:
     table, cols = s.get("events", "active_users")
     return active_users(table, user=cols["user"], time=cols["time"], freq=freq)
 
+
+# The counts behind each rate: (numerator, denominator) columns, and the function whose output
+# holds them when it is not the metric's own. With them a KPI gets its Wilson interval and the
+# significance of its change.
+_COUNTS: dict[str, tuple[tuple[str, str], str | None]] = {
+    "visitor_signup_rate": (("converted", "entered"), None),
+    "signup_pql_rate": (("converted", "entered"), None),
+    "pql_customer_rate": (("converted", "entered"), None),
+    "lead_conversion_rate": (("converted_leads", "leads"), None),
+    "customer_churn_rate": (("churned_customers", "starting_customers"), "mrr_movements"),
+    "csat": (("satisfied", "responses"), None),
+    "win_rate": (("deals_won", "deals_closed"), None),
+    "close_rate": (("deals_won", "deals_created"), None),
+}
+
+# Metrics whose function reports its own 95 % interval (not a proportion: no Wilson interval).
+_INTERVALS: dict[str, tuple[str, str]] = {"nps": ("nps_ci_low", "nps_ci_high")}
 
 _RECIPES: dict[str, Callable[[Sources, str], Any]] = {
     "active_users": _active_users,
@@ -242,11 +274,21 @@ def _metric_history(
         return out
 
     out = run(m.function)
+    # A conversion cohort whose window has not elapsed yet is still converting: its rates, later
+    # steps and times to convert are not final, so only complete cohorts count (entries are).
+    first_step_only = "step" in out.columns and bool((out["step"] == 1).all())
+    if "complete" in out.columns and not first_step_only and out["complete"].notna().any():
+        out = out[out["complete"].fillna(False).astype(bool)]
     history = pd.DataFrame({"period": pd.to_datetime(out["period"]).to_numpy(), m.id: m.values(out).astype(float).to_numpy()})
     if counts is not None:
         src = out if counts_from is None else run(counts_from)
         by_period = src.assign(period=pd.to_datetime(src["period"])).set_index("period")
         for name, column in zip(("numerator", "denominator"), counts):
+            history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
+    interval = _INTERVALS.get(m.id)
+    if interval is not None:
+        by_period = out.assign(period=pd.to_datetime(out["period"])).set_index("period")
+        for name, column in zip(("ci_low", "ci_high"), interval):
             history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
     if cutoff is not None:
         ends = history["period"] + _PERIOD[freq]
@@ -265,7 +307,9 @@ class ScorecardResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per KPI: kpi, metric, owner, cadence, period, value, previous, change,
-        improved, target, attainment, status, unit, north_star."""
+        improved, target, attainment, status, unit, ci_low, ci_high (the 95 % interval of the
+        value, where the metric has one), significant (the change is significant at 5 %; null
+        without counts), anomaly (a sudden spike or drop), north_star."""
         return self.rows.copy()
 
     def _repr_html_(self) -> str:
@@ -312,10 +356,18 @@ class Scorecard:
         histories: dict[str, pd.DataFrame] = {}
         for kpi in self.kpis:
             m = metric(kpi.metric)
-            history = _metric_history(sources, m.id, kpi.cadence, cutoff, computed, needed_by=f"KPI {kpi.label!r}")
+            counts, counts_from = _COUNTS.get(m.id, (None, None))
+            if kpi.numerator is not None:
+                counts = None  # the KPI names its own count columns
+            history = _metric_history(sources, m.id, kpi.cadence, cutoff, computed, needed_by=f"KPI {kpi.label!r}",
+                                      counts=counts, counts_from=counts_from)
             if history.empty:
                 raise ParameterError(f"KPI {kpi.label!r}: no complete {kpi.cadence} in the sources up to {end}")
+            if counts is not None:
+                kpi = replace(kpi, numerator="numerator", denominator="denominator")
             judged = kpi.evaluate(history, value=m.id)
+            if "ci_low" in history and "ci_low" not in judged:
+                judged = judged.merge(history[["period", "ci_low", "ci_high"]], on="period", how="left")
             histories[kpi.label] = judged
             last = judged.iloc[-1]
             previous = judged["value"].iloc[-2] if len(judged) > 1 else float("nan")
@@ -325,6 +377,8 @@ class Scorecard:
                 "period": last["period"], "value": last["value"], "previous": previous,
                 "change": last["change"], "improved": last["improved"], "target": target,
                 "attainment": last["attainment"], "status": last["status"], "unit": m.unit,
+                "ci_low": last.get("ci_low", float("nan")), "ci_high": last.get("ci_high", float("nan")),
+                "significant": last.get("significant", None), "anomaly": last.get("anomaly", None),
                 "north_star": kpi.label == self.north_star,
             })
         frame = pd.DataFrame(rows)
@@ -371,9 +425,14 @@ def _format(value: Any, unit: str) -> str:
     if isinstance(value, tuple):
         return " – ".join(_format(v, unit) for v in value)
     if unit == "fraction":
-        return f"{100 * value:.1f} %"
+        # One decimal, unless rounding would hide a difference that matters: 99.994 % is not
+        # 100 %, and 0.04 % churn is not 0 %.
+        digits = 1
+        while digits < 4 and float(f"{100 * value:.{digits}f}") in (0.0, 100.0, -100.0) and round(100 * value, 9) not in (0.0, 100.0, -100.0):
+            digits += 1
+        return f"{100 * value:.{digits}f} %"
     if unit in ("currency", "currency_per_day"):
-        return f"{value:,.0f}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"  # cents matter below 100
     if unit in ("ratio", "months", "days", "hours"):
         return f"{value:.2f}"
     if unit == "score":
@@ -398,29 +457,50 @@ def _sparkline(values: Sequence[float], colour: str, width: int = 110, height: i
     )
 
 
+def _true(x: Any) -> bool:
+    return bool(x is not None and x == x and x is not pd.NA and x)
+
+
 def _render_html(result: ScorecardResult) -> str:
     head = "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in
                    ["KPI", "owner", "period", "value", "target", "change", "status", "trend"])
     body = []
-    for r in result.rows.itertuples(index=False):
+    rows = result.rows
+    if len(rows) and rows["north_star"].any():  # the north star leads the card
+        rows = pd.concat([rows[rows["north_star"]], rows[~rows["north_star"]]])
+    for r in rows.itertuples(index=False):
         colour = _STATUS_COLOURS.get(r.status, "#868e96")
-        arrow = "" if r.improved is None or r.improved != r.improved else ("▲" if r.change > 0 else "▼")
+        changed = r.change == r.change and r.change != 0
+        arrow = "" if not changed else ("▲" if r.change > 0 else "▼")
         tone = "#2b8a3e" if r.improved is True else "#e03131" if r.improved is False else "#868e96"
-        star = " ★" if r.north_star else ""
+        if changed and r.significant is not None and r.significant == r.significant and r.significant is not pd.NA:
+            arrow += (" <span title='significant at 5 % (two-proportion z-test)'>significant</span>" if r.significant
+                      else " <span style='color:#868e96' title='within noise (two-proportion z-test, 5 %)'>n.s.</span>")
+        star = " <span title='north star'>★</span>" if r.north_star else ""
         target = _format(r.target, r.unit)
         history = result.histories[r.kpi]["value"].tolist()
         period = pd.Timestamp(r.period).strftime("%Y-%m") if r.period == r.period else "–"
         note = result.notes.get(r.kpi, {}).get(period, "")
-        note_html = f"<div style='color:#495057;font-size:85%'>{html.escape(note)}</div>" if note else ""
+        note_html = f"<div style='color:#495057;font-size:85%'>✎ {html.escape(note)}</div>" if note else ""
+        ci = ""
+        if r.ci_low == r.ci_low and r.ci_high == r.ci_high:
+            ci = f"<div style='color:#868e96;font-size:80%'>95 % CI {_format(r.ci_low, r.unit)} – {_format(r.ci_high, r.unit)}</div>"
+        anomaly = (" <span style='color:#c92a2a' title='sudden spike or drop: modified z-score over the trailing periods "
+                   "above 3.5'>⚠ anomaly</span>") if _true(r.anomaly) else ""
+        check = ""
+        if "data_check" in rows.columns and isinstance(getattr(r, "data_check"), str) and r.data_check == "failed":
+            check = " <span style='color:#c92a2a' title='a source of this KPI failed its data check'>⚠ data check failed</span>"
+        weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
         body.append(
-            "<tr>"
+            f"<tr style='border-top:1px solid #e9ecef;{weight}'>"
             f"<td style='padding:4px 8px'><b>{html.escape(r.kpi)}</b>{star}{note_html}</td>"
             f"<td style='padding:4px 8px'>{html.escape(r.owner if isinstance(r.owner, str) else '')}</td>"
             f"<td style='padding:4px 8px'>{period}</td>"
-            f"<td style='padding:4px 8px;text-align:right'>{_format(r.value, r.unit)}</td>"
+            f"<td style='padding:4px 8px;text-align:right'>{_format(r.value, r.unit)}{ci}</td>"
             f"<td style='padding:4px 8px;text-align:right'>{target}</td>"
-            f"<td style='padding:4px 8px;color:{tone}'>{arrow}</td>"
-            f"<td style='padding:4px 8px'><span style='background:{colour};color:white;border-radius:3px;padding:1px 6px'>{r.status.replace('_', ' ')}</span></td>"
+            f"<td style='padding:4px 8px;color:{tone}'>{arrow}{anomaly}</td>"
+            f"<td style='padding:4px 8px'><span style='background:{colour};color:white;border-radius:3px;padding:1px 6px'>"
+            f"{r.status.replace('_', ' ')}</span>{check}</td>"
             f"<td style='padding:4px 8px'>{_sparkline(history, colour)}</td>"
             "</tr>"
         )

@@ -32,7 +32,9 @@ def test_demo_values_equal_the_underlying_analyses(demo: tuple[kpikit.Sources, k
     assert list(f.index) == [m for ms in STAGES.values() for m in ms]
     cutoff = s.data_end().normalize() + pd.Timedelta(days=1)
     leads, lc = s.leads
-    funnel = kpikit.funnel_from_stages(leads, stages=lc["stages"], freq="month")
+    funnel = kpikit.funnel_from_stages(leads, stages=lc["stages"], window=lc["window"], freq="month")
+    # Later steps count only for cohorts whose 90-day window has closed; entries are final.
+    closed = funnel[funnel["complete"].astype(bool)]
     subs, sc = s.subscriptions
     spend, pc = s.spend
     revenue = kpikit.revenue_metrics(subs, customer="customer_id", period="month", mrr="mrr", spend=spend, spend_time="month", spend_amount="amount", freq="month")
@@ -43,11 +45,11 @@ def test_demo_values_equal_the_underlying_analyses(demo: tuple[kpikit.Sources, k
     nps = kpikit.nps(s.responses[0], score="score", time="time", freq="month", invalid="skip")
     expected = {
         "visitors": latest_two(funnel, "converted", cutoff, step_name="visited_at"),
-        "visitor_signup_rate": latest_two(funnel, "conversion_from_previous", cutoff, step_name="signed_up_at"),
-        "signups": latest_two(funnel, "converted", cutoff, step_name="signed_up_at"),
-        "signup_pql_rate": latest_two(funnel, "conversion_from_previous", cutoff, step_name="pql_at"),
-        "time_to_pql_days": latest_two(funnel, "time_to_convert_mean_days", cutoff, step_name="pql_at"),
-        "pql_customer_rate": latest_two(funnel, "conversion_from_previous", cutoff, step_name="customer_at"),
+        "visitor_signup_rate": latest_two(closed, "conversion_from_previous", cutoff, step_name="signed_up_at"),
+        "signups": latest_two(closed, "converted", cutoff, step_name="signed_up_at"),
+        "signup_pql_rate": latest_two(closed, "conversion_from_previous", cutoff, step_name="pql_at"),
+        "time_to_pql_days": latest_two(closed, "time_to_convert_mean_days", cutoff, step_name="pql_at"),
+        "pql_customer_rate": latest_two(closed, "conversion_from_previous", cutoff, step_name="customer_at"),
         "avg_deal_size": latest_two(deals, "avg_deal_size", cutoff),
         "sales_cycle_days": latest_two(deals, "sales_cycle_days", cutoff),
         "lead_conversion_rate": latest_two(lm, "lead_conversion_rate", cutoff),

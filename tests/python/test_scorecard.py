@@ -48,7 +48,10 @@ def test_scorecard_html_has_every_kpi_status_and_sparkline() -> None:
     )
     result = card.evaluate(SOURCES)
     page = result._repr_html_()
-    assert page.count("<tr>") == 3  # header + two KPIs
+    assert page.count("<tr") == 3  # header + two KPIs
+    # Both are proportions with counts: each value shows its Wilson interval.
+    assert page.count("95 % CI") == 2
+    # The north star leads the card even when listed later.
     for status in result.to_frame().status:
         assert status.replace("_", " ") in page
     assert len(re.findall(r"<svg ", page)) == 2 and "price change" in page and "★" in page

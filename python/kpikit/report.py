@@ -1,0 +1,287 @@
+"""The KPI report: kpikit's main job, one self-contained HTML file for a company.
+
+:func:`report` evaluates a scorecard over a bundle of sources and lays out, in order: the
+headline (north star and status counts), the scorecard (values, targets, 95 % intervals,
+significance, anomalies, check-in notes), the customer-journey view, each KPI's trend against
+its target, MRR movements, the funnel, the retention heat map and active users — each chart
+drawn with matplotlib and embedded as a PNG, so the file works offline and can be mailed.
+Sections whose source the bundle lacks are left out and listed at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._kpikit import __version__ as _version
+from .exceptions import ParameterError
+from .scorecard import _STATUS_COLOURS, Scorecard, ScorecardResult, Sources, _format
+
+__all__ = ["report", "Report"]
+
+_STATUS_ORDER = ["achieved", "on_track", "at_risk", "behind", "overdue", "no_data", "not_started"]
+
+
+@dataclass
+class Report:
+    """A rendered report: ``html`` (one self-contained document), the scorecard result it
+    shows, and the sections it has (and those left out, with the reason)."""
+
+    html: str
+    scorecard: ScorecardResult
+    sections: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def write(self, path: str | Path) -> Path:
+        """Write the HTML document to ``path`` (UTF-8) and return the path."""
+        target = Path(path)
+        target.write_text(self.html, encoding="utf-8")
+        return target
+
+    def _repr_html_(self) -> str:
+        # A notebook shows the body only: the document's own <html>/<head> would fight the page's.
+        start = self.html.index("<body>") + len("<body>")
+        return self.html[start : self.html.rindex("</body>")]
+
+
+class _Progress:
+    """Step lines on stderr ("[3/9] journey view … 0.4 s"), so a long run shows where it is."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+
+    def step(self, label: str, work: Callable[[], Any]) -> Any:
+        self.done += 1
+        started = time.perf_counter()
+        if self.enabled:
+            print(f"[{self.done}/{self.total}] {label} …", end="", file=sys.stderr, flush=True)
+        result = work()
+        if self.enabled:
+            print(f" {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        return result
+
+
+def _png(fig: Any) -> str:
+    """A matplotlib figure as an embedded <img> (PNG, base64), then closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="chart" style="max-width:100%" src="data:image/png;base64,{data}"/>'
+
+
+def _chart(draw: Callable[[Any], Any], width: float = 9.0, height: float = 3.6) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height))
+    draw(ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _headline(result: ScorecardResult) -> str:
+    rows = result.rows
+    counts = rows["status"].value_counts()
+    chips = "".join(
+        f"<span style='background:{_STATUS_COLOURS[s]};color:white;border-radius:3px;padding:2px 8px;margin-right:6px'>"
+        f"{counts[s]} {s.replace('_', ' ')}</span>"
+        for s in _STATUS_ORDER if s in counts
+    )
+    star = rows[rows["north_star"]]
+    lead = ""
+    if len(star):
+        r = star.iloc[0]
+        lead = (
+            f"<div style='font-size:130%;margin:8px 0'>★ North star — <b>{html.escape(r['kpi'])}</b>: "
+            f"{_format(r['value'], r['unit'])} in {pd.Timestamp(r['period']):%Y-%m} "
+            f"(target {_format(r['target'], r['unit'])}, {r['status'].replace('_', ' ')})</div>"
+        )
+    return lead + f"<div>{chips}</div>"
+
+
+def _notes(result: ScorecardResult) -> str:
+    items = [
+        f"<li><b>{html.escape(kpi)}</b>, {html.escape(period)}: {html.escape(text)}</li>"
+        for kpi, notes in result.notes.items() for period, text in sorted(notes.items())
+    ]
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+_STYLE = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#212529}
+h1{font-size:1.6em;margin-bottom:0} h2{font-size:1.2em;border-bottom:1px solid #dee2e6;padding-bottom:4px;margin-top:32px}
+.meta{color:#868e96} table{font-size:0.92em} .rules{color:#495057;font-size:0.85em}
+"""
+
+_RULES = """<div class='rules'><p><b>How to read this report.</b> Each KPI is a catalog metric
+(<code>kpikit.metric(id)</code>) judged per period against its target. Status: <i>achieved</i> — the
+target is met by its deadline; <i>on track</i> — met (ongoing target), or a straight line through the
+last periods reaches it by the deadline; <i>at risk</i> — short by no more than the at-risk band;
+<i>behind</i> — short by more; <i>overdue</i> — the deadline passed unmet; <i>no data</i>,
+<i>not started</i>. Only complete periods count. Rates with counts carry a Wilson 95 % interval, and
+a change is called significant only when a two-proportion z-test says so at 5 %; NPS carries its own
+95 % interval. An anomaly is a value whose modified z-score against the previous six values
+(median and MAD) exceeds 3.5.</p></div>"""
+
+
+def report(
+    sources: Sources,
+    scorecard: Scorecard | None = None,
+    *,
+    title: str = "KPI report",
+    as_of: Any = None,
+    freq: str = "month",
+    progress: bool = False,
+) -> Report:
+    """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
+
+    Sections, each present when its sources are: headline (north star, count of KPIs per
+    status), scorecard, customer journey (``freq``), KPI trends against targets, MRR movements
+    (net new MRR = new + expansion + reactivation − contraction − churned), funnel (leads'
+    stages, complete cohorts), retention heat map (monthly first-activity cohorts of the
+    events, rate = retained ÷ cohort size), active users (DAU, WAU, MAU, DAU/MAU), check-in
+    notes, and how to read the statuses. Charts need matplotlib (the ``plot`` extra).
+
+    Parameters
+    ----------
+    sources : kpikit.Sources
+    scorecard : kpikit.Scorecard, optional
+        Default :meth:`kpikit.Scorecard.executive`.
+    title : str
+    as_of : date, optional
+        Only periods ending by this day count (default: the last day the sources reach).
+    freq : {"week", "month", "quarter", "year"}
+        The journey view's period.
+    progress : bool
+        Print each step and its time on stderr.
+
+    Examples
+    --------
+    >>> import kpikit
+    >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), title="Demo")
+    >>> r.sections[:3]
+    ['headline', 'scorecard', 'journey']
+    >>> r.html.startswith("<!DOCTYPE html>")
+    True
+    """
+    try:
+        import matplotlib
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ParameterError("kpikit.report draws its charts with matplotlib: pip install 'kpikit[plot]'") from e
+    import matplotlib.pyplot as plt
+
+    from . import plot
+    from .activity import active_users
+    from .funnel import funnel_from_stages
+    from .journey import journey
+    from .retention import retention
+    from .revenue import mrr_movements
+
+    card = scorecard if scorecard is not None else Scorecard.executive()
+    roles = set(sources.roles())
+    steps = 3 + sum(role in roles for role in ("subscriptions", "leads", "events")) + ("events" in roles)
+    bar = _Progress(steps, progress)
+    sections: list[str] = []
+    skipped: dict[str, str] = {}
+    parts: list[str] = []
+
+    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of))
+    end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
+    sections.append("headline")
+    parts.append(f"<h2>Headline</h2>{_headline(result)}")
+    sections.append("scorecard")
+    parts.append(f"<h2>Scorecard</h2>{result._repr_html_()}")
+
+    journey_roles = {"leads", "subscriptions", "events", "deals", "responses"}
+    if roles & journey_roles:
+        view = bar.step("journey view", lambda: journey(sources, freq=freq, as_of=as_of))
+        sections.append("journey")
+        parts.append(f"<h2>Customer journey</h2>{view._repr_html_()}")
+    else:
+        skipped["journey"] = "no leads, subscriptions, events, deals or responses source"
+
+    with plt.rc_context({"figure.max_open_warning": 0}):
+        trends = bar.step("KPI trend charts", lambda: _png(plot.scorecard(result)))
+        sections.append("kpi_trends")
+        parts.append(f"<h2>KPI trends against targets</h2>{trends}")
+
+        if "subscriptions" in roles:
+            table, cols = sources.subscriptions  # type: ignore[misc]
+            keys = {k: cols[k] for k in ("customer", "period", "mrr", "start", "end", "amount", "interval") if k in cols}
+
+            def revenue_section() -> str:
+                moves = mrr_movements(table, freq="month", **keys)
+                if end is not None:
+                    moves = moves[pd.to_datetime(moves["period"]) <= end]
+                return "<h2>MRR movements</h2>" + _chart(lambda ax: plot.mrr_movements(moves, ax=ax))
+
+            parts.append(bar.step("MRR movements", revenue_section))
+            sections.append("mrr_movements")
+        else:
+            skipped["mrr_movements"] = "no subscriptions source"
+
+        if "leads" in roles and "stages" in sources.leads[1]:  # type: ignore[index]
+            table, cols = sources.leads  # type: ignore[misc]
+            stages = list(cols["stages"])
+            window = cols.get("window")
+
+            def funnel_section() -> str:
+                cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month")
+                within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
+                          if window is not None else "no conversion window: every lead so far")
+                return (f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"
+                        + _chart(lambda ax: plot.funnel(cohorts, ax=ax), height=2.8))
+
+            parts.append(bar.step("funnel", funnel_section))
+            sections.append("funnel")
+        else:
+            skipped["funnel"] = "no leads source with stages"
+
+        if "events" in roles:
+            table, cols = sources.events  # type: ignore[misc]
+
+            def retention_section() -> str:
+                triangle = retention(table, user=cols["user"], time=cols["time"], period="month")
+                return ("<h2>Retention by first-activity cohort (monthly)</h2>"
+                        + _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), height=4.8))
+
+            def activity_section() -> str:
+                activity = active_users(table, user=cols["user"], time=cols["time"], freq="day")
+                return "<h2>Active users</h2>" + _chart(lambda ax: plot.active_users(activity, ax=ax))
+
+            parts.append(bar.step("retention cohorts", retention_section))
+            parts.append(bar.step("active users", activity_section))
+            sections += ["retention", "active_users"]
+        else:
+            skipped["retention"] = skipped["active_users"] = "no events source"
+
+    notes = _notes(result)
+    if notes:
+        sections.append("notes")
+        parts.append(f"<h2>Check-in notes</h2>{notes}")
+    if skipped:
+        parts.append("<h2>Not shown</h2><ul>" + "".join(
+            f"<li>{html.escape(k.replace('_', ' '))}: {html.escape(v)}</li>" for k, v in skipped.items()) + "</ul>")
+    parts.append(_RULES)
+
+    span = f"data up to {end:%Y-%m-%d}" if end is not None else "no dated data"
+    document = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><div class='meta'>{span} · generated "
+        f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC by kpikit {_version}</div>"
+        + "".join(parts)
+        + "</body></html>\n"
+    )
+    return Report(document, result, sections, skipped)

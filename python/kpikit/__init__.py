@@ -79,3 +79,8 @@ __all__ += ["report", "Report"]
 from .spec import Spec, load_spec  # noqa: E402
 
 __all__ += ["load_spec", "Spec"]
+
+# Data integrity checks (issue 9, item 7).
+from .check import CheckResult, check  # noqa: E402
+
+__all__ += ["check", "CheckResult"]

@@ -401,3 +401,29 @@ def retention_state(
 ) -> Any: ...
 def merge_retention_states(states: list[_Table]) -> Any: ...
 def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...
+
+# --- data integrity (core::integrity, issue 9 item 7) ---------------------------------------
+
+__all__ += ["check"]
+
+# (rows, findings, spans, periods): findings (check, column, rule, count, examples, values), spans
+# (column, first, last, present), periods (period, rows, first_row, trailing_median, gap, drop).
+def check(
+    table: _Table,
+    *,
+    not_null: list[str] = ...,
+    unique: list[list[str]] = ...,
+    ranges: list[tuple[str, float | None, float | None, bool]] = ...,
+    ordered: list[list[str]] = ...,
+    implies: list[tuple[str, str, str, str]] = ...,
+    time: list[str] = ...,
+    period: str | None = None,
+    freq: str = "day",
+    judged_until: int | None = None,
+    drop_ratio: float = 0.5,
+    trailing: int = 6,
+    min_trailing: int = 3,
+    season: int = 1,
+    drop_min_median: float = 0.0,
+    gap_min_median: float = 0.0,
+) -> tuple[int, Any, Any, Any]: ...

@@ -24,3 +24,5 @@ pub mod sales;
 pub mod clv;
 // Honest changes (issue 9, item 3): Wilson intervals, two-proportion tests, robust anomaly flags.
 pub mod signals;
+// Data integrity checks (issue 9, item 7).
+pub mod integrity;

@@ -11,6 +11,8 @@ mod kpi;
 mod revenue;
 mod sales;
 mod survey;
+// Data integrity checks (issue 9, item 7).
+mod integrity;
 
 use pyo3::prelude::*;
 
@@ -48,6 +50,9 @@ pub mod _kpikit {
     // Sales, marketing, support and onboarding metrics (issue 8).
     #[pymodule_export]
     use super::sales::{finish_sales, merge_sales_states, quota_attainment, sales_state};
+    // Data integrity checks (issue 9, item 7).
+    #[pymodule_export]
+    use super::integrity::check;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -137,8 +137,13 @@ def retention(
         ``first_time``: a user is in the cohort of their first start event only.
         ``recurring``: in every period in which they did a start event (each measured from
         the first start event of that period).
-    mode : {"on", "on_or_after"}
+    mode : {"on", "on_or_after", "on_or_before", "streak"}
         ``on``: returned in period k itself. ``on_or_after``: returned in period k or later.
+        ``on_or_before`` (Mixpanel): returned in some period 1…k — the users back by period
+        k; with ``value=`` the cumulative sum over periods 0…k (e.g. 30-day LTV per cohort).
+        ``streak`` (Mixpanel's streak mode): returned in every period 1…k; with ``value=``
+        the sum over period k's returns of those users. With ``brackets`` these read
+        brackets instead of periods.
     brackets : list of int, optional
         Bracket sizes in periods, as PostHog's custom brackets: ``[1, 2, 4]`` → bracket 1 =
         period 1, bracket 2 = periods 2–3, bracket 3 = periods 4–7; ``period_number`` is then

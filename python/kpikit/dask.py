@@ -492,6 +492,7 @@ def retention(
     brackets: Sequence[int] | None = None,
     windows: str | None = None,
     reference: str = "total",
+    base: str | None = None,
     value: str | None = None,
     preset: str | None = None,
     curve: bool = False,
@@ -521,7 +522,7 @@ def retention(
         return _named(
             lambda p: retention_state(
                 p, user, time, start_event, return_event, period, cohort, mode, brackets, windows,
-                reference, value, preset, event_column, tz, week_start, nulls,
+                reference, value, preset, event_column, tz, week_start, nulls, base,
             ),
             part,
             index,

@@ -65,6 +65,17 @@ pub enum Reference {
     Previous,
 }
 
+/// Whom the user rate of period k is out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The whole cohort.
+    Cohort,
+    /// The members for whom period k has begun by the end of the data (Amplitude: "users who
+    /// have reached that point"). Differs from the cohort only with rolling windows, where
+    /// each member's periods start at their own start event.
+    Reached,
+}
+
 /// All the conventions of one retention analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionSpec {
@@ -76,6 +87,7 @@ pub struct RetentionSpec {
     pub brackets: Option<Vec<u32>>,
     pub windows: Windows,
     pub reference: Reference,
+    pub base: Base,
 }
 
 fn pick<T: Copy>(name: &str, s: &str, options: &[(&str, T)]) -> KpiResult<T> {
@@ -152,7 +164,30 @@ impl RetentionSpec {
                     ("previous", Reference::Previous),
                 ],
             )?,
+            base: Base::Cohort,
         })
+    }
+
+    /// The same spec with the rate base `"cohort"` or `"reached"`.
+    pub fn with_base(mut self, base: &str) -> KpiResult<RetentionSpec> {
+        self.base = pick(
+            "base",
+            base,
+            &[("cohort", Base::Cohort), ("reached", Base::Reached)],
+        )?;
+        if self.base == Base::Reached && self.mode == Mode::OnOrBefore {
+            // A member back in period 1 counts "on or before" period 5 without having reached it.
+            return Err(KpiError::param(
+                "base",
+                "\"reached\" applies to modes \"on\", \"on_or_after\" and \"streak\"",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Anchor rows of the state (each member's start, for [`Base::Reached`]) are needed.
+    fn keeps_anchors(&self) -> bool {
+        self.base == Base::Reached && self.windows == Windows::Rolling24h
     }
 
     /// Length of a rolling period in microseconds (a month is 30 days, as in Amplitude).
@@ -219,7 +254,7 @@ impl RetentionSpec {
                 .join(",")
         });
         format!(
-            "{};{};{};{};{};{}",
+            "{};{};{};{};{};{};{}",
             self.period.label(),
             match self.cohort {
                 CohortKind::FirstTime => "first_time",
@@ -240,12 +275,16 @@ impl RetentionSpec {
                 Reference::Total => "total",
                 Reference::Previous => "previous",
             },
+            match self.base {
+                Base::Cohort => "cohort",
+                Base::Reached => "reached",
+            },
         )
     }
 
     pub fn from_label(s: &str) -> KpiResult<RetentionSpec> {
         let p: Vec<&str> = s.split(';').collect();
-        if p.len() != 6 {
+        if p.len() != 7 {
             return Err(KpiError::param("state", "bad retention metadata"));
         }
         let brackets = if p[3].is_empty() {
@@ -258,7 +297,8 @@ impl RetentionSpec {
                     .map_err(|_| KpiError::param("state", "bad retention metadata"))?,
             )
         };
-        let mut spec = RetentionSpec::parse("day", p[1], p[2], brackets, p[4], p[5])?;
+        let mut spec =
+            RetentionSpec::parse("day", p[1], p[2], brackets, p[4], p[5])?.with_base(p[6])?;
         spec.period = Freq::from_label(p[0])?;
         Ok(spec)
     }
@@ -445,6 +485,11 @@ fn general_cells(
                         continue;
                     };
                     per_cell.push((cell, e.value));
+                }
+                if spec.keeps_anchors() {
+                    // Anchor row: period number −1 − (start − cohort start) in µs.
+                    let offset = s_r - freq.start_day(c) * US_PER_DAY;
+                    acc.entry((c, -1 - offset)).or_insert((0, 0.0)).0 += 1;
                 }
                 // Cell 0: every member of the cohort; its value is that of period-0 returns.
                 let v0: f64 = per_cell.iter().filter(|x| x.0 == 0).map(|x| x.1).sum();
@@ -908,6 +953,8 @@ struct Cell {
     cohort_day: i32,
     k: i64,
     size: i64,
+    /// Members for whom the cell's first period has begun ([`Base::Reached`]).
+    reached: i64,
     retained: i64,
     value: f64,
     /// Numerator and denominator of the rate (users or value).
@@ -926,11 +973,20 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
         .then(|| state.column(3).as_primitive::<Float64Type>());
     let freq = spec.period;
     let mut map: StdHashMap<(i64, i64), (i64, f64)> = StdHashMap::new();
+    // Per cohort: (start offset in µs, members), for the reached base.
+    let mut anchors: StdHashMap<i64, Vec<(i64, i64)>> = StdHashMap::new();
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for j in 0..state.num_rows() {
         let o = freq.ordinal_of_day(c.value(j) as i64);
         lo = lo.min(o);
         hi = hi.max(o);
+        if k.value(j) < 0 {
+            anchors
+                .entry(o)
+                .or_default()
+                .push((-1 - k.value(j), r.value(j)));
+            continue;
+        }
         map.insert((o, k.value(j)), (r.value(j), v.map_or(0.0, |v| v.value(j))));
     }
     let mut out = Vec::new();
@@ -959,6 +1015,15 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
                 break;
             }
             let (mut ret, mut val) = map.get(&(o, cell)).copied().unwrap_or((0, 0.0));
+            // Members whose own period first_k has begun: all of them with calendar periods.
+            let reached = if spec.keeps_anchors() {
+                let limit = end - start_us - first_k * spec.rolling_len();
+                anchors
+                    .get(&o)
+                    .map_or(0, |a| a.iter().filter(|x| x.0 <= limit).map(|x| x.1).sum())
+            } else {
+                size
+            };
             if spec.mode == Mode::OnOrBefore {
                 // The state holds first returns and each cell's own value: running sums.
                 if cell > 0 {
@@ -970,7 +1035,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
             }
             let (num, den) = match (inf.value, spec.reference, prev) {
                 (false, Reference::Total, _) | (false, Reference::Previous, None) => {
-                    (ret as f64, size as f64)
+                    (ret as f64, reached as f64)
                 }
                 (false, Reference::Previous, Some(p)) => (ret as f64, p.0 as f64),
                 (true, Reference::Total, _) | (true, Reference::Previous, None) => (val, v0),
@@ -980,6 +1045,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
                 cohort_day: freq.start_day(o) as i32,
                 k: cell,
                 size,
+                reached,
                 retained: ret,
                 value: val,
                 num,
@@ -997,7 +1063,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
 /// cohort_size` (reference total) or `retained / retained of the previous period` (previous);
 /// with a value column the same ratios of `value`. Null when the denominator is 0.
 pub fn finish_retention(state: &RecordBatch) -> KpiResult<RecordBatch> {
-    let (cells, inf, _) = cells_of(state)?;
+    let (cells, inf, spec) = cells_of(state)?;
     let mut fields = vec![
         Field::new("cohort", DataType::Date32, false),
         Field::new("period_number", DataType::Int64, false),
@@ -1017,6 +1083,15 @@ pub fn finish_retention(state: &RecordBatch) -> KpiResult<RecordBatch> {
             cells.iter().map(|c| c.retained),
         )),
     ];
+    if spec.base == Base::Reached {
+        fields.insert(3, Field::new("reached", DataType::Int64, false));
+        columns.insert(
+            3,
+            Arc::new(Int64Array::from_iter_values(
+                cells.iter().map(|c| c.reached),
+            )),
+        );
+    }
     if inf.value {
         fields.push(Field::new("value", DataType::Float64, false));
         columns.push(Arc::new(Float64Array::from_iter_values(
@@ -1131,6 +1206,7 @@ mod tests {
             brackets: None,
             windows: Windows::Calendar,
             reference: Reference::Total,
+            base: Base::Cohort,
         };
         let s = spec(CohortKind::FirstTime, Mode::On);
         let out = finish_retention(&retention_state(&l, None, None, None, &s).unwrap()).unwrap();

@@ -135,7 +135,35 @@ def test_rolling_24h_windows_measure_from_the_start_event() -> None:
     assert roll.period_number.tolist() == [0, 1, 2, 0, 1, 0]
     assert roll.retained.tolist() == [1, 1, 0, 0, 0, 1]
     amp = kpikit.retention(df, user="user", time="time", period="day", preset="amplitude")
-    pd.testing.assert_frame_equal(amp, roll)
+    # Amplitude's base: u1's own day 2 began at day 2 20:00 ≤ data end, so all cells are reached.
+    assert amp.reached.tolist() == [1, 1, 1, 0, 0, 1]
+    pd.testing.assert_frame_equal(amp.drop(columns="reached"), roll)
+
+
+def test_reached_base_counts_only_members_whose_period_has_begun() -> None:
+    # u1 starts day 0 at 01:00 and is back 25 h later (rolling day 1); u2 starts day 0 at 20:00
+    # and is not back; u3 starts day 1 at 10:00, the end of the data.
+    df = pd.DataFrame({"user": [1, 1, 2, 3], "time": [at(0, 1), at(1, 2), at(0, 20), at(1, 10)], "event": ["x"] * 4})
+    kw = dict(user="user", time="time", period="day", windows="rolling_24h")
+    out = kpikit.retention(df, base="reached", **kw)
+    # Cohort day 0: day 1 began for u1 at day 1 01:00 ≤ end (day 1 10:00), for u2 only at day 1
+    # 20:00 → reached 1, retained 1, rate 1/1 (the cohort base gives 1/2). Cohort day 1: u3.
+    assert out.columns.tolist() == ["cohort", "period_number", "cohort_size", "reached", "retained", "rate"]
+    assert out.reached.tolist() == [2, 1, 1]
+    assert out.retained.tolist() == [2, 1, 1]
+    assert out.rate.tolist() == [1.0, 1.0, 1.0]
+    assert kpikit.retention(df, **kw).rate.tolist() == [1.0, 0.5, 1.0]
+    curve = kpikit.retention(df, base="reached", curve=True, **kw)
+    # k0: (2 + 1) / (2 + 1); k1: only cohort day 0 has begun it → 1 / 1.
+    assert curve.base_users.tolist() == [3.0, 1.0]
+    assert curve.weighted_rate.tolist() == [1.0, 1.0]
+    # With calendar periods every member of a shown cell has reached it.
+    cal = kpikit.retention(df, user="user", time="time", period="day", base="reached")
+    assert (cal.reached == cal.cohort_size).all()
+    with pytest.raises(kpikit.ParameterError, match="base"):
+        kpikit.retention(df, base="reached", mode="on_or_before", **kw)
+    with pytest.raises(kpikit.ParameterError, match="base"):
+        kpikit.retention(df, base="everyone", **kw)
 
 
 def test_presets_set_conventions_and_explicit_arguments_win() -> None:
@@ -258,3 +286,55 @@ def test_calendar_fast_path_equals_the_general_path(
     general = kpikit.retention(df, value="zero", **kw)
     pd.testing.assert_frame_equal(fast[["cohort", "period_number", "cohort_size", "retained"]],
                                   general[["cohort", "period_number", "cohort_size", "retained"]])
+
+
+def _rolling_reference(rows: list[tuple[int, int, int]], mode: str) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """Daily rolling windows, first-time cohorts, Amplitude's base: (cohort day, k) ->
+    (cohort size, reached, retained); times in whole hours, event 0 = start, 1 = return."""
+    first: dict[int, int] = {}
+    for u, h, e in sorted(rows, key=lambda r: r[1]):
+        if e == 0:
+            first.setdefault(u, h)
+    end = max(h for _, h, _ in rows)
+    members: dict[int, list[int]] = defaultdict(list)
+    for u, s in first.items():
+        members[s // 24].append(u)
+    out: dict[tuple[int, int], tuple[int, int, int]] = {}
+    if not members:
+        return out
+    for c in range(min(members), max(members) + 1):
+        k = 0
+        while c * 24 + k * 24 <= end:
+            reached = retained = 0
+            for u in members[c]:
+                s = first[u]
+                reached += s + 24 * k <= end
+                ks = {(h - s) // 24 for v, h, e in rows if v == u and e == 1 and h >= s}
+                retained += k == 0 or (k in ks if mode == "on" else any(x >= k for x in ks))
+            out[(c, k)] = (len(members[c]), reached, retained)
+            k += 1
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 24 * 6), st.integers(0, 1)), min_size=1, max_size=50),
+    st.sampled_from(["on", "on_or_after"]),
+)
+def test_reached_base_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str) -> None:
+    df = pd.DataFrame(
+        {
+            "user": [r[0] for r in rows],
+            "time": [D0 + dt.timedelta(hours=r[1]) for r in rows],
+            "event": [["start", "back"][r[2]] for r in rows],
+        }
+    )
+    out = kpikit.retention(
+        df, user="user", time="time", start_event="start", return_event="back", period="day",
+        windows="rolling_24h", mode=mode, base="reached",
+    )
+    got = {
+        ((c - D0).days, k): (s, r, n)
+        for c, k, s, r, n in zip(out.cohort, out.period_number, out.cohort_size, out.reached, out.retained)
+    }
+    assert got == _rolling_reference(rows, mode)

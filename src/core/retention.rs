@@ -631,7 +631,7 @@ fn calendar_bits(
                     .map_while(|o| spec.return_cell((o - c) as i64))
                     .map(|cell| (cell, 0.0)),
             );
-            count_member(spec.mode, &later, |cell, n, _| {
+            count_member(spec.mode, later, |cell, n, _| {
                 if n > 0 {
                     add(acc, c, cell, n);
                 }

@@ -304,13 +304,45 @@ impl RetentionSpec {
     }
 }
 
+/// One kept event of the general path: wall-clock µs and flags (bit 0: a start event, bit 1:
+/// a return event) packed as `t << 2 | flags`, so without a value an event is one integer
+/// (8 bytes, sorted by time as is) rather than a padded struct.
+trait Ev: Copy + Default + Send + Sync {
+    fn key(&self) -> i64;
+    fn value(&self) -> f64;
+    fn t(&self) -> i64 {
+        self.key() >> 2
+    }
+    fn flags(&self) -> u8 {
+        (self.key() & 3) as u8
+    }
+}
+
+impl Ev for i64 {
+    fn key(&self) -> i64 {
+        *self
+    }
+    fn value(&self) -> f64 {
+        0.0
+    }
+}
+
+/// An event with the value column's number.
 #[derive(Clone, Copy, Default)]
-struct Ev {
-    /// Wall-clock microseconds.
-    t: i64,
-    /// bit 0: a start event, bit 1: a return event.
-    flags: u8,
-    value: f64,
+struct Valued(i64, f64);
+
+impl Ev for Valued {
+    fn key(&self) -> i64 {
+        self.0
+    }
+    fn value(&self) -> f64 {
+        self.1
+    }
+}
+
+fn pack(us: i64, flags: u8) -> i64 {
+    // ±2^60 µs is ±36,000 years: only saturated out-of-range times are clamped.
+    (us.clamp(-(1 << 60), (1 << 60) - 1) << 2) | i64::from(flags & 3)
 }
 
 /// Per-thread counts: (cohort ordinal, cell) → (users, value sum).
@@ -413,32 +445,35 @@ fn general_cells(
     value: Option<&Column>,
     spec: &RetentionSpec,
 ) -> KpiResult<(Cells, i64, usize)> {
-    let values: Option<Vec<f64>> = match value {
-        Some(c) => {
-            let mut v = Vec::with_capacity(c.len());
-            for a in f64_chunks(c)? {
-                v.extend((0..a.len()).map(|i| value_f64(&a, i).unwrap_or(0.0)));
-            }
-            Some(v)
+    let keep = |f: u8| (f | default_bits) != 0;
+    match value {
+        None => {
+            let rows = collect_rows(log, ent, flags, keep, |us, f, _| pack(us, f | default_bits))?;
+            general_fold(rows, ent, spec)
         }
-        None => None,
-    };
-    let (parts, skipped) = collect_rows(
-        log,
-        ent,
-        flags,
-        |f| (f | default_bits) != 0,
-        |us, f, row| Ev {
-            t: us,
-            flags: f | default_bits,
-            value: values.as_ref().map_or(0.0, |v| v[row]),
-        },
-    )?;
-    drop(values);
+        Some(c) => {
+            let mut values = Vec::with_capacity(c.len());
+            for a in f64_chunks(c)? {
+                values.extend((0..a.len()).map(|i| value_f64(&a, i).unwrap_or(0.0)));
+            }
+            let rows = collect_rows(log, ent, flags, keep, |us, f, row| {
+                Valued(pack(us, f | default_bits), values[row])
+            })?;
+            drop(values);
+            general_fold(rows, ent, spec)
+        }
+    }
+}
+
+fn general_fold<E: Ev>(
+    (parts, skipped): (Vec<super::activity::Part<E>>, usize),
+    ent: &Entities,
+    spec: &RetentionSpec,
+) -> KpiResult<(Cells, i64, usize)> {
     let mut end = i64::MIN;
     for p in &parts {
         for e in &p.vals {
-            end = end.max(e.t);
+            end = end.max(e.t());
         }
     }
     let (offsets, mut evs) = by_entity(parts, ent.count);
@@ -458,13 +493,13 @@ fn general_cells(
         &mut evs,
         Cells::new,
         |acc, _, es| {
-            es.sort_unstable_by_key(|e| e.t);
+            es.sort_unstable_by_key(|e| e.key());
             // Anchors: the first start event (first_time) or the first in each cohort period.
             let mut anchors: Vec<(i64, i64)> = Vec::new(); // (time, cohort ordinal)
-            for e in es.iter().filter(|e| e.flags & 1 == 1) {
-                let c = freq.ordinal_of_micros(e.t);
+            for e in es.iter().filter(|e| e.flags() & 1 == 1) {
+                let c = freq.ordinal_of_micros(e.t());
                 if anchors.last().is_none_or(|a| a.1 != c) {
-                    anchors.push((e.t, c));
+                    anchors.push((e.t(), c));
                     if spec.cohort == CohortKind::FirstTime {
                         break;
                     }
@@ -474,17 +509,17 @@ fn general_cells(
             for &(s, c) in &anchors {
                 per_cell.clear();
                 let s_r = round(s);
-                let from = es.partition_point(|e| e.t < s);
-                for e in es[from..].iter().filter(|e| e.flags & 2 == 2) {
+                let from = es.partition_point(|e| e.t() < s);
+                for e in es[from..].iter().filter(|e| e.flags() & 2 == 2) {
                     let k = if rolling {
-                        (round(e.t) - s_r).div_euclid(len)
+                        (round(e.t()) - s_r).div_euclid(len)
                     } else {
-                        freq.ordinal_of_micros(e.t) - c
+                        freq.ordinal_of_micros(e.t()) - c
                     };
                     let Some(cell) = spec.return_cell(k) else {
                         continue;
                     };
-                    per_cell.push((cell, e.value));
+                    per_cell.push((cell, e.value()));
                 }
                 if spec.keeps_anchors() {
                     // Anchor row: period number −1 − (start − cohort start) in µs.

@@ -396,6 +396,7 @@ def retention_state(
     brackets: list[int] | None = None,
     windows: str = "calendar",
     reference: str = "total",
+    base: str = "cohort",
     tz: str = "UTC",
     nulls: str = "raise",
 ) -> Any: ...

@@ -24,7 +24,7 @@ from ._typing import Output
 from .exceptions import KpikitError
 from .revenue import _input_options
 
-__all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention"]
+__all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention", "funnel"]
 
 
 def _to_ipc(state: Any) -> bytes:
@@ -492,6 +492,7 @@ def retention(
     brackets: Sequence[int] | None = None,
     windows: str | None = None,
     reference: str = "total",
+    base: str | None = None,
     value: str | None = None,
     preset: str | None = None,
     curve: bool = False,
@@ -521,7 +522,7 @@ def retention(
         return _named(
             lambda p: retention_state(
                 p, user, time, start_event, return_event, period, cohort, mode, brackets, windows,
-                reference, value, preset, event_column, tz, week_start, nulls,
+                reference, value, preset, event_column, tz, week_start, nulls, base,
             ),
             part,
             index,
@@ -530,3 +531,60 @@ def retention(
     states = _states(_by_user(ddf, user, cols).to_delayed(), partial)
     merged = _kpikit.merge_retention_states(states)
     return table_output(_kpikit.finish_retention(merged, curve=bool(curve)), output)
+
+
+def funnel(
+    ddf: Any,
+    *,
+    user: str,
+    time: str,
+    event: str,
+    steps: Sequence[str | Sequence[str]],
+    window: Any = None,
+    order: str | None = None,
+    exclusions: Sequence[Any] | None = None,
+    by: str | Sequence[str] | None = None,
+    attribution: str | None = None,
+    count: str | None = None,
+    preset: str | None = None,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    unit: str = "seconds",
+    histogram: bool | int | None = None,
+    nulls: str = "raise",
+    output: Output = "pandas",
+) -> Any:
+    """Funnel over a Dask DataFrame of events: :func:`kpikit.funnel` on a cluster.
+
+    conversion_from_previous = converted / entered per step. A user's attempts need all of
+    their events, so the events are shuffled by user; each partition then keeps its users'
+    counts per step and one duration per conversion, which add up and concatenate exactly
+    (time-to-convert medians and p90 are exact). Parameters and result as in
+    :func:`kpikit.funnel`; an error names the partition and the row within it.
+
+    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
+    >>> t = pd.Timestamp("2025-01-01")
+    >>> log = pd.DataFrame({"user": [1, 2, 1], "time": [t, t, t + pd.Timedelta("2h")], "event": ["signup", "signup", "upgrade"]})
+    >>> out = kpikit.dask.funnel(dd.from_pandas(log, npartitions=2), user="user", time="time", event="event", steps=["signup", "upgrade"])
+    >>> out.converted.tolist(), out.time_to_convert_mean_seconds.tolist()[1]
+    ([2, 1], 7200.0)
+    """
+    from .funnel import _check_unit, _exclusions, _steps, histogram_bins, window_text
+
+    check_output(output)
+    _check_unit(unit)
+    step_names = _steps(steps)
+    segments = column_list(by)
+    options = dict(
+        user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
+        exclusions=_exclusions(exclusions, len(step_names)), by=segments, attribution=attribution,
+        count=count, preset=preset, freq=freq, tz=tz, week_start=week_start, nulls=nulls,
+    )
+
+    def partial(part: Any, index: int) -> Any:
+        return _named(lambda p: _kpikit.funnel_event_state(p, **options), part, index)
+
+    states = _states(_by_user(ddf, user, [user, time, event, *segments]).to_delayed(), partial)
+    state = _kpikit.merge_funnel_states(states)
+    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)

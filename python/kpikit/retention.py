@@ -20,13 +20,14 @@ __all__ = ["retention", "RETENTION_PRESETS"]
 #: in the cohort of their first start event, "on" a calendar period; Amplitude measures
 #: periods as rolling 24-hour windows from the start event; Mixpanel puts a user in every
 #: cohort in which they did the start event and defaults to "on or after", rolling windows.
+#: Amplitude's rates are out of the users who have reached each period (``base="reached"``).
 RETENTION_PRESETS: dict[str, dict[str, str]] = {
-    "posthog": {"cohort": "first_time", "mode": "on", "windows": "calendar"},
-    "amplitude": {"cohort": "first_time", "mode": "on", "windows": "rolling_24h"},
-    "mixpanel": {"cohort": "recurring", "mode": "on_or_after", "windows": "rolling_24h"},
+    "posthog": {"cohort": "first_time", "mode": "on", "windows": "calendar", "base": "cohort"},
+    "amplitude": {"cohort": "first_time", "mode": "on", "windows": "rolling_24h", "base": "reached"},
+    "mixpanel": {"cohort": "recurring", "mode": "on_or_after", "windows": "rolling_24h", "base": "cohort"},
 }
 
-_DEFAULTS = {"cohort": "first_time", "mode": "on", "windows": "calendar"}
+_DEFAULTS = {"cohort": "first_time", "mode": "on", "windows": "calendar", "base": "cohort"}
 
 
 def _names(v: str | Sequence[str] | None) -> list[str] | None:
@@ -63,9 +64,10 @@ def retention_state(
     tz: str,
     week_start: str,
     nulls: str,
+    base: str | None = None,
 ) -> Any:
     """The partial state of :func:`retention` for one table or partition."""
-    conv = resolve(preset, cohort=cohort, mode=mode, windows=windows)
+    conv = resolve(preset, cohort=cohort, mode=mode, windows=windows, base=base)
     starts, returns = _names(start_event), _names(return_event)
     uses_event = starts is not None or returns is not None
     return _kpikit.retention_state(
@@ -83,6 +85,7 @@ def retention_state(
         brackets=None if brackets is None else [int(b) for b in brackets],
         windows=conv["windows"],
         reference=reference,
+        base=conv["base"],
         tz=tz,
         nulls=nulls,
     )
@@ -102,6 +105,7 @@ def retention(
     brackets: Sequence[int] | None = None,
     windows: str | None = None,
     reference: str = "total",
+    base: str | None = None,
     value: str | None = None,
     preset: str | None = None,
     curve: bool = False,
@@ -137,8 +141,13 @@ def retention(
         ``first_time``: a user is in the cohort of their first start event only.
         ``recurring``: in every period in which they did a start event (each measured from
         the first start event of that period).
-    mode : {"on", "on_or_after"}
+    mode : {"on", "on_or_after", "on_or_before", "streak"}
         ``on``: returned in period k itself. ``on_or_after``: returned in period k or later.
+        ``on_or_before`` (Mixpanel): returned in some period 1…k — the users back by period
+        k; with ``value=`` the cumulative sum over periods 0…k (e.g. 30-day LTV per cohort).
+        ``streak`` (Mixpanel's streak mode): returned in every period 1…k; with ``value=``
+        the sum over period k's returns of those users. With ``brackets`` these read
+        brackets instead of periods.
     brackets : list of int, optional
         Bracket sizes in periods, as PostHog's custom brackets: ``[1, 2, 4]`` → bracket 1 =
         period 1, bracket 2 = periods 2–3, bracket 3 = periods 4–7; ``period_number`` is then
@@ -149,12 +158,18 @@ def retention(
         months) after the start event; for daily periods times are rounded down to the hour,
         as in Amplitude. Cohorts are still labelled by the calendar period of the start.
     reference : {"total", "previous"}, default "total"
+    base : {"cohort", "reached"}
+        Whom the user rate is out of (``reference="total"``): the whole cohort, or, as
+        Amplitude, the members for whom period k has begun by the end of the data
+        (``rate = retained / reached``, a ``reached`` column is added; the mean curve is then
+        Σ retained / Σ reached). The two differ only with rolling windows, where each member's
+        periods start at their own start event. Not with ``mode="on_or_before"``.
     value : str, optional
         Numeric column to sum over return events (revenue retention); missing values count 0.
     preset : {"posthog", "amplitude", "mixpanel"}, optional
-        Sets ``cohort``, ``mode`` and ``windows`` as the tool does (see
+        Sets ``cohort``, ``mode``, ``windows`` and ``base`` as the tool does (see
         ``kpikit.retention.RETENTION_PRESETS``); explicit arguments win. Without a preset:
-        first_time, on, calendar.
+        first_time, on, calendar, cohort.
     curve : bool, default False
         Return the mean retention curve instead of the triangle: per period number,
         ``cohorts`` (cohorts with the cell shown and a non-zero denominator; empty cohorts
@@ -187,6 +202,6 @@ def retention(
     check_output(output)
     state = retention_state(
         table, user, time, start_event, return_event, period, cohort, mode, brackets, windows,
-        reference, value, preset, event_column, tz, week_start, nulls,
+        reference, value, preset, event_column, tz, week_start, nulls, base,
     )
     return table_output(_kpikit.finish_retention(state, curve=bool(curve)), output)

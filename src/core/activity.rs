@@ -255,6 +255,51 @@ pub(crate) fn collect_rows<T: Send>(
     keep: impl Fn(u8) -> bool + Sync + Send,
     map: impl Fn(i64, u8, usize) -> T + Sync + Send,
 ) -> KpiResult<(Vec<Part<T>>, usize)> {
+    scan_rows(
+        log,
+        ent,
+        RowFlags::from(flags),
+        keep,
+        |len| Part {
+            ids: Vec::with_capacity(len),
+            vals: Vec::with_capacity(len),
+        },
+        |p, id, us, f, row| {
+            p.ids.push(id);
+            p.vals.push(map(us, f, row));
+        },
+    )
+}
+
+/// Where the event flags of a row come from.
+#[derive(Clone, Copy)]
+pub(crate) enum RowFlags<'a> {
+    /// No event column: every row has flags 0.
+    None,
+    /// Flags of every input row, made beforehand ([`event_flags`]).
+    Rows(&'a [u8]),
+    /// Made range by range from the event column, so no per-row array of the whole input.
+    Lists(&'a Column, &'a [&'a [String]]),
+}
+
+impl<'a> From<Option<&'a [u8]>> for RowFlags<'a> {
+    fn from(f: Option<&'a [u8]>) -> Self {
+        f.map_or(RowFlags::None, RowFlags::Rows)
+    }
+}
+
+/// Check and filter every row on all threads, handing each kept row to `visit(acc, entity,
+/// local_us, flags, row)`, with one accumulator per row range (`init(range_len)`). Returns the
+/// accumulators in row order and the number of rows dropped for a missing user or time (with
+/// [`Nulls::Drop`]). Nothing per row outlives its range unless `visit` keeps it.
+pub(crate) fn scan_rows<A: Send>(
+    log: &EventLog,
+    ent: &Entities,
+    flags: RowFlags<'_>,
+    keep: impl Fn(u8) -> bool + Sync + Send,
+    init: impl Fn(usize) -> A + Sync + Send,
+    visit: impl Fn(&mut A, u32, i64, u8, usize) + Sync + Send,
+) -> KpiResult<(Vec<A>, usize)> {
     log.check_lengths()?;
     let n = log.user.len();
     let rule = "must not be missing (nulls=\"drop\" leaves such rows out and counts them)";
@@ -266,11 +311,24 @@ pub(crate) fn collect_rows<T: Send>(
             EntityIds::Dense { .. } => Some(int64_chunks(&user)?),
             EntityIds::Interned(_) => None,
         };
+        // Flags of this range, indexed by row − r.start.
+        let range_flags: Option<std::borrow::Cow<'_, [u8]>> = match flags {
+            RowFlags::None => None,
+            RowFlags::Rows(f) => Some(std::borrow::Cow::Borrowed(&f[r.clone()])),
+            RowFlags::Lists(col, lists) => {
+                let s = col.slice(r.start, len);
+                let mut out = Vec::with_capacity(len);
+                for c in &s.chunks {
+                    flags_of_array(&col.name, c, lists, &mut out)?;
+                }
+                Some(std::borrow::Cow::Owned(out))
+            }
+        };
+        let flag_of = |row: usize| range_flags.as_ref().map_or(0, |f| f[row - r.start]);
         let mut bad_user = BadRows::default();
         let mut bad_time = BadRows::default();
         let mut skipped = 0usize;
-        let mut ids = Vec::with_capacity(len);
-        let mut vals = Vec::with_capacity(len);
+        let mut acc = init(len);
         // Fast path: dense ids, chunks aligned and without nulls (the common case).
         if let (EntityIds::Dense { lo }, Some(d)) = (&ent.ids, &dense) {
             let aligned = d.len() == times.len()
@@ -281,15 +339,14 @@ pub(crate) fn collect_rows<T: Send>(
                 let mut row = r.start;
                 for (u, t) in d.iter().zip(&times) {
                     for (&uv, &tv) in u.values().iter().zip(t.values().iter()) {
-                        let f = flags.map_or(0, |f| f[row]);
+                        let f = flag_of(row);
                         if keep(f) {
-                            ids.push((uv - lo) as u32);
-                            vals.push(map(tv, f, row));
+                            visit(&mut acc, (uv - lo) as u32, tv, f, row);
                         }
                         row += 1;
                     }
                 }
-                return Ok((Part { ids, vals }, 0));
+                return Ok((acc, 0));
             }
         }
         let mut row = r.start;
@@ -312,15 +369,14 @@ pub(crate) fn collect_rows<T: Send>(
                     }
                     skipped += 1;
                 } else {
-                    let f = flags.map_or(0, |f| f[row]);
+                    let f = flag_of(row);
                     if keep(f) {
                         let id = match (&ent.ids, &dense) {
                             (EntityIds::Dense { lo }, Some(d)) => (d[ui].value(uo) - lo) as u32,
                             (EntityIds::Interned(v), _) => v[row],
                             _ => unreachable!("dense ids come with dense chunks"),
                         };
-                        ids.push(id);
-                        vals.push(map(tc.value(i), f, row));
+                        visit(&mut acc, id, tc.value(i), f, row);
                     }
                 }
                 row += 1;
@@ -331,7 +387,7 @@ pub(crate) fn collect_rows<T: Send>(
             KpiError::check_rows(&log.user.name, rule, bad_user)?;
             KpiError::check_rows(&log.time.name, rule, bad_time)?;
         }
-        Ok((Part { ids, vals }, skipped))
+        Ok((acc, skipped))
     })?;
     let skipped = parts.iter().map(|p| p.1).sum();
     Ok((parts.into_iter().map(|p| p.0).collect(), skipped))

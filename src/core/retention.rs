@@ -14,12 +14,12 @@ use arrow::array::{ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, Reco
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, SchemaRef};
 
 use super::activity::{
-    by_entity, collect_rows, entities, event_flags, fold_entities, Entities, EventLog,
-    META_SKIPPED_ROWS,
+    by_entity, collect_rows, entities, event_flags, fold_entities, scan_rows, Entities, EventLog,
+    RowFlags, META_SKIPPED_ROWS,
 };
 use super::error::{KpiError, KpiResult};
 use super::input::{f64_chunks, value_f64, Column};
-use super::time::{Freq, US_PER_DAY};
+use super::time::{local_micros, Freq, US_PER_DAY};
 
 const US_PER_HOUR: i64 = 3_600_000_000;
 
@@ -39,6 +39,12 @@ pub enum Mode {
     On,
     /// Returned in period k or any later one.
     OnOrAfter,
+    /// Returned in some period 1..=k (Mixpanel's "on or before"): the users ever back by
+    /// period k; with a value, the cumulative sum over periods 0..=k (e.g. 30-day LTV).
+    OnOrBefore,
+    /// Returned in every period 1..=k (Mixpanel's streak mode); with a value, the sum over
+    /// period k's returns of those users.
+    Streak,
 }
 
 /// How periods after the start are measured.
@@ -59,6 +65,17 @@ pub enum Reference {
     Previous,
 }
 
+/// Whom the user rate of period k is out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The whole cohort.
+    Cohort,
+    /// The members for whom period k has begun by the end of the data (Amplitude: "users who
+    /// have reached that point"). Differs from the cohort only with rolling windows, where
+    /// each member's periods start at their own start event.
+    Reached,
+}
+
 /// All the conventions of one retention analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionSpec {
@@ -70,6 +87,7 @@ pub struct RetentionSpec {
     pub brackets: Option<Vec<u32>>,
     pub windows: Windows,
     pub reference: Reference,
+    pub base: Base,
 }
 
 fn pick<T: Copy>(name: &str, s: &str, options: &[(&str, T)]) -> KpiResult<T> {
@@ -122,7 +140,12 @@ impl RetentionSpec {
             mode: pick(
                 "mode",
                 mode,
-                &[("on", Mode::On), ("on_or_after", Mode::OnOrAfter)],
+                &[
+                    ("on", Mode::On),
+                    ("on_or_after", Mode::OnOrAfter),
+                    ("on_or_before", Mode::OnOrBefore),
+                    ("streak", Mode::Streak),
+                ],
             )?,
             brackets,
             windows: pick(
@@ -141,7 +164,30 @@ impl RetentionSpec {
                     ("previous", Reference::Previous),
                 ],
             )?,
+            base: Base::Cohort,
         })
+    }
+
+    /// The same spec with the rate base `"cohort"` or `"reached"`.
+    pub fn with_base(mut self, base: &str) -> KpiResult<RetentionSpec> {
+        self.base = pick(
+            "base",
+            base,
+            &[("cohort", Base::Cohort), ("reached", Base::Reached)],
+        )?;
+        if self.base == Base::Reached && self.mode == Mode::OnOrBefore {
+            // A member back in period 1 counts "on or before" period 5 without having reached it.
+            return Err(KpiError::param(
+                "base",
+                "\"reached\" applies to modes \"on\", \"on_or_after\" and \"streak\"",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Anchor rows of the state (each member's start, for [`Base::Reached`]) are needed.
+    fn keeps_anchors(&self) -> bool {
+        self.base == Base::Reached && self.windows == Windows::Rolling24h
     }
 
     /// Length of a rolling period in microseconds (a month is 30 days, as in Amplitude).
@@ -175,6 +221,16 @@ impl RetentionSpec {
         }
     }
 
+    /// The cell a return in period `k` counts in: past the last bracket, only "on or after"
+    /// counts it (in the last bracket).
+    fn return_cell(&self, k: i64) -> Option<i64> {
+        match (self.cell_of(k), &self.brackets) {
+            (Some(x), _) => Some(x),
+            (None, Some(b)) if self.mode == Mode::OnOrAfter => Some(b.len() as i64),
+            (None, _) => None,
+        }
+    }
+
     /// The first period number of cell `c`.
     fn cell_start(&self, c: i64) -> i64 {
         match &self.brackets {
@@ -198,7 +254,7 @@ impl RetentionSpec {
                 .join(",")
         });
         format!(
-            "{};{};{};{};{};{}",
+            "{};{};{};{};{};{};{}",
             self.period.label(),
             match self.cohort {
                 CohortKind::FirstTime => "first_time",
@@ -207,6 +263,8 @@ impl RetentionSpec {
             match self.mode {
                 Mode::On => "on",
                 Mode::OnOrAfter => "on_or_after",
+                Mode::OnOrBefore => "on_or_before",
+                Mode::Streak => "streak",
             },
             brackets,
             match self.windows {
@@ -217,12 +275,16 @@ impl RetentionSpec {
                 Reference::Total => "total",
                 Reference::Previous => "previous",
             },
+            match self.base {
+                Base::Cohort => "cohort",
+                Base::Reached => "reached",
+            },
         )
     }
 
     pub fn from_label(s: &str) -> KpiResult<RetentionSpec> {
         let p: Vec<&str> = s.split(';').collect();
-        if p.len() != 6 {
+        if p.len() != 7 {
             return Err(KpiError::param("state", "bad retention metadata"));
         }
         let brackets = if p[3].is_empty() {
@@ -235,19 +297,52 @@ impl RetentionSpec {
                     .map_err(|_| KpiError::param("state", "bad retention metadata"))?,
             )
         };
-        let mut spec = RetentionSpec::parse("day", p[1], p[2], brackets, p[4], p[5])?;
+        let mut spec =
+            RetentionSpec::parse("day", p[1], p[2], brackets, p[4], p[5])?.with_base(p[6])?;
         spec.period = Freq::from_label(p[0])?;
         Ok(spec)
     }
 }
 
+/// One kept event of the general path: wall-clock µs and flags (bit 0: a start event, bit 1:
+/// a return event) packed as `t << 2 | flags`, so without a value an event is one integer
+/// (8 bytes, sorted by time as is) rather than a padded struct.
+trait Ev: Copy + Default + Send + Sync {
+    fn key(&self) -> i64;
+    fn value(&self) -> f64;
+    fn t(&self) -> i64 {
+        self.key() >> 2
+    }
+    fn flags(&self) -> u8 {
+        (self.key() & 3) as u8
+    }
+}
+
+impl Ev for i64 {
+    fn key(&self) -> i64 {
+        *self
+    }
+    fn value(&self) -> f64 {
+        0.0
+    }
+}
+
+/// An event with the value column's number.
 #[derive(Clone, Copy, Default)]
-struct Ev {
-    /// Wall-clock microseconds.
-    t: i64,
-    /// bit 0: a start event, bit 1: a return event.
-    flags: u8,
-    value: f64,
+struct Valued(i64, f64);
+
+impl Ev for Valued {
+    fn key(&self) -> i64 {
+        self.0
+    }
+    fn value(&self) -> f64 {
+        self.1
+    }
+}
+
+fn pack(us: i64, flags: u8) -> i64 {
+    // ±2^60 µs is ±36,000 years: only saturated out-of-range times are clamped.
+    (us.clamp(-(1 << 60), (1 << 60) - 1) << 2) | i64::from(flags & 3)
 }
 
 /// Per-thread counts: (cohort ordinal, cell) → (users, value sum).
@@ -272,20 +367,31 @@ pub fn retention_state(
         .iter()
         .map(|l| l.unwrap_or(&[]))
         .collect();
-    let flags = if start_events.is_some() || return_events.is_some() {
-        let col = log.event.as_ref().ok_or_else(|| {
+    let event_col = if start_events.is_some() || return_events.is_some() {
+        Some(log.event.as_ref().ok_or_else(|| {
             KpiError::param("event", "start_event / return_event need the event column")
-        })?;
-        Some(event_flags(col, &lists)?)
+        })?)
     } else {
         None
     };
     // Without a list, every event starts (bit 0) or returns (bit 1).
     let default_bits = u8::from(start_events.is_none()) | (u8::from(return_events.is_none()) << 1);
-    let (cells, end, skipped) = if spec.windows == Windows::Calendar && value.is_none() {
-        calendar_cells(log, &ent, flags.as_deref(), default_bits, spec)?
+    let lean = if spec.windows == Windows::Calendar && value.is_none() {
+        let row_flags = event_col.map_or(RowFlags::None, |c| RowFlags::Lists(c, &lists));
+        calendar_bits(log, &ent, row_flags, default_bits, spec)?
     } else {
-        general_cells(log, &ent, flags.as_deref(), default_bits, value, spec)?
+        None
+    };
+    let (cells, end, skipped) = match lean {
+        Some(x) => x,
+        None => {
+            let flags = event_col.map(|c| event_flags(c, &lists)).transpose()?;
+            if spec.windows == Windows::Calendar && value.is_none() {
+                calendar_cells(log, &ent, flags.as_deref(), default_bits, spec)?
+            } else {
+                general_cells(log, &ent, flags.as_deref(), default_bits, value, spec)?
+            }
+        }
     };
     let freq = spec.period;
     let mut keys: Vec<(i64, i64)> = cells.keys().copied().collect();
@@ -339,32 +445,35 @@ fn general_cells(
     value: Option<&Column>,
     spec: &RetentionSpec,
 ) -> KpiResult<(Cells, i64, usize)> {
-    let values: Option<Vec<f64>> = match value {
-        Some(c) => {
-            let mut v = Vec::with_capacity(c.len());
-            for a in f64_chunks(c)? {
-                v.extend((0..a.len()).map(|i| value_f64(&a, i).unwrap_or(0.0)));
-            }
-            Some(v)
+    let keep = |f: u8| (f | default_bits) != 0;
+    match value {
+        None => {
+            let rows = collect_rows(log, ent, flags, keep, |us, f, _| pack(us, f | default_bits))?;
+            general_fold(rows, ent, spec)
         }
-        None => None,
-    };
-    let (parts, skipped) = collect_rows(
-        log,
-        ent,
-        flags,
-        |f| (f | default_bits) != 0,
-        |us, f, row| Ev {
-            t: us,
-            flags: f | default_bits,
-            value: values.as_ref().map_or(0.0, |v| v[row]),
-        },
-    )?;
-    drop(values);
+        Some(c) => {
+            let mut values = Vec::with_capacity(c.len());
+            for a in f64_chunks(c)? {
+                values.extend((0..a.len()).map(|i| value_f64(&a, i).unwrap_or(0.0)));
+            }
+            let rows = collect_rows(log, ent, flags, keep, |us, f, row| {
+                Valued(pack(us, f | default_bits), values[row])
+            })?;
+            drop(values);
+            general_fold(rows, ent, spec)
+        }
+    }
+}
+
+fn general_fold<E: Ev>(
+    (parts, skipped): (Vec<super::activity::Part<E>>, usize),
+    ent: &Entities,
+    spec: &RetentionSpec,
+) -> KpiResult<(Cells, i64, usize)> {
     let mut end = i64::MIN;
     for p in &parts {
         for e in &p.vals {
-            end = end.max(e.t);
+            end = end.max(e.t());
         }
     }
     let (offsets, mut evs) = by_entity(parts, ent.count);
@@ -384,13 +493,13 @@ fn general_cells(
         &mut evs,
         Cells::new,
         |acc, _, es| {
-            es.sort_unstable_by_key(|e| e.t);
+            es.sort_unstable_by_key(|e| e.key());
             // Anchors: the first start event (first_time) or the first in each cohort period.
             let mut anchors: Vec<(i64, i64)> = Vec::new(); // (time, cohort ordinal)
-            for e in es.iter().filter(|e| e.flags & 1 == 1) {
-                let c = freq.ordinal_of_micros(e.t);
+            for e in es.iter().filter(|e| e.flags() & 1 == 1) {
+                let c = freq.ordinal_of_micros(e.t());
                 if anchors.last().is_none_or(|a| a.1 != c) {
-                    anchors.push((e.t, c));
+                    anchors.push((e.t(), c));
                     if spec.cohort == CohortKind::FirstTime {
                         break;
                     }
@@ -400,22 +509,22 @@ fn general_cells(
             for &(s, c) in &anchors {
                 per_cell.clear();
                 let s_r = round(s);
-                let from = es.partition_point(|e| e.t < s);
-                for e in es[from..].iter().filter(|e| e.flags & 2 == 2) {
+                let from = es.partition_point(|e| e.t() < s);
+                for e in es[from..].iter().filter(|e| e.flags() & 2 == 2) {
                     let k = if rolling {
-                        (round(e.t) - s_r).div_euclid(len)
+                        (round(e.t()) - s_r).div_euclid(len)
                     } else {
-                        freq.ordinal_of_micros(e.t) - c
+                        freq.ordinal_of_micros(e.t()) - c
                     };
-                    let cell = match spec.cell_of(k) {
-                        Some(x) => x,
-                        // Past the last bracket: counts only "on or after" the last one.
-                        None if spec.mode == Mode::OnOrAfter => {
-                            spec.brackets.as_ref().map_or(k, |b| b.len() as i64)
-                        }
-                        None => continue,
+                    let Some(cell) = spec.return_cell(k) else {
+                        continue;
                     };
-                    per_cell.push((cell, e.value));
+                    per_cell.push((cell, e.value()));
+                }
+                if spec.keeps_anchors() {
+                    // Anchor row: period number −1 − (start − cohort start) in µs.
+                    let offset = s_r - freq.start_day(c) * US_PER_DAY;
+                    acc.entry((c, -1 - offset)).or_insert((0, 0.0)).0 += 1;
                 }
                 // Cell 0: every member of the cohort; its value is that of period-0 returns.
                 let v0: f64 = per_cell.iter().filter(|x| x.0 == 0).map(|x| x.1).sum();
@@ -425,38 +534,11 @@ fn general_cells(
                 let mut later: Vec<(i64, f64)> =
                     per_cell.iter().filter(|x| x.0 > 0).copied().collect();
                 later.sort_unstable_by_key(|x| x.0);
-                match spec.mode {
-                    Mode::On => {
-                        let mut i = 0;
-                        while i < later.len() {
-                            let cell = later[i].0;
-                            let mut v = 0.0;
-                            while i < later.len() && later[i].0 == cell {
-                                v += later[i].1;
-                                i += 1;
-                            }
-                            let e = acc.entry((c, cell)).or_insert((0, 0.0));
-                            e.0 += 1;
-                            e.1 += v;
-                        }
-                    }
-                    Mode::OnOrAfter => {
-                        if let Some(&(max_cell, _)) = later.last() {
-                            // Value of cell j: returns in cell j or later.
-                            let mut suffix = 0.0;
-                            let mut i = later.len();
-                            for cell in (1..=max_cell).rev() {
-                                while i > 0 && later[i - 1].0 >= cell {
-                                    suffix += later[i - 1].1;
-                                    i -= 1;
-                                }
-                                let e = acc.entry((c, cell)).or_insert((0, 0.0));
-                                e.0 += 1;
-                                e.1 += suffix;
-                            }
-                        }
-                    }
-                }
+                count_member(spec.mode, &later, |cell, n, v| {
+                    let e = acc.entry((c, cell)).or_insert((0, 0.0));
+                    e.0 += n;
+                    e.1 += v;
+                });
             }
         },
         |mut a, b| {
@@ -469,6 +551,205 @@ fn general_cells(
         },
     );
     Ok((cells, end, skipped))
+}
+
+/// Bytes per input row the per-user bit sets of [`calendar_bits`] may take; wider period
+/// ranges or sparser users go through [`calendar_cells`] (about 20 bytes per kept row).
+const BITS_BUDGET_PER_ROW: usize = 8;
+
+/// Calendar periods without a value column, streamed: per user, one bit per period of the data
+/// for "did a start event" and one for "did a return event", set while the rows are read range
+/// by range (atomic OR, so ranges run in parallel), then folded per user. No per-event array
+/// of the input is made. None when those bit sets would exceed [`BITS_BUDGET_PER_ROW`].
+fn calendar_bits(
+    log: &EventLog,
+    ent: &Entities,
+    flags: RowFlags<'_>,
+    default_bits: u8,
+    spec: &RetentionSpec,
+) -> KpiResult<Option<(Cells, i64, usize)>> {
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+    let freq = spec.period;
+    // Period range of the data (a bound: null users and filtered events are included).
+    let bounds = crate::core::parallel::map_ranges(log.time.len(), |r| {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
+            if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        Ok((lo, hi))
+    })?;
+    let lo_us = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
+    let hi_us = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
+    if lo_us > hi_us {
+        return Ok(None);
+    }
+    let (lo, hi) = (freq.ordinal_of_micros(lo_us), freq.ordinal_of_micros(hi_us));
+    let n_periods = (hi - lo + 1) as usize;
+    let words = n_periods.div_ceil(64);
+    let bytes = ent.count.saturating_mul(words * 16);
+    if bytes
+        > BITS_BUDGET_PER_ROW
+            .saturating_mul(log.user.len())
+            .max(1 << 20)
+    {
+        return Ok(None);
+    }
+    // User e: start bits at [2we, 2we + w), return bits at [2we + w, 2we + 2w).
+    let bits: Vec<AtomicU64> = (0..ent.count * words * 2)
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let max_ord = AtomicI64::new(i64::MIN);
+    let set = |i: usize, m: u64| {
+        // Most events repeat a period the user already has: a plain load avoids the locked OR.
+        if bits[i].load(Relaxed) & m == 0 {
+            bits[i].fetch_or(m, Relaxed);
+        }
+    };
+    // Per range: the last day seen and its period (events come mostly in time order, and a
+    // month's ordinal takes a calendar conversion), and the latest period kept.
+    let (_, skipped) = scan_rows(
+        log,
+        ent,
+        flags,
+        |f| (f | default_bits) != 0,
+        |_| (i64::MIN, 0i64, i64::MIN),
+        |acc, id, us, f, _| {
+            let day = us.div_euclid(US_PER_DAY);
+            if day != acc.0 {
+                *acc = (day, freq.ordinal_of_day(day) - lo, acc.2);
+            }
+            let o = acc.1 as usize;
+            if acc.1 > acc.2 {
+                acc.2 = acc.1;
+                max_ord.fetch_max(acc.1, Relaxed);
+            }
+            let f = f | default_bits;
+            let base = id as usize * words * 2 + o / 64;
+            let m = 1u64 << (o % 64);
+            if f & 1 != 0 {
+                set(base, m);
+            }
+            if f & 2 != 0 {
+                set(base + words, m);
+            }
+        },
+    )?;
+    let max_ord = max_ord.into_inner();
+    let end = if max_ord == i64::MIN {
+        i64::MIN
+    } else {
+        freq.start_day(max_ord + lo) * US_PER_DAY
+    };
+    let bits: Vec<u64> = bits.into_iter().map(AtomicU64::into_inner).collect();
+    // Counts per (cohort − lo, cell), dense when small.
+    let n_cells = spec.brackets.as_ref().map_or(n_periods, |b| b.len() + 1);
+    let dense = n_periods.saturating_mul(n_cells) <= 1 << 16;
+    enum Acc {
+        Dense(Vec<i64>),
+        Map(Cells),
+    }
+    let add = |acc: &mut Acc, c: usize, cell: i64, n: i64| match acc {
+        Acc::Dense(v) => v[c * n_cells + cell as usize] += n,
+        Acc::Map(m) => m.entry((c as i64, cell)).or_insert((0, 0.0)).0 += n,
+    };
+    let per_user = |acc: &mut Acc, later: &mut Vec<(i64, f64)>, e: usize| {
+        let u = &bits[e * words * 2..(e + 1) * words * 2];
+        let (starts, returns) = u.split_at(words);
+        for c in ones(starts, 0) {
+            add(acc, c, 0, 1);
+            later.clear();
+            later.extend(
+                ones(returns, c + 1)
+                    .map_while(|o| spec.return_cell((o - c) as i64))
+                    .map(|cell| (cell, 0.0)),
+            );
+            count_member(spec.mode, later, |cell, n, _| {
+                if n > 0 {
+                    add(acc, c, cell, n);
+                }
+            });
+            if spec.cohort == CohortKind::FirstTime {
+                break;
+            }
+        }
+    };
+    let new_acc = || {
+        if dense {
+            Acc::Dense(vec![0; n_periods * n_cells])
+        } else {
+            Acc::Map(Cells::new())
+        }
+    };
+    let acc = crate::core::parallel::install(|| {
+        use rayon::prelude::*;
+        (0..ent.count)
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .fold(
+                || (new_acc(), Vec::new()),
+                |(mut acc, mut later), e| {
+                    per_user(&mut acc, &mut later, e);
+                    (acc, later)
+                },
+            )
+            .map(|x| x.0)
+            .reduce(&new_acc, |a, b| match (a, b) {
+                (Acc::Dense(mut x), Acc::Dense(y)) => {
+                    x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+                    Acc::Dense(x)
+                }
+                (Acc::Map(x), Acc::Map(y)) => Acc::Map(merge_cells(x, y)),
+                _ => unreachable!("all accumulators are of one kind"),
+            })
+    });
+    let mut cells = Cells::new();
+    match acc {
+        Acc::Dense(v) => {
+            for (i, &n) in v.iter().enumerate().filter(|x| *x.1 > 0) {
+                let (c, cell) = (i / n_cells, i % n_cells);
+                cells.insert((c as i64 + lo, cell as i64), (n, 0.0));
+            }
+        }
+        Acc::Map(m) => {
+            for ((c, cell), x) in m {
+                cells.insert((c + lo, cell), x);
+            }
+        }
+    }
+    Ok(Some((cells, end, skipped)))
+}
+
+/// Positions of the set bits of `words` from `from` on, ascending.
+fn ones(words: &[u64], from: usize) -> impl Iterator<Item = usize> + '_ {
+    words
+        .iter()
+        .enumerate()
+        .skip(from / 64)
+        .flat_map(move |(i, &w)| {
+            let w = if i == from / 64 {
+                w & (u64::MAX << (from % 64))
+            } else {
+                w
+            };
+            BitIter(w).map(move |b| i * 64 + b)
+        })
+}
+
+struct BitIter(u64);
+
+impl Iterator for BitIter {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let b = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(b)
+    }
 }
 
 /// Calendar periods without a value column: only a user's distinct (period, flags) pairs
@@ -522,38 +803,23 @@ fn calendar_cells(
                     _ => periods.push((o, f)),
                 }
             }
+            let mut later: Vec<(i64, f64)> = Vec::new();
             for (i, &(c, f)) in periods.iter().enumerate() {
                 if f & 1 == 0 {
                     continue;
                 }
                 acc.entry((c, 0)).or_insert((0, 0.0)).0 += 1;
-                let later = || periods[i + 1..].iter().filter(|p| p.1 & 2 == 2);
-                match spec.mode {
-                    Mode::On => {
-                        let mut last_cell = -1;
-                        for &(o, _) in later() {
-                            let cell = match spec.cell_of(o - c) {
-                                Some(x) => x,
-                                None => break,
-                            };
-                            if cell != last_cell {
-                                acc.entry((c, cell)).or_insert((0, 0.0)).0 += 1;
-                                last_cell = cell;
-                            }
-                        }
-                    }
-                    Mode::OnOrAfter => {
-                        if let Some(&(o, _)) = later().next_back() {
-                            let k = o - c;
-                            let max_cell = spec.cell_of(k).unwrap_or_else(|| {
-                                spec.brackets.as_ref().map_or(k, |b| b.len() as i64)
-                            });
-                            for cell in 1..=max_cell {
-                                acc.entry((c, cell)).or_insert((0, 0.0)).0 += 1;
-                            }
-                        }
-                    }
-                }
+                later.clear();
+                later.extend(
+                    periods[i + 1..]
+                        .iter()
+                        .filter(|p| p.1 & 2 == 2)
+                        .map_while(|p| spec.return_cell(p.0 - c))
+                        .map(|cell| (cell, 0.0)),
+                );
+                count_member(spec.mode, &later, |cell, n, _| {
+                    acc.entry((c, cell)).or_insert((0, 0.0)).0 += n;
+                });
                 if spec.cohort == CohortKind::FirstTime {
                     break;
                 }
@@ -562,6 +828,54 @@ fn calendar_cells(
         merge_cells,
     );
     Ok((cells, end, skipped))
+}
+
+/// What one cohort member adds to the cells of its cohort, from its returns after period 0:
+/// `later` = (cell ≥ 1, value) ascending by cell, a cell repeated per return. `add(cell, users,
+/// value)`. Each mode counts the member once per cell it is retained in:
+/// - on: every cell with a return;
+/// - on_or_after: cells 1..=last return, value of cell j = returns in cells ≥ j;
+/// - on_or_before: only the first cell with a return, and each cell's own value — the finish
+///   takes running sums over the cells ([`cells_of`]), because the cells a member counts in run
+///   to the end of the data, which a partition does not know;
+/// - streak: cells 1, 2, … while each has a return.
+fn count_member(mode: Mode, later: &[(i64, f64)], mut add: impl FnMut(i64, i64, f64)) {
+    let mut distinct: Vec<(i64, f64)> = Vec::with_capacity(later.len());
+    for &(cell, v) in later {
+        match distinct.last_mut() {
+            Some(last) if last.0 == cell => last.1 += v,
+            _ => distinct.push((cell, v)),
+        }
+    }
+    match mode {
+        Mode::On => distinct.iter().for_each(|&(cell, v)| add(cell, 1, v)),
+        Mode::OnOrAfter => {
+            if let Some(&(max_cell, _)) = distinct.last() {
+                let mut suffix = 0.0;
+                let mut i = distinct.len();
+                for cell in (1..=max_cell).rev() {
+                    while i > 0 && distinct[i - 1].0 >= cell {
+                        suffix += distinct[i - 1].1;
+                        i -= 1;
+                    }
+                    add(cell, 1, suffix);
+                }
+            }
+        }
+        Mode::OnOrBefore => {
+            for (i, &(cell, v)) in distinct.iter().enumerate() {
+                add(cell, i64::from(i == 0), v);
+            }
+        }
+        Mode::Streak => {
+            for (&(cell, v), want) in distinct.iter().zip(1..) {
+                if cell != want {
+                    break;
+                }
+                add(cell, 1, v);
+            }
+        }
+    }
 }
 
 fn merge_cells(mut a: Cells, b: Cells) -> Cells {
@@ -674,6 +988,8 @@ struct Cell {
     cohort_day: i32,
     k: i64,
     size: i64,
+    /// Members for whom the cell's first period has begun ([`Base::Reached`]).
+    reached: i64,
     retained: i64,
     value: f64,
     /// Numerator and denominator of the rate (users or value).
@@ -692,11 +1008,20 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
         .then(|| state.column(3).as_primitive::<Float64Type>());
     let freq = spec.period;
     let mut map: StdHashMap<(i64, i64), (i64, f64)> = StdHashMap::new();
+    // Per cohort: (start offset in µs, members), for the reached base.
+    let mut anchors: StdHashMap<i64, Vec<(i64, i64)>> = StdHashMap::new();
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for j in 0..state.num_rows() {
         let o = freq.ordinal_of_day(c.value(j) as i64);
         lo = lo.min(o);
         hi = hi.max(o);
+        if k.value(j) < 0 {
+            anchors
+                .entry(o)
+                .or_default()
+                .push((-1 - k.value(j), r.value(j)));
+            continue;
+        }
         map.insert((o, k.value(j)), (r.value(j), v.map_or(0.0, |v| v.value(j))));
     }
     let mut out = Vec::new();
@@ -710,6 +1035,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
         let start_us = freq.start_day(o) * US_PER_DAY;
         let mut prev: Option<(i64, f64)> = None;
         let mut cell = 0i64;
+        let mut cum = (0i64, 0.0f64);
         loop {
             if n_cells.is_some_and(|n| cell > n) {
                 break;
@@ -723,10 +1049,28 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
             if !begun {
                 break;
             }
-            let (ret, val) = map.get(&(o, cell)).copied().unwrap_or((0, 0.0));
+            let (mut ret, mut val) = map.get(&(o, cell)).copied().unwrap_or((0, 0.0));
+            // Members whose own period first_k has begun: all of them with calendar periods.
+            let reached = if spec.keeps_anchors() {
+                let limit = end - start_us - first_k * spec.rolling_len();
+                anchors
+                    .get(&o)
+                    .map_or(0, |a| a.iter().filter(|x| x.0 <= limit).map(|x| x.1).sum())
+            } else {
+                size
+            };
+            if spec.mode == Mode::OnOrBefore {
+                // The state holds first returns and each cell's own value: running sums.
+                if cell > 0 {
+                    cum.0 += ret;
+                    ret = cum.0;
+                }
+                cum.1 += val;
+                val = cum.1;
+            }
             let (num, den) = match (inf.value, spec.reference, prev) {
                 (false, Reference::Total, _) | (false, Reference::Previous, None) => {
-                    (ret as f64, size as f64)
+                    (ret as f64, reached as f64)
                 }
                 (false, Reference::Previous, Some(p)) => (ret as f64, p.0 as f64),
                 (true, Reference::Total, _) | (true, Reference::Previous, None) => (val, v0),
@@ -736,6 +1080,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
                 cohort_day: freq.start_day(o) as i32,
                 k: cell,
                 size,
+                reached,
                 retained: ret,
                 value: val,
                 num,
@@ -753,7 +1098,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
 /// cohort_size` (reference total) or `retained / retained of the previous period` (previous);
 /// with a value column the same ratios of `value`. Null when the denominator is 0.
 pub fn finish_retention(state: &RecordBatch) -> KpiResult<RecordBatch> {
-    let (cells, inf, _) = cells_of(state)?;
+    let (cells, inf, spec) = cells_of(state)?;
     let mut fields = vec![
         Field::new("cohort", DataType::Date32, false),
         Field::new("period_number", DataType::Int64, false),
@@ -773,6 +1118,15 @@ pub fn finish_retention(state: &RecordBatch) -> KpiResult<RecordBatch> {
             cells.iter().map(|c| c.retained),
         )),
     ];
+    if spec.base == Base::Reached {
+        fields.insert(3, Field::new("reached", DataType::Int64, false));
+        columns.insert(
+            3,
+            Arc::new(Int64Array::from_iter_values(
+                cells.iter().map(|c| c.reached),
+            )),
+        );
+    }
     if inf.value {
         fields.push(Field::new("value", DataType::Float64, false));
         columns.push(Arc::new(Float64Array::from_iter_values(
@@ -887,6 +1241,7 @@ mod tests {
             brackets: None,
             windows: Windows::Calendar,
             reference: Reference::Total,
+            base: Base::Cohort,
         };
         let s = spec(CohortKind::FirstTime, Mode::On);
         let out = finish_retention(&retention_state(&l, None, None, None, &s).unwrap()).unwrap();
@@ -906,5 +1261,63 @@ mod tests {
             vec![2, 2, 2, 2, 2, 2, 2, 1, 1, 1]
         );
         assert_eq!(i64s(&out, "retained"), vec![2, 1, 1, 1, 2, 0, 1, 1, 0, 1]);
+    }
+    fn counts(c: &Cells) -> Vec<((i64, i64), i64)> {
+        let mut v: Vec<_> = c
+            .iter()
+            .filter(|x| x.1 .0 != 0)
+            .map(|(k, x)| (*k, x.0))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn streamed_bits_sorted_keys_and_general_path_agree() {
+        // A pseudo-random log over 91 days (two words of bits per user for daily periods).
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let (mut users, mut days, mut events) = (vec![], vec![], vec![]);
+        for _ in 0..400 {
+            users.push(next(30) as i64);
+            days.push(next(91) as i64);
+            events.push(["s", "r", "x"][next(3) as usize]);
+        }
+        let l = log(users, days, events);
+        let ent = entities(&l).unwrap();
+        let lists_owned = [
+            vec!["s".to_string()],
+            vec!["r".to_string(), "s".to_string()],
+        ];
+        let lists: Vec<&[String]> = lists_owned.iter().map(|v| v.as_slice()).collect();
+        let flags = event_flags(l.event.as_ref().unwrap(), &lists).unwrap();
+        let row_flags = RowFlags::Lists(l.event.as_ref().unwrap(), &lists);
+        for period in ["day", "week", "month"] {
+            for cohort in ["first_time", "recurring"] {
+                for mode in ["on", "on_or_after", "on_or_before", "streak"] {
+                    for brackets in [None, Some(vec![1, 2]), Some(vec![3])] {
+                        let spec = RetentionSpec::parse(
+                            period, cohort, mode, brackets, "calendar", "total",
+                        )
+                        .unwrap();
+                        let bits = calendar_bits(&l, &ent, row_flags, 0, &spec)
+                            .unwrap()
+                            .unwrap();
+                        let keys = calendar_cells(&l, &ent, Some(&flags), 0, &spec).unwrap();
+                        let general =
+                            general_cells(&l, &ent, Some(&flags), 0, None, &spec).unwrap();
+                        let what = format!("{period} {cohort} {mode} {:?}", spec.brackets);
+                        assert_eq!(counts(&bits.0), counts(&keys.0), "{what}");
+                        assert_eq!(counts(&bits.0), counts(&general.0), "{what}");
+                        assert_eq!(bits.1, keys.1, "{what}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -163,7 +163,7 @@ pub fn lifecycle(
 
 /// Partial state of retention: users retained (and value) per cohort and period number.
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, event_column=None, start_events=None, return_events=None, value=None, period="week", week_start="monday", cohort="first_time", mode="on", brackets=None, windows="calendar", reference="total", tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, event_column=None, start_events=None, return_events=None, value=None, period="week", week_start="monday", cohort="first_time", mode="on", brackets=None, windows="calendar", reference="total", base="cohort", tz="UTC", nulls="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn retention_state(
     py: Python<'_>,
@@ -181,12 +181,13 @@ pub fn retention_state(
     brackets: Option<Vec<u32>>,
     windows: &str,
     reference: &str,
+    base: &str,
     tz: &str,
     nulls: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let args: Vec<String> = [
-        period, week_start, cohort, mode, windows, reference, tz, nulls,
+        period, week_start, cohort, mode, windows, reference, tz, nulls, base,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -203,7 +204,8 @@ pub fn retention_state(
             &args[7],
         )?;
         let mut spec =
-            RetentionSpec::parse(&args[0], &args[2], &args[3], brackets, &args[4], &args[5])?;
+            RetentionSpec::parse(&args[0], &args[2], &args[3], brackets, &args[4], &args[5])?
+                .with_base(&args[8])?;
         if let Freq::Week { .. } = spec.period {
             spec.period = Freq::Week {
                 week_start: parse_weekday(&args[1])?,

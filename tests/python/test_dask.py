@@ -204,3 +204,33 @@ def test_retention_on_a_cluster_equals_one_machine(client: Client, preset: str |
     ddf = dd.concat([ddf, ddf[ddf.user < -1]])
     pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, **kw), expected, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, curve=True, **kw), kpikit.retention(df, curve=True, **kw), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(steps=["signup", "login", "view"], window="3d", freq="month", histogram=5),
+        dict(steps=["signup", ["login", "view"]], order="strict", by="plan", attribution="last_touch", count="totals"),
+        dict(steps=["signup", "login"], exclusions=[("view", 1, 2)], preset="mixpanel", order="any"),
+    ],
+)
+def test_funnel_on_a_cluster_equals_one_machine(client: Client, kw: dict) -> None:
+    # 300 users over 4,000 rows split by row into 4 partitions: almost every user's events are
+    # in several partitions, so the result is right only if the shuffle by user happens.
+    df = _events()
+    args = dict(user="user", time="time", event="event", **kw)
+    expected = kpikit.funnel(df, **args)
+    last = expected[expected.step == expected.step.max()]
+    assert last.converted.sum() > 0  # the comparison is about real conversions
+    ddf = dd.from_pandas(df, npartitions=4)
+    ddf = dd.concat([ddf, ddf[ddf.user < -1]])  # empty partitions too
+    assert ddf.npartitions == 8
+    got = kpikit.dask.funnel(ddf, **args)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+
+
+def test_funnel_on_a_cluster_names_the_partition(client: Client) -> None:
+    df = _events(40)
+    df.loc[5, "user"] = None
+    with pytest.raises(kpikit.InputError, match=r"partition \d+: .*\"user\""):
+        kpikit.dask.funnel(dd.from_pandas(df, npartitions=2), user="user", time="time", event="event", steps=["signup", "login"])

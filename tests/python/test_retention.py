@@ -61,6 +61,47 @@ def test_on_or_after_counts_any_later_return() -> None:
     assert out.retained.tolist() == [2, 2, 1, 1, 1, 1, 1]
 
 
+def test_on_or_before_counts_users_back_by_period_k() -> None:
+    out = daily(pd.DataFrame(log(ROWS)), mode="on_or_before")
+    # Cohort 0: u2 first back at k1, u1 at k2 → k1 1, k2 2, k3 2. Cohort 1: u3 first back at k2
+    # → k1 0, k2 1.
+    assert out.retained.tolist() == [2, 1, 2, 2, 1, 0, 1]
+    assert out.rate.tolist() == [1.0, 0.5, 1.0, 1.0, 1.0, 0.0, 1.0]
+
+
+def test_streak_needs_every_period_up_to_k() -> None:
+    rows = [(1, 0, "signup"), (1, 1, "login"), (1, 2, "login"), (1, 4, "login"),
+            (2, 0, "signup"), (2, 2, "login"), (2, 3, "login"),
+            (3, 0, "signup"), (3, 1, "login"), (3, 2, "login"), (3, 3, "login"), (3, 4, "login")]
+    out = daily(pd.DataFrame(log(rows)), mode="streak")
+    # u1 back on days 1, 2 (day 3 missed) → streak 2; u2 misses day 1 → streak 0; u3 every day
+    # → streak 4. k1: u1, u3; k2: u1, u3; k3: u3; k4: u3 (u1's day-4 return breaks no record).
+    assert out.retained.tolist() == [3, 2, 2, 1, 1]
+    on = daily(pd.DataFrame(log(rows)), mode="on")
+    assert on.retained.tolist() == [3, 2, 3, 2, 2]  # the same log, "on": k2 counts u2 too
+    # Brackets [1, 2]: bracket 1 = day 1, bracket 2 = days 2–3. u1: b1, b2 → 2; u2: b2 only
+    # → 0; u3: b1, b2 → 2.
+    br = daily(pd.DataFrame(log(rows)), mode="streak", brackets=[1, 2])
+    assert br.retained.tolist() == [3, 2, 2]
+
+
+def test_on_or_before_value_is_cumulative_revenue_and_streak_value_is_the_streakers() -> None:
+    # u1 pays 10 (week 0), 8 (week 1), 4 (week 3); u2 pays 20 (week 0), 6 (week 2).
+    rows = [(1, 0, "pay"), (1, 7, "pay"), (1, 21, "pay"), (2, 1, "pay"), (2, 15, "pay")]
+    df = pd.DataFrame(log(rows, amount=[10.0, 8.0, 4.0, 20.0, 6.0]))
+    kw = dict(user="user", time="time", value="amount", period="week")
+    ltv = kpikit.retention(df, mode="on_or_before", **kw)
+    # Cumulative revenue: w0 30, w1 30 + 8 = 38, w2 38 + 6 = 44, w3 44 + 4 = 48 (30-day LTV
+    # style); users back by week k: w1 {1}, w2 {1, 2}, w3 {1, 2}.
+    assert ltv.value.tolist() == [30.0, 38.0, 44.0, 48.0]
+    assert ltv.retained.tolist() == [2, 1, 2, 2]
+    assert ltv.rate.tolist() == pytest.approx([1.0, 38 / 30, 44 / 30, 48 / 30])
+    streak = kpikit.retention(df, mode="streak", **kw)
+    # Streaks: u1 weeks 1 only (misses week 2), u2 none. Value of week 1 = u1's 8; later 0.
+    assert streak.retained.tolist() == [2, 1, 0, 0]
+    assert streak.value.tolist() == [30.0, 8.0, 0.0, 0.0]
+
+
 def test_recurring_cohorts_count_every_start() -> None:
     out = daily(pd.DataFrame(log(ROWS)), cohort="recurring")
     # Day 2 cohort = {u2 (second signup)}: no later login → 1, 0.
@@ -94,7 +135,35 @@ def test_rolling_24h_windows_measure_from_the_start_event() -> None:
     assert roll.period_number.tolist() == [0, 1, 2, 0, 1, 0]
     assert roll.retained.tolist() == [1, 1, 0, 0, 0, 1]
     amp = kpikit.retention(df, user="user", time="time", period="day", preset="amplitude")
-    pd.testing.assert_frame_equal(amp, roll)
+    # Amplitude's base: u1's own day 2 began at day 2 20:00 ≤ data end, so all cells are reached.
+    assert amp.reached.tolist() == [1, 1, 1, 0, 0, 1]
+    pd.testing.assert_frame_equal(amp.drop(columns="reached"), roll)
+
+
+def test_reached_base_counts_only_members_whose_period_has_begun() -> None:
+    # u1 starts day 0 at 01:00 and is back 25 h later (rolling day 1); u2 starts day 0 at 20:00
+    # and is not back; u3 starts day 1 at 10:00, the end of the data.
+    df = pd.DataFrame({"user": [1, 1, 2, 3], "time": [at(0, 1), at(1, 2), at(0, 20), at(1, 10)], "event": ["x"] * 4})
+    kw = dict(user="user", time="time", period="day", windows="rolling_24h")
+    out = kpikit.retention(df, base="reached", **kw)
+    # Cohort day 0: day 1 began for u1 at day 1 01:00 ≤ end (day 1 10:00), for u2 only at day 1
+    # 20:00 → reached 1, retained 1, rate 1/1 (the cohort base gives 1/2). Cohort day 1: u3.
+    assert out.columns.tolist() == ["cohort", "period_number", "cohort_size", "reached", "retained", "rate"]
+    assert out.reached.tolist() == [2, 1, 1]
+    assert out.retained.tolist() == [2, 1, 1]
+    assert out.rate.tolist() == [1.0, 1.0, 1.0]
+    assert kpikit.retention(df, **kw).rate.tolist() == [1.0, 0.5, 1.0]
+    curve = kpikit.retention(df, base="reached", curve=True, **kw)
+    # k0: (2 + 1) / (2 + 1); k1: only cohort day 0 has begun it → 1 / 1.
+    assert curve.base_users.tolist() == [3.0, 1.0]
+    assert curve.weighted_rate.tolist() == [1.0, 1.0]
+    # With calendar periods every member of a shown cell has reached it.
+    cal = kpikit.retention(df, user="user", time="time", period="day", base="reached")
+    assert (cal.reached == cal.cohort_size).all()
+    with pytest.raises(kpikit.ParameterError, match="base"):
+        kpikit.retention(df, base="reached", mode="on_or_before", **kw)
+    with pytest.raises(kpikit.ParameterError, match="base"):
+        kpikit.retention(df, base="everyone", **kw)
 
 
 def test_presets_set_conventions_and_explicit_arguments_win() -> None:
@@ -144,6 +213,9 @@ def test_nulls_raise_or_drop() -> None:
     assert out.cohort_size.tolist() == [1, 1, 1]
 
 
+MODES = ["on", "on_or_after", "on_or_before", "streak"]
+
+
 def _reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> dict[tuple[int, int], tuple[int, int]]:
     """(cohort day, k) -> (cohort size, retained) with event 0 = start, 1 = return, days calendar."""
     starts: dict[int, list[int]] = defaultdict(list)
@@ -159,7 +231,12 @@ def _reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> 
             size[c] += 1
             ks = {r - c for r in returns[u] if r > c}
             for k in range(1, last - c + 1):
-                hit = k in ks if mode == "on" else any(x >= k for x in ks)
+                hit = {
+                    "on": k in ks,
+                    "on_or_after": any(x >= k for x in ks),
+                    "on_or_before": any(x <= k for x in ks),
+                    "streak": all(j in ks for j in range(1, k + 1)),
+                }[mode]
                 kept[(c, k)] += hit
     out = {}
     if not size:
@@ -173,7 +250,7 @@ def _reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> 
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 8), st.integers(0, 20), st.integers(0, 1)), min_size=1, max_size=60),
-    st.sampled_from(["on", "on_or_after"]),
+    st.sampled_from(MODES),
     st.booleans(),
 )
 def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> None:
@@ -193,7 +270,7 @@ def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, 
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 8), st.integers(0, 40), st.integers(0, 1)), min_size=1, max_size=60),
-    st.sampled_from(["on", "on_or_after"]),
+    st.sampled_from(MODES),
     st.booleans(),
     st.sampled_from([None, [1, 2], [3]]),
 )
@@ -209,3 +286,55 @@ def test_calendar_fast_path_equals_the_general_path(
     general = kpikit.retention(df, value="zero", **kw)
     pd.testing.assert_frame_equal(fast[["cohort", "period_number", "cohort_size", "retained"]],
                                   general[["cohort", "period_number", "cohort_size", "retained"]])
+
+
+def _rolling_reference(rows: list[tuple[int, int, int]], mode: str) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """Daily rolling windows, first-time cohorts, Amplitude's base: (cohort day, k) ->
+    (cohort size, reached, retained); times in whole hours, event 0 = start, 1 = return."""
+    first: dict[int, int] = {}
+    for u, h, e in sorted(rows, key=lambda r: r[1]):
+        if e == 0:
+            first.setdefault(u, h)
+    end = max(h for _, h, _ in rows)
+    members: dict[int, list[int]] = defaultdict(list)
+    for u, s in first.items():
+        members[s // 24].append(u)
+    out: dict[tuple[int, int], tuple[int, int, int]] = {}
+    if not members:
+        return out
+    for c in range(min(members), max(members) + 1):
+        k = 0
+        while c * 24 + k * 24 <= end:
+            reached = retained = 0
+            for u in members[c]:
+                s = first[u]
+                reached += s + 24 * k <= end
+                ks = {(h - s) // 24 for v, h, e in rows if v == u and e == 1 and h >= s}
+                retained += k == 0 or (k in ks if mode == "on" else any(x >= k for x in ks))
+            out[(c, k)] = (len(members[c]), reached, retained)
+            k += 1
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 24 * 6), st.integers(0, 1)), min_size=1, max_size=50),
+    st.sampled_from(["on", "on_or_after"]),
+)
+def test_reached_base_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str) -> None:
+    df = pd.DataFrame(
+        {
+            "user": [r[0] for r in rows],
+            "time": [D0 + dt.timedelta(hours=r[1]) for r in rows],
+            "event": [["start", "back"][r[2]] for r in rows],
+        }
+    )
+    out = kpikit.retention(
+        df, user="user", time="time", start_event="start", return_event="back", period="day",
+        windows="rolling_24h", mode=mode, base="reached",
+    )
+    got = {
+        ((c - D0).days, k): (s, r, n)
+        for c, k, s, r, n in zip(out.cohort, out.period_number, out.cohort_size, out.reached, out.retained)
+    }
+    assert got == _rolling_reference(rows, mode)

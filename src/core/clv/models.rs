@@ -450,6 +450,129 @@ pub fn pareto_conditional(p: &[f64], t: f64, x: f64, tx: f64, big_t: f64) -> Kpi
     Ok(scale * growth * pareto_p_alive(p, x, tx, big_t)?)
 }
 
+/// P(X(t) = n) for a new customer (Fader & Hardie 2006, "Deriving an expression for
+/// P(X(t) = x) under the Pareto/NBD model", brucehardie.com note 012):
+///   P = Γ(r+n)/(Γ(r) n!) (α/(α+t))^r (t/(α+t))^n (β/(β+t))^s
+///     + α^r β^s B(r+n, s+1)/B(r, s) · [B₁ − Σ_{j=0..n} Γ(r+s+j)/(Γ(r+s) j!) t^j B₂(j)]
+/// with, for α >= β, B₁ = ₂F₁(r+s, s+1; r+s+n+1; (α−β)/α) / α^(r+s) and
+/// B₂(j) = ₂F₁(r+s+j, s+1; r+s+n+1; (α−β)/(α+t)) / (α+t)^(r+s+j); for α < β the same with
+/// α ↔ β and s+1 → r+n. The second term is the chance of dying before t after n purchases.
+pub fn pareto_p_n(p: &[f64], t: f64, n: f64) -> KpiResult<f64> {
+    if n >= PARETO_P_N_CLOSED_FORM_MAX && t > 0.0 {
+        return pareto_p_n_by_quadrature(p, t, n);
+    }
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    if !(n >= 0.0 && n.fract() == 0.0) {
+        return Err(KpiError::param(
+            "n",
+            format!("must be a whole number >= 0, got {n}"),
+        ));
+    }
+    let nb = |j: f64| ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0);
+    let alive = if t > 0.0 {
+        (nb(n)
+            + r * (alpha / (alpha + t)).ln()
+            + n * (t / (alpha + t)).ln()
+            + s * (beta / (beta + t)).ln())
+        .exp()
+    } else if n == 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+    if t <= 0.0 {
+        return Ok(alive);
+    }
+    let (m, b2) = if alpha >= beta {
+        (alpha, s + 1.0)
+    } else {
+        (beta, r + n)
+    };
+    let diff = (alpha - beta).abs();
+    let c = r + s + n + 1.0;
+    let ln_b1 = {
+        let f = hyp2f1(r + s, b2, c, diff / m)?;
+        f.ln_abs - (r + s) * m.ln()
+    };
+    // ln Σ_j Γ(r+s+j)/(Γ(r+s) j!) t^j B₂(j), summed in log space.
+    let mut ln_sum = f64::NEG_INFINITY;
+    for j in 0..=(n as usize) {
+        let jf = j as f64;
+        let f = hyp2f1(r + s + jf, b2, c, diff / (m + t))?;
+        let term = ln_gamma(r + s + jf) - ln_gamma(r + s) - ln_gamma(jf + 1.0)
+            + if j > 0 { jf * t.ln() } else { 0.0 }
+            + f.ln_abs
+            - (r + s + jf) * (m + t).ln();
+        ln_sum = log_add_exp(ln_sum, term);
+    }
+    // B₁ − Σ loses digits as the sum approaches B₁, and ₂F₁ with large parameters near z = 1
+    // loses accuracy (many purchases n): there, integrate over the death time instead.
+    let died = if n < PARETO_P_N_CLOSED_FORM_MAX && ln_sum - ln_b1 < (1.0f64 - 1e-4).ln() {
+        let ln_front = r * alpha.ln() + s * beta.ln() + ln_beta(r + n, s + 1.0) - ln_beta(r, s);
+        (ln_front + log_sub_exp(ln_b1, ln_sum)).exp()
+    } else {
+        pareto_p_n_died(p, t, n)
+    };
+    Ok(alive + died.max(0.0))
+}
+
+/// Up to this many purchases P(X(t) = n) uses the closed form (checked against quadrature in
+/// the tests); from here on the quadrature.
+const PARETO_P_N_CLOSED_FORM_MAX: f64 = 30.0;
+
+fn pareto_p_n_by_quadrature(p: &[f64], t: f64, n: f64) -> KpiResult<f64> {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    if n.fract() != 0.0 {
+        return Err(KpiError::param(
+            "n",
+            format!("must be a whole number >= 0, got {n}"),
+        ));
+    }
+    let alive = (ln_gamma(r + n) - ln_gamma(r) - ln_gamma(n + 1.0)
+        + r * (alpha / (alpha + t)).ln()
+        + n * (t / (alpha + t)).ln()
+        + s * (beta / (beta + t)).ln())
+    .exp();
+    Ok(alive + pareto_p_n_died(p, t, n))
+}
+
+/// Gauss-Legendre 8-point nodes and weights on [−1, 1] (positive half).
+const GL8: [(f64, f64); 4] = [
+    (0.183_434_642_495_649_8, 0.362_683_783_378_362_0),
+    (0.525_532_409_916_329_0, 0.313_706_645_877_887_3),
+    (0.796_666_477_413_626_7, 0.222_381_034_453_374_5),
+    (0.960_289_856_497_536_3, 0.101_228_536_290_376_3),
+];
+
+/// The "n purchases, then died before t" part of P(X(t) = n) as an integral over the death
+/// time τ: ∫₀ᵗ NB(n; τ) · s β^s / (β+τ)^(s+1) dτ, NB(n; τ) = Γ(r+n)/(Γ(r) n!) (α/(α+τ))^r
+/// (τ/(α+τ))^n. With τ = t u², 64 panels of 8-point Gauss-Legendre in u.
+fn pareto_p_n_died(p: &[f64], t: f64, n: f64) -> f64 {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    let c =
+        ln_gamma(r + n) - ln_gamma(r) - ln_gamma(n + 1.0) + r * alpha.ln() + s.ln() + s * beta.ln();
+    let f = |u: f64| -> f64 {
+        let tau = t * u * u;
+        if tau <= 0.0 {
+            return 0.0;
+        }
+        (c + n * tau.ln() - (r + n) * (alpha + tau).ln() - (s + 1.0) * (beta + tau).ln()).exp()
+            * 2.0
+            * t
+            * u
+    };
+    const PANELS: usize = 64;
+    let h = 1.0 / PANELS as f64;
+    let mut total = 0.0;
+    for k in 0..PANELS {
+        let mid = (k as f64 + 0.5) * h;
+        for (x, w) in GL8 {
+            total += w * (f(mid - x * h / 2.0) + f(mid + x * h / 2.0));
+        }
+    }
+    total * h / 2.0
+}
+
 // ------------------------------------------------------------------------------------------
 // Gamma-Gamma spend model (Fader, Hardie & Lee 2005; Fader & Hardie 2013 note), params
 // [p, q, v].
@@ -576,6 +699,32 @@ pub fn sbg_ln_p_churn(p: &[f64], t: f64) -> f64 {
 /// S(t) = B(α, β+t)/B(α, β): still active after t periods.
 pub fn sbg_ln_survival(p: &[f64], t: f64) -> f64 {
     ln_beta(p[0], p[1] + t) - ln_beta(p[0], p[1])
+}
+
+/// Discounted expected residual lifetime (Fader & Hardie 2010, "Customer-base valuation in a
+/// contractual setting", Marketing Science 29(1), eq. 6) of a customer who has made
+/// `renewals` renewals (n − 1 in the paper) and is about to decide on the next, in periods:
+///   DERL = Σ_{t>=n} S(t)/S(n−1) / (1+d)^(t−n)
+///        = (β+n−1)/(α+β+n−1) · ₂F₁(1, β+n; α+β+n; 1/(1+d)).
+pub fn sbg_residual_lifetime(p: &[f64], renewals: f64, discount_rate: f64) -> KpiResult<f64> {
+    let (al, be) = (p[0], p[1]);
+    if !(discount_rate > 0.0 && discount_rate.is_finite()) {
+        return Err(KpiError::param(
+            "discount_rate",
+            format!(
+                "must be > 0 (with 0 the expected lifetime can be infinite), got {discount_rate}"
+            ),
+        ));
+    }
+    if !(renewals >= 0.0 && renewals.fract() == 0.0) {
+        return Err(KpiError::param(
+            "renewals",
+            format!("must be a whole number >= 0, got {renewals}"),
+        ));
+    }
+    let n = renewals + 1.0;
+    let f = hyp2f1(1.0, be + n, al + be + n, 1.0 / (1.0 + discount_rate))?;
+    Ok((be + n - 1.0) / (al + be + n - 1.0) * f.sign * f.ln_abs.exp())
 }
 
 /// Rows from a cohort's survivors n₀ … n_k: n_{t−1} − n_t churned in period t, n_k survive.
@@ -806,6 +955,29 @@ mod tests {
         let p = [0.5, 6.0, 1.2, 3.1];
         let rows: f64 = (0..4).map(|i| beta_geo_ll_one(&p, x[i], tx[i], t[i])).sum();
         assert!((beta_geo_ll_grad(&p, &d).0 - rows).abs() < 1e-11 * rows.abs());
+    }
+
+    #[test]
+    fn pareto_p_n_closed_form_agrees_with_the_death_time_quadrature() {
+        // Both branches (α < β and α > β), small and large t.
+        for p in [
+            [0.553, 10.578, 0.606, 11.669],
+            [1.3, 2.0, 2.5, 30.0],
+            [1.3, 90.0, 2.5, 30.0],
+            [0.2, 0.5, 0.3, 0.1],
+        ] {
+            for t in [0.5, 10.0, 39.0, 200.0] {
+                for n in 0..30 {
+                    let n = n as f64;
+                    let closed = pareto_p_n(&p, t, n).unwrap();
+                    let quad = pareto_p_n_by_quadrature(&p, t, n).unwrap();
+                    assert!(
+                        (closed - quad).abs() <= 1e-8 * quad.abs() + 1e-300,
+                        "{p:?} t {t} n {n}: {closed} vs {quad}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -459,6 +459,12 @@ class ShiftedBetaGeo(_Model):
     >>> sbg = kpikit.clv.ShiftedBetaGeo().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> {k: round(v, 3) for k, v in sbg.params_.items()}
     {'alpha': 0.704, 'beta': 1.182}
+
+    Discounted expected residual lifetime (periods, 10 % discount) after 0, 1, 2, 3 renewals:
+    the longer a customer has stayed, the longer they are expected to stay.
+
+    >>> sbg.expected_residual_lifetime([0, 1, 2, 3], discount_rate=0.1).round(2).tolist()
+    [2.96, 4.1, 4.87, 5.44]
     """
 
     _name = "ShiftedBetaGeo"

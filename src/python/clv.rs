@@ -365,26 +365,17 @@ pub fn clv_lifetime_value<'py>(
     let model = model.to_string();
     let out = enter(py, move || {
         same_len(&[&m, &x, &tx, &bt])?;
-        let cond = |t: f64, i: usize| -> KpiResult<f64> {
-            match model.as_str() {
-                "BetaGeo" => models::beta_geo_conditional(&params, t, x[i], tx[i], bt[i]),
-                "ParetoNBD" => models::pareto_conditional(&params, t, x[i], tx[i], bt[i]),
-                other => Err(KpiError::param(
-                    "transaction_model",
-                    format!("{other} cannot predict purchases"),
-                )),
-            }
-        };
-        models::par_map(m.len(), |i| {
-            let mut value = 0.0;
-            let mut prev = 0.0;
-            for k in 1..=time {
-                let now = cond(k as f64 * factor, i)?;
-                value += m[i] * (now - prev) / (1.0 + discount_rate).powi(k as i32);
-                prev = now;
-            }
-            Ok(value)
-        })
+        models::lifetime_value(
+            &model,
+            &params,
+            &m,
+            &x,
+            &tx,
+            &bt,
+            time,
+            discount_rate,
+            factor,
+        )
     })?;
     Ok(out.into_pyarray(py))
 }

@@ -211,7 +211,8 @@ def _shape_like(result: np.ndarray, *inputs: Any) -> Any:
         return float(result[0])
     for i in inputs:
         index = getattr(i, "index", None)
-        if index is not None and len(index) == len(result):
+        # (a list's .index is a method, not an index)
+        if index is not None and not callable(index) and len(index) == len(result):
             import pandas as pd
 
             return pd.Series(result, index=index)

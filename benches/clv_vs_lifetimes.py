@@ -68,7 +68,7 @@ def _timed(results: dict[str, float], name: str, f: Any) -> Any:
     return value
 
 
-def run(engine: str, data: str, out: str) -> None:
+def run(engine: str, data: str, out: str, rfm_only: bool = False) -> None:
     import pandas as pd
 
     z = np.load(data)
@@ -91,6 +91,8 @@ def run(engine: str, data: str, out: str) -> None:
                 log, customer="customer", time="time", amount="amount", observation_end=end
             ),
         )
+        if rfm_only:
+            return _save(out, engine, secs, rfm, {}, None)
         bg = _timed(secs, "BetaGeo fit", lambda: kpikit.clv.BetaGeo().fit(rfm))
         repeat = rfm[rfm["frequency"] > 0]
         gg = _timed(secs, "GammaGamma fit", lambda: kpikit.clv.GammaGamma().fit(repeat))
@@ -112,6 +114,8 @@ def run(engine: str, data: str, out: str) -> None:
             ),
         )
         rfm = rfm.reset_index()
+        if rfm_only:
+            return _save(out, engine, secs, rfm, {}, None)
         bg = _timed(
             secs,
             "BetaGeo fit",
@@ -131,14 +135,17 @@ def run(engine: str, data: str, out: str) -> None:
             ),
         )
         params = {**bg.params_.to_dict(), **{f"gg_{k}": v for k, v in gg.params_.items()}}
-    rfm = rfm.sort_values("customer")
+    _save(out, engine, secs, rfm, params, clv)
+
+
+def _save(out: str, engine: str, secs: dict[str, float], rfm: Any, params: dict[str, Any], clv: Any) -> None:
     result = {
         "engine": engine,
         "seconds": secs,
         "params": {k: float(v) for k, v in params.items()},
         "customers": int(len(rfm)),
         "rfm_sums": {c: float(rfm[c].sum()) for c in ("frequency", "recency", "T", "monetary_value")},
-        "clv_sum": float(np.asarray(clv, dtype=float).sum()),
+        "clv_sum": float("nan") if clv is None else float(np.asarray(clv, dtype=float).sum()),
     }
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
@@ -170,6 +177,7 @@ def main() -> None:
     r.add_argument("engine", choices=["kpikit", "lifetimes"])
     r.add_argument("--data", required=True)
     r.add_argument("--out", required=True)
+    r.add_argument("--rfm-only", action="store_true", help="time rfm_summary only")
     c = sub.add_parser("compare")
     c.add_argument("left")
     c.add_argument("right")
@@ -177,7 +185,7 @@ def main() -> None:
     if args.cmd == "make":
         make(args.customers, args.seed, args.out)
     elif args.cmd == "run":
-        run(args.engine, args.data, args.out)
+        run(args.engine, args.data, args.out, args.rfm_only)
     else:
         compare(args.left, args.right)
 

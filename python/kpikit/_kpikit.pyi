@@ -48,6 +48,8 @@ __all__ = [
     "clv_survivor_rows",
     "clv_predict",
     "clv_lifetime_value",
+    "rfm_state",
+    "finish_rfm",
     # activity and retention
     "active_users_state",
     "merge_active_users_states",
@@ -334,6 +336,25 @@ def clv_lifetime_value(
     time: int,
     discount_rate: float,
     factor: float,
+) -> Any: ...
+def rfm_state(
+    table: _Table,
+    *,
+    customer: str,
+    time: str,
+    amount: str | None = None,
+    freq: str = "D",
+    observation_end: int | None = None,
+    tz: str = "UTC",
+) -> Any: ...
+def finish_rfm(
+    states: list[_Table],
+    *,
+    freq: str = "D",
+    freq_multiplier: float = 1.0,
+    observation_end: int | None = None,
+    include_first: bool = False,
+    tz: str = "UTC",
 ) -> Any: ...
 
 # --- activity and retention (core::activity, core::retention) ---

@@ -211,7 +211,8 @@ def _shape_like(result: np.ndarray, *inputs: Any) -> Any:
         return float(result[0])
     for i in inputs:
         index = getattr(i, "index", None)
-        if index is not None and len(index) == len(result):
+        # (a list's .index is a method, not an index)
+        if index is not None and not callable(index) and len(index) == len(result):
             import pandas as pd
 
             return pd.Series(result, index=index)
@@ -321,6 +322,11 @@ class _PurchaseModel(_Model):
 
     predict = conditional_expected_number_of_purchases_up_to_time
 
+    def probability_of_n_purchases_up_to_time(self, t: Any, n: Any) -> Any:
+        """P(X(t) = n): probability a new customer makes exactly n repeat purchases in (0, t]."""
+        zero = np.zeros(np.broadcast(np.asarray(t), np.asarray(n)).shape)
+        return _shape_like(self._predict("p_n", t, n, zero, zero), t, n)
+
     def conditional_probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> Any:
         """P(alive | x, t_x, T): probability each customer is still active at T."""
         x, tx, bt = _columns(frequency, recency, T, ("frequency", "recency", "T"))
@@ -345,8 +351,8 @@ class BetaGeo(_PurchaseModel):
     Examples
     --------
     >>> import pandas as pd, kpikit
-    >>> rfm = pd.DataFrame({"frequency": [0, 1, 2, 0, 4, 1, 0, 3, 0, 2] * 20,
-    ...                     "recency": [0, 5, 20, 0, 30, 2, 0, 35, 0, 12] * 20,
+    >>> rfm = pd.DataFrame({"frequency": [0, 1, 2, 0, 6, 1, 0, 5, 0, 2] * 20,
+    ...                     "recency": [0, 5, 20, 0, 39, 2, 0, 37, 0, 3] * 20,
     ...                     "T": [40, 38, 39, 20, 40, 30, 35, 38, 10, 25] * 20})
     >>> bg = kpikit.clv.BetaGeo().fit(rfm)
     >>> sorted(bg.params_)
@@ -358,11 +364,6 @@ class BetaGeo(_PurchaseModel):
     _name = "BetaGeo"
     _param_names = ("r", "alpha", "a", "b")
 
-    def probability_of_n_purchases_up_to_time(self, t: Any, n: Any) -> Any:
-        """P(X(t) = n): probability a new customer makes exactly n repeat purchases in (0, t]."""
-        zero = np.zeros(np.broadcast(np.asarray(t), np.asarray(n)).shape)
-        return _shape_like(self._predict("p_n", t, n, zero, zero), t, n)
-
 
 class ParetoNBD(_PurchaseModel):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note).
@@ -373,6 +374,7 @@ class ParetoNBD(_PurchaseModel):
         E[Y(t) | x, t_x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive)
 
     The likelihood needs 2F1, evaluated in log space with the 1 − z transformation near 1.
+    ``probability_of_n_purchases_up_to_time`` follows Fader & Hardie's note 012 (2006).
 
     Examples
     --------
@@ -381,6 +383,8 @@ class ParetoNBD(_PurchaseModel):
     >>> m.params_ = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
     >>> round(m.expected_number_of_purchases_up_to_time(39.0), 3)
     1.213
+    >>> round(m.probability_of_n_purchases_up_to_time(39.0, 0), 3)
+    0.594
     """
 
     _name = "ParetoNBD"
@@ -456,6 +460,12 @@ class ShiftedBetaGeo(_Model):
     >>> sbg = kpikit.clv.ShiftedBetaGeo().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> {k: round(v, 3) for k, v in sbg.params_.items()}
     {'alpha': 0.704, 'beta': 1.182}
+
+    Discounted expected residual lifetime (periods, 10 % discount) after 0, 1, 2, 3 renewals:
+    the longer a customer has stayed, the longer they are expected to stay.
+
+    >>> sbg.expected_residual_lifetime([0, 1, 2, 3], discount_rate=0.1).round(2).tolist()
+    [2.96, 4.1, 4.87, 5.44]
     """
 
     _name = "ShiftedBetaGeo"
@@ -506,6 +516,24 @@ class ShiftedBetaGeo(_Model):
     def probability_of_churn(self, t: Any) -> Any:
         """P(T = t): probability a new customer churns in period t."""
         return self._curve("churn", t)
+
+    def expected_residual_lifetime(self, renewals: Any = 0, discount_rate: float = 0.1) -> Any:
+        """Discounted expected residual lifetime (DERL, Fader & Hardie 2010, eq. 6), in periods.
+
+        For a customer who has made ``renewals`` renewals (n − 1) and is about to decide on the
+        next, with discount rate d per period:
+
+            DERL = Σ_{t>=n} S(t)/S(n−1) / (1+d)^(t−n)
+                 = (β+n−1)/(α+β+n−1) · 2F1(1, β+n; α+β+n; 1/(1+d))
+
+        Multiplied by the margin per period it is the customer's residual lifetime value
+        (the current period's payment not included).
+        """
+        if not discount_rate > 0:
+            raise ParameterError(f'parameter "discount_rate": must be > 0, got {discount_rate}')
+        d = np.full(np.shape(renewals), float(discount_rate))
+        zero = np.zeros(np.shape(renewals))
+        return _shape_like(self._predict("residual_lifetime", renewals, d, zero, zero), renewals)
 
 
 def customer_lifetime_value(

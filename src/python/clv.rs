@@ -7,7 +7,7 @@ use pyo3::types::PyDict;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::clv::models::{self, Collapsed};
 use crate::core::clv::optim::{Fit, Options};
 use crate::core::clv::rfm::{self, RfmSpec, Unit};
@@ -89,6 +89,55 @@ pub fn rfm_split(
             observation_end,
         )
     })?)
+}
+
+/// One partition's RFM state (per-customer periods and totals, latest time) for
+/// `kpikit.dask.rfm_summary`; the partition must hold all rows of its customers.
+#[pyfunction]
+#[pyo3(signature = (table, *, customer, time, amount=None, freq="D", observation_end=None, tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn rfm_state(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    time: String,
+    amount: Option<String>,
+    freq: &str,
+    observation_end: Option<i64>,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, tz) = (freq.to_string(), tz.to_string());
+    table_out(enter(py, move || {
+        let spec = spec(&freq, 1.0, false, &tz)?;
+        let amount = amount.map(|a| table.column(&a)).transpose()?;
+        rfm::rfm_state(
+            &table.column(&customer)?,
+            &table.column(&time)?,
+            amount.as_ref(),
+            &spec,
+            observation_end,
+        )
+    })?)
+}
+
+/// The RFM summary from the partitions' states (concatenated; T from their latest time).
+#[pyfunction]
+#[pyo3(signature = (states, *, freq="D", freq_multiplier=1.0, observation_end=None, include_first=false, tz="UTC"))]
+pub fn finish_rfm(
+    py: Python<'_>,
+    states: Vec<AnyRecordBatch>,
+    freq: &str,
+    freq_multiplier: f64,
+    observation_end: Option<i64>,
+    include_first: bool,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let spec =
+        spec(freq, freq_multiplier, include_first, tz).map_err(super::error::PyKpiError::from)?;
+    merge_states(py, states, move |all| {
+        rfm::finish_rfm(all, &spec, observation_end)
+    })
 }
 
 fn fit_dict<'py>(py: Python<'py>, fit: Fit, rows: usize) -> PyResult<Bound<'py, PyDict>> {
@@ -226,8 +275,8 @@ fn same_len(arrays: &[&[f64]]) -> KpiResult<()> {
 }
 
 /// A model's prediction per element: "expected" (t), "conditional" (t, x, t_x, T), "alive"
-/// (x, t_x, T), "p_n" (t, n; BetaGeo only), "spend" (x, m̄; GammaGamma), "survival",
-/// "retention", "churn" (t; ShiftedBetaGeo).
+/// (x, t_x, T), "p_n" (t, n), "spend" (x, m̄; GammaGamma), "survival", "retention", "churn"
+/// (t; ShiftedBetaGeo), "residual_lifetime" (t = renewals, x = discount rate; ShiftedBetaGeo).
 #[pyfunction]
 #[pyo3(signature = (model, what, params, t, frequency, recency, T))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
@@ -257,6 +306,7 @@ pub fn clv_predict<'py>(
                 models::par_map(n, |i| ok(models::beta_geo_p_alive(p, x[i], tx[i], bt[i])))
             }
             ("BetaGeo", "p_n") => models::par_map(n, |i| ok(models::beta_geo_p_n(p, t[i], x[i]))),
+            ("ParetoNBD", "p_n") => models::par_map(n, |i| models::pareto_p_n(p, t[i], x[i])),
             ("ParetoNBD", "expected") => {
                 models::par_map(n, |i| ok(models::pareto_expected(p, t[i])))
             }
@@ -274,6 +324,9 @@ pub fn clv_predict<'py>(
             }
             ("ShiftedBetaGeo", "churn") => {
                 models::par_map(n, |i| ok(models::sbg_ln_p_churn(p, t[i]).exp()))
+            }
+            ("ShiftedBetaGeo", "residual_lifetime") => {
+                models::par_map(n, |i| models::sbg_residual_lifetime(p, t[i], x[i]))
             }
             ("ShiftedBetaGeo", "retention") => {
                 models::par_map(n, |i| ok((p[1] + t[i] - 1.0) / (p[0] + p[1] + t[i] - 1.0)))
@@ -312,26 +365,17 @@ pub fn clv_lifetime_value<'py>(
     let model = model.to_string();
     let out = enter(py, move || {
         same_len(&[&m, &x, &tx, &bt])?;
-        let cond = |t: f64, i: usize| -> KpiResult<f64> {
-            match model.as_str() {
-                "BetaGeo" => models::beta_geo_conditional(&params, t, x[i], tx[i], bt[i]),
-                "ParetoNBD" => models::pareto_conditional(&params, t, x[i], tx[i], bt[i]),
-                other => Err(KpiError::param(
-                    "transaction_model",
-                    format!("{other} cannot predict purchases"),
-                )),
-            }
-        };
-        models::par_map(m.len(), |i| {
-            let mut value = 0.0;
-            let mut prev = 0.0;
-            for k in 1..=time {
-                let now = cond(k as f64 * factor, i)?;
-                value += m[i] * (now - prev) / (1.0 + discount_rate).powi(k as i32);
-                prev = now;
-            }
-            Ok(value)
-        })
+        models::lifetime_value(
+            &model,
+            &params,
+            &m,
+            &x,
+            &tx,
+            &bt,
+            time,
+            discount_rate,
+            factor,
+        )
     })?;
     Ok(out.into_pyarray(py))
 }

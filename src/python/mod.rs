@@ -26,7 +26,7 @@ pub mod _kpikit {
     #[pymodule_export]
     use super::clv::{
         clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
-        clv_survivor_rows, rfm_split, rfm_summary,
+        clv_survivor_rows, finish_rfm, rfm_split, rfm_state, rfm_summary,
     };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;

@@ -1,6 +1,6 @@
 //! Maximum likelihood by quasi-Newton minimisation (BFGS with a backtracking Armijo line
-//! search) over log-parameters, with central-difference gradients, and standard errors from
-//! the numerical Hessian of the log-likelihood at the optimum.
+//! search) over log-parameters, with analytic gradients where the model provides them (else
+//! central differences), and standard errors from the numerical Hessian at the optimum.
 //!
 //! Log-parameters keep every parameter positive without constraints; central differences are
 //! accurate to ~1e-10 on these smooth objectives, far below the tolerance the fit stops at.
@@ -61,13 +61,51 @@ fn gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], fx: f64) -> Vec<f64> {
     g
 }
 
+/// The total weighted log-likelihood and its gradient in natural parameters.
+pub type LlGrad<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + Sync + 'a;
+
 /// Maximise `sum_ll(params)` (the total weighted log-likelihood, natural parameters) over
 /// positive parameters starting from `start`. `total_weight` scales the objective to a mean so
 /// that tolerances do not depend on the number of customers. `names` are used in errors.
+/// Gradients by central differences (2 × params evaluations each).
 pub fn maximise(
     model: &str,
     names: &[&str],
     sum_ll: &(dyn Fn(&[f64]) -> f64 + Sync),
+    total_weight: f64,
+    start: &[f64],
+    opts: &Options,
+) -> KpiResult<Fit> {
+    maximise_impl(model, names, sum_ll, None, total_weight, start, opts)
+}
+
+/// [`maximise`] with the analytic gradient: one evaluation per step instead of 2 × params + 1,
+/// and standard errors from differences of the gradient.
+pub fn maximise_with_gradient(
+    model: &str,
+    names: &[&str],
+    sum_ll_grad: &LlGrad<'_>,
+    total_weight: f64,
+    start: &[f64],
+    opts: &Options,
+) -> KpiResult<Fit> {
+    let sum_ll = |p: &[f64]| sum_ll_grad(p).0;
+    maximise_impl(
+        model,
+        names,
+        &sum_ll,
+        Some(sum_ll_grad),
+        total_weight,
+        start,
+        opts,
+    )
+}
+
+fn maximise_impl(
+    model: &str,
+    names: &[&str],
+    sum_ll: &(dyn Fn(&[f64]) -> f64 + Sync),
+    sum_ll_grad: Option<&LlGrad<'_>>,
     total_weight: f64,
     start: &[f64],
     opts: &Options,
@@ -93,8 +131,27 @@ pub fn maximise(
             v
         }
     };
+    // Objective and, with the analytic gradient, its gradient in log-parameters:
+    // ∂f/∂θ_i = (−∂ll/∂p_i / total_weight + 2 c p_i) · p_i.
+    let evaluate = |theta: &[f64]| -> (f64, Option<Vec<f64>>) {
+        let Some(llg) = sum_ll_grad else {
+            return (objective(theta), None);
+        };
+        let p: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
+        let (ll, dll) = llg(&p);
+        let pen: f64 = p.iter().map(|v| v * v).sum::<f64>() * opts.penalizer;
+        let v = -ll / total_weight + pen;
+        let g: Vec<f64> = (0..p.len())
+            .map(|i| (-dll[i] / total_weight + 2.0 * opts.penalizer * p[i]) * p[i])
+            .collect();
+        if v.is_nan() || g.iter().any(|gi| !gi.is_finite()) {
+            (f64::INFINITY, None)
+        } else {
+            (v, Some(g))
+        }
+    };
     let mut x: Vec<f64> = start.iter().map(|v| v.ln()).collect();
-    let mut fx = objective(&x);
+    let (mut fx, g0) = evaluate(&x);
     if !fx.is_finite() {
         return Err(KpiError::NotConverged {
             what: format!("{model} fit"),
@@ -103,7 +160,7 @@ pub fn maximise(
             ),
         });
     }
-    let mut g = gradient(&objective, &x, fx);
+    let mut g = g0.unwrap_or_else(|| gradient(&objective, &x, fx));
     // Inverse Hessian approximation, started at the identity.
     let mut h = vec![vec![0.0; n]; n];
     for (i, row) in h.iter_mut().enumerate() {
@@ -137,20 +194,20 @@ pub fn maximise(
         let mut accepted = None;
         for _ in 0..60 {
             let xn: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
-            let fnew = objective(&xn);
+            let (fnew, gnew) = evaluate(&xn);
             if fnew.is_finite() && fnew <= fx + 1e-4 * step * slope {
-                accepted = Some((xn, fnew));
+                accepted = Some((xn, fnew, gnew));
                 break;
             }
             step *= 0.5;
         }
-        let Some((xn, fnew)) = accepted else {
+        let Some((xn, fnew, gnew)) = accepted else {
             // No decrease along the direction: at the optimum to machine precision if the
             // gradient is small, otherwise stuck.
             converged = g.iter().all(|v| v.abs() < opts.gtol * 1e3);
             break;
         };
-        let gn = gradient(&objective, &xn, fnew);
+        let gn = gnew.unwrap_or_else(|| gradient(&objective, &xn, fnew));
         let s: Vec<f64> = xn.iter().zip(&x).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
@@ -203,7 +260,19 @@ pub fn maximise(
     let penalised = |p: &[f64]| {
         sum_ll(p) - opts.penalizer * total_weight * p.iter().map(|v| v * v).sum::<f64>()
     };
-    let std_errors = standard_errors(&penalised, &params);
+    let std_errors = match sum_ll_grad {
+        Some(llg) => {
+            let penalised_grad = |p: &[f64]| -> Vec<f64> {
+                let (_, mut d) = llg(p);
+                for (di, pi) in d.iter_mut().zip(p) {
+                    *di -= 2.0 * opts.penalizer * total_weight * pi;
+                }
+                d
+            };
+            standard_errors_from_gradient(&penalised_grad, &params)
+        }
+        None => standard_errors(&penalised, &params),
+    };
     let flat: Vec<&str> = std_errors
         .iter()
         .zip(names)
@@ -273,6 +342,38 @@ pub fn standard_errors(sum_ll: &(dyn Fn(&[f64]) -> f64 + Sync), p: &[f64]) -> Ve
             info[j][i] = -v;
         }
     }
+    information_to_errors(info)
+}
+
+/// Standard errors as [`standard_errors`], with the Hessian from central differences of the
+/// analytic gradient (2 × params evaluations, more accurate than second differences of values).
+pub fn standard_errors_from_gradient(
+    grad: &(dyn Fn(&[f64]) -> Vec<f64> + Sync),
+    p: &[f64],
+) -> Vec<Option<f64>> {
+    let n = p.len();
+    let mut hess = vec![vec![0.0; n]; n];
+    let mut q = p.to_vec();
+    for j in 0..n {
+        let h = 1e-5 * p[j].abs().max(1e-8);
+        q[j] = p[j] + h;
+        let up = grad(&q);
+        q[j] = p[j] - h;
+        let down = grad(&q);
+        q[j] = p[j];
+        for i in 0..n {
+            hess[i][j] = (up[i] - down[i]) / (2.0 * h);
+        }
+    }
+    information_to_errors(
+        (0..n)
+            .map(|i| (0..n).map(|j| -(hess[i][j] + hess[j][i]) / 2.0).collect())
+            .collect(),
+    )
+}
+
+fn information_to_errors(info: Vec<Vec<f64>>) -> Vec<Option<f64>> {
+    let n = info.len();
     match invert(&info) {
         Some(inv) => (0..n)
             .map(|i| {

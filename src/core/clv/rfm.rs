@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::{sort_to_indices, take};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use rayon::prelude::*;
 
 use crate::core::error::{BadRows, KpiError, KpiResult};
@@ -466,6 +466,162 @@ pub fn rfm_split(
     build(&log, &summaries, extra)
 }
 
+// ------------------------------------------------------------------------------------------
+// Per-partition states for distributed RFM (kpikit.dask.rfm_summary): each partition holds
+// all rows of its customers (shuffled on customer), reduces them to per-customer statistics
+// and its latest time; the finish step concatenates the states and computes T from the
+// latest time over all partitions (or the observation end).
+
+const STATE_COLUMNS: [&str; 5] = ["first", "first_total", "last", "periods", "total"];
+const LATEST_KEY: &str = "kpikit.rfm_latest";
+const AMOUNT_KEY: &str = "kpikit.rfm_amount";
+
+/// The partial state of one partition: its customers with first and last period, distinct
+/// periods, first-period and all-period totals; the latest time (microseconds, wall clock in
+/// `spec.zone`) and whether amounts were given, as metadata.
+pub fn rfm_state(
+    customer: &Column,
+    time: &Column,
+    amount: Option<&Column>,
+    spec: &RfmSpec,
+    observation_end: Option<i64>,
+) -> KpiResult<RecordBatch> {
+    let log = prepare(customer, time, amount)?;
+    let window = Window {
+        last_period: observation_end.map(|e| spec.unit.ordinal(e)),
+        ..Window::default()
+    };
+    let (stats, latest) = stats(&log, spec, window)?;
+    let rows: Vec<usize> = stats
+        .iter()
+        .map(|s| log.first_row[s.customer as usize])
+        .collect();
+    let keys = take_rows(log.customer, &rows)?;
+    let mut meta = std::collections::HashMap::new();
+    meta.insert(
+        LATEST_KEY.to_string(),
+        latest.map_or(String::new(), |l| l.to_string()),
+    );
+    meta.insert(AMOUNT_KEY.to_string(), amount.is_some().to_string());
+    let fields = vec![
+        Field::new(&log.customer.name, keys.data_type().clone(), true),
+        Field::new(STATE_COLUMNS[0], DataType::Int64, false),
+        f64_field(STATE_COLUMNS[1]),
+        Field::new(STATE_COLUMNS[2], DataType::Int64, false),
+        f64_field(STATE_COLUMNS[3]),
+        f64_field(STATE_COLUMNS[4]),
+    ];
+    let columns: Vec<ArrayRef> = vec![
+        keys,
+        Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.first))),
+        Arc::new(Float64Array::from_iter_values(
+            stats.iter().map(|s| s.first_total),
+        )),
+        Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.last))),
+        Arc::new(Float64Array::from_iter_values(
+            stats.iter().map(|s| s.periods),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            stats.iter().map(|s| s.total),
+        )),
+    ];
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, meta)),
+        columns,
+    )?)
+}
+
+/// Merge and finish the partitions' states into the summary of [`rfm_summary`]. A customer in
+/// two states means the log was not split by customer: an error, since distinct periods
+/// cannot be added up.
+pub fn finish_rfm(
+    states: &[RecordBatch],
+    spec: &RfmSpec,
+    observation_end: Option<i64>,
+) -> KpiResult<RecordBatch> {
+    check_spec(spec)?;
+    let Some(first) = states.first() else {
+        return Err(KpiError::param(
+            "states",
+            "at least one partial state is needed",
+        ));
+    };
+    let meta = |b: &RecordBatch, k: &str| -> KpiResult<String> {
+        b.schema().metadata().get(k).cloned().ok_or_else(|| {
+            KpiError::param("states", format!("not an RFM state (no {k:?} metadata)"))
+        })
+    };
+    let has_amount = meta(first, AMOUNT_KEY)? == "true";
+    let mut latest: Option<i64> = None;
+    for b in states {
+        let l = meta(b, LATEST_KEY)?;
+        if !l.is_empty() {
+            let v: i64 = l
+                .parse()
+                .map_err(|_| KpiError::param("states", "bad latest-time metadata"))?;
+            latest = Some(latest.map_or(v, |m| m.max(v)));
+        }
+    }
+    let schema = first.schema();
+    let plain = Arc::new(Schema::new(schema.fields().clone()));
+    let batches: Vec<RecordBatch> = states
+        .iter()
+        .map(|b| RecordBatch::try_new(plain.clone(), b.columns().to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| KpiError::param("states", format!("states differ in columns: {e}")))?;
+    let all = arrow::compute::concat_batches(&plain, &batches)?;
+    let name = schema.field(0).name().clone();
+    let keys = Column::from_array(&name, all.column(0).clone());
+    let groups = group_ids(std::slice::from_ref(&keys))?;
+    if groups.first_row.len() != all.num_rows() {
+        let mut seen = vec![false; groups.first_row.len()];
+        let mut bad = BadRows::default();
+        for (row, id) in groups.ids.iter().enumerate() {
+            if std::mem::replace(&mut seen[*id as usize], true) {
+                bad.push(row, || "in two partitions".to_string());
+            }
+        }
+        KpiError::check_rows(
+            &name,
+            "must have all its rows in one partition (shuffle on the customer column first)",
+            bad,
+        )?;
+    }
+    let col_i64 = |i: usize| all.column(i).as_primitive::<Int64Type>().values().to_vec();
+    let col_f64 = |i: usize| {
+        all.column(i)
+            .as_primitive::<Float64Type>()
+            .values()
+            .to_vec()
+    };
+    let (f, ft, l, p, t) = (col_i64(1), col_f64(2), col_i64(3), col_f64(4), col_f64(5));
+    let stats: Vec<Stats> = (0..all.num_rows())
+        .map(|i| Stats {
+            customer: i as u32,
+            first: f[i],
+            first_total: ft[i],
+            last: l[i],
+            periods: p[i],
+            total: t[i],
+            rows: 0.0,
+        })
+        .collect();
+    let end_period = match observation_end {
+        Some(e) => spec.unit.ordinal(e),
+        None => latest.map_or(0, |l| spec.unit.ordinal(l)),
+    };
+    let summaries = finish(&stats, end_period, spec);
+    let amount_col = Column::from_array("amount", Arc::new(Float64Array::from(vec![0.0; 0])));
+    let log = Log {
+        customer: &keys,
+        time: &keys,
+        amount: has_amount.then_some(&amount_col),
+        ids: vec![],
+        first_row: (0..all.num_rows()).collect(),
+    };
+    build(&log, &summaries, vec![])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,5 +680,56 @@ mod tests {
         assert_eq!(col(&out, "frequency"), vec![1.0, 0.0]);
         assert_eq!(col(&out, "T"), vec![3.0, 1.0]);
         assert_eq!(col(&out, "monetary_value"), vec![20.0, 0.0]);
+    }
+
+    #[test]
+    fn states_per_customer_partition_finish_to_the_summary() {
+        // Partition 1 holds a (days 0, 0, 3, 7), partition 2 holds b (day 2). The latest day
+        // (7) is only in partition 1, yet b's T counts to it: T_b = 7 − 2 = 5.
+        let col = |name: &str, a: ArrayRef| Column::from_array(name, a);
+        let p1 = (
+            col(
+                "customer",
+                Arc::new(StringArray::from(vec!["a", "a", "a", "a"])),
+            ),
+            col(
+                "time",
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    DAY / 2,
+                    DAY / 3,
+                    3 * DAY,
+                    7 * DAY,
+                ])),
+            ),
+            col(
+                "amount",
+                Arc::new(Float64Array::from(vec![10.0, 5.0, 20.0, 40.0])),
+            ),
+        );
+        let p2 = (
+            col("customer", Arc::new(StringArray::from(vec!["b"]))),
+            col(
+                "time",
+                Arc::new(TimestampMicrosecondArray::from(vec![2 * DAY])),
+            ),
+            col("amount", Arc::new(Float64Array::from(vec![99.0]))),
+        );
+        let states: Vec<RecordBatch> = [&p2, &p1]
+            .iter()
+            .map(|(c, t, a)| rfm_state(c, t, Some(a), &spec(), None).unwrap())
+            .collect();
+        let out = finish_rfm(&states, &spec(), None).unwrap();
+        assert_eq!(col_of(&out, "frequency"), vec![2.0, 0.0]);
+        assert_eq!(col_of(&out, "recency"), vec![7.0, 0.0]);
+        assert_eq!(col_of(&out, "T"), vec![7.0, 5.0]);
+        assert_eq!(col_of(&out, "monetary_value"), vec![30.0, 0.0]);
+        // The same customer in two states: refused, naming the column.
+        let again = rfm_state(&p1.0, &p1.1, Some(&p1.2), &spec(), None).unwrap();
+        let err = finish_rfm(&[states[1].clone(), again], &spec(), None).unwrap_err();
+        assert!(err.to_string().contains("one partition"), "{err}");
+    }
+
+    fn col_of(b: &RecordBatch, name: &str) -> Vec<f64> {
+        col(b, name)
     }
 }

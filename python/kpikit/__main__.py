@@ -84,7 +84,9 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
     if demo_company:
         if not quiet:
             print(f"building the demo company (seed {seed}, scale {scale}) …", file=sys.stderr, flush=True)
-        result = make_report(Sources.demo(seed=seed, scale=scale), title="Demo company — KPI report", progress=not quiet)
+        company = Sources.demo(seed=seed, scale=scale)
+        # The demo company's "today" is the last day of its data, so its freshness is judged there.
+        result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet)
     else:
         assert spec is not None
         loaded = load_spec(spec)

@@ -147,7 +147,9 @@ def report(
     """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
 
     Sections, each present when its sources are: headline (north star, count of KPIs per
-    status), scorecard, customer journey (``freq``), KPI trends against targets, MRR movements
+    status), scorecard (KPIs reading a source whose data check failed are marked), data checks
+    (:func:`kpikit.check`: freshness against ``as_of`` — default today —, gaps, drops,
+    duplicates, missing keys, out-of-range values), customer journey (``freq``), KPI trends against targets, MRR movements
     (net new MRR = new + expansion + reactivation − contraction − churned), funnel (leads'
     stages, complete cohorts), retention heat map (monthly first-activity cohorts of the
     events, rate = retained ÷ cohort size), active users (DAU, WAU, MAU, DAU/MAU), check-in
@@ -160,7 +162,8 @@ def report(
         Default :meth:`kpikit.Scorecard.executive`.
     title : str
     as_of : date, optional
-        Only periods ending by this day count (default: the last day the sources reach).
+        Only periods ending by this day count (default: the last day the sources reach);
+        freshness is judged against it (default: today).
     freq : {"week", "month", "quarter", "year"}
         The journey view's period.
     progress : bool
@@ -171,7 +174,7 @@ def report(
     >>> import kpikit
     >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), title="Demo")
     >>> r.sections[:3]
-    ['headline', 'scorecard', 'journey']
+    ['headline', 'scorecard', 'data_checks']
     >>> r.html.startswith("<!DOCTYPE html>")
     True
     """
@@ -183,6 +186,7 @@ def report(
 
     from . import plot
     from .activity import active_users
+    from .check import check
     from .funnel import funnel_from_stages
     from .journey import journey
     from .retention import retention
@@ -190,18 +194,24 @@ def report(
 
     card = scorecard if scorecard is not None else Scorecard.executive()
     roles = set(sources.roles())
-    steps = 3 + sum(role in roles for role in ("subscriptions", "leads", "events")) + ("events" in roles)
+    steps = 4 + sum(role in roles for role in ("subscriptions", "leads", "events")) + ("events" in roles)
     bar = _Progress(steps, progress)
     sections: list[str] = []
     skipped: dict[str, str] = {}
     parts: list[str] = []
 
-    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of))
+    checks = bar.step("data checks", lambda: check(sources, as_of=as_of))
+    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of, checks=checks))
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     sections.append("headline")
     parts.append(f"<h2>Headline</h2>{_headline(result)}")
     sections.append("scorecard")
     parts.append(f"<h2>Scorecard</h2>{result._repr_html_()}")
+    sections.append("data_checks")
+    failed = sorted(checks.failed_roles())
+    verdict = (f"<p style='color:#c92a2a'>⚠ Failed: {', '.join(failed)} — KPIs reading these sources are marked "
+               "in the scorecard.</p>" if failed else "")
+    parts.append(f"<h2>Data checks</h2>{verdict}{checks._repr_html_()}")
 
     journey_roles = {"leads", "subscriptions", "events", "deals", "responses"}
     if roles & journey_roles:

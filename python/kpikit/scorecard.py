@@ -309,7 +309,8 @@ class ScorecardResult:
         """One row per KPI: kpi, metric, owner, cadence, period, value, previous, change,
         improved, target, attainment, status, unit, ci_low, ci_high (the 95 % interval of the
         value, where the metric has one), significant (the change is significant at 5 %; null
-        without counts), anomaly (a sudden spike or drop), north_star."""
+        without counts), anomaly (a sudden spike or drop), north_star, and with ``checks``
+        data_check (failed, warning or ok)."""
         return self.rows.copy()
 
     def _repr_html_(self) -> str:
@@ -342,12 +343,16 @@ class Scorecard:
         if self.north_star is not None and self.north_star not in labels:
             raise ParameterError(f"Scorecard: north_star {self.north_star!r} is not one of its KPIs")
 
-    def evaluate(self, sources: Sources, *, as_of: Any = None) -> ScorecardResult:
+    def evaluate(self, sources: Sources, *, as_of: Any = None, checks: Any = None) -> ScorecardResult:
         """Compute every KPI's history from ``sources`` and judge it.
 
         Only complete periods count: a period whose end is after ``as_of`` (default: the last
         day the sources reach, :meth:`Sources.data_end`) is left out, so a quarter that has
         run one month is not judged as if it were over.
+
+        With ``checks`` (a :func:`kpikit.check` result for the same sources) each KPI gets
+        ``data_check``: the worst status (failed, warning, ok) among the sources its metric
+        reads, so a number built on failed data is marked rather than shown as healthy.
         """
         end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
         cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
@@ -380,6 +385,8 @@ class Scorecard:
                 "ci_low": last.get("ci_low", float("nan")), "ci_high": last.get("ci_high", float("nan")),
                 "significant": last.get("significant", None), "anomaly": last.get("anomaly", None),
                 "north_star": kpi.label == self.north_star,
+                **({"data_check": _worst([checks.status(r) for r in m.inputs if r in sources.roles()])}
+                   if checks is not None else {}),
             })
         frame = pd.DataFrame(rows)
         notes = {k.label: dict(k.notes) for k in self.kpis if k.notes}
@@ -417,6 +424,14 @@ class Scorecard:
             ],
             north_star="Net revenue retention",
         )
+
+
+def _worst(statuses: Sequence[str]) -> str:
+    """The worst of data-check statuses: failed, then warning, then ok."""
+    for level in ("failed", "warning"):
+        if level in statuses:
+            return level
+    return "ok"
 
 
 def _format(value: Any, unit: str) -> str:

@@ -88,7 +88,7 @@ def test_demo_report_has_every_executive_kpi_with_value_and_status(demo_report: 
         assert row[2] == f"{r['period']:%Y-%m}"
     # The north star is marked and leads the card.
     assert by_name["Net revenue retention"][0].endswith("★")
-    assert demo_report.sections == ["headline", "scorecard", "journey", "kpi_trends", "mrr_movements", "funnel",
+    assert demo_report.sections == ["headline", "scorecard", "data_checks", "journey", "kpi_trends", "mrr_movements", "funnel",
                                     "retention", "active_users"]
     # The title is escaped, not markup.
     assert "Demo &lt;report&gt;" in demo_report.html
@@ -116,7 +116,7 @@ def test_report_leaves_out_sections_without_sources(demo_sources: kpikit.Sources
     card = kpikit.Scorecard([kpikit.KPI("customer_churn_rate", target=0.02, name="Churn",
                                         notes={"2026-10": "new onboarding flow"})])
     r = kpikit.report(only_revenue, card)
-    assert r.sections == ["headline", "scorecard", "journey", "kpi_trends", "mrr_movements", "notes"]
+    assert r.sections == ["headline", "scorecard", "data_checks", "journey", "kpi_trends", "mrr_movements", "notes"]
     assert set(r.skipped) == {"funnel", "retention", "active_users"}
     assert "new onboarding flow" in r.html and "no events source" in r.html
 
@@ -197,7 +197,7 @@ def test_spec_reproduces_the_scorecard_of_the_same_tables(tmp_path: Path, demo_s
     assert got.loc[0, "owner"] == "Head of CS"
     r = spec.report()
     assert "price change" in r.html and "Acme" in r.html
-    assert r.sections == ["headline", "scorecard", "journey", "kpi_trends", "mrr_movements", "notes"]
+    assert r.sections == ["headline", "scorecard", "data_checks", "journey", "kpi_trends", "mrr_movements", "notes"]
 
 
 def _spec_error(tmp_path: Path, demo_sources: kpikit.Sources, text: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -272,7 +272,7 @@ def test_command_line_writes_the_report(tmp_path: Path, demo_sources: kpikit.Sou
     demo_out = tmp_path / "demo.html"
     assert main(["report", "--demo", "--scale", "0.05", "-o", str(demo_out)]) == 0
     captured = capsys.readouterr()
-    assert "[1/7] scorecard" in captured.err  # progress on the terminal
+    assert "[1/8] data checks" in captured.err and "[2/8] scorecard" in captured.err  # progress on the terminal
     assert "Net revenue retention" in captured.out and demo_out.stat().st_size > 100_000
 
 
@@ -310,3 +310,18 @@ def test_every_table_function_has_an_obvious_chart(demo_sources: kpikit.Sources)
         plt.close("all")
     with pytest.raises(kpikit.ParameterError, match="no chart known"):
         kpikit.plot.auto(pd.DataFrame({"x": [1]}))
+
+
+def test_kpis_on_a_source_that_failed_its_check_are_marked(demo_sources: kpikit.Sources) -> None:
+    answers, columns = demo_sources.responses
+    bad = answers.copy()
+    bad.loc[bad.index[:3], "score"] = 11  # off the 0–10 scale: NPS skips them, the check fails
+    sources = kpikit.Sources(responses=(bad, columns), subscriptions=demo_sources.subscriptions)
+    card = kpikit.Scorecard([kpikit.KPI("nps", target=30.0, cadence="quarter"),
+                             kpikit.KPI("customer_churn_rate", target=0.02, name="Churn")])
+    checks = kpikit.check(sources, as_of=sources.data_end())
+    assert checks.failed_roles() == {"responses"}
+    frame = card.evaluate(sources, checks=checks).to_frame().set_index("kpi")
+    assert frame.loc["nps", "data_check"] == "failed" and frame.loc["Churn", "data_check"] == "ok"
+    r = kpikit.report(sources, card, as_of=sources.data_end())
+    assert r.html.count("⚠ data check failed") == 1 and "Failed: responses" in r.html

@@ -2239,6 +2239,72 @@ mod tests {
         finish_movements(&movement_state(input, conv).unwrap()).unwrap()
     }
 
+    /// `n` customers starting in the same month at the largest accepted MRR.
+    fn at_max_amount(names: &[String]) -> RevenueInput {
+        let rows: Vec<(&str, i32, f64, &str)> = names
+            .iter()
+            .map(|n| (n.as_str(), day(2026, 1, 1), MAX_AMOUNT, "x"))
+            .collect();
+        snapshots(&rows, false)
+    }
+
+    #[test]
+    fn movement_and_cohort_sums_beyond_i64_are_an_error_not_clamped() {
+        // MAX_AMOUNT is 9_007_199_254_740_900 cents (2^53 - 92). 1 024 of them sum to
+        // 2^63 - 94 208, just inside i64; 1 025 do not. The sums used to saturate at i64::MAX
+        // silently, a wrong number on the board.
+        let names: Vec<String> = (0..1025).map(|i| format!("c{i:04}")).collect();
+        let conv = Conventions::default();
+        let fits = movements(&at_max_amount(&names[..1024]), &conv);
+        let new_mrr = fits
+            .column_by_name("new_mrr")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .value(0);
+        assert_eq!(new_mrr, (i64::MAX - 94_207) as f64 / 100.0);
+        assert!(cohort_state(&at_max_amount(&names[..1024])).is_ok());
+
+        let too_many = at_max_amount(&names);
+        let err = movement_state(&too_many, &conv).unwrap_err();
+        assert!(matches!(err, KpiError::Overflow { .. }), "{err}");
+        assert!(err.to_string().contains("overflowed"));
+        let err = cohort_state(&too_many).unwrap_err();
+        assert!(matches!(err, KpiError::Overflow { .. }), "{err}");
+    }
+
+    #[test]
+    fn flow_sums_flag_overflow_in_add_absorb_and_dense_to_map() {
+        let entry = |v: i64| Entry {
+            period: 0,
+            seg: 0,
+            starting: 0,
+            ending: v,
+            flows: [v; NF],
+            label: "new",
+        };
+        // Dense cell: two adds past i64::MAX.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MAX));
+        a.add(entry(1));
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Each part fits; merging the parts does not.
+        let (mut a, mut b) = (FlowSums::new(Some(0), 0, 1), FlowSums::new(Some(0), 0, 1));
+        a.add(entry(i64::MAX - 1));
+        b.add(entry(2));
+        a.absorb(b);
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Negative flows (contraction) overflow downwards too.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MIN));
+        a.add(entry(-1));
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Within range: exact.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MAX - 5));
+        a.add(entry(5));
+        assert_eq!(a.into_map().unwrap()[&(0, 0)], [i64::MAX; NF]);
+    }
+
     fn money(b: &RecordBatch, name: &str) -> Vec<i64> {
         b.column_by_name(name)
             .unwrap_or_else(|| panic!("no column {name}"))

@@ -275,9 +275,9 @@ impl<'a> Interner<'a> {
         let n_codes = self.first_row.len();
         let mut remap = vec![u32::MAX; n_codes];
         let mut first_row = Vec::with_capacity(n_codes);
-        for c in 0..n_codes {
+        for (c, slot) in remap.iter_mut().enumerate() {
             if seen.get(c).copied().unwrap_or(true) {
-                remap[c] = first_row.len() as u32;
+                *slot = first_row.len() as u32;
                 first_row.push(self.first_row[c]);
             }
         }

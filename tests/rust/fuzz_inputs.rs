@@ -394,8 +394,11 @@ pub fn deals(data: &[u8]) {
     }
 }
 
+/// One kernel driver.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the seeded test and the fuzz binaries.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("survey", survey),
     ("revenue", revenue),
     ("funnel_stages", funnel_stages),

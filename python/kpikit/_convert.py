@@ -33,13 +33,17 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     if pd is not None and isinstance(table, pd.DataFrame):
         if wanted is not None and all(c in table.columns for c in wanted):
             table = table[wanted]
-        return table
+        return _PandasFrame(table)
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, pl.LazyFrame):
         table = table.collect()
     if pl is not None and isinstance(table, pl.DataFrame):
         if wanted is not None and all(c in table.columns for c in wanted):
-            return table.select(wanted)
+            table = table.select(wanted)
+        if any(dtype == pl.Null for dtype in table.dtypes):
+            # polars exports an all-null column (dtype Null) with a validity buffer that the
+            # Arrow C data interface does not allow; pyarrow's export of it is valid.
+            return table.to_arrow()
         return table
     pa = sys.modules.get("pyarrow")
     if pa is not None and isinstance(table, (pa.Table, pa.RecordBatch)):
@@ -55,6 +59,39 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     raise SchemaError(
         f"expected a table (pandas or polars DataFrame, pyarrow Table, or an Arrow stream), got {type(table).__name__}"
     )
+
+
+class _PandasFrame:
+    """A pandas DataFrame whose Arrow export failure names the column as a SchemaError.
+
+    pandas converts through pyarrow on export; an object column mixing types (ints and
+    strings, say) raises pyarrow's own ``ArrowInvalid`` / ``ArrowTypeError`` there.
+    """
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        import pyarrow as pa
+
+        try:
+            return self.frame.__arrow_c_stream__(requested_schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+            column = _failed_column(str(e), self.frame.columns)
+            where = f'column "{column}"' if column is not None else "a column"
+            raise SchemaError(
+                f"{where} cannot be converted to Arrow (mixed value types in an object column?): {e}"
+            ) from e
+
+
+def _failed_column(message: str, columns: Iterable[Any]) -> str | None:
+    """The column pyarrow names in a conversion error ("... for column user with type ...")."""
+    for c in columns:
+        if f"column {c} with type" in message:
+            return str(c)
+    return None
 
 
 def check_output(output: str) -> None:

@@ -212,14 +212,11 @@ fn flags_of_array(
             let d = a.as_any_dictionary();
             let mut value_flags = Vec::with_capacity(d.values().len());
             flags_of_array(name, d.values(), lists, &mut value_flags)?;
-            let keys = d.normalized_keys();
-            for (i, k) in keys.iter().enumerate() {
-                out.push(if d.keys().is_null(i) {
-                    0
-                } else {
-                    value_flags[*k]
-                });
-            }
+            out.extend(
+                super::input::dictionary_keys(d)
+                    .into_iter()
+                    .map(|k| k.map_or(0, |k| value_flags[k])),
+            );
         }
         DataType::Boolean
         | DataType::Int8

@@ -393,7 +393,10 @@ fn aligned_micros(cols: &[Column]) -> KpiResult<Vec<Vec<Int64Array>>> {
                 .map(|a| match a.data_type() {
                     DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => {
                         let t = a.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-                        Ok(Int64Array::new(t.values().clone(), t.nulls().cloned()))
+                        let t = Int64Array::new(t.values().clone(), t.nulls().cloned());
+                        // As local_micros does: durations between checked times cannot overflow.
+                        super::time::check_time_range(&c.name, &t)?;
+                        Ok(t)
                     }
                     _ => {
                         let one = Column::new(c.name.clone(), vec![a.clone()]);
@@ -1229,8 +1232,12 @@ fn event_masks(
                 let keys = cast(dict.keys(), &DataType::Int64)?;
                 let keys = keys.as_primitive::<Int64Type>();
                 for i in 0..keys.len() {
+                    // `get`: a key outside the dictionary (an invalid array) matches no step.
                     let m = if keys.is_valid(i) {
-                        masks[keys.value(i) as usize]
+                        usize::try_from(keys.value(i))
+                            .ok()
+                            .and_then(|k| masks.get(k).copied())
+                            .unwrap_or((0, 0))
                     } else {
                         (0, 0)
                     };

@@ -15,7 +15,7 @@ use arrow::row::{RowConverter, SortField};
 use hashbrown::HashMap;
 
 use super::error::{KpiError, KpiResult};
-use super::input::Column;
+use super::input::{dictionary_keys, Column};
 use super::time::Freq;
 
 /// Dense group ids for every row, and where each group was first seen.
@@ -174,14 +174,11 @@ impl<'a> Interner<'a> {
                 for s in seen.iter_mut().take(before) {
                     *s = true;
                 }
-                let keys = d.normalized_keys();
-                let key_nulls = d.keys().nulls().cloned();
-                for (i, &key) in keys.iter().enumerate() {
+                for (i, key) in dictionary_keys(d).into_iter().enumerate() {
                     let row = offset + i;
-                    let code = if key_nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                        self.null_code(row)
-                    } else {
-                        value_codes[key]
+                    let code = match key {
+                        None => self.null_code(row),
+                        Some(key) => value_codes[key],
                     };
                     let c = code as usize;
                     if c < seen.len() && !seen[c] {
@@ -273,11 +270,14 @@ impl<'a> Interner<'a> {
         if seen.iter().all(|s| *s) {
             return Ok(());
         }
-        let mut remap = vec![u32::MAX; seen.len()];
-        let mut first_row = Vec::with_capacity(seen.len());
-        for (c, s) in seen.iter().enumerate() {
-            if *s {
-                remap[c] = first_row.len() as u32;
+        // Codes created after `seen` was sized (the null group, first met in this chunk) are
+        // in use by definition.
+        let n_codes = self.first_row.len();
+        let mut remap = vec![u32::MAX; n_codes];
+        let mut first_row = Vec::with_capacity(n_codes);
+        for (c, slot) in remap.iter_mut().enumerate() {
+            if seen.get(c).copied().unwrap_or(true) {
+                *slot = first_row.len() as u32;
                 first_row.push(self.first_row[c]);
             }
         }
@@ -559,6 +559,10 @@ pub struct Grid {
     pub keys: Vec<ArrayRef>,
 }
 
+/// Most rows a gap-filled (period x segment) result may have, unless the state itself is large
+/// (then 64 output rows per state row).
+pub const MAX_GRID_ROWS: usize = 2_000_000;
+
 /// Lay out a state whose key columns are `[period (Date32)?, segments…]`.
 pub fn grid(
     state: &RecordBatch,
@@ -628,7 +632,28 @@ pub fn grid(
             (Some(&lo), Some(&hi)) => (lo, hi),
             _ => (0, -1),
         };
-        let width = (hi - lo + 1).max(0) as usize;
+        let width = usize::try_from(hi - lo + 1).unwrap_or(0);
+        let cells = width.saturating_mul(order.len());
+        let limit = MAX_GRID_ROWS.max(n.saturating_mul(64));
+        if cells > limit {
+            // A stray time (a 1900 or 2200 placeholder, a unit mix-up) would otherwise make a
+            // gap-filled result of hundreds of millions of empty rows: minutes and gigabytes.
+            let date = |o: i64| {
+                let (y, m, d) = super::time::civil_from_days(freq.start_day(o));
+                format!("{y:04}-{m:02}-{d:02}")
+            };
+            return Err(KpiError::param(
+                "freq",
+                format!(
+                    "the data spans {width} periods ({} to {}) x {} segment(s) = {cells} rows, \
+                     more than the {limit} a gap-filled result may have; check the \
+                     time column for outlying times or use a coarser freq",
+                    date(lo),
+                    date(hi),
+                    order.len(),
+                ),
+            ));
+        }
         // State rows sorted by (segment rank, period).
         let mut rows: Vec<usize> = (0..n).collect();
         rows.sort_unstable_by_key(|&r| (rank[seg_groups.ids[r] as usize], ords[r]));
@@ -706,6 +731,33 @@ mod tests {
         let g = group_ids(&[d]).unwrap();
         assert_eq!(g.ids, vec![0, 1, 1, 0]);
         assert_eq!(g.first_row, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_dictionary_with_unused_values_and_nulls_groups_without_panicking() {
+        // Regression (fuzzing): the null group, created while reading the keys, was outside
+        // the renumbering table of unused values (a pandas categorical with an unused
+        // category and a missing value).
+        let d = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![Some(0), None, Some(0), None]),
+            Arc::new(StringArray::from(vec!["a", "unused"])),
+        );
+        let g = group_ids(&[Column::from_array("plan", Arc::new(d))]).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 0, 1]);
+        assert_eq!(g.first_row, vec![0, 1]);
+    }
+
+    #[test]
+    fn an_all_null_dictionary_without_values_is_one_null_group() {
+        // Regression (fuzzing): arrow's normalized_keys panics on an empty dictionary, which is
+        // what an all-missing pandas categorical exports.
+        let d = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![None, None, None]),
+            Arc::new(StringArray::from(Vec::<&str>::new())),
+        );
+        let g = group_ids(&[Column::from_array("plan", Arc::new(d))]).unwrap();
+        assert_eq!(g.ids, vec![0, 0, 0]);
+        assert_eq!(g.first_row, vec![0]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::array::{AnyDictionaryArray, Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 
@@ -138,6 +138,21 @@ impl Table {
     pub fn columns(&self, names: &[String]) -> KpiResult<Vec<Column>> {
         names.iter().map(|n| self.column(n)).collect()
     }
+}
+
+/// Keys of a dictionary array as positions into its values, `None` for a null key. A
+/// dictionary without values (every row null: an all-missing pandas categorical) has no
+/// positions at all, and arrow's `normalized_keys` panics on it.
+pub fn dictionary_keys(d: &dyn AnyDictionaryArray) -> Vec<Option<usize>> {
+    if d.values().is_empty() {
+        return vec![None; d.keys().len()];
+    }
+    let nulls = d.keys().nulls().cloned();
+    d.normalized_keys()
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| (!nulls.as_ref().is_some_and(|n| n.is_null(i))).then_some(k))
+        .collect()
 }
 
 /// Whether a type can be read as a number.

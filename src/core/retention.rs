@@ -997,6 +997,9 @@ struct Cell {
     den: f64,
 }
 
+/// Most cells a retention triangle may have.
+const MAX_CELLS: i64 = 10_000_000;
+
 fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> {
     let inf = info(&state.schema())?;
     let spec = &RetentionSpec::from_label(&inf.label)?;
@@ -1030,6 +1033,28 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
     };
     let last_ord = freq.ordinal_of_micros(end);
     let n_cells = spec.brackets.as_ref().map(|b| b.len() as i64);
+    // The triangle grows with the square of the span: a stray early time (year 1, a 1900
+    // placeholder) with daily cohorts would be trillions of cells. Count before building.
+    let mut total: i64 = 0;
+    for o in lo..=hi {
+        let shown = (last_ord - o + 1).max(1);
+        total = total.saturating_add(n_cells.map_or(shown, |n| shown.min(n + 1)));
+        if total > MAX_CELLS {
+            let date = |o: i64| {
+                let (y, m, d) = super::time::civil_from_days(freq.start_day(o));
+                format!("{y:04}-{m:02}-{d:02}")
+            };
+            return Err(KpiError::param(
+                "period",
+                format!(
+                    "cohorts from {} to {} make a triangle of more than {MAX_CELLS} cells; \
+                     check the time column for outlying times or use a longer period",
+                    date(lo),
+                    date(hi),
+                ),
+            ));
+        }
+    }
     for o in lo..=hi {
         let (size, v0) = map.get(&(o, 0)).copied().unwrap_or((0, 0.0));
         let start_us = freq.start_day(o) * US_PER_DAY;

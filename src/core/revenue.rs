@@ -1066,6 +1066,19 @@ struct FlowSums {
     n_segs: usize,
     dense: Vec<Flows>,
     sparse: HashMap<(i64, u32), Flows>,
+    /// A sum left the i64 range: reported by `into_map` (the walk callbacks cannot fail).
+    overflowed: bool,
+}
+
+/// `x += y`, flagging instead of saturating: a clamped sum would be a silently wrong number.
+#[inline]
+fn add_flows(x: &mut Flows, y: &Flows, overflowed: &mut bool) {
+    for (a, b) in x.iter_mut().zip(y) {
+        match a.checked_add(*b) {
+            Some(v) => *a = v,
+            None => *overflowed = true,
+        }
+    }
 }
 
 impl FlowSums {
@@ -1087,6 +1100,7 @@ impl FlowSums {
             n_segs,
             dense,
             sparse: HashMap::new(),
+            overflowed: false,
         }
     }
 
@@ -1106,28 +1120,25 @@ impl FlowSums {
 
     #[inline]
     fn add(&mut self, e: Entry) {
-        let slot = self.slot(e.period, e.seg);
-        for (a, b) in slot.iter_mut().zip(e.flows) {
-            *a = a.saturating_add(b);
-        }
+        let mut overflowed = self.overflowed;
+        add_flows(self.slot(e.period, e.seg), &e.flows, &mut overflowed);
+        self.overflowed = overflowed;
     }
 
     fn absorb(&mut self, other: FlowSums) {
+        let mut overflowed = self.overflowed || other.overflowed;
         for (a, b) in self.dense.iter_mut().zip(&other.dense) {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x = x.saturating_add(*y);
-            }
+            add_flows(a, b, &mut overflowed);
         }
         for ((p, s), v) in other.sparse {
-            let slot = self.slot(p, s);
-            for (x, y) in slot.iter_mut().zip(v) {
-                *x = x.saturating_add(y);
-            }
+            add_flows(self.slot(p, s), &v, &mut overflowed);
         }
+        self.overflowed = overflowed;
     }
 
     /// Every (period, segment) that saw an entry; untouched dense cells are left out.
-    fn into_map(self) -> HashMap<(i64, u32), Flows> {
+    fn into_map(self) -> KpiResult<HashMap<(i64, u32), Flows>> {
+        let mut overflowed = self.overflowed;
         let mut out = self.sparse;
         for (i, v) in self.dense.into_iter().enumerate() {
             if v.iter().any(|&x| x != 0) {
@@ -1135,13 +1146,15 @@ impl FlowSums {
                     self.first + (i / self.n_segs) as i64,
                     (i % self.n_segs) as u32,
                 );
-                let slot = out.entry(key).or_insert([0; NF]);
-                for (x, y) in slot.iter_mut().zip(v) {
-                    *x = x.saturating_add(y);
-                }
+                add_flows(out.entry(key).or_insert([0; NF]), &v, &mut overflowed);
             }
         }
-        out
+        if overflowed {
+            return Err(KpiError::Overflow {
+                what: "MRR movement sum (cents, 64-bit)".into(),
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -1555,7 +1568,7 @@ pub fn movement_state(input: &RevenueInput, conv: &Conventions) -> KpiResult<Rec
             a
         },
     )?
-    .into_map();
+    .into_map()?;
     let mut keys: Vec<(i64, u32)> = sums.keys().copied().collect();
     keys.sort_unstable();
     let mut fields = vec![Field::new("period", DataType::Date32, true)];
@@ -1910,11 +1923,12 @@ pub fn cohort_state(input: &RevenueInput) -> KpiResult<RecordBatch> {
     // Changes after the last period are cut at finish, once the horizon of all partitions is known.
     let horizon = prep.horizon.map(|h| h + 1).unwrap_or(i64::MIN);
     let conv = Conventions::default();
-    let sums = over_customers(
+    // The flag records an MRR sum leaving the i64 range (the walk callback cannot fail).
+    let (sums, overflowed) = over_customers(
         input,
         &prep,
-        HashMap::<(i64, i64), (i64, i64)>::new,
-        |acc, _c, s| {
+        || (HashMap::<(i64, i64), (i64, i64)>::new(), false),
+        |(acc, overflowed), _c, s| {
             let mut cohort = None;
             walk(s, &conv, input.freq, horizon, false, &mut |e| {
                 if e.ending > 0 && cohort.is_none() {
@@ -1923,19 +1937,35 @@ pub fn cohort_state(input: &RevenueInput) -> KpiResult<RecordBatch> {
                 if let Some(c) = cohort {
                     let slot = acc.entry((c, e.period)).or_insert((0, 0));
                     slot.0 += (e.ending > 0) as i64 - (e.starting > 0) as i64;
-                    slot.1 = slot.1.saturating_add(e.ending - e.starting);
+                    match e
+                        .ending
+                        .checked_sub(e.starting)
+                        .and_then(|d| slot.1.checked_add(d))
+                    {
+                        Some(v) => slot.1 = v,
+                        None => *overflowed = true,
+                    }
                 }
             })
         },
-        |mut a, b| {
+        |(mut a, mut overflowed), (b, b_overflowed)| {
+            overflowed |= b_overflowed;
             for (k, v) in b {
                 let slot = a.entry(k).or_insert((0, 0));
                 slot.0 += v.0;
-                slot.1 = slot.1.saturating_add(v.1);
+                match slot.1.checked_add(v.1) {
+                    Some(x) => slot.1 = x,
+                    None => overflowed = true,
+                }
             }
-            a
+            (a, overflowed)
         },
     )?;
+    if overflowed {
+        return Err(KpiError::Overflow {
+            what: "MRR cohort sum (cents, 64-bit)".into(),
+        });
+    }
     let mut keys: Vec<(i64, i64)> = sums.keys().copied().collect();
     keys.sort_unstable();
     let dates = |f: &dyn Fn(&(i64, i64)) -> i64| -> ArrayRef {
@@ -2207,6 +2237,72 @@ mod tests {
 
     fn movements(input: &RevenueInput, conv: &Conventions) -> RecordBatch {
         finish_movements(&movement_state(input, conv).unwrap()).unwrap()
+    }
+
+    /// `n` customers starting in the same month at the largest accepted MRR.
+    fn at_max_amount(names: &[String]) -> RevenueInput {
+        let rows: Vec<(&str, i32, f64, &str)> = names
+            .iter()
+            .map(|n| (n.as_str(), day(2026, 1, 1), MAX_AMOUNT, "x"))
+            .collect();
+        snapshots(&rows, false)
+    }
+
+    #[test]
+    fn movement_and_cohort_sums_beyond_i64_are_an_error_not_clamped() {
+        // MAX_AMOUNT is 9_007_199_254_740_900 cents (2^53 - 92). 1 024 of them sum to
+        // 2^63 - 94 208, just inside i64; 1 025 do not. The sums used to saturate at i64::MAX
+        // silently, a wrong number on the board.
+        let names: Vec<String> = (0..1025).map(|i| format!("c{i:04}")).collect();
+        let conv = Conventions::default();
+        let fits = movements(&at_max_amount(&names[..1024]), &conv);
+        let new_mrr = fits
+            .column_by_name("new_mrr")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .value(0);
+        assert_eq!(new_mrr, (i64::MAX - 94_207) as f64 / 100.0);
+        assert!(cohort_state(&at_max_amount(&names[..1024])).is_ok());
+
+        let too_many = at_max_amount(&names);
+        let err = movement_state(&too_many, &conv).unwrap_err();
+        assert!(matches!(err, KpiError::Overflow { .. }), "{err}");
+        assert!(err.to_string().contains("overflowed"));
+        let err = cohort_state(&too_many).unwrap_err();
+        assert!(matches!(err, KpiError::Overflow { .. }), "{err}");
+    }
+
+    #[test]
+    fn flow_sums_flag_overflow_in_add_absorb_and_dense_to_map() {
+        let entry = |v: i64| Entry {
+            period: 0,
+            seg: 0,
+            starting: 0,
+            ending: v,
+            flows: [v; NF],
+            label: "new",
+        };
+        // Dense cell: two adds past i64::MAX.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MAX));
+        a.add(entry(1));
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Each part fits; merging the parts does not.
+        let (mut a, mut b) = (FlowSums::new(Some(0), 0, 1), FlowSums::new(Some(0), 0, 1));
+        a.add(entry(i64::MAX - 1));
+        b.add(entry(2));
+        a.absorb(b);
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Negative flows (contraction) overflow downwards too.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MIN));
+        a.add(entry(-1));
+        assert!(matches!(a.into_map(), Err(KpiError::Overflow { .. })));
+        // Within range: exact.
+        let mut a = FlowSums::new(Some(0), 0, 1);
+        a.add(entry(i64::MAX - 5));
+        a.add(entry(5));
+        assert_eq!(a.into_map().unwrap()[&(0, 0)], [i64::MAX; NF]);
     }
 
     fn money(b: &RecordBatch, name: &str) -> Vec<i64> {

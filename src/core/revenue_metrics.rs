@@ -437,9 +437,12 @@ pub fn revenue_metrics(
         };
         names.push((s.clone(), array));
     }
-    let f = |v: &Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(v.clone())) };
+    // A column is only in `out` once a row pushed to it: none for an empty table.
+    let f = |v: Option<&Vec<Option<f64>>>| -> ArrayRef {
+        Arc::new(Float64Array::from(v.cloned().unwrap_or_default()))
+    };
     for key in ["mrr", "arr"] {
-        names.push((key.into(), f(&out[key])));
+        names.push((key.into(), f(out.get(key))));
     }
     names.push((
         "customers".into(),
@@ -461,13 +464,13 @@ pub fn revenue_metrics(
         "asp",
         "expansion_rate",
     ] {
-        names.push((key.into(), f(&out[key])));
+        names.push((key.into(), f(out.get(key))));
     }
     names.push((
         "net_negative_churn".into(),
         Arc::new(BooleanArray::from(net_negative)),
     ));
-    names.push(("ltv".into(), f(&ltv)));
+    names.push(("ltv".into(), f(Some(&ltv))));
 
     if let Some(sp) = spend {
         let (sums, range) = spend_by_period(sp, &spend_seg, opts.freq)?;
@@ -499,10 +502,10 @@ pub fn revenue_metrics(
                 _ => None,
             });
         }
-        names.push(("spend".into(), f(&spent)));
-        names.push(("cac".into(), f(&cac)));
-        names.push(("ltv_cac".into(), f(&ltv_cac)));
-        names.push(("cac_payback_months".into(), f(&payback)));
+        names.push(("spend".into(), f(Some(&spent))));
+        names.push(("cac".into(), f(Some(&cac))));
+        names.push(("ltv_cac".into(), f(Some(&ltv_cac))));
+        names.push(("cac_payback_months".into(), f(Some(&payback))));
     }
 
     let fields: Vec<Field> = names
@@ -598,6 +601,17 @@ mod tests {
             .downcast_ref::<Float64Array>()
             .unwrap();
         (!a.is_null(row)).then(|| a.value(row))
+    }
+
+    #[test]
+    fn an_empty_movement_table_gives_an_empty_result() {
+        // Regression (adversarial suite): this panicked on a rate column no row had created.
+        let batches = table(&[]).into_batches();
+        let schema = batches[0].schema();
+        let empty = Table::from_batches(vec![batches[0].slice(0, 0)], &schema);
+        let out = rates(&empty, Conventions::default());
+        assert_eq!(out.num_rows(), 0);
+        assert!(out.column_by_name("net_revenue_retention").is_some());
     }
 
     #[test]

@@ -298,11 +298,21 @@ fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> 
     Ok(Times { at, ord })
 }
 
+/// The column as numbers (NaN read as missing). An infinity is rejected here for every
+/// measure: summed into a total it would silently turn every rate of its group into inf/NaN.
 fn read_f64(col: &Column) -> KpiResult<Vec<Option<f64>>> {
     let mut v = Vec::with_capacity(col.len());
+    let mut bad = BadRows::default();
     for c in f64_chunks(col)? {
-        v.extend((0..c.len()).map(|i| value_f64(&c, i)));
+        for i in 0..c.len() {
+            let x = value_f64(&c, i);
+            if let Some(x) = x.filter(|x| x.is_infinite()) {
+                bad.push(v.len(), || format!("{x}"));
+            }
+            v.push(x);
+        }
     }
+    KpiError::check_rows(&col.name, "values must be finite (not inf or -inf)", bad)?;
     Ok(v)
 }
 

@@ -140,7 +140,37 @@ pub fn local_micros(col: &Column, zone: Zone) -> KpiResult<Vec<Int64Array>> {
         .collect()
 }
 
+/// 0001-01-01T00:00:00 and 9999-12-31T23:59:59.999999 in microseconds since 1970: the range
+/// of calendar dates (Python's `datetime`). Every time read goes through this check, so the
+/// calendar arithmetic after it (period starts, local offsets) cannot overflow an i64.
+pub const MIN_US: i64 = -62_135_596_800_000_000;
+pub const MAX_US: i64 = 253_402_300_799_999_999;
+
+/// Times outside [`MIN_US`, `MAX_US`] (sentinels like i64::MIN, a unit mix-up) named by row.
+pub fn check_time_range(name: &str, us: &Int64Array) -> KpiResult<()> {
+    let mut bad = super::error::BadRows::default();
+    for (i, v) in us.iter().enumerate() {
+        if let Some(v) = v.filter(|v| !(MIN_US..=MAX_US).contains(v)) {
+            bad.push(i, || format!("{v} microseconds since 1970"));
+        }
+    }
+    KpiError::check_rows(name, "times must fall in the years 1 to 9999", bad)
+}
+
 fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Array> {
+    let (raw, aware) = utc_micros_chunk(name, c)?;
+    // Rows of later chunks are counted from their chunk: the message still names the column.
+    check_time_range(name, &raw)?;
+    if !aware || zone == Zone::Utc {
+        return Ok(raw);
+    }
+    let mut clock = LocalClock::new(zone);
+    let values: Vec<i64> = raw.values().iter().map(|&v| clock.local(v)).collect();
+    Ok(Int64Array::new(values.into(), raw.nulls().cloned()))
+}
+
+/// Microseconds as stored (UTC for zone-aware timestamps), and whether they are zone-aware.
+fn utc_micros_chunk(name: &str, c: &ArrayRef) -> KpiResult<(Int64Array, bool)> {
     let (per_unit, aware): (i64, bool) = match c.data_type() {
         DataType::Timestamp(unit, tz) => (
             match unit {
@@ -153,13 +183,13 @@ fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Ar
         ),
         DataType::Date32 => {
             let a = c.as_primitive::<Date32Type>();
-            return Ok(a.unary(|d| d as i64 * US_PER_DAY));
+            return Ok((a.unary(|d| (d as i64).saturating_mul(US_PER_DAY)), false));
         }
         DataType::Date64 => {
             let a = c.as_primitive::<Date64Type>();
-            return Ok(a.unary(|ms| ms * 1_000));
+            return Ok((a.unary(|ms| ms.saturating_mul(1_000)), false));
         }
-        DataType::Null => return Ok(Int64Array::new_null(c.len())),
+        DataType::Null => return Ok((Int64Array::new_null(c.len()), false)),
         other => return Err(KpiError::wrong_type(name, "a timestamp or date", other)),
     };
     let raw: Int64Array = match c.data_type() {
@@ -176,6 +206,7 @@ fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Ar
             .as_primitive::<TimestampNanosecondType>()
             .reinterpret_cast(),
     };
+    // Saturated values land outside the calendar range and are reported by the caller.
     let to_us = move |v: i64| {
         if per_unit > 0 {
             v.saturating_mul(per_unit)
@@ -183,16 +214,7 @@ fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Ar
             v.div_euclid(-per_unit)
         }
     };
-    if !aware || zone == Zone::Utc {
-        return Ok(if per_unit == 1 { raw } else { raw.unary(to_us) });
-    }
-    let mut clock = LocalClock::new(zone);
-    let values: Vec<i64> = raw
-        .values()
-        .iter()
-        .map(|&v| clock.local(to_us(v)))
-        .collect();
-    Ok(Int64Array::new(values.into(), raw.nulls().cloned()))
+    Ok((if per_unit == 1 { raw } else { raw.unary(to_us) }, aware))
 }
 
 /// Calendar frequencies. Weeks start on `week_start` (0 = Monday … 6 = Sunday).

@@ -228,3 +228,40 @@ fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz-style random inputs (issue 7): the same drivers as the cargo-fuzz targets in `fuzz/`.
+// ---------------------------------------------------------------------------------------------
+
+mod fuzz_inputs;
+
+/// splitmix64: a fixed seed gives the same inputs on every run and machine.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn core_kernels_never_panic_on_random_inputs() {
+    // Each kernel gets the same number of random byte strings (0-400 bytes); a panic anywhere
+    // (partial state, merge or finish) fails the test with the seed and input to replay it.
+    // KPIKIT_FUZZ_CASES=100000 for a longer local run.
+    let cases: u64 = std::env::var("KPIKIT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    for (name, target) in fuzz_inputs::TARGETS {
+        let started = std::time::Instant::now();
+        for case in 0..cases {
+            let mut state = case ^ 0x6B70_696B_6974;
+            let len = (next_random(&mut state) % 400) as usize;
+            let data: Vec<u8> = (0..len).map(|_| next_random(&mut state) as u8).collect();
+            let outcome = std::panic::catch_unwind(|| target(&data));
+            assert!(outcome.is_ok(), "{name} panicked on case {case}: {data:?}");
+        }
+        eprintln!("{name}: {cases} random inputs in {:?}", started.elapsed());
+    }
+}

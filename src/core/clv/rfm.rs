@@ -132,7 +132,12 @@ fn partial(log: &Log, spec: &RfmSpec, window: Window, start: usize, len: usize) 
             row += 1;
             if let Some(a) = &amounts {
                 match value_f64(&a[k], i) {
-                    Some(v) => values.push(v),
+                    Some(v) if v.is_finite() => values.push(v),
+                    // An infinite amount would make the customer's monetary value NaN.
+                    Some(v) => {
+                        bad_amount.push(global, || format!("{v}"));
+                        values.push(0.0);
+                    }
                     None => {
                         bad_amount.push(global, || "missing".into());
                         values.push(0.0);
@@ -155,7 +160,7 @@ fn partial(log: &Log, spec: &RfmSpec, window: Window, start: usize, len: usize) 
     }
     KpiError::check_rows(&log.time.name, "must not be missing", bad_time)?;
     if let Some(a) = log.amount {
-        KpiError::check_rows(&a.name, "must not be missing or NaN", bad_amount)?;
+        KpiError::check_rows(&a.name, "must not be missing, NaN or infinite", bad_amount)?;
     }
     Ok((periods, values, latest))
 }

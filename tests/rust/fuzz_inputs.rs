@@ -1,0 +1,407 @@
+//! Arbitrary bytes -> Arrow inputs and parameters -> one core kernel, end to end (partial
+//! state, merge, finish). Shared by the cargo-fuzz targets in `fuzz/` (included by path) and
+//! the seeded random-input test in `main.rs`, so both exercise the same code.
+//!
+//! A kernel may return any `KpiError` for nonsense input; what must never happen is a panic
+//! (an index out of bounds, an overflow in debug builds, an `unwrap` on a bad assumption...).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, Int8Array,
+    RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+};
+use arrow::datatypes::{Field, Int32Type, Schema};
+use kpikit::core::activity::{EventLog, Nulls};
+use kpikit::core::funnel::{finish_funnel, merge_funnel_states, stage_state, EntryPeriods};
+use kpikit::core::funnel::{StageOrder, Unit};
+use kpikit::core::input::{Column, Table};
+use kpikit::core::retention::{
+    finish_retention, merge_retention_states, retention_curve, retention_state, RetentionSpec,
+};
+use kpikit::core::revenue::{
+    cohort_state, finish_cohorts, finish_movements, movement_state, Conventions, RevenueInput,
+    Snapshot, Source,
+};
+use kpikit::core::sales;
+use kpikit::core::survey::{merge_score_counts, nps, score_counts, Invalid, Periods, Scale};
+use kpikit::core::time::{Freq, Zone, US_PER_DAY};
+
+/// Reads the fuzz bytes as a stream of small decisions; past the end every read is 0.
+pub struct Bytes<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Bytes<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Bytes { data, pos: 0 }
+    }
+
+    pub fn u8(&mut self) -> u8 {
+        let b = self.data.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        b
+    }
+
+    pub fn pick(&mut self, n: usize) -> usize {
+        self.u8() as usize % n.max(1)
+    }
+
+    pub fn bool(&mut self) -> bool {
+        self.u8() & 1 == 1
+    }
+
+    pub fn i64(&mut self) -> i64 {
+        let mut v = [0u8; 8];
+        for b in &mut v {
+            *b = self.u8();
+        }
+        i64::from_le_bytes(v)
+    }
+}
+
+/// 2026-01-01 in microseconds: most generated times fall within a few years of it.
+const BASE_US: i64 = 20_454 * US_PER_DAY;
+
+/// A timestamp column (microseconds, naive or with a zone) in one or two chunks.
+fn times(b: &mut Bytes, name: &str, n: usize) -> Column {
+    let tz: Option<&str> = match b.pick(4) {
+        0 => Some("UTC"),
+        1 => Some("Europe/Berlin"),
+        _ => None,
+    };
+    let v: Vec<Option<i64>> = (0..n)
+        // Hostile values are rare enough that most inputs get past validation.
+        .map(|_| match b.pick(48) {
+            0 => None,
+            1 => Some(i64::MIN),
+            2 => Some(i64::MAX),
+            3 => Some(b.i64()),
+            4 => Some(-2_208_988_800_000_000), // 1900-01-01
+            5 => Some(7_258_118_400_000_000),  // 2200-01-01
+            k => Some(BASE_US + (b.u8() as i64 - 64) * US_PER_DAY * (k as i64 % 8 - 3)),
+        })
+        .collect();
+    let arr = TimestampMicrosecondArray::from(v).with_timezone_opt(tz);
+    chunked(b, name, Arc::new(arr))
+}
+
+/// Ids (customers, users, deals) or segment labels: few distinct values, in varied types.
+fn ids(b: &mut Bytes, name: &str, n: usize) -> Column {
+    let v: Vec<Option<u8>> = (0..n)
+        .map(|_| {
+            let x = b.u8();
+            (x != 255).then_some(x % 6)
+        })
+        .collect();
+    let arr: ArrayRef = match b.pick(5) {
+        0 => Arc::new(Int64Array::from(
+            v.iter().map(|x| x.map(i64::from)).collect::<Vec<_>>(),
+        )),
+        1 => Arc::new(Int8Array::from(
+            v.iter().map(|x| x.map(|x| x as i8)).collect::<Vec<_>>(),
+        )),
+        2 => Arc::new(UInt64Array::from(
+            v.iter()
+                .map(|x| x.map(|x| u64::MAX - x as u64))
+                .collect::<Vec<_>>(),
+        )),
+        3 => {
+            let names: Vec<Option<String>> =
+                v.iter().map(|x| x.map(|x| format!("id{x}"))).collect();
+            Arc::new(
+                names
+                    .iter()
+                    .map(|x| x.as_deref())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            )
+        }
+        _ => Arc::new(StringArray::from(
+            v.iter()
+                .map(|x| x.map(|x| format!("id{x}")))
+                .collect::<Vec<_>>(),
+        )),
+    };
+    chunked(b, name, arr)
+}
+
+/// Numbers from a palette of ordinary and hostile values.
+fn numbers(b: &mut Bytes, name: &str, n: usize) -> Column {
+    let v: Vec<Option<f64>> = (0..n)
+        .map(|_| match b.pick(64) {
+            0 => None,
+            1 => Some(f64::NAN),
+            2 => Some(f64::INFINITY),
+            3 => Some(f64::NEG_INFINITY),
+            4 => Some(1e300),
+            5 => Some(-1.0),
+            6 => Some(90_071_992_547_409.0),
+            7 => Some(f64::from_bits(b.i64() as u64)),
+            8 => Some(0.0),
+            k => Some((b.u8() as f64) * (k % 8) as f64 / 4.0),
+        })
+        .collect();
+    chunked(b, name, Arc::new(Float64Array::from(v)))
+}
+
+/// Integer scores around 0..10, with out-of-range and missing values.
+fn scores(b: &mut Bytes, name: &str, n: usize) -> Column {
+    let v: Vec<Option<i64>> = (0..n)
+        .map(|_| match b.pick(40) {
+            0 => None,
+            1 => Some(b.i64()),
+            k => Some(k as i64 % 12 - 1),
+        })
+        .collect();
+    chunked(b, name, Arc::new(Int64Array::from(v)))
+}
+
+fn bools(b: &mut Bytes, name: &str, n: usize) -> Column {
+    let v: Vec<Option<bool>> = (0..n)
+        .map(|_| match b.pick(3) {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        })
+        .collect();
+    chunked(b, name, Arc::new(BooleanArray::from(v)))
+}
+
+/// The array in one chunk, or cut in two (possibly empty) chunks.
+fn chunked(b: &mut Bytes, name: &str, arr: ArrayRef) -> Column {
+    if b.bool() {
+        let cut = b.pick(arr.len() + 1);
+        Column::new(
+            name,
+            vec![arr.slice(0, cut), arr.slice(cut, arr.len() - cut)],
+        )
+    } else {
+        Column::from_array(name, arr)
+    }
+}
+
+fn rows(b: &mut Bytes) -> usize {
+    b.pick(48)
+}
+
+fn freq(b: &mut Bytes) -> Freq {
+    [Freq::Day, Freq::Month, Freq::Quarter, Freq::Year][b.pick(4)]
+}
+
+fn zone(b: &mut Bytes) -> Zone {
+    let name = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"][b.pick(4)];
+    name.parse::<Zone>().expect("a known zone")
+}
+
+/// A table of the given columns (all of one length), as the bindings hand it to the core.
+fn table(columns: &[Column]) -> Table {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(&c.name, c.data_type(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .map(|c| {
+            let refs: Vec<&dyn Array> = c.chunks.iter().map(|a| a.as_ref()).collect();
+            arrow::compute::concat(&refs).expect("same type")
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).expect("equal lengths");
+    Table::from_batches(vec![batch], &schema)
+}
+
+/// NPS: score counts per period and segment, merged with itself, finished.
+pub fn survey(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let score = scores(&mut b, "score", n);
+    let periods = b.bool().then(|| Periods {
+        time: times(&mut b, "t", n),
+        zone: zone(&mut b),
+        freq: freq(&mut b),
+    });
+    let segments = if b.bool() {
+        vec![ids(&mut b, "seg", n)]
+    } else {
+        vec![]
+    };
+    let invalid = if b.bool() {
+        Invalid::Raise
+    } else {
+        Invalid::Skip
+    };
+    if let Ok(state) = score_counts(&score, periods.as_ref(), &segments, Scale::NPS, invalid) {
+        if let Ok(merged) = merge_score_counts(&[state.clone(), state]) {
+            let _ = nps(&merged);
+        }
+    }
+}
+
+/// MRR movements and cohorts from snapshots or subscriptions.
+pub fn revenue(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let customer = ids(&mut b, "customer", n);
+    let source = if b.bool() {
+        Source::Snapshots {
+            period: times(&mut b, "month", n),
+            mrr: numbers(&mut b, "mrr", n),
+        }
+    } else {
+        Source::Subscriptions {
+            start: times(&mut b, "start", n),
+            end: b.bool().then(|| times(&mut b, "end", n)),
+            amount: numbers(&mut b, "amount", n),
+            interval: None,
+            snapshot: if b.bool() {
+                Snapshot::End
+            } else {
+                Snapshot::Average
+            },
+        }
+    };
+    let segments = if b.bool() {
+        vec![ids(&mut b, "seg", n)]
+    } else {
+        vec![]
+    };
+    let input = RevenueInput {
+        customer,
+        source,
+        segments,
+        freq: [Freq::Month, Freq::Quarter, Freq::Day][b.pick(3)],
+        zone: zone(&mut b),
+    };
+    if let Ok(state) = movement_state(&input, &Conventions::default()) {
+        let _ = finish_movements(&state);
+    }
+    if let Ok(state) = cohort_state(&input) {
+        let _ = finish_cohorts(&state);
+    }
+}
+
+/// A funnel over stage timestamp columns (funnel_from_stages).
+pub fn funnel_stages(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let k = 1 + b.pick(4);
+    let stages: Vec<Column> = (0..k)
+        .map(|i| times(&mut b, &format!("stage{i}"), n))
+        .collect();
+    let segments = if b.bool() {
+        vec![ids(&mut b, "seg", n)]
+    } else {
+        vec![]
+    };
+    // Windows as parse_window gives them: positive microseconds below 9e18.
+    let window = match b.pick(3) {
+        0 => None,
+        1 => Some(1 + b.i64().rem_euclid(9_000_000_000_000_000_000)),
+        _ => Some((1 + b.u8() as i64) * US_PER_DAY),
+    };
+    let periods = b.bool().then(|| EntryPeriods {
+        zone: zone(&mut b),
+        freq: freq(&mut b),
+    });
+    let order = if b.bool() {
+        StageOrder::Raise
+    } else {
+        StageOrder::Truncate
+    };
+    if let Ok(state) = stage_state(&stages, &segments, window, periods, order) {
+        if let Ok(merged) = merge_funnel_states(&[state.clone(), state]) {
+            let _ = finish_funnel(&merged, Unit::Days, None);
+        }
+    }
+}
+
+/// Retention cohorts over an event log.
+pub fn retention(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let log = EventLog {
+        user: ids(&mut b, "user", n),
+        time: times(&mut b, "time", n),
+        zone: zone(&mut b),
+        event: None,
+        segments: vec![],
+        nulls: if b.bool() { Nulls::Raise } else { Nulls::Drop },
+    };
+    let period = ["day", "week", "month"][b.pick(3)];
+    let cohort = ["first_time", "recurring"][b.pick(2)];
+    let mode = ["on", "on_or_after"][b.pick(2)];
+    let brackets = b
+        .bool()
+        .then(|| vec![1 + b.pick(3) as u32, 1 + b.pick(5) as u32]);
+    let windows = ["calendar", "rolling_24h"][b.pick(2)];
+    let reference = ["total", "previous"][b.pick(2)];
+    let Ok(spec) = RetentionSpec::parse(period, cohort, mode, brackets, windows, reference) else {
+        return;
+    };
+    let value = b.bool().then(|| numbers(&mut b, "value", n));
+    if let Ok(state) = retention_state(&log, None, None, value.as_ref(), &spec) {
+        if let Ok(merged) = merge_retention_states(&[state.clone(), state]) {
+            let _ = finish_retention(&merged);
+            let _ = retention_curve(&merged);
+        }
+    }
+}
+
+/// Deal metrics (win rate, cycle, velocity) per period and owner.
+pub fn deals(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let mut columns = vec![
+        times(&mut b, "created", n),
+        times(&mut b, "closed", n),
+        numbers(&mut b, "amount", n),
+        bools(&mut b, "won", n),
+    ];
+    let mut roles: Vec<(String, String)> = ["created", "closed", "amount", "won"]
+        .iter()
+        .map(|r| (r.to_string(), r.to_string()))
+        .collect();
+    if b.bool() {
+        columns.push(ids(&mut b, "deal", n));
+        roles.push(("deal".into(), "deal".into()));
+    }
+    let segments = if b.bool() {
+        columns.push(ids(&mut b, "owner", n));
+        vec!["owner".to_string()]
+    } else {
+        vec![]
+    };
+    let spec = sales::Spec {
+        columns: roles.into_iter().collect(),
+        segments,
+        freq: b.bool().then(|| freq(&mut b)),
+        zone: zone(&mut b),
+        options: Default::default(),
+        invalid: if b.bool() {
+            Invalid::Raise
+        } else {
+            Invalid::Skip
+        },
+    };
+    if let Ok(state) = sales::state(sales::Kind::Deals, &table(&columns), &spec) {
+        if let Ok(merged) = sales::merge_states(&[state.clone(), state]) {
+            let _ = sales::finish(&merged);
+        }
+    }
+}
+
+/// One kernel driver.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, for the seeded test and the fuzz binaries.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("survey", survey),
+    ("revenue", revenue),
+    ("funnel_stages", funnel_stages),
+    ("retention", retention),
+    ("deals", deals),
+];

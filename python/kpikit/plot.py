@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ParameterError
+from .scorecard import _STATUS_COLOURS
 
 __all__ = [
     "frequency_recency_matrix",
@@ -185,15 +186,6 @@ def calibration_vs_holdout(model: Any, split: Any, *, n: int = 7, ax: Any = None
     return ax
 
 
-_STATUS_COLOURS = {
-    "achieved": "#2b8a3e",
-    "on_track": "#37b24d",
-    "at_risk": "#f59f00",
-    "behind": "#e03131",
-    "overdue": "#c92a2a",
-    "no_data": "#868e96",
-    "not_started": "#adb5bd",
-}
 
 
 def _frame(table: Any) -> Any:

@@ -1049,6 +1049,56 @@ mod tests {
         assert!((total - 1.0).abs() < 1e-9, "{total}");
     }
 
+    /// Σ_{t>=n} S(t)/S(n−1) / (1+d)^(t−n) summed term by term (retention rates
+    /// (β+t−1)/(α+β+t−1)); the terms fall at least like (1/(1+d))^k, so stopping when a term is
+    /// below 1e-18 of the sum leaves a tail below 1e-18 · (1+d)/d of it.
+    fn derl_by_summation(al: f64, be: f64, renewals: f64, d: f64) -> f64 {
+        let n = renewals + 1.0;
+        let (mut total, mut cond, mut disc, mut t) = (0.0, 1.0, 1.0, n);
+        loop {
+            cond *= (be + t - 1.0) / (al + be + t - 1.0);
+            let term = cond * disc;
+            total += term;
+            if term < 1e-18 * total {
+                return total;
+            }
+            disc /= 1.0 + d;
+            t += 1.0;
+        }
+    }
+
+    #[test]
+    fn sbg_residual_lifetime_where_alpha_minus_one_is_near_an_integer() {
+        // CI's hypothesis find: α = 2.00001 (c − a − b = α − 1 = 1.00001), β = 1, no renewals,
+        // d = 0.0625 gave 0.7955028151813546 (3e-8 off) from the ₂F₁ connection formula.
+        let got = sbg_residual_lifetime(&[2.00001, 1.0], 0.0, 0.0625).unwrap();
+        let want = derl_by_summation(2.00001, 1.0, 0.0, 0.0625);
+        assert!((want - 0.795_502_838_721_917_7).abs() < 1e-15);
+        assert!((got - want).abs() < 1e-13 * want, "{got} vs {want}");
+        for al in [
+            1.0,
+            1.0 + 1e-9,
+            2.0 - 1e-7,
+            3.0,
+            3.00001,
+            0.99999,
+            5.0 + 1e-4,
+        ] {
+            for be in [0.3, 1.0, 4.7] {
+                for renewals in [0.0, 1.0, 7.0, 30.0] {
+                    for d in [0.02, 0.0625, 0.1, 0.5] {
+                        let got = sbg_residual_lifetime(&[al, be], renewals, d).unwrap();
+                        let want = derl_by_summation(al, be, renewals, d);
+                        assert!(
+                            (got - want).abs() < 1e-12 * want,
+                            "α {al} β {be} n {renewals} d {d}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn sbg_published_regular_cohort() {
         // Fader & Hardie (2007), "regular" customers: % surviving after years 0..7.

@@ -410,23 +410,20 @@ pub fn pareto_ll(p: &[f64], d: &Collapsed) -> f64 {
     })
 }
 
-/// ln ₂F₁(k, b; k+1; z) and its derivatives (∂/∂k with c = k+1 moving too, ∂/∂b, ∂/∂z), the
+/// ln ₂F₁(k, b; k+1; z) and the derivatives of ln F (∂/∂k with c = k+1 moving too, ∂/∂b, ∂/∂z), the
 /// hypergeometric term of the Pareto/NBD likelihood. With uₙ = (b)ₙ zⁿ/n! (all terms positive
 /// for b > 0, 0 <= z < 1):
 ///   F = Σ uₙ k/(k+n),  ∂F/∂k = Σ uₙ n/(k+n)²,  ∂F/∂b = Σ uₙ k/(k+n) Σ_{j<n} 1/(b+j),
-///   ∂F/∂z = ab/c · ₂F₁(k+1, b+1; k+2; z).
+///   ∂F/∂z = Σ n uₙ k/(k+n) / z  (= kb/(k+1) · ₂F₁(k+1, b+1; k+2; z), used above 0.9).
 /// The series is summed for z <= 0.9. Above, F comes from [`hyp2f1`] and the two parameter
 /// derivatives from central differences of ln F (step 1e-5 relative; error ~1e-10, far below
 /// the fit's tolerance): their series converge too slowly near z = 1.
 fn pareto_hyp_grad(k: f64, b: f64, z: f64) -> KpiResult<[f64; 4]> {
-    let dz = |ln_f: f64| -> KpiResult<f64> {
-        if z == 0.0 {
-            return Ok(k * b / (k + 1.0));
-        }
-        let g = hyp2f1(k + 1.0, b + 1.0, k + 2.0, z)?;
-        Ok(k * b / (k + 1.0) * (g.ln_abs - ln_f).exp())
-    };
     if z > 0.9 {
+        let dz = |ln_f: f64| -> KpiResult<f64> {
+            let g = hyp2f1(k + 1.0, b + 1.0, k + 2.0, z)?;
+            Ok(k * b / (k + 1.0) * (g.ln_abs - ln_f).exp())
+        };
         let lnf = |k: f64, b: f64| hyp2f1(k, b, k + 1.0, z).map(|f| f.ln_abs);
         let f = lnf(k, b)?;
         let (hk, hb) = (1e-5 * k.max(1e-3), 1e-5 * b.max(1e-3));
@@ -434,7 +431,7 @@ fn pareto_hyp_grad(k: f64, b: f64, z: f64) -> KpiResult<[f64; 4]> {
         let gb = (lnf(k, b + hb)? - lnf(k, b - hb)?) / (2.0 * hb);
         return Ok([f, gk, gb, dz(f)?]);
     }
-    let (mut u, mut f, mut fk, mut fb) = (1.0f64, 1.0f64, 0.0f64, 0.0f64);
+    let (mut u, mut f, mut fk, mut fb, mut fz) = (1.0f64, 1.0f64, 0.0f64, 0.0f64, 0.0f64);
     let (mut harmonic, mut ln_scale) = (0.0f64, 0.0f64);
     let mut converged = z == 0.0;
     for n in 0..100_000usize {
@@ -449,11 +446,13 @@ fn pareto_hyp_grad(k: f64, b: f64, z: f64) -> KpiResult<[f64; 4]> {
         f += term;
         fk += u * n1 / ((k + n1) * (k + n1));
         fb += term * harmonic;
+        fz += term * n1;
         // Once the ratio of successive uₙ, q = (b+n)z/(n+1), is below 1 it keeps falling
-        // towards z, so the tails are below the current terms × (1 + harmonic) / (1 − q).
+        // towards z, so the tails (terms weighted by up to 1 + harmonic + n, growing at most
+        // linearly) are below u (1 + harmonic + n) / (1 − q)².
         let q = (b + n1) / (n1 + 1.0) * z;
         if q < 1.0 {
-            let tail = u * (1.0 + harmonic) / (1.0 - q);
+            let tail = u * (1.0 + harmonic + n1) / ((1.0 - q) * (1.0 - q));
             converged = tail <= 1e-17 * f;
         }
         if f > 1e250 {
@@ -461,6 +460,7 @@ fn pareto_hyp_grad(k: f64, b: f64, z: f64) -> KpiResult<[f64; 4]> {
             f *= 1e-250;
             fk *= 1e-250;
             fb *= 1e-250;
+            fz *= 1e-250;
             ln_scale += 250.0 * std::f64::consts::LN_10;
         }
     }
@@ -470,8 +470,13 @@ fn pareto_hyp_grad(k: f64, b: f64, z: f64) -> KpiResult<[f64; 4]> {
             reason: format!("series for k={k}, b={b}, z={z} did not converge"),
         });
     }
-    let lnf = f.ln() + ln_scale;
-    Ok([lnf, fk / f, fb / f, dz(lnf)?])
+    // ∂F/∂z = Σ n cₙ / z (at z = 0 the first coefficient, kb/(k+1)).
+    let gz = if z == 0.0 {
+        k * b / (k + 1.0)
+    } else {
+        fz / (z * f)
+    };
+    Ok([f.ln() + ln_scale, fk / f, fb / f, gz])
 }
 
 /// Weighted Pareto/NBD log-likelihood and its gradient in (r, α, s, β). Per customer, with

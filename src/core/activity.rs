@@ -559,6 +559,253 @@ struct ActiveAcc {
     period_users: Vec<i64>,
 }
 
+impl ActiveAcc {
+    fn add(mut self, other: ActiveAcc) -> ActiveAcc {
+        for (x, y) in self.delta.iter_mut().zip(&other.delta) {
+            *x += y;
+        }
+        for (x, y) in self.period_users.iter_mut().zip(&other.period_users) {
+            *x += y;
+        }
+        self
+    }
+}
+
+/// The day and period ranges an active-users state covers, and how a user's active days add
+/// to it.
+struct ActiveShape<'a> {
+    first: i32,
+    last: i32,
+    /// Days `first ..= last + longest window` (where coverage ends).
+    n_days: usize,
+    p_lo: i64,
+    n_periods: usize,
+    n_win: usize,
+    n_seg: usize,
+    freq: Freq,
+    windows: &'a [Window],
+}
+
+impl<'a> ActiveShape<'a> {
+    fn new(first: i32, last: i32, freq: Freq, windows: &'a [Window], n_seg: usize) -> Self {
+        let empty = first > last;
+        let max_w = windows.iter().map(|w| w.1).max().unwrap_or(1) as usize;
+        let p_lo = if empty {
+            0
+        } else {
+            freq.ordinal_of_day(first as i64)
+        };
+        ActiveShape {
+            first,
+            last,
+            n_days: if empty {
+                0
+            } else {
+                (last - first) as usize + max_w + 1
+            },
+            p_lo,
+            n_periods: if empty {
+                0
+            } else {
+                (freq.ordinal_of_day(last as i64) - p_lo + 1) as usize
+            },
+            n_win: windows.len(),
+            n_seg,
+            freq,
+            windows,
+        }
+    }
+
+    fn new_acc(&self) -> ActiveAcc {
+        ActiveAcc {
+            delta: vec![0; self.n_seg * self.n_win * self.n_days],
+            period_users: vec![0; self.n_seg * self.n_periods],
+        }
+    }
+
+    /// One user's distinct active days, ascending.
+    fn add_user(&self, acc: &mut ActiveAcc, seg: usize, days: impl Iterator<Item = i32>) {
+        let mut days = days.peekable();
+        let mut prev_period = i64::MIN;
+        while let Some(d) = days.next() {
+            let next = days.peek().copied();
+            for (w, (_, len)) in self.windows.iter().enumerate() {
+                // Active in the window ending on day t for t in [d, d + len); the next active
+                // day takes over from there, so coverage intervals do not overlap.
+                let end = match next {
+                    Some(nx) => (d + *len as i32).min(nx),
+                    None => d + *len as i32,
+                };
+                let base = (seg * self.n_win + w) * self.n_days;
+                acc.delta[base + (d - self.first) as usize] += 1;
+                acc.delta[base + (end - self.first) as usize] -= 1;
+            }
+            let p = self.freq.ordinal_of_day(d as i64);
+            if p != prev_period {
+                acc.period_users[seg * self.n_periods + (p - self.p_lo) as usize] += 1;
+                prev_period = p;
+            }
+        }
+    }
+}
+
+/// The users that occur, numbered 0.. in id order. Dense ids can be sparse (ids 42 … 240 000
+/// for 14 000 users), and per-user bit sets are sized by the users that exist, not the id range:
+/// a bit per id marks the present ones, and a user's index is the number of present ids before
+/// it (a popcount rank: one u32 per 64 ids).
+struct PresentUsers {
+    count: usize,
+    /// Dense ids only: present-id bits and the rank of each 64-id word.
+    rank: Option<(Vec<u64>, Vec<u32>)>,
+}
+
+impl PresentUsers {
+    fn of(log: &EventLog, ent: &Entities) -> KpiResult<PresentUsers> {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        let EntityIds::Dense { lo } = ent.ids else {
+            return Ok(PresentUsers {
+                count: ent.count,
+                rank: None,
+            });
+        };
+        let present: Vec<AtomicU64> = (0..ent.count.div_ceil(64))
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        map_ranges(log.user.len(), |r| {
+            for c in int64_chunks(&log.user.slice(r.start, r.end - r.start))? {
+                for v in c.iter().flatten() {
+                    let id = (v - lo) as usize;
+                    let m = 1u64 << (id % 64);
+                    if present[id / 64].load(Relaxed) & m == 0 {
+                        present[id / 64].fetch_or(m, Relaxed);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let present: Vec<u64> = present.into_iter().map(AtomicU64::into_inner).collect();
+        let mut rank = Vec::with_capacity(present.len());
+        let mut count = 0u32;
+        for w in &present {
+            rank.push(count);
+            count += w.count_ones();
+        }
+        Ok(PresentUsers {
+            count: count as usize,
+            rank: Some((present, rank)),
+        })
+    }
+
+    /// Index of entity `id` (which occurs) among the present users.
+    #[inline]
+    fn index(&self, id: u32) -> usize {
+        match &self.rank {
+            None => id as usize,
+            Some((present, rank)) => {
+                let (w, b) = (id as usize / 64, id % 64);
+                rank[w] as usize + (present[w] & ((1u64 << b) - 1)).count_ones() as usize
+            }
+        }
+    }
+
+    /// Segment of the `u`-th present user (dense ids come only without segments).
+    fn segment(&self, ent: &Entities, u: usize) -> usize {
+        match self.rank {
+            None => ent.segment_of[u] as usize,
+            Some(_) => 0,
+        }
+    }
+}
+
+/// Bytes per input row the per-user day bits of [`active_bits`] may take; wider day ranges or
+/// sparser users go through the per-event path (8 bytes per kept row, then sorted per user).
+const ACTIVE_BITS_PER_ROW: usize = 8;
+
+/// Active users streamed: per user one bit per day of the data, set while the rows are read
+/// range by range (atomic OR, so ranges run in parallel), then folded per user with no sort
+/// and no per-event array. None when the bits would exceed `bits_per_row` bytes per input row.
+#[allow(clippy::type_complexity)]
+fn active_bits<'a>(
+    log: &EventLog,
+    ent: &Entities,
+    flags: Option<&[u8]>,
+    bits_per_row: usize,
+    shape: &dyn Fn(i32, i32) -> ActiveShape<'a>,
+) -> KpiResult<Option<(ActiveAcc, ActiveShape<'a>, usize)>> {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    // Day range of the data (a bound: null users and filtered events are included).
+    let bounds = map_ranges(log.time.len(), |r| {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
+            if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        Ok((lo, hi))
+    })?;
+    let lo_us = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
+    let hi_us = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
+    if lo_us > hi_us {
+        return Ok(None);
+    }
+    let (lo, hi) = (lo_us.div_euclid(US_PER_DAY), hi_us.div_euclid(US_PER_DAY));
+    let words = ((hi - lo + 1) as usize).div_ceil(64);
+    let users = PresentUsers::of(log, ent)?;
+    let bytes = users.count.saturating_mul(words * 8);
+    if bytes > bits_per_row.saturating_mul(log.user.len()).max(1 << 20) {
+        return Ok(None);
+    }
+    let bits: Vec<AtomicU64> = (0..users.count * words)
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let filtered = flags.is_some();
+    // Per range: the first and last day kept (the state's day range).
+    let (spans, skipped) = scan_rows(
+        log,
+        ent,
+        RowFlags::from(flags),
+        |f| !filtered || f & 1 == 1,
+        |_| (i64::MAX, i64::MIN),
+        |span, id, us, _, _| {
+            let day = us.div_euclid(US_PER_DAY);
+            span.0 = span.0.min(day);
+            span.1 = span.1.max(day);
+            let o = (day - lo) as usize;
+            let (i, m) = (users.index(id) * words + o / 64, 1u64 << (o % 64));
+            // Most events repeat a day the user already has: a plain load avoids the locked OR.
+            if bits[i].load(Relaxed) & m == 0 {
+                bits[i].fetch_or(m, Relaxed);
+            }
+        },
+    )?;
+    let first = spans.iter().map(|s| s.0).min().unwrap_or(i64::MAX);
+    let last = spans.iter().map(|s| s.1).max().unwrap_or(i64::MIN);
+    let (first, last) = if first > last {
+        (i32::MAX, i32::MIN)
+    } else {
+        (first as i32, last as i32)
+    };
+    let shape = shape(first, last);
+    let bits: Vec<u64> = bits.into_iter().map(AtomicU64::into_inner).collect();
+    let acc = install(|| {
+        (0..users.count)
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .fold(
+                || shape.new_acc(),
+                |mut acc, u| {
+                    let days = super::retention::ones(&bits[u * words..(u + 1) * words], 0)
+                        .map(|o| (lo + o as i64) as i32);
+                    shape.add_user(&mut acc, users.segment(ent, u), days);
+                    acc
+                },
+            )
+            .reduce(|| shape.new_acc(), ActiveAcc::add)
+    });
+    Ok(Some((acc, shape, skipped)))
+}
+
 /// Partial state of [`active_users`]: per (day, segments…) row, `delta_<window>` columns and
 /// `period_users`. See the module docs.
 pub fn active_users_state(
@@ -566,6 +813,17 @@ pub fn active_users_state(
     freq: Freq,
     windows: &[Window],
     filter: Option<&[String]>,
+) -> KpiResult<RecordBatch> {
+    active_users_state_with(log, freq, windows, filter, Some(ACTIVE_BITS_PER_ROW))
+}
+
+/// [`active_users_state`] with the bit-set budget given (None: always the per-event path).
+fn active_users_state_with(
+    log: &EventLog,
+    freq: Freq,
+    windows: &[Window],
+    filter: Option<&[String]>,
+    bits_per_row: Option<usize>,
 ) -> KpiResult<RecordBatch> {
     check_windows(windows)?;
     let ent = entities(log)?;
@@ -580,89 +838,54 @@ pub fn active_users_state(
         _ => None,
     };
     let filtered = flags.is_some();
-    let (parts, skipped) = collect_rows(
-        log,
-        &ent,
-        flags.as_deref(),
-        |f| !filtered || f & 1 == 1,
-        |us, _, _| us.div_euclid(US_PER_DAY) as i32,
-    )?;
-    drop(flags);
-    let (mut first, mut last) = (i32::MAX, i32::MIN);
-    for p in &parts {
-        for &d in &p.vals {
-            first = first.min(d);
-            last = last.max(d);
-        }
-    }
-    let (offsets, mut days) = by_entity(parts, ent.count);
     let n_seg = n_segments(&ent);
-    let n_win = windows.len();
-    let max_w = windows.iter().map(|w| w.1).max().unwrap_or(1) as usize;
-    // Day indices run from `first` to `last + max window` (where coverage ends).
-    let n_days = if first > last {
-        0
-    } else {
-        (last - first) as usize + max_w + 1
-    };
-    let p_lo = if first > last {
-        0
-    } else {
-        freq.ordinal_of_day(first as i64)
-    };
-    let n_periods = if first > last {
-        0
-    } else {
-        (freq.ordinal_of_day(last as i64) - p_lo + 1) as usize
-    };
-    let acc = fold_entities(
-        &offsets,
-        &mut days,
-        || ActiveAcc {
-            delta: vec![0; n_seg * n_win * n_days],
-            period_users: vec![0; n_seg * n_periods],
-        },
-        |acc, e, ds| {
-            ds.sort_unstable();
-            let seg = ent.segment_of[e] as usize;
-            let mut k = 0;
-            let mut prev_period = i64::MIN;
-            for i in 0..ds.len() {
-                if i > 0 && ds[i] == ds[i - 1] {
-                    continue;
+    let shape = |first: i32, last: i32| ActiveShape::new(first, last, freq, windows, n_seg);
+    let (acc, shape, skipped) = match match bits_per_row {
+        Some(budget) => active_bits(log, &ent, flags.as_deref(), budget, &shape)?,
+        None => None,
+    } {
+        Some(done) => done,
+        None => {
+            let (parts, skipped) = collect_rows(
+                log,
+                &ent,
+                flags.as_deref(),
+                |f| !filtered || f & 1 == 1,
+                |us, _, _| us.div_euclid(US_PER_DAY) as i32,
+            )?;
+            drop(flags);
+            let (mut first, mut last) = (i32::MAX, i32::MIN);
+            for p in &parts {
+                for &d in &p.vals {
+                    first = first.min(d);
+                    last = last.max(d);
                 }
-                let d = ds[i];
-                let next = ds[i + 1..].iter().find(|&&x| x != d).copied();
-                for (w, (_, len)) in windows.iter().enumerate() {
-                    // Active in the window ending on day t for t in [d, d + len); the next
-                    // active day takes over from there, so coverage intervals do not overlap.
-                    let end = match next {
-                        Some(nx) => (d + *len as i32).min(nx),
-                        None => d + *len as i32,
-                    };
-                    let base = (seg * n_win + w) * n_days;
-                    acc.delta[base + (d - first) as usize] += 1;
-                    acc.delta[base + (end - first) as usize] -= 1;
-                }
-                let p = freq.ordinal_of_day(d as i64);
-                if p != prev_period {
-                    acc.period_users[seg * n_periods + (p - p_lo) as usize] += 1;
-                    prev_period = p;
-                }
-                k += 1;
             }
-            let _ = k;
-        },
-        |mut a, b| {
-            for (x, y) in a.delta.iter_mut().zip(&b.delta) {
-                *x += y;
-            }
-            for (x, y) in a.period_users.iter_mut().zip(&b.period_users) {
-                *x += y;
-            }
-            a
-        },
-    );
+            let (offsets, mut days) = by_entity(parts, ent.count);
+            let shape = shape(first, last);
+            let acc = fold_entities(
+                &offsets,
+                &mut days,
+                || shape.new_acc(),
+                |acc, e, ds| {
+                    ds.sort_unstable();
+                    let distinct = ds.chunk_by(|a, b| a == b).map(|g| g[0]);
+                    shape.add_user(acc, ent.segment_of[e] as usize, distinct);
+                },
+                ActiveAcc::add,
+            );
+            (acc, shape, skipped)
+        }
+    };
+    let ActiveShape {
+        first,
+        last,
+        n_days,
+        p_lo,
+        n_periods,
+        n_win,
+        ..
+    } = shape;
     // State rows: every (segment, day) with a non-zero delta, and every (segment, period start)
     // with users.
     let mut rows: StdHashMap<(usize, i32), usize> = StdHashMap::new();
@@ -1302,6 +1525,33 @@ mod tests {
 
     fn windows() -> Vec<Window> {
         vec![("dau".into(), 1), ("wau".into(), 3)]
+    }
+
+    #[test]
+    fn streamed_day_bits_and_the_per_event_path_agree() {
+        // A pseudo-random log: 300 sparse user ids over 200 days (four words of bits per user), events
+        // unsorted, repeated days, and a daily and a weekly table with 1-, 7- and 30-day windows.
+        let mut x = 12345u64;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let (mut users, mut days) = (Vec::new(), Vec::new());
+        for _ in 0..5000 {
+            users.push(42 + 7 * next(300) as i64); // dense ids, one in seven present
+            days.push(19_000 + next(200) as i64);
+        }
+        let l = log(users, days);
+        let w: Vec<Window> = vec![("dau".into(), 1), ("wau".into(), 7), ("mau".into(), 30)];
+        for freq in [Freq::Day, Freq::Week { week_start: 0 }] {
+            let bits = active_users_state_with(&l, freq, &w, None, Some(usize::MAX)).unwrap();
+            let events = active_users_state_with(&l, freq, &w, None, None).unwrap();
+            assert_eq!(bits, events, "{freq:?}");
+            let (a, b) = (finish_active_users(&bits), finish_active_users(&events));
+            assert_eq!(a.unwrap(), b.unwrap());
+        }
     }
 
     #[test]

@@ -723,7 +723,7 @@ fn calendar_bits(
 }
 
 /// Positions of the set bits of `words` from `from` on, ascending.
-fn ones(words: &[u64], from: usize) -> impl Iterator<Item = usize> + '_ {
+pub(crate) fn ones(words: &[u64], from: usize) -> impl Iterator<Item = usize> + '_ {
     words
         .iter()
         .enumerate()

@@ -111,11 +111,14 @@ def test_weeks_and_hours_with_multiplier() -> None:
     st.lists(st.tuples(st.integers(0, 6), st.integers(0, 60), st.integers(0, 1000)), min_size=1, max_size=80),
     st.one_of(st.none(), st.integers(0, 70)),
     st.booleans(),
+    st.sampled_from([1, 1000]),
 )
 def test_rfm_summary_matches_the_pandas_reference(
-    rows: list[tuple[int, int, int]], end: int | None, include_first: bool
+    rows: list[tuple[int, int, int]], end: int | None, include_first: bool, spread: int
 ) -> None:
     log = pd.DataFrame(rows, columns=["customer", "day", "amount"]).astype({"amount": float})
+    # Spread ids (-2500, -1500, …): integer ids with gaps and negatives, read as dense ids.
+    log["customer"] = log["customer"] * spread - (2500 if spread > 1 else 0)
     log["time"] = pd.Timestamp("2023-03-01") + pd.to_timedelta(log["day"], unit="D") + pd.Timedelta(hours=5)
     want = reference_rfm(log, end, include_first)
     end_time = None if end is None else pd.Timestamp("2023-03-01") + pd.Timedelta(days=end, hours=23)

@@ -97,14 +97,75 @@ fn prepare<'a>(
         }
     }
     require_no_nulls(customer)?;
-    let groups = group_ids(std::slice::from_ref(customer))?;
+    let (ids, first_row) = match dense_ids(customer)? {
+        Some(dense) => dense,
+        None => {
+            let groups = group_ids(std::slice::from_ref(customer))?;
+            (groups.ids, groups.first_row)
+        }
+    };
     Ok(Log {
         customer,
         time,
         amount,
-        ids: groups.ids,
-        first_row: groups.first_row,
+        ids,
+        first_row,
     })
+}
+
+/// Integer customer ids over a short range (as [`dense_order`] allows): id = value − lowest,
+/// read straight from the values instead of hashing every row. Ids that never occur have no
+/// rows, so no statistics, and their `first_row` (usize::MAX) is never read.
+fn dense_ids(customer: &Column) -> KpiResult<Option<(Vec<u32>, Vec<usize>)>> {
+    if !small_int(&customer.data_type()) || customer.is_empty() {
+        return Ok(None);
+    }
+    let chunks: Vec<ArrayRef> = customer
+        .chunks
+        .iter()
+        .map(|c| arrow::compute::cast(c, &DataType::Int64))
+        .collect::<Result<_, _>>()?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for c in &chunks {
+        for &v in c.as_primitive::<Int64Type>().values() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    let limit = 4 * customer.len() as i64 + 65_536;
+    let Some(span) = hi
+        .checked_sub(lo)
+        .and_then(|s| s.checked_add(1))
+        .filter(|&s| s <= limit.min(u32::MAX as i64))
+    else {
+        return Ok(None);
+    };
+    let mut first_row = vec![usize::MAX; span as usize];
+    let mut ids = Vec::with_capacity(customer.len());
+    for c in &chunks {
+        for &v in c.as_primitive::<Int64Type>().values() {
+            let id = (v - lo) as usize;
+            if first_row[id] == usize::MAX {
+                first_row[id] = ids.len();
+            }
+            ids.push(id as u32);
+        }
+    }
+    Ok(Some((ids, first_row)))
+}
+
+/// Integer types whose every value casts to i64 (not UInt64: values above i64::MAX do not).
+fn small_int(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
 }
 
 /// Marks a row the window leaves out.
@@ -336,18 +397,7 @@ fn f64_field(name: &str) -> Field {
 /// 4 × their number + 65,536): one pass placing each at its value's slot and one over the
 /// slots, instead of a comparison sort of millions of keys. None for other keys.
 fn dense_order(keys: &ArrayRef) -> KpiResult<Option<UInt32Array>> {
-    // Not UInt64: its values above i64::MAX do not cast.
-    let small_int = matches!(
-        keys.data_type(),
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    );
-    if !small_int || keys.null_count() > 0 || keys.is_empty() {
+    if !small_int(keys.data_type()) || keys.null_count() > 0 || keys.is_empty() {
         return Ok(None);
     }
     let cast = arrow::compute::cast(keys, &DataType::Int64)?;

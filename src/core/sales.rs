@@ -474,14 +474,31 @@ impl Acc {
         self.dense = Some((new_lo, width, grown));
     }
 
+    /// The slot of (period, segment): a table read for a key seen before, else [`Acc::new_slot`].
     #[inline]
     fn slot(&mut self, ord: i64, seg: u32) -> usize {
+        if let Some((lo, width, table)) = &self.dense {
+            // seg < width, so the cell is inside the table exactly when the period is.
+            let rel = ord.wrapping_sub(*lo);
+            if rel >= 0 && (rel as usize) < table.len() {
+                let i = rel as usize * *width + seg as usize;
+                if i < table.len() && table[i] != u32::MAX {
+                    return table[i] as usize;
+                }
+            }
+        }
+        self.new_slot(ord, seg)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_slot(&mut self, ord: i64, seg: u32) -> usize {
         let s = self.keys.len();
         if let Some((lo, width, table)) = &mut self.dense {
             let rel = ord.wrapping_sub(*lo);
             if rel < 0 || rel as usize >= table.len() / *width {
                 self.widen(ord);
-                return self.slot(ord, seg);
+                return self.new_slot(ord, seg);
             }
             let cell = &mut table[rel as usize * *width + seg as usize];
             if *cell != u32::MAX {
@@ -1415,14 +1432,18 @@ impl Laid<'_> {
             .expect("layout");
         let off = self.n_keys + self.layout.counts.len() + self.layout.sums.len();
         let l = self.state.column(off + j).as_list::<i32>();
-        self.source
-            .iter()
-            .map(|s| {
-                let mut v = s.map_or_else(Vec::new, |r| list_values(l, r).to_vec());
-                v.sort_unstable_by(f64::total_cmp);
-                v
-            })
-            .collect()
+        // Groups sort on all threads: the finish step is otherwise the serial tail of a call.
+        crate::core::parallel::install(|| {
+            use rayon::prelude::*;
+            self.source
+                .par_iter()
+                .map(|s| {
+                    let mut v = s.map_or_else(Vec::new, |r| list_values(l, r).to_vec());
+                    v.sort_unstable_by(f64::total_cmp);
+                    v
+                })
+                .collect()
+        })
     }
 
     /// Running total of `delta` within each segment.

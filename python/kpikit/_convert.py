@@ -62,10 +62,16 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
 
 
 class _PandasFrame:
-    """A pandas DataFrame whose Arrow export failure names the column as a SchemaError.
+    """A pandas DataFrame exported as Arrow column by column, copying as little as possible.
 
-    pandas converts through pyarrow on export; an object column mixing types (ints and
-    strings, say) raises pyarrow's own ``ArrowInvalid`` / ``ArrowTypeError`` there.
+    pyarrow's ``Table.from_pandas`` scans every float column for NaN and every datetime column
+    for NaT to build validity bitmaps, and checks every categorical code: on large tables that
+    is a large share of a call's time and a copy of each column. Here float columns without NaN
+    and datetime64 columns (the core reads pandas' NaT, the smallest int64, as a missing time)
+    are handed over as they lie in memory (zero-copy); categoricals reuse their codes.
+    Everything else (strings, nullable extension types, objects) goes through pyarrow.
+    A named index (``df.set_index("user")``) stays readable as a column, as with pyarrow.
+    An object column that mixes types, or a repeated column name, raises a SchemaError.
     """
 
     __slots__ = ("frame",)
@@ -74,24 +80,64 @@ class _PandasFrame:
         self.frame = frame
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
-        import pyarrow as pa
-
-        try:
-            return self.frame.__arrow_c_stream__(requested_schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
-            column = _failed_column(str(e), self.frame.columns)
-            where = f'column "{column}"' if column is not None else "a column"
-            raise SchemaError(
-                f"{where} cannot be converted to Arrow (mixed value types in an object column?): {e}"
-            ) from e
+        return _pandas_table(self.frame).__arrow_c_stream__(requested_schema)
 
 
-def _failed_column(message: str, columns: Iterable[Any]) -> str | None:
-    """The column pyarrow names in a conversion error ("... for column user with type ...")."""
-    for c in columns:
-        if f"column {c} with type" in message:
-            return str(c)
-    return None
+def _pandas_table(frame: Any) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+
+    if not frame.columns.is_unique:
+        repeated = ", ".join(repr(str(c)) for c in frame.columns[frame.columns.duplicated()].unique())
+        raise SchemaError(f"column names must be unique: {repeated} appears more than once")
+    names: list[str] = []
+    arrays: list[Any] = []
+    for name in frame.columns:
+        names.append(str(name))
+        arrays.append(_pandas_column(frame[name], str(name)))
+    index = frame.index
+    if not isinstance(index, pd.RangeIndex):
+        for i, level in enumerate(index.names):
+            if level is not None and str(level) not in names:
+                names.append(str(level))
+                arrays.append(_pandas_column(pd.Series(index.get_level_values(i)), str(level)))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _pandas_column(series: Any, name: str) -> Any:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
+        values = np.ascontiguousarray(series.to_numpy(copy=False))
+        # NaN is pandas' missing value (ids with a gap become floats): mark it null, so key
+        # columns see it as missing. A sum is NaN exactly when some value is NaN (or when
+        # infinities of both signs meet, which the mask then finds to be no NaN at all).
+        if np.isnan(values.sum()):
+            return pa.array(values, mask=np.isnan(values))
+        return pa.array(values, from_pandas=False)
+    if (isinstance(dtype, np.dtype) and dtype.kind == "M") or isinstance(dtype, pd.DatetimeTZDtype):
+        # UTC instants for zone-aware columns (a view, no copy).
+        naive = series.dt.tz_convert(None) if isinstance(dtype, pd.DatetimeTZDtype) else series
+        values = naive.to_numpy(copy=False)
+        if np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
+            ints = np.ascontiguousarray(values.view(np.int64))
+            arrow_type = pa.Array.from_pandas(series.iloc[:0]).type  # unit and zone as pyarrow names them
+            return pa.Array.from_buffers(arrow_type, len(ints), [None, pa.py_buffer(ints)])
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.ascontiguousarray(series.cat.codes.to_numpy(copy=False))
+        missing = codes < 0
+        indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        categories = _pandas_column(pd.Series(dtype.categories), name)
+        return pa.DictionaryArray.from_arrays(indices, categories, ordered=dtype.ordered, safe=False)
+    try:
+        return pa.Array.from_pandas(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise SchemaError(
+            f'column "{name}" cannot be converted to Arrow (mixed value types in an object column?): {e}'
+        ) from e
 
 
 def check_output(output: str) -> None:

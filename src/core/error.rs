@@ -121,6 +121,24 @@ pub enum KpiError {
 pub type KpiResult<T> = Result<T, KpiError>;
 
 impl KpiError {
+    /// The error of a part of the input that starts at row `offset`, with its example rows
+    /// renumbered as positions in the whole input.
+    pub fn at_offset(self, offset: usize) -> KpiError {
+        match self {
+            KpiError::InvalidValues {
+                column,
+                rule,
+                mut rows,
+            } => {
+                for ex in &mut rows.examples {
+                    ex.row += offset;
+                }
+                KpiError::InvalidValues { column, rule, rows }
+            }
+            other => other,
+        }
+    }
+
     pub fn param(name: &str, reason: impl Into<String>) -> Self {
         KpiError::InvalidParameter {
             name: name.to_string(),

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use arrow::array::{AnyDictionaryArray, Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 
@@ -130,7 +131,10 @@ impl Table {
                 self.schema.field(idx).data_type(),
             )]
         } else {
-            self.batches.iter().map(|b| b.column(idx).clone()).collect()
+            self.batches
+                .iter()
+                .map(|b| nat_as_null(b.column(idx)))
+                .collect()
         };
         Ok(Column::new(name, chunks))
     }
@@ -143,6 +147,48 @@ impl Table {
 /// Keys of a dictionary array as positions into its values, `None` for a null key. A
 /// dictionary without values (every row null: an all-missing pandas categorical) has no
 /// positions at all, and arrow's `normalized_keys` panics on it.
+/// pandas stores a missing time (NaT) as the smallest int64, in every unit. Read it as null,
+/// so pandas datetime columns can be handed over as they lie in memory (kpikit's pandas
+/// export skips pyarrow's NaT scan) and every analysis still sees a missing time.
+/// Zero-copy when the chunk holds no NaT, which the scan below finds in one vectorised pass.
+pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
+    use arrow::datatypes::{
+        TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    fn with_nat_null<T: arrow::datatypes::ArrowTimestampType>(
+        chunk: &ArrayRef,
+        tz: &Option<std::sync::Arc<str>>,
+    ) -> ArrayRef {
+        let a = chunk.as_primitive::<T>();
+        let values = a.values();
+        if !values.contains(&i64::MIN) {
+            return chunk.clone();
+        }
+        let valid = BooleanBuffer::collect_bool(values.len(), |i| values[i] != i64::MIN);
+        let nulls = NullBuffer::union(a.nulls(), Some(&NullBuffer::new(valid)));
+        std::sync::Arc::new(
+            arrow::array::PrimitiveArray::<T>::new(values.clone(), nulls)
+                .with_timezone_opt(tz.clone()),
+        )
+    }
+    match chunk.data_type() {
+        DataType::Timestamp(TimeUnit::Second, tz) => {
+            with_nat_null::<TimestampSecondType>(chunk, tz)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, tz) => {
+            with_nat_null::<TimestampMillisecondType>(chunk, tz)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            with_nat_null::<TimestampMicrosecondType>(chunk, tz)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
+            with_nat_null::<TimestampNanosecondType>(chunk, tz)
+        }
+        _ => chunk.clone(),
+    }
+}
+
 pub fn dictionary_keys(d: &dyn AnyDictionaryArray) -> Vec<Option<usize>> {
     if d.values().is_empty() {
         return vec![None; d.keys().len()];
@@ -225,6 +271,21 @@ mod tests {
     use super::*;
     use arrow::array::{Int8Array, StringArray};
     use arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn nat_reads_as_null_keeping_values_zone_and_existing_nulls() {
+        use arrow::array::TimestampNanosecondArray;
+        let a = TimestampNanosecondArray::from(vec![Some(5), Some(i64::MIN), None, Some(7)])
+            .with_timezone("Europe/Paris");
+        let chunk: ArrayRef = Arc::new(a.slice(1, 3));
+        let out = nat_as_null(&chunk);
+        assert_eq!(out.data_type(), chunk.data_type());
+        let t = out.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+        assert_eq!(t.iter().collect::<Vec<_>>(), vec![None, None, Some(7)]);
+        // Without NaT the very same array comes back (no copy, no new bitmap).
+        let clean: ArrayRef = Arc::new(a.slice(2, 2));
+        assert!(Arc::ptr_eq(&nat_as_null(&clean), &clean));
+    }
 
     #[test]
     fn integers_of_any_width_read_as_f64() {

@@ -236,13 +236,57 @@ struct Times {
 }
 
 fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> {
+    read_times_with(col, zone, freq, &mut DayOrdinals::default())
+}
+
+/// Period ordinal of each day seen so far: calendar arithmetic once per distinct day, kept
+/// across the blocks of a part. Spans over 2²⁰ days fall back to computing every row.
+#[derive(Default)]
+struct DayOrdinals {
+    lo: i64,
+    ords: Vec<i64>,
+}
+
+impl DayOrdinals {
+    const MAX_SPAN: i64 = 1 << 20;
+
+    /// Cover days `lo..=hi`; false if that span is too wide for a table.
+    fn cover(&mut self, f: Freq, lo: i64, hi: i64) -> bool {
+        let (have_lo, have_hi) = (self.lo, self.lo + self.ords.len() as i64 - 1);
+        if !self.ords.is_empty() && lo >= have_lo && hi <= have_hi {
+            return true;
+        }
+        let (lo, hi) = if self.ords.is_empty() {
+            (lo, hi)
+        } else {
+            (lo.min(have_lo), hi.max(have_hi))
+        };
+        if hi - lo >= Self::MAX_SPAN {
+            return false;
+        }
+        self.lo = lo;
+        self.ords = (lo..=hi).map(|d| f.ordinal_of_day(d)).collect();
+        true
+    }
+}
+
+fn read_times_with(
+    col: &Column,
+    zone: Zone,
+    freq: Option<Freq>,
+    days_seen: &mut DayOrdinals,
+) -> KpiResult<Times> {
     let flat = |chunks: Vec<Int64Array>| -> Vec<i64> {
         let mut v = Vec::with_capacity(col.len());
         for c in chunks {
-            if c.null_count() == 0 {
-                v.extend_from_slice(c.values());
-            } else {
-                v.extend((0..c.len()).map(|i| if c.is_null(i) { NONE } else { c.value(i) }));
+            let start = v.len();
+            v.extend_from_slice(c.values());
+            if let Some(nulls) = c.nulls().filter(|n| n.null_count() > 0) {
+                for (slot, valid) in v[start..].iter_mut().zip(nulls.iter()) {
+                    if !valid {
+                        *slot = NONE;
+                    }
+                }
             }
         }
         v
@@ -262,7 +306,6 @@ fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> 
             .collect();
         return Ok(Times { at, ord });
     };
-    // Calendar arithmetic once per distinct day: a table over the days the column spans.
     let day = |us: i64| us.div_euclid(US_PER_DAY);
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for &us in local {
@@ -271,15 +314,15 @@ fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> 
             hi = hi.max(day(us));
         }
     }
-    let ord = if lo <= hi && hi - lo < 1 << 20 {
-        let table: Vec<i64> = (lo..=hi).map(|d| f.ordinal_of_day(d)).collect();
+    let ord = if lo > hi || days_seen.cover(f, lo, hi) {
+        let (base, table) = (days_seen.lo, &days_seen.ords);
         local
             .iter()
             .map(|&us| {
                 if us == NONE {
                     NONE
                 } else {
-                    table[(day(us) - lo) as usize]
+                    table[(day(us) - base) as usize]
                 }
             })
             .collect()
@@ -304,6 +347,11 @@ fn read_f64(col: &Column) -> KpiResult<Vec<Option<f64>>> {
     let mut v = Vec::with_capacity(col.len());
     let mut bad = BadRows::default();
     for c in f64_chunks(col)? {
+        if c.null_count() == 0 && !c.values().iter().any(|x| x.is_infinite()) {
+            // The usual column: no nulls, no infinities; NaN is missing.
+            v.extend(c.values().iter().map(|&x| (!x.is_nan()).then_some(x)));
+            continue;
+        }
         for i in 0..c.len() {
             let x = value_f64(&c, i);
             if let Some(x) = x.filter(|x| x.is_infinite()) {
@@ -394,11 +442,48 @@ impl Acc {
         }
     }
 
+    /// A dense slot table that grows to the periods it meets (for parts read block by block,
+    /// whose period range is not known up front).
+    fn grow_dense(&mut self, n_segments: usize) {
+        self.dense = Some((0, n_segments.max(1), Vec::new()));
+    }
+
+    /// Widen the dense table to cover `ord`, or give it up for the hash index when too wide.
+    fn widen(&mut self, ord: i64) {
+        let Some((lo, width, table)) = self.dense.take() else {
+            return;
+        };
+        let periods = (table.len() / width) as i64;
+        let (new_lo, new_hi) = if periods == 0 {
+            (ord, ord)
+        } else {
+            // Room for a few more periods each way, so periods met in random order rarely
+            // rebuild the table.
+            (ord.min(lo) - 4, ord.max(lo + periods - 1) + 4)
+        };
+        if (new_hi - new_lo + 1).saturating_mul(width as i64) > 1 << 22 {
+            for (s, k) in self.keys.iter().enumerate() {
+                self.index.insert(*k, s as u32);
+            }
+            return;
+        }
+        let mut grown = vec![u32::MAX; (new_hi - new_lo + 1) as usize * width];
+        for (s, &(o, g)) in self.keys.iter().enumerate() {
+            grown[(o - new_lo) as usize * width + g as usize] = s as u32;
+        }
+        self.dense = Some((new_lo, width, grown));
+    }
+
     #[inline]
     fn slot(&mut self, ord: i64, seg: u32) -> usize {
         let s = self.keys.len();
         if let Some((lo, width, table)) = &mut self.dense {
-            let cell = &mut table[(ord - *lo) as usize * *width + seg as usize];
+            let rel = ord.wrapping_sub(*lo);
+            if rel < 0 || rel as usize >= table.len() / *width {
+                self.widen(ord);
+                return self.slot(ord, seg);
+            }
+            let cell = &mut table[rel as usize * *width + seg as usize];
             if *cell != u32::MAX {
                 return *cell as usize;
             }
@@ -536,20 +621,30 @@ fn part(
     let seg = segment_groups(&input.segments, n)?;
     let (spec, freq, zone) = (ctx.spec, ctx.spec.freq, ctx.spec.zone);
     let mut read: StdHashMap<&str, Times> = StdHashMap::new();
-    for role in kind.time_roles() {
-        if let Some(c) = input.get(role) {
-            read.insert(role, read_times(c, zone, freq)?);
+    if kind == Kind::Deals {
+        // Deals are read block by block (the biggest tables): the slot table grows instead.
+        acc.grow_dense(seg.len());
+    } else {
+        for role in kind.time_roles() {
+            if let Some(c) = input.get(role) {
+                read.insert(
+                    role,
+                    read_times(c, zone, freq).map_err(|e| e.at_offset(offset))?,
+                );
+            }
         }
+        acc.prepare(&read.values().collect::<Vec<_>>(), seg.len().max(1));
     }
-    acc.prepare(&read.values().collect::<Vec<_>>(), seg.len().max(1));
     let mut times = |role: &str| -> KpiResult<Option<Times>> { Ok(read.remove(role)) };
+    // Rows named in errors are positions in the whole input, not in this part.
+    let f64_of = |c: &Column| read_f64(c).map_err(|e| e.at_offset(offset));
     let skipped = match kind {
-        Kind::Deals => deals_part(ctx, input, &seg.ids, &mut acc, offset, &mut times)?,
+        Kind::Deals => deals_part(ctx, input, &seg.ids, &mut acc, offset)?,
         Kind::Leads => {
             let created = times("created")?.expect("required");
             let qualified = times("qualified")?;
             let converted = times("converted")?;
-            let revenue = input.get("revenue").map(read_f64).transpose()?;
+            let revenue = input.get("revenue").map(f64_of).transpose()?;
             let by_event = ctx.params[0] == "event";
             let mut rules = Rules::new(
                 vec![
@@ -623,7 +718,7 @@ fn part(
             let opened = times("opened")?.expect("required");
             let resolved = times("resolved")?;
             let first = times("first_response")?;
-            let handle = input.get("handle_seconds").map(read_f64).transpose()?;
+            let handle = input.get("handle_seconds").map(f64_of).transpose()?;
             let mut rules = Rules::new(
                 vec![
                     (
@@ -697,7 +792,7 @@ fn part(
             ];
             let values: Vec<Option<Vec<Option<f64>>>> = roles
                 .iter()
-                .map(|r| input.get(r).map(read_f64).transpose())
+                .map(|r| input.get(r).map(f64_of).transpose())
                 .collect::<KpiResult<_>>()?;
             let mut rule_list = vec![(ctx.name("time"), "times must not be missing".to_string())];
             for r in roles {
@@ -784,15 +879,11 @@ fn deals_part(
     seg: &[u32],
     acc: &mut Acc,
     offset: usize,
-    times: &mut dyn FnMut(&str) -> KpiResult<Option<Times>>,
 ) -> KpiResult<usize> {
     let n = seg.len();
-    let created = times("created")?.expect("required");
-    let closed = times("closed")?.expect("required");
-    let amount = read_f64(input.get("amount").expect("required"))?;
-    let won = read_bool(input.get("won").expect("required"))?;
-    let by_created = ctx.params[0] == "created";
-    let cycle_of_closed = ctx.params[1] == "closed";
+    let column = |role: &str| input.get(role).expect("required");
+    let (zone, freq) = (ctx.spec.zone, ctx.spec.freq);
+    let mut days_seen = DayOrdinals::default();
     let mut rules = Rules::new(
         vec![
             (
@@ -820,18 +911,77 @@ fn deals_part(
         ],
         offset,
     );
-    for i in 0..n {
-        let c = created.at[i];
+    // Blocks small enough that the rows read stay in cache between reading and counting.
+    for start in (0..n).step_by(DEAL_BLOCK) {
+        let len = DEAL_BLOCK.min(n - start);
+        let times = |role: &str, days_seen: &mut DayOrdinals| {
+            read_times_with(&column(role).slice(start, len), zone, freq, days_seen)
+                .map_err(|e| e.at_offset(offset + start))
+        };
+        let created = times("created", &mut days_seen)?;
+        let closed = times("closed", &mut days_seen)?;
+        let amount = read_f64(&column("amount").slice(start, len))
+            .map_err(|e| e.at_offset(offset + start))?;
+        let won = read_bool(&column("won").slice(start, len))?;
+        deals_block(
+            ctx,
+            input,
+            &seg[start..start + len],
+            acc,
+            &mut rules,
+            start,
+            &DealRows {
+                created,
+                closed,
+                amount,
+                won,
+            },
+        );
+    }
+    rules.check(ctx.spec.invalid)
+}
+
+/// Rows of one block of deals, read.
+struct DealRows {
+    created: Times,
+    closed: Times,
+    amount: Vec<Option<f64>>,
+    won: Vec<Option<bool>>,
+}
+
+const DEAL_BLOCK: usize = 1 << 13;
+
+/// Count one block of deals (`start` = the block's first row within the part).
+fn deals_block(
+    ctx: &Ctx,
+    input: &PartInput,
+    seg: &[u32],
+    acc: &mut Acc,
+    rules: &mut Rules,
+    start: usize,
+    rows: &DealRows,
+) {
+    let DealRows {
+        created,
+        closed,
+        amount,
+        won,
+    } = rows;
+    let by_created = ctx.params[0] == "created";
+    let cycle_of_closed = ctx.params[1] == "closed";
+    for (j, &g) in seg.iter().enumerate() {
+        let i = start + j;
+        let c = created.at[j];
         if c == NONE {
             rules.bad(0, i, || "missing".into());
             continue;
         }
-        let x = closed.at[i];
+        let x = closed.at[j];
         if x != NONE && x < c {
             rules.bad(1, i, || format!("{} < created {}", fmt_us(x), fmt_us(c)));
             continue;
         }
-        let w = won[i];
+        let w = won[j];
         if x == NONE && w == Some(true) {
             rules.bad(2, i, || "true".into());
             continue;
@@ -840,7 +990,7 @@ fn deals_part(
             rules.bad(3, i, || "missing".into());
             continue;
         }
-        let a = amount[i];
+        let a = amount[j];
         if let Some(a) = a.filter(|a| *a < 0.0) {
             rules.bad(4, i, || format!("{a}"));
             continue;
@@ -854,14 +1004,13 @@ fn deals_part(
             continue;
         }
         // One slot lookup per period the row touches (created, closed), not one per counter.
-        let g = seg[i];
-        let co = created.ord[i];
+        let co = created.ord[j];
         let at_created = acc.slot(co, g);
         acc.count_at(at_created, 0);
         if x == NONE {
             continue;
         }
-        let xo = closed.ord[i];
+        let xo = closed.ord[j];
         let at_closed = if xo == co {
             at_created
         } else {
@@ -879,7 +1028,6 @@ fn deals_part(
             acc.push_at(at, 1, days(x - c));
         }
     }
-    rules.check(ctx.spec.invalid)
 }
 
 /// The part's accumulator as a state batch.

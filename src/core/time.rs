@@ -148,6 +148,20 @@ pub const MAX_US: i64 = 253_402_300_799_999_999;
 
 /// Times outside [`MIN_US`, `MAX_US`] (sentinels like i64::MIN, a unit mix-up) named by row.
 pub fn check_time_range(name: &str, us: &Int64Array) -> KpiResult<()> {
+    // The common case (every time in range) in one branch-free pass over the values; nulls'
+    // slots hold arbitrary values, so only a hit there needs the row-by-row look below.
+    let in_range = |v: &i64| (MIN_US..=MAX_US).contains(v);
+    let all_in_range = match us.nulls() {
+        None => us.values().iter().fold(true, |ok, v| ok & in_range(v)),
+        Some(n) => us
+            .values()
+            .iter()
+            .zip(n.iter())
+            .fold(true, |ok, (v, valid)| ok & (in_range(v) | !valid)),
+    };
+    if all_in_range {
+        return Ok(());
+    }
     let mut bad = super::error::BadRows::default();
     for (i, v) in us.iter().enumerate() {
         if let Some(v) = v.filter(|v| !(MIN_US..=MAX_US).contains(v)) {

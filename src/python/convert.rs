@@ -9,7 +9,7 @@ use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
-use crate::core::input::{Column, Table};
+use crate::core::input::{nat_as_null, Column, Table};
 use crate::core::{KpiError, KpiResult};
 
 /// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a
@@ -65,6 +65,7 @@ pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
     let chunks = reader
         .collect::<Result<Vec<ArrayRef>, _>>()
         .map_err(PyKpiError::from)?;
+    let chunks = chunks.iter().map(nat_as_null).collect();
     Ok(Column::new(name, chunks))
 }
 

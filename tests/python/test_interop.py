@@ -94,3 +94,70 @@ def test_dictionary_segments_split_over_many_chunks() -> None:
     assert out.responses.tolist() == [2, 2]
     cat = pd.DataFrame({"score": [10, 0, 9, 8] * 100_000, "plan": pd.Categorical(["b", "a", "a", "b"] * 100_000)})
     assert kpikit.nps(cat, score="score", by="plan").plan.tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", [None, "UTC", "America/New_York"])
+def test_pandas_datetime_columns_are_not_copied(unit: str, tz: str | None) -> None:
+    times = pd.Series(pd.date_range("2024-01-01", periods=N, freq="min", unit=unit, tz=tz))
+    times.iloc[7] = pd.NaT  # pyarrow would scan for NaT and copy nothing but build a bitmap
+    df = pd.DataFrame({"t": times})
+    naive = df["t"].dt.tz_convert(None) if tz else df["t"]
+    seen = _kpikit.table_buffer_addresses(table_input(df, ["t"]))
+    assert seen["t"] == [naive.to_numpy().ctypes.data]
+    exported = pa.table(table_input(df, ["t"])).column("t").type
+    assert exported == pa.Array.from_pandas(times).type  # same unit and zone as pyarrow's
+
+
+def test_pandas_nat_is_a_missing_time_in_every_unit() -> None:
+    # Day 1: two answers, one with a NaT time; day 2: one answer. NaT must be "missing", not
+    # a time 292 billion years ago (the smallest int64 it is stored as).
+    for unit in ["s", "ms", "us", "ns"]:
+        t = pd.Series(pd.to_datetime(["2024-03-01 10:00", None, "2024-03-02 09:00"])).astype(f"datetime64[{unit}]")
+        df = pd.DataFrame({"score": [10.0, 0.0, 6.0], "t": t})
+        with pytest.raises(kpikit.InputError, match=r'column "t".*row 1: missing'):
+            kpikit.nps(df, score="score", time="t", freq="day")
+        out = kpikit.nps(df, score="score", time="t", freq="day", invalid="skip")
+        assert out.responses.tolist() == [1, 1], unit
+        assert out.nps.tolist() == [100.0, -100.0], unit
+        assert out.attrs["skipped_rows"] == 1
+
+
+def test_pandas_nan_in_a_float_key_is_missing() -> None:
+    # pandas turns an integer id column with a gap into floats with NaN: the gap is a missing
+    # user (dropped and counted with nulls="drop"), never a user called NaN.
+    ev = pd.DataFrame(
+        {"user": [1.0, np.nan, 2.0], "time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02"])}
+    )
+    with pytest.raises(kpikit.InputError, match=r'column "user".*row 1: missing'):
+        kpikit.active_users(ev, user="user", time="time")
+    out = kpikit.active_users(ev, user="user", time="time", nulls="drop")
+    assert out.dau.tolist() == [1, 1]
+
+
+def test_pandas_categorical_codes_are_reused_and_missing_categories_stay_missing() -> None:
+    seg = pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "c"])
+    df = pd.DataFrame({"score": [10.0, 10.0, 0.0, 8.0], "seg": seg})
+    col = pa.table(table_input(df, ["score", "seg"])).column("seg").combine_chunks()
+    assert pa.types.is_dictionary(col.type)
+    assert col.to_pylist() == ["b", None, "a", "b"]
+    out = kpikit.nps(df, score="score", by="seg").set_index("seg")
+    # a: one detractor (-100); b: a promoter and a passive (+50); the unnamed segment: one
+    # promoter; c has no answers.
+    assert out.loc["a", "nps"] == -100.0 and out.loc["b", "nps"] == 50.0
+
+
+def test_pandas_named_index_and_repeated_column_names() -> None:
+    df = pd.DataFrame({"score": [10.0, 0.0, 9.0]}, index=pd.Index(["x", "y", "x"], name="seg"))
+    out = kpikit.nps(df, score="score", by="seg").set_index("seg")
+    assert out.loc["x", "nps"] == 100.0 and out.loc["y", "nps"] == -100.0
+    # A repeated name is ambiguous: named in the error rather than guessed.
+    twice = pd.DataFrame([[10.0, 1.0], [0.0, 2.0]], columns=["score", "score"])
+    with pytest.raises(kpikit.SchemaError, match=r"column names must be unique: 'score'"):
+        kpikit.nps(twice, score="score")
+
+
+def test_pandas_mixed_object_column_is_named() -> None:
+    df = pd.DataFrame({"score": [10.0, 9.0], "seg": pd.Series([1, "a"], dtype=object)})
+    with pytest.raises(kpikit.SchemaError, match='column "seg" cannot be converted'):
+        kpikit.nps(df, score="score", by="seg")

@@ -377,3 +377,21 @@ def test_matches_pandas_reference(seed: int, n: int) -> None:
         assert out[c].tolist() == ref[c].tolist(), c
     for c in ref.columns[6:]:
         assert np.allclose(out[c].astype(float), ref[c].astype(float), equal_nan=True, rtol=1e-9), c
+
+
+def test_bad_rows_are_named_by_their_position_in_a_large_table() -> None:
+    # 300,000 deals are read in parallel row ranges and, within a range, in blocks: a bad row
+    # far from the start must still be named by its row number in the caller's table.
+    n = 300_000
+    created = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) % 1000, unit="h")
+    amount = np.full(n, 100.0)
+    amount[[9_000, 250_001]] = -5.0
+    deals = pd.DataFrame(
+        {"created": created, "closed": created + pd.Timedelta(days=3), "amount": amount, "won": np.arange(n) % 2 == 0}
+    )
+    kw: dict[str, Any] = dict(created="created", closed="closed", amount="amount", won="won")
+    with pytest.raises(kpikit.InputError, match=r'"amount".*2 row\(s\), e\.g\. row 9000: -5; row 250001: -5'):
+        kpikit.deal_metrics(deals, **kw)
+    out = kpikit.deal_metrics(deals, **kw, invalid="skip")
+    assert out.attrs["skipped_rows"] == 2
+    assert out.deals_closed.sum() == n - 2 and out.deals_won.sum() == n // 2 - 1  # row 9000 was a won deal

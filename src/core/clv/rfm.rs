@@ -332,6 +332,43 @@ fn f64_field(name: &str) -> Field {
     Field::new(name, DataType::Float64, false)
 }
 
+/// The ascending order of distinct integer customer ids spanning a short range (at most
+/// 4 × their number + 65,536): one pass placing each at its value's slot and one over the
+/// slots, instead of a comparison sort of millions of keys. None for other keys.
+fn dense_order(keys: &ArrayRef) -> KpiResult<Option<UInt32Array>> {
+    // Not UInt64: its values above i64::MAX do not cast.
+    let small_int = matches!(
+        keys.data_type(),
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    );
+    if !small_int || keys.null_count() > 0 || keys.is_empty() {
+        return Ok(None);
+    }
+    let cast = arrow::compute::cast(keys, &DataType::Int64)?;
+    let values = cast.as_primitive::<Int64Type>().values();
+    let (lo, hi) = values
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let span = hi.checked_sub(lo).and_then(|s| s.checked_add(1));
+    let limit = 4 * values.len() as i64 + 65_536;
+    let Some(span) = span.filter(|&s| s <= limit) else {
+        return Ok(None);
+    };
+    let mut slots = vec![u32::MAX; span as usize];
+    for (i, &v) in values.iter().enumerate() {
+        slots[(v - lo) as usize] = i as u32;
+    }
+    Ok(Some(UInt32Array::from_iter_values(
+        slots.into_iter().filter(|&i| i != u32::MAX),
+    )))
+}
+
 /// Output columns for `summaries`, rows ordered by customer value.
 fn build(log: &Log, summaries: &[Summary], extra: Vec<(&str, Vec<f64>)>) -> KpiResult<RecordBatch> {
     let rows: Vec<usize> = summaries
@@ -339,7 +376,10 @@ fn build(log: &Log, summaries: &[Summary], extra: Vec<(&str, Vec<f64>)>) -> KpiR
         .map(|s| log.first_row[s.customer as usize])
         .collect();
     let keys = take_rows(log.customer, &rows)?;
-    let order: UInt32Array = sort_to_indices(&keys, None, None)?;
+    let order: UInt32Array = match dense_order(&keys)? {
+        Some(order) => order,
+        None => sort_to_indices(&keys, None, None)?,
+    };
     let mut fields = vec![Field::new(
         &log.customer.name,
         keys.data_type().clone(),
@@ -685,6 +725,34 @@ mod tests {
         assert_eq!(col(&out, "frequency"), vec![1.0, 0.0]);
         assert_eq!(col(&out, "T"), vec![3.0, 1.0]);
         assert_eq!(col(&out, "monetary_value"), vec![20.0, 0.0]);
+    }
+
+    #[test]
+    fn integer_customers_come_out_in_ascending_order() {
+        // Customers first seen in the order 7, −3, 2, 5 (dense range: counting placement) and
+        // 10^12, −4 (span too wide: comparison sort); each buys on day 0 and day k.
+        use arrow::array::Int64Array;
+        for ids in [vec![7i64, -3, 2, 5], vec![1_000_000_000_000, -4]] {
+            let mut c = vec![];
+            let mut t = vec![];
+            for (k, id) in ids.iter().enumerate() {
+                c.extend([*id, *id]);
+                t.extend([0, (k as i64 + 1) * DAY]);
+            }
+            let customer = Column::from_array("customer", Arc::new(Int64Array::from(c)));
+            let time = Column::from_array("time", Arc::new(TimestampMicrosecondArray::from(t)));
+            let out = rfm_summary(&customer, &time, None, &spec(), None).unwrap();
+            let got: Vec<i64> = out.column(0).as_primitive::<Int64Type>().values().to_vec();
+            let mut want = ids.clone();
+            want.sort();
+            assert_eq!(got, want);
+            // Customer ids[k] bought on day k + 1: recency k + 1 follows its row.
+            let recency = col(&out, "recency");
+            for (row, id) in got.iter().enumerate() {
+                let k = ids.iter().position(|v| v == id).unwrap();
+                assert_eq!(recency[row], (k + 1) as f64);
+            }
+        }
     }
 
     #[test]

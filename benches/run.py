@@ -1,13 +1,24 @@
 """kpikit's benchmark suite: every analysis against pandas, polars and DuckDB on the demo company.
 
-    python benches/run.py                       # all workloads, scales 1, 10 and 50
+    python benches/run.py                       # every workload at its three scales
     python benches/run.py --workloads nps --scales 0.1,1 --repeat 3
+    python benches/run.py --levels 3 --repeat 3 # only the 5×10⁷-event scale of every workload
 
 Needs a release build of kpikit (``make demo`` installs one) and refuses a debug build. Each
-measurement runs in a fresh process (benches/worker.py): the input is generated and loaded as a
-pandas DataFrame first, then one engine runs ``--repeat`` times; the report gives the median
-time and the working memory (peak RSS minus RSS once the input is loaded). Before timing, every
-engine's result is checked equal to kpikit's. Writes benches/REPORT.md and benches/plots/*.png.
+workload names its three scales (``Workload.scales``): the inputs of about 10⁶, 10⁷ and 5×10⁷
+events, the other tables in proportion. Each measurement runs in a fresh process
+(benches/worker.py): the input is generated and loaded as a pandas DataFrame first, then one
+engine runs ``--repeat`` times; the report gives the median time and the working memory (peak
+RSS minus RSS once the input is loaded). Before timing, every engine's result is checked equal
+to kpikit's. kpikit is also timed on one thread (``--single-thread`` times every engine so).
+
+A worker whose memory passes ``--max-rss-gib`` (or that would leave the machine with less than
+1 GiB available) is stopped and its engine recorded as out of memory; any other failure is
+recorded with its reason. Either way the run goes on.
+
+Results merge into benches/results.json by (workload, scale, threads): a run replaces only the
+rows it measured, each row keeping its own time of measurement. Writes benches/REPORT.md and
+benches/plots/<workload>.png from all rows kept.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,134 +38,409 @@ sys.path.insert(0, str(HERE))
 from workloads import WORKLOADS  # noqa: E402
 
 PEERS = ["pandas", "polars", "duckdb"]
+LEVELS = ["10⁶", "10⁷", "5×10⁷"]  # events at a workload's first, second and third scale
+STORE = HERE / "results.json"
+FORMAT = 2
 
 
-def _run_worker(args: list[str], threads: int | None) -> dict:
-    env = dict(os.environ)
-    if threads is not None:
-        for var in ("KPIKIT_MAX_THREADS", "POLARS_MAX_THREADS", "BENCH_THREADS", "RAYON_NUM_THREADS"):
-            env[var] = str(threads)
-    out = subprocess.run(
-        [sys.executable, str(HERE / "worker.py"), *args], env=env, capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _now() -> str:
+    return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def _fmt_s(x: float | None) -> str:
     return "—" if x is None else (f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s")
 
 
+# --- running workers -----------------------------------------------------------------------
+
+
+class WorkerFailed(Exception):
+    """A worker that did not finish: `status` is "out of memory", "timed out" or "failed"."""
+
+    def __init__(self, status: str, reason: str, stdout: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status, self.reason, self.stdout = status, reason, stdout
+
+
+def _run_worker(args: list[str], threads: int | None, limits: argparse.Namespace) -> list[dict]:
+    """Run benches/worker.py and return its JSON lines. The worker is watched: it is stopped
+    when its RSS passes the limit or the machine runs low on memory (so the kernel's OOM killer
+    never has to pick a process, which could be someone else's), or when it runs too long."""
+    import psutil
+
+    env = dict(os.environ)
+    if threads is not None:
+        for var in ("KPIKIT_MAX_THREADS", "POLARS_MAX_THREADS", "BENCH_THREADS", "RAYON_NUM_THREADS"):
+            env[var] = str(threads)
+    err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"kpikit-bench-{os.getpid()}.err"
+    with open(err_path, "w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "worker.py"), *args], env=env, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        watched = psutil.Process(proc.pid)
+        limit = limits.max_rss_gib * 2**30
+        start, peak, killed = time.monotonic(), 0, None
+        # Poll memory while reading stdout on a thread (a full pipe would block the worker).
+        import threading
+
+        chunks: list[str] = []
+        reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        while proc.poll() is None:
+            try:
+                rss = watched.memory_info().rss
+            except psutil.NoSuchProcess:
+                break
+            peak = max(peak, rss)
+            avail = psutil.virtual_memory().available
+            if rss > limit:
+                killed = ("out of memory", f"RSS passed {limits.max_rss_gib:g} GiB, the limit set for one process")
+            elif avail < 2**30:
+                killed = ("out of memory", f"the machine had under 1 GiB available with this process at {rss / 2**30:.1f} GiB RSS")
+            elif time.monotonic() - start > limits.timeout:
+                killed = ("timed out", f"still running after {limits.timeout:.0f} s")
+            if killed:
+                proc.kill()
+                break
+            time.sleep(0.1)
+        proc.wait()
+        reader.join()
+        err.seek(0)
+        stderr = err.read()
+    err_path.unlink(missing_ok=True)
+    stdout = "".join(chunks)
+    if killed:
+        raise WorkerFailed(*killed, stdout)
+    if proc.returncode != 0:
+        if "MemoryError" in stderr or "std::bad_alloc" in stderr or proc.returncode == -9:
+            raise WorkerFailed("out of memory", f"the process ran out of memory at {peak / 2**30:.1f} GiB RSS", stdout)
+        last = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or [f"exit code {proc.returncode}"]
+        raise WorkerFailed("failed", last[0][:300], stdout)
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def _check(wname: str, scale: float, limits: argparse.Namespace) -> tuple[dict | None, dict[str, dict]]:
+    """Check every engine against kpikit. Returns the input's size (None when even kpikit could
+    not run) and, per engine, either "same" or why it is left out. The worker prints a line per
+    engine as it goes, so when it dies on one engine the engines after it are checked anew."""
+    pending = [e for e in WORKLOADS[wname].engines if e != "kpikit"]
+    size: dict | None = None
+    verdicts: dict[str, dict] = {}
+    while True:
+        args = ["--workload", wname, "--scale", str(scale), "--check", "--engines", ",".join(pending)]
+        try:
+            lines, failure = _run_worker(args, None, limits), None
+        except WorkerFailed as e:
+            lines = [json.loads(x) for x in e.stdout.splitlines() if x.startswith("{")]
+            failure = e
+        for line in lines:
+            if "rows" in line:
+                size = line
+            elif "status" in line:  # the engine raised (MemoryError included)
+                verdicts[line["engine"]] = {"status": line["status"], "reason": line["reason"]}
+            else:
+                verdicts[line["engine"]] = {"status": "same"} if line["verdict"] == "same" else {"status": "differs", "reason": line["verdict"]}
+        pending = [e for e in pending if e not in verdicts]
+        if failure is None:
+            return size, verdicts
+        if size is None:
+            return None, {"kpikit": {"status": failure.status, "reason": failure.reason}}
+        # The engine being checked when the worker died is the one that failed.
+        verdicts[pending[0]] = {"status": failure.status, "reason": failure.reason}
+        pending = pending[1:]
+        if not pending:
+            return size, verdicts
+
+
+def _measure(wname: str, scale: float, threads: int | None, engines: list[str], repeat: int, limits: argparse.Namespace) -> dict[str, dict]:
+    out = {}
+    for engine in engines:
+        args = ["--workload", wname, "--scale", str(scale), "--engine", engine, "--repeat", str(repeat)]
+        try:
+            m = _run_worker(args, threads, limits)[-1]
+            m["median"] = statistics.median(m["times"])
+            shown = f"median {_fmt_s(m['median'])}, working memory {m['working_mib']:.0f} MiB"
+        except WorkerFailed as e:
+            m = {"status": e.status, "reason": e.reason}
+            shown = f"{e.status} ({e.reason})"
+        out[engine] = m
+        print(f"  {engine:<7} threads={threads or os.cpu_count()}: {shown}", flush=True)
+    return out
+
+
+# --- the results store ---------------------------------------------------------------------
+
+
+def load_store(path: Path = STORE) -> list[dict]:
+    """Every row kept, migrating the first format (one entry per workload, one time for all of
+    its rows) to rows that each carry their workload, repeat count, version and time."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    if data.get("format") == FORMAT:
+        return list(data["rows"])
+    rows = []
+    for wname, entry in data.items():
+        for r in entry["rows"]:
+            rows.append({"workload": wname, **r, "repeat": entry["repeat"], "version": entry["version"], "measured_at": entry["when"]})
+    return rows
+
+
+def merge_rows(kept: list[dict], new: list[dict]) -> list[dict]:
+    """`kept` with every row that `new` measured again replaced, keyed by (workload, scale,
+    threads); rows of other scales, thread counts and workloads stay as they were."""
+
+    def key(r: dict) -> tuple:
+        return (r["workload"], float(r["scale"]), int(r["threads"]))
+
+    fresh = {key(r): r for r in new}
+    out = [r for r in kept if key(r) not in fresh] + list(fresh.values())
+    order = {w: i for i, w in enumerate(WORKLOADS)}
+    return sorted(out, key=lambda r: (order.get(r["workload"], len(order)), r["workload"], float(r["scale"]), -int(r["threads"])))
+
+
+def save_store(rows: list[dict], path: Path = STORE) -> None:
+    path.write_text(json.dumps({"format": FORMAT, "rows": rows}, indent=1))
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workloads", default=",".join(WORKLOADS))
-    p.add_argument("--scales", default="1,10,50")
+    p.add_argument("--scales", help="explicit scales for every workload chosen (default: each workload's own three)")
+    p.add_argument("--levels", default="1,2,3", help="which of each workload's three scales to run: 1 ≈ 10⁶, 2 ≈ 10⁷, 3 ≈ 5×10⁷ events")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--single-thread", action="store_true", help="also measure every engine on one thread")
+    p.add_argument("--repeat-largest", type=int, help="repetitions at a workload's largest scale (default: --repeat)")
+    p.add_argument("--single-thread", action="store_true", help="time every engine on one thread too (kpikit always is)")
+    p.add_argument("--no-single-thread", action="store_true", help="time nothing on one thread")
+    p.add_argument("--max-rss-gib", type=float, default=18.0, help="stop a worker whose RSS passes this (recorded as out of memory)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="stop a worker running longer than this many seconds")
     p.add_argument("--report", default=str(HERE / "REPORT.md"))
+    p.add_argument("--report-only", action="store_true", help="rewrite the report and plots from results.json")
+    p.add_argument("--store", default=str(STORE), help="the results file (default benches/results.json)")
+    p.add_argument("--plots", default=str(HERE / "plots"), help="directory of the plots")
+    p.add_argument("--allow-debug", action="store_true", help="test the harness itself on a debug build (use another --store and --report)")
     a = p.parse_args()
 
     import kpikit
     from kpikit import _kpikit
 
-    if _kpikit.debug_build:
+    if not a.report_only and _kpikit.debug_build and not a.allow_debug:
         sys.exit("benches/run.py needs a release build of kpikit: run `make demo` (maturin develop --release) first")
 
-    scales = [float(s) for s in a.scales.split(",")]
-    thread_modes: list[int | None] = [None] + ([1] if a.single_thread else [])
-    results: dict[str, list[dict]] = {}
-    for wname in a.workloads.split(","):
+    store = Path(a.store)
+    new: list[dict] = []
+    levels = [int(x) for x in a.levels.split(",")]
+    for wname in [] if a.report_only else a.workloads.split(","):
         w = WORKLOADS[wname]
+        scales = [float(s) for s in a.scales.split(",")] if a.scales else [w.scales[i - 1] for i in levels]
         for scale in scales:
-            check = _run_worker(["--workload", wname, "--scale", str(scale), "--check"], None)
-            bad = {k: v for k, v in check["check"].items() if v != "same"}
-            print(f"{wname} scale {scale}: {check['rows']:,} rows, {check['groups']} groups, check: {bad or 'all same'}", flush=True)
-            for threads in thread_modes:
-                row = {"scale": scale, "rows": check["rows"], "threads": threads or os.cpu_count(), "engines": {}}
-                for engine in w.engines:
-                    if engine in bad:
-                        continue
-                    m = _run_worker(
-                        ["--workload", wname, "--scale", str(scale), "--engine", engine, "--repeat", str(a.repeat)], threads
-                    )
-                    m["median"] = statistics.median(m["times"])
-                    row["engines"][engine] = m
-                    print(f"  {engine:<7} threads={row['threads']}: median {_fmt_s(m['median'])}, working memory {m['working_mib']:.0f} MiB", flush=True)
-                row["differs"] = bad
-                results.setdefault(wname, []).append(row)
+            repeat = a.repeat_largest if a.repeat_largest and scale == max(w.scales) else a.repeat
+            size, verdicts = _check(wname, scale, a)
+            if size is None:
+                print(f"{wname} scale {scale:g}: kpikit itself did not run: {verdicts['kpikit']}", flush=True)
+                continue
+            left_out = {e: v for e, v in verdicts.items() if v["status"] != "same"}
+            print(f"{wname} scale {scale:g}: {size['rows']:,} rows, {size['groups']} groups, check: {left_out or 'all same'}", flush=True)
+            checked = ["kpikit", *[e for e in w.engines if verdicts.get(e, {}).get("status") == "same"]]
+            modes: list[tuple[int | None, list[str]]] = [(None, checked)]
+            if a.single_thread:
+                modes.append((1, checked))
+            elif not a.no_single_thread:
+                modes.append((1, ["kpikit"]))
+            for threads, engines in modes:
+                measured = _measure(wname, scale, threads, engines, repeat, a)
+                # Engines left out by the check keep their reason in the row.
+                measured.update({e: v for e, v in left_out.items() if threads is None})
+                new.append(
+                    {
+                        "workload": wname, "scale": scale, "rows": size["rows"], "threads": threads or os.cpu_count(),
+                        "engines": measured, "differs": {e: v["reason"] for e, v in left_out.items() if v["status"] == "differs"},
+                        "repeat": repeat, "version": kpikit.__version__, "measured_at": _now(),
+                    }
+                )
+            # Saved after every scale: a run stopped midway keeps what it measured.
+            save_store(merge_rows(load_store(store), new), store)
 
-    # Results of workloads not run this time are kept from earlier runs (benches/results.json),
-    # so the report always covers every workload measured.
-    store = HERE / "results.json"
-    saved = json.loads(store.read_text()) if store.exists() else {}
-    for wname, rows in results.items():
-        saved[wname] = {"rows": rows, "repeat": a.repeat, "version": kpikit.__version__,
-                        "when": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
-    store.write_text(json.dumps(saved, indent=1))
-    merged = {w: saved[w]["rows"] for w in WORKLOADS if w in saved}
-    when = {w: f"{saved[w]['when']}, median of {saved[w]['repeat']} runs" for w in merged}
-    _write_report(Path(a.report), merged, a.repeat, kpikit.__version__, when)
-    _plot(merged)
+    rows = load_store(store)
+    _write_report(Path(a.report), rows)
+    _plot(rows, Path(a.plots))
     print(f"wrote {a.report}")
 
 
-def _write_report(path: Path, results: dict[str, list[dict]], repeat: int, version: str, when: dict[str, str]) -> None:
+# --- report --------------------------------------------------------------------------------
+
+
+def _median(e: dict, engine: str) -> float | None:
+    return e.get(engine, {}).get("median")
+
+
+def _level(w, scale: float) -> str:  # noqa: ANN001
+    return LEVELS[list(w.scales).index(scale)] if scale in w.scales else "—"
+
+
+def growth(rows: list[dict]) -> tuple[float, float, float] | None:
+    """kpikit's (all-core) time ratio between the largest and smallest scale measured, divided
+    by their row ratio (1.0 = time grows linearly with rows), and the same over the two
+    largest scales, plus the row ratio. None with fewer than two scales."""
+    pts = sorted((r["rows"], r["engines"]["kpikit"]["median"]) for r in rows if _median(r["engines"], "kpikit") is not None)
+    if len(pts) < 2 or pts[0][0] == pts[-1][0]:
+        return None
+    (n0, t0), (n1, t1), (nz, tz) = pts[0], pts[-2], pts[-1]
+    return (tz / t0) / (nz / n0), (tz / t1) / (nz / n1), nz / n0
+
+
+def _write_report(path: Path, rows: list[dict]) -> None:
+    cores = os.cpu_count()
+    by_workload: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["workload"] in WORKLOADS:
+            by_workload.setdefault(r["workload"], []).append(r)
+    versions = sorted({r["version"] for r in rows})
     lines = [
         "# kpikit benchmark report",
         "",
-        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python benches/run.py` with kpikit {version}, "
-        f"{os.cpu_count()} cores, each engine in a fresh process starting "
-        "from the same pandas DataFrame. Working memory is peak RSS minus RSS once the input is loaded. "
-        "Speed-up is the fastest peer's median ÷ kpikit's median; memory ratio is kpikit's working memory ÷ "
-        "the leanest peer's. Every peer's result was checked equal to kpikit's before timing.",
+        f"Written {_now()} by `python benches/run.py` from benches/results.json (kpikit {', '.join(versions)}), "
+        f"{cores} cores, each engine in a fresh process starting from the same pandas DataFrame. "
+        "Working memory is peak RSS minus RSS once the input is loaded. Speed-up is the fastest peer's median ÷ "
+        "kpikit's median; memory ratio is kpikit's working memory ÷ the leanest peer's. Every peer's result was checked "
+        "equal to kpikit's before timing. Each workload's three scales give about 10⁶, 10⁷ and 5×10⁷ events (the "
+        "*level* column; the other tables in proportion, see each description for the rows); rows of other scales "
+        "are kept with level —. *kpikit 1 thread* is kpikit with `KPIKIT_MAX_THREADS=1`, *speed-up from threads* its time ÷ "
+        f"the all-core ({cores} cores) time. *Growth* is kpikit's time ratio between the largest and the smallest "
+        "scale divided by the row ratio (1.0 = time grows linearly with rows; below 1 where fixed costs dominate the "
+        "small scale). A — is a figure not measured; *out of memory* and other failures give their reason below the table.",
         "",
+        "## Summary at each workload's largest scale measured",
+        "",
+        "| workload | level | rows | kpikit | fastest peer | speed-up | kpikit memory ÷ leanest peer | kpikit 1 thread | growth (smallest → largest) | growth (two largest) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for wname, rows in results.items():
+    sections: list[str] = []
+    for wname, wrows in sorted(by_workload.items(), key=lambda kv: list(WORKLOADS).index(kv[0])):
         w = WORKLOADS[wname]
-        lines += [f"## {wname}: {w.description}", "", f"Measured {when[wname]}.", ""]
-        head = "| scale | rows | threads | " + " | ".join(f"{e} time" for e in w.engines) + " | " + " | ".join(
-            f"{e} memory" for e in w.engines
-        ) + " | speed-up vs fastest peer | memory vs leanest peer |"
-        lines += [head, "|" + "---|" * (head.count("|") - 1)]
-        for r in rows:
-            e = r["engines"]
-            peers = [x for x in PEERS if x in e]
-            speed = mem = "—"
-            if "kpikit" in e and peers:
-                fastest = min(e[x]["median"] for x in peers)
-                leanest = min(e[x]["working_mib"] for x in peers)
-                speed = f"{fastest / e['kpikit']['median']:.1f}×"
-                mem = f"{e['kpikit']['working_mib'] / leanest:.2f}" if leanest > 0 else f"{e['kpikit']['working_mib']:.0f} MiB vs 0"
-            times = " | ".join(_fmt_s(e[x]["median"]) if x in e else "differs" for x in w.engines)
-            mems = " | ".join(f"{e[x]['working_mib']:.0f} MiB" if x in e else "—" for x in w.engines)
-            lines.append(f"| {r['scale']:g} | {r['rows']:,} | {r['threads']} | {times} | {mems} | {speed} | {mem} |")
-        lines.append("")
+        full = sorted((r for r in wrows if r["threads"] == cores), key=lambda r: r["scale"])
+        single = {r["scale"]: r for r in wrows if r["threads"] == 1}
+        g = growth([r for r in full if r["scale"] in w.scales])
+        if full:
+            big = full[-1]
+            e = big["engines"]
+            speed, mem, fastest = _ratios(e)
+            one = _median(single.get(big["scale"], {}).get("engines", {}), "kpikit")
+            lines.append(
+                f"| {wname} | {_level(w, big['scale'])} | {big['rows']:,} | {_fmt_s(_median(e, 'kpikit'))} | "
+                f"{fastest} | {speed} | {mem} | {_fmt_s(one)} | "
+                + (f"{g[0]:.2f} (rows ×{g[2]:.0f}) | {g[1]:.2f} |" if g else "— | — |")
+            )
+        sections += _workload_section(wname, w, full, single, g, wrows)
+    lines += ["", *sections]
     path.write_text("\n".join(lines))
 
 
-def _plot(results: dict[str, list[dict]]) -> None:
+def _ratios(e: dict) -> tuple[str, str, str]:
+    peers = [x for x in PEERS if _median(e, x) is not None]
+    k = _median(e, "kpikit")
+    if k is None or not peers:
+        return "—", "—", "—"
+    fastest = min(peers, key=lambda x: e[x]["median"])
+    leanest = min(e[x]["working_mib"] for x in peers)
+    mem = f"{e['kpikit']['working_mib'] / leanest:.2f}" if leanest > 0 else f"{e['kpikit']['working_mib']:.0f} MiB vs 0"
+    return f"{e[fastest]['median'] / k:.1f}×", mem, f"{fastest} {_fmt_s(e[fastest]['median'])}"
+
+
+def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: list[dict]) -> list[str]:  # noqa: ANN001
+    lines = [f"## {wname}: {w.description}", ""]
+    scales = ", ".join(f"{s:g} ≈ {lvl} events" for s, lvl in zip(w.scales, LEVELS, strict=True))
+    lines += [f"Scales: {scales}." + (f" {w.note}" if w.note else ""), ""]
+    if g:
+        lines += [f"Growth: {g[0]:.2f} from the smallest to the largest scale (rows ×{g[2]:.0f}), {g[1]:.2f} between the two largest.", ""]
+    stamps = {r["measured_at"] for r in wrows}
+    repeats = {r["repeat"] for r in wrows}
+    per_row = len(stamps) > 1
+    if not per_row:
+        lines += [f"Measured {stamps.pop()}, median of {'/'.join(str(x) for x in sorted(repeats))} runs.", ""]
+    head = (
+        "| level | scale | rows | "
+        + " | ".join(f"{e} time" for e in w.engines)
+        + " | kpikit 1 thread | speed-up from threads | "
+        + " | ".join(f"{e} memory" for e in w.engines)
+        + " | speed-up vs fastest peer | memory vs leanest peer |"
+        + (" measured at (runs) |" if per_row else "")
+    )
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    notes: list[str] = []
+    for r in full:
+        e = r["engines"]
+        speed, mem, _ = _ratios(e)
+
+        def cell(x: str, what: str) -> str:
+            if x not in e:
+                return "—"
+            if "median" not in e[x]:
+                notes.append(f"{x} at scale {r['scale']:g}: {e[x]['status']} ({e[x].get('reason', '')[:200]})")
+                return e[x]["status"]
+            return _fmt_s(e[x]["median"]) if what == "time" else f"{e[x]['working_mib']:.0f} MiB"
+
+        one = _median(single.get(r["scale"], {}).get("engines", {}), "kpikit")
+        k = _median(e, "kpikit")
+        threads = f"{one / k:.2f}×" if one and k else "—"
+        times = " | ".join(cell(x, "time") for x in w.engines)
+        mems = " | ".join(cell(x, "memory") if "median" in e.get(x, {}) else "—" for x in w.engines)
+        lines.append(
+            f"| {_level(w, r['scale'])} | {r['scale']:g} | {r['rows']:,} | {times} | {_fmt_s(one)} | {threads} | {mems} | {speed} | {mem} |"
+            + (f" {r['measured_at']} ({r['repeat']}) |" if per_row else "")
+        )
+    lines.append("")
+    if notes:
+        lines += [f"- {n}" for n in dict.fromkeys(notes)] + [""]
+    peers_single = [r for r in single.values() if any(x in r["engines"] for x in PEERS)]
+    if peers_single:
+        lines += ["One thread, every engine:", "", "| scale | rows | " + " | ".join(f"{e} time" for e in w.engines) + " |",
+                  "|" + "---|" * (2 + len(w.engines))]
+        for r in sorted(peers_single, key=lambda r: r["scale"]):
+            lines.append(f"| {r['scale']:g} | {r['rows']:,} | " + " | ".join(_fmt_s(_median(r["engines"], x)) for x in w.engines) + " |")
+        lines.append("")
+    return lines
+
+
+def _plot(rows: list[dict], where: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    (HERE / "plots").mkdir(exist_ok=True)
-    for wname, rows in results.items():
-        fig, ax = plt.subplots(figsize=(6, 4))
-        all_threads = [r for r in rows if r["threads"] == os.cpu_count()]
-        for engine in WORKLOADS[wname].engines:
-            pts = [(r["rows"], r["engines"][engine]["median"]) for r in all_threads if engine in r["engines"]]
+    where.mkdir(exist_ok=True)
+    cores = os.cpu_count()
+    for wname, w in WORKLOADS.items():
+        wrows = sorted((r for r in rows if r["workload"] == wname), key=lambda r: r["rows"])
+        full = [r for r in wrows if r["threads"] == cores]
+        if not full:
+            continue
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for engine in w.engines:
+            pts = [(r["rows"], r["engines"][engine]["median"]) for r in full if _median(r["engines"], engine) is not None]
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=engine)
+                ax.plot(*zip(*pts, strict=True), marker="o", label=engine)
+        one = [(r["rows"], r["engines"]["kpikit"]["median"]) for r in wrows if r["threads"] == 1 and _median(r["engines"], "kpikit") is not None]
+        if one:
+            ax.plot(*zip(*one, strict=True), marker=".", linestyle=":", color="grey", label="kpikit 1 thread")
+        kp = [(r["rows"], r["engines"]["kpikit"]["median"]) for r in full if _median(r["engines"], "kpikit") is not None]
+        if kp:
+            (n0, t0), n1 = kp[0], max(r["rows"] for r in full)
+            ax.plot([n0, n1], [t0, t0 * n1 / n0], linestyle="--", color="black", linewidth=0.8, label="linear growth from kpikit")
+        if not ax.lines:  # nothing measured successfully
+            plt.close(fig)
+            continue
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("input rows")
         ax.set_ylabel("median time (s)")
-        ax.set_title(f"{wname}: time against rows")
-        ax.legend()
+        ax.set_title(f"{wname}: time against rows ({cores} cores)")
+        ax.legend(fontsize="small")
         fig.tight_layout()
-        fig.savefig(HERE / "plots" / f"{wname}.png", dpi=110)
+        fig.savefig(where / f"{wname}.png", dpi=110)
         plt.close(fig)
 
 

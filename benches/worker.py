@@ -51,6 +51,7 @@ def main() -> None:
     p.add_argument("--engine")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--check", action="store_true")
+    p.add_argument("--engines", help="with --check: the engines to check against kpikit (default: all)")
     a = p.parse_args()
 
     import kpikit
@@ -63,16 +64,27 @@ def main() -> None:
     rows = len(table)
 
     if a.check:
+        # One line per engine as soon as it is checked: when the process dies on one engine,
+        # run.py knows which were done and checks the rest in a new process.
         expected = w.normalise("kpikit", w.engines["kpikit"](table))
-        verdict = {}
-        for name, fn in w.engines.items():
-            got = w.normalise(name, fn(table))
+        print(json.dumps({"rows": rows, "groups": len(expected)}), flush=True)
+        for name in a.engines.split(",") if a.engines else [e for e in w.engines if e != "kpikit"]:
+            try:
+                got = w.normalise(name, w.engines[name](table))
+            except MemoryError:
+                print(json.dumps({"engine": name, "status": "out of memory", "reason": "MemoryError"}), flush=True)
+                continue
+            except Exception as e:  # noqa: BLE001 - any engine failure is recorded, not fatal
+                print(json.dumps({"engine": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True)
+                continue
             try:
                 pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
-                verdict[name] = "same"
+                verdict = "same"
             except AssertionError as e:
-                verdict[name] = f"DIFFERENT: {str(e)[:300]}"
-        print(json.dumps({"rows": rows, "check": verdict, "groups": len(expected)}))
+                verdict = f"DIFFERENT: {str(e)[:300]}"
+            del got
+            gc.collect()
+            print(json.dumps({"engine": name, "verdict": verdict}), flush=True)
         return
 
     fn = w.engines[a.engine]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_output
+from ._convert import check_output, column_list, table_input, table_output
 from ._typing import Output
 from .exceptions import KpikitError
 from .revenue import _input_options
@@ -54,11 +54,38 @@ def _read_states(blobs: Sequence[bytes]) -> list[Any]:
     return states
 
 
+def _buffers_aligned(array: Any) -> bool:
+    """Whether every buffer of an Arrow array (children and dictionary included) starts at an
+    8-byte boundary."""
+    if any(b is not None and b.address % 8 for b in array.buffers()):
+        return False
+    dictionary = getattr(array, "dictionary", None)
+    return dictionary is None or _buffers_aligned(dictionary)
+
+
+def _aligned(part: Any) -> Any:
+    """A partition as an Arrow table whose buffers all start at 8-byte boundaries.
+
+    A partition unpickled on a worker can hold Arrow buffers at any address (pickle protocol 5
+    hands them over out of band, see _to_ipc). arrow-rs's C data interface import reads a
+    string column's offsets through such a pointer before realigning the buffers, which aborts
+    a debug build and is undefined behaviour in a release build. Every partition goes through
+    here before any kernel sees it: aligned tables pass without a copy, a table with any
+    misaligned buffer is copied to fresh (64-byte aligned) memory by an IPC round trip.
+    """
+    import pyarrow as pa
+
+    table = pa.table(table_input(part, None))
+    if all(_buffers_aligned(chunk) for column in table.columns for chunk in column.chunks):
+        return table
+    return _read_states([_to_ipc(table)])[0]
+
+
 def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> bytes:
     import pyarrow as pa
 
     try:
-        return _to_ipc(pa.table(_kpikit.score_counts(part, score, **options)))
+        return _to_ipc(pa.table(_kpikit.score_counts(_aligned(part), score, **options)))
     except KpikitError as e:
         # Row numbers in the message count from the start of this partition.
         raise type(e)(f"partition {index}: {e}") from None
@@ -143,7 +170,7 @@ def _state(kernel: Any, part: Any, index: int, customer: str, options: dict[str,
     import pyarrow as pa
 
     try:
-        return _to_ipc(pa.table(kernel(part, customer, **options)))
+        return _to_ipc(pa.table(kernel(_aligned(part), customer, **options)))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
 
@@ -291,7 +318,7 @@ def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], op
     import pyarrow as pa
 
     try:
-        state = pa.table(_kpikit.sales_state(kind, part, columns, **options))
+        state = pa.table(_kpikit.sales_state(kind, _aligned(part), columns, **options))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
     return _to_ipc(state)
@@ -363,7 +390,7 @@ def _stage_partial(part: Any, index: int, stages: list[str], options: dict[str, 
     import pyarrow as pa
 
     try:
-        state = pa.table(_kpikit.funnel_stage_state(part, stages, **options))
+        state = pa.table(_kpikit.funnel_stage_state(_aligned(part), stages, **options))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
     return _to_ipc(state)
@@ -431,7 +458,7 @@ def _named(fn: Any, part: Any, index: int) -> bytes:
     import pyarrow as pa
 
     try:
-        return _to_ipc(pa.table(fn(part)))
+        return _to_ipc(pa.table(fn(_aligned(part))))
     except KpikitError as e:
         raise type(e)(f"partition {index}: {e}") from None
 
@@ -595,16 +622,6 @@ def funnel(
 __all__ += ["rfm_summary"]
 
 
-def _aligned(part: Any) -> Any:
-    """A partition as an Arrow table in freshly allocated memory: a partition unpickled on a
-    worker can hold Arrow buffers at unaligned addresses (see _to_ipc), which crash the C
-    interface in debug builds; the IPC round trip copies them to aligned memory."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(part, preserve_index=False) if hasattr(part, "iloc") else pa.table(part)
-    return _read_states([_to_ipc(table)])[0]
-
-
 def rfm_summary(
     ddf: Any,
     *,
@@ -643,7 +660,7 @@ def rfm_summary(
     parts = _by_customer(ddf, customer, cols, partitioned).to_delayed()
 
     def partial(part: Any, index: int) -> Any:
-        return _named(lambda p: _kpikit.rfm_state(_aligned(p), **options), part, index)
+        return _named(lambda p: _kpikit.rfm_state(p, **options), part, index)
 
     states = _states(parts, partial)
     result = _kpikit.finish_rfm(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from distributed import Client, LocalCluster
 
@@ -234,3 +235,118 @@ def test_funnel_on_a_cluster_names_the_partition(client: Client) -> None:
     df.loc[5, "user"] = None
     with pytest.raises(kpikit.InputError, match=r"partition \d+: .*\"user\""):
         kpikit.dask.funnel(dd.from_pandas(df, npartitions=2), user="user", time="time", event="event", steps=["signup", "login"])
+
+
+# --- partitions with misaligned and offset Arrow buffers --------------------------------------
+# A partition unpickled on a worker can hold Arrow buffers at any address. arrow-rs reads a
+# string column's offsets through the raw pointer while importing it, which aborts a debug
+# build (the worker dies) when the offsets are not 4-byte aligned. Every entry point must
+# realign its partitions first; these partitions are built on the workers themselves, one byte
+# past an 8-byte boundary and sliced one row in, so nothing on the way can realign them.
+
+
+def _misaligned_array(arr: pa.Array) -> pa.Array:
+    """`arr` rebuilt on buffers starting at 1 mod 8, as a slice at offset 1 (the same values)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    padded = pa.concat_arrays([arr.slice(0, 1), arr]) if len(arr) else arr
+    buffers = []
+    for b in padded.buffers():
+        if b is None:
+            buffers.append(None)
+            continue
+        raw = bytearray(b.size + 16)
+        start = (8 - np.frombuffer(raw, dtype=np.uint8).ctypes.data % 8) % 8 + 1
+        raw[start : start + b.size] = b.to_pybytes()
+        buffers.append(pa.py_buffer(raw).slice(start, b.size))
+    out = pa.Array.from_buffers(padded.type, len(padded), buffers, null_count=padded.null_count, offset=padded.offset)
+    return out.slice(1) if len(arr) else out
+
+
+def _misaligned_part(part: pd.DataFrame) -> pd.DataFrame:
+    """The partition with every column an Arrow-backed pandas column on misaligned buffers."""
+    columns = {}
+    for name in part.columns:
+        arr = pa.array(part[name].reset_index(drop=True), from_pandas=True)
+        if pa.types.is_dictionary(arr.type):  # categoricals as strings: Dask cannot shuffle Arrow dictionaries
+            arr = arr.cast(arr.type.value_type)
+        arr = _misaligned_array(arr)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            assert arr.buffers()[1].address % 4 != 0  # the case that aborted
+        columns[name] = pd.arrays.ArrowExtensionArray(arr)
+    return pd.DataFrame(columns)
+
+
+def _misaligned_ddf(df: pd.DataFrame, npartitions: int) -> dd.DataFrame:
+    cut = np.array_split(np.arange(len(df)), npartitions)
+    return dd.from_map(_misaligned_part, [df.iloc[idx] for idx in cut], meta=_misaligned_part(df.iloc[:0]))
+
+
+def _stringly_events() -> pd.DataFrame:
+    # User ids as strings, so the shuffled column that reaches the kernels is a string column.
+    return _events().assign(user=lambda d: "u" + d.user.astype(str))
+
+
+def test_misaligned_partitions_helper_really_misaligns() -> None:
+    arr = _misaligned_array(pa.array(["a", "bb", None, "dddd"]))
+    assert arr.to_pylist() == ["a", "bb", None, "dddd"] and arr.offset == 1
+    assert all(b.address % 8 == 1 for b in arr.buffers() if b is not None)
+
+
+MISALIGNED_CASES = {
+    "nps": (lambda: _answers(), lambda f, x, **kw: f.nps(x, score="score", time="t", freq="month", by="plan")),
+    "csat": (lambda: _answers().assign(score=lambda d: d.score % 5 + 1), lambda f, x, **kw: f.csat(x, score="score", by="plan")),
+    "mrr_movements": (
+        lambda: _split_subscriptions()[0],
+        lambda f, x, **kw: f.mrr_movements(x, customer="customer_id", period="month", mrr="mrr", by="plan", **kw),
+    ),
+    "revenue_metrics": (
+        lambda: _split_subscriptions()[0],
+        lambda f, x, **kw: f.revenue_metrics(x, customer="customer_id", period="month", mrr="mrr", by="region", **kw),
+    ),
+    "revenue_cohorts": (
+        lambda: _split_subscriptions()[0],
+        lambda f, x, **kw: f.revenue_cohorts(x, customer="customer_id", period="month", mrr="mrr", **kw),
+    ),
+    # Without deal ids: no shuffle, the partitions reach the kernel as they were made.
+    "deal_metrics": (lambda: _deals(), lambda f, x, **kw: f.deal_metrics(x, owner="rep", **DEALS)),
+    "funnel_from_stages": (lambda: _leads(), lambda f, x, **kw: f.funnel_from_stages(x, by="channel", window="30d")),
+    "active_users": (lambda: _stringly_events(), lambda f, x, **kw: f.active_users(x, user="user", time="time", by="plan", events=["login", "view"])),
+    "retention": (
+        lambda: _stringly_events(),
+        lambda f, x, **kw: f.retention(x, user="user", time="time", start_event="signup", period="week", value="amount"),
+    ),
+    "funnel": (lambda: _stringly_events(), lambda f, x, **kw: f.funnel(x, user="user", time="time", event="event", steps=["signup", "login"], by="plan")),
+    "rfm_summary": (
+        lambda: _stringly_events().rename(columns={"user": "customer_id"}),
+        lambda f, x, **kw: f.rfm_summary(x, customer="customer_id", time="time", amount="amount", **kw),
+    ),
+}
+PARTITIONED = ["mrr_movements", "revenue_metrics", "revenue_cohorts", "rfm_summary"]  # take partitioned=True
+
+
+def test_every_dask_function_has_a_misaligned_case() -> None:
+    assert set(MISALIGNED_CASES) == set(kpikit.dask.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(MISALIGNED_CASES))
+def test_misaligned_partitions_give_the_single_machine_result(client: Client, name: str) -> None:
+    make, call = MISALIGNED_CASES[name]
+    df = make()
+    expected = call(kpikit, df)
+    got = call(kpikit.dask, _misaligned_ddf(df, 4))
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", PARTITIONED)
+def test_misaligned_partitions_split_by_customer(client: Client, name: str) -> None:
+    # partitioned=True skips the shuffle (which would copy the rows to fresh memory), so the
+    # kernel receives the misaligned partitions themselves.
+    make, call = MISALIGNED_CASES[name]
+    df = make().sort_values("customer_id", kind="stable").reset_index(drop=True)
+    first_rows = np.flatnonzero(df.customer_id.ne(df.customer_id.shift()).to_numpy())
+    cuts = [*first_rows[:: len(first_rows) // 4], len(df)]
+    parts = [df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    assert len(parts) >= 4 and sum(map(len, parts)) == len(df)
+    ddf = dd.from_map(_misaligned_part, parts, meta=_misaligned_part(df.iloc[:0]))
+    pd.testing.assert_frame_equal(call(kpikit.dask, ddf, partitioned=True), call(kpikit, df), check_exact=False, rtol=1e-12)

@@ -33,7 +33,7 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     if pd is not None and isinstance(table, pd.DataFrame):
         if wanted is not None and all(c in table.columns for c in wanted):
             table = table[wanted]
-        return _PandasFrame(table)
+        return aligned(_pandas_table(table))
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, pl.LazyFrame):
         table = table.collect()
@@ -48,8 +48,8 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     pa = sys.modules.get("pyarrow")
     if pa is not None and isinstance(table, (pa.Table, pa.RecordBatch)):
         if wanted is not None and all(c in table.column_names for c in wanted):
-            return table.select(wanted)
-        return table
+            table = table.select(wanted)
+        return aligned(table)
     if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):
         return table
     if isinstance(table, dict):
@@ -61,8 +61,8 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     )
 
 
-class _PandasFrame:
-    """A pandas DataFrame exported as Arrow column by column, copying as little as possible.
+def _pandas_table(frame: Any) -> Any:
+    """A pandas DataFrame as an Arrow table, column by column, copying as little as possible.
 
     pyarrow's ``Table.from_pandas`` scans every float column for NaN and every datetime column
     for NaT to build validity bitmaps, and checks every categorical code: on large tables that
@@ -73,17 +73,6 @@ class _PandasFrame:
     A named index (``df.set_index("user")``) stays readable as a column, as with pyarrow.
     An object column that mixes types, or a repeated column name, raises a SchemaError.
     """
-
-    __slots__ = ("frame",)
-
-    def __init__(self, frame: Any) -> None:
-        self.frame = frame
-
-    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
-        return _pandas_table(self.frame).__arrow_c_stream__(requested_schema)
-
-
-def _pandas_table(frame: Any) -> Any:
     import pandas as pd
     import pyarrow as pa
 
@@ -138,6 +127,34 @@ def _pandas_column(series: Any, name: str) -> Any:
         raise SchemaError(
             f'column "{name}" cannot be converted to Arrow (mixed value types in an object column?): {e}'
         ) from e
+
+
+def aligned(table: Any) -> Any:
+    """The table, or a copy of it on fresh memory when any buffer does not start at an 8-byte
+    boundary (Arrow read at an odd offset of a file or bytes object, a pickled partition).
+    arrow-rs's C data interface import reads a string column's offsets through such a pointer
+    before it realigns anything: a debug build aborts, a release build has undefined behaviour.
+    Aligned tables (nearly all) pass without a copy; the check looks at buffer addresses only.
+    """
+    import pyarrow as pa
+
+    columns = table.columns
+    if all(_buffers_aligned(chunk) for column in columns for chunk in getattr(column, "chunks", [column])):
+        return table
+    # An IPC round trip writes every buffer to new, 64-byte aligned memory.
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write(table)
+    return pa.ipc.open_stream(sink.getvalue()).read_all()
+
+
+def _buffers_aligned(array: Any) -> bool:
+    """Whether every buffer of an Arrow array (children and dictionary included) starts at an
+    8-byte boundary."""
+    if any(b is not None and b.address % 8 for b in array.buffers()):
+        return False
+    dictionary = getattr(array, "dictionary", None)
+    return dictionary is None or _buffers_aligned(dictionary)
 
 
 def check_output(output: str) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._convert import aligned, check_output, column_list, table_input, table_output
 from ._typing import Output
 from .exceptions import KpikitError
 from .revenue import _input_options
@@ -54,31 +54,16 @@ def _read_states(blobs: Sequence[bytes]) -> list[Any]:
     return states
 
 
-def _buffers_aligned(array: Any) -> bool:
-    """Whether every buffer of an Arrow array (children and dictionary included) starts at an
-    8-byte boundary."""
-    if any(b is not None and b.address % 8 for b in array.buffers()):
-        return False
-    dictionary = getattr(array, "dictionary", None)
-    return dictionary is None or _buffers_aligned(dictionary)
-
-
 def _aligned(part: Any) -> Any:
     """A partition as an Arrow table whose buffers all start at 8-byte boundaries.
 
     A partition unpickled on a worker can hold Arrow buffers at any address (pickle protocol 5
-    hands them over out of band, see _to_ipc). arrow-rs's C data interface import reads a
-    string column's offsets through such a pointer before realigning the buffers, which aborts
-    a debug build and is undefined behaviour in a release build. Every partition goes through
-    here before any kernel sees it: aligned tables pass without a copy, a table with any
-    misaligned buffer is copied to fresh (64-byte aligned) memory by an IPC round trip.
+    hands them over out of band); every partition goes through here before any kernel sees it
+    (see :func:`kpikit._convert.aligned`: aligned tables pass without a copy).
     """
     import pyarrow as pa
 
-    table = pa.table(table_input(part, None))
-    if all(_buffers_aligned(chunk) for column in table.columns for chunk in column.chunks):
-        return table
-    return _read_states([_to_ipc(table)])[0]
+    return aligned(pa.table(table_input(part, None)))
 
 
 def _partial(part: Any, index: int, score: str, options: dict[str, Any]) -> bytes:

@@ -123,7 +123,7 @@ def _pandas_column(series: Any, name: str) -> Any:
         return pa.DictionaryArray.from_arrays(indices, categories, ordered=dtype.ordered, safe=False)
     try:
         return pa.Array.from_pandas(series)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+    except pa.ArrowException as e:
         raise SchemaError(
             f'column "{name}" cannot be converted to Arrow (mixed value types in an object column?): {e}'
         ) from e

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows};
-use super::input::Column;
+use super::input::{small_int, Column};
 use super::parallel::{install, map_ranges};
 use super::time::{local_micros, Freq, Zone, US_PER_DAY};
 
@@ -101,19 +101,6 @@ pub(crate) struct Entities {
     pub segment_rows: Vec<usize>,
 }
 
-fn integer_like(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
-}
-
 fn int64_chunks(col: &Column) -> KpiResult<Vec<Int64Array>> {
     col.chunks
         .iter()
@@ -127,7 +114,7 @@ fn int64_chunks(col: &Column) -> KpiResult<Vec<Int64Array>> {
 
 pub(crate) fn entities(log: &EventLog) -> KpiResult<Entities> {
     let n = log.user.len();
-    if log.segments.is_empty() && integer_like(&log.user.data_type()) {
+    if log.segments.is_empty() && small_int(&log.user.data_type()) {
         let chunks = int64_chunks(&log.user)?;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for c in &chunks {
@@ -649,6 +636,23 @@ impl<'a> ActiveShape<'a> {
     }
 }
 
+/// Earliest and latest wall-clock time of the log (every row, on all threads), None if empty.
+pub(crate) fn time_bounds(log: &EventLog) -> KpiResult<Option<(i64, i64)>> {
+    let bounds = map_ranges(log.time.len(), |r| {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
+            if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        Ok((lo, hi))
+    })?;
+    let lo = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
+    let hi = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
+    Ok((lo <= hi).then_some((lo, hi)))
+}
+
 /// The users that occur, numbered 0.. in id order. Dense ids can be sparse (ids 42 … 240 000
 /// for 14 000 users), and per-user bit sets are sized by the users that exist, not the id range:
 /// a bit per id marks the present ones, and a user's index is the number of present ids before
@@ -734,21 +738,9 @@ fn active_bits<'a>(
 ) -> KpiResult<Option<(ActiveAcc, ActiveShape<'a>, usize)>> {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     // Day range of the data (a bound: null users and filtered events are included).
-    let bounds = map_ranges(log.time.len(), |r| {
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
-            if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
-                lo = lo.min(a);
-                hi = hi.max(b);
-            }
-        }
-        Ok((lo, hi))
-    })?;
-    let lo_us = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
-    let hi_us = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
-    if lo_us > hi_us {
+    let Some((lo_us, hi_us)) = time_bounds(log)? else {
         return Ok(None);
-    }
+    };
     let (lo, hi) = (lo_us.div_euclid(US_PER_DAY), hi_us.div_euclid(US_PER_DAY));
     let words = ((hi - lo + 1) as usize).div_ceil(64);
     let users = PresentUsers::of(log, ent)?;

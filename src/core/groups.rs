@@ -329,17 +329,7 @@ fn column_groups(col: &Column) -> KpiResult<Groups> {
 /// per row.
 fn dense_integer_groups(col: &Column) -> KpiResult<Option<Groups>> {
     let dt = col.data_type();
-    let integer_like = matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::Date32
-    );
+    let integer_like = super::input::small_int(&dt) || dt == DataType::Date32;
     if !integer_like || col.is_empty() {
         return Ok(None);
     }

@@ -201,6 +201,21 @@ pub fn dictionary_keys(d: &dyn AnyDictionaryArray) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Integer types whose every value casts to i64 exactly (not UInt64: values above i64::MAX
+/// do not), the keys that can be read as dense ids.
+pub fn small_int(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
 /// Whether a type can be read as a number.
 pub fn is_numeric(dt: &DataType) -> bool {
     dt.is_numeric() || matches!(dt, DataType::Null)

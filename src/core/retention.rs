@@ -19,7 +19,7 @@ use super::activity::{
 };
 use super::error::{KpiError, KpiResult};
 use super::input::{f64_chunks, value_f64, Column};
-use super::time::{local_micros, Freq, US_PER_DAY};
+use super::time::{Freq, US_PER_DAY};
 
 const US_PER_HOUR: i64 = 3_600_000_000;
 
@@ -571,21 +571,9 @@ fn calendar_bits(
     use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
     let freq = spec.period;
     // Period range of the data (a bound: null users and filtered events are included).
-    let bounds = crate::core::parallel::map_ranges(log.time.len(), |r| {
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
-            if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
-                lo = lo.min(a);
-                hi = hi.max(b);
-            }
-        }
-        Ok((lo, hi))
-    })?;
-    let lo_us = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
-    let hi_us = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
-    if lo_us > hi_us {
+    let Some((lo_us, hi_us)) = super::activity::time_bounds(log)? else {
         return Ok(None);
-    }
+    };
     let (lo, hi) = (freq.ordinal_of_micros(lo_us), freq.ordinal_of_micros(hi_us));
     let n_periods = (hi - lo + 1) as usize;
     let words = n_periods.div_ceil(64);

@@ -11,6 +11,7 @@ import pytest
 import kpikit
 from kpikit import _kpikit
 from kpikit._convert import table_input
+from test_dask import _misaligned_array
 
 N = 100_000
 
@@ -163,26 +164,12 @@ def test_pandas_mixed_object_column_is_named() -> None:
         kpikit.nps(df, score="score", by="seg")
 
 
-def _on_odd_addresses(arr: pa.Array) -> pa.Array:
-    """`arr` rebuilt on buffers that start at 1 mod 8 (as Arrow read at an odd offset of bytes)."""
-    buffers = []
-    for b in arr.buffers():
-        if b is None:
-            buffers.append(None)
-            continue
-        raw = bytearray(b.size + 16)
-        start = (8 - np.frombuffer(raw, dtype=np.uint8).ctypes.data % 8) % 8 + 1
-        raw[start : start + b.size] = b.to_pybytes()
-        buffers.append(pa.py_buffer(raw).slice(start, b.size))
-    return pa.Array.from_buffers(arr.type, len(arr), buffers, null_count=arr.null_count, offset=arr.offset)
-
-
 def test_misaligned_arrow_buffers_are_copied_once_not_read_in_place() -> None:
     # arrow-rs reads a string column's offsets through the buffer pointer on import: a debug
     # build aborts on a misaligned one. Such tables (pyarrow or Arrow-backed pandas) are
     # copied to aligned memory first; aligned ones pass as they are.
-    seg = _on_odd_addresses(pa.array(["a", "b", "a", None]))
-    score = _on_odd_addresses(pa.array([10.0, 0.0, 9.0, 7.0]))
+    seg = _misaligned_array(pa.array(["a", "b", "a", None]))
+    score = _misaligned_array(pa.array([10.0, 0.0, 9.0, 7.0]))
     assert seg.buffers()[1].address % 4 != 0
     t = pa.table({"score": score, "seg": seg})
     want = kpikit.nps(pa.table({"score": [10.0, 0.0, 9.0, 7.0], "seg": ["a", "b", "a", None]}), score="score", by="seg")

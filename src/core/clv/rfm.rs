@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::groups::{group_ids, take_rows};
-use crate::core::input::{f64_chunks, require_no_nulls, value_f64, Column};
+use crate::core::input::{f64_chunks, require_no_nulls, small_int, value_f64, Column};
 use crate::core::parallel::{install, map_ranges};
 use crate::core::time::{local_micros, Freq, Zone};
 
@@ -152,20 +152,6 @@ fn dense_ids(customer: &Column) -> KpiResult<Option<(Vec<u32>, Vec<usize>)>> {
         }
     }
     Ok(Some((ids, first_row)))
-}
-
-/// Integer types whose every value casts to i64 (not UInt64: values above i64::MAX do not).
-fn small_int(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
 }
 
 /// Marks a row the window leaves out.

@@ -200,9 +200,7 @@ fn flags_of_array(
             let mut value_flags = Vec::with_capacity(d.values().len());
             flags_of_array(name, d.values(), lists, &mut value_flags)?;
             out.extend(
-                super::input::dictionary_keys(d)
-                    .into_iter()
-                    .map(|k| k.map_or(0, |k| value_flags[k])),
+                super::input::dictionary_keys(a.as_ref()).map(|k| k.map_or(0, |k| value_flags[k])),
             );
         }
         DataType::Boolean

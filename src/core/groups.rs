@@ -13,9 +13,11 @@ use arrow::compute::{interleave, lexsort_to_indices, take, SortColumn, SortOptio
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, FieldRef, Int64Type, Schema};
 use arrow::row::{RowConverter, SortField};
 use hashbrown::HashMap;
+use rayon::prelude::*;
 
 use super::error::{KpiError, KpiResult};
 use super::input::{dictionary_keys, Column};
+use super::parallel::{install, map_ranges, ranges};
 use super::time::Freq;
 
 /// Dense group ids for every row, and where each group was first seen.
@@ -174,7 +176,7 @@ impl<'a> Interner<'a> {
                 for s in seen.iter_mut().take(before) {
                     *s = true;
                 }
-                for (i, key) in dictionary_keys(d).into_iter().enumerate() {
+                for (i, key) in dictionary_keys(a.as_ref()).enumerate() {
                     let row = offset + i;
                     let code = match key {
                         None => self.null_code(row),
@@ -423,6 +425,53 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
         acc.first_row = first_row;
     }
     Ok(acc)
+}
+
+/// [`group_ids`] on all threads, with the same ids: every row range is grouped on its own,
+/// then the ranges' groups, in range order, are grouped once more (a few rows each) to map
+/// each range's ids to global ones in order of first appearance.
+pub fn group_ids_parallel(cols: &[Column]) -> KpiResult<Groups> {
+    let n = cols.first().map_or(0, |c| c.len());
+    let parts = ranges(n);
+    if parts.len() < 2 {
+        return group_ids(cols);
+    }
+    let local = map_ranges(n, |r| {
+        let slices: Vec<Column> = cols.iter().map(|c| c.slice(r.start, r.len())).collect();
+        group_ids(&slices)
+    })?;
+    // One row per (range, local group): where that group first appears in the whole table.
+    let firsts: Vec<usize> = parts
+        .iter()
+        .zip(&local)
+        .flat_map(|(r, g)| g.first_row.iter().map(move |&f| r.start + f))
+        .collect();
+    let keys = cols
+        .iter()
+        .map(|c| Ok(Column::new(c.name.clone(), vec![take_rows(c, &firsts)?])))
+        .collect::<KpiResult<Vec<_>>>()?;
+    let global = group_ids(&keys)?;
+    let mut ids = vec![0u32; n];
+    let mut base = 0;
+    let mut jobs = Vec::with_capacity(parts.len());
+    let mut rest: &mut [u32] = &mut ids;
+    for (r, g) in parts.iter().zip(&local) {
+        let (chunk, tail) = rest.split_at_mut(r.len());
+        jobs.push((chunk, g, &global.ids[base..base + g.len()]));
+        base += g.len();
+        rest = tail;
+    }
+    install(|| {
+        jobs.into_par_iter().for_each(|(chunk, g, map)| {
+            for (out, &l) in chunk.iter_mut().zip(&g.ids) {
+                *out = map[l as usize];
+            }
+        })
+    });
+    Ok(Groups {
+        ids,
+        first_row: global.first_row.iter().map(|&k| firsts[k]).collect(),
+    })
 }
 
 /// The rows at global positions `rows` of a chunked column, as one array of the column's type.
@@ -790,5 +839,24 @@ mod tests {
             proptest::prop_assert_eq!(a.ids, b.ids);
             proptest::prop_assert_eq!(a.first_row, b.first_row);
         }
+    }
+
+    #[test]
+    fn parallel_group_ids_equal_one_pass() {
+        // Keys spread over several row ranges, some only in later ranges, with nulls.
+        let n = (1 << 17) * 3 + 11;
+        let strs: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 97 != 0).then(|| format!("k{}", (i * 7919) % (13 + i / 100_000))))
+            .collect();
+        let ints: Vec<i64> = (0..n as i64).map(|i| (i * 31) % 5).collect();
+        let cols = [
+            Column::from_array("s", Arc::new(StringArray::from(strs))),
+            Column::from_array("i", Arc::new(Int64Array::from(ints))),
+        ];
+        let one = group_ids(&cols).unwrap();
+        let par = group_ids_parallel(&cols).unwrap();
+        assert!(ranges(n).len() > 1);
+        assert_eq!(par.ids, one.ids);
+        assert_eq!(par.first_row, one.first_row);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{AnyDictionaryArray, Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
@@ -189,16 +189,25 @@ pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
     }
 }
 
-pub fn dictionary_keys(d: &dyn AnyDictionaryArray) -> Vec<Option<usize>> {
-    if d.values().is_empty() {
-        return vec![None; d.keys().len()];
-    }
-    let nulls = d.keys().nulls().cloned();
-    d.normalized_keys()
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| (!nulls.as_ref().is_some_and(|n| n.is_null(i))).then_some(k))
-        .collect()
+/// The key of every row of a dictionary array (None where null), read in blocks: a per-row
+/// array of the whole column would cost 24 bytes a row at once.
+pub fn dictionary_keys(a: &dyn Array) -> impl Iterator<Item = Option<usize>> + '_ {
+    const BLOCK: usize = 1 << 16;
+    (0..a.len()).step_by(BLOCK).flat_map(move |start| {
+        let part = a.slice(start, BLOCK.min(a.len() - start));
+        let d = part.as_any_dictionary();
+        let keys: Vec<Option<usize>> = if d.values().is_empty() {
+            vec![None; part.len()]
+        } else {
+            let nulls = d.keys().nulls();
+            d.normalized_keys()
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| (!nulls.is_some_and(|n| n.is_null(i))).then_some(k))
+                .collect()
+        };
+        keys.into_iter()
+    })
 }
 
 /// Integer types whose every value casts to i64 exactly (not UInt64: values above i64::MAX

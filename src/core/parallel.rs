@@ -62,12 +62,49 @@ pub fn map_ranges<T: Send>(
     let parts = ranges(n);
     let results: Vec<KpiResult<T>> = install(|| parts.into_par_iter().map(&f).collect());
     let mut out = Vec::with_capacity(results.len());
-    let mut first_err: Option<KpiError> = None;
+    let mut errors = Errors::default();
     for r in results {
-        match (r, &mut first_err) {
-            (Ok(v), None) => out.push(v),
+        if let Some(v) = errors.keep(r) {
+            out.push(v);
+        }
+    }
+    errors.or(out)
+}
+
+/// As [`map_ranges`], but each range's result is folded into `acc`, in range order, as soon
+/// as its window of ranges (one per thread) is done: a window's results are alive at a time
+/// instead of every range's. Ranges after a failure still run, to combine their errors.
+pub fn fold_ranges<T: Send, A>(
+    n: usize,
+    mut acc: A,
+    f: impl Fn(Range<usize>) -> KpiResult<T> + Sync + Send,
+    mut fold: impl FnMut(&mut A, T),
+) -> KpiResult<A> {
+    let parts = ranges(n);
+    let mut errors = Errors::default();
+    for window in parts.chunks(max_threads()) {
+        let results: Vec<KpiResult<T>> =
+            install(|| window.par_iter().map(|r| f(r.clone())).collect());
+        for r in results {
+            if let Some(v) = errors.keep(r) {
+                fold(&mut acc, v);
+            }
+        }
+    }
+    errors.or(acc)
+}
+
+/// The first error of a run over ranges, with later errors under the same rule combined in.
+#[derive(Default)]
+struct Errors(Option<KpiError>);
+
+impl Errors {
+    /// The value of a successful range while no range has failed.
+    fn keep<T>(&mut self, r: KpiResult<T>) -> Option<T> {
+        match (r, &mut self.0) {
+            (Ok(v), None) => return Some(v),
             (Ok(_), Some(_)) => {}
-            (Err(e), None) => first_err = Some(e),
+            (Err(e), None) => self.0 = Some(e),
             (
                 Err(KpiError::InvalidValues { column, rule, rows }),
                 Some(KpiError::InvalidValues {
@@ -78,10 +115,14 @@ pub fn map_ranges<T: Send>(
             ) if column == *c0 && rule == *r0 => rows0.merge(rows),
             (Err(_), Some(_)) => {}
         }
+        None
     }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
+
+    fn or<T>(self, value: T) -> KpiResult<T> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
     }
 }
 
@@ -101,6 +142,13 @@ mod tests {
                 assert_eq!(w[0].end, w[1].start);
             }
         }
+    }
+
+    #[test]
+    fn fold_ranges_folds_in_range_order() {
+        let n = MIN_ROWS_PER_TASK * 5 + 3;
+        let seen = fold_ranges(n, Vec::new(), |r| Ok(r), |acc, r| acc.push(r)).unwrap();
+        assert_eq!(seen, ranges(n));
     }
 
     #[test]

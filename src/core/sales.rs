@@ -18,6 +18,7 @@
 //! timestamps and dates as wall-clock time), in any unit, and reported in the unit the output
 //! column names (days or hours). Periods are counted on the calendar of `tz`.
 
+use std::borrow::Cow;
 use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
@@ -29,9 +30,9 @@ use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Sche
 use hashbrown::HashMap;
 
 use super::error::{BadRows, KpiError, KpiResult};
-use super::groups::{grid, group_ids, take_rows, Groups};
+use super::groups::{grid, group_ids, group_ids_parallel, take_rows, Groups};
 use super::input::{f64_chunks, value_f64, Column, Table};
-use super::parallel::map_ranges;
+use super::parallel::fold_ranges;
 use super::survey::{Invalid, META_SKIPPED_ROWS};
 use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
@@ -519,6 +520,28 @@ impl Acc {
         s
     }
 
+    /// Add another part's slots to this one (lists appended after this part's values).
+    fn absorb(&mut self, mut other: Acc) {
+        for (s, &(ord, seg)) in other.keys.iter().enumerate() {
+            let t = self.slot(ord, seg);
+            for j in 0..self.n_counts {
+                self.counts[t * self.n_counts + j] += other.counts[s * self.n_counts + j];
+            }
+            for j in 0..self.n_sums {
+                self.sums[t * self.n_sums + j] += other.sums[s * self.n_sums + j];
+            }
+            for j in 0..self.n_lists {
+                let from = std::mem::take(&mut other.lists[s * self.n_lists + j]);
+                let to = &mut self.lists[t * self.n_lists + j];
+                if to.is_empty() {
+                    *to = from;
+                } else {
+                    to.extend_from_slice(&from);
+                }
+            }
+        }
+    }
+
     #[inline]
     fn count_at(&mut self, slot: usize, j: usize) {
         self.counts[slot * self.n_counts + j] += 1;
@@ -594,13 +617,12 @@ fn segment_groups(segments: &[Column], n: usize) -> KpiResult<Groups> {
             first_row: if n == 0 { vec![] } else { vec![0] },
         });
     }
-    group_ids(segments)
+    group_ids_parallel(segments)
 }
 
 /// Columns of one part, by role.
 struct PartInput<'a> {
     cols: StdHashMap<&'a str, Column>,
-    segments: Vec<Column>,
     /// Rows repeating an earlier deal id (deal metrics with `deal=`), for the whole input.
     duplicate: Option<&'a [bool]>,
 }
@@ -626,21 +648,24 @@ impl Ctx<'_> {
     }
 }
 
+/// Accumulate one row range (`seg` = its rows' segment ids, out of `n_segments`): the range's
+/// slots and the number of rows it left out.
 fn part(
     kind: Kind,
     ctx: &Ctx,
     input: &PartInput,
-    n: usize,
+    seg: &[u32],
+    n_segments: usize,
     offset: usize,
-) -> KpiResult<RecordBatch> {
+) -> KpiResult<(Acc, usize)> {
     let layout = kind.layout();
     let mut acc = Acc::new(&layout);
-    let seg = segment_groups(&input.segments, n)?;
+    let n = seg.len();
     let (spec, freq, zone) = (ctx.spec, ctx.spec.freq, ctx.spec.zone);
     let mut read: StdHashMap<&str, Times> = StdHashMap::new();
     if kind == Kind::Deals {
         // Deals are read block by block (the biggest tables): the slot table grows instead.
-        acc.grow_dense(seg.len());
+        acc.grow_dense(n_segments);
     } else {
         for role in kind.time_roles() {
             if let Some(c) = input.get(role) {
@@ -650,13 +675,13 @@ fn part(
                 );
             }
         }
-        acc.prepare(&read.values().collect::<Vec<_>>(), seg.len().max(1));
+        acc.prepare(&read.values().collect::<Vec<_>>(), n_segments.max(1));
     }
     let mut times = |role: &str| -> KpiResult<Option<Times>> { Ok(read.remove(role)) };
     // Rows named in errors are positions in the whole input, not in this part.
     let f64_of = |c: &Column| read_f64(c).map_err(|e| e.at_offset(offset));
     let skipped = match kind {
-        Kind::Deals => deals_part(ctx, input, &seg.ids, &mut acc, offset)?,
+        Kind::Deals => deals_part(ctx, input, seg, &mut acc, offset)?,
         Kind::Leads => {
             let created = times("created")?.expect("required");
             let qualified = times("qualified")?;
@@ -702,7 +727,7 @@ fn part(
                     rules.bad(3, i, || format!("{r}"));
                     continue;
                 }
-                let (g, co) = (seg.ids[i], created.ord[i]);
+                let (g, co) = (seg[i], created.ord[i]);
                 acc.count(co, g, 0);
                 if q != NONE {
                     let o = if by_event {
@@ -778,7 +803,7 @@ fn part(
                     rules.bad(3, i, || format!("{h}"));
                     continue;
                 }
-                let (g, oo) = (seg.ids[i], opened.ord[i]);
+                let (g, oo) = (seg[i], opened.ord[i]);
                 acc.count(oo, g, 0);
                 if r != NONE {
                     let ro = resolved.as_ref().expect("present").ord[i];
@@ -843,7 +868,7 @@ fn part(
                         }
                     }
                 }
-                let g = seg.ids[i];
+                let g = seg[i];
                 acc.count(o, g, 0);
                 for (k, v) in values.iter().enumerate() {
                     if let Some(v) = v {
@@ -877,7 +902,7 @@ fn part(
                     rules.bad(1, i, || format!("{} < start {}", fmt_us(v), fmt_us(s)));
                     continue;
                 }
-                let (g, so) = (seg.ids[i], start.ord[i]);
+                let (g, so) = (seg[i], start.ord[i]);
                 acc.count(so, g, 0);
                 if v != NONE {
                     acc.count(so, g, 1);
@@ -887,7 +912,7 @@ fn part(
             rules.check(spec.invalid)?
         }
     };
-    state_batch(kind, ctx, acc, &input.segments, &seg, skipped)
+    Ok((acc, skipped))
 }
 
 fn deals_part(
@@ -1091,6 +1116,14 @@ fn state_batch(
         )));
     }
     let mut lists = acc.lists;
+    // Sorted here, on all threads, so that the finish step reads each list in place instead
+    // of copying and sorting it (a merged state's lists are checked and sorted there).
+    crate::core::parallel::install(|| {
+        use rayon::prelude::*;
+        lists
+            .par_iter_mut()
+            .for_each(|v| v.sort_unstable_by(f64::total_cmp))
+    });
     for (j, name) in layout.lists.iter().enumerate() {
         let per_slot: Vec<Vec<f64>> = (0..n)
             .map(|s| std::mem::take(&mut lists[s * acc.n_lists + j]))
@@ -1120,7 +1153,12 @@ fn state_batch(
 
 fn list_array(per_slot: Vec<Vec<f64>>) -> ListArray {
     let offsets = OffsetBuffer::from_lengths(per_slot.iter().map(|v| v.len()));
-    let values: Float64Array = per_slot.into_iter().flatten().collect();
+    // Sized exactly, each slot's list freed once copied: the peak is the values once more.
+    let mut flat = Vec::with_capacity(per_slot.iter().map(Vec::len).sum());
+    for v in per_slot {
+        flat.extend_from_slice(&v);
+    }
+    let values = Float64Array::from(flat);
     ListArray::new(
         Arc::new(Field::new("item", DataType::Float64, false)),
         offsets,
@@ -1196,22 +1234,33 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
         spec,
         params: &params,
     };
-    let parts = map_ranges(n, |r| {
-        let len = r.end - r.start;
-        let input = PartInput {
-            cols: cols
-                .iter()
-                .map(|(k, c)| (*k, c.slice(r.start, len)))
-                .collect(),
-            segments: segments.iter().map(|c| c.slice(r.start, len)).collect(),
-            duplicate: duplicate.as_deref().map(|d| &d[r.clone()]),
-        };
-        part(kind, &ctx, &input, len, r.start)
-    })?;
-    match parts.len() {
-        1 => Ok(parts.into_iter().next().expect("one part")),
-        _ => merge_states(&parts),
-    }
+    // Segment ids for the whole table, so the ranges' slots share keys and merge directly.
+    let seg = segment_groups(&segments, n)?;
+    // Folded in range order (sums add up the same way whatever the number of threads).
+    let (acc, skipped) = fold_ranges(
+        n,
+        (None::<Acc>, 0),
+        |r| {
+            let len = r.end - r.start;
+            let input = PartInput {
+                cols: cols
+                    .iter()
+                    .map(|(k, c)| (*k, c.slice(r.start, len)))
+                    .collect(),
+                duplicate: duplicate.as_deref().map(|d| &d[r.clone()]),
+            };
+            part(kind, &ctx, &input, &seg.ids[r.clone()], seg.len(), r.start)
+        },
+        |(acc, skipped), (part, n_skipped)| {
+            *skipped += n_skipped;
+            match acc {
+                Some(acc) => acc.absorb(part),
+                None => *acc = Some(part),
+            }
+        },
+    )?;
+    let acc = acc.unwrap_or_else(|| Acc::new(&kind.layout()));
+    state_batch(kind, &ctx, acc, &segments, &seg, skipped)
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1422,8 +1471,9 @@ impl Laid<'_> {
             .collect()
     }
 
-    /// Every group's list, sorted ascending.
-    fn sorted(&self, name: &str) -> Vec<Vec<f64>> {
+    /// Every group's list, sorted ascending (read in place when the state's list is sorted
+    /// already, as a single pass leaves it).
+    fn sorted(&self, name: &str) -> Vec<Cow<'_, [f64]>> {
         let j = self
             .layout
             .lists
@@ -1438,9 +1488,14 @@ impl Laid<'_> {
             self.source
                 .par_iter()
                 .map(|s| {
-                    let mut v = s.map_or_else(Vec::new, |r| list_values(l, r).to_vec());
-                    v.sort_unstable_by(f64::total_cmp);
-                    v
+                    let v = s.map_or(&[][..], |r| list_values(l, r));
+                    if v.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+                        Cow::Borrowed(v)
+                    } else {
+                        let mut v = v.to_vec();
+                        v.sort_unstable_by(f64::total_cmp);
+                        Cow::Owned(v)
+                    }
                 })
                 .collect()
         })
@@ -1549,7 +1604,7 @@ fn i64_col(v: Vec<i64>) -> ArrayRef {
 /// Mean, median and 90th percentile of every group's sorted values.
 type Stats = Vec<Option<f64>>;
 
-fn summary(lists: &[Vec<f64>]) -> (Stats, Stats, Stats) {
+fn summary(lists: &[Cow<[f64]>]) -> (Stats, Stats, Stats) {
     (
         lists.iter().map(|v| mean(v)).collect(),
         lists.iter().map(|v| quantile(v, 0.5)).collect(),

@@ -259,6 +259,13 @@ fn partial(
     if let Some(a) = log.amount {
         let mut row = start;
         for chunk in f64_chunks(&a.slice(start, len))? {
+            let values = chunk.values();
+            // The common case in one branch-free check (NaN and infinities are not finite).
+            if chunk.null_count() == 0 && values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+                amounts.extend_from_slice(values);
+                row += values.len();
+                continue;
+            }
             for i in 0..chunk.len() {
                 match value_f64(&chunk, i) {
                     Some(v) if v.is_finite() => amounts.push(v),
@@ -367,38 +374,45 @@ fn customer_stats(log: &Log, layout: Layout, parts: &[Bucketed]) -> Vec<Vec<Stat
     install(|| {
         (0..layout.parts)
             .into_par_iter()
-            .map(|p| {
-                let base = p * width;
-                let customers = width.min(log.groups - base);
-                let mut start = vec![0usize; customers + 1];
-                for b in parts {
-                    for &k in &b.keys[b.offsets[p]..b.offsets[p + 1]] {
-                        start[(k >> PERIOD_BITS) as usize + 1] += 1;
+            // Scratch reused across partitions: no fresh pages to fault in for each.
+            .map_init(
+                || (Vec::new(), Vec::new(), Vec::new()),
+                |(start, next, rows), p| {
+                    let base = p * width;
+                    let customers = width.min(log.groups - base);
+                    start.clear();
+                    start.resize(customers + 1, 0usize);
+                    for b in parts {
+                        for &k in &b.keys[b.offsets[p]..b.offsets[p + 1]] {
+                            start[(k >> PERIOD_BITS) as usize + 1] += 1;
+                        }
                     }
-                }
-                for c in 0..customers {
-                    start[c + 1] += start[c];
-                }
-                let mut rows = vec![(0u64, 0.0f64); start[customers]];
-                let mut next = start[..customers].to_vec();
-                for b in parts {
-                    for j in b.offsets[p]..b.offsets[p + 1] {
-                        let k = b.keys[j];
-                        let c = (k >> PERIOD_BITS) as usize;
-                        let v = if has_amount { b.amounts[j] } else { 0.0 };
-                        rows[next[c]] = (k & PERIOD_MASK, v);
-                        next[c] += 1;
+                    for c in 0..customers {
+                        start[c + 1] += start[c];
                     }
-                }
-                let mut out = Vec::new();
-                for c in 0..customers {
-                    let seg = &mut rows[start[c]..start[c + 1]];
-                    if let Some(s) = reduce((base + c) as u32, seg) {
-                        out.push(s);
+                    rows.clear();
+                    rows.resize(start[customers], (0u64, 0.0f64));
+                    next.clear();
+                    next.extend_from_slice(&start[..customers]);
+                    for b in parts {
+                        for j in b.offsets[p]..b.offsets[p + 1] {
+                            let k = b.keys[j];
+                            let c = (k >> PERIOD_BITS) as usize;
+                            let v = if has_amount { b.amounts[j] } else { 0.0 };
+                            rows[next[c]] = (k & PERIOD_MASK, v);
+                            next[c] += 1;
+                        }
                     }
-                }
-                out
-            })
+                    let mut out = Vec::new();
+                    for c in 0..customers {
+                        let seg = &mut rows[start[c]..start[c + 1]];
+                        if let Some(s) = reduce((base + c) as u32, seg) {
+                            out.push(s);
+                        }
+                    }
+                    out
+                },
+            )
             .collect()
     })
 }
@@ -447,16 +461,52 @@ fn stats(log: &Log, spec: &RfmSpec, window: Window) -> KpiResult<(Vec<Vec<Stats>
     Ok((stats, latest))
 }
 
+/// Per customer of `stats` (in order), the `K` values `f` gives, as `K` columns; partitions in
+/// parallel, each writing its own slice of the columns.
+fn columns_of<T, const K: usize>(
+    stats: &[Vec<Stats>],
+    f: impl Fn(&Stats) -> [T; K] + Sync,
+) -> Vec<Vec<T>>
+where
+    T: Copy + Default + Send + Sync,
+{
+    let total: usize = stats.iter().map(Vec::len).sum();
+    let mut columns: Vec<Vec<T>> = (0..K).map(|_| vec![T::default(); total]).collect();
+    let mut rests: Vec<&mut [T]> = columns.iter_mut().map(|c| c.as_mut_slice()).collect();
+    let mut pieces: Vec<Vec<&mut [T]>> = Vec::with_capacity(stats.len());
+    for part in stats {
+        let mut piece = Vec::with_capacity(K);
+        for rest in rests.iter_mut() {
+            let (head, tail) = std::mem::take(rest).split_at_mut(part.len());
+            piece.push(head);
+            *rest = tail;
+        }
+        pieces.push(piece);
+    }
+    install(|| {
+        stats.par_iter().zip(pieces).for_each(|(part, mut piece)| {
+            for (i, s) in part.iter().enumerate() {
+                for (k, v) in f(s).into_iter().enumerate() {
+                    piece[k][i] = v;
+                }
+            }
+        })
+    });
+    columns
+}
+
 /// Output columns: frequency, recency, T and (with amounts) monetary_value of each customer
 /// (finish step), in the order of `stats`.
-fn finish<'s>(
-    stats: impl Iterator<Item = &'s Stats> + Clone,
+fn finish(
+    stats: &[Vec<Stats>],
     end_period: i64,
     spec: &RfmSpec,
     has_amount: bool,
 ) -> Vec<(&'static str, Vec<f64>)> {
-    let repeat = |s: &Stats| {
-        if spec.include_first {
+    let m = spec.multiplier;
+    let include_first = spec.include_first;
+    let columns = columns_of(stats, |s| {
+        let (frequency, monetary) = if include_first {
             (s.periods, s.total / s.periods)
         } else if s.periods > 1.0 {
             (
@@ -465,30 +515,17 @@ fn finish<'s>(
             )
         } else {
             (0.0, 0.0)
-        }
-    };
-    let m = spec.multiplier;
-    let mut out = vec![
-        ("frequency", stats.clone().map(|s| repeat(s).0).collect()),
-        (
-            "recency",
-            stats
-                .clone()
-                .map(|s| (s.last - s.first) as f64 / m)
-                .collect(),
-        ),
-        (
-            "T",
-            stats
-                .clone()
-                .map(|s| (end_period - s.first) as f64 / m)
-                .collect(),
-        ),
-    ];
-    if has_amount {
-        out.push(("monetary_value", stats.map(|s| repeat(s).1).collect()));
-    }
-    out
+        };
+        [
+            frequency,
+            (s.last - s.first) as f64 / m,
+            (end_period - s.first) as f64 / m,
+            monetary,
+        ]
+    });
+    let names = ["frequency", "recency", "T", "monetary_value"];
+    let keep = if has_amount { 4 } else { 3 };
+    names.into_iter().zip(columns).take(keep).collect()
 }
 
 fn check_spec(spec: &RfmSpec) -> KpiResult<()> {
@@ -507,12 +544,12 @@ fn f64_field(name: &str) -> Field {
 
 /// The customer key of each id in `customers`, and whether they come out ascending (dense
 /// integer keys in id order: no sort, no gather through first rows).
-fn customer_keys(log: &Log, customers: impl Iterator<Item = u32>) -> KpiResult<(ArrayRef, bool)> {
+fn customer_keys(log: &Log, stats: &[Vec<Stats>]) -> KpiResult<(ArrayRef, bool)> {
     match &log.ids {
         Ids::Dense { lo, .. } => {
-            let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(
-                customers.map(|c| lo + c as i64),
-            ));
+            let lo = *lo;
+            let values = columns_of(stats, |s| [lo + s.customer as i64]).remove(0);
+            let keys: ArrayRef = Arc::new(Int64Array::from(values));
             let dt = log.customer.data_type();
             let keys = if dt == DataType::Int64 {
                 keys
@@ -522,7 +559,11 @@ fn customer_keys(log: &Log, customers: impl Iterator<Item = u32>) -> KpiResult<(
             Ok((keys, true))
         }
         Ids::Hashed { first_row, .. } => {
-            let rows: Vec<usize> = customers.map(|c| first_row[c as usize]).collect();
+            let rows: Vec<usize> = stats
+                .iter()
+                .flatten()
+                .map(|s| first_row[s.customer as usize])
+                .collect();
             Ok((take_rows(log.customer, &rows)?, false))
         }
     }
@@ -605,9 +646,8 @@ pub fn rfm_summary(
         Some(p) => p,
         None => latest.map_or(0, |l| spec.unit.ordinal(l)),
     };
-    let all = stats.iter().flatten();
-    let columns = finish(all.clone(), end_period, spec, amount.is_some());
-    let (keys, sorted) = customer_keys(&log, all.map(|s| s.customer))?;
+    let columns = finish(&stats, end_period, spec, amount.is_some());
+    let (keys, sorted) = customer_keys(&log, &stats)?;
     build(&customer.name, keys, sorted, columns)
 }
 
@@ -660,8 +700,9 @@ pub fn rfm_split(
         rows[c] = h.rows;
     }
     drop(hold);
+    let mut columns = finish(&cal, cal_period, spec, amount.is_some());
+    let (keys, sorted) = customer_keys(&log, &cal)?;
     let cal = cal.iter().flatten();
-    let mut columns = finish(cal.clone(), cal_period, spec, amount.is_some());
     let duration = (spec.unit.ordinal(end) - cal_period) as f64 / spec.multiplier;
     columns.push((
         "frequency_holdout",
@@ -682,8 +723,7 @@ pub fn rfm_split(
                 .collect(),
         ));
     }
-    columns.push(("duration_holdout", vec![duration; cal.clone().count()]));
-    let (keys, sorted) = customer_keys(&log, cal.map(|s| s.customer))?;
+    columns.push(("duration_holdout", vec![duration; cal.count()]));
     build(&customer.name, keys, sorted, columns)
 }
 
@@ -713,8 +753,8 @@ pub fn rfm_state(
         ..Window::default()
     };
     let (stats, latest) = stats(&log, spec, window)?;
+    let (keys, _) = customer_keys(&log, &stats)?;
     let stats: Vec<Stats> = stats.into_iter().flatten().collect();
-    let (keys, _) = customer_keys(&log, stats.iter().map(|s| s.customer))?;
     let mut meta = std::collections::HashMap::new();
     meta.insert(
         LATEST_KEY.to_string(),
@@ -828,7 +868,7 @@ pub fn finish_rfm(
         Some(e) => spec.unit.ordinal(e),
         None => latest.map_or(0, |l| spec.unit.ordinal(l)),
     };
-    let columns = finish(stats.iter(), end_period, spec, has_amount);
+    let columns = finish(&[stats], end_period, spec, has_amount);
     build(&name, all.column(0).clone(), false, columns)
 }
 

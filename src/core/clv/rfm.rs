@@ -207,24 +207,17 @@ struct Layout {
     parts: usize,
 }
 
-#[cfg(test)]
 thread_local! {
-    /// Tests lower the rows per partition to get many partitions from small logs.
+    /// Target rows per partition; tests lower it to get many partitions from small logs.
     static PART_ROWS: std::cell::Cell<usize> = const { std::cell::Cell::new(16_384) };
-}
-
-fn part_rows() -> usize {
-    #[cfg(test)]
-    return PART_ROWS.with(|c| c.get());
-    #[cfg(not(test))]
-    16_384
 }
 
 impl Layout {
     /// About 16k rows a partition (their keys, amounts and the partition's per-customer
     /// counters stay in L2), at most 4,096 partitions (streams written at once per range).
     fn new(rows: usize, groups: usize) -> Layout {
-        let want = (part_rows() as u128 * groups as u128).div_ceil(rows.max(1) as u128);
+        let want =
+            (PART_ROWS.with(|c| c.get()) as u128 * groups as u128).div_ceil(rows.max(1) as u128);
         let mut bits = want.next_power_of_two().trailing_zeros();
         let fewest = (groups.div_ceil(4_096).max(1))
             .next_power_of_two()

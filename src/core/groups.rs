@@ -6,6 +6,7 @@
 //! have fast paths; any other type goes through Arrow's row format. Null is a key value of its
 //! own, so rows with a missing segment form their own group rather than disappearing.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch};
@@ -13,11 +14,10 @@ use arrow::compute::{interleave, lexsort_to_indices, take, SortColumn, SortOptio
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, FieldRef, Int64Type, Schema};
 use arrow::row::{RowConverter, SortField};
 use hashbrown::HashMap;
-use rayon::prelude::*;
 
 use super::error::{KpiError, KpiResult};
 use super::input::{dictionary_keys, Column};
-use super::parallel::{install, map_ranges, ranges};
+use super::parallel::{map_ranges, ranges};
 use super::time::Freq;
 
 /// Dense group ids for every row, and where each group was first seen.
@@ -176,18 +176,54 @@ impl<'a> Interner<'a> {
                 for s in seen.iter_mut().take(before) {
                     *s = true;
                 }
-                for (i, key) in dictionary_keys(a.as_ref()).enumerate() {
-                    let row = offset + i;
-                    let code = match key {
-                        None => self.null_code(row),
-                        Some(key) => value_codes[key],
-                    };
-                    let c = code as usize;
-                    if c < seen.len() && !seen[c] {
-                        seen[c] = true;
-                        self.first_row[c] = row;
+                let keys = d.keys();
+                // Keys without nulls (pandas categoricals) read straight from their values.
+                macro_rules! plain_keys {
+                    ($t:ty) => {{
+                        for (i, k) in keys.as_primitive::<$t>().values().iter().enumerate() {
+                            let Some(&code) = value_codes.get(k.as_usize()) else {
+                                return Err(KpiError::Internal(
+                                    "dictionary key out of range".into(),
+                                ));
+                            };
+                            let c = code as usize;
+                            if !seen[c] {
+                                seen[c] = true;
+                                self.first_row[c] = offset + i;
+                            }
+                            out.push(code);
+                        }
+                    }};
+                }
+                match keys.data_type() {
+                    _ if keys.null_count() > 0 || values.is_empty() => {
+                        for (i, key) in dictionary_keys(a.as_ref()).enumerate() {
+                            let row = offset + i;
+                            let code = match key {
+                                None => self.null_code(row),
+                                Some(key) => value_codes[key],
+                            };
+                            let c = code as usize;
+                            if c < seen.len() && !seen[c] {
+                                seen[c] = true;
+                                self.first_row[c] = row;
+                            }
+                            out.push(code);
+                        }
                     }
-                    out.push(code);
+                    DataType::Int8 => plain_keys!(Int8Type),
+                    DataType::Int16 => plain_keys!(Int16Type),
+                    DataType::Int32 => plain_keys!(Int32Type),
+                    DataType::Int64 => plain_keys!(Int64Type),
+                    DataType::UInt8 => plain_keys!(UInt8Type),
+                    DataType::UInt16 => plain_keys!(UInt16Type),
+                    DataType::UInt32 => plain_keys!(UInt32Type),
+                    DataType::UInt64 => plain_keys!(UInt64Type),
+                    other => {
+                        return Err(KpiError::Internal(format!(
+                            "dictionary keys of type {other}"
+                        )))
+                    }
                 }
                 // Dictionary values that no key uses must not become groups.
                 self.drop_unseen(&seen, out)?;
@@ -427,15 +463,42 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
     Ok(acc)
 }
 
-/// [`group_ids`] on all threads, with the same ids: every row range is grouped on its own,
-/// then the ranges' groups, in range order, are grouped once more (a few rows each) to map
-/// each range's ids to global ones in order of first appearance.
-pub fn group_ids_parallel(cols: &[Column]) -> KpiResult<Groups> {
+/// Group ids computed range by range on all threads ([`ranges`] of the rows): each range's
+/// own ids, and the map from them to the ids [`group_ids`] would give the whole table.
+pub struct RangeGroups {
+    pub ranges: Vec<Range<usize>>,
+    pub local: Vec<Groups>,
+    pub to_global: Vec<Vec<u32>>,
+    /// Where each global group first appears in the table.
+    pub first_row: Vec<usize>,
+}
+
+impl RangeGroups {
+    pub fn len(&self) -> usize {
+        self.first_row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first_row.is_empty()
+    }
+
+    /// Global ids of the rows of range `k`.
+    pub fn global_ids(&self, k: usize) -> Vec<u32> {
+        let map = &self.to_global[k];
+        self.local[k].ids.iter().map(|&l| map[l as usize]).collect()
+    }
+
+    /// The index of the range starting at row `start`.
+    pub fn range_at(&self, start: usize) -> usize {
+        self.ranges.partition_point(|r| r.start < start)
+    }
+}
+
+/// Every range is grouped on its own, then the ranges' groups, in range order, are grouped
+/// once more (a few rows each) to map their ids to global ones in order of first appearance.
+pub fn range_groups(cols: &[Column]) -> KpiResult<RangeGroups> {
     let n = cols.first().map_or(0, |c| c.len());
     let parts = ranges(n);
-    if parts.len() < 2 {
-        return group_ids(cols);
-    }
     let local = map_ranges(n, |r| {
         let slices: Vec<Column> = cols.iter().map(|c| c.slice(r.start, r.len())).collect();
         group_ids(&slices)
@@ -450,26 +513,21 @@ pub fn group_ids_parallel(cols: &[Column]) -> KpiResult<Groups> {
         .iter()
         .map(|c| Ok(Column::new(c.name.clone(), vec![take_rows(c, &firsts)?])))
         .collect::<KpiResult<Vec<_>>>()?;
-    let global = group_ids(&keys)?;
-    let mut ids = vec![0u32; n];
+    let global = if firsts.is_empty() {
+        Groups::default()
+    } else {
+        group_ids(&keys)?
+    };
+    let mut to_global = Vec::with_capacity(local.len());
     let mut base = 0;
-    let mut jobs = Vec::with_capacity(parts.len());
-    let mut rest: &mut [u32] = &mut ids;
-    for (r, g) in parts.iter().zip(&local) {
-        let (chunk, tail) = rest.split_at_mut(r.len());
-        jobs.push((chunk, g, &global.ids[base..base + g.len()]));
+    for g in &local {
+        to_global.push(global.ids[base..base + g.len()].to_vec());
         base += g.len();
-        rest = tail;
     }
-    install(|| {
-        jobs.into_par_iter().for_each(|(chunk, g, map)| {
-            for (out, &l) in chunk.iter_mut().zip(&g.ids) {
-                *out = map[l as usize];
-            }
-        })
-    });
-    Ok(Groups {
-        ids,
+    Ok(RangeGroups {
+        ranges: parts,
+        local,
+        to_global,
         first_row: global.first_row.iter().map(|&k| firsts[k]).collect(),
     })
 }
@@ -842,7 +900,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_group_ids_equal_one_pass() {
+    fn range_groups_equal_one_pass() {
         // Keys spread over several row ranges, some only in later ranges, with nulls.
         let n = (1 << 17) * 3 + 11;
         let strs: Vec<Option<String>> = (0..n)
@@ -854,9 +912,13 @@ mod tests {
             Column::from_array("i", Arc::new(Int64Array::from(ints))),
         ];
         let one = group_ids(&cols).unwrap();
-        let par = group_ids_parallel(&cols).unwrap();
-        assert!(ranges(n).len() > 1);
-        assert_eq!(par.ids, one.ids);
+        let par = range_groups(&cols).unwrap();
+        assert!(par.ranges.len() > 1);
+        let ids: Vec<u32> = (0..par.ranges.len())
+            .flat_map(|k| par.global_ids(k))
+            .collect();
+        assert_eq!(ids, one.ids);
         assert_eq!(par.first_row, one.first_row);
+        assert_eq!(par.range_at(par.ranges[2].start), 2);
     }
 }

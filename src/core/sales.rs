@@ -30,9 +30,9 @@ use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Sche
 use hashbrown::HashMap;
 
 use super::error::{BadRows, KpiError, KpiResult};
-use super::groups::{grid, group_ids, group_ids_parallel, take_rows, Groups};
+use super::groups::{self, grid, group_ids, take_rows, Groups, RangeGroups};
 use super::input::{f64_chunks, value_f64, Column, Table};
-use super::parallel::fold_ranges;
+use super::parallel::{fold_ranges, ranges};
 use super::survey::{Invalid, META_SKIPPED_ROWS};
 use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
@@ -617,7 +617,24 @@ fn segment_groups(segments: &[Column], n: usize) -> KpiResult<Groups> {
             first_row: if n == 0 { vec![] } else { vec![0] },
         });
     }
-    group_ids_parallel(segments)
+    group_ids(segments)
+}
+
+/// Segment ids per row range (one segment when there are no segment columns).
+fn range_groups(segments: &[Column], n: usize) -> KpiResult<RangeGroups> {
+    if !segments.is_empty() {
+        return groups::range_groups(segments);
+    }
+    let ranges = ranges(n);
+    Ok(RangeGroups {
+        local: ranges
+            .iter()
+            .map(|r| segment_groups(&[], r.len()))
+            .collect::<KpiResult<_>>()?,
+        to_global: ranges.iter().map(|_| vec![0]).collect(),
+        first_row: if n == 0 { vec![] } else { vec![0] },
+        ranges,
+    })
 }
 
 /// Columns of one part, by role.
@@ -1078,7 +1095,7 @@ fn state_batch(
     ctx: &Ctx,
     acc: Acc,
     segments: &[Column],
-    seg: &Groups,
+    first_row: &[usize],
     skipped: usize,
 ) -> KpiResult<RecordBatch> {
     let layout = kind.layout();
@@ -1092,11 +1109,7 @@ fn state_batch(
             &DataType::Date32,
         )?);
     }
-    let rows: Vec<usize> = acc
-        .keys
-        .iter()
-        .map(|k| seg.first_row[k.1 as usize])
-        .collect();
+    let rows: Vec<usize> = acc.keys.iter().map(|k| first_row[k.1 as usize]).collect();
     for c in segments {
         let a = take_rows(c, &rows)?;
         fields.push(Field::new(&c.name, a.data_type().clone(), true));
@@ -1234,8 +1247,8 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
         spec,
         params: &params,
     };
-    // Segment ids for the whole table, so the ranges' slots share keys and merge directly.
-    let seg = segment_groups(&segments, n)?;
+    // Segment ids shared by all ranges, so the ranges' slots merge directly.
+    let seg = range_groups(&segments, n)?;
     // Folded in range order (sums add up the same way whatever the number of threads).
     let (acc, skipped) = fold_ranges(
         n,
@@ -1249,7 +1262,8 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
                     .collect(),
                 duplicate: duplicate.as_deref().map(|d| &d[r.clone()]),
             };
-            part(kind, &ctx, &input, &seg.ids[r.clone()], seg.len(), r.start)
+            let ids = seg.global_ids(seg.range_at(r.start));
+            part(kind, &ctx, &input, &ids, seg.len(), r.start)
         },
         |(acc, skipped), (part, n_skipped)| {
             *skipped += n_skipped;
@@ -1260,7 +1274,7 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
         },
     )?;
     let acc = acc.unwrap_or_else(|| Acc::new(&kind.layout()));
-    state_batch(kind, &ctx, acc, &segments, &seg, skipped)
+    state_batch(kind, &ctx, acc, &segments, &seg.first_row, skipped)
 }
 
 // ----------------------------------------------------------------------------------------------

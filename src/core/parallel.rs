@@ -60,6 +60,13 @@ pub fn map_ranges<T: Send>(
     f: impl Fn(Range<usize>) -> KpiResult<T> + Sync + Send,
 ) -> KpiResult<Vec<T>> {
     let parts = ranges(n);
+    if parts.len() == 1 {
+        // One range: run it on the calling thread. Handing it to the pool would cost a thread
+        // switch (and, on a process's first call, starting the pool and its threads' memory)
+        // for no parallelism; small inputs are dominated by such fixed costs.
+        let only = parts.into_iter().next().expect("one range");
+        return f(only).map(|v| vec![v]);
+    }
     let results: Vec<KpiResult<T>> = install(|| parts.into_par_iter().map(&f).collect());
     let mut out = Vec::with_capacity(results.len());
     let mut first_err: Option<KpiError> = None;

@@ -32,7 +32,9 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(table, pd.DataFrame):
         if wanted is not None and all(c in table.columns for c in wanted):
-            table = table[wanted]
+            # Only the wanted columns are converted; `table[wanted]` would build a new
+            # DataFrame first, which costs more than the whole kernel on small tables.
+            return aligned(_pandas_table(table, wanted))
         return aligned(_pandas_table(table))
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, pl.LazyFrame):
@@ -61,8 +63,9 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     )
 
 
-def _pandas_table(frame: Any) -> Any:
-    """A pandas DataFrame as an Arrow table, column by column, copying as little as possible.
+def _pandas_table(frame: Any, columns: list[str] | None = None) -> Any:
+    """A pandas DataFrame (or its ``columns``, all present) as an Arrow table, column by
+    column, copying as little as possible.
 
     pyarrow's ``Table.from_pandas`` scans every float column for NaN and every datetime column
     for NaT to build validity bitmaps, and checks every categorical code: on large tables that
@@ -77,11 +80,14 @@ def _pandas_table(frame: Any) -> Any:
     import pyarrow as pa
 
     if not frame.columns.is_unique:
-        repeated = ", ".join(repr(str(c)) for c in frame.columns[frame.columns.duplicated()].unique())
-        raise SchemaError(f"column names must be unique: {repeated} appears more than once")
+        repeated_all = frame.columns[frame.columns.duplicated()].unique()
+        repeated_used = [c for c in repeated_all if columns is None or c in columns]
+        if repeated_used:
+            repeated = ", ".join(repr(str(c)) for c in repeated_used)
+            raise SchemaError(f"column names must be unique: {repeated} appears more than once")
     names: list[str] = []
     arrays: list[Any] = []
-    for name in frame.columns:
+    for name in frame.columns if columns is None else columns:
         names.append(str(name))
         arrays.append(_pandas_column(frame[name], str(name)))
     index = frame.index
@@ -113,8 +119,7 @@ def _pandas_column(series: Any, name: str) -> Any:
         values = naive.to_numpy(copy=False)
         if np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
             ints = np.ascontiguousarray(values.view(np.int64))
-            arrow_type = pa.Array.from_pandas(series.iloc[:0]).type  # unit and zone as pyarrow names them
-            return pa.Array.from_buffers(arrow_type, len(ints), [None, pa.py_buffer(ints)])
+            return pa.Array.from_buffers(_arrow_time_type(series), len(ints), [None, pa.py_buffer(ints)])
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(series.cat.codes.to_numpy(copy=False))
         missing = codes < 0
@@ -127,6 +132,24 @@ def _pandas_column(series: Any, name: str) -> Any:
         raise SchemaError(
             f'column "{name}" cannot be converted to Arrow (mixed value types in an object column?): {e}'
         ) from e
+
+
+# pandas time dtype -> its Arrow type. Asking pyarrow (an empty conversion) costs ~0.1 ms a
+# call; a process meets only a handful of such dtypes.
+_ARROW_TIME_TYPES: dict[Any, Any] = {}
+
+
+def _arrow_time_type(series: Any) -> Any:
+    """The Arrow type of a datetime64 or zone-aware series: unit and zone as pyarrow names them."""
+    import pyarrow as pa
+
+    dtype = series.dtype
+    found = _ARROW_TIME_TYPES.get(dtype)
+    if found is None:
+        found = pa.Array.from_pandas(series.iloc[:0]).type
+        if len(_ARROW_TIME_TYPES) < 64:
+            _ARROW_TIME_TYPES[dtype] = found
+    return found
 
 
 def aligned(table: Any) -> Any:
@@ -178,7 +201,8 @@ def table_output(result: Any, output: str) -> Any:
         import polars as pl
 
         return pl.from_arrow(table)
-    df = table.to_pandas(date_as_object=False)
+    # Converting columns on pyarrow's threads costs more than it saves on small results.
+    df = table.to_pandas(date_as_object=False, use_threads=table.num_rows >= 100_000)
     meta = table.schema.metadata or {}
     skipped = meta.get(b"kpikit.skipped_rows")
     if skipped is not None:

@@ -199,9 +199,8 @@ fn flags_of_array(
             let d = a.as_any_dictionary();
             let mut value_flags = Vec::with_capacity(d.values().len());
             flags_of_array(name, d.values(), lists, &mut value_flags)?;
-            out.extend(
-                super::input::dictionary_keys(a.as_ref()).map(|k| k.map_or(0, |k| value_flags[k])),
-            );
+            out.reserve(a.len());
+            super::input::for_each_dictionary_key(d, |k| out.push(k.map_or(0, |k| value_flags[k])));
         }
         DataType::Boolean
         | DataType::Int8

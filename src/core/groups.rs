@@ -6,6 +6,7 @@
 //! have fast paths; any other type goes through Arrow's row format. Null is a key value of its
 //! own, so rows with a missing segment form their own group rather than disappearing.
 
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -13,10 +14,10 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordB
 use arrow::compute::{interleave, lexsort_to_indices, take, SortColumn, SortOptions};
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, FieldRef, Int64Type, Schema};
 use arrow::row::{RowConverter, SortField};
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::error::{KpiError, KpiResult};
-use super::input::{dictionary_keys, Column};
+use super::input::{for_each_dictionary_key, Column};
 use super::parallel::{map_ranges, ranges};
 use super::time::Freq;
 
@@ -40,7 +41,13 @@ impl Groups {
 /// Assigns codes to distinct values of one column in order of first appearance.
 #[derive(Default)]
 struct Interner<'a> {
-    bytes: HashMap<&'a [u8], u32>,
+    /// Distinct strings: the table holds 4-byte positions in `byte_keys` (value, code), which
+    /// grows in order. A map of (slice, code) pairs would take 24 bytes a slot: with hundreds of
+    /// thousands of ids it outgrows the cache and every new id costs two cache misses on a
+    /// table spread over tens of MiB, so time per row grew with the number of ids.
+    bytes: HashTable<u32>,
+    byte_keys: Vec<(&'a [u8], u32)>,
+    hasher: DefaultHashBuilder,
     bits: HashMap<u64, u32>,
     rows: HashMap<Vec<u8>, u32>,
     null: Option<u32>,
@@ -77,11 +84,26 @@ impl<'a> Interner<'a> {
 
     #[inline]
     fn bytes_code(&mut self, v: &'a [u8], row: usize) -> u32 {
-        let first_row = &mut self.first_row;
-        *self
-            .bytes
-            .entry(v)
-            .or_insert_with(|| Self::new_code(first_row, row))
+        let hash = self.hasher.hash_one(v);
+        let keys = &self.byte_keys;
+        if let Some(&k) = self.bytes.find(hash, |&k| keys[k as usize].0 == v) {
+            return keys[k as usize].1;
+        }
+        let code = Self::new_code(&mut self.first_row, row);
+        let (keys, hasher) = (&self.byte_keys, &self.hasher);
+        self.bytes.insert_unique(hash, keys.len() as u32, |&k| {
+            hasher.hash_one(keys[k as usize].0)
+        });
+        self.byte_keys.push((v, code));
+        code
+    }
+
+    /// Room for `additional` more distinct strings without rehashing.
+    fn reserve_bytes(&mut self, additional: usize) {
+        let (keys, hasher) = (&self.byte_keys, &self.hasher);
+        self.bytes
+            .reserve(additional, |&k| hasher.hash_one(keys[k as usize].0));
+        self.byte_keys.reserve(additional);
     }
 
     fn primitive<T: ArrowPrimitiveType>(
@@ -176,55 +198,20 @@ impl<'a> Interner<'a> {
                 for s in seen.iter_mut().take(before) {
                     *s = true;
                 }
-                let keys = d.keys();
-                // Keys without nulls (pandas categoricals) read straight from their values.
-                macro_rules! plain_keys {
-                    ($t:ty) => {{
-                        for (i, k) in keys.as_primitive::<$t>().values().iter().enumerate() {
-                            let Some(&code) = value_codes.get(k.as_usize()) else {
-                                return Err(KpiError::Internal(
-                                    "dictionary key out of range".into(),
-                                ));
-                            };
-                            let c = code as usize;
-                            if !seen[c] {
-                                seen[c] = true;
-                                self.first_row[c] = offset + i;
-                            }
-                            out.push(code);
-                        }
-                    }};
-                }
-                match keys.data_type() {
-                    _ if keys.null_count() > 0 || values.is_empty() => {
-                        for (i, key) in dictionary_keys(a.as_ref()).enumerate() {
-                            let row = offset + i;
-                            let code = match key {
-                                None => self.null_code(row),
-                                Some(key) => value_codes[key],
-                            };
-                            let c = code as usize;
-                            if c < seen.len() && !seen[c] {
-                                seen[c] = true;
-                                self.first_row[c] = row;
-                            }
-                            out.push(code);
-                        }
+                let mut row = offset;
+                for_each_dictionary_key(d, |key| {
+                    let code = match key {
+                        None => self.null_code(row),
+                        Some(key) => value_codes[key],
+                    };
+                    let c = code as usize;
+                    if c < seen.len() && !seen[c] {
+                        seen[c] = true;
+                        self.first_row[c] = row;
                     }
-                    DataType::Int8 => plain_keys!(Int8Type),
-                    DataType::Int16 => plain_keys!(Int16Type),
-                    DataType::Int32 => plain_keys!(Int32Type),
-                    DataType::Int64 => plain_keys!(Int64Type),
-                    DataType::UInt8 => plain_keys!(UInt8Type),
-                    DataType::UInt16 => plain_keys!(UInt16Type),
-                    DataType::UInt32 => plain_keys!(UInt32Type),
-                    DataType::UInt64 => plain_keys!(UInt64Type),
-                    other => {
-                        return Err(KpiError::Internal(format!(
-                            "dictionary keys of type {other}"
-                        )))
-                    }
-                }
+                    out.push(code);
+                    row += 1;
+                });
                 // Dictionary values that no key uses must not become groups.
                 self.drop_unseen(&seen, out)?;
             }
@@ -263,10 +250,10 @@ impl<'a> Interner<'a> {
             let row = offset + i;
             // Ids with many distinct values would rehash the table a dozen times as it grows:
             // size it once from the share of new keys in the first rows.
-            if i == SAMPLE && n > 2 * SAMPLE && self.bytes.len() > SAMPLE / 16 {
-                let expected = (self.bytes.len() as f64 * n as f64 / SAMPLE as f64) as usize;
-                self.bytes
-                    .reserve(expected.saturating_sub(self.bytes.len()));
+            if i == SAMPLE && n > 2 * SAMPLE && self.byte_keys.len() > SAMPLE / 16 {
+                let seen = self.byte_keys.len();
+                let expected = (seen as f64 * n as f64 / SAMPLE as f64) as usize;
+                self.reserve_bytes(expected.saturating_sub(seen));
             }
             let c = match v {
                 Some(s) => {
@@ -323,14 +310,26 @@ impl<'a> Interner<'a> {
             *c = remap[*c as usize];
         }
         for v in self
-            .bytes
-            .values_mut()
+            .byte_keys
+            .iter_mut()
+            .map(|(_, c)| c)
             .chain(self.bits.values_mut())
             .chain(self.rows.values_mut())
         {
             *v = remap[*v as usize];
         }
-        self.bytes.retain(|_, v| *v != u32::MAX);
+        if self.byte_keys.iter().any(|(_, c)| *c == u32::MAX) {
+            // Positions in `byte_keys` shift: rebuild the table over the strings kept.
+            self.byte_keys.retain(|(_, c)| *c != u32::MAX);
+            self.bytes.clear();
+            let (keys, hasher) = (&self.byte_keys, &self.hasher);
+            for (k, (v, _)) in keys.iter().enumerate() {
+                self.bytes
+                    .insert_unique(hasher.hash_one(v), k as u32, |&k| {
+                        hasher.hash_one(keys[k as usize].0)
+                    });
+            }
+        }
         self.bits.retain(|_, v| *v != u32::MAX);
         self.rows.retain(|_, v| *v != u32::MAX);
         if let Some(n) = self.null {
@@ -842,6 +841,49 @@ mod tests {
         let g = group_ids(&[Column::from_array("plan", Arc::new(d))]).unwrap();
         assert_eq!(g.ids, vec![0, 1, 0, 1]);
         assert_eq!(g.first_row, vec![0, 1]);
+    }
+
+    #[test]
+    fn strings_dropped_as_unused_are_found_again_in_a_later_chunk() {
+        // Chunk 1 interns "unused" with its dictionary and drops it (no key uses it); chunk 2
+        // uses it, and "a" and "b" must still find their codes in the rebuilt table.
+        let d1 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![0, 2]),
+            Arc::new(StringArray::from(vec!["a", "unused", "b"])),
+        );
+        let d2 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![0, 1, 2]),
+            Arc::new(StringArray::from(vec!["unused", "b", "a"])),
+        );
+        let c = Column::new(
+            "plan",
+            vec![Arc::new(d1) as ArrayRef, Arc::new(d2) as ArrayRef],
+        );
+        let g = group_ids(&[c]).unwrap();
+        assert_eq!(g.ids, vec![0, 1, 2, 1, 0]);
+        assert_eq!(g.first_row, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn many_distinct_strings_keep_first_appearance_codes() {
+        // 300,000 rows, ids in runs of two with every 7th id coming back later: past the
+        // sampled pre-sizing of the table (65,536 rows) and its growth.
+        let n = 300_000usize;
+        let key = |r: usize| if (r / 2) % 7 == 3 { r / 2 - 3 } else { r / 2 };
+        let values: Vec<String> = (0..n).map(|r| format!("cus_{:07}", key(r))).collect();
+        let c = Column::from_array("customer", Arc::new(StringArray::from(values)));
+        let g = group_ids(&[c]).unwrap();
+        let mut code_of = std::collections::HashMap::new();
+        let mut first_row = Vec::new();
+        for r in 0..n {
+            let next = code_of.len() as u32;
+            let code = *code_of.entry(key(r)).or_insert_with(|| {
+                first_row.push(r);
+                next
+            });
+            assert_eq!(g.ids[r], code, "row {r}");
+        }
+        assert_eq!(g.first_row, first_row);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::array::{AnyDictionaryArray, Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
@@ -189,25 +189,46 @@ pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
     }
 }
 
-/// The key of every row of a dictionary array (None where null), read in blocks: a per-row
-/// array of the whole column would cost 24 bytes a row at once.
-pub fn dictionary_keys(a: &dyn Array) -> impl Iterator<Item = Option<usize>> + '_ {
-    const BLOCK: usize = 1 << 16;
-    (0..a.len()).step_by(BLOCK).flat_map(move |start| {
-        let part = a.slice(start, BLOCK.min(a.len() - start));
-        let d = part.as_any_dictionary();
-        let keys: Vec<Option<usize>> = if d.values().is_empty() {
-            vec![None; part.len()]
-        } else {
-            let nulls = d.keys().nulls();
-            d.normalized_keys()
-                .into_iter()
-                .enumerate()
-                .map(|(i, k)| (!nulls.is_some_and(|n| n.is_null(i))).then_some(k))
-                .collect()
-        };
-        keys.into_iter()
-    })
+/// Every key of a dictionary array in order, as a value position (None for a null key; keys
+/// past the values clamped to the last, as arrow's `normalized_keys`), without collecting them:
+/// a vector of them takes 16 bytes a row, more than the column itself.
+pub fn for_each_dictionary_key(d: &dyn AnyDictionaryArray, mut f: impl FnMut(Option<usize>)) {
+    fn each<K: ArrowPrimitiveType>(
+        keys: &dyn Array,
+        last: usize,
+        f: &mut impl FnMut(Option<usize>),
+    ) {
+        let keys = keys.as_primitive::<K>();
+        match keys.nulls() {
+            None => keys
+                .values()
+                .iter()
+                .for_each(|k| f(Some(k.as_usize().min(last)))),
+            Some(nulls) => keys
+                .values()
+                .iter()
+                .zip(nulls.iter())
+                .for_each(|(k, valid)| f(valid.then(|| k.as_usize().min(last)))),
+        }
+    }
+    let keys = d.keys();
+    let Some(last) = d.values().len().checked_sub(1) else {
+        (0..keys.len()).for_each(|_| f(None));
+        return;
+    };
+    use arrow::datatypes::*;
+    match keys.data_type() {
+        DataType::Int8 => each::<Int8Type>(keys, last, &mut f),
+        DataType::Int16 => each::<Int16Type>(keys, last, &mut f),
+        DataType::Int32 => each::<Int32Type>(keys, last, &mut f),
+        DataType::Int64 => each::<Int64Type>(keys, last, &mut f),
+        DataType::UInt8 => each::<UInt8Type>(keys, last, &mut f),
+        DataType::UInt16 => each::<UInt16Type>(keys, last, &mut f),
+        DataType::UInt32 => each::<UInt32Type>(keys, last, &mut f),
+        DataType::UInt64 => each::<UInt64Type>(keys, last, &mut f),
+        // Arrow allows integer keys only; any other type would be a broken array.
+        _ => (0..keys.len()).for_each(|_| f(None)),
+    }
 }
 
 /// Integer types whose every value casts to i64 exactly (not UInt64: values above i64::MAX

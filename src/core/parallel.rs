@@ -60,6 +60,13 @@ pub fn map_ranges<T: Send>(
     f: impl Fn(Range<usize>) -> KpiResult<T> + Sync + Send,
 ) -> KpiResult<Vec<T>> {
     let parts = ranges(n);
+    if parts.len() == 1 {
+        // One range: run it on the calling thread. Handing it to the pool would cost a thread
+        // switch (and, on a process's first call, starting the pool and its threads' memory)
+        // for no parallelism; small inputs are dominated by such fixed costs.
+        let only = parts.into_iter().next().expect("one range");
+        return f(only).map(|v| vec![v]);
+    }
     let results: Vec<KpiResult<T>> = install(|| parts.into_par_iter().map(&f).collect());
     let mut out = Vec::with_capacity(results.len());
     let mut errors = Errors::default();
@@ -83,8 +90,11 @@ pub fn fold_ranges<T: Send, A>(
     let parts = ranges(n);
     let mut errors = Errors::default();
     for window in parts.chunks(max_threads()) {
-        let results: Vec<KpiResult<T>> =
-            install(|| window.par_iter().map(|r| f(r.clone())).collect());
+        // A single range runs on the calling thread (as in map_ranges).
+        let results: Vec<KpiResult<T>> = match window {
+            [only] => vec![f(only.clone())],
+            _ => install(|| window.par_iter().map(|r| f(r.clone())).collect()),
+        };
         for r in results {
             if let Some(v) = errors.keep(r) {
                 fold(&mut acc, v);

@@ -1414,27 +1414,29 @@ where
 {
     let n_customers = prep.customers.len();
     let (starts, rows) = rows_by_customer(&prep.customers.ids, n_customers);
-    let chunk = (n_customers / (rayon::current_num_threads() * 8)).max(256);
     let ids: Vec<u32> = (0..n_customers as u32).collect();
-    let results: Vec<KpiResult<(T, Vec<Conflict>)>> = ids
-        .par_chunks(chunk)
-        .map(|cs| {
-            let mut acc = identity();
-            let mut conflicts = Vec::new();
-            for &c in cs {
-                let r = &rows[starts[c as usize]..starts[c as usize + 1]];
-                match series_of(prep, r, input.freq)? {
-                    Ok(s) => per_customer(&mut acc, c, &s),
-                    Err(x) => {
-                        if conflicts.len() < super::error::MAX_EXAMPLES {
-                            conflicts.push(x)
+    // In kpikit's pool, so KPIKIT_MAX_THREADS holds here too (rayon's global pool ignores it).
+    let results: Vec<KpiResult<(T, Vec<Conflict>)>> = super::parallel::install(|| {
+        let chunk = (n_customers / (rayon::current_num_threads() * 8)).max(256);
+        ids.par_chunks(chunk)
+            .map(|cs| {
+                let mut acc = identity();
+                let mut conflicts = Vec::new();
+                for &c in cs {
+                    let r = &rows[starts[c as usize]..starts[c as usize + 1]];
+                    match series_of(prep, r, input.freq)? {
+                        Ok(s) => per_customer(&mut acc, c, &s),
+                        Err(x) => {
+                            if conflicts.len() < super::error::MAX_EXAMPLES {
+                                conflicts.push(x)
+                            }
                         }
                     }
                 }
-            }
-            Ok((acc, conflicts))
-        })
-        .collect();
+                Ok((acc, conflicts))
+            })
+            .collect()
+    });
     let mut total = identity();
     let mut conflicts = Vec::new();
     for r in results {

@@ -1131,12 +1131,15 @@ fn state_batch(
     let mut lists = acc.lists;
     // Sorted here, on all threads, so that the finish step reads each list in place instead
     // of copying and sorting it (a merged state's lists are checked and sorted there).
-    crate::core::parallel::install(|| {
-        use rayon::prelude::*;
-        lists
-            .par_iter_mut()
-            .for_each(|v| v.sort_unstable_by(f64::total_cmp))
-    });
+    let sort = |v: &mut Vec<f64>| v.sort_unstable_by(f64::total_cmp);
+    if lists.iter().map(Vec::len).sum::<usize>() < 1 << 16 {
+        lists.iter_mut().for_each(sort);
+    } else {
+        crate::core::parallel::install(|| {
+            use rayon::prelude::*;
+            lists.par_iter_mut().for_each(sort)
+        });
+    }
     for (j, name) in layout.lists.iter().enumerate() {
         let per_slot: Vec<Vec<f64>> = (0..n)
             .map(|s| std::mem::take(&mut lists[s * acc.n_lists + j]))

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch};
 use arrow::compute::filter;
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{
+    ArrowNativeType, ArrowPrimitiveType, DataType, Field, Int64Type, Schema, SchemaRef,
+};
 
 use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows, Groups};
@@ -144,25 +146,8 @@ fn score_counts_part(
     // Score index per row (score − lo), or -1 for a row that breaks a rule.
     let mut codes: Vec<i16> = Vec::with_capacity(n);
     let mut bad = BadRows::default();
-    let mut row = offset;
-    for chunk in f64_chunks(score)? {
-        for i in 0..chunk.len() {
-            let code = match value_f64(&chunk, i) {
-                Some(v) if v.fract() == 0.0 && v >= scale.lo as f64 && v <= scale.hi as f64 => {
-                    (v as i64 - scale.lo) as i16
-                }
-                Some(v) => {
-                    bad.push(row, || format!("{v}"));
-                    -1
-                }
-                None => {
-                    bad.push(row, || "missing".to_string());
-                    -1
-                }
-            };
-            codes.push(code);
-            row += 1;
-        }
+    if !integer_codes(score, scale, &mut codes, &mut bad, offset) {
+        float_codes(score, scale, &mut codes, &mut bad, offset)?;
     }
     if invalid == Invalid::Raise {
         KpiError::check_rows(
@@ -286,6 +271,89 @@ fn score_counts_part(
     meta.insert(META_SKIPPED_ROWS.to_string(), skipped_rows.to_string());
     let schema = Arc::new(Schema::new_with_metadata(fields, meta));
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Score codes (score − lo, or -1 for a row that breaks a rule) of a float or any other numeric
+/// column, read as f64.
+fn float_codes(
+    score: &Column,
+    scale: Scale,
+    codes: &mut Vec<i16>,
+    bad: &mut BadRows,
+    offset: usize,
+) -> KpiResult<()> {
+    let mut row = offset;
+    for chunk in f64_chunks(score)? {
+        for i in 0..chunk.len() {
+            let code = match value_f64(&chunk, i) {
+                Some(v) if v.fract() == 0.0 && v >= scale.lo as f64 && v <= scale.hi as f64 => {
+                    (v as i64 - scale.lo) as i16
+                }
+                Some(v) => {
+                    bad.push(row, || format!("{v}"));
+                    -1
+                }
+                None => {
+                    bad.push(row, || "missing".to_string());
+                    -1
+                }
+            };
+            codes.push(code);
+            row += 1;
+        }
+    }
+    Ok(())
+}
+
+/// [`float_codes`] for integer columns (the usual type of scores), read as they are: no
+/// float copy of the column and no whole-number test. False (nothing read) for other types.
+fn integer_codes(
+    score: &Column,
+    scale: Scale,
+    codes: &mut Vec<i16>,
+    bad: &mut BadRows,
+    offset: usize,
+) -> bool {
+    fn read<T: ArrowPrimitiveType>(
+        chunks: &[ArrayRef],
+        scale: Scale,
+        codes: &mut Vec<i16>,
+        bad: &mut BadRows,
+        offset: usize,
+    ) {
+        let mut row = offset;
+        for chunk in chunks {
+            let a = chunk.as_primitive::<T>();
+            for (i, v) in a.values().iter().enumerate() {
+                // to_i64 is exact for every type `small_int` admits.
+                let v = v.to_i64().unwrap_or(i64::MIN);
+                let code = if a.is_null(i) {
+                    bad.push(row, || "missing".to_string());
+                    -1
+                } else if v >= scale.lo && v <= scale.hi {
+                    (v - scale.lo) as i16
+                } else {
+                    bad.push(row, || format!("{v}"));
+                    -1
+                };
+                codes.push(code);
+                row += 1;
+            }
+        }
+    }
+    use arrow::datatypes::{Int16Type, Int32Type, Int8Type, UInt16Type, UInt32Type, UInt8Type};
+    let chunks = &score.chunks;
+    match score.data_type() {
+        DataType::Int8 => read::<Int8Type>(chunks, scale, codes, bad, offset),
+        DataType::Int16 => read::<Int16Type>(chunks, scale, codes, bad, offset),
+        DataType::Int32 => read::<Int32Type>(chunks, scale, codes, bad, offset),
+        DataType::Int64 => read::<Int64Type>(chunks, scale, codes, bad, offset),
+        DataType::UInt8 => read::<UInt8Type>(chunks, scale, codes, bad, offset),
+        DataType::UInt16 => read::<UInt16Type>(chunks, scale, codes, bad, offset),
+        DataType::UInt32 => read::<UInt32Type>(chunks, scale, codes, bad, offset),
+        _ => return false,
+    }
+    true
 }
 
 fn filter_column(c: &Column, mask: &[bool]) -> KpiResult<Column> {

@@ -156,6 +156,10 @@ def test_pandas_named_index_and_repeated_column_names() -> None:
     twice = pd.DataFrame([[10.0, 1.0], [0.0, 2.0]], columns=["score", "score"])
     with pytest.raises(kpikit.SchemaError, match=r"column names must be unique: 'score'"):
         kpikit.nps(twice, score="score")
+    # A repeated name among the columns a call does not read is no ambiguity: one promoter and
+    # one detractor of two answers, NPS 100 × (1 − 1) / 2 = 0.
+    unread = pd.DataFrame([[10.0, 1.0, 2.0], [0.0, 2.0, 3.0]], columns=["score", "x", "x"])
+    assert kpikit.nps(unread, score="score")["nps"].tolist() == [0.0]
 
 
 def test_pandas_mixed_object_column_is_named() -> None:

@@ -252,3 +252,20 @@ def test_csat_monthly_matches_pandas_reference(rows: list[tuple[int, int]]) -> N
     assert out.responses.tolist() == ref.responses.fillna(0).astype(int).tolist()
     assert np.allclose(out.csat, ref.satisfied / ref.responses, equal_nan=True)
     assert np.allclose(out.mean_score, ref["mean"], equal_nan=True)
+
+
+@pytest.mark.parametrize("arrow_type", [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()])
+def test_integer_scores_give_the_numbers_and_bad_rows_of_float_scores(arrow_type: pa.DataType) -> None:
+    # Integer columns are read as they are (no float copy): the same rule, rows and counts.
+    scores = [9, None, 11, 3, 10, 7, 0, 12]
+    ints = pa.table({"s": pa.array(scores, arrow_type)})
+    with pytest.raises(kpikit.InputError) as err:
+        kpikit.nps(ints, score="s")
+    msg = str(err.value)
+    assert "3 row(s)" in msg and "row 1: missing" in msg and "row 2: 11" in msg and "row 7: 12" in msg
+    out = kpikit.nps(ints, score="s", invalid="skip")
+    floats = pa.table({"s": pa.array(scores, pa.float64())})
+    pd.testing.assert_frame_equal(out, kpikit.nps(floats, score="s", invalid="skip"))
+    # Kept: 9, 3, 10, 7, 0 -> promoters 9 and 10, passive 7, detractors 3 and 0: 100 × (2 − 2) / 5 = 0.
+    counts = out[["responses", "promoters", "passives", "detractors", "skipped"]].iloc[0].tolist()
+    assert counts == [5, 2, 1, 2, 3] and out.nps.iloc[0] == 0.0

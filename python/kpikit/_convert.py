@@ -120,6 +120,10 @@ def _pandas_column(series: Any, name: str) -> Any:
         if np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
             ints = np.ascontiguousarray(values.view(np.int64))
             return pa.Array.from_buffers(_arrow_time_type(series), len(ints), [None, pa.py_buffer(ints)])
+    if isinstance(dtype, pd.BooleanDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "b"):
+        bits = _boolean_bits(series)
+        if bits is not None:
+            return bits
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(series.cat.codes.to_numpy(copy=False))
         missing = codes < 0
@@ -132,6 +136,31 @@ def _pandas_column(series: Any, name: str) -> Any:
         raise SchemaError(
             f'column "{name}" cannot be converted to Arrow (mixed value types in an object column?): {e}'
         ) from e
+
+
+def _boolean_bits(series: Any) -> Any:
+    """A numpy bool or pandas "boolean" column as an Arrow boolean array, packed to bits
+    directly (pyarrow goes through a per-value conversion: 6 ms against 0.3 ms for 2.5 million
+    values). A "boolean" column's values and mask are its array's ``_data`` and ``_mask``;
+    None when a pandas version lays it out otherwise (pyarrow converts it then)."""
+    import numpy as np
+    import pyarrow as pa
+
+    array = series.array
+    data = array.to_numpy() if series.dtype == np.dtype(bool) else getattr(array, "_data", None)
+    mask = None if series.dtype == np.dtype(bool) else getattr(array, "_mask", None)
+    if not isinstance(data, np.ndarray) or data.dtype != np.dtype(bool):
+        return None
+    if mask is not None and (not isinstance(mask, np.ndarray) or mask.shape != data.shape):
+        return None
+    nulls = 0 if mask is None else int(np.count_nonzero(mask))
+    validity = None
+    if nulls:
+        packed = np.packbits(mask, bitorder="little")
+        np.invert(packed, out=packed)
+        validity = pa.py_buffer(packed)
+    values = pa.py_buffer(np.packbits(data, bitorder="little"))
+    return pa.Array.from_buffers(pa.bool_(), len(data), [validity, values], null_count=nulls)
 
 
 # pandas time dtype -> its Arrow type. Asking pyarrow (an empty conversion) costs ~0.1 ms a

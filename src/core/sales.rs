@@ -25,7 +25,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch,
 };
-use arrow::buffer::OffsetBuffer;
+use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use hashbrown::HashMap;
 
@@ -365,21 +365,16 @@ fn read_f64(col: &Column) -> KpiResult<Vec<Option<f64>>> {
     Ok(v)
 }
 
-/// A boolean column (or 0/1 numbers) as Option<bool> per row.
-fn read_bool(col: &Column) -> KpiResult<Vec<Option<bool>>> {
-    let mut v = Vec::with_capacity(col.len());
-    for c in &col.chunks {
-        let b: BooleanArray = match c.data_type() {
-            DataType::Boolean => c.as_boolean().clone(),
-            DataType::Null => BooleanArray::new_null(c.len()),
-            dt if dt.is_numeric() => arrow::compute::cast(c, &DataType::Boolean)?
-                .as_boolean()
-                .clone(),
-            dt => return Err(KpiError::wrong_type(&col.name, "boolean (or 0/1)", dt)),
-        };
-        v.extend(b.iter());
-    }
-    Ok(v)
+/// One chunk of a boolean column (or 0/1 numbers) as booleans.
+fn bool_chunk(name: &str, c: &ArrayRef) -> KpiResult<BooleanArray> {
+    Ok(match c.data_type() {
+        DataType::Boolean => c.as_boolean().clone(),
+        DataType::Null => BooleanArray::new_null(c.len()),
+        dt if dt.is_numeric() => arrow::compute::cast(c, &DataType::Boolean)?
+            .as_boolean()
+            .clone(),
+        dt => return Err(KpiError::wrong_type(name, "boolean (or 0/1)", dt)),
+    })
 }
 
 fn days(us: i64) -> f64 {
@@ -543,11 +538,6 @@ impl Acc {
     }
 
     #[inline]
-    fn count_at(&mut self, slot: usize, j: usize) {
-        self.counts[slot * self.n_counts + j] += 1;
-    }
-
-    #[inline]
     fn push_at(&mut self, slot: usize, j: usize, v: f64) {
         self.lists[slot * self.n_lists + j].push(v);
     }
@@ -698,7 +688,7 @@ fn part(
     // Rows named in errors are positions in the whole input, not in this part.
     let f64_of = |c: &Column| read_f64(c).map_err(|e| e.at_offset(offset));
     let skipped = match kind {
-        Kind::Deals => deals_part(ctx, input, seg, &mut acc, offset)?,
+        Kind::Deals => deals_part(ctx, input, seg, n_segments, &mut acc, offset)?,
         Kind::Leads => {
             let created = times("created")?.expect("required");
             let qualified = times("qualified")?;
@@ -936,13 +926,14 @@ fn deals_part(
     ctx: &Ctx,
     input: &PartInput,
     seg: &[u32],
+    n_segments: usize,
     acc: &mut Acc,
     offset: usize,
 ) -> KpiResult<usize> {
     let n = seg.len();
     let column = |role: &str| input.get(role).expect("required");
-    let (zone, freq) = (ctx.spec.zone, ctx.spec.freq);
-    let mut days_seen = DayOrdinals::default();
+    let zone = ctx.spec.zone;
+    let mut slots = DaySlots::new(n_segments);
     let mut rules = Rules::new(
         vec![
             (
@@ -970,47 +961,160 @@ fn deals_part(
         ],
         offset,
     );
-    // Blocks small enough that the rows read stay in cache between reading and counting.
-    for start in (0..n).step_by(DEAL_BLOCK) {
-        let len = DEAL_BLOCK.min(n - start);
-        let times = |role: &str, days_seen: &mut DayOrdinals| {
-            read_times_with(&column(role).slice(start, len), zone, freq, days_seen)
-                .map_err(|e| e.at_offset(offset + start))
-        };
-        let created = times("created", &mut days_seen)?;
-        let closed = times("closed", &mut days_seen)?;
-        let amount = read_f64(&column("amount").slice(start, len))
-            .map_err(|e| e.at_offset(offset + start))?;
-        let won = read_bool(&column("won").slice(start, len))?;
-        deals_block(
-            ctx,
-            input,
-            &seg[start..start + len],
-            acc,
-            &mut rules,
-            start,
-            &DealRows {
-                created,
-                closed,
-                amount,
-                won,
-            },
-        );
+    let cols = ["created", "closed", "amount", "won"].map(column);
+    // Blocks end where any column's chunk ends, so a block reads one array per column, and
+    // are small enough that what is read stays in cache.
+    let mut cuts: Vec<usize> = cols.iter().flat_map(|c| c.offsets()).collect();
+    cuts.push(n);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut start = 0;
+    for cut in cuts {
+        while start < cut {
+            let len = DEAL_BLOCK.min(cut - start);
+            let at = |e: KpiError| e.at_offset(offset + start);
+            let one = |c: &Column| c.slice(start, len);
+            let times = |c: &Column| -> KpiResult<(Int64Array, Int64Array)> {
+                let utc = local_micros(&one(c), Zone::Utc).map_err(at)?.remove(0);
+                // Zone-aware instants compare in UTC; periods are the zone's wall-clock days.
+                let local = if zone == Zone::Utc {
+                    utc.clone()
+                } else {
+                    local_micros(&one(c), zone).map_err(at)?.remove(0)
+                };
+                Ok((utc, local))
+            };
+            let (created, created_local) = times(&cols[0])?;
+            let (closed, closed_local) = times(&cols[1])?;
+            let amount = f64_chunks(&one(&cols[2]))?.remove(0);
+            if amount.values().iter().any(|v| v.is_infinite()) {
+                // Same check and message as every other measure (read_f64).
+                read_f64(&one(&cols[2])).map_err(at)?;
+            }
+            let won = bool_chunk(&cols[3].name, &one(&cols[3]).chunks[0])?;
+            let block = DealBlock {
+                created: &created,
+                closed: &closed,
+                created_local: &created_local,
+                closed_local: &closed_local,
+                amount: &amount,
+                won: &won,
+            };
+            deals_block(
+                ctx,
+                input,
+                &seg[start..start + len],
+                acc,
+                &mut rules,
+                start,
+                &block,
+                &mut slots,
+            );
+            start += len;
+        }
     }
     rules.check(ctx.spec.invalid)
 }
 
-/// Rows of one block of deals, read.
-struct DealRows {
-    created: Times,
-    closed: Times,
-    amount: Vec<Option<f64>>,
-    won: Vec<Option<bool>>,
+/// One block of deals as Arrow arrays (one each; times in microseconds, UTC and local).
+struct DealBlock<'a> {
+    created: &'a Int64Array,
+    closed: &'a Int64Array,
+    created_local: &'a Int64Array,
+    closed_local: &'a Int64Array,
+    amount: &'a Float64Array,
+    won: &'a BooleanArray,
 }
 
 const DEAL_BLOCK: usize = 1 << 13;
 
-/// Count one block of deals (`start` = the block's first row within the part).
+/// The slot of every (local day, segment) met so far in a part: one table read per time
+/// instead of the day's period and then the period's slot. Days spanning more than
+/// [`DaySlots::MAX_CELLS`] cells are not kept (each such time is looked up in full).
+#[derive(Default)]
+struct DaySlots {
+    lo: i64,
+    days: usize,
+    width: usize,
+    cells: Vec<u32>,
+}
+
+impl DaySlots {
+    const MAX_CELLS: usize = 1 << 22;
+
+    fn new(n_segments: usize) -> DaySlots {
+        DaySlots {
+            lo: 0,
+            days: 0,
+            width: n_segments.max(1),
+            cells: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, acc: &mut Acc, freq: Option<Freq>, local_us: i64, seg: u32) -> usize {
+        debug_assert!((seg as usize) < self.width);
+        let day = local_us.div_euclid(US_PER_DAY);
+        let k = day.wrapping_sub(self.lo) as usize;
+        if k < self.days {
+            let s = self.cells[k * self.width + seg as usize];
+            if s != u32::MAX {
+                return s as usize;
+            }
+        }
+        self.new_slot(acc, freq, day, seg)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_slot(&mut self, acc: &mut Acc, freq: Option<Freq>, day: i64, seg: u32) -> usize {
+        let s = acc.slot(freq.map_or(0, |f| f.ordinal_of_day(day)), seg);
+        let k = day.wrapping_sub(self.lo) as usize;
+        if seg as usize >= self.width {
+            return s;
+        }
+        let width = self.width;
+        if k >= self.days {
+            // Room for a few more weeks each way, so days met in random order rarely
+            // rebuild the table.
+            let (lo, hi) = if self.days == 0 {
+                (day - 32, day + 32)
+            } else {
+                (
+                    day.min(self.lo) - 32,
+                    day.max(self.lo + self.days as i64 - 1) + 32,
+                )
+            };
+            let days = (hi - lo + 1) as usize;
+            if days.saturating_mul(width) > Self::MAX_CELLS {
+                return s;
+            }
+            let mut cells = vec![u32::MAX; days * width];
+            for d in 0..self.days {
+                let to = (d as i64 + self.lo - lo) as usize * width;
+                cells[to..to + width].copy_from_slice(&self.cells[d * width..(d + 1) * width]);
+            }
+            *self = DaySlots {
+                lo,
+                days,
+                width,
+                cells,
+            };
+        }
+        let k = (day - self.lo) as usize;
+        self.cells[k * self.width + seg as usize] = s as u32;
+        s
+    }
+}
+
+/// Won deals of a block waiting to be listed: slot, amount, cycle days.
+type WonRow = (u32, f64, f64);
+
+/// Count one block of deals (`start` = the block's first row within the part). Rows are
+/// checked with one test for "any rule broken" and counted without branching on open, won
+/// or lost (those branches follow the data and mispredict): counters of rows that do not
+/// apply are added 0, and the values to list are gathered first, then listed.
+#[allow(clippy::too_many_arguments)]
 fn deals_block(
     ctx: &Ctx,
     input: &PartInput,
@@ -1018,74 +1122,91 @@ fn deals_block(
     acc: &mut Acc,
     rules: &mut Rules,
     start: usize,
-    rows: &DealRows,
+    rows: &DealBlock,
+    slots: &mut DaySlots,
 ) {
-    let DealRows {
-        created,
-        closed,
-        amount,
-        won,
-    } = rows;
+    let freq = ctx.spec.freq;
     let by_created = ctx.params[0] == "created";
     let cycle_of_closed = ctx.params[1] == "closed";
+    let (c_nulls, x_nulls) = (rows.created.nulls(), rows.closed.nulls());
+    let (w_nulls, a_nulls) = (rows.won.nulls(), rows.amount.nulls());
+    let valid = |n: Option<&NullBuffer>, j: usize| n.is_none_or(|n| n.is_valid(j));
+    let (created, closed) = (rows.created.values(), rows.closed.values());
+    let (created_local, closed_local) = (rows.created_local.values(), rows.closed_local.values());
+    let amounts = rows.amount.values();
+    let won_bits = rows.won.values();
+    let nc = acc.n_counts;
+    let mut listed: Vec<WonRow> = Vec::with_capacity(seg.len());
     for (j, &g) in seg.iter().enumerate() {
-        let i = start + j;
-        let c = created.at[j];
-        if c == NONE {
-            rules.bad(0, i, || "missing".into());
+        let c_ok = valid(c_nulls, j);
+        let x_ok = valid(x_nulls, j);
+        let w_ok = valid(w_nulls, j);
+        let w = w_ok && won_bits.value(j);
+        let a = amounts[j];
+        let a_ok = valid(a_nulls, j) && !a.is_nan();
+        let (c, x) = (created[j], closed[j]);
+        let broken = !c_ok
+            | (x_ok & (x < c))
+            | (!x_ok & w)
+            | (x_ok & !w_ok)
+            | (a_ok & (a < 0.0))
+            | (w & !a_ok);
+        if broken || input.duplicate.is_some_and(|d| d[start + j]) {
+            deal_rule(rules, start + j, (c_ok, c), (x_ok, x), (w_ok, w), (a_ok, a));
             continue;
         }
-        let x = closed.at[j];
-        if x != NONE && x < c {
-            rules.bad(1, i, || format!("{} < created {}", fmt_us(x), fmt_us(c)));
-            continue;
-        }
-        let w = won[j];
-        if x == NONE && w == Some(true) {
-            rules.bad(2, i, || "true".into());
-            continue;
-        }
-        if x != NONE && w.is_none() {
-            rules.bad(3, i, || "missing".into());
-            continue;
-        }
-        let a = amount[j];
-        if let Some(a) = a.filter(|a| *a < 0.0) {
-            rules.bad(4, i, || format!("{a}"));
-            continue;
-        }
-        if w == Some(true) && a.is_none() {
-            rules.bad(5, i, || "missing".into());
-            continue;
-        }
-        if input.duplicate.is_some_and(|d| d[i]) {
-            rules.bad(6, i, || "repeated".into());
-            continue;
-        }
-        // One slot lookup per period the row touches (created, closed), not one per counter.
-        let co = created.ord[j];
-        let at_created = acc.slot(co, g);
-        acc.count_at(at_created, 0);
-        if x == NONE {
-            continue;
-        }
-        let xo = closed.ord[j];
-        let at_closed = if xo == co {
-            at_created
+        let at_created = slots.slot(acc, freq, created_local[j], g);
+        // An open deal's "closed" slot is its created one; its counts there add 0.
+        let closed_us = if x_ok {
+            closed_local[j]
         } else {
-            acc.slot(xo, g)
+            created_local[j]
         };
-        acc.count_at(at_closed, 1);
+        let at_closed = slots.slot(acc, freq, closed_us, g);
         let at = if by_created { at_created } else { at_closed };
-        acc.count_at(at, 2);
-        let is_won = w == Some(true);
-        acc.count_at(at, if is_won { 3 } else { 4 });
-        if is_won {
-            acc.push_at(at, 0, a.expect("checked"));
+        let (closed_n, won_n) = (i64::from(x_ok), i64::from(w));
+        let counts = &mut acc.counts;
+        counts[at_created * nc] += 1;
+        counts[at_closed * nc + 1] += closed_n;
+        counts[at * nc + 2] += closed_n;
+        counts[at * nc + 3] += won_n;
+        counts[at * nc + 4] += closed_n - won_n;
+        if w || (cycle_of_closed && x_ok) {
+            listed.push((at as u32, if w { a } else { f64::NAN }, days(x - c)));
         }
-        if is_won || cycle_of_closed {
-            acc.push_at(at, 1, days(x - c));
+    }
+    for (at, a, cycle) in listed {
+        let at = at as usize;
+        if !a.is_nan() {
+            acc.push_at(at, 0, a);
         }
+        acc.push_at(at, 1, cycle);
+    }
+}
+
+/// The rule a deal breaks (rules in the order [`deals_part`] lists them), recorded.
+fn deal_rule(
+    rules: &mut Rules,
+    i: usize,
+    (c_ok, c): (bool, i64),
+    (x_ok, x): (bool, i64),
+    (w_ok, w): (bool, bool),
+    (a_ok, a): (bool, f64),
+) {
+    if !c_ok {
+        rules.bad(0, i, || "missing".into());
+    } else if x_ok && x < c {
+        rules.bad(1, i, || format!("{} < created {}", fmt_us(x), fmt_us(c)));
+    } else if !x_ok && w {
+        rules.bad(2, i, || "true".into());
+    } else if x_ok && !w_ok {
+        rules.bad(3, i, || "missing".into());
+    } else if a_ok && a < 0.0 {
+        rules.bad(4, i, || format!("{a}"));
+    } else if w && !a_ok {
+        rules.bad(5, i, || "missing".into());
+    } else {
+        rules.bad(6, i, || "repeated".into());
     }
 }
 

@@ -148,6 +148,35 @@ def test_pandas_categorical_codes_are_reused_and_missing_categories_stay_missing
     assert out.loc["a", "nps"] == -100.0 and out.loc["b", "nps"] == 50.0
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 1001])
+def test_pandas_boolean_columns_become_the_same_bits_as_pyarrow_makes(n: int) -> None:
+    rng = np.random.default_rng(n)
+    values = rng.random(n) < 0.4
+    masked = pd.array(values, dtype="boolean")
+    masked[rng.random(n) < 0.3] = pd.NA
+    df = pd.DataFrame({"plain": values, "masked": masked})
+    # A slice starting at an odd row: the bits are packed from the view's first value.
+    for frame in (df, df.iloc[3:] if n > 3 else df):
+        got = pa.table(table_input(frame, ["plain", "masked"]))
+        for name in ("plain", "masked"):
+            expected = pa.Array.from_pandas(frame[name])
+            assert got.column(name).combine_chunks().equals(expected), name
+
+
+def test_deal_outcomes_from_a_pandas_boolean_column_with_missing_values() -> None:
+    # Deal 1 open (won missing), deal 2 won, deal 3 lost, deal 4 open with won False.
+    created = pd.to_datetime(["2024-01-05", "2024-01-10", "2024-02-01", "2024-02-03"])
+    closed = pd.to_datetime([None, "2024-02-10", "2024-03-01", None])
+    won = pd.array([None, True, False, False], dtype="boolean")
+    deals = pd.DataFrame({"created": created, "closed": closed, "amount": [5.0, 100.0, 50.0, 7.0], "won": won})
+    out = kpikit.deal_metrics(deals, created="created", closed="closed", amount="amount", won="won", freq=None)
+    row = out.iloc[0]
+    assert (row.deals_created, row.deals_closed, row.deals_won, row.deals_lost, row.deals_open) == (4, 2, 1, 1, 2)
+    assert row.win_rate == 0.5 and row.avg_deal_size == 100.0
+    # The won deal took 31 days (Jan 10 → Feb 10).
+    assert row.sales_cycle_days == 31.0
+
+
 def test_pandas_named_index_and_repeated_column_names() -> None:
     df = pd.DataFrame({"score": [10.0, 0.0, 9.0]}, index=pd.Index(["x", "y", "x"], name="seg"))
     out = kpikit.nps(df, score="score", by="seg").set_index("seg")

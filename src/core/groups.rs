@@ -944,7 +944,7 @@ mod tests {
     #[test]
     fn range_groups_equal_one_pass() {
         // Keys spread over several row ranges, some only in later ranges, with nulls.
-        let n = (1 << 17) * 3 + 11;
+        let n: usize = (1 << 17) * 3 + 11;
         let strs: Vec<Option<String>> = (0..n)
             .map(|i| (i % 97 != 0).then(|| format!("k{}", (i * 7919) % (13 + i / 100_000))))
             .collect();

@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn fold_ranges_folds_in_range_order() {
         let n = MIN_ROWS_PER_TASK * 5 + 3;
-        let seen = fold_ranges(n, Vec::new(), |r| Ok(r), |acc, r| acc.push(r)).unwrap();
+        let seen = fold_ranges(n, Vec::new(), Ok, |acc, r| acc.push(r)).unwrap();
         assert_eq!(seen, ranges(n));
     }
 

@@ -898,7 +898,7 @@ fn part(
                 ],
                 offset,
             );
-            for i in 0..n {
+            for (i, &g) in seg.iter().enumerate() {
                 let s = start.at[i];
                 if s == NONE {
                     rules.bad(0, i, || "missing".into());
@@ -909,7 +909,7 @@ fn part(
                     rules.bad(1, i, || format!("{} < start {}", fmt_us(v), fmt_us(s)));
                     continue;
                 }
-                let (g, so) = (seg[i], start.ord[i]);
+                let so = start.ord[i];
                 acc.count(so, g, 0);
                 if v != NONE {
                     acc.count(so, g, 1);
@@ -984,14 +984,14 @@ fn deals_part(
                 };
                 Ok((utc, local))
             };
-            let (created, created_local) = times(&cols[0])?;
-            let (closed, closed_local) = times(&cols[1])?;
-            let amount = f64_chunks(&one(&cols[2]))?.remove(0);
+            let (created, created_local) = times(cols[0])?;
+            let (closed, closed_local) = times(cols[1])?;
+            let amount = f64_chunks(&one(cols[2]))?.remove(0);
             if amount.values().iter().any(|v| v.is_infinite()) {
                 // Same check and message as every other measure (read_f64).
-                read_f64(&one(&cols[2])).map_err(at)?;
+                read_f64(&one(cols[2])).map_err(at)?;
             }
-            let won = bool_chunk(&cols[3].name, &one(&cols[3]).chunks[0])?;
+            let won = bool_chunk(&cols[3].name, &one(cols[3]).chunks[0])?;
             let block = DealBlock {
                 created: &created,
                 closed: &closed,

@@ -7,7 +7,6 @@
 //! own, so rows with a missing segment form their own group rather than disappearing.
 
 use std::hash::BuildHasher;
-use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch};
@@ -18,7 +17,6 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::error::{KpiError, KpiResult};
 use super::input::{for_each_dictionary_key, Column};
-use super::parallel::{map_ranges, ranges};
 use super::time::Freq;
 
 /// Dense group ids for every row, and where each group was first seen.
@@ -462,75 +460,6 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
     Ok(acc)
 }
 
-/// Group ids computed range by range on all threads ([`ranges`] of the rows): each range's
-/// own ids, and the map from them to the ids [`group_ids`] would give the whole table.
-pub struct RangeGroups {
-    pub ranges: Vec<Range<usize>>,
-    pub local: Vec<Groups>,
-    pub to_global: Vec<Vec<u32>>,
-    /// Where each global group first appears in the table.
-    pub first_row: Vec<usize>,
-}
-
-impl RangeGroups {
-    pub fn len(&self) -> usize {
-        self.first_row.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.first_row.is_empty()
-    }
-
-    /// Global ids of the rows of range `k`.
-    pub fn global_ids(&self, k: usize) -> Vec<u32> {
-        let map = &self.to_global[k];
-        self.local[k].ids.iter().map(|&l| map[l as usize]).collect()
-    }
-
-    /// The index of the range starting at row `start`.
-    pub fn range_at(&self, start: usize) -> usize {
-        self.ranges.partition_point(|r| r.start < start)
-    }
-}
-
-/// Every range is grouped on its own, then the ranges' groups, in range order, are grouped
-/// once more (a few rows each) to map their ids to global ones in order of first appearance.
-pub fn range_groups(cols: &[Column]) -> KpiResult<RangeGroups> {
-    let n = cols.first().map_or(0, |c| c.len());
-    let parts = ranges(n);
-    let local = map_ranges(n, |r| {
-        let slices: Vec<Column> = cols.iter().map(|c| c.slice(r.start, r.len())).collect();
-        group_ids(&slices)
-    })?;
-    // One row per (range, local group): where that group first appears in the whole table.
-    let firsts: Vec<usize> = parts
-        .iter()
-        .zip(&local)
-        .flat_map(|(r, g)| g.first_row.iter().map(move |&f| r.start + f))
-        .collect();
-    let keys = cols
-        .iter()
-        .map(|c| Ok(Column::new(c.name.clone(), vec![take_rows(c, &firsts)?])))
-        .collect::<KpiResult<Vec<_>>>()?;
-    let global = if firsts.is_empty() {
-        Groups::default()
-    } else {
-        group_ids(&keys)?
-    };
-    let mut to_global = Vec::with_capacity(local.len());
-    let mut base = 0;
-    for g in &local {
-        to_global.push(global.ids[base..base + g.len()].to_vec());
-        base += g.len();
-    }
-    Ok(RangeGroups {
-        ranges: parts,
-        local,
-        to_global,
-        first_row: global.first_row.iter().map(|&k| firsts[k]).collect(),
-    })
-}
-
 /// The rows at global positions `rows` of a chunked column, as one array of the column's type.
 pub fn take_rows(col: &Column, rows: &[usize]) -> KpiResult<ArrayRef> {
     let taken = if col.chunks.is_empty() {
@@ -939,28 +868,5 @@ mod tests {
             proptest::prop_assert_eq!(a.ids, b.ids);
             proptest::prop_assert_eq!(a.first_row, b.first_row);
         }
-    }
-
-    #[test]
-    fn range_groups_equal_one_pass() {
-        // Keys spread over several row ranges, some only in later ranges, with nulls.
-        let n: usize = (1 << 17) * 3 + 11;
-        let strs: Vec<Option<String>> = (0..n)
-            .map(|i| (i % 97 != 0).then(|| format!("k{}", (i * 7919) % (13 + i / 100_000))))
-            .collect();
-        let ints: Vec<i64> = (0..n as i64).map(|i| (i * 31) % 5).collect();
-        let cols = [
-            Column::from_array("s", Arc::new(StringArray::from(strs))),
-            Column::from_array("i", Arc::new(Int64Array::from(ints))),
-        ];
-        let one = group_ids(&cols).unwrap();
-        let par = range_groups(&cols).unwrap();
-        assert!(par.ranges.len() > 1);
-        let ids: Vec<u32> = (0..par.ranges.len())
-            .flat_map(|k| par.global_ids(k))
-            .collect();
-        assert_eq!(ids, one.ids);
-        assert_eq!(par.first_row, one.first_row);
-        assert_eq!(par.range_at(par.ranges[2].start), 2);
     }
 }

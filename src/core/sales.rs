@@ -30,9 +30,9 @@ use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Sche
 use hashbrown::HashMap;
 
 use super::error::{BadRows, KpiError, KpiResult};
-use super::groups::{self, grid, group_ids, take_rows, Groups, RangeGroups};
+use super::groups::{grid, group_ids, take_rows, Groups};
 use super::input::{f64_chunks, value_f64, Column, Table};
-use super::parallel::{fold_ranges, ranges};
+use super::parallel::fold_ranges;
 use super::survey::{Invalid, META_SKIPPED_ROWS};
 use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
@@ -515,6 +515,21 @@ impl Acc {
         s
     }
 
+    /// Renumber the segments (a part's own ids to global ones); slots are looked up by
+    /// hashing afterwards.
+    fn rekey(&mut self, map: &[u32]) {
+        for k in &mut self.keys {
+            k.1 = map[k.1 as usize];
+        }
+        self.dense = None;
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(s, k)| (*k, s as u32))
+            .collect();
+    }
+
     /// Add another part's slots to this one (lists appended after this part's values).
     fn absorb(&mut self, mut other: Acc) {
         for (s, &(ord, seg)) in other.keys.iter().enumerate() {
@@ -608,23 +623,6 @@ fn segment_groups(segments: &[Column], n: usize) -> KpiResult<Groups> {
         });
     }
     group_ids(segments)
-}
-
-/// Segment ids per row range (one segment when there are no segment columns).
-fn range_groups(segments: &[Column], n: usize) -> KpiResult<RangeGroups> {
-    if !segments.is_empty() {
-        return groups::range_groups(segments);
-    }
-    let ranges = ranges(n);
-    Ok(RangeGroups {
-        local: ranges
-            .iter()
-            .map(|r| segment_groups(&[], r.len()))
-            .collect::<KpiResult<_>>()?,
-        to_global: ranges.iter().map(|_| vec![0]).collect(),
-        first_row: if n == 0 { vec![] } else { vec![0] },
-        ranges,
-    })
 }
 
 /// Columns of one part, by role.
@@ -1371,12 +1369,15 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
         spec,
         params: &params,
     };
-    // Segment ids shared by all ranges, so the ranges' slots merge directly.
-    let seg = range_groups(&segments, n)?;
-    // Folded in range order (sums add up the same way whatever the number of threads).
-    let (acc, skipped) = fold_ranges(
+    // Ranges are folded in range order (sums add up the same way whatever the number of
+    // threads); each range's segment ids are its own, mapped to global ones as it is folded.
+    let mut keys = SegmentKeys {
+        cols: &segments,
+        first_row: Vec::new(),
+    };
+    let (acc, skipped, failed) = fold_ranges(
         n,
-        (None::<Acc>, 0),
+        (None::<Acc>, 0, None::<KpiError>),
         |r| {
             let len = r.end - r.start;
             let input = PartInput {
@@ -1386,19 +1387,64 @@ pub fn state(kind: Kind, table: &Table, spec: &Spec) -> KpiResult<RecordBatch> {
                     .collect(),
                 duplicate: duplicate.as_deref().map(|d| &d[r.clone()]),
             };
-            let ids = seg.global_ids(seg.range_at(r.start));
-            part(kind, &ctx, &input, &ids, seg.len(), r.start)
+            let slices: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
+            let seg = segment_groups(&slices, len)?;
+            let (acc, skipped) = part(kind, &ctx, &input, &seg.ids, seg.len(), r.start)?;
+            let firsts: Vec<usize> = seg.first_row.iter().map(|f| r.start + f).collect();
+            Ok((acc, skipped, firsts))
         },
-        |(acc, skipped), (part, n_skipped)| {
+        |(acc, skipped, failed), (mut part, n_skipped, firsts)| {
             *skipped += n_skipped;
+            match keys.global(&firsts) {
+                Ok(map) => part.rekey(&map),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    return;
+                }
+            }
             match acc {
                 Some(acc) => acc.absorb(part),
                 None => *acc = Some(part),
             }
         },
     )?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
     let acc = acc.unwrap_or_else(|| Acc::new(&kind.layout()));
-    state_batch(kind, &ctx, acc, &segments, &seg.first_row, skipped)
+    state_batch(kind, &ctx, acc, &segments, &keys.first_row, skipped)
+}
+
+/// The segments met so far, in order of first appearance: where each first appears.
+struct SegmentKeys<'a> {
+    cols: &'a [Column],
+    first_row: Vec<usize>,
+}
+
+impl SegmentKeys<'_> {
+    /// Global ids of the groups first appearing at rows `firsts` (one range's groups):
+    /// those rows are grouped together with the first rows of the groups met before.
+    fn global(&mut self, firsts: &[usize]) -> KpiResult<Vec<u32>> {
+        if self.cols.is_empty() {
+            if self.first_row.is_empty() {
+                self.first_row.extend(firsts.first());
+            }
+            return Ok(vec![0; firsts.len()]);
+        }
+        let known = self.first_row.len();
+        let rows: Vec<usize> = self.first_row.iter().chain(firsts).copied().collect();
+        let keys = self
+            .cols
+            .iter()
+            .map(|c| Ok(Column::new(c.name.clone(), vec![take_rows(c, &rows)?])))
+            .collect::<KpiResult<Vec<_>>>()?;
+        let g = group_ids(&keys)?;
+        // The known groups are distinct and in order, so they keep ids 0..known.
+        for k in known..g.len() {
+            self.first_row.push(rows[g.first_row[k]]);
+        }
+        Ok(g.ids[known..].to_vec())
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -2252,6 +2298,54 @@ mod tests {
         for (i, f) in whole.schema().fields().iter().enumerate() {
             assert_eq!(whole.column(i), merged.column(i), "{}", f.name());
         }
+    }
+
+    #[test]
+    fn row_ranges_with_segments_first_met_late_equal_merged_partitions() {
+        // Over 2 row ranges of deals; owner "late" first appears in the last range and "rare"
+        // only on every 50,000th row, so ranges meet segments in different orders. Amounts
+        // are quarters, so every sum is exact in any order.
+        let n = 300_000i64;
+        let rows: Vec<(i64, Option<i64>, f64, Option<bool>)> = (0..n)
+            .map(|i| {
+                let created = (i * 7919) % 700;
+                let closed = (i % 5 != 0).then_some(created + (i * 31) % 200);
+                (
+                    created,
+                    closed,
+                    0.25 * ((i * 13) % 4000) as f64,
+                    closed.map(|_| i % 3 == 0),
+                )
+            })
+            .collect();
+        let owners: Vec<&str> = (0..n)
+            .map(|i| match i {
+                _ if i % 50_000 == 7 => "rare",
+                _ if i > 280_000 && i % 2 == 0 => "late",
+                _ => ["x", "y", "z"][(i % 3) as usize],
+            })
+            .collect();
+        let sp = spec(Some(Freq::Month), &["owner"]);
+        let whole = state(Kind::Deals, &deals_table(&rows, &owners), &sp).unwrap();
+        let parts: Vec<RecordBatch> = [(0, 100_000), (100_000, 300_000)]
+            .iter()
+            .map(|&(a, b)| {
+                state(Kind::Deals, &deals_table(&rows[a..b], &owners[a..b]), &sp).unwrap()
+            })
+            .collect();
+        let (whole, merged) = (
+            finish(&whole).unwrap(),
+            finish(&merge_states(&parts).unwrap()).unwrap(),
+        );
+        assert_eq!(whole.num_rows(), merged.num_rows());
+        for (i, f) in whole.schema().fields().iter().enumerate() {
+            assert_eq!(whole.column(i), merged.column(i), "{}", f.name());
+        }
+        let owner = whole.column_by_name("owner").unwrap().as_string::<i32>();
+        let late = (0..whole.num_rows())
+            .filter(|&r| owner.value(r) == "late")
+            .count();
+        assert!(late > 0);
     }
 
     #[test]

@@ -236,47 +236,11 @@ struct Times {
     ord: Vec<i64>,
 }
 
+/// Days spanning more than this are bucketed by calendar arithmetic row by row instead of a
+/// day → period table.
+const MAX_DAY_TABLE: i64 = 1 << 20;
+
 fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> {
-    read_times_with(col, zone, freq, &mut DayOrdinals::default())
-}
-
-/// Period ordinal of each day seen so far: calendar arithmetic once per distinct day, kept
-/// across the blocks of a part. Spans over 2²⁰ days fall back to computing every row.
-#[derive(Default)]
-struct DayOrdinals {
-    lo: i64,
-    ords: Vec<i64>,
-}
-
-impl DayOrdinals {
-    const MAX_SPAN: i64 = 1 << 20;
-
-    /// Cover days `lo..=hi`; false if that span is too wide for a table.
-    fn cover(&mut self, f: Freq, lo: i64, hi: i64) -> bool {
-        let (have_lo, have_hi) = (self.lo, self.lo + self.ords.len() as i64 - 1);
-        if !self.ords.is_empty() && lo >= have_lo && hi <= have_hi {
-            return true;
-        }
-        let (lo, hi) = if self.ords.is_empty() {
-            (lo, hi)
-        } else {
-            (lo.min(have_lo), hi.max(have_hi))
-        };
-        if hi - lo >= Self::MAX_SPAN {
-            return false;
-        }
-        self.lo = lo;
-        self.ords = (lo..=hi).map(|d| f.ordinal_of_day(d)).collect();
-        true
-    }
-}
-
-fn read_times_with(
-    col: &Column,
-    zone: Zone,
-    freq: Option<Freq>,
-    days_seen: &mut DayOrdinals,
-) -> KpiResult<Times> {
     let flat = |chunks: Vec<Int64Array>| -> Vec<i64> {
         let mut v = Vec::with_capacity(col.len());
         for c in chunks {
@@ -315,8 +279,9 @@ fn read_times_with(
             hi = hi.max(day(us));
         }
     }
-    let ord = if lo > hi || days_seen.cover(f, lo, hi) {
-        let (base, table) = (days_seen.lo, &days_seen.ords);
+    let ord = if lo > hi || hi - lo < MAX_DAY_TABLE {
+        // Calendar arithmetic once per distinct day.
+        let (base, table): (i64, Vec<i64>) = (lo, (lo..=hi).map(|d| f.ordinal_of_day(d)).collect());
         local
             .iter()
             .map(|&us| {

@@ -2259,6 +2259,28 @@ mod tests {
         days_from_civil(y, m, d) as i32
     }
 
+    fn rows_of(by: &CustomerRows, c: usize) -> Vec<usize> {
+        let mut out = vec![99];
+        by.fill(c, &mut out);
+        out
+    }
+
+    #[test]
+    fn customer_rows_in_runs_or_permuted() {
+        // Each customer one run, in id order: the rows are the input rows, no permutation.
+        let runs = CustomerRows::new(&[0, 0, 1, 2, 2, 2], 3);
+        assert!(runs.rows.is_none());
+        assert_eq!(runs.starts, vec![0, 2, 3, 6]);
+        assert_eq!(rows_of(&runs, 2), vec![3, 4, 5]);
+        // Customer 0 comes back after customer 1: rows grouped by a counting sort.
+        let back = CustomerRows::new(&[0, 1, 0, 2, 1], 3);
+        assert_eq!(back.starts, vec![0, 2, 4, 5]);
+        assert_eq!(back.rows.as_deref(), Some(&[0, 2, 1, 4, 3][..]));
+        assert_eq!(rows_of(&back, 1), vec![1, 4]);
+        let empty = CustomerRows::new(&[], 0);
+        assert_eq!(empty.starts, vec![0]);
+    }
+
     fn strings(name: &str, v: &[&str]) -> Column {
         Column::from_array(name, Arc::new(StringArray::from(v.to_vec())))
     }

@@ -653,11 +653,12 @@ pub(crate) fn time_bounds(log: &EventLog) -> KpiResult<Option<(i64, i64)>> {
 /// The users that occur, numbered 0.. in id order. Dense ids can be sparse (ids 42 … 240 000
 /// for 14 000 users), and per-user bit sets are sized by the users that exist, not the id range:
 /// a bit per id marks the present ones, and a user's index is the number of present ids before
-/// it (a popcount rank: one u32 per 64 ids).
+/// it (a popcount rank: one u32 per 64 ids, kept next to the word's bits so that a row's
+/// lookup reads one cache line).
 struct PresentUsers {
     count: usize,
-    /// Dense ids only: present-id bits and the rank of each 64-id word.
-    rank: Option<(Vec<u64>, Vec<u32>)>,
+    /// Dense ids only: per 64-id word, its present-id bits and its rank.
+    rank: Option<Vec<(u64, u32)>>,
 }
 
 impl PresentUsers {
@@ -684,16 +685,19 @@ impl PresentUsers {
             }
             Ok(())
         })?;
-        let present: Vec<u64> = present.into_iter().map(AtomicU64::into_inner).collect();
-        let mut rank = Vec::with_capacity(present.len());
         let mut count = 0u32;
-        for w in &present {
-            rank.push(count);
-            count += w.count_ones();
-        }
+        let rank = present
+            .into_iter()
+            .map(|w| {
+                let w = w.into_inner();
+                let r = count;
+                count += w.count_ones();
+                (w, r)
+            })
+            .collect();
         Ok(PresentUsers {
             count: count as usize,
-            rank: Some((present, rank)),
+            rank: Some(rank),
         })
     }
 
@@ -702,9 +706,9 @@ impl PresentUsers {
     fn index(&self, id: u32) -> usize {
         match &self.rank {
             None => id as usize,
-            Some((present, rank)) => {
-                let (w, b) = (id as usize / 64, id % 64);
-                rank[w] as usize + (present[w] & ((1u64 << b) - 1)).count_ones() as usize
+            Some(rank) => {
+                let (bits, r) = rank[id as usize / 64];
+                r as usize + (bits & ((1u64 << (id % 64)) - 1)).count_ones() as usize
             }
         }
     }
@@ -739,15 +743,26 @@ fn active_bits<'a>(
         return Ok(None);
     };
     let (lo, hi) = (lo_us.div_euclid(US_PER_DAY), hi_us.div_euclid(US_PER_DAY));
-    let words = ((hi - lo + 1) as usize).div_ceil(64);
+    let n_days = (hi - lo + 1) as usize;
     let users = PresentUsers::of(log, ent)?;
-    let bytes = users.count.saturating_mul(words * 8);
+    let n_users = users.count;
+    // Day-major bit planes: plane `o` holds one bit per user for day `lo + o`. An event log
+    // read in time order has a day or two per row range, so a range's random per-user writes
+    // stay within a plane or two (users / 8 bytes: in cache at any scale); a per-user layout
+    // would spread them over the whole table, which outgrows the cache as users grow.
+    let plane = n_users.div_ceil(64);
+    let bytes = n_days.saturating_mul(plane * 8);
     if bytes > bits_per_row.saturating_mul(log.user.len()).max(1 << 20) {
         return Ok(None);
     }
-    let bits: Vec<AtomicU64> = (0..users.count * words)
-        .map(|_| AtomicU64::new(0))
-        .collect();
+    // Zeroed on all threads: a large table is fresh memory (page faults) on every call.
+    let bits: Vec<AtomicU64> = install(|| {
+        (0..n_days * plane)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .map(|_| AtomicU64::new(0))
+            .collect()
+    });
     let filtered = flags.is_some();
     // Per range: the first and last day kept (the state's day range).
     let (spans, skipped) = scan_rows(
@@ -760,8 +775,8 @@ fn active_bits<'a>(
             let day = us.div_euclid(US_PER_DAY);
             span.0 = span.0.min(day);
             span.1 = span.1.max(day);
-            let o = (day - lo) as usize;
-            let (i, m) = (users.index(id) * words + o / 64, 1u64 << (o % 64));
+            let u = users.index(id);
+            let (i, m) = ((day - lo) as usize * plane + u / 64, 1u64 << (u % 64));
             // Most events repeat a day the user already has: a plain load avoids the locked OR.
             if bits[i].load(Relaxed) & m == 0 {
                 bits[i].fetch_or(m, Relaxed);
@@ -776,20 +791,37 @@ fn active_bits<'a>(
         (first as i32, last as i32)
     };
     let shape = shape(first, last);
-    let bits: Vec<u64> = bits.into_iter().map(AtomicU64::into_inner).collect();
+    // Per block of 64 users (one word of every plane): their days turned into one row of
+    // 64-day words per user, then each user's days folded in order.
+    let words = n_days.div_ceil(64);
     let acc = install(|| {
-        (0..users.count)
+        (0..plane)
             .into_par_iter()
-            .with_min_len(1 << 14)
+            .with_min_len(1 << 8)
             .fold(
-                || shape.new_acc(),
-                |mut acc, u| {
-                    let days = super::retention::ones(&bits[u * words..(u + 1) * words], 0)
-                        .map(|o| (lo + o as i64) as i32);
-                    shape.add_user(&mut acc, users.segment(ent, u), days);
-                    acc
+                || (shape.new_acc(), vec![0u64; 64 * words]),
+                |(mut acc, mut rows), b| {
+                    rows.fill(0);
+                    for o in 0..n_days {
+                        let mut p = bits[o * plane + b].load(Relaxed);
+                        while p != 0 {
+                            let k = p.trailing_zeros() as usize;
+                            rows[k * words + o / 64] |= 1u64 << (o % 64);
+                            p &= p - 1;
+                        }
+                    }
+                    for (k, row) in rows.chunks_exact(words).enumerate() {
+                        let u = b * 64 + k;
+                        if u < n_users {
+                            let days =
+                                super::retention::ones(row, 0).map(|o| (lo + o as i64) as i32);
+                            shape.add_user(&mut acc, users.segment(ent, u), days);
+                        }
+                    }
+                    (acc, rows)
                 },
             )
+            .map(|(acc, _)| acc)
             .reduce(|| shape.new_acc(), ActiveAcc::add)
     });
     Ok(Some((acc, shape, skipped)))

@@ -115,14 +115,20 @@ fn int64_chunks(col: &Column) -> KpiResult<Vec<Int64Array>> {
 pub(crate) fn entities(log: &EventLog) -> KpiResult<Entities> {
     let n = log.user.len();
     if log.segments.is_empty() && small_int(&log.user.data_type()) {
-        let chunks = int64_chunks(&log.user)?;
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for c in &chunks {
-            if let (Some(a), Some(b)) = (arrow::compute::min(c), arrow::compute::max(c)) {
-                lo = lo.min(a);
-                hi = hi.max(b);
+        // Id range on all threads (a serial pass over the column would be most of the
+        // call's fixed cost at 10⁷ rows and more).
+        let bounds = map_ranges(n, |r| {
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for c in int64_chunks(&log.user.slice(r.start, r.end - r.start))? {
+                if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
             }
-        }
+            Ok((lo, hi))
+        })?;
+        let lo = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
+        let hi = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
         if lo > hi {
             return Ok(Entities {
                 ids: EntityIds::Dense { lo: 0 },
@@ -612,24 +618,35 @@ impl<'a> ActiveShape<'a> {
         let mut days = days.peekable();
         let mut prev_period = i64::MIN;
         while let Some(d) = days.next() {
-            let next = days.peek().copied();
-            for (w, (_, len)) in self.windows.iter().enumerate() {
-                // Active in the window ending on day t for t in [d, d + len); the next active
-                // day takes over from there, so coverage intervals do not overlap.
-                let end = match next {
-                    Some(nx) => (d + *len as i32).min(nx),
-                    None => d + *len as i32,
-                };
-                let base = (seg * self.n_win + w) * self.n_days;
-                acc.delta[base + (d - self.first) as usize] += 1;
-                acc.delta[base + (end - self.first) as usize] -= 1;
-            }
+            self.cover(acc, seg, d, days.peek().copied());
             let p = self.freq.ordinal_of_day(d as i64);
             if p != prev_period {
-                acc.period_users[seg * self.n_periods + (p - self.p_lo) as usize] += 1;
+                self.count_period(acc, seg, p);
                 prev_period = p;
             }
         }
+    }
+
+    /// A user's active day `d`, followed by their active day `next` (if any).
+    #[inline]
+    fn cover(&self, acc: &mut ActiveAcc, seg: usize, d: i32, next: Option<i32>) {
+        for (w, (_, len)) in self.windows.iter().enumerate() {
+            // Active in the window ending on day t for t in [d, d + len); the next active
+            // day takes over from there, so coverage intervals do not overlap.
+            let end = match next {
+                Some(nx) => (d + *len as i32).min(nx),
+                None => d + *len as i32,
+            };
+            let base = (seg * self.n_win + w) * self.n_days;
+            acc.delta[base + (d - self.first) as usize] += 1;
+            acc.delta[base + (end - self.first) as usize] -= 1;
+        }
+    }
+
+    /// A user active in period `p` (counted once per period).
+    #[inline]
+    fn count_period(&self, acc: &mut ActiveAcc, seg: usize, p: i64) {
+        acc.period_users[seg * self.n_periods + (p - self.p_lo) as usize] += 1;
     }
 }
 
@@ -791,34 +808,44 @@ fn active_bits<'a>(
         (first as i32, last as i32)
     };
     let shape = shape(first, last);
-    // Per block of 64 users (one word of every plane): their days turned into one row of
-    // 64-day words per user, then each user's days folded in order.
-    let words = n_days.div_ceil(64);
+    // Per block of 64 users (one word of every plane), days in order: a user's active day
+    // closes the coverage of their previous one, as `add_user` does along a user's days.
     let acc = install(|| {
         (0..plane)
             .into_par_iter()
             .with_min_len(1 << 8)
             .fold(
-                || (shape.new_acc(), vec![0u64; 64 * words]),
-                |(mut acc, mut rows), b| {
-                    rows.fill(0);
+                || (shape.new_acc(), [(i32::MIN, i64::MIN); 64]),
+                |(mut acc, mut prev), b| {
+                    // Per user of the block: last active day so far and its period.
+                    prev.fill((i32::MIN, i64::MIN));
+                    let seg = |k: usize| users.segment(ent, b * 64 + k);
                     for o in 0..n_days {
                         let mut p = bits[o * plane + b].load(Relaxed);
+                        if p == 0 {
+                            continue;
+                        }
+                        let d = (lo + o as i64) as i32;
+                        let period = shape.freq.ordinal_of_day(d as i64);
                         while p != 0 {
                             let k = p.trailing_zeros() as usize;
-                            rows[k * words + o / 64] |= 1u64 << (o % 64);
                             p &= p - 1;
+                            let (last, last_period) = prev[k];
+                            if last != i32::MIN {
+                                shape.cover(&mut acc, seg(k), last, Some(d));
+                            }
+                            if period != last_period {
+                                shape.count_period(&mut acc, seg(k), period);
+                            }
+                            prev[k] = (d, period);
                         }
                     }
-                    for (k, row) in rows.chunks_exact(words).enumerate() {
-                        let u = b * 64 + k;
-                        if u < n_users {
-                            let days =
-                                super::retention::ones(row, 0).map(|o| (lo + o as i64) as i32);
-                            shape.add_user(&mut acc, users.segment(ent, u), days);
+                    for (k, &(last, _)) in prev.iter().enumerate() {
+                        if last != i32::MIN {
+                            shape.cover(&mut acc, seg(k), last, None);
                         }
                     }
-                    (acc, rows)
+                    (acc, prev)
                 },
             )
             .map(|(acc, _)| acc)

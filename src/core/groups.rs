@@ -50,6 +50,8 @@ struct Interner<'a> {
     rows: HashMap<Vec<u8>, u32>,
     null: Option<u32>,
     first_row: Vec<usize>,
+    /// Rows of the whole column (all chunks): the estimate of distinct strings scales to it.
+    column_rows: usize,
 }
 
 impl<'a> Interner<'a> {
@@ -94,6 +96,20 @@ impl<'a> Interner<'a> {
         });
         self.byte_keys.push((v, code));
         code
+    }
+
+    /// Ids with many distinct values would rehash the table a dozen times as it grows (each
+    /// time re-reading every string, cache misses all): at row `SAMPLE` of the column, size it
+    /// once from the share of new keys so far. Counted over the column, not per chunk: pandas'
+    /// Arrow-backed strings arrive in thousands of small chunks.
+    #[inline]
+    fn size_from_sample(&mut self, row: usize) {
+        const SAMPLE: usize = 1 << 16;
+        if row == SAMPLE && self.column_rows > 2 * SAMPLE && self.byte_keys.len() > SAMPLE / 16 {
+            let seen = self.byte_keys.len();
+            let expected = (seen as f64 * self.column_rows as f64 / SAMPLE as f64) as usize;
+            self.reserve_bytes(expected.saturating_sub(seen));
+        }
     }
 
     /// Room for `additional` more distinct strings without rehashing.
@@ -191,7 +207,10 @@ impl<'a> Interner<'a> {
                 // The first row of a value is only known once a key points at it, so values
                 // are interned with a placeholder row and fixed up below.
                 let before = self.first_row.len();
+                // Values are not rows: no estimate of the column's distinct keys from them.
+                let column_rows = std::mem::take(&mut self.column_rows);
                 self.encode(values, 0, &mut value_codes)?;
+                self.column_rows = column_rows;
                 let mut seen = vec![false; self.first_row.len()];
                 for s in seen.iter_mut().take(before) {
                     *s = true;
@@ -240,19 +259,11 @@ impl<'a> Interner<'a> {
         offset: usize,
         out: &mut Vec<u32>,
     ) {
-        const SAMPLE: usize = 1 << 16;
-        let (n, _) = it.size_hint();
         // Exports usually list an entity's rows together: a run of equal keys needs one lookup.
         let mut last: Option<(&'a [u8], u32)> = None;
         for (i, v) in it.enumerate() {
             let row = offset + i;
-            // Ids with many distinct values would rehash the table a dozen times as it grows:
-            // size it once from the share of new keys in the first rows.
-            if i == SAMPLE && n > 2 * SAMPLE && self.byte_keys.len() > SAMPLE / 16 {
-                let seen = self.byte_keys.len();
-                let expected = (seen as f64 * n as f64 / SAMPLE as f64) as usize;
-                self.reserve_bytes(expected.saturating_sub(seen));
-            }
+            self.size_from_sample(row);
             let c = match v {
                 Some(s) => {
                     let b = s.as_bytes();
@@ -279,6 +290,7 @@ impl<'a> Interner<'a> {
     ) {
         for (i, v) in it.enumerate() {
             let row = offset + i;
+            self.size_from_sample(row);
             let c = match v {
                 Some(s) => self.bytes_code(s, row),
                 None => self.null_code(row),
@@ -346,7 +358,10 @@ fn column_groups(col: &Column) -> KpiResult<Groups> {
     if let Some(g) = dense_integer_groups(col)? {
         return Ok(g);
     }
-    let mut interner = Interner::default();
+    let mut interner = Interner {
+        column_rows: col.len(),
+        ..Interner::default()
+    };
     let mut ids = Vec::with_capacity(col.len());
     let mut at = 0;
     for chunk in &col.chunks {
@@ -800,19 +815,31 @@ mod tests {
         let n = 300_000usize;
         let key = |r: usize| if (r / 2) % 7 == 3 { r / 2 - 3 } else { r / 2 };
         let values: Vec<String> = (0..n).map(|r| format!("cus_{:07}", key(r))).collect();
-        let c = Column::from_array("customer", Arc::new(StringArray::from(values)));
-        let g = group_ids(&[c]).unwrap();
+        let whole = StringArray::from(values);
         let mut code_of = std::collections::HashMap::new();
         let mut first_row = Vec::new();
+        let mut expected = Vec::with_capacity(n);
         for r in 0..n {
             let next = code_of.len() as u32;
-            let code = *code_of.entry(key(r)).or_insert_with(|| {
+            expected.push(*code_of.entry(key(r)).or_insert_with(|| {
                 first_row.push(r);
                 next
-            });
-            assert_eq!(g.ids[r], code, "row {r}");
+            }));
         }
-        assert_eq!(g.first_row, first_row);
+        // One chunk, and chunks of 10,007 rows (as pandas' Arrow-backed strings arrive): the
+        // table is sized at row 65,536 of the column, inside a chunk.
+        let chunked: Vec<ArrayRef> = (0..n)
+            .step_by(10_007)
+            .map(|s| Arc::new(whole.slice(s, 10_007.min(n - s))) as ArrayRef)
+            .collect();
+        for c in [
+            Column::from_array("customer", Arc::new(whole.clone())),
+            Column::new("customer", chunked),
+        ] {
+            let g = group_ids(&[c]).unwrap();
+            assert_eq!(g.ids, expected);
+            assert_eq!(g.first_row, first_row);
+        }
     }
 
     #[test]

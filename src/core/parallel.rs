@@ -78,6 +78,38 @@ pub fn map_ranges<T: Send>(
     errors.or(out)
 }
 
+/// Fill `out` (one slot per row) on all threads: `f(rows, &mut out[rows])` for every range of
+/// rows, returning each range's result in range order. A large output is first touched by the
+/// threads that fill it, so its page faults are spread over them too. Errors combine as in
+/// [`map_ranges`].
+pub fn fill_ranges<T: Send, R: Send>(
+    out: &mut [T],
+    f: impl Fn(Range<usize>, &mut [T]) -> KpiResult<R> + Sync + Send,
+) -> KpiResult<Vec<R>> {
+    let parts = ranges(out.len());
+    // The ranges are consecutive from row 0: cut `out` at their ends.
+    let mut slices = Vec::with_capacity(parts.len());
+    let mut rest = out;
+    for r in parts {
+        let (head, tail) = rest.split_at_mut(r.len());
+        slices.push((r, head));
+        rest = tail;
+    }
+    let results: Vec<KpiResult<R>> = if slices.len() == 1 {
+        slices.into_iter().map(|(r, s)| f(r, s)).collect()
+    } else {
+        install(|| slices.into_par_iter().map(|(r, s)| f(r, s)).collect())
+    };
+    let mut values = Vec::with_capacity(results.len());
+    let mut errors = Errors::default();
+    for r in results {
+        if let Some(v) = errors.keep(r) {
+            values.push(v);
+        }
+    }
+    errors.or(values)
+}
+
 /// As [`map_ranges`], but each range's result is folded into `acc`, in range order, as soon
 /// as its window of ranges (one per thread) is done: a window's results are alive at a time
 /// instead of every range's. Ranges after a failure still run, to combine their errors.
@@ -159,6 +191,35 @@ mod tests {
         let n = MIN_ROWS_PER_TASK * 5 + 3;
         let seen = fold_ranges(n, Vec::new(), Ok, |acc, r| acc.push(r)).unwrap();
         assert_eq!(seen, ranges(n));
+    }
+
+    #[test]
+    fn fill_ranges_fills_every_row_and_combines_errors() {
+        let n = MIN_ROWS_PER_TASK * 3 + 11;
+        let mut out = vec![0usize; n];
+        let starts = fill_ranges(&mut out, |r, s| {
+            for (slot, row) in s.iter_mut().zip(r.clone()) {
+                *slot = row * 2;
+            }
+            Ok(r.start)
+        })
+        .unwrap();
+        assert!(out.iter().enumerate().all(|(i, v)| *v == i * 2));
+        let expected: Vec<usize> = ranges(n).iter().map(|r| r.start).collect();
+        assert_eq!(starts, expected);
+        let err = fill_ranges(&mut out, |r, _| -> KpiResult<()> {
+            let mut rows = BadRows::default();
+            rows.push(r.end - 1, || "x".into());
+            KpiError::check_rows("c", "rule", rows)
+        })
+        .unwrap_err();
+        match err {
+            KpiError::InvalidValues { rows, .. } => {
+                assert_eq!(rows.count, ranges(n).len());
+                assert_eq!(rows.examples[0].row, ranges(n)[0].end - 1);
+            }
+            other => panic!("unexpected {other}"),
+        }
     }
 
     #[test]

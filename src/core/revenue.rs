@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows, Groups};
 use super::input::{f64_chunks, require_no_nulls, value_f64, Column, Table};
+use super::parallel::fill_ranges;
 use super::time::{local_micros, start_dates, DayOrdinals, Freq, Zone, US_PER_DAY};
 
 /// Hundredths of the input unit per unit.
@@ -450,7 +451,7 @@ const NO_SEG: u32 = u32::MAX;
 /// Rows of one input, validated and reduced to numbers.
 struct Prepared {
     customers: Groups,
-    /// Segment group per row (0 without segments).
+    /// Segment group per row; empty without segments (every row is segment 0, see `seg_at`).
     segs: Vec<u32>,
     segment_groups: Groups,
     segmented: bool,
@@ -485,33 +486,38 @@ fn check_len(first: &Column, other: &Column) -> KpiResult<()> {
     Ok(())
 }
 
-/// Amounts as f64, rejecting missing, negative, non-finite and too large values.
-fn amounts(col: &Column) -> KpiResult<Vec<f64>> {
-    let mut out = Vec::with_capacity(col.len());
+/// Amounts of `col` through `convert` (to cents, or as they are) into `out`, rejecting
+/// missing, negative, non-finite and too large values. Rows of `col` are numbered from `first_row`.
+fn amounts_into<T>(
+    col: &Column,
+    first_row: usize,
+    out: &mut [T],
+    convert: impl Fn(f64) -> T,
+) -> KpiResult<()> {
     let mut bad = BadRows::default();
+    let mut row = 0;
     for chunk in f64_chunks(col)? {
         for i in 0..chunk.len() {
-            let row = out.len();
-            match value_f64(&chunk, i) {
-                Some(v) if v.is_finite() && (0.0..=MAX_AMOUNT).contains(&v) => out.push(v),
+            out[row] = match value_f64(&chunk, i) {
+                Some(v) if v.is_finite() && (0.0..=MAX_AMOUNT).contains(&v) => convert(v),
                 Some(v) => {
-                    bad.push(row, || format!("{v}"));
-                    out.push(0.0);
+                    bad.push(first_row + row, || format!("{v}"));
+                    convert(0.0)
                 }
                 None => {
                     // NaN and null are the same missing value.
-                    bad.push(row, || "missing".into());
-                    out.push(0.0);
+                    bad.push(first_row + row, || "missing".into());
+                    convert(0.0)
                 }
-            }
+            };
+            row += 1;
         }
     }
     KpiError::check_rows(
         &col.name,
         "must be a finite number from 0 to 90071992547409 and not missing",
         bad,
-    )?;
-    Ok(out)
+    )
 }
 
 /// Wall-clock microseconds per row; `required` rejects missing values naming the rows.
@@ -621,25 +627,34 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
         Source::Snapshots { period, mrr } => {
             check_len(&input.customer, period)?;
             check_len(&input.customer, mrr)?;
-            let v = amounts(mrr)?;
-            // Straight to ordinals: no per-row Option<i64> times for the largest input shape.
-            let mut cache = DayOrdinals::new(input.freq);
-            let mut ords = Vec::with_capacity(n);
-            let mut bad = BadRows::default();
-            for a in local_micros(period, input.zone)? {
-                for i in 0..a.len() {
-                    if a.is_null(i) {
-                        bad.push(ords.len(), || "missing".into());
-                        ords.push(0);
-                    } else {
-                        ords.push(cache.of_micros(a.value(i)));
+            // The largest input shape: both columns read on all threads, range by range,
+            // straight into cents and period ordinals (no per-row f64 or time copies).
+            let mut cents = vec![0i64; n];
+            fill_ranges(&mut cents, |r, out| {
+                amounts_into(&mrr.slice(r.start, r.len()), r.start, out, to_cents)
+            })?;
+            let mut ords = vec![0i64; n];
+            fill_ranges(&mut ords, |r, out| {
+                let mut cache = DayOrdinals::new(input.freq);
+                let mut bad = BadRows::default();
+                let times = local_micros(&period.slice(r.start, r.len()), input.zone)
+                    .map_err(|e| e.at_offset(r.start))?;
+                let mut row = 0;
+                for a in times {
+                    for i in 0..a.len() {
+                        if a.is_null(i) {
+                            bad.push(r.start + row, || "missing".into());
+                        } else {
+                            out[row] = cache.of_micros(a.value(i));
+                        }
+                        row += 1;
                     }
                 }
-            }
-            KpiError::check_rows(&period.name, "must not be missing", bad)?;
+                KpiError::check_rows(&period.name, "must not be missing", bad)
+            })?;
             Rows::Snapshots {
                 period: ords,
-                cents: v.into_iter().map(to_cents).collect(),
+                cents,
             }
         }
         Source::Subscriptions {
@@ -659,7 +674,8 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
                 }
                 None => vec![None; n],
             };
-            let a = amounts(amount)?;
+            let mut a = vec![0.0; n];
+            amounts_into(amount, 0, &mut a, |v| v)?;
             let months = match interval {
                 Some(c) => {
                     check_len(&input.customer, c)?;
@@ -693,7 +709,7 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
     let customers = super::groups::group_ids(std::slice::from_ref(&input.customer))?;
     let (segs, segment_groups) = if input.segments.is_empty() {
         (
-            vec![0; n],
+            Vec::new(),
             Groups {
                 ids: vec![],
                 first_row: if n > 0 { vec![0] } else { vec![] },
@@ -763,10 +779,30 @@ struct Flash {
     seg: u32,
 }
 
+/// Points and flashes, each in period order (one entry per period at most).
 #[derive(Debug, Default)]
 struct Series {
     points: Vec<Point>,
     flashes: Vec<Flash>,
+}
+
+impl Series {
+    /// Emptied for the next customer, keeping the allocations (one per thread, not per customer).
+    fn clear(&mut self) {
+        self.points.clear();
+        self.flashes.clear();
+    }
+
+    /// The first period at or after positions (`pi`, `fi`), if any.
+    #[inline]
+    fn next_period(&self, pi: usize, fi: usize) -> Option<i64> {
+        match (self.points.get(pi), self.flashes.get(fi)) {
+            (Some(p), Some(f)) => Some(p.period.min(f.period)),
+            (Some(p), None) => Some(p.period),
+            (None, Some(f)) => Some(f.period),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Segment conflicts found in one customer: (row, other row, period).
@@ -778,28 +814,39 @@ fn add(a: i64, b: i64) -> KpiResult<i64> {
     })
 }
 
+/// Segment of row `r`: `segs` is empty when the call has no segments (all rows segment 0).
+#[inline]
+fn seg_at(segs: &[u32], r: usize) -> u32 {
+    if segs.is_empty() {
+        0
+    } else {
+        segs[r]
+    }
+}
+
 /// The one segment of the rows that carry MRR, or the first conflicting pair.
 fn one_segment(rows: impl Iterator<Item = usize>, segs: &[u32]) -> Result<u32, (usize, usize)> {
     let mut seen: Option<(u32, usize)> = None;
     for r in rows {
         match seen {
-            None => seen = Some((segs[r], r)),
-            Some((s, first)) if s != segs[r] => return Err((first, r)),
+            None => seen = Some((seg_at(segs, r), r)),
+            Some((s, first)) if s != seg_at(segs, r) => return Err((first, r)),
             _ => {}
         }
     }
     Ok(seen.map(|s| s.0).unwrap_or(NO_SEG))
 }
 
+/// The customer's series from its snapshot `rows` (reordered by period here) into `out`.
 fn snapshot_series(
-    rows: &[usize],
+    rows: &mut [usize],
     period: &[i64],
     cents: &[i64],
     segs: &[u32],
-) -> KpiResult<Result<Series, Conflict>> {
-    let mut rows = rows.to_vec();
+    out: &mut Series,
+) -> KpiResult<Result<(), Conflict>> {
     rows.sort_by_key(|&r| (period[r], r));
-    let mut out = Series::default();
+    out.clear();
     let mut i = 0;
     while i < rows.len() {
         let p = period[rows[i]];
@@ -829,9 +876,10 @@ fn snapshot_series(
         }
         i = j;
     }
-    Ok(Ok(out))
+    Ok(Ok(()))
 }
 
+/// The customer's series from its subscription `rows` into `out`.
 #[allow(clippy::too_many_arguments)]
 fn subscription_series(
     rows: &[usize],
@@ -842,7 +890,8 @@ fn subscription_series(
     segmented: bool,
     snapshot: Snapshot,
     freq: Freq,
-) -> KpiResult<Result<Series, Conflict>> {
+    out: &mut Series,
+) -> KpiResult<Result<(), Conflict>> {
     // Step changes of whole monthly values (+ at the first period counted in full, − at the
     // first period no longer counted), and partial values of single periods (averages only).
     let mut steps: Vec<(i64, i64, usize, i32)> = Vec::new(); // period, cents, row, ±1
@@ -904,7 +953,7 @@ fn subscription_series(
     marks.sort_unstable();
     marks.dedup();
 
-    let mut out = Series::default();
+    out.clear();
     let mut level = 0i64;
     // Subscriptions counted in full right now (with positive value: they carry the segment).
     let mut active: Vec<usize> = Vec::new();
@@ -987,7 +1036,7 @@ fn subscription_series(
                 peak_row = r;
             }
         }
-        let seg = segs[peak_row];
+        let seg = seg_at(segs, peak_row);
         out.flashes.push(Flash {
             period: p,
             peak,
@@ -995,7 +1044,7 @@ fn subscription_series(
         });
         i = j;
     }
-    Ok(Ok(out))
+    Ok(Ok(()))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1168,10 +1217,6 @@ fn walk(
     fill: bool,
     emit: &mut dyn FnMut(Entry),
 ) {
-    let mut marks: Vec<i64> = series.points.iter().map(|p| p.period).collect();
-    marks.extend(series.flashes.iter().map(|f| f.period));
-    marks.sort_unstable();
-    marks.dedup();
     let (mut level, mut seg) = (0i64, NO_SEG);
     let mut ever = false;
     let mut last_active: i64 = i64::MIN; // last period ending with MRR
@@ -1189,7 +1234,8 @@ fn walk(
             }
         }
     };
-    for (k, &q) in marks.iter().enumerate() {
+    // Periods where something happens: points and flashes merged in period order.
+    while let Some(q) = series.next_period(pi, fi) {
         if q > horizon {
             break;
         }
@@ -1336,9 +1382,8 @@ fn walk(
         level = new_level;
         seg = new_seg;
         if fill && level > 0 {
-            let next = marks
-                .get(k + 1)
-                .copied()
+            let next = series
+                .next_period(pi, fi)
                 .unwrap_or(i64::MAX)
                 .min(horizon + 1);
             for p in q + 1..next {
@@ -1359,27 +1404,75 @@ fn walk(
 // Driving the computation over all customers
 // ----------------------------------------------------------------------------------------------
 
-/// Rows of every customer, contiguous (counting sort by customer id).
-fn rows_by_customer(ids: &[u32], n_customers: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut starts = vec![0usize; n_customers + 1];
-    for &c in ids {
-        starts[c as usize + 1] += 1;
-    }
-    for i in 0..n_customers {
-        starts[i + 1] += starts[i];
-    }
-    let mut fill = starts.clone();
-    let mut rows = vec![0usize; ids.len()];
-    for (r, &c) in ids.iter().enumerate() {
-        rows[fill[c as usize]] = r;
-        fill[c as usize] += 1;
-    }
-    (starts, rows)
+/// Every customer's rows: customer `c`'s are `starts[c]..starts[c + 1]` in `rows`.
+struct CustomerRows {
+    starts: Vec<usize>,
+    /// Row numbers grouped by customer (a counting sort); None when each customer's rows are
+    /// already one run, in order of first appearance (= id order), as exports usually list
+    /// them: then `starts` are input rows and the 8-bytes-a-row permutation is not built.
+    rows: Option<Vec<usize>>,
 }
 
-fn series_of(prep: &Prepared, rows: &[usize], freq: Freq) -> KpiResult<Result<Series, Conflict>> {
+impl CustomerRows {
+    fn new(ids: &[u32], n_customers: usize) -> Self {
+        let mut starts = Vec::with_capacity(n_customers + 1);
+        let mut prev = u32::MAX;
+        let mut in_runs = true;
+        for (r, &c) in ids.iter().enumerate() {
+            if c != prev {
+                // A run of a customer met before (ids count first appearances).
+                if c as usize != starts.len() {
+                    in_runs = false;
+                    break;
+                }
+                starts.push(r);
+                prev = c;
+            }
+        }
+        if in_runs {
+            starts.push(ids.len());
+            return CustomerRows { starts, rows: None };
+        }
+        starts.clear();
+        starts.resize(n_customers + 1, 0);
+        for &c in ids {
+            starts[c as usize + 1] += 1;
+        }
+        for i in 0..n_customers {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut rows = vec![0usize; ids.len()];
+        for (r, &c) in ids.iter().enumerate() {
+            rows[fill[c as usize]] = r;
+            fill[c as usize] += 1;
+        }
+        CustomerRows {
+            starts,
+            rows: Some(rows),
+        }
+    }
+
+    /// Customer `c`'s rows into `out` (replacing its contents).
+    #[inline]
+    fn fill(&self, c: usize, out: &mut Vec<usize>) {
+        let (a, b) = (self.starts[c], self.starts[c + 1]);
+        out.clear();
+        match &self.rows {
+            Some(rows) => out.extend_from_slice(&rows[a..b]),
+            None => out.extend(a..b),
+        }
+    }
+}
+
+fn series_of(
+    prep: &Prepared,
+    rows: &mut [usize],
+    freq: Freq,
+    out: &mut Series,
+) -> KpiResult<Result<(), Conflict>> {
     match &prep.rows {
-        Rows::Snapshots { period, cents } => snapshot_series(rows, period, cents, &prep.segs),
+        Rows::Snapshots { period, cents } => snapshot_series(rows, period, cents, &prep.segs, out),
         Rows::Subscriptions {
             start,
             end,
@@ -1394,6 +1487,7 @@ fn series_of(prep: &Prepared, rows: &[usize], freq: Freq) -> KpiResult<Result<Se
             prep.segmented,
             *snapshot,
             freq,
+            out,
         ),
     }
 }
@@ -1413,19 +1507,21 @@ where
     M: Fn(T, T) -> T + Sync + Send,
 {
     let n_customers = prep.customers.len();
-    let (starts, rows) = rows_by_customer(&prep.customers.ids, n_customers);
-    let ids: Vec<u32> = (0..n_customers as u32).collect();
+    let by_customer = CustomerRows::new(&prep.customers.ids, n_customers);
     // In kpikit's pool, so KPIKIT_MAX_THREADS holds here too (rayon's global pool ignores it).
     let results: Vec<KpiResult<(T, Vec<Conflict>)>> = super::parallel::install(|| {
         let chunk = (n_customers / (rayon::current_num_threads() * 8)).max(256);
-        ids.par_chunks(chunk)
-            .map(|cs| {
+        (0..n_customers.div_ceil(chunk))
+            .into_par_iter()
+            .map(|k| {
                 let mut acc = identity();
                 let mut conflicts = Vec::new();
-                for &c in cs {
-                    let r = &rows[starts[c as usize]..starts[c as usize + 1]];
-                    match series_of(prep, r, input.freq)? {
-                        Ok(s) => per_customer(&mut acc, c, &s),
+                // Scratch reused across the task's customers: no allocation per customer.
+                let (mut rows, mut series) = (Vec::new(), Series::default());
+                for c in k * chunk..((k + 1) * chunk).min(n_customers) {
+                    by_customer.fill(c, &mut rows);
+                    match series_of(prep, &mut rows, input.freq, &mut series)? {
+                        Ok(()) => per_customer(&mut acc, c as u32, &series),
                         Err(x) => {
                             if conflicts.len() < super::error::MAX_EXAMPLES {
                                 conflicts.push(x)

@@ -115,14 +115,20 @@ fn int64_chunks(col: &Column) -> KpiResult<Vec<Int64Array>> {
 pub(crate) fn entities(log: &EventLog) -> KpiResult<Entities> {
     let n = log.user.len();
     if log.segments.is_empty() && small_int(&log.user.data_type()) {
-        let chunks = int64_chunks(&log.user)?;
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for c in &chunks {
-            if let (Some(a), Some(b)) = (arrow::compute::min(c), arrow::compute::max(c)) {
-                lo = lo.min(a);
-                hi = hi.max(b);
+        // Id range on all threads (a serial pass over the column would be most of the
+        // call's fixed cost at 10⁷ rows and more).
+        let bounds = map_ranges(n, |r| {
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for c in int64_chunks(&log.user.slice(r.start, r.end - r.start))? {
+                if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
             }
-        }
+            Ok((lo, hi))
+        })?;
+        let lo = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
+        let hi = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
         if lo > hi {
             return Ok(Entities {
                 ids: EntityIds::Dense { lo: 0 },
@@ -612,24 +618,35 @@ impl<'a> ActiveShape<'a> {
         let mut days = days.peekable();
         let mut prev_period = i64::MIN;
         while let Some(d) = days.next() {
-            let next = days.peek().copied();
-            for (w, (_, len)) in self.windows.iter().enumerate() {
-                // Active in the window ending on day t for t in [d, d + len); the next active
-                // day takes over from there, so coverage intervals do not overlap.
-                let end = match next {
-                    Some(nx) => (d + *len as i32).min(nx),
-                    None => d + *len as i32,
-                };
-                let base = (seg * self.n_win + w) * self.n_days;
-                acc.delta[base + (d - self.first) as usize] += 1;
-                acc.delta[base + (end - self.first) as usize] -= 1;
-            }
+            self.cover(acc, seg, d, days.peek().copied());
             let p = self.freq.ordinal_of_day(d as i64);
             if p != prev_period {
-                acc.period_users[seg * self.n_periods + (p - self.p_lo) as usize] += 1;
+                self.count_period(acc, seg, p);
                 prev_period = p;
             }
         }
+    }
+
+    /// A user's active day `d`, followed by their active day `next` (if any).
+    #[inline]
+    fn cover(&self, acc: &mut ActiveAcc, seg: usize, d: i32, next: Option<i32>) {
+        for (w, (_, len)) in self.windows.iter().enumerate() {
+            // Active in the window ending on day t for t in [d, d + len); the next active
+            // day takes over from there, so coverage intervals do not overlap.
+            let end = match next {
+                Some(nx) => (d + *len as i32).min(nx),
+                None => d + *len as i32,
+            };
+            let base = (seg * self.n_win + w) * self.n_days;
+            acc.delta[base + (d - self.first) as usize] += 1;
+            acc.delta[base + (end - self.first) as usize] -= 1;
+        }
+    }
+
+    /// A user active in period `p` (counted once per period).
+    #[inline]
+    fn count_period(&self, acc: &mut ActiveAcc, seg: usize, p: i64) {
+        acc.period_users[seg * self.n_periods + (p - self.p_lo) as usize] += 1;
     }
 }
 
@@ -653,11 +670,12 @@ pub(crate) fn time_bounds(log: &EventLog) -> KpiResult<Option<(i64, i64)>> {
 /// The users that occur, numbered 0.. in id order. Dense ids can be sparse (ids 42 … 240 000
 /// for 14 000 users), and per-user bit sets are sized by the users that exist, not the id range:
 /// a bit per id marks the present ones, and a user's index is the number of present ids before
-/// it (a popcount rank: one u32 per 64 ids).
+/// it (a popcount rank: one u32 per 64 ids, kept next to the word's bits so that a row's
+/// lookup reads one cache line).
 struct PresentUsers {
     count: usize,
-    /// Dense ids only: present-id bits and the rank of each 64-id word.
-    rank: Option<(Vec<u64>, Vec<u32>)>,
+    /// Dense ids only: per 64-id word, its present-id bits and its rank.
+    rank: Option<Vec<(u64, u32)>>,
 }
 
 impl PresentUsers {
@@ -684,16 +702,19 @@ impl PresentUsers {
             }
             Ok(())
         })?;
-        let present: Vec<u64> = present.into_iter().map(AtomicU64::into_inner).collect();
-        let mut rank = Vec::with_capacity(present.len());
         let mut count = 0u32;
-        for w in &present {
-            rank.push(count);
-            count += w.count_ones();
-        }
+        let rank = present
+            .into_iter()
+            .map(|w| {
+                let w = w.into_inner();
+                let r = count;
+                count += w.count_ones();
+                (w, r)
+            })
+            .collect();
         Ok(PresentUsers {
             count: count as usize,
-            rank: Some((present, rank)),
+            rank: Some(rank),
         })
     }
 
@@ -702,9 +723,9 @@ impl PresentUsers {
     fn index(&self, id: u32) -> usize {
         match &self.rank {
             None => id as usize,
-            Some((present, rank)) => {
-                let (w, b) = (id as usize / 64, id % 64);
-                rank[w] as usize + (present[w] & ((1u64 << b) - 1)).count_ones() as usize
+            Some(rank) => {
+                let (bits, r) = rank[id as usize / 64];
+                r as usize + (bits & ((1u64 << (id % 64)) - 1)).count_ones() as usize
             }
         }
     }
@@ -739,15 +760,26 @@ fn active_bits<'a>(
         return Ok(None);
     };
     let (lo, hi) = (lo_us.div_euclid(US_PER_DAY), hi_us.div_euclid(US_PER_DAY));
-    let words = ((hi - lo + 1) as usize).div_ceil(64);
+    let n_days = (hi - lo + 1) as usize;
     let users = PresentUsers::of(log, ent)?;
-    let bytes = users.count.saturating_mul(words * 8);
+    let n_users = users.count;
+    // Day-major bit planes: plane `o` holds one bit per user for day `lo + o`. An event log
+    // read in time order has a day or two per row range, so a range's random per-user writes
+    // stay within a plane or two (users / 8 bytes: in cache at any scale); a per-user layout
+    // would spread them over the whole table, which outgrows the cache as users grow.
+    let plane = n_users.div_ceil(64);
+    let bytes = n_days.saturating_mul(plane * 8);
     if bytes > bits_per_row.saturating_mul(log.user.len()).max(1 << 20) {
         return Ok(None);
     }
-    let bits: Vec<AtomicU64> = (0..users.count * words)
-        .map(|_| AtomicU64::new(0))
-        .collect();
+    // Zeroed on all threads: a large table is fresh memory (page faults) on every call.
+    let bits: Vec<AtomicU64> = install(|| {
+        (0..n_days * plane)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .map(|_| AtomicU64::new(0))
+            .collect()
+    });
     let filtered = flags.is_some();
     // Per range: the first and last day kept (the state's day range).
     let (spans, skipped) = scan_rows(
@@ -760,8 +792,8 @@ fn active_bits<'a>(
             let day = us.div_euclid(US_PER_DAY);
             span.0 = span.0.min(day);
             span.1 = span.1.max(day);
-            let o = (day - lo) as usize;
-            let (i, m) = (users.index(id) * words + o / 64, 1u64 << (o % 64));
+            let u = users.index(id);
+            let (i, m) = ((day - lo) as usize * plane + u / 64, 1u64 << (u % 64));
             // Most events repeat a day the user already has: a plain load avoids the locked OR.
             if bits[i].load(Relaxed) & m == 0 {
                 bits[i].fetch_or(m, Relaxed);
@@ -776,20 +808,47 @@ fn active_bits<'a>(
         (first as i32, last as i32)
     };
     let shape = shape(first, last);
-    let bits: Vec<u64> = bits.into_iter().map(AtomicU64::into_inner).collect();
+    // Per block of 64 users (one word of every plane), days in order: a user's active day
+    // closes the coverage of their previous one, as `add_user` does along a user's days.
     let acc = install(|| {
-        (0..users.count)
+        (0..plane)
             .into_par_iter()
-            .with_min_len(1 << 14)
+            .with_min_len(1 << 8)
             .fold(
-                || shape.new_acc(),
-                |mut acc, u| {
-                    let days = super::retention::ones(&bits[u * words..(u + 1) * words], 0)
-                        .map(|o| (lo + o as i64) as i32);
-                    shape.add_user(&mut acc, users.segment(ent, u), days);
-                    acc
+                || (shape.new_acc(), [(i32::MIN, i64::MIN); 64]),
+                |(mut acc, mut prev), b| {
+                    // Per user of the block: last active day so far and its period.
+                    prev.fill((i32::MIN, i64::MIN));
+                    let seg = |k: usize| users.segment(ent, b * 64 + k);
+                    for o in 0..n_days {
+                        let mut p = bits[o * plane + b].load(Relaxed);
+                        if p == 0 {
+                            continue;
+                        }
+                        let d = (lo + o as i64) as i32;
+                        let period = shape.freq.ordinal_of_day(d as i64);
+                        while p != 0 {
+                            let k = p.trailing_zeros() as usize;
+                            p &= p - 1;
+                            let (last, last_period) = prev[k];
+                            if last != i32::MIN {
+                                shape.cover(&mut acc, seg(k), last, Some(d));
+                            }
+                            if period != last_period {
+                                shape.count_period(&mut acc, seg(k), period);
+                            }
+                            prev[k] = (d, period);
+                        }
+                    }
+                    for (k, &(last, _)) in prev.iter().enumerate() {
+                        if last != i32::MIN {
+                            shape.cover(&mut acc, seg(k), last, None);
+                        }
+                    }
+                    (acc, prev)
                 },
             )
+            .map(|(acc, _)| acc)
             .reduce(|| shape.new_acc(), ActiveAcc::add)
     });
     Ok(Some((acc, shape, skipped)))
@@ -1540,6 +1599,53 @@ mod tests {
             assert_eq!(bits, events, "{freq:?}");
             let (a, b) = (finish_active_users(&bits), finish_active_users(&events));
             assert_eq!(a.unwrap(), b.unwrap());
+        }
+    }
+
+    #[test]
+    fn day_planes_with_segments_filter_and_many_ranges_agree_with_the_per_event_path() {
+        // 300 000 events in time order (several row ranges, on several threads), 1 000
+        // users in 3 segments (interned ids: blocks of 64 users mix segments), some users
+        // only with events the filter drops (present but no active day), 400 days (7 planes'
+        // words per user), daily and monthly tables.
+        let mut x = 777u64;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let n = 300_000;
+        let (mut users, mut days, mut names, mut plans) = (vec![], vec![], vec![], vec![]);
+        for i in 0..n {
+            let u = next(1000) as i64;
+            users.push(u);
+            days.push(19_000 + (i * 400 / n) as i64);
+            // Users 900… only "view" events: filtered out below.
+            names.push(if u >= 900 || next(3) == 0 {
+                "view"
+            } else {
+                "login"
+            });
+            plans.push(["a", "b", "c"][(u % 3) as usize]);
+        }
+        let mut l = log(users, days);
+        l.event = Some(Column::from_array("e", Arc::new(StringArray::from(names))));
+        l.segments = vec![Column::from_array(
+            "plan",
+            Arc::new(StringArray::from(plans)),
+        )];
+        let w: Vec<Window> = vec![("dau".into(), 1), ("wau".into(), 7), ("mau".into(), 30)];
+        let filter = ["login".to_string()];
+        for freq in [Freq::Day, Freq::Month] {
+            let bits = active_users_state_with(&l, freq, &w, Some(&filter), Some(usize::MAX));
+            let events = active_users_state_with(&l, freq, &w, Some(&filter), None);
+            let (bits, events) = (bits.unwrap(), events.unwrap());
+            assert_eq!(bits, events, "{freq:?}");
+            assert_eq!(
+                finish_active_users(&bits).unwrap(),
+                finish_active_users(&events).unwrap()
+            );
         }
     }
 

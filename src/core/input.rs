@@ -162,7 +162,15 @@ pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
     ) -> ArrayRef {
         let a = chunk.as_primitive::<T>();
         let values = a.values();
-        if !values.contains(&i64::MIN) {
+        // Large chunks scanned on all threads: every time-based call reads its time column so
+        // before its kernel, and a serial scan would be the call's largest serial step.
+        let has_nat = if values.len() < 1 << 20 {
+            values.contains(&i64::MIN)
+        } else {
+            use rayon::prelude::*;
+            super::parallel::install(|| values.par_chunks(1 << 16).any(|c| c.contains(&i64::MIN)))
+        };
+        if !has_nat {
             return chunk.clone();
         }
         let valid = BooleanBuffer::collect_bool(values.len(), |i| values[i] != i64::MIN);
@@ -329,6 +337,24 @@ mod tests {
         assert_eq!(t.iter().collect::<Vec<_>>(), vec![None, None, Some(7)]);
         // Without NaT the very same array comes back (no copy, no new bitmap).
         let clean: ArrayRef = Arc::new(a.slice(2, 2));
+        assert!(Arc::ptr_eq(&nat_as_null(&clean), &clean));
+    }
+
+    #[test]
+    fn nat_found_in_a_large_chunk_scanned_on_all_threads() {
+        use arrow::array::TimestampMicrosecondArray;
+        use arrow::datatypes::TimestampMicrosecondType;
+        // 3 million values (the parallel scan): one NaT near the end, in the last block.
+        let n = 3_000_000;
+        let mut v: Vec<i64> = (0..n as i64).collect();
+        v[n - 2] = i64::MIN;
+        let chunk: ArrayRef = Arc::new(TimestampMicrosecondArray::from(v));
+        let out = nat_as_null(&chunk);
+        let t = out.as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(t.null_count(), 1);
+        assert!(t.is_null(n - 2) && t.is_valid(n - 1) && t.value(n - 1) == n as i64 - 1);
+        // Without NaT the very same array comes back.
+        let clean = chunk.slice(0, n - 2);
         assert!(Arc::ptr_eq(&nat_as_null(&clean), &clean));
     }
 

@@ -1571,6 +1571,17 @@ mod tests {
             .to_vec()
     }
 
+    /// Pseudo-random numbers below `m` (a 64-bit LCG, high bits): reproducible test logs.
+    fn numbers(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |m| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        }
+    }
+
     fn windows() -> Vec<Window> {
         vec![("dau".into(), 1), ("wau".into(), 3)]
     }
@@ -1579,13 +1590,7 @@ mod tests {
     fn streamed_day_bits_and_the_per_event_path_agree() {
         // A pseudo-random log: 300 sparse user ids over 200 days (four words of bits per user), events
         // unsorted, repeated days, and a daily and a weekly table with 1-, 7- and 30-day windows.
-        let mut x = 12345u64;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut next = numbers(12345);
         let (mut users, mut days) = (Vec::new(), Vec::new());
         for _ in 0..5000 {
             users.push(42 + 7 * next(300) as i64); // dense ids, one in seven present
@@ -1608,13 +1613,7 @@ mod tests {
         // users in 3 segments (interned ids: blocks of 64 users mix segments), some users
         // only with events the filter drops (present but no active day), 400 days (7 planes'
         // words per user), daily and monthly tables.
-        let mut x = 777u64;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut next = numbers(777);
         let n = 300_000;
         let (mut users, mut days, mut names, mut plans) = (vec![], vec![], vec![], vec![]);
         for i in 0..n {

@@ -68,14 +68,7 @@ pub fn map_ranges<T: Send>(
         return f(only).map(|v| vec![v]);
     }
     let results: Vec<KpiResult<T>> = install(|| parts.into_par_iter().map(&f).collect());
-    let mut out = Vec::with_capacity(results.len());
-    let mut errors = Errors::default();
-    for r in results {
-        if let Some(v) = errors.keep(r) {
-            out.push(v);
-        }
-    }
-    errors.or(out)
+    Errors::all(results)
 }
 
 /// Fill `out` (one slot per row) on all threads: `f(rows, &mut out[rows])` for every range of
@@ -100,14 +93,7 @@ pub fn fill_ranges<T: Send, R: Send>(
     } else {
         install(|| slices.into_par_iter().map(|(r, s)| f(r, s)).collect())
     };
-    let mut values = Vec::with_capacity(results.len());
-    let mut errors = Errors::default();
-    for r in results {
-        if let Some(v) = errors.keep(r) {
-            values.push(v);
-        }
-    }
-    errors.or(values)
+    Errors::all(results)
 }
 
 /// As [`map_ranges`], but each range's result is folded into `acc`, in range order, as soon
@@ -158,6 +144,18 @@ impl Errors {
             (Err(_), Some(_)) => {}
         }
         None
+    }
+
+    /// Every range's value in range order, or the ranges' errors combined.
+    fn all<T>(results: Vec<KpiResult<T>>) -> KpiResult<Vec<T>> {
+        let mut values = Vec::with_capacity(results.len());
+        let mut errors = Errors::default();
+        for r in results {
+            if let Some(v) = errors.keep(r) {
+                values.push(v);
+            }
+        }
+        errors.or(values)
     }
 
     fn or<T>(self, value: T) -> KpiResult<T> {

@@ -561,6 +561,11 @@ const BITS_BUDGET_PER_ROW: usize = 8;
 /// for "did a start event" and one for "did a return event", set while the rows are read range
 /// by range (atomic OR, so ranges run in parallel), then folded per user. No per-event array
 /// of the input is made. None when those bit sets would exceed [`BITS_BUDGET_PER_ROW`].
+///
+/// The bits lie period by period (a plane of one bit per user for each period and kind): rows
+/// come in time order, so a range writes a plane or two that stay in cache whatever the number
+/// of users, and threads on different periods write different cache lines. Laid out user by
+/// user, every row hit a random place in a table that outgrew the cache at 10⁵–10⁶ users.
 fn calendar_bits(
     log: &EventLog,
     ent: &Entities,
@@ -585,8 +590,10 @@ fn calendar_bits(
     {
         return Ok(None);
     }
-    // User e: start bits at [2we, 2we + w), return bits at [2we + w, 2we + 2w).
-    let bits: Vec<AtomicU64> = (0..ent.count * words * 2)
+    // Plane 2o holds the start bits of period lo + o, plane 2o + 1 its return bits; user e is
+    // bit e % 64 of word e / 64 of a plane.
+    let plane = ent.count.div_ceil(64);
+    let bits: Vec<AtomicU64> = (0..plane * n_periods * 2)
         .map(|_| AtomicU64::new(0))
         .collect();
     let max_ord = AtomicI64::new(i64::MIN);
@@ -615,13 +622,13 @@ fn calendar_bits(
                 max_ord.fetch_max(acc.1, Relaxed);
             }
             let f = f | default_bits;
-            let base = id as usize * words * 2 + o / 64;
-            let m = 1u64 << (o % 64);
+            let base = 2 * o * plane + id as usize / 64;
+            let m = 1u64 << (id % 64);
             if f & 1 != 0 {
                 set(base, m);
             }
             if f & 2 != 0 {
-                set(base + words, m);
+                set(base + plane, m);
             }
         },
     )?;
@@ -643,27 +650,34 @@ fn calendar_bits(
         Acc::Dense(v) => v[c * n_cells + cell as usize] += n,
         Acc::Map(m) => m.entry((c as i64, cell)).or_insert((0, 0.0)).0 += n,
     };
-    let per_user = |acc: &mut Acc, later: &mut Vec<(i64, f64)>, e: usize| {
-        let u = &bits[e * words * 2..(e + 1) * words * 2];
-        let (starts, returns) = u.split_at(words);
-        for c in ones(starts, 0) {
-            add(acc, c, 0, 1);
-            later.clear();
-            later.extend(
-                ones(returns, c + 1)
-                    .map_while(|o| spec.return_cell((o - c) as i64))
-                    .map(|cell| (cell, 0.0)),
-            );
-            count_member(spec.mode, later, |cell, n, _| {
-                if n > 0 {
-                    add(acc, c, cell, n);
-                }
-            });
-            if spec.cohort == CohortKind::FirstTime {
-                break;
+    // A user's start and return bits gathered from the planes (`block`: the planes' words of
+    // the user's block of 64) into `u` (start words, then return words).
+    let per_user =
+        |acc: &mut Acc, later: &mut Vec<(i64, f64)>, block: &[u64], u: &mut [u64], b: usize| {
+            u.fill(0);
+            for o in 0..n_periods {
+                u[o / 64] |= ((block[2 * o] >> b) & 1) << (o % 64);
+                u[words + o / 64] |= ((block[2 * o + 1] >> b) & 1) << (o % 64);
             }
-        }
-    };
+            let (starts, returns) = u.split_at(words);
+            for c in ones(starts, 0) {
+                add(acc, c, 0, 1);
+                later.clear();
+                later.extend(
+                    ones(returns, c + 1)
+                        .map_while(|o| spec.return_cell((o - c) as i64))
+                        .map(|cell| (cell, 0.0)),
+                );
+                count_member(spec.mode, later, |cell, n, _| {
+                    if n > 0 {
+                        add(acc, c, cell, n);
+                    }
+                });
+                if spec.cohort == CohortKind::FirstTime {
+                    break;
+                }
+            }
+        };
     let new_acc = || {
         if dense {
             Acc::Dense(vec![0; n_periods * n_cells])
@@ -673,14 +687,30 @@ fn calendar_bits(
     };
     let acc = crate::core::parallel::install(|| {
         use rayon::prelude::*;
-        (0..ent.count)
+        (0..plane)
             .into_par_iter()
-            .with_min_len(1 << 14)
+            .with_min_len(1 << 8)
             .fold(
-                || (new_acc(), Vec::new()),
-                |(mut acc, mut later), e| {
-                    per_user(&mut acc, &mut later, e);
-                    (acc, later)
+                || {
+                    (
+                        new_acc(),
+                        Vec::new(),
+                        vec![0u64; 2 * n_periods],
+                        vec![0u64; 2 * words],
+                    )
+                },
+                |(mut acc, mut later, mut block, mut u), k| {
+                    for (j, w) in block.iter_mut().enumerate() {
+                        *w = bits[j * plane + k];
+                    }
+                    // Users of the block with any bit (ids past the last user have none).
+                    let mut present = block.iter().fold(0u64, |a, w| a | w);
+                    while present != 0 {
+                        let b = present.trailing_zeros() as usize;
+                        present &= present - 1;
+                        per_user(&mut acc, &mut later, &block, &mut u, b);
+                    }
+                    (acc, later, block, u)
                 },
             )
             .map(|x| x.0)

@@ -117,18 +117,8 @@ pub(crate) fn entities(log: &EventLog) -> KpiResult<Entities> {
     if log.segments.is_empty() && small_int(&log.user.data_type()) {
         // Id range on all threads (a serial pass over the column would be most of the
         // call's fixed cost at 10⁷ rows and more).
-        let bounds = map_ranges(n, |r| {
-            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-            for c in int64_chunks(&log.user.slice(r.start, r.end - r.start))? {
-                if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
-                    lo = lo.min(a);
-                    hi = hi.max(b);
-                }
-            }
-            Ok((lo, hi))
-        })?;
-        let lo = bounds.iter().map(|b| b.0).min().unwrap_or(i64::MAX);
-        let hi = bounds.iter().map(|b| b.1).max().unwrap_or(i64::MIN);
+        let (lo, hi) = min_max(n, |r| int64_chunks(&log.user.slice(r.start, r.len())))?
+            .unwrap_or((i64::MAX, i64::MIN));
         if lo > hi {
             return Ok(Entities {
                 ids: EntityIds::Dense { lo: 0 },
@@ -652,9 +642,20 @@ impl<'a> ActiveShape<'a> {
 
 /// Earliest and latest wall-clock time of the log (every row, on all threads), None if empty.
 pub(crate) fn time_bounds(log: &EventLog) -> KpiResult<Option<(i64, i64)>> {
-    let bounds = map_ranges(log.time.len(), |r| {
+    min_max(log.time.len(), |r| {
+        local_micros(&log.time.slice(r.start, r.len()), log.zone)
+    })
+}
+
+/// Smallest and largest non-null value of the Int64 arrays `read(range)` gives for each row
+/// range, on all threads; None when every value is null or there are no rows.
+fn min_max(
+    n: usize,
+    read: impl Fn(Range<usize>) -> KpiResult<Vec<Int64Array>> + Sync + Send,
+) -> KpiResult<Option<(i64, i64)>> {
+    let bounds = map_ranges(n, |r| {
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for c in local_micros(&log.time.slice(r.start, r.end - r.start), log.zone)? {
+        for c in read(r)? {
             if let (Some(a), Some(b)) = (arrow::compute::min(&c), arrow::compute::max(&c)) {
                 lo = lo.min(a);
                 hi = hi.max(b);

@@ -7,7 +7,7 @@ and segment, rates as fractions, money in the input's unit.
 from __future__ import annotations
 
 from . import _kpikit, datasets, formulas
-from .exceptions import InputError, KpikitError, ParameterError, SchemaError
+from .exceptions import InputError, KpikitError, ParameterError, SchemaError, SkippedRowsWarning
 from .catalog import catalog, metric, register_metric
 from .kpi import KPI
 from .scorecard import Scorecard, ScorecardResult, Sources
@@ -32,6 +32,7 @@ __all__ = [
     "SchemaError",
     "InputError",
     "ParameterError",
+    "SkippedRowsWarning",
     "nps",
     "csat",
     "datasets",

@@ -214,26 +214,127 @@ def check_output(output: str) -> None:
         raise ParameterError(f'parameter "output": {output!r} is not one of "pandas", "polars", "arrow"')
 
 
-def table_output(result: Any, output: str) -> Any:
+def table_output(
+    result: Any,
+    output: str,
+    *,
+    source: Any = None,
+    segments: Sequence[str] = (),
+    analysis: str = "",
+) -> Any:
     """A result table from the core in the library the caller asked for.
 
-    Metadata kpikit attaches (for example ``skipped_rows``) lands in ``DataFrame.attrs`` for
-    pandas and stays in the schema metadata for Arrow.
+    Segment columns that were categorical in ``source`` come back categorical with the same
+    categories in the same order, rows ordered by those categories (docs/vocabulary.md). Boolean
+    flags become pandas' nullable ``boolean``. Rows the core skipped (``invalid="skip"``) are
+    reported once, by a :class:`~kpikit.SkippedRowsWarning`.
     """
     check_output(output)
     import pyarrow as pa
 
     table = pa.table(result)
+    if source is not None and segments:
+        table = _restore_categories(table, source, segments)
+    meta = table.schema.metadata or {}
+    skipped = int(meta.get(b"kpikit.skipped_rows", 0) or 0)
+    if skipped:
+        warn_skipped(analysis, skipped)
     if output == "arrow":
         return table
     if output == "polars":
         import polars as pl
 
         return pl.from_arrow(table)
+    import pandas as pd
+
     # Converting columns on pyarrow's threads costs more than it saves on small results.
-    df = table.to_pandas(date_as_object=False, use_threads=table.num_rows >= 100_000)
-    meta = table.schema.metadata or {}
-    skipped = meta.get(b"kpikit.skipped_rows")
-    if skipped is not None:
-        df.attrs["skipped_rows"] = int(skipped)
-    return df
+    return table.to_pandas(
+        date_as_object=False,
+        use_threads=table.num_rows >= 100_000,
+        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
+    )
+
+
+def warn_skipped(analysis: str, count: int, rule: str = "") -> None:
+    """Report rows left out by ``invalid="skip"`` (the one channel for every output library)."""
+    import warnings
+
+    from .exceptions import SkippedRowsWarning
+
+    what = f"{analysis}: " if analysis else ""
+    why = f" ({rule})" if rule else ""
+    warnings.warn(SkippedRowsWarning(f"{what}{count} rows skipped{why}", count=count, rule=rule), stacklevel=4)
+
+
+def _restore_categories(table: Any, source: Any, segments: Sequence[str]) -> Any:
+    """``table`` with each categorical segment of ``source`` as a dictionary column holding the
+    source's categories in their order, rows stably re-sorted on the key columns by that order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    restored = False
+    for name in segments:
+        if name not in table.column_names:
+            continue
+        found = _source_categories(source, name)
+        if found is None:
+            continue
+        categories, ordered = found
+        column = table.column(name)
+        try:
+            categories = categories.cast(column.type) if categories.type != column.type else categories
+            indices = pc.index_in(column, value_set=categories).combine_chunks().cast(pa.int32())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            continue
+        array = pa.DictionaryArray.from_arrays(indices, categories, ordered=ordered)
+        table = table.set_column(table.column_names.index(name), pa.field(name, array.type), array)
+        restored = True
+    if not restored:
+        return table
+    keys = [c for c in table.column_names if c == "period" or c in segments]
+    sort_keys = []
+    for c in keys:
+        col = table.column(c)
+        # A missing segment sorts after every category, as in pandas' groupby(dropna=False).
+        sort_keys.append(pc.fill_null(col.combine_chunks().indices, 2**31 - 1) if pa.types.is_dictionary(col.type) else col)
+    names = [f"k{i}" for i in range(len(sort_keys))]
+    order = pc.sort_indices(pa.table(sort_keys, names=names), sort_keys=[(n, "ascending") for n in names])
+    return table.take(order)
+
+
+def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
+    """The categories (an Arrow array, in order) and orderedness of a categorical column of a
+    pandas, Dask, polars or Arrow table; None when the column is not categorical."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pd = sys.modules.get("pandas")
+    dtype = None
+    if pd is not None and isinstance(source, pd.DataFrame):
+        dtype = source.dtypes.get(name)
+    elif hasattr(source, "dtypes") and hasattr(source, "npartitions"):
+        dtype = source.dtypes.get(name)
+    if pd is not None and isinstance(dtype, pd.CategoricalDtype):
+        if dtype.categories is None:
+            return None
+        return pa.array(dtype.categories.to_numpy()), bool(dtype.ordered)
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(source, pl.DataFrame) and name in source.columns:
+        pdtype = source.schema[name]
+        if isinstance(pdtype, pl.Enum):
+            return pa.array(pdtype.categories.to_list()), True
+        if isinstance(pdtype, pl.Categorical):
+            # A Categorical's physical order is the order values were first met: no meaning.
+            return pa.array(sorted(source[name].cat.get_categories().to_list())), False
+        return None
+    if isinstance(source, (pa.Table, pa.RecordBatch)) and name in source.column_names:
+        column = source.column(name)
+        if pa.types.is_dictionary(column.type):
+            chunks = column.unify_dictionaries().chunks if isinstance(column, pa.ChunkedArray) else [column]
+            if chunks:
+                dictionary = chunks[0].dictionary
+                if not column.type.ordered:
+                    # An unordered dictionary's order is how a writer met the values: no meaning.
+                    dictionary = dictionary.take(pc.sort_indices(dictionary))
+                return dictionary, bool(column.type.ordered)
+    return None

@@ -25,4 +25,18 @@ class ParameterError(KpikitError, ValueError):
     """A parameter is out of range or not recognised."""
 
 
-__all__ = ["KpikitError", "SchemaError", "InputError", "ParameterError"]
+class SkippedRowsWarning(UserWarning):
+    """Rows were left out because the call asked for ``invalid="skip"``.
+
+    ``count`` is how many rows were skipped and ``rule`` the rule they broke (when the core
+    names it). Catch it with :func:`warnings.catch_warnings` to read the figures; turn it into
+    an error with ``warnings.simplefilter("error", kpikit.SkippedRowsWarning)``.
+    """
+
+    def __init__(self, message: str, *, count: int = 0, rule: str = "") -> None:
+        super().__init__(message)
+        self.count = count
+        self.rule = rule
+
+
+__all__ = ["KpikitError", "SchemaError", "InputError", "ParameterError", "SkippedRowsWarning"]

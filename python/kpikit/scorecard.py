@@ -189,15 +189,31 @@ def _support_metrics(s: Sources, freq: str) -> Any:
 def _nps(s: Sources, freq: str) -> Any:
     from .survey import nps
 
+    import warnings
+
+    from .exceptions import SkippedRowsWarning
+
     table, cols = s.get("responses", "nps")
-    return nps(table, score=cols["score"], time=cols["time"], freq=freq, invalid="skip")
+    with warnings.catch_warnings():
+        # Off-scale scores are reported by the source's integrity check (kpikit.check), which the
+        # scorecard and the report show next to the KPIs they affect.
+        warnings.simplefilter("ignore", SkippedRowsWarning)
+        return nps(table, score=cols["score"], time=cols["time"], freq=freq, invalid="skip", output="pandas")
 
 
 def _csat(s: Sources, freq: str) -> Any:
     from .survey import csat
 
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ._convert import table_input
+
     table, cols = s.get("tickets", "csat")
-    return csat(table, score=cols["csat"], time=cols["opened"], freq=freq, invalid="skip")
+    # Most tickets are never rated: an unrated ticket is no answer, not a bad one.
+    tickets = pa.table(table_input(table, [cols["csat"], cols["opened"]]))
+    rated = tickets.filter(pc.is_valid(tickets[cols["csat"]]))
+    return csat(rated, score=cols["csat"], time=cols["opened"], freq=freq, invalid="skip", output="pandas")
 
 
 def _funnel_from_stages(s: Sources, freq: str) -> Any:
@@ -473,7 +489,8 @@ def _sparkline(values: Sequence[float], colour: str, width: int = 110, height: i
 
 
 def _true(x: Any) -> bool:
-    return bool(x is not None and x == x and x is not pd.NA and x)
+    # pd.NA first: `NA == NA` is NA, whose truth value raises.
+    return bool(x is not None and x is not pd.NA and x == x and x)
 
 
 def _render_html(result: ScorecardResult) -> str:

@@ -10,39 +10,61 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._analysis import Analysis, check_segments, choice, freq as check_freq, run
+from ._convert import column_list
 from ._typing import Output, TableLike
 
 __all__ = ["nps", "csat"]
 
 
-def _score_counts(
-    table: TableLike,
-    score: str,
-    time: str | None,
-    freq: str | None,
-    by: str | Sequence[str] | None,
-    tz: str,
-    week_start: str,
-    scale: tuple[int, int],
-    invalid: str,
-) -> Any:
-    segments = column_list(by)
+def _score_counts(table: Any, o: dict[str, Any]) -> Any:
     return _kpikit.score_counts(
-        table_input(table, [score, time, *segments]),
-        score,
-        time=time,
-        freq=freq,
-        tz=tz,
-        week_start=week_start,
-        by=segments,
-        scale=scale,
-        invalid=invalid,
+        table, o["score"], time=o["time"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
+        by=o["by"], scale=o["scale"], invalid=o["invalid"],
     )
+
+
+def _one_skip_count(result: Any) -> Any:
+    """The result with every skipped row counted in one place, the ``kpikit.skipped_rows``
+    metadata (docs/vocabulary.md): the core counts bad scores per group in a ``skipped``
+    column and rows without a time in the metadata."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.table(result)
+    if "skipped" not in table.column_names:
+        return table
+    meta = dict(table.schema.metadata or {})
+    total = int(meta.get(b"kpikit.skipped_rows", 0) or 0) + int(pc.sum(table["skipped"]).as_py() or 0)
+    meta[b"kpikit.skipped_rows"] = str(total).encode()
+    return table.drop_columns(["skipped"]).replace_schema_metadata(meta)
+
+
+_NPS = Analysis(
+    "nps",
+    state=_score_counts,
+    merge=_kpikit.merge_score_counts,
+    finish=lambda state, _: _one_skip_count(_kpikit.nps(state)),
+)
+_CSAT = Analysis(
+    "csat",
+    state=_score_counts,
+    merge=_kpikit.merge_score_counts,
+    finish=lambda state, o: _one_skip_count(_kpikit.csat(state, threshold=o["threshold"])),
+)
+
+
+def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str, week_start: str,
+             scale: tuple[int, int], invalid: str) -> dict[str, Any]:
+    if freq is not None:
+        check_freq(freq, ("day", "week", "month", "quarter", "year"))
+    return dict(score=score, time=time, freq=freq, tz=tz, week_start=week_start,
+                by=check_segments(column_list(by)), scale=scale, invalid=choice("invalid", invalid, ("raise", "skip")))
 
 
 def nps(
     table: TableLike,
+    /,
     *,
     score: str,
     time: str | None = None,
@@ -51,7 +73,7 @@ def nps(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Net Promoter Score per period and segment.
 
@@ -69,8 +91,9 @@ def nps(
 
     Parameters
     ----------
-    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per survey response.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per survey response. A Dask DataFrame is counted partition by partition where
+        it lives and the counts added up exactly.
     score : str
         Column of scores, whole numbers 0–10 (any integer or float type).
     time : str, optional
@@ -86,9 +109,10 @@ def nps(
         First day of a week for ``freq="week"``.
     invalid : {"raise", "skip"}, default "raise"
         Scores that are missing, not whole numbers or off 0–10 (and missing times) raise an
-        :class:`~kpikit.InputError` naming the rows; ``"skip"`` leaves them out and counts them
-        in a ``skipped`` column (rows without a time in ``DataFrame.attrs["skipped_rows"]``).
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        :class:`~kpikit.InputError` naming the rows; ``"skip"`` leaves them out and reports how
+        many with a :class:`~kpikit.SkippedRowsWarning`.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -107,13 +131,13 @@ def nps(
        responses  promoters  detractors   nps
     0        100         30          20  10.0
     """
-    check_output(output)
-    state = _score_counts(table, score, time, freq, by, tz, week_start, (0, 10), invalid)
-    return table_output(_kpikit.nps(state), output)
+    options = _options(score, time, freq, by, tz, week_start, (0, 10), invalid)
+    return run(_NPS, table, columns=[score, time, *options["by"]], options=options, output=output, segments=options["by"])
 
 
 def csat(
     table: TableLike,
+    /,
     *,
     score: str,
     time: str | None = None,
@@ -124,7 +148,7 @@ def csat(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Customer satisfaction score per period and segment.
 
@@ -137,8 +161,9 @@ def csat(
 
     Parameters
     ----------
-    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per survey response.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per survey response. A Dask DataFrame is counted partition by partition where
+        it lives and the counts added up exactly.
     score : str
         Column of scores, whole numbers on ``scale``.
     scale : (int, int), default (1, 5)
@@ -165,9 +190,8 @@ def csat(
        responses  satisfied  csat  mean_score
     0         50         30   0.6         3.5
     """
-    check_output(output)
     lo, hi = int(scale[0]), int(scale[1])
-    if threshold is None:
-        threshold = hi - 1
-    state = _score_counts(table, score, time, freq, by, tz, week_start, (lo, hi), invalid)
-    return table_output(_kpikit.csat(state, threshold=threshold), output)
+    options = _options(score, time, freq, by, tz, week_start, (lo, hi), invalid)
+    finish = dict(threshold=hi - 1 if threshold is None else threshold)
+    return run(_CSAT, table, columns=[score, time, *options["by"]], options=options, finish=finish, output=output,
+               segments=options["by"])

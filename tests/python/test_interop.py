@@ -51,12 +51,15 @@ def test_nan_and_null_are_the_same_missing_value() -> None:
     nan = pd.DataFrame({"score": [9.0, np.nan, 3.0]})
     null = pa.table({"score": pa.array([9.0, None, 3.0])})
     masked = pl.DataFrame({"score": [9.0, None, 3.0]})
-    results = [kpikit.nps(t, score="score", invalid="skip") for t in (nan, null, masked)]
-    for r in results:
-        assert r.responses.tolist() == [2] and r.skipped.tolist() == [1] and r.nps.tolist() == [0.0]
+    for t in (nan, null, masked):
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            r = kpikit.nps(t, score="score", invalid="skip", output="pandas")
+        assert r.responses.tolist() == [2] and caught[0].message.count == 1 and r.nps.tolist() == [0.0]
     # A NaN that pyarrow keeps as a float (not null) is missing too.
     pa_nan = pa.table({"score": pa.array([9.0, float("nan"), 3.0], from_pandas=False)})
-    assert kpikit.nps(pa_nan, score="score", invalid="skip").skipped.tolist() == [1]
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        kpikit.nps(pa_nan, score="score", invalid="skip")
+    assert caught[0].message.count == 1
 
 
 @pytest.mark.parametrize(
@@ -73,7 +76,7 @@ def test_nan_and_null_are_the_same_missing_value() -> None:
 )
 def test_segment_columns_of_every_type(values: pa.Array) -> None:
     t = pa.table({"score": [10, 0, 9], "seg": values})
-    out = kpikit.nps(t, score="score", by="seg")
+    out = kpikit.nps(t, score="score", by="seg", output="pandas")
     assert out.responses.tolist() == [2, 1]
     assert out.nps.tolist() == [100.0, -100.0]
 
@@ -90,7 +93,7 @@ def test_dictionary_segments_split_over_many_chunks() -> None:
         pa.record_batch({"score": pa.array([10, 0]), "plan": pa.array(["b", "a"]).dictionary_encode()}),
         pa.record_batch({"score": pa.array([9, 8]), "plan": pa.array(["a", "b"]).dictionary_encode()}),
     ]
-    out = kpikit.nps(pa.Table.from_batches(batches), score="score", by="plan")
+    out = kpikit.nps(pa.Table.from_batches(batches), score="score", by="plan", output="pandas")
     assert out.plan.tolist() == ["a", "b"]
     assert out.responses.tolist() == [2, 2]
     cat = pd.DataFrame({"score": [10, 0, 9, 8] * 100_000, "plan": pd.Categorical(["b", "a", "a", "b"] * 100_000)})
@@ -118,10 +121,11 @@ def test_pandas_nat_is_a_missing_time_in_every_unit() -> None:
         df = pd.DataFrame({"score": [10.0, 0.0, 6.0], "t": t})
         with pytest.raises(kpikit.InputError, match=r'column "t".*row 1: missing'):
             kpikit.nps(df, score="score", time="t", freq="day")
-        out = kpikit.nps(df, score="score", time="t", freq="day", invalid="skip")
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            out = kpikit.nps(df, score="score", time="t", freq="day", invalid="skip")
         assert out.responses.tolist() == [1, 1], unit
         assert out.nps.tolist() == [100.0, -100.0], unit
-        assert out.attrs["skipped_rows"] == 1
+        assert caught[0].message.count == 1
 
 
 def test_pandas_nan_in_a_float_key_is_missing() -> None:
@@ -132,7 +136,8 @@ def test_pandas_nan_in_a_float_key_is_missing() -> None:
     )
     with pytest.raises(kpikit.InputError, match=r'column "user".*row 1: missing'):
         kpikit.active_users(ev, user="user", time="time")
-    out = kpikit.active_users(ev, user="user", time="time", nulls="drop")
+    with pytest.warns(kpikit.SkippedRowsWarning):
+        out = kpikit.active_users(ev, user="user", time="time", nulls="drop")
     assert out.dau.tolist() == [1, 1]
 
 
@@ -205,9 +210,9 @@ def test_misaligned_arrow_buffers_are_copied_once_not_read_in_place() -> None:
     score = _misaligned_array(pa.array([10.0, 0.0, 9.0, 7.0]))
     assert seg.buffers()[1].address % 4 != 0
     t = pa.table({"score": score, "seg": seg})
-    want = kpikit.nps(pa.table({"score": [10.0, 0.0, 9.0, 7.0], "seg": ["a", "b", "a", None]}), score="score", by="seg")
+    want = kpikit.nps(pa.table({"score": [10.0, 0.0, 9.0, 7.0], "seg": ["a", "b", "a", None]}), score="score", by="seg", output="pandas")
     for table in (t, pd.DataFrame({"score": pd.arrays.ArrowExtensionArray(score), "seg": pd.arrays.ArrowExtensionArray(seg)})):
-        got = kpikit.nps(table, score="score", by="seg")
+        got = kpikit.nps(table, score="score", by="seg", output="pandas")
         pd.testing.assert_frame_equal(got, want)
     clean = pa.table({"score": pa.array([1.0, 2.0])})
     assert _kpikit.table_buffer_addresses(table_input(clean, ["score"]))["score"] == [clean.column(0).chunks[0].buffers()[1].address]

@@ -287,7 +287,7 @@ def test_every_table_function_has_an_obvious_chart(demo_sources: kpikit.Sources)
     subs = dict(customer="customer_id", period="month", mrr="mrr")
     tables = {
         "nps": kpikit.nps(d.responses, score="score", time="time", freq="month"),
-        "csat": kpikit.csat(d.tickets, score="csat", time="opened", freq="month", invalid="skip"),
+        "csat": kpikit.csat(d.tickets.dropna(subset=["csat"]), score="csat", time="opened", freq="month"),
         "mrr": kpikit.mrr(d.subscriptions, **subs),
         "mrr_movements": kpikit.mrr_movements(d.subscriptions, **subs),
         "revenue_metrics": kpikit.revenue_metrics(d.subscriptions, **subs),

@@ -81,7 +81,7 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
         "plan": ["pro", "free", "pro", "pro", "free", None, "pro", "free", "pro", None],
         "t": [pd.Timestamp("2026-01-05", tz="UTC") + pd.Timedelta(days=17 * i) for i in range(10)],
     }
-    out = kpikit.nps(make_table(data), score="score", time="t", freq="month", by="plan")
+    out = kpikit.nps(make_table(data), score="score", time="t", freq="month", by="plan", output="pandas")
     expected = kpikit.nps(pd.DataFrame(data), score="score", time="t", freq="month", by="plan")
     pd.testing.assert_frame_equal(out.reset_index(drop=True), expected)
     # 2026-01 … 2026-06: six months for each of three plans (free, pro, missing), gaps included.
@@ -134,7 +134,7 @@ def test_dates_and_timestamp_units_agree() -> None:
         pa.array(days, pa.timestamp("s")),
         pa.array(days, pa.timestamp("ms", tz="UTC")),
     ):
-        out = kpikit.nps(pa.table({"s": scores, "t": t}), score="s", time="t", freq="quarter")
+        out = kpikit.nps(pa.table({"s": scores, "t": t}), score="s", time="t", freq="quarter", output="pandas")
         pd.testing.assert_frame_equal(out, expected)
     assert expected.responses.tolist() == [1, 2]
 
@@ -154,10 +154,11 @@ def test_invalid_rows_skipped_and_counted() -> None:
     df = pd.DataFrame({"score": [9, 7.5, 10, 3], "t": t})
     with pytest.raises(kpikit.InputError, match='"t": times must not be missing'):
         kpikit.nps(df.assign(score=[9, 8, 10, 3]), score="score", time="t")
-    out = kpikit.nps(df, score="score", time="t", invalid="skip")
+    with pytest.warns(kpikit.SkippedRowsWarning, match="nps: 2 rows skipped") as caught:
+        out = kpikit.nps(df, score="score", time="t", invalid="skip")
     assert out.responses.tolist() == [1, 1]
-    assert out.skipped.tolist() == [1, 0]
-    assert out.attrs["skipped_rows"] == 1
+    # One score of 7.5 and one row without a time, in one count.
+    assert caught[0].message.count == 2 and "skipped" not in out.columns
     assert out.nps.tolist() == [100.0, -100.0]
 
 
@@ -195,7 +196,8 @@ def test_empty_table_and_all_missing_segment() -> None:
 def test_input_is_not_mutated() -> None:
     df = pd.DataFrame({"score": [9.0, np.nan, 3.0], "seg": ["a", "b", "a"]})
     before = df.copy()
-    kpikit.nps(df, score="score", by="seg", invalid="skip")
+    with pytest.warns(kpikit.SkippedRowsWarning):
+        kpikit.nps(df, score="score", by="seg", invalid="skip")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -263,9 +265,11 @@ def test_integer_scores_give_the_numbers_and_bad_rows_of_float_scores(arrow_type
         kpikit.nps(ints, score="s")
     msg = str(err.value)
     assert "3 row(s)" in msg and "row 1: missing" in msg and "row 2: 11" in msg and "row 7: 12" in msg
-    out = kpikit.nps(ints, score="s", invalid="skip")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.nps(ints, score="s", invalid="skip", output="pandas")
     floats = pa.table({"s": pa.array(scores, pa.float64())})
-    pd.testing.assert_frame_equal(out, kpikit.nps(floats, score="s", invalid="skip"))
+    with pytest.warns(kpikit.SkippedRowsWarning):
+        pd.testing.assert_frame_equal(out, kpikit.nps(floats, score="s", invalid="skip", output="pandas"))
     # Kept: 9, 3, 10, 7, 0 -> promoters 9 and 10, passive 7, detractors 3 and 0: 100 × (2 − 2) / 5 = 0.
-    counts = out[["responses", "promoters", "passives", "detractors", "skipped"]].iloc[0].tolist()
-    assert counts == [5, 2, 1, 2, 3] and out.nps.iloc[0] == 0.0
+    counts = out[["responses", "promoters", "passives", "detractors"]].iloc[0].tolist()
+    assert counts == [5, 2, 1, 2] and out.nps.iloc[0] == 0.0 and caught[0].message.count == 3

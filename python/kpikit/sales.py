@@ -92,7 +92,7 @@ def deal_metrics(
     not yet closed). Medians and percentiles interpolate linearly between closest ranks (as
     numpy and pandas do by default) and are exact.
 
-    Conventions (CONVENTIONS.md §5; tools differ, both are offered):
+    Conventions (docs/conventions.md#deals; tools differ, both are offered):
 
     - ``cohort="closed"`` (default, HubSpot-style): a closed deal's outcome, amount and cycle
       count in the period it closed. ``cohort="created"``: in the period it was created (of the

@@ -2,6 +2,8 @@
 
 Computed in the Rust core as *partial → merge → finish*: users retained per cohort and period
 number (additive over user-disjoint partitions), then the triangle or the mean curve.
+
+Definitions and what each preset sets: docs/conventions.md#retention.
 """
 
 from __future__ import annotations

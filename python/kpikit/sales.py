@@ -6,6 +6,8 @@ counts, sums and the exact lists of amounts and durations), so medians are exact
 run gives the same numbers as a single pass. Durations are computed from the timestamps (any
 unit; zone-aware ones compare in UTC) and reported in the unit the column name says. Rates are
 fractions; a zero denominator gives null.
+
+Definitions and conventions: docs/conventions.md#sales-marketing-and-support.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ MRR_MOVEMENTS = Workload(
 WORKLOADS[MRR_MOVEMENTS.name] = MRR_MOVEMENTS
 
 
-# --- Deal metrics per owner per quarter (issue 8) -------------------------------------------
+# --- Deal metrics per owner per quarter ----------------------------------------------------
 
 _DAY_US = 86_400_000_000.0
 
@@ -616,7 +616,7 @@ FUNNEL_STAGES_LARGE = Workload(
 WORKLOADS[FUNNEL_STAGES_LARGE.name] = FUNNEL_STAGES_LARGE
 
 
-# --- RFM summary of a transaction log (customer lifetime value, issue #5) ----------------------
+# --- RFM summary of a transaction log (customer lifetime value) -----------------------------
 # lifetimes' conventions: daily periods, same-day purchases merged, frequency = repeat days,
 # recency and T in days, monetary_value = mean of the repeat days' totals.
 

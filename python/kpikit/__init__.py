@@ -15,10 +15,10 @@ from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 from .funnel import funnel, funnel_from_stages
 
-# Sales, marketing, support and onboarding metrics (issue 8).
+# Sales, marketing, support and onboarding metrics.
 from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
 
-# Customer lifetime value (issue #5).
+# Customer lifetime value.
 from . import clv, plot
 from .clv import rfm_split, rfm_summary
 from .activity import active_users, lifecycle, stickiness
@@ -48,7 +48,7 @@ __all__ = [
     "Scorecard",
     "ScorecardResult",
     "Sources",
-    # Sales, marketing, support and onboarding metrics (issue 8).
+    # Sales, marketing, support and onboarding metrics.
     "deal_metrics",
     "quota_attainment",
     "lead_metrics",
@@ -57,7 +57,7 @@ __all__ = [
     "onboarding_time",
     "funnel",
     "funnel_from_stages",
-    # Customer lifetime value (issue #5).
+    # Customer lifetime value.
     "clv",
     "plot",
     "rfm_summary",
@@ -68,12 +68,12 @@ __all__ = [
     "retention",
 ]
 
-# The customer-journey view (issue 9, item 5).
+# The customer-journey view.
 from .journey import JourneyResult, journey  # noqa: E402
 
 __all__ += ["journey", "JourneyResult"]
 
-# The report: kpikit's main job (issue 9, item 6).
+# The report: kpikit's main job.
 from .report import Report, report  # noqa: E402
 
 __all__ += ["report", "Report"]
@@ -81,7 +81,7 @@ from .spec import Spec, load_spec  # noqa: E402
 
 __all__ += ["load_spec", "Spec"]
 
-# Data integrity checks (issue 9, item 7).
+# Data integrity checks.
 from .check import CheckResult, check  # noqa: E402
 
 __all__ += ["check", "CheckResult"]

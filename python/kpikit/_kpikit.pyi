@@ -30,7 +30,7 @@ __all__ = [
     "evaluate_kpi",
     "metric_catalog",
     "check_metric_definition",
-    # sales (issue 8)
+    # sales
     "sales_state",
     "merge_sales_states",
     "finish_sales",
@@ -200,7 +200,7 @@ def evaluate_kpi(
 def metric_catalog() -> str: ...
 def check_metric_definition(definition: str, known: list[str]) -> str: ...
 
-# --- sales, marketing, support, onboarding (core::sales), issue 8 ---
+# --- sales, marketing, support, onboarding (core::sales) ---
 
 # Partial state of analysis `kind` ("deals", "leads", "support", "campaigns", "onboarding");
 # `columns` maps input roles to column names, `options` holds the analysis' conventions.
@@ -424,7 +424,7 @@ def retention_state(
 def merge_retention_states(states: list[_Table]) -> Any: ...
 def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...
 
-# --- data integrity (core::integrity, issue 9 item 7) ---------------------------------------
+# --- data integrity (core::integrity) ------------------------------------------------------
 
 __all__ += ["check"]
 

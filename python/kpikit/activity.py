@@ -3,6 +3,9 @@
 The work happens in the Rust core: rows are grouped per user with a counting sort and every
 user's days are reduced on all threads, so "a user active on several days counts once" is exact
 without a global hash set.
+
+Definitions, and how PostHog's and Amplitude's conventions map to the keywords:
+docs/conventions.md#journey.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The models are fitted by maximum likelihood in the Rust core (quasi-Newton on log-parameters,
 identical (frequency, recency, T) rows collapsed with weights); the classes here only hold the
-fitted parameters and call the core for predictions. Equations: CONVENTIONS.md §3.4 and the
-papers cited on each class.
+fitted parameters and call the core for predictions. Equations: docs/conventions.md#btyd-models
+and the papers cited on each class.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def revenue_cohorts(
     return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)
 
 
-# --- Sales (issue 8) ------------------------------------------------------------------------
+# --- Sales ---------------------------------------------------------------------------------
 
 
 def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], options: dict[str, Any]) -> Any:
@@ -524,7 +524,7 @@ def funnel(
     return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
 
 
-# --- Customer lifetime value (issue 5) --------------------------------------------------------
+# --- Customer lifetime value ---------------------------------------------------------------
 
 __all__ += ["rfm_summary"]
 

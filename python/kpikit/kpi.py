@@ -4,6 +4,8 @@ status of each period of the metric's history against it.
 All KPIs are metrics; not all metrics are KPIs. A metric (``net_revenue_retention``, a column of
 :func:`kpikit.revenue_metrics`) explains; a KPI (NRR ≥ 110 % by the end of the quarter, owned by
 the head of customer success) decides. The judging rules live in the Rust core.
+
+Status rules and change signals: docs/conventions.md#kpis.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Computed in the Rust core as *partial → merge → finish*: users retained per cohort and period
 number (additive over user-disjoint partitions), then the triangle or the mean curve.
+
+Definitions and what each preset sets: docs/conventions.md#retention.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from .exceptions import ParameterError
 
 __all__ = ["retention", "RETENTION_PRESETS"]
 
-#: What each preset sets (explicit arguments win). CONVENTIONS.md §2.2: PostHog counts a user
+#: What each preset sets (explicit arguments win; docs/conventions.md#retention-presets).
+#: PostHog counts a user
 #: in the cohort of their first start event, "on" a calendar period; Amplitude measures
 #: periods as rolling 24-hour windows from the start event; Mixpanel puts a user in every
 #: cohort in which they did the start event and defaults to "on or after", rolling windows.

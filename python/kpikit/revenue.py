@@ -4,6 +4,8 @@ Everything is computed in the Rust core, in integer hundredths of the input's mo
 ("cents"), so the ledger reconciles exactly; results come back as floats in the input's unit.
 The movements are computed as *partial → merge → finish*: with every customer's rows in one
 partition, the per-period flows of the partitions add up exactly.
+
+Definitions, the convention keywords and what each preset sets: docs/conventions.md#revenue.
 """
 
 from __future__ import annotations

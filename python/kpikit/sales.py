@@ -6,6 +6,8 @@ counts, sums and the exact lists of amounts and durations), so medians are exact
 run gives the same numbers as a single pass. Durations are computed from the timestamps (any
 unit; zone-aware ones compare in UTC) and reported in the unit the column name says. Rates are
 fractions; a zero denominator gives null.
+
+Definitions and conventions: docs/conventions.md#sales-marketing-and-support.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def deal_metrics(
     not yet closed). Medians and percentiles interpolate linearly between closest ranks (as
     numpy and pandas do by default) and are exact.
 
-    Conventions (CONVENTIONS.md §5; tools differ, both are offered):
+    Conventions (docs/conventions.md#deals; tools differ, both are offered):
 
     - ``cohort="closed"`` (default, HubSpot-style): a closed deal's outcome, amount and cycle
       count in the period it closed. ``cohort="created"``: in the period it was created (of the

@@ -2,6 +2,8 @@
 
 Both are computed in the Rust core as *partial → merge → finish*: score counts per group, which
 add up exactly across partitions, then the finished figures.
+
+Definitions and intervals: docs/conventions.md#survey.
 """
 
 from __future__ import annotations

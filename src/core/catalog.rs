@@ -38,7 +38,7 @@ pub enum Department {
     Product,
 }
 
-/// Customer-journey stages (DESIGN.md); `none` for company-level formulas.
+/// Customer-journey stages (docs/conventions.md#journey-stages); `none` for company-level formulas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -69,7 +69,7 @@ pub enum Industry {
     OnlineMedia,
 }
 
-/// Source tables a metric reads (the roles of DESIGN.md's sources layer).
+/// Source tables a metric reads (docs/conventions.md#source-roles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Input {

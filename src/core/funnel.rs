@@ -957,8 +957,8 @@ pub struct FunnelRules {
     pub count: Count,
 }
 
-/// The published defaults of a tool (CONVENTIONS.md §2.1): PostHog 14-day window, Amplitude
-/// 30 days, Mixpanel 7 days; all ordered, first touch, unique users.
+/// The defaults each tool's preset sets (docs/conventions.md#funnel-presets): PostHog 14-day
+/// window, Amplitude 30 days, Mixpanel 7 days; all ordered, first touch, unique users.
 pub fn preset_defaults(
     name: &str,
 ) -> KpiResult<(&'static str, &'static str, &'static str, &'static str)> {

@@ -1,4 +1,4 @@
-//! Data integrity: the row-level checks behind `kpikit.check` (issue 9, item 7).
+//! Data integrity: the row-level checks behind `kpikit.check`.
 //!
 //! One pass per rule over a table, each returning how many rows break it and up to five example
 //! rows: missing values in key columns, repeated keys, values off their range, timestamps out of

@@ -44,7 +44,7 @@ pub enum Target {
     Previous,
 }
 
-/// The status vocabulary (Power BI goals' set; CONVENTIONS.md §4.4).
+/// The status vocabulary (Power BI goals' set; docs/conventions.md#kpi-status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

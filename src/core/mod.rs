@@ -18,11 +18,12 @@ pub mod time;
 
 pub use error::{KpiError, KpiResult};
 
-// Sales, marketing, support and onboarding metrics (issue 8).
+// Sales, marketing, support and onboarding metrics.
 pub mod sales;
-// Customer lifetime value (issue #5): RFM summaries and BTYD models.
+// Customer lifetime value: RFM summaries and BTYD models.
 pub mod clv;
-// Honest changes (issue 9, item 3): Wilson intervals, two-proportion tests, robust anomaly flags.
+// Honest changes (docs/conventions.md#change-signals): Wilson intervals, two-proportion tests,
+// robust anomaly flags.
 pub mod signals;
-// Data integrity checks (issue 9, item 7).
+// Data integrity checks.
 pub mod integrity;

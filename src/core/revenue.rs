@@ -149,9 +149,9 @@ pub enum LtvChurn {
     NetMrr,
 }
 
-/// The conventions of the field (CONVENTIONS.md §1.7) that the ledger and the rates built on it
-/// depend on. The ledger itself uses `same_period_new_churn` and `reactivation_window`; the
-/// others are stored with the state for the rates.
+/// The conventions of the field (docs/conventions.md#revenue-conventions) that the ledger and
+/// the rates built on it depend on. The ledger itself uses `same_period_new_churn` and
+/// `reactivation_window`; the others are stored with the state for the rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conventions {
     pub same_period_new_churn: SamePeriod,
@@ -190,7 +190,7 @@ impl Default for Conventions {
 pub const PRESETS: [&str; 4] = ["chartmogul", "stripe", "baremetrics", "profitwell"];
 
 impl Conventions {
-    /// The conventions a tool publishes (CONVENTIONS.md §1.2–1.5, §1.7). Where a tool says
+    /// The conventions a tool publishes (docs/conventions.md#revenue-presets). Where a tool says
     /// nothing, the kpikit default stays.
     pub fn preset(name: &str) -> KpiResult<Conventions> {
         let d = Conventions::default();

@@ -11,7 +11,7 @@ mod kpi;
 mod revenue;
 mod sales;
 mod survey;
-// Data integrity checks (issue 9, item 7).
+// Data integrity checks behind `kpikit.check`.
 mod integrity;
 
 use pyo3::prelude::*;
@@ -47,10 +47,10 @@ pub mod _kpikit {
     };
     #[pymodule_export]
     use super::survey::{csat, merge_score_counts, nps, score_counts};
-    // Sales, marketing, support and onboarding metrics (issue 8).
+    // Sales, marketing, support and onboarding metrics.
     #[pymodule_export]
     use super::sales::{finish_sales, merge_sales_states, quota_attainment, sales_state};
-    // Data integrity checks (issue 9, item 7).
+    // Data integrity checks.
     #[pymodule_export]
     use super::integrity::check;
 

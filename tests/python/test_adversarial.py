@@ -1,10 +1,9 @@
-"""Adversarial inputs for every public table function (issue 7, item 1).
+"""Adversarial inputs for every public table function.
 
 Each function gets a small valid base table; every mutation below is applied to it and the call
 must end in one of two ways: a documented result, or a ``KpikitError`` subclass whose message
 names the offending column. Never another exception type, never a crash, and the caller's table
-is never changed. ``CASES_TRIED`` counts the (case, function, library) combinations for the
-closing note of the issue.
+is never changed. ``CASES_TRIED`` counts the (case, function, library) combinations tried.
 """
 
 from __future__ import annotations

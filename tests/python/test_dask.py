@@ -98,7 +98,7 @@ def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client
     wrong = kpikit.dask.mrr_movements(ddf, partitioned=True, **kw)
     assert wrong.new_customers.sum() > truth.new_customers.sum()
     assert kpikit.dask.mrr_movements(ddf, **kw).equals(truth)
-# --- deal metrics (issue 8) -----------------------------------------------------------------
+# --- deal metrics ---------------------------------------------------------------------------
 
 
 def _deals(n: int = 3_000) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Repeated calls do not grow memory, and concurrent calls agree with serial ones (issue 7, item 5)."""
+"""Repeated calls do not grow memory, and concurrent calls agree with serial ones."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def _deals(rows: list[tuple[str, str | None, float, bool | None]], **extra: list
 
 
 # ---------------------------------------------------------------------------------------------
-# Published examples (CONVENTIONS.md §5, issue 8)
+# Published examples (docs/conventions.md#sales-marketing-and-support)
 # ---------------------------------------------------------------------------------------------
 
 

@@ -136,7 +136,7 @@ fn stripe_glossary_mrr_is_12500_and_reconciles() {
     assert_eq!(customers.value(0), 150);
 }
 
-// Honest changes (issue 9, item 3): a churn history with the counts behind it, through
+// Honest changes: a churn history with the counts behind it, through
 // `kpi::evaluate_history`, split over two batches with a missing month.
 #[test]
 fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
@@ -230,7 +230,7 @@ fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fuzz-style random inputs (issue 7): the same drivers as the cargo-fuzz targets in `fuzz/`.
+// Fuzz-style random inputs: the same drivers as the cargo-fuzz targets in `fuzz/`.
 // ---------------------------------------------------------------------------------------------
 
 mod fuzz_inputs;

@@ -1,5 +1,5 @@
 //! The buy-till-you-die models: BG/NBD, Pareto/NBD, Gamma-Gamma and shifted-beta-geometric.
-//! Likelihoods and predictions follow the published equations (CONVENTIONS.md §3.4).
+//! Likelihoods and predictions follow the published equations (docs/conventions.md#btyd-models).
 //!
 //! Notation: x = repeat purchases (frequency), t_x = recency, T = age, all in one time unit.
 
@@ -13,7 +13,8 @@ use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::parallel::install;
 
 /// Identical (frequency, recency, T) rows collapsed into one with their summed weight: the
-/// likelihood is evaluated once per distinct row (lifetimes #419's speed trick, done always).
+/// likelihood is evaluated once per distinct row (the grouping with weights that lifetimes users
+/// do by hand for speed and convergence, done always).
 #[derive(Debug, Clone, Default)]
 pub struct Collapsed {
     pub x: Vec<f64>,

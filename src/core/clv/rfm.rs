@@ -1,5 +1,5 @@
 //! RFM summaries of a transaction log, following the conventions of lifetimes'
-//! `summary_data_from_transaction_data` (CONVENTIONS.md §3.1):
+//! `summary_data_from_transaction_data` (docs/conventions.md#rfm-summaries):
 //!
 //! - times are bucketed into periods of `freq`; transactions in the same period merge into one
 //!   (their amounts summed); periods after the observation end's period are dropped;
@@ -1050,7 +1050,7 @@ mod tests {
     }
 
     /// Expected (frequency, recency, T, monetary_value) of one customer, straight from the
-    /// definitions (CONVENTIONS.md §3.1).
+    /// definitions (docs/conventions.md#rfm-summaries).
     fn expected(periods: &BTreeMap<i64, Vec<f64>>, end: i64, m: f64, first: bool) -> [f64; 4] {
         let totals: Vec<f64> = periods.values().map(|v| v.iter().sum()).collect();
         let (p0, p1) = (

@@ -291,7 +291,9 @@ def _restore_categories(table: Any, source: Any, segments: Sequence[str]) -> Any
         restored = True
     if not restored:
         return table
-    keys = [c for c in table.column_names if c == "period" or c in segments]
+    # Segments before the period, as the core orders rows (segment-major, periods within), so a
+    # categorical segment changes only the order of its values, not the layout of the result.
+    keys = [c for c in table.column_names if c in segments] + [c for c in table.column_names if c == "period"]
     sort_keys = []
     for c in keys:
         col = table.column(c)

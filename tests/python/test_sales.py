@@ -494,3 +494,17 @@ def test_won_outside_zero_and_one_is_an_input_error() -> None:
     df.loc[0, "won"] = 2
     with pytest.raises(kpikit.InputError, match='"won"'):
         kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+
+
+def test_categorical_owner_orders_rows_like_a_string_owner() -> None:
+    # Owner-major with the periods within, as for a string owner; only the owners' order follows
+    # the categories.
+    df = _two_owner_deals()
+    plain = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    df["rep"] = pd.Categorical(df.rep, categories=["ben", "ana"])
+    out = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    assert out.rep.tolist() == ["ben", "ben", "ana", "ana"]
+    assert out.period.dt.strftime("%Y-%m-%d").tolist() == ["2026-01-01", "2026-04-01"] * 2
+    assert out.deals_created.tolist() == [1, 2, 4, 0] and out.deals_open.tolist() == [0, 0, 2, 1]
+    reordered = plain.iloc[[2, 3, 0, 1]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(out.assign(rep=out.rep.astype(str)), reordered.assign(rep=reordered.rep.astype(str)))

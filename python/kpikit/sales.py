@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, freq as check_freq, output_of, run
+from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
-from .exceptions import ParameterError
+from .exceptions import ParameterError, SchemaError
 
 __all__ = [
     "deal_metrics",
@@ -284,7 +284,8 @@ def quota_attainment(
     Parameters
     ----------
     actuals : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount.
+        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
+        a Dask DataFrame (a SchemaError says to compute it first).
     quotas : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
         One row per owner and period with the quota (not negative, at most one per owner and
         period).
@@ -332,6 +333,11 @@ def quota_attainment(
     1        1.10               0.975
     2        1.05               1.000
     """
+    if is_dask(actuals) or is_dask(quotas):
+        # The core has no partial state (partial → merge → finish) for quotas; say so rather
+        # than fail on an unknown table type.
+        raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
+                          "first (the actuals can be summed per owner and period on the cluster)")
     library = output_of(actuals, output)
     freq = check_freq(freq, _FREQS)
     if to_date is not None and to_date != "all":

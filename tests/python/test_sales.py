@@ -508,3 +508,10 @@ def test_categorical_owner_orders_rows_like_a_string_owner() -> None:
     assert out.deals_created.tolist() == [1, 2, 4, 0] and out.deals_open.tolist() == [0, 0, 2, 1]
     reordered = plain.iloc[[2, 3, 0, 1]].reset_index(drop=True)
     pd.testing.assert_frame_equal(out.assign(rep=out.rep.astype(str)), reordered.assign(rep=reordered.rep.astype(str)))
+
+
+def test_quota_attainment_refuses_a_dask_dataframe_by_name() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    t = pd.DataFrame({"rep": ["a"], "t": pd.to_datetime(["2026-01-01"]), "amount": [1.0], "quota": [2.0]})
+    with pytest.raises(kpikit.SchemaError, match="Dask DataFrame.*compute"):
+        kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, owner="rep", time="t")

@@ -19,18 +19,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
+from ._analysis import Analysis, check_segments, choice, is_dask, output_of, run
+from ._analysis import freq as check_freq
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError, SchemaError
 
 __all__ = [
-    "deal_metrics",
-    "quota_attainment",
-    "lead_metrics",
-    "support_metrics",
     "campaign_metrics",
+    "deal_metrics",
+    "lead_metrics",
     "onboarding_time",
+    "quota_attainment",
+    "support_metrics",
 ]
 
 #: The periods the sales analyses bucket by (docs/vocabulary.md).
@@ -95,22 +96,21 @@ def _run(
     output: str | None,
     options: dict[str, str] | None = None,
     finish: dict[str, Any] | None = None,
-    partitioned: bool = False,
 ) -> Any:
     given = {role: name for role, name in columns.items() if name is not None}
-    o = dict(
-        kind=kind,
-        columns=given,
-        by=check_segments(segments),
-        freq=None if freq is None else check_freq(freq, _FREQS),
-        tz=tz,
-        week_start=week_start,
-        options=options or {},
-        invalid=choice("invalid", invalid, ("raise", "skip")),
-        deal=given.get("deal"),
-    )
+    o: dict[str, Any] = {
+        "kind": kind,
+        "columns": given,
+        "by": check_segments(segments),
+        "freq": None if freq is None else check_freq(freq, _FREQS),
+        "tz": tz,
+        "week_start": week_start,
+        "options": options or {},
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+        "deal": given.get("deal"),
+    }
     return run(analysis, table, columns=[*given.values(), *o["by"]], options=o, finish=finish, output=output,
-               segments=o["by"], partitioned=partitioned)
+               segments=o["by"])
 
 
 def _unit(unit: str) -> str:

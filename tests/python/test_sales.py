@@ -515,3 +515,14 @@ def test_quota_attainment_refuses_a_dask_dataframe_by_name() -> None:
     t = pd.DataFrame({"rep": ["a"], "t": pd.to_datetime(["2026-01-01"]), "amount": [1.0], "quota": [2.0]})
     with pytest.raises(kpikit.SchemaError, match="Dask DataFrame.*compute"):
         kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, owner="rep", time="t")
+
+
+def test_polars_enum_owner_keeps_its_categories() -> None:
+    import polars as pl
+
+    df = pl.from_pandas(_two_owner_deals()).with_columns(pl.col("rep").cast(pl.Enum(["ben", "cy", "ana"])))
+    out = kpikit.deal_metrics(df, owner="rep", freq=None, **DEAL_COLS)
+    # Rows in the Enum's order (ben before ana), the column categorical (polars reads Arrow
+    # dictionaries back as Categorical, not as the Enum).
+    assert isinstance(out, pl.DataFrame) and isinstance(out.schema["rep"], (pl.Categorical, pl.Enum))
+    assert out["rep"].to_list() == ["ben", "ana"] and out["deals_created"].to_list() == [3, 4]

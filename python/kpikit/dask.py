@@ -23,6 +23,7 @@ from ._convert import aligned, check_output, column_list, table_input, table_out
 from ._typing import Output
 from .exceptions import KpikitError
 from .revenue import _input_options
+from .sales import deal_metrics
 from .survey import csat, nps
 
 __all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention", "funnel"]
@@ -216,78 +217,6 @@ def revenue_cohorts(
     columns = list(dict.fromkeys(c for c in [customer, *cols] if c is not None))
     states = _revenue_states(ddf, _kpikit.cohort_state, customer, columns, partitioned, options)
     return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)
-
-
-# --- Sales ---------------------------------------------------------------------------------
-
-
-def _sales_partial(part: Any, index: int, kind: str, columns: dict[str, str], options: dict[str, Any]) -> Any:
-    import pyarrow as pa
-
-    try:
-        state = pa.table(_kpikit.sales_state(kind, _aligned(part), columns, **options))
-    except KpikitError as e:
-        raise type(e)(f"partition {index}: {e}") from None
-    return _to_ipc(state)
-
-
-def deal_metrics(
-    ddf: Any,
-    *,
-    deal: str | None = None,
-    owner: str | None = None,
-    created: str,
-    closed: str,
-    amount: str,
-    won: str,
-    freq: str | None = "quarter",
-    by: str | Sequence[str] | None = None,
-    cohort: str = "closed",
-    cycle_of: str = "won",
-    tz: str = "UTC",
-    week_start: str = "monday",
-    invalid: str = "raise",
-    output: Output = "pandas",
-) -> Any:
-    """Deal metrics of a Dask DataFrame: :func:`kpikit.deal_metrics` on a cluster, exactly.
-
-    win_rate = deals_won / deals_closed, avg_deal_size = won_revenue / deals_won, and the rest
-    as in :func:`kpikit.deal_metrics`. Each deal is one row and counts on its own, so the
-    partial state (counts per period and segment plus the exact lists of won amounts and
-    cycle lengths) is made per partition and merged; medians and means equal the single
-    machine's to the last bit. With ``deal=`` the rows are first shuffled by deal id so a
-    repeated id is caught wherever its copies were (row numbers in an error then count within
-    the shuffled partition).
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> deals = pd.DataFrame({
-    ...     "created": pd.to_datetime(["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01"]),
-    ...     "closed": pd.to_datetime(["2026-02-04", "2026-03-11", "2026-02-21", None]),
-    ...     "amount": [1000.0, 3000.0, 500.0, 800.0],
-    ...     "won": pd.array([True, True, False, None], dtype="boolean"),
-    ... })
-    >>> out = kpikit.dask.deal_metrics(dd.from_pandas(deals, npartitions=2), created="created",
-    ...                                closed="closed", amount="amount", won="won")
-    >>> out[["deals_won", "win_rate", "avg_deal_size"]].round(3)
-       deals_won  win_rate  avg_deal_size
-    0          2     0.667         2000.0
-    """
-    import dask
-
-    check_output(output)
-    segments = ([owner] if owner is not None else []) + column_list(by)
-    roles = {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal}
-    given = {r: c for r, c in roles.items() if c is not None}
-    needed = list(dict.fromkeys([*given.values(), *segments]))
-    frame = ddf[needed]
-    if deal is not None:
-        frame = frame.shuffle(on=deal)
-    options = dict(by=segments, freq=freq, tz=tz, week_start=week_start,
-                   options={"cohort": cohort, "cycle_of": cycle_of}, invalid=invalid)
-    parts = frame.to_delayed()
-    states = dask.compute(*[dask.delayed(_sales_partial)(p, i, "deals", given, options) for i, p in enumerate(parts)])
-    state = _kpikit.merge_sales_states(_read_states(states))
-    return table_output(_kpikit.finish_sales(state), output)
 
 
 # --- funnels -------------------------------------------------------------------------------

@@ -3,11 +3,14 @@ help desk export: deals, quotas, leads, campaigns, tickets.
 
 Everything is computed in the Rust core as *partial → merge → finish* (per period and segment:
 counts, sums and the exact lists of amounts and durations), so medians are exact and a Dask
-run gives the same numbers as a single pass. Durations are computed from the timestamps (any
-unit; zone-aware ones compare in UTC) and reported in the unit the column name says. Rates are
-fractions; a zero denominator gives null.
+DataFrame gives the same numbers as a single pass: every function here but
+:func:`quota_attainment` accepts one. Durations are computed from the timestamps (any unit;
+zone-aware ones compare in UTC) and reported in ``unit`` (days by default), which the column
+names carry. Rates are fractions; a zero denominator gives null, and so does a figure whose
+column was not given (missing means null, never 0).
 
-Definitions and conventions: docs/conventions.md#sales-marketing-and-support.
+Definitions and conventions: docs/conventions.md#sales-marketing-and-support; parameter names:
+docs/vocabulary.md.
 """
 
 from __future__ import annotations
@@ -16,68 +19,123 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._analysis import Analysis, check_segments, choice, is_dask, output_of, run
+from ._analysis import freq as check_freq
+from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
+from .exceptions import ParameterError, SchemaError
 
 __all__ = [
-    "deal_metrics",
-    "quota_attainment",
-    "lead_metrics",
-    "support_metrics",
     "campaign_metrics",
+    "deal_metrics",
+    "lead_metrics",
     "onboarding_time",
+    "quota_attainment",
+    "support_metrics",
 ]
 
+#: The periods the sales analyses bucket by (docs/vocabulary.md).
+_FREQS = ("day", "week", "month", "quarter", "year")
 
-def _state(
-    kind: str,
-    table: TableLike,
-    columns: dict[str, str | None],
-    by: Sequence[str],
-    freq: str | None,
-    tz: str,
-    week_start: str,
-    options: dict[str, str],
-    invalid: str,
-) -> Any:
-    given = {role: name for role, name in columns.items() if name is not None}
+#: Seconds in each duration unit of ``unit=`` (docs/vocabulary.md).
+_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3_600.0, "days": 86_400.0}
+
+
+def _state(table: Any, o: dict[str, Any]) -> Any:
     return _kpikit.sales_state(
-        kind,
-        table_input(table, [*given.values(), *by]),
-        given,
-        by=list(by),
-        freq=freq,
-        tz=tz,
-        week_start=week_start,
-        options=options,
-        invalid=invalid,
+        o["kind"], table, o["columns"], by=o["by"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
+        options=o["options"], invalid=o["invalid"],
     )
 
 
-def _run(kind: str, table: TableLike, columns: dict[str, str | None], by: Sequence[str], freq: str | None,
-         tz: str, week_start: str, options: dict[str, str], invalid: str, output: str) -> Any:
-    check_output(output)
-    state = _state(kind, table, columns, by, freq, tz, week_start, options, invalid)
-    return table_output(_kpikit.finish_sales(state), output)
+def _finish(state: Any, f: dict[str, Any]) -> Any:
+    """The finished metrics, with durations in ``unit`` and the figures of columns that were not
+    given set to null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.table(_kpikit.finish_sales(state))
+    meta = table.schema.metadata
+    unit = f.get("unit", "days")
+    for stem, core_unit in f.get("durations", ()):
+        # The core reports each duration in one fixed unit (named in its column); the caller's
+        # unit is a rescaling and a rename of those columns.
+        factor = _UNITS[core_unit] / _UNITS[unit]
+        for i, name in enumerate(table.column_names):
+            if not name.startswith(f"{stem}_{core_unit}"):
+                continue
+            column = table.column(i) if factor == 1.0 else pc.multiply(table.column(i), factor)
+            renamed = f"{stem}_{unit}" + name[len(f"{stem}_{core_unit}"):]
+            table = table.set_column(i, pa.field(renamed, pa.float64()), column)
+    for name in f.get("nulls", ()):
+        i = table.column_names.index(name)
+        table = table.set_column(i, table.schema.field(i), pa.nulls(table.num_rows, table.schema.field(i).type))
+    return table.replace_schema_metadata(meta)
+
+
+_DEALS = Analysis("deal_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+# With deal ids, every copy of an id must reach one partition for a repeated id to be caught.
+_DEALS_BY_ID = Analysis("deal_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish, shuffle="deal")
+_LEADS = Analysis("lead_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+_SUPPORT = Analysis("support_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+_CAMPAIGNS = Analysis("campaign_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+_ONBOARDING = Analysis("onboarding_time", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+
+
+def _run(
+    analysis: Analysis,
+    table: Any,
+    kind: str,
+    columns: dict[str, str | None],
+    segments: list[str],
+    *,
+    freq: str | None,
+    tz: str,
+    week_start: str,
+    invalid: str,
+    output: str | None,
+    options: dict[str, str] | None = None,
+    finish: dict[str, Any] | None = None,
+) -> Any:
+    given = {role: name for role, name in columns.items() if name is not None}
+    o: dict[str, Any] = {
+        "kind": kind,
+        "columns": given,
+        "by": check_segments(segments),
+        "freq": None if freq is None else check_freq(freq, _FREQS),
+        "tz": tz,
+        "week_start": week_start,
+        "options": options or {},
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+        "deal": given.get("deal"),
+    }
+    return run(analysis, table, columns=[*given.values(), *o["by"]], options=o, finish=finish, output=output,
+               segments=o["by"])
+
+
+def _unit(unit: str) -> str:
+    return choice("unit", unit, tuple(_UNITS))
 
 
 def deal_metrics(
-    deals: TableLike,
+    table: TableLike,
+    /,
     *,
-    deal: str | None = None,
-    owner: str | None = None,
     created: str,
     closed: str,
     amount: str,
     won: str,
+    deal: str | None = None,
+    owner: str | None = None,
     freq: str | None = "quarter",
     by: str | Sequence[str] | None = None,
     cohort: str = "closed",
     cycle_of: str = "won",
+    unit: str = "days",
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Deal metrics per period, owner and segment: win rate, deal size, sales cycle, velocity.
 
@@ -105,18 +163,21 @@ def deal_metrics(
 
     Parameters
     ----------
-    deals : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per deal (opportunity).
-    deal : str, optional
-        Deal id column; when given, ids must be present and unique.
-    owner : str, optional
-        Owner (sales rep) column; the first segment of the result.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per deal (opportunity). A Dask DataFrame is reduced partition by partition
+        where it lives and the partial states merged exactly (each deal counts on its own; with
+        ``deal=`` the rows are first shuffled by deal id so a repeated id is caught wherever
+        its copies are, and row numbers in an error then count within a partition).
     created, closed : str
         Timestamp or date columns; ``closed`` is missing while the deal is open.
     amount : str
         Deal value (not negative; required for won deals).
     won : str
-        Boolean (or 0/1) outcome of a closed deal; missing or false while open.
+        Outcome of a closed deal, boolean (or 0/1); missing or false while open.
+    deal : str, optional
+        Deal id column; when given, ids must be present and unique.
+    owner : str, optional
+        Owner (sales rep) column; the first segment of the result.
     freq : {"day", "week", "month", "quarter", "year"} or None, default "quarter"
         Period length; ``None`` gives one row per group over the whole table (``deals_open``:
         open at the end of the data).
@@ -124,6 +185,9 @@ def deal_metrics(
         Further segment columns (region, product…).
     cohort : {"closed", "created"}, default "closed"
     cycle_of : {"won", "closed"}, default "won"
+    unit : {"days", "hours", "minutes", "seconds"}, default "days"
+        Unit of the sales cycle columns, named ``sales_cycle_<unit>``. ``pipeline_velocity``
+        stays per day whatever the unit.
     tz : str, default "UTC"
         Time zone the periods are counted in (durations always compare instants).
     week_start : str, default "monday"
@@ -131,9 +195,10 @@ def deal_metrics(
         A deal closed before it was created, a won flag on an open deal, a closed deal without
         an outcome, a negative amount, a won deal without an amount, a missing created time or a
         repeated deal id raise an :class:`~kpikit.InputError` naming the column, the rule and
-        the rows; ``"skip"`` leaves such rows out and counts them in
-        ``DataFrame.attrs["skipped_rows"]``.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        the rows; ``"skip"`` leaves such rows out and reports how many with a
+        :class:`~kpikit.SkippedRowsWarning`.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -153,7 +218,7 @@ def deal_metrics(
     ...     "created": pd.to_datetime(["2026-01-05", "2026-01-10", "2026-02-01", "2026-03-01"]),
     ...     "closed": pd.to_datetime(["2026-02-04", "2026-03-11", "2026-02-21", None]),
     ...     "amount": [1000.0, 3000.0, 500.0, 800.0],
-    ...     "won": [True, True, False, None],
+    ...     "won": pd.array([True, True, False, None], dtype="boolean"),
     ... })
     >>> out = kpikit.deal_metrics(deals, created="created", closed="closed", amount="amount", won="won")
     >>> out[["deals_created", "deals_closed", "deals_won", "deals_open"]]
@@ -164,36 +229,46 @@ def deal_metrics(
     0     0.667         0.5         2000.0              45.0
     >>> out.pipeline_velocity.round(2).tolist()  # 1 × 2000 × 2/3 / 45 per day
     [29.63]
+
+    The same deals as a Dask DataFrame in two partitions give the same figures:
+
+    >>> import dask.dataframe as dd
+    >>> kpikit.deal_metrics(dd.from_pandas(deals, npartitions=2), created="created", closed="closed",
+    ...                     amount="amount", won="won")[["deals_won", "sales_cycle_days"]]
+       deals_won  sales_cycle_days
+    0          2              45.0
     """
-    segments = ([owner] if owner is not None else []) + column_list(by)
     return _run(
+        _DEALS if deal is None else _DEALS_BY_ID,
+        table,
         "deals",
-        deals,
         {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal},
-        segments,
-        freq,
-        tz,
-        week_start,
-        {"cohort": cohort, "cycle_of": cycle_of},
-        invalid,
-        output,
+        ([owner] if owner is not None else []) + column_list(by),
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        invalid=invalid,
+        output=output,
+        options={"cohort": cohort, "cycle_of": cycle_of},
+        finish={"unit": _unit(unit), "durations": [("sales_cycle", "days")]},
     )
 
 
 def quota_attainment(
     actuals: TableLike,
     quotas: TableLike,
+    /,
     *,
     owner: str,
-    period: str,
-    actual: str = "amount",
+    time: str,
+    amount: str = "amount",
     quota: str = "quota",
     quota_owner: str | None = None,
     quota_period: str | None = None,
     freq: str = "month",
     to_date: str | None = "year",
     tz: str = "UTC",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Quota attainment per owner and period, period-to-date, and the share of owners at quota.
 
@@ -208,24 +283,32 @@ def quota_attainment(
 
     Parameters
     ----------
-    actuals : table
-        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount.
-    quotas : table
+    actuals : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
+        a Dask DataFrame (a SchemaError says to compute it first).
+    quotas : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
         One row per owner and period with the quota (not negative, at most one per owner and
         period).
-    owner, period : str
-        Owner and time columns of ``actuals`` (and of ``quotas`` unless ``quota_owner`` /
-        ``quota_period`` name them differently there).
-    actual : str, default "amount"
+    owner : str
+        Owner column of ``actuals`` (and of ``quotas`` unless ``quota_owner`` names it there).
+    time : str
+        Time column of ``actuals`` (a won deal's close time, say), bucketed to ``freq``.
+    amount : str, default "amount"
         Amount column of ``actuals``.
     quota : str, default "quota"
         Quota column of ``quotas``.
-    freq : str, default "month"
+    quota_owner : str, optional
+        Owner column of ``quotas`` when it is not named like ``owner``.
+    quota_period : str, optional
+        Period column of ``quotas`` (any instant in the period) when it is not named like
+        ``time``.
+    freq : {"day", "week", "month", "quarter", "year"}, default "month"
         The quota period.
     to_date : {"year", "quarter", "all"} or None, default "year"
         Span over which the to-date sums run before restarting (``"all"``/None: never restart).
     tz : str, default "UTC"
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the library ``actuals`` came in.
 
     Returns
     -------
@@ -243,22 +326,30 @@ def quota_attainment(
     >>> months = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"])
     >>> actuals = pd.DataFrame({"rep": "ana", "month": months, "amount": [42_500.0, 55_000.0, 52_500.0]})
     >>> quotas = pd.DataFrame({"rep": "ana", "month": months, "quota": 50_000.0})
-    >>> out = kpikit.quota_attainment(actuals, quotas, owner="rep", period="month")
+    >>> out = kpikit.quota_attainment(actuals, quotas, owner="rep", time="month")
     >>> out[["attainment", "attainment_to_date"]].round(3)
        attainment  attainment_to_date
     0        0.85               0.850
     1        1.10               0.975
     2        1.05               1.000
     """
-    check_output(output)
+    if is_dask(actuals) or is_dask(quotas):
+        # The core has no partial state (partial → merge → finish) for quotas; say so rather
+        # than fail on an unknown table type.
+        raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
+                          "first (the actuals can be summed per owner and period on the cluster)")
+    library = output_of(actuals, output)
+    freq = check_freq(freq, _FREQS)
+    if to_date is not None and to_date != "all":
+        to_date = check_freq(to_date, _FREQS, parameter="to_date")
     q_owner = quota_owner or owner
-    q_period = quota_period or period
+    q_period = quota_period or time
     result = _kpikit.quota_attainment(
-        table_input(actuals, [owner, period, actual]),
+        table_input(actuals, [owner, time, amount]),
         table_input(quotas, [q_owner, q_period, quota]),
         owner=owner,
-        period=period,
-        actual=actual,
+        period=time,
+        actual=amount,
         quota=quota,
         quota_owner=q_owner,
         quota_period=q_period,
@@ -266,11 +357,12 @@ def quota_attainment(
         tz=tz,
         to_date=to_date,
     )
-    return table_output(result, output)
+    return table_output(result, library, source=actuals, segments=[owner], analysis="quota_attainment")
 
 
 def lead_metrics(
-    leads: TableLike,
+    table: TableLike,
+    /,
     *,
     created: str,
     qualified: str | None = None,
@@ -282,7 +374,7 @@ def lead_metrics(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Leads, qualified leads and their growth, lead conversion rate and revenue per lead.
 
@@ -298,17 +390,22 @@ def lead_metrics(
 
     Parameters
     ----------
-    leads : table
-        One row per lead.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per lead. A Dask DataFrame is counted partition by partition where it lives
+        and the counts merged exactly.
     created : str
         Time the lead was created.
     qualified, converted : str, optional
-        Times the lead qualified (MQL/SQL) and converted; missing if it has not.
+        Times the lead qualified (MQL/SQL) and converted; missing if it has not. Without the
+        column, the figures that need it (``qualified_leads``, ``qualification_rate``,
+        ``qualified_leads_growth``; ``converted_leads``, ``lead_conversion_rate``) are null.
     revenue : str, optional
-        Revenue from the lead (not negative; missing counts as none).
+        Revenue from the lead (not negative; a missing value counts as none). Without the
+        column, ``revenue`` and ``revenue_per_lead`` are null.
     freq, by, tz, week_start, invalid, output
         As in :func:`kpikit.deal_metrics` (``freq`` default ``"month"``). Rules: created
         present; qualified and converted not before created; revenue not negative.
+    cohort : {"created", "event"}, default "created"
 
     Returns
     -------
@@ -331,23 +428,35 @@ def lead_metrics(
        leads  qualified_leads  qualified_leads_growth  lead_conversion_rate
     0      2                1                     NaN                 0.000
     1      3                2                     1.0                 0.333
+    >>> out.revenue_per_lead.isna().tolist()  # no revenue column: unknown, not 0
+    [True, True]
     """
+    nulls = []
+    if qualified is None:
+        nulls += ["qualified_leads", "qualified_leads_growth", "qualification_rate"]
+    if converted is None:
+        nulls += ["converted_leads", "lead_conversion_rate"]
+    if revenue is None:
+        nulls += ["revenue", "revenue_per_lead"]
     return _run(
+        _LEADS,
+        table,
         "leads",
-        leads,
         {"created": created, "qualified": qualified, "converted": converted, "revenue": revenue},
         column_list(by),
-        freq,
-        tz,
-        week_start,
-        {"cohort": cohort},
-        invalid,
-        output,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        invalid=invalid,
+        output=output,
+        options={"cohort": cohort},
+        finish={"nulls": nulls},
     )
 
 
 def support_metrics(
-    tickets: TableLike,
+    table: TableLike,
+    /,
     *,
     opened: str,
     resolved: str | None = None,
@@ -355,17 +464,21 @@ def support_metrics(
     handle_seconds: str | None = None,
     by: str | Sequence[str] | None = None,
     freq: str | None = "month",
+    unit: str = "days",
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Support tickets: opened, resolved, backlog, resolution and first-response time, handle time.
 
         backlog                = Σ opened − Σ resolved up to the end of the period
-        resolution_hours       = mean(resolved − opened) in hours   (median and p90 too)
-        first_response_hours   = mean(first_response − opened) in hours   (median and p90 too)
+        resolution_days        = mean(resolved − opened) in days   (median and p90 too)
+        first_response_days    = mean(first_response − opened) in days   (median and p90 too)
         avg_handle_seconds     = Σ handle_seconds / tickets with a handle time
+
+    (``_days`` with the default ``unit="days"``; ``unit="hours"`` gives ``resolution_hours``
+    and ``first_response_hours``, as help desks usually report them.)
 
     Timing: a duration counts in the period it ends (resolution time in the period the ticket
     was resolved, first-response time in the period of the first response), as help desks
@@ -374,23 +487,28 @@ def support_metrics(
 
     Parameters
     ----------
-    tickets : table
-        One row per ticket.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per ticket. A Dask DataFrame is reduced partition by partition where it lives
+        and the partial states merged exactly.
     opened : str
         Time the ticket was opened.
     resolved, first_response : str, optional
         Times of resolution and first response (missing until they happen; not before opened).
+        Without ``resolved``, ``tickets_resolved`` and ``backlog`` are null (unknown).
     handle_seconds : str, optional
-        Agent handling time in seconds (not negative).
+        Agent handling time in seconds (not negative). ``avg_handle_seconds`` averages it in
+        the column's own unit, seconds, whatever ``unit`` says.
+    unit : {"days", "hours", "minutes", "seconds"}, default "days"
+        Unit of the resolution and first-response times, which their column names carry.
     by, freq, tz, week_start, invalid, output
         As in :func:`kpikit.deal_metrics` (``freq`` default ``"month"``).
 
     Returns
     -------
     DataFrame
-        Keys, then ``tickets_opened``, ``tickets_resolved``, ``backlog``, ``resolution_hours``,
-        ``resolution_hours_median``, ``resolution_hours_p90``, ``first_response_hours``,
-        ``first_response_hours_median``, ``first_response_hours_p90``, ``avg_handle_seconds``.
+        Keys, then ``tickets_opened``, ``tickets_resolved``, ``backlog``, ``resolution_days``,
+        ``resolution_days_median``, ``resolution_days_p90``, ``first_response_days``,
+        ``first_response_days_median``, ``first_response_days_p90``, ``avg_handle_seconds``.
 
     Examples
     --------
@@ -399,7 +517,7 @@ def support_metrics(
     ...     "opened": pd.to_datetime(["2026-01-05 09:00", "2026-01-06 10:00", "2026-01-30 12:00"]),
     ...     "resolved": pd.to_datetime(["2026-01-05 13:00", "2026-01-07 10:00", None]),
     ... })
-    >>> out = kpikit.support_metrics(tickets, opened="opened", resolved="resolved")
+    >>> out = kpikit.support_metrics(tickets, opened="opened", resolved="resolved", unit="hours")
     >>> out[["tickets_opened", "tickets_resolved", "backlog"]]
        tickets_opened  tickets_resolved  backlog
     0               3                 2        1
@@ -408,27 +526,38 @@ def support_metrics(
     0              14.0                     14.0
     """
     return _run(
+        _SUPPORT,
+        table,
         "support",
-        tickets,
         {"opened": opened, "resolved": resolved, "first_response": first_response, "handle_seconds": handle_seconds},
         column_list(by),
-        freq,
-        tz,
-        week_start,
-        {},
-        invalid,
-        output,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        invalid=invalid,
+        output=output,
+        finish={
+            "unit": _unit(unit),
+            "durations": [("resolution", "hours"), ("first_response", "hours")],
+            "nulls": ["tickets_resolved", "backlog"] if resolved is None else [],
+        },
     )
 
 
+# Result columns of campaign_metrics: each sum, and each rate with the sums it divides.
+_CAMPAIGN_SUMS = {"sends": "sent", "deliveries": "delivered", "opens": "opened", "clicks": "clicked",
+                  "conversions": "converted", "spend": "spend", "revenue": "revenue"}
+
+
 def campaign_metrics(
-    campaigns: TableLike,
+    table: TableLike,
+    /,
     *,
-    sent: str | None = None,
-    delivered: str | None = None,
-    opened: str | None = None,
-    clicked: str | None = None,
-    converted: str | None = None,
+    sends: str | None = None,
+    deliveries: str | None = None,
+    opens: str | None = None,
+    clicks: str | None = None,
+    conversions: str | None = None,
     spend: str | None = None,
     revenue: str | None = None,
     by: str | Sequence[str] | None = None,
@@ -439,11 +568,12 @@ def campaign_metrics(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """E-mail / campaign funnel: open rate, click-through rate, conversion rate, CPA and ROI.
 
-    Counts and money are summed per group (and period), then
+    Counts and money are summed per group (and period) into the columns ``sent``,
+    ``delivered``, ``opened``, ``clicked``, ``converted``, ``spend`` and ``revenue``, then
 
         delivery_rate        = delivered / sent
         open_rate            = opened / base               (base: delivered, or sent)
@@ -454,21 +584,28 @@ def campaign_metrics(
         roi                  = (revenue − spend) / spend
 
     Conventions: e-mail tools divide opens and clicks by *delivered* (Mailchimp, HubSpot);
-    some by *sent*: ``base`` chooses (default ``"delivered"`` when a delivered column is given,
-    else ``"sent"``). Conversion rate is per click by default; ``conversion_base`` may be
-    ``"delivered"`` or ``"sent"``. ROI is a fraction (0.5 = 50 % return on spend).
+    some by *sent*: ``base`` chooses (default ``"delivered"`` when a deliveries column is
+    given, else ``"sent"``). Conversion rate is per click by default; ``conversion_base`` may
+    be ``"delivered"`` or ``"sent"``. ROI is a fraction (0.5 = 50 % return on spend).
 
     Parameters
     ----------
-    campaigns : table
-        One row per campaign (or campaign and day), with count and money columns.
-    sent, delivered, opened, clicked, converted, spend, revenue : str, optional
-        Column names (at least one); values must be present and not negative. Columns not
-        given sum to 0.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per campaign (or campaign and day), with count and money columns. A Dask
+        DataFrame is summed partition by partition where it lives and the sums merged.
+    sends, deliveries, opens, clicks, conversions : str, optional
+        Columns of counts: messages sent, delivered, opened, clicked and conversions.
+    spend, revenue : str, optional
+        Columns of money spent on, and earned from, the campaign.
+        At least one column must be given; values must be present and not negative. A sum
+        whose column is not given is null, and so is every rate that needs it (missing means
+        null, never 0).
     by : str or list of str, optional
         Segment columns (campaign, channel…).
-    freq, time : str, optional
-        Period length and the time column to bucket by (no periods without ``time``).
+    freq : {"day", "week", "month", "quarter", "year"}, optional
+        Period length (default ``"month"`` when ``time`` is given); needs ``time``.
+    time : str, optional
+        The time column to bucket by (no periods without it).
     base : {"delivered", "sent"}, optional
     conversion_base : {"clicked", "delivered", "sent"}, default "clicked"
     tz, week_start, invalid, output
@@ -486,8 +623,8 @@ def campaign_metrics(
     >>> c = pd.DataFrame({"name": ["spring", "spring", "summer"], "delivered": [600, 400, 500],
     ...                   "opened": [150, 100, 200], "clicked": [30, 20, 25], "converted": [3, 2, 5],
     ...                   "spend": [100.0, 100.0, 250.0], "revenue": [400.0, 200.0, 250.0]})
-    >>> out = kpikit.campaign_metrics(c, delivered="delivered", opened="opened", clicked="clicked",
-    ...                               converted="converted", spend="spend", revenue="revenue", by="name")
+    >>> out = kpikit.campaign_metrics(c, deliveries="delivered", opens="opened", clicks="clicked",
+    ...                               conversions="converted", spend="spend", revenue="revenue", by="name")
     >>> out[["name", "open_rate", "click_through_rate", "conversion_rate"]]
          name  open_rate  click_through_rate  conversion_rate
     0  spring       0.25                0.05              0.1
@@ -496,67 +633,82 @@ def campaign_metrics(
          name  cost_per_acquisition  roi
     0  spring                  40.0  2.0
     1  summer                  50.0  0.0
+    >>> out.delivery_rate.isna().tolist()  # no sends column: unknown, not 0
+    [True, True]
     """
     if base is None:
-        base = "delivered" if delivered is not None else "sent"
+        base = "delivered" if deliveries is not None else "sent"
+    base = choice("base", base, ("delivered", "sent"))
+    conversion_base = choice("conversion_base", conversion_base, ("clicked", "delivered", "sent"))
     if freq is not None and time is None:
-        from .exceptions import ParameterError
-
         raise ParameterError('parameter "freq": needs a time column (time=...) to bucket')
+    roles = {"sends": sends, "deliveries": deliveries, "opens": opens, "clicks": clicks,
+             "conversions": conversions, "spend": spend, "revenue": revenue}
+    given = {_CAMPAIGN_SUMS[role] for role, name in roles.items() if name is not None}
+    needs = {
+        "delivery_rate": ("delivered", "sent"),
+        "open_rate": ("opened", base),
+        "click_through_rate": ("clicked", base),
+        "click_to_open_rate": ("clicked", "opened"),
+        "conversion_rate": ("converted", conversion_base),
+        "cost_per_acquisition": ("spend", "converted"),
+        "roi": ("revenue", "spend"),
+    }
+    nulls = [s for s in _CAMPAIGN_SUMS.values() if s not in given]
+    nulls += [rate for rate, sums in needs.items() if not set(sums) <= given]
     return _run(
+        _CAMPAIGNS,
+        table,
         "campaigns",
-        campaigns,
-        {
-            "time": time,
-            "sent": sent,
-            "delivered": delivered,
-            "opened": opened,
-            "clicked": clicked,
-            "converted": converted,
-            "spend": spend,
-            "revenue": revenue,
-        },
+        # The core's roles are the names of the sums.
+        {"time": time, **{_CAMPAIGN_SUMS[role]: name for role, name in roles.items()}},
         column_list(by),
-        (freq or "month") if time is not None else None,
-        tz,
-        week_start,
-        {"base": base, "conversion_base": conversion_base},
-        invalid,
-        output,
+        freq=(freq or "month") if time is not None else None,
+        tz=tz,
+        week_start=week_start,
+        invalid=invalid,
+        output=output,
+        options={"base": base, "conversion_base": conversion_base},
+        finish={"nulls": nulls if given else []},
     )
 
 
 def onboarding_time(
     table: TableLike,
+    /,
     *,
-    start: str,
+    started: str,
     first_value: str,
     by: str | Sequence[str] | None = None,
     freq: str | None = "month",
+    unit: str = "days",
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
-    output: Output = "pandas",
+    output: Output | None = None,
 ) -> Any:
     """Time to first value: days from signup or contract to the first value moment, by cohort.
 
-        onboarding_days    = mean(first_value − start) in days over customers who reached it
+        onboarding_days    = mean(first_value − started) in days over customers who reached it
                              (median and p90 too)
         reached_value_rate = reached_value / started
 
-    Customers are grouped by the period of ``start`` (their cohort); those who have not reached
-    first value yet count in ``started`` only, so recent cohorts' times are biased low until
-    they mature (read them with ``reached_value_rate``).
+    Customers are grouped by the period of ``started`` (their cohort); those who have not
+    reached first value yet count in ``started`` only, so recent cohorts' times are biased low
+    until they mature (read them with ``reached_value_rate``).
 
     Parameters
     ----------
-    table : table
-        One row per customer (or account).
-    start : str
-        Signup or contract time.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per customer (or account). A Dask DataFrame is reduced partition by partition
+        where it lives and the partial states merged exactly.
+    started : str
+        Column of signup or contract times.
     first_value : str
-        Time of the first value moment (first report, first integration live…); missing if not
-        yet reached; not before ``start``.
+        Column of the times of the first value moment (first report, first integration
+        live…); missing if not yet reached; not before ``started``.
+    unit : {"days", "hours", "minutes", "seconds"}, default "days"
+        Unit of the onboarding times, which their column names carry (``onboarding_<unit>``).
     by, freq, tz, week_start, invalid, output
         As in :func:`kpikit.deal_metrics` (``freq`` default ``"month"``).
 
@@ -573,20 +725,21 @@ def onboarding_time(
     ...     "signed": pd.to_datetime(["2026-01-02", "2026-01-10", "2026-01-20"]),
     ...     "first_report": pd.to_datetime(["2026-01-06", "2026-01-20", None]),
     ... })
-    >>> out = kpikit.onboarding_time(accounts, start="signed", first_value="first_report")
+    >>> out = kpikit.onboarding_time(accounts, started="signed", first_value="first_report")
     >>> out[["started", "reached_value", "onboarding_days", "onboarding_days_median"]]  # 4 and 10 days
        started  reached_value  onboarding_days  onboarding_days_median
     0        3              2              7.0                     7.0
     """
     return _run(
-        "onboarding",
+        _ONBOARDING,
         table,
-        {"start": start, "first_value": first_value},
+        "onboarding",
+        {"start": started, "first_value": first_value},
         column_list(by),
-        freq,
-        tz,
-        week_start,
-        {},
-        invalid,
-        output,
+        freq=freq,
+        tz=tz,
+        week_start=week_start,
+        invalid=invalid,
+        output=output,
+        finish={"unit": _unit(unit), "durations": [("onboarding", "days")]},
     )

@@ -169,21 +169,21 @@ def _deal_metrics(s: Sources, freq: str) -> Any:
     from .sales import deal_metrics
 
     table, cols = s.get("deals", "deal_metrics")
-    return deal_metrics(table, freq=freq, **_pick(cols, "deal", "created", "closed", "amount", "won"))
+    return deal_metrics(table, freq=freq, output="pandas", **_pick(cols, "deal", "created", "closed", "amount", "won"))
 
 
 def _lead_metrics(s: Sources, freq: str) -> Any:
     from .sales import lead_metrics
 
     table, cols = s.get("leads", "lead_metrics")
-    return lead_metrics(table, freq=freq, **_pick(cols, "created", "qualified", "converted", "revenue"))
+    return lead_metrics(table, freq=freq, output="pandas", **_pick(cols, "created", "qualified", "converted", "revenue"))
 
 
 def _support_metrics(s: Sources, freq: str) -> Any:
     from .sales import support_metrics
 
     table, cols = s.get("tickets", "support_metrics")
-    return support_metrics(table, freq=freq, **_pick(cols, "opened", "resolved", "first_response", "handle_seconds"))
+    return support_metrics(table, freq=freq, unit="hours", output="pandas", **_pick(cols, "opened", "resolved", "first_response", "handle_seconds"))
 
 
 def _nps(s: Sources, freq: str) -> Any:

@@ -128,7 +128,8 @@ SPECS: dict[str, Spec] = {
             "won": [True, True, False, None],
         },
         lambda t: kpikit.deal_metrics(
-            t, deal="deal", owner="owner", created="created", closed="closed", amount="amount", won="won", freq="month"
+            t, deal="deal", owner="owner", created="created", closed="closed", amount="amount", won="won", freq="month",
+            output="pandas",
         ),
         ids=("deal", "owner"),
         nums=("amount",),
@@ -136,7 +137,7 @@ SPECS: dict[str, Spec] = {
     ),
     "quota_attainment": Spec(
         {"rep": ["ana", "ana", "bo"], "month": days(0, 31, 0), "amount": [90.0, 120.0, 50.0]},
-        lambda t: kpikit.quota_attainment(t, _quota_table(), owner="rep", period="month"),
+        lambda t: kpikit.quota_attainment(t, _quota_table(), owner="rep", time="month", output="pandas"),
         nums=("amount",),
         times=("month",),
     ),
@@ -149,7 +150,7 @@ SPECS: dict[str, Spec] = {
             "seg": list("aabba"),
         },
         lambda t: kpikit.lead_metrics(
-            t, created="created", qualified="qualified", converted="converted", revenue="revenue", by="seg"
+            t, created="created", qualified="qualified", converted="converted", revenue="revenue", by="seg", output="pandas"
         ),
         ids=("seg",),
         nums=("revenue",),
@@ -171,6 +172,7 @@ SPECS: dict[str, Spec] = {
             first_response="first_response",
             handle_seconds="handle_seconds",
             by="team",
+            output="pandas",
         ),
         ids=("team",),
         nums=("handle_seconds",),
@@ -190,15 +192,16 @@ SPECS: dict[str, Spec] = {
         },
         lambda t: kpikit.campaign_metrics(
             t,
-            delivered="delivered",
-            opened="opened",
-            clicked="clicked",
-            converted="converted",
+            deliveries="delivered",
+            opens="opened",
+            clicks="clicked",
+            conversions="converted",
             spend="spend",
             revenue="revenue",
             by="name",
             time="t",
             freq="month",
+            output="pandas",
         ),
         ids=("name",),
         nums=("delivered", "opened", "clicked", "converted", "spend", "revenue"),
@@ -206,7 +209,7 @@ SPECS: dict[str, Spec] = {
     ),
     "onboarding_time": Spec(
         {"signed": days(0, 8, 18), "first_value": [*days(4, 18), None], "seg": list("aab")},
-        lambda t: kpikit.onboarding_time(t, start="signed", first_value="first_value", by="seg"),
+        lambda t: kpikit.onboarding_time(t, started="signed", first_value="first_value", by="seg", output="pandas"),
         ids=("seg",),
         times=("signed", "first_value"),
         nullable=("first_value",),
@@ -558,7 +561,7 @@ def test_mixed_time_zones_across_tables() -> None:
     t = base_table("quota_attainment")
     quotas = _quota_table()
     quotas = replace(quotas, "month", quotas.column("month").cast(pa.timestamp("us", tz="UTC")))
-    out = kpikit.quota_attainment(t, quotas, owner="rep", period="month")
+    out = kpikit.quota_attainment(t, quotas, owner="rep", time="month")
     pd.testing.assert_frame_equal(out, base_result("quota_attainment"))
 
 

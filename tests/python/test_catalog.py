@@ -27,17 +27,22 @@ CALLS: dict[str, Callable[[], Any]] = {
         DEMO.deals, deal="deal_id", owner="owner", created="created", closed="closed", amount="amount", won="won"
     ),
     "quota_attainment": lambda: kpikit.quota_attainment(
-        DEMO.deals[DEMO.deals.won.eq(True)], DEMO.quotas, owner="owner", period="closed", quota_period="month"
+        DEMO.deals[DEMO.deals.won.eq(True)], DEMO.quotas, owner="owner", time="closed", quota_period="month"
     ),
-    "lead_metrics": lambda: kpikit.lead_metrics(DEMO.leads, created="visited_at", qualified="pql_at", converted="customer_at"),
+    "lead_metrics": lambda: kpikit.lead_metrics(
+        # Revenue of a lead: the won deals of the customer it became (a lead without revenue has none).
+        DEMO.leads.assign(revenue=DEMO.leads.customer_id.map(DEMO.deals[DEMO.deals.won.eq(True)].groupby("customer_id").amount.sum())),
+        created="visited_at", qualified="pql_at", converted="customer_at", revenue="revenue",
+    ),
     "campaign_metrics": lambda: kpikit.campaign_metrics(
-        DEMO.campaigns, time="sent_at", sent="sent", delivered="delivered", opened="opened", clicked="clicked",
-        converted="converted", spend="spend", revenue="revenue",
+        DEMO.campaigns, time="sent_at", sends="sent", deliveries="delivered", opens="opened", clicks="clicked",
+        conversions="converted", spend="spend", revenue="revenue",
     ),
     "support_metrics": lambda: kpikit.support_metrics(
-        DEMO.tickets, opened="opened", resolved="resolved", first_response="first_response", handle_seconds="handle_seconds"
+        DEMO.tickets, opened="opened", resolved="resolved", first_response="first_response", handle_seconds="handle_seconds",
+        unit="hours",
     ),
-    "onboarding_time": lambda: kpikit.onboarding_time(DEMO.leads, start="signed_up_at", first_value="pql_at", invalid="skip"),
+    "onboarding_time": lambda: kpikit.onboarding_time(DEMO.leads.dropna(subset=["signed_up_at"]), started="signed_up_at", first_value="pql_at"),
     "funnel_from_stages": lambda: kpikit.funnel_from_stages(DEMO.leads, window="90d"),
     "active_users": lambda: kpikit.active_users(DEMO.events, user="user_id", time="time"),
     "retention": lambda: kpikit.retention(DEMO.events, user="user_id", time="time", period="month"),

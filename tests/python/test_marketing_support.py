@@ -66,8 +66,9 @@ def test_lead_errors() -> None:
     df.loc[4, "mql"] = pd.Timestamp("2026-01-01", tz="UTC")
     with pytest.raises(kpikit.InputError, match=r'"mql": a lead cannot qualify before it was created.*row 4'):
         kpikit.lead_metrics(df, created="created", qualified="mql")
-    out = kpikit.lead_metrics(df, created="created", qualified="mql", invalid="skip")
-    assert out.attrs["skipped_rows"] == 1 and out.leads.sum() == 5
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.lead_metrics(df, created="created", qualified="mql", invalid="skip")
+    assert [w.message.count for w in caught] == [1] and out.leads.sum() == 5
     with pytest.raises(kpikit.InputError, match='"revenue": revenue must not be negative'):
         kpikit.lead_metrics(_leads().assign(revenue=-1.0), created="created", revenue="revenue")
     with pytest.raises(kpikit.ParameterError, match='"cohort"'):
@@ -115,7 +116,7 @@ def _tickets() -> pd.DataFrame:
 
 
 def test_support_hand_computed() -> None:
-    out = kpikit.support_metrics(_tickets(), opened="opened", resolved="resolved", first_response="first", handle_seconds="handle")
+    out = kpikit.support_metrics(_tickets(), opened="opened", resolved="resolved", first_response="first", handle_seconds="handle", unit="hours")
     assert out.tickets_opened.tolist() == [3, 1]
     assert out.tickets_resolved.tolist() == [2, 1]
     # Backlog: Jan 3 − 2 = 1; Feb + 1 − 1 = 1.
@@ -135,7 +136,8 @@ def test_support_hand_computed() -> None:
 def test_support_errors_and_every_library(make_table: Any) -> None:
     df = _tickets()
     data = {c: [None if pd.isna(v) else v for v in df[c]] for c in df.columns}
-    out = kpikit.support_metrics(make_table(data), opened="opened", resolved="resolved", first_response="first", handle_seconds="handle", by="priority")
+    out = kpikit.support_metrics(make_table(data), opened="opened", resolved="resolved", first_response="first", handle_seconds="handle", by="priority",
+                                 output="pandas")
     expected = kpikit.support_metrics(df, opened="opened", resolved="resolved", first_response="first", handle_seconds="handle", by="priority")
     pd.testing.assert_frame_equal(out, expected)
     bad = df.assign(handle=[600, -1, None, 300])
@@ -149,7 +151,7 @@ def test_support_errors_and_every_library(make_table: Any) -> None:
 
 def test_support_on_demo_tickets() -> None:
     tickets = kpikit.datasets.demo(seed=2, scale=0.05).tickets
-    out = kpikit.support_metrics(tickets, opened="opened", resolved="resolved", first_response="first_response",
+    out = kpikit.support_metrics(tickets, opened="opened", resolved="resolved", first_response="first_response", unit="hours",
                                  handle_seconds="handle_seconds", by="priority")
     assert out.tickets_opened.sum() == len(tickets)
     end = out.groupby("priority", observed=True).backlog.last().sum()
@@ -166,7 +168,7 @@ def test_support_matches_pandas_reference(rows: list[tuple[int, int | None]]) ->
         "opened": [base + pd.Timedelta(hours=o) for o, _ in rows],
         "resolved": pd.to_datetime([None if r is None else base + pd.Timedelta(hours=o + r) for o, r in rows]),
     })
-    out = kpikit.support_metrics(df, opened="opened", resolved="resolved")
+    out = kpikit.support_metrics(df, opened="opened", resolved="resolved", unit="hours")
     om, rm = df.opened.dt.to_period("M"), df.resolved.dt.to_period("M")
     months = pd.period_range(min(om.min(), rm.min() if rm.notna().any() else om.min()), max(om.max(), rm.max() if rm.notna().any() else om.max()), freq="M")
     hours = (df.resolved - df.opened).dt.total_seconds() / 3600
@@ -197,7 +199,7 @@ def _campaigns() -> pd.DataFrame:
     })
 
 
-COUNTS = dict(sent="sent", delivered="delivered", opened="opened", clicked="clicked", converted="converted", spend="spend", revenue="revenue")
+COUNTS = dict(sends="sent", deliveries="delivered", opens="opened", clicks="clicked", conversions="converted", spend="spend", revenue="revenue")
 
 
 def test_campaign_rates_and_bases() -> None:
@@ -211,7 +213,7 @@ def test_campaign_rates_and_bases() -> None:
     sent = kpikit.campaign_metrics(_campaigns(), by="name", base="sent", conversion_base="delivered", **COUNTS)
     assert sent.open_rate[0] == 250 / 1200 and sent.conversion_rate[0] == 5 / 1000
     # Without a delivered column the base falls back to sent.
-    only_sent = kpikit.campaign_metrics(_campaigns(), sent="sent", opened="opened", by="name")
+    only_sent = kpikit.campaign_metrics(_campaigns(), sends="sent", opens="opened", by="name")
     assert only_sent.open_rate.tolist() == [250 / 1200, 200 / 500]
     monthly = kpikit.campaign_metrics(_campaigns(), time="day", freq="month", **COUNTS)
     assert monthly.period.dt.strftime("%Y-%m").tolist() == ["2026-03", "2026-04", "2026-05", "2026-06"]
@@ -224,10 +226,11 @@ def test_campaign_errors(make_table: Any) -> None:
     data = {c: list(df[c]) for c in df.columns}
     with pytest.raises(kpikit.InputError, match=r'"clicked": values must be present and not negative.*row 1: -2'):
         kpikit.campaign_metrics(make_table(data), **COUNTS)
-    out = kpikit.campaign_metrics(make_table(data), invalid="skip", **COUNTS)
-    assert out.sent.tolist() == [1200.0]
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.campaign_metrics(make_table(data), invalid="skip", output="pandas", **COUNTS)
+    assert [w.message.count for w in caught] == [1] and out.sent.tolist() == [1200.0]
     with pytest.raises(kpikit.ParameterError, match="freq"):
-        kpikit.campaign_metrics(df, sent="sent", freq="month")
+        kpikit.campaign_metrics(df, sends="sent", freq="month")
     with pytest.raises(kpikit.ParameterError, match="at least one"):
         kpikit.campaign_metrics(df, by="name")
 
@@ -243,7 +246,7 @@ def test_onboarding_by_cohort_and_segment() -> None:
         "value": _ts(["2026-01-06", "2026-01-20", None, "2026-03-01 12:00", "2026-02-02"]),
         "plan": ["a", "a", "b", "b", "a"],
     })
-    out = kpikit.onboarding_time(df, start="signed", first_value="value")
+    out = kpikit.onboarding_time(df, started="signed", first_value="value")
     # Jan cohort: 4 started, 3 reached after 4, 10 and 35.5 days → mean 16.5, median 10,
     # p90 10 + 0.8 × 25.5 = 30.4. Feb: 1 day.
     assert out.started.tolist() == [4, 1] and out.reached_value.tolist() == [3, 1]
@@ -251,8 +254,103 @@ def test_onboarding_by_cohort_and_segment() -> None:
     assert out.onboarding_days.tolist() == [16.5, 1.0]
     assert out.onboarding_days_median.tolist() == [10.0, 1.0]
     assert out.onboarding_days_p90[0] == pytest.approx(30.4)
-    by = kpikit.onboarding_time(df, start="signed", first_value="value", by="plan", freq=None)
+    by = kpikit.onboarding_time(df, started="signed", first_value="value", by="plan", freq=None)
     assert by.plan.tolist() == ["a", "b"] and by.onboarding_days_median.tolist() == [4.0, 35.5]
     bad = df.assign(value=_ts(["2026-01-01", None, None, None, None]))
     with pytest.raises(kpikit.InputError, match=r'"value": first value cannot come before the start.*1 row\(s\), e.g. row 0: 2026-01-01 00:00:00 < start'):
-        kpikit.onboarding_time(bad, start="signed", first_value="value")
+        kpikit.onboarding_time(bad, started="signed", first_value="value")
+
+
+# ---------------------------------------------------------------------------------------------
+# One vocabulary (docs/vocabulary.md): missing means null, units, names, Dask input
+# ---------------------------------------------------------------------------------------------
+
+
+def test_lead_figures_without_their_column_are_null_not_zero() -> None:
+    out = kpikit.lead_metrics(_leads(), created="created")
+    assert out.leads.tolist() == [3, 2, 1]
+    for c in ("qualified_leads", "qualified_leads_growth", "qualification_rate", "converted_leads",
+              "lead_conversion_rate", "revenue", "revenue_per_lead"):
+        assert out[c].isna().all(), c
+    # With the column, a period without revenue is a real 0 (March: one lead, none converted).
+    out = kpikit.lead_metrics(_leads(), created="created", converted="won", revenue="revenue")
+    assert out.revenue.tolist() == [1200.0, 600.0, 0.0] and out.revenue_per_lead.tolist() == [400.0, 300.0, 0.0]
+    assert out.qualified_leads.isna().all() and out.lead_conversion_rate.tolist() == [1 / 3, 0.5, 0.0]
+
+
+def test_support_durations_default_to_days() -> None:
+    days = kpikit.support_metrics(_tickets(), opened="opened", resolved="resolved", first_response="first")
+    assert "resolution_hours" not in days.columns
+    # Resolved in Jan: 4 h and 24 h → mean 14 h = 7/12 day; Feb 72 h = 3 days.
+    assert days.resolution_days.tolist() == pytest.approx([14 / 24, 3.0], rel=1e-15)
+    assert days.resolution_days_median.tolist() == pytest.approx([14 / 24, 3.0], rel=1e-15)
+    assert days.first_response_days.tolist() == pytest.approx([1.25 / 24, 2.0], rel=1e-15)
+    minutes = kpikit.support_metrics(_tickets(), opened="opened", resolved="resolved", unit="minutes")
+    assert minutes.resolution_minutes.tolist() == [840.0, 4320.0]
+    with pytest.raises(kpikit.ParameterError, match='"unit"'):
+        kpikit.support_metrics(_tickets(), opened="opened", unit="h")
+
+
+def test_support_without_a_resolved_column_has_no_backlog() -> None:
+    out = kpikit.support_metrics(_tickets(), opened="opened", handle_seconds="handle")
+    assert out.tickets_opened.tolist() == [3, 1] and out.avg_handle_seconds.tolist() == [900.0, 300.0]
+    assert out.tickets_resolved.isna().all() and out.backlog.isna().all() and out.resolution_days.isna().all()
+
+
+def test_campaign_figures_without_their_column_are_null_not_zero() -> None:
+    out = kpikit.campaign_metrics(_campaigns(), deliveries="delivered", clicks="clicked", spend="spend", by="name")
+    # spring: 1,000 delivered, 50 clicks, 200 spend.
+    assert out.delivered.tolist() == [1000.0, 500.0] and out.click_through_rate.tolist() == [0.05, 0.05]
+    for c in ("sent", "opened", "converted", "revenue", "delivery_rate", "open_rate", "click_to_open_rate",
+              "conversion_rate", "cost_per_acquisition", "roi"):
+        assert out[c].isna().all(), c
+    with pytest.raises(kpikit.ParameterError, match='"base"'):
+        kpikit.campaign_metrics(_campaigns(), sends="sent", base="opened")
+
+
+def test_renamed_parameters_are_refused_under_their_old_names() -> None:
+    with pytest.raises(TypeError, match="opened"):
+        kpikit.campaign_metrics(_campaigns(), sends="sent", opened="opened")  # type: ignore[call-arg]
+    accounts = pd.DataFrame({"signed": _ts(["2026-01-02"]), "value": _ts(["2026-01-05"])})
+    with pytest.raises(TypeError, match="start"):
+        kpikit.onboarding_time(accounts, start="signed", first_value="value")  # type: ignore[call-arg]
+    out = kpikit.onboarding_time(accounts, started="signed", first_value="value", unit="hours")
+    assert out.onboarding_hours.tolist() == [72.0] and "onboarding_days" not in out.columns
+    with pytest.raises(TypeError):
+        kpikit.lead_metrics(leads=_leads(), created="created")  # type: ignore[call-arg]
+
+
+def test_skipped_rows_warn_for_every_output_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    # The third account has no signup time: skipped. Of the other two, one reached value in 3 days.
+    df = pd.DataFrame({"signed": _ts(["2026-01-02", "2026-01-10", None]), "value": _ts(["2026-01-05", None, "2026-01-04"])})
+    for table in (df, pl.from_pandas(df), pa.Table.from_pandas(df)):
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            out = kpikit.onboarding_time(table, started="signed", first_value="value", invalid="skip")
+        assert [w.message.count for w in caught] == [1]
+        assert type(out) is type(table)
+        as_pandas = pa.table(out).to_pandas() if not isinstance(out, pd.DataFrame) else out
+        assert as_pandas.started.tolist() == [2] and as_pandas.onboarding_days.tolist() == [3.0]
+        assert "skipped" not in as_pandas.columns
+
+
+@pytest.mark.parametrize("name", ["lead_metrics", "support_metrics", "campaign_metrics", "onboarding_time"])
+def test_a_dask_dataframe_gives_the_single_machine_result(name: str) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    calls = {
+        "lead_metrics": (_leads(), dict(created="created", qualified="mql", converted="won", revenue="revenue", by="channel")),
+        "support_metrics": (_tickets(), dict(opened="opened", resolved="resolved", first_response="first", by="priority")),
+        "campaign_metrics": (_campaigns(), dict(time="day", by="name", **COUNTS)),
+        "onboarding_time": (
+            pd.DataFrame({"signed": _ts(["2026-01-02", "2026-01-10", "2026-02-20"]), "value": _ts(["2026-01-05", None, "2026-03-01"])}),
+            dict(started="signed", first_value="value"),
+        ),
+    }
+    df, kw = calls[name]
+    f = getattr(kpikit, name)
+    expected = f(df, **kw)
+    got = f(dd.from_pandas(df, npartitions=2), **kw)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert len(expected) > 0

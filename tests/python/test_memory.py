@@ -95,7 +95,8 @@ CONCURRENT: dict[str, Callable[[int], Any]] = {
     ),
     "active_users": lambda s: kpikit.active_users(events(5_000, s), user="user", time="time", windows={"dau": 1, "wau": 7}),
     "deal_metrics": lambda s: kpikit.deal_metrics(
-        deals(2_000, s), created="created", closed="closed", amount="amount", won="won", by="owner", freq="month"
+        deals(2_000, s), created="created", closed="closed", amount="amount", won="won", by="owner", freq="month",
+        output="pandas",
     ),
 }
 

@@ -43,8 +43,8 @@ def test_campaign_metrics_match_pandas(rows: list[tuple]) -> None:
     df = pd.DataFrame(rows, columns=["channel", "sent", "delivered", "opened", "clicked", "converted", "spend", "revenue"])
     df["spend"] = df["spend"] / 100
     df["revenue"] = df["revenue"] / 100
-    got = kpikit.campaign_metrics(df, sent="sent", delivered="delivered", opened="opened", clicked="clicked",
-                                  converted="converted", spend="spend", revenue="revenue", by="channel")
+    got = kpikit.campaign_metrics(df, sends="sent", deliveries="delivered", opens="opened", clicks="clicked",
+                                  conversions="converted", spend="spend", revenue="revenue", by="channel")
     ref = df.groupby("channel").sum()
     got = got.set_index("channel")
     assert sorted(got.index) == sorted(ref.index)
@@ -89,7 +89,7 @@ def test_quota_attainment_matches_pandas(deals: list[tuple], quotas: list[tuple]
     })
     q = pd.DataFrame({"owner": [x[0] for x in quotas], "month": [MONTHS[x[1]] for x in quotas],
                       "quota": [float(x[2]) for x in quotas]})
-    got = kpikit.quota_attainment(actuals, q, owner="owner", period="closed", quota_period="month", freq="month",
+    got = kpikit.quota_attainment(actuals, q, owner="owner", time="closed", quota_period="month", freq="month",
                                   to_date="year")
     got = got.assign(period=pd.to_datetime(got["period"])).set_index(["owner", "period"])
     sums = actuals.assign(period=actuals["closed"].dt.to_period("M").dt.to_timestamp()).groupby(["owner", "period"])["amount"].sum()
@@ -130,7 +130,7 @@ def test_onboarding_time_matches_pandas(rows: list[tuple]) -> None:
         "first_value": pd.to_datetime([start + pd.Timedelta(days=r[0], hours=r[1]) if r[1] is not None else pd.NaT
                                        for r in rows], utc=True),
     })
-    got = kpikit.onboarding_time(df, start="signed", first_value="first_value", freq="month")
+    got = kpikit.onboarding_time(df, started="signed", first_value="first_value", freq="month")
     got = got.assign(period=pd.to_datetime(got["period"], utc=True)).set_index("period")
     cohort = df["signed"].dt.tz_convert(None).dt.to_period("M").dt.to_timestamp().dt.tz_localize("UTC")
     days = (df["first_value"] - df["signed"]).dt.total_seconds() / 86_400

@@ -50,6 +50,16 @@ def public_functions() -> list[tuple[str, Any]]:
 ANALYSES = [
     "nps",
     "csat",
+    "deal_metrics",
+    "lead_metrics",
+    "support_metrics",
+    "campaign_metrics",
+    "onboarding_time",
+]
+
+# Functions of two tables: both positional-only, named in the vocabulary as tables.
+TWO_TABLES = [
+    "quota_attainment",
 ]
 
 
@@ -127,3 +137,18 @@ def test_flags_are_nullable_booleans() -> None:
         table = pa.table({"flag": pa.array([True, None, False])})
         out = kpikit._convert.table_output(table, "pandas")
     assert str(out.flag.dtype) == "boolean" and out.flag.isna().tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("name", TWO_TABLES)
+def test_two_table_signatures_use_only_the_vocabulary(name: str) -> None:
+    words = vocabulary()
+    params = list(inspect.signature(getattr(kpikit, name)).parameters.values())
+    for p in params[:2]:
+        assert p.kind is inspect.Parameter.POSITIONAL_ONLY, f"{name}({p.name}) is not positional-only"
+        assert words.get(p.name, ("",))[0] == "table", f"{name}({p.name}) is not a table of docs/vocabulary.md"
+    for p in params[2:]:
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{name}({p.name}) is not keyword-only"
+        assert p.name in words, f"{name}({p.name}=...) is not in docs/vocabulary.md"
+        default = words[p.name][1]
+        if default not in NO_DEFAULT:
+            assert repr(p.default).replace("'", '"') == default, f"{name}({p.name}={p.default!r}) but the vocabulary says {default}"

@@ -22,7 +22,8 @@ CALLS: dict[str, Callable[[], Any]] = {
     "mrr_movements": lambda: kpikit.mrr_movements(DEMO.subscriptions, customer="customer_id", period="month", mrr="mrr"),
     "revenue_cohorts": lambda: kpikit.revenue_cohorts(DEMO.subscriptions, customer="customer_id", period="month", mrr="mrr"),
     "nps": lambda: kpikit.nps(DEMO.responses, score="score", time="time", freq="quarter"),
-    "csat": lambda: kpikit.csat(DEMO.tickets, score="csat", time="opened", freq="month", invalid="skip"),
+    # Unrated tickets are no answer, not bad rows: only rated ones are scored.
+    "csat": lambda: kpikit.csat(DEMO.tickets.dropna(subset=["csat"]), score="csat", time="opened", freq="month"),
     "deal_metrics": lambda: kpikit.deal_metrics(
         DEMO.deals, deal="deal_id", owner="owner", created="created", closed="closed", amount="amount", won="won"
     ),

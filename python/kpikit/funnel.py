@@ -9,7 +9,8 @@ Two shapes of input, one result:
 
 Both are computed in the Rust core as *partial → merge → finish*: per group the number of
 journeys reaching each step and the exact list of step-to-step durations, so counts, means,
-medians and p90 are exact, also when merged across Dask partitions.
+medians and p90 are exact, also when merged across Dask partitions: each function takes a
+table or a Dask DataFrame (the analysis is declared once and run by ``_analysis.run``).
 
 Definitions and what each preset sets: docs/conventions.md#funnels.
 """

@@ -758,3 +758,36 @@ def test_malformed_exclusions_are_parameter_errors(exclusions: Any) -> None:
 def test_malformed_steps_are_parameter_errors(steps: Any) -> None:
     with pytest.raises(kpikit.ParameterError, match='"steps"'):
         _funnel(_log([(1, T0, "signup")]), steps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.none(), st.integers(0, 50))] * 3, st.sampled_from(["x", "y"])),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_skipping_out_of_order_leads_equals_leaving_them_out(leads: list[Any]) -> None:
+    # invalid="skip" gives the funnel of the leads whose present stages are in time order, with
+    # freq= too (a skipped lead's times do not move the end of the data), and counts the others.
+    base = pd.Timestamp("2025-01-01")
+    df = pd.DataFrame({s: [base + pd.Timedelta(days=r[i]) if r[i] is not None else pd.NaT for r in leads] for i, s in enumerate("abc")})
+    df["seg"] = [r[3] for r in leads]
+
+    def in_order(r: Any) -> bool:
+        present = [v for v in r[:3] if v is not None]
+        return present == sorted(present)
+
+    keep = [in_order(r) for r in leads]
+    kw: dict[str, Any] = dict(stages=["a", "b", "c"], by="seg", window="20d", freq="week")
+    if all(keep):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = kpikit.funnel_from_stages(df, invalid="skip", **kw)
+    else:
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            got = kpikit.funnel_from_stages(df, invalid="skip", **kw)
+        assert [w.message.count for w in caught] == [keep.count(False)]
+    want = kpikit.funnel_from_stages(df[keep].reset_index(drop=True), **kw)
+    pd.testing.assert_frame_equal(got, want)

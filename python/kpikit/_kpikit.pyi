@@ -244,7 +244,7 @@ def funnel_stage_state(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
-    order: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def funnel_event_state(
     table: _Table,
@@ -263,7 +263,7 @@ def funnel_event_state(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
-    nulls: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def merge_funnel_states(states: list[_Table]) -> Any: ...
 def finish_funnel(state: _Table, *, unit: str = "days", histogram: int | None = None) -> Any: ...

@@ -24,6 +24,7 @@ from ._typing import Output
 from .exceptions import KpikitError
 from .revenue import _input_options
 from .sales import deal_metrics
+from .funnel import funnel, funnel_from_stages
 from .survey import csat, nps
 
 __all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention", "funnel"]
@@ -219,61 +220,8 @@ def revenue_cohorts(
     return table_output(_kpikit.finish_cohorts(_kpikit.merge_cohort_states(states)), output)
 
 
-# --- funnels -------------------------------------------------------------------------------
 
 
-def _stage_partial(part: Any, index: int, stages: list[str], options: dict[str, Any]) -> bytes:
-    import pyarrow as pa
-
-    try:
-        state = pa.table(_kpikit.funnel_stage_state(_aligned(part), stages, **options))
-    except KpikitError as e:
-        raise type(e)(f"partition {index}: {e}") from None
-    return _to_ipc(state)
-
-
-def funnel_from_stages(
-    ddf: Any,
-    *,
-    stages: Sequence[str] = ("visited_at", "signed_up_at", "pql_at", "customer_at"),
-    window: Any = None,
-    by: str | Sequence[str] | None = None,
-    freq: str | None = None,
-    tz: str = "UTC",
-    week_start: str = "monday",
-    order: str = "raise",
-    unit: str = "days",
-    histogram: bool | int | None = None,
-    output: Output = "pandas",
-) -> Any:
-    """Funnel over the stage columns of a Dask DataFrame of leads: :func:`kpikit.funnel_from_stages` on a cluster.
-
-    conversion_from_previous = converted / entered per stage, with exact time-to-convert
-    mean, median and p90: each partition keeps its leads' counts and step-to-step durations,
-    which add up and concatenate exactly (a lead is one row, so no shuffle is needed). The
-    states hold one duration per conversion (8 bytes each). Parameters and result as in
-    :func:`kpikit.funnel_from_stages`; an error names the partition and the row within it.
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> t = pd.Timestamp("2025-01-01")
-    >>> leads = pd.DataFrame({"visited_at": [t] * 4, "signed_up_at": [t + pd.Timedelta("1D"), t + pd.Timedelta("3D"), pd.NaT, pd.NaT]})
-    >>> out = kpikit.dask.funnel_from_stages(dd.from_pandas(leads, npartitions=2), stages=["visited_at", "signed_up_at"])
-    >>> out.converted.tolist(), out.time_to_convert_median_days.tolist()[1]
-    ([4, 2], 2.0)
-    """
-    import dask
-
-    from .funnel import _check_unit, histogram_bins, window_text
-
-    check_output(output)
-    _check_unit(unit)
-    stage_list = [str(s) for s in ([stages] if isinstance(stages, str) else stages)]
-    segments = column_list(by)
-    options = dict(window=window_text(window), by=segments, freq=freq, tz=tz, week_start=week_start, order=order)
-    parts = ddf[list(dict.fromkeys([*stage_list, *segments]))].to_delayed()
-    states = dask.compute(*[dask.delayed(_stage_partial)(p, i, stage_list, options) for i, p in enumerate(parts)])
-    state = _kpikit.merge_funnel_states(_read_states(states))
-    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
 # --- activity and retention over event logs --------------------------------------------------
 # Distinct-user counts only add up when every user's events are in one partition: the event log
 # is shuffled by user first, then each partition makes its partial state.
@@ -394,63 +342,6 @@ def retention(
     states = _states(_by_user(ddf, user, cols).to_delayed(), partial)
     merged = _kpikit.merge_retention_states(states)
     return table_output(_kpikit.finish_retention(merged, curve=bool(curve)), output)
-
-
-def funnel(
-    ddf: Any,
-    *,
-    user: str,
-    time: str,
-    event: str,
-    steps: Sequence[str | Sequence[str]],
-    window: Any = None,
-    order: str | None = None,
-    exclusions: Sequence[Any] | None = None,
-    by: str | Sequence[str] | None = None,
-    attribution: str | None = None,
-    count: str | None = None,
-    preset: str | None = None,
-    freq: str | None = None,
-    tz: str = "UTC",
-    week_start: str = "monday",
-    unit: str = "seconds",
-    histogram: bool | int | None = None,
-    nulls: str = "raise",
-    output: Output = "pandas",
-) -> Any:
-    """Funnel over a Dask DataFrame of events: :func:`kpikit.funnel` on a cluster.
-
-    conversion_from_previous = converted / entered per step. A user's attempts need all of
-    their events, so the events are shuffled by user; each partition then keeps its users'
-    counts per step and one duration per conversion, which add up and concatenate exactly
-    (time-to-convert medians and p90 are exact). Parameters and result as in
-    :func:`kpikit.funnel`; an error names the partition and the row within it.
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> t = pd.Timestamp("2025-01-01")
-    >>> log = pd.DataFrame({"user": [1, 2, 1], "time": [t, t, t + pd.Timedelta("2h")], "event": ["signup", "signup", "upgrade"]})
-    >>> out = kpikit.dask.funnel(dd.from_pandas(log, npartitions=2), user="user", time="time", event="event", steps=["signup", "upgrade"])
-    >>> out.converted.tolist(), out.time_to_convert_mean_seconds.tolist()[1]
-    ([2, 1], 7200.0)
-    """
-    from .funnel import _check_unit, _exclusions, _steps, histogram_bins, window_text
-
-    check_output(output)
-    _check_unit(unit)
-    step_names = _steps(steps)
-    segments = column_list(by)
-    options = dict(
-        user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
-        exclusions=_exclusions(exclusions, len(step_names)), by=segments, attribution=attribution,
-        count=count, preset=preset, freq=freq, tz=tz, week_start=week_start, nulls=nulls,
-    )
-
-    def partial(part: Any, index: int) -> Any:
-        return _named(lambda p: _kpikit.funnel_event_state(p, **options), part, index)
-
-    states = _states(_by_user(ddf, user, [user, time, event, *segments]).to_delayed(), partial)
-    state = _kpikit.merge_funnel_states(states)
-    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
 
 
 # --- Customer lifetime value ---------------------------------------------------------------

@@ -9,7 +9,8 @@ Two shapes of input, one result:
 
 Both are computed in the Rust core as *partial → merge → finish*: per group the number of
 journeys reaching each step and the exact list of step-to-step durations, so counts, means,
-medians and p90 are exact, also when merged across Dask partitions.
+medians and p90 are exact, also when merged across Dask partitions: each function takes a
+table or a Dask DataFrame (the analysis is declared once and run by ``_analysis.run``).
 
 Definitions and what each preset sets: docs/conventions.md#funnels.
 """
@@ -17,11 +18,13 @@ Definitions and what each preset sets: docs/conventions.md#funnels.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._analysis import Analysis, check_segments, choice, freq as check_freq, run
+from ._convert import column_list
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
@@ -29,6 +32,9 @@ __all__ = ["funnel", "funnel_from_stages"]
 
 DEFAULT_STAGES = ("visited_at", "signed_up_at", "pql_at", "customer_at")
 UNITS = ("seconds", "minutes", "hours", "days")
+FREQS = ("day", "week", "month", "quarter", "year")
+# Key columns of a funnel result, which a segment column may not shadow.
+KEYS = ("period", "step", "step_name")
 
 
 def window_text(window: Any) -> str | None:
@@ -61,13 +67,43 @@ def histogram_bins(histogram: bool | int | None) -> int | None:
     raise ParameterError(f'parameter "histogram": {histogram!r} is not True, False, None or a positive number of bins')
 
 
-def _check_unit(unit: str) -> None:
-    if unit not in UNITS:
-        raise ParameterError(f'parameter "unit": {unit!r} is not one of "seconds", "minutes", "hours", "days"')
+def _finish(state: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.finish_funnel(state, unit=o["unit"], histogram=o["histogram"])
+
+
+def _stage_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.funnel_stage_state(
+        table, o["stages"], window=o["window"], by=o["by"], freq=o["freq"], tz=o["tz"],
+        week_start=o["week_start"], invalid=o["invalid"],
+    )
+
+
+def _event_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.funnel_event_state(
+        table, user=o["user"], time=o["time"], event=o["event"], steps=o["steps"], window=o["window"],
+        order=o["order"], exclusions=o["exclusions"], by=o["by"], attribution=o["attribution"],
+        count=o["count"], preset=o["preset"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
+        invalid=o["invalid"],
+    )
+
+
+# A lead is one row, so stage funnels need no shuffle; an event funnel matches each user's
+# events together, so every event of a user must be in one partition.
+_STAGES = Analysis("funnel_from_stages", state=_stage_state, merge=_kpikit.merge_funnel_states, finish=_finish)
+_EVENTS = Analysis("funnel", state=_event_state, merge=_kpikit.merge_funnel_states, finish=_finish, shuffle="user")
+
+
+def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[list[str], dict[str, Any]]:
+    """The segment columns and the finish options, checked."""
+    if freq is not None:
+        check_freq(freq, FREQS)
+    finish = dict(unit=choice("unit", unit, UNITS), histogram=histogram_bins(histogram))
+    return check_segments(column_list(by), KEYS), finish
 
 
 def funnel_from_stages(
-    leads: TableLike,
+    table: TableLike,
+    /,
     *,
     stages: Sequence[str] = DEFAULT_STAGES,
     window: str | _dt.timedelta | None = None,
@@ -75,10 +111,10 @@ def funnel_from_stages(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
-    order: str = "raise",
     unit: str = "days",
     histogram: bool | int | None = None,
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
 ) -> Any:
     """Funnel over stage timestamp columns: leads reaching each stage, conversion and time to convert.
 
@@ -97,13 +133,15 @@ def funnel_from_stages(
 
     over the converted leads, in ``unit`` (default days). Median and p90 are exact
     (numpy's default linear interpolation between order statistics). Rates with a zero
-    denominator and times with nobody converting are null.
+    denominator and times with nobody converting are null. Definitions:
+    docs/conventions.md#funnel-from-stages.
 
     Parameters
     ----------
-    leads : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per lead.
-    stages : list of str, default ``["visited_at", "signed_up_at", "pql_at", "customer_at"]``
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per lead. A Dask DataFrame is counted partition by partition where it lives
+        (a lead is one row: no shuffle) and the counts and durations merged exactly.
+    stages : list of str, default ``("visited_at", "signed_up_at", "pql_at", "customer_at")``
         Timestamp (or date) columns in funnel order; 1 to 32 of them.
     window : str or timedelta, optional
         Conversion window measured from stage 1, e.g. ``"30d"``, ``"36h"``, ``"2w"``; boundary
@@ -118,17 +156,20 @@ def funnel_from_stages(
     tz : str, default "UTC"
         Time zone of the periods; naive timestamps are taken as local to it.
     week_start : str, default "monday"
-    order : {"raise", "truncate"}, default "raise"
-        A present stage earlier than a present stage before it is out of order: ``"raise"``
-        fails with an :class:`~kpikit.InputError` naming the rows; ``"truncate"`` ends the lead's
-        progress before that stage.
+        First day of a week for ``freq="week"``.
     unit : {"seconds", "minutes", "hours", "days"}, default "days"
         Unit of the time-to-convert columns (their names end in it).
     histogram : bool or int, optional
         Add ``histogram_from_<unit>`` (lower bin edges) and ``histogram_count`` list columns:
         equal-width bins from the fastest to the slowest conversion; ``True`` picks
         clamp(ceil(cbrt(n)), 1, 60) bins (PostHog's rule), an int that many.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    invalid : {"raise", "skip", "truncate"}, default "raise"
+        A lead with a present stage earlier than a present stage before it is out of order:
+        ``"raise"`` fails with an :class:`~kpikit.InputError` naming the rows; ``"skip"``
+        leaves such leads out and reports how many with a :class:`~kpikit.SkippedRowsWarning`;
+        ``"truncate"`` keeps them, their progress ending before the stage out of order.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -156,52 +197,74 @@ def funnel_from_stages(
     1  signed_up_at        3          2               0.666667                          1.5
     2   customer_at        2          1               0.333333                          4.0
     """
-    check_output(output)
-    _check_unit(unit)
-    stages = [str(s) for s in ([stages] if isinstance(stages, str) else stages)]
-    segments = column_list(by)
-    state = _kpikit.funnel_stage_state(
-        table_input(leads, [*stages, *segments]),
-        stages,
-        window=window_text(window),
-        by=segments,
-        freq=freq,
-        tz=tz,
-        week_start=week_start,
-        order=order,
+    stage_list = [str(s) for s in ([stages] if isinstance(stages, str) else stages)]
+    segments, finish = _settings(by, freq, unit, histogram)
+    options = dict(
+        stages=stage_list, window=window_text(window), by=segments, freq=freq, tz=tz, week_start=week_start,
+        invalid=choice("invalid", invalid, ("raise", "skip", "truncate")),
     )
-    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
+    return run(_STAGES, table, columns=[*stage_list, *segments], options=options, finish=finish, output=output,
+               segments=segments)
 
 
-def _steps(steps: Sequence[str | Sequence[str]]) -> list[list[str]]:
-    if isinstance(steps, str):
-        raise ParameterError('parameter "steps": give a list of steps, e.g. ["signup", "upgrade"]')
-    return [[s] if isinstance(s, str) else [str(x) for x in s] for s in steps]
+def _steps(steps: Any) -> list[list[str]]:
+    """``steps=`` as the core's list of name lists: each step a name or a list of names."""
+    example = 'e.g. ["signup", "upgrade"] or ["signup", ["csv_export", "pdf_export"]]'
+    if isinstance(steps, (str, Mapping)) or not isinstance(steps, Iterable):
+        raise ParameterError(f'parameter "steps": give a list of steps, {example}; got {steps!r}')
+    out = []
+    for s in steps:
+        names = [s] if isinstance(s, str) else list(s) if isinstance(s, Iterable) and not isinstance(s, Mapping) else None
+        if not names or not all(isinstance(x, str) for x in names):
+            raise ParameterError(f'parameter "steps": each step is an event name or a list of event names, {example}; got {s!r}')
+        out.append(names)
+    return out
 
 
 def _exclusions(exclusions: Any, n_steps: int) -> list[tuple[str, int, int]]:
+    """``exclusions=`` as the core's (event, from, to) triples, 0-based, each one checked."""
     if exclusions is None:
         return []
+    form = '(event, from_step, to_step) or {"event": …, "from_step": …, "to_step": …}'
+    if isinstance(exclusions, (str, Mapping)) or not isinstance(exclusions, Sequence) or (
+        len(exclusions) == 3 and isinstance(exclusions[0], str) and not isinstance(exclusions[1], (str, Sequence, Mapping))
+    ):
+        raise ParameterError(f'parameter "exclusions": give a list of {form}; got {exclusions!r}')
     out = []
     for x in exclusions:
         if isinstance(x, Mapping):
+            unknown = sorted(str(k) for k in x if k not in ("event", "from_step", "to_step"))
+            if unknown or "event" not in x:
+                problem = f"unknown key {unknown[0]!r}" if unknown else 'no "event" key'
+                raise ParameterError(f'parameter "exclusions": {x!r} has {problem}; write {form}')
             event, lo, hi = x["event"], x.get("from_step", 1), x.get("to_step", n_steps)
-        else:
+        elif isinstance(x, Sequence) and not isinstance(x, str) and len(x) == 3:
             event, lo, hi = x
-        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo < hi <= n_steps):
+        else:
+            raise ParameterError(f'parameter "exclusions": {x!r} is not {form}')
+        if not isinstance(event, str):
+            raise ParameterError(f'parameter "exclusions": the event of {x!r} is not an event name (a str)')
+        try:
+            if isinstance(lo, bool) or isinstance(hi, bool):
+                raise TypeError
+            lo, hi = operator.index(lo), operator.index(hi)
+        except TypeError:
+            raise ParameterError(f'parameter "exclusions": the steps of {x!r} are not whole numbers') from None
+        if not 1 <= lo < hi <= n_steps:
             raise ParameterError(
                 f'parameter "exclusions": {event!r} needs 1 ≤ from_step < to_step ≤ {n_steps}, got {lo} and {hi}'
             )
-        out.append((str(event), lo - 1, hi - 1))
+        out.append((event, lo - 1, hi - 1))
     return out
 
 
 def funnel(
-    events: TableLike,
+    table: TableLike,
+    /,
     *,
     user: str,
     time: str,
-    event: str,
+    event: str = "event",
     steps: Sequence[str | Sequence[str]],
     window: str | _dt.timedelta | None = None,
     order: str | None = None,
@@ -213,10 +276,10 @@ def funnel(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
-    unit: str = "seconds",
+    unit: str = "days",
     histogram: bool | int | None = None,
-    nulls: str = "raise",
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
 ) -> Any:
     """Funnel over an event log: users reaching each step, conversion and time to convert.
 
@@ -233,16 +296,21 @@ def funnel(
         conversion_from_first    = converted / users that reached step 1
         time_to_convert_*        = mean, median, p90 of (step k time − step k−1 time)
 
-    of the counted attempts, in ``unit`` (default seconds, as PostHog reports). Median and p90
-    are exact (linear interpolation between order statistics). Zero denominators give null.
+    of the counted attempts, in ``unit`` (default days; PostHog reports seconds, pass
+    ``unit="seconds"`` to compare). Median and p90 are exact (linear interpolation between
+    order statistics). Zero denominators give null. Definitions and presets:
+    docs/conventions.md#funnels.
 
     Parameters
     ----------
-    events : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order; duplicates and single-event users are fine.
-    user, time, event : str
-        Columns of the user id (any type), the event time (timestamp or date) and the event
-        name (strings or categorical).
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per event, in any order; duplicates and single-event users are fine. A Dask
+        DataFrame is shuffled by ``user`` (a user's attempts need all of their events), each
+        partition is counted where it lives and the counts and durations merged exactly.
+    user, time : str
+        Columns of the user id (any type) and the event time (timestamp or date).
+    event : str, default "event"
+        Column of the event name (strings or categorical).
     steps : list of str or list of lists of str
         Event names of each step; a list means any of those names (1 to 32 steps).
     window : str or timedelta, optional
@@ -257,7 +325,8 @@ def funnel(
         A user doing ``event`` after step ``from_step`` and before step ``to_step`` (1-based) of
         an attempt spoils that attempt (before the window closes, when ``to_step`` is never
         reached); a user whose every attempt is spoiled is not in the funnel at all (PostHog).
-        An exclusion at the same instant as the step that closes the gap does not count.
+        An exclusion at the same instant as the step that closes the gap does not count. In
+        the dict form ``from_step`` defaults to 1 and ``to_step`` to the last step.
     by : str or list of str, optional
         Segment columns of the events (e.g. plan, country).
     attribution : {"first_touch", "last_touch", "step:N"}, default "first_touch"
@@ -276,14 +345,16 @@ def funnel(
         with a ``complete`` column as in :func:`funnel_from_stages`.
     tz, week_start : str
         Time zone and first weekday of the periods.
-    unit : {"seconds", "minutes", "hours", "days"}, default "seconds"
+    unit : {"seconds", "minutes", "hours", "days"}, default "days"
+        Unit of the time-to-convert columns (their names end in it).
     histogram : bool or int, optional
         Time-to-convert histogram columns, as in :func:`funnel_from_stages`.
-    nulls : {"raise", "drop"}, default "raise"
+    invalid : {"raise", "skip"}, default "raise"
         Rows with a missing user or time raise an :class:`~kpikit.InputError` naming them;
-        ``"drop"`` leaves them out and reports their number in ``DataFrame.attrs["skipped_rows"]``.
-        A missing event name simply matches no step.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        ``"skip"`` leaves them out and reports how many with a
+        :class:`~kpikit.SkippedRowsWarning`. A missing event name simply matches no step.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -304,32 +375,18 @@ def funnel(
     ...     "time": [t, t + pd.Timedelta("2h"), t, t],
     ...     "event": ["signup", "upgrade", "signup", "upgrade"],
     ... })
-    >>> out = kpikit.funnel(events, user="user", time="time", event="event", steps=["signup", "upgrade"], unit="hours")
+    >>> out = kpikit.funnel(events, user="user", time="time", steps=["signup", "upgrade"], unit="hours")
     >>> print(out[["step_name", "entered", "converted", "conversion_from_previous", "time_to_convert_mean_hours"]].to_string())
       step_name  entered  converted  conversion_from_previous  time_to_convert_mean_hours
     0    signup        2          2                       1.0                         NaN
     1   upgrade        2          1                       0.5                         2.0
     """
-    check_output(output)
-    _check_unit(unit)
     step_names = _steps(steps)
-    segments = column_list(by)
-    state = _kpikit.funnel_event_state(
-        table_input(events, [user, time, event, *segments]),
-        user=user,
-        time=time,
-        event=event,
-        steps=step_names,
-        window=window_text(window),
-        order=order,
-        exclusions=_exclusions(exclusions, len(step_names)),
-        by=segments,
-        attribution=attribution,
-        count=count,
-        preset=preset,
-        freq=freq,
-        tz=tz,
-        week_start=week_start,
-        nulls=nulls,
+    segments, finish = _settings(by, freq, unit, histogram)
+    options = dict(
+        user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
+        exclusions=_exclusions(exclusions, len(step_names)), by=segments, attribution=attribution, count=count,
+        preset=preset, freq=freq, tz=tz, week_start=week_start, invalid=choice("invalid", invalid, ("raise", "skip")),
     )
-    return table_output(_kpikit.finish_funnel(state, unit=unit, histogram=histogram_bins(histogram)), output)
+    return run(_EVENTS, table, columns=[user, time, event, *segments], options=options, finish=finish, output=output,
+               segments=segments)

@@ -247,7 +247,7 @@ def report(
             window = cols.get("window")
 
             def funnel_section() -> str:
-                cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month")
+                cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month", output="pandas")
                 within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
                           if window is not None else "no conversion window: every lead so far")
                 return (f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"

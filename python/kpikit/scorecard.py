@@ -220,7 +220,7 @@ def _funnel_from_stages(s: Sources, freq: str) -> Any:
     from .funnel import funnel_from_stages
 
     table, cols = s.get("leads", "funnel_from_stages")
-    return funnel_from_stages(table, stages=list(cols["stages"]), window=cols.get("window"), freq=freq)
+    return funnel_from_stages(table, stages=list(cols["stages"]), window=cols.get("window"), freq=freq, output="pandas")
 
 
 def _active_users(s: Sources, freq: str) -> Any:

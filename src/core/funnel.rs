@@ -36,7 +36,8 @@ const META_FREQ: &str = "kpikit.funnel.freq";
 const META_WINDOW: &str = "kpikit.funnel.window_us";
 const META_AS_OF: &str = "kpikit.funnel.as_of";
 const META_ORDER: &str = "kpikit.funnel.order";
-/// Rows left out (nulls="drop"); reported by the wrapper as `DataFrame.attrs["skipped_rows"]`.
+/// Rows left out (invalid="skip"); the wrapper reports them with a `SkippedRowsWarning`
+/// (docs/vocabulary.md).
 pub const META_SKIPPED_ROWS: &str = "kpikit.skipped_rows";
 /// Steps are joined with this separator in the metadata (a control character no name uses).
 const SEP: &str = "\u{1f}";
@@ -317,11 +318,14 @@ fn state_columns<'a>(
     }
 }
 
-/// What to do with a lead whose stages are out of time order.
+/// What to do with a lead whose stages are out of time order (the `invalid=` policy of
+/// docs/vocabulary.md, with one value of its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageOrder {
     /// Fail, naming the rows (the default).
     Raise,
+    /// Leave the lead out and count it (`kpikit.skipped_rows`).
+    Skip,
     /// The lead's progress ends before the first stage that is earlier than a stage before it.
     Truncate,
 }
@@ -330,10 +334,11 @@ impl StageOrder {
     pub fn parse(s: &str) -> KpiResult<StageOrder> {
         match s {
             "raise" => Ok(StageOrder::Raise),
+            "skip" => Ok(StageOrder::Skip),
             "truncate" => Ok(StageOrder::Truncate),
             _ => Err(KpiError::param(
-                "order",
-                format!("{s:?} is not one of \"raise\", \"truncate\""),
+                "invalid",
+                format!("{s:?} is not one of \"raise\", \"skip\", \"truncate\""),
             )),
         }
     }
@@ -430,8 +435,8 @@ fn aligned_micros(cols: &[Column]) -> KpiResult<Vec<Vec<Int64Array>>> {
 /// 1…k are all present, in time order (equal times allowed) and stage k is at most `window`
 /// after stage 1 (inclusive). A missing stage ends the lead's progress (later stages do not
 /// count, as in any sequential funnel). A present stage earlier than a present stage before it
-/// is out of order: [`StageOrder::Raise`] names the rows, [`StageOrder::Truncate`] ends the
-/// progress there. With `periods`, groups are keyed by the entry period (of stage 1).
+/// is out of order: [`StageOrder::Raise`] names the rows, [`StageOrder::Skip`] leaves the lead
+/// out (counted in `kpikit.skipped_rows`), [`StageOrder::Truncate`] ends the progress there. With `periods`, groups are keyed by the entry period (of stage 1).
 pub fn stage_state(
     stages: &[Column],
     segments: &[Column],
@@ -491,6 +496,7 @@ fn stage_part(
     let mut reached = vec![0i64; ng * n];
     let mut durations: Vec<Vec<i64>> = vec![Vec::new(); ng * n];
     let mut bad = BadRows::default();
+    let mut skipped = 0u64;
     let mut utc_max: Option<i64> = None;
     let win = window.unwrap_or(i64::MAX);
     // Stage columns as aligned chunks of UTC microseconds (zero-copy for microsecond input).
@@ -532,21 +538,26 @@ fn stage_part(
             let mut k = 0usize;
             let mut stopped = false;
             let mut last: Option<(usize, i64)> = None; // latest present stage in order so far
+            let mut row_max: Option<i64> = None;
+            let mut skip = false;
             for s in 0..n {
                 if has_nulls[s] && chunk[s].is_null(i) {
                     stopped = true;
                     continue;
                 }
                 let v = vals[s][i];
-                if track_max {
-                    utc_max = Some(utc_max.map_or(v, |m: i64| m.max(v)));
-                }
+                row_max = Some(row_max.map_or(v, |m: i64| m.max(v)));
                 match last {
                     Some((ls, lt)) if v < lt => {
-                        if order == StageOrder::Raise {
-                            bad.push(r.start + row, || {
+                        match order {
+                            StageOrder::Raise => bad.push(r.start + row, || {
                                 format!("{} before {}", names[s], names[ls])
-                            });
+                            }),
+                            StageOrder::Skip => {
+                                skip = true;
+                                break;
+                            }
+                            StageOrder::Truncate => {}
                         }
                         stopped = true;
                         continue;
@@ -562,18 +573,26 @@ fn stage_part(
                     k = s + 1;
                 }
             }
+            row += 1;
+            if skip {
+                // A skipped lead is left out entirely, its times too (docs/vocabulary.md).
+                skipped += 1;
+                continue;
+            }
+            if let (true, Some(v)) = (track_max, row_max) {
+                utc_max = Some(utc_max.map_or(v, |m: i64| m.max(v)));
+            }
             for s in 0..k {
                 reached[g * n + s] += 1;
                 if s > 0 {
                     durations[g * n + s].push(t[s] - t[s - 1]);
                 }
             }
-            row += 1;
         }
     }
     KpiError::check_rows(
         &names.join(", "),
-        "stages must be in time order (order=\"truncate\" ends a lead's progress at the first stage out of order)",
+        "stages must be in time order (invalid=\"skip\" leaves such leads out, invalid=\"truncate\" ends a lead's progress at the first stage out of order)",
         bad,
     )?;
     let refs: Vec<&Column> = cols.iter().collect();
@@ -584,7 +603,7 @@ fn stage_part(
         window,
         as_of: periods.and_then(|p| latest_local(&refs, utc_max, p.zone)),
         order: "stages".into(),
-        skipped_rows: 0,
+        skipped_rows: skipped,
     };
     state_from_counts(
         &keys,
@@ -1058,10 +1077,10 @@ impl Nulls {
     pub fn parse(s: &str) -> KpiResult<Nulls> {
         match s {
             "raise" => Ok(Nulls::Raise),
-            "drop" => Ok(Nulls::Drop),
+            "skip" => Ok(Nulls::Drop),
             _ => Err(KpiError::param(
-                "nulls",
-                format!("{s:?} is not one of \"raise\", \"drop\""),
+                "invalid",
+                format!("{s:?} is not one of \"raise\", \"skip\""),
             )),
         }
     }
@@ -1374,7 +1393,7 @@ pub fn event_state(
         }
     }
     if nulls == Nulls::Raise {
-        let rule = "must not be missing (nulls=\"drop\" leaves such rows out and counts them)";
+        let rule = "must not be missing (invalid=\"skip\" leaves such rows out and counts them)";
         KpiError::check_rows(&log.user.name, rule, bad_user)?;
         KpiError::check_rows(&log.time.name, rule, bad_time)?;
     }
@@ -1561,9 +1580,23 @@ mod tests {
             .to_string();
         assert!(err.contains("row 0: signed before visited"), "{err}");
         assert!(err.contains("1 row(s)"), "{err}");
-        let st = stage_state(&[a, b], &[], None, None, StageOrder::Truncate).unwrap();
+        let st = stage_state(
+            &[a.clone(), b.clone()],
+            &[],
+            None,
+            None,
+            StageOrder::Truncate,
+        )
+        .unwrap();
         let out = finish_funnel(&st, Unit::Hours, None).unwrap();
         assert_eq!(i64s(&out, "converted"), vec![2, 1]);
+        // Skip: lead 0 is left out entirely and counted; lead 1 converts after 1 h.
+        let st = stage_state(&[a, b], &[], None, None, StageOrder::Skip).unwrap();
+        let out = finish_funnel(&st, Unit::Hours, None).unwrap();
+        assert_eq!(i64s(&out, "converted"), vec![1, 1]);
+        assert_eq!(f64s(&out, "time_to_convert_mean_hours")[1], Some(1.0));
+        let meta = out.schema().metadata().get(META_SKIPPED_ROWS).cloned();
+        assert_eq!(meta.as_deref(), Some("1"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn entry_periods(
 
 /// Partial state of a funnel over stage timestamp columns (one row per lead).
 #[pyfunction]
-#[pyo3(signature = (table, stages, *, window=None, by=Vec::new(), freq=None, tz="UTC", week_start="monday", order="raise"))]
+#[pyo3(signature = (table, stages, *, window=None, by=Vec::new(), freq=None, tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn funnel_stage_state(
     py: Python<'_>,
@@ -39,10 +39,10 @@ pub fn funnel_stage_state(
     freq: Option<String>,
     tz: &str,
     week_start: &str,
-    order: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (tz, week_start, order) = (tz.to_string(), week_start.to_string(), order.to_string());
+    let (tz, week_start, invalid) = (tz.to_string(), week_start.to_string(), invalid.to_string());
     table_out(enter(py, move || {
         let periods = entry_periods(freq.as_deref(), &tz, &week_start)?;
         funnel::stage_state(
@@ -50,14 +50,14 @@ pub fn funnel_stage_state(
             &table.columns(&by)?,
             funnel::parse_window(window.as_deref())?,
             periods,
-            StageOrder::parse(&order)?,
+            StageOrder::parse(&invalid)?,
         )
     })?)
 }
 
 /// Partial state of a funnel over an event log (all events of a user in this table).
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, event, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", nulls="raise"))]
+#[pyo3(signature = (table, *, user, time, event, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn funnel_event_state(
     py: Python<'_>,
@@ -76,10 +76,10 @@ pub fn funnel_event_state(
     freq: Option<String>,
     tz: &str,
     week_start: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (tz, week_start, nulls) = (tz.to_string(), week_start.to_string(), nulls.to_string());
+    let (tz, week_start, invalid) = (tz.to_string(), week_start.to_string(), invalid.to_string());
     table_out(enter(py, move || {
         let rules = FunnelRules::resolve(
             preset.as_deref(),
@@ -111,7 +111,7 @@ pub fn funnel_event_state(
             &exclusions,
             &rules,
             entry_periods(freq.as_deref(), &tz, &week_start)?,
-            Nulls::parse(&nulls)?,
+            Nulls::parse(&invalid)?,
         )
     })?)
 }

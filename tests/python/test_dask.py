@@ -169,7 +169,7 @@ def test_funnel_from_stages_on_a_cluster_equals_one_machine(client: Client) -> N
     # Five partitions plus an empty one (filtered away): medians and p90 stay exact.
     ddf = dd.from_pandas(df, npartitions=5)
     ddf = dd.concat([ddf, ddf[ddf.channel == "none"]])
-    got = kpikit.dask.funnel_from_stages(ddf, **kw)
+    got = kpikit.funnel_from_stages(ddf, **kw)
     pd.testing.assert_frame_equal(got, expected)
     assert got.converted.sum() > 0
 
@@ -178,7 +178,29 @@ def test_funnel_from_stages_errors_name_the_partition(client: Client) -> None:
     df = _leads(40)
     df.loc[25, "signed_up_at"] = df.loc[25, "visited_at"] - pd.Timedelta("1h")
     with pytest.raises(kpikit.InputError, match=r"partition 2: .*row 5: signed_up_at before visited_at"):
-        kpikit.dask.funnel_from_stages(dd.from_pandas(df, npartitions=4, sort=False))
+        kpikit.funnel_from_stages(dd.from_pandas(df, npartitions=4, sort=False))
+
+
+def test_funnel_skipped_rows_add_up_over_partitions(client: Client) -> None:
+    # Two leads out of order, in different partitions; two events without a user, likewise.
+    leads = _leads(40)
+    for row in (5, 25):
+        leads.loc[row, "signed_up_at"] = leads.loc[row, "visited_at"] - pd.Timedelta("1h")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        expected = kpikit.funnel_from_stages(leads, invalid="skip")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught_dask:
+        got = kpikit.funnel_from_stages(dd.from_pandas(leads, npartitions=4, sort=False), invalid="skip")
+    assert [w.message.count for w in caught] == [w.message.count for w in caught_dask] == [2]
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.converted.iloc[0] == 38
+    events = _events(400)
+    events.loc[[10, 300], "user"] = None
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught_dask:
+        got = kpikit.funnel(dd.from_pandas(events, npartitions=3), user="user", time="time", steps=["signup", "login"], invalid="skip")
+    assert [w.message.count for w in caught_dask] == [2]
+    with pytest.warns(kpikit.SkippedRowsWarning):
+        expected = kpikit.funnel(events, user="user", time="time", steps=["signup", "login"], invalid="skip")
+    pd.testing.assert_frame_equal(got, expected)
 
 
 def _events(n: int = 4_000) -> pd.DataFrame:
@@ -235,7 +257,7 @@ def test_funnel_on_a_cluster_equals_one_machine(client: Client, kw: dict) -> Non
     ddf = dd.from_pandas(df, npartitions=4)
     ddf = dd.concat([ddf, ddf[ddf.user < -1]])  # empty partitions too
     assert ddf.npartitions == 8
-    got = kpikit.dask.funnel(ddf, **args)
+    got = kpikit.funnel(ddf, **args)
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
 
 
@@ -243,7 +265,7 @@ def test_funnel_on_a_cluster_names_the_partition(client: Client) -> None:
     df = _events(40)
     df.loc[5, "user"] = None
     with pytest.raises(kpikit.InputError, match=r"partition \d+: .*\"user\""):
-        kpikit.dask.funnel(dd.from_pandas(df, npartitions=2), user="user", time="time", event="event", steps=["signup", "login"])
+        kpikit.funnel(dd.from_pandas(df, npartitions=2), user="user", time="time", steps=["signup", "login"])
 
 
 # --- partitions with misaligned and offset Arrow buffers --------------------------------------

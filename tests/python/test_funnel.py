@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -226,7 +228,7 @@ def test_any_library_unsorted_duplicates(make_table: Any) -> None:
         ("d", T0, "page_view"),
     ]
     data = {"user": [r[0] for r in rows], "time": [r[1] for r in rows], "event": [r[2] for r in rows]}
-    out = _funnel(make_table(data), ["signup", "upgrade"], unit="minutes")
+    out = _funnel(make_table(data), ["signup", "upgrade"], unit="minutes", output="pandas")
     # a, b, c enter; a converts after 3 min, b after 2 min → mean 2.5, median 2.5,
     # p90 = 2 + 0.9 × (3 − 2) = 2.9.
     assert _conv(out) == [3, 2]
@@ -247,10 +249,12 @@ def test_null_users_and_times_are_named_or_dropped() -> None:
         _funnel(ev, ["signup", "upgrade"])
     with pytest.raises(kpikit.InputError, match=r'"time".*row 2: missing'):
         _funnel(ev.assign(user=[1.0, 3.0, 2.0, 2.0]), ["signup", "upgrade"])
-    out = _funnel(ev, ["signup", "upgrade"], nulls="drop")
-    # Rows 1 and 2 dropped; user 2's upgrade has no sign-up left: only user 1 enters.
+    with pytest.warns(kpikit.SkippedRowsWarning, match="funnel: 2 rows skipped") as caught:
+        out = _funnel(ev, ["signup", "upgrade"], invalid="skip")
+    # Rows 1 and 2 skipped; user 2's upgrade has no sign-up left: only user 1 enters.
     assert _conv(out) == [1, 0]
-    assert out.attrs["skipped_rows"] == 2
+    assert [w.message.count for w in caught] == [2]
+    assert "skipped_rows" not in out.attrs and "skipped" not in out.columns
 
 
 def test_histogram_on_request() -> None:
@@ -314,9 +318,15 @@ def test_stages_out_of_order_are_named_or_truncated(make_table: Any) -> None:
     stages = ["visited_at", "signed_up_at", "pql_at"]
     with pytest.raises(kpikit.InputError, match=r"2 row\(s\), e\.g\. row 1: signed_up_at before visited_at; row 2: pql_at before signed_up_at"):
         kpikit.funnel_from_stages(make_table(data), stages=stages)
-    out = kpikit.funnel_from_stages(make_table(data), stages=stages, order="truncate")
+    out = kpikit.funnel_from_stages(make_table(data), stages=stages, invalid="truncate", output="pandas")
     # Lead 1 stops at the visit, lead 2 at the sign-up.
     assert out.converted.tolist() == [3, 2, 1]
+    # Skip: leads 1 and 2 are left out; lead 0 goes all the way (1 h, then 1 h more).
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.funnel_from_stages(make_table(data), stages=stages, invalid="skip", output="pandas", unit="hours")
+    assert [w.message.count for w in caught] == [2]
+    assert out.converted.tolist() == [1, 1, 1]
+    assert out.time_to_convert_mean_hours.tolist()[1:] == [1.0, 1.0]
 
 
 def test_stages_trends_and_segments_on_the_demo_company() -> None:
@@ -599,7 +609,7 @@ def test_stage_funnel_matches_reference(leads: list[Any], window: int | None) ->
             for i, s in enumerate(["a", "b", "c"])
         }
     ).assign(seg=[r[3] for r in leads])
-    out = kpikit.funnel_from_stages(df, stages=["a", "b", "c"], window=f"{window}h" if window else None, by="seg", unit="hours", order="truncate")
+    out = kpikit.funnel_from_stages(df, stages=["a", "b", "c"], window=f"{window}h" if window else None, by="seg", unit="hours", invalid="truncate")
     ref = _stage_reference(df, ["a", "b", "c"], window and window * 3_600_000_000, by="seg")
     # The reference keys missing segments as NaN/None; kpikit's output as None.
     ref = {tuple(None if (k is None or (isinstance(k, float) and np.isnan(k))) else k for k in key): v for key, v in ref.items()}
@@ -613,3 +623,171 @@ def test_output_libraries() -> None:
     arrow_out = _funnel(ev, ["a", "b"], output="arrow")
     assert pl_out["converted"].to_list() == [1, 1]
     assert isinstance(arrow_out, pa.Table) and arrow_out.column("converted").to_pylist() == [1, 1]
+
+
+# --- the vocabulary (docs/vocabulary.md) ----------------------------------------------------
+
+
+def test_both_funnels_report_days_by_default_and_event_is_the_event_column() -> None:
+    # One conversion after 36 hours = 1.5 days, in either shape. `event=` is not given: the
+    # event-name column is "event" by default.
+    ev = _log([(1, T0, "signup"), (1, T0 + 36 * H, "upgrade")])
+    out = kpikit.funnel(ev, user="user", time="time", steps=["signup", "upgrade"])
+    assert out.time_to_convert_mean_days.tolist()[1] == 1.5
+    leads = pd.DataFrame({"visited_at": [T0], "signed_up_at": [T0 + 36 * H]})
+    stages = kpikit.funnel_from_stages(leads, stages=["visited_at", "signed_up_at"])
+    assert stages.time_to_convert_mean_days.tolist()[1] == 1.5
+    # The event column can have any name.
+    renamed = kpikit.funnel(ev.rename(columns={"event": "name"}), user="user", time="time", event="name", steps=["signup", "upgrade"])
+    assert _conv(renamed) == [1, 1]
+
+
+def test_old_parameter_names_are_refused() -> None:
+    ev = _log([(1, T0, "signup")])
+    with pytest.raises(TypeError, match="nulls"):
+        _funnel(ev, ["signup"], nulls="drop")
+    leads = pd.DataFrame({"visited_at": [T0], "signed_up_at": [T0 + H]})
+    with pytest.raises(TypeError, match="order"):
+        kpikit.funnel_from_stages(leads, stages=["visited_at", "signed_up_at"], order="truncate")
+    with pytest.raises(TypeError, match="leads"):
+        kpikit.funnel_from_stages(leads=leads)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="events"):
+        kpikit.funnel(events=ev, user="user", time="time", steps=["signup"])  # type: ignore[call-arg]
+    # The old bad-row spellings are not values of invalid= either.
+    with pytest.raises(kpikit.ParameterError, match='"invalid"'):
+        _funnel(ev, ["signup"], invalid="drop")
+    with pytest.raises(kpikit.ParameterError, match='"invalid"'):
+        kpikit.funnel_from_stages(leads, stages=["visited_at", "signed_up_at"], invalid="ignore")
+    with pytest.raises(kpikit.ParameterError, match='"unit"'):
+        _funnel(ev, ["signup"], unit="weeks")
+
+
+def test_output_follows_the_input_library() -> None:
+    ev = _log([(1, T0, "signup"), (1, T0 + H, "upgrade"), (2, T0, "signup")])
+    leads = pd.DataFrame({"visited_at": [T0, T0], "signed_up_at": [T0 + H, pd.NaT]})
+    stages = ["visited_at", "signed_up_at"]
+    for make, kind in [(lambda d: d, pd.DataFrame), (pl.from_pandas, pl.DataFrame), (pa.Table.from_pandas, pa.Table)]:
+        out = _funnel(make(ev), ["signup", "upgrade"])
+        assert isinstance(out, kind)
+        assert _as_pandas(out).converted.tolist() == [2, 1]
+        out = kpikit.funnel_from_stages(make(leads), stages=stages)
+        assert isinstance(out, kind) and _as_pandas(out).converted.tolist() == [2, 1]
+    assert isinstance(_funnel(pl.from_pandas(ev), ["signup", "upgrade"], output="arrow"), pa.Table)
+
+
+def _as_pandas(out: Any) -> pd.DataFrame:
+    return out if isinstance(out, pd.DataFrame) else out.to_pandas()
+
+
+def test_categorical_segments_keep_their_categories_and_order() -> None:
+    # Plans in category order pro, team, free (not alphabetical); nobody is on "team".
+    plans = pd.CategoricalDtype(["pro", "team", "free"])
+    ev = _log(
+        [(1, T0, "signup", "free"), (1, T0 + H, "upgrade", "free"), (2, T0, "signup", "pro"), (3, T0, "signup", "free")],
+        extra="plan",
+    ).astype({"plan": plans})
+    out = _funnel(ev, ["signup", "upgrade"], by="plan")
+    assert out.plan.dtype == plans
+    # pro first: 1 entered, 0 upgraded; free: 2 entered, 1 upgraded.
+    assert out.plan.tolist() == ["pro", "pro", "free", "free"]
+    assert _conv(out) == [1, 0, 2, 1]
+    leads = pd.DataFrame({"visited_at": [T0, T0, T0], "signed_up_at": [T0 + D, pd.NaT, T0 + D], "plan": ["free", "pro", "pro"]})
+    out = kpikit.funnel_from_stages(leads.astype({"plan": plans}), stages=["visited_at", "signed_up_at"], by="plan")
+    assert out.plan.dtype == plans
+    assert out.plan.tolist() == ["pro", "pro", "free", "free"] and out.converted.tolist() == [2, 1, 1, 1]
+
+
+def test_skipped_rows_warn_for_every_library() -> None:
+    ev = pd.DataFrame({"user": [1.0, None, 1.0], "time": [T0, T0, T0 + H], "event": ["signup", "signup", "upgrade"]})
+    for table in (ev, pl.from_pandas(ev), pa.Table.from_pandas(ev)):
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            out = _funnel(table, ["signup", "upgrade"], invalid="skip", output="pandas")
+        assert [w.message.count for w in caught] == [1]
+        assert _conv(out) == [1, 1] and "skipped" not in out.columns
+    # Nothing skipped, nothing reported.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _funnel(ev.dropna(), ["signup", "upgrade"], invalid="skip")
+
+
+@pytest.mark.parametrize("alias, word", [("M", "month"), ("MS", "month"), ("QS", "quarter"), ("1mo", "month"), ("W-SUN", "week"), ("D", "day")])
+def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
+    ev = _log([(1, T0, "signup")])
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        _funnel(ev, ["signup"], freq=alias)
+    leads = pd.DataFrame({"visited_at": [T0]})
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.funnel_from_stages(leads, stages=["visited_at"], freq=alias)
+    with pytest.raises(kpikit.ParameterError, match='"freq"'):
+        kpikit.funnel_from_stages(leads, stages=["visited_at"], freq="hour")
+
+
+def test_a_segment_named_like_a_result_key_is_refused() -> None:
+    ev = _log([(1, T0, "signup", "x")], extra="step")
+    with pytest.raises(kpikit.ParameterError, match='"by".*step'):
+        _funnel(ev, ["signup"], by="step")
+
+
+@pytest.mark.parametrize(
+    "exclusions",
+    [
+        ("cancel", 1, 2),  # one exclusion without the enclosing list
+        [("cancel", 1)],  # two numbers are missing one
+        [{"from_step": 1, "to_step": 2}],  # no event
+        [{"event": "cancel", "from": 1, "to": 2}],  # misspelt keys would be ignored silently
+        [(None, 1, 2)],
+        [("cancel", "1", "2")],
+        [("cancel", 1.0, 2.0)],
+        [("cancel", True, 2)],
+        ["cancel"],
+        "cancel",
+        [("cancel", 2, 2)],
+        5,
+    ],
+)
+def test_malformed_exclusions_are_parameter_errors(exclusions: Any) -> None:
+    ev = _log([(1, T0, "signup"), (1, T0 + H, "cancel"), (1, T0 + 2 * H, "upgrade")])
+    with pytest.raises(kpikit.ParameterError, match='"exclusions"'):
+        _funnel(ev, ["signup", "upgrade"], exclusions=exclusions)
+    # Well-formed, the same exclusion spoils user 1's only attempt (numpy integers are fine).
+    assert _conv(_funnel(ev, ["signup", "upgrade"], exclusions=[("cancel", np.int64(1), 2)])) == [0, 0]
+    assert _conv(_funnel(ev, ["signup", "upgrade"], exclusions=[{"event": "cancel"}])) == [0, 0]
+
+
+@pytest.mark.parametrize("steps", ["signup", [], ["signup", 3], ["signup", []], [{"signup": 1}], None])
+def test_malformed_steps_are_parameter_errors(steps: Any) -> None:
+    with pytest.raises(kpikit.ParameterError, match='"steps"'):
+        _funnel(_log([(1, T0, "signup")]), steps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.none(), st.integers(0, 50))] * 3, st.sampled_from(["x", "y"])),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_skipping_out_of_order_leads_equals_leaving_them_out(leads: list[Any]) -> None:
+    # invalid="skip" gives the funnel of the leads whose present stages are in time order, with
+    # freq= too (a skipped lead's times do not move the end of the data), and counts the others.
+    base = pd.Timestamp("2025-01-01")
+    df = pd.DataFrame({s: [base + pd.Timedelta(days=r[i]) if r[i] is not None else pd.NaT for r in leads] for i, s in enumerate("abc")})
+    df["seg"] = [r[3] for r in leads]
+
+    def in_order(r: Any) -> bool:
+        present = [v for v in r[:3] if v is not None]
+        return present == sorted(present)
+
+    keep = [in_order(r) for r in leads]
+    kw: dict[str, Any] = dict(stages=["a", "b", "c"], by="seg", window="20d", freq="week")
+    if all(keep):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = kpikit.funnel_from_stages(df, invalid="skip", **kw)
+    else:
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            got = kpikit.funnel_from_stages(df, invalid="skip", **kw)
+        assert [w.message.count for w in caught] == [keep.count(False)]
+    want = kpikit.funnel_from_stages(df[keep].reset_index(drop=True), **kw)
+    pd.testing.assert_frame_equal(got, want)

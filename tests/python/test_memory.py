@@ -91,7 +91,7 @@ CONCURRENT: dict[str, Callable[[int], Any]] = {
     "revenue_cohorts": lambda s: kpikit.revenue_cohorts(snapshots(300, s), customer="customer", period="month", mrr="mrr"),
     "retention": lambda s: kpikit.retention(events(5_000, s), user="user", time="time", period="week"),
     "funnel": lambda s: kpikit.funnel(
-        events(5_000, s), user="user", time="time", event="event", steps=["signup", "view", "upgrade"]
+        events(5_000, s), user="user", time="time", steps=["signup", "view", "upgrade"], output="pandas"
     ),
     "active_users": lambda s: kpikit.active_users(events(5_000, s), user="user", time="time", windows={"dau": 1, "wau": 7}),
     "deal_metrics": lambda s: kpikit.deal_metrics(

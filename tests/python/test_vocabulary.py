@@ -55,6 +55,8 @@ ANALYSES = [
     "support_metrics",
     "campaign_metrics",
     "onboarding_time",
+    "funnel",
+    "funnel_from_stages",
 ]
 
 # Functions of two tables: both positional-only, named in the vocabulary as tables.

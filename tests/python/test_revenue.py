@@ -118,7 +118,7 @@ def test_same_period_join_and_churn_under_each_preset() -> None:
         "amount": [100.0, 600.0],
         "interval": ["month", "year"],
     })
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval")
     expected = {
         # preset: (new_mrr, churned_mrr, new_customers, churned_customers)
         "stripe": (150, 100, 2, 1),
@@ -159,9 +159,9 @@ def test_stripe_glossary_mrr_is_12500() -> None:
         "amount": [100.0] * 100 + [600.0] * 50,
         "interval": ["month"] * 100 + ["year"] * 50,
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert m.mrr.sum() == 12_500
-    mv = kpikit.mrr_movements(subs, customer="customer", start="start", amount="amount", interval="interval")
+    mv = kpikit.mrr_movements(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert mv.ending_mrr.tolist() == [12_500] and mv.new_customers.tolist() == [150]
 
 
@@ -172,10 +172,10 @@ def test_intervals_normalise_to_a_month() -> None:
         "amount": [300.0, 52.0, 60.0, 24.0],
         "interval": ["quarterly", "week", "6", "annual"],
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert dict(zip(m.customer, m.mrr)) == {"q": 100.0, "w": 225.33, "h": 10.0, "n": 2.0}
     months = subs.assign(interval=[3, 12 / 52, 6, 12])
-    m2 = kpikit.mrr(months, customer="customer", start="start", amount="amount", interval="interval")
+    m2 = kpikit.mrr(months, customer="customer", started="start", amount="amount", interval="interval")
     assert m2.mrr.tolist() == m.mrr.tolist()
 
 
@@ -186,7 +186,7 @@ def test_mrr_snapshots_and_period_end_rule() -> None:
         "end": pd.to_datetime(["2026-02-01", "2026-03-31"]),
         "amount": [10.0, 30.0],
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", end="end", amount="amount")
+    m = kpikit.mrr(subs, customer="customer", started="start", ended="end", amount="amount")
     # Ends at midnight on 1 February: counted in January. Ends on 31 March: not at the end of March.
     assert m.period.dt.strftime("%Y-%m").tolist() == ["2026-01"]
     assert m.mrr.tolist() == [10.0]
@@ -204,7 +204,7 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
         "interval": ["year", "month", "month", "month", "year", "month"],
         "region": ["eu", "eu", "us", "us", "us", "eu"],
     }
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval", by="region")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval", by="region")
     out = kpikit.mrr_movements(make_table(data), **cols)
     expected = kpikit.mrr_movements(pd.DataFrame(data), **cols)
     pd.testing.assert_frame_equal(out.reset_index(drop=True), expected)
@@ -250,7 +250,7 @@ def test_errors_name_column_rule_and_rows() -> None:
         "amount": [10.0, 10.0, 10.0],
         "interval": ["month", "fortnightly", "year"],
     })
-    cols = dict(customer="customer", start="start", end="end", amount="amount")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount")
     with pytest.raises(kpikit.InputError, match=r'"interval".*row 1: "fortnightly"'):
         kpikit.mrr(subs, interval="interval", **cols)
     with pytest.raises(kpikit.InputError, match=r'"end": must not be before start: 1 row\(s\), e.g. row 1'):
@@ -271,7 +271,7 @@ def test_parameter_errors() -> None:
     with pytest.raises(kpikit.ParameterError, match="snapshot"):
         kpikit.mrr_movements(df, snapshot="average", **cols)
     with pytest.raises(kpikit.ParameterError, match="not both"):
-        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", start="month")
+        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", started="month")
     with pytest.raises(kpikit.ParameterError, match="period= and mrr="):
         kpikit.mrr(df, customer="customer", period="month")
     with pytest.raises(kpikit.SchemaError, match='"month" must be a timestamp or date'):
@@ -372,7 +372,7 @@ def histories(draw: Any) -> pd.DataFrame:
 @settings(max_examples=80, deadline=None)
 @given(histories())
 def test_matches_pandas_reference(subs: pd.DataFrame) -> None:
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval")
     led_ref, tot_ref = _reference(subs)
     out = kpikit.mrr_movements(subs, **cols)
     assert_reconciles(out)

@@ -56,7 +56,7 @@ def test_open_subscriptions_count_to_the_end_of_the_data_across_partitions() -> 
             "amount": [10.0, 20.0],
         }
     )
-    kw: dict[str, Any] = dict(customer="customer", start="start", end="end", amount="amount")
+    kw: dict[str, Any] = dict(customer="customer", started="start", ended="end", amount="amount")
     whole = kpikit.revenue_cohorts(subs, **kw)
     parts = kpikit.revenue_cohorts([subs.iloc[:1], subs.iloc[1:], subs.iloc[:0]], **kw)
     pd.testing.assert_frame_equal(whole, parts)

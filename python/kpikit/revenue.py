@@ -51,10 +51,21 @@ def _convention_text(name: str, value: Any) -> str:
     raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
 
 
+#: Column parameters renamed to the vocabulary (docs/vocabulary.md): ``start``/``end`` are the
+#: bounds of an analysed range everywhere else.
+_RENAMED = {"start": "started", "end": "ended"}
+
+
 def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, str]]:
     """Convention keywords as (name, text) pairs for the core, unknown names rejected."""
     overrides = []
     for name, value in conventions.items():
+        if name in _RENAMED:
+            # What Python says of any unknown keyword, with the name to use.
+            raise TypeError(
+                f"{function}() got an unexpected keyword argument {name!r}; the subscription "
+                f"column is {_RENAMED[name]}= (docs/vocabulary.md)"
+            )
         if name not in CONVENTIONS:
             raise ParameterError(
                 f"parameter {name!r}: not a keyword of {function}; conventions are {', '.join(CONVENTIONS)}"
@@ -461,7 +472,9 @@ def _in_order(ledger: Any, source: Any, segments: Sequence[str]) -> Any:
 
     arrow = arrow.append_column("_row", pa.array(np.arange(arrow.num_rows, dtype=np.int64)))
     arrow = table_output(arrow, "arrow", source=source, segments=segments, analysis="mrr_movements")
-    return arrow.sort_by("_row").drop_columns(["_row"])
+    if any(pa.types.is_dictionary(arrow.schema.field(s).type) for s in segments):
+        arrow = arrow.sort_by("_row")
+    return arrow.drop_columns(["_row"])
 
 
 _MOVEMENT_COLUMNS = ("starting_mrr", "new_mrr", "churned_mrr", "ending_mrr", "starting_customers")
@@ -644,6 +657,13 @@ def revenue_metrics(
     arrow = pa.table(result)
     # The core writes period, the segments, then the rates from "mrr" on.
     segments = arrow.column_names[1 : arrow.column_names.index("mrr")]
+    for name in segments:
+        field = arrow.schema.field(name)
+        if pa.types.is_dictionary(field.type):
+            # The core passes a dictionary segment through; as plain values, the restoring below
+            # gives it the source's categories and orderedness.
+            column = arrow.column(name).cast(field.type.value_type)
+            arrow = arrow.set_column(arrow.column_names.index(name), pa.field(name, column.type), column)
     arrow = table_output(arrow, "arrow", source=table, segments=segments, analysis="revenue_metrics")
     return _delivered(arrow, library, segments, [*segments, "period"])
 

@@ -31,7 +31,7 @@ def test_hand_computed_triangle_with_a_returning_customer(make_table: Callable[[
     # stays in the January cohort. c joins in March at 40 (March cohort).
     history = {"a": [100.0, 100.0, 110.0, 110.0], "b": [50.0, 0.0, 0.0, 70.0], "c": [0.0, 0.0, 40.0, 40.0]}
     data = snapshots(history)
-    r = cohorts(make_table({k: data[k].tolist() for k in data.columns}))
+    r = cohorts(make_table({k: data[k].tolist() for k in data.columns}), output="pandas")
     jan = r[r.cohort == pd.Timestamp("2026-01-01")]
     assert jan.period_number.tolist() == [0, 1, 2, 3]
     assert jan.cohort_size.tolist() == [2] * 4 and jan.cohort_mrr.tolist() == [150.0] * 4

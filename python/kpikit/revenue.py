@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, freq as check_freq, is_dask, output_of, run
+from ._analysis import Analysis, check_segments, is_dask, output_of, run
+from ._analysis import freq as check_freq
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
@@ -629,8 +630,8 @@ def revenue_metrics(
     [<NA>, False]
     """
     if spend is not None and is_dask(spend):
-        spend = spend.compute()
-    rates = dict(freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
+        spend = cast(Any, spend).compute()
+    rates: dict[str, Any] = dict(freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
                  spend=None if spend is None else table_input(spend, None), spend_time=spend_time,
                  spend_amount=spend_amount, tz=tz)
     if customer is not None:
@@ -648,7 +649,7 @@ def revenue_metrics(
             "a movement table has its own columns"
         )
     if is_dask(table):
-        table = table.compute()  # a movement table is small: one row per period and segment
+        table = cast(Any, table).compute()  # a movement table is small: one row per period and segment
     library = output_of(table, output)
     result = _kpikit.revenue_metrics(table_input(table, None), ledger_conventions=_ledger_conventions(table),
                                      preset=preset, conventions=_overrides(conventions, "revenue_metrics"), **rates)

@@ -631,9 +631,11 @@ def revenue_metrics(
     """
     if spend is not None and is_dask(spend):
         spend = cast(Any, spend).compute()
-    rates: dict[str, Any] = dict(freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
-                 spend=None if spend is None else table_input(spend, None), spend_time=spend_time,
-                 spend_amount=spend_amount, tz=tz)
+    rates: dict[str, Any] = dict(
+        freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
+        spend=None if spend is None else table_input(spend, None), spend_time=spend_time, spend_amount=spend_amount,
+        tz=tz,
+    )
     if customer is not None:
         o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
         o.update(by=check_segments(column_list(by)), preset=preset,

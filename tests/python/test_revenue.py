@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kpikit
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -14,6 +13,8 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kpikit
 from kpikit import _kpikit
 
 MONEY = ["starting_mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "ending_mrr"]

@@ -330,7 +330,8 @@ def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
             return pa.array(pdtype.categories.to_list()), True
         if isinstance(pdtype, pl.Categorical):
             # A Categorical's physical order is the order values were first met: no meaning.
-            return pa.array(sorted(source[name].cat.get_categories().to_list())), False
+            # (polars 2 has no list of a Categorical's categories: the values present, sorted.)
+            return pa.array(sorted(source[name].drop_nulls().unique().cast(pl.String).to_list())), False
         return None
     if isinstance(source, (pa.Table, pa.RecordBatch)) and name in source.column_names:
         column = source.column(name)

@@ -228,10 +228,11 @@ def report(
 
         if "subscriptions" in roles:
             table, cols = sources.subscriptions  # type: ignore[misc]
-            keys = {k: cols[k] for k in ("customer", "period", "mrr", "start", "end", "amount", "interval") if k in cols}
+            keys = {k: cols[k] for k in ("customer", "period", "mrr", "started", "ended", "amount", "interval") if k in cols}
+            keys.update({new: cols[old] for old, new in (("start", "started"), ("end", "ended")) if old in cols})
 
             def revenue_section() -> str:
-                moves = mrr_movements(table, freq="month", **keys)
+                moves = mrr_movements(table, freq="month", output="pandas", **keys)
                 if end is not None:
                     moves = moves[pd.to_datetime(moves["period"]) <= end]
                 return "<h2>MRR movements</h2>" + _chart(lambda ax: plot.mrr_movements(moves, ax=ax))

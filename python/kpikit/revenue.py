@@ -1,21 +1,25 @@
-"""SaaS revenue: MRR per customer and the MRR movement ledger.
+"""SaaS revenue: MRR per customer, the MRR movement ledger, revenue rates and cohorts.
 
 Everything is computed in the Rust core, in integer hundredths of the input's money unit
 ("cents"), so the ledger reconciles exactly; results come back as floats in the input's unit.
-The movements are computed as *partial → merge → finish*: with every customer's rows in one
-partition, the per-period flows of the partitions add up exactly.
+The movements and cohorts are computed as *partial → merge → finish*: with every customer's rows
+in one partition, the per-period flows of the partitions add up exactly, which is how a Dask
+DataFrame is computed (shuffled on the customer column, unless ``partitioned=True``).
 
-Definitions, the convention keywords and what each preset sets: docs/conventions.md#revenue.
+Definitions, the convention keywords and what each preset sets: docs/conventions.md#revenue;
+parameter names: docs/vocabulary.md#revenue.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._analysis import Analysis, check_segments, is_dask, output_of, run
+from ._analysis import freq as check_freq
+from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
@@ -31,6 +35,9 @@ CONVENTIONS: dict[str, Any] = _DEFINED["default"]
 #: What each preset sets, every keyword included.
 PRESETS: dict[str, dict[str, Any]] = _DEFINED["presets"]
 
+#: The period lengths the revenue kernels support.
+_FREQS = ("day", "week", "month", "quarter", "year")
+
 
 def _convention_text(name: str, value: Any) -> str:
     """A convention value in the text form the core parses."""
@@ -45,10 +52,21 @@ def _convention_text(name: str, value: Any) -> str:
     raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
 
 
+#: Column parameters renamed to the vocabulary (docs/vocabulary.md): ``start``/``end`` are the
+#: bounds of an analysed range everywhere else.
+_RENAMED = {"start": "started", "end": "ended"}
+
+
 def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, str]]:
     """Convention keywords as (name, text) pairs for the core, unknown names rejected."""
     overrides = []
     for name, value in conventions.items():
+        if name in _RENAMED:
+            # What Python says of any unknown keyword, with the name to use.
+            raise TypeError(
+                f"{function}() got an unexpected keyword argument {name!r}; the subscription "
+                f"column is {_RENAMED[name]}= (docs/vocabulary.md)"
+            )
         if name not in CONVENTIONS:
             raise ParameterError(
                 f"parameter {name!r}: not a keyword of {function}; conventions are {', '.join(CONVENTIONS)}"
@@ -57,39 +75,143 @@ def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, st
     return overrides
 
 
-def _input_options(
-    period: str | None, mrr: str | None, start: str | None, end: str | None, amount: str | None,
-    interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
+def _read_options(
+    customer: str, period: str | None, mrr: str | None, started: str | None, ended: str | None,
+    amount: str | None, interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
 ) -> dict[str, Any]:
-    """The keywords of the core's revenue kernels that say how the input is read."""
-    return dict(period=period, mrr=mrr, start=start, end=end, amount=amount, interval=interval,
-                freq=freq, week_start=week_start, snapshot=snapshot, tz=tz)
+    """How the input is read: the keywords of the core's revenue kernels (which still call the
+    subscription columns ``start`` and ``end``), plus the customer column."""
+    return dict(customer=customer, period=period, mrr=mrr, start=started, end=ended, amount=amount,
+                interval=interval, freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz)
+
+
+def _columns(o: dict[str, Any]) -> list[str | None]:
+    """The columns a revenue kernel reads."""
+    return [o["customer"], o["period"], o["mrr"], o["start"], o["end"], o["amount"], o["interval"], *o.get("by", [])]
+
+
+def _kernel(o: dict[str, Any]) -> dict[str, Any]:
+    """The options as keywords of a binding (the customer column is positional there)."""
+    return {k: v for k, v in o.items() if k != "customer"}
+
+
+def _movement_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.movements(table, o["customer"], **_kernel(o))
+
+
+def _cohort_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.cohort_state(table, o["customer"], **_kernel(o))
+
+
+def _metrics_of_state(state: Any, f: dict[str, Any]) -> Any:
+    """Rates from a movement state: finished into the movement table, whose metadata says which
+    conventions it was computed with (preset and keywords were applied by the state step)."""
+    import pyarrow as pa
+
+    moved = pa.table(_kpikit.finish_movements(state))
+    raw = (moved.schema.metadata or {}).get(b"kpikit.conventions")
+    return _kpikit.revenue_metrics(moved, ledger_conventions=None if raw is None else raw.decode(), **f)
+
+
+_MOVEMENTS = Analysis(
+    "mrr_movements",
+    state=_movement_state,
+    merge=_kpikit.merge_movement_states,
+    finish=lambda state, _: _kpikit.finish_movements(state),
+    shuffle="customer",
+)
+_METRICS = Analysis(
+    "revenue_metrics",
+    state=_movement_state,
+    merge=_kpikit.merge_movement_states,
+    finish=_metrics_of_state,
+    shuffle="customer",
+)
+_COHORTS = Analysis(
+    "revenue_cohorts",
+    state=_cohort_state,
+    merge=_kpikit.merge_cohort_states,
+    finish=lambda state, _: _kpikit.finish_cohorts(state),
+    shuffle="customer",
+)
+
+
+def _run(
+    analysis: Analysis, table: Any, options: dict[str, Any], *, finish: dict[str, Any] | None = None,
+    output: str | None, partitioned: bool,
+) -> Any:
+    """``analysis`` on a table, a Dask DataFrame or a list of customer partitions, as an Arrow
+    table with its segments' categories restored, and the library the result goes back in."""
+    segments = options.get("by", [])
+    if isinstance(table, (list, tuple)):
+        if not table:
+            raise ParameterError('parameter "table": an empty list of partitions')
+        columns = _columns(options)
+        state = analysis.merge([analysis.state(table_input(t, columns), options) for t in table])
+        result = analysis.finish(state, finish or {})
+        arrow = table_output(result, "arrow", source=table[0], segments=segments, analysis=analysis.name)
+        return arrow, output_of(table[0], output)
+    arrow = run(analysis, table, columns=_columns(options), options=options, finish=finish, output="arrow",
+                segments=segments, partitioned=partitioned)
+    return arrow, output_of(table, output)
+
+
+def _delivered(arrow: Any, library: str, segments: Sequence[str] = (), order: Sequence[str] = ()) -> Any:
+    """The result in ``library``, rows ordered by ``order`` when a segment came back categorical
+    (categories in their order, missing last), and for pandas the conventions the result was
+    computed with in ``DataFrame.attrs["conventions"]`` (an Arrow result carries them in its
+    schema metadata ``kpikit.conventions``; a polars DataFrame has no place for them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if order and any(pa.types.is_dictionary(arrow.schema.field(s).type) for s in segments if s in arrow.column_names):
+        keys = []
+        for name in order:
+            col = arrow.column(name).combine_chunks()
+            keys.append(pc.fill_null(col.indices.cast(pa.int32()), 2**31 - 1) if pa.types.is_dictionary(col.type) else col)
+        names = [f"k{i}" for i in range(len(keys))]
+        arrow = arrow.take(pc.sort_indices(pa.table(keys, names=names), sort_keys=[(n, "ascending") for n in names]))
+    out = table_output(arrow, library)
+    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
+    if library == "pandas" and raw is not None:
+        out.attrs["conventions"] = json.loads(raw)
+    return out
+
+
+def _no_dask(table: Any, function: str) -> None:
+    if is_dask(table):
+        raise ParameterError(
+            f'parameter "table": {function} reads one table, not a Dask DataFrame; call compute() first '
+            "(mrr_movements, revenue_metrics and revenue_cohorts take a Dask DataFrame as it is)"
+        )
 
 
 def mrr(
     table: TableLike,
+    /,
     *,
     customer: str,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
     tz: str = "UTC",
-    output: Output = "pandas",
+    week_start: str = "monday",
+    output: Output | None = None,
 ) -> Any:
     """MRR per customer per period, from snapshots or from subscriptions.
 
-    Two input shapes:
+    Two input shapes (docs/conventions.md#mrr):
 
     * **snapshots** — ``period`` (a timestamp or date in the period) and ``mrr``: a customer's
       MRR in a period is the sum of its rows in that period (one row per subscription, say); a
       period without rows is 0. Because rows add up, snapshots must not be finer than ``freq``:
       to read monthly snapshots by quarter, keep each quarter's last month first.
-    * **subscriptions** — ``start``, ``end`` (null = still active), ``amount`` per billing
+    * **subscriptions** — ``started``, ``ended`` (null = still active), ``amount`` per billing
       ``interval``. The monthly value is
 
           monthly = amount / months(interval)      year 12, quarter 3, month 1, week 12/52,
@@ -97,7 +219,7 @@ def mrr(
 
       rounded to cents per subscription (as ChartMogul rounds each line). Without ``interval``
       amounts are monthly already. With ``snapshot="end"`` (default) a subscription counts in a
-      period when it is active at the period's last instant, ``start < period end ≤ end``: a
+      period when it is active at the period's last instant, ``started < period end ≤ ended``: a
       subscription ending at midnight on the 1st counts in the month before. With
       ``snapshot="average"`` it counts by the fraction of the period it covers
       (``monthly × covered time / period length``, rounded to cents per customer and period).
@@ -105,19 +227,27 @@ def mrr(
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per snapshot or per subscription. Not a Dask DataFrame: the result has a row
+        per customer and period, as large as the data (compute it first, or use
+        :func:`mrr_movements`, which takes one).
     customer : str
         Customer id column (any type; must not be missing).
     period, mrr : str, optional
         Snapshot columns.
-    start, end, amount, interval : str, optional
-        Subscription columns; ``interval`` holds names ("month", "quarter", "year", "week",
-        "annual"…) or numbers of months.
+    started, ended, amount, interval : str, optional
+        Subscription columns: when each subscription started and ended (timestamps or dates),
+        the amount billed per interval, and the interval as names ("month", "quarter", "year",
+        "week", "annual"…) or numbers of months.
     freq : {"day", "week", "month", "quarter", "year"}, default "month"
         Calendar periods, counted in ``tz`` (naive times are taken as local to it).
     snapshot : {"end", "average"}, default "end"
         How subscriptions are read into a period's MRR (snapshots are one value per period).
     tz : str, default "UTC"
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        Time zone the periods are counted in.
+    week_start : str, default "monday"
+        First day of a week for ``freq="week"``.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -129,9 +259,9 @@ def mrr(
     Raises
     ------
     InputError
-        Missing customers, periods or starts; negative, non-finite or missing amounts; ``end``
-        before ``start``; intervals that are not a known name or a positive number. The message
-        names the column, the rule and up to five rows.
+        Missing customers, periods or start times; negative, non-finite or missing amounts;
+        ``ended`` before ``started``; intervals that are not a known name or a positive number.
+        The message names the column, the rule and up to five rows.
 
     Examples
     --------
@@ -141,42 +271,32 @@ def mrr(
     >>> import pandas as pd, kpikit
     >>> subs = pd.DataFrame({
     ...     "customer": range(150),
-    ...     "start": pd.Timestamp("2026-01-01"),
+    ...     "started": pd.Timestamp("2026-01-01"),
     ...     "amount": [100.0] * 100 + [600.0] * 50,
     ...     "interval": ["month"] * 100 + ["year"] * 50,
     ... })
-    >>> m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    >>> m = kpikit.mrr(subs, customer="customer", started="started", amount="amount", interval="interval")
     >>> m.groupby("period").mrr.sum()
     period
     2026-01-01    12500.0
     Name: mrr, dtype: float64
     """
-    check_output(output)
-    columns = [customer, period, mrr, start, end, amount, interval]
-    result = _kpikit.customer_mrr(
-        table_input(table, columns),
-        customer,
-        period=period,
-        mrr=mrr,
-        start=start,
-        end=end,
-        amount=amount,
-        interval=interval,
-        freq=freq,
-        snapshot=snapshot,
-        tz=tz,
-    )
-    return table_output(result, output)
+    _no_dask(table, "kpikit.mrr")
+    library = output_of(table, output)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+    result = _kpikit.customer_mrr(table_input(table, _columns(o)), customer, **_kernel(o))
+    return table_output(result, library, analysis="mrr")
 
 
 def mrr_movements(
     table: TableLike | Sequence[TableLike],
+    /,
     *,
     customer: str,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
@@ -186,7 +306,8 @@ def mrr_movements(
     snapshot: str = "end",
     tz: str = "UTC",
     week_start: str = "monday",
-    output: Output = "pandas",
+    partitioned: bool = False,
+    output: Output | None = None,
     **conventions: Any,
 ) -> Any:
     """MRR movements per period (and segment): the MRR bridge from start to end of each period.
@@ -212,16 +333,17 @@ def mrr_movements(
     end) *joined and churned in the period*; it is counted by ``same_period_new_churn`` and
     always in ``new_and_churned_customers``. This is only visible from subscriptions with
     ``snapshot="end"``: snapshots have one value per period, and averages keep the customer's
-    MRR in the period.
+    MRR in the period. Definitions: docs/conventions.md#mrr-movements.
 
     Parameters
     ----------
-    table : table, or a list of tables
-        As in :func:`kpikit.mrr`. A list is read as partitions of one table split by customer
-        (every customer's rows in one partition, e.g. the partitions of a Dask DataFrame
-        shuffled on ``customer``): each partition's flows are computed on its own and merged
-        exactly, giving the one-pass result (not with ``detail=True``).
-    customer, period, mrr, start, end, amount, interval, freq, snapshot, tz
+    table : pandas, polars or Dask DataFrame, pyarrow Table, any Arrow stream, or a list of tables
+        As in :func:`kpikit.mrr`. A Dask DataFrame is shuffled on ``customer`` (every customer's
+        rows in one partition, unless ``partitioned=True``), each partition's flows are computed
+        where it lives and merged exactly on the client. A list is read the same way, as
+        partitions of one table split by customer. Both give the one-pass result (not with
+        ``detail=True``).
+    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, week_start
         As in :func:`kpikit.mrr`.
     by : str or list of str, optional
         Segment columns (plan, region…); a customer has one segment value per period (two rows
@@ -229,18 +351,22 @@ def mrr_movements(
         moving between segments leaves the old one as ``moved_out_mrr`` (its starting MRR) and
         enters the new one as ``moved_in_mrr`` (the same amount), the change of its MRR being
         expansion or contraction in the new segment. Summed over segments, every column except
-        the moves equals the result without ``by``, and the moves cancel out.
+        the moves equals the result without ``by``, and the moves cancel out. A categorical
+        segment keeps its categories, in their order.
     preset : {"chartmogul", "stripe", "baremetrics", "profitwell"}, optional
-        Set the conventions as that tool publishes them (listed in :data:`PRESETS`); keywords
-        given as well override the preset.
+        Set the conventions as that tool publishes them (listed in :data:`PRESETS`,
+        docs/conventions.md#revenue-presets); keywords given as well override the preset.
     detail : bool, default False
         Return the per-customer ledger instead: one row per customer, period and segment with
         MRR at either end of the period (or that joined and churned in it), with the same money
         columns and a ``movement`` label (new, reactivation, expansion, contraction, unchanged,
-        churn, moved_in, moved_out, new_and_churn, reactivation_and_churn).
-    week_start : str, default "monday"
-        First day of a week for ``freq="week"``.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        churn, moved_in, moved_out, new_and_churn, reactivation_and_churn). One table only.
+    partitioned : bool, default False
+        Dask input only: the rows of each customer already share one partition (Parquet files
+        written per customer range, say), so the shuffle is skipped. If they do not, a customer
+        split over two partitions churns in one and is new in the other.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (pandas for a Dask DataFrame).
     **conventions
         ``same_period_new_churn`` : {"count", "exclude", "net_out_of_new"}, default "count"
             ``"count"`` (Stripe, Baremetrics, Maxio): new (or reactivation) and churn, in MRR and
@@ -262,28 +388,36 @@ def mrr_movements(
             reactivation offsets churn in net MRR churn, counts in NRR, and counts in the quick
             ratio; which churn rate lifetime value divides by, and over how many previous
             periods it is averaged; see :func:`revenue_metrics`). They do not change this table;
-            they are recorded with it (``DataFrame.attrs["conventions"]``, or the Arrow schema
-            metadata) for :func:`revenue_metrics`.
+            they are recorded with it for :func:`revenue_metrics`: a pandas result holds them in
+            ``DataFrame.attrs["conventions"]``, an Arrow result in its schema metadata
+            ``kpikit.conventions``. A polars DataFrame has no table metadata: give
+            :func:`revenue_metrics` the same ``preset`` and keywords again (or ask for
+            ``output="arrow"``).
 
     Returns
     -------
     DataFrame
-        One row per period from the first with MRR to the last of the data (gaps filled) and
-        segment (sorted): ``period``, the segments, ``starting_mrr``, ``new_mrr``,
-        ``expansion_mrr``, ``contraction_mrr``, ``churned_mrr``, ``reactivation_mrr``,
-        (``moved_in_mrr``, ``moved_out_mrr`` with ``by``), ``ending_mrr``, ``net_new_mrr``,
-        ``starting_customers``, ``new_customers``, ``expanded_customers``,
-        ``contracted_customers``, ``churned_customers``, ``reactivated_customers``,
-        (``moved_in_customers``, ``moved_out_customers``), ``ending_customers`` and
-        ``new_and_churned_customers``. ``starting`` of a period is the ``ending`` of the one
-        before. With snapshots, a customer without a row in the period after its last one
-        churns there, unless that is past the last period of the data.
+        One row per segment (sorted; categories in their order) and period from the first with
+        MRR to the last of the data (gaps filled): ``period``, the segments, ``starting_mrr``,
+        ``new_mrr``, ``expansion_mrr``, ``contraction_mrr``, ``churned_mrr``,
+        ``reactivation_mrr``, (``moved_in_mrr``, ``moved_out_mrr`` with ``by``),
+        ``ending_mrr``, ``net_new_mrr``, ``starting_customers``, ``new_customers``,
+        ``expanded_customers``, ``contracted_customers``, ``churned_customers``,
+        ``reactivated_customers``, (``moved_in_customers``, ``moved_out_customers``),
+        ``ending_customers`` and ``new_and_churned_customers``. ``starting`` of a period is the
+        ``ending`` of the one before. With snapshots, a customer without a row in the period
+        after its last one churns there, unless that is past the last period of the data.
 
     Notes
     -----
+    No ``invalid=`` parameter: every bad row (a missing customer, period or start time, a
+    negative or missing amount, an unknown interval, an end before the start, two segment
+    values in one period) raises an :class:`~kpikit.InputError` naming the rows; drop or fix
+    them first.
+
     What the presets cannot reproduce from these inputs: churn timing (ChartMogul's setting for
     the cancel date or the end of the paid period, ProfitWell's end of paid period) is whatever
-    date ``end`` holds; Stripe's and Baremetrics' rolling 30-day windows are calendar periods
+    date ``ended`` holds; Stripe's and Baremetrics' rolling 30-day windows are calendar periods
     here; discounts, trials, past-due and delinquency rules apply to the amounts before they
     reach kpikit; ChartMogul's grouping of activities within minutes is subsumed by netting per
     period. ProfitWell publishes no churn denominator (the default stays).
@@ -304,32 +438,44 @@ def mrr_movements(
     0 2026-01-01           0.0    100.0            0.0          0.0       100.0
     1 2026-02-01         100.0     50.0           50.0          0.0       200.0
     2 2026-03-01         200.0      0.0            0.0        150.0        50.0
+
+    The same from a Dask DataFrame (a pandas result):
+
+    >>> import dask.dataframe as dd
+    >>> kpikit.mrr_movements(dd.from_pandas(snaps, npartitions=2), customer="customer",
+    ...                      period="month", mrr="mrr").ending_mrr.tolist()
+    [100.0, 200.0, 50.0]
     """
-    check_output(output)
-    overrides = _overrides(conventions, "mrr_movements")
-    segments = column_list(by)
-    columns = [customer, period, mrr, start, end, amount, interval, *segments]
-    kwargs = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
-    kwargs.update(by=segments, preset=preset, conventions=overrides)
-    if isinstance(table, (list, tuple)):
-        if detail:
-            raise ParameterError("parameter 'detail': the per-customer ledger needs one table, not partitions")
-        if not table:
-            raise ParameterError("parameter 'table': an empty list of partitions")
-        states = [_kpikit.movements(table_input(t, columns), customer, **kwargs) for t in table]
-        result = _kpikit.finish_movements(_kpikit.merge_movement_states(states))
-    elif detail:
-        result = _kpikit.movements(table_input(table, columns), customer, detail=True, **kwargs)
-    else:
-        result = _kpikit.finish_movements(_kpikit.movements(table_input(table, columns), customer, **kwargs))
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+    o.update(by=check_segments(column_list(by)), preset=preset, conventions=_overrides(conventions, "mrr_movements"))
+    if not detail:
+        arrow, library = _run(_MOVEMENTS, table, o, output=output, partitioned=partitioned)
+        return _delivered(arrow, library, o["by"], [*o["by"], "period"])
+    if isinstance(table, (list, tuple)) or is_dask(table):
+        raise ParameterError(
+            'parameter "detail": the per-customer ledger is computed from one table, not from '
+            "partitions (a list of tables or a Dask DataFrame)"
+        )
+    library = output_of(table, output)
+    ledger = _kpikit.movements(table_input(table, _columns(o)), customer, detail=True, **_kernel(o))
+    return _delivered(_in_order(ledger, table, o["by"]), library)
+
+
+def _in_order(ledger: Any, source: Any, segments: Sequence[str]) -> Any:
+    """The per-customer ledger as Arrow, categorical segments restored and the core's row order
+    (customer, then period) kept: restoring categories sorts by period and segments."""
     import pyarrow as pa
 
-    arrow = pa.table(result)
-    out = table_output(arrow, output)
-    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
-    if output == "pandas" and raw is not None:
-        out.attrs["conventions"] = json.loads(raw)
-    return out
+    arrow = pa.table(ledger)
+    if not segments:
+        return arrow
+    import numpy as np
+
+    arrow = arrow.append_column("_row", pa.array(np.arange(arrow.num_rows, dtype=np.int64)))
+    arrow = table_output(arrow, "arrow", source=source, segments=segments, analysis="mrr_movements")
+    if any(pa.types.is_dictionary(arrow.schema.field(s).type) for s in segments):
+        arrow = arrow.sort_by("_row")
+    return arrow.drop_columns(["_row"])
 
 
 _MOVEMENT_COLUMNS = ("starting_mrr", "new_mrr", "churned_mrr", "ending_mrr", "starting_customers")
@@ -337,7 +483,7 @@ _MOVEMENT_COLUMNS = ("starting_mrr", "new_mrr", "churned_mrr", "ending_mrr", "st
 
 def _ledger_conventions(table: Any) -> str | None:
     """The conventions a movement table was computed with, if it says (pandas attrs, Arrow
-    schema metadata)."""
+    schema metadata; a polars DataFrame cannot say)."""
     attrs = getattr(table, "attrs", None)
     if isinstance(attrs, dict) and isinstance(attrs.get("conventions"), dict):
         return json.dumps(attrs["conventions"])
@@ -352,12 +498,13 @@ def _ledger_conventions(table: Any) -> str | None:
 
 def revenue_metrics(
     table: TableLike,
+    /,
     *,
     customer: str | None = None,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
@@ -371,14 +518,15 @@ def revenue_metrics(
     snapshot: str = "end",
     tz: str = "UTC",
     week_start: str = "monday",
-    output: Output = "pandas",
+    partitioned: bool = False,
+    output: Output | None = None,
     **conventions: Any,
 ) -> Any:
     """Revenue rates per period (and segment), each a view on the MRR movements.
 
     ``table`` is either a movement table (the result of :func:`mrr_movements`, from any
-    library) or, with ``customer=``, the same inputs as :func:`mrr_movements`. With the
-    movement columns (all money in the input's unit, counts of customers)::
+    library) or, with ``customer=``, the same inputs as :func:`mrr_movements` (a Dask DataFrame
+    included). With the movement columns (all money in the input's unit, counts of customers)::
 
         mrr                       = ending_mrr;  arr = 12 × mrr
         mrr_growth_rate           = ending_mrr / starting_mrr − 1
@@ -411,18 +559,22 @@ def revenue_metrics(
     data, the previous periods there are). Dividing the monthly ARPA by a per-period churn, the
     lifetime ``1 / churn`` periods is expressed in months (3 per quarter, 12/365.2425 per
     day). CAC counts new customers only (reactivations are not acquisitions) and is null in
-    periods the spend table does not reach.
+    periods the spend table does not reach. Definitions: docs/conventions.md#revenue-rates.
 
     Every rate whose denominator is zero (no MRR or no customers at the start, no new
     customers for CAC, no churn for LTV) is null, never inf; the first period of the data has
-    no starting MRR, so its rates are null.
+    no starting MRR, so its rates are null, and so is the ``net_negative_churn`` flag (a
+    nullable boolean).
 
     Parameters
     ----------
-    table : table
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
         A movement table, or the input of :func:`mrr_movements` when ``customer`` is given.
-        Columns other than the movement columns are read as segments.
-    customer, period, mrr, start, end, amount, interval, by, snapshot, tz, week_start
+        Columns of a movement table other than the movement columns are read as segments.
+    customer : str, optional
+        Customer id column of the subscriptions or snapshots; without it ``table`` is a
+        movement table.
+    period, mrr, started, ended, amount, interval, by, snapshot, tz, week_start, partitioned
         As in :func:`mrr_movements` (only with ``customer``).
     freq : {"day", "week", "month", "quarter", "year"}, default "month"
         The periods of the movements.
@@ -430,28 +582,34 @@ def revenue_metrics(
         The conventions of a tool (see :data:`PRESETS`). On a movement table computed earlier
         only the rate conventions may change; changing ``same_period_new_churn`` or
         ``reactivation_window`` needs the movements recomputed (a
-        :class:`~kpikit.ParameterError` says so).
+        :class:`~kpikit.ParameterError` says so). A pandas or Arrow movement table carries the
+        conventions it was computed with; a polars one cannot, so give them again.
     spend : table, optional
         Sales and marketing spend: ``spend_time`` (a date or time in the period) and
         ``spend_amount`` columns, summed per period, and the segment columns when the
         movements have segments. Adds ``spend``, ``cac``, ``ltv_cac`` and
-        ``cac_payback_months``.
+        ``cac_payback_months``. A Dask DataFrame is computed first (spend tables are small).
+    spend_time : str, default "month"
+        Time column of ``spend``.
+    spend_amount : str, default "amount"
+        Amount column of ``spend``.
     cac_lag : int, default 0
         Periods between spend and the customers it acquires: 1 compares a month's new
         customers with the previous month's spend.
     gross_margin : float, optional
         Fraction in (0, 1] applied to LTV and CAC payback (gross-profit LTV).
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (pandas for a Dask DataFrame).
     **conventions
         The convention keywords of :func:`mrr_movements`.
 
     Returns
     -------
     DataFrame
-        One row per row of the movements (period and segments): ``period``, segments,
+        One row per row of the movements (segments and period): ``period``, segments,
         ``mrr``, ``arr``, ``customers``, ``new_customers``, the rates above (fractions, not
         percentages) and, with ``spend``, ``spend``, ``cac``, ``ltv_cac`` and
-        ``cac_payback_months``.
+        ``cac_payback_months``. The conventions used are recorded as by :func:`mrr_movements`.
 
     Examples
     --------
@@ -468,81 +626,69 @@ def revenue_metrics(
     >>> r = kpikit.revenue_metrics(snaps, customer="customer", period="month", mrr="mrr")
     >>> r.loc[1, ["gross_mrr_churn_rate", "net_mrr_churn_rate", "net_revenue_retention"]].tolist()
     [0.2, 0.1, 0.9]
+    >>> r.net_negative_churn.tolist()
+    [<NA>, False]
     """
-    check_output(output)
-    import pyarrow as pa
-
-    if customer is not None:
-        moved = mrr_movements(
-            table,
-            customer=customer,
-            period=period,
-            mrr=mrr,
-            start=start,
-            end=end,
-            amount=amount,
-            interval=interval,
-            freq=freq,
-            by=by,
-            preset=preset,
-            snapshot=snapshot,
-            tz=tz,
-            week_start=week_start,
-            output="arrow",
-            **conventions,
-        )
-        ledger = _ledger_conventions(moved)
-        preset, overrides = None, []
-        source: Any = moved
-    else:
-        given = [n for n, v in dict(period=period, mrr=mrr, start=start, end=end, amount=amount,
-                                    interval=interval, by=by).items() if v is not None]
-        if given:
-            raise ParameterError(
-                f"parameter {given[0]!r}: only with customer= (the subscription inputs); "
-                "a movement table has its own columns"
-            )
-        ledger = _ledger_conventions(table)
-        overrides = _overrides(conventions, "revenue_metrics")
-        source = table_input(table, None)
-    spend_input = None if spend is None else table_input(spend, None)
-    result = _kpikit.revenue_metrics(
-        source,
-        freq=freq,
-        week_start=week_start,
-        ledger_conventions=ledger,
-        preset=preset,
-        conventions=overrides,
-        gross_margin=gross_margin,
-        cac_lag=cac_lag,
-        spend=spend_input,
-        spend_time=spend_time,
-        spend_amount=spend_amount,
+    if spend is not None and is_dask(spend):
+        spend = cast(Any, spend).compute()
+    rates: dict[str, Any] = dict(
+        freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
+        spend=None if spend is None else table_input(spend, None), spend_time=spend_time, spend_amount=spend_amount,
         tz=tz,
     )
+    if customer is not None:
+        o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+        o.update(by=check_segments(column_list(by)), preset=preset,
+                 conventions=_overrides(conventions, "revenue_metrics"))
+        rates.update(preset=None, conventions=[])
+        arrow, library = _run(_METRICS, table, o, finish=rates, output=output, partitioned=partitioned)
+        return _delivered(arrow, library, o["by"], [*o["by"], "period"])
+    given = [n for n, v in dict(period=period, mrr=mrr, started=started, ended=ended, amount=amount,
+                                interval=interval, by=by).items() if v is not None]
+    if given:
+        raise ParameterError(
+            f"parameter {given[0]!r}: only with customer= (the subscription inputs); "
+            "a movement table has its own columns"
+        )
+    if is_dask(table):
+        table = cast(Any, table).compute()  # a movement table is small: one row per period and segment
+    library = output_of(table, output)
+    result = _kpikit.revenue_metrics(table_input(table, None), ledger_conventions=_ledger_conventions(table),
+                                     preset=preset, conventions=_overrides(conventions, "revenue_metrics"), **rates)
+    import pyarrow as pa
+
     arrow = pa.table(result)
-    out = table_output(arrow, output)
-    raw = (arrow.schema.metadata or {}).get(b"kpikit.conventions")
-    if output == "pandas" and raw is not None:
-        out.attrs["conventions"] = json.loads(raw)
-    return out
+    # The core writes period, the segments, then the rates from "mrr" on.
+    segments = arrow.column_names[1 : arrow.column_names.index("mrr")]
+    for name in segments:
+        field = arrow.schema.field(name)
+        if pa.types.is_dictionary(field.type):
+            # The core passes a dictionary segment through; as plain values, the restoring below
+            # gives it the source's categories and orderedness.
+            column = arrow.column(name).cast(field.type.value_type)
+            arrow = arrow.set_column(arrow.column_names.index(name), pa.field(name, column.type), column)
+    arrow = table_output(arrow, "arrow", source=table, segments=segments, analysis="revenue_metrics")
+    return _delivered(arrow, library, segments, [*segments, "period"])
+
 
 
 def revenue_cohorts(
     table: TableLike | Sequence[TableLike],
+    /,
     *,
     customer: str,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
     tz: str = "UTC",
     week_start: str = "monday",
-    output: Output = "pandas",
+    partitioned: bool = False,
+    output: Output | None = None,
 ) -> Any:
     """Customer and MRR retention by cohort: the cohort triangle in long form.
 
@@ -560,16 +706,18 @@ def revenue_cohorts(
 
     so expansion and reactivation raise net MRR retention (it may exceed 1) and logo retention
     counts returning customers again. Both are null for a cohort without MRR (never: every
-    cohort has customers with MRR, by definition).
+    cohort has customers with MRR, by definition). Definitions: docs/conventions.md#revenue-cohorts.
 
     Parameters
     ----------
-    table : table, or a list of tables
-        As in :func:`mrr_movements`; a list is read as partitions split by customer, merged
-        exactly.
-    customer, period, mrr, start, end, amount, interval, freq, snapshot, tz, week_start
+    table : pandas, polars or Dask DataFrame, pyarrow Table, any Arrow stream, or a list of tables
+        As in :func:`mrr_movements`: a Dask DataFrame is shuffled on ``customer`` (unless
+        ``partitioned=True``) and a list is read as partitions split by customer; each
+        partition's changes are computed on its own and merged exactly.
+    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, week_start, partitioned
         As in :func:`mrr_movements`.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (pandas for a Dask DataFrame).
 
     Returns
     -------
@@ -598,14 +746,6 @@ def revenue_cohorts(
     3 2026-02-01              0            1                   1           1.000000
     4 2026-02-01              1            1                   1           1.000000
     """
-    check_output(output)
-    columns = [customer, period, mrr, start, end, amount, interval]
-    kwargs = _input_options(period, mrr, start, end, amount, interval, freq, week_start, snapshot, tz)
-    if isinstance(table, (list, tuple)):
-        if not table:
-            raise ParameterError("parameter 'table': an empty list of partitions")
-        states = [_kpikit.cohort_state(table_input(t, columns), customer, **kwargs) for t in table]
-        state = _kpikit.merge_cohort_states(states)
-    else:
-        state = _kpikit.cohort_state(table_input(table, columns), customer, **kwargs)
-    return table_output(_kpikit.finish_cohorts(state), output)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+    arrow, library = _run(_COHORTS, table, o, output=output, partitioned=partitioned)
+    return _delivered(arrow, library)

@@ -151,18 +151,21 @@ def _revenue_metrics(s: Sources, freq: str) -> Any:
     from .revenue import revenue_metrics
 
     table, cols = s.get("subscriptions", "revenue_metrics")
-    kw = _pick(cols, "customer", "period", "mrr", "start", "end", "amount", "interval")
+    kw = _pick(cols, "customer", "period", "mrr", "started", "ended", "amount", "interval")
+    kw.update({new: cols[old] for old, new in (("start", "started"), ("end", "ended")) if old in cols})
     if s.spend is not None:
         spend, sc = s.spend
         kw.update(spend=spend, spend_time=sc.get("time", "month"), spend_amount=sc.get("amount", "amount"))
-    return revenue_metrics(table, freq=freq, **kw)
+    return revenue_metrics(table, freq=freq, output="pandas", **kw)
 
 
 def _mrr_movements(s: Sources, freq: str) -> Any:
     from .revenue import mrr_movements
 
     table, cols = s.get("subscriptions", "mrr_movements")
-    return mrr_movements(table, freq=freq, **_pick(cols, "customer", "period", "mrr", "start", "end", "amount", "interval"))
+    kw = _pick(cols, "customer", "period", "mrr", "started", "ended", "amount", "interval")
+    kw.update({new: cols[old] for old, new in (("start", "started"), ("end", "ended")) if old in cols})
+    return mrr_movements(table, freq=freq, output="pandas", **kw)
 
 
 def _deal_metrics(s: Sources, freq: str) -> Any:

@@ -396,7 +396,7 @@ impl RevenueInput {
                 if snapshot != Snapshot::End {
                     return Err(KpiError::param(
                         "snapshot",
-                        "applies to subscriptions (start=, end=, amount=); snapshots are already one value per period",
+                        "applies to subscriptions (started=, ended=, amount=); snapshots are already one value per period",
                     ));
                 }
                 Source::Snapshots {
@@ -407,8 +407,8 @@ impl RevenueInput {
             (false, true) => {
                 let (Some(s), Some(a)) = (&names.start, &names.amount) else {
                     return Err(KpiError::param(
-                        "start",
-                        "subscriptions need start= and amount= (end= and interval= are optional)",
+                        "started",
+                        "subscriptions need started= and amount= (ended= and interval= are optional)",
                     ));
                 };
                 Source::Subscriptions {
@@ -426,13 +426,13 @@ impl RevenueInput {
             (true, true) => {
                 return Err(KpiError::param(
                     "period",
-                    "give either snapshots (period=, mrr=) or subscriptions (start=, end=, amount=, interval=), not both",
+                    "give either snapshots (period=, mrr=) or subscriptions (started=, ended=, amount=, interval=), not both",
                 ))
             }
             (false, false) => {
                 return Err(KpiError::param(
                     "mrr",
-                    "give snapshots (period=, mrr=) or subscriptions (start=, end=, amount=, interval=)",
+                    "give snapshots (period=, mrr=) or subscriptions (started=, ended=, amount=, interval=)",
                 ))
             }
         };

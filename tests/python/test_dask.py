@@ -74,9 +74,12 @@ def test_mrr_movements_on_a_cluster_equal_one_machine(client: Client) -> None:
     assert firsts.isin(ddf.partitions[1].compute().customer_id).any()
     kw = dict(customer="customer_id", period="month", mrr="mrr", by="plan", preset="chartmogul")
     expected = kpikit.mrr_movements(subs, **kw)
-    got = kpikit.dask.mrr_movements(ddf, **kw)
+    got = kpikit.mrr_movements(ddf, **kw)
     pd.testing.assert_frame_equal(got, expected)
     assert got.attrs["conventions"] == expected.attrs["conventions"]
+    arrow = kpikit.mrr_movements(ddf, output="arrow", **kw)
+    assert arrow.equals(pa.table(kpikit.mrr_movements(subs, output="arrow", **kw)))
+    assert arrow.schema.metadata[b"kpikit.conventions"]
 
 
 def test_revenue_metrics_and_cohorts_on_a_cluster_equal_one_machine(client: Client) -> None:
@@ -84,9 +87,13 @@ def test_revenue_metrics_and_cohorts_on_a_cluster_equal_one_machine(client: Clie
     spend = kpikit.datasets.demo(seed=1, scale=0.3).spend
     kw = dict(customer="customer_id", period="month", mrr="mrr")
     expected = kpikit.revenue_metrics(subs, spend=spend, cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
-    got = kpikit.dask.revenue_metrics(ddf, spend=spend, cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
+    got = kpikit.revenue_metrics(ddf, spend=spend, cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
     pd.testing.assert_frame_equal(got, expected)
-    pd.testing.assert_frame_equal(kpikit.dask.revenue_cohorts(ddf, **kw), kpikit.revenue_cohorts(subs, **kw))
+    # A spend table on the cluster too.
+    spread = kpikit.revenue_metrics(ddf, spend=dd.from_pandas(spend, npartitions=2), cac_lag=1, gross_margin=0.8, preset="stripe", **kw)
+    pd.testing.assert_frame_equal(spread, expected)
+    assert expected.cac.notna().any()
+    pd.testing.assert_frame_equal(kpikit.revenue_cohorts(ddf, **kw), kpikit.revenue_cohorts(subs, **kw))
 
 
 def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client) -> None:
@@ -95,9 +102,20 @@ def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client
     subs, ddf = _split_subscriptions()
     kw = dict(customer="customer_id", period="month", mrr="mrr")
     truth = kpikit.mrr_movements(subs, **kw)
-    wrong = kpikit.dask.mrr_movements(ddf, partitioned=True, **kw)
+    wrong = kpikit.mrr_movements(ddf, partitioned=True, **kw)
     assert wrong.new_customers.sum() > truth.new_customers.sum()
-    assert kpikit.dask.mrr_movements(ddf, **kw).equals(truth)
+    assert kpikit.mrr_movements(ddf, **kw).equals(truth)
+
+
+def test_revenue_on_a_cluster_refuses_what_needs_one_table(client: Client) -> None:
+    subs, ddf = _split_subscriptions()
+    kw = dict(customer="customer_id", period="month", mrr="mrr")
+    with pytest.raises(kpikit.ParameterError, match='"detail"'):
+        kpikit.mrr_movements(ddf, detail=True, **kw)
+    with pytest.raises(kpikit.ParameterError, match="Dask"):
+        kpikit.mrr(ddf, **kw)
+
+
 # --- deal metrics ---------------------------------------------------------------------------
 
 
@@ -324,19 +342,26 @@ def test_misaligned_partitions_helper_really_misaligns() -> None:
     assert all(b.address % 8 == 1 for b in arr.buffers() if b is not None)
 
 
+def _plain_subscriptions() -> pd.DataFrame:
+    """The subscriptions with categorical segments as strings, as the misaligned partitions
+    hold them (the single-machine result then has string segments too)."""
+    subs = _split_subscriptions()[0]
+    return subs.astype({c: str for c in subs.columns if isinstance(subs[c].dtype, pd.CategoricalDtype)})
+
+
 MISALIGNED_CASES = {
     "nps": (lambda: _answers(), lambda f, x, **kw: f.nps(x, score="score", time="t", freq="month", by="plan")),
     "csat": (lambda: _answers().assign(score=lambda d: d.score % 5 + 1), lambda f, x, **kw: f.csat(x, score="score", by="plan")),
     "mrr_movements": (
-        lambda: _split_subscriptions()[0],
+        lambda: _plain_subscriptions(),
         lambda f, x, **kw: f.mrr_movements(x, customer="customer_id", period="month", mrr="mrr", by="plan", **kw),
     ),
     "revenue_metrics": (
-        lambda: _split_subscriptions()[0],
+        lambda: _plain_subscriptions(),
         lambda f, x, **kw: f.revenue_metrics(x, customer="customer_id", period="month", mrr="mrr", by="region", **kw),
     ),
     "revenue_cohorts": (
-        lambda: _split_subscriptions()[0],
+        lambda: _plain_subscriptions(),
         lambda f, x, **kw: f.revenue_cohorts(x, customer="customer_id", period="month", mrr="mrr", **kw),
     ),
     # Without deal ids: no shuffle, the partitions reach the kernel as they were made.

@@ -86,9 +86,11 @@ EVENTS = events(30_000)
 
 CONCURRENT: dict[str, Callable[[int], Any]] = {
     "mrr_movements": lambda s: kpikit.mrr_movements(
-        snapshots(300, s), customer="customer", period="month", mrr="mrr", by="plan"
+        snapshots(300, s), customer="customer", period="month", mrr="mrr", by="plan", output="pandas"
     ),
-    "revenue_cohorts": lambda s: kpikit.revenue_cohorts(snapshots(300, s), customer="customer", period="month", mrr="mrr"),
+    "revenue_cohorts": lambda s: kpikit.revenue_cohorts(
+        snapshots(300, s), customer="customer", period="month", mrr="mrr", output="pandas"
+    ),
     "retention": lambda s: kpikit.retention(events(5_000, s), user="user", time="time", period="week"),
     "funnel": lambda s: kpikit.funnel(
         events(5_000, s), user="user", time="time", steps=["signup", "view", "upgrade"], output="pandas"

@@ -3,6 +3,7 @@ segments summing to totals, errors naming rows, and a pandas reference on random
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -118,7 +119,7 @@ def test_same_period_join_and_churn_under_each_preset() -> None:
         "amount": [100.0, 600.0],
         "interval": ["month", "year"],
     })
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval")
     expected = {
         # preset: (new_mrr, churned_mrr, new_customers, churned_customers)
         "stripe": (150, 100, 2, 1),
@@ -159,9 +160,9 @@ def test_stripe_glossary_mrr_is_12500() -> None:
         "amount": [100.0] * 100 + [600.0] * 50,
         "interval": ["month"] * 100 + ["year"] * 50,
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert m.mrr.sum() == 12_500
-    mv = kpikit.mrr_movements(subs, customer="customer", start="start", amount="amount", interval="interval")
+    mv = kpikit.mrr_movements(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert mv.ending_mrr.tolist() == [12_500] and mv.new_customers.tolist() == [150]
 
 
@@ -172,10 +173,10 @@ def test_intervals_normalise_to_a_month() -> None:
         "amount": [300.0, 52.0, 60.0, 24.0],
         "interval": ["quarterly", "week", "6", "annual"],
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert dict(zip(m.customer, m.mrr)) == {"q": 100.0, "w": 225.33, "h": 10.0, "n": 2.0}
     months = subs.assign(interval=[3, 12 / 52, 6, 12])
-    m2 = kpikit.mrr(months, customer="customer", start="start", amount="amount", interval="interval")
+    m2 = kpikit.mrr(months, customer="customer", started="start", amount="amount", interval="interval")
     assert m2.mrr.tolist() == m.mrr.tolist()
 
 
@@ -186,7 +187,7 @@ def test_mrr_snapshots_and_period_end_rule() -> None:
         "end": pd.to_datetime(["2026-02-01", "2026-03-31"]),
         "amount": [10.0, 30.0],
     })
-    m = kpikit.mrr(subs, customer="customer", start="start", end="end", amount="amount")
+    m = kpikit.mrr(subs, customer="customer", started="start", ended="end", amount="amount")
     # Ends at midnight on 1 February: counted in January. Ends on 31 March: not at the end of March.
     assert m.period.dt.strftime("%Y-%m").tolist() == ["2026-01"]
     assert m.mrr.tolist() == [10.0]
@@ -204,8 +205,8 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
         "interval": ["year", "month", "month", "month", "year", "month"],
         "region": ["eu", "eu", "us", "us", "us", "eu"],
     }
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval", by="region")
-    out = kpikit.mrr_movements(make_table(data), **cols)
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval", by="region")
+    out = kpikit.mrr_movements(make_table(data), output="pandas", **cols)
     expected = kpikit.mrr_movements(pd.DataFrame(data), **cols)
     pd.testing.assert_frame_equal(out.reset_index(drop=True), expected)
     assert_reconciles(out)
@@ -213,7 +214,7 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
     # 1: 10 from January, churns in February, reactivated at 30 in March; 4 joins in April at 75.50.
     assert eu.ending_mrr.tolist() == [10, 0, 30, 105.5, 105.5]
     assert eu.reactivation_mrr.tolist() == [0, 0, 30, 0, 0]
-    led = kpikit.mrr_movements(make_table(data), detail=True, **cols)
+    led = kpikit.mrr_movements(make_table(data), detail=True, output="pandas", **cols)
     assert_reconciles(led)
 
 
@@ -250,7 +251,7 @@ def test_errors_name_column_rule_and_rows() -> None:
         "amount": [10.0, 10.0, 10.0],
         "interval": ["month", "fortnightly", "year"],
     })
-    cols = dict(customer="customer", start="start", end="end", amount="amount")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount")
     with pytest.raises(kpikit.InputError, match=r'"interval".*row 1: "fortnightly"'):
         kpikit.mrr(subs, interval="interval", **cols)
     with pytest.raises(kpikit.InputError, match=r'"end": must not be before start: 1 row\(s\), e.g. row 1'):
@@ -271,7 +272,7 @@ def test_parameter_errors() -> None:
     with pytest.raises(kpikit.ParameterError, match="snapshot"):
         kpikit.mrr_movements(df, snapshot="average", **cols)
     with pytest.raises(kpikit.ParameterError, match="not both"):
-        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", start="month")
+        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", started="month")
     with pytest.raises(kpikit.ParameterError, match="period= and mrr="):
         kpikit.mrr(df, customer="customer", period="month")
     with pytest.raises(kpikit.SchemaError, match='"month" must be a timestamp or date'):
@@ -372,7 +373,7 @@ def histories(draw: Any) -> pd.DataFrame:
 @settings(max_examples=80, deadline=None)
 @given(histories())
 def test_matches_pandas_reference(subs: pd.DataFrame) -> None:
-    cols = dict(customer="customer", start="start", end="end", amount="amount", interval="interval")
+    cols = dict(customer="customer", started="start", ended="end", amount="amount", interval="interval")
     led_ref, tot_ref = _reference(subs)
     out = kpikit.mrr_movements(subs, **cols)
     assert_reconciles(out)
@@ -424,7 +425,7 @@ def test_snapshot_movements_do_not_depend_on_row_order_or_chunks() -> None:
     listed = kpikit.mrr_movements(df, **kw)
     shuffled = kpikit.mrr_movements(df.sample(frac=1, random_state=3), **kw)
     table = pa.Table.from_pandas(df, preserve_index=False)
-    chunked = kpikit.mrr_movements(pa.Table.from_batches(table.to_batches(max_chunksize=1_000)), **kw)
+    chunked = kpikit.mrr_movements(pa.Table.from_batches(table.to_batches(max_chunksize=1_000)), output="pandas", **kw)
     pd.testing.assert_frame_equal(listed, shuffled)
     pd.testing.assert_frame_equal(listed, chunked)
     # Reference: month-over-month changes per customer (a customer's month before its first
@@ -445,3 +446,174 @@ def test_snapshot_movements_do_not_depend_on_row_order_or_chunks() -> None:
     got = listed.set_index("period").loc[months[first:]]
     for col, want in expected.items():
         assert cents(got[col]) == want[first:].tolist(), col
+
+
+# --- one vocabulary (docs/vocabulary.md) ------------------------------------------------------
+
+SUBS = {
+    # x: 100 a month from January; y: 1,200 a year from February, ended on 1 April; z: 30 a
+    # month from March.
+    "customer": ["x", "y", "z"],
+    "started": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+    "ended": pd.to_datetime([None, "2026-04-01", None]),
+    "amount": [100.0, 1200.0, 30.0],
+    "interval": ["month", "year", "month"],
+    "plan": ["pro", "team", "pro"],
+}
+SUB_COLS = dict(customer="customer", started="started", ended="ended", amount="amount", interval="interval")
+
+
+def test_subscription_columns_are_started_and_ended() -> None:
+    out = kpikit.mrr_movements(pd.DataFrame(SUBS), **SUB_COLS)
+    # y counts at the ends of February and March (ended at midnight on 1 April: the end of March).
+    assert out.ending_mrr.tolist() == [100, 200, 230, 130]
+    assert out.churned_mrr.tolist() == [0, 0, 0, 100]
+    m = kpikit.mrr(pd.DataFrame(SUBS), **SUB_COLS)
+    assert m[m.customer == "y"].mrr.tolist() == [100, 100]
+
+
+@pytest.mark.parametrize("function", ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts"])
+@pytest.mark.parametrize("old", ["start", "end"])
+def test_the_old_column_names_are_a_type_error(function: str, old: str) -> None:
+    kw = {k: v for k, v in SUB_COLS.items() if k != {"start": "started", "end": "ended"}[old]}
+    with pytest.raises(TypeError, match=f"{old!r}"):
+        getattr(kpikit, function)(pd.DataFrame(SUBS), **kw, **{old: old + "ed"})
+
+
+def test_the_table_is_positional_only() -> None:
+    with pytest.raises(TypeError):
+        kpikit.mrr_movements(table=pd.DataFrame(SUBS), **SUB_COLS)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("function", ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts"])
+def test_output_follows_the_input_library(function: str) -> None:
+    f = getattr(kpikit, function)
+    df = pd.DataFrame(SUBS)
+    expected = f(df, **SUB_COLS)
+    assert isinstance(expected, pd.DataFrame)
+    assert isinstance(f(pl.from_pandas(df), **SUB_COLS), pl.DataFrame)
+    arrow = pa.Table.from_pandas(df, preserve_index=False)
+    assert isinstance(f(arrow, **SUB_COLS), pa.Table)
+    assert isinstance(f(df, output="polars", **SUB_COLS), pl.DataFrame)
+    # The same numbers whatever the library.
+    for table in (pl.from_pandas(df), arrow):
+        pd.testing.assert_frame_equal(f(table, output="pandas", **SUB_COLS), expected)
+
+
+def test_conventions_are_reachable_for_pandas_and_arrow_output() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    cols = dict(customer="customer", period="month", mrr="mrr", preset="chartmogul")
+    pandas = kpikit.mrr_movements(df, **cols)
+    arrow = kpikit.mrr_movements(df, output="arrow", **cols)
+    assert pandas.attrs["conventions"] == kpikit.revenue.PRESETS["chartmogul"]
+    assert json.loads(arrow.schema.metadata[b"kpikit.conventions"]) == kpikit.revenue.PRESETS["chartmogul"]
+    # Rates from either movement table apply ChartMogul's LTV churn averaged over 6 periods.
+    direct = kpikit.revenue_metrics(df, **cols)
+    pd.testing.assert_frame_equal(kpikit.revenue_metrics(arrow, output="pandas"), direct)
+    # ChartMogul's LTV: May's ARPA 65 over April-and-before's mean churn (0 + 0 + 0.5) / 3 =
+    # 390; kpikit's own: April's 100 / 0.5 = 100 and none in May (no churn).
+    assert pd.isna(direct.ltv[3]) and direct.ltv[4] == 390.0
+    # A polars DataFrame has no table metadata: the preset is given again, as documented;
+    # without it the rates are kpikit's defaults.
+    polars = kpikit.mrr_movements(df, output="polars", **cols)
+    default = kpikit.revenue_metrics(polars, output="pandas")
+    assert default.ltv[3] == 100.0 and pd.isna(default.ltv[4])
+    again = kpikit.revenue_metrics(polars, preset="chartmogul", output="pandas")
+    pd.testing.assert_frame_equal(again, direct)
+    assert kpikit.revenue_metrics(df, **cols, output="arrow").schema.metadata[b"kpikit.conventions"]
+
+
+def test_net_negative_churn_is_a_nullable_boolean() -> None:
+    # January: nothing at the start (null flag); February: a 100 → 150 expansion against no
+    # churn, net MRR churn −50 %: negative; March: 150 → 120, net churn +20 %.
+    snaps = pd.DataFrame({"customer": ["a"] * 3, "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]), "mrr": [100.0, 150.0, 120.0]})
+    cols = dict(customer="customer", period="month", mrr="mrr")
+    r = kpikit.revenue_metrics(snaps, **cols)
+    assert str(r.net_negative_churn.dtype) == "boolean"
+    assert r.net_negative_churn.tolist() == [pd.NA, True, False]
+    assert r.net_mrr_churn_rate.tolist()[1:] == pytest.approx([-0.5, 0.2])
+    assert kpikit.revenue_metrics(pl.from_pandas(snaps), **cols).schema["net_negative_churn"] == pl.Boolean
+    assert kpikit.revenue_metrics(snaps, output="arrow", **cols).schema.field("net_negative_churn").type == pa.bool_()
+
+
+def _categorical_snapshots() -> pd.DataFrame:
+    df = pd.DataFrame(SNAPSHOTS)
+    # Categories in a meaning order (not alphabetical), one of them unused.
+    return df.assign(plan=pd.Categorical(df.plan, categories=["pro", "enterprise", "basic"], ordered=True))
+
+
+def test_categorical_segments_keep_their_categories_and_order() -> None:
+    df = _categorical_snapshots()
+    cols = dict(customer="customer", period="month", mrr="mrr", by="plan")
+    plain = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), **cols)
+    out = kpikit.mrr_movements(df, **cols)
+    assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.dtype.ordered
+    assert list(out.plan.cat.categories) == ["pro", "enterprise", "basic"]
+    # pro's rows first (its category comes first), each segment's periods in order; the
+    # figures are those of the string segments.
+    assert out.plan.tolist() == ["pro"] * 5 + ["basic"] * 5
+    assert out.period.tolist() == plain.period.tolist()
+    assert out.ending_mrr.tolist() == [0, 150, 120, 0, 0, 100, 50, 50, 50, 130]
+    expected = plain.assign(plan=plain.plan.astype(df.plan.dtype)).sort_values(["plan", "period"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(out, expected)
+    rates = kpikit.revenue_metrics(df, **cols)
+    assert list(rates.plan.cat.categories) == ["pro", "enterprise", "basic"]
+    assert rates.plan.tolist() == ["pro"] * 5 + ["basic"] * 5
+    # From the movement table too.
+    pd.testing.assert_frame_equal(kpikit.revenue_metrics(out), rates)
+    # The ledger keeps its customer-then-period order.
+    led = kpikit.mrr_movements(df, detail=True, **cols)
+    assert isinstance(led.plan.dtype, pd.CategoricalDtype)
+    plain_led = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), detail=True, **cols)
+    pd.testing.assert_frame_equal(led, plain_led.assign(plan=plain_led.plan.astype(df.plan.dtype)))
+    assert led.customer.tolist() == sorted(led.customer)
+
+
+def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
+    table = pa.Table.from_pandas(_categorical_snapshots(), preserve_index=False)
+    out = kpikit.mrr_movements(table, customer="customer", period="month", mrr="mrr", by="plan")
+    assert pa.types.is_dictionary(out.schema.field("plan").type)
+    assert out.column("plan").to_pylist() == ["pro"] * 5 + ["basic"] * 5
+
+
+def test_a_segment_named_period_is_refused() -> None:
+    df = pd.DataFrame(SNAPSHOTS).rename(columns={"plan": "period"})
+    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+        kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="period")
+
+
+@pytest.mark.parametrize("alias, word", [("M", "month"), ("MS", "month"), ("QS", "quarter"), ("1mo", "month"), ("D", "day"), ("W-MON", "week")])
+@pytest.mark.parametrize("function", ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts"])
+def test_foreign_frequency_spellings_are_refused(function: str, alias: str, word: str) -> None:
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        getattr(kpikit, function)(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq=alias)
+
+
+def test_unsupported_frequencies_are_refused() -> None:
+    with pytest.raises(kpikit.ParameterError, match='"freq": \'hour\' is not one of'):
+        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="hour")
+    with pytest.raises(kpikit.ParameterError, match='"freq"'):
+        kpikit.revenue_metrics(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="hour")
+
+
+def test_quarters_are_the_word() -> None:
+    q = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="quarter")
+    # Snapshots add up within a period (docs/conventions.md#mrr): Q1 a 370, b 100; Q2 a 80, b 100.
+    assert q.period.tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-04-01")]
+    assert q.ending_mrr.tolist() == [470, 180]
+
+
+def test_no_bad_row_parameter_bad_rows_raise() -> None:
+    # mrr_movements has no invalid= (a keyword it does not know is refused, not ignored).
+    with pytest.raises(kpikit.ParameterError, match="invalid"):
+        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", invalid="skip")
+
+
+def test_every_convention_keyword_is_in_the_vocabulary() -> None:
+    from test_vocabulary import vocabulary
+
+    words = vocabulary()
+    assert "conventions" in words
+    for name, default in kpikit.revenue.CONVENTIONS.items():
+        assert name in words, f"convention {name} is not in docs/vocabulary.md"
+        assert words[name][1] == repr(default).replace("'", '"'), name

@@ -31,7 +31,7 @@ def test_hand_computed_triangle_with_a_returning_customer(make_table: Callable[[
     # stays in the January cohort. c joins in March at 40 (March cohort).
     history = {"a": [100.0, 100.0, 110.0, 110.0], "b": [50.0, 0.0, 0.0, 70.0], "c": [0.0, 0.0, 40.0, 40.0]}
     data = snapshots(history)
-    r = cohorts(make_table({k: data[k].tolist() for k in data.columns}))
+    r = cohorts(make_table({k: data[k].tolist() for k in data.columns}), output="pandas")
     jan = r[r.cohort == pd.Timestamp("2026-01-01")]
     assert jan.period_number.tolist() == [0, 1, 2, 3]
     assert jan.cohort_size.tolist() == [2] * 4 and jan.cohort_mrr.tolist() == [150.0] * 4
@@ -56,7 +56,7 @@ def test_open_subscriptions_count_to_the_end_of_the_data_across_partitions() -> 
             "amount": [10.0, 20.0],
         }
     )
-    kw: dict[str, Any] = dict(customer="customer", start="start", end="end", amount="amount")
+    kw: dict[str, Any] = dict(customer="customer", started="start", ended="end", amount="amount")
     whole = kpikit.revenue_cohorts(subs, **kw)
     parts = kpikit.revenue_cohorts([subs.iloc[:1], subs.iloc[1:], subs.iloc[:0]], **kw)
     pd.testing.assert_frame_equal(whole, parts)

@@ -142,7 +142,7 @@ def test_stripe_churn_denominator_counts_new_subscribers() -> None:
             "amount": [50.0] * 12,
         }
     )
-    kw: dict[str, Any] = dict(customer="customer", start="start", end="end", amount="amount")
+    kw: dict[str, Any] = dict(customer="customer", started="start", ended="end", amount="amount")
     stripe = kpikit.revenue_metrics(subs, preset="stripe", **kw).iloc[1]
     # Stripe: churned / (start + new) = 2 / (10 + 2); the joined-and-churned one is in both.
     assert stripe.customer_churn_rate == pytest.approx(2 / 12)
@@ -177,7 +177,7 @@ def test_profitwell_new_and_churned_in_one_month_is_ignored() -> None:
             "amount": [100.0, 100.0],
         }
     )
-    kw: dict[str, Any] = dict(customer="customer", start="start", end="end", amount="amount")
+    kw: dict[str, Any] = dict(customer="customer", started="start", ended="end", amount="amount")
     pw = kpikit.revenue_metrics(subs, preset="profitwell", **kw).iloc[1]
     assert (pw.new_customers, pw.customer_churn_rate, pw.gross_mrr_churn_rate) == (0, 0.0, 0.0)
     st_ = kpikit.revenue_metrics(subs, preset="stripe", **kw).iloc[1]
@@ -365,5 +365,5 @@ def test_profitwell_discounted_annual_plan() -> None:
     # $9 MRR. kpikit reads amounts after discount, so the discounted price is the amount:
     # 120 × 0.9 / 12 = 9.
     subs = pd.DataFrame({"customer": ["sarah"], "start": pd.to_datetime(["2026-04-15"]), "amount": [120 * 0.9], "interval": ["year"]})
-    m = kpikit.mrr(subs, customer="customer", start="start", amount="amount", interval="interval")
+    m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
     assert m.mrr.tolist() == [9.0]

@@ -50,6 +50,10 @@ def public_functions() -> list[tuple[str, Any]]:
 ANALYSES = [
     "nps",
     "csat",
+    "active_users",
+    "stickiness",
+    "lifecycle",
+    "retention",
 ]
 
 

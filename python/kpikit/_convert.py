@@ -281,6 +281,9 @@ def _restore_categories(table: Any, source: Any, segments: Sequence[str]) -> Any
             continue
         categories, ordered = found
         column = table.column(name)
+        if pa.types.is_string_view(column.type):
+            # polars hands strings over as string_view, which index_in has no kernel for.
+            column = column.cast(pa.large_string())
         try:
             categories = categories.cast(column.type) if categories.type != column.type else categories
             indices = pc.index_in(column, value_set=categories).combine_chunks().cast(pa.int32())
@@ -291,7 +294,9 @@ def _restore_categories(table: Any, source: Any, segments: Sequence[str]) -> Any
         restored = True
     if not restored:
         return table
-    keys = [c for c in table.column_names if c == "period" or c in segments]
+    # Segments before the period, as the core orders rows (segment-major, periods within), so a
+    # categorical segment changes only the order of its values, not the layout of the result.
+    keys = [c for c in table.column_names if c in segments] + [c for c in table.column_names if c == "period"]
     sort_keys = []
     for c in keys:
         col = table.column(c)

@@ -21,10 +21,10 @@ from typing import Any
 from . import _kpikit
 from ._convert import aligned, check_output, column_list, table_input, table_output
 from ._typing import Output
-from .exceptions import KpikitError
-from .revenue import _input_options
 from .activity import active_users
+from .exceptions import KpikitError
 from .retention import retention
+from .revenue import _input_options
 from .survey import csat, nps
 
 __all__ = ["nps", "csat", "mrr_movements", "revenue_metrics", "revenue_cohorts", "deal_metrics", "funnel_from_stages", "active_users", "retention", "funnel"]

@@ -278,10 +278,10 @@ def test_a_categorical_segment_keeps_its_categories_and_order() -> None:
     out = kpikit.active_users(df, user="user", time="time", by="plan", windows={"dau": 1})
     assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.cat.ordered
     assert list(out.plan.cat.categories) == ["pro", "team", "free"]
-    # Rows sorted on the keys (period, then plan in category order: pro before free, not
-    # alphabetical), as pandas' groupby(["period", "plan"]) would.
-    assert out.plan.tolist() == ["pro", "free", "pro", "free"]
-    assert out.dau.tolist() == [1, 0, 2, 1]
+    # Segment-major as without categories, the segment in category order (pro before free,
+    # not alphabetical), periods within.
+    assert out.plan.tolist() == ["pro", "pro", "free", "free"]
+    assert out.dau.tolist() == [1, 2, 0, 1]
 
 
 def test_skipped_rows_warn_in_stickiness_and_lifecycle() -> None:

@@ -48,12 +48,12 @@ def public_functions() -> list[tuple[str, Any]]:
 
 
 ANALYSES = [
-    "nps",
-    "csat",
     "active_users",
     "stickiness",
     "lifecycle",
     "retention",
+    "nps",
+    "csat",
 ]
 
 

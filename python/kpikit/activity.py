@@ -15,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, freq as check_freq, output_of, run
+from ._analysis import Analysis, check_segments, choice, output_of, run
+from ._analysis import freq as check_freq
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError, SchemaError
 
-__all__ = ["active_users", "stickiness", "lifecycle"]
+__all__ = ["active_users", "lifecycle", "stickiness"]
 
 DEFAULT_WINDOWS: dict[str, int] = {"dau": 1, "wau": 7, "mau": 30}
 
@@ -191,13 +192,14 @@ def active_users(
     check_event_column(table, event, names is not None)
     segments = check_segments(column_list(by))
     wins = [(str(k), int(v)) for k, v in (DEFAULT_WINDOWS if windows is None else windows).items()]
-    options = dict(
-        user=user, time=time, freq=check_freq(freq, FREQS), week_start=week_start, windows=wins, by=segments,
-        event=event if names is not None else None, events=names, tz=tz,
-        invalid=choice("invalid", invalid, ("raise", "skip")),
-    )
+    event_column = event if names is not None else None
+    options = {
+        "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
+        "by": segments, "event": event_column, "events": names, "tz": tz,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
     return run(
-        _ACTIVE_USERS, table, columns=[user, time, options["event"], *segments], options=options, output=output,
+        _ACTIVE_USERS, table, columns=[user, time, event_column, *segments], options=options, output=output,
         segments=segments, partitioned=partitioned,
     )
 

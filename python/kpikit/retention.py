@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, choice, freq as check_freq, run
+from ._analysis import Analysis, choice, run
+from ._analysis import freq as check_freq
 from ._typing import Output, TableLike
 from .activity import check_event_column, event_names
 from .exceptions import ParameterError
 
-__all__ = ["retention", "RETENTION_PRESETS"]
+__all__ = ["RETENTION_PRESETS", "retention"]
 
 #: What each preset sets (explicit arguments win; docs/conventions.md#retention-presets).
 #: PostHog counts a user
@@ -192,14 +193,15 @@ def retention(
     starts, returns = event_names(start_event), event_names(return_event)
     uses_event = starts is not None or returns is not None
     check_event_column(table, event, uses_event)
-    options = dict(
-        user=user, time=time, event=event if uses_event else None, start_events=starts, return_events=returns,
-        amount=amount, freq=check_freq(freq, FREQS), week_start=week_start, cohort=conv["cohort"],
-        mode=conv["mode"], brackets=None if brackets is None else [int(b) for b in brackets],
-        boundaries=conv["boundaries"], reference=reference, base=conv["base"], tz=tz,
-        invalid=choice("invalid", invalid, ("raise", "skip")),
-    )
+    event_column = event if uses_event else None
+    options = {
+        "user": user, "time": time, "event": event_column, "start_events": starts, "return_events": returns,
+        "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": conv["cohort"],
+        "mode": conv["mode"], "brackets": None if brackets is None else [int(b) for b in brackets],
+        "boundaries": conv["boundaries"], "reference": reference, "base": conv["base"], "tz": tz,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
     return run(
-        _RETENTION, table, columns=[user, time, options["event"], amount], options=options,
-        finish=dict(curve=bool(curve)), output=output, partitioned=partitioned,
+        _RETENTION, table, columns=[user, time, event_column, amount], options=options,
+        finish={"curve": bool(curve)}, output=output, partitioned=partitioned,
     )

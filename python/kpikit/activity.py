@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, output_of, run
+from ._analysis import Analysis, check_segments, choice, is_dask, output_of, run
 from ._analysis import freq as check_freq
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
@@ -76,6 +76,14 @@ def day_number(value: Any, name: str, exclusive: bool = False) -> int | None:
     if exclusive:
         ts = ts - pd.Timedelta(1, "us")
     return (ts.date() - _dt.date(1970, 1, 1)).days
+
+
+def _in_memory(table: Any, name: str) -> None:
+    """Refuse a Dask DataFrame by name: the core has no partial state (partial → merge →
+    finish) for this analysis, so it needs every event in one table."""
+    if is_dask(table):
+        raise SchemaError(f"{name} takes an in-memory table, not a Dask DataFrame; call .compute() first "
+                          "(select the user and time columns first to keep it small)")
 
 
 def _active_state(table: Any, o: dict[str, Any]) -> Any:
@@ -231,7 +239,8 @@ def stickiness(
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order.
+        One row per event, in any order. Not a Dask DataFrame (a SchemaError says to compute
+        it first).
     user, time : str
         Columns of user ids and event times.
     freq : {"day", "week", "month", "quarter", "year"}, default "day"
@@ -265,6 +274,7 @@ def stickiness(
     1          2      1    0.5
     2          3      0    0.0
     """
+    _in_memory(table, "stickiness")
     library = output_of(table, output)
     result = _kpikit.stickiness(
         table_input(table, [user, time]),
@@ -314,7 +324,8 @@ def lifecycle(
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order.
+        One row per event, in any order. Not a Dask DataFrame (a SchemaError says to compute
+        it first).
     user, time : str
         Columns of user ids and event times.
     freq : {"day", "week", "month", "quarter", "year"}, default "day"
@@ -346,6 +357,7 @@ def lifecycle(
     2 2026-01-03    0          0             0       -2
     3 2026-01-04    0          0             1        0
     """
+    _in_memory(table, "lifecycle")
     library = output_of(table, output)
     result = _kpikit.lifecycle(
         table_input(table, [user, time, created]),

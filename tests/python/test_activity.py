@@ -305,3 +305,24 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
     for fn in (kpikit.active_users, kpikit.stickiness, kpikit.lifecycle):
         with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
             fn(df, user="user", time="time", freq=alias)
+
+
+def test_stickiness_and_lifecycle_refuse_a_dask_dataframe_by_name() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    ddf = dd.from_pandas(pd.DataFrame(log([(1, 0), (2, 1)])), npartitions=1)
+    for fn in (kpikit.stickiness, kpikit.lifecycle):
+        with pytest.raises(kpikit.SchemaError, match=r"Dask DataFrame.*compute"):
+            fn(ddf, user="user", time="time")
+
+
+def test_active_users_on_a_dask_dataframe_equals_one_machine() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    import kpikit.dask
+
+    df = pd.DataFrame(log([("a", 0), ("b", 1), ("a", 2), ("c", 2), ("b", 9)], plan=list("ppfpf")))
+    got = kpikit.active_users(dd.from_pandas(df, npartitions=3), user="user", time="time", by="plan", windows={"dau": 1, "wau": 7})
+    expected = kpikit.active_users(df, user="user", time="time", by="plan", windows={"dau": 1, "wau": 7})
+    pd.testing.assert_frame_equal(got, expected)
+    # Plan f: a on day 2, b on day 9; the WAU of day 9 (days 3–9) is {b}.
+    assert got[got.plan == "f"].wau.tolist()[-1] == 1
+    assert kpikit.dask.active_users is kpikit.active_users

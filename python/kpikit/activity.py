@@ -40,6 +40,9 @@ def event_names(events: str | Sequence[str] | None) -> list[str] | None:
 
 def columns_of(table: Any) -> list[str] | None:
     """The column names of a pandas, polars, Dask or Arrow table (None for other inputs)."""
+    if hasattr(table, "collect_schema"):
+        # polars: a LazyFrame's columns without the warning `.columns` gives for it.
+        return [str(c) for c in table.collect_schema().names()]
     names = getattr(table, "column_names", None)
     if names is None:
         names = getattr(table, "columns", None)

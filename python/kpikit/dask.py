@@ -372,6 +372,9 @@ def _named(fn: Any, part: Any, index: int) -> bytes:
         raise type(e)(f"partition {index}: {e}") from None
 
 
+# active_users and retention take a Dask DataFrame themselves (kpikit.activity, kpikit.retention).
+
+
 def funnel(
     ddf: Any,
     *,

@@ -890,7 +890,7 @@ ACTIVE_USERS = Workload(
 def _ret_kpikit(df: pd.DataFrame) -> Any:
     import kpikit
 
-    return kpikit.retention(df, user="user_id", time="time", start_event="signup", period="month")
+    return kpikit.retention(df, user="user_id", time="time", start_event="signup", freq="month")
 
 
 def _months(df: pd.DataFrame) -> np.ndarray:

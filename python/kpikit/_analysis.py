@@ -147,7 +147,9 @@ def _read_states(blobs: Sequence[bytes]) -> list[Any]:
     for b in blobs:
         buf = pa.allocate_buffer(len(b))
         memoryview(buf).cast("B")[:] = b
-        states.append(pa.ipc.open_stream(buf).read_all())
+        # The one batch itself: `read_all` drops a zero-row batch (an empty partition's
+        # state), and an empty table carries no state for the merge.
+        states.append(pa.ipc.open_stream(buf).read_next_batch())
     return states
 
 

@@ -368,10 +368,10 @@ def active_users_state(
     week_start: str = "monday",
     windows: list[tuple[str, int]],
     by: list[str] = ...,
-    event_column: str | None = None,
+    event: str | None = None,
     events: list[str] | None = None,
     tz: str = "UTC",
-    nulls: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def merge_active_users_states(states: list[_Table]) -> Any: ...
 def finish_active_users(state: _Table) -> Any: ...
@@ -387,7 +387,7 @@ def stickiness(
     cumulative: bool = False,
     min_events: int = 1,
     tz: str = "UTC",
-    nulls: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def lifecycle(
     table: _Table,
@@ -399,27 +399,27 @@ def lifecycle(
     created: str | None = None,
     preset: str = "posthog",
     tz: str = "UTC",
-    nulls: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def retention_state(
     table: _Table,
     user: str,
     time: str,
     *,
-    event_column: str | None = None,
+    event: str | None = None,
     start_events: list[str] | None = None,
     return_events: list[str] | None = None,
-    value: str | None = None,
-    period: str = "week",
+    amount: str | None = None,
+    freq: str = "week",
     week_start: str = "monday",
     cohort: str = "first_time",
     mode: str = "on",
     brackets: list[int] | None = None,
-    windows: str = "calendar",
+    boundaries: str = "calendar",
     reference: str = "total",
     base: str = "cohort",
     tz: str = "UTC",
-    nulls: str = "raise",
+    invalid: str = "raise",
 ) -> Any: ...
 def merge_retention_states(states: list[_Table]) -> Any: ...
 def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...

@@ -15,30 +15,57 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, column_list, table_input, table_output
+from ._analysis import Analysis, check_segments, choice, is_dask, output_of, run
+from ._analysis import freq as check_freq
+from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
-from .exceptions import ParameterError
+from .exceptions import ParameterError, SchemaError
 
-__all__ = ["active_users", "stickiness", "lifecycle"]
+__all__ = ["active_users", "lifecycle", "stickiness"]
 
 DEFAULT_WINDOWS: dict[str, int] = {"dau": 1, "wau": 7, "mau": 30}
 
-
-def event_names(event: str | None, events: Sequence[str] | None) -> list[str] | None:
-    """``event=`` / ``events=`` as one list of names (None: no filter)."""
-    if event is not None and events is not None:
-        raise ParameterError('parameter "event": give either event= (one name) or events= (a list), not both')
-    if event is not None:
-        return [str(event)]
-    if events is not None:
-        if isinstance(events, str):
-            return [events]
-        return [str(e) for e in events]
-    return None
+#: Periods the activity kernels bucket days in (docs/vocabulary.md).
+FREQS = ("day", "week", "month", "quarter", "year")
 
 
-def day_number(value: Any, name: str) -> int | None:
-    """A date-like value as days since 1970-01-01 (None stays None)."""
+def event_names(events: str | Sequence[str] | None) -> list[str] | None:
+    """``events=`` (one event name or several) as a list of names (None: no filter)."""
+    if events is None:
+        return None
+    if isinstance(events, str):
+        return [events]
+    return [str(e) for e in events]
+
+
+def columns_of(table: Any) -> list[str] | None:
+    """The column names of a pandas, polars, Dask or Arrow table (None for other inputs)."""
+    if hasattr(table, "collect_schema"):
+        # polars: a LazyFrame's columns without the warning `.columns` gives for it.
+        return [str(c) for c in table.collect_schema().names()]
+    names = getattr(table, "column_names", None)
+    if names is None:
+        names = getattr(table, "columns", None)
+    return None if names is None else [str(c) for c in names]
+
+
+def check_event_column(table: Any, event: str, used: bool) -> None:
+    """Refuse an ``event=`` that names no column while no event filter reads it: ``event=`` is
+    the event-name column (docs/vocabulary.md), and an event name passed there would otherwise
+    be ignored and every event counted."""
+    if used or event == "event":
+        return
+    names = columns_of(table)
+    if names is not None and event not in names:
+        raise SchemaError(
+            f'parameter "event": column {event!r} not found; the table has {names}. event= names '
+            f"the column of event names; to count only some events pass events={event!r}"
+        )
+
+
+def day_number(value: Any, name: str, exclusive: bool = False) -> int | None:
+    """A date-like value as days since 1970-01-01 (None stays None). With ``exclusive`` the
+    value is an exclusive range end and the result the day of the last instant before it."""
     if value is None:
         return None
     try:
@@ -49,7 +76,35 @@ def day_number(value: Any, name: str) -> int | None:
         raise ParameterError(f'parameter "{name}": {value!r} is not a date') from e
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
+    if exclusive:
+        ts = ts - pd.Timedelta(1, "us")
     return (ts.date() - _dt.date(1970, 1, 1)).days
+
+
+def _in_memory(table: Any, name: str) -> None:
+    """Refuse a Dask DataFrame by name: the core has no partial state (partial → merge →
+    finish) for this analysis, so it needs every event in one table."""
+    if is_dask(table):
+        raise SchemaError(f"{name} takes an in-memory table, not a Dask DataFrame; call .compute() first "
+                          "(select the user and time columns first to keep it small)")
+
+
+def _active_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.active_users_state(
+        table, o["user"], o["time"], freq=o["freq"], week_start=o["week_start"], windows=o["windows"],
+        by=o["by"], event=o["event"], events=o["events"], tz=o["tz"], invalid=o["invalid"],
+    )
+
+
+# Distinct users only add up over partitions that do not share a user: on Dask the events are
+# shuffled by user first (docs/architecture.md).
+_ACTIVE_USERS = Analysis(
+    "active_users",
+    state=_active_state,
+    merge=_kpikit.merge_active_users_states,
+    finish=lambda state, _: _kpikit.finish_active_users(state),
+    shuffle="user",
+)
 
 
 def active_users(
@@ -61,13 +116,13 @@ def active_users(
     freq: str = "day",
     windows: Mapping[str, int] | None = None,
     by: str | Sequence[str] | None = None,
-    event: str | None = None,
-    events: Sequence[str] | None = None,
-    event_column: str = "event",
+    events: str | Sequence[str] | None = None,
+    event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
+    partitioned: bool = False,
 ) -> Any:
     """Distinct active users per period over trailing windows of days, and DAU/MAU.
 
@@ -83,9 +138,10 @@ def active_users(
 
     Parameters
     ----------
-    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        The event log, one row per event, in any order; duplicates are harmless. (Positional:
-        ``events=`` is the event-name filter.)
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        The event log, one row per event, in any order; duplicates are harmless. A Dask
+        DataFrame is shuffled by user (each user's events in one partition), counted where it
+        lives, and the partitions' counts added up exactly.
     user, time : str
         Columns of user ids (any type) and event times (timestamp or date).
     freq : {"day", "week", "month", "quarter", "year"}, default "day"
@@ -95,19 +151,25 @@ def active_users(
     windows : dict of str to int, default {"dau": 1, "wau": 7, "mau": 30}
         Output column name → window length in days.
     by : str or list of str, optional
-        Segment columns; a user active in two segments counts in both.
-    event, events : str or list of str, optional
-        Count only events with this name / one of these names (in ``event_column``).
-    event_column : str, default "event"
-        Column of event names, read only when ``event`` or ``events`` is given.
+        Segment columns; a user active in two segments counts in both. Missing segment values
+        form their own group.
+    events : str or list of str, optional
+        Count only events with this name (or one of these names); default every event.
+    event : str, default "event"
+        Column of event names, read only when ``events`` is given.
     tz : str, default "UTC"
         Time zone the days are counted in; naive timestamps are taken as local to it.
     week_start : str, default "monday"
-    nulls : {"raise", "drop"}, default "raise"
+        First day of a week for ``freq="week"``.
+    invalid : {"raise", "skip"}, default "raise"
         A missing user or time raises an :class:`~kpikit.InputError` naming the rows;
-        ``"drop"`` leaves such rows out and reports their number in
-        ``DataFrame.attrs["skipped_rows"]``.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+        ``"skip"`` leaves such rows out and reports how many with a
+        :class:`~kpikit.SkippedRowsWarning`.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
+    partitioned : bool, default False
+        Dask input only: every user's events already share one partition, so the shuffle is
+        skipped.
 
     Returns
     -------
@@ -129,25 +191,28 @@ def active_users(
     0 2026-01-01             1    1    1      1.0
     1 2026-01-02             1    1    2      0.5
     2 2026-01-03             1    1    2      0.5
+
+    The same call takes a Dask DataFrame:
+
+    >>> import dask.dataframe as dd
+    >>> kpikit.active_users(dd.from_pandas(log, npartitions=2), user="user", time="time",
+    ...                     windows={"dau": 1, "mau": 3}).mau.tolist()
+    [1, 2, 2]
     """
-    check_output(output)
-    names = event_names(event, events)
-    segments = column_list(by)
+    names = event_names(events)
+    check_event_column(table, event, names is not None)
+    segments = check_segments(column_list(by))
     wins = [(str(k), int(v)) for k, v in (DEFAULT_WINDOWS if windows is None else windows).items()]
-    state = _kpikit.active_users_state(
-        table_input(table, [user, time, event_column if names is not None else None, *segments]),
-        user,
-        time,
-        freq=freq,
-        week_start=week_start,
-        windows=wins,
-        by=segments,
-        event_column=event_column,
-        events=names,
-        tz=tz,
-        nulls=nulls,
+    event_column = event if names is not None else None
+    options = {
+        "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
+        "by": segments, "event": event_column, "events": names, "tz": tz,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
+    return run(
+        _ACTIVE_USERS, table, columns=[user, time, event_column, *segments], options=options, output=output,
+        segments=segments, partitioned=partitioned,
     )
-    return table_output(_kpikit.finish_active_users(state), output)
 
 
 def stickiness(
@@ -163,8 +228,8 @@ def stickiness(
     min_events: int = 1,
     tz: str = "UTC",
     week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
 ) -> Any:
     """How many users were active on exactly (or at least) N intervals: PostHog's stickiness.
 
@@ -177,19 +242,21 @@ def stickiness(
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order.
+        One row per event, in any order. Not a Dask DataFrame (a SchemaError says to compute
+        it first).
     user, time : str
         Columns of user ids and event times.
     freq : {"day", "week", "month", "quarter", "year"}, default "day"
         Interval length.
     start, end : date-like, optional
-        First and last day of the range (inclusive; the intervals containing them). Default:
-        the data's first and last interval.
+        The range ``[start, end)`` (end exclusive, as everywhere in kpikit): the intervals from
+        the one containing ``start`` to the one containing the last instant before ``end``.
+        Default: the data's first and last interval.
     cumulative : bool, default False
         Count users active on at least N intervals ("N days or more") instead of exactly N.
     min_events : int, default 1
         Events a user needs in an interval for it to count (PostHog's stickiness criteria).
-    tz, week_start, nulls, output
+    tz, week_start, invalid, output
         As in :func:`kpikit.active_users`.
 
     Returns
@@ -210,23 +277,22 @@ def stickiness(
     1          2      1    0.5
     2          3      0    0.0
     """
-    check_output(output)
-    return table_output(
-        _kpikit.stickiness(
-            table_input(table, [user, time]),
-            user,
-            time,
-            freq=freq,
-            week_start=week_start,
-            start=day_number(start, "start"),
-            end=day_number(end, "end"),
-            cumulative=bool(cumulative),
-            min_events=int(min_events),
-            tz=tz,
-            nulls=nulls,
-        ),
-        output,
+    _in_memory(table, "stickiness")
+    library = output_of(table, output)
+    result = _kpikit.stickiness(
+        table_input(table, [user, time]),
+        user,
+        time,
+        freq=check_freq(freq, FREQS),
+        week_start=week_start,
+        start=day_number(start, "start"),
+        end=day_number(end, "end", exclusive=True),
+        cumulative=bool(cumulative),
+        min_events=int(min_events),
+        tz=tz,
+        invalid=choice("invalid", invalid, ("raise", "skip")),
     )
+    return table_output(result, library, source=table, analysis="stickiness")
 
 
 def lifecycle(
@@ -237,11 +303,11 @@ def lifecycle(
     time: str,
     freq: str = "day",
     created: str | None = None,
-    preset: str = "posthog",
+    preset: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
 ) -> Any:
     """Growth accounting: new, returning, resurrecting and dormant users per period.
 
@@ -261,16 +327,18 @@ def lifecycle(
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order.
+        One row per event, in any order. Not a Dask DataFrame (a SchemaError says to compute
+        it first).
     user, time : str
         Columns of user ids and event times.
     freq : {"day", "week", "month", "quarter", "year"}, default "day"
+        Period length.
     created : str, optional
         Column with the user's creation time (the earliest per user is used; missing values
         fall back to the first active period). Only PostHog's definition reads it.
-    preset : {"posthog", "amplitude"}, default "posthog"
-        Which definition of "new" to use.
-    tz, week_start, nulls, output
+    preset : {"posthog", "amplitude"}, optional
+        Which definition of "new" to use; default PostHog's.
+    tz, week_start, invalid, output
         As in :func:`kpikit.active_users`.
 
     Returns
@@ -292,18 +360,17 @@ def lifecycle(
     2 2026-01-03    0          0             0       -2
     3 2026-01-04    0          0             1        0
     """
-    check_output(output)
-    return table_output(
-        _kpikit.lifecycle(
-            table_input(table, [user, time, created]),
-            user,
-            time,
-            freq=freq,
-            week_start=week_start,
-            created=created,
-            preset=preset,
-            tz=tz,
-            nulls=nulls,
-        ),
-        output,
+    _in_memory(table, "lifecycle")
+    library = output_of(table, output)
+    result = _kpikit.lifecycle(
+        table_input(table, [user, time, created]),
+        user,
+        time,
+        freq=check_freq(freq, FREQS),
+        week_start=week_start,
+        created=created,
+        preset=choice("preset", "posthog" if preset is None else preset, ("posthog", "amplitude")),
+        tz=tz,
+        invalid=choice("invalid", invalid, ("raise", "skip")),
     )
+    return table_output(result, library, source=table, analysis="lifecycle")

@@ -21,7 +21,9 @@ from typing import Any
 from . import _kpikit
 from ._convert import aligned, check_output, column_list, table_input, table_output
 from ._typing import Output
+from .activity import active_users
 from .exceptions import KpikitError
+from .retention import retention
 from .revenue import _input_options
 from .sales import deal_metrics
 from .funnel import funnel, funnel_from_stages
@@ -101,101 +103,7 @@ def _named(fn: Any, part: Any, index: int) -> bytes:
         raise type(e)(f"partition {index}: {e}") from None
 
 
-def active_users(
-    ddf: Any,
-    *,
-    user: str,
-    time: str,
-    freq: str = "day",
-    windows: dict[str, int] | None = None,
-    by: str | Sequence[str] | None = None,
-    event: str | None = None,
-    events: Sequence[str] | None = None,
-    event_column: str = "event",
-    tz: str = "UTC",
-    week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
-) -> Any:
-    """Active users of a Dask DataFrame of events: :func:`kpikit.active_users` on a cluster.
-
-    window(t) = distinct users with an event in the w days ending on day t. The events are
-    shuffled by user; each partition then records, per day, the change in the number of users
-    covered by each window, and these changes add up exactly across user-disjoint partitions.
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> log = pd.DataFrame({"user": [1, 2, 1], "time": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"])})
-    >>> kpikit.dask.active_users(dd.from_pandas(log, npartitions=2), user="user", time="time", windows={"dau": 1, "mau": 3}).mau.tolist()
-    [1, 2, 2]
-    """
-    from .activity import DEFAULT_WINDOWS, event_names
-
-    check_output(output)
-    names = event_names(event, events)
-    segments = column_list(by)
-    wins = [(str(k), int(v)) for k, v in (DEFAULT_WINDOWS if windows is None else windows).items()]
-    cols = [user, time, *segments] + ([event_column] if names is not None else [])
-    options = dict(freq=freq, week_start=week_start, windows=wins, by=segments, event_column=event_column, events=names, tz=tz, nulls=nulls)
-
-    def partial(part: Any, index: int) -> Any:
-        return _named(lambda p: _kpikit.active_users_state(p, user, time, **options), part, index)
-
-    states = _states(_by_user(ddf, user, cols).to_delayed(), partial)
-    return table_output(_kpikit.finish_active_users(_kpikit.merge_active_users_states(states)), output)
-
-
-def retention(
-    ddf: Any,
-    *,
-    user: str,
-    time: str,
-    start_event: str | Sequence[str] | None = None,
-    return_event: str | Sequence[str] | None = None,
-    period: str = "week",
-    cohort: str | None = None,
-    mode: str | None = None,
-    brackets: Sequence[int] | None = None,
-    windows: str | None = None,
-    reference: str = "total",
-    base: str | None = None,
-    value: str | None = None,
-    preset: str | None = None,
-    curve: bool = False,
-    event_column: str = "event",
-    tz: str = "UTC",
-    week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
-) -> Any:
-    """Retention cohorts of a Dask DataFrame of events: :func:`kpikit.retention` on a cluster.
-
-    rate = retained / cohort_size per cohort and period number. The events are shuffled by
-    user; each partition counts its users per cell, and the counts add up exactly.
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> log = pd.DataFrame({"user": [1, 2, 1], "time": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-01-13"])})
-    >>> kpikit.dask.retention(dd.from_pandas(log, npartitions=2), user="user", time="time").rate.tolist()
-    [1.0, 0.5]
-    """
-    from .retention import retention_state
-
-    check_output(output)
-    uses_event = start_event is not None or return_event is not None
-    cols = [user, time] + ([event_column] if uses_event else []) + ([value] if value else [])
-
-    def partial(part: Any, index: int) -> Any:
-        return _named(
-            lambda p: retention_state(
-                p, user, time, start_event, return_event, period, cohort, mode, brackets, windows,
-                reference, value, preset, event_column, tz, week_start, nulls, base,
-            ),
-            part,
-            index,
-        )
-
-    states = _states(_by_user(ddf, user, cols).to_delayed(), partial)
-    merged = _kpikit.merge_retention_states(states)
-    return table_output(_kpikit.finish_retention(merged, curve=bool(curve)), output)
+# active_users and retention take a Dask DataFrame themselves (kpikit.activity, kpikit.retention).
 
 
 # --- Customer lifetime value ---------------------------------------------------------------

@@ -464,7 +464,7 @@ def retention_heatmap(table: Any, *, value: str | None = None, ax: Any = None) -
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import kpikit
     >>> d = kpikit.datasets.demo(scale=0.05)
-    >>> r = kpikit.retention(d.events, user="user_id", time="time", period="month")
+    >>> r = kpikit.retention(d.events, user="user_id", time="time", freq="month")
     >>> ax = kpikit.plot.retention_heatmap(r)
     >>> ax.images[0].get_array().shape == (r.cohort.nunique(), r.period_number.max() + 1)
     True
@@ -574,7 +574,7 @@ def stickiness(table: Any, *, ax: Any = None) -> Any:
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import kpikit
     >>> d = kpikit.datasets.demo(scale=0.05)
-    >>> s = kpikit.stickiness(d.events, user="user_id", time="time", start="2026-10-01", end="2026-10-31")
+    >>> s = kpikit.stickiness(d.events, user="user_id", time="time", start="2026-10-01", end="2026-11-01")
     >>> ax = kpikit.plot.stickiness(s)
     >>> [int(p.get_height()) for p in ax.patches] == s.users.astype(int).tolist()
     True

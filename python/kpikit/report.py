@@ -263,12 +263,12 @@ def report(
             table, cols = sources.events  # type: ignore[misc]
 
             def retention_section() -> str:
-                triangle = retention(table, user=cols["user"], time=cols["time"], period="month")
+                triangle = retention(table, user=cols["user"], time=cols["time"], freq="month", output="pandas")
                 return ("<h2>Retention by first-activity cohort (monthly)</h2>"
                         + _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), height=4.8))
 
             def activity_section() -> str:
-                activity = active_users(table, user=cols["user"], time=cols["time"], freq="day")
+                activity = active_users(table, user=cols["user"], time=cols["time"], freq="day", output="pandas")
                 return "<h2>Active users</h2>" + _chart(lambda ax: plot.active_users(activity, ax=ax))
 
             parts.append(bar.step("retention cohorts", retention_section))

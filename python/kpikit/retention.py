@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, table_input, table_output
+from ._analysis import Analysis, choice, run
+from ._analysis import freq as check_freq
 from ._typing import Output, TableLike
+from .activity import check_event_column, event_names
 from .exceptions import ParameterError
 
-__all__ = ["retention", "RETENTION_PRESETS"]
+__all__ = ["RETENTION_PRESETS", "retention"]
 
 #: What each preset sets (explicit arguments win; docs/conventions.md#retention-presets).
 #: PostHog counts a user
@@ -25,20 +27,15 @@ __all__ = ["retention", "RETENTION_PRESETS"]
 #: cohort in which they did the start event and defaults to "on or after", rolling windows.
 #: Amplitude's rates are out of the users who have reached each period (``base="reached"``).
 RETENTION_PRESETS: dict[str, dict[str, str]] = {
-    "posthog": {"cohort": "first_time", "mode": "on", "windows": "calendar", "base": "cohort"},
-    "amplitude": {"cohort": "first_time", "mode": "on", "windows": "rolling_24h", "base": "reached"},
-    "mixpanel": {"cohort": "recurring", "mode": "on_or_after", "windows": "rolling_24h", "base": "cohort"},
+    "posthog": {"cohort": "first_time", "mode": "on", "boundaries": "calendar", "base": "cohort"},
+    "amplitude": {"cohort": "first_time", "mode": "on", "boundaries": "rolling_24h", "base": "reached"},
+    "mixpanel": {"cohort": "recurring", "mode": "on_or_after", "boundaries": "rolling_24h", "base": "cohort"},
 }
 
-_DEFAULTS = {"cohort": "first_time", "mode": "on", "windows": "calendar", "base": "cohort"}
+_DEFAULTS = {"cohort": "first_time", "mode": "on", "boundaries": "calendar", "base": "cohort"}
 
-
-def _names(v: str | Sequence[str] | None) -> list[str] | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return [v]
-    return [str(x) for x in v]
+#: Periods retention is counted in.
+FREQS = ("day", "week", "month")
 
 
 def resolve(preset: str | None, **given: str | None) -> dict[str, str]:
@@ -49,49 +46,24 @@ def resolve(preset: str | None, **given: str | None) -> dict[str, str]:
     return {k: (v if v is not None else base[k]) for k, v in given.items()}
 
 
-def retention_state(
-    table: TableLike,
-    user: str,
-    time: str,
-    start_event: Any,
-    return_event: Any,
-    period: str,
-    cohort: str | None,
-    mode: str | None,
-    brackets: Sequence[int] | None,
-    windows: str | None,
-    reference: str,
-    value: str | None,
-    preset: str | None,
-    event_column: str,
-    tz: str,
-    week_start: str,
-    nulls: str,
-    base: str | None = None,
-) -> Any:
-    """The partial state of :func:`retention` for one table or partition."""
-    conv = resolve(preset, cohort=cohort, mode=mode, windows=windows, base=base)
-    starts, returns = _names(start_event), _names(return_event)
-    uses_event = starts is not None or returns is not None
+def _state(table: Any, o: dict[str, Any]) -> Any:
     return _kpikit.retention_state(
-        table_input(table, [user, time, event_column if uses_event else None, value]),
-        user,
-        time,
-        event_column=event_column,
-        start_events=starts,
-        return_events=returns,
-        value=value,
-        period=period,
-        week_start=week_start,
-        cohort=conv["cohort"],
-        mode=conv["mode"],
-        brackets=None if brackets is None else [int(b) for b in brackets],
-        windows=conv["windows"],
-        reference=reference,
-        base=conv["base"],
-        tz=tz,
-        nulls=nulls,
+        table, o["user"], o["time"], event=o["event"], start_events=o["start_events"],
+        return_events=o["return_events"], amount=o["amount"], freq=o["freq"], week_start=o["week_start"],
+        cohort=o["cohort"], mode=o["mode"], brackets=o["brackets"], boundaries=o["boundaries"],
+        reference=o["reference"], base=o["base"], tz=o["tz"], invalid=o["invalid"],
     )
+
+
+# Users retained per cell only add up over partitions that do not share a user: on Dask the
+# events are shuffled by user first (docs/architecture.md).
+_RETENTION = Analysis(
+    "retention",
+    state=_state,
+    merge=_kpikit.merge_retention_states,
+    finish=lambda state, o: _kpikit.finish_retention(state, curve=bool(o["curve"])),
+    shuffle="user",
+)
 
 
 def retention(
@@ -102,21 +74,22 @@ def retention(
     time: str,
     start_event: str | Sequence[str] | None = None,
     return_event: str | Sequence[str] | None = None,
-    period: str = "week",
+    freq: str = "week",
     cohort: str | None = None,
     mode: str | None = None,
     brackets: Sequence[int] | None = None,
-    windows: str | None = None,
+    boundaries: str | None = None,
     reference: str = "total",
     base: str | None = None,
-    value: str | None = None,
+    amount: str | None = None,
     preset: str | None = None,
     curve: bool = False,
-    event_column: str = "event",
+    event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
-    nulls: str = "raise",
-    output: Output = "pandas",
+    invalid: str = "raise",
+    output: Output | None = None,
+    partitioned: bool = False,
 ) -> Any:
     """Retention cohorts: of the users who started in a period, how many came back k periods later.
 
@@ -126,20 +99,23 @@ def retention(
         rate = retained / cohort_size                     (reference="total")
         rate = retained(k) / retained(k − 1)              (reference="previous")
 
-    (null when the denominator is 0). With ``value=`` the same ratios of the summed column over
-    the counted return events give revenue retention (period 0: returns in the cohort period at
-    or after the start).
+    (null when the denominator is 0). With ``amount=`` the same ratios of the summed amounts
+    of the counted return events give revenue retention (period 0: returns in the cohort
+    period at or after the start).
 
     Parameters
     ----------
-    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per event, in any order.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per event, in any order. A Dask DataFrame is shuffled by user (each user's
+        events in one partition), counted where it lives, and the partitions' counts added up
+        exactly.
     user, time : str
         Columns of user ids and event times.
     start_event, return_event : str or list of str, optional
-        Event names (in ``event_column``) that start a cohort / count as a return. Default:
-        any event.
-    period : {"day", "week", "month"}, default "week"
+        Event names (in the ``event`` column) that start a cohort / count as a return.
+        Default: any event.
+    freq : {"day", "week", "month"}, default "week"
+        Length of the cohort periods and of the periods counted after them.
     cohort : {"first_time", "recurring"}
         ``first_time``: a user is in the cohort of their first start event only.
         ``recurring``: in every period in which they did a start event (each measured from
@@ -147,30 +123,33 @@ def retention(
     mode : {"on", "on_or_after", "on_or_before", "streak"}
         ``on``: returned in period k itself. ``on_or_after``: returned in period k or later.
         ``on_or_before`` (Mixpanel): returned in some period 1…k — the users back by period
-        k; with ``value=`` the cumulative sum over periods 0…k (e.g. 30-day LTV per cohort).
-        ``streak`` (Mixpanel's streak mode): returned in every period 1…k; with ``value=``
+        k; with ``amount=`` the cumulative sum over periods 0…k (e.g. 30-day LTV per cohort).
+        ``streak`` (Mixpanel's streak mode): returned in every period 1…k; with ``amount=``
         the sum over period k's returns of those users. With ``brackets`` these read
         brackets instead of periods.
     brackets : list of int, optional
         Bracket sizes in periods, as PostHog's custom brackets: ``[1, 2, 4]`` → bracket 1 =
         period 1, bracket 2 = periods 2–3, bracket 3 = periods 4–7; ``period_number`` is then
         the bracket number.
-    windows : {"calendar", "rolling_24h"}
-        ``calendar``: period k is the k-th calendar period after the cohort's.
-        ``rolling_24h``: per user, period k is ``[k, k + 1)`` × 24 h (× 7 for weeks, × 30 for
-        months) after the start event; for daily periods times are rounded down to the hour,
-        as in Amplitude. Cohorts are still labelled by the calendar period of the start.
+    boundaries : {"calendar", "rolling_24h"}
+        Where period k begins and ends. ``calendar``: period k is the k-th calendar period
+        after the cohort's. ``rolling_24h``: per user, period k is ``[k, k + 1)`` × 24 h
+        (× 7 for weeks, × 30 for months) after the start event; for daily periods times are
+        rounded down to the hour, as in Amplitude. Cohorts are still labelled by the calendar
+        period of the start.
     reference : {"total", "previous"}, default "total"
+        What a rate compares to: the cohort (or base), or the previous period's retained.
     base : {"cohort", "reached"}
         Whom the user rate is out of (``reference="total"``): the whole cohort, or, as
         Amplitude, the members for whom period k has begun by the end of the data
         (``rate = retained / reached``, a ``reached`` column is added; the mean curve is then
-        Σ retained / Σ reached). The two differ only with rolling windows, where each member's
-        periods start at their own start event. Not with ``mode="on_or_before"``.
-    value : str, optional
-        Numeric column to sum over return events (revenue retention); missing values count 0.
+        Σ retained / Σ reached). The two differ only with rolling boundaries, where each
+        member's periods start at their own start event. Not with ``mode="on_or_before"``.
+    amount : str, optional
+        Column of money amounts to sum over return events (revenue retention); missing
+        amounts count 0. The sums are in the result's ``value`` column.
     preset : {"posthog", "amplitude", "mixpanel"}, optional
-        Sets ``cohort``, ``mode``, ``windows`` and ``base`` as the tool does (see
+        Sets ``cohort``, ``mode``, ``boundaries`` and ``base`` as the tool does (see
         ``kpikit.retention.RETENTION_PRESETS``); explicit arguments win. Without a preset:
         first_time, on, calendar, cohort.
     curve : bool, default False
@@ -179,16 +158,18 @@ def retention(
         are left out), ``base_users`` (or ``base_value``), ``retained`` (or ``value``),
         ``weighted_rate = Σ retained / Σ base`` (weighted by cohort size) and
         ``simple_rate`` (the plain mean of the cohorts' rates).
-    event_column, tz, week_start, nulls, output
+    event : str, default "event"
+        Column of event names, read only when ``start_event`` or ``return_event`` is given.
+    tz, week_start, invalid, output, partitioned
         As in :func:`kpikit.active_users`.
 
     Returns
     -------
     DataFrame
         ``cohort`` (start date of the cohort period), ``period_number``, ``cohort_size``,
-        ``retained``, ``value`` (with ``value=``), ``rate``: one row per cohort (first to last,
-        gaps included with size 0) and period number whose period has begun by the end of the
-        data (a triangle).
+        ``retained``, ``value`` (with ``amount=``), ``rate``: one row per cohort (first to
+        last, gaps included with size 0) and period number whose period has begun by the end
+        of the data (a triangle).
 
     Examples
     --------
@@ -197,14 +178,30 @@ def retention(
     >>> import pandas as pd, kpikit
     >>> log = pd.DataFrame({"user": [1, 2, 1],
     ...                     "time": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-01-13"])})
-    >>> kpikit.retention(log, user="user", time="time", period="week")
+    >>> kpikit.retention(log, user="user", time="time", freq="week")
           cohort  period_number  cohort_size  retained  rate
     0 2026-01-05              0            2         2   1.0
     1 2026-01-05              1            2         1   0.5
+
+    The same call takes a Dask DataFrame:
+
+    >>> import dask.dataframe as dd
+    >>> kpikit.retention(dd.from_pandas(log, npartitions=2), user="user", time="time").rate.tolist()
+    [1.0, 0.5]
     """
-    check_output(output)
-    state = retention_state(
-        table, user, time, start_event, return_event, period, cohort, mode, brackets, windows,
-        reference, value, preset, event_column, tz, week_start, nulls, base,
+    conv = resolve(preset, cohort=cohort, mode=mode, boundaries=boundaries, base=base)
+    starts, returns = event_names(start_event), event_names(return_event)
+    uses_event = starts is not None or returns is not None
+    check_event_column(table, event, uses_event)
+    event_column = event if uses_event else None
+    options = {
+        "user": user, "time": time, "event": event_column, "start_events": starts, "return_events": returns,
+        "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": conv["cohort"],
+        "mode": conv["mode"], "brackets": None if brackets is None else [int(b) for b in brackets],
+        "boundaries": conv["boundaries"], "reference": reference, "base": conv["base"], "tz": tz,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
+    return run(
+        _RETENTION, table, columns=[user, time, event_column, amount], options=options,
+        finish={"curve": bool(curve)}, output=output, partitioned=partitioned,
     )
-    return table_output(_kpikit.finish_retention(state, curve=bool(curve)), output)

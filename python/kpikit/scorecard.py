@@ -230,7 +230,7 @@ def _active_users(s: Sources, freq: str) -> Any:
     from .activity import active_users
 
     table, cols = s.get("events", "active_users")
-    return active_users(table, user=cols["user"], time=cols["time"], freq=freq)
+    return active_users(table, user=cols["user"], time=cols["time"], freq=freq, output="pandas")
 
 
 # The counts behind each rate: (numerator, denominator) columns, and the function whose output

@@ -28,23 +28,23 @@ use super::input::{small_int, Column};
 use super::parallel::{install, map_ranges};
 use super::time::{local_micros, Freq, Zone, US_PER_DAY};
 
-/// What to do with rows whose user or time is missing.
+/// What to do with rows whose user or time is missing (`invalid=`, docs/vocabulary.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nulls {
     /// Fail naming the rows (the default).
     Raise,
     /// Leave them out and count them (`kpikit.skipped_rows` metadata).
-    Drop,
+    Skip,
 }
 
 impl Nulls {
     pub fn parse(s: &str) -> KpiResult<Nulls> {
         match s {
             "raise" => Ok(Nulls::Raise),
-            "drop" => Ok(Nulls::Drop),
+            "skip" => Ok(Nulls::Skip),
             _ => Err(KpiError::param(
-                "nulls",
-                format!("{s:?} is not one of \"raise\", \"drop\""),
+                "invalid",
+                format!("{s:?} is not one of \"raise\", \"skip\""),
             )),
         }
     }
@@ -224,7 +224,7 @@ pub(crate) struct Part<T> {
 /// Check, filter and map every row on all threads. `keep(flags)` says whether a row with these
 /// event flags takes part (flags are 0 without an event column); `map(local_us, flags, row)`
 /// makes its value. Returns the parts in row order and the number of rows dropped for a
-/// missing user or time (with [`Nulls::Drop`]).
+/// missing user or time (with [`Nulls::Skip`]).
 pub(crate) fn collect_rows<T: Send>(
     log: &EventLog,
     ent: &Entities,
@@ -268,7 +268,7 @@ impl<'a> From<Option<&'a [u8]>> for RowFlags<'a> {
 /// Check and filter every row on all threads, handing each kept row to `visit(acc, entity,
 /// local_us, flags, row)`, with one accumulator per row range (`init(range_len)`). Returns the
 /// accumulators in row order and the number of rows dropped for a missing user or time (with
-/// [`Nulls::Drop`]). Nothing per row outlives its range unless `visit` keeps it.
+/// [`Nulls::Skip`]). Nothing per row outlives its range unless `visit` keeps it.
 pub(crate) fn scan_rows<A: Send>(
     log: &EventLog,
     ent: &Entities,
@@ -279,7 +279,7 @@ pub(crate) fn scan_rows<A: Send>(
 ) -> KpiResult<(Vec<A>, usize)> {
     log.check_lengths()?;
     let n = log.user.len();
-    let rule = "must not be missing (nulls=\"drop\" leaves such rows out and counts them)";
+    let rule = "must not be missing (invalid=\"skip\" leaves such rows out and counts them)";
     let parts = map_ranges(n, |r: Range<usize>| {
         let len = r.end - r.start;
         let user = log.user.slice(r.start, len);

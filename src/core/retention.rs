@@ -114,7 +114,7 @@ impl RetentionSpec {
             f @ (Freq::Day | Freq::Week { .. } | Freq::Month) => f,
             _ => {
                 return Err(KpiError::param(
-                    "period",
+                    "freq",
                     "must be \"day\", \"week\" or \"month\"",
                 ))
             }
@@ -149,7 +149,7 @@ impl RetentionSpec {
             )?,
             brackets,
             windows: pick(
-                "windows",
+                "boundaries",
                 windows,
                 &[
                     ("calendar", Windows::Calendar),
@@ -1063,10 +1063,10 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
                 format!("{y:04}-{m:02}-{d:02}")
             };
             return Err(KpiError::param(
-                "period",
+                "freq",
                 format!(
                     "cohorts from {} to {} make a triangle of more than {MAX_CELLS} cells; \
-                     check the time column for outlying times or use a longer period",
+                     check the time column for outlying times or use a longer freq",
                     date(lo),
                     date(hi),
                 ),

@@ -20,7 +20,7 @@ fn event_log(
     event: Option<&str>,
     by: &[String],
     tz: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> KpiResult<EventLog> {
     Ok(EventLog {
         user: table.column(user)?,
@@ -28,13 +28,13 @@ fn event_log(
         zone: tz.parse::<Zone>()?,
         event: event.map(|e| table.column(e)).transpose()?,
         segments: table.columns(by)?,
-        nulls: Nulls::parse(nulls)?,
+        nulls: Nulls::parse(invalid)?,
     })
 }
 
 /// Partial state of active users (per day and segment: window deltas and period users).
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", windows, by=Vec::new(), event_column=None, events=None, tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", windows, by=Vec::new(), event=None, events=None, tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn active_users_state(
     py: Python<'_>,
@@ -45,27 +45,27 @@ pub fn active_users_state(
     week_start: &str,
     windows: Vec<(String, u32)>,
     by: Vec<String>,
-    event_column: Option<String>,
+    event: Option<String>,
     events: Option<Vec<String>>,
     tz: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, nulls) = (
+    let (freq, week_start, tz, invalid) = (
         freq.to_string(),
         week_start.to_string(),
         tz.to_string(),
-        nulls.to_string(),
+        invalid.to_string(),
     );
     let state = enter(py, move || {
         let log = event_log(
             &table,
             &user,
             &time,
-            events.as_ref().and(event_column.as_deref()),
+            events.as_ref().and(event.as_deref()),
             &by,
             &tz,
-            &nulls,
+            &invalid,
         )?;
         let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
         activity::active_users_state(&log, freq, &windows, events.as_deref())
@@ -99,7 +99,7 @@ pub fn finish_active_users(py: Python<'_>, state: AnyRecordBatch) -> PyResult<Py
 
 /// Users by number of active intervals (PostHog's stickiness).
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=1, tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=1, tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,
@@ -113,17 +113,17 @@ pub fn stickiness(
     cumulative: bool,
     min_events: u32,
     tz: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, nulls) = (
+    let (freq, week_start, tz, invalid) = (
         freq.to_string(),
         week_start.to_string(),
         tz.to_string(),
-        nulls.to_string(),
+        invalid.to_string(),
     );
     table_out(enter(py, move || {
-        let log = event_log(&table, &user, &time, None, &[], &tz, &nulls)?;
+        let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
         let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
         activity::stickiness(&log, freq, start, end, cumulative, min_events)
     })?)
@@ -131,7 +131,7 @@ pub fn stickiness(
 
 /// New, returning, resurrecting and dormant users per period.
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", created=None, preset="posthog", tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", created=None, preset="posthog", tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn lifecycle(
     py: Python<'_>,
@@ -143,51 +143,51 @@ pub fn lifecycle(
     created: Option<String>,
     preset: &str,
     tz: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, nulls, preset) = (
+    let (freq, week_start, tz, invalid, preset) = (
         freq.to_string(),
         week_start.to_string(),
         tz.to_string(),
-        nulls.to_string(),
+        invalid.to_string(),
         preset.to_string(),
     );
     table_out(enter(py, move || {
-        let log = event_log(&table, &user, &time, None, &[], &tz, &nulls)?;
+        let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
         let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
         let created = created.map(|c| table.column(&c)).transpose()?;
         activity::lifecycle(&log, freq, created.as_ref(), NewUser::parse(&preset)?)
     })?)
 }
 
-/// Partial state of retention: users retained (and value) per cohort and period number.
+/// Partial state of retention: users retained (and amount) per cohort and period number.
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, event_column=None, start_events=None, return_events=None, value=None, period="week", week_start="monday", cohort="first_time", mode="on", brackets=None, windows="calendar", reference="total", base="cohort", tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, event=None, start_events=None, return_events=None, amount=None, freq="week", week_start="monday", cohort="first_time", mode="on", brackets=None, boundaries="calendar", reference="total", base="cohort", tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn retention_state(
     py: Python<'_>,
     table: AnyRecordBatch,
     user: String,
     time: String,
-    event_column: Option<String>,
+    event: Option<String>,
     start_events: Option<Vec<String>>,
     return_events: Option<Vec<String>>,
-    value: Option<String>,
-    period: &str,
+    amount: Option<String>,
+    freq: &str,
     week_start: &str,
     cohort: &str,
     mode: &str,
     brackets: Option<Vec<u32>>,
-    windows: &str,
+    boundaries: &str,
     reference: &str,
     base: &str,
     tz: &str,
-    nulls: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let args: Vec<String> = [
-        period, week_start, cohort, mode, windows, reference, tz, nulls, base,
+        freq, week_start, cohort, mode, boundaries, reference, tz, invalid, base,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -198,7 +198,7 @@ pub fn retention_state(
             &table,
             &user,
             &time,
-            event_column.as_deref().filter(|_| needs_event),
+            event.as_deref().filter(|_| needs_event),
             &[],
             &args[6],
             &args[7],
@@ -211,12 +211,12 @@ pub fn retention_state(
                 week_start: parse_weekday(&args[1])?,
             };
         }
-        let value = value.map(|v| table.column(&v)).transpose()?;
+        let amount = amount.map(|v| table.column(&v)).transpose()?;
         retention::retention_state(
             &log,
             start_events.as_deref(),
             return_events.as_deref(),
-            value.as_ref(),
+            amount.as_ref(),
             &spec,
         )
     })?)

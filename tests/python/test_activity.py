@@ -31,7 +31,7 @@ def log(pairs: list[tuple[Any, int]], **extra: list[Any]) -> dict[str, list[Any]
 def test_window_boundary_is_inclusive_of_the_day_and_ends_after_w_days(make_table: Any) -> None:
     # "a" is active on day 0 only (twice), "b" on day 6, "c" on day 7; rows unsorted.
     t = make_table(log([("c", 7), ("a", 0), ("b", 6), ("a", 0)]))
-    out = kpikit.active_users(t, user="user", time="time", windows={"dau": 1, "wau": 7})
+    out = kpikit.active_users(t, user="user", time="time", windows={"dau": 1, "wau": 7}, output="pandas")
     assert out.period.dt.date.tolist() == [(D0 + dt.timedelta(days=i)).date() for i in range(8)]
     assert out.dau.tolist() == [1, 0, 0, 0, 0, 0, 1, 1]
     # WAU on day 6 covers days 0–6: {a, b} = 2; on day 7 covers days 1–7: {b, c} = 2 (a drops out).
@@ -68,12 +68,12 @@ def test_segments_and_event_filter(make_table: Any) -> None:
             event=["login", "view", "login", "login"],
         )
     )
-    out = kpikit.active_users(t, user="user", time="time", by="plan", event="login", windows={"dau": 1, "wau": 7})
+    out = kpikit.active_users(t, user="user", time="time", by="plan", events="login", windows={"dau": 1, "wau": 7}, output="pandas")
     # free: user 2 on day 1. pro logins: user 1 day 0, user 3 day 1.
     assert out.plan.tolist() == ["free", "free", "pro", "pro"]
     assert out.dau.tolist() == [0, 1, 1, 1]
     assert out.wau.tolist() == [0, 1, 1, 2]
-    both = kpikit.active_users(t, user="user", time="time", events=["login", "view"], windows={"dau": 1})
+    both = kpikit.active_users(t, user="user", time="time", events=["login", "view"], windows={"dau": 1}, output="pandas")
     assert both.dau.tolist() == [1, 3]
 
 
@@ -83,17 +83,20 @@ def test_missing_users_raise_or_are_dropped_and_counted() -> None:
         kpikit.active_users(df, user="user", time="time")
     with pytest.raises(kpikit.InputError):
         kpikit.active_users(df.assign(user=["a", "x", "b"]), user="user", time="time")
-    out = kpikit.active_users(df, user="user", time="time", nulls="drop")
-    assert out.attrs["skipped_rows"] == 2
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.active_users(df, user="user", time="time", invalid="skip")
+    # Row 1 has no user, row 2 no time: both left out, counted once.
+    assert [w.message.count for w in caught] == [2]
     assert out.dau.tolist() == [1]
+    assert "skipped_rows" not in out.attrs and "skipped" not in out.columns
 
 
 def test_bad_parameters() -> None:
     df = pd.DataFrame(log([(1, 0)]))
     with pytest.raises(kpikit.ParameterError, match="windows"):
         kpikit.active_users(df, user="user", time="time", windows={"dau": 0})
-    with pytest.raises(kpikit.ParameterError, match="event"):
-        kpikit.active_users(df, user="user", time="time", event="a", events=["b"])
+    with pytest.raises(kpikit.ParameterError, match="invalid"):
+        kpikit.active_users(df, user="user", time="time", invalid="drop")
     with pytest.raises(kpikit.SchemaError, match="nope"):
         kpikit.active_users(df, user="nope", time="time")
 
@@ -147,18 +150,21 @@ def test_large_input_runs_in_parallel_ranges_and_equals_reference() -> None:
 def test_stickiness_exact_cumulative_and_min_events(make_table: Any) -> None:
     # a: days 0 (×2), 1, 2 → 3 days; b: day 1 → 1; c: days 0, 2 (×2) → 2; single-event user d on day 4.
     t = make_table(log([("a", 0), ("a", 0), ("a", 1), ("a", 2), ("b", 1), ("c", 0), ("c", 2), ("c", 2), ("d", 4)]))
-    out = kpikit.stickiness(t, user="user", time="time")
+    out = kpikit.stickiness(t, user="user", time="time", output="pandas")
     assert out.intervals.tolist() == [1, 2, 3, 4, 5]
     assert out.users.tolist() == [2, 1, 1, 0, 0]
     assert out.share.tolist() == [0.5, 0.25, 0.25, 0.0, 0.0]
-    cum = kpikit.stickiness(t, user="user", time="time", cumulative=True)
+    cum = kpikit.stickiness(t, user="user", time="time", cumulative=True, output="pandas")
     assert cum.users.tolist() == [4, 2, 1, 0, 0]
     # Two events a day: a on day 0, c on day 2 → both on exactly one day.
-    two = kpikit.stickiness(t, user="user", time="time", min_events=2)
+    two = kpikit.stickiness(t, user="user", time="time", min_events=2, output="pandas")
     assert two.users.tolist() == [2, 0, 0, 0, 0]
-    # Range days 0–1 only: a on 2 days, b 1, c 1; d is outside.
-    rng = kpikit.stickiness(t, user="user", time="time", start=day(0).date(), end=str(day(1).date()))
+    # Range [day 0, day 2) = days 0–1 only: a on 2 days, b 1, c 1; d is outside.
+    rng = kpikit.stickiness(t, user="user", time="time", start=day(0).date(), end=str(day(2).date()), output="pandas")
     assert rng.users.tolist() == [2, 1]
+    # The end is exclusive to the instant: an end at day 2, 01:00 takes in day 2 (a and c on 3 and 2 days).
+    late = kpikit.stickiness(t, user="user", time="time", start=day(0).date(), end=day(2).replace(hour=1), output="pandas")
+    assert late.users.tolist() == [1, 1, 1]
 
 
 @settings(max_examples=40, deadline=None)
@@ -181,7 +187,7 @@ def test_lifecycle_statuses_posthog_and_amplitude(make_table: Any) -> None:
     pairs = [("a", 3), ("a", 0), ("b", 1), ("a", 1), ("b", 2), ("c", 4), ("a", 1)]
     created = {"a": day(0), "b": day(0), "c": day(4)}
     t = make_table(log(pairs, created=[created[u] for u, _ in pairs]))
-    ph = kpikit.lifecycle(t, user="user", time="time", created="created")
+    ph = kpikit.lifecycle(t, user="user", time="time", created="created", output="pandas")
     # PostHog: a new on 0, returning 1, dormant 2, resurrecting 3, dormant 4.
     #          b created day 0 but first active day 1 → resurrecting 1, returning 2, dormant 3.
     #          c new on 4.
@@ -192,12 +198,12 @@ def test_lifecycle_statuses_posthog_and_amplitude(make_table: Any) -> None:
     assert ph.active.tolist() == [1, 2, 1, 1, 1]
     # Pulse on day 3: (0 + 1) / 1.
     assert ph.pulse.tolist()[3] == 1.0 and pd.isna(ph.pulse.iloc[0])
-    amp = kpikit.lifecycle(t, user="user", time="time", created="created", preset="amplitude")
+    amp = kpikit.lifecycle(t, user="user", time="time", created="created", preset="amplitude", output="pandas")
     # Amplitude: b is new in its first active period (day 1).
     assert amp.new.tolist() == [1, 1, 0, 0, 1]
     assert amp.resurrecting.tolist() == [0, 0, 0, 1, 0]
     # Without a created column PostHog's "new" is the first active period too.
-    assert kpikit.lifecycle(t, user="user", time="time").new.tolist() == [1, 1, 0, 0, 1]
+    assert kpikit.lifecycle(t, user="user", time="time", output="pandas").new.tolist() == [1, 1, 0, 0, 1]
 
 
 @settings(max_examples=40, deadline=None)
@@ -214,3 +220,109 @@ def test_lifecycle_matches_a_plain_reference(pairs: list[tuple[int, int]]) -> No
         res = sum(t in ds and t - 1 not in ds and min(ds) < t for ds in days_of.values())
         dor = -sum(t not in ds and t - 1 in ds for ds in days_of.values())
         assert (out.new[i], out.returning[i], out.resurrecting[i], out.dormant[i]) == (new, ret, res, dor)
+
+
+# --- the vocabulary (docs/vocabulary.md) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn, old",
+    [
+        (kpikit.active_users, {"nulls": "drop"}),
+        (kpikit.active_users, {"event_column": "event"}),
+        (kpikit.stickiness, {"nulls": "drop"}),
+        (kpikit.lifecycle, {"nulls": "drop"}),
+    ],
+)
+def test_old_parameter_names_are_type_errors(fn: Any, old: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match=next(iter(old))):
+        fn(pd.DataFrame(log([(1, 0)])), user="user", time="time", **old)
+
+
+def test_an_event_name_given_as_the_event_column_is_refused() -> None:
+    # event= names the column; the old event="login" (a value) must not silently count every event.
+    df = pd.DataFrame(log([(1, 0), (2, 0)], event=["login", "view"]))
+    with pytest.raises(kpikit.SchemaError, match=r"\"event\".*'login' not found.*events='login'"):
+        kpikit.active_users(df, user="user", time="time", event="login")
+    # A renamed event column is read when events= filters.
+    out = kpikit.active_users(df.rename(columns={"event": "name"}), user="user", time="time", event="name", events="view")
+    assert out.dau.tolist() == [1]
+
+
+def test_output_follows_the_input_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    data = log([("a", 0), ("a", 1), ("b", 1)])
+    calls = [
+        lambda t, **kw: kpikit.active_users(t, user="user", time="time", windows={"dau": 1}, **kw),
+        lambda t, **kw: kpikit.stickiness(t, user="user", time="time", **kw),
+        lambda t, **kw: kpikit.lifecycle(t, user="user", time="time", **kw),
+    ]
+    for call in calls:
+        expected = call(pd.DataFrame(data))
+        assert isinstance(expected, pd.DataFrame)
+        got_pl = call(pl.DataFrame(data))
+        assert isinstance(got_pl, pl.DataFrame)
+        got_pa = call(pa.table(data))
+        assert isinstance(got_pa, pa.Table)
+        assert isinstance(call(pl.DataFrame(data), output="pandas"), pd.DataFrame)
+        pd.testing.assert_frame_equal(got_pa.to_pandas(date_as_object=False), expected, check_dtype=False)
+    assert call(pa.table(data)).column("new").to_pylist() == [1, 1]  # type: ignore[operator]
+
+
+def test_a_categorical_segment_keeps_its_categories_and_order() -> None:
+    # pro: user 1 on days 0 and 1, user 3 on day 1; free: user 2 on day 1. "team" is unused.
+    df = pd.DataFrame(log([(1, 0), (1, 1), (2, 1), (3, 1)]))
+    df["plan"] = pd.Categorical(["pro", "pro", "free", "pro"], categories=["pro", "team", "free"], ordered=True)
+    out = kpikit.active_users(df, user="user", time="time", by="plan", windows={"dau": 1})
+    assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.cat.ordered
+    assert list(out.plan.cat.categories) == ["pro", "team", "free"]
+    # Segment-major as without categories, the segment in category order (pro before free,
+    # not alphabetical), periods within.
+    assert out.plan.tolist() == ["pro", "pro", "free", "free"]
+    assert out.dau.tolist() == [1, 2, 0, 1]
+
+
+def test_skipped_rows_warn_in_stickiness_and_lifecycle() -> None:
+    # Row 1 has no user: a (days 0, 2) is all that is left.
+    df = pd.DataFrame({"user": ["a", None, "a"], "time": [day(0), day(1), day(2)]})
+    with pytest.raises(kpikit.InputError, match=r"\"user\".*invalid=\"skip\".*row 1"):
+        kpikit.stickiness(df, user="user", time="time")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        sticky = kpikit.stickiness(df, user="user", time="time", invalid="skip")
+    assert [w.message.count for w in caught] == [1]
+    assert sticky.users.tolist() == [0, 1, 0]
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        life = kpikit.lifecycle(df, user="user", time="time", invalid="skip")
+    assert [w.message.count for w in caught] == [1]
+    assert life.new.tolist() == [1, 0, 0] and life.dormant.tolist() == [0, -1, 0] and life.resurrecting.tolist() == [0, 0, 1]
+
+
+@pytest.mark.parametrize("alias, word", [("D", "day"), ("W", "week"), ("M", "month"), ("MS", "month"), ("1mo", "month")])
+def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
+    df = pd.DataFrame(log([(1, 0)]))
+    for fn in (kpikit.active_users, kpikit.stickiness, kpikit.lifecycle):
+        with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+            fn(df, user="user", time="time", freq=alias)
+
+
+def test_stickiness_and_lifecycle_refuse_a_dask_dataframe_by_name() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    ddf = dd.from_pandas(pd.DataFrame(log([(1, 0), (2, 1)])), npartitions=1)
+    for fn in (kpikit.stickiness, kpikit.lifecycle):
+        with pytest.raises(kpikit.SchemaError, match=r"Dask DataFrame.*compute"):
+            fn(ddf, user="user", time="time")
+
+
+def test_active_users_on_a_dask_dataframe_equals_one_machine() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    import kpikit.dask
+
+    df = pd.DataFrame(log([("a", 0), ("b", 1), ("a", 2), ("c", 2), ("b", 9)], plan=list("ppfpf")))
+    got = kpikit.active_users(dd.from_pandas(df, npartitions=3), user="user", time="time", by="plan", windows={"dau": 1, "wau": 7})
+    expected = kpikit.active_users(df, user="user", time="time", by="plan", windows={"dau": 1, "wau": 7})
+    pd.testing.assert_frame_equal(got, expected)
+    # Plan f: a on day 2, b on day 9; the WAU of day 9 (days 3–9) is {b}.
+    assert got[got.plan == "f"].wau.tolist()[-1] == 1
+    assert kpikit.dask.active_users is kpikit.active_users

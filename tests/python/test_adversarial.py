@@ -216,25 +216,25 @@ SPECS: dict[str, Spec] = {
     ),
     "active_users": Spec(
         {"user": [1, 2, 1, 3, 2], "time": days(0, 1, 2, 2, 9)},
-        lambda t: kpikit.active_users(t, user="user", time="time", windows={"dau": 1, "wau": 7}),
+        lambda t: kpikit.active_users(t, user="user", time="time", windows={"dau": 1, "wau": 7}, output="pandas"),
         ids=("user",),
         times=("time",),
     ),
     "stickiness": Spec(
         {"user": [1, 1, 1, 2, 3], "time": days(0, 0.5, 2, 1, 3)},
-        lambda t: kpikit.stickiness(t, user="user", time="time"),
+        lambda t: kpikit.stickiness(t, user="user", time="time", output="pandas"),
         ids=("user",),
         times=("time",),
     ),
     "lifecycle": Spec(
         {"user": [1, 1, 1, 2, 3], "time": days(0, 1, 3, 1, 3)},
-        lambda t: kpikit.lifecycle(t, user="user", time="time"),
+        lambda t: kpikit.lifecycle(t, user="user", time="time", output="pandas"),
         ids=("user",),
         times=("time",),
     ),
     "retention": Spec(
         {"user": [1, 2, 1, 3, 2, 1], "time": days(0, 1, 8, 8, 15, 16)},
-        lambda t: kpikit.retention(t, user="user", time="time", period="week"),
+        lambda t: kpikit.retention(t, user="user", time="time", freq="week", output="pandas"),
         ids=("user",),
         times=("time",),
     ),
@@ -784,8 +784,8 @@ def test_regression_a_stray_time_cannot_make_a_huge_gap_filled_result() -> None:
 def test_regression_retention_triangle_is_capped() -> None:
     # Daily cohorts from year 1 to 2026: ~2.7e11 triangle cells, a hang before the cap.
     t = pa.table({"user": [1, 2], "time": pa.array([datetime.datetime(1, 1, 1), datetime.datetime(2026, 1, 1)], pa.timestamp("us"))})
-    with pytest.raises(kpikit.ParameterError, match='parameter "period": cohorts from'):
-        kpikit.retention(t, user="user", time="time", period="day")
+    with pytest.raises(kpikit.ParameterError, match='parameter "freq": cohorts from'):
+        kpikit.retention(t, user="user", time="time", freq="day")
 
 
 def test_count_of_inputs_tried() -> None:

@@ -46,7 +46,7 @@ CALLS: dict[str, Callable[[], Any]] = {
     "onboarding_time": lambda: kpikit.onboarding_time(DEMO.leads.dropna(subset=["signed_up_at"]), started="signed_up_at", first_value="pql_at"),
     "funnel_from_stages": lambda: kpikit.funnel_from_stages(DEMO.leads, window="90d"),
     "active_users": lambda: kpikit.active_users(DEMO.events, user="user_id", time="time"),
-    "retention": lambda: kpikit.retention(DEMO.events, user="user_id", time="time", period="month"),
+    "retention": lambda: kpikit.retention(DEMO.events, user="user_id", time="time", freq="month"),
     "lifecycle": lambda: kpikit.lifecycle(DEMO.events, user="user_id", time="time", freq="month"),
     "rfm_summary": lambda: kpikit.rfm_summary(DEMO.deals.dropna(subset=["closed", "customer_id"]), customer="customer_id", time="closed", amount="amount"),
 }

@@ -239,21 +239,27 @@ def test_active_users_on_a_cluster_equals_one_machine(client: Client) -> None:
     expected = kpikit.active_users(df, user="user", time="time", by="plan", events=["login", "view"])
     ddf = dd.from_pandas(df, npartitions=5)
     ddf = dd.concat([ddf, ddf[ddf.user < -1]])  # empty partitions too
-    got = kpikit.dask.active_users(ddf, user="user", time="time", by="plan", events=["login", "view"])
+    got = kpikit.active_users(ddf, user="user", time="time", by="plan", events=["login", "view"])
     pd.testing.assert_frame_equal(got, expected)
-    weekly = kpikit.dask.active_users(ddf, user="user", time="time", freq="week")
+    weekly = kpikit.active_users(ddf, user="user", time="time", freq="week")
     pd.testing.assert_frame_equal(weekly, kpikit.active_users(df, user="user", time="time", freq="week"))
+    # Already split by user (each user's events in one partition): no shuffle, same counts.
+    by_user = dd.concat([dd.from_pandas(df[df.user % 3 == i], npartitions=1) for i in range(3)])
+    got = kpikit.active_users(by_user, user="user", time="time", by="plan", events=["login", "view"], partitioned=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert kpikit.dask.active_users is kpikit.active_users
 
 
 @pytest.mark.parametrize("preset", [None, "amplitude", "mixpanel"])
 def test_retention_on_a_cluster_equals_one_machine(client: Client, preset: str | None) -> None:
     df = _events()
-    kw = dict(user="user", time="time", start_event="signup", return_event=["login", "view"], period="week", value="amount", preset=preset)
+    kw = dict(user="user", time="time", start_event="signup", return_event=["login", "view"], freq="week", amount="amount", preset=preset)
     expected = kpikit.retention(df, **kw)
     ddf = dd.from_pandas(df, npartitions=4)
     ddf = dd.concat([ddf, ddf[ddf.user < -1]])
-    pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, **kw), expected, check_exact=False, rtol=1e-12)
-    pd.testing.assert_frame_equal(kpikit.dask.retention(ddf, curve=True, **kw), kpikit.retention(df, curve=True, **kw), check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(kpikit.retention(ddf, **kw), expected, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(kpikit.retention(ddf, curve=True, **kw), kpikit.retention(df, curve=True, **kw), check_exact=False, rtol=1e-12)
+    assert kpikit.dask.retention is kpikit.retention
 
 
 @pytest.mark.parametrize(
@@ -370,7 +376,7 @@ MISALIGNED_CASES = {
     "active_users": (lambda: _stringly_events(), lambda f, x, **kw: f.active_users(x, user="user", time="time", by="plan", events=["login", "view"])),
     "retention": (
         lambda: _stringly_events(),
-        lambda f, x, **kw: f.retention(x, user="user", time="time", start_event="signup", period="week", value="amount"),
+        lambda f, x, **kw: f.retention(x, user="user", time="time", start_event="signup", freq="week", amount="amount"),
     ),
     "funnel": (lambda: _stringly_events(), lambda f, x, **kw: f.funnel(x, user="user", time="time", event="event", steps=["signup", "login"], by="plan")),
     "rfm_summary": (

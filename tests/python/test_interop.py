@@ -130,15 +130,16 @@ def test_pandas_nat_is_a_missing_time_in_every_unit() -> None:
 
 def test_pandas_nan_in_a_float_key_is_missing() -> None:
     # pandas turns an integer id column with a gap into floats with NaN: the gap is a missing
-    # user (dropped and counted with nulls="drop"), never a user called NaN.
+    # user (left out and counted with invalid="skip"), never a user called NaN.
     ev = pd.DataFrame(
         {"user": [1.0, np.nan, 2.0], "time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02"])}
     )
     with pytest.raises(kpikit.InputError, match=r'column "user".*row 1: missing'):
         kpikit.active_users(ev, user="user", time="time")
-    with pytest.warns(kpikit.SkippedRowsWarning):
-        out = kpikit.active_users(ev, user="user", time="time", nulls="drop")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.active_users(ev, user="user", time="time", invalid="skip")
     assert out.dau.tolist() == [1, 1]
+    assert caught[0].message.count == 1
 
 
 def test_pandas_categorical_codes_are_reused_and_missing_categories_stay_missing() -> None:

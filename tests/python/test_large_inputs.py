@@ -49,8 +49,8 @@ def test_string_columns_over_2_gib_as_segments_and_as_user_ids() -> None:
     times = pa.array(pd.Timestamp("2026-01-01", tz="UTC").value // 1000 + (np.arange(n) % 60) * 86_400_000_000,
                      type=pa.timestamp("us", tz="UTC"))
     # Users as 2 KB strings give the same active users as integer ids.
-    by_string = kpikit.active_users(pa.table({"user": users, "time": times}), user="user", time="time")
-    by_int = kpikit.active_users(pa.table({"user": pa.array(np.arange(n)), "time": times}), user="user", time="time")
+    by_string = kpikit.active_users(pa.table({"user": users, "time": times}), user="user", time="time", output="pandas")
+    by_int = kpikit.active_users(pa.table({"user": pa.array(np.arange(n)), "time": times}), user="user", time="time", output="pandas")
     pd.testing.assert_frame_equal(by_string, by_int)
     assert by_string["dau"].iloc[0] == len(range(0, n, 60))  # rows 0, 60, 120, … fall on day 0
 

@@ -64,7 +64,7 @@ def deals(n: int, seed: int = 0) -> pa.Table:
     ("name", "call"),
     [
         ("mrr_movements", lambda: kpikit.mrr_movements(SNAPS, customer="customer", period="month", mrr="mrr", by="plan")),
-        ("retention", lambda: kpikit.retention(EVENTS, user="user", time="time", period="week")),
+        ("retention", lambda: kpikit.retention(EVENTS, user="user", time="time", freq="week")),
     ],
 )
 def test_rss_does_not_grow_over_100_calls(name: str, call: Callable[[], Any]) -> None:
@@ -91,11 +91,11 @@ CONCURRENT: dict[str, Callable[[int], Any]] = {
     "revenue_cohorts": lambda s: kpikit.revenue_cohorts(
         snapshots(300, s), customer="customer", period="month", mrr="mrr", output="pandas"
     ),
-    "retention": lambda s: kpikit.retention(events(5_000, s), user="user", time="time", period="week"),
+    "retention": lambda s: kpikit.retention(events(5_000, s), user="user", time="time", freq="week", output="pandas"),
     "funnel": lambda s: kpikit.funnel(
         events(5_000, s), user="user", time="time", steps=["signup", "view", "upgrade"], output="pandas"
     ),
-    "active_users": lambda s: kpikit.active_users(events(5_000, s), user="user", time="time", windows={"dau": 1, "wau": 7}),
+    "active_users": lambda s: kpikit.active_users(events(5_000, s), user="user", time="time", windows={"dau": 1, "wau": 7}, output="pandas"),
     "deal_metrics": lambda s: kpikit.deal_metrics(
         deals(2_000, s), created="created", closed="closed", amount="amount", won="won", by="owner", freq="month",
         output="pandas",

@@ -297,8 +297,8 @@ def test_every_table_function_has_an_obvious_chart(demo_sources: kpikit.Sources)
         "support_metrics": kpikit.support_metrics(d.tickets, opened="opened", resolved="resolved"),
         "active_users": kpikit.active_users(d.events, user="user_id", time="time"),
         "lifecycle": kpikit.lifecycle(d.events, user="user_id", time="time", freq="month"),
-        "stickiness": kpikit.stickiness(d.events, user="user_id", time="time", start="2026-10-01", end="2026-10-31"),
-        "retention": kpikit.retention(d.events, user="user_id", time="time", period="month"),
+        "stickiness": kpikit.stickiness(d.events, user="user_id", time="time", start="2026-10-01", end="2026-11-01"),
+        "retention": kpikit.retention(d.events, user="user_id", time="time", freq="month"),
         "funnel_from_stages": kpikit.funnel_from_stages(d.leads, stages=["visited_at", "signed_up_at", "pql_at"]),
     }
     import matplotlib.pyplot as plt

@@ -41,11 +41,11 @@ ROWS = [
 
 
 def daily(t: Any, **kw: Any) -> pd.DataFrame:
-    return kpikit.retention(t, user="user", time="time", start_event="signup", return_event="login", period="day", **kw)
+    return kpikit.retention(t, user="user", time="time", start_event="signup", return_event="login", freq="day", **kw)
 
 
 def test_first_time_on_calendar_days(make_table: Any) -> None:
-    out = daily(make_table(log(ROWS)))
+    out = daily(make_table(log(ROWS)), output="pandas")
     # Cohort day 0 = {1, 2}: k1 {2}, k2 {1}, k3 {1}. Cohort day 1 = {3}: k1 none, k2 {3}.
     # u2's second signup (day 2) is not a first time. Cells shown while cohort + k ≤ last day (3).
     assert out.cohort.dt.date.tolist() == [D0.date()] * 4 + [at(1).date()] * 3
@@ -89,7 +89,7 @@ def test_on_or_before_value_is_cumulative_revenue_and_streak_value_is_the_streak
     # u1 pays 10 (week 0), 8 (week 1), 4 (week 3); u2 pays 20 (week 0), 6 (week 2).
     rows = [(1, 0, "pay"), (1, 7, "pay"), (1, 21, "pay"), (2, 1, "pay"), (2, 15, "pay")]
     df = pd.DataFrame(log(rows, amount=[10.0, 8.0, 4.0, 20.0, 6.0]))
-    kw = dict(user="user", time="time", value="amount", period="week")
+    kw = dict(user="user", time="time", amount="amount", freq="week")
     ltv = kpikit.retention(df, mode="on_or_before", **kw)
     # Cumulative revenue: w0 30, w1 30 + 8 = 38, w2 38 + 6 = 44, w3 44 + 4 = 48 (30-day LTV
     # style); users back by week k: w1 {1}, w2 {1, 2}, w3 {1, 2}.
@@ -126,15 +126,15 @@ def test_rolling_24h_windows_measure_from_the_start_event() -> None:
     df = pd.DataFrame(
         {"user": [1, 1, 1, 2], "time": [at(0, 20), at(1, 10), at(2, 19), at(2, 21)], "event": ["x"] * 4}
     )
-    cal = kpikit.retention(df, user="user", time="time", period="day")
+    cal = kpikit.retention(df, user="user", time="time", freq="day")
     # Cohort day 0 {1}: back on days 1 and 2; day 1 is an empty cohort; day 2 {2}.
     assert cal.retained.tolist() == [1, 1, 1, 0, 0, 1]
-    roll = kpikit.retention(df, user="user", time="time", period="day", windows="rolling_24h")
+    roll = kpikit.retention(df, user="user", time="time", freq="day", boundaries="rolling_24h")
     # Cohort day 0: k1 = [24 h, 48 h) holds the 47 h return; k2 starts day 2 00:00 ≤ data end
     # (day 2 21:00) and is shown, empty.
     assert roll.period_number.tolist() == [0, 1, 2, 0, 1, 0]
     assert roll.retained.tolist() == [1, 1, 0, 0, 0, 1]
-    amp = kpikit.retention(df, user="user", time="time", period="day", preset="amplitude")
+    amp = kpikit.retention(df, user="user", time="time", freq="day", preset="amplitude")
     # Amplitude's base: u1's own day 2 began at day 2 20:00 ≤ data end, so all cells are reached.
     assert amp.reached.tolist() == [1, 1, 1, 0, 0, 1]
     pd.testing.assert_frame_equal(amp.drop(columns="reached"), roll)
@@ -144,7 +144,7 @@ def test_reached_base_counts_only_members_whose_period_has_begun() -> None:
     # u1 starts day 0 at 01:00 and is back 25 h later (rolling day 1); u2 starts day 0 at 20:00
     # and is not back; u3 starts day 1 at 10:00, the end of the data.
     df = pd.DataFrame({"user": [1, 1, 2, 3], "time": [at(0, 1), at(1, 2), at(0, 20), at(1, 10)], "event": ["x"] * 4})
-    kw = dict(user="user", time="time", period="day", windows="rolling_24h")
+    kw = dict(user="user", time="time", freq="day", boundaries="rolling_24h")
     out = kpikit.retention(df, base="reached", **kw)
     # Cohort day 0: day 1 began for u1 at day 1 01:00 ≤ end (day 1 10:00), for u2 only at day 1
     # 20:00 → reached 1, retained 1, rate 1/1 (the cohort base gives 1/2). Cohort day 1: u3.
@@ -158,7 +158,7 @@ def test_reached_base_counts_only_members_whose_period_has_begun() -> None:
     assert curve.base_users.tolist() == [3.0, 1.0]
     assert curve.weighted_rate.tolist() == [1.0, 1.0]
     # With calendar periods every member of a shown cell has reached it.
-    cal = kpikit.retention(df, user="user", time="time", period="day", base="reached")
+    cal = kpikit.retention(df, user="user", time="time", freq="day", base="reached")
     assert (cal.reached == cal.cohort_size).all()
     with pytest.raises(kpikit.ParameterError, match="base"):
         kpikit.retention(df, base="reached", mode="on_or_before", **kw)
@@ -168,7 +168,7 @@ def test_reached_base_counts_only_members_whose_period_has_begun() -> None:
 
 def test_presets_set_conventions_and_explicit_arguments_win() -> None:
     df = pd.DataFrame(log(ROWS))
-    mix = daily(df, preset="mixpanel", windows="calendar")
+    mix = daily(df, preset="mixpanel", boundaries="calendar")
     both = daily(df, cohort="recurring", mode="on_or_after")
     pd.testing.assert_frame_equal(mix, both)
     pd.testing.assert_frame_equal(daily(df, preset="posthog"), daily(df))
@@ -181,7 +181,7 @@ def test_presets_set_conventions_and_explicit_arguments_win() -> None:
 def test_revenue_retention_sums_the_value_of_returns() -> None:
     rows = [(1, 0, "pay"), (1, 7, "pay"), (2, 1, "pay"), (2, 8, "pay"), (2, 9, "pay")]
     df = pd.DataFrame(log(rows, amount=[10.0, 8.0, 20.0, 5.0, 15.0]))
-    out = kpikit.retention(df, user="user", time="time", value="amount", period="week")
+    out = kpikit.retention(df, user="user", time="time", amount="amount", freq="week")
     # One weekly cohort {1, 2}: week 0 revenue 30, week 1 revenue 8 + 5 + 15 = 28.
     assert out.value.tolist() == [30.0, 28.0]
     assert out.rate.tolist() == [1.0, pytest.approx(28 / 30)]
@@ -204,12 +204,15 @@ def test_mean_curves_weighted_and_simple_exclude_empty_cohorts() -> None:
     assert curve.simple_rate.tolist() == pytest.approx([1.0, 0.75, 0.0, 0.0])
 
 
-def test_nulls_raise_or_drop() -> None:
+def test_invalid_rows_raise_or_are_skipped_with_a_warning() -> None:
     df = pd.DataFrame({"user": [1, 1, 2], "time": [at(0), None, at(1)], "event": ["a"] * 3})
-    with pytest.raises(kpikit.InputError, match=r"\"time\".*row 1"):
+    with pytest.raises(kpikit.InputError, match=r"\"time\".*invalid=\"skip\".*row 1"):
         kpikit.retention(df, user="user", time="time")
-    out = kpikit.retention(df, user="user", time="time", nulls="drop", period="day")
-    assert out.attrs["skipped_rows"] == 1
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        out = kpikit.retention(df, user="user", time="time", invalid="skip", freq="day")
+    assert [w.message.count for w in caught] == [1]
+    assert "skipped_rows" not in out.attrs
+    # Cohorts day 0 {1} and day 1 {2}: sizes 1, 1 (k0, k1 of day 0) and 1.
     assert out.cohort_size.tolist() == [1, 1, 1]
 
 
@@ -256,7 +259,7 @@ def _reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> 
 def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, recurring: bool) -> None:
     df = pd.DataFrame(log([(u, d, ["start", "back"][e]) for u, d, e in rows]))
     out = kpikit.retention(
-        df, user="user", time="time", start_event="start", return_event="back", period="day",
+        df, user="user", time="time", start_event="start", return_event="back", freq="day",
         mode=mode, cohort="recurring" if recurring else "first_time",
     )
     ref = _reference(rows, mode, recurring)
@@ -280,10 +283,10 @@ def test_calendar_fast_path_equals_the_general_path(
     # Without a value column, calendar cohorts use a compact per-user encoding; with one (all
     # zeros here) they take the general path. Users and rates must agree.
     df = pd.DataFrame(log([(u, d, ["start", "back"][e]) for u, d, e in rows], zero=[0.0] * len(rows)))
-    kw = dict(user="user", time="time", start_event="start", return_event="back", period="week", mode=mode,
+    kw = dict(user="user", time="time", start_event="start", return_event="back", freq="week", mode=mode,
               cohort="recurring" if recurring else "first_time", brackets=brackets)
     fast = kpikit.retention(df, **kw)
-    general = kpikit.retention(df, value="zero", **kw)
+    general = kpikit.retention(df, amount="zero", **kw)
     pd.testing.assert_frame_equal(fast[["cohort", "period_number", "cohort_size", "retained"]],
                                   general[["cohort", "period_number", "cohort_size", "retained"]])
 
@@ -330,11 +333,66 @@ def test_reached_base_matches_a_plain_reference(rows: list[tuple[int, int, int]]
         }
     )
     out = kpikit.retention(
-        df, user="user", time="time", start_event="start", return_event="back", period="day",
-        windows="rolling_24h", mode=mode, base="reached",
+        df, user="user", time="time", start_event="start", return_event="back", freq="day",
+        boundaries="rolling_24h", mode=mode, base="reached",
     )
     got = {
         ((c - D0).days, k): (s, r, n)
         for c, k, s, r, n in zip(out.cohort, out.period_number, out.cohort_size, out.reached, out.retained)
     }
     assert got == _rolling_reference(rows, mode)
+
+
+# --- the vocabulary (docs/vocabulary.md) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old", [{"period": "day"}, {"event_column": "event"}, {"value": "amount"}, {"nulls": "drop"}, {"windows": "calendar"}]
+)
+def test_old_parameter_names_are_type_errors(old: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match=next(iter(old))):
+        kpikit.retention(pd.DataFrame(log(ROWS)), user="user", time="time", **old)
+
+
+def test_event_names_the_column_of_event_names() -> None:
+    renamed = pd.DataFrame(log(ROWS)).rename(columns={"event": "name"})
+    out = kpikit.retention(renamed, user="user", time="time", start_event="signup", return_event="login",
+                           freq="day", event="name")
+    pd.testing.assert_frame_equal(out, daily(pd.DataFrame(log(ROWS))))
+    with pytest.raises(kpikit.SchemaError, match=r"\"event\".*'signup' not found"):
+        kpikit.retention(pd.DataFrame(log(ROWS)), user="user", time="time", event="signup")
+
+
+def test_output_follows_the_input_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    expected = daily(pd.DataFrame(log(ROWS)))
+    got_pl = daily(pl.DataFrame(log(ROWS)))
+    got_pa = daily(pa.table(log(ROWS)))
+    assert isinstance(got_pl, pl.DataFrame) and isinstance(got_pa, pa.Table)
+    assert got_pl["retained"].to_list() == got_pa.column("retained").to_pylist() == [2, 1, 1, 1, 1, 0, 1]
+    assert isinstance(daily(pa.table(log(ROWS)), output="pandas"), pd.DataFrame)
+    pd.testing.assert_frame_equal(got_pa.to_pandas(date_as_object=False), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("alias, word", [("D", "day"), ("W", "week"), ("W-MON", "week"), ("M", "month"), ("ME", "month")])
+def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.retention(pd.DataFrame(log(ROWS)), user="user", time="time", freq=alias)
+
+
+def test_unsupported_frequencies_are_refused() -> None:
+    with pytest.raises(kpikit.ParameterError, match=r"\"freq\": 'quarter' is not one of 'day', 'week', 'month'"):
+        kpikit.retention(pd.DataFrame(log(ROWS)), user="user", time="time", freq="quarter")
+
+
+def test_a_dask_frame_gives_the_same_triangle_and_curve() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    df = pd.DataFrame(log(ROWS))
+    ddf = dd.from_pandas(df, npartitions=3)
+    pd.testing.assert_frame_equal(daily(ddf), daily(df))
+    pd.testing.assert_frame_equal(daily(ddf, curve=True), daily(df, curve=True))
+    import kpikit.dask
+
+    assert kpikit.dask.retention is kpikit.retention

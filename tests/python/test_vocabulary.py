@@ -48,6 +48,10 @@ def public_functions() -> list[tuple[str, Any]]:
 
 
 ANALYSES = [
+    "active_users",
+    "stickiness",
+    "lifecycle",
+    "retention",
     "nps",
     "csat",
     "deal_metrics",

@@ -329,7 +329,7 @@ pub fn retention(data: &[u8]) {
         zone: zone(&mut b),
         event: None,
         segments: vec![],
-        nulls: if b.bool() { Nulls::Raise } else { Nulls::Drop },
+        nulls: if b.bool() { Nulls::Raise } else { Nulls::Skip },
     };
     let period = ["day", "week", "month"][b.pick(3)];
     let cohort = ["first_time", "recurring"][b.pick(2)];

@@ -75,7 +75,7 @@ def test_rfm_summary_hand_example_in_every_input_library(make_table: Any) -> Non
     # a: days 0, 0, 3, 7 → periods {0, 3, 7}: frequency 2, recency 7, T 7, monetary (20+40)/2.
     # b: day 2 only → frequency 0, recency 0, T = 7 − 2 = 5, monetary 0.
     t = _log_table(make_table, [1, 1, 2, 1, 1], [0, 0, 2, 3, 7], [10.0, 5.0, 99.0, 20.0, 40.0])
-    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount")
+    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", output="pandas")
     assert out["customer"].tolist() == [1, 2]
     assert out["frequency"].tolist() == [2.0, 0.0]
     assert out["recency"].tolist() == [7.0, 0.0]
@@ -86,7 +86,7 @@ def test_rfm_summary_hand_example_in_every_input_library(make_table: Any) -> Non
 def test_include_first_counts_the_first_period() -> None:
     # a: period totals 15, 20, 40 → frequency 3, monetary 75 / 3 = 25.
     t = _log_table(pd.DataFrame, [1, 1, 2, 1, 1], [0, 0, 2, 3, 7], [10.0, 5.0, 99.0, 20.0, 40.0])
-    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", include_first=True)
+    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", include_first=True, output="pandas")
     assert out["frequency"].tolist() == [3.0, 1.0]
     assert out["monetary_value"].tolist() == [25.0, 99.0]
 
@@ -99,10 +99,10 @@ def test_weeks_and_hours_with_multiplier() -> None:
             "time": pd.to_datetime(["2024-01-01 00:00", "2024-01-07 23:00", "2024-01-15 12:00"]),
         }
     )
-    w = kpikit.rfm_summary(log, customer="customer", time="time", freq="W")
+    w = kpikit.rfm_summary(log, customer="customer", time="time", freq="week")
     assert (w["frequency"][0], w["recency"][0], w["T"][0]) == (1.0, 2.0, 2.0)
     # Hours / 24: recency = (14 days 12 h) / 24 h = 14.5 days.
-    h = kpikit.rfm_summary(log, customer="customer", time="time", freq="h", freq_multiplier=24)
+    h = kpikit.rfm_summary(log, customer="customer", time="time", freq="hour", freq_multiplier=24)
     assert (h["frequency"][0], h["recency"][0], h["T"][0]) == (2.0, 14.5, 14.5)
 
 
@@ -136,7 +136,7 @@ def test_rfm_summary_reproduces_the_published_cdnow_summary(cdnow_transactions: 
         cdnow_transactions,
         customer="id",
         time="date",
-        freq="D",
+        freq="day",
         freq_multiplier=7,
         observation_end="1997-09-30",
     )
@@ -167,6 +167,7 @@ def test_rfm_split_holdout_columns(make_table: Any) -> None:
         amount="amount",
         calibration_end="2024-01-05 00:00",  # day 4 at midnight: day-4 rows after it fall out
         observation_end="2024-01-11",
+        output="pandas",
     )
     assert out["customer"].tolist() == [1, 2]
     assert out["frequency"].tolist() == [1.0, 0.0]
@@ -231,7 +232,7 @@ def hyp2f1_series(a: float, b: float, c: float, z: float) -> float:
 
 
 def test_beta_geo_reproduces_fader_hardie_lee_on_cdnow(cdnow: pd.DataFrame) -> None:
-    bg = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    bg = BetaGeo().fit(cdnow[["frequency", "recency", "T"]])
     assert bg.params_ is not None and bg.standard_errors_ is not None
     for name, want in zip(["r", "alpha", "a", "b"], CDNOW):
         assert bg.params_[name] == pytest.approx(want, abs=0.0015), name
@@ -259,19 +260,20 @@ def test_beta_geo_predictions_match_the_formulas() -> None:
     x, tx, T, s = 2, 30.43, 38.86, 39.0
     alive = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x))
     cond = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + s)) ** (r + x) * hyp2f1_series(r + x, b + x, a + b + x - 1, s / (alpha + T + s))) * alive
-    assert bg.conditional_probability_alive(x, tx, T) == pytest.approx(alive, rel=1e-12)
-    assert bg.conditional_expected_number_of_purchases_up_to_time(s, x, tx, T) == pytest.approx(cond, rel=1e-10)
+    one = {"frequency": x, "recency": tx, "T": T}
+    assert bg.conditional_probability_alive(one) == pytest.approx(alive, rel=1e-12)
+    assert bg.conditional_expected_number_of_purchases_up_to_time(one, t=s) == pytest.approx(cond, rel=1e-10)
 
 
 def test_beta_geo_properties() -> None:
     bg = BetaGeo()
     bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
     # P(alive) = 1 without repeat purchases, whatever the age.
-    np.testing.assert_array_equal(bg.conditional_probability_alive(np.zeros(4), np.zeros(4), [1.0, 10, 50, 500]), 1.0)
+    np.testing.assert_array_equal(bg.conditional_probability_alive({"frequency": np.zeros(4), "recency": np.zeros(4), "T": [1.0, 10, 50, 500]}), 1.0)
     # Expected purchases increase with t, unconditionally and conditionally.
     t = np.linspace(0.5, 200, 60)
     assert np.all(np.diff(bg.expected_number_of_purchases_up_to_time(t)) > 0)
-    assert np.all(np.diff(bg.conditional_expected_number_of_purchases_up_to_time(t, 3, 20.0, 38.0)) > 0)
+    assert np.all(np.diff(bg.conditional_expected_number_of_purchases_up_to_time({"frequency": 3, "recency": 20.0, "T": 38.0}, t=t)) > 0)
     # P(X(t) = n) over n sums to 1 and its mean is E[X(t)].
     n = np.arange(300)
     pn = bg.probability_of_n_purchases_up_to_time(39.0, n)
@@ -297,7 +299,7 @@ def test_beta_geo_recovers_parameters_from_simulated_customers() -> None:
             tx[i] = t
             if rng.random() < p[i]:
                 break
-    bg = BetaGeo().fit(x, tx, np.full(n, T))
+    bg = BetaGeo().fit({"frequency": x, "recency": tx, "T": np.full(n, T)})
     assert bg.params_ is not None and bg.standard_errors_ is not None
     for k, v in true.items():
         se = bg.standard_errors_[k]
@@ -307,7 +309,7 @@ def test_beta_geo_recovers_parameters_from_simulated_customers() -> None:
 
 def test_weights_are_the_same_as_repeated_rows(cdnow: pd.DataFrame) -> None:
     grouped = cdnow.groupby(["frequency", "recency", "T"], as_index=False).size()
-    a = BetaGeo().fit(grouped["frequency"], grouped["recency"], grouped["T"], weights=grouped["size"])
+    a = BetaGeo().fit(grouped, weights="size")
     b = BetaGeo().fit(cdnow)
     assert a.params_ is not None and b.params_ is not None
     for k in a.params_:
@@ -317,7 +319,7 @@ def test_weights_are_the_same_as_repeated_rows(cdnow: pd.DataFrame) -> None:
 def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataFrame) -> None:
     # Nobody ever comes back: the dropout and rate parameters are not identified.
     with pytest.raises(kpikit.KpikitError, match="did not converge.*penalizer_coef"):
-        BetaGeo().fit(np.zeros(50), np.zeros(50), np.full(50, 30.0))
+        BetaGeo().fit({"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.full(50, 30.0)})
     # Purchases at one steady rate (Poisson counts, uniform recency): no heterogeneity in the
     # dropout probability, so the likelihood keeps rising as a, b → ∞ with a/(a+b) fixed;
     # reported, not returned. A penalty gives the same data a proper maximum.
@@ -325,17 +327,17 @@ def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataF
     x = rng.poisson(1.0, 300).astype(float)
     tx = np.where(x > 0, rng.uniform(1, 30, 300), 0.0)
     with pytest.raises(kpikit.KpikitError, match="no proper maximum.*penalizer_coef"):
-        BetaGeo().fit(x, tx, np.full(300, 30.0))
-    assert BetaGeo(penalizer_coef=0.1).fit(x, tx, np.full(300, 30.0)).params_ is not None
+        BetaGeo().fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)})
+    assert BetaGeo(penalizer_coef=0.1).fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)}).params_ is not None
     # The penalty shrinks the CDNOW estimates towards zero.
     free = BetaGeo().fit(cdnow)
     shrunk = BetaGeo(penalizer_coef=0.1).fit(cdnow)
     assert free.params_ is not None and shrunk.params_ is not None
     assert sum(v * v for v in shrunk.params_.values()) < sum(v * v for v in free.params_.values())
     with pytest.raises(kpikit.InputError, match=r'"recency": must satisfy 0 <= recency <= T: 1 row\(s\), e.g. row 1'):
-        BetaGeo().fit([1, 2], [3.0, 9.0], [5.0, 8.0])
+        BetaGeo().fit({"frequency": [1, 2], "recency": [3.0, 9.0], "T": [5.0, 8.0]})
     with pytest.raises(kpikit.KpikitError, match="not fitted"):
-        BetaGeo().conditional_probability_alive(1, 1.0, 2.0)
+        BetaGeo().conditional_probability_alive({"frequency": 1, "recency": 1.0, "T": 2.0})
 
 
 # --- Pareto/NBD, Gamma-Gamma, CLV, sBG ----------------------------------------------------------
@@ -352,20 +354,20 @@ def test_pareto_nbd_reproduces_the_published_cdnow_fit(cdnow: pd.DataFrame) -> N
     assert m.expected_number_of_purchases_up_to_time(t) == pytest.approx(
         r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1)), rel=1e-12
     )
-    assert m.conditional_probability_alive(0, 0.0, 38.86) < 1.0
+    assert m.conditional_probability_alive({"frequency": 0, "recency": 0.0, "T": 38.86}) < 1.0
     alive = m.conditional_probability_alive(cdnow)
     assert ((alive > 0) & (alive <= 1)).all()
 
 
 def test_gamma_gamma_reproduces_the_published_cdnow_fit(cdnow_spend: pd.DataFrame) -> None:
-    gg = GammaGamma().fit(cdnow_spend["x"], cdnow_spend["zbar"])
+    gg = GammaGamma().fit({"frequency": cdnow_spend["x"], "monetary_value": cdnow_spend["zbar"]})
     assert gg.params_ is not None
     for name, want in [("p", 6.25), ("q", 3.74), ("v", 15.44)]:
         assert gg.params_[name] == pytest.approx(want, abs=0.01), name
     p, q, v = (gg.params_[k] for k in ("p", "q", "v"))
     # E[M | x, m̄] = p(v + x m̄)/(px + q − 1); x = 0 → pv/(q − 1).
-    assert gg.conditional_expected_average_profit(3, 40.0) == pytest.approx(p * (v + 120) / (3 * p + q - 1))
-    assert gg.conditional_expected_average_profit(0, 0.0) == pytest.approx(p * v / (q - 1))
+    assert gg.conditional_expected_average_profit({"frequency": 3, "monetary_value": 40.0}) == pytest.approx(p * (v + 120) / (3 * p + q - 1))
+    assert gg.conditional_expected_average_profit({"frequency": 0, "monetary_value": 0.0}) == pytest.approx(p * v / (q - 1))
 
 
 def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
@@ -373,10 +375,10 @@ def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
     bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 30.43, 35.0], "T": [38.86, 38.86, 37.0], "monetary_value": [0.0, 22.35, 41.0]})
-    got = customer_lifetime_value(bg, gg, rfm, time=6, discount_rate=0.02, freq="W")
+    got = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=6, discount_rate=0.02, freq="week")
     for i, row in rfm.iterrows():
-        m = gg.conditional_expected_average_profit(row["frequency"], row["monetary_value"])
-        e = [bg.conditional_expected_number_of_purchases_up_to_time(k * 4.345, row["frequency"], row["recency"], row["T"]) for k in range(7)]
+        m = gg.conditional_expected_average_profit(row.to_dict())
+        e = [bg.conditional_expected_number_of_purchases_up_to_time(row.to_dict(), t=k * 4.345) for k in range(7)]
         want = sum(m * (e[k] - e[k - 1]) / 1.02**k for k in range(1, 7))
         assert got[i] == pytest.approx(want, rel=1e-12)
 
@@ -404,7 +406,7 @@ def test_shifted_beta_geo_reproduces_fader_hardie_2007(survivors: list[int], alp
     periods = [t for t in range(1, len(survivors)) for _ in range(survivors[t - 1] - survivors[t])]
     periods += [len(survivors) - 1] * survivors[-1]
     churned = [True] * (survivors[0] - survivors[-1]) + [False] * survivors[-1]
-    c = ShiftedBetaGeo().fit(periods=periods, churned=churned)
+    c = ShiftedBetaGeo().fit({"periods": periods, "churned": churned})
     assert c.params_ is not None
     assert c.params_["alpha"] == pytest.approx(a, rel=1e-5)
 
@@ -426,7 +428,7 @@ def test_rfm_summary_over_many_row_ranges_matches_grouped_pandas() -> None:
 
     table = pa.table(log[["customer", "time", "amount"]])
     table = pa.Table.from_batches(table.to_batches(max_chunksize=150_000))
-    got = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", observation_end="2022-12-31")
+    got = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", observation_end="2022-12-31", output="pandas")
     kept = log[log["day"] <= 364]
     per = kept.groupby(["customer", "day"], as_index=False)["amount"].sum().sort_values(["customer", "day"])
     g = per.groupby("customer")
@@ -489,10 +491,11 @@ def test_pareto_nbd_alive_and_conditional_match_the_formulas() -> None:
 
         a0 = F(tx) - F(T)
         alive = 1 / (1 + s / k * (alpha + T) ** (r + x) * (beta + T) ** s * a0)
-        assert m.conditional_probability_alive(x, tx, T) == pytest.approx(alive, rel=1e-10)
+        one = {"frequency": x, "recency": tx, "T": T}
+        assert m.conditional_probability_alive(one) == pytest.approx(alive, rel=1e-10)
         t = 26.0
         cond = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive
-        assert m.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T) == pytest.approx(cond, rel=1e-10)
+        assert m.conditional_expected_number_of_purchases_up_to_time(one, t=t) == pytest.approx(cond, rel=1e-10)
 
 
 # --- charts -------------------------------------------------------------------------------------
@@ -508,7 +511,7 @@ def test_frequency_recency_matrix_shows_the_model_predictions(cdnow: pd.DataFram
     # Defaults: frequencies 0…max fitted (29), recencies 0…floor(max T) (38), T = max T.
     assert z.shape == (30, 39)
     T = float(cdnow["T"].max())
-    assert z[3, 20] == pytest.approx(bg.conditional_expected_number_of_purchases_up_to_time(10, 3, 20.0, T))
+    assert z[3, 20] == pytest.approx(bg.conditional_expected_number_of_purchases_up_to_time({"frequency": 3, "recency": 20.0, "T": T}, t=10))
     alive = kpikit.plot.frequency_recency_matrix(bg, T=30, what="alive", max_frequency=5, max_recency=30)
     za = alive.images[0].get_array()
     assert za.shape == (6, 31)
@@ -537,7 +540,7 @@ def test_calibration_vs_holdout_plots_group_means() -> None:
     actual, predicted = (line.get_ydata() for line in ax.get_lines())
     # Groups: x = 0 → rows 0, 1; x = 1 → row 2; x >= 2 → rows 3, 4.
     np.testing.assert_allclose(actual, [0.5, 2.0, 4.0])
-    pred = bg.conditional_expected_number_of_purchases_up_to_time(39.0, split["frequency"], split["recency"], split["T"])
+    pred = bg.conditional_expected_number_of_purchases_up_to_time(split, t=39.0)
     np.testing.assert_allclose(predicted, [pred[:2].mean(), pred[2], pred[3:].mean()])
 
 

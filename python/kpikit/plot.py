@@ -631,3 +631,8 @@ def auto(table: Any, *, ax: Any = None) -> Any:
             return trend(f, headline, by=by, ax=ax)
     raise ParameterError(f"kpikit.plot.auto: no chart known for a table with columns {sorted(cols)}; "
                          "use kpikit.plot.trend(table, column)")
+
+
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)

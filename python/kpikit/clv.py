@@ -340,7 +340,7 @@ def _column(table: Any, name: str) -> Any:
         names = [str(c) for c in table]
         found = table.get(name)
     else:
-        if is_dask(table) or (not hasattr(table, "__arrow_c_stream__") and not hasattr(table, "__arrow_c_array__")):
+        if is_dask(table) or _is_column(table) or not (hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__")):
             raise SchemaError(
                 f"expected a table of customers (pandas or polars DataFrame, pyarrow Table, or a dict of "
                 f"arrays such as {{{name!r}: [...]}}), got {type(table).__name__}"

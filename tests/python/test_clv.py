@@ -560,3 +560,172 @@ def test_rfm_edge_cases_empty_log_string_ids_and_zone() -> None:
     tokyo = kpikit.rfm_summary(log, customer="customer", time="time", tz="Asia/Tokyo")
     assert utc["customer"].astype(str).tolist() == ["x"]
     assert (utc["frequency"][0], tokyo["frequency"][0]) == (0.0, 1.0)
+
+
+# --- the vocabulary (docs/vocabulary.md#customer-lifetime-value) --------------------------------
+
+
+def _hand_log() -> pd.DataFrame:
+    # a buys on days 0 (10 + 5), 3 (20) and 7 (40); b on day 2 (99): a is (2, 7, 7, 30), b (0, 0, 5, 0).
+    return pd.DataFrame(
+        {
+            "customer": ["a", "a", "b", "a", "a"],
+            "time": pd.to_datetime(
+                ["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-03 00:00", "2024-01-04 00:00", "2024-01-08 00:00"]
+            ),
+            "amount": [10.0, 5.0, 99.0, 20.0, 40.0],
+        }
+    )
+
+
+def test_rfm_output_follows_the_input_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    log = _hand_log()
+    for call in (kpikit.rfm_summary, lambda t, **kw: kpikit.rfm_split(t, calibration_end="2024-01-05", **kw)):
+        assert isinstance(call(log, customer="customer", time="time", amount="amount"), pd.DataFrame)
+        polars_out = call(pl.from_pandas(log), customer="customer", time="time", amount="amount")
+        assert isinstance(polars_out, pl.DataFrame)
+        arrow_out = call(pa.Table.from_pandas(log), customer="customer", time="time", amount="amount")
+        assert isinstance(arrow_out, pa.Table)
+        assert isinstance(call(log, customer="customer", time="time", output="polars"), pl.DataFrame)
+    out = kpikit.rfm_summary(pl.from_pandas(log), customer="customer", time="time", amount="amount")
+    assert out["frequency"].to_list() == [2.0, 0.0] and out["T"].to_list() == [7.0, 5.0]
+    assert out["monetary_value"].to_list() == [30.0, 0.0]
+
+
+@pytest.mark.parametrize("alias, word", [("D", "day"), ("W", "week"), ("M", "month"), ("h", "hour"), ("min", "minute"), ("W-SUN", "week")])
+def test_rfm_refuses_pandas_aliases_with_the_word_to_use(alias: str, word: str) -> None:
+    log = _hand_log()
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq=alias)
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.rfm_split(log, customer="customer", time="time", calibration_end="2024-01-05", freq=alias)
+    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq="second")
+
+
+def test_rfm_weeks_start_on_week_start() -> None:
+    # Saturday 6 and Sunday 7 January 2024. Weeks from Monday (lifetimes' "W", ending on
+    # Sunday): one week, frequency 0. Weeks from Sunday: Sunday opens a new week, frequency 1,
+    # recency 1 week.
+    log = pd.DataFrame({"customer": [1, 1], "time": pd.to_datetime(["2024-01-06 12:00", "2024-01-07 12:00"])})
+    monday = kpikit.rfm_summary(log, customer="customer", time="time", freq="week")
+    sunday = kpikit.rfm_summary(log, customer="customer", time="time", freq="week", week_start="sunday")
+    assert (monday["frequency"][0], monday["recency"][0]) == (0.0, 0.0)
+    assert (sunday["frequency"][0], sunday["recency"][0]) == (1.0, 1.0)
+    with pytest.raises(kpikit.ParameterError, match='"week_start"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq="week", week_start="someday")
+
+
+def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
+    log = _hand_log()
+    with pytest.raises(TypeError):
+        kpikit.rfm_summary(transactions=log, customer="customer", time="time")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        kpikit.rfm_summary(log, "customer", "time")  # type: ignore[misc]
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    rfm = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86], "monetary_value": [22.35]})
+    with pytest.raises(TypeError):
+        customer_lifetime_value(bg, gg, rfm)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, time=12)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        bg.conditional_probability_alive(2, 30.43, 38.86)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        ShiftedBetaGeo().fit(periods=[1, 2], churned=[True, False])  # type: ignore[call-arg]
+
+
+def test_customer_lifetime_value_takes_the_freq_words() -> None:
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    rfm = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]},
+                       index=["x", "y"])
+    weekly = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12, freq="week")
+    assert weekly.index.tolist() == ["x", "y"] and weekly.name == "clv"
+    assert weekly.round(2).tolist() == [8.37, 36.29]  # lifetimes' CDNOW figures (see the docstring)
+    # 30 model days a month against 4.345 weeks: the same customers are worth more per month.
+    daily = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12)
+    assert (daily > weekly).all()
+    for alias, word in [("W", "week"), ("D", "day"), ("M", "month"), ("H", "hour")]:
+        with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+            customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq=alias)
+    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq="quarter")
+    for bad in (0, -3, 1.5, True):
+        with pytest.raises(kpikit.ParameterError, match='"months"'):
+            customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=bad)
+    with pytest.raises(kpikit.ParameterError, match='"spend_model"'):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=bg)  # type: ignore[arg-type]
+
+
+def test_predictions_follow_the_table_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    rfm = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86]}, index=[10, 20])
+    r, alpha, a, b = CDNOW
+    # x = 2, t_x = 30.43, T = 38.86: P(alive) = 1 / (1 + a/(b+1) · ((α+T)/(α+t_x))^(r+2)); x = 0: 1.
+    alive = 1 / (1 + a / (b + 1) * ((alpha + 38.86) / (alpha + 30.43)) ** (r + 2))
+    got = bg.conditional_probability_alive(rfm)
+    assert isinstance(got, pd.Series) and got.index.tolist() == [10, 20]
+    assert got.tolist() == pytest.approx([1.0, alive], rel=1e-12)
+    polars_got = bg.conditional_probability_alive(pl.from_pandas(rfm))
+    assert isinstance(polars_got, pl.Series) and polars_got.to_list() == pytest.approx([1.0, alive], rel=1e-12)
+    arrow_got = bg.conditional_probability_alive(pa.Table.from_pandas(rfm, preserve_index=False))
+    assert isinstance(arrow_got, pa.Array) and arrow_got.to_pylist() == pytest.approx([1.0, alive], rel=1e-12)
+    with pytest.raises(kpikit.SchemaError, match="'recency' not found"):
+        bg.conditional_probability_alive(rfm.drop(columns="recency"))
+    with pytest.raises(kpikit.SchemaError, match="table of customers"):
+        bg.conditional_probability_alive(rfm["frequency"])
+    # One horizon per customer.
+    per_customer = bg.predict(rfm, t=np.array([0.0, 10.0]))
+    assert per_customer[10] == 0.0 and per_customer[20] > 0
+
+
+def test_fit_weights_name_a_column() -> None:
+    # sBG on customers: the "regular" cohort as rows weighted by their counts equals the survivors.
+    survivors = [1000, 631, 468, 382, 326, 289, 262, 241]
+    rows = [{"periods": t, "churned": True, "n": survivors[t - 1] - survivors[t]} for t in range(1, len(survivors))]
+    rows.append({"periods": len(survivors) - 1, "churned": False, "n": survivors[-1]})
+    weighted = ShiftedBetaGeo().fit(pd.DataFrame(rows), weights="n")
+    counts = ShiftedBetaGeo().fit(survivors)
+    assert weighted.params_ is not None and counts.params_ is not None
+    assert weighted.params_["alpha"] == pytest.approx(counts.params_["alpha"], rel=1e-5)
+    assert weighted.params_["alpha"] == pytest.approx(0.704, abs=6e-4)
+    with pytest.raises(kpikit.ParameterError, match='"weights"'):
+        BetaGeo().fit(pd.DataFrame({"frequency": [1.0], "recency": [1.0], "T": [2.0]}), weights=[1.0])  # type: ignore[arg-type]
+
+
+def _clv_vocabulary() -> dict[str, str]:
+    """Parameter -> default over every table of docs/vocabulary.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vocabulary.md").read_text()
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `")]
+    return {cells[1].strip().strip("`"): cells[5].strip().strip("`") for cells in rows}
+
+
+def test_clv_signatures_use_only_the_vocabulary() -> None:
+    import inspect
+
+    words = _clv_vocabulary()
+    methods = [BetaGeo.fit, GammaGamma.fit, ShiftedBetaGeo.fit, BetaGeo.predict, BetaGeo.conditional_probability_alive,
+               GammaGamma.conditional_expected_average_profit]
+    functions = [getattr(kpikit.clv, n) for n in kpikit.clv.__all__ if inspect.isfunction(getattr(kpikit.clv, n))]
+    for f in functions + methods:
+        params = [p for p in inspect.signature(f).parameters.values() if p.name != "self"]
+        assert params[0].name == "table" and params[0].kind is inspect.Parameter.POSITIONAL_ONLY, f.__qualname__
+        for p in params[1:]:
+            assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{f.__qualname__}({p.name}) is not keyword-only"
+            if p.name == "t":  # the prediction horizon, named as in the papers
+                continue
+            assert p.name in words, f"{f.__qualname__}({p.name}) is not in docs/vocabulary.md"
+            if words[p.name] not in ("required", "varies"):
+                assert repr(p.default).replace("'", '"') == words[p.name], f"{f.__qualname__}({p.name}={p.default!r})"

@@ -50,6 +50,8 @@ def public_functions() -> list[tuple[str, Any]]:
 ANALYSES = [
     "nps",
     "csat",
+    "rfm_summary",
+    "rfm_split",
 ]
 
 

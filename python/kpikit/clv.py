@@ -220,9 +220,9 @@ def rfm_summary(
             tz=tz,
         )
         return _rfm_output(result, library, "rfm_summary")
-    options = dict(customer=customer, time=time, amount=amount, freq=period, observation_end=end, tz=tz)
-    finish = dict(freq=period, freq_multiplier=float(freq_multiplier), observation_end=end,
-                  include_first=include_first, tz=tz)
+    options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz}
+    finish = {"freq": period, "freq_multiplier": float(freq_multiplier), "observation_end": end,
+              "include_first": include_first, "tz": tz}
     result = run(_RFM, table, columns=[customer, time, amount], options=options, finish=finish, output="arrow",
                  partitioned=partitioned)
     return _rfm_output(result, library, "rfm_summary")

@@ -68,7 +68,7 @@ def test_module_namespaces_hold_only_the_public_api() -> None:
         module = importlib.import_module(name)
         public = set(module.__all__)
 
-        def allowed(attr: str, module: object = module, public: set[str] = public) -> bool:
+        def allowed(attr: str, module: object = module, public: set[str] = public, name: str = name) -> bool:
             value = getattr(module, attr, None)
             submodule = inspect.ismodule(value) and value.__name__.startswith(f"{name}.")
             return attr in public or (attr.startswith("__") and attr.endswith("__")) or submodule

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import _kpikit
-from ._analysis import Analysis, freq as check_freq, is_dask, output_of, run
-from ._convert import table_input, table_output
+from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
+from ._convert import table_input, table_output, warn_skipped
 from ._typing import Output, TableLike
 from .exceptions import KpikitError, ParameterError, SchemaError
 
@@ -84,29 +84,96 @@ def _wall_micros(value: Any, tz: str) -> int | None:
     return int((ts - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
 
 
+_SKIP_RULE = "missing customer or time, or amount missing, NaN or infinite"
+
+
+def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tuple[Any, int]:
+    """``table`` (as the core takes it) without the rows ``invalid="skip"`` leaves out, and how
+    many those were: the rows the core would refuse (docs/vocabulary.md). A missing column
+    is left for the core to report."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = pa.table(table)
+    names = [c for c in (customer, time, amount) if c is not None]
+    if arrow.num_rows == 0 or any(c not in arrow.column_names for c in names):
+        return arrow, 0
+    ok = pc.and_(pc.is_valid(arrow[customer]), pc.is_valid(arrow[time]))
+    if pa.types.is_timestamp(arrow.schema.field(time).type):
+        # pandas' NaT travels as the smallest int64, which the core reads as a missing time.
+        ok = pc.and_(ok, pc.not_equal(pc.cast(arrow[time], pa.int64()), pa.scalar(-(2**63), pa.int64())))
+    if amount is not None and (pa.types.is_integer(arrow.schema.field(amount).type) or pa.types.is_floating(arrow.schema.field(amount).type)):
+        ok = pc.and_(ok, pc.fill_null(pc.is_finite(pc.cast(arrow[amount], pa.float64())), False))
+    ok = pc.fill_null(ok, False)
+    kept = int(pc.sum(ok).as_py() or 0)
+    if kept == arrow.num_rows:
+        return arrow, 0
+    # pyarrow cannot filter view types (polars' strings): their large counterparts can.
+    views = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+    for i, field in enumerate(arrow.schema):
+        if field.type in views:
+            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(views[field.type]))
+    return arrow.filter(ok), arrow.num_rows - kept
+
+
+def _with_skipped(state: Any, count: int) -> Any:
+    """A partition's state carrying how many of its rows were skipped, next to the core's own
+    metadata (which the finish reads)."""
+    import pyarrow as pa
+
+    state = pa.table(state)
+    meta = dict(state.schema.metadata or {})
+    meta[b"kpikit.skipped_rows"] = str(count).encode()
+    return state.replace_schema_metadata(meta)
+
+
+def _skipped_of(states: list[Any]) -> int:
+    import pyarrow as pa
+
+    return sum(int((pa.table(s).schema.metadata or {}).get(b"kpikit.skipped_rows", 0) or 0) for s in states)
+
+
 def _rfm_output(result: Any, library: str, analysis: str) -> Any:
     """An RFM table in the caller's library. pandas output keeps one block per column
     (``split_blocks``): the core's float and integer columns (no nulls) become views of the
     Arrow buffers instead of being copied into one 2-D block, which for millions of customers
     is most of the call's time after the kernel (fresh pages to fault in and fill)."""
-    if library != "pandas":
-        return table_output(result, library, analysis=analysis)
     import pyarrow as pa
 
-    return pa.table(result).to_pandas(split_blocks=True, date_as_object=False)
+    # Skipped rows were reported already, once (by the caller or the Dask driver).
+    table = pa.table(result).replace_schema_metadata(None)
+    if library != "pandas":
+        return table_output(table, library, analysis=analysis)
+    return table.to_pandas(split_blocks=True, date_as_object=False)
 
 
 def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.rfm_state(
+    skipped = 0
+    if o["invalid"] == "skip":
+        table, skipped = _valid_rows(table, o["customer"], o["time"], o["amount"])
+    state = _kpikit.rfm_state(
         table, customer=o["customer"], time=o["time"], amount=o["amount"], freq=o["freq"],
         observation_end=o["observation_end"], tz=o["tz"],
     )
+    return _with_skipped(state, skipped) if skipped else state
 
 
 def _finish_rfm(states: Any, o: dict[str, Any]) -> Any:
     # A customer's state is whole in one partition, so merging is concatenating: the finish
     # takes every partition's state and counts T from their latest time.
-    return _kpikit.finish_rfm(states if isinstance(states, list) else [states], **o)
+    states = states if isinstance(states, list) else [states]
+    result = _pa_table(_kpikit.finish_rfm(states, **o))
+    skipped = _skipped_of(states)
+    if skipped:
+        # The one channel for skipped rows: the driver turns it into a SkippedRowsWarning.
+        result = result.replace_schema_metadata({b"kpikit.skipped_rows": str(skipped).encode()})
+    return result
+
+
+def _pa_table(result: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.table(result)
 
 
 _RFM = Analysis("rfm_summary", state=_rfm_state, merge=list, finish=_finish_rfm, shuffle="customer")
@@ -125,6 +192,7 @@ def rfm_summary(
     include_first: bool = False,
     tz: str = "UTC",
     week_start: str = "monday",
+    invalid: str = "raise",
     partitioned: bool = False,
     output: Output | None = None,
 ) -> Any:
@@ -171,6 +239,10 @@ def rfm_summary(
         Zone periods are counted in; naive times are taken as local to it.
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
+    invalid : {"raise", "skip"}, default "raise"
+        Rows with a missing customer or time, or an amount that is missing, NaN or infinite,
+        raise an :class:`~kpikit.InputError` naming the rows; ``"skip"`` leaves them out and
+        reports how many with a :class:`~kpikit.SkippedRowsWarning`.
     partitioned : bool, default False
         Dask input only: every customer's rows are already in one partition, so the shuffle is
         skipped (a customer found in two partitions raises an InputError).
@@ -207,9 +279,15 @@ def rfm_summary(
     library = output_of(table, output)
     period = _period(freq, week_start)
     end = _wall_micros(observation_end, tz)
+    choice("invalid", invalid, ("raise", "skip"))
     if not is_dask(table):
+        rows = table_input(table, [customer, time, amount])
+        if invalid == "skip":
+            rows, skipped = _valid_rows(rows, customer, time, amount)
+            if skipped:
+                warn_skipped("rfm_summary", skipped, _SKIP_RULE)
         result = _kpikit.rfm_summary(
-            table_input(table, [customer, time, amount]),
+            rows,
             customer=customer,
             time=time,
             amount=amount,
@@ -220,7 +298,8 @@ def rfm_summary(
             tz=tz,
         )
         return _rfm_output(result, library, "rfm_summary")
-    options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz}
+    options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz,
+               "invalid": invalid}
     finish = {"freq": period, "freq_multiplier": float(freq_multiplier), "observation_end": end,
               "include_first": include_first, "tz": tz}
     result = run(_RFM, table, columns=[customer, time, amount], options=options, finish=finish, output="arrow",
@@ -242,6 +321,7 @@ def rfm_split(
     include_first: bool = False,
     tz: str = "UTC",
     week_start: str = "monday",
+    invalid: str = "raise",
     output: Output | None = None,
 ) -> Any:
     """RFM of a calibration period plus what each customer did in the holdout period after it.
@@ -264,7 +344,7 @@ def rfm_split(
     observation_end : datetime-like, optional
         End of the holdout, its period included; defaults to the latest transaction and must
         be after ``calibration_end``.
-    customer, time, amount, freq, freq_multiplier, include_first, tz, week_start, output
+    customer, time, amount, freq, freq_multiplier, include_first, tz, week_start, invalid, output
         As in :func:`rfm_summary`.
 
     Returns
@@ -295,8 +375,14 @@ def rfm_split(
     cal = _wall_micros(calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
+    choice("invalid", invalid, ("raise", "skip"))
+    rows = table_input(table, [customer, time, amount])
+    if invalid == "skip":
+        rows, skipped = _valid_rows(rows, customer, time, amount)
+        if skipped:
+            warn_skipped("rfm_split", skipped, _SKIP_RULE)
     result = _kpikit.rfm_split(
-        table_input(table, [customer, time, amount]),
+        rows,
         customer=customer,
         time=time,
         calibration_end=cal,

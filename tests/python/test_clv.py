@@ -729,3 +729,39 @@ def test_clv_signatures_use_only_the_vocabulary() -> None:
             assert p.name in words, f"{f.__qualname__}({p.name}) is not in docs/vocabulary.md"
             if words[p.name] not in ("required", "varies"):
                 assert repr(p.default).replace("'", '"') == words[p.name], f"{f.__qualname__}({p.name}={p.default!r})"
+
+
+def _dirty_log() -> pd.DataFrame:
+    # The hand log plus four bad rows: no customer, no time (NaT), a NaN and an infinite amount.
+    bad = pd.DataFrame(
+        {
+            "customer": [None, "a", "b", "a"],
+            "time": pd.to_datetime(["2024-01-02", None, "2024-01-05", "2024-01-06"]),
+            "amount": [1.0, 2.0, float("nan"), float("inf")],
+        }
+    )
+    return pd.concat([_hand_log(), bad], ignore_index=True)
+
+
+def test_invalid_skip_leaves_bad_rows_out_and_warns_once() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    log = _dirty_log()
+    with pytest.raises(kpikit.InputError, match='"customer"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", amount="amount")
+    clean = kpikit.rfm_summary(_hand_log(), customer="customer", time="time", amount="amount")
+    for table in (log, pl.from_pandas(log), pa.Table.from_pandas(log, preserve_index=False)):
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            out = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", invalid="skip", output="pandas")
+        assert len(caught) == 1 and caught[0].message.count == 4
+        pd.testing.assert_frame_equal(out, clean)
+    # The same rows out of a holdout split: a keeps (1 Jan, 4 Jan) in calibration, 8 Jan in the holdout.
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        split = kpikit.rfm_split(log, customer="customer", time="time", amount="amount", calibration_end="2024-01-05",
+                                 invalid="skip")
+    assert caught[0].message.count == 4
+    assert split["frequency"].tolist() == [1.0, 0.0] and split["frequency_holdout"].tolist() == [1.0, 0.0]
+    assert split["monetary_value_holdout"].tolist() == [40.0, 0.0]
+    with pytest.raises(kpikit.ParameterError, match='"invalid"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", invalid="drop")

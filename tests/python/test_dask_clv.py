@@ -94,3 +94,16 @@ def test_rfm_split_refuses_a_dask_dataframe() -> None:
     df = _log(50)
     with pytest.raises(kpikit.SchemaError, match="Dask"):
         kpikit.rfm_split(dd.from_pandas(df, npartitions=2), customer="customer", time="time", calibration_end="2025-03-01")
+
+
+def test_invalid_skip_on_a_cluster_warns_with_every_partition_counted(client: Client) -> None:
+    df = _log(300)
+    dirty = df.copy()
+    dirty.loc[[3, 150, 299], "amount"] = [float("nan"), float("inf"), float("nan")]
+    dirty.loc[7, "time"] = pd.NaT
+    expected = kpikit.rfm_summary(df.drop(index=[3, 7, 150, 299]), customer="customer", time="time", amount="amount")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        got = kpikit.rfm_summary(dd.from_pandas(dirty, npartitions=4), customer="customer", time="time", amount="amount",
+                                 invalid="skip")
+    assert len(caught) == 1 and caught[0].message.count == 4
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=False, rtol=1e-12)

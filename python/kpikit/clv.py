@@ -412,7 +412,22 @@ def _is_column(value: Any) -> bool:
 
 
 def _column(table: Any, name: str) -> Any:
-    """Column ``name`` of a table of customers (pandas, polars, Arrow or a dict of arrays)."""
+    """Column ``name`` of a table of customers (pandas, polars, Arrow or a dict of arrays), as
+    float64 with NaN for missing."""
+    try:
+        found, names = _lookup(table, name)
+        values = None if found is None else np.asarray(found, dtype=np.float64)
+    except KpikitError:
+        raise
+    except Exception as e:  # noqa: BLE001 - each library has its own conversion errors
+        raise SchemaError(f'column "{name}" must be numeric: {e}') from None
+    if values is None:
+        raise SchemaError(f"column {name!r} not found; the table has columns {names}")
+    return values
+
+
+def _lookup(table: Any, name: str) -> tuple[Any, list[str]]:
+    """Column ``name`` of ``table`` (None when it has none) and the table's column names."""
     pd = sys.modules.get("pandas")
     pl = sys.modules.get("polars")
     pa = sys.modules.get("pyarrow")
@@ -436,12 +451,7 @@ def _column(table: Any, name: str) -> Any:
         arrow = table if pa is not None and isinstance(table, pa.Table) else pyarrow.table(table)
         names = list(arrow.column_names)
         found = arrow.column(name).to_numpy() if name in names else None
-    if found is None:
-        raise SchemaError(f"column {name!r} not found; the table has columns {names}")
-    try:
-        return np.asarray(found, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SchemaError(f'column "{name}" must be numeric: {e}') from None
+    return found, names
 
 
 def _weights(table: Any, weights: str | None) -> np.ndarray | None:

@@ -765,3 +765,14 @@ def test_invalid_skip_leaves_bad_rows_out_and_warns_once() -> None:
     assert split["monetary_value_holdout"].tolist() == [40.0, 0.0]
     with pytest.raises(kpikit.ParameterError, match='"invalid"'):
         kpikit.rfm_summary(log, customer="customer", time="time", invalid="drop")
+
+
+def test_a_text_column_of_customers_is_a_schema_error() -> None:
+    import polars as pl
+
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    rfm = pd.DataFrame({"frequency": ["two"], "recency": [1.0], "T": [2.0]})
+    for table in (rfm, pl.from_pandas(rfm), {"frequency": ["two"], "recency": [1.0], "T": [2.0]}):
+        with pytest.raises(kpikit.SchemaError, match='"frequency" must be numeric'):
+            bg.conditional_probability_alive(table)

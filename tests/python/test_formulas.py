@@ -115,7 +115,7 @@ def test_other_zero_denominators_are_missing() -> None:
     assert formulas.cac_payback_months(100, 50, gross_margin=0) is None
     assert formulas.pipeline_velocity(1, 1, 1, 0) is None
     assert formulas.retention_rate(0, 5, 1) is None
-    # cagr: begin <= 0, end < 0, years <= 0 are missing; a drop to zero is -100 %
+    # cagr: start_value <= 0, end_value < 0, years <= 0 are missing; a drop to zero is -100 %
     assert [formulas.cagr(*a) for a in [(0, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 2, 0)]] == [None] * 4
     assert formulas.cagr(10, 0, 1) == -1.0
 

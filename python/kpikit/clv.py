@@ -102,7 +102,8 @@ def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tup
     if pa.types.is_timestamp(arrow.schema.field(time).type):
         # pandas' NaT travels as the smallest int64, which the core reads as a missing time.
         ok = pc.and_(ok, pc.not_equal(pc.cast(arrow[time], pa.int64()), pa.scalar(-(2**63), pa.int64())))
-    if amount is not None and (pa.types.is_integer(arrow.schema.field(amount).type) or pa.types.is_floating(arrow.schema.field(amount).type)):
+    money = None if amount is None else arrow.schema.field(amount).type
+    if money is not None and (pa.types.is_integer(money) or pa.types.is_floating(money)):
         ok = pc.and_(ok, pc.fill_null(pc.is_finite(pc.cast(arrow[amount], pa.float64())), False))
     ok = pc.fill_null(ok, False)
     kept = int(pc.sum(ok).as_py() or 0)
@@ -441,7 +442,8 @@ def _lookup(table: Any, name: str) -> tuple[Any, list[str]]:
         names = [str(c) for c in table]
         found = table.get(name)
     else:
-        if is_dask(table) or _is_column(table) or not (hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__")):
+        arrow_like = hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__")
+        if is_dask(table) or _is_column(table) or not arrow_like:
             raise SchemaError(
                 f"expected a table of customers (pandas or polars DataFrame, pyarrow Table, or a dict of "
                 f"arrays such as {{{name!r}: [...]}}), got {type(table).__name__}"
@@ -723,7 +725,8 @@ class GammaGamma(_Model):
         ``table`` (columns ``frequency`` and ``monetary_value``)."""
         frequency, monetary_value = (_column(table, n) for n in ("frequency", "monetary_value"))
         zero = np.zeros(np.broadcast(frequency, monetary_value).shape)
-        return _like(self._predict("spend", zero, frequency, monetary_value, monetary_value), table, "expected_average_profit")
+        spend = self._predict("spend", zero, frequency, monetary_value, monetary_value)
+        return _like(spend, table, "expected_average_profit")
 
 
 class ShiftedBetaGeo(_Model):
@@ -765,7 +768,9 @@ class ShiftedBetaGeo(_Model):
         """
         if _is_column(table):
             if weights is not None:
-                raise ParameterError('parameter "weights": survivor counts carry their own weights; give a table of customers to weight rows')
+                raise ParameterError(
+                    'parameter "weights": survivor counts carry their own weights; give a table of customers to weight rows'
+                )
             t, c, w = _kpikit.clv_survivor_rows(_floats(np.asarray(table, dtype=np.float64)))
         else:
             t = _floats(_column(table, "periods"))

@@ -117,7 +117,7 @@ def run(engine: str, data: str, out: str, rfm_only: bool = False) -> None:
         clv = _timed(
             secs,
             "CLV 12 months",
-            lambda: kpikit.clv.customer_lifetime_value(bg, gg, rfm, time=12, freq="D"),
+            lambda: kpikit.clv.customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12, freq="day"),
         )
         params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}}
     else:

@@ -39,7 +39,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        m = ParetoNBD().fit(x, tx, t)
+        m = ParetoNBD().fit({"frequency": x, "recency": tx, "T": t})
         times.append(time.perf_counter() - start)
     print(f"Pareto/NBD fit, {args.customers:,} customers: best {min(times):.2f} s of {times}")
     print("params", {k: round(v, 4) for k, v in m.params_.items()})

@@ -4,8 +4,8 @@ Tables in (pandas, polars, pyarrow or any Arrow stream), tidy tables out: one ro
 and segment, rates as fractions, money in the input's unit.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: it would bind the name `annotations` in the
+# package namespace, which exports the public API only.
 from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError, SkippedRowsWarning
 from .catalog import catalog, metric, register_metric

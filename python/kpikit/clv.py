@@ -4,19 +4,26 @@ The models are fitted by maximum likelihood in the Rust core (quasi-Newton on lo
 identical (frequency, recency, T) rows collapsed with weights); the classes here only hold the
 fitted parameters and call the core for predictions. Equations: docs/conventions.md#btyd-models
 and the papers cited on each class.
+
+Every function and method that reads customers takes a table first (positional): a pandas or
+polars DataFrame, a pyarrow Table or a dict of arrays, with the columns :func:`rfm_summary`
+writes (``frequency``, ``recency``, ``T``, ``monetary_value``). Everything else is a keyword
+(docs/vocabulary.md#customer-lifetime-value).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
 from . import _kpikit
-from ._convert import check_output, table_input, table_output
+from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
+from ._convert import table_input, table_output, warn_skipped
 from ._typing import Output, TableLike
-from .exceptions import KpikitError, ParameterError
+from .exceptions import KpikitError, ParameterError, SchemaError
 
 __all__ = [
     "rfm_summary",
@@ -28,8 +35,41 @@ __all__ = [
     "customer_lifetime_value",
 ]
 
-# Model time units per month for customer_lifetime_value (lifetimes' convention).
-_FACTORS = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 720.0, "h": 720.0}
+
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)
+
+
+#: Period lengths an RFM summary can bucket times in (the core counts minutes and hours as
+#: fixed lengths, the others on the calendar).
+_RFM_FREQS = ("minute", "hour", "day", "week", "month", "quarter", "year")
+
+#: Model time units per month for customer_lifetime_value (lifetimes' factors:
+#: docs/conventions.md#lifetime-value).
+_FACTORS = {"hour": 720.0, "day": 30.0, "week": 4.345, "month": 1.0}
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(week_start: Any) -> int:
+    """The index (0 = Monday) of ``week_start``: a weekday's name or its first three letters."""
+    text = week_start.strip().lower() if isinstance(week_start, str) else ""
+    for i, day in enumerate(_WEEKDAYS):
+        if len(text) >= 3 and day.startswith(text):
+            return i
+    raise ParameterError(f'parameter "week_start": {week_start!r} is not a weekday; use "monday" … "sunday"')
+
+
+def _period(freq: Any, week_start: Any) -> str:
+    """``freq`` as the core's RFM binding spells it."""
+    word = check_freq(freq, _RFM_FREQS)
+    if word != "week":
+        return word
+    # The binding names a week by its last day, as pandas' "W-SUN" (weeks ending on Sunday,
+    # so starting on Monday): lifetimes' "W" is freq="week", week_start="monday".
+    last = _WEEKDAYS[(_weekday(week_start) + 6) % 7]
+    return f"W-{last[:3].upper()}"
 
 
 def _wall_micros(value: Any, tz: str) -> int | None:
@@ -44,36 +84,125 @@ def _wall_micros(value: Any, tz: str) -> int | None:
     return int((ts - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
 
 
-def _rfm_output(result: Any, output: Output) -> Any:
-    """An RFM table in the library asked for. pandas output keeps one block per column
+_SKIP_RULE = "missing customer or time, or amount missing, NaN or infinite"
+
+
+def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tuple[Any, int]:
+    """``table`` (as the core takes it) without the rows ``invalid="skip"`` leaves out, and how
+    many those were: the rows the core would refuse (docs/vocabulary.md). A missing column
+    is left for the core to report."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = pa.table(table)
+    names = [c for c in (customer, time, amount) if c is not None]
+    if arrow.num_rows == 0 or any(c not in arrow.column_names for c in names):
+        return arrow, 0
+    ok = pc.and_(pc.is_valid(arrow[customer]), pc.is_valid(arrow[time]))
+    if pa.types.is_timestamp(arrow.schema.field(time).type):
+        # pandas' NaT travels as the smallest int64, which the core reads as a missing time.
+        ok = pc.and_(ok, pc.not_equal(pc.cast(arrow[time], pa.int64()), pa.scalar(-(2**63), pa.int64())))
+    money = None if amount is None else arrow.schema.field(amount).type
+    if money is not None and (pa.types.is_integer(money) or pa.types.is_floating(money)):
+        ok = pc.and_(ok, pc.fill_null(pc.is_finite(pc.cast(arrow[amount], pa.float64())), False))
+    ok = pc.fill_null(ok, False)
+    kept = int(pc.sum(ok).as_py() or 0)
+    if kept == arrow.num_rows:
+        return arrow, 0
+    # pyarrow cannot filter view types (polars' strings): their large counterparts can.
+    views = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+    for i, field in enumerate(arrow.schema):
+        if field.type in views:
+            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(views[field.type]))
+    return arrow.filter(ok), arrow.num_rows - kept
+
+
+def _with_skipped(state: Any, count: int) -> Any:
+    """A partition's state carrying how many of its rows were skipped, next to the core's own
+    metadata (which the finish reads)."""
+    import pyarrow as pa
+
+    state = pa.table(state)
+    meta = dict(state.schema.metadata or {})
+    meta[b"kpikit.skipped_rows"] = str(count).encode()
+    return state.replace_schema_metadata(meta)
+
+
+def _skipped_of(states: list[Any]) -> int:
+    import pyarrow as pa
+
+    return sum(int((pa.table(s).schema.metadata or {}).get(b"kpikit.skipped_rows", 0) or 0) for s in states)
+
+
+def _rfm_output(result: Any, library: str, analysis: str) -> Any:
+    """An RFM table in the caller's library. pandas output keeps one block per column
     (``split_blocks``): the core's float and integer columns (no nulls) become views of the
     Arrow buffers instead of being copied into one 2-D block, which for millions of customers
     is most of the call's time after the kernel (fresh pages to fault in and fill)."""
-    if output != "pandas":
-        return table_output(result, output)
     import pyarrow as pa
 
-    return pa.table(result).to_pandas(split_blocks=True, date_as_object=False)
+    # Skipped rows were reported already, once (by the caller or the Dask driver).
+    table = pa.table(result).replace_schema_metadata(None)
+    if library != "pandas":
+        return table_output(table, library, analysis=analysis)
+    return table.to_pandas(split_blocks=True, date_as_object=False)
+
+
+def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
+    skipped = 0
+    if o["invalid"] == "skip":
+        table, skipped = _valid_rows(table, o["customer"], o["time"], o["amount"])
+    state = _kpikit.rfm_state(
+        table, customer=o["customer"], time=o["time"], amount=o["amount"], freq=o["freq"],
+        observation_end=o["observation_end"], tz=o["tz"],
+    )
+    return _with_skipped(state, skipped) if skipped else state
+
+
+def _finish_rfm(states: Any, o: dict[str, Any]) -> Any:
+    # A customer's state is whole in one partition, so merging is concatenating: the finish
+    # takes every partition's state and counts T from their latest time.
+    states = states if isinstance(states, list) else [states]
+    result = _pa_table(_kpikit.finish_rfm(states, **o))
+    skipped = _skipped_of(states)
+    if skipped:
+        # The one channel for skipped rows: the driver turns it into a SkippedRowsWarning.
+        result = result.replace_schema_metadata({b"kpikit.skipped_rows": str(skipped).encode()})
+    return result
+
+
+def _pa_table(result: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.table(result)
+
+
+_RFM = Analysis("rfm_summary", state=_rfm_state, merge=list, finish=_finish_rfm, shuffle="customer")
 
 
 def rfm_summary(
-    transactions: TableLike,
+    table: TableLike,
+    /,
     *,
     customer: str,
     time: str,
     amount: str | None = None,
-    freq: str = "D",
+    freq: str = "day",
     freq_multiplier: float = 1,
     observation_end: Any = None,
     include_first: bool = False,
     tz: str = "UTC",
-    output: Output = "pandas",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    partitioned: bool = False,
+    output: Output | None = None,
 ) -> Any:
     """Frequency, recency, T and monetary value per customer from a transaction log.
 
-    Follows the conventions of lifetimes' ``summary_data_from_transaction_data``: times are
-    bucketed into periods of ``freq``; several transactions in the same period count as one
-    (amounts summed); periods after ``observation_end``'s period are dropped. Then
+    Follows the conventions of lifetimes' ``summary_data_from_transaction_data``
+    (docs/conventions.md#rfm-summaries): times are bucketed into periods of ``freq``; several
+    transactions in the same period count as one (amounts summed); periods after
+    ``observation_end``'s period are dropped. Then
 
         frequency = purchase periods − 1                      (repeat purchases)
         recency = (last period − first period) / freq_multiplier
@@ -85,24 +214,41 @@ def rfm_summary(
 
     Parameters
     ----------
-    transactions : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per transaction. Streamed in its Arrow chunks; never sorted as a whole.
+    table : pandas, polars or Dask DataFrame, pyarrow Table, or any Arrow stream
+        One row per transaction. Streamed in its Arrow chunks; never sorted as a whole. A Dask
+        DataFrame is shuffled on ``customer`` (every customer's rows in one partition), each
+        partition reduced to its customers' periods and totals where it lives, and T counted
+        once from the latest time of all partitions: the result equals the single-machine one.
     customer : str
         Customer id column (any type; missing ids raise).
     time : str
-        Transaction time (timestamp of any unit, naive or zone-aware, or date).
+        Transaction time column (timestamp of any unit, naive or zone-aware, or date).
     amount : str, optional
-        Transaction value; adds ``monetary_value``.
-    freq : str, default "D"
-        Period: "D", "W" (weeks ending Sunday, as pandas), "M", "Q", "Y", "h", "min", "s".
+        Transaction value column; adds ``monetary_value``.
+    freq : {"minute", "hour", "day", "week", "month", "quarter", "year"}, default "day"
+        Period length. lifetimes' ``"D"``, ``"W"``, ``"M"``, ``"h"``, ``"min"`` are ``"day"``,
+        ``"week"`` (with the default ``week_start="monday"``: weeks ending on Sunday, as
+        pandas' ``"W"``), ``"month"``, ``"hour"``, ``"minute"``.
     freq_multiplier : float, default 1
-        Divides recency and T (``freq="h", freq_multiplier=24`` gives days at hour resolution).
+        Divides recency and T (``freq="hour", freq_multiplier=24`` gives days at hour
+        resolution; ``freq="day", freq_multiplier=7`` weeks at day resolution).
     observation_end : datetime-like, optional
-        End of observation (default: the latest transaction).
+        End of observation, its period included (default: the latest transaction).
     include_first : bool, default False
+        Count the first purchase period too (lifetimes' ``include_first_transaction``).
     tz : str, default "UTC"
         Zone periods are counted in; naive times are taken as local to it.
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    week_start : str, default "monday"
+        First day of a week for ``freq="week"``.
+    invalid : {"raise", "skip"}, default "raise"
+        Rows with a missing customer or time, or an amount that is missing, NaN or infinite,
+        raise an :class:`~kpikit.InputError` naming the rows; ``"skip"`` leaves them out and
+        reports how many with a :class:`~kpikit.SkippedRowsWarning`.
+    partitioned : bool, default False
+        Dask input only: every customer's rows are already in one partition, so the shuffle is
+        skipped (a customer found in two partitions raises an InputError).
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
     Returns
     -------
@@ -124,49 +270,83 @@ def rfm_summary(
       customer  frequency  recency    T  monetary_value
     0        a        2.0      7.0  7.0            30.0
     1        b        0.0      0.0  5.0             0.0
+
+    The same log as a Dask DataFrame gives the same table:
+
+    >>> import dask.dataframe as dd
+    >>> kpikit.rfm_summary(dd.from_pandas(log, npartitions=2), customer="customer", time="time")["T"].tolist()
+    [7.0, 5.0]
     """
-    check_output(output)
-    result = _kpikit.rfm_summary(
-        table_input(transactions, [customer, time, amount]),
-        customer=customer,
-        time=time,
-        amount=amount,
-        freq=freq,
-        freq_multiplier=float(freq_multiplier),
-        observation_end=_wall_micros(observation_end, tz),
-        include_first=include_first,
-        tz=tz,
-    )
-    return _rfm_output(result, output)
+    library = output_of(table, output)
+    period = _period(freq, week_start)
+    end = _wall_micros(observation_end, tz)
+    choice("invalid", invalid, ("raise", "skip"))
+    if not is_dask(table):
+        rows = table_input(table, [customer, time, amount])
+        if invalid == "skip":
+            rows, skipped = _valid_rows(rows, customer, time, amount)
+            if skipped:
+                warn_skipped("rfm_summary", skipped, _SKIP_RULE)
+        result = _kpikit.rfm_summary(
+            rows,
+            customer=customer,
+            time=time,
+            amount=amount,
+            freq=period,
+            freq_multiplier=float(freq_multiplier),
+            observation_end=end,
+            include_first=include_first,
+            tz=tz,
+        )
+        return _rfm_output(result, library, "rfm_summary")
+    options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz,
+               "invalid": invalid}
+    finish = {"freq": period, "freq_multiplier": float(freq_multiplier), "observation_end": end,
+              "include_first": include_first, "tz": tz}
+    result = run(_RFM, table, columns=[customer, time, amount], options=options, finish=finish, output="arrow",
+                 partitioned=partitioned)
+    return _rfm_output(result, library, "rfm_summary")
 
 
 def rfm_split(
-    transactions: TableLike,
+    table: TableLike,
+    /,
     *,
     customer: str,
     time: str,
     calibration_end: Any,
     observation_end: Any = None,
     amount: str | None = None,
-    freq: str = "D",
+    freq: str = "day",
     freq_multiplier: float = 1,
     include_first: bool = False,
     tz: str = "UTC",
-    output: Output = "pandas",
+    week_start: str = "monday",
+    invalid: str = "raise",
+    output: Output | None = None,
 ) -> Any:
     """RFM of a calibration period plus what each customer did in the holdout period after it.
 
     The calibration columns are :func:`rfm_summary` of the transactions up to
     ``calibration_end`` (with it as the observation end), for every customer first seen by
     then. Over the holdout (``calibration_end``, ``observation_end``], as lifetimes'
-    ``calibration_and_holdout_data``:
+    ``calibration_and_holdout_data`` (docs/conventions.md#rfm-summaries):
 
         frequency_holdout = distinct purchase periods in the holdout
         monetary_value_holdout = mean holdout transaction amount   (0 without any)
         duration_holdout = (observation_end's period − calibration_end's period) / freq_multiplier
 
-    Parameters are those of :func:`rfm_summary`; ``observation_end`` defaults to the latest
-    transaction and must be after ``calibration_end``.
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per transaction (not a Dask DataFrame).
+    calibration_end : datetime-like
+        Last instant of the calibration period, its period included.
+    observation_end : datetime-like, optional
+        End of the holdout, its period included; defaults to the latest transaction and must
+        be after ``calibration_end``.
+    customer, time, amount, freq, freq_multiplier, include_first, tz, week_start, invalid, output
+        As in :func:`rfm_summary`.
 
     Returns
     -------
@@ -186,49 +366,140 @@ def rfm_split(
     0        a        1.0      1.0  3.0                2.0               4.0
     1        b        0.0      0.0  1.0                0.0               4.0
     """
-    check_output(output)
+    if is_dask(table):
+        raise SchemaError(
+            "rfm_split takes a table on one machine, not a Dask DataFrame: the holdout split has "
+            "no partial state to merge; compute the transactions of interest first"
+        )
+    library = output_of(table, output)
+    period = _period(freq, week_start)
     cal = _wall_micros(calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
+    choice("invalid", invalid, ("raise", "skip"))
+    rows = table_input(table, [customer, time, amount])
+    if invalid == "skip":
+        rows, skipped = _valid_rows(rows, customer, time, amount)
+        if skipped:
+            warn_skipped("rfm_split", skipped, _SKIP_RULE)
     result = _kpikit.rfm_split(
-        table_input(transactions, [customer, time, amount]),
+        rows,
         customer=customer,
         time=time,
         calibration_end=cal,
         amount=amount,
-        freq=freq,
+        freq=period,
         freq_multiplier=float(freq_multiplier),
         observation_end=_wall_micros(observation_end, tz),
         include_first=include_first,
         tz=tz,
     )
-    return _rfm_output(result, output)
+    return _rfm_output(result, library, "rfm_split")
 
 
 def _floats(values: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64).reshape(-1))
 
 
-def _columns(frequency: Any, recency: Any, T: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
-    """(frequency, recency, T) from three arrays, or from a DataFrame's columns."""
-    if recency is None and T is None and hasattr(frequency, "columns"):
-        df = frequency
-        return tuple(df[n] for n in names)
-    return (frequency, recency, T)
+def _is_column(value: Any) -> bool:
+    """Whether ``value`` is one column of numbers (a list, array or Series), not a table."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return True
+    for module, names in (("pandas", ("Series",)), ("polars", ("Series",)), ("pyarrow", ("Array", "ChunkedArray"))):
+        lib = sys.modules.get(module)
+        if lib is not None and isinstance(value, tuple(getattr(lib, n) for n in names)):
+            return True
+    return False
+
+
+def _column(table: Any, name: str) -> Any:
+    """Column ``name`` of a table of customers (pandas, polars, Arrow or a dict of arrays), as
+    float64 with NaN for missing."""
+    try:
+        found, names = _lookup(table, name)
+        values = None if found is None else np.asarray(found, dtype=np.float64)
+    except KpikitError:
+        raise
+    except Exception as e:  # noqa: BLE001 - each library has its own conversion errors
+        raise SchemaError(f'column "{name}" must be numeric: {e}') from None
+    if values is None:
+        raise SchemaError(f"column {name!r} not found; the table has columns {names}")
+    return values
+
+
+def _lookup(table: Any, name: str) -> tuple[Any, list[str]]:
+    """Column ``name`` of ``table`` (None when it has none) and the table's column names."""
+    pd = sys.modules.get("pandas")
+    pl = sys.modules.get("polars")
+    pa = sys.modules.get("pyarrow")
+    if pd is not None and isinstance(table, pd.DataFrame):
+        names = [str(c) for c in table.columns]
+        found = table[name].to_numpy(dtype=np.float64, na_value=np.nan) if name in table.columns else None
+    elif pl is not None and isinstance(table, pl.DataFrame):
+        names = list(table.columns)
+        found = table[name].cast(pl.Float64).to_numpy() if name in names else None
+    elif isinstance(table, dict):
+        names = [str(c) for c in table]
+        found = table.get(name)
+    else:
+        arrow_like = hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__")
+        if is_dask(table) or _is_column(table) or not arrow_like:
+            raise SchemaError(
+                f"expected a table of customers (pandas or polars DataFrame, pyarrow Table, or a dict of "
+                f"arrays such as {{{name!r}: [...]}}), got {type(table).__name__}"
+            )
+        import pyarrow
+
+        arrow = table if pa is not None and isinstance(table, pa.Table) else pyarrow.table(table)
+        names = list(arrow.column_names)
+        found = arrow.column(name).to_numpy() if name in names else None
+    return found, names
+
+
+def _weights(table: Any, weights: str | None) -> np.ndarray | None:
+    if weights is None:
+        return None
+    if not isinstance(weights, str):
+        raise ParameterError('parameter "weights": name a column of the table (a str), or None')
+    return _floats(_column(table, weights))
+
+
+def _like(values: np.ndarray, table: Any, name: str) -> Any:
+    """Per-customer predictions in the table's library: a pandas Series on the DataFrame's
+    index, a polars Series, a pyarrow Array; a numpy array for a dict of arrays, a float when
+    every value in it is a number."""
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(table, pd.DataFrame) and values.shape == (len(table),):
+        return pd.Series(values, index=table.index, name=name)
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(table, pl.DataFrame):
+        return pl.Series(name, values.reshape(-1))
+    if isinstance(table, dict):
+        return float(values) if values.ndim == 0 else values
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and not (pd is not None and isinstance(table, pd.DataFrame)):
+        return pa.array(values.reshape(-1))
+    return values
 
 
 def _shape_like(result: np.ndarray, *inputs: Any) -> Any:
     """A prediction shaped like its input: float for scalars, Series for Series/DataFrames."""
     if all(np.ndim(i) == 0 for i in inputs):
-        return float(result[0])
+        return float(result.reshape(-1)[0])
     for i in inputs:
         index = getattr(i, "index", None)
         # (a list's .index is a method, not an index)
-        if index is not None and not callable(index) and len(index) == len(result):
+        if index is not None and not callable(index) and len(index) == result.size:
             import pandas as pd
 
-            return pd.Series(result, index=index)
+            return pd.Series(result.reshape(-1), index=index)
     return result
+
+
+def _check_months(months: Any) -> int:
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
+        raise ParameterError(f'parameter "months": must be a whole number of months, at least 1, got {months!r}')
+    return int(months)
 
 
 class _Model:
@@ -237,7 +508,7 @@ class _Model:
     _name = ""
     _param_names: tuple[str, ...] = ()
 
-    def __init__(self, penalizer_coef: float = 0.0) -> None:
+    def __init__(self, *, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = float(penalizer_coef)
         self.params_: dict[str, float] | None = None
         self.standard_errors_: dict[str, float | None] | None = None
@@ -283,34 +554,36 @@ class _Model:
         return f"<p><b>{type(self).__name__}</b>, log-likelihood {self.log_likelihood_:.2f}</p>{html}"
 
     def _predict(self, what: str, t: Any, x: Any, tx: Any, big_t: Any) -> np.ndarray:
-        arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (t, x, tx, big_t)))
+        """The core's prediction ``what``, shaped as its inputs broadcast together."""
+        values = [np.asarray(v, dtype=np.float64) for v in (t, x, tx, big_t)]
+        try:
+            arrays = np.broadcast_arrays(*values)
+        except ValueError:
+            shapes = ", ".join(str(v.shape) for v in values)
+            raise ParameterError(f"the inputs have lengths that do not match: shapes {shapes}") from None
         flat = [_floats(a) for a in arrays]
-        return np.asarray(_kpikit.clv_predict(self._name, what, self._p(), *flat))
+        out = np.asarray(_kpikit.clv_predict(self._name, what, self._p(), *flat))
+        return out.reshape(arrays[0].shape)
 
 
 class _PurchaseModel(_Model):
     """Shared fit and predictions of the (frequency, recency, T) models."""
 
-    def fit(
-        self,
-        frequency: Any,
-        recency: Any = None,
-        T: Any = None,
-        weights: Any = None,
-        initial_params: Any = None,
-    ) -> Any:
+    def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> Any:
         """Fit by maximum likelihood to customers' (frequency, recency, T).
 
-        ``frequency`` may be a DataFrame with those columns (an :func:`rfm_summary`). Raises
-        :class:`~kpikit.KpikitError` saying why and what to try when the fit cannot converge.
+        ``table`` holds one row per customer with columns ``frequency``, ``recency`` and ``T``
+        (an :func:`rfm_summary`; a dict of arrays works too). ``weights`` names a column
+        counting how many customers each row stands for. Raises :class:`~kpikit.KpikitError`
+        saying why and what to try when the fit cannot converge.
         """
-        x, tx, t = _columns(frequency, recency, T, ("frequency", "recency", "T"))
+        x, tx, t = (_column(table, n) for n in ("frequency", "recency", "T"))
         fit = _kpikit.clv_fit(
             self._name,
             _floats(x),
             _floats(tx),
             _floats(t),
-            weights=None if weights is None else _floats(weights),
+            weights=_weights(table, weights),
             penalizer_coef=self.penalizer_coef,
             initial_params=None if initial_params is None else [float(v) for v in initial_params],
         )
@@ -320,17 +593,18 @@ class _PurchaseModel(_Model):
         self.max_T_ = float(np.max(_floats(t)))
         return self
 
-    def expected_number_of_purchases_up_to_time(self, t: Any) -> Any:
-        """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
+    def expected_number_of_purchases_up_to_time(self, t: Any, /) -> Any:
+        """E[X(t)]: expected repeat purchases of a new customer in (0, t]; ``t`` a number or
+        an array of horizons."""
         zero = np.zeros(np.shape(t))
         return _shape_like(self._predict("expected", t, zero, zero, zero), t)
 
-    def conditional_expected_number_of_purchases_up_to_time(
-        self, t: Any, frequency: Any, recency: Any = None, T: Any = None
-    ) -> Any:
-        """E[Y(t) | x, t_x, T]: expected purchases in the next t periods of each customer."""
-        x, tx, bt = _columns(frequency, recency, T, ("frequency", "recency", "T"))
-        return _shape_like(self._predict("conditional", t, x, tx, bt), t, x)
+    def conditional_expected_number_of_purchases_up_to_time(self, table: TableLike, /, *, t: Any) -> Any:
+        """E[Y(t) | x, t_x, T]: expected purchases of each customer of ``table`` (columns
+        ``frequency``, ``recency``, ``T``) in the next ``t`` periods (a number, or one per
+        customer)."""
+        x, tx, bt = (_column(table, n) for n in ("frequency", "recency", "T"))
+        return _like(self._predict("conditional", t, x, tx, bt), table, "expected_purchases")
 
     predict = conditional_expected_number_of_purchases_up_to_time
 
@@ -339,10 +613,11 @@ class _PurchaseModel(_Model):
         zero = np.zeros(np.broadcast(np.asarray(t), np.asarray(n)).shape)
         return _shape_like(self._predict("p_n", t, n, zero, zero), t, n)
 
-    def conditional_probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> Any:
-        """P(alive | x, t_x, T): probability each customer is still active at T."""
-        x, tx, bt = _columns(frequency, recency, T, ("frequency", "recency", "T"))
-        return _shape_like(self._predict("alive", 0.0, x, tx, bt), x)
+    def conditional_probability_alive(self, table: TableLike, /) -> Any:
+        """P(alive | x, t_x, T): probability each customer of ``table`` (columns ``frequency``,
+        ``recency``, ``T``) is still active at T."""
+        x, tx, bt = (_column(table, n) for n in ("frequency", "recency", "T"))
+        return _like(self._predict("alive", 0.0, x, tx, bt), table, "probability_alive")
 
 
 class BetaGeo(_PurchaseModel):
@@ -369,7 +644,11 @@ class BetaGeo(_PurchaseModel):
     >>> bg = kpikit.clv.BetaGeo().fit(rfm)
     >>> sorted(bg.params_)
     ['a', 'alpha', 'b', 'r']
-    >>> float(bg.conditional_probability_alive(0, 0, 40))
+
+    A customer without repeat purchases is alive for sure (the model's dropout follows a
+    purchase); predictions for one customer take a dict of numbers:
+
+    >>> bg.conditional_probability_alive({"frequency": 0, "recency": 0, "T": 40})
     1.0
     """
 
@@ -417,42 +696,37 @@ class GammaGamma(_Model):
     >>> import kpikit
     >>> gg = kpikit.clv.GammaGamma()
     >>> gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
-    >>> round(gg.conditional_expected_average_profit(2, 30.0), 2)
+    >>> round(gg.conditional_expected_average_profit({"frequency": 2, "monetary_value": 30.0}), 2)
     30.94
     """
 
     _name = "GammaGamma"
     _param_names = ("p", "q", "v")
 
-    def fit(
-        self,
-        frequency: Any,
-        monetary_value: Any = None,
-        weights: Any = None,
-        initial_params: Any = None,
-    ) -> GammaGamma:
-        """Fit to (frequency, monetary_value) of customers; those with frequency 0 are left out.
-
-        ``frequency`` may be a DataFrame with both columns.
+    def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> GammaGamma:
+        """Fit to customers' (frequency, monetary_value): ``table`` has those columns (an
+        :func:`rfm_summary` with ``amount``; a dict of arrays works too). Customers with
+        frequency 0 are left out. ``weights`` names a column counting how many customers each
+        row stands for.
         """
-        if monetary_value is None and hasattr(frequency, "columns"):
-            frequency, monetary_value = frequency["frequency"], frequency["monetary_value"]
+        frequency, monetary_value = (_column(table, n) for n in ("frequency", "monetary_value"))
         fit = _kpikit.clv_fit_gamma_gamma(
             _floats(frequency),
             _floats(monetary_value),
-            weights=None if weights is None else _floats(weights),
+            weights=_weights(table, weights),
             penalizer_coef=self.penalizer_coef,
             initial_params=None if initial_params is None else [float(v) for v in initial_params],
         )
         self._store(fit)
         return self
 
-    def conditional_expected_average_profit(self, frequency: Any, monetary_value: Any = None) -> Any:
-        """E[M | x, m̄]: expected average spend per future transaction of each customer."""
-        if monetary_value is None and hasattr(frequency, "columns"):
-            frequency, monetary_value = frequency["frequency"], frequency["monetary_value"]
-        zero = np.zeros(np.broadcast(np.asarray(frequency), np.asarray(monetary_value)).shape)
-        return _shape_like(self._predict("spend", zero, frequency, monetary_value, monetary_value), frequency)
+    def conditional_expected_average_profit(self, table: TableLike, /) -> Any:
+        """E[M | x, m̄]: expected average spend per future transaction of each customer of
+        ``table`` (columns ``frequency`` and ``monetary_value``)."""
+        frequency, monetary_value = (_column(table, n) for n in ("frequency", "monetary_value"))
+        zero = np.zeros(np.broadcast(frequency, monetary_value).shape)
+        spend = self._predict("spend", zero, frequency, monetary_value, monetary_value)
+        return _like(spend, table, "expected_average_profit")
 
 
 class ShiftedBetaGeo(_Model):
@@ -483,26 +757,28 @@ class ShiftedBetaGeo(_Model):
     _name = "ShiftedBetaGeo"
     _param_names = ("alpha", "beta")
 
-    def fit(
-        self,
-        survivors: Any = None,
-        *,
-        periods: Any = None,
-        churned: Any = None,
-        weights: Any = None,
-        initial_params: Any = None,
-    ) -> ShiftedBetaGeo:
-        """Fit to a cohort's survivors n0 ≥ n1 ≥ … (active at the start of each period), or to
-        customers: ``periods`` observed (whole numbers ≥ 1) and whether they ``churned`` in
-        the last of them."""
-        if survivors is not None:
-            t, c, w = _kpikit.clv_survivor_rows(_floats(survivors))
+    def fit(self, table: Any, /, *, weights: str | None = None, initial_params: Any = None) -> ShiftedBetaGeo:
+        """Fit to a cohort's survivors, or to customers.
+
+        ``table`` is either one column of survivor counts n0 ≥ n1 ≥ … (active at the start of
+        each period: a list, array or Series), or a table of customers with columns
+        ``periods`` (periods observed, whole numbers ≥ 1) and ``churned`` (whether the customer
+        churned in the last of them); ``weights`` then names a column counting how many
+        customers each row stands for.
+        """
+        if _is_column(table):
+            if weights is not None:
+                raise ParameterError(
+                    'parameter "weights": survivor counts carry their own weights; give a table of customers to weight rows'
+                )
+            t, c, w = _kpikit.clv_survivor_rows(_floats(np.asarray(table, dtype=np.float64)))
         else:
-            if periods is None or churned is None:
-                raise ParameterError('parameter "survivors": give survivors, or periods and churned')
-            t = _floats(periods)
-            c = [bool(v) for v in np.asarray(churned).reshape(-1)]
-            w = np.ones(len(t)) if weights is None else _floats(weights)
+            t = _floats(_column(table, "periods"))
+            churned = _column(table, "churned")
+            if np.isnan(churned).any():
+                raise ParameterError('column "churned": must not be missing (whether each customer churned)')
+            c = [bool(v) for v in churned]
+            w = np.ones(len(t)) if weights is None else _weights(table, weights)
         fit = _kpikit.clv_fit_shifted_beta_geo(
             t,
             c,
@@ -517,19 +793,19 @@ class ShiftedBetaGeo(_Model):
         zero = np.zeros(np.shape(t))
         return _shape_like(self._predict(what, t, zero, zero, zero), t)
 
-    def survival_function(self, t: Any) -> Any:
+    def survival_function(self, t: Any, /) -> Any:
         """S(t): share of a cohort still active after t periods."""
         return self._curve("survival", t)
 
-    def retention_rate(self, t: Any) -> Any:
+    def retention_rate(self, t: Any, /) -> Any:
         """r(t) = S(t) / S(t−1): share of those active in period t−1 who renew into period t."""
         return self._curve("retention", t)
 
-    def probability_of_churn(self, t: Any) -> Any:
+    def probability_of_churn(self, t: Any, /) -> Any:
         """P(T = t): probability a new customer churns in period t."""
         return self._curve("churn", t)
 
-    def expected_residual_lifetime(self, renewals: Any = 0, discount_rate: float = 0.1) -> Any:
+    def expected_residual_lifetime(self, renewals: Any = 0, /, *, discount_rate: float = 0.1) -> Any:
         """Discounted expected residual lifetime (DERL, Fader & Hardie 2010, eq. 6), in periods.
 
         For a customer who has made ``renewals`` renewals (n − 1) and is about to decide on the
@@ -549,22 +825,46 @@ class ShiftedBetaGeo(_Model):
 
 
 def customer_lifetime_value(
+    table: TableLike,
+    /,
+    *,
     transaction_model: BetaGeo | ParetoNBD,
     spend_model: GammaGamma,
-    rfm: Any,
-    time: int = 12,
+    months: int = 12,
     discount_rate: float = 0.01,
-    freq: str = "D",
+    freq: str = "day",
 ) -> Any:
-    """Discounted expected value of each customer over the next ``time`` months.
+    """Discounted expected value of each customer over the next ``months`` months.
 
-    As lifetimes: with f the model time units per month (``freq``: "D" 30, "W" 4.345, "M" 1,
-    "H" 720), m the Gamma-Gamma expected spend and E[Y(t)] the conditional expected purchases,
+    As lifetimes (docs/conventions.md#lifetime-value): with f the model time units per month
+    (``freq``: "hour" 720, "day" 30, "week" 4.345, "month" 1), m the Gamma-Gamma expected
+    spend and E[Y(t)] the conditional expected purchases,
 
-        clv = Σ_{i=1..time} m · (E[Y(i·f)] − E[Y((i−1)·f)]) / (1 + discount_rate)^i
+        clv = Σ_{i=1..months} m · (E[Y(i·f)] − E[Y((i−1)·f)]) / (1 + discount_rate)^i
 
-    ``discount_rate`` is monthly. ``rfm`` has columns frequency, recency, T and
-    monetary_value, in the time unit the transaction model was fitted in.
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or a dict of arrays
+        One row per customer with columns ``frequency``, ``recency``, ``T`` and
+        ``monetary_value`` (an :func:`rfm_summary` with ``amount``), in the time unit the
+        transaction model was fitted in.
+    transaction_model : BetaGeo or ParetoNBD
+        Fitted purchase model.
+    spend_model : GammaGamma
+        Fitted spend model.
+    months : int, default 12
+        Horizon, in months (lifetimes' ``time``).
+    discount_rate : float, default 0.01
+        Monthly discount rate.
+    freq : {"hour", "day", "week", "month"}, default "day"
+        The time unit of ``recency`` and ``T``: the ``freq`` the RFM table was made with
+        (times ``freq_multiplier``: days ÷ 7 are ``"week"``).
+
+    Returns
+    -------
+    Series
+        ``clv`` per customer in the table's library: a pandas Series on the DataFrame's index,
+        a polars Series, a pyarrow Array, or a numpy array for a dict.
 
     Examples
     --------
@@ -574,27 +874,28 @@ def customer_lifetime_value(
     >>> gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     >>> rfm = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43],
     ...                     "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]})
-    >>> kpikit.clv.customer_lifetime_value(bg, gg, rfm, time=12, freq="W").round(2).tolist()
+    >>> clv = kpikit.clv.customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12, freq="week")
+    >>> clv.round(2).tolist()
     [8.37, 36.29]
     """
-    if freq not in _FACTORS:
-        raise ParameterError(f'parameter "freq": {freq!r} is not one of "D", "W", "M", "H"')
+    unit = check_freq(freq, tuple(_FACTORS))
     if not isinstance(transaction_model, (BetaGeo, ParetoNBD)):
         raise ParameterError('parameter "transaction_model": must be a fitted BetaGeo or ParetoNBD')
-    spend = spend_model.conditional_expected_average_profit(
-        _floats(rfm["frequency"]), _floats(rfm["monetary_value"])
-    )
+    if not isinstance(spend_model, GammaGamma):
+        raise ParameterError('parameter "spend_model": must be a fitted GammaGamma')
+    horizon = _check_months(months)
+    x, tx, bt, money = (_floats(_column(table, n)) for n in ("frequency", "recency", "T", "monetary_value"))
+    zero = np.zeros(np.broadcast(x, money).shape)
+    spend = spend_model._predict("spend", zero, x, money, money)
     values = _kpikit.clv_lifetime_value(
         transaction_model._name,
         transaction_model._p(),
         _floats(spend),
-        _floats(rfm["frequency"]),
-        _floats(rfm["recency"]),
-        _floats(rfm["T"]),
-        time=int(time),
+        x,
+        tx,
+        bt,
+        time=horizon,
         discount_rate=float(discount_rate),
-        factor=_FACTORS[freq],
+        factor=_FACTORS[unit],
     )
-    import pandas as pd
-
-    return pd.Series(np.asarray(values), index=getattr(rfm, "index", None), name="clv")
+    return _like(np.asarray(values), table, "clv")

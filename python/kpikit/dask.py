@@ -107,57 +107,13 @@ def _named(fn: Any, part: Any, index: int) -> bytes:
 
 
 # --- Customer lifetime value ---------------------------------------------------------------
+# kpikit.rfm_summary takes a Dask DataFrame itself (kpikit.clv declares its analysis once).
+
+from .clv import rfm_summary  # noqa: E402
 
 __all__ += ["rfm_summary"]
 
 
-def rfm_summary(
-    ddf: Any,
-    *,
-    customer: str,
-    time: str,
-    amount: str | None = None,
-    freq: str = "D",
-    freq_multiplier: float = 1,
-    observation_end: Any = None,
-    include_first: bool = False,
-    tz: str = "UTC",
-    partitioned: bool = False,
-    output: Output = "pandas",
-) -> Any:
-    """RFM summary of a Dask DataFrame of transactions: :func:`kpikit.rfm_summary` on a cluster.
-
-    frequency = purchase periods − 1, recency = last − first period, T = observation end's
-    period − first period (÷ ``freq_multiplier``), monetary_value = mean of the repeat periods'
-    totals. The log is shuffled on ``customer`` (unless ``partitioned=True``); each partition
-    reduces its customers to (first period, last period, distinct periods, totals) and its
-    latest time; the states are concatenated and T is finished once from the latest time of
-    all partitions (or ``observation_end``), so the result equals the single-machine one.
-
-    >>> import dask.dataframe as dd, pandas as pd, kpikit.dask
-    >>> log = pd.DataFrame({"customer": ["a", "a", "b", "a"],
-    ...                     "time": pd.to_datetime(["2024-01-01", "2024-01-04", "2024-01-03", "2024-01-08"])})
-    >>> kpikit.dask.rfm_summary(dd.from_pandas(log, npartitions=2), customer="customer", time="time")["T"].tolist()
-    [7.0, 5.0]
-    """
-    from .clv import _wall_micros
-
-    check_output(output)
-    end = _wall_micros(observation_end, tz)
-    cols = list(dict.fromkeys(c for c in [customer, time, amount] if c is not None))
-    options = dict(customer=customer, time=time, amount=amount, freq=freq, observation_end=end, tz=tz)
-    parts = _by_customer(ddf, customer, cols, partitioned).to_delayed()
-
-    def partial(part: Any, index: int) -> Any:
-        return _named(lambda p: _kpikit.rfm_state(p, **options), part, index)
-
-    states = _states(parts, partial)
-    result = _kpikit.finish_rfm(
-        states,
-        freq=freq,
-        freq_multiplier=float(freq_multiplier),
-        observation_end=end,
-        include_first=include_first,
-        tz=tz,
-    )
-    return table_output(result, output)
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)

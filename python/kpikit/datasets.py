@@ -134,3 +134,8 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
         raise ParameterError(f'parameter "seed": must be an integer from 0 to 2**64 - 1, got {seed!r}')
     tables = _kpikit.demo_company(seed, float(scale))
     return DemoCompany(**{name: table_output(t, output) for name, t in tables.items()})
+
+
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)

@@ -2,14 +2,21 @@
 
 Every argument may be a column — a pandas Series (numpy or Arrow dtype), a polars Series, a
 pyarrow Array or ChunkedArray, a 1-D numpy array or a list — or a number (``int``, ``float``
-or ``None``). Numbers broadcast against columns; columns must have equal lengths and are matched
-by position (pandas indexes are not aligned). Any integer or float type works.
+or ``None``). Numbers broadcast against columns. Any integer or float type works.
+
+Pairing rows: pandas Series are aligned on their index, as pandas arithmetic aligns them
+(``a / b``): when their indexes differ, the result's index is the outer join of them all, in
+the order pandas gives it, and a label missing from one Series makes that row missing. Other
+columns (polars, Arrow, numpy, lists) have no index and are paired by position; they must have
+equal lengths. Mixing the two is refused with a :class:`~kpikit.ParameterError` when the pandas
+Series' indexes differ (which Series' rows a position belongs to would be a guess): align the
+Series first, or pass ``.to_numpy()``. Parameter names: docs/vocabulary.md#formulas.
 
 The computation runs in Rust over Arrow, reading pandas, polars and pyarrow float64 data in
 place without copying. The result follows the caller:
 
-* any pandas Series in the arguments → pandas Series (float64, NaN for missing) with the index
-  of the first pandas argument;
+* any pandas Series in the arguments → pandas Series (float64, NaN for missing) with the
+  (aligned) index of the pandas arguments;
 * otherwise a polars Series → polars Series (Float64, null for missing);
 * otherwise a pyarrow Array or ChunkedArray → pyarrow Array (float64, null);
 * otherwise a numpy array → numpy float64 array (NaN);
@@ -22,6 +29,21 @@ would not be a finite number. Rates are fractions (0.25, not 25).
 
 Errors: columns of different lengths raise :class:`~kpikit.InputError` naming both parameters;
 a non-numeric column (strings…) raises :class:`~kpikit.SchemaError` (also a ``TypeError``).
+
+Examples
+--------
+pandas pairs rows by label, so do the formulas: the visits of 2 March have no conversions
+row, so their rate is missing, exactly as ``conversions / visits`` in pandas.
+
+>>> import pandas as pd
+>>> from kpikit import formulas
+>>> conversions = pd.Series([5, 8], index=["2026-03-01", "2026-03-03"])
+>>> visits = pd.Series([100, 50, 200], index=["2026-03-01", "2026-03-02", "2026-03-03"])
+>>> formulas.conversion_rate(conversions, visits)
+2026-03-01    0.05
+2026-03-02     NaN
+2026-03-03    0.04
+Name: conversion_rate, dtype: float64
 """
 
 from __future__ import annotations
@@ -68,6 +90,13 @@ __all__ = [
     "churn_rate",
     "retention_rate",
 ]
+
+
+
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)
+
 
 # Output kinds in order of precedence: the first kind present among the arguments wins.
 _KINDS = ("pandas", "polars", "arrow", "numpy", "list", "scalar")
@@ -148,18 +177,50 @@ def _wrap(result: Any, kind: str, name: str, like: Any) -> Any:
     return pd.Series(values, index=like.index, name=name, copy=False)
 
 
+def _align(args: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """The pandas Series among ``args`` aligned on their index as pandas arithmetic aligns them
+    (outer join); ``args`` unchanged when they share one index."""
+    series = [p for p, k in kinds.items() if k == "pandas"]
+    first = args[series[0]].index
+    if all(args[p].index.equals(first) for p in series[1:]):
+        return args
+    positional = [p for p, k in kinds.items() if k not in ("pandas", "scalar")]
+    if positional:
+        raise ParameterError(
+            f"parameter {positional[0]!r} is paired by position, but the pandas Series "
+            f"{', '.join(repr(p) for p in series)} have different indexes and are aligned on them; "
+            "align the Series first (Series.align) or pass every column without an index (.to_numpy())"
+        )
+    # pandas' own join decides the labels and their order, so the result is the index that
+    # `a / b` would have.
+    joined = args[series[0]]
+    for p in series[1:]:
+        joined, _ = joined.align(args[p], join="outer")
+    index = joined.index
+    aligned = dict(args)
+    for p in series:
+        try:
+            aligned[p] = args[p].reindex(index)
+        except ValueError as e:  # repeated labels cannot be matched one to one
+            raise ParameterError(
+                f"parameter {p!r}: its index repeats labels and differs from the other Series' index, "
+                f"so rows cannot be paired by label ({e})"
+            ) from None
+    return aligned
+
+
 def _evaluate(name: str, **args: Any) -> Any:
     """Run formula ``name`` in Rust on keyword arguments given in its parameter order."""
     periods = args.get("periods")
     if name == "growth_rate" and (isinstance(periods, bool) or not isinstance(periods, int) or periods < 1):
         raise ParameterError(f'parameter "periods": must be a whole number of periods, at least 1, got {periods!r}')
     kinds = {p: _kind(v) for p, v in args.items()}
+    if sum(k == "pandas" for k in kinds.values()) > 1:
+        args = _align(args, kinds)
     out = min(kinds.values(), key=_KINDS.index)
     like = next((args[p] for p, k in kinds.items() if k == "pandas"), None)
     operands = [_operand(p, v, kinds[p]) for p, v in args.items()]
     return _wrap(_kpikit.formula(name, operands), out, name, like)
-
-
 
 
 def ratio(numerator: Operand, denominator: Operand) -> Any:
@@ -247,16 +308,16 @@ def growth_rate(values: Operand, periods: int = 1) -> Any:
     return _evaluate("growth_rate", values=values, periods=periods)
 
 
-def cagr(begin: Operand, end: Operand, years: Operand) -> Any:
+def cagr(start_value: Operand, end_value: Operand, years: Operand) -> Any:
     """Compound annual growth rate.
 
-    ``cagr = (end / begin) ** (1 / years) − 1``, in a fraction per year.
+    ``cagr = (end_value / start_value) ** (1 / years) − 1``, in a fraction per year.
 
-    Missing when ``begin`` ≤ 0, ``end`` < 0 or ``years`` ≤ 0 (no meaningful compound rate). Never inf or an error.
+    Missing when ``start_value`` ≤ 0, ``end_value`` < 0 or ``years`` ≤ 0 (no meaningful compound rate). Never inf or an error.
 
     Parameters
     ----------
-    begin, end, years
+    start_value, end_value, years
         Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
         list) or a number; see :mod:`kpikit.formulas`.
 
@@ -271,7 +332,7 @@ def cagr(begin: Operand, end: Operand, years: Operand) -> Any:
     >>> round(formulas.cagr(100, 121, 2), 10)
     0.1
     """
-    return _evaluate("cagr", begin=begin, end=end, years=years)
+    return _evaluate("cagr", start_value=start_value, end_value=end_value, years=years)
 
 
 def roi(gain: Operand, cost: Operand) -> Any:

@@ -109,10 +109,12 @@ def frequency_recency_matrix(
     rmax = int(max_recency if max_recency is not None else np.floor(T))
     x, tx = np.meshgrid(np.arange(fmax + 1, dtype=float), np.arange(rmax + 1, dtype=float), indexing="ij")
     if what == "alive":
-        z = model.conditional_probability_alive(x.ravel(), tx.ravel(), np.full(x.size, T))
+        z = model.conditional_probability_alive({"frequency": x.ravel(), "recency": tx.ravel(), "T": np.full(x.size, T)})
         label = "probability alive"
     else:
-        z = model.conditional_expected_number_of_purchases_up_to_time(t, x.ravel(), tx.ravel(), np.full(x.size, T))
+        z = model.conditional_expected_number_of_purchases_up_to_time(
+            {"frequency": x.ravel(), "recency": tx.ravel(), "T": np.full(x.size, T)}, t=t
+        )
         label = f"expected purchases in the next {t:g} periods"
     z = np.asarray(z).reshape(x.shape)
     ax = _axes(ax)
@@ -164,10 +166,8 @@ def calibration_vs_holdout(model: Any, split: Any, *, n: int = 7, ax: Any = None
     freq = np.asarray(split["frequency"], dtype=float)
     predicted = np.asarray(
         model.conditional_expected_number_of_purchases_up_to_time(
-            np.asarray(split["duration_holdout"], dtype=float),
-            freq,
-            np.asarray(split["recency"], dtype=float),
-            np.asarray(split["T"], dtype=float),
+            {"frequency": freq, "recency": np.asarray(split["recency"], dtype=float), "T": np.asarray(split["T"], dtype=float)},
+            t=np.asarray(split["duration_holdout"], dtype=float),
         ),
         dtype=float,
     )
@@ -631,3 +631,8 @@ def auto(table: Any, *, ax: Any = None) -> Any:
             return trend(f, headline, by=by, ax=ax)
     raise ParameterError(f"kpikit.plot.auto: no chart known for a table with columns {sorted(cols)}; "
                          "use kpikit.plot.trend(table, column)")
+
+
+def __dir__() -> list[str]:
+    # The namespace shows the public API only; imports are not part of it (docs/vocabulary.md).
+    return sorted(__all__)

@@ -322,8 +322,8 @@ formulas! {
     ratio(numerator, denominator) = |n, d| n / d;
     /// conversions / total.
     conversion_rate(conversions, total) = |c, t| c / t;
-    /// (end / begin)^(1 / years) − 1; missing when begin ≤ 0, end < 0 or years ≤ 0.
-    cagr(begin, end, years) = |b, e, y| if b > 0.0 && e >= 0.0 && y > 0.0 {
+    /// (end_value / start_value)^(1 / years) − 1; missing when start_value ≤ 0, end_value < 0 or years ≤ 0.
+    cagr(start_value, end_value, years) = |b, e, y| if b > 0.0 && e >= 0.0 && y > 0.0 {
         (e / b).powf(1.0 / y) - 1.0
     } else {
         f64::NAN

@@ -262,14 +262,14 @@ SPECS: dict[str, Spec] = {
     ),
     "rfm_summary": Spec(
         {"customer": [1, 1, 2, 1, 1], "time": days(0, 0.3, 2, 3, 7), "amount": [10.0, 5.0, 99.0, 20.0, 40.0]},
-        lambda t: kpikit.rfm_summary(t, customer="customer", time="time", amount="amount"),
+        lambda t: kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", output="pandas"),
         ids=("customer",),
         nums=("amount",),
         times=("time",),
     ),
     "rfm_split": Spec(
         {"customer": [1, 1, 2, 1, 1], "time": days(0, 1, 2, 5, 7), "amount": [10.0, 5.0, 99.0, 20.0, 40.0]},
-        lambda t: kpikit.rfm_split(t, customer="customer", time="time", amount="amount", calibration_end="2026-01-08"),
+        lambda t: kpikit.rfm_split(t, customer="customer", time="time", amount="amount", calibration_end="2026-01-08", output="pandas"),
         ids=("customer",),
         nums=("amount",),
         times=("time",),

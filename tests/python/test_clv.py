@@ -75,7 +75,7 @@ def test_rfm_summary_hand_example_in_every_input_library(make_table: Any) -> Non
     # a: days 0, 0, 3, 7 → periods {0, 3, 7}: frequency 2, recency 7, T 7, monetary (20+40)/2.
     # b: day 2 only → frequency 0, recency 0, T = 7 − 2 = 5, monetary 0.
     t = _log_table(make_table, [1, 1, 2, 1, 1], [0, 0, 2, 3, 7], [10.0, 5.0, 99.0, 20.0, 40.0])
-    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount")
+    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", output="pandas")
     assert out["customer"].tolist() == [1, 2]
     assert out["frequency"].tolist() == [2.0, 0.0]
     assert out["recency"].tolist() == [7.0, 0.0]
@@ -86,7 +86,7 @@ def test_rfm_summary_hand_example_in_every_input_library(make_table: Any) -> Non
 def test_include_first_counts_the_first_period() -> None:
     # a: period totals 15, 20, 40 → frequency 3, monetary 75 / 3 = 25.
     t = _log_table(pd.DataFrame, [1, 1, 2, 1, 1], [0, 0, 2, 3, 7], [10.0, 5.0, 99.0, 20.0, 40.0])
-    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", include_first=True)
+    out = kpikit.rfm_summary(t, customer="customer", time="time", amount="amount", include_first=True, output="pandas")
     assert out["frequency"].tolist() == [3.0, 1.0]
     assert out["monetary_value"].tolist() == [25.0, 99.0]
 
@@ -99,10 +99,10 @@ def test_weeks_and_hours_with_multiplier() -> None:
             "time": pd.to_datetime(["2024-01-01 00:00", "2024-01-07 23:00", "2024-01-15 12:00"]),
         }
     )
-    w = kpikit.rfm_summary(log, customer="customer", time="time", freq="W")
+    w = kpikit.rfm_summary(log, customer="customer", time="time", freq="week")
     assert (w["frequency"][0], w["recency"][0], w["T"][0]) == (1.0, 2.0, 2.0)
     # Hours / 24: recency = (14 days 12 h) / 24 h = 14.5 days.
-    h = kpikit.rfm_summary(log, customer="customer", time="time", freq="h", freq_multiplier=24)
+    h = kpikit.rfm_summary(log, customer="customer", time="time", freq="hour", freq_multiplier=24)
     assert (h["frequency"][0], h["recency"][0], h["T"][0]) == (2.0, 14.5, 14.5)
 
 
@@ -136,7 +136,7 @@ def test_rfm_summary_reproduces_the_published_cdnow_summary(cdnow_transactions: 
         cdnow_transactions,
         customer="id",
         time="date",
-        freq="D",
+        freq="day",
         freq_multiplier=7,
         observation_end="1997-09-30",
     )
@@ -167,6 +167,7 @@ def test_rfm_split_holdout_columns(make_table: Any) -> None:
         amount="amount",
         calibration_end="2024-01-05 00:00",  # day 4 at midnight: day-4 rows after it fall out
         observation_end="2024-01-11",
+        output="pandas",
     )
     assert out["customer"].tolist() == [1, 2]
     assert out["frequency"].tolist() == [1.0, 0.0]
@@ -231,7 +232,7 @@ def hyp2f1_series(a: float, b: float, c: float, z: float) -> float:
 
 
 def test_beta_geo_reproduces_fader_hardie_lee_on_cdnow(cdnow: pd.DataFrame) -> None:
-    bg = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    bg = BetaGeo().fit(cdnow[["frequency", "recency", "T"]])
     assert bg.params_ is not None and bg.standard_errors_ is not None
     for name, want in zip(["r", "alpha", "a", "b"], CDNOW):
         assert bg.params_[name] == pytest.approx(want, abs=0.0015), name
@@ -259,19 +260,20 @@ def test_beta_geo_predictions_match_the_formulas() -> None:
     x, tx, T, s = 2, 30.43, 38.86, 39.0
     alive = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x))
     cond = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + s)) ** (r + x) * hyp2f1_series(r + x, b + x, a + b + x - 1, s / (alpha + T + s))) * alive
-    assert bg.conditional_probability_alive(x, tx, T) == pytest.approx(alive, rel=1e-12)
-    assert bg.conditional_expected_number_of_purchases_up_to_time(s, x, tx, T) == pytest.approx(cond, rel=1e-10)
+    one = {"frequency": x, "recency": tx, "T": T}
+    assert bg.conditional_probability_alive(one) == pytest.approx(alive, rel=1e-12)
+    assert bg.conditional_expected_number_of_purchases_up_to_time(one, t=s) == pytest.approx(cond, rel=1e-10)
 
 
 def test_beta_geo_properties() -> None:
     bg = BetaGeo()
     bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
     # P(alive) = 1 without repeat purchases, whatever the age.
-    np.testing.assert_array_equal(bg.conditional_probability_alive(np.zeros(4), np.zeros(4), [1.0, 10, 50, 500]), 1.0)
+    np.testing.assert_array_equal(bg.conditional_probability_alive({"frequency": np.zeros(4), "recency": np.zeros(4), "T": [1.0, 10, 50, 500]}), 1.0)
     # Expected purchases increase with t, unconditionally and conditionally.
     t = np.linspace(0.5, 200, 60)
     assert np.all(np.diff(bg.expected_number_of_purchases_up_to_time(t)) > 0)
-    assert np.all(np.diff(bg.conditional_expected_number_of_purchases_up_to_time(t, 3, 20.0, 38.0)) > 0)
+    assert np.all(np.diff(bg.conditional_expected_number_of_purchases_up_to_time({"frequency": 3, "recency": 20.0, "T": 38.0}, t=t)) > 0)
     # P(X(t) = n) over n sums to 1 and its mean is E[X(t)].
     n = np.arange(300)
     pn = bg.probability_of_n_purchases_up_to_time(39.0, n)
@@ -297,7 +299,7 @@ def test_beta_geo_recovers_parameters_from_simulated_customers() -> None:
             tx[i] = t
             if rng.random() < p[i]:
                 break
-    bg = BetaGeo().fit(x, tx, np.full(n, T))
+    bg = BetaGeo().fit({"frequency": x, "recency": tx, "T": np.full(n, T)})
     assert bg.params_ is not None and bg.standard_errors_ is not None
     for k, v in true.items():
         se = bg.standard_errors_[k]
@@ -307,7 +309,7 @@ def test_beta_geo_recovers_parameters_from_simulated_customers() -> None:
 
 def test_weights_are_the_same_as_repeated_rows(cdnow: pd.DataFrame) -> None:
     grouped = cdnow.groupby(["frequency", "recency", "T"], as_index=False).size()
-    a = BetaGeo().fit(grouped["frequency"], grouped["recency"], grouped["T"], weights=grouped["size"])
+    a = BetaGeo().fit(grouped, weights="size")
     b = BetaGeo().fit(cdnow)
     assert a.params_ is not None and b.params_ is not None
     for k in a.params_:
@@ -317,7 +319,7 @@ def test_weights_are_the_same_as_repeated_rows(cdnow: pd.DataFrame) -> None:
 def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataFrame) -> None:
     # Nobody ever comes back: the dropout and rate parameters are not identified.
     with pytest.raises(kpikit.KpikitError, match="did not converge.*penalizer_coef"):
-        BetaGeo().fit(np.zeros(50), np.zeros(50), np.full(50, 30.0))
+        BetaGeo().fit({"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.full(50, 30.0)})
     # Purchases at one steady rate (Poisson counts, uniform recency): no heterogeneity in the
     # dropout probability, so the likelihood keeps rising as a, b → ∞ with a/(a+b) fixed;
     # reported, not returned. A penalty gives the same data a proper maximum.
@@ -325,17 +327,17 @@ def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataF
     x = rng.poisson(1.0, 300).astype(float)
     tx = np.where(x > 0, rng.uniform(1, 30, 300), 0.0)
     with pytest.raises(kpikit.KpikitError, match="no proper maximum.*penalizer_coef"):
-        BetaGeo().fit(x, tx, np.full(300, 30.0))
-    assert BetaGeo(penalizer_coef=0.1).fit(x, tx, np.full(300, 30.0)).params_ is not None
+        BetaGeo().fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)})
+    assert BetaGeo(penalizer_coef=0.1).fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)}).params_ is not None
     # The penalty shrinks the CDNOW estimates towards zero.
     free = BetaGeo().fit(cdnow)
     shrunk = BetaGeo(penalizer_coef=0.1).fit(cdnow)
     assert free.params_ is not None and shrunk.params_ is not None
     assert sum(v * v for v in shrunk.params_.values()) < sum(v * v for v in free.params_.values())
     with pytest.raises(kpikit.InputError, match=r'"recency": must satisfy 0 <= recency <= T: 1 row\(s\), e.g. row 1'):
-        BetaGeo().fit([1, 2], [3.0, 9.0], [5.0, 8.0])
+        BetaGeo().fit({"frequency": [1, 2], "recency": [3.0, 9.0], "T": [5.0, 8.0]})
     with pytest.raises(kpikit.KpikitError, match="not fitted"):
-        BetaGeo().conditional_probability_alive(1, 1.0, 2.0)
+        BetaGeo().conditional_probability_alive({"frequency": 1, "recency": 1.0, "T": 2.0})
 
 
 # --- Pareto/NBD, Gamma-Gamma, CLV, sBG ----------------------------------------------------------
@@ -352,20 +354,20 @@ def test_pareto_nbd_reproduces_the_published_cdnow_fit(cdnow: pd.DataFrame) -> N
     assert m.expected_number_of_purchases_up_to_time(t) == pytest.approx(
         r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1)), rel=1e-12
     )
-    assert m.conditional_probability_alive(0, 0.0, 38.86) < 1.0
+    assert m.conditional_probability_alive({"frequency": 0, "recency": 0.0, "T": 38.86}) < 1.0
     alive = m.conditional_probability_alive(cdnow)
     assert ((alive > 0) & (alive <= 1)).all()
 
 
 def test_gamma_gamma_reproduces_the_published_cdnow_fit(cdnow_spend: pd.DataFrame) -> None:
-    gg = GammaGamma().fit(cdnow_spend["x"], cdnow_spend["zbar"])
+    gg = GammaGamma().fit({"frequency": cdnow_spend["x"], "monetary_value": cdnow_spend["zbar"]})
     assert gg.params_ is not None
     for name, want in [("p", 6.25), ("q", 3.74), ("v", 15.44)]:
         assert gg.params_[name] == pytest.approx(want, abs=0.01), name
     p, q, v = (gg.params_[k] for k in ("p", "q", "v"))
     # E[M | x, m̄] = p(v + x m̄)/(px + q − 1); x = 0 → pv/(q − 1).
-    assert gg.conditional_expected_average_profit(3, 40.0) == pytest.approx(p * (v + 120) / (3 * p + q - 1))
-    assert gg.conditional_expected_average_profit(0, 0.0) == pytest.approx(p * v / (q - 1))
+    assert gg.conditional_expected_average_profit({"frequency": 3, "monetary_value": 40.0}) == pytest.approx(p * (v + 120) / (3 * p + q - 1))
+    assert gg.conditional_expected_average_profit({"frequency": 0, "monetary_value": 0.0}) == pytest.approx(p * v / (q - 1))
 
 
 def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
@@ -373,10 +375,10 @@ def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
     bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 30.43, 35.0], "T": [38.86, 38.86, 37.0], "monetary_value": [0.0, 22.35, 41.0]})
-    got = customer_lifetime_value(bg, gg, rfm, time=6, discount_rate=0.02, freq="W")
+    got = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=6, discount_rate=0.02, freq="week")
     for i, row in rfm.iterrows():
-        m = gg.conditional_expected_average_profit(row["frequency"], row["monetary_value"])
-        e = [bg.conditional_expected_number_of_purchases_up_to_time(k * 4.345, row["frequency"], row["recency"], row["T"]) for k in range(7)]
+        m = gg.conditional_expected_average_profit(row.to_dict())
+        e = [bg.conditional_expected_number_of_purchases_up_to_time(row.to_dict(), t=k * 4.345) for k in range(7)]
         want = sum(m * (e[k] - e[k - 1]) / 1.02**k for k in range(1, 7))
         assert got[i] == pytest.approx(want, rel=1e-12)
 
@@ -404,7 +406,7 @@ def test_shifted_beta_geo_reproduces_fader_hardie_2007(survivors: list[int], alp
     periods = [t for t in range(1, len(survivors)) for _ in range(survivors[t - 1] - survivors[t])]
     periods += [len(survivors) - 1] * survivors[-1]
     churned = [True] * (survivors[0] - survivors[-1]) + [False] * survivors[-1]
-    c = ShiftedBetaGeo().fit(periods=periods, churned=churned)
+    c = ShiftedBetaGeo().fit({"periods": periods, "churned": churned})
     assert c.params_ is not None
     assert c.params_["alpha"] == pytest.approx(a, rel=1e-5)
 
@@ -426,7 +428,7 @@ def test_rfm_summary_over_many_row_ranges_matches_grouped_pandas() -> None:
 
     table = pa.table(log[["customer", "time", "amount"]])
     table = pa.Table.from_batches(table.to_batches(max_chunksize=150_000))
-    got = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", observation_end="2022-12-31")
+    got = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", observation_end="2022-12-31", output="pandas")
     kept = log[log["day"] <= 364]
     per = kept.groupby(["customer", "day"], as_index=False)["amount"].sum().sort_values(["customer", "day"])
     g = per.groupby("customer")
@@ -489,10 +491,11 @@ def test_pareto_nbd_alive_and_conditional_match_the_formulas() -> None:
 
         a0 = F(tx) - F(T)
         alive = 1 / (1 + s / k * (alpha + T) ** (r + x) * (beta + T) ** s * a0)
-        assert m.conditional_probability_alive(x, tx, T) == pytest.approx(alive, rel=1e-10)
+        one = {"frequency": x, "recency": tx, "T": T}
+        assert m.conditional_probability_alive(one) == pytest.approx(alive, rel=1e-10)
         t = 26.0
         cond = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive
-        assert m.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T) == pytest.approx(cond, rel=1e-10)
+        assert m.conditional_expected_number_of_purchases_up_to_time(one, t=t) == pytest.approx(cond, rel=1e-10)
 
 
 # --- charts -------------------------------------------------------------------------------------
@@ -508,7 +511,7 @@ def test_frequency_recency_matrix_shows_the_model_predictions(cdnow: pd.DataFram
     # Defaults: frequencies 0…max fitted (29), recencies 0…floor(max T) (38), T = max T.
     assert z.shape == (30, 39)
     T = float(cdnow["T"].max())
-    assert z[3, 20] == pytest.approx(bg.conditional_expected_number_of_purchases_up_to_time(10, 3, 20.0, T))
+    assert z[3, 20] == pytest.approx(bg.conditional_expected_number_of_purchases_up_to_time({"frequency": 3, "recency": 20.0, "T": T}, t=10))
     alive = kpikit.plot.frequency_recency_matrix(bg, T=30, what="alive", max_frequency=5, max_recency=30)
     za = alive.images[0].get_array()
     assert za.shape == (6, 31)
@@ -537,7 +540,7 @@ def test_calibration_vs_holdout_plots_group_means() -> None:
     actual, predicted = (line.get_ydata() for line in ax.get_lines())
     # Groups: x = 0 → rows 0, 1; x = 1 → row 2; x >= 2 → rows 3, 4.
     np.testing.assert_allclose(actual, [0.5, 2.0, 4.0])
-    pred = bg.conditional_expected_number_of_purchases_up_to_time(39.0, split["frequency"], split["recency"], split["T"])
+    pred = bg.conditional_expected_number_of_purchases_up_to_time(split, t=39.0)
     np.testing.assert_allclose(predicted, [pred[:2].mean(), pred[2], pred[3:].mean()])
 
 
@@ -557,3 +560,219 @@ def test_rfm_edge_cases_empty_log_string_ids_and_zone() -> None:
     tokyo = kpikit.rfm_summary(log, customer="customer", time="time", tz="Asia/Tokyo")
     assert utc["customer"].astype(str).tolist() == ["x"]
     assert (utc["frequency"][0], tokyo["frequency"][0]) == (0.0, 1.0)
+
+
+# --- the vocabulary (docs/vocabulary.md#customer-lifetime-value) --------------------------------
+
+
+def _hand_log() -> pd.DataFrame:
+    # a buys on days 0 (10 + 5), 3 (20) and 7 (40); b on day 2 (99): a is (2, 7, 7, 30), b (0, 0, 5, 0).
+    return pd.DataFrame(
+        {
+            "customer": ["a", "a", "b", "a", "a"],
+            "time": pd.to_datetime(
+                ["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-03 00:00", "2024-01-04 00:00", "2024-01-08 00:00"]
+            ),
+            "amount": [10.0, 5.0, 99.0, 20.0, 40.0],
+        }
+    )
+
+
+def test_rfm_output_follows_the_input_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    log = _hand_log()
+    for call in (kpikit.rfm_summary, lambda t, **kw: kpikit.rfm_split(t, calibration_end="2024-01-05", **kw)):
+        assert isinstance(call(log, customer="customer", time="time", amount="amount"), pd.DataFrame)
+        polars_out = call(pl.from_pandas(log), customer="customer", time="time", amount="amount")
+        assert isinstance(polars_out, pl.DataFrame)
+        arrow_out = call(pa.Table.from_pandas(log), customer="customer", time="time", amount="amount")
+        assert isinstance(arrow_out, pa.Table)
+        assert isinstance(call(log, customer="customer", time="time", output="polars"), pl.DataFrame)
+    out = kpikit.rfm_summary(pl.from_pandas(log), customer="customer", time="time", amount="amount")
+    assert out["frequency"].to_list() == [2.0, 0.0] and out["T"].to_list() == [7.0, 5.0]
+    assert out["monetary_value"].to_list() == [30.0, 0.0]
+
+
+@pytest.mark.parametrize("alias, word", [("D", "day"), ("W", "week"), ("M", "month"), ("h", "hour"), ("min", "minute"), ("W-SUN", "week")])
+def test_rfm_refuses_pandas_aliases_with_the_word_to_use(alias: str, word: str) -> None:
+    log = _hand_log()
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq=alias)
+    with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+        kpikit.rfm_split(log, customer="customer", time="time", calibration_end="2024-01-05", freq=alias)
+    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq="second")
+
+
+def test_rfm_weeks_start_on_week_start() -> None:
+    # Saturday 6 and Sunday 7 January 2024. Weeks from Monday (lifetimes' "W", ending on
+    # Sunday): one week, frequency 0. Weeks from Sunday: Sunday opens a new week, frequency 1,
+    # recency 1 week.
+    log = pd.DataFrame({"customer": [1, 1], "time": pd.to_datetime(["2024-01-06 12:00", "2024-01-07 12:00"])})
+    monday = kpikit.rfm_summary(log, customer="customer", time="time", freq="week")
+    sunday = kpikit.rfm_summary(log, customer="customer", time="time", freq="week", week_start="sunday")
+    assert (monday["frequency"][0], monday["recency"][0]) == (0.0, 0.0)
+    assert (sunday["frequency"][0], sunday["recency"][0]) == (1.0, 1.0)
+    with pytest.raises(kpikit.ParameterError, match='"week_start"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", freq="week", week_start="someday")
+
+
+def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
+    log = _hand_log()
+    with pytest.raises(TypeError):
+        kpikit.rfm_summary(transactions=log, customer="customer", time="time")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        kpikit.rfm_summary(log, "customer", "time")  # type: ignore[misc]
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    rfm = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86], "monetary_value": [22.35]})
+    with pytest.raises(TypeError):
+        customer_lifetime_value(bg, gg, rfm)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, time=12)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        bg.conditional_probability_alive(2, 30.43, 38.86)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        ShiftedBetaGeo().fit(periods=[1, 2], churned=[True, False])  # type: ignore[call-arg]
+
+
+def test_customer_lifetime_value_takes_the_freq_words() -> None:
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    rfm = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]},
+                       index=["x", "y"])
+    weekly = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12, freq="week")
+    assert weekly.index.tolist() == ["x", "y"] and weekly.name == "clv"
+    assert weekly.round(2).tolist() == [8.37, 36.29]  # lifetimes' CDNOW figures (see the docstring)
+    # 30 model days a month against 4.345 weeks: the same customers are worth more per month.
+    daily = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12)
+    assert (daily > weekly).all()
+    for alias, word in [("W", "week"), ("D", "day"), ("M", "month"), ("H", "hour")]:
+        with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
+            customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq=alias)
+    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq="quarter")
+    for bad in (0, -3, 1.5, True):
+        with pytest.raises(kpikit.ParameterError, match='"months"'):
+            customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=bad)
+    with pytest.raises(kpikit.ParameterError, match='"spend_model"'):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=bg)  # type: ignore[arg-type]
+
+
+def test_predictions_follow_the_table_library() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    rfm = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86]}, index=[10, 20])
+    r, alpha, a, b = CDNOW
+    # x = 2, t_x = 30.43, T = 38.86: P(alive) = 1 / (1 + a/(b+1) · ((α+T)/(α+t_x))^(r+2)); x = 0: 1.
+    alive = 1 / (1 + a / (b + 1) * ((alpha + 38.86) / (alpha + 30.43)) ** (r + 2))
+    got = bg.conditional_probability_alive(rfm)
+    assert isinstance(got, pd.Series) and got.index.tolist() == [10, 20]
+    assert got.tolist() == pytest.approx([1.0, alive], rel=1e-12)
+    polars_got = bg.conditional_probability_alive(pl.from_pandas(rfm))
+    assert isinstance(polars_got, pl.Series) and polars_got.to_list() == pytest.approx([1.0, alive], rel=1e-12)
+    arrow_got = bg.conditional_probability_alive(pa.Table.from_pandas(rfm, preserve_index=False))
+    assert isinstance(arrow_got, pa.Array) and arrow_got.to_pylist() == pytest.approx([1.0, alive], rel=1e-12)
+    with pytest.raises(kpikit.SchemaError, match="'recency' not found"):
+        bg.conditional_probability_alive(rfm.drop(columns="recency"))
+    with pytest.raises(kpikit.SchemaError, match="table of customers"):
+        bg.conditional_probability_alive(rfm["frequency"])
+    # One horizon per customer.
+    per_customer = bg.predict(rfm, t=np.array([0.0, 10.0]))
+    assert per_customer[10] == 0.0 and per_customer[20] > 0
+
+
+def test_fit_weights_name_a_column() -> None:
+    # sBG on customers: the "regular" cohort as rows weighted by their counts equals the survivors.
+    survivors = [1000, 631, 468, 382, 326, 289, 262, 241]
+    rows = [{"periods": t, "churned": True, "n": survivors[t - 1] - survivors[t]} for t in range(1, len(survivors))]
+    rows.append({"periods": len(survivors) - 1, "churned": False, "n": survivors[-1]})
+    weighted = ShiftedBetaGeo().fit(pd.DataFrame(rows), weights="n")
+    counts = ShiftedBetaGeo().fit(survivors)
+    assert weighted.params_ is not None and counts.params_ is not None
+    assert weighted.params_["alpha"] == pytest.approx(counts.params_["alpha"], rel=1e-5)
+    assert weighted.params_["alpha"] == pytest.approx(0.704, abs=6e-4)
+    with pytest.raises(kpikit.ParameterError, match='"weights"'):
+        BetaGeo().fit(pd.DataFrame({"frequency": [1.0], "recency": [1.0], "T": [2.0]}), weights=[1.0])  # type: ignore[arg-type]
+
+
+def _clv_vocabulary() -> dict[str, str]:
+    """Parameter -> default over every table of docs/vocabulary.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vocabulary.md").read_text()
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `")]
+    return {cells[1].strip().strip("`"): cells[5].strip().strip("`") for cells in rows}
+
+
+def test_clv_signatures_use_only_the_vocabulary() -> None:
+    import inspect
+
+    words = _clv_vocabulary()
+    methods = [BetaGeo.fit, GammaGamma.fit, ShiftedBetaGeo.fit, BetaGeo.predict, BetaGeo.conditional_probability_alive,
+               GammaGamma.conditional_expected_average_profit]
+    functions = [getattr(kpikit.clv, n) for n in kpikit.clv.__all__ if inspect.isfunction(getattr(kpikit.clv, n))]
+    for f in functions + methods:
+        params = [p for p in inspect.signature(f).parameters.values() if p.name != "self"]
+        assert params[0].name == "table" and params[0].kind is inspect.Parameter.POSITIONAL_ONLY, f.__qualname__
+        for p in params[1:]:
+            assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{f.__qualname__}({p.name}) is not keyword-only"
+            if p.name == "t":  # the prediction horizon, named as in the papers
+                continue
+            assert p.name in words, f"{f.__qualname__}({p.name}) is not in docs/vocabulary.md"
+            if words[p.name] not in ("required", "varies"):
+                assert repr(p.default).replace("'", '"') == words[p.name], f"{f.__qualname__}({p.name}={p.default!r})"
+
+
+def _dirty_log() -> pd.DataFrame:
+    # The hand log plus four bad rows: no customer, no time (NaT), a NaN and an infinite amount.
+    bad = pd.DataFrame(
+        {
+            "customer": [None, "a", "b", "a"],
+            "time": pd.to_datetime(["2024-01-02", None, "2024-01-05", "2024-01-06"]),
+            "amount": [1.0, 2.0, float("nan"), float("inf")],
+        }
+    )
+    return pd.concat([_hand_log(), bad], ignore_index=True)
+
+
+def test_invalid_skip_leaves_bad_rows_out_and_warns_once() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    log = _dirty_log()
+    with pytest.raises(kpikit.InputError, match='"customer"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", amount="amount")
+    clean = kpikit.rfm_summary(_hand_log(), customer="customer", time="time", amount="amount")
+    for table in (log, pl.from_pandas(log), pa.Table.from_pandas(log, preserve_index=False)):
+        with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+            out = kpikit.rfm_summary(table, customer="customer", time="time", amount="amount", invalid="skip", output="pandas")
+        assert len(caught) == 1 and caught[0].message.count == 4
+        pd.testing.assert_frame_equal(out, clean)
+    # The same rows out of a holdout split: a keeps (1 Jan, 4 Jan) in calibration, 8 Jan in the holdout.
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        split = kpikit.rfm_split(log, customer="customer", time="time", amount="amount", calibration_end="2024-01-05",
+                                 invalid="skip")
+    assert caught[0].message.count == 4
+    assert split["frequency"].tolist() == [1.0, 0.0] and split["frequency_holdout"].tolist() == [1.0, 0.0]
+    assert split["monetary_value_holdout"].tolist() == [40.0, 0.0]
+    with pytest.raises(kpikit.ParameterError, match='"invalid"'):
+        kpikit.rfm_summary(log, customer="customer", time="time", invalid="drop")
+
+
+def test_a_text_column_of_customers_is_a_schema_error() -> None:
+    import polars as pl
+
+    bg = BetaGeo()
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    rfm = pd.DataFrame({"frequency": ["two"], "recency": [1.0], "T": [2.0]})
+    for table in (rfm, pl.from_pandas(rfm), {"frequency": ["two"], "recency": [1.0], "T": [2.0]}):
+        with pytest.raises(kpikit.SchemaError, match='"frequency" must be numeric'):
+            bg.conditional_probability_alive(table)

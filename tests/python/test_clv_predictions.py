@@ -99,8 +99,8 @@ def test_derl_hand_example() -> None:
     m = ShiftedBetaGeo()
     m.params_ = {"alpha": 1.0, "beta": 1.0}
     q = 1 / 1.1
-    assert m.expected_residual_lifetime(0, 0.1) == pytest.approx((-math.log(1 - q) - q) / q**2, rel=1e-12)
-    assert m.expected_residual_lifetime(0, 0.1) == pytest.approx(1.801453, abs=1e-6)
+    assert m.expected_residual_lifetime(0, discount_rate=0.1) == pytest.approx((-math.log(1 - q) - q) / q**2, rel=1e-12)
+    assert m.expected_residual_lifetime(0, discount_rate=0.1) == pytest.approx(1.801453, abs=1e-6)
 
 
 def test_derl_closed_form_alpha_one_beta_two() -> None:
@@ -113,8 +113,8 @@ def test_derl_closed_form_alpha_one_beta_two() -> None:
     m.params_ = {"alpha": 1.0, "beta": 2.0}
     q = 1 / 1.1
     want = 2 / q**3 * (math.log(11) - q - q * q / 2)
-    assert m.expected_residual_lifetime(0, 0.1) == pytest.approx(want, rel=1e-12)
-    assert m.expected_residual_lifetime(0, 0.1) == pytest.approx(2.863197, abs=1e-6)
+    assert m.expected_residual_lifetime(0, discount_rate=0.1) == pytest.approx(want, rel=1e-12)
+    assert m.expected_residual_lifetime(0, discount_rate=0.1) == pytest.approx(2.863197, abs=1e-6)
 
 
 @pytest.mark.parametrize("alpha, beta", [(0.704, 1.182), (0.668, 3.806)])
@@ -122,7 +122,7 @@ def test_derl_of_the_published_cohorts_matches_the_discounted_sum(alpha: float, 
     m = ShiftedBetaGeo()
     m.params_ = {"alpha": alpha, "beta": beta}
     renewals = np.arange(0, 8, dtype=float)
-    got = np.asarray(m.expected_residual_lifetime(renewals, 0.1))
+    got = np.asarray(m.expected_residual_lifetime(renewals, discount_rate=0.1))
     want = [derl_reference(alpha, beta, int(k), 0.1) for k in renewals]
     np.testing.assert_allclose(got, want, rtol=1e-9)
     # Heterogeneity sorts out the churners: the longer a customer has stayed, the longer they
@@ -134,7 +134,7 @@ def test_derl_needs_a_positive_discount_rate() -> None:
     m = ShiftedBetaGeo()
     m.params_ = {"alpha": 0.704, "beta": 1.182}
     with pytest.raises(kpikit.ParameterError, match="discount_rate"):
-        m.expected_residual_lifetime(0, 0.0)
+        m.expected_residual_lifetime(0, discount_rate=0.0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -149,7 +149,7 @@ def test_derl_needs_a_positive_discount_rate() -> None:
 def test_derl_matches_the_discounted_sum(alpha: float, beta: float, renewals: int, d: float) -> None:
     m = ShiftedBetaGeo()
     m.params_ = {"alpha": alpha, "beta": beta}
-    assert m.expected_residual_lifetime(renewals, d) == pytest.approx(derl_reference(alpha, beta, renewals, d), rel=1e-8)
+    assert m.expected_residual_lifetime(renewals, discount_rate=d) == pytest.approx(derl_reference(alpha, beta, renewals, d), rel=1e-8)
 
 
 def test_beta_geo_standard_errors_on_cdnow_match_lifetimes() -> None:

@@ -1,4 +1,5 @@
-"""kpikit.dask.rfm_summary on a real dask.distributed LocalCluster equals kpikit.rfm_summary."""
+"""kpikit.rfm_summary of a Dask DataFrame, on a real dask.distributed LocalCluster, equals
+kpikit.rfm_summary of the same rows in pandas."""
 
 from __future__ import annotations
 
@@ -38,15 +39,18 @@ def _log(n: int = 5_000) -> pd.DataFrame:
         {},
         {"amount": "amount"},
         {"amount": "amount", "observation_end": "2025-05-01", "include_first": True},
-        {"freq": "W", "amount": "amount"},
-        {"freq": "h", "freq_multiplier": 24},
+        {"freq": "week", "amount": "amount"},
+        {"freq": "hour", "freq_multiplier": 24},
+        {"freq": "week", "week_start": "sunday"},
+        {"freq": "month", "amount": "amount", "tz": "Asia/Tokyo"},
     ],
 )
 def test_rfm_summary_on_a_cluster_equals_one_machine(client: Client, options: dict) -> None:
     df = _log()
     expected = kpikit.rfm_summary(df, customer="customer", time="time", **options)
     ddf = dd.from_pandas(df, npartitions=6)
-    got = kpikit.dask.rfm_summary(ddf, customer="customer", time="time", **options)
+    got = kpikit.rfm_summary(ddf, customer="customer", time="time", **options)
+    assert isinstance(got, pd.DataFrame)  # Dask in, pandas out: the result is small
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=False, rtol=1e-12)
 
 
@@ -64,7 +68,7 @@ def test_rfm_summary_on_a_cluster_hand_example(client: Client) -> None:
     )
     # Each partition sees one customer's rows only after the shuffle; the latest day (7) is
     # in a's partition, yet b's T counts to it.
-    got = kpikit.dask.rfm_summary(dd.from_pandas(df, npartitions=3), customer="customer", time="time", amount="amount")
+    got = kpikit.rfm_summary(dd.from_pandas(df, npartitions=3), customer="customer", time="time", amount="amount")
     assert got["customer"].tolist() == ["a", "b"]
     assert got["frequency"].tolist() == [2.0, 0.0]
     assert got["recency"].tolist() == [7.0, 0.0]
@@ -79,4 +83,27 @@ def test_unshuffled_partitions_are_refused(client: Client) -> None:
     )
     ddf = dd.from_pandas(df, npartitions=2, sort=False)
     with pytest.raises(kpikit.InputError, match="one partition"):
-        kpikit.dask.rfm_summary(ddf, customer="customer", time="time", partitioned=True)
+        kpikit.rfm_summary(ddf, customer="customer", time="time", partitioned=True)
+
+
+def test_the_dask_entry_point_is_the_single_machine_function() -> None:
+    assert kpikit.dask.rfm_summary is kpikit.rfm_summary
+
+
+def test_rfm_split_refuses_a_dask_dataframe() -> None:
+    df = _log(50)
+    with pytest.raises(kpikit.SchemaError, match="Dask"):
+        kpikit.rfm_split(dd.from_pandas(df, npartitions=2), customer="customer", time="time", calibration_end="2025-03-01")
+
+
+def test_invalid_skip_on_a_cluster_warns_with_every_partition_counted(client: Client) -> None:
+    df = _log(300)
+    dirty = df.copy()
+    dirty.loc[[3, 150, 299], "amount"] = [float("nan"), float("inf"), float("nan")]
+    dirty.loc[7, "time"] = pd.NaT
+    expected = kpikit.rfm_summary(df.drop(index=[3, 7, 150, 299]), customer="customer", time="time", amount="amount")
+    with pytest.warns(kpikit.SkippedRowsWarning) as caught:
+        got = kpikit.rfm_summary(dd.from_pandas(dirty, npartitions=4), customer="customer", time="time", amount="amount",
+                                 invalid="skip")
+    assert len(caught) == 1 and caught[0].message.count == 4
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=False, rtol=1e-12)

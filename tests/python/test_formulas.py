@@ -115,7 +115,7 @@ def test_other_zero_denominators_are_missing() -> None:
     assert formulas.cac_payback_months(100, 50, gross_margin=0) is None
     assert formulas.pipeline_velocity(1, 1, 1, 0) is None
     assert formulas.retention_rate(0, 5, 1) is None
-    # cagr: begin <= 0, end < 0, years <= 0 are missing; a drop to zero is -100 %
+    # cagr: start_value <= 0, end_value < 0, years <= 0 are missing; a drop to zero is -100 %
     assert [formulas.cagr(*a) for a in [(0, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 2, 0)]] == [None] * 4
     assert formulas.cagr(10, 0, 1) == -1.0
 
@@ -190,9 +190,8 @@ def test_output_precedence_and_pandas_index() -> None:
     out = formulas.share(pl.Series([1, 1, 3]), s)
     assert isinstance(out, pd.Series)
     assert out.index.equals(idx) and out.tolist() == [1.0, 0.5, 1.0]
-    # The index of the first pandas argument is used, not aligned with the second.
-    other = pd.Series([2, 2, 2], index=[10, 11, 12])
-    assert formulas.ratio(s, other).index.equals(idx)
+    # Series on one index are paired row by row and keep it.
+    assert formulas.ratio(s, pd.Series([2, 2, 2], index=idx)).index.equals(idx)
     assert isinstance(formulas.ratio(pa.array([1.0]), np.array([2.0])), pa.Array)
     assert isinstance(formulas.ratio(np.array([1.0]), [2.0]), np.ndarray)
 
@@ -281,3 +280,110 @@ def test_scalar_broadcast_equals_constant_column(values: list[float], k: float) 
     by_scalar = formulas.churn_rate(col, k)
     by_column = formulas.churn_rate(col, pa.array([k] * len(values)))
     assert by_scalar.equals(by_column)
+
+
+# --- pandas Series are aligned on their index, as pandas arithmetic aligns them ---------------
+
+
+def test_aligned_series_pair_by_label_not_by_position() -> None:
+    # Same labels in another order: 5/100 for March 1st, 8/200 for March 3rd, whatever the order.
+    conversions = pd.Series([8, 5], index=["2026-03-03", "2026-03-01"])
+    visits = pd.Series([100, 200], index=["2026-03-01", "2026-03-03"])
+    out = formulas.conversion_rate(conversions, visits)
+    assert out.to_dict() == {"2026-03-01": 0.05, "2026-03-03": 0.04}
+    # The index is the one pandas gives `conversions / visits`.
+    assert out.index.equals((conversions / visits).index)
+
+
+def test_misaligned_series_take_the_outer_join_of_their_indexes() -> None:
+    # Labels 1, 2 on one side, 2, 3 on the other: pandas' a / b has 1, 2, 3 with 1 and 3 missing.
+    a = pd.Series([10.0, 20.0], index=[1, 2])
+    b = pd.Series([4.0, 5.0], index=[2, 3])
+    out = formulas.ratio(a, b)
+    assert out.index.tolist() == [1, 2, 3] and out.name == "ratio"
+    assert out.isna().tolist() == [True, False, True] and out[2] == 5.0  # 20 / 4
+    # Three Series: ebit = revenue − cogs − opex over every label of any of them.
+    revenue = pd.Series([1000.0, 900.0], index=["q1", "q2"])
+    cogs = pd.Series([600.0, 500.0], index=["q2", "q1"])
+    opex = pd.Series([250.0, 100.0, 50.0], index=["q1", "q2", "q3"])
+    got = formulas.ebit(revenue, cogs, opex)
+    want = revenue - cogs - opex
+    assert got.index.equals(want.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), equal_nan=True)
+    assert got["q1"] == 250.0 and got["q2"] == 200.0 and math.isnan(got["q3"])
+
+
+def test_numbers_broadcast_against_aligned_series() -> None:
+    a = pd.Series([2.0, 3.0], index=["x", "y"])
+    b = pd.Series([4.0, 6.0], index=["y", "x"])
+    # ltv = arpa × gross_margin / churn_rate: x 2 × 0.5 / 6, y 3 × 0.5 / 4.
+    out = formulas.ltv(a, b, 0.5)
+    assert out["x"] == pytest.approx(1 / 6) and out["y"] == pytest.approx(0.375)
+
+
+def test_a_positional_column_with_misaligned_series_is_refused() -> None:
+    a = pd.Series([1.0, 2.0], index=[0, 1])
+    b = pd.Series([1.0, 2.0], index=[1, 2])
+    with pytest.raises(ParameterError, match="'operating_expenses' is paired by position.*different indexes"):
+        formulas.ebit(a, b, np.array([1.0, 1.0]))
+    # With one index shared by every Series, a positional column pairs by position as before.
+    same = pd.Series([5.0, 7.0], index=[1, 0])
+    assert formulas.ebit(same, same * 0, [1.0, 2.0]).tolist() == [4.0, 5.0]
+
+
+def test_repeated_labels_that_cannot_be_paired_are_refused() -> None:
+    a = pd.Series([1.0, 2.0, 3.0], index=[0, 0, 1])
+    b = pd.Series([1.0, 2.0], index=[0, 2])
+    with pytest.raises(ParameterError, match="repeats labels"):
+        formulas.ratio(a, b)
+    # Repeated labels on the same index on both sides pair by position (pandas does too).
+    assert formulas.ratio(a, a * 2).tolist() == [0.5, 0.5, 0.5]
+
+
+labels = st.lists(st.integers(0, 12), unique=True, max_size=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(labels, labels, st.data())
+def test_alignment_matches_pandas_arithmetic(left: list[int], right: list[int], data: st.DataObject) -> None:
+    nonzero = st.floats(0.5, 1e6) | st.floats(-1e6, -0.5)
+    a = pd.Series(data.draw(st.lists(nonzero, min_size=len(left), max_size=len(left))), index=left, dtype=float)
+    b = pd.Series(data.draw(st.lists(nonzero, min_size=len(right), max_size=len(right))), index=right, dtype=float)
+    got = formulas.ratio(a, b)
+    want = a / b
+    assert got.index.equals(want.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-15, equal_nan=True)
+    got = formulas.roi(a, b)
+    np.testing.assert_allclose(got.to_numpy(), ((a - b) / b).to_numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_cagr_takes_start_and_end_values() -> None:
+    # (121 / 100) ** (1 / 2) − 1 = 0.1; `end` is the range bound everywhere (docs/vocabulary.md).
+    assert formulas.cagr(start_value=100, end_value=121, years=2) == pytest.approx(0.1)
+    with pytest.raises(TypeError):
+        formulas.cagr(begin=100, end=121, years=2)  # type: ignore[call-arg]
+    with pytest.raises(InputError, match='"start_value" has 2 rows but "end_value" has 1'):
+        formulas.cagr([1.0, 2.0], [3.0], 1)
+
+
+def _vocabulary_section(title: str) -> dict[str, str]:
+    """Parameter -> default of one section of docs/vocabulary.md."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vocabulary.md").read_text()
+    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
+    return {cells[1].strip().strip("`"): cells[5].strip().strip("`") for cells in rows}
+
+
+def test_every_formula_parameter_is_in_the_vocabulary() -> None:
+    import inspect
+
+    words = _vocabulary_section("Formulas")
+    for name in formulas.__all__:
+        for p in inspect.signature(getattr(formulas, name)).parameters.values():
+            assert p.name in words, f"formulas.{name}({p.name}) is not in docs/vocabulary.md#formulas"
+            default = words[p.name]
+            if default not in ("required", "varies"):
+                assert repr(p.default) == default, f"formulas.{name}({p.name}={p.default!r}) but the vocabulary says {default}"
+    assert "begin" not in words and "end" not in words

@@ -57,3 +57,22 @@ def test_exceptions_inherit_from_the_builtins_analysts_catch() -> None:
 def test_typing_marker_and_stub_ship_with_the_package() -> None:
     assert (PACKAGE / "py.typed").exists()
     assert (PACKAGE / "_kpikit.pyi").exists()
+
+
+def test_module_namespaces_hold_only_the_public_api() -> None:
+    # dir() of a public module lists its __all__, dunder names and its own submodules; helpers
+    # it imports (sys, typing.Any, __future__'s annotations) are not part of the API.
+    import importlib
+
+    for name in ["kpikit", "kpikit.formulas", "kpikit.clv", "kpikit.dask", "kpikit.datasets", "kpikit.plot"]:
+        module = importlib.import_module(name)
+        public = set(module.__all__)
+
+        def allowed(attr: str, module: object = module, public: set[str] = public, name: str = name) -> bool:
+            value = getattr(module, attr, None)
+            submodule = inspect.ismodule(value) and value.__name__.startswith(f"{name}.")
+            return attr in public or (attr.startswith("__") and attr.endswith("__")) or submodule
+
+        extra = sorted(a for a in dir(module) if not allowed(a))
+        assert extra == [], f"dir({name}) lists {extra}"
+        assert public <= set(dir(module)), f"dir({name}) misses {sorted(public - set(dir(module)))}"

@@ -65,6 +65,8 @@ ANALYSES = [
     "mrr_movements",
     "revenue_metrics",
     "revenue_cohorts",
+    "rfm_summary",
+    "rfm_split",
 ]
 
 # Functions of two tables: both positional-only, named in the vocabulary as tables.

@@ -59,7 +59,7 @@ class DemoCompany:
         )
 
 
-def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> DemoCompany:
+def demo(seed: int = 0, scale: float = 1.0, *, output: Output | None = None) -> DemoCompany:
     """The demo company: a fictional B2B SaaS business over 24 months (2024-11 to 2026-10).
 
     Deterministic: the same ``seed`` and ``scale`` give identical tables. ``scale`` multiplies
@@ -111,7 +111,8 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
         Any non-negative integer below 2**64.
     scale : float, default 1.0
         Size multiplier, greater than 0 (at most 1000).
-    output : {"pandas", "polars", "arrow"}, default "pandas"
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The tables' library; ``None`` gives pandas (there is no input library to follow).
 
     Returns
     -------
@@ -129,6 +130,7 @@ def demo(seed: int = 0, scale: float = 1.0, *, output: Output = "pandas") -> Dem
     >>> company.events.equals(kpikit.datasets.demo(seed=1, scale=0.02).events)
     True
     """
+    output = "pandas" if output is None else output
     check_output(output)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
         raise ParameterError(f'parameter "seed": must be an integer from 0 to 2**64 - 1, got {seed!r}')

@@ -546,7 +546,7 @@ def support_metrics(
 
 # Result columns of campaign_metrics: each sum, and each rate with the sums it divides.
 _CAMPAIGN_SUMS = {"sends": "sent", "deliveries": "delivered", "opens": "opened", "clicks": "clicked",
-                  "conversions": "converted", "spend": "spend", "revenue": "revenue"}
+                  "conversions": "converted", "cost": "spend", "revenue": "revenue"}
 
 
 def campaign_metrics(
@@ -558,7 +558,7 @@ def campaign_metrics(
     opens: str | None = None,
     clicks: str | None = None,
     conversions: str | None = None,
-    spend: str | None = None,
+    cost: str | None = None,
     revenue: str | None = None,
     by: str | Sequence[str] | None = None,
     freq: str | None = None,
@@ -595,8 +595,8 @@ def campaign_metrics(
         DataFrame is summed partition by partition where it lives and the sums merged.
     sends, deliveries, opens, clicks, conversions : str, optional
         Columns of counts: messages sent, delivered, opened, clicked and conversions.
-    spend, revenue : str, optional
-        Columns of money spent on, and earned from, the campaign.
+    cost, revenue : str, optional
+        Columns of money spent on (the result calls the sum ``spend``), and earned from, the campaign.
         At least one column must be given; values must be present and not negative. A sum
         whose column is not given is null, and so is every rate that needs it (missing means
         null, never 0).
@@ -624,7 +624,7 @@ def campaign_metrics(
     ...                   "opened": [150, 100, 200], "clicked": [30, 20, 25], "converted": [3, 2, 5],
     ...                   "spend": [100.0, 100.0, 250.0], "revenue": [400.0, 200.0, 250.0]})
     >>> out = kpikit.campaign_metrics(c, deliveries="delivered", opens="opened", clicks="clicked",
-    ...                               conversions="converted", spend="spend", revenue="revenue", by="name")
+    ...                               conversions="converted", cost="spend", revenue="revenue", by="name")
     >>> out[["name", "open_rate", "click_through_rate", "conversion_rate"]]
          name  open_rate  click_through_rate  conversion_rate
     0  spring       0.25                0.05              0.1
@@ -643,7 +643,7 @@ def campaign_metrics(
     if freq is not None and time is None:
         raise ParameterError('parameter "freq": needs a time column (time=...) to bucket')
     roles = {"sends": sends, "deliveries": deliveries, "opens": opens, "clicks": clicks,
-             "conversions": conversions, "spend": spend, "revenue": revenue}
+             "conversions": conversions, "cost": cost, "revenue": revenue}
     given = {_CAMPAIGN_SUMS[role] for role, name in roles.items() if name is not None}
     needs = {
         "delivery_rate": ("delivered", "sent"),

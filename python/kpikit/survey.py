@@ -145,7 +145,7 @@ def csat(
     time: str | None = None,
     freq: str | None = None,
     by: str | Sequence[str] | None = None,
-    scale: tuple[int, int] = (1, 5),
+    score_range: tuple[int, int] = (1, 5),
     threshold: int | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
@@ -167,8 +167,8 @@ def csat(
         One row per survey response. A Dask DataFrame is counted partition by partition where
         it lives and the counts added up exactly.
     score : str
-        Column of scores, whole numbers on ``scale``.
-    scale : (int, int), default (1, 5)
+        Column of scores, whole numbers within ``score_range``.
+    score_range : (int, int), default (1, 5)
         Lowest and highest possible score.
     threshold : int, optional
         Lowest satisfied score; default the top two boxes (4 on 1–5, 9 on 1–10).
@@ -192,7 +192,7 @@ def csat(
        responses  satisfied  csat  mean_score
     0         50         30   0.6         3.5
     """
-    lo, hi = int(scale[0]), int(scale[1])
+    lo, hi = int(score_range[0]), int(score_range[1])
     options = _options(score, time, freq, by, tz, week_start, (lo, hi), invalid)
     finish = dict(threshold=hi - 1 if threshold is None else threshold)
     return run(_CSAT, table, columns=[score, time, *options["by"]], options=options, finish=finish, output=output,

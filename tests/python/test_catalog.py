@@ -37,7 +37,7 @@ CALLS: dict[str, Callable[[], Any]] = {
     ),
     "campaign_metrics": lambda: kpikit.campaign_metrics(
         DEMO.campaigns, time="sent_at", sends="sent", deliveries="delivered", opens="opened", clicks="clicked",
-        conversions="converted", spend="spend", revenue="revenue",
+        conversions="converted", cost="spend", revenue="revenue",
     ),
     "support_metrics": lambda: kpikit.support_metrics(
         DEMO.tickets, opened="opened", resolved="resolved", first_response="first_response", handle_seconds="handle_seconds",

@@ -199,7 +199,7 @@ def _campaigns() -> pd.DataFrame:
     })
 
 
-COUNTS = dict(sends="sent", deliveries="delivered", opens="opened", clicks="clicked", conversions="converted", spend="spend", revenue="revenue")
+COUNTS = dict(sends="sent", deliveries="delivered", opens="opened", clicks="clicked", conversions="converted", cost="spend", revenue="revenue")
 
 
 def test_campaign_rates_and_bases() -> None:
@@ -298,7 +298,7 @@ def test_support_without_a_resolved_column_has_no_backlog() -> None:
 
 
 def test_campaign_figures_without_their_column_are_null_not_zero() -> None:
-    out = kpikit.campaign_metrics(_campaigns(), deliveries="delivered", clicks="clicked", spend="spend", by="name")
+    out = kpikit.campaign_metrics(_campaigns(), deliveries="delivered", clicks="clicked", cost="spend", by="name")
     # spring: 1,000 delivered, 50 clicks, 200 spend.
     assert out.delivered.tolist() == [1000.0, 500.0] and out.click_through_rate.tolist() == [0.05, 0.05]
     for c in ("sent", "opened", "converted", "revenue", "delivery_rate", "open_rate", "click_to_open_rate",

@@ -44,7 +44,7 @@ def test_campaign_metrics_match_pandas(rows: list[tuple]) -> None:
     df["spend"] = df["spend"] / 100
     df["revenue"] = df["revenue"] / 100
     got = kpikit.campaign_metrics(df, sends="sent", deliveries="delivered", opens="opened", clicks="clicked",
-                                  conversions="converted", spend="spend", revenue="revenue", by="channel")
+                                  conversions="converted", cost="spend", revenue="revenue", by="channel")
     ref = df.groupby("channel").sum()
     got = got.set_index("channel")
     assert sorted(got.index) == sorted(ref.index)

@@ -50,10 +50,10 @@ def test_published_csat_example() -> None:
 def test_csat_scale_and_threshold() -> None:
     df = pd.DataFrame({"score": [10, 9, 8, 1, 10]})
     # 1–10 scale: the default threshold is the top two boxes, 9–10 → 3 of 5.
-    assert kpikit.csat(df, score="score", scale=(1, 10)).csat.iloc[0] == pytest.approx(0.6)
-    assert kpikit.csat(df, score="score", scale=(1, 10), threshold=8).csat.iloc[0] == pytest.approx(0.8)
+    assert kpikit.csat(df, score="score", score_range=(1, 10)).csat.iloc[0] == pytest.approx(0.6)
+    assert kpikit.csat(df, score="score", score_range=(1, 10), threshold=8).csat.iloc[0] == pytest.approx(0.8)
     with pytest.raises(kpikit.ParameterError, match="threshold"):
-        kpikit.csat(df, score="score", scale=(1, 10), threshold=11)
+        kpikit.csat(df, score="score", score_range=(1, 10), threshold=11)
     with pytest.raises(kpikit.InputError, match="from 1 to 5"):
         kpikit.csat(df, score="score")
 

@@ -3,6 +3,7 @@ with the defaults stated there, and follows the rules stated there."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import warnings
@@ -22,20 +23,22 @@ ROW = re.compile(r"^\|\s*`(?P<name>[a-z_0-9]+)`\s*\|\s*(?P<kind>[a-z]+)\s*\|[^|]
 NO_DEFAULT = {"required", "varies"}
 
 
-def vocabulary() -> dict[str, tuple[str, str]]:
-    """Parameter name -> (kind, default as written) from the doc's tables."""
+def vocabulary(operands: bool = False) -> dict[str, tuple[str, str]]:
+    """Parameter name -> (kind, default as written) from the doc's tables: the operands of the
+    elementwise formulas (``operands=True``) or every other word. An operand named like a
+    column holds that quantity's values, so the two lists may share a name."""
     found: dict[str, tuple[str, str]] = {}
     for line in DOC.read_text().splitlines():
         m = ROW.match(line)
-        if m:
+        if m and (m["kind"] == "operand") == operands:
             assert m["name"] not in found, f"{m['name']} is listed twice in docs/vocabulary.md"
             found[m["name"]] = (m["kind"], m["default"].strip("`"))
     return found
 
 
-def public_functions() -> list[tuple[str, Any]]:
-    """Every public function and class constructor: kpikit, kpikit.dask and kpikit's public
-    submodules (formulas, clv, datasets, plot)."""
+def public_callables() -> list[tuple[str, Any]]:
+    """Every public function of kpikit and of its public modules (kpikit.dask, formulas, clv,
+    datasets, plot), and every public method of the public classes."""
     found: dict[str, Any] = {}
     modules = [("kpikit", kpikit), ("kpikit.dask", kpikit.dask)]
     modules += [(f"kpikit.{n}", getattr(kpikit, n)) for n in kpikit.__all__ if inspect.ismodule(getattr(kpikit, n))]
@@ -44,62 +47,54 @@ def public_functions() -> list[tuple[str, Any]]:
             obj = getattr(module, name)
             if inspect.isfunction(obj):
                 found[f"{prefix}.{name}"] = obj
+            elif inspect.isclass(obj) and not issubclass(obj, (Exception, Warning)):
+                for attr, member in vars(obj).items():
+                    # A result dataclass is built by kpikit, never by the caller.
+                    if (attr == "__init__" and not dataclasses.is_dataclass(obj)) or not attr.startswith("_"):
+                        member = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                        if inspect.isfunction(member):
+                            found[f"{prefix}.{name}.{attr}"] = member
     return sorted(found.items())
 
 
-ANALYSES = [
-    "active_users",
-    "stickiness",
-    "lifecycle",
-    "retention",
-    "nps",
-    "csat",
-    "deal_metrics",
-    "lead_metrics",
-    "support_metrics",
-    "campaign_metrics",
-    "onboarding_time",
-    "funnel",
-    "funnel_from_stages",
-    "mrr",
-    "mrr_movements",
-    "revenue_metrics",
-    "revenue_cohorts",
-    "rfm_summary",
-    "rfm_split",
-]
-
-# Functions of two tables: both positional-only, named in the vocabulary as tables.
-TWO_TABLES = [
-    "quota_attainment",
-]
+CALLABLES = public_callables()
+SELF = {"self", "cls"}
 
 
 def test_the_doc_lists_a_vocabulary() -> None:
     words = vocabulary()
     assert {"table", "freq", "tz", "by", "invalid", "output", "unit"} <= set(words)
     assert words["output"] == ("value", "None") and words["invalid"] == ("value", '"raise"')
+    assert len(CALLABLES) > 80  # the walk below sees the whole public API
 
 
-@pytest.mark.parametrize("name", ANALYSES)
-def test_analysis_signatures_use_only_the_vocabulary(name: str) -> None:
+@pytest.mark.parametrize("name, f", CALLABLES, ids=[n for n, _ in CALLABLES])
+def test_every_public_signature_uses_only_the_vocabulary(name: str, f: Any) -> None:
     words = vocabulary()
-    f = getattr(kpikit, name)
-    params = list(inspect.signature(f).parameters.values())
-    assert params[0].name == "table" and params[0].kind is inspect.Parameter.POSITIONAL_ONLY, name
-    for p in params[1:]:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            # Keyword overrides given by name (revenue's **conventions): listed like a parameter.
-            assert p.name in words, f"{name}(**{p.name}) is not in docs/vocabulary.md"
+    if name.startswith("kpikit.formulas."):
+        # A formula takes operands, and settings named as everywhere else.
+        words = {k: v for k, v in words.items() if v[0] == "value"} | vocabulary(operands=True)
+    params = [p for p in inspect.signature(f).parameters.values() if p.name not in SELF]
+    if params and params[0].name == "table":
+        # An analysis: the data first and positional, every setting by keyword.
+        assert params[0].kind is inspect.Parameter.POSITIONAL_ONLY, f"{name}(table) is not positional-only"
+        for p in params[1:]:
+            if words.get(p.name, ("",))[0] == "table":
+                continue  # a second table (quota_attainment's quotas)
+            assert p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD), f"{name}({p.name}) is not keyword-only"
+    for p in params:
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
-        assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{name}({p.name}) is not keyword-only"
         assert p.name in words, f"{name}({p.name}=...) is not in docs/vocabulary.md"
         default = words[p.name][1]
-        if default not in NO_DEFAULT:
+        if default not in NO_DEFAULT and p.kind is not inspect.Parameter.VAR_KEYWORD:
             assert p.default is not inspect.Parameter.empty, f"{name}({p.name}) should default to {default}"
             assert repr(p.default).replace("'", '"') == default, f"{name}({p.name}={p.default!r}) but the vocabulary says {default}"
-    if hasattr(kpikit.dask, name):
-        assert getattr(kpikit.dask, name) is f, f"kpikit.dask.{name} is not kpikit.{name}"
+
+
+@pytest.mark.parametrize("name", [n for n in kpikit.dask.__all__])
+def test_the_dask_entry_points_are_the_single_machine_functions(name: str) -> None:
+    assert getattr(kpikit.dask, name) is getattr(kpikit, name), f"kpikit.dask.{name} is not kpikit.{name}"
 
 
 def _answers() -> pd.DataFrame:
@@ -153,18 +148,3 @@ def test_flags_are_nullable_booleans() -> None:
         table = pa.table({"flag": pa.array([True, None, False])})
         out = kpikit._convert.table_output(table, "pandas")
     assert str(out.flag.dtype) == "boolean" and out.flag.isna().tolist() == [False, True, False]
-
-
-@pytest.mark.parametrize("name", TWO_TABLES)
-def test_two_table_signatures_use_only_the_vocabulary(name: str) -> None:
-    words = vocabulary()
-    params = list(inspect.signature(getattr(kpikit, name)).parameters.values())
-    for p in params[:2]:
-        assert p.kind is inspect.Parameter.POSITIONAL_ONLY, f"{name}({p.name}) is not positional-only"
-        assert words.get(p.name, ("",))[0] == "table", f"{name}({p.name}) is not a table of docs/vocabulary.md"
-    for p in params[2:]:
-        assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{name}({p.name}) is not keyword-only"
-        assert p.name in words, f"{name}({p.name}=...) is not in docs/vocabulary.md"
-        default = words[p.name][1]
-        if default not in NO_DEFAULT:
-            assert repr(p.default).replace("'", '"') == default, f"{name}({p.name}={p.default!r}) but the vocabulary says {default}"

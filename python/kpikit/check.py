@@ -18,7 +18,7 @@ import pandas as pd
 from . import _kpikit
 from ._convert import check_output, table_input
 from .exceptions import ParameterError
-from .scorecard import Sources
+from .sources import Sources
 
 __all__ = ["check", "CheckResult"]
 

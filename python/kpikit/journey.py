@@ -127,7 +127,7 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
                 rows.append(row)
                 continue
             kpi = KPI(metric_id, target="previous", direction=m.direction, cadence=freq,
-                      **({"numerator": "numerator", "denominator": "denominator"} if counts else {}))
+                      numerator="numerator" if counts else None, denominator="denominator" if counts else None)
             judged = kpi.evaluate(history, value=metric_id)
             last = judged.iloc[-1]
             row.update(period=last["period"], value=last["value"], change=last["change"], improved=last["improved"])

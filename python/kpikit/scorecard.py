@@ -135,7 +135,9 @@ class Scorecard:
         >>> [k.metric for k in kpikit.Scorecard.executive().kpis][:3]
         ['net_revenue_retention', 'customer_churn_rate', 'avg_deal_size']
         """
-        k = lambda *a, **kw: KPI(*a, owner=owner, **kw)  # noqa: E731
+        def k(metric_id: str, **kw: Any) -> KPI:
+            return KPI(metric_id, owner=owner, **kw)
+
         return cls(
             [
                 k("net_revenue_retention", target=1.0, thresholds={"at_risk": 0.01}, name="Net revenue retention"),

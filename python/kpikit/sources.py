@@ -79,7 +79,7 @@ class Sources:
     def get(self, role: str, needed_by: str) -> tuple[Any, Mapping[str, Any]]:
         """The ``(table, columns)`` of a role; a :class:`~kpikit.ParameterError` naming
         ``needed_by`` when the bundle lacks it."""
-        found = getattr(self, role, None) if role in _ROLES else None
+        found: tuple[Any, Mapping[str, Any]] | None = getattr(self, role, None) if role in _ROLES else None
         if found is None:
             raise ParameterError(f"{needed_by} needs the {role!r} source, which this bundle does not have")
         return found

@@ -110,7 +110,8 @@ pub struct MetricDef {
     pub inputs: Vec<Input>,
     /// The kpikit function that computes it (`revenue_metrics`, `formulas.roi`…).
     pub function: String,
-    /// The output column holding it.
+    /// The output column holding it (for a function returning a series, such as a formula,
+    /// the series' name).
     pub column: String,
     /// Rows of the output it is read from (column → value), for long outputs such as funnels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -531,6 +532,19 @@ mod tests {
             r#", "journey": {"order": 2, "stage_rate": true}"#,
         );
         assert!(rates.unwrap_err().to_string().contains("second stage rate"));
+    }
+
+    #[test]
+    fn formulas_are_read_from_the_series_named_after_them() {
+        let defs = catalog().unwrap();
+        let formulas: Vec<_> = defs
+            .iter()
+            .filter_map(|d| d.function.strip_prefix("formulas.").map(|f| (f, d)))
+            .collect();
+        assert!(formulas.len() >= 10);
+        for (name, d) in formulas {
+            assert_eq!(d.column, name, "{}", d.id);
+        }
     }
 
     #[test]

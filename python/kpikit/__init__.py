@@ -10,7 +10,8 @@ from . import _kpikit, datasets, formulas
 from .exceptions import InputError, KpikitError, ParameterError, SchemaError, SkippedRowsWarning
 from .catalog import catalog, metric, register_metric
 from .kpi import KPI
-from .scorecard import Scorecard, ScorecardResult, Sources
+from .sources import Sources
+from .scorecard import Scorecard, ScorecardResult
 from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
 from .survey import csat, nps
 from .funnel import funnel, funnel_from_stages

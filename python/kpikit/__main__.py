@@ -4,7 +4,8 @@
   journey, trends, revenue, funnel, retention) as one self-contained HTML file, from a spec
   declaring its sources and KPIs (:func:`kpikit.load_spec`);
 * ``kpikit report --demo -o report.html``: the same for the built-in demo company;
-* ``kpikit demo``: the demo company's headline metrics and executive scorecard, printed.
+* ``kpikit demo``: the demo company's executive scorecard, printed (the figures of the report's
+  scorecard).
 """
 
 from __future__ import annotations
@@ -15,69 +16,43 @@ import time
 from typing import Any
 
 from . import __version__
-from .headline import headline_metrics
-
-
-def _format(value: Any, unit: str) -> str:
-    if value is None or value != value:  # NaN: a missing value
-        return "n/a"
-    if unit == "fraction":
-        return f"{100 * value:.1f} %"
-    if unit == "currency":
-        return f"{value:,.2f}"
-    if unit == "months":
-        return f"{value:.1f} months"
-    if unit == "ratio":
-        return f"{value:.2f}"
-    if unit == "points":
-        return f"{value:+.1f}"
-    return f"{value:,.0f}"
 
 
 def demo(seed: int, scale: float) -> None:
-    from .datasets import demo as make_demo
+    """Print the demo company's executive scorecard: the same evaluation as the report's
+    (:meth:`kpikit.Scorecard.executive` over :meth:`kpikit.Sources.demo`), latest complete
+    periods."""
+    from .scorecard import Scorecard
+    from .sources import Sources
 
     started = time.perf_counter()
-    company = make_demo(seed=seed, scale=scale)
+    company = Sources.demo(seed=seed, scale=scale)
     built = time.perf_counter() - started
     print(f"kpikit {__version__} — demo company (seed {seed}, scale {scale})")
-    print(company)
-    print(f"generated in {built:.2f} s\n")
-    metrics = headline_metrics(company)
-    width = max(len(m.name) for m in metrics)
-    last_section = None
-    for m in metrics:
-        if m.section != last_section:
-            print(f"\n{m.section}")
-            last_section = m.section
-        print(f"  {m.name:<{width}}  {_format(m.value, m.unit):>16}   {m.note}")
-    scorecard(seed, scale)
-
-
-def scorecard(seed: int, scale: float) -> None:
-    """Print the executive scorecard of the demo company (latest complete periods)."""
-    from .scorecard import Scorecard, Sources
-
-    rows = Scorecard.executive().evaluate(Sources.demo(seed=seed, scale=scale)).to_frame()
+    rows = ", ".join(f"{role}={len(getattr(company, role)[0]):,}" for role in company.roles())
+    end = company.data_end()
+    print(f"{rows}; data up to {end:%Y-%m-%d}" if end is not None else rows)
+    print(f"generated in {built:.2f} s")
+    card = Scorecard.executive().evaluate(company).to_frame()
     print("\nExecutive scorecard (★ north star)")
-    _print_card(rows)
+    _print_card(card)
 
 
 def _print_card(rows: Any) -> None:
-    from .scorecard import _format as fmt
+    from ._render import format_value
 
     width = max(len(k) for k in rows.kpi)
     for r in rows.itertuples(index=False):
         star = "★" if r.north_star else " "
         period = r.period.strftime("%Y-%m")
-        target = "> previous" if r.target != r.target else fmt(r.target, r.unit)
-        print(f" {star}{r.kpi:<{width}}  {period}  {fmt(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
+        target = "> previous" if r.target != r.target else format_value(r.target, r.unit)
+        print(f" {star}{r.kpi:<{width}}  {period}  {format_value(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
 
 
 def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool) -> None:
     """Write the report of a spec (or of the demo company) and print its scorecard."""
     from .report import report as make_report
-    from .scorecard import Sources
+    from .sources import Sources
     from .spec import load_spec
 
     started = time.perf_counter()
@@ -104,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kpikit", description="Business metrics and KPIs over Arrow data.")
     parser.add_argument("--version", action="version", version=f"kpikit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="print the demo company's headline metrics")
+    p_demo = sub.add_parser("demo", help="print the demo company's executive scorecard")
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.add_argument("--scale", type=float, default=1.0)
     p_report = sub.add_parser("report", help="write a KPI report (HTML) from a spec, or for the demo company")

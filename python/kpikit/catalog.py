@@ -6,6 +6,11 @@ reads and the kpikit function (and output column) that computes it. The built-in
 are data compiled into the Rust core; :func:`register_metric` adds yours, checked against the
 same vocabularies, and from then on :func:`catalog`, :func:`metric` and :class:`kpikit.KPI`
 treat it like a built-in.
+
+Built-in definitions also carry what the KPI layer needs to compute them from a
+:class:`kpikit.Sources` bundle: the function's :class:`Recipe`, the :class:`Counts` behind a
+rate, the function's own 95 % interval, and the metric's place in the journey view
+(:func:`kpikit.journey`). :class:`kpikit.Scorecard` and :func:`kpikit.journey` read only these.
 """
 
 from __future__ import annotations
@@ -19,7 +24,55 @@ from typing import Any
 from . import _kpikit
 from .exceptions import ParameterError
 
-__all__ = ["Metric", "catalog", "metric", "register_metric"]
+__all__ = ["Metric", "Counts", "Recipe", "ExtraSource", "JourneyPlace", "catalog", "definitions", "metric", "recipe",
+           "register_metric"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The counts behind a rate (k of n): its ``numerator`` and ``denominator`` columns in the
+    output of ``function`` (same periods), or of the metric's own function when None. With
+    them a KPI gets the Wilson interval of each value and the significance of each change."""
+
+    numerator: str
+    denominator: str
+    function: str | None = None
+
+
+@dataclass(frozen=True)
+class JourneyPlace:
+    """A metric's place in the journey view: ``order`` across the view (stages in journey
+    order), and ``stage_rate``: the stage's conversion rate, read with its neighbours'."""
+
+    order: int
+    stage_rate: bool = False
+
+
+@dataclass(frozen=True)
+class ExtraSource:
+    """A second role a :class:`Recipe` passes when the bundle has it: its table as keyword
+    ``table``, and each declared column key ``k`` as keyword ``columns[k]``."""
+
+    source: str
+    table: str
+    columns: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a kpikit function runs over a :class:`kpikit.Sources` bundle.
+
+    The call is ``function(table, freq=freq, **keywords)`` where ``table`` is the ``source``
+    role's table; for each column key ``k`` the bundle declares for that role, keyword
+    ``columns[k]`` = the column's name (the ``required`` keys must be declared); ``options``
+    are fixed keywords; each :class:`ExtraSource` adds a second role when present.
+    """
+
+    source: str
+    columns: Mapping[str, str]
+    required: tuple[str, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)
+    extra: tuple[ExtraSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +82,20 @@ class Metric:
     ``compute`` (user metrics) is a callable taking a DataFrame of other metrics, one row per
     period, and returning the metric's values; ``expression`` is the same as a pandas
     ``DataFrame.eval`` expression over metric ids (``"mrr / customers"``).
+
+    Built-ins computed from sources also have ``recipe`` (how ``function`` runs over a
+    :class:`kpikit.Sources` bundle), and where they apply ``counts`` (the counts behind a
+    rate), ``interval`` (the output columns of the function's own 95 % interval, low and
+    high) and ``journey`` (the place in :func:`kpikit.journey`).
+
+    >>> import kpikit
+    >>> m = kpikit.metric("customer_churn_rate")
+    >>> m.counts
+    Counts(numerator='churned_customers', denominator='starting_customers', function='mrr_movements')
+    >>> m.recipe.source, m.journey
+    ('subscriptions', JourneyPlace(order=12, stage_rate=True))
+    >>> kpikit.metric("nps").interval
+    ('nps_ci_low', 'nps_ci_high')
     """
 
     id: str
@@ -48,6 +115,10 @@ class Metric:
     builtin: bool = True
     compute: Callable[[Any], Any] | None = None
     expression: str | None = None
+    counts: Counts | None = None
+    interval: tuple[str, str] | None = None
+    journey: JourneyPlace | None = None
+    recipe: Recipe | None = None
 
     def values(self, frame: Any) -> Any:
         """The metric's values from a frame holding it (or, for a user metric, its inputs).
@@ -66,21 +137,59 @@ class Metric:
         return frame[self.column]
 
 
+def _recipe(d: dict[str, Any] | None) -> Recipe | None:
+    if d is None:
+        return None
+    extra = tuple(ExtraSource(e["source"], e["table"], dict(e["columns"])) for e in d.get("extra", []))
+    return Recipe(d["source"], dict(d["columns"]), tuple(d.get("required", [])), dict(d.get("options", {})), extra)
+
+
 def _from_json(d: dict[str, Any], builtin: bool) -> Metric:
+    counts = d.get("counts")
+    interval = d.get("interval")
+    journey = d.get("journey")
     return Metric(
         id=d["id"], name=d["name"], description=d["description"], formula=d["formula"],
         unit=d["unit"], direction=d["direction"], department=d["department"], stage=d["stage"],
         cadence=d["cadence"], industries=tuple(d["industries"]), inputs=tuple(d["inputs"]),
         function=d["function"], column=d["column"], select=dict(d.get("select", {})), builtin=builtin,
+        counts=Counts(counts["numerator"], counts["denominator"], counts.get("function")) if counts else None,
+        interval=(interval["low"], interval["high"]) if interval else None,
+        journey=JourneyPlace(journey["order"], journey.get("stage_rate", False)) if journey else None,
+        recipe=_recipe(d.get("recipe")),
     )
 
 
 _BUILTIN: dict[str, Metric] = {d["id"]: _from_json(d, True) for d in json.loads(_kpikit.metric_catalog())}
 _USER: dict[str, Metric] = {}
+# Recipes belong to functions; each built-in metric carries its function's.
+_RECIPE_OF: dict[str, Recipe] = {m.function: m.recipe for m in _BUILTIN.values() if m.recipe is not None}
 
 
-def _all() -> dict[str, Metric]:
+def definitions() -> dict[str, Metric]:
+    """Every metric definition by id, built-ins first, then yours (:func:`register_metric`).
+
+    >>> from kpikit.catalog import definitions
+    >>> definitions()["arr"].formula
+    '12 × MRR'
+    """
     return {**_BUILTIN, **_USER}
+
+
+def recipe(function: str) -> Recipe | None:
+    """How a kpikit function runs over a :class:`kpikit.Sources` bundle (None: it cannot, and
+    its metrics are judged from a history you compute, :meth:`kpikit.KPI.evaluate`).
+
+    keywords = {columns[k]: the bundle's column for key k} ∪ options, per :class:`Recipe`.
+
+    >>> from kpikit.catalog import recipe
+    >>> r = recipe("csat")
+    >>> r.source, r.columns["csat"], r.options
+    ('tickets', 'score', {'invalid': 'skip'})
+    >>> recipe("formulas.roi") is None
+    True
+    """
+    return _RECIPE_OF.get(function)
 
 
 def metric(id: str) -> Metric:
@@ -91,9 +200,9 @@ def metric(id: str) -> Metric:
     >>> m.formula, m.direction, m.stage
     ('(starting − churned − contraction + expansion MRR) / starting MRR', 'increase', 'retention')
     """
-    found = _all().get(id)
+    found = definitions().get(id)
     if found is None:
-        close = difflib.get_close_matches(id, list(_all()), n=3)
+        close = difflib.get_close_matches(id, list(definitions()), n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ParameterError(f"parameter 'id': {id!r} is not a metric of the catalog{hint}")
     return found
@@ -121,7 +230,7 @@ def catalog(
     import pandas as pd
 
     rows = []
-    for m in _all().values():
+    for m in definitions().values():
         if department is not None and m.department != department:
             continue
         if stage is not None and m.stage != stage:

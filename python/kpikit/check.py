@@ -18,7 +18,7 @@ import pandas as pd
 from . import _kpikit
 from ._convert import check_output, table_input
 from .exceptions import ParameterError
-from .scorecard import Sources
+from .sources import Sources
 
 __all__ = ["check", "CheckResult"]
 
@@ -79,8 +79,8 @@ def _plan(role: str, cols: Mapping[str, Any]) -> _Plan:
         if cols.get("period") is not None:  # monthly snapshots: one row per customer and month
             return _Plan(has("customer", "period", "mrr"), [has("customer", "period")], non_negative("mrr"),
                          [], has("period"), cols["period"], month_coverage=True)
-        return _Plan(has("customer", "start", "amount"), [], non_negative("amount"),
-                     [has("start", "end")], has("start"), cols.get("start"))
+        return _Plan(has("customer", "started", "amount"), [], non_negative("amount"),
+                     [has("started", "ended")], has("started"), cols.get("started"))
     if role == "spend":
         return _Plan(has("time", "amount"), [], non_negative("amount"), [], has("time"), cols.get("time"),
                      month_coverage=True)
@@ -188,7 +188,7 @@ def check(
     Rules per source (a rule is only applied when the mapping names its columns):
 
     * subscriptions (snapshots): customer, period and mrr present; (customer, period) unique;
-      mrr ≥ 0. From intervals: customer, start, amount present; amount ≥ 0; end ≥ start.
+      mrr ≥ 0. From subscriptions: customer, started, amount present; amount ≥ 0; ended ≥ started.
     * spend: time and amount present; amount ≥ 0.
     * deals: deal and created present; deal unique; amount ≥ 0; closed ≥ created; a won deal
       is closed and has an amount; a closed deal has won true or false.

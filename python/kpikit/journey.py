@@ -15,28 +15,33 @@ from typing import Any
 
 import pandas as pd
 
-from .catalog import metric
+from ._history import PERIODS, metric_history
+from ._render import format_value, is_true
+from .catalog import definitions, metric
 from .exceptions import ParameterError
 from .kpi import KPI
-from .scorecard import _COUNTS, _PERIOD, Sources, _format, _metric_history
+from .sources import Sources
 
 __all__ = ["journey", "JourneyResult", "STAGES"]
 
-#: The journey's stages and their metrics (catalog ids), in order.
-STAGES: dict[str, tuple[str, ...]] = {
-    "awareness": ("visitors", "visitor_signup_rate"),
-    "consideration": ("signups", "signup_pql_rate", "time_to_pql_days"),
-    "decision": ("pql_customer_rate", "avg_deal_size", "sales_cycle_days", "lead_conversion_rate", "cac_payback_months"),
-    "retention": ("dau_mau", "customer_churn_rate", "expansion_rate", "nps"),
-}
 
-# Each stage's conversion rate, compared with its neighbours' for dissonance.
-_STAGE_RATE = {
-    "awareness": "visitor_signup_rate",
-    "consideration": "signup_pql_rate",
-    "decision": "pql_customer_rate",
-    "retention": "customer_churn_rate",
-}
+def _layout() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The stages and their metrics in journey order, and each stage's conversion rate (the
+    one compared with its neighbours' for dissonance), from the catalog's journey places."""
+    placed = sorted((m.journey.order, m.stage, m.id, m.journey.stage_rate)
+                    for m in definitions().values() if m.journey is not None)
+    stages: dict[str, tuple[str, ...]] = {}
+    rates: dict[str, str] = {}
+    for _, stage, id, stage_rate in placed:
+        stages[stage] = (*stages.get(stage, ()), id)
+        if stage_rate:
+            rates[stage] = id
+    return stages, rates
+
+
+#: The journey's stages and their metrics (catalog ids), in order: the catalog's journey places.
+STAGES: dict[str, tuple[str, ...]]
+STAGES, _STAGE_RATE = _layout()
 
 _COLUMNS = ["stage", "metric", "name", "unit", "direction", "period", "value", "previous_period", "previous",
             "change", "improved", "significant", "ci_low", "ci_high"]
@@ -63,7 +68,8 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     """The customer journey from ``sources``: each stage's metrics for the latest complete
     period and the previous one, and dissonance between adjacent stages.
 
-    Stages and metrics (catalog ids, :data:`STAGES`): awareness (``visitors``,
+    Stages and metrics (catalog ids, :data:`STAGES`, from each metric's ``journey`` place in
+    the catalog): awareness (``visitors``,
     ``visitor_signup_rate``), consideration (``signups``, ``signup_pql_rate``,
     ``time_to_pql_days``), decision (``pql_customer_rate``, ``avg_deal_size``,
     ``sales_cycle_days``, ``lead_conversion_rate``, ``cac_payback_months``), retention
@@ -101,7 +107,7 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     >>> j.to_frame().stage.unique().tolist()
     ['awareness', 'consideration', 'decision', 'retention']
     """
-    if freq not in _PERIOD or freq == "day":
+    if freq not in PERIODS or freq == "day":
         raise ParameterError(f"parameter 'freq': {freq!r} is not one of 'week', 'month', 'quarter', 'year'")
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
@@ -113,16 +119,15 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
             m = metric(metric_id)
             if not set(m.inputs) <= roles:
                 continue
-            counts, counts_from = _COUNTS.get(metric_id, (None, None))
-            history = _metric_history(sources, metric_id, freq, cutoff, cache, needed_by="journey",
-                                      counts=counts, counts_from=counts_from)
+            counts = m.counts is not None
+            history = metric_history(sources, metric_id, freq, cutoff, cache, needed_by="journey")
             row: dict[str, Any] = {"stage": stage, "metric": metric_id, "name": m.name, "unit": m.unit,
                                    "direction": m.direction}
             if history.empty:
                 rows.append(row)
                 continue
             kpi = KPI(metric_id, target="previous", direction=m.direction, cadence=freq,
-                      **({"numerator": "numerator", "denominator": "denominator"} if counts else {}))
+                      numerator="numerator" if counts else None, denominator="denominator" if counts else None)
             judged = kpi.evaluate(history, value=metric_id)
             last = judged.iloc[-1]
             row.update(period=last["period"], value=last["value"], change=last["change"], improved=last["improved"])
@@ -139,22 +144,21 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     return JourneyResult(frame, _dissonance(frame), freq)
 
 
-def _true(x: Any) -> bool:
-    return bool(pd.notna(x) and x)
-
 
 def _dissonance(frame: pd.DataFrame) -> pd.DataFrame:
     by_metric = frame.set_index("metric")
     stages = list(STAGES)
     pairs = []
     for upper, lower in zip(stages, stages[1:]):
+        if upper not in _STAGE_RATE or lower not in _STAGE_RATE:
+            continue
         a, b = _STAGE_RATE[upper], _STAGE_RATE[lower]
         if a not in by_metric.index or b not in by_metric.index:
             continue
         ra, rb = by_metric.loc[a], by_metric.loc[b]
         if ra["period"] != rb["period"]:
             continue  # not the same period: nothing to read together
-        sig = _true(ra["significant"]) and _true(rb["significant"])
+        sig = is_true(ra["significant"]) and is_true(rb["significant"])
         if sig and pd.notna(ra["improved"]) and pd.notna(rb["improved"]) and bool(ra["improved"]) != bool(rb["improved"]):
             pairs.append({"upper_stage": upper, "upper_metric": a, "upper_change": ra["change"],
                           "lower_stage": lower, "lower_metric": b, "lower_change": rb["change"]})
@@ -167,7 +171,7 @@ def _arrow(row: pd.Series) -> str:
         return '<span style="color:#868e96">→</span>'
     colour = "#868e96" if pd.isna(row["improved"]) else ("#2b8a3e" if row["improved"] else "#e03131")
     mark = "▲" if change > 0 else "▼"
-    star = "<sup title='significant at 5 %'>*</sup>" if _true(row["significant"]) else ""
+    star = "<sup title='significant at 5 %'>*</sup>" if is_true(row["significant"]) else ""
     return f'<span style="color:{colour}">{mark}</span>{star}'
 
 
@@ -183,10 +187,10 @@ def _render_html(result: JourneyResult) -> str:
         border = "2px solid #e03131" if stage in flagged else "1px solid #dee2e6"
         lines = []
         for _, r in part.iterrows():
-            prev = _format(r["previous"], r["unit"])
+            prev = format_value(r["previous"], r["unit"])
             lines.append(
                 f"<tr><td style='padding:2px 6px'>{html.escape(str(r['name']))}</td>"
-                f"<td style='padding:2px 6px;text-align:right'><b>{_format(r['value'], r['unit'])}</b></td>"
+                f"<td style='padding:2px 6px;text-align:right'><b>{format_value(r['value'], r['unit'])}</b></td>"
                 f"<td style='padding:2px 4px'>{_arrow(r)}</td>"
                 f"<td style='padding:2px 6px;color:#868e96;text-align:right'>{prev}</td></tr>"
             )

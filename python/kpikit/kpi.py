@@ -159,9 +159,9 @@ class KPI:
         start value in the core)."""
         if self.direction is not None or isinstance(self.target, tuple):
             return self.direction
-        from .catalog import _all
+        from .catalog import definitions
 
-        known = _all().get(self.metric)
+        known = definitions().get(self.metric)
         return known.direction if known is not None and known.direction != "neutral" else None
 
     def evaluate(self, history: Any, *, period: str = "period", value: str | None = None, output: Output = "pandas") -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ParameterError
-from .scorecard import _STATUS_COLOURS
+from ._render import STATUS_COLOURS
 
 __all__ = [
     "frequency_recency_matrix",
@@ -249,7 +249,7 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
     x = pd.to_datetime(h["period"])
     ax = _axes(ax)
     ax.plot(x, h["value"].astype(float) * scale, color="#343a40", linewidth=1.5, label="value", zorder=2)
-    colours = [_STATUS_COLOURS.get(str(s), "#868e96") for s in h["status"]]
+    colours = [STATUS_COLOURS.get(str(s), "#868e96") for s in h["status"]]
     ax.scatter(x, h["value"].astype(float) * scale, c=colours, s=28, zorder=3)
     if "ci_low" in h and h["ci_low"].notna().any():
         ax.fill_between(x, h["ci_low"].astype(float) * scale, h["ci_high"].astype(float) * scale,

@@ -23,8 +23,10 @@ from typing import Any
 import pandas as pd
 
 from ._kpikit import __version__ as _version
+from ._render import STATUS_COLOURS, format_value
 from .exceptions import ParameterError
-from .scorecard import _STATUS_COLOURS, Scorecard, ScorecardResult, Sources, _format
+from .scorecard import Scorecard, ScorecardResult
+from .sources import Sources
 
 __all__ = ["report", "Report"]
 
@@ -94,7 +96,7 @@ def _headline(result: ScorecardResult) -> str:
     rows = result.rows
     counts = rows["status"].value_counts()
     chips = "".join(
-        f"<span style='background:{_STATUS_COLOURS[s]};color:white;border-radius:3px;padding:2px 8px;margin-right:6px'>"
+        f"<span style='background:{STATUS_COLOURS[s]};color:white;border-radius:3px;padding:2px 8px;margin-right:6px'>"
         f"{counts[s]} {s.replace('_', ' ')}</span>"
         for s in _STATUS_ORDER if s in counts
     )
@@ -104,8 +106,8 @@ def _headline(result: ScorecardResult) -> str:
         r = star.iloc[0]
         lead = (
             f"<div style='font-size:130%;margin:8px 0'>★ North star — <b>{html.escape(r['kpi'])}</b>: "
-            f"{_format(r['value'], r['unit'])} in {pd.Timestamp(r['period']):%Y-%m} "
-            f"(target {_format(r['target'], r['unit'])}, {r['status'].replace('_', ' ')})</div>"
+            f"{format_value(r['value'], r['unit'])} in {pd.Timestamp(r['period']):%Y-%m} "
+            f"(target {format_value(r['target'], r['unit'])}, {r['status'].replace('_', ' ')})</div>"
         )
     return lead + f"<div>{chips}</div>"
 

@@ -37,18 +37,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import _all
+from ._history import PERIODS
+from .catalog import definitions
 from .exceptions import ParameterError
 from .kpi import KPI
-from .scorecard import _PERIOD, _RECIPES, Scorecard, Sources
+from .scorecard import Scorecard
+from .sources import Sources
 
 __all__ = ["Spec", "load_spec"]
 
 # Each role's column keys: the required ones (any one alternative set), and every allowed key
 # with the kind of column it must be ("time", "number", "flag", "key", "list").
 _ROLES: dict[str, tuple[list[set[str]], dict[str, str]]] = {
-    "subscriptions": ([{"customer", "period", "mrr"}, {"customer", "start", "amount"}],
-                      {"customer": "key", "period": "time", "mrr": "number", "start": "time", "end": "time",
+    "subscriptions": ([{"customer", "period", "mrr"}, {"customer", "started", "amount"}],
+                      {"customer": "key", "period": "time", "mrr": "number", "started": "time", "ended": "time",
                        "amount": "number", "interval": "key"}),
     "spend": ([{"time", "amount"}], {"time": "time", "amount": "number"}),
     "deals": ([{"created", "closed", "amount", "won"}],
@@ -223,13 +225,13 @@ def _kpi(entry: Any, i: int, loc: _Locator, roles: set[str]) -> KPI:
     if "metric" not in entry:
         raise loc.error(f"kpi[{i}]: 'metric' (a catalog id) is missing", "kpi", nth=i)
     metric_id = entry["metric"]
-    known = _all()
+    known = definitions()
     if metric_id not in known:
         close = [m for m in known if metric_id.split("_")[0] in m][:3]
         hint = f"; did you mean {', '.join(close)}?" if close else "; see kpikit.catalog()"
         raise loc.error(f"kpi[{i}].metric: {metric_id!r} is not a catalog metric{hint}", "kpi", "metric", i)
     m = known[metric_id]
-    if m.function not in _RECIPES:
+    if m.recipe is None:
         raise loc.error(f"kpi[{i}].metric: {metric_id!r} is computed by {m.function}, which cannot run from "
                         "sources; KPIs of it are evaluated from a history (kpikit.KPI.evaluate)", "kpi", "metric", i)
     missing = [r for r in m.inputs if r not in roles]
@@ -246,9 +248,9 @@ def _kpi(entry: Any, i: int, loc: _Locator, roles: set[str]) -> KPI:
     elif isinstance(target, bool) or not (isinstance(target, (int, float)) or target == "previous"):
         raise loc.error(f"kpi[{i}].target: expected a number, [low, high] or \"previous\", got {target!r}", "kpi",
                         "target", i)
-    cadence = entry.get("cadence", m.cadence if m.cadence in _PERIOD else "month")
-    if cadence not in _PERIOD:
-        raise loc.error(f"kpi[{i}].cadence: {cadence!r} is not one of {', '.join(_PERIOD)}", "kpi", "cadence", i)
+    cadence = entry.get("cadence", m.cadence if m.cadence in PERIODS else "month")
+    if cadence not in PERIODS:
+        raise loc.error(f"kpi[{i}].cadence: {cadence!r} is not one of {', '.join(PERIODS)}", "kpi", "cadence", i)
     notes = entry.get("notes", {})
     if not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values()):
         raise loc.error(f"kpi[{i}].notes: expected a table of period = \"note\"", "kpi", "notes", i)
@@ -334,7 +336,7 @@ def load_spec(path: str | Path) -> Spec:
                             "preset")
         preset = _PRESETS[card["preset"]]()
         for k in preset.kpis:
-            missing = [r for r in _all()[k.metric].inputs if r not in roles]
+            missing = [r for r in definitions()[k.metric].inputs if r not in roles]
             if missing:
                 raise loc.error(f"scorecard.preset: the {card['preset']} set's KPI {k.label!r} needs the "
                                 f"{missing[0]!r} source, which the spec does not declare", "scorecard", "preset")

@@ -4,6 +4,7 @@ built-ins."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 import kpikit
+from kpikit._history import compute
 
 DEMO = kpikit.datasets.demo(seed=0, scale=0.1)
 
@@ -75,6 +77,49 @@ def test_every_metric_is_computable(id: str) -> None:
     assert len(out) > 0
     values = out[m.column]
     assert values.notna().any(), f"{id}: no value on the demo company"
+
+
+SMALL = kpikit.Sources.demo(scale=0.05)
+SMALL_RESULTS: dict[tuple[str, str], Any] = {}
+
+
+def _columns_of(m: Any, function: str) -> set[str]:
+    """The columns of ``function``'s result on the small demo company, run the way the
+    scorecard runs it (the catalog's recipe), or for a formula the name of its series."""
+    if function.startswith("formulas."):
+        f = getattr(kpikit.formulas, function.split(".", 1)[1])
+        required = [n for n, p in inspect.signature(f).parameters.items() if p.default is p.empty]
+        return {f(**{n: pd.Series([4.0, 2.0]) for n in required}).name}
+    return set(compute(SMALL, function, m.cadence, SMALL_RESULTS, needed_by=m.id).columns)
+
+
+COMPUTED = [i for i in BUILTIN.id if kpikit.metric(i).recipe is not None or kpikit.metric(i).function.startswith("formulas.")]
+
+
+@pytest.mark.parametrize("id", COMPUTED)
+def test_the_catalog_names_columns_the_results_have(id: str) -> None:
+    # The catalog, not Python, maps an id to the column carrying its value (user_retention_rate
+    # → rate, visitors → converted of the first step…); every name it gives must exist.
+    m = kpikit.metric(id)
+    columns = _columns_of(m, m.function)
+    assert m.column in columns, f"{m.function} has no column {m.column!r}"
+    assert set(m.select) <= columns
+    if m.interval is not None:
+        assert set(m.interval) <= columns
+    if m.counts is not None:
+        assert {m.counts.numerator, m.counts.denominator} <= _columns_of(m, m.counts.function or m.function)
+
+
+def test_recipes_cover_the_scorecards_functions_and_formulas_name_their_series() -> None:
+    assert len(COMPUTED) >= 50
+    with_recipe = {kpikit.metric(i).function for i in COMPUTED if kpikit.metric(i).recipe is not None}
+    assert with_recipe == {"revenue_metrics", "mrr_movements", "deal_metrics", "lead_metrics", "support_metrics",
+                           "nps", "csat", "funnel_from_stages", "active_users"}
+    # A formula's value is its series, named like the formula: 12 ids that are their column.
+    margin = kpikit.formulas.gross_margin(pd.Series([10.0]), cogs=pd.Series([4.0])).to_frame()
+    assert kpikit.metric("gross_margin").values(margin).tolist() == [0.6]
+    different = [i for i in BUILTIN.id if kpikit.metric(i).column != i]
+    assert len(different) == 12, different
 
 
 def test_every_public_metric_function_has_definitions() -> None:

@@ -1,7 +1,9 @@
-"""The demo company: determinism, output libraries, scaling, consistency and realism."""
+"""The demo company: determinism, output libraries, scaling, consistency and realism; the
+`kpikit demo` command prints the executive scorecard's figures."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -279,3 +281,30 @@ def test_imports_and_runs_quickly_in_a_fresh_interpreter() -> None:
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert time.perf_counter() - began < 30
+
+
+def test_demo_command_prints_the_scorecards_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from kpikit.__main__ import main
+    from kpikit._render import format_value
+
+    assert main(["demo", "--scale", "0.05"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.split("Executive scorecard (★ north star)\n", 1)[1].splitlines()
+    rows = kpikit.Scorecard.executive().evaluate(kpikit.Sources.demo(scale=0.05)).to_frame()
+    assert len(lines) == len(rows) == 10
+    shown = {}
+    for line, r in zip(lines, rows.itertuples(index=False)):
+        m = re.match(r"^ (★| )(.+?) +(\d{4}-\d{2}) +(\S+(?: %)?) +target +(\S+(?: %)?) +(.+)$", line)
+        assert m is not None, line
+        star, kpi, period, value, target, status = m.groups()
+        assert (kpi, period, status) == (r.kpi, f"{r.period:%Y-%m}", r.status.replace("_", " "))
+        assert value == format_value(r.value, r.unit) and target == format_value(r.target, r.unit)
+        assert (star == "★") == r.north_star
+        shown[kpi] = float(value.replace(",", "").rstrip(" %"))
+    # The printed capital efficiency is revenue_metrics' own, for the same month (one source of
+    # truth: no second computation of LTV or CAC).
+    d = demo(scale=0.05)
+    revenue = kpikit.revenue_metrics(d.subscriptions, customer="customer_id", period="month", mrr="mrr", spend=d.spend)
+    last = revenue[pd.to_datetime(revenue["period"]) == rows.set_index("kpi").loc["LTV:CAC", "period"]].iloc[0]
+    assert shown["LTV:CAC"] == round(float(last["ltv_cac"]), 2)
+    assert shown["CAC payback"] == round(float(last["cac_payback_months"]), 2)

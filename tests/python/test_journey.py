@@ -25,6 +25,19 @@ def latest_two(frame: pd.DataFrame, column: str, cutoff: pd.Timestamp, **select:
     return pd.Timestamp(frame["period"].iloc[-1]), float(frame[column].iloc[-1]), float(frame[column].iloc[-2])
 
 
+def test_stages_come_from_the_catalogs_journey_places() -> None:
+    # The documented layout (kpikit.journey's docstring), read from the catalog's data.
+    assert STAGES == {
+        "awareness": ("visitors", "visitor_signup_rate"),
+        "consideration": ("signups", "signup_pql_rate", "time_to_pql_days"),
+        "decision": ("pql_customer_rate", "avg_deal_size", "sales_cycle_days", "lead_conversion_rate", "cac_payback_months"),
+        "retention": ("dau_mau", "customer_churn_rate", "expansion_rate", "nps"),
+    }
+    rates = [m for ms in STAGES.values() for m in ms if kpikit.metric(m).journey.stage_rate]  # type: ignore[union-attr]
+    assert rates == ["visitor_signup_rate", "signup_pql_rate", "pql_customer_rate", "customer_churn_rate"]
+    assert all(kpikit.metric(m).stage == stage for stage, ms in STAGES.items() for m in ms)
+
+
 def test_demo_values_equal_the_underlying_analyses(demo: tuple[kpikit.Sources, kpikit.JourneyResult]) -> None:
     s, j = demo
     f = j.to_frame().set_index("metric")

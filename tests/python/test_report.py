@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 
 import kpikit  # noqa: E402
 from kpikit.__main__ import main  # noqa: E402
-from kpikit.scorecard import _format  # noqa: E402
+from kpikit._render import format_value as _format  # noqa: E402
 
 SCALE = 0.1
 

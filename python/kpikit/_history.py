@@ -1,0 +1,121 @@
+"""Metric histories from a :class:`~kpikit.Sources` bundle, shared by the scorecard and the
+journey view: each catalog function runs by its recipe (catalog data, :class:`Recipe`), the
+metric's column and rows are read as a history of complete periods, with the counts or the
+interval the catalog names for it."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from .catalog import Recipe, metric, recipe
+from .exceptions import ParameterError, SkippedRowsWarning
+from .sources import Sources
+
+__all__ = ["PERIODS", "compute", "metric_history"]
+
+#: The length of each period a KPI can be reviewed at.
+PERIODS: dict[str, pd.DateOffset] = {
+    "day": pd.DateOffset(days=1),
+    "week": pd.DateOffset(weeks=1),
+    "month": pd.DateOffset(months=1),
+    "quarter": pd.DateOffset(months=3),
+    "year": pd.DateOffset(years=1),
+}
+
+
+def _function(name: str) -> Any:
+    """A kpikit function by its catalog name (``"nps"``, ``"formulas.roi"``)."""
+    found: Any = importlib.import_module(__package__ or "kpikit")
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _keywords(columns: Any, wanted: Any) -> dict[str, Any]:
+    # A list of columns (a funnel's stages) is passed as a list, whatever sequence it came as.
+    return {param: list(columns[key]) if isinstance(columns[key], (list, tuple)) else columns[key]
+            for key, param in wanted.items() if key in columns}
+
+
+def _call(sources: Sources, function: str, r: Recipe, freq: str) -> Any:
+    table, columns = sources.get(r.source, function)
+    missing = [key for key in r.required if key not in columns]
+    if missing:
+        raise ParameterError(f"{function} needs the column key {missing[0]!r} of the {r.source!r} source, which the "
+                             "bundle does not declare")
+    keywords = _keywords(columns, r.columns)
+    keywords.update(r.options)
+    for extra in r.extra:
+        found = getattr(sources, extra.source, None)
+        if found is not None:
+            keywords[extra.table] = found[0]
+            keywords.update(_keywords(found[1], extra.columns))
+    with warnings.catch_warnings():
+        # Rows a recipe skips (off-scale scores, unrated tickets) are reported by the source's
+        # integrity check (kpikit.check), shown beside the KPIs they affect.
+        warnings.simplefilter("ignore", SkippedRowsWarning)
+        # The histories below read pandas, whatever library the sources are in.
+        return _function(function)(table, freq=freq, output="pandas", **keywords)
+
+
+def compute(sources: Sources, function: str, freq: str, cache: dict[tuple[str, str], Any], *, needed_by: str) -> Any:
+    """The output of catalog function ``function`` over ``sources`` per ``freq`` period, run
+    by its recipe once per (function, freq) in ``cache``."""
+    r = recipe(function)
+    if r is None:
+        raise ParameterError(f"{needed_by} is computed by {function}, which cannot run from sources yet")
+    if (function, freq) not in cache:
+        cache[(function, freq)] = _call(sources, function, r, freq)
+    return cache[(function, freq)]
+
+
+def metric_history(
+    sources: Sources,
+    metric_id: str,
+    freq: str,
+    cutoff: pd.Timestamp | None,
+    cache: dict[tuple[str, str], Any],
+    *,
+    needed_by: str,
+    counts: bool = True,
+) -> pd.DataFrame:
+    """A catalog metric's history from ``sources``: ``period`` and the metric's id, one row
+    per complete period (ending by ``cutoff``).
+
+    With ``counts`` and a metric that has them in the catalog, the rate's numerator and
+    denominator columns (of the output of the counts' function, same periods) are added as
+    ``numerator`` and ``denominator``; a metric with its own interval gets ``ci_low`` and
+    ``ci_high``.
+    """
+    m = metric(metric_id)
+
+    def run(function: str) -> Any:
+        out = compute(sources, function, freq, cache, needed_by=f"{needed_by}: metric {m.id!r}")
+        for column, value in m.select.items():
+            out = out[out[column] == value]
+        return out
+
+    out = run(m.function)
+    # A conversion cohort whose window has not elapsed yet is still converting: its rates, later
+    # steps and times to convert are not final, so only complete cohorts count (entries are).
+    first_step_only = "step" in out.columns and bool((out["step"] == 1).all())
+    if "complete" in out.columns and not first_step_only and out["complete"].notna().any():
+        out = out[out["complete"].fillna(False).astype(bool)]
+    history = pd.DataFrame({"period": pd.to_datetime(out["period"]).to_numpy(), m.id: m.values(out).astype(float).to_numpy()})
+    if counts and m.counts is not None:
+        src = out if m.counts.function is None else run(m.counts.function)
+        by_period = src.assign(period=pd.to_datetime(src["period"])).set_index("period")
+        for name, column in zip(("numerator", "denominator"), (m.counts.numerator, m.counts.denominator)):
+            history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
+    if m.interval is not None:
+        by_period = out.assign(period=pd.to_datetime(out["period"])).set_index("period")
+        for name, column in zip(("ci_low", "ci_high"), m.interval):
+            history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
+    if cutoff is not None:
+        ends = history["period"] + PERIODS[freq]
+        history = history[ends <= cutoff].reset_index(drop=True)
+    return history

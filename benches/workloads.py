@@ -360,7 +360,7 @@ _DAY_US = 86_400_000_000.0
 def _deals_kpikit(df: pd.DataFrame) -> Any:
     import kpikit
 
-    return kpikit.deal_metrics(df, owner="owner", created="created", closed="closed", amount="amount", won="won", freq="quarter")
+    return kpikit.deal_metrics(df, rep="owner", created="created", closed="closed", amount="amount", won="won", freq="quarter")
 
 
 def _deals_pandas(df: pd.DataFrame) -> pd.DataFrame:

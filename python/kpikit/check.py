@@ -178,7 +178,7 @@ def check(
     sources: Sources,
     *,
     as_of: Any = None,
-    output: str = "pandas",
+    output: str | None = None,
     periods: Mapping[str, str] | None = None,
     max_staleness: Mapping[str, int] | None = None,
 ) -> CheckResult:
@@ -225,8 +225,9 @@ def check(
     as_of : date-like, optional
         The day the data should be current on (default: today, UTC). Periods ending after it
         are still running and are not judged for drops.
-    output : {"pandas", "polars", "arrow"}
-        Library of the tables ``to_frame()`` and ``summary()`` return.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        Library of the tables ``to_frame()`` and ``summary()`` return; ``None`` gives pandas
+        (a bundle has no one input library to follow).
     periods : mapping, optional
         Per role, a period to count rows in instead of the default ("day", "week", "month").
     max_staleness : mapping, optional
@@ -255,6 +256,7 @@ def check(
     """
     if not isinstance(sources, Sources):
         raise ParameterError(f"check: sources must be a kpikit.Sources, got {type(sources).__name__}")
+    output = "pandas" if output is None else output
     check_output(output)
     day = _as_of_day(as_of)
     cadence = {**PERIODS, **dict(periods or {})}

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _kpikit
-from ._convert import check_output, table_input, table_output
+from ._analysis import output_of
+from ._convert import table_input, table_output
 from ._typing import Output
 from .exceptions import ParameterError
 
@@ -164,15 +165,16 @@ class KPI:
         known = definitions().get(self.metric)
         return known.direction if known is not None and known.direction != "neutral" else None
 
-    def evaluate(self, history: Any, *, period: str = "period", value: str | None = None, output: Output = "pandas") -> Any:
+    def evaluate(self, history: Any, /, *, period: str = "period", value: str | None = None, output: Output | None = None) -> Any:
         """Judge each period of a metric history (a table with ``period`` and the metric column).
 
         Returns one row per period from the first to the last of the history: ``period``,
         ``value``, ``target`` (or ``target_low``/``target_high``), ``attainment``, ``change``,
         ``improved``, ``projected``, ``status``, with counts ``ci_low``, ``ci_high`` and
-        ``significant``, and ``anomaly`` (see the class notes for the rules).
+        ``significant``, and ``anomaly`` (see the class notes for the rules). The result comes
+        back in the history's library unless ``output`` says otherwise.
         """
-        check_output(output)
+        output = output_of(history, output)
         column = value or self.metric
         counts = [c for c in (self.numerator, self.denominator) if c is not None]
         table = table_input(history, [period, column, *counts])

@@ -305,7 +305,7 @@ def scorecard(result: Any, *, ncols: int = 3, width: float = 4.0, height: float 
     return fig
 
 
-def trend(table: Any, y: str | list[str], *, by: str | None = None, ci: tuple[str, str] | None = None,
+def trend(table: Any, /, y: str | list[str], *, by: str | None = None, ci: tuple[str, str] | None = None,
           percent: bool | None = None, ax: Any = None) -> Any:
     """Any per-period kpikit table as lines over ``period``: one line per column of ``y`` (or
     per segment of ``by``), with a shaded interval band when ``ci`` = (low, high) columns are
@@ -358,7 +358,7 @@ _MOVEMENTS = [("new_mrr", 1, "#37b24d"), ("expansion_mrr", 1, "#74b816"), ("reac
               ("contraction_mrr", -1, "#f59f00"), ("churned_mrr", -1, "#e03131")]
 
 
-def mrr_movements(table: Any, *, ax: Any = None) -> Any:
+def mrr_movements(table: Any, /, *, ax: Any = None) -> Any:
     """MRR movements per period as bars: new, expansion and reactivation MRR above zero,
     contraction and churned MRR below, and the net new MRR as a line:
 
@@ -402,14 +402,14 @@ def mrr_movements(table: Any, *, ax: Any = None) -> Any:
     return ax
 
 
-def funnel(table: Any, *, period: Any = None, ax: Any = None) -> Any:
+def funnel(table: Any, /, *, entry_period: Any = None, ax: Any = None) -> Any:
     """A funnel as horizontal bars: users who reached each step, labelled with the conversion
     from the previous step and from the first.
 
         reached(step 1) = entered(step 1); reached(step k) = converted(step k)
 
     A per-period funnel (``freq=``) is summed over the cohorts whose window has closed
-    (``complete``), or shown for one entry ``period``.
+    (``complete``), or shown for one ``entry_period``.
 
     Examples
     --------
@@ -426,8 +426,8 @@ def funnel(table: Any, *, period: Any = None, ax: Any = None) -> Any:
     f = _frame(table)
     _need(f, ["step", "entered", "converted"], "funnel")
     if "period" in f.columns:
-        if period is not None:
-            f = f[pd.to_datetime(f["period"]) == pd.Timestamp(period)]
+        if entry_period is not None:
+            f = f[pd.to_datetime(f["period"]) == pd.Timestamp(entry_period)]
         elif "complete" in f.columns:
             f = f[f["complete"].astype(bool)]
         if f.empty:
@@ -450,7 +450,7 @@ def funnel(table: Any, *, period: Any = None, ax: Any = None) -> Any:
     return ax
 
 
-def retention_heatmap(table: Any, *, value: str | None = None, ax: Any = None) -> Any:
+def retention_heatmap(table: Any, /, *, value: str | None = None, ax: Any = None) -> Any:
     """A cohort triangle as a heat map: one row per cohort, one column per period since the
     cohort started, each cell the retention rate (× 100 %):
 
@@ -490,7 +490,7 @@ def retention_heatmap(table: Any, *, value: str | None = None, ax: Any = None) -
     return ax
 
 
-def active_users(table: Any, *, ax: Any = None) -> Any:
+def active_users(table: Any, /, *, ax: Any = None) -> Any:
     """DAU, WAU and MAU over time, with the stickiness ratio DAU/MAU = DAU ÷ MAU on a second
     axis (in %). Other window columns of the table are drawn too.
 
@@ -529,7 +529,7 @@ def active_users(table: Any, *, ax: Any = None) -> Any:
 _LIFECYCLE = [("new", "#37b24d"), ("returning", "#4c6ef5"), ("resurrecting", "#f59f00"), ("dormant", "#e03131")]
 
 
-def lifecycle(table: Any, *, ax: Any = None) -> Any:
+def lifecycle(table: Any, /, *, ax: Any = None) -> Any:
     """Users per lifecycle status and period as stacked bars: new, returning and resurrecting
     above zero, dormant (negative counts) below; ``active`` = new + returning + resurrecting.
 
@@ -565,7 +565,7 @@ def lifecycle(table: Any, *, ax: Any = None) -> Any:
     return ax
 
 
-def stickiness(table: Any, *, ax: Any = None) -> Any:
+def stickiness(table: Any, /, *, ax: Any = None) -> Any:
     """Users by number of active intervals as bars (PostHog's stickiness), share = users ÷ all
     users on the labels.
 
@@ -588,7 +588,7 @@ def stickiness(table: Any, *, ax: Any = None) -> Any:
     return ax
 
 
-def auto(table: Any, *, ax: Any = None) -> Any:
+def auto(table: Any, /, *, ax: Any = None) -> Any:
     """The obvious chart of a kpikit table, chosen from its columns (see the module's table):
     a movement table gets :func:`mrr_movements`, a funnel :func:`funnel`, a cohort triangle
     :func:`retention_heatmap`, and so on; any other per-period table gets :func:`trend` of its

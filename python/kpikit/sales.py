@@ -126,7 +126,7 @@ def deal_metrics(
     amount: str,
     won: str,
     deal: str | None = None,
-    owner: str | None = None,
+    rep: str | None = None,
     freq: str | None = "quarter",
     by: str | Sequence[str] | None = None,
     cohort: str = "closed",
@@ -176,8 +176,8 @@ def deal_metrics(
         Outcome of a closed deal, boolean (or 0/1); missing or false while open.
     deal : str, optional
         Deal id column; when given, ids must be present and unique.
-    owner : str, optional
-        Owner (sales rep) column; the first segment of the result.
+    rep : str, optional
+        Column of the deal's owner (the sales rep); the first segment of the result.
     freq : {"day", "week", "month", "quarter", "year"} or None, default "quarter"
         Period length; ``None`` gives one row per group over the whole table (``deals_open``:
         open at the end of the data).
@@ -243,7 +243,7 @@ def deal_metrics(
         table,
         "deals",
         {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal},
-        ([owner] if owner is not None else []) + column_list(by),
+        ([rep] if rep is not None else []) + column_list(by),
         freq=freq,
         tz=tz,
         week_start=week_start,
@@ -259,11 +259,11 @@ def quota_attainment(
     quotas: TableLike,
     /,
     *,
-    owner: str,
+    rep: str,
     time: str,
     amount: str = "amount",
     quota: str = "quota",
-    quota_owner: str | None = None,
+    quota_rep: str | None = None,
     quota_period: str | None = None,
     freq: str = "month",
     to_date: str | None = "year",
@@ -289,16 +289,16 @@ def quota_attainment(
     quotas : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
         One row per owner and period with the quota (not negative, at most one per owner and
         period).
-    owner : str
-        Owner column of ``actuals`` (and of ``quotas`` unless ``quota_owner`` names it there).
+    rep : str
+        Sales rep (owner) column of ``actuals`` (and of ``quotas`` unless ``quota_rep`` names it there).
     time : str
         Time column of ``actuals`` (a won deal's close time, say), bucketed to ``freq``.
     amount : str, default "amount"
         Amount column of ``actuals``.
     quota : str, default "quota"
         Quota column of ``quotas``.
-    quota_owner : str, optional
-        Owner column of ``quotas`` when it is not named like ``owner``.
+    quota_rep : str, optional
+        Sales rep column of ``quotas`` when it is not named like ``rep``.
     quota_period : str, optional
         Period column of ``quotas`` (any instant in the period) when it is not named like
         ``time``.
@@ -326,7 +326,7 @@ def quota_attainment(
     >>> months = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"])
     >>> actuals = pd.DataFrame({"rep": "ana", "month": months, "amount": [42_500.0, 55_000.0, 52_500.0]})
     >>> quotas = pd.DataFrame({"rep": "ana", "month": months, "quota": 50_000.0})
-    >>> out = kpikit.quota_attainment(actuals, quotas, owner="rep", time="month")
+    >>> out = kpikit.quota_attainment(actuals, quotas, rep="rep", time="month")
     >>> out[["attainment", "attainment_to_date"]].round(3)
        attainment  attainment_to_date
     0        0.85               0.850
@@ -342,12 +342,12 @@ def quota_attainment(
     freq = check_freq(freq, _FREQS)
     if to_date is not None and to_date != "all":
         to_date = check_freq(to_date, _FREQS, parameter="to_date")
-    q_owner = quota_owner or owner
+    q_owner = quota_rep or rep
     q_period = quota_period or time
     result = _kpikit.quota_attainment(
-        table_input(actuals, [owner, time, amount]),
+        table_input(actuals, [rep, time, amount]),
         table_input(quotas, [q_owner, q_period, quota]),
-        owner=owner,
+        owner=rep,
         period=time,
         actual=amount,
         quota=quota,
@@ -357,7 +357,7 @@ def quota_attainment(
         tz=tz,
         to_date=to_date,
     )
-    return table_output(result, library, source=actuals, segments=[owner], analysis="quota_attainment")
+    return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment")
 
 
 def lead_metrics(

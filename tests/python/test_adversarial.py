@@ -128,7 +128,7 @@ SPECS: dict[str, Spec] = {
             "won": [True, True, False, None],
         },
         lambda t: kpikit.deal_metrics(
-            t, deal="deal", owner="owner", created="created", closed="closed", amount="amount", won="won", freq="month",
+            t, deal="deal", rep="owner", created="created", closed="closed", amount="amount", won="won", freq="month",
             output="pandas",
         ),
         ids=("deal", "owner"),
@@ -137,7 +137,7 @@ SPECS: dict[str, Spec] = {
     ),
     "quota_attainment": Spec(
         {"rep": ["ana", "ana", "bo"], "month": days(0, 31, 0), "amount": [90.0, 120.0, 50.0]},
-        lambda t: kpikit.quota_attainment(t, _quota_table(), owner="rep", time="month", output="pandas"),
+        lambda t: kpikit.quota_attainment(t, _quota_table(), rep="rep", time="month", output="pandas"),
         nums=("amount",),
         times=("month",),
     ),
@@ -562,7 +562,7 @@ def test_mixed_time_zones_across_tables() -> None:
     t = base_table("quota_attainment")
     quotas = _quota_table()
     quotas = replace(quotas, "month", quotas.column("month").cast(pa.timestamp("us", tz="UTC")))
-    out = kpikit.quota_attainment(t, quotas, owner="rep", time="month", output="pandas")
+    out = kpikit.quota_attainment(t, quotas, rep="rep", time="month", output="pandas")
     pd.testing.assert_frame_equal(out, base_result("quota_attainment"))
 
 

@@ -27,10 +27,10 @@ CALLS: dict[str, Callable[[], Any]] = {
     # Unrated tickets are no answer, not bad rows: only rated ones are scored.
     "csat": lambda: kpikit.csat(DEMO.tickets.dropna(subset=["csat"]), score="csat", time="opened", freq="month"),
     "deal_metrics": lambda: kpikit.deal_metrics(
-        DEMO.deals, deal="deal_id", owner="owner", created="created", closed="closed", amount="amount", won="won"
+        DEMO.deals, deal="deal_id", rep="owner", created="created", closed="closed", amount="amount", won="won"
     ),
     "quota_attainment": lambda: kpikit.quota_attainment(
-        DEMO.deals[DEMO.deals.won.eq(True)], DEMO.quotas, owner="owner", time="closed", quota_period="month"
+        DEMO.deals[DEMO.deals.won.eq(True)], DEMO.quotas, rep="owner", time="closed", quota_period="month"
     ),
     "lead_metrics": lambda: kpikit.lead_metrics(
         # Revenue of a lead: the won deals of the customer it became (a lead without revenue has none).

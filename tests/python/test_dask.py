@@ -140,25 +140,25 @@ DEALS = dict(created="created", closed="closed", amount="amount", won="won")
 def test_deal_metrics_on_a_cluster_equals_one_machine(client: Client) -> None:
     assert kpikit.dask.deal_metrics is kpikit.deal_metrics
     df = _deals()
-    expected = kpikit.deal_metrics(df, owner="rep", **DEALS)
+    expected = kpikit.deal_metrics(df, rep="rep", **DEALS)
     ddf = dd.from_pandas(df, npartitions=5)
     ddf = dd.concat([ddf, ddf[ddf.amount < -1]])  # plus empty partitions
-    got = kpikit.deal_metrics(ddf, owner="rep", **DEALS)
+    got = kpikit.deal_metrics(ddf, rep="rep", **DEALS)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert got.deals_created.sum() == len(df)
     # With deal ids: shuffled by id, repeated ids are found across partitions.
-    by_id = kpikit.deal_metrics(dd.from_pandas(df, npartitions=4), deal="id", owner="rep", cohort="created", **DEALS)
-    pd.testing.assert_frame_equal(by_id, kpikit.deal_metrics(df, deal="id", owner="rep", cohort="created", **DEALS), check_exact=True)
+    by_id = kpikit.deal_metrics(dd.from_pandas(df, npartitions=4), deal="id", rep="rep", cohort="created", **DEALS)
+    pd.testing.assert_frame_equal(by_id, kpikit.deal_metrics(df, deal="id", rep="rep", cohort="created", **DEALS), check_exact=True)
     twice = dd.from_pandas(pd.concat([df.iloc[:10], df.iloc[:1]]), npartitions=3, sort=False)
     with pytest.raises(kpikit.InputError, match=r'partition \d+: .*"id": deal ids must be present and unique.*1 row\(s\)'):
         kpikit.deal_metrics(twice, deal="id", **DEALS)
     # Skipped rows of every partition add up to one warning; the unit applies as on one machine.
     bad = df.assign(amount=df.amount.where(df.index % 1000 != 7, -1.0))
     with pytest.warns(kpikit.SkippedRowsWarning) as caught:
-        skipped = kpikit.deal_metrics(dd.from_pandas(bad, npartitions=3), owner="rep", invalid="skip", unit="hours", **DEALS)
+        skipped = kpikit.deal_metrics(dd.from_pandas(bad, npartitions=3), rep="rep", invalid="skip", unit="hours", **DEALS)
     assert [w.message.count for w in caught] == [3] and skipped.deals_created.sum() == len(df) - 3
     with pytest.warns(kpikit.SkippedRowsWarning):
-        single = kpikit.deal_metrics(bad, owner="rep", invalid="skip", unit="hours", **DEALS)
+        single = kpikit.deal_metrics(bad, rep="rep", invalid="skip", unit="hours", **DEALS)
     pd.testing.assert_frame_equal(skipped, single, check_exact=True)
 def _leads(n: int = 4_000) -> pd.DataFrame:
     rng = np.random.default_rng(5)
@@ -371,7 +371,7 @@ MISALIGNED_CASES = {
         lambda f, x, **kw: f.revenue_cohorts(x, customer="customer_id", period="month", mrr="mrr", **kw),
     ),
     # Without deal ids: no shuffle, the partitions reach the kernel as they were made.
-    "deal_metrics": (lambda: _deals(), lambda f, x, **kw: f.deal_metrics(x, owner="rep", **DEALS)),
+    "deal_metrics": (lambda: _deals(), lambda f, x, **kw: f.deal_metrics(x, rep="rep", **DEALS)),
     "funnel_from_stages": (lambda: _leads(), lambda f, x, **kw: f.funnel_from_stages(x, by="channel", window="30d")),
     "active_users": (lambda: _stringly_events(), lambda f, x, **kw: f.active_users(x, user="user", time="time", by="plan", events=["login", "view"])),
     "retention": (

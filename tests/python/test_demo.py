@@ -243,7 +243,7 @@ def test_quotas_belong_to_the_deal_owners_and_attainment_is_realistic(company: D
     attainment = actual.reindex(target.index, fill_value=0) / target
     assert attainment.between(0.6, 1.3).all(), attainment
     assert 0.8 <= actual.sum() / target.sum() <= 1.0
-    via_kpikit = kpikit.quota_attainment(won, quotas, owner="owner", time="closed", quota_period="month", to_date="all")
+    via_kpikit = kpikit.quota_attainment(won, quotas, rep="owner", time="closed", quota_period="month", to_date="all")
     last = via_kpikit[via_kpikit["period"] == via_kpikit["period"].max()]
     last = last.set_index(last["owner"].astype(str))["attainment_to_date"].sort_index()
     expected = attainment.set_axis(attainment.index.astype(str)).sort_index()

@@ -64,7 +64,7 @@ def test_published_quota_example() -> None:
     months = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"])
     actuals = pd.DataFrame({"rep": "ana", "month": months, "amount": [42_500.0, 55_000.0, 52_500.0]})
     quotas = pd.DataFrame({"rep": "ana", "month": months, "quota": 50_000.0})
-    out = kpikit.quota_attainment(actuals, quotas, owner="rep", time="month")
+    out = kpikit.quota_attainment(actuals, quotas, rep="rep", time="month")
     assert out.attainment.tolist() == pytest.approx([0.85, 1.10, 1.05])
     assert out.attainment_to_date.tolist() == pytest.approx([0.85, 0.975, 1.0])
     assert out.quota_to_date.tolist() == [50_000, 100_000, 150_000]
@@ -92,7 +92,7 @@ def _two_owner_deals() -> pd.DataFrame:
 
 
 def test_grouped_by_owner_and_quarter_closed_cohort() -> None:
-    out = kpikit.deal_metrics(_two_owner_deals(), owner="rep", **DEAL_COLS)
+    out = kpikit.deal_metrics(_two_owner_deals(), rep="rep", **DEAL_COLS)
     assert out.rep.tolist() == ["ana", "ana", "ben", "ben"]
     assert out.period.dt.strftime("%Y-%m-%d").tolist() == ["2026-01-01", "2026-04-01"] * 2
     assert out.deals_created.tolist() == [4, 0, 1, 2]
@@ -114,7 +114,7 @@ def test_grouped_by_owner_and_quarter_closed_cohort() -> None:
 
 
 def test_created_cohort_and_cycle_of_closed() -> None:
-    out = kpikit.deal_metrics(_two_owner_deals(), owner="rep", cohort="created", cycle_of="closed", **DEAL_COLS)
+    out = kpikit.deal_metrics(_two_owner_deals(), rep="rep", cohort="created", cycle_of="closed", **DEAL_COLS)
     # ana: all three closed deals were created in Q1 → Q1 has 3 closed, 2 won, 1 lost; Q2 none.
     assert out.deals_closed.tolist() == [3, 0, 1, 2]
     assert out.deals_won.tolist() == [2, 0, 1, 1]
@@ -180,7 +180,7 @@ def test_time_zones_and_timestamp_units() -> None:
 
 def test_demo_company_deals() -> None:
     deals = kpikit.datasets.demo(seed=3, scale=0.05).deals
-    out = kpikit.deal_metrics(deals, deal="deal_id", owner="owner", **DEAL_COLS)
+    out = kpikit.deal_metrics(deals, deal="deal_id", rep="owner", **DEAL_COLS)
     assert out.deals_created.sum() == len(deals)
     assert out.deals_won.sum() == int(deals.won.eq(True).sum())
     assert out.won_revenue.sum() == pytest.approx(deals.amount[deals.won.eq(True)].sum())
@@ -202,15 +202,15 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
         "won": [None if pd.isna(w) else bool(w) for w in df.won],
         "rep": list(df.rep),
     }
-    out = kpikit.deal_metrics(make_table(data), owner="rep", output="pandas", **DEAL_COLS)
-    expected = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    out = kpikit.deal_metrics(make_table(data), rep="rep", output="pandas", **DEAL_COLS)
+    expected = kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
     pd.testing.assert_frame_equal(out, expected)
     assert out.deals_won.tolist() == [1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("output", ["polars", "arrow"])
 def test_output_kinds(output: str) -> None:
-    out = kpikit.deal_metrics(_two_owner_deals(), owner="rep", output=output, **DEAL_COLS)
+    out = kpikit.deal_metrics(_two_owner_deals(), rep="rep", output=output, **DEAL_COLS)
     assert out.to_pandas().deals_created.tolist() == [4, 0, 1, 2]
 
 
@@ -273,7 +273,7 @@ def test_quota_errors_and_gaps() -> None:
     months = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01"])
     actuals = pd.DataFrame({"rep": ["ana", "ana", "ben"], "t": months + pd.Timedelta(days=3), "amount": [10.0, 30.0, 5.0]})
     quotas = pd.DataFrame({"rep": ["ana", "ben"], "t": months[[0, 2]], "quota": [20.0, 0.0]})
-    out = kpikit.quota_attainment(actuals, quotas, owner="rep", time="t")
+    out = kpikit.quota_attainment(actuals, quotas, rep="rep", time="t")
     assert out.rep.tolist() == ["ana", "ana", "ben", "ben"]
     # ana: Jan 10/20; Feb no quota → null, to date 40/20; ben: quota 0 → null.
     assert out.attainment.tolist()[0] == 0.5 and out.attainment.isna().tolist()[1:] == [True, True, True]
@@ -282,16 +282,16 @@ def test_quota_errors_and_gaps() -> None:
     assert out.share_at_quota.tolist()[0] == 0.0
     dup = pd.concat([quotas, quotas.iloc[[0]]])
     with pytest.raises(kpikit.InputError, match=r'"quota": an owner can have one quota per period: 1 row\(s\), e.g. row 2'):
-        kpikit.quota_attainment(actuals, dup, owner="rep", time="t")
+        kpikit.quota_attainment(actuals, dup, rep="rep", time="t")
     with pytest.raises(kpikit.InputError, match=r'"quota": quotas must be present and not negative.*row 1: -1'):
-        kpikit.quota_attainment(actuals, quotas.assign(quota=[1.0, -1.0]), owner="rep", time="t")
+        kpikit.quota_attainment(actuals, quotas.assign(quota=[1.0, -1.0]), rep="rep", time="t")
     with pytest.raises(kpikit.ParameterError, match="to_date"):
-        kpikit.quota_attainment(actuals, quotas, owner="rep", time="t", to_date="decade")
+        kpikit.quota_attainment(actuals, quotas, rep="rep", time="t", to_date="decade")
     # Quarter-to-date restarts in April; different owner column types still match.
     q = kpikit.quota_attainment(
         pd.DataFrame({"rep": ["a"] * 4, "t": pd.to_datetime(["2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]), "amount": 1.0}),
         pa.table({"owner": pa.array(["a"] * 4).dictionary_encode(), "m": pd.to_datetime(["2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]), "quota": [2.0] * 4}),
-        owner="rep", time="t", quota_owner="owner", quota_period="m", to_date="quarter",
+        rep="rep", time="t", quota_rep="owner", quota_period="m", to_date="quarter",
     )
     assert q.actual_to_date.tolist() == [1, 2, 1, 2]
     assert q.attainment_to_date.tolist() == [0.5] * 4
@@ -371,7 +371,7 @@ def _reference(df: pd.DataFrame) -> pd.DataFrame:
 @given(st.integers(0, 2**32 - 1), st.integers(1, 80))
 def test_matches_pandas_reference(seed: int, n: int) -> None:
     df = _random_deals(np.random.default_rng(seed), n)
-    out = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    out = kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
     ref = _reference(df)
     assert out.rep.tolist() == ref.rep.tolist()
     assert out.period.tolist() == ref.period.tolist()
@@ -410,28 +410,28 @@ def test_renamed_parameters_are_refused_under_their_old_names() -> None:
     actuals = pd.DataFrame({"rep": "ana", "month": months, "amount": [1.0, 2.0]})
     quotas = pd.DataFrame({"rep": "ana", "month": months, "quota": 2.0})
     with pytest.raises(TypeError, match="period"):
-        kpikit.quota_attainment(actuals, quotas, owner="rep", period="month")  # type: ignore[call-arg]
+        kpikit.quota_attainment(actuals, quotas, rep="rep", period="month")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="actual"):
-        kpikit.quota_attainment(actuals, quotas, owner="rep", time="month", actual="amount")  # type: ignore[call-arg]
+        kpikit.quota_attainment(actuals, quotas, rep="rep", time="month", actual="amount")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        kpikit.quota_attainment(actuals=actuals, quotas=quotas, owner="rep", time="month")  # type: ignore[call-arg]
+        kpikit.quota_attainment(actuals=actuals, quotas=quotas, rep="rep", time="month")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         kpikit.deal_metrics(deals=_two_owner_deals(), **DEAL_COLS)  # type: ignore[call-arg]
-    out = kpikit.quota_attainment(actuals, quotas, owner="rep", time="month")
+    out = kpikit.quota_attainment(actuals, quotas, rep="rep", time="month")
     assert out.attainment.tolist() == [0.5, 1.0]
 
 
 def test_sales_cycle_in_the_unit_asked_for() -> None:
     df = _two_owner_deals()
-    days = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
-    hours = kpikit.deal_metrics(df, owner="rep", unit="hours", **DEAL_COLS)
+    days = kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
+    hours = kpikit.deal_metrics(df, rep="rep", unit="hours", **DEAL_COLS)
     assert "sales_cycle_days" not in hours.columns
     # ana Q1 30 days = 720 h; ana Q2 60 d; ben 20 d, 60 d.
     assert hours.sales_cycle_hours.tolist() == [720.0, 1440.0, 480.0, 1440.0]
     assert hours.sales_cycle_hours_median.tolist() == [720.0, 1440.0, 480.0, 1440.0]
     # Velocity stays per day whatever the unit.
     assert hours.pipeline_velocity.tolist() == days.pipeline_velocity.tolist()
-    minutes = kpikit.deal_metrics(df, owner="rep", unit="minutes", **DEAL_COLS)
+    minutes = kpikit.deal_metrics(df, rep="rep", unit="minutes", **DEAL_COLS)
     assert minutes.sales_cycle_minutes_p90[0] == 30 * 1440
     with pytest.raises(kpikit.ParameterError, match='"unit"'):
         kpikit.deal_metrics(df, unit="weeks", **DEAL_COLS)
@@ -441,21 +441,21 @@ def test_output_follows_the_input_library() -> None:
     import polars as pl
 
     df = _two_owner_deals()
-    as_polars = kpikit.deal_metrics(pl.from_pandas(df), owner="rep", **DEAL_COLS)
+    as_polars = kpikit.deal_metrics(pl.from_pandas(df), rep="rep", **DEAL_COLS)
     assert isinstance(as_polars, pl.DataFrame) and as_polars["deals_created"].to_list() == [4, 0, 1, 2]
-    as_arrow = kpikit.deal_metrics(pa.Table.from_pandas(df), owner="rep", **DEAL_COLS)
+    as_arrow = kpikit.deal_metrics(pa.Table.from_pandas(df), rep="rep", **DEAL_COLS)
     assert isinstance(as_arrow, pa.Table) and as_arrow["deals_won"].to_pylist() == [1, 1, 1, 1]
     assert isinstance(kpikit.deal_metrics(pl.from_pandas(df), output="pandas", **DEAL_COLS), pd.DataFrame)
     months = pd.to_datetime(["2026-01-01"])
     q = kpikit.quota_attainment(pl.DataFrame({"rep": ["a"], "t": months, "amount": [3.0]}),
-                                pd.DataFrame({"rep": ["a"], "t": months, "quota": [4.0]}), owner="rep", time="t")
+                                pd.DataFrame({"rep": ["a"], "t": months, "quota": [4.0]}), rep="rep", time="t")
     assert isinstance(q, pl.DataFrame) and q["attainment"].to_list() == [0.75]
 
 
 def test_categorical_owner_keeps_its_categories_and_order() -> None:
     df = _two_owner_deals()
     df["rep"] = pd.Categorical(df.rep, categories=["ben", "cy", "ana"])
-    out = kpikit.deal_metrics(df, owner="rep", freq=None, **DEAL_COLS)
+    out = kpikit.deal_metrics(df, rep="rep", freq=None, **DEAL_COLS)
     assert isinstance(out.rep.dtype, pd.CategoricalDtype) and list(out.rep.cat.categories) == ["ben", "cy", "ana"]
     # ben first (category order): 3 created, 3 closed, 2 won; ana 4, 3, 2.
     assert out.rep.tolist() == ["ben", "ana"]
@@ -470,21 +470,21 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
     months = pd.to_datetime(["2026-01-01"])
     t = pd.DataFrame({"rep": ["a"], "t": months, "amount": [1.0], "quota": [1.0]})
     with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
-        kpikit.quota_attainment(t, t, owner="rep", time="t", freq=alias)
+        kpikit.quota_attainment(t, t, rep="rep", time="t", freq=alias)
     with pytest.raises(kpikit.ParameterError, match='"to_date"'):
-        kpikit.quota_attainment(t, t, owner="rep", time="t", to_date="YE")
+        kpikit.quota_attainment(t, t, rep="rep", time="t", to_date="YE")
 
 
 def test_a_segment_named_period_is_refused() -> None:
     df = _two_owner_deals().rename(columns={"rep": "period"})
     with pytest.raises(kpikit.ParameterError, match='"by".*period'):
-        kpikit.deal_metrics(df, owner="period", **DEAL_COLS)
+        kpikit.deal_metrics(df, rep="period", **DEAL_COLS)
 
 
 def test_won_as_zero_or_one() -> None:
     df = _two_owner_deals()
     as_int = df.assign(won=df.won.astype("Int64"))
-    pd.testing.assert_frame_equal(kpikit.deal_metrics(as_int, owner="rep", **DEAL_COLS), kpikit.deal_metrics(df, owner="rep", **DEAL_COLS))
+    pd.testing.assert_frame_equal(kpikit.deal_metrics(as_int, rep="rep", **DEAL_COLS), kpikit.deal_metrics(df, rep="rep", **DEAL_COLS))
 
 
 @pytest.mark.xfail(strict=True, reason="core: sales.rs bool_chunk casts any number to boolean, so won=2 counts as won")
@@ -493,16 +493,16 @@ def test_won_outside_zero_and_one_is_an_input_error() -> None:
     df = df.assign(won=df.won.astype("Int64"))
     df.loc[0, "won"] = 2
     with pytest.raises(kpikit.InputError, match='"won"'):
-        kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+        kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
 
 
 def test_categorical_owner_orders_rows_like_a_string_owner() -> None:
     # Owner-major with the periods within, as for a string owner; only the owners' order follows
     # the categories.
     df = _two_owner_deals()
-    plain = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    plain = kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
     df["rep"] = pd.Categorical(df.rep, categories=["ben", "ana"])
-    out = kpikit.deal_metrics(df, owner="rep", **DEAL_COLS)
+    out = kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
     assert out.rep.tolist() == ["ben", "ben", "ana", "ana"]
     assert out.period.dt.strftime("%Y-%m-%d").tolist() == ["2026-01-01", "2026-04-01"] * 2
     assert out.deals_created.tolist() == [1, 2, 4, 0] and out.deals_open.tolist() == [0, 0, 2, 1]
@@ -514,14 +514,14 @@ def test_quota_attainment_refuses_a_dask_dataframe_by_name() -> None:
     dd = pytest.importorskip("dask.dataframe")
     t = pd.DataFrame({"rep": ["a"], "t": pd.to_datetime(["2026-01-01"]), "amount": [1.0], "quota": [2.0]})
     with pytest.raises(kpikit.SchemaError, match="Dask DataFrame.*compute"):
-        kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, owner="rep", time="t")
+        kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, rep="rep", time="t")
 
 
 def test_polars_enum_owner_keeps_its_categories() -> None:
     import polars as pl
 
     df = pl.from_pandas(_two_owner_deals()).with_columns(pl.col("rep").cast(pl.Enum(["ben", "cy", "ana"])))
-    out = kpikit.deal_metrics(df, owner="rep", freq=None, **DEAL_COLS)
+    out = kpikit.deal_metrics(df, rep="rep", freq=None, **DEAL_COLS)
     # Rows in the Enum's order (ben before ana), the column categorical (polars reads Arrow
     # dictionaries back as Categorical, not as the Enum).
     assert isinstance(out, pl.DataFrame) and isinstance(out.schema["rep"], (pl.Categorical, pl.Enum))

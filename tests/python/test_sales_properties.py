@@ -89,7 +89,7 @@ def test_quota_attainment_matches_pandas(deals: list[tuple], quotas: list[tuple]
     })
     q = pd.DataFrame({"owner": [x[0] for x in quotas], "month": [MONTHS[x[1]] for x in quotas],
                       "quota": [float(x[2]) for x in quotas]})
-    got = kpikit.quota_attainment(actuals, q, owner="owner", time="closed", quota_period="month", freq="month",
+    got = kpikit.quota_attainment(actuals, q, rep="owner", time="closed", quota_period="month", freq="month",
                                   to_date="year")
     got = got.assign(period=pd.to_datetime(got["period"])).set_index(["owner", "period"])
     sums = actuals.assign(period=actuals["closed"].dt.to_period("M").dt.to_timestamp()).groupby(["owner", "period"])["amount"].sum()

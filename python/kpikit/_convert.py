@@ -242,9 +242,7 @@ def table_output(
     if output == "arrow":
         return table
     if output == "polars":
-        import polars as pl
-
-        return pl.from_arrow(table)
+        return _polars(table)
     import pandas as pd
 
     # Converting columns on pyarrow's threads costs more than it saves on small results.
@@ -253,6 +251,24 @@ def table_output(
         use_threads=table.num_rows >= 100_000,
         types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
     )
+
+
+def _polars(table: Any) -> Any:
+    """An Arrow table as a polars DataFrame, string dictionary columns as ``Enum``s of their
+    categories in order (a polars ``Categorical`` would forget the order)."""
+    import polars as pl
+    import pyarrow as pa
+
+    frame = pl.from_arrow(table)
+    enums = {}
+    for field in table.schema:
+        if pa.types.is_dictionary(field.type) and field.type.value_type in (pa.string(), pa.large_string()):
+            chunks = table.column(field.name).unify_dictionaries().chunks
+            if chunks:
+                enums[field.name] = pl.Enum([c for c in chunks[0].dictionary.to_pylist() if c is not None])
+    if not enums:
+        return frame
+    return frame.with_columns([pl.col(n).cast(pl.String).cast(e) for n, e in enums.items()])
 
 
 def warn_skipped(analysis: str, count: int, rule: str = "") -> None:
@@ -338,9 +354,7 @@ def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
         if pa.types.is_dictionary(column.type):
             chunks = column.unify_dictionaries().chunks if isinstance(column, pa.ChunkedArray) else [column]
             if chunks:
-                dictionary = chunks[0].dictionary
-                if not column.type.ordered:
-                    # An unordered dictionary's order is how a writer met the values: no meaning.
-                    dictionary = dictionary.take(pc.sort_indices(dictionary))
-                return dictionary, bool(column.type.ordered)
+                # The dictionary's order, as pandas keeps a categorical's (pandas reads an Arrow
+                # dictionary as categories in that order), so every library gives one order.
+                return chunks[0].dictionary, bool(column.type.ordered)
     return None

@@ -599,7 +599,8 @@ def auto(table: Any, /, *, ax: Any = None) -> Any:
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import kpikit
     >>> d = kpikit.datasets.demo(scale=0.05)
-    >>> ax = kpikit.plot.auto(kpikit.csat(d.tickets, score="csat", time="opened", freq="month", invalid="skip"))
+    >>> rated = d.tickets.dropna(subset=["csat"])
+    >>> ax = kpikit.plot.auto(kpikit.csat(rated, score="csat", time="opened", freq="month"))
     >>> ax.get_ylabel()
     'csat (%)'
     """

@@ -299,18 +299,18 @@ def test_won_deals_must_be_closed_and_have_an_amount() -> None:
 def test_subscriptions_from_intervals() -> None:
     subs = pd.DataFrame({
         "customer": ["a", "b", "c", None],
-        "start": [day(0), day(10), None, day(20)],
-        "end": [day(40), day(5), day(30), None],  # row 1 ends before it starts
+        "started": [day(0), day(10), None, day(20)],
+        "ended": [day(40), day(5), day(30), None],  # row 1 ends before it starts
         "amount": [100.0, 50.0, -1.0, 20.0],
         "interval": ["month"] * 4,
     })
-    cols = {"customer": "customer", "start": "start", "end": "end", "amount": "amount", "interval": "interval"}
+    cols = {"customer": "customer", "started": "started", "ended": "ended", "amount": "amount", "interval": "interval"}
     result = check(Sources(subscriptions=(subs, cols)), as_of=day(21))
     assert findings(result, "subscriptions") == {
         ("nulls", "customer"): (1, [3], "failed"),
-        ("nulls", "start"): (1, [2], "failed"),
+        ("nulls", "started"): (1, [2], "failed"),
         ("out_of_range", "amount"): (1, [2], "failed"),
-        ("order", "start, end"): (1, [1], "failed"),
+        ("order", "started, ended"): (1, [1], "failed"),
     }
     # Freshness counts from the latest start (day 20), not from the month: 1 day.
     assert result.summary()["days_stale"].tolist() == [1]

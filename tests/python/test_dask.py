@@ -355,6 +355,13 @@ def _plain_subscriptions() -> pd.DataFrame:
     return subs.astype({c: str for c in subs.columns if isinstance(subs[c].dtype, pd.CategoricalDtype)})
 
 
+def _plain_demo(name: str) -> pd.DataFrame:
+    """A demo company table with categorical columns as strings, as the misaligned partitions
+    hold them."""
+    table = getattr(kpikit.datasets.demo(seed=3, scale=0.05), name)
+    return table.astype({c: str for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)})
+
+
 MISALIGNED_CASES = {
     "nps": (lambda: _answers(), lambda f, x, **kw: f.nps(x, score="score", time="t", freq="month", by="plan")),
     "csat": (lambda: _answers().assign(score=lambda d: d.score % 5 + 1), lambda f, x, **kw: f.csat(x, score="score", by="plan")),
@@ -373,6 +380,24 @@ MISALIGNED_CASES = {
     # Without deal ids: no shuffle, the partitions reach the kernel as they were made.
     "deal_metrics": (lambda: _deals(), lambda f, x, **kw: f.deal_metrics(x, rep="rep", **DEALS)),
     "funnel_from_stages": (lambda: _leads(), lambda f, x, **kw: f.funnel_from_stages(x, by="channel", window="30d")),
+    "lead_metrics": (
+        lambda: _plain_demo("leads"),
+        lambda f, x, **kw: f.lead_metrics(x, created="visited_at", qualified="pql_at", converted="customer_at", by="channel"),
+    ),
+    "support_metrics": (
+        lambda: _plain_demo("tickets"),
+        lambda f, x, **kw: f.support_metrics(x, opened="opened", resolved="resolved", first_response="first_response", by="priority"),
+    ),
+    "campaign_metrics": (
+        lambda: _plain_demo("campaigns"),
+        lambda f, x, **kw: f.campaign_metrics(x, sends="sent", deliveries="delivered", opens="opened", clicks="clicked",
+                                              conversions="converted", cost="spend", revenue="revenue", by="campaign",
+                                              time="sent_at", freq="month"),
+    ),
+    "onboarding_time": (
+        lambda: _plain_demo("leads").dropna(subset=["signed_up_at"]),
+        lambda f, x, **kw: f.onboarding_time(x, started="signed_up_at", first_value="pql_at", by="channel"),
+    ),
     "active_users": (lambda: _stringly_events(), lambda f, x, **kw: f.active_users(x, user="user", time="time", by="plan", events=["login", "view"])),
     "retention": (
         lambda: _stringly_events(),

@@ -88,13 +88,14 @@ def test_scores_of_every_numeric_width(dtype: str) -> None:
 
 
 def test_dictionary_segments_split_over_many_chunks() -> None:
-    # Several record batches, each with its own dictionary: the output has each plan once.
+    # Several record batches, each with its own dictionary: the output has each plan once, in
+    # the order the dictionaries declare them (b first), as pandas reads such a column.
     batches = [
         pa.record_batch({"score": pa.array([10, 0]), "plan": pa.array(["b", "a"]).dictionary_encode()}),
         pa.record_batch({"score": pa.array([9, 8]), "plan": pa.array(["a", "b"]).dictionary_encode()}),
     ]
     out = kpikit.nps(pa.Table.from_batches(batches), score="score", by="plan", output="pandas")
-    assert out.plan.tolist() == ["a", "b"]
+    assert out.plan.tolist() == ["b", "a"] and list(out.plan.cat.categories) == ["b", "a"]
     assert out.responses.tolist() == [2, 2]
     cat = pd.DataFrame({"score": [10, 0, 9, 8] * 100_000, "plan": pd.Categorical(["b", "a", "a", "b"] * 100_000)})
     assert kpikit.nps(cat, score="score", by="plan").plan.tolist() == ["a", "b"]

@@ -26,7 +26,7 @@ def test_increase_towards_a_deadline_every_status(make_table: Callable[[dict[str
     h = history([0.9, 1.00, 1.02, None, 1.09, 1.12, 1.05])
     table = make_table({"period": h.period.tolist(), "nrr": h.nrr.tolist()})
     kpi = kpikit.KPI("nrr", target=1.10, start="2026-02-01", deadline="2026-05-31", thresholds={"at_risk": 0.025})
-    r = kpi.evaluate(table)
+    r = kpi.evaluate(table, output="pandas")
     assert r.status.tolist() == ["not_started", "behind", "behind", "no_data", "at_risk", "achieved", "overdue"]
     # Attainment from the first tracked value 1.00: (1.09 − 1.00) / (1.10 − 1.00) = 0.9.
     assert r.attainment[4] == pytest.approx(0.9)

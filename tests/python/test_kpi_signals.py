@@ -70,7 +70,7 @@ def test_wilson_bounds_and_significance_by_hand(make_table: Callable[[dict[str, 
     # 64/600, se = √(0.10667 · 0.89333 · 0.012) = 0.033794, z = −1.18: not significant.)
     table = make_table(churn_history([10, 14, 50, 80], [100, 100, 500, 500]))
     kpi = kpikit.KPI("customer_churn_rate", target=0.05, numerator="churned_customers", denominator="starting_customers")
-    r = kpi.evaluate(table)
+    r = kpi.evaluate(table, output="pandas")
     assert r.ci_low[0] == pytest.approx(0.0552, abs=5e-5)
     assert r.ci_high[0] == pytest.approx(0.1744, abs=5e-5)
     assert flags(r.significant) == [None, False, False, True]
@@ -113,12 +113,12 @@ def test_mad_anomaly_flags_a_spike_and_a_drop(make_table: Callable[[dict[str, li
     # scores 9.5 / 1.4826 = 6.4: flagged.
     values = [10.0, 12.0, 11.0, 13.0, 12.0, 11.0, 20.0, 13.0, 3.0]
     table = make_table({"period": list(pd.date_range("2026-01-01", periods=9, freq="MS")), "leads": values})
-    r = kpikit.KPI("leads", target="previous", direction="increase").evaluate(table)
+    r = kpikit.KPI("leads", target="previous", direction="increase").evaluate(table, output="pandas")
     assert flags(r.anomaly) == [None] * 6 + [True, False, True]
     # A flat window has MAD 0: null by the documented rule; a shorter lookback starts sooner.
     flat = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=7, freq="MS"), "x": [5.0] * 6 + [50.0]})
     assert flags(kpikit.KPI("x", target=1.0, direction="increase").evaluate(flat).anomaly) == [None] * 7
-    r3 = kpikit.KPI("leads", target=1.0, direction="increase", anomaly_periods=3).evaluate(table)
+    r3 = kpikit.KPI("leads", target=1.0, direction="increase", anomaly_periods=3).evaluate(table, output="pandas")
     # Window 10 12 11: median 11, MAD 1; 13 scores 2 / 1.4826 = 1.35: not flagged.
     assert flags(r3.anomaly)[:4] == [None, None, None, False]
 

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 SMOKE = HERE / "test_wheel_smoke.py"
 # What pip needs from the caller's environment to reach the package index (certificates,
 # proxies, its own settings); nothing that could lead to a compiler.
-PASS_THROUGH = re.compile(r"^(HOME|LANG|LC_ALL|TMPDIR|PIP_\w+|SSL_CERT_\w+|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY)$", re.I)
+PASS_THROUGH = re.compile(r"^(HOME|LANG|LC_ALL|TMPDIR|PIP_\w+|SSL_CERT_\w+|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY)$", re.IGNORECASE)
 CLEAN_PATH = "/usr/bin:/bin"
 RUST_TOOLS = ("cargo", "rustc", "rustup")
 
@@ -64,7 +64,7 @@ def check_wheel_file(wheel: Path) -> None:
         check(f"wheel contains {needed}", needed in names)
     check("wheel carries LICENSE (PEP 639)", any(n.endswith(".dist-info/licenses/LICENSE") for n in names))
     check("wheel has no tests", not any(n.startswith(("tests/", "notebooks/")) for n in names))
-    headers = dict(re.findall(r"^([\w-]+): (.*)$", meta.split("\n\n", 1)[0], flags=re.M))
+    headers = dict(re.findall(r"^([\w-]+): (.*)$", meta.split("\n\n", 1)[0], flags=re.MULTILINE))
     check("METADATA: License-Expression MIT", headers.get("License-Expression") == "MIT", str(headers.get("License-Expression")))
     check("METADATA: Requires-Python >=3.11", headers.get("Requires-Python") == ">=3.11", str(headers.get("Requires-Python")))
     check("METADATA: no licence classifier beside the expression", "Classifier: License ::" not in meta)
@@ -100,7 +100,7 @@ def import_time(python: Path, env: dict[str, str], cwd: Path) -> tuple[float, fl
         subprocess.run([str(python), "-c", "import kpikit"], env=env, cwd=cwd, check=True)
         walls.append(time.perf_counter() - started)
     traced = subprocess.run([str(python), "-X", "importtime", "-c", "import kpikit"], env=env, cwd=cwd, text=True, capture_output=True)
-    cumulative = [int(m.group(1)) for m in re.finditer(r"\|\s*(\d+) \| kpikit$", traced.stderr, flags=re.M)]
+    cumulative = [int(m.group(1)) for m in re.finditer(r"\|\s*(\d+) \| kpikit$", traced.stderr, flags=re.MULTILINE)]
     return statistics.median(walls), (cumulative[0] / 1e6 if cumulative else float("nan"))
 
 

@@ -90,14 +90,16 @@ develop: venv
 
 ## Release artifacts into dist/: the abi3 manylinux2014 wheel (release profile) and the sdist.
 wheel: $(VENV)/.wheel-tools
-	env $(ZIG_PATH) $(BIN)/maturin build --release $(MANYLINUX) --out dist
+	start=$$(date +%s) && env $(ZIG_PATH) $(BIN)/maturin build --release $(MANYLINUX) --out dist \
+	  && echo "release wheel built in $$(( $$(date +%s) - start )) s"
 	$(BIN)/maturin sdist --out dist
 
 ## The Linux aarch64 wheel, cross-compiled by the same zig (rustup adds the target's standard
-## library once); built, not run, here: the release workflow tests it.
+## library once), into dist/aarch64/ (so `pip install dist/kpikit-*.whl` stays one file); built,
+## not run, here: the release workflow tests it.
 wheel-aarch64: $(VENV)/.wheel-tools
 	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	env $(ZIG_PATH) $(BIN)/maturin build --release $(MANYLINUX) --target aarch64-unknown-linux-gnu --out dist
+	env $(ZIG_PATH) $(BIN)/maturin build --release $(MANYLINUX) --target aarch64-unknown-linux-gnu --out dist/aarch64
 
 ## Benchmarks against pandas, polars and DuckDB (release build); writes benches/REPORT.md.
 bench: venv

@@ -168,7 +168,7 @@ def _save(out: str, engine: str, secs: dict[str, float], rfm: Any, params: dict[
         "engine": engine,
         "seconds": secs,
         "params": {k: float(v) for k, v in params.items()},
-        "customers": int(len(rfm)),
+        "customers": len(rfm),
         "rfm_sums": {c: float(rfm[c].sum()) for c in ("frequency", "recency", "T", "monetary_value")},
         "clv_sum": float("nan") if clv is None else float(np.asarray(clv, dtype=float).sum()),
     }

@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ FORMAT = 2
 
 
 def _now() -> str:
-    return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _fmt_s(x: float | None) -> str:
@@ -277,7 +277,7 @@ def _median(e: dict, engine: str) -> float | None:
     return e.get(engine, {}).get("median")
 
 
-def _level(w, scale: float) -> str:  # noqa: ANN001
+def _level(w, scale: float) -> str:
     return LEVELS[list(w.scales).index(scale)] if scale in w.scales else "—"
 
 
@@ -350,7 +350,7 @@ def _ratios(e: dict) -> tuple[str, str, str]:
     return f"{e[fastest]['median'] / k:.1f}×", mem, f"{fastest} {_fmt_s(e[fastest]['median'])}"
 
 
-def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: list[dict]) -> list[str]:  # noqa: ANN001
+def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: list[dict]) -> list[str]:
     lines = [f"## {wname}: {w.description}", ""]
     scales = ", ".join(f"{s:g} ≈ {lvl} events" for s, lvl in zip(w.scales, LEVELS, strict=True))
     lines += [f"Scales: {scales}." + (f" {w.note}" if w.note else ""), ""]

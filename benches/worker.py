@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS
 
 
 def _status_kib(field: str) -> int:
@@ -74,7 +74,7 @@ def main() -> None:
             except MemoryError:
                 print(json.dumps({"engine": name, "status": "out of memory", "reason": "MemoryError"}), flush=True)
                 continue
-            except Exception as e:  # noqa: BLE001 - any engine failure is recorded, not fatal
+            except Exception as e:  # any engine failure is recorded, not fatal
                 print(json.dumps({"engine": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True)
                 continue
             try:

@@ -52,7 +52,7 @@ def output_of(table: Any, output: str | None) -> str:
         check_output(output)
         return output
     pd = sys.modules.get("pandas")
-    if pd is not None and isinstance(table, (pd.DataFrame, pd.Series)) or is_dask(table) or isinstance(table, dict):
+    if (pd is not None and isinstance(table, (pd.DataFrame, pd.Series))) or is_dask(table) or isinstance(table, dict):
         return "pandas"
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, (pl.DataFrame, pl.LazyFrame)):

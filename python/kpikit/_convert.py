@@ -327,13 +327,10 @@ def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
     """The categories (an Arrow array, in order) and orderedness of a categorical column of a
     pandas, Dask, polars or Arrow table; None when the column is not categorical."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     pd = sys.modules.get("pandas")
     dtype = None
-    if pd is not None and isinstance(source, pd.DataFrame):
-        dtype = source.dtypes.get(name)
-    elif hasattr(source, "dtypes") and hasattr(source, "npartitions"):
+    if (pd is not None and isinstance(source, pd.DataFrame)) or (hasattr(source, "dtypes") and hasattr(source, "npartitions")):
         dtype = source.dtypes.get(name)
     if pd is not None and isinstance(dtype, pd.CategoricalDtype):
         if dtype.categories is None:

@@ -420,7 +420,7 @@ def _column(table: Any, name: str) -> Any:
         values = None if found is None else np.asarray(found, dtype=np.float64)
     except KpikitError:
         raise
-    except Exception as e:  # noqa: BLE001 - each library has its own conversion errors
+    except Exception as e:  # each library has its own conversion errors
         raise SchemaError(f'column "{name}" must be numeric: {e}') from None
     if values is None:
         raise SchemaError(f"column {name!r} not found; the table has columns {names}")

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ParameterError
 from ._render import STATUS_COLOURS
+from .exceptions import ParameterError
 
 __all__ = [
     "frequency_recency_matrix",

@@ -191,7 +191,7 @@ def _render_html(result: ScorecardResult) -> str:
         anomaly = (" <span style='color:#c92a2a' title='sudden spike or drop: modified z-score over the trailing periods "
                    "above 3.5'>⚠ anomaly</span>") if is_true(r.anomaly) else ""
         check = ""
-        if "data_check" in rows.columns and isinstance(getattr(r, "data_check"), str) and r.data_check == "failed":
+        if "data_check" in rows.columns and isinstance(r.data_check, str) and r.data_check == "failed":
             check = " <span style='color:#c92a2a' title='a source of this KPI failed its data check'>⚠ data check failed</span>"
         weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
         body.append(

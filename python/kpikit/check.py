@@ -284,7 +284,7 @@ def check(
             if r.check in ("missing_column", "wrong_type"):
                 message = f"column {r.column!r} {r.rule}"
             else:
-                shown = "; ".join(f"row {i}: {v}" for i, v in zip(r.examples, r.values))
+                shown = "; ".join(f"row {i}: {v}" for i, v in zip(r.examples, r.values, strict=True))
                 message = f"{r.column}: {r.rule}: {r.count} row(s), e.g. {shown}"
             findings.append(_finding(role, r.check, r.column, int(r.count), [int(x) for x in r.examples], message))
         spans_df = _frame(spans)
@@ -313,7 +313,7 @@ def check(
     warned = frame[frame["severity"] == "warning"].groupby("source").size()
     summary["failed"] = summary["source"].map(failed).fillna(0).astype("int64")
     summary["warnings"] = summary["source"].map(warned).fillna(0).astype("int64")
-    summary["status"] = ["failed" if f else "warning" if w else "ok" for f, w in zip(summary["failed"], summary["warnings"])]
+    summary["status"] = ["failed" if f else "warning" if w else "ok" for f, w in zip(summary["failed"], summary["warnings"], strict=True)]
     return CheckResult(frame, summary, day, output, per_period)
 
 

@@ -10,6 +10,7 @@ judged by :class:`kpikit.KPI` (with the two-proportion test where the counts exi
 from __future__ import annotations
 
 import html
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,7 +150,7 @@ def _dissonance(frame: pd.DataFrame) -> pd.DataFrame:
     by_metric = frame.set_index("metric")
     stages = list(STAGES)
     pairs = []
-    for upper, lower in zip(stages, stages[1:]):
+    for upper, lower in itertools.pairwise(stages):
         if upper not in _STAGE_RATE or lower not in _STAGE_RATE:
             continue
         a, b = _STAGE_RATE[upper], _STAGE_RATE[lower]

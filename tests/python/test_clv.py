@@ -233,7 +233,7 @@ def hyp2f1_series(a: float, b: float, c: float, z: float) -> float:
 def test_beta_geo_reproduces_fader_hardie_lee_on_cdnow(cdnow: pd.DataFrame) -> None:
     bg = BetaGeo().fit(cdnow[["frequency", "recency", "T"]])
     assert bg.params_ is not None and bg.standard_errors_ is not None
-    for name, want in zip(["r", "alpha", "a", "b"], CDNOW):
+    for name, want in zip(["r", "alpha", "a", "b"], CDNOW, strict=True):
         assert bg.params_[name] == pytest.approx(want, abs=0.0015), name
     assert bg.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
     assert all(se is not None and se > 0 for se in bg.standard_errors_.values())
@@ -250,7 +250,7 @@ def test_beta_geo_likelihood_matches_numeric_integration(x: int, tx: float, T: f
 
 def test_beta_geo_predictions_match_the_formulas() -> None:
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     r, alpha, a, b = CDNOW
     t = np.array([1.0, 10.0, 39.0, 78.0])
     want = [(a + b - 1) / (a - 1) * (1 - (alpha / (alpha + s)) ** r * hyp2f1_series(r, b, a + b - 1, s / (alpha + s))) for s in t]
@@ -266,7 +266,7 @@ def test_beta_geo_predictions_match_the_formulas() -> None:
 
 def test_beta_geo_properties() -> None:
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     # P(alive) = 1 without repeat purchases, whatever the age.
     np.testing.assert_array_equal(bg.conditional_probability_alive({"frequency": np.zeros(4), "recency": np.zeros(4), "T": [1.0, 10, 50, 500]}), 1.0)
     # Expected purchases increase with t, unconditionally and conditionally.
@@ -371,7 +371,7 @@ def test_gamma_gamma_reproduces_the_published_cdnow_fit(cdnow_spend: pd.DataFram
 
 def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 30.43, 35.0], "T": [38.86, 38.86, 37.0], "monetary_value": [0.0, 22.35, 41.0]})
     got = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=6, discount_rate=0.02, freq="week")
@@ -525,7 +525,7 @@ def test_calibration_vs_holdout_plots_group_means() -> None:
 
     matplotlib.use("Agg")
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     split = pd.DataFrame(
         {
             "frequency": [0, 0, 1, 4, 9],
@@ -625,7 +625,7 @@ def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
     with pytest.raises(TypeError):
         kpikit.rfm_summary(log, "customer", "time")  # type: ignore[misc]
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86], "monetary_value": [22.35]})
     with pytest.raises(TypeError):
@@ -642,7 +642,7 @@ def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
 
 def test_customer_lifetime_value_takes_the_freq_words() -> None:
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]},
                        index=["x", "y"])
@@ -669,7 +669,7 @@ def test_predictions_follow_the_table_library() -> None:
     import pyarrow as pa
 
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     rfm = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86]}, index=[10, 20])
     r, alpha, a, b = CDNOW
     # x = 2, t_x = 30.43, T = 38.86: P(alive) = 1 / (1 + a/(b+1) · ((α+T)/(α+t_x))^(r+2)); x = 0: 1.
@@ -770,7 +770,7 @@ def test_a_text_column_of_customers_is_a_schema_error() -> None:
     import polars as pl
 
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     rfm = pd.DataFrame({"frequency": ["two"], "recency": [1.0], "T": [2.0]})
     for table in (rfm, pl.from_pandas(rfm), {"frequency": ["two"], "recency": [1.0], "T": [2.0]}):
         with pytest.raises(kpikit.SchemaError, match='"frequency" must be numeric'):

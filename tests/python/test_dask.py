@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import dask.dataframe as dd
@@ -433,7 +434,7 @@ def test_misaligned_partitions_split_by_customer(client: Client, name: str) -> N
     df = make().sort_values("customer_id", kind="stable").reset_index(drop=True)
     first_rows = np.flatnonzero(df.customer_id.ne(df.customer_id.shift()).to_numpy())
     cuts = [*first_rows[:: len(first_rows) // 4], len(df)]
-    parts = [df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    parts = [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
     assert len(parts) >= 4 and sum(map(len, parts)) == len(df)
     ddf = dd.from_map(_misaligned_part, parts, meta=_misaligned_part(df.iloc[:0]))
     pd.testing.assert_frame_equal(call(kpikit.dask, ddf, partitioned=True), call(kpikit, df), check_exact=False, rtol=1e-12)

@@ -3,6 +3,7 @@ library, a pandas reference, partitions, errors."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -322,7 +323,7 @@ def test_partitions_merge_exactly() -> None:
     opts = dict(columns={"created": "created", "closed": "closed", "amount": "amount", "won": "won"}, by=["rep"], freq="quarter")
     whole = _kpikit.finish_sales(_kpikit.sales_state("deals", df, **opts))
     cuts = [0, 0, 300, 301, 1_500, 2_000]
-    parts = [_kpikit.sales_state("deals", df.iloc[a:b], **opts) for a, b in zip(cuts, cuts[1:])]
+    parts = [_kpikit.sales_state("deals", df.iloc[a:b], **opts) for a, b in itertools.pairwise(cuts)]
     merged = _kpikit.finish_sales(_kpikit.merge_sales_states(parts[::-1]))
     assert pa.table(whole).equals(pa.table(merged))
     with pytest.raises(kpikit.ParameterError, match="different"):

@@ -181,10 +181,9 @@ def report(
     True
     """
     try:
-        import matplotlib
+        import matplotlib.pyplot as plt
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ParameterError("kpikit.report draws its charts with matplotlib: pip install 'kpikit[plot]'") from e
-    import matplotlib.pyplot as plt
 
     from . import plot
     from .activity import active_users

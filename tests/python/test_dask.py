@@ -18,9 +18,11 @@ import kpikit.dask
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as c:
-            yield c
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
 
 
 def _answers(n: int = 3_000) -> pd.DataFrame:
@@ -109,7 +111,7 @@ def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client
 
 
 def test_revenue_on_a_cluster_refuses_what_needs_one_table(client: Client) -> None:
-    subs, ddf = _split_subscriptions()
+    _, ddf = _split_subscriptions()
     kw = dict(customer="customer_id", period="month", mrr="mrr")
     with pytest.raises(kpikit.ParameterError, match='"detail"'):
         kpikit.mrr_movements(ddf, detail=True, **kw)

@@ -257,7 +257,7 @@ def test_campaign_funnels_shrink_with_plausible_rates(company: DemoCompany) -> N
     assert (c["sent"] > 0).all()
     for earlier, later in itertools.pairwise(stages):
         assert (c[later] <= c[earlier]).all(), later
-    total = c[stages + ["spend", "revenue"]].sum()
+    total = c[[*stages, "spend", "revenue"]].sum()
     assert 0.95 <= total["delivered"] / total["sent"] <= 0.99
     assert 0.20 <= total["opened"] / total["delivered"] <= 0.35
     assert 0.02 <= total["clicked"] / total["delivered"] <= 0.05

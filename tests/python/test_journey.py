@@ -48,8 +48,8 @@ def test_demo_values_equal_the_underlying_analyses(demo: tuple[kpikit.Sources, k
     funnel = kpikit.funnel_from_stages(leads, stages=lc["stages"], window=lc["window"], freq="month")
     # Later steps count only for cohorts whose 90-day window has closed; entries are final.
     closed = funnel[funnel["complete"].astype(bool)]
-    subs, sc = s.subscriptions
-    spend, pc = s.spend
+    subs, _ = s.subscriptions
+    spend, _ = s.spend
     revenue = kpikit.revenue_metrics(subs, customer="customer_id", period="month", mrr="mrr", spend=spend, spend_time="month", spend_amount="amount", freq="month")
     moves = kpikit.mrr_movements(subs, customer="customer_id", period="month", mrr="mrr", freq="month")
     deals = kpikit.deal_metrics(s.deals[0], deal="deal_id", created="created", closed="closed", amount="amount", won="won", freq="month")

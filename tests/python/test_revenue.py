@@ -20,7 +20,7 @@ MONEY = ["starting_mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned
 
 
 def cents(s: pd.Series) -> list[int]:
-    return [int(round(v * 100)) for v in s]
+    return [round(v * 100) for v in s]
 
 
 def assert_reconciles(df: pd.DataFrame) -> None:
@@ -577,7 +577,7 @@ def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
 
 def test_a_segment_named_period_is_refused() -> None:
     df = pd.DataFrame(SNAPSHOTS).rename(columns={"plan": "period"})
-    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
         kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="period")
 
 

@@ -477,7 +477,7 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
 
 def test_a_segment_named_period_is_refused() -> None:
     df = _two_owner_deals().rename(columns={"rep": "period"})
-    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
         kpikit.deal_metrics(df, rep="period", **DEAL_COLS)
 
 
@@ -513,7 +513,7 @@ def test_categorical_owner_orders_rows_like_a_string_owner() -> None:
 def test_quota_attainment_refuses_a_dask_dataframe_by_name() -> None:
     dd = pytest.importorskip("dask.dataframe")
     t = pd.DataFrame({"rep": ["a"], "t": pd.to_datetime(["2026-01-01"]), "amount": [1.0], "quota": [2.0]})
-    with pytest.raises(kpikit.SchemaError, match="Dask DataFrame.*compute"):
+    with pytest.raises(kpikit.SchemaError, match=r"Dask DataFrame.*compute"):
         kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, rep="rep", time="t")
 
 

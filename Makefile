@@ -80,6 +80,8 @@ test-rust:
 # The Python tests run on the installed wheel: its doctests are collected from the installed
 # package (--pyargs), which is the same source the wheel was built from.
 test-python:
+	$(BIN)/python -m ruff check python/kpikit tests/python benches
+	$(BIN)/python -m mypy
 	$(BIN)/python -m mypy.stubtest kpikit._kpikit
 	$(BIN)/python -m pytest -q tests/python --pyargs kpikit
 

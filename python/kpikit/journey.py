@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ._history import PERIODS, metric_history
-from ._render import format_value, is_true
+from ._render import format_value, is_true, records
 from .catalog import definitions, metric
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -204,7 +204,7 @@ def _render_html(result: JourneyResult) -> str:
         f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
         f"{'up' if d.upper_change > 0 else 'down'} while {html.escape(metric(d.lower_metric).name)} "
         f"{'up' if d.lower_change > 0 else 'down'} ({d.upper_stage} → {d.lower_stage}), both significant at 5 %.</div>"
-        for d in result.dissonance.itertuples()
+        for d in records(result.dissonance)
     )
     period = frame["period"].dropna().max()
     title = f"Customer journey, {result.freq} of {pd.Timestamp(period):%Y-%m-%d}" if pd.notna(period) else "Customer journey"

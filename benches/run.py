@@ -35,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS  # noqa: E402 - found through the sys.path entry above
 
 PEERS = ["pandas", "polars", "duckdb"]
 LEVELS = ["10⁶", "10⁷", "5×10⁷"]  # events at a workload's first, second and third scale

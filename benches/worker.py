@@ -89,9 +89,9 @@ def main() -> None:
 
     fn = w.engines[a.engine]
     # Import every engine's modules first so that import cost counts neither as time nor memory.
-    import duckdb  # noqa: F401
-    import polars  # noqa: F401
-    import pyarrow  # noqa: F401
+    import duckdb  # noqa: F401 - loaded for its import cost only
+    import polars  # noqa: F401 - loaded for its import cost only
+    import pyarrow  # noqa: F401 - loaded for its import cost only
 
     loaded_kib = _status_kib("VmRSS")
     _reset_peak()

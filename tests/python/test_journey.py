@@ -156,7 +156,7 @@ def test_opposite_moves_within_noise_are_not_dissonance() -> None:
     j = kpikit.journey(funnel_sources({"2026-01-01": (100, 10, 5, 1), "2026-02-01": (100, 14, 5, 1)}), as_of="2026-02-28")
     f = j.to_frame().set_index("metric")
     assert bool(f.loc["visitor_signup_rate", "improved"]) and not bool(f.loc["signup_pql_rate", "improved"])
-    assert f.loc["visitor_signup_rate", "significant"] == False  # noqa: E712
+    assert f.loc["visitor_signup_rate", "significant"] == False  # noqa: E712 - a numpy bool is not the False singleton
     assert j.dissonance.empty
     assert "Dissonance" not in j._repr_html_()
 

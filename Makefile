@@ -42,7 +42,7 @@ demo: venv
 	$(BIN)/python -m kpikit report --demo -o demo-report.html
 
 ## Install the test dependencies and run every test: the wheel (built once, installed into .venv
-## and into a fresh environment without Rust), Rust, Python (with doctests and stub check), notebooks.
+## and into a fresh environment without Rust), Rust, Python (ruff, mypy --strict, stub check, tests and doctests), notebooks.
 test: install-test-wheel
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(MAKE) wheel-test test-rust test-python

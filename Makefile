@@ -42,7 +42,7 @@ demo: venv
 	$(BIN)/python -m kpikit report --demo -o demo-report.html
 
 ## Install the test dependencies and run every test: the wheel (built once, installed into .venv
-## and into a fresh environment without Rust), Rust, Python (with doctests and stub check), notebooks.
+## and into a fresh environment without Rust), Rust, Python (ruff, mypy --strict, stub check, tests and doctests), notebooks.
 test: install-test-wheel
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(MAKE) wheel-test test-rust test-python
@@ -80,6 +80,8 @@ test-rust:
 # The Python tests run on the installed wheel: its doctests are collected from the installed
 # package (--pyargs), which is the same source the wheel was built from.
 test-python:
+	$(BIN)/python -m ruff check python/kpikit tests/python benches
+	$(BIN)/python -m mypy
 	$(BIN)/python -m mypy.stubtest kpikit._kpikit
 	$(BIN)/python -m pytest -q tests/python --pyargs kpikit
 

@@ -168,7 +168,7 @@ def _save(out: str, engine: str, secs: dict[str, float], rfm: Any, params: dict[
         "engine": engine,
         "seconds": secs,
         "params": {k: float(v) for k, v in params.items()},
-        "customers": int(len(rfm)),
+        "customers": len(rfm),
         "rfm_sums": {c: float(rfm[c].sum()) for c in ("frequency", "recency", "T", "monetary_value")},
         "clv_sum": float("nan") if clv is None else float(np.asarray(clv, dtype=float).sum()),
     }
@@ -177,7 +177,7 @@ def _save(out: str, engine: str, secs: dict[str, float], rfm: Any, params: dict[
 
 
 def compare(left: str, right: str) -> None:
-    a, b = (json.load(open(p)) for p in (left, right))
+    a, b = (json.loads(Path(p).read_text()) for p in (left, right))
     print(f"customers: {a['customers']} vs {b['customers']}")
     for k in a["rfm_sums"]:
         print(f"sum {k}: {a['rfm_sums'][k]:.6g} vs {b['rfm_sums'][k]:.6g}")

@@ -30,12 +30,12 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS  # noqa: E402 - found through the sys.path entry above
 
 PEERS = ["pandas", "polars", "duckdb"]
 LEVELS = ["10⁶", "10⁷", "5×10⁷"]  # events at a workload's first, second and third scale
@@ -44,7 +44,7 @@ FORMAT = 2
 
 
 def _now() -> str:
-    return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _fmt_s(x: float | None) -> str:
@@ -277,7 +277,7 @@ def _median(e: dict, engine: str) -> float | None:
     return e.get(engine, {}).get("median")
 
 
-def _level(w, scale: float) -> str:  # noqa: ANN001
+def _level(w, scale: float) -> str:
     return LEVELS[list(w.scales).index(scale)] if scale in w.scales else "—"
 
 
@@ -350,7 +350,17 @@ def _ratios(e: dict) -> tuple[str, str, str]:
     return f"{e[fastest]['median'] / k:.1f}×", mem, f"{fastest} {_fmt_s(e[fastest]['median'])}"
 
 
-def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: list[dict]) -> list[str]:  # noqa: ANN001
+def _cell(e: dict, scale: float, x: str, what: str, notes: list[str]) -> str:
+    """Engine x's time or memory at one scale; a failed run shows its status and adds a note."""
+    if x not in e:
+        return "—"
+    if "median" not in e[x]:
+        notes.append(f"{x} at scale {scale:g}: {e[x]['status']} ({e[x].get('reason', '')[:200]})")
+        return e[x]["status"]
+    return _fmt_s(e[x]["median"]) if what == "time" else f"{e[x]['working_mib']:.0f} MiB"
+
+
+def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: list[dict]) -> list[str]:
     lines = [f"## {wname}: {w.description}", ""]
     scales = ", ".join(f"{s:g} ≈ {lvl} events" for s, lvl in zip(w.scales, LEVELS, strict=True))
     lines += [f"Scales: {scales}." + (f" {w.note}" if w.note else ""), ""]
@@ -374,20 +384,11 @@ def _workload_section(wname: str, w, full: list[dict], single: dict, g, wrows: l
     for r in full:
         e = r["engines"]
         speed, mem, _ = _ratios(e)
-
-        def cell(x: str, what: str) -> str:
-            if x not in e:
-                return "—"
-            if "median" not in e[x]:
-                notes.append(f"{x} at scale {r['scale']:g}: {e[x]['status']} ({e[x].get('reason', '')[:200]})")
-                return e[x]["status"]
-            return _fmt_s(e[x]["median"]) if what == "time" else f"{e[x]['working_mib']:.0f} MiB"
-
         one = _median(single.get(r["scale"], {}).get("engines", {}), "kpikit")
         k = _median(e, "kpikit")
         threads = f"{one / k:.2f}×" if one and k else "—"
-        times = " | ".join(cell(x, "time") for x in w.engines)
-        mems = " | ".join(cell(x, "memory") if "median" in e.get(x, {}) else "—" for x in w.engines)
+        times = " | ".join(_cell(e, r["scale"], x, "time", notes) for x in w.engines)
+        mems = " | ".join(_cell(e, r["scale"], x, "memory", notes) if "median" in e.get(x, {}) else "—" for x in w.engines)
         lines.append(
             f"| {_level(w, r['scale'])} | {r['scale']:g} | {r['rows']:,} | {times} | {_fmt_s(one)} | {threads} | {mems} | {speed} | {mem} |"
             + (f" {r['measured_at']} ({r['repeat']}) |" if per_row else "")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS
 
 
 def _status_kib(field: str) -> int:
@@ -74,7 +74,7 @@ def main() -> None:
             except MemoryError:
                 print(json.dumps({"engine": name, "status": "out of memory", "reason": "MemoryError"}), flush=True)
                 continue
-            except Exception as e:  # noqa: BLE001 - any engine failure is recorded, not fatal
+            except Exception as e:  # any engine failure is recorded, not fatal
                 print(json.dumps({"engine": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True)
                 continue
             try:
@@ -89,9 +89,9 @@ def main() -> None:
 
     fn = w.engines[a.engine]
     # Import every engine's modules first so that import cost counts neither as time nor memory.
-    import duckdb  # noqa: F401
-    import polars  # noqa: F401
-    import pyarrow  # noqa: F401
+    import duckdb  # noqa: F401 - loaded for its import cost only
+    import polars  # noqa: F401 - loaded for its import cost only
+    import pyarrow  # noqa: F401 - loaded for its import cost only
 
     loaded_kib = _status_kib("VmRSS")
     _reset_peak()

@@ -6,24 +6,23 @@ and segment, rates as fractions, money in the input's unit.
 
 # No `from __future__ import annotations` here: it would bind the name `annotations` in the
 # package namespace, which exports the public API only.
-from . import _kpikit, datasets, formulas
-from .exceptions import InputError, KpikitError, ParameterError, SchemaError, SkippedRowsWarning
-from .catalog import catalog, metric, register_metric
-from .kpi import KPI
-from .sources import Sources
-from .scorecard import Scorecard, ScorecardResult
-from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
-from .survey import csat, nps
-from .funnel import funnel, funnel_from_stages
-
-# Sales, marketing, support and onboarding metrics.
-from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
-
-# Customer lifetime value.
-from . import clv, plot
-from .clv import rfm_split, rfm_summary
+from . import _kpikit, clv, datasets, formulas, plot
 from .activity import active_users, lifecycle, stickiness
+from .catalog import catalog, metric, register_metric
+from .check import CheckResult, check
+from .clv import rfm_split, rfm_summary
+from .exceptions import InputError, KpikitError, ParameterError, SchemaError, SkippedRowsWarning
+from .funnel import funnel, funnel_from_stages
+from .journey import JourneyResult, journey
+from .kpi import KPI
+from .report import Report, report
 from .retention import retention
+from .revenue import mrr, mrr_movements, revenue_cohorts, revenue_metrics
+from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment, support_metrics
+from .scorecard import Scorecard, ScorecardResult
+from .sources import Sources
+from .spec import Spec, load_spec
+from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
 
@@ -67,22 +66,15 @@ __all__ = [
     "stickiness",
     "lifecycle",
     "retention",
+    # The customer-journey view.
+    "journey",
+    "JourneyResult",
+    # The report: kpikit's main job.
+    "report",
+    "Report",
+    "load_spec",
+    "Spec",
+    # Data integrity checks.
+    "check",
+    "CheckResult",
 ]
-
-# The customer-journey view.
-from .journey import JourneyResult, journey  # noqa: E402
-
-__all__ += ["journey", "JourneyResult"]
-
-# The report: kpikit's main job.
-from .report import Report, report  # noqa: E402
-
-__all__ += ["report", "Report"]
-from .spec import Spec, load_spec  # noqa: E402
-
-__all__ += ["load_spec", "Spec"]
-
-# Data integrity checks.
-from .check import CheckResult, check  # noqa: E402
-
-__all__ += ["check", "CheckResult"]

@@ -52,7 +52,7 @@ def output_of(table: Any, output: str | None) -> str:
         check_output(output)
         return output
     pd = sys.modules.get("pandas")
-    if pd is not None and isinstance(table, (pd.DataFrame, pd.Series)) or is_dask(table) or isinstance(table, dict):
+    if (pd is not None and isinstance(table, (pd.DataFrame, pd.Series))) or is_dask(table) or isinstance(table, dict):
         return "pandas"
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(table, (pl.DataFrame, pl.LazyFrame)):
@@ -93,7 +93,8 @@ def _unique(columns: Sequence[str | None]) -> list[str]:
 
 def _dask_state(analysis: Analysis, ddf: Any, columns: list[str], options: dict[str, Any], partitioned: bool) -> Any:
     """The merged state of every partition: partials where the data lives, merged once."""
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     missing = [c for c in columns if c not in ddf.columns]
     if missing:
@@ -106,7 +107,8 @@ def _dask_state(analysis: Analysis, ddf: Any, columns: list[str], options: dict[
     if analysis.shuffle is not None and not partitioned:
         ddf = ddf.shuffle(on=options[analysis.shuffle])
     parts = ddf.to_delayed()
-    blobs = dask.compute(*[dask.delayed(_partial)(analysis.state, p, i, options) for i, p in enumerate(parts)])
+    tasks = [delayed(_partial)(analysis.state, p, i, options) for i, p in enumerate(parts)]
+    blobs = compute(*tasks)  # type: ignore[no-untyped-call]  # dask.base.compute is not annotated
     return analysis.merge(_read_states(blobs))
 
 

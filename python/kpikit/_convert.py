@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .exceptions import ParameterError, SchemaError
 
@@ -55,9 +55,9 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):
         return table
     if isinstance(table, dict):
-        import pyarrow as pa
+        import pyarrow
 
-        return pa.table(table)
+        return pyarrow.table(table)
     raise SchemaError(
         f"expected a table (pandas or polars DataFrame, pyarrow Table, or an Arrow stream), got {type(table).__name__}"
     )
@@ -155,7 +155,7 @@ def _boolean_bits(series: Any) -> Any:
         return None
     nulls = 0 if mask is None else int(np.count_nonzero(mask))
     validity = None
-    if nulls:
+    if mask is not None and nulls:
         packed = np.packbits(mask, bitorder="little")
         np.invert(packed, out=packed)
         validity = pa.py_buffer(packed)
@@ -259,7 +259,8 @@ def _polars(table: Any) -> Any:
     import polars as pl
     import pyarrow as pa
 
-    frame = pl.from_arrow(table)
+    # A table (not an array) comes back as a DataFrame.
+    frame = cast(pl.DataFrame, pl.from_arrow(table))
     enums = {}
     for field in table.schema:
         if pa.types.is_dictionary(field.type) and field.type.value_type in (pa.string(), pa.large_string()):
@@ -327,13 +328,10 @@ def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
     """The categories (an Arrow array, in order) and orderedness of a categorical column of a
     pandas, Dask, polars or Arrow table; None when the column is not categorical."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     pd = sys.modules.get("pandas")
     dtype = None
-    if pd is not None and isinstance(source, pd.DataFrame):
-        dtype = source.dtypes.get(name)
-    elif hasattr(source, "dtypes") and hasattr(source, "npartitions"):
+    if (pd is not None and isinstance(source, pd.DataFrame)) or (hasattr(source, "dtypes") and hasattr(source, "npartitions")):
         dtype = source.dtypes.get(name)
     if pd is not None and isinstance(dtype, pd.CategoricalDtype):
         if dtype.categories is None:

@@ -109,11 +109,11 @@ def metric_history(
     if counts and m.counts is not None:
         src = out if m.counts.function is None else run(m.counts.function)
         by_period = src.assign(period=pd.to_datetime(src["period"])).set_index("period")
-        for name, column in zip(("numerator", "denominator"), (m.counts.numerator, m.counts.denominator)):
+        for name, column in zip(("numerator", "denominator"), (m.counts.numerator, m.counts.denominator), strict=True):
             history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
     if m.interval is not None:
         by_period = out.assign(period=pd.to_datetime(out["period"])).set_index("period")
-        for name, column in zip(("ci_low", "ci_high"), m.interval):
+        for name, column in zip(("ci_low", "ci_high"), m.interval, strict=True):
             history[name] = history["period"].map(by_period[column]).astype(float).to_numpy()
     if cutoff is not None:
         ends = history["period"] + PERIODS[freq]

@@ -3,10 +3,13 @@ command line: status colours, how a value of each unit is written, and sparkline
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["STATUS_COLOURS", "format_value", "is_true", "sparkline"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["STATUS_COLOURS", "format_value", "is_true", "records", "sparkline"]
 
 #: The colour of each KPI status (:data:`kpikit.kpi.STATUSES`).
 STATUS_COLOURS = {
@@ -73,3 +76,9 @@ def is_true(x: Any) -> bool:
 
     # pd.isna first: `NA == NA` is NA, whose truth value raises.
     return bool(not pd.isna(x) and x)
+
+
+def records(frame: pd.DataFrame) -> Iterable[Any]:
+    """The rows of a frame as named tuples (``itertuples(index=False)``). A field has its
+    column's dtype, which a type checker cannot know from the frame's type: rows are ``Any``."""
+    return frame.itertuples(index=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Literal, Protocol
 
 
 class ArrowArrayExportable(Protocol):
@@ -18,7 +18,7 @@ class ArrowStreamExportable(Protocol):
 
 
 #: A table: pandas or polars DataFrame, pyarrow Table or RecordBatch, or any Arrow stream.
-TableLike = Union[ArrowStreamExportable, ArrowArrayExportable, Any]
+TableLike = ArrowStreamExportable | ArrowArrayExportable | Any
 
 #: Where results go: a pandas DataFrame (default), a polars DataFrame or a pyarrow Table.
 Output = Literal["pandas", "polars", "arrow"]

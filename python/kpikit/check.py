@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import _kpikit
 from ._convert import check_output, table_input
+from ._render import records
 from .exceptions import ParameterError
 from .sources import Sources
 
@@ -73,8 +74,13 @@ class _Plan:
 
 def _plan(role: str, cols: Mapping[str, Any]) -> _Plan:
     """The rules of one role, from the columns its mapping names (absent keys are not checked)."""
-    has = lambda *keys: [cols[k] for k in keys if cols.get(k) is not None]  # noqa: E731
-    non_negative = lambda *keys: [(c, 0.0, None, False) for c in has(*keys)]  # noqa: E731
+
+    def has(*keys: str) -> list[str]:
+        return [cols[k] for k in keys if cols.get(k) is not None]
+
+    def non_negative(*keys: str) -> list[tuple[str, float | None, float | None, bool]]:
+        return [(c, 0.0, None, False) for c in has(*keys)]
+
     if role == "subscriptions":
         if cols.get("period") is not None:  # monthly snapshots: one row per customer and month
             return _Plan(has("customer", "period", "mrr"), [has("customer", "period")], non_negative("mrr"),
@@ -280,18 +286,18 @@ def check(
             drop_min_median=DROP_MIN_MEDIAN, gap_min_median=GAP_MIN_MEDIAN,
         )
         found_df = _frame(found)
-        for r in found_df.itertuples(index=False):
+        for r in records(found_df):
             if r.check in ("missing_column", "wrong_type"):
                 message = f"column {r.column!r} {r.rule}"
             else:
-                shown = "; ".join(f"row {i}: {v}" for i, v in zip(r.examples, r.values))
+                shown = "; ".join(f"row {i}: {v}" for i, v in zip(r.examples, r.values, strict=True))
                 message = f"{r.column}: {r.rule}: {r.count} row(s), e.g. {shown}"
             findings.append(_finding(role, r.check, r.column, int(r.count), [int(x) for x in r.examples], message))
         spans_df = _frame(spans)
         first = pd.to_datetime(spans_df["first"]).min() if len(spans_df) else pd.NaT
         last = pd.to_datetime(spans_df["last"]).max() if len(spans_df) else pd.NaT
         days_stale: int | None = None
-        if last is not pd.NaT and last == last:
+        if isinstance(last, pd.Timestamp):  # not NaT (no spans, or no time values)
             covered = last.normalize() + (pd.offsets.MonthEnd(0) if plan.month_coverage and freq == "month" else pd.Timedelta(0))
             days_stale = int((day - covered.normalize()) // pd.Timedelta(days=1))
             if days_stale > staleness[role]:
@@ -313,14 +319,15 @@ def check(
     warned = frame[frame["severity"] == "warning"].groupby("source").size()
     summary["failed"] = summary["source"].map(failed).fillna(0).astype("int64")
     summary["warnings"] = summary["source"].map(warned).fillna(0).astype("int64")
-    summary["status"] = ["failed" if f else "warning" if w else "ok" for f, w in zip(summary["failed"], summary["warnings"])]
+    summary["status"] = ["failed" if f else "warning" if w else "ok" for f, w in zip(summary["failed"], summary["warnings"], strict=True)]
     return CheckResult(frame, summary, day, output, per_period)
 
 
 def _frame(table: Any) -> pd.DataFrame:
     import pyarrow as pa
 
-    return pa.table(table).to_pandas(date_as_object=False)
+    frame: pd.DataFrame = pa.table(table).to_pandas(date_as_object=False)
+    return frame
 
 
 def _finding(source: str, check: str, column: str, count: int, examples: list[int], message: str) -> dict[str, Any]:
@@ -332,7 +339,10 @@ def _finding(source: str, check: str, column: str, count: int, examples: list[in
 def _volume_findings(role: str, column: str, freq: str, counts: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     unit = _UNITS.get(freq, freq)
-    label = (lambda d: f"{d:%Y-%m}") if freq == "month" else (lambda d: f"{d:%Y-%m-%d}")
+
+    def label(d: pd.Timestamp) -> str:
+        return f"{d:%Y-%m}" if freq == "month" else f"{d:%Y-%m-%d}"
+
     gaps = counts[counts["gap"]]
     if len(gaps):
         shown = ", ".join(label(d) for d in gaps["period"].head(5))
@@ -341,7 +351,7 @@ def _volume_findings(role: str, column: str, freq: str, counts: pd.DataFrame) ->
     drops = counts[counts["drop"]]
     if len(drops):
         shown = "; ".join(f"{label(r.period)}: {r.rows} rows vs median {r.trailing_median:g}"
-                          for r in drops.head(3).itertuples(index=False))
+                          for r in records(drops.head(3)))
         before = f"the same weekday of the {TRAILING} weeks before" if freq == "day" else f"the {TRAILING} {unit}s before"
         out.append(_finding(role, "volume_drop", column, len(drops), [int(x) for x in drops["first_row"].head(5)],
                             f"{len(drops)} {unit}(s) with fewer than {DROP_RATIO:.0%} of the median rows of "
@@ -368,9 +378,11 @@ def _cell(value: Any, right: bool = False) -> str:
 
 
 def _render_html(result: CheckResult) -> str:
-    th = lambda hs: "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in hs)  # noqa: E731
+    def th(hs: list[str]) -> str:
+        return "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in hs)
+
     rows = []
-    for r in result.sources.itertuples(index=False):
+    for r in records(result.sources):
         stale = None if r.days_stale is pd.NA else int(r.days_stale)
         rows.append(
             f"<tr><td style='padding:4px 8px'><b>{html.escape(r.source)}</b></td>{_cell(int(r.rows), True)}"
@@ -381,7 +393,7 @@ def _render_html(result: CheckResult) -> str:
              f"{th(['source', 'rows', 'first', 'last', 'days stale', 'status'])}</tr></thead>"
              f"<tbody>{''.join(rows)}</tbody></table>")
     found = []
-    for f in result.findings.itertuples(index=False):
+    for f in records(result.findings):
         examples = ", ".join(str(x) for x in f.examples) or "–"
         found.append(
             f"<tr>{_cell(f.source)}{_cell(f.check)}<td style='padding:4px 8px'>{_badge(f.severity)}</td>"

@@ -420,7 +420,7 @@ def _column(table: Any, name: str) -> Any:
         values = None if found is None else np.asarray(found, dtype=np.float64)
     except KpikitError:
         raise
-    except Exception as e:  # noqa: BLE001 - each library has its own conversion errors
+    except Exception as e:  # each library has its own conversion errors
         raise SchemaError(f'column "{name}" must be numeric: {e}') from None
     if values is None:
         raise SchemaError(f"column {name!r} not found; the table has columns {names}")
@@ -518,8 +518,8 @@ class _Model:
         self.max_T_: float | None = None
 
     def _store(self, fit: dict[str, Any]) -> None:
-        self.params_ = dict(zip(self._param_names, fit["params"]))
-        self.standard_errors_ = dict(zip(self._param_names, fit["std_errors"]))
+        self.params_ = dict(zip(self._param_names, fit["params"], strict=True))
+        self.standard_errors_ = dict(zip(self._param_names, fit["std_errors"], strict=True))
         self.log_likelihood_ = float(fit["log_likelihood"])
         self.iterations_ = int(fit["iterations"])
 
@@ -536,7 +536,7 @@ class _Model:
         p = self._p()
         se = [self.standard_errors_[n] if self.standard_errors_ else None for n in self._param_names]
         rows = []
-        for name, v, s in zip(self._param_names, p, se):
+        for name, v, s in zip(self._param_names, p, se, strict=True):
             s = math.nan if s is None else s
             rows.append((name, v, s, v - 1.959963984540054 * s, v + 1.959963984540054 * s))
         return pd.DataFrame(rows, columns=["param", "coef", "se", "lower 95%", "upper 95%"]).set_index("param")

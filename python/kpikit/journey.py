@@ -10,13 +10,14 @@ judged by :class:`kpikit.KPI` (with the two-proportion test where the counts exi
 from __future__ import annotations
 
 import html
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ._history import PERIODS, metric_history
-from ._render import format_value, is_true
+from ._render import format_value, is_true, records
 from .catalog import definitions, metric
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -149,7 +150,7 @@ def _dissonance(frame: pd.DataFrame) -> pd.DataFrame:
     by_metric = frame.set_index("metric")
     stages = list(STAGES)
     pairs = []
-    for upper, lower in zip(stages, stages[1:]):
+    for upper, lower in itertools.pairwise(stages):
         if upper not in _STAGE_RATE or lower not in _STAGE_RATE:
             continue
         a, b = _STAGE_RATE[upper], _STAGE_RATE[lower]
@@ -203,7 +204,7 @@ def _render_html(result: JourneyResult) -> str:
         f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
         f"{'up' if d.upper_change > 0 else 'down'} while {html.escape(metric(d.lower_metric).name)} "
         f"{'up' if d.lower_change > 0 else 'down'} ({d.upper_stage} → {d.lower_stage}), both significant at 5 %.</div>"
-        for d in result.dissonance.itertuples()
+        for d in records(result.dissonance)
     )
     period = frame["period"].dropna().max()
     title = f"Customer journey, {result.freq} of {pd.Timestamp(period):%Y-%m-%d}" if pd.notna(period) else "Customer journey"

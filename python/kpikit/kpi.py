@@ -174,7 +174,7 @@ class KPI:
         ``significant``, and ``anomaly`` (see the class notes for the rules). The result comes
         back in the history's library unless ``output`` says otherwise.
         """
-        output = output_of(history, output)
+        library = output_of(history, output)
         column = value or self.metric
         counts = [c for c in (self.numerator, self.denominator) if c is not None]
         table = table_input(history, [period, column, *counts])
@@ -209,4 +209,4 @@ class KPI:
             denominator=self.denominator,
             anomaly_periods=self.anomaly_periods,
         )
-        return table_output(result, output)
+        return table_output(result, library)

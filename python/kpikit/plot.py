@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ParameterError
 from ._render import STATUS_COLOURS
+from .exceptions import ParameterError
 
 __all__ = [
     "frequency_recency_matrix",
@@ -175,8 +175,8 @@ def calibration_vs_holdout(model: Any, split: Any, *, n: int = 7, ax: Any = None
     group = np.minimum(freq, n - 1).astype(int)
     xs = np.arange(n)
     present = np.array([(group == g).any() for g in xs])
-    mean_actual = np.array([actual[group == g].mean() if p else np.nan for g, p in zip(xs, present)])
-    mean_pred = np.array([predicted[group == g].mean() if p else np.nan for g, p in zip(xs, present)])
+    mean_actual = np.array([actual[group == g].mean() if p else np.nan for g, p in zip(xs, present, strict=True)])
+    mean_pred = np.array([predicted[group == g].mean() if p else np.nan for g, p in zip(xs, present, strict=True)])
     ax = _axes(ax)
     ax.plot(xs, mean_actual, marker="o", label="actual")
     ax.plot(xs, mean_pred, marker="s", label="predicted")
@@ -440,7 +440,7 @@ def funnel(table: Any, /, *, entry_period: Any = None, ax: Any = None) -> Any:
     ypos = np.arange(len(g))[::-1]
     ax.barh(ypos, reached, color="#4c6ef5")
     ax.set_yticks(ypos, labels)
-    for i, (y, v) in enumerate(zip(ypos, reached)):
+    for i, (y, v) in enumerate(zip(ypos, reached, strict=True)):
         text = f"{v:,.0f}"
         if i > 0 and reached[i - 1] > 0:
             text += f"  ({100 * v / reached[i - 1]:.1f} % of previous, {100 * v / reached[0]:.1f} % of first)"

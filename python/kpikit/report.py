@@ -181,10 +181,9 @@ def report(
     True
     """
     try:
-        import matplotlib
+        import matplotlib.pyplot as plt
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ParameterError("kpikit.report draws its charts with matplotlib: pip install 'kpikit[plot]'") from e
-    import matplotlib.pyplot as plt
 
     from . import plot
     from .activity import active_users
@@ -228,8 +227,8 @@ def report(
         sections.append("kpi_trends")
         parts.append(f"<h2>KPI trends against targets</h2>{trends}")
 
-        if "subscriptions" in roles:
-            table, cols = sources.subscriptions  # type: ignore[misc]
+        if sources.subscriptions is not None:
+            table, cols = sources.subscriptions
             keys = {k: cols[k] for k in ("customer", "period", "mrr", "started", "ended", "amount", "interval") if k in cols}
             keys.update({new: cols[old] for old, new in (("start", "started"), ("end", "ended")) if old in cols})
 
@@ -244,8 +243,8 @@ def report(
         else:
             skipped["mrr_movements"] = "no subscriptions source"
 
-        if "leads" in roles and "stages" in sources.leads[1]:  # type: ignore[index]
-            table, cols = sources.leads  # type: ignore[misc]
+        if sources.leads is not None and "stages" in sources.leads[1]:
+            table, cols = sources.leads
             stages = list(cols["stages"])
             window = cols.get("window")
 
@@ -261,8 +260,8 @@ def report(
         else:
             skipped["funnel"] = "no leads source with stages"
 
-        if "events" in roles:
-            table, cols = sources.events  # type: ignore[misc]
+        if sources.events is not None:
+            table, cols = sources.events
 
             def retention_section() -> str:
                 triangle = retention(table, user=cols["user"], time=cols["time"], freq="month", output="pandas")

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, choice, run
-from ._analysis import freq as check_freq
+from ._analysis import Analysis, choice, freq as check_freq, run
 from ._typing import Output, TableLike
 from .activity import check_event_column, event_names
 from .exceptions import ParameterError

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, is_dask, output_of, run
-from ._analysis import freq as check_freq
+from ._analysis import Analysis, check_segments, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError

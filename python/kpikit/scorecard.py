@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ._history import metric_history
-from ._render import STATUS_COLOURS, format_value, is_true, sparkline
+from ._render import STATUS_COLOURS, format_value, is_true, records, sparkline
 from .catalog import metric
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -171,7 +171,7 @@ def _render_html(result: ScorecardResult) -> str:
     rows = result.rows
     if len(rows) and rows["north_star"].any():  # the north star leads the card
         rows = pd.concat([rows[rows["north_star"]], rows[~rows["north_star"]]])
-    for r in rows.itertuples(index=False):
+    for r in records(rows):
         colour = STATUS_COLOURS.get(r.status, "#868e96")
         changed = r.change == r.change and r.change != 0
         arrow = "" if not changed else ("▲" if r.change > 0 else "▼")
@@ -191,7 +191,7 @@ def _render_html(result: ScorecardResult) -> str:
         anomaly = (" <span style='color:#c92a2a' title='sudden spike or drop: modified z-score over the trailing periods "
                    "above 3.5'>⚠ anomaly</span>") if is_true(r.anomaly) else ""
         check = ""
-        if "data_check" in rows.columns and isinstance(getattr(r, "data_check"), str) and r.data_check == "failed":
+        if "data_check" in rows.columns and isinstance(r.data_check, str) and r.data_check == "failed":
             check = " <span style='color:#c92a2a' title='a source of this KPI failed its data check'>⚠ data check failed</span>"
         weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
         body.append(

@@ -67,7 +67,7 @@ class Sources:
                 if col is None:
                     continue
                 t = pd.to_datetime(col, errors="coerce", utc=True).max()
-                if t is pd.NaT or t != t:
+                if not isinstance(t, pd.Timestamp):  # NaT: no time in the column
                     continue
                 t = t.tz_convert(None)
                 # A month start in a period column stands for the whole month.
@@ -118,5 +118,7 @@ def _column(table: Any, name: str) -> pd.Series | None:
     if isinstance(table, pd.DataFrame):
         return table[name]
     if hasattr(table, "column_names"):  # pyarrow
-        return table.column(name).to_pandas()
-    return table[name].to_pandas()  # polars
+        arrow_column: pd.Series = table.column(name).to_pandas()
+        return arrow_column
+    polars_column: pd.Series = table[name].to_pandas()
+    return polars_column

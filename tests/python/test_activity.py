@@ -9,8 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 
@@ -126,7 +125,7 @@ def test_active_users_match_a_plain_reference(pairs: list[tuple[int, int]], w1: 
     ref = _active_reference(pairs, windows)
     for c in ["active_users", "dau", "wk", "mau"]:
         assert out[c].tolist() == ref[c].tolist(), c
-    expected = [d / m if m else None for d, m in zip(ref.dau, ref.mau)]
+    expected = [d / m if m else None for d, m in zip(ref.dau, ref.mau, strict=True)]
     assert [None if pd.isna(x) else x for x in out.dau_mau] == expected
 
 
@@ -135,7 +134,7 @@ def test_large_input_runs_in_parallel_ranges_and_equals_reference() -> None:
 
     rng = np.random.default_rng(1)
     n = 400_000
-    pairs = list(zip(rng.integers(0, 5000, n).tolist(), rng.integers(0, 90, n).tolist()))
+    pairs = list(zip(rng.integers(0, 5000, n).tolist(), rng.integers(0, 90, n).tolist(), strict=True))
     out = kpikit.active_users(pd.DataFrame(log(pairs)), user="user", time="time", windows={"dau": 1, "wau": 7})
     df = pd.DataFrame(pairs, columns=["u", "d"]).drop_duplicates()
     dau = df.groupby("d").u.nunique().reindex(range(90), fill_value=0)

@@ -25,9 +25,8 @@ import pyarrow as pa
 import pytest
 
 import kpikit
-from kpikit import KpikitError
-
 from conftest import TABLE_MAKERS
+from kpikit import KpikitError
 
 T0 = pd.Timestamp("2026-01-05 10:00")
 

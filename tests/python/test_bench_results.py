@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benches"))
-import run  # noqa: E402
+import run
 
 
 def _row(workload: str, scale: float, threads: int, median: float, when: str, rows: int = 100) -> dict:

@@ -163,4 +163,4 @@ def test_kpi_direction_comes_from_the_catalog() -> None:
     h = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=2, freq="MS"), "customer_churn_rate": [0.01, 0.015]})
     r = kpikit.KPI("customer_churn_rate", target=0.02).evaluate(h)
     assert r.status.tolist() == ["on_track", "on_track"]
-    assert r.improved[1] == False  # noqa: E712  (churn went up)
+    assert r.improved[1] == False  # noqa: E712 - a numpy bool is not the False singleton (churn went up)

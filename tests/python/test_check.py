@@ -10,8 +10,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 from kpikit import CheckResult, Sources, check
@@ -244,7 +243,7 @@ def test_demo_company_has_no_failed_check() -> None:
     assert result.failed_roles() == set()
     summary = result.summary()
     assert summary["source"].tolist() == sources.roles()
-    for role, rows in zip(summary["source"], summary["rows"]):
+    for role, rows in zip(summary["source"], summary["rows"], strict=True):
         assert rows == len(getattr(sources, role)[0])
     assert (summary["days_stale"] == 0).all()
     assert result.to_frame().empty  # seed 0 at scale 1 has neither failures nor warnings

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 from kpikit.clv import BetaGeo, GammaGamma, ParetoNBD, ShiftedBetaGeo, customer_lifetime_value
@@ -234,7 +233,7 @@ def hyp2f1_series(a: float, b: float, c: float, z: float) -> float:
 def test_beta_geo_reproduces_fader_hardie_lee_on_cdnow(cdnow: pd.DataFrame) -> None:
     bg = BetaGeo().fit(cdnow[["frequency", "recency", "T"]])
     assert bg.params_ is not None and bg.standard_errors_ is not None
-    for name, want in zip(["r", "alpha", "a", "b"], CDNOW):
+    for name, want in zip(["r", "alpha", "a", "b"], CDNOW, strict=True):
         assert bg.params_[name] == pytest.approx(want, abs=0.0015), name
     assert bg.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
     assert all(se is not None and se > 0 for se in bg.standard_errors_.values())
@@ -251,7 +250,7 @@ def test_beta_geo_likelihood_matches_numeric_integration(x: int, tx: float, T: f
 
 def test_beta_geo_predictions_match_the_formulas() -> None:
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     r, alpha, a, b = CDNOW
     t = np.array([1.0, 10.0, 39.0, 78.0])
     want = [(a + b - 1) / (a - 1) * (1 - (alpha / (alpha + s)) ** r * hyp2f1_series(r, b, a + b - 1, s / (alpha + s))) for s in t]
@@ -267,7 +266,7 @@ def test_beta_geo_predictions_match_the_formulas() -> None:
 
 def test_beta_geo_properties() -> None:
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     # P(alive) = 1 without repeat purchases, whatever the age.
     np.testing.assert_array_equal(bg.conditional_probability_alive({"frequency": np.zeros(4), "recency": np.zeros(4), "T": [1.0, 10, 50, 500]}), 1.0)
     # Expected purchases increase with t, unconditionally and conditionally.
@@ -318,7 +317,7 @@ def test_weights_are_the_same_as_repeated_rows(cdnow: pd.DataFrame) -> None:
 
 def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataFrame) -> None:
     # Nobody ever comes back: the dropout and rate parameters are not identified.
-    with pytest.raises(kpikit.KpikitError, match="did not converge.*penalizer_coef"):
+    with pytest.raises(kpikit.KpikitError, match=r"did not converge.*penalizer_coef"):
         BetaGeo().fit({"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.full(50, 30.0)})
     # Purchases at one steady rate (Poisson counts, uniform recency): no heterogeneity in the
     # dropout probability, so the likelihood keeps rising as a, b → ∞ with a/(a+b) fixed;
@@ -326,7 +325,7 @@ def test_penalizer_shrinks_and_fits_that_cannot_converge_say_why(cdnow: pd.DataF
     rng = np.random.default_rng(1)
     x = rng.poisson(1.0, 300).astype(float)
     tx = np.where(x > 0, rng.uniform(1, 30, 300), 0.0)
-    with pytest.raises(kpikit.KpikitError, match="no proper maximum.*penalizer_coef"):
+    with pytest.raises(kpikit.KpikitError, match=r"no proper maximum.*penalizer_coef"):
         BetaGeo().fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)})
     assert BetaGeo(penalizer_coef=0.1).fit({"frequency": x, "recency": tx, "T": np.full(300, 30.0)}).params_ is not None
     # The penalty shrinks the CDNOW estimates towards zero.
@@ -372,7 +371,7 @@ def test_gamma_gamma_reproduces_the_published_cdnow_fit(cdnow_spend: pd.DataFram
 
 def test_customer_lifetime_value_matches_the_discounted_sum() -> None:
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 30.43, 35.0], "T": [38.86, 38.86, 37.0], "monetary_value": [0.0, 22.35, 41.0]})
     got = customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=6, discount_rate=0.02, freq="week")
@@ -486,10 +485,10 @@ def test_pareto_nbd_alive_and_conditional_match_the_formulas() -> None:
     for x, tx, T in [(2, 30.43, 38.86), (5, 10.0, 38.0), (1, 1.71, 38.86)]:
         k = r + s + x
 
-        def F(u: float) -> float:
+        def F(u: float, k: float) -> float:
             return hyp2f1_series(k, s + 1, k + 1, (alpha - beta) / (alpha + u)) / (alpha + u) ** k
 
-        a0 = F(tx) - F(T)
+        a0 = F(tx, k) - F(T, k)
         alive = 1 / (1 + s / k * (alpha + T) ** (r + x) * (beta + T) ** s * a0)
         one = {"frequency": x, "recency": tx, "T": T}
         assert m.conditional_probability_alive(one) == pytest.approx(alive, rel=1e-10)
@@ -526,7 +525,7 @@ def test_calibration_vs_holdout_plots_group_means() -> None:
 
     matplotlib.use("Agg")
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     split = pd.DataFrame(
         {
             "frequency": [0, 0, 1, 4, 9],
@@ -602,7 +601,7 @@ def test_rfm_refuses_pandas_aliases_with_the_word_to_use(alias: str, word: str) 
         kpikit.rfm_summary(log, customer="customer", time="time", freq=alias)
     with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
         kpikit.rfm_split(log, customer="customer", time="time", calibration_end="2024-01-05", freq=alias)
-    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+    with pytest.raises(kpikit.ParameterError, match=r'"freq".*not one of'):
         kpikit.rfm_summary(log, customer="customer", time="time", freq="second")
 
 
@@ -626,7 +625,7 @@ def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
     with pytest.raises(TypeError):
         kpikit.rfm_summary(log, "customer", "time")  # type: ignore[misc]
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86], "monetary_value": [22.35]})
     with pytest.raises(TypeError):
@@ -643,7 +642,7 @@ def test_old_names_and_positions_are_type_errors(cdnow: pd.DataFrame) -> None:
 
 def test_customer_lifetime_value_takes_the_freq_words() -> None:
     bg, gg = BetaGeo(), GammaGamma()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
     rfm = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]},
                        index=["x", "y"])
@@ -656,7 +655,7 @@ def test_customer_lifetime_value_takes_the_freq_words() -> None:
     for alias, word in [("W", "week"), ("D", "day"), ("M", "month"), ("H", "hour")]:
         with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
             customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq=alias)
-    with pytest.raises(kpikit.ParameterError, match='"freq".*not one of'):
+    with pytest.raises(kpikit.ParameterError, match=r'"freq".*not one of'):
         customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq="quarter")
     for bad in (0, -3, 1.5, True):
         with pytest.raises(kpikit.ParameterError, match='"months"'):
@@ -670,7 +669,7 @@ def test_predictions_follow_the_table_library() -> None:
     import pyarrow as pa
 
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     rfm = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86]}, index=[10, 20])
     r, alpha, a, b = CDNOW
     # x = 2, t_x = 30.43, T = 38.86: P(alive) = 1 / (1 + a/(b+1) · ((α+T)/(α+t_x))^(r+2)); x = 0: 1.
@@ -771,7 +770,7 @@ def test_a_text_column_of_customers_is_a_schema_error() -> None:
     import polars as pl
 
     bg = BetaGeo()
-    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW))
+    bg.params_ = dict(zip(["r", "alpha", "a", "b"], CDNOW, strict=True))
     rfm = pd.DataFrame({"frequency": ["two"], "recency": [1.0], "T": [2.0]})
     for table in (rfm, pl.from_pandas(rfm), {"frequency": ["two"], "recency": [1.0], "T": [2.0]}):
         with pytest.raises(kpikit.SchemaError, match='"frequency" must be numeric'):

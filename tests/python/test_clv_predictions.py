@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import kpikit
 from kpikit.clv import ParetoNBD, ShiftedBetaGeo

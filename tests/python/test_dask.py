@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import dask.dataframe as dd
@@ -17,9 +18,11 @@ import kpikit.dask
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as c:
-            yield c
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
 
 
 def _answers(n: int = 3_000) -> pd.DataFrame:
@@ -108,7 +111,7 @@ def test_unshuffled_partitions_are_wrong_and_shuffling_fixes_them(client: Client
 
 
 def test_revenue_on_a_cluster_refuses_what_needs_one_table(client: Client) -> None:
-    subs, ddf = _split_subscriptions()
+    _, ddf = _split_subscriptions()
     kw = dict(customer="customer_id", period="month", mrr="mrr")
     with pytest.raises(kpikit.ParameterError, match='"detail"'):
         kpikit.mrr_movements(ddf, detail=True, **kw)
@@ -433,7 +436,7 @@ def test_misaligned_partitions_split_by_customer(client: Client, name: str) -> N
     df = make().sort_values("customer_id", kind="stable").reset_index(drop=True)
     first_rows = np.flatnonzero(df.customer_id.ne(df.customer_id.shift()).to_numpy())
     cuts = [*first_rows[:: len(first_rows) // 4], len(df)]
-    parts = [df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    parts = [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
     assert len(parts) >= 4 and sum(map(len, parts)) == len(df)
     ddf = dd.from_map(_misaligned_part, parts, meta=_misaligned_part(df.iloc[:0]))
     pd.testing.assert_frame_equal(call(kpikit.dask, ddf, partitioned=True), call(kpikit, df), check_exact=False, rtol=1e-12)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -121,7 +122,7 @@ def test_lead_stages_are_ordered(company: DemoCompany) -> None:
     leads = company.leads
     stages = ["visited_at", "signed_up_at", "pql_at", "customer_at"]
     assert leads["visited_at"].notna().all()
-    for earlier, later in zip(stages, stages[1:]):
+    for earlier, later in itertools.pairwise(stages):
         reached = leads[later].notna()
         assert leads.loc[reached, earlier].notna().all()
         assert (leads.loc[reached, earlier] <= leads.loc[reached, later]).all()
@@ -195,11 +196,11 @@ def test_monthly_logo_churn_is_realistic(company: DemoCompany) -> None:
     subs = company.subscriptions
     active = subs.groupby("month")["customer_id"].apply(set).sort_index()
     months = list(active.index)
-    lost = sum(len(active[m] - active[n]) for m, n in zip(months, months[1:]))
+    lost = sum(len(active[m] - active[n]) for m, n in itertools.pairwise(months))
     base = sum(len(active[m]) for m in months[:-1])
     assert 0.01 <= lost / base <= 0.05
     # Some churned customers come back after a gap.
-    back = sum(len((active[n] - active[m]) & set().union(*(active[k] for k in months[:i]))) for i, (m, n) in enumerate(zip(months, months[1:])))
+    back = sum(len((active[n] - active[m]) & set().union(*(active[k] for k in months[:i]))) for i, (m, n) in enumerate(itertools.pairwise(months)))
     assert back > 0
 
 
@@ -254,9 +255,9 @@ def test_campaign_funnels_shrink_with_plausible_rates(company: DemoCompany) -> N
     c = company.campaigns
     stages = ["sent", "delivered", "opened", "clicked", "converted"]
     assert (c["sent"] > 0).all()
-    for earlier, later in zip(stages, stages[1:]):
+    for earlier, later in itertools.pairwise(stages):
         assert (c[later] <= c[earlier]).all(), later
-    total = c[stages + ["spend", "revenue"]].sum()
+    total = c[[*stages, "spend", "revenue"]].sum()
     assert 0.95 <= total["delivered"] / total["sent"] <= 0.99
     assert 0.20 <= total["opened"] / total["delivered"] <= 0.35
     assert 0.02 <= total["clicked"] / total["delivered"] <= 0.05
@@ -293,7 +294,7 @@ def test_demo_command_prints_the_scorecards_figures(capsys: pytest.CaptureFixtur
     rows = kpikit.Scorecard.executive().evaluate(kpikit.Sources.demo(scale=0.05)).to_frame()
     assert len(lines) == len(rows) == 10
     shown = {}
-    for line, r in zip(lines, rows.itertuples(index=False)):
+    for line, r in zip(lines, rows.itertuples(index=False), strict=True):
         m = re.match(r"^ (★| )(.+?) +(\d{4}-\d{2}) +(\S+(?: %)?) +target +(\S+(?: %)?) +(.+)$", line)
         assert m is not None, line
         star, kpi, period, value, target, status = m.groups()

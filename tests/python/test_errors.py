@@ -11,7 +11,7 @@ from kpikit import _kpikit
 
 def test_a_panic_in_the_core_becomes_a_kpikit_error() -> None:
     # Built with the test-hooks feature by `make test`.
-    with pytest.raises(kpikit.KpikitError, match="internal error in kpikit: boom.*bug") as err:
+    with pytest.raises(kpikit.KpikitError, match=r"internal error in kpikit: boom.*bug") as err:
         _kpikit._panic("boom")
     assert type(err.value) is kpikit.KpikitError
     # The interpreter and the extension keep working afterwards.

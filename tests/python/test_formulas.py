@@ -11,8 +11,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 from kpikit import InputError, ParameterError, SchemaError, _kpikit, formulas
@@ -324,7 +323,7 @@ def test_numbers_broadcast_against_aligned_series() -> None:
 def test_a_positional_column_with_misaligned_series_is_refused() -> None:
     a = pd.Series([1.0, 2.0], index=[0, 1])
     b = pd.Series([1.0, 2.0], index=[1, 2])
-    with pytest.raises(ParameterError, match="'operating_expenses' is paired by position.*different indexes"):
+    with pytest.raises(ParameterError, match=r"'operating_expenses' is paired by position.*different indexes"):
         formulas.ebit(a, b, np.array([1.0, 1.0]))
     # With one index shared by every Series, a positional column pairs by position as before.
     same = pd.Series([5.0, 7.0], index=[1, 0])

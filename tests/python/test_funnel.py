@@ -11,8 +11,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 
@@ -458,8 +457,9 @@ def _event_reference(
         if order != "strict":
             evs = [e for e in evs if rank(e[2]) < 32 or e[2] in excl_names]
 
-        def attempt(i: int) -> dict[str, Any]:
-            """Fill steps from entry i: k steps filled, their times, segments and named steps."""
+        def attempt(evs: list[tuple[Any, int, str, Any]], i: int) -> dict[str, Any]:
+            """Fill steps from entry i of this key's events: k steps filled, their times, segments
+            and named steps."""
             t0 = evs[i][1]
             a: dict[str, Any] = {"times": [t0], "segs": [evs[i][3]], "named": [0], "last": i, "excluded": False, "limited": False, "stop": len(evs)}
             for j in range(i + 1, len(evs)):
@@ -498,7 +498,7 @@ def _event_reference(
             # Every entry tried; the furthest non-excluded attempt, the earliest of equals.
             best = None
             for i in entries:
-                a = attempt(i)
+                a = attempt(evs, i)
                 if not a["excluded"] and (best is None or a["k"] > best["k"]):
                     best = a
             found = [best] if best is not None else []
@@ -509,7 +509,7 @@ def _event_reference(
                 if not nxt_entries:
                     break
                 i = nxt_entries[0]
-                a = attempt(i)
+                a = attempt(evs, i)
                 if not a["excluded"]:
                     found.append(a)
                 if a["k"] == n:
@@ -724,7 +724,7 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
 
 def test_a_segment_named_like_a_result_key_is_refused() -> None:
     ev = _log([(1, T0, "signup", "x")], extra="step")
-    with pytest.raises(kpikit.ParameterError, match='"by".*step'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*step'):
         _funnel(ev, ["signup"], by="step")
 
 

@@ -48,8 +48,8 @@ def test_demo_values_equal_the_underlying_analyses(demo: tuple[kpikit.Sources, k
     funnel = kpikit.funnel_from_stages(leads, stages=lc["stages"], window=lc["window"], freq="month")
     # Later steps count only for cohorts whose 90-day window has closed; entries are final.
     closed = funnel[funnel["complete"].astype(bool)]
-    subs, sc = s.subscriptions
-    spend, pc = s.spend
+    subs, _ = s.subscriptions
+    spend, _ = s.spend
     revenue = kpikit.revenue_metrics(subs, customer="customer_id", period="month", mrr="mrr", spend=spend, spend_time="month", spend_amount="amount", freq="month")
     moves = kpikit.mrr_movements(subs, customer="customer_id", period="month", mrr="mrr", freq="month")
     deals = kpikit.deal_metrics(s.deals[0], deal="deal_id", created="created", closed="closed", amount="amount", won="won", freq="month")
@@ -156,7 +156,7 @@ def test_opposite_moves_within_noise_are_not_dissonance() -> None:
     j = kpikit.journey(funnel_sources({"2026-01-01": (100, 10, 5, 1), "2026-02-01": (100, 14, 5, 1)}), as_of="2026-02-28")
     f = j.to_frame().set_index("metric")
     assert bool(f.loc["visitor_signup_rate", "improved"]) and not bool(f.loc["signup_pql_rate", "improved"])
-    assert f.loc["visitor_signup_rate", "significant"] == False  # noqa: E712
+    assert f.loc["visitor_signup_rate", "significant"] == False  # noqa: E712 - a numpy bool is not the False singleton
     assert j.dissonance.empty
     assert "Dissonance" not in j._repr_html_()
 

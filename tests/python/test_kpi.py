@@ -31,7 +31,7 @@ def test_increase_towards_a_deadline_every_status(make_table: Callable[[dict[str
     # Attainment from the first tracked value 1.00: (1.09 − 1.00) / (1.10 − 1.00) = 0.9.
     assert r.attainment[4] == pytest.approx(0.9)
     assert r.projected[2] == pytest.approx(1.06)
-    assert r.improved.tolist()[1:3] == [True, True] and r.improved[6] == False  # noqa: E712
+    assert r.improved.tolist()[1:3] == [True, True] and r.improved[6] == False  # noqa: E712 - a numpy bool is not the False singleton
     assert set(r.status) <= set(STATUSES)
 
 

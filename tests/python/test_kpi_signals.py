@@ -54,7 +54,7 @@ def anomaly_ref(values: list[float], lookback: int = 6) -> list[bool | None]:
 def churn_history(churned: list[int], starting: list[int]) -> dict[str, list[Any]]:
     return {
         "period": list(pd.date_range("2026-01-01", periods=len(churned), freq="MS")),
-        "customer_churn_rate": [k / n for k, n in zip(churned, starting)],
+        "customer_churn_rate": [k / n for k, n in zip(churned, starting, strict=True)],
         "churned_customers": churned,
         "starting_customers": starting,
     }
@@ -129,7 +129,7 @@ def test_matches_the_reference(churned: list[int], data: st.DataObject) -> None:
     starting = [k + data.draw(st.integers(1, 200)) for k in churned]
     h = pd.DataFrame(churn_history(churned, starting))
     r = kpikit.KPI("customer_churn_rate", target=0.05, numerator="churned_customers", denominator="starting_customers").evaluate(h)
-    for i, (k, n) in enumerate(zip(churned, starting)):
+    for i, (k, n) in enumerate(zip(churned, starting, strict=True)):
         lo, hi = wilson_ref(k, n)
         assert r.ci_low[i] == pytest.approx(lo, abs=1e-12)
         assert r.ci_high[i] == pytest.approx(hi, abs=1e-12)
@@ -138,5 +138,5 @@ def test_matches_the_reference(churned: list[int], data: st.DataObject) -> None:
             z = z_ref(churned[i - 1], starting[i - 1], k, n)
             if abs(abs(z) - Z) > 1e-9:
                 assert r.significant[i] == (abs(z) > Z)
-    expected = anomaly_ref([k / n for k, n in zip(churned, starting)])
+    expected = anomaly_ref([k / n for k, n in zip(churned, starting, strict=True)])
     assert [None if pd.isna(a) else bool(a) for a in r.anomaly] == expected

@@ -110,7 +110,7 @@ def test_many_threads_give_the_serial_results(name: str) -> None:
     serial = {s: call(s) for s in set(seeds)}
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(call, seeds))
-    for s, got in zip(seeds, parallel):
+    for s, got in zip(seeds, parallel, strict=True):
         pd.testing.assert_frame_equal(got, serial[s])
     # Different inputs give different results, so the comparison above can fail.
     assert not serial[0].equals(serial[1])

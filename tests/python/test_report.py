@@ -15,12 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import pandas as pd
+import pytest
 
-import kpikit  # noqa: E402
-from kpikit.__main__ import main  # noqa: E402
-from kpikit._render import format_value as _format  # noqa: E402
+import kpikit
+from kpikit.__main__ import main
+from kpikit._render import format_value as _format
 
 SCALE = 0.1
 

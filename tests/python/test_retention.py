@@ -9,8 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 
@@ -265,7 +264,7 @@ def test_matches_a_plain_reference(rows: list[tuple[int, int, int]], mode: str, 
     ref = _reference(rows, mode, recurring)
     got = {
         ((c - D0).days, k): (s, r)
-        for c, k, s, r in zip(out.cohort, out.period_number, out.cohort_size, out.retained)
+        for c, k, s, r in zip(out.cohort, out.period_number, out.cohort_size, out.retained, strict=True)
     }
     assert got == ref
 
@@ -338,7 +337,7 @@ def test_reached_base_matches_a_plain_reference(rows: list[tuple[int, int, int]]
     )
     got = {
         ((c - D0).days, k): (s, r, n)
-        for c, k, s, r, n in zip(out.cohort, out.period_number, out.cohort_size, out.reached, out.retained)
+        for c, k, s, r, n in zip(out.cohort, out.period_number, out.cohort_size, out.reached, out.retained, strict=True)
     }
     assert got == _rolling_reference(rows, mode)
 

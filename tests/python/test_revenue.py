@@ -11,8 +11,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 from kpikit import _kpikit
@@ -21,7 +20,7 @@ MONEY = ["starting_mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned
 
 
 def cents(s: pd.Series) -> list[int]:
-    return [int(round(v * 100)) for v in s]
+    return [round(v * 100) for v in s]
 
 
 def assert_reconciles(df: pd.DataFrame) -> None:
@@ -174,7 +173,7 @@ def test_intervals_normalise_to_a_month() -> None:
         "interval": ["quarterly", "week", "6", "annual"],
     })
     m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval")
-    assert dict(zip(m.customer, m.mrr)) == {"q": 100.0, "w": 225.33, "h": 10.0, "n": 2.0}
+    assert dict(zip(m.customer, m.mrr, strict=True)) == {"q": 100.0, "w": 225.33, "h": 10.0, "n": 2.0}
     months = subs.assign(interval=[3, 12 / 52, 6, 12])
     m2 = kpikit.mrr(months, customer="customer", started="start", amount="amount", interval="interval")
     assert m2.mrr.tolist() == m.mrr.tolist()
@@ -329,7 +328,7 @@ def _reference(subs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     led = level.reindex(full).reset_index()
     led["end_mrr"] = led.end_mrr.fillna(0).astype("int64")
     led["start"] = led.groupby("customer").end_mrr.shift(1, fill_value=0)
-    led["flash"] = [flash.get((c, m), 0) if s == 0 and e == 0 else 0 for c, m, s, e in zip(led.customer, led.month, led.start, led.end_mrr)]
+    led["flash"] = [flash.get((c, m), 0) if s == 0 and e == 0 else 0 for c, m, s, e in zip(led.customer, led.month, led.start, led.end_mrr, strict=True)]
     seen = (led.end_mrr > 0) | (led.flash > 0)
     led["ever"] = seen.groupby(led.customer).transform(lambda s: s.shift(1, fill_value=False).cummax())
     joins = (led.start == 0) & (led.end_mrr > 0)
@@ -387,7 +386,7 @@ def test_matches_pandas_reference(subs: pd.DataFrame) -> None:
 
     led = kpikit.mrr_movements(subs, detail=True, **cols)
     assert_reconciles(led)
-    assert list(zip(led.customer, led.period.dt.to_period("M"))) == list(zip(led_ref.customer, led_ref.month))
+    assert list(zip(led.customer, led.period.dt.to_period("M"), strict=True)) == list(zip(led_ref.customer, led_ref.month, strict=True))
     assert cents(led.ending_mrr) == led_ref.end_mrr.tolist()
     assert cents(led.churned_mrr) == led_ref.churned.tolist()
     assert cents(led.reactivation_mrr) == led_ref.reactivation.tolist()
@@ -401,7 +400,7 @@ def test_matches_pandas_reference(subs: pd.DataFrame) -> None:
     assert np.allclose(g.moved_in_mrr.sum(), g.moved_out_mrr.sum())
     # Each plan's ending MRR is the MRR of customers on that plan at the period end.
     ref_plan = led_ref[led_ref.end_mrr > 0].groupby(["plan", "month"]).end_mrr.sum()
-    for plan, month, ending in zip(by.plan, by.period.dt.to_period("M"), cents(by.ending_mrr)):
+    for plan, month, ending in zip(by.plan, by.period.dt.to_period("M"), cents(by.ending_mrr), strict=True):
         assert ending == ref_plan.get((plan, month), 0)
 
 
@@ -578,7 +577,7 @@ def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
 
 def test_a_segment_named_period_is_refused() -> None:
     df = pd.DataFrame(SNAPSHOTS).rename(columns={"plan": "period"})
-    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
         kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="period")
 
 

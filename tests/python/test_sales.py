@@ -3,14 +3,14 @@ library, a pandas reference, partitions, errors."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 from kpikit import _kpikit
@@ -323,7 +323,7 @@ def test_partitions_merge_exactly() -> None:
     opts = dict(columns={"created": "created", "closed": "closed", "amount": "amount", "won": "won"}, by=["rep"], freq="quarter")
     whole = _kpikit.finish_sales(_kpikit.sales_state("deals", df, **opts))
     cuts = [0, 0, 300, 301, 1_500, 2_000]
-    parts = [_kpikit.sales_state("deals", df.iloc[a:b], **opts) for a, b in zip(cuts, cuts[1:])]
+    parts = [_kpikit.sales_state("deals", df.iloc[a:b], **opts) for a, b in itertools.pairwise(cuts)]
     merged = _kpikit.finish_sales(_kpikit.merge_sales_states(parts[::-1]))
     assert pa.table(whole).equals(pa.table(merged))
     with pytest.raises(kpikit.ParameterError, match="different"):
@@ -477,7 +477,7 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
 
 def test_a_segment_named_period_is_refused() -> None:
     df = _two_owner_deals().rename(columns={"rep": "period"})
-    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
         kpikit.deal_metrics(df, rep="period", **DEAL_COLS)
 
 
@@ -513,7 +513,7 @@ def test_categorical_owner_orders_rows_like_a_string_owner() -> None:
 def test_quota_attainment_refuses_a_dask_dataframe_by_name() -> None:
     dd = pytest.importorskip("dask.dataframe")
     t = pd.DataFrame({"rep": ["a"], "t": pd.to_datetime(["2026-01-01"]), "amount": [1.0], "quota": [2.0]})
-    with pytest.raises(kpikit.SchemaError, match="Dask DataFrame.*compute"):
+    with pytest.raises(kpikit.SchemaError, match=r"Dask DataFrame.*compute"):
         kpikit.quota_attainment(dd.from_pandas(t, npartitions=1), t, rep="rep", time="t")
 
 

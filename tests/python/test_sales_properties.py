@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import kpikit
 
@@ -112,7 +111,7 @@ def test_quota_attainment_matches_pandas(deals: list[tuple], quotas: list[tuple]
         else:
             assert pd.isna(g["attainment_to_date"])
     # Share at quota per period: owners with attainment >= 1 among owners with a quota > 0.
-    for period, block in got.reset_index().groupby("period"):
+    for _, block in got.reset_index().groupby("period"):
         with_quota = block[block["quota"].fillna(0) > 0]
         share = block["share_at_quota"].iloc[0]
         if len(with_quota):

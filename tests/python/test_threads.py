@@ -58,5 +58,5 @@ def test_concurrent_calls_give_the_serial_results() -> None:
     serial = [kpikit.nps(f, score="score", time="t", by="seg") for f in frames]
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(lambda f: kpikit.nps(f, score="score", time="t", by="seg"), frames))
-    for a, b in zip(serial, parallel):
+    for a, b in zip(serial, parallel, strict=True):
         pd.testing.assert_frame_equal(a, b)

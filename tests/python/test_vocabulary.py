@@ -141,7 +141,7 @@ def test_foreign_frequency_spellings_are_refused_with_the_word_to_use(alias: str
 
 def test_a_segment_named_like_a_result_key_is_refused() -> None:
     answers = _answers().rename(columns={"plan": "period"})
-    with pytest.raises(kpikit.ParameterError, match='"by".*period'):
+    with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
         kpikit.nps(answers, score="score", time="answered_at", by="period")
 
 

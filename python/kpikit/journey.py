@@ -81,7 +81,7 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     day the sources reach), ``previous`` in the period before, ``change`` = value − previous,
     ``improved`` = whether it moved the favourable way, and for rates with counts k of n the
     Wilson 95 % interval (``ci_low``, ``ci_high``) and ``significant``: the two-proportion
-    z-test, z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)), |z| > 1.96 (see :class:`kpikit.KPI`).
+    z-test, z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)), |z| > 1.959964 (see :class:`kpikit.KPI`).
 
     Dissonance: for adjacent stages, their conversion rates (visitor→signup, signup→PQL,
     PQL→customer, customer churn) move in opposite favourable directions — one improved and

@@ -88,8 +88,9 @@ def nps(
     (promoter), 0 (passive) or −1 (detractor); with ``n' = responses + 3``,
     ``p' = (promoters + 0.75) / n'`` and ``d' = (detractors + 0.75) / n'``,
     ``se = sqrt((p' + d' − (p' − d')²) / n')`` and the bounds are
-    ``100 × ((p' − d') ± 1.96 × se)``, clipped to ±100. It stays honest for small groups (it
-    does not shrink to a point when every answer is a promoter).
+    ``100 × ((p' − d') ± z × se)`` with z = 1.959964 (the two-sided 95 % normal quantile),
+    clipped to ±100. It stays honest for small groups (it does not shrink to a point when every
+    answer is a promoter).
 
     Parameters
     ----------

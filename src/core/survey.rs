@@ -531,7 +531,7 @@ fn finish_batch(
 /// the net promoter score", The American Statistician 70(4)): each answer scores +1 / 0 / −1;
 /// add 3/4 of an answer to promoters and to detractors and 3/2 to passives
 /// (n' = n + 3, p' = (promoters + ¾) / n', d' = (detractors + ¾) / n'), then
-/// `se = sqrt((p' + d' − (p' − d')²) / n')` and the bounds are `100 × ((p' − d') ± 1.96 × se)`,
+/// `se = sqrt((p' + d' − (p' − d')²) / n')` and the bounds are `100 × ((p' − d') ± z × se)`,
 /// clipped to ±100. Unlike the plain Wald interval it does not collapse to a point when every
 /// answer is a promoter. A group with no responses has null nps and bounds.
 pub fn nps(state: &RecordBatch) -> KpiResult<RecordBatch> {

@@ -28,7 +28,7 @@ use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, take_rows, Groups};
 use super::input::Column;
 use super::parallel::{install, map_ranges};
-use super::time::{local_micros, start_dates, Freq, LocalClock, Zone, US_PER_DAY};
+use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
 const META_STEPS: &str = "kpikit.funnel.steps";
 const META_SEGMENTS: &str = "kpikit.funnel.segments";
@@ -367,11 +367,7 @@ fn latest_local(cols: &[&Column], utc_max: Option<i64>, zone: Zone) -> Option<i6
     let aware = cols
         .iter()
         .any(|c| matches!(c.data_type(), DataType::Timestamp(_, Some(_))));
-    Some(if aware {
-        LocalClock::new(zone).local(m)
-    } else {
-        m
-    })
+    Some(if aware { zone.local_of(m) } else { m })
 }
 
 /// Timestamp columns as chunks of UTC microseconds cut at the same rows (zero-copy when the

@@ -5,12 +5,14 @@ use pyo3::types::PyDict;
 
 use super::convert::{enter, table_out};
 use crate::core::demo;
+use crate::core::parallel::install;
 
 /// Generate the demo company; returns {table name: Arrow table} in `core::demo::TABLES` order.
 #[pyfunction]
 #[pyo3(signature = (seed=0, scale=1.0))]
 pub fn demo_company(py: Python<'_>, seed: u64, scale: f64) -> PyResult<Bound<'_, PyDict>> {
-    let company = enter(py, move || demo::demo_company(seed, scale))?;
+    // In kpikit's pool, not rayon's global one: only kpikit's pool is rebuilt after a fork.
+    let company = enter(py, move || install(|| demo::demo_company(seed, scale)))?;
     let out = PyDict::new(py);
     for (name, batch) in company.into_tables() {
         out.set_item(name, table_out(batch)?)?;

@@ -712,6 +712,9 @@ fn quantile(v: &mut [i64], q: f64) -> f64 {
     lo_v + frac * (hi_v - lo_v)
 }
 
+/// Most bins a histogram may have (each is a value in every step's row).
+pub const MAX_HISTOGRAM_BINS: usize = 10_000;
+
 /// Histogram bins of a time-to-convert distribution.
 #[derive(Debug, Clone, Copy)]
 pub enum Bins {
@@ -737,6 +740,9 @@ pub fn finish_funnel(
     unit: Unit,
     bins: Option<Bins>,
 ) -> KpiResult<RecordBatch> {
+    if let Some(Bins::Count(k)) = bins {
+        KpiError::int_param::<usize>("histogram", k as i128, 1, MAX_HISTOGRAM_BINS as i128)?;
+    }
     let info = Info::read(&state.schema())?;
     let n = info.steps.len();
     let has_period = info.freq.is_some();

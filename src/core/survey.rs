@@ -60,17 +60,29 @@ pub struct Scale {
     pub hi: i64,
 }
 
+/// Bounds of a score scale: its ends within ±`MAX_SCALE_END`, at most `MAX_SCALE_WIDTH` apart
+/// (one count per score is kept for every group).
+pub const MAX_SCALE_END: i64 = 1_000_000;
+pub const MAX_SCALE_WIDTH: i64 = 100;
+
 impl Scale {
     pub const NPS: Scale = Scale { lo: 0, hi: 10 };
 
-    pub fn new(lo: i64, hi: i64) -> KpiResult<Scale> {
-        if lo >= hi || hi - lo > 100 {
+    /// A scale `lo..=hi`; wide (i128) ends so that any integer reaches the bound check.
+    pub fn new(lo: impl Into<i128>, hi: impl Into<i128>) -> KpiResult<Scale> {
+        let (lo, hi) = (lo.into(), hi.into());
+        let end = i128::from(MAX_SCALE_END);
+        if lo >= hi || hi - lo > i128::from(MAX_SCALE_WIDTH) || lo < -end || hi > end {
             return Err(KpiError::param(
                 "scale",
-                format!("({lo}, {hi}) must be two integers low < high, at most 100 apart"),
+                format!("({lo}, {hi}) must be two integers low < high, at most {MAX_SCALE_WIDTH} apart, from -{MAX_SCALE_END} to {MAX_SCALE_END}"),
             ));
         }
-        Ok(Scale { lo, hi })
+        // In range of i64 by the checks above.
+        Ok(Scale {
+            lo: lo as i64,
+            hi: hi as i64,
+        })
     }
 
     fn width(&self) -> usize {
@@ -619,9 +631,10 @@ pub fn wilson(k: i64, n: i64, z: f64) -> Option<(f64, f64)> {
 /// `threshold` (4 on a 1–5 scale: the positive-score method); a fraction in 0…1 with a 95 %
 /// Wilson interval. `mean_score` is the plain mean of the scores. A group with no responses
 /// has null csat, bounds and mean.
-pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
+pub fn csat(state: &RecordBatch, threshold: impl Into<i128>) -> KpiResult<RecordBatch> {
     let info = state_info(&state.schema())?;
-    if threshold < info.scale.lo || threshold > info.scale.hi {
+    let threshold: i128 = threshold.into();
+    if threshold < i128::from(info.scale.lo) || threshold > i128::from(info.scale.hi) {
         return Err(KpiError::param(
             "threshold",
             format!(
@@ -634,15 +647,16 @@ pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
     let counts = &grid.counts;
     let (mut resp, mut sat) = (Vec::new(), Vec::new());
     let (mut rate, mut lo, mut hi, mut mean) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let first_sat = (threshold - info.scale.lo) as usize;
+    let first_sat = (threshold - i128::from(info.scale.lo)) as usize; // on the scale: 0..=100
     for c in counts {
         let s = &c[1..];
         let n: i64 = s.iter().sum();
         let k: i64 = s[first_sat..].iter().sum();
-        let total: i64 = s
+        // Wide: scores up to ±10⁶ times counts up to 2⁶³ cannot overflow an i128.
+        let total: i128 = s
             .iter()
             .enumerate()
-            .map(|(j, m)| (info.scale.lo + j as i64) * m)
+            .map(|(j, m)| i128::from(info.scale.lo + j as i64) * i128::from(*m))
             .sum();
         resp.push(n);
         sat.push(k);

@@ -471,7 +471,7 @@ fn general_cells(
             for a in f64_chunks(c)? {
                 for i in 0..a.len() {
                     let v = value_f64(&a, i).unwrap_or(0.0);
-                    if !(v.abs() <= MAX_AMOUNT) {
+                    if v.abs() > MAX_AMOUNT {
                         bad.push(values.len(), || format!("{v}"));
                     }
                     values.push(v);

@@ -106,7 +106,7 @@ pub fn finish_active_users(py: Python<'_>, state: AnyRecordBatch) -> PyResult<Py
 
 /// Users by number of active intervals (PostHog's stickiness).
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=AnyInt(1), tz="UTC", nulls="raise"))]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=AnyInt(1), tz="UTC", nulls="raise"), text_signature = "(table, user, time, *, freq=\"day\", week_start=\"monday\", start=None, end=None, cumulative=False, min_events=1, tz=\"UTC\", nulls=\"raise\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,

@@ -37,6 +37,8 @@ where
 /// beyond them (-1 for a count, 2**70) before kpikit sees it; this one keeps the value (beyond
 /// ±2**127: saturated, which no bound admits) so that the core's bound check answers with a
 /// `ParameterError` naming the parameter. Anything but an int is a `TypeError`, as before.
+/// pyo3 shows an `AnyInt` default as `...` in the signature: bindings with such a default state
+/// their `text_signature` (checked against the stub by stubtest).
 #[derive(Debug, Clone, Copy)]
 pub struct AnyInt(pub i128);
 

@@ -9,7 +9,7 @@ use crate::core::parallel::install;
 
 /// Generate the demo company; returns {table name: Arrow table} in `core::demo::TABLES` order.
 #[pyfunction]
-#[pyo3(signature = (seed=AnyInt(0), scale=1.0))]
+#[pyo3(signature = (seed=AnyInt(0), scale=1.0), text_signature = "(seed=0, scale=1.0)")]
 pub fn demo_company(py: Python<'_>, seed: AnyInt, scale: f64) -> PyResult<Bound<'_, PyDict>> {
     // In kpikit's pool, not rayon's global one: only kpikit's pool is rebuilt after a fork.
     let company = enter(py, move || {

@@ -13,7 +13,7 @@ use crate::core::time::Freq;
 /// column, "present"|"true")`; `ordered` lists column sequences that must not go
 /// back in time; `judged_until` is a day number (days since 1970-01-01, exclusive end).
 #[pyfunction]
-#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), implies=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=AnyInt(6), min_trailing=AnyInt(3), season=AnyInt(1), drop_min_median=0.0, gap_min_median=0.0))]
+#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), implies=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=AnyInt(6), min_trailing=AnyInt(3), season=AnyInt(1), drop_min_median=0.0, gap_min_median=0.0), text_signature = "(table, *, not_null=..., unique=..., ranges=..., ordered=..., implies=..., time=..., period=None, freq=\"day\", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0)")]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn check(
     py: Python<'_>,

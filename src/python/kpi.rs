@@ -12,7 +12,7 @@ use crate::core::KpiError;
 /// Per period of a history: value, target, attainment, change, improved, projected, status,
 /// optionally ci_low/ci_high/significant (with counts), and anomaly.
 #[pyfunction]
-#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=AnyInt(3), numerator=None, denominator=None, anomaly_periods=AnyInt(6)))]
+#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=AnyInt(3), numerator=None, denominator=None, anomaly_periods=AnyInt(6)), text_signature = "(history, *, period, value, freq=\"month\", week_start=\"monday\", target=None, low=None, high=None, previous=False, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3, numerator=None, denominator=None, anomaly_periods=6)")]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_kpi(
     py: Python<'_>,

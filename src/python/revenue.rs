@@ -190,7 +190,7 @@ pub fn revenue_conventions() -> PyResult<String> {
 /// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
 /// JSON the movements were computed with, when known.
 #[pyfunction]
-#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=AnyInt(0), spend=None, spend_time="month", spend_amount="amount", tz="UTC"))]
+#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=AnyInt(0), spend=None, spend_time="month", spend_amount="amount", tz="UTC"), text_signature = "(movements, *, freq=\"month\", week_start=\"monday\", ledger_conventions=None, preset=None, conventions=..., gross_margin=None, cac_lag=0, spend=None, spend_time=\"month\", spend_amount=\"amount\", tz=\"UTC\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn revenue_metrics(
     py: Python<'_>,

@@ -127,12 +127,30 @@ struct DayOffsets {
 /// any zone are about four days apart.
 pub struct LocalClock {
     zone: Zone,
-    days: Option<Box<[DayOffsets]>>,
+    /// The day of the last row converted (a copy of its slot).
+    current: DayOffsets,
+    /// `CLOCK_SLOTS` entries for a named zone, none otherwise.
+    days: Box<[DayOffsets]>,
 }
 
 impl LocalClock {
     pub fn new(zone: Zone) -> Self {
-        LocalClock { zone, days: None }
+        let empty = DayOffsets {
+            day: i64::MIN,
+            switch_us: i64::MAX,
+            before_us: 0,
+            after_us: 0,
+        };
+        let slots = if matches!(zone, Zone::Named(_)) {
+            CLOCK_SLOTS
+        } else {
+            0
+        };
+        LocalClock {
+            zone,
+            current: empty,
+            days: vec![empty; slots].into_boxed_slice(),
+        }
     }
 
     #[inline]
@@ -143,23 +161,19 @@ impl LocalClock {
             Zone::Fixed(s) => utc_us.wrapping_add(s * 1_000_000),
             Zone::Named(tz) => {
                 let day = utc_us.div_euclid(US_PER_DAY);
-                let days = self.days.get_or_insert_with(|| {
-                    let empty = DayOffsets {
-                        day: i64::MIN,
-                        switch_us: i64::MAX,
-                        before_us: 0,
-                        after_us: 0,
-                    };
-                    vec![empty; CLOCK_SLOTS].into_boxed_slice()
-                });
-                let slot = &mut days[(day as usize) & (CLOCK_SLOTS - 1)];
-                if slot.day != day {
-                    *slot = day_offsets(&tz, day);
+                if day != self.current.day {
+                    // Time-ordered rows stay on `current` for a whole day.
+                    let slot = &mut self.days[(day as usize) & (CLOCK_SLOTS - 1)];
+                    if slot.day != day {
+                        *slot = day_offsets(&tz, day);
+                    }
+                    self.current = *slot;
                 }
-                utc_us.wrapping_add(if utc_us < slot.switch_us {
-                    slot.before_us
+                let c = &self.current;
+                utc_us.wrapping_add(if utc_us < c.switch_us {
+                    c.before_us
                 } else {
-                    slot.after_us
+                    c.after_us
                 })
             }
         }

@@ -851,7 +851,8 @@ pub fn finish_funnel(
             .flat_map(|r| {
                 let end_day = freq.start_day(freq.ordinal_of_day(dates.value(r) as i64) + 1);
                 let v = match (info.window, info.as_of) {
-                    (Some(w), Some(a)) => Some(end_day * US_PER_DAY + w <= a),
+                    // Saturating: a window may be up to 9·10¹⁸ µs, beyond any time plus it.
+                    (Some(w), Some(a)) => Some((end_day * US_PER_DAY).saturating_add(w) <= a),
                     (Some(_), None) => Some(false),
                     _ => None,
                 };

@@ -128,6 +128,9 @@ impl Window {
     }
 }
 
+/// Most periods `ltv_churn_periods` may average churn over (every row looks them all up).
+pub const MAX_LTV_CHURN_PERIODS: u32 = 1_200;
+
 /// Customers a customer-churn rate divides by (used by the rates computed from the ledger).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,11 +276,11 @@ impl Conventions {
                 self.ltv_churn_periods = match value {
                     "none" | "None" | "current" => None,
                     v => match v.parse::<u32>() {
-                        Ok(n) if n > 0 => Some(n),
+                        Ok(n) if n > 0 && n <= MAX_LTV_CHURN_PERIODS => Some(n),
                         _ => {
                             return Err(KpiError::param(
                                 name,
-                                format!("{v:?} is not None or a positive number of periods"),
+                                format!("{v:?} is not None or a number of periods from 1 to {MAX_LTV_CHURN_PERIODS}"),
                             ))
                         }
                     },

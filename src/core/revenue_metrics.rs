@@ -278,6 +278,10 @@ pub fn revenue_metrics(
 ) -> KpiResult<RecordBatch> {
     let conv = &opts.conventions;
     KpiError::int_param::<u32>("cac_lag", opts.cac_lag.into(), 0, MAX_CAC_LAG.into())?;
+    if let Some(k) = conv.ltv_churn_periods {
+        let max = super::revenue::MAX_LTV_CHURN_PERIODS.into();
+        KpiError::int_param::<u32>("ltv_churn_periods", k.into(), 1, max)?;
+    }
     if let Some(g) = opts.gross_margin {
         if !(g > 0.0 && g <= 1.0) {
             return Err(KpiError::param(

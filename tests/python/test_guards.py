@@ -246,3 +246,22 @@ def test_stickiness_range_outside_the_calendar_is_a_parameter_error(start: int |
     table = pa.table({"user": [1], "time": pa.array(pd.to_datetime(["2026-01-01"], utc=True))})
     with pytest.raises(ParameterError, match='"start"|"end"'):
         _kpikit.stickiness(table, "user", "time", start=start, end=end)
+
+
+@pytest.mark.parametrize("periods", [1_201, 2**31])
+def test_ltv_churn_periods_beyond_its_bound_is_a_parameter_error(periods: int) -> None:
+    # Every row averages churn over that many earlier periods: 2**31 was an endless loop.
+    subs = pd.DataFrame({"customer": ["a"], "period": pd.to_datetime(["2026-01-01"]), "mrr": [10.0]})
+    moves = kpikit.mrr_movements(subs, customer="customer", period="period", mrr="mrr")
+    with pytest.raises(ParameterError, match='"ltv_churn_periods"'):
+        kpikit.revenue_metrics(moves, ltv_churn_periods=periods)
+
+
+def test_funnel_window_of_any_length_marks_periods_incomplete(capfd: pytest.CaptureFixture[str]) -> None:
+    # The longest window (just under 9·10¹⁸ µs, 14,880,000 weeks) added to the end of a period
+    # in 9999 used to overflow.
+    t0 = pd.Timestamp("9999-06-01", tz="UTC")
+    leads = pd.DataFrame({"a": [t0, t0], "b": [t0 + pd.Timedelta(days=1), pd.NaT]})
+    out = kpikit.funnel_from_stages(leads, stages=["a", "b"], window="14880000w", freq="month")
+    assert out.complete.tolist() == [False, False]
+    assert_no_panic(capfd)

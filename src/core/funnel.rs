@@ -1606,6 +1606,14 @@ mod tests {
         let x = finish_funnel(&whole, Unit::Days, Some(Bins::Auto)).unwrap();
         let y = finish_funnel(&merged, Unit::Days, Some(Bins::Auto)).unwrap();
         assert_eq!(x.columns(), y.columns());
+        // Bins beyond the bound are refused before anything is allocated (2^40 bins: 8 TB).
+        for k in [0, MAX_HISTOGRAM_BINS + 1, 1 << 40, usize::MAX] {
+            let err = finish_funnel(&whole, Unit::Days, Some(Bins::Count(k)))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("parameter \"histogram\""), "{err}");
+        }
+        finish_funnel(&whole, Unit::Days, Some(Bins::Count(MAX_HISTOGRAM_BINS))).unwrap();
     }
 
     #[test]

@@ -727,6 +727,33 @@ mod tests {
     }
 
     #[test]
+    fn scales_beyond_their_bounds_are_parameter_errors_without_overflow() {
+        // hi − lo of these wrapped in i64 (an index out of bounds, a capacity overflow).
+        for (lo, hi) in [
+            (i64::MIN, i64::MAX),
+            (i64::MIN, 0),
+            (0, i64::MAX),
+            (5, 1),
+            (3, 3),
+            (0, 101),
+            (MAX_SCALE_END - 1, MAX_SCALE_END + 1),
+        ] {
+            let err = Scale::new(lo, hi).unwrap_err().to_string();
+            assert!(err.starts_with("parameter \"scale\""), "{err}");
+        }
+        let widest = Scale::new(-MAX_SCALE_END, -MAX_SCALE_END + 100).unwrap();
+        let scores = col_i("s", vec![Some(-1_000_000), Some(-999_901), Some(-999_900)]);
+        let st = score_counts(&scores, None, &[], widest, Invalid::Raise).unwrap();
+        let out = csat(&st, -999_901).unwrap();
+        assert_eq!(f64s(&out, "csat"), vec![Some(2.0 / 3.0)]);
+        assert_eq!(f64s(&out, "mean_score"), vec![Some(-2_999_801.0 / 3.0)]);
+        for t in [i128::from(i64::MAX) + 1, -(1i128 << 100), 0] {
+            let err = csat(&st, t).unwrap_err().to_string();
+            assert!(err.starts_with("parameter \"threshold\""), "{err}");
+        }
+    }
+
+    #[test]
     fn published_csat_example_sixty_percent() {
         let mut v = vec![Some(5); 10];
         v.extend(vec![Some(4); 20]);

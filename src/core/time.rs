@@ -92,8 +92,44 @@ impl Zone {
     }
 }
 
+/// 2100-01-01T00:00:00Z: chrono-tz lists transitions up to here and keeps the last offset
+/// after it, where the zone database's rules go on (summer time every year).
+const TABLE_END_SECS: i64 = 4_102_444_800;
+
 /// Offset (seconds) of a named zone at a UTC second.
 fn named_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
+    if utc_secs >= TABLE_END_SECS {
+        return later_offset(tz, utc_secs);
+    }
+    listed_offset(tz, utc_secs)
+}
+
+/// The offset after the listed transitions, as the rules in force at their end give it (as
+/// pandas and Python's zoneinfo do). A zone that still changes its clocks in 2099 is read in
+/// a year of 2060–2099 with the same calendar (leap or not, same weekday on 1 January): rules
+/// such as "last Sunday of March" fall on the same dates there. The latest such year is taken,
+/// as later years follow the final rules (a few zones list irregular changes up to 2087).
+fn later_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
+    let jan = days_from_civil(2099, 1, 15) * 86_400;
+    let jul = days_from_civil(2099, 7, 15) * 86_400;
+    if listed_offset(tz, jan) == listed_offset(tz, jul) {
+        return listed_offset(tz, utc_secs);
+    }
+    let calendar = |y: i64| {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        (leap, (days_from_civil(y, 1, 1) + 3).rem_euclid(7))
+    };
+    let (year, _, _) = civil_from_days(utc_secs.div_euclid(86_400));
+    let same = (2060..=2099)
+        .rev()
+        .find(|&r| calendar(r) == calendar(year))
+        .expect("every calendar occurs in 2060-2099");
+    let shift = days_from_civil(year, 1, 1) - days_from_civil(same, 1, 1);
+    listed_offset(tz, utc_secs - shift * 86_400)
+}
+
+/// Offset (seconds) of a named zone at a UTC second, as chrono-tz lists it.
+fn listed_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
     match chrono::DateTime::from_timestamp(utc_secs, 0) {
         Some(dt) => tz
             .offset_from_utc_datetime(&dt.naive_utc())
@@ -655,6 +691,25 @@ mod tests {
         let mut clock = LocalClock::new(lord_howe);
         assert_eq!(clock.local(b) - b, 660 * 60_000_000);
         assert_eq!(clock.local(a) - a, 630 * 60_000_000);
+    }
+
+    #[test]
+    fn summer_time_goes_on_after_2099() {
+        // The rules in force continue (as in pandas): Berlin +02:00 on 2150-07-01 and +01:00 in
+        // January; summer time starts on the last Sunday of March (2150-03-29 at 01:00 UTC).
+        // Zones without summer time keep their offset (Tehran +03:30, Casablanca +01:00).
+        let off = |zone: &str, t: i64| {
+            let z: Zone = zone.parse().unwrap();
+            (LocalClock::new(z).local(t) - t) / 60_000_000
+        };
+        assert_eq!(off("Europe/Berlin", utc(2150, 7, 1, 12, 0)), 120);
+        assert_eq!(off("Europe/Berlin", utc(2150, 1, 15, 12, 0)), 60);
+        assert_eq!(off("Europe/Berlin", utc(2150, 3, 29, 0, 59)), 60);
+        assert_eq!(off("Europe/Berlin", utc(2150, 3, 29, 1, 0)), 120);
+        assert_eq!(off("Europe/Berlin", utc(9999, 7, 1, 0, 0)), 120);
+        assert_eq!(off("Australia/Lord_Howe", utc(2200, 1, 10, 0, 0)), 660);
+        assert_eq!(off("Asia/Tehran", utc(2150, 7, 1, 0, 0)), 210);
+        assert_eq!(off("Africa/Casablanca", utc(2150, 7, 1, 0, 0)), 60);
     }
 
     /// A small deterministic generator (tests only).

@@ -6,7 +6,8 @@ chosen for their transitions: Asia/Tehran changes at 20:30 UTC, America/St_Johns
 02:31 UTC, Australia/Lord_Howe moves by half an hour, Europe/Berlin and America/Sao_Paulo change
 on the hour (Sao_Paulo at local midnight, so a day is skipped or repeated), UTC never. Times are
 drawn near the transitions of 2008–2022, often several within one UTC hour (the rows that a
-per-hour offset cache mixed up), and fed in shuffled order.
+per-hour offset cache mixed up), and fed in time order, reversed or shuffled; and near the
+transitions of 2100–2259, where the zone database's rules go on without listed transitions.
 """
 
 from __future__ import annotations
@@ -30,23 +31,24 @@ HOUR_NS = 3_600 * 10**9
 
 
 @cache
-def transition_hours(zone: str) -> np.ndarray:
+def transition_hours(zone: str, start: pd.Timestamp = START, end: pd.Timestamp = END) -> np.ndarray:
     """UTC hours (ns since 1970) at whose start the zone's offset differs from the next hour's:
-    every offset change of 2008–2022 lies in one of these hours (or at its end)."""
-    hours = pd.date_range(START, END, freq="h").as_unit("ns")
+    every offset change from `start` to `end` lies in one of these hours (or at its end)."""
+    hours = pd.date_range(start, end, freq="h").as_unit("ns")
     offsets = (hours.tz_convert(zone).tz_localize(None) - hours.tz_localize(None)).asi8
     changed = np.flatnonzero(offsets[1:] != offsets[:-1])
-    assert len(changed) >= (0 if zone == "UTC" else 10), (zone, len(changed))
+    if start == START:  # every zone but UTC changed its clocks in 2008–2022
+        assert len(changed) >= (0 if zone == "UTC" else 10), (zone, len(changed))
     return hours.asi8[changed]
 
 
 @st.composite
-def instants(draw: st.DrawFn, zone: str) -> list[int]:
+def instants(draw: st.DrawFn, zone: str, start: pd.Timestamp = START, end: pd.Timestamp = END) -> list[int]:
     """Nanoseconds since 1970 (whole seconds): clusters of times in or around transition hours
     (within the hour, two hours or two days) and some anywhere in 2008–2022. Uniform draws from a drawn
     seed: hypothesis' own integers favour the ends of a range, not the minutes around a
     transition."""
-    hours = transition_hours(zone)
+    hours = transition_hours(zone, start, end)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     out: list[int] = []
     for _ in range(draw(st.integers(1, 4))):
@@ -56,7 +58,7 @@ def instants(draw: st.DrawFn, zone: str) -> list[int]:
             seconds = rng.integers(-reach, reach + 3_600, draw(st.integers(1, 12)))
             out += [base + int(s) * 10**9 for s in seconds]
         else:
-            out.append(int(rng.integers(START.value // 10**9, END.value // 10**9)) * 10**9)
+            out.append(int(rng.integers(start.value // 10**9, end.value // 10**9)) * 10**9)
     return out
 
 
@@ -142,3 +144,15 @@ def test_minute_periods_of_rfm_equal_pandas(data: st.DataObject, zone: str) -> N
     minutes = local.dt.floor("min").astype("int64") // (60 * 10**9)
     want = (minutes.iloc[1:] - minutes.iloc[0]).to_numpy(dtype=float)
     assert got.recency.tolist() == want.tolist()
+
+
+# After 2099 the zone database's rules go on (summer time every year); pandas follows them.
+FAR_START, FAR_END = pd.Timestamp("2100-01-01", tz="UTC"), pd.Timestamp("2260-01-01", tz="UTC")
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Lord_Howe", "America/New_York", "America/Sao_Paulo", "Asia/Tehran", "Africa/Casablanca"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), freq=st.sampled_from(["day", "week"]))
+def test_period_assignment_after_2099_equals_pandas(data: st.DataObject, zone: str, freq: str) -> None:
+    ns = in_some_order(data, data.draw(instants(zone, FAR_START, FAR_END)))
+    assert kpikit_counts(ns, zone, freq) == counts_by_period(pandas_periods(ns, zone, FREQS[freq]))

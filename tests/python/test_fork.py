@@ -23,6 +23,10 @@ import pytest
 
 import kpikit
 
+# Python 3.12+ warns when a process with threads forks; that is the very case tested here (the
+# parent's pool threads are running), and the child is written to be safe.
+pytestmark = pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")
+
 ROWS = 300_000  # over 2 x 2^17 rows: the core splits the input and runs it on its pool
 TIMEOUT = 120.0  # seconds a child may take (a spawned child imports pandas and kpikit first)
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import queue
 import select
 import signal
 import sys
 import time
 
+import kpikit
 import numpy as np
 import pandas as pd
 import pytest
-
-import kpikit
 
 # Python 3.12+ warns when a process with threads forks; that is the very case tested here (the
 # parent's pool threads are running), and the child is written to be safe.
@@ -67,13 +67,13 @@ def _expected() -> list[tuple]:
     return sorted(tuple(r) for r in rows[cols].itertuples(index=False))
 
 
-def _child(queue: multiprocessing.Queue) -> None:
+def _child(out: multiprocessing.Queue) -> None:
     """Entry point of multiprocessing children: the answer twice (the second call reuses the
     child's own pool), or the error."""
     try:
-        queue.put(("ok", _answer(), _answer()))
-    except BaseException as e:  # reported to the parent, which fails the test with it
-        queue.put(("error", repr(e), None))
+        out.put(("ok", _answer(), _answer()))
+    except BaseException as e:  # noqa: BLE001 - any failure is reported to the parent, which fails the test
+        out.put(("error", repr(e), None))
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_os_fork_child_computes_the_same_numbers(parent_answer: list[tuple]) -> 
             data = pickle.dumps((_answer(), _answer()))
             with os.fdopen(write_end, "wb") as w:
                 w.write(data)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the child must reach os._exit whatever happens
             code = 1
         finally:
             os._exit(code)
@@ -131,12 +131,12 @@ def test_multiprocessing_child_computes_the_same_numbers(parent_answer: list[tup
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"start method {method!r} is not available on {sys.platform}")
     ctx = multiprocessing.get_context(method)
-    queue = ctx.Queue()
-    child = ctx.Process(target=_child, args=(queue,))
+    answers = ctx.Queue()
+    child = ctx.Process(target=_child, args=(answers,))
     child.start()
     try:
-        status, first, second = queue.get(timeout=TIMEOUT)
-    except Exception:
+        status, first, second = answers.get(timeout=TIMEOUT)
+    except queue.Empty:
         pytest.fail(f"the {method} child did not answer within {TIMEOUT:.0f} s (a hang in the thread pool)")
     finally:
         child.join(timeout=10)

@@ -9,11 +9,10 @@ parameter. Values that would make a sum infinite or a monthly amount saturate ra
 
 from __future__ import annotations
 
+import kpikit
 import numpy as np
 import pandas as pd
 import pytest
-
-import kpikit
 from kpikit import _kpikit
 from kpikit.exceptions import InputError, ParameterError
 
@@ -184,7 +183,7 @@ def test_tiny_interval_is_the_same_input_error_in_mrr_and_mrr_movements() -> Non
     # 1e6 per 1e-12 months: 1e18 a month. kpikit.mrr used to saturate at i64::MAX cents
     # (9.22e16) where mrr_movements raised.
     subs = _subscriptions([1.0, 1e-12])
-    kw = dict(customer="customer", start="start", amount="amount", interval="interval")
+    kw = {"customer": "customer", "start": "start", "amount": "amount", "interval": "interval"}
     with pytest.raises(InputError) as a:
         kpikit.mrr(subs, **kw)
     with pytest.raises(InputError) as b:
@@ -209,7 +208,7 @@ def test_cac_lag_beyond_its_bound_is_a_parameter_error(lag: int) -> None:
 @pytest.mark.parametrize(("name", "bad"), [("time", -1), ("time", 1_201), ("time", 2**70), ("discount_rate", -1.0), ("discount_rate", float("nan")), ("discount_rate", float("inf"))])
 def test_lifetime_value_parameters_beyond_their_bounds_are_a_parameter_error(name: str, bad: float) -> None:
     ones = np.ones(2)
-    args = dict(time=12, discount_rate=0.01, factor=30.0)
+    args: dict[str, float] = {"time": 12, "discount_rate": 0.01, "factor": 30.0}
     args[name] = bad
     with pytest.raises(ParameterError, match=f'"{name}"'):
         _kpikit.clv_lifetime_value("BetaGeo", [0.24, 4.41, 0.79, 2.43], ones, ones, ones, 2 * ones, **args)

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from functools import cache
 
+import kpikit
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import kpikit
 
 ZONES = ["Asia/Tehran", "America/St_Johns", "Australia/Lord_Howe", "Europe/Berlin", "America/Sao_Paulo", "UTC"]
 # kpikit's frequency and the pandas period alias with the same calendar periods ("W" is weeks

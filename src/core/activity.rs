@@ -511,15 +511,18 @@ const ACTIVE_STATE: &str = "an active-users";
 /// A named trailing window of days, e.g. ("mau", 30).
 pub type Window = (String, u32);
 
+/// Longest trailing window, in days (ten years).
+pub const MAX_WINDOW_DAYS: u32 = 3660;
+
 pub fn check_windows(windows: &[Window]) -> KpiResult<()> {
     if windows.is_empty() {
         return Err(KpiError::param("windows", "at least one window is needed"));
     }
     for (name, days) in windows {
-        if *days == 0 || *days > 3660 {
+        if *days == 0 || *days > MAX_WINDOW_DAYS {
             return Err(KpiError::param(
                 "windows",
-                format!("{name:?}: a window is 1 to 3660 days, got {days}"),
+                format!("{name:?}: a window is 1 to {MAX_WINDOW_DAYS} days, got {days}"),
             ));
         }
         if matches!(name.as_str(), "period" | "active_users" | "dau_mau") {
@@ -1291,6 +1294,20 @@ pub fn stickiness(
 ) -> KpiResult<RecordBatch> {
     if min_events == 0 {
         return Err(KpiError::param("min_events", "must be at least 1"));
+    }
+    // Days of the calendar's years 1 to 9999: the range's length (one count per interval) and
+    // its calendar arithmetic stay bounded.
+    let (first_day, last_day) = (
+        super::time::MIN_US.div_euclid(US_PER_DAY),
+        super::time::MAX_US.div_euclid(US_PER_DAY),
+    );
+    for (name, day) in [("start", start_day), ("end", end_day)] {
+        if let Some(d) = day.filter(|d| !(first_day..=last_day).contains(d)) {
+            return Err(KpiError::param(
+                name,
+                format!("day {d} since 1970-01-01 is outside the years 1 to 9999"),
+            ));
+        }
     }
     let ent = entities(log)?;
     let (parts, skipped) = collect_rows(

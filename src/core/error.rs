@@ -146,6 +146,26 @@ impl KpiError {
         }
     }
 
+    /// An integer parameter checked against its documented bound `lo..=hi`, as the integer
+    /// type the computation uses. `value` is wide (i128) so that a Python int of any size
+    /// reaches the check instead of overflowing on the way in.
+    pub fn int_param<T: TryFrom<i128>>(
+        name: &str,
+        value: i128,
+        lo: i128,
+        hi: i128,
+    ) -> KpiResult<T> {
+        if (lo..=hi).contains(&value) {
+            if let Ok(v) = T::try_from(value) {
+                return Ok(v);
+            }
+        }
+        Err(KpiError::param(
+            name,
+            format!("must be an integer from {lo} to {hi}, got {value}"),
+        ))
+    }
+
     pub fn wrong_type(column: &str, expected: &str, found: impl fmt::Display) -> Self {
         KpiError::WrongType {
             column: column.to_string(),

@@ -28,7 +28,7 @@ use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, take_rows, Groups};
 use super::input::Column;
 use super::parallel::{install, map_ranges};
-use super::time::{local_micros, start_dates, Freq, LocalClock, Zone, US_PER_DAY};
+use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
 const META_STEPS: &str = "kpikit.funnel.steps";
 const META_SEGMENTS: &str = "kpikit.funnel.segments";
@@ -372,11 +372,7 @@ fn latest_local(cols: &[&Column], utc_max: Option<i64>, zone: Zone) -> Option<i6
     let aware = cols
         .iter()
         .any(|c| matches!(c.data_type(), DataType::Timestamp(_, Some(_))));
-    Some(if aware {
-        LocalClock::new(zone).local(m)
-    } else {
-        m
-    })
+    Some(if aware { zone.local_of(m) } else { m })
 }
 
 /// Timestamp columns as chunks of UTC microseconds cut at the same rows (zero-copy when the
@@ -735,6 +731,9 @@ fn quantile(v: &mut [i64], q: f64) -> f64 {
     lo_v + frac * (hi_v - lo_v)
 }
 
+/// Most bins a histogram may have (each is a value in every step's row).
+pub const MAX_HISTOGRAM_BINS: usize = 10_000;
+
 /// Histogram bins of a time-to-convert distribution.
 #[derive(Debug, Clone, Copy)]
 pub enum Bins {
@@ -760,6 +759,9 @@ pub fn finish_funnel(
     unit: Unit,
     bins: Option<Bins>,
 ) -> KpiResult<RecordBatch> {
+    if let Some(Bins::Count(k)) = bins {
+        KpiError::int_param::<usize>("histogram", k as i128, 1, MAX_HISTOGRAM_BINS as i128)?;
+    }
     let info = Info::read(&state.schema())?;
     let n = info.steps.len();
     let has_period = info.freq.is_some();
@@ -868,7 +870,8 @@ pub fn finish_funnel(
             .flat_map(|r| {
                 let end_day = freq.start_day(freq.ordinal_of_day(dates.value(r) as i64) + 1);
                 let v = match (info.window, info.as_of) {
-                    (Some(w), Some(a)) => Some(end_day * US_PER_DAY + w <= a),
+                    // Saturating: a window may be up to 9·10¹⁸ µs, beyond any time plus it.
+                    (Some(w), Some(a)) => Some((end_day * US_PER_DAY).saturating_add(w) <= a),
                     (Some(_), None) => Some(false),
                     _ => None,
                 };
@@ -1636,6 +1639,14 @@ mod tests {
         let x = finish_funnel(&whole, Unit::Days, Some(Bins::Auto)).unwrap();
         let y = finish_funnel(&merged, Unit::Days, Some(Bins::Auto)).unwrap();
         assert_eq!(x.columns(), y.columns());
+        // Bins beyond the bound are refused before anything is allocated (2^40 bins: 8 TB).
+        for k in [0, MAX_HISTOGRAM_BINS + 1, 1 << 40, usize::MAX] {
+            let err = finish_funnel(&whole, Unit::Days, Some(Bins::Count(k)))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("parameter \"histogram\""), "{err}");
+        }
+        finish_funnel(&whole, Unit::Days, Some(Bins::Count(MAX_HISTOGRAM_BINS))).unwrap();
     }
 
     #[test]

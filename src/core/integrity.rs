@@ -128,6 +128,9 @@ impl Rule {
     }
 }
 
+/// Most periods `trailing`, `min_trailing` and `season` may span.
+pub const MAX_TRAILING: usize = 1_000;
+
 /// Rows per period of one time column, and the rule that flags a sudden drop in volume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Volume {
@@ -203,6 +206,13 @@ pub struct Report {
 
 /// Run every check on `table`.
 pub fn check(table: &Table, checks: &Checks) -> KpiResult<Report> {
+    if let Some(v) = &checks.volume {
+        // `trailing` × `season` periods back from any period: bounded, so never an overflow.
+        let max = MAX_TRAILING as i128;
+        KpiError::int_param::<usize>("trailing", v.trailing as i128, 1, max)?;
+        KpiError::int_param::<usize>("min_trailing", v.min_trailing as i128, 0, max)?;
+        KpiError::int_param::<usize>("season", v.season as i128, 1, max)?;
+    }
     let n = table.num_rows();
     let mut report = Report {
         rows: n,

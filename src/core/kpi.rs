@@ -72,6 +72,9 @@ impl Status {
     }
 }
 
+/// Most periods `pace_periods` and `anomaly_periods` may look back over.
+pub const MAX_PERIODS: usize = 10_000;
+
 /// A KPI's objective, with periods counted as positions in the history (0 = first).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
@@ -154,6 +157,12 @@ impl Objective {
                 "a trend needs at least 2 periods",
             ));
         }
+        KpiError::int_param::<usize>(
+            "pace_periods",
+            self.pace_periods as i128,
+            2,
+            MAX_PERIODS as i128,
+        )?;
         if let Some(s) = self.start_value {
             finite("start_value", s)?;
         }
@@ -420,6 +429,12 @@ pub fn evaluate_history(
     use super::time::{period_ordinals, start_dates, Zone};
     use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
+    KpiError::int_param::<usize>(
+        "anomaly_periods",
+        history.anomaly_periods as i128,
+        0,
+        MAX_PERIODS as i128,
+    )?;
     use std::sync::Arc;
 
     let freq = history.freq;

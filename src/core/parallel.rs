@@ -2,7 +2,7 @@
 //! and the row-range split that grouped kernels use to run their partial step in parallel.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use rayon::prelude::*;
 
@@ -13,7 +13,57 @@ const MIN_ROWS_PER_TASK: usize = 1 << 17;
 /// Bound on the number of partial states to merge (beyond ~10¹¹ rows ranges grow instead).
 const MAX_RANGES: usize = 1 << 20;
 
-static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+/// kpikit's pool and the process it was started in.
+struct Pool {
+    pid: u32,
+    pool: Option<rayon::ThreadPool>,
+}
+
+/// The current process's pool (null before the first parallel call).
+///
+/// A child made by `fork()` inherits this memory but none of the pool's threads: handing it work
+/// would wait forever for workers that do not exist. So the pool is tagged with the id of the
+/// process that started it, and a process that finds another process's pool starts its own,
+/// sized as any process's would be (`KPIKIT_MAX_THREADS`). A fresh pool rather than the calling
+/// thread alone: a forked worker then runs as fast as a spawned one, and the two start methods
+/// of `multiprocessing` give the same behaviour. The parent's pool is leaked in the child (its
+/// threads are not there to be stopped; it is a few hundred bytes). The pointer is an atomic,
+/// not a mutex, because a mutex held by another thread at the moment of the fork would stay
+/// locked in the child forever.
+static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
+
+/// This process's pool, started on first use (None when threads cannot be started).
+fn pool() -> &'static Option<rayon::ThreadPool> {
+    let pid = std::process::id();
+    let mut current = POOL.load(Ordering::Acquire);
+    loop {
+        // SAFETY: POOL only ever holds null or a pointer from Box::into_raw that is never freed.
+        if let Some(p) = unsafe { current.as_ref() } {
+            if p.pid == pid {
+                return &p.pool;
+            }
+        }
+        let fresh = Box::into_raw(Box::new(Pool {
+            pid,
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(max_threads())
+                .thread_name(|i| format!("kpikit-{i}"))
+                .build()
+                .ok(),
+        }));
+        match POOL.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: published, hence never freed from here on.
+            Ok(_) => return unsafe { &(*fresh).pool },
+            Err(other) => {
+                // Another thread installed a pool first: ours was never shared, so it is
+                // dropped (its threads stop), and the loop takes the other one.
+                // SAFETY: `fresh` came from Box::into_raw above and was not published.
+                drop(unsafe { Box::from_raw(fresh) });
+                current = other;
+            }
+        }
+    }
+}
 
 /// Number of threads kernels use: `KPIKIT_MAX_THREADS` if set to a positive integer, else all cores.
 pub fn max_threads() -> usize {
@@ -24,16 +74,10 @@ pub fn max_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Run `f` inside kpikit's pool (falls back to the calling thread if the pool cannot start).
+/// Run `f` inside this process's kpikit pool (falls back to the calling thread if the pool
+/// cannot start).
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    let pool = POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(max_threads())
-            .thread_name(|i| format!("kpikit-{i}"))
-            .build()
-            .ok()
-    });
-    match pool {
+    match pool() {
         Some(p) => p.install(f),
         None => f(),
     }

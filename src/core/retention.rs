@@ -17,8 +17,9 @@ use super::activity::{
     by_entity, collect_rows, entities, event_flags, fold_entities, scan_rows, Entities, EventLog,
     RowFlags, META_SKIPPED_ROWS,
 };
-use super::error::{KpiError, KpiResult};
+use super::error::{BadRows, KpiError, KpiResult};
 use super::input::{f64_chunks, value_f64, Column};
+use super::revenue::MAX_AMOUNT;
 use super::time::{Freq, US_PER_DAY};
 
 const US_PER_HOUR: i64 = 3_600_000_000;
@@ -101,6 +102,10 @@ fn pick<T: Copy>(name: &str, s: &str, options: &[(&str, T)]) -> KpiResult<T> {
         })
 }
 
+/// Bounds of `brackets`: how many, and the periods in one (a century of days).
+pub const MAX_BRACKETS: usize = 10_000;
+pub const MAX_BRACKET: u32 = 36_600;
+
 impl RetentionSpec {
     pub fn parse(
         period: &str,
@@ -124,6 +129,12 @@ impl RetentionSpec {
                 return Err(KpiError::param(
                     "brackets",
                     "must be a non-empty list of positive bracket sizes, e.g. [1, 2, 4]",
+                ));
+            }
+            if b.len() > MAX_BRACKETS || b.iter().any(|&s| s > MAX_BRACKET) {
+                return Err(KpiError::param(
+                    "brackets",
+                    format!("at most {MAX_BRACKETS} brackets of 1 to {MAX_BRACKET} periods each"),
                 ));
             }
         }
@@ -452,10 +463,25 @@ fn general_cells(
             general_fold(rows, ent, spec)
         }
         Some(c) => {
+            // A missing value adds nothing; an infinite or huge one would make every sum it
+            // joins infinite (or NaN), so it is an error naming the rows. The bound is that
+            // of revenue amounts: sums of any number of such values stay finite.
             let mut values = Vec::with_capacity(c.len());
+            let mut bad = BadRows::default();
             for a in f64_chunks(c)? {
-                values.extend((0..a.len()).map(|i| value_f64(&a, i).unwrap_or(0.0)));
+                for i in 0..a.len() {
+                    let v = value_f64(&a, i).unwrap_or(0.0);
+                    if v.abs() > MAX_AMOUNT {
+                        bad.push(values.len(), || format!("{v}"));
+                    }
+                    values.push(v);
+                }
             }
+            KpiError::check_rows(
+                &c.name,
+                "must be a finite number from -90071992547409 to 90071992547409 (or missing)",
+                bad,
+            )?;
             let rows = collect_rows(log, ent, flags, keep, |us, f, row| {
                 Valued(pack(us, f | default_bits), values[row])
             })?;

@@ -128,6 +128,9 @@ impl Window {
     }
 }
 
+/// Most periods `ltv_churn_periods` may average churn over (every row looks them all up).
+pub const MAX_LTV_CHURN_PERIODS: u32 = 1_200;
+
 /// Customers a customer-churn rate divides by (used by the rates computed from the ledger).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,11 +276,11 @@ impl Conventions {
                 self.ltv_churn_periods = match value {
                     "none" | "None" | "current" => None,
                     v => match v.parse::<u32>() {
-                        Ok(n) if n > 0 => Some(n),
+                        Ok(n) if n > 0 && n <= MAX_LTV_CHURN_PERIODS => Some(n),
                         _ => {
                             return Err(KpiError::param(
                                 name,
-                                format!("{v:?} is not None or a positive number of periods"),
+                                format!("{v:?} is not None or a number of periods from 1 to {MAX_LTV_CHURN_PERIODS}"),
                             ))
                         }
                     },
@@ -694,14 +697,34 @@ fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
             if let Some(c) = end {
                 KpiError::check_rows(&c.name, "must not be before start", order)?;
             }
+            // A short interval multiplies the amount (0.001 months: 1000 × per month): the
+            // monthly amount obeys the amounts' bound too, instead of saturating the cents.
+            let mut too_large = BadRows::default();
+            let cents = a
+                .iter()
+                .zip(&months)
+                .enumerate()
+                .map(|(row, (a, m))| {
+                    let monthly = a / m;
+                    if monthly <= MAX_AMOUNT {
+                        to_cents(monthly)
+                    } else {
+                        too_large.push(row, || format!("{a} per {m} months = {monthly} per month"));
+                        0
+                    }
+                })
+                .collect();
+            if let Some(c) = interval {
+                KpiError::check_rows(
+                    &c.name,
+                    "amount / interval (the monthly amount) must be at most 90071992547409",
+                    too_large,
+                )?;
+            }
             Rows::Subscriptions {
                 start: s.into_iter().map(|s| s.unwrap_or(0)).collect(),
                 end: e,
-                cents: a
-                    .iter()
-                    .zip(&months)
-                    .map(|(a, m)| to_cents(a / m))
-                    .collect(),
+                cents,
                 snapshot: *snapshot,
             }
         }
@@ -2768,6 +2791,27 @@ mod tests {
         assert!(
             err.contains("\"end\": must not be before start") && err.contains("row 0"),
             "{err}"
+        );
+
+        // A fractional interval scales the amount up: beyond the amounts' bound it is an error
+        // of the rows, in the per-customer MRR and the movements alike (never saturated cents).
+        let input = subscriptions(
+            &[
+                ("A", day(2026, 1, 1), None, 100.0, "0.5"),
+                ("B", day(2026, 1, 1), None, 1e6, "1e-12"),
+            ],
+            Snapshot::End,
+        );
+        let a = customer_mrr(&input).unwrap_err().to_string();
+        let b = movement_state(&input, &Conventions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(a, b);
+        assert!(
+            a.starts_with(
+                "column \"interval\": amount / interval (the monthly amount) must be at most"
+            ) && a.contains("1 row(s), e.g. row 1: 1000000 per 0.000000000001 months"),
+            "{a}"
         );
 
         let mut input = snapshots(&[("A", month(0), 1.0, "")], false);

@@ -88,6 +88,9 @@ pub struct Spend<'a> {
     pub zone: Zone,
 }
 
+/// Longest `cac_lag`, in periods (a century of months).
+pub const MAX_CAC_LAG: u32 = 1_200;
+
 /// The settings of [`revenue_metrics`] that are not conventions of the ledger.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricOptions {
@@ -96,7 +99,7 @@ pub struct MetricOptions {
     /// Gross margin as a fraction in (0, 1]; None = 1 (LTV and payback on revenue).
     pub gross_margin: Option<f64>,
     /// Periods between spend and the new customers it buys (CAC of period p = spend of p − lag
-    /// / new customers of p).
+    /// / new customers of p), 0 to [`MAX_CAC_LAG`].
     pub cac_lag: u32,
 }
 
@@ -274,6 +277,11 @@ pub fn revenue_metrics(
     spend: Option<&Spend>,
 ) -> KpiResult<RecordBatch> {
     let conv = &opts.conventions;
+    KpiError::int_param::<u32>("cac_lag", opts.cac_lag.into(), 0, MAX_CAC_LAG.into())?;
+    if let Some(k) = conv.ltv_churn_periods {
+        let max = super::revenue::MAX_LTV_CHURN_PERIODS.into();
+        KpiError::int_param::<u32>("ltv_churn_periods", k.into(), 1, max)?;
+    }
     if let Some(g) = opts.gross_margin {
         if !(g > 0.0 && g <= 1.0) {
             return Err(KpiError::param(

@@ -60,17 +60,29 @@ pub struct Scale {
     pub hi: i64,
 }
 
+/// Bounds of a score scale: its ends within ±`MAX_SCALE_END`, at most `MAX_SCALE_WIDTH` apart
+/// (one count per score is kept for every group).
+pub const MAX_SCALE_END: i64 = 1_000_000;
+pub const MAX_SCALE_WIDTH: i64 = 100;
+
 impl Scale {
     pub const NPS: Scale = Scale { lo: 0, hi: 10 };
 
-    pub fn new(lo: i64, hi: i64) -> KpiResult<Scale> {
-        if lo >= hi || hi - lo > 100 {
+    /// A scale `lo..=hi`; wide (i128) ends so that any integer reaches the bound check.
+    pub fn new(lo: impl Into<i128>, hi: impl Into<i128>) -> KpiResult<Scale> {
+        let (lo, hi) = (lo.into(), hi.into());
+        let end = i128::from(MAX_SCALE_END);
+        if lo >= hi || hi - lo > i128::from(MAX_SCALE_WIDTH) || lo < -end || hi > end {
             return Err(KpiError::param(
                 "scale",
-                format!("({lo}, {hi}) must be two integers low < high, at most 100 apart"),
+                format!("({lo}, {hi}) must be two integers low < high, at most {MAX_SCALE_WIDTH} apart, from -{MAX_SCALE_END} to {MAX_SCALE_END}"),
             ));
         }
-        Ok(Scale { lo, hi })
+        // In range of i64 by the checks above.
+        Ok(Scale {
+            lo: lo as i64,
+            hi: hi as i64,
+        })
     }
 
     fn width(&self) -> usize {
@@ -619,9 +631,10 @@ pub fn wilson(k: i64, n: i64, z: f64) -> Option<(f64, f64)> {
 /// `threshold` (4 on a 1–5 scale: the positive-score method); a fraction in 0…1 with a 95 %
 /// Wilson interval. `mean_score` is the plain mean of the scores. A group with no responses
 /// has null csat, bounds and mean.
-pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
+pub fn csat(state: &RecordBatch, threshold: impl Into<i128>) -> KpiResult<RecordBatch> {
     let info = state_info(&state.schema())?;
-    if threshold < info.scale.lo || threshold > info.scale.hi {
+    let threshold: i128 = threshold.into();
+    if threshold < i128::from(info.scale.lo) || threshold > i128::from(info.scale.hi) {
         return Err(KpiError::param(
             "threshold",
             format!(
@@ -634,15 +647,16 @@ pub fn csat(state: &RecordBatch, threshold: i64) -> KpiResult<RecordBatch> {
     let counts = &grid.counts;
     let (mut resp, mut sat) = (Vec::new(), Vec::new());
     let (mut rate, mut lo, mut hi, mut mean) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let first_sat = (threshold - info.scale.lo) as usize;
+    let first_sat = (threshold - i128::from(info.scale.lo)) as usize; // on the scale: 0..=100
     for c in counts {
         let s = &c[1..];
         let n: i64 = s.iter().sum();
         let k: i64 = s[first_sat..].iter().sum();
-        let total: i64 = s
+        // Wide: scores up to ±10⁶ times counts up to 2⁶³ cannot overflow an i128.
+        let total: i128 = s
             .iter()
             .enumerate()
-            .map(|(j, m)| (info.scale.lo + j as i64) * m)
+            .map(|(j, m)| i128::from(info.scale.lo + j as i64) * i128::from(*m))
             .sum();
         resp.push(n);
         sat.push(k);
@@ -710,6 +724,33 @@ mod tests {
         let hi = f64s(&out, "nps_ci_high")[0].unwrap();
         assert!((lo - -3.8177).abs() < 1e-3, "{lo}");
         assert!((hi - 23.2351).abs() < 1e-3, "{hi}");
+    }
+
+    #[test]
+    fn scales_beyond_their_bounds_are_parameter_errors_without_overflow() {
+        // hi − lo of these wrapped in i64 (an index out of bounds, a capacity overflow).
+        for (lo, hi) in [
+            (i64::MIN, i64::MAX),
+            (i64::MIN, 0),
+            (0, i64::MAX),
+            (5, 1),
+            (3, 3),
+            (0, 101),
+            (MAX_SCALE_END - 1, MAX_SCALE_END + 1),
+        ] {
+            let err = Scale::new(lo, hi).unwrap_err().to_string();
+            assert!(err.starts_with("parameter \"scale\""), "{err}");
+        }
+        let widest = Scale::new(-MAX_SCALE_END, -MAX_SCALE_END + 100).unwrap();
+        let scores = col_i("s", vec![Some(-1_000_000), Some(-999_901), Some(-999_900)]);
+        let st = score_counts(&scores, None, &[], widest, Invalid::Raise).unwrap();
+        let out = csat(&st, -999_901).unwrap();
+        assert_eq!(f64s(&out, "csat"), vec![Some(2.0 / 3.0)]);
+        assert_eq!(f64s(&out, "mean_score"), vec![Some(-2_999_801.0 / 3.0)]);
+        for t in [i128::from(i64::MAX) + 1, -(1i128 << 100), 0] {
+            let err = csat(&st, t).unwrap_err().to_string();
+            assert!(err.starts_with("parameter \"threshold\""), "{err}");
+        }
     }
 
     #[test]

@@ -20,7 +20,6 @@ use super::error::{KpiError, KpiResult};
 use super::input::Column;
 
 pub const US_PER_DAY: i64 = 86_400_000_000;
-const US_PER_HOUR: i64 = 3_600_000_000;
 
 /// A time zone: UTC, a fixed offset ("+05:30") or an IANA name ("Europe/Paris").
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,34 +82,110 @@ impl Zone {
         match self {
             Zone::Utc => 0,
             Zone::Fixed(s) => *s,
-            Zone::Named(tz) => {
-                let secs = utc_us.div_euclid(1_000_000);
-                match chrono::DateTime::from_timestamp(secs, 0) {
-                    Some(dt) => tz
-                        .offset_from_utc_datetime(&dt.naive_utc())
-                        .fix()
-                        .local_minus_utc() as i64,
-                    None => 0,
-                }
-            }
+            Zone::Named(tz) => named_offset(tz, utc_us.div_euclid(1_000_000)),
         }
+    }
+
+    /// Wall-clock microseconds of one UTC instant (no cache: for single values).
+    pub fn local_of(&self, utc_us: i64) -> i64 {
+        utc_us + self.offset_at_utc(utc_us) * 1_000_000
     }
 }
 
-/// Converts UTC instants to wall-clock time, caching the offset per UTC hour because offsets
-/// only change on hour boundaries in practice and inputs are usually time-ordered.
+/// 2100-01-01T00:00:00Z: chrono-tz lists transitions up to here and keeps the last offset
+/// after it, where the zone database's rules go on (summer time every year).
+const TABLE_END_SECS: i64 = 4_102_444_800;
+
+/// Offset (seconds) of a named zone at a UTC second.
+fn named_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
+    if utc_secs >= TABLE_END_SECS {
+        return later_offset(tz, utc_secs);
+    }
+    listed_offset(tz, utc_secs)
+}
+
+/// The offset after the listed transitions, as the rules in force at their end give it (as
+/// pandas and Python's zoneinfo do). A zone that still changes its clocks in 2099 is read in
+/// a year of 2060–2099 with the same calendar (leap or not, same weekday on 1 January): rules
+/// such as "last Sunday of March" fall on the same dates there. The latest such year is taken,
+/// as later years follow the final rules (a few zones list irregular changes up to 2087).
+fn later_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
+    let jan = days_from_civil(2099, 1, 15) * 86_400;
+    let jul = days_from_civil(2099, 7, 15) * 86_400;
+    if listed_offset(tz, jan) == listed_offset(tz, jul) {
+        return listed_offset(tz, utc_secs);
+    }
+    let calendar = |y: i64| {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        (leap, (days_from_civil(y, 1, 1) + 3).rem_euclid(7))
+    };
+    let (year, _, _) = civil_from_days(utc_secs.div_euclid(86_400));
+    let same = (2060..=2099)
+        .rev()
+        .find(|&r| calendar(r) == calendar(year))
+        .expect("every calendar occurs in 2060-2099");
+    let shift = days_from_civil(year, 1, 1) - days_from_civil(same, 1, 1);
+    listed_offset(tz, utc_secs - shift * 86_400)
+}
+
+/// Offset (seconds) of a named zone at a UTC second, as chrono-tz lists it.
+fn listed_offset(tz: &chrono_tz::Tz, utc_secs: i64) -> i64 {
+    match chrono::DateTime::from_timestamp(utc_secs, 0) {
+        Some(dt) => tz
+            .offset_from_utc_datetime(&dt.naive_utc())
+            .fix()
+            .local_minus_utc() as i64,
+        None => 0,
+    }
+}
+
+/// Slots of [`LocalClock`]'s day cache (a power of two): 1024 UTC days, almost three years.
+const CLOCK_SLOTS: usize = 1024;
+
+/// The offsets of one UTC day: `before_us` until the instant `switch_us`, `after_us` from it
+/// on. A day without a transition has `switch_us = i64::MAX`.
+#[derive(Clone, Copy)]
+struct DayOffsets {
+    day: i64,
+    switch_us: i64,
+    before_us: i64,
+    after_us: i64,
+}
+
+/// Converts UTC instants to wall-clock time in a zone.
+///
+/// Named zones keep a direct-mapped cache of UTC days. A day's entry is exact: the offsets at
+/// its first and last second are looked up, and when they differ the transition is located to
+/// the second by bisection, so transitions off the hour (Asia/Tehran at 20:30 UTC,
+/// America/St_Johns, Australia/Lord_Howe's 30-minute shift, local mean times to the second)
+/// are placed where they are, whatever order the rows come in. This relies on a zone changing
+/// its offset at most once per UTC day: in the IANA database the closest two offset changes of
+/// any zone are about four days apart.
 pub struct LocalClock {
     zone: Zone,
-    hour: i64,
-    offset_us: i64,
+    /// The day of the last row converted (a copy of its slot).
+    current: DayOffsets,
+    /// `CLOCK_SLOTS` entries for a named zone, none otherwise.
+    days: Box<[DayOffsets]>,
 }
 
 impl LocalClock {
     pub fn new(zone: Zone) -> Self {
+        let empty = DayOffsets {
+            day: i64::MIN,
+            switch_us: i64::MAX,
+            before_us: 0,
+            after_us: 0,
+        };
+        let slots = if matches!(zone, Zone::Named(_)) {
+            CLOCK_SLOTS
+        } else {
+            0
+        };
         LocalClock {
             zone,
-            hour: i64::MIN,
-            offset_us: 0,
+            current: empty,
+            days: vec![empty; slots].into_boxed_slice(),
         }
     }
 
@@ -118,25 +193,65 @@ impl LocalClock {
     pub fn local(&mut self, utc_us: i64) -> i64 {
         match self.zone {
             Zone::Utc => utc_us,
-            Zone::Fixed(s) => utc_us + s * 1_000_000,
-            Zone::Named(_) => {
-                let hour = utc_us.div_euclid(US_PER_HOUR);
-                if hour != self.hour {
-                    self.hour = hour;
-                    self.offset_us = self.zone.offset_at_utc(utc_us) * 1_000_000;
+            // Wrapping: the slots of null rows may hold any value (checked times cannot wrap).
+            Zone::Fixed(s) => utc_us.wrapping_add(s * 1_000_000),
+            Zone::Named(tz) => {
+                let day = utc_us.div_euclid(US_PER_DAY);
+                if day != self.current.day {
+                    // Time-ordered rows stay on `current` for a whole day.
+                    let slot = &mut self.days[(day as usize) & (CLOCK_SLOTS - 1)];
+                    if slot.day != day {
+                        *slot = day_offsets(&tz, day);
+                    }
+                    self.current = *slot;
                 }
-                utc_us + self.offset_us
+                let c = &self.current;
+                utc_us.wrapping_add(if utc_us < c.switch_us {
+                    c.before_us
+                } else {
+                    c.after_us
+                })
             }
         }
+    }
+}
+
+/// The offsets of a UTC day in a named zone, with its transition if it has one.
+fn day_offsets(tz: &chrono_tz::Tz, day: i64) -> DayOffsets {
+    let first = day * 86_400;
+    let last = first + 86_399;
+    let before = named_offset(tz, first);
+    let after = named_offset(tz, last);
+    let switch = if before == after {
+        i64::MAX
+    } else {
+        // The first second with the new offset: `lo` still has the old one, `hi` the new.
+        let (mut lo, mut hi) = (first, last);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if named_offset(tz, mid) == before {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi * 1_000_000
+    };
+    DayOffsets {
+        day,
+        switch_us: switch,
+        before_us: before * 1_000_000,
+        after_us: after * 1_000_000,
     }
 }
 
 /// Wall-clock microseconds in `zone` for every row of a timestamp or date column (null stays
 /// null). Zone-aware timestamps are converted; naive timestamps and dates are taken as they are.
 pub fn local_micros(col: &Column, zone: Zone) -> KpiResult<Vec<Int64Array>> {
+    let mut clock = LocalClock::new(zone);
     col.chunks
         .iter()
-        .map(|c| local_micros_chunk(&col.name, c, zone))
+        .map(|c| local_micros_chunk(&col.name, c, &mut clock))
         .collect()
 }
 
@@ -171,14 +286,13 @@ pub fn check_time_range(name: &str, us: &Int64Array) -> KpiResult<()> {
     KpiError::check_rows(name, "times must fall in the years 1 to 9999", bad)
 }
 
-fn local_micros_chunk(name: &str, c: &ArrayRef, zone: Zone) -> KpiResult<Int64Array> {
+fn local_micros_chunk(name: &str, c: &ArrayRef, clock: &mut LocalClock) -> KpiResult<Int64Array> {
     let (raw, aware) = utc_micros_chunk(name, c)?;
     // Rows of later chunks are counted from their chunk: the message still names the column.
     check_time_range(name, &raw)?;
-    if !aware || zone == Zone::Utc {
+    if !aware || clock.zone == Zone::Utc {
         return Ok(raw);
     }
-    let mut clock = LocalClock::new(zone);
     let values: Vec<i64> = raw.values().iter().map(|&v| clock.local(v)).collect();
     Ok(Int64Array::new(values.into(), raw.nulls().cloned()))
 }
@@ -538,6 +652,127 @@ mod tests {
             .contains("\"freq\""));
         let w = Freq::Week { week_start: 2 };
         assert_eq!(Freq::from_label(&w.label()).unwrap(), w);
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
+        micros_of(
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(h, min, 0)
+                .unwrap(),
+        )
+    }
+
+    fn aware_days(values: Vec<i64>, zone: Zone) -> Vec<i64> {
+        let a = TimestampMicrosecondArray::from(values).with_timezone("UTC");
+        let col = Column::from_array("t", Arc::new(a));
+        let p = period_ordinals(&col, zone, Freq::Day).unwrap();
+        p[0].values().to_vec()
+    }
+
+    #[test]
+    fn transitions_off_the_hour_land_on_the_right_day_in_any_row_order() {
+        // Asia/Tehran moved from +03:30 to +04:30 at 2021-03-21 20:30 UTC (midnight local):
+        // 20:10 UTC is 23:40 on the 21st, 20:40 UTC is 01:10 on the 22nd.
+        let tehran: Zone = "Asia/Tehran".parse().unwrap();
+        let (a, b) = (utc(2021, 3, 21, 20, 10), utc(2021, 3, 21, 20, 40));
+        let (d21, d22) = (day(2021, 3, 21), day(2021, 3, 22));
+        assert_eq!(aware_days(vec![a, b], tehran), vec![d21, d22]);
+        assert_eq!(aware_days(vec![b, a], tehran), vec![d22, d21]);
+        // America/St_Johns went from −03:30 to −02:30 at 00:01 local on 2010-03-14 (03:31 UTC),
+        // Australia/Lord_Howe from +10:30 to +11:00 on 2010-10-02 at 15:30 UTC.
+        let st_johns: Zone = "America/St_Johns".parse().unwrap();
+        let (a, b) = (utc(2010, 3, 14, 3, 20), utc(2010, 3, 14, 3, 40));
+        let (d13, d14) = (day(2010, 3, 13), day(2010, 3, 14));
+        assert_eq!(aware_days(vec![a, b], st_johns), vec![d13, d14]);
+        assert_eq!(aware_days(vec![b, a], st_johns), vec![d14, d13]);
+        let lord_howe: Zone = "Australia/Lord_Howe".parse().unwrap();
+        let (a, b) = (utc(2010, 10, 2, 15, 20), utc(2010, 10, 2, 15, 40));
+        let mut clock = LocalClock::new(lord_howe);
+        assert_eq!(clock.local(b) - b, 660 * 60_000_000);
+        assert_eq!(clock.local(a) - a, 630 * 60_000_000);
+    }
+
+    #[test]
+    fn summer_time_goes_on_after_2099() {
+        // The rules in force continue (as in pandas): Berlin +02:00 on 2150-07-01 and +01:00 in
+        // January; summer time starts on the last Sunday of March (2150-03-29 at 01:00 UTC).
+        // Zones without summer time keep their offset (Tehran +03:30, Casablanca +01:00).
+        let off = |zone: &str, t: i64| {
+            let z: Zone = zone.parse().unwrap();
+            (LocalClock::new(z).local(t) - t) / 60_000_000
+        };
+        assert_eq!(off("Europe/Berlin", utc(2150, 7, 1, 12, 0)), 120);
+        assert_eq!(off("Europe/Berlin", utc(2150, 1, 15, 12, 0)), 60);
+        assert_eq!(off("Europe/Berlin", utc(2150, 3, 29, 0, 59)), 60);
+        assert_eq!(off("Europe/Berlin", utc(2150, 3, 29, 1, 0)), 120);
+        assert_eq!(off("Europe/Berlin", utc(9999, 7, 1, 0, 0)), 120);
+        assert_eq!(off("Australia/Lord_Howe", utc(2200, 1, 10, 0, 0)), 660);
+        assert_eq!(off("Asia/Tehran", utc(2150, 7, 1, 0, 0)), 210);
+        assert_eq!(off("Africa/Casablanca", utc(2150, 7, 1, 0, 0)), 60);
+    }
+
+    /// A small deterministic generator (tests only).
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *state >> 33
+    }
+
+    #[test]
+    fn cached_offsets_equal_the_zone_database_at_every_second_of_transition_hours() {
+        // Every hour of 2005–2025 in which the offset changes (found with plain lookups), every
+        // second of it, in shuffled order, against the uncached conversion.
+        let mut seed = 7;
+        for name in [
+            "Asia/Tehran",
+            "America/St_Johns",
+            "Australia/Lord_Howe",
+            "Europe/Berlin",
+            "America/Sao_Paulo",
+            "Pacific/Chatham",
+        ] {
+            let zone: Zone = name.parse().unwrap();
+            let hour_us = 3_600_000_000i64;
+            let (from, to) = (utc(2005, 1, 1, 0, 0), utc(2026, 1, 1, 0, 0));
+            let mut instants = Vec::new();
+            let mut h = from;
+            while h < to {
+                if zone.offset_at_utc(h) != zone.offset_at_utc(h + hour_us) {
+                    instants.extend((0..=3600).map(|s| h + s * 1_000_000 + 999_999 * (s % 2)));
+                }
+                h += hour_us;
+            }
+            assert!(instants.len() >= 3601 * 10, "{name}: {}", instants.len());
+            for i in (1..instants.len()).rev() {
+                let j = (lcg(&mut seed) % (i as u64 + 1)) as usize;
+                instants.swap(i, j);
+            }
+            let mut clock = LocalClock::new(zone);
+            for &t in &instants {
+                assert_eq!(clock.local(t), zone.local_of(t), "{name} at {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn cached_offsets_equal_the_zone_database_for_every_zone_at_random_instants() {
+        let mut seed = 11;
+        let span = MAX_US / 1_000_000 - MIN_US / 1_000_000;
+        for tz in chrono_tz::TZ_VARIANTS {
+            let zone = Zone::Named(tz);
+            let mut clock = LocalClock::new(zone);
+            for _ in 0..300 {
+                // Half over all of 1900–2040, half over the years 1 to 9999.
+                let t = if lcg(&mut seed) % 2 == 0 {
+                    utc(1900, 1, 1, 0, 0) + (lcg(&mut seed) as i64 % 4_418_000_000) * 1_000_000
+                } else {
+                    MIN_US + (lcg(&mut seed) as i64 * 37 % span) * 1_000_000
+                };
+                assert_eq!(clock.local(t), zone.local_of(t), "{tz} at {t}");
+            }
+        }
     }
 
     #[test]

@@ -5,10 +5,10 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
-use crate::core::activity::{self, EventLog, NewUser, Nulls};
+use super::convert::{enter, read_table, table_out, AnyInt};
+use crate::core::activity::{self, EventLog, NewUser, Nulls, MAX_WINDOW_DAYS};
 use crate::core::input::Table;
-use crate::core::retention::{self, RetentionSpec};
+use crate::core::retention::{self, RetentionSpec, MAX_BRACKET};
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiResult;
 
@@ -43,7 +43,7 @@ pub fn active_users_state(
     time: String,
     freq: &str,
     week_start: &str,
-    windows: Vec<(String, u32)>,
+    windows: Vec<(String, AnyInt)>,
     by: Vec<String>,
     event: Option<String>,
     events: Option<Vec<String>>,
@@ -68,6 +68,13 @@ pub fn active_users_state(
             &invalid,
         )?;
         let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
+        let windows = windows
+            .into_iter()
+            .map(|(name, days)| {
+                let days = days.bounded("windows", 1, MAX_WINDOW_DAYS.into())?;
+                Ok((name, days))
+            })
+            .collect::<KpiResult<Vec<_>>>()?;
         activity::active_users_state(&log, freq, &windows, events.as_deref())
     })?;
     table_out(state)
@@ -99,7 +106,7 @@ pub fn finish_active_users(py: Python<'_>, state: AnyRecordBatch) -> PyResult<Py
 
 /// Users by number of active intervals (PostHog's stickiness).
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=1, tz="UTC", invalid="raise"))]
+#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=AnyInt(1), tz="UTC", invalid="raise"), text_signature = "(table, user, time, *, freq=\"day\", week_start=\"monday\", start=None, end=None, cumulative=False, min_events=1, tz=\"UTC\", invalid=\"raise\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,
@@ -111,7 +118,7 @@ pub fn stickiness(
     start: Option<i64>,
     end: Option<i64>,
     cumulative: bool,
-    min_events: u32,
+    min_events: AnyInt,
     tz: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
@@ -125,6 +132,7 @@ pub fn stickiness(
     table_out(enter(py, move || {
         let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
         let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
+        let min_events = min_events.bounded("min_events", 1, u32::MAX.into())?;
         activity::stickiness(&log, freq, start, end, cumulative, min_events)
     })?)
 }
@@ -178,7 +186,7 @@ pub fn retention_state(
     week_start: &str,
     cohort: &str,
     mode: &str,
-    brackets: Option<Vec<u32>>,
+    brackets: Option<Vec<AnyInt>>,
     boundaries: &str,
     reference: &str,
     base: &str,
@@ -203,6 +211,13 @@ pub fn retention_state(
             &args[6],
             &args[7],
         )?;
+        let brackets = brackets
+            .map(|b| {
+                b.into_iter()
+                    .map(|size| size.bounded("brackets", 1, MAX_BRACKET.into()))
+                    .collect::<KpiResult<Vec<u32>>>()
+            })
+            .transpose()?;
         let mut spec =
             RetentionSpec::parse(&args[0], &args[2], &args[3], brackets, &args[4], &args[5])?
                 .with_base(&args[8])?;

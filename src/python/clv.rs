@@ -7,7 +7,7 @@ use pyo3::types::PyDict;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
 use crate::core::clv::models::{self, Collapsed};
 use crate::core::clv::optim::{Fit, Options};
 use crate::core::clv::rfm::{self, RfmSpec, Unit};
@@ -352,7 +352,7 @@ pub fn clv_lifetime_value<'py>(
     frequency: PyReadonlyArray1<'py, f64>,
     recency: PyReadonlyArray1<'py, f64>,
     T: PyReadonlyArray1<'py, f64>,
-    time: usize,
+    time: AnyInt,
     discount_rate: f64,
     factor: f64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
@@ -365,6 +365,7 @@ pub fn clv_lifetime_value<'py>(
     let model = model.to_string();
     let out = enter(py, move || {
         same_len(&[&m, &x, &tx, &bt])?;
+        let time = time.bounded("time", 0, models::MAX_CLV_MONTHS as i128)?;
         models::lifetime_value(
             &model,
             &params,

@@ -33,6 +33,37 @@ where
     .map_err(|e| PyKpiError(e).into())
 }
 
+/// An integer argument of any size. pyo3's own integer types raise `OverflowError` for a value
+/// beyond them (-1 for a count, 2**70) before kpikit sees it; this one keeps the value (beyond
+/// ±2**127: saturated, which no bound admits) so that the core's bound check answers with a
+/// `ParameterError` naming the parameter. Anything but an int is a `TypeError`, as before.
+/// pyo3 shows an `AnyInt` default as `...` in the signature: bindings with such a default state
+/// their `text_signature` (checked against the stub by stubtest).
+#[derive(Debug, Clone, Copy)]
+pub struct AnyInt(pub i128);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for AnyInt {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i128>() {
+            Ok(v) => Ok(AnyInt(v)),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) => {
+                let positive = obj.gt(0)?;
+                Ok(AnyInt(if positive { i128::MAX } else { i128::MIN }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl AnyInt {
+    /// The value within `lo..=hi`, or a `ParameterError` naming `name` and the bound.
+    pub fn bounded<T: TryFrom<i128>>(self, name: &str, lo: i128, hi: i128) -> KpiResult<T> {
+        KpiError::int_param(name, self.0, lo, hi)
+    }
+}
+
 /// Read a table (anything with `__arrow_c_stream__` / `__arrow_c_array__`) without copying.
 pub fn read_table(table: AnyRecordBatch) -> PyResult<Table> {
     let reader = table.into_reader()?;

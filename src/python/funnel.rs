@@ -5,9 +5,10 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
 use crate::core::funnel::{
     self, Bins, EntryPeriods, EventLog, Exclusion, FunnelRules, Nulls, StageOrder, Unit,
+    MAX_HISTOGRAM_BINS, MAX_STEPS,
 };
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiResult;
@@ -68,7 +69,7 @@ pub fn funnel_event_state(
     steps: Vec<Vec<String>>,
     window: Option<String>,
     order: Option<String>,
-    exclusions: Vec<(String, usize, usize)>,
+    exclusions: Vec<(String, AnyInt, AnyInt)>,
     by: Vec<String>,
     attribution: Option<String>,
     count: Option<String>,
@@ -89,10 +90,17 @@ pub fn funnel_event_state(
             count.as_deref(),
             steps.len(),
         )?;
+        let step = |i: AnyInt| i.bounded::<usize>("exclusions", 0, MAX_STEPS as i128 - 1);
         let exclusions: Vec<Exclusion> = exclusions
             .into_iter()
-            .map(|(event, from, to)| Exclusion { event, from, to })
-            .collect();
+            .map(|(event, from, to)| {
+                Ok(Exclusion {
+                    event,
+                    from: step(from)?,
+                    to: step(to)?,
+                })
+            })
+            .collect::<KpiResult<_>>()?;
         let (u, t, e) = (
             table.column(&user)?,
             table.column(&time)?,
@@ -123,19 +131,25 @@ pub fn merge_funnel_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyRes
 }
 
 /// Finish a funnel state into the per-step table. `histogram`: None, 0 (automatic bins) or a
-/// number of bins.
+/// number of bins (at most `MAX_HISTOGRAM_BINS`).
 #[pyfunction]
 #[pyo3(signature = (state, *, unit="days", histogram=None))]
 pub fn finish_funnel(
     py: Python<'_>,
     state: AnyRecordBatch,
     unit: &str,
-    histogram: Option<usize>,
+    histogram: Option<AnyInt>,
 ) -> PyResult<PyTable> {
     let state = read_table(state)?;
     let unit = unit.to_string();
     table_out(enter(py, move || {
-        let bins = histogram.map(|k| if k == 0 { Bins::Auto } else { Bins::Count(k) });
+        let bins = match histogram {
+            None => None,
+            Some(k) => match k.bounded::<usize>("histogram", 0, MAX_HISTOGRAM_BINS as i128)? {
+                0 => Some(Bins::Auto),
+                k => Some(Bins::Count(k)),
+            },
+        };
         funnel::finish_funnel(&state.single_batch()?, Unit::parse(&unit)?, bins)
     })?)
 }

@@ -4,8 +4,8 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
-use crate::core::integrity::{self, Checks, Cond, Rule, Volume};
+use super::convert::{enter, read_table, table_out, AnyInt};
+use crate::core::integrity::{self, Checks, Cond, Rule, Volume, MAX_TRAILING};
 use crate::core::time::Freq;
 
 /// Checks of one table: `(rows, findings, spans, periods)` (see `core::integrity::report_batches`).
@@ -13,7 +13,7 @@ use crate::core::time::Freq;
 /// column, "present"|"true")`; `ordered` lists column sequences that must not go
 /// back in time; `judged_until` is a day number (days since 1970-01-01, exclusive end).
 #[pyfunction]
-#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), implies=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0))]
+#[pyo3(signature = (table, *, not_null=Vec::new(), unique=Vec::new(), ranges=Vec::new(), ordered=Vec::new(), implies=Vec::new(), time=Vec::new(), period=None, freq="day", judged_until=None, drop_ratio=0.5, trailing=AnyInt(6), min_trailing=AnyInt(3), season=AnyInt(1), drop_min_median=0.0, gap_min_median=0.0), text_signature = "(table, *, not_null=..., unique=..., ranges=..., ordered=..., implies=..., time=..., period=None, freq=\"day\", judged_until=None, drop_ratio=0.5, trailing=6, min_trailing=3, season=1, drop_min_median=0.0, gap_min_median=0.0)")]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn check(
     py: Python<'_>,
@@ -28,9 +28,9 @@ pub fn check(
     freq: &str,
     judged_until: Option<i64>,
     drop_ratio: f64,
-    trailing: usize,
-    min_trailing: usize,
-    season: usize,
+    trailing: AnyInt,
+    min_trailing: AnyInt,
+    season: AnyInt,
     drop_min_median: f64,
     gap_min_median: f64,
 ) -> PyResult<(usize, PyTable, PyTable, PyTable)> {
@@ -38,6 +38,10 @@ pub fn check(
     let freq = freq.to_string();
     let (rows, f, s, p) = enter(py, move || {
         let freq = Freq::parse(&freq, 0)?;
+        let max = MAX_TRAILING as i128;
+        let trailing: usize = trailing.bounded("trailing", 1, max)?;
+        let min_trailing: usize = min_trailing.bounded("min_trailing", 0, max)?;
+        let season: usize = season.bounded("season", 1, max)?;
         if !(drop_ratio.is_finite() && drop_ratio >= 0.0) || trailing == 0 {
             return Err(crate::core::KpiError::param(
                 "drop_ratio",

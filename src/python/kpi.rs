@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out};
+use super::convert::{enter, read_table, table_out, AnyInt};
 use crate::core::kpi::{self, Direction, History, Objective, Target};
 use crate::core::time::{parse_weekday, Freq};
 use crate::core::KpiError;
@@ -12,7 +12,7 @@ use crate::core::KpiError;
 /// Per period of a history: value, target, attainment, change, improved, projected, status,
 /// optionally ci_low/ci_high/significant (with counts), and anomaly.
 #[pyfunction]
-#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3, numerator=None, denominator=None, anomaly_periods=6))]
+#[pyo3(signature = (history, *, period, value, freq="month", week_start="monday", target=None, low=None, high=None, previous=false, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=AnyInt(3), numerator=None, denominator=None, anomaly_periods=AnyInt(6)), text_signature = "(history, *, period, value, freq=\"month\", week_start=\"monday\", target=None, low=None, high=None, previous=False, direction=None, start_value=None, start=None, deadline=None, at_risk_band=0.0, pace_periods=3, numerator=None, denominator=None, anomaly_periods=6)")]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_kpi(
     py: Python<'_>,
@@ -30,10 +30,10 @@ pub fn evaluate_kpi(
     start: Option<String>,
     deadline: Option<String>,
     at_risk_band: f64,
-    pace_periods: usize,
+    pace_periods: AnyInt,
     numerator: Option<String>,
     denominator: Option<String>,
-    anomaly_periods: usize,
+    anomaly_periods: AnyInt,
 ) -> PyResult<PyTable> {
     let table = read_table(history)?;
     let (freq, week_start) = (freq.to_string(), week_start.to_string());
@@ -60,7 +60,7 @@ pub fn evaluate_kpi(
             start: 0,
             deadline: None,
             at_risk_band,
-            pace_periods,
+            pace_periods: pace_periods.bounded("pace_periods", 2, kpi::MAX_PERIODS as i128)?,
         };
         let h = History {
             table: &table,
@@ -72,7 +72,11 @@ pub fn evaluate_kpi(
             infer_direction: direction.is_none(),
             numerator,
             denominator,
-            anomaly_periods,
+            anomaly_periods: anomaly_periods.bounded(
+                "anomaly_periods",
+                0,
+                kpi::MAX_PERIODS as i128,
+            )?,
         };
         kpi::evaluate_history(&h, &objective)
     })?)

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
 use crate::core::input::Table;
 use crate::core::revenue::{self, ColumnNames, Conventions, RevenueInput, Snapshot};
 use crate::core::revenue_metrics as rates;
@@ -190,7 +190,7 @@ pub fn revenue_conventions() -> PyResult<String> {
 /// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
 /// JSON the movements were computed with, when known.
 #[pyfunction]
-#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=0, spend=None, spend_time="month", spend_amount="amount", tz="UTC"))]
+#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=AnyInt(0), spend=None, spend_time="month", spend_amount="amount", tz="UTC"), text_signature = "(movements, *, freq=\"month\", week_start=\"monday\", ledger_conventions=None, preset=None, conventions=..., gross_margin=None, cac_lag=0, spend=None, spend_time=\"month\", spend_amount=\"amount\", tz=\"UTC\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn revenue_metrics(
     py: Python<'_>,
@@ -201,7 +201,7 @@ pub fn revenue_metrics(
     preset: Option<String>,
     conventions: Vec<(String, String)>,
     gross_margin: Option<f64>,
-    cac_lag: u32,
+    cac_lag: AnyInt,
     spend: Option<AnyRecordBatch>,
     spend_time: &str,
     spend_amount: &str,
@@ -220,7 +220,7 @@ pub fn revenue_metrics(
             conventions: rates::rate_conventions(ledger, preset.as_deref(), &conventions)?,
             freq: Freq::parse(&freq, parse_weekday(&week_start)?)?,
             gross_margin,
-            cac_lag,
+            cac_lag: cac_lag.bounded("cac_lag", 0, rates::MAX_CAC_LAG.into())?,
         };
         let spend = spend.as_ref().map(|t| rates::Spend {
             table: t,

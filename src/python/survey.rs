@@ -4,14 +4,14 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out};
+use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
 use crate::core::survey::{self, Invalid, Periods, Scale};
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiError;
 
 /// Partial state: score counts per (period, segments…) group of one table or partition.
 #[pyfunction]
-#[pyo3(signature = (table, score, *, time=None, freq=None, tz="UTC", week_start="monday", by=Vec::new(), scale=(0, 10), invalid="raise"))]
+#[pyo3(signature = (table, score, *, time=None, freq=None, tz="UTC", week_start="monday", by=Vec::new(), scale=(AnyInt(0), AnyInt(10)), invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn score_counts(
     py: Python<'_>,
@@ -22,7 +22,7 @@ pub fn score_counts(
     tz: &str,
     week_start: &str,
     by: Vec<String>,
-    scale: (i64, i64),
+    scale: (AnyInt, AnyInt),
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
@@ -30,7 +30,7 @@ pub fn score_counts(
     let week_start = week_start.to_string();
     let invalid = invalid.to_string();
     let state = enter(py, move || {
-        let scale = Scale::new(scale.0, scale.1)?;
+        let scale = Scale::new(scale.0 .0, scale.1 .0)?;
         let invalid = Invalid::parse(&invalid)?;
         let periods = match (time, freq) {
             (Some(t), f) => Some(Periods {
@@ -74,9 +74,9 @@ pub fn nps(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
 /// Finish a score-count state into CSAT per group.
 #[pyfunction]
 #[pyo3(signature = (state, *, threshold))]
-pub fn csat(py: Python<'_>, state: AnyRecordBatch, threshold: i64) -> PyResult<PyTable> {
+pub fn csat(py: Python<'_>, state: AnyRecordBatch, threshold: AnyInt) -> PyResult<PyTable> {
     let state = read_table(state)?;
     table_out(enter(py, move || {
-        survey::csat(&state.single_batch()?, threshold)
+        survey::csat(&state.single_batch()?, threshold.0)
     })?)
 }

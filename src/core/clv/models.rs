@@ -726,6 +726,9 @@ fn pareto_p_n_died(p: &[f64], t: f64, n: f64) -> f64 {
 ///   clv_i = m_i · Σ_{k=1..time} (E[Y(k·f)] − E[Y((k−1)·f)]) / (1 + d)^k.
 /// The discounted purchase sum depends on (x, t_x, T) only, so it is computed once per distinct
 /// row (a million customers have far fewer distinct rows) and scaled by each customer's spend.
+/// Longest horizon of [`lifetime_value`], in months (a century).
+pub const MAX_CLV_MONTHS: usize = 1_200;
+
 #[allow(clippy::too_many_arguments)]
 pub fn lifetime_value(
     model: &str,
@@ -738,6 +741,20 @@ pub fn lifetime_value(
     discount_rate: f64,
     factor: f64,
 ) -> KpiResult<Vec<f64>> {
+    KpiError::int_param::<usize>("time", time as i128, 0, MAX_CLV_MONTHS as i128)?;
+    // (1 + d)^k must stay a positive finite divisor: d > −1 (−1 divides by zero).
+    if !(discount_rate.is_finite() && discount_rate > -1.0) {
+        return Err(KpiError::param(
+            "discount_rate",
+            format!("must be a finite monthly rate greater than -1, got {discount_rate}"),
+        ));
+    }
+    if !(factor.is_finite() && factor > 0.0) {
+        return Err(KpiError::param(
+            "freq",
+            format!("time units per month must be a positive number, got {factor}"),
+        ));
+    }
     let cond = |t: f64, x: f64, tx: f64, bt: f64| -> KpiResult<f64> {
         match model {
             "BetaGeo" => beta_geo_conditional(params, t, x, tx, bt),

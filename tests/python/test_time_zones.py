@@ -1,0 +1,157 @@
+"""Period assignment in a time zone equals pandas', for every row order.
+
+kpikit turns each zone-aware time into wall-clock time in ``tz`` and counts calendar periods on
+that; the reference is pandas' ``tz_convert(zone)`` followed by ``to_period``. The zones are
+chosen for their transitions: Asia/Tehran changes at 20:30 UTC, America/St_Johns at 03:31 or
+02:31 UTC, Australia/Lord_Howe moves by half an hour, Europe/Berlin and America/Sao_Paulo change
+on the hour (Sao_Paulo at local midnight, so a day is skipped or repeated), UTC never. Times are
+drawn near the transitions of 2008–2022, often several within one UTC hour (the rows that a
+per-hour offset cache mixed up), and fed in time order, reversed or shuffled; and near the
+transitions of 2100–2259, where the zone database's rules go on without listed transitions.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import kpikit
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ZONES = ["Asia/Tehran", "America/St_Johns", "Australia/Lord_Howe", "Europe/Berlin", "America/Sao_Paulo", "UTC"]
+# kpikit's frequency and the pandas period alias with the same calendar periods ("W" is weeks
+# ending Sunday, i.e. starting Monday: kpikit's default week).
+FREQS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+START, END = pd.Timestamp("2008-01-01", tz="UTC"), pd.Timestamp("2023-01-01", tz="UTC")
+HOUR_NS = 3_600 * 10**9
+
+
+@cache
+def transition_hours(zone: str, start: pd.Timestamp = START, end: pd.Timestamp = END) -> np.ndarray:
+    """UTC hours (ns since 1970) at whose start the zone's offset differs from the next hour's:
+    every offset change from `start` to `end` lies in one of these hours (or at its end)."""
+    hours = pd.date_range(start, end, freq="h").as_unit("ns")
+    offsets = (hours.tz_convert(zone).tz_localize(None) - hours.tz_localize(None)).asi8
+    changed = np.flatnonzero(offsets[1:] != offsets[:-1])
+    if start == START:  # every zone but UTC changed its clocks in 2008–2022
+        assert len(changed) >= (0 if zone == "UTC" else 10), (zone, len(changed))
+    return hours.asi8[changed]
+
+
+@st.composite
+def instants(draw: st.DrawFn, zone: str, start: pd.Timestamp = START, end: pd.Timestamp = END) -> list[int]:
+    """Nanoseconds since 1970 (whole seconds): clusters of times in or around transition hours
+    (within the hour, two hours or two days) and some anywhere in 2008–2022. Uniform draws from a drawn
+    seed: hypothesis' own integers favour the ends of a range, not the minutes around a
+    transition."""
+    hours = transition_hours(zone, start, end)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    out: list[int] = []
+    for _ in range(draw(st.integers(1, 4))):
+        if len(hours) and draw(st.booleans()):
+            base = int(hours[draw(st.integers(0, len(hours) - 1))])
+            reach = draw(st.sampled_from([0, 2, 48])) * 3_600  # 0: within the transition hour
+            seconds = rng.integers(-reach, reach + 3_600, draw(st.integers(1, 12)))
+            out += [base + int(s) * 10**9 for s in seconds]
+        else:
+            out.append(int(rng.integers(start.value // 10**9, end.value // 10**9)) * 10**9)
+    return out
+
+
+def in_some_order(data: st.DataObject, values: list) -> list:
+    """The values in time order, reversed, or shuffled: a cache must not depend on the order."""
+    how = data.draw(st.sampled_from(["sorted", "reversed", "shuffled"]))
+    if how == "shuffled":
+        return list(data.draw(st.permutations(values)))
+    return sorted(values, reverse=how == "reversed")
+
+
+def pandas_periods(ns: list[int], zone: str, alias: str) -> pd.Series:
+    """Start date of each time's period, by pandas."""
+    local = pd.to_datetime(pd.Series(ns), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    return local.dt.to_period(alias).dt.start_time
+
+
+def counts_by_period(periods: pd.Series) -> dict[pd.Timestamp, int]:
+    return {pd.Timestamp(k): int(v) for k, v in periods.value_counts().items()}
+
+
+def kpikit_counts(ns: list[int], zone: str, freq: str) -> dict[pd.Timestamp, int]:
+    """Responses per period from kpikit.nps: every row counts once in its period."""
+    table = pd.DataFrame({"score": np.full(len(ns), 10), "t": pd.to_datetime(pd.Series(ns), utc=True)})
+    out = kpikit.nps(table, score="score", time="t", freq=freq, tz=zone)
+    out = out[out.responses > 0]
+    return {pd.Timestamp(p): int(n) for p, n in zip(out.period, out.responses)}
+
+
+@pytest.mark.parametrize("freq", list(FREQS))
+@pytest.mark.parametrize(
+    ("zone", "times"),
+    [
+        # Asia/Tehran: 20:10 UTC is 23:40 on the 21st (+03:30), 20:40 UTC 01:10 on the 22nd (+04:30).
+        ("Asia/Tehran", ["2021-03-21 20:10", "2021-03-21 20:40"]),
+        # America/St_Johns: 03:20 UTC is 23:50 on the 13th (−03:30), 03:40 UTC 01:10 on the 14th.
+        ("America/St_Johns", ["2010-03-14 03:20", "2010-03-14 03:40"]),
+        # Australia/Lord_Howe: 15:20 UTC is 01:50 (+10:30), 15:40 UTC 02:40 (+11:00).
+        ("Australia/Lord_Howe", ["2010-10-02 15:20", "2010-10-02 15:40"]),
+    ],
+)
+def test_known_instants_land_in_their_periods_in_both_row_orders(zone: str, times: list[str], freq: str) -> None:
+    ns = [pd.Timestamp(t, tz="UTC").value for t in times]
+    want = counts_by_period(pandas_periods(ns, zone, FREQS[freq]))
+    assert kpikit_counts(ns, zone, freq) == want
+    assert kpikit_counts(ns[::-1], zone, freq) == want
+    if freq == "day" and zone != "Australia/Lord_Howe":
+        assert len(want) == 2  # the two instants are on different local days
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), freq=st.sampled_from(list(FREQS)))
+def test_period_assignment_equals_pandas(data: st.DataObject, zone: str, freq: str) -> None:
+    ns = in_some_order(data, data.draw(instants(zone)))
+    assert kpikit_counts(ns, zone, freq) == counts_by_period(pandas_periods(ns, zone, FREQS[freq]))
+
+
+REFERENCE = pd.Timestamp("2005-06-01 00:00", tz="UTC").value  # no transition anywhere near
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_minute_periods_of_rfm_equal_pandas(data: st.DataObject, zone: str) -> None:
+    # One customer per drawn time, each with a first purchase at REFERENCE: the customer's
+    # recency in minutes is the minute period of the drawn time minus REFERENCE's, on the
+    # wall clock of the zone.
+    ns = in_some_order(data, data.draw(instants(zone)))
+    n = len(ns)
+    log = pd.DataFrame(
+        {
+            "customer": np.r_[np.arange(n), np.arange(n)],
+            "t": pd.to_datetime(pd.Series([REFERENCE] * n + ns), utc=True),
+        }
+    )
+    # The reference rows first or last (drawn times stay in their order), or all shuffled.
+    order = data.draw(st.sampled_from(["first", "last", "shuffled"]))
+    rows = {"first": range(2 * n), "last": [*range(n, 2 * n), *range(n)]}.get(order) or data.draw(st.permutations(range(2 * n)))
+    log = log.iloc[list(rows)].reset_index(drop=True)
+    got = kpikit.rfm_summary(log, customer="customer", time="t", freq="min", tz=zone).sort_values("customer")
+    local = pd.to_datetime(pd.Series([REFERENCE] + ns), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    minutes = local.dt.floor("min").astype("int64") // (60 * 10**9)
+    want = (minutes.iloc[1:] - minutes.iloc[0]).to_numpy(dtype=float)
+    assert got.recency.tolist() == want.tolist()
+
+
+# After 2099 the zone database's rules go on (summer time every year); pandas follows them.
+FAR_START, FAR_END = pd.Timestamp("2100-01-01", tz="UTC"), pd.Timestamp("2260-01-01", tz="UTC")
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Lord_Howe", "America/New_York", "America/Sao_Paulo", "Asia/Tehran", "Africa/Casablanca"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), freq=st.sampled_from(["day", "week"]))
+def test_period_assignment_after_2099_equals_pandas(data: st.DataObject, zone: str, freq: str) -> None:
+    ns = in_some_order(data, data.draw(instants(zone, FAR_START, FAR_END)))
+    assert kpikit_counts(ns, zone, freq) == counts_by_period(pandas_periods(ns, zone, FREQS[freq]))

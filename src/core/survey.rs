@@ -74,7 +74,7 @@ impl Scale {
         let end = i128::from(MAX_SCALE_END);
         if lo >= hi || hi - lo > i128::from(MAX_SCALE_WIDTH) || lo < -end || hi > end {
             return Err(KpiError::param(
-                "scale",
+                "score_range",
                 format!("({lo}, {hi}) must be two integers low < high, at most {MAX_SCALE_WIDTH} apart, from -{MAX_SCALE_END} to {MAX_SCALE_END}"),
             ));
         }

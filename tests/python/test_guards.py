@@ -46,8 +46,8 @@ def _answers() -> pd.DataFrame:
     ],
 )
 def test_csat_scale_out_of_bounds_is_a_parameter_error(scale: tuple[int, int], capfd: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ParameterError, match='"scale"'):
-        kpikit.csat(_answers(), score="score", scale=scale, threshold=scale[0])
+    with pytest.raises(ParameterError, match='"score_range"'):
+        kpikit.csat(_answers(), score="score", score_range=scale, threshold=scale[0])
     assert_no_panic(capfd)
 
 
@@ -55,7 +55,7 @@ def test_csat_at_the_scale_bounds_is_exact() -> None:
     # The widest scale at the lowest end: scores −1,000,000 … −999,900, threshold −999,901.
     lo = -1_000_000
     df = pd.DataFrame({"score": [lo, lo + 99, lo + 100, lo + 100]})
-    out = kpikit.csat(df, score="score", scale=(lo, lo + 100), threshold=lo + 99)
+    out = kpikit.csat(df, score="score", score_range=(lo, lo + 100), threshold=lo + 99)
     assert out.responses.tolist() == [4]
     assert out.satisfied.tolist() == [3]
     assert out.mean_score.tolist() == [(4 * lo + 299) / 4]
@@ -64,7 +64,7 @@ def test_csat_at_the_scale_bounds_is_exact() -> None:
 @pytest.mark.parametrize("threshold", [2**63, 2**70, -(2**70), 0, 6])
 def test_csat_threshold_off_the_scale_is_a_parameter_error(threshold: int) -> None:
     with pytest.raises(ParameterError, match='"threshold"'):
-        kpikit.csat(_answers(), score="score", scale=(1, 5), threshold=threshold)
+        kpikit.csat(_answers(), score="score", score_range=(1, 5), threshold=threshold)
 
 
 # --- funnel histogram and exclusions -------------------------------------------------------------
@@ -134,11 +134,11 @@ def test_stickiness_min_events_beyond_its_bound_is_a_parameter_error(min_events:
 @pytest.mark.parametrize("size", [-1, 0, 36_601, *HUGE])
 def test_retention_brackets_beyond_their_bound_are_a_parameter_error(size: int) -> None:
     with pytest.raises(ParameterError, match='"brackets"'):
-        kpikit.retention(_events(), user="user", time="time", period="day", brackets=[1, size])
+        kpikit.retention(_events(), user="user", time="time", freq="day", brackets=[1, size])
 
 
 def test_retention_brackets_at_their_bound_work() -> None:
-    out = kpikit.retention(_events(), user="user", time="time", period="day", brackets=[1, 36_600])
+    out = kpikit.retention(_events(), user="user", time="time", freq="day", brackets=[1, 36_600])
     assert len(out) > 0
 
 
@@ -148,14 +148,14 @@ def test_retention_value_non_finite_or_huge_is_an_input_error_naming_column_and_
     events = _events()
     events.loc[[2, 4], "value"] = bad
     with pytest.raises(InputError, match=r'column "value".*2 row\(s\), e\.g\. row 2: .*; row 4: '):
-        kpikit.retention(events, user="user", time="time", period="week", value="value")
+        kpikit.retention(events, user="user", time="time", freq="week", amount="value")
 
 
 def test_retention_value_with_missing_and_large_finite_values_is_summed() -> None:
     events = _events()
     events.loc[0, "value"] = np.nan  # missing: adds nothing
     events.loc[1, "value"] = 9e13
-    out = kpikit.retention(events, user="user", time="time", period="week", value="value")
+    out = kpikit.retention(events, user="user", time="time", freq="week", amount="value")
     assert np.isfinite(out.filter(like="value").to_numpy(dtype=float)).all()
 
 
@@ -166,7 +166,7 @@ def _subscriptions(interval: list) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer": ["a", "b"],
-            "start": pd.to_datetime(["2026-01-01", "2026-01-01"]),
+            "started": pd.to_datetime(["2026-01-01", "2026-01-01"]),
             "amount": [100.0, 1_000_000.0],
             "interval": interval,
         }
@@ -174,7 +174,7 @@ def _subscriptions(interval: list) -> pd.DataFrame:
 
 
 def test_fractional_interval_scales_the_monthly_amount() -> None:
-    out = kpikit.mrr(_subscriptions([0.5, 12.0]), customer="customer", start="start", amount="amount", interval="interval")
+    out = kpikit.mrr(_subscriptions([0.5, 12.0]), customer="customer", started="started", amount="amount", interval="interval")
     jan = out[out.period == pd.Timestamp("2026-01-01")].set_index("customer").mrr
     assert jan.to_dict() == {"a": 200.0, "b": pytest.approx(1_000_000 / 12, abs=0.005)}
 
@@ -183,7 +183,7 @@ def test_tiny_interval_is_the_same_input_error_in_mrr_and_mrr_movements() -> Non
     # 1e6 per 1e-12 months: 1e18 a month. kpikit.mrr used to saturate at i64::MAX cents
     # (9.22e16) where mrr_movements raised.
     subs = _subscriptions([1.0, 1e-12])
-    kw = {"customer": "customer", "start": "start", "amount": "amount", "interval": "interval"}
+    kw = {"customer": "customer", "started": "started", "amount": "amount", "interval": "interval"}
     with pytest.raises(InputError) as a:
         kpikit.mrr(subs, **kw)
     with pytest.raises(InputError) as b:

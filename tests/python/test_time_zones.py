@@ -138,7 +138,7 @@ def test_minute_periods_of_rfm_equal_pandas(data: st.DataObject, zone: str) -> N
     order = data.draw(st.sampled_from(["first", "last", "shuffled"]))
     rows = {"first": range(2 * n), "last": [*range(n, 2 * n), *range(n)]}.get(order) or data.draw(st.permutations(range(2 * n)))
     log = log.iloc[list(rows)].reset_index(drop=True)
-    got = kpikit.rfm_summary(log, customer="customer", time="t", freq="min", tz=zone).sort_values("customer")
+    got = kpikit.rfm_summary(log, customer="customer", time="t", freq="minute", tz=zone).sort_values("customer")
     local = pd.to_datetime(pd.Series([REFERENCE] + ns), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     minutes = local.dt.floor("min").astype("int64") // (60 * 10**9)
     want = (minutes.iloc[1:] - minutes.iloc[0]).to_numpy(dtype=float)

@@ -18,10 +18,11 @@ import signal
 import sys
 import time
 
-import kpikit
 import numpy as np
 import pandas as pd
 import pytest
+
+import kpikit
 
 # Python 3.12+ warns when a process with threads forks; that is the very case tested here (the
 # parent's pool threads are running), and the child is written to be safe.
@@ -72,7 +73,7 @@ def _child(out: multiprocessing.Queue) -> None:
     child's own pool), or the error."""
     try:
         out.put(("ok", _answer(), _answer()))
-    except BaseException as e:  # noqa: BLE001 - any failure is reported to the parent, which fails the test
+    except BaseException as e:
         out.put(("error", repr(e), None))
 
 
@@ -81,7 +82,7 @@ def parent_answer() -> list[tuple]:
     answer = _answer()  # starts the parent's pool
     expected = _expected()
     assert len(answer) == len(expected) == 36  # 12 months x 3 segments
-    for got, want in zip(answer, expected):
+    for got, want in zip(answer, expected, strict=True):
         assert got[:5] == want[:5]
         assert got[5] == pytest.approx(want[5], abs=1e-12)
     return answer
@@ -98,7 +99,7 @@ def test_os_fork_child_computes_the_same_numbers(parent_answer: list[tuple]) -> 
             data = pickle.dumps((_answer(), _answer()))
             with os.fdopen(write_end, "wb") as w:
                 w.write(data)
-        except BaseException:  # noqa: BLE001 - the child must reach os._exit whatever happens
+        except BaseException:
             code = 1
         finally:
             os._exit(code)

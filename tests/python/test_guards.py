@@ -9,10 +9,11 @@ parameter. Values that would make a sum infinite or a monthly amount saturate ra
 
 from __future__ import annotations
 
-import kpikit
 import numpy as np
 import pandas as pd
 import pytest
+
+import kpikit
 from kpikit import _kpikit
 from kpikit.exceptions import InputError, ParameterError
 
@@ -243,7 +244,7 @@ def test_stickiness_range_outside_the_calendar_is_a_parameter_error(start: int |
     import pyarrow as pa
 
     table = pa.table({"user": [1], "time": pa.array(pd.to_datetime(["2026-01-01"], utc=True))})
-    with pytest.raises(ParameterError, match='"start"|"end"'):
+    with pytest.raises(ParameterError, match=r'"start"|"end"'):
         _kpikit.stickiness(table, "user", "time", start=start, end=end)
 
 

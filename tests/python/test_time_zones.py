@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from functools import cache
 
-import kpikit
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import kpikit
 
 ZONES = ["Asia/Tehran", "America/St_Johns", "Australia/Lord_Howe", "Europe/Berlin", "America/Sao_Paulo", "UTC"]
 # kpikit's frequency and the pandas period alias with the same calendar periods ("W" is weeks
@@ -84,7 +84,7 @@ def kpikit_counts(ns: list[int], zone: str, freq: str) -> dict[pd.Timestamp, int
     table = pd.DataFrame({"score": np.full(len(ns), 10), "t": pd.to_datetime(pd.Series(ns), utc=True)})
     out = kpikit.nps(table, score="score", time="t", freq=freq, tz=zone)
     out = out[out.responses > 0]
-    return {pd.Timestamp(p): int(n) for p, n in zip(out.period, out.responses)}
+    return {pd.Timestamp(p): int(n) for p, n in zip(out.period, out.responses, strict=True)}
 
 
 @pytest.mark.parametrize("freq", list(FREQS))
@@ -139,7 +139,7 @@ def test_minute_periods_of_rfm_equal_pandas(data: st.DataObject, zone: str) -> N
     rows = {"first": range(2 * n), "last": [*range(n, 2 * n), *range(n)]}.get(order) or data.draw(st.permutations(range(2 * n)))
     log = log.iloc[list(rows)].reset_index(drop=True)
     got = kpikit.rfm_summary(log, customer="customer", time="t", freq="minute", tz=zone).sort_values("customer")
-    local = pd.to_datetime(pd.Series([REFERENCE] + ns), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    local = pd.to_datetime(pd.Series([REFERENCE, *ns]), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     minutes = local.dt.floor("min").astype("int64") // (60 * 10**9)
     want = (minutes.iloc[1:] - minutes.iloc[0]).to_numpy(dtype=float)
     assert got.recency.tolist() == want.tolist()

@@ -87,6 +87,18 @@ def _wall_micros(value: Any, tz: str) -> int | None:
 _SKIP_RULE = "missing customer or time, or amount missing, NaN or infinite"
 
 
+def _rows(table: Any, customer: str, time: str, amount: str | None, invalid: str, analysis: str) -> Any:
+    """The transactions as the core takes them: with ``invalid="skip"``, without the rows the
+    core would refuse, reported by a SkippedRowsWarning."""
+    choice("invalid", invalid, ("raise", "skip"))
+    rows = table_input(table, [customer, time, amount])
+    if invalid == "skip":
+        rows, skipped = _valid_rows(rows, customer, time, amount)
+        if skipped:
+            warn_skipped(analysis, skipped, _SKIP_RULE)
+    return rows
+
+
 def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tuple[Any, int]:
     """``table`` (as the core takes it) without the rows ``invalid="skip"`` leaves out, and how
     many those were: the rows the core would refuse (docs/vocabulary.md). A missing column
@@ -280,13 +292,8 @@ def rfm_summary(
     library = output_of(table, output)
     period = _period(freq, week_start)
     end = _wall_micros(observation_end, tz)
-    choice("invalid", invalid, ("raise", "skip"))
     if not is_dask(table):
-        rows = table_input(table, [customer, time, amount])
-        if invalid == "skip":
-            rows, skipped = _valid_rows(rows, customer, time, amount)
-            if skipped:
-                warn_skipped("rfm_summary", skipped, _SKIP_RULE)
+        rows = _rows(table, customer, time, amount, invalid, "rfm_summary")
         result = _kpikit.rfm_summary(
             rows,
             customer=customer,
@@ -300,7 +307,7 @@ def rfm_summary(
         )
         return _rfm_output(result, library, "rfm_summary")
     options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz,
-               "invalid": invalid}
+               "invalid": choice("invalid", invalid, ("raise", "skip"))}
     finish = {"freq": period, "freq_multiplier": float(freq_multiplier), "observation_end": end,
               "include_first": include_first, "tz": tz}
     result = run(_RFM, table, columns=[customer, time, amount], options=options, finish=finish, output="arrow",
@@ -376,12 +383,7 @@ def rfm_split(
     cal = _wall_micros(calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
-    choice("invalid", invalid, ("raise", "skip"))
-    rows = table_input(table, [customer, time, amount])
-    if invalid == "skip":
-        rows, skipped = _valid_rows(rows, customer, time, amount)
-        if skipped:
-            warn_skipped("rfm_split", skipped, _SKIP_RULE)
+    rows = _rows(table, customer, time, amount, invalid, "rfm_split")
     result = _kpikit.rfm_split(
         rows,
         customer=customer,

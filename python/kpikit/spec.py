@@ -178,22 +178,23 @@ class _Locator:
 
 
 def _file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a data or spec file (None: it is a regular file).
+    """Why ``path`` cannot be read as a data or spec file, after its name ("does not exist";
+    None: it is a regular file).
 
     Only regular files (or links to one) are opened: reading a FIFO waits for a writer that may
     never come, and a device may never end."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return f"no file {str(path)!r}"
+        return "does not exist"
     except OSError as e:
-        return f"cannot read {str(path)!r}: {e.strerror or type(e).__name__}"
+        return f"cannot be read: {e.strerror or type(e).__name__}"
     if stat.S_ISREG(mode):
         return None
     kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
             else "not a regular file")
-    return f"{str(path)!r} is {kind}; only regular files are read"
+    return f"is {kind}; only regular files are read"
 
 
 def _arrow_reason(error: Exception) -> str:
@@ -223,7 +224,7 @@ def _schema(path: Path, role: str, loc: _Locator) -> Any:
         raise loc.error(f"sources.{role}.path: {path.name!r} is neither Parquet (.parquet, .pq) nor CSV (.csv)", *where)
     why = _file_problem(path)
     if why is not None:
-        raise loc.error(f"sources.{role}.path: {why}", *where)
+        raise loc.error(f"sources.{role}.path: {str(path)!r} {why}", *where)
     kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
     try:
         if kind == "Parquet":
@@ -268,7 +269,7 @@ def _no_column(name: str, file: str, names: list[str]) -> str:
     # The file's header is not listed: the file may be anything (a link to another file), and
     # its first line is not the spec's to print. Names close to the one asked for are.
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(map(repr, close))}?" if close else f"it has {len(names)} columns"
+    hint = f"did you mean {', '.join(map(repr, close))}?" if close else f"it has {len(names)} column{'s' * (len(names) != 1)}"
     return f"{file} has no column {name!r} ({hint})"
 
 
@@ -442,11 +443,15 @@ def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]])
     if len(loc.problems) > before or m is None:
         return None
     assert isinstance(metric_id, str)
+    goal: float | tuple[float, float] | str = "previous"
+    if isinstance(target, list):
+        goal = (float(target[0]), float(target[1]))
+    elif isinstance(target, (int, float)):
+        goal = float(target)
     try:
         return KPI(
             metric_id,
-            target=(float(target[0]), float(target[1])) if isinstance(target, list)
-            else target if target == "previous" else float(target),
+            target=goal,
             direction=direction,
             cadence=cadence,
             owner=entry.get("owner"),
@@ -465,8 +470,10 @@ def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]])
 
 def _spec_text(path: Path) -> str:
     why = _file_problem(path)
+    if why == "does not exist":
+        raise ParameterError(f"{path}: no such spec file")
     if why is not None:
-        raise ParameterError(f"{path}: cannot read the spec: {why}")
+        raise ParameterError(f"{path}: cannot read the spec: it {why}")
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

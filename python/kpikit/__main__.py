@@ -113,8 +113,10 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
         try:
             result = loaded.report(progress=not quiet)
         except KpikitError as e:
-            # Placed in the spec: the KPI's line when the problem names one.
-            raise KpikitError(loaded.locate(e)) from None
+            # Placed in the spec: the line of the KPI the problem names, else the spec file.
+            message = " ".join(str(e).split())
+            where = next((at for label, at in loaded.kpi_lines.items() if f"KPI {label!r}" in message), str(loaded.path))
+            raise KpikitError(f"{where}: {message}") from None
     try:
         path = result.write(target)
     except OSError as e:

@@ -45,7 +45,7 @@ from typing import Any
 
 from ._history import PERIODS, missing_columns
 from .catalog import definitions
-from .exceptions import KpikitError, ParameterError
+from .exceptions import ParameterError
 from .kpi import KPI
 from .scorecard import Scorecard
 from .sources import Sources
@@ -110,15 +110,6 @@ class Spec:
 
         return report(self.sources, self.scorecard, title=self.title, as_of=self.as_of, freq=self.freq,
                       progress=progress)
-
-    def locate(self, error: KpikitError) -> str:
-        """An error raised while computing the report, placed in the spec: the line of the KPI
-        it names, else the spec file alone."""
-        message = " ".join(str(error).split())
-        for label, where in self.kpi_lines.items():
-            if f"KPI {label!r}" in message:
-                return f"{where}: {message}"
-        return f"{self.path}: {message}"
 
 
 class _Locator:
@@ -314,7 +305,14 @@ def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dic
     except ParameterError as e:
         loc.problems.append(str(e))
         return None
-    for key, value in valid.items():
+    _check_columns(role, path, schema, valid, loc)
+    return (path, columns) if len(loc.problems) == before else None
+
+
+def _check_columns(role: str, path: Path, schema: Any, columns: dict[str, Any], loc: _Locator) -> None:
+    """Note each declared column the file lacks or whose type cannot play its role."""
+    header, allowed = f"sources.{role}", _ROLES[role][1]
+    for key, value in columns.items():
         kind = allowed[key]
         if kind == "text":
             continue
@@ -325,7 +323,6 @@ def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dic
             why = _check_type(schema.field(name), "time" if kind == "list" else kind)
             if why is not None:
                 loc.note(f"{header}.{key}: column {name!r} of {path.name} {why}", header, key)
-    return (path, columns) if len(loc.problems) == before else None
 
 
 def _day(value: Any) -> _dt.date | None:
@@ -655,5 +652,9 @@ def load_spec(path: str | Path) -> Spec:
         except (OSError, pa.ArrowException) as e:  # a CSV's later rows may not parse as its first block did
             raise loc.error(f"sources.{role}.path: cannot read {str(p)!r}: {_arrow_reason(e)}", f"sources.{role}",
                             "path") from None
+        # A CSV's types were inferred from its first block; the whole file may say otherwise.
+        _check_columns(role, p, tables[role][0].schema, {k: v for k, v in cols.items() if k in _ROLES[role][1]}, loc)
+    if loc.problems:
+        raise ParameterError("\n".join(loc.problems))
     where = {k.label: loc.at(f"kpi[{i}]", "kpi", "metric", i) for i, k in enumerate(scorecard.kpis[len(kpis) - len(entries):])}
     return Spec(path, title, Sources(**tables), scorecard, as_of=as_of, freq=freq, kpi_lines=where)

@@ -172,12 +172,14 @@ def _line(spec: Path, start: str) -> int:
         ("", f"anomaly_periods = {10**20}", "kpi[0].anomaly_periods", "anomaly_periods", [str(10**20)]),
         # 3,000 nested arrays: tomllib recurses, and the RecursionError is a line, not a traceback.
         ("", "notes = " + "[" * 3000 + "]" * 3000, "notes", "notes", ["nested too deeply"]),
+        # Found while computing (no month has ended by as_of): placed on the KPI it names.
+        ("as_of = 1990-01-01", "", "kpi[0]", 'metric = "mrr"', ["KPI 'mrr': no complete month"]),
     ],
 )
 def test_one_problem_one_line(tmp_path: Path, data: Path, top: str, kpi: str, key: str, start: str,
                               words: list[str]) -> None:
     spec = _spec(tmp_path, data, kpi=kpi, top=top)
-    line = _one_error(_run(spec, tmp_path / "out.html")[0], "s.toml", _line(spec, start), key)
+    line = _one_error(_run(spec, tmp_path / "out.html", "-q")[0], "s.toml", _line(spec, start), key)
     for w in words:
         assert w in line, line
 

@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -41,21 +44,63 @@ def demo(seed: int, scale: float) -> None:
 def _print_card(rows: Any) -> None:
     from ._render import format_value
 
-    width = max(len(k) for k in rows.kpi)
+    width = max(len(_printable(k)) for k in rows.kpi)
     for r in rows.itertuples(index=False):
         star = "★" if r.north_star else " "
         period = r.period.strftime("%Y-%m")
         target = "> previous" if r.target != r.target else format_value(r.target, r.unit)
-        print(f" {star}{r.kpi:<{width}}  {period}  {format_value(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
+        print(f" {star}{_printable(r.kpi):<{width}}  {period}  {format_value(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
+
+
+def _printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (an ANSI escape sequence in a KPI name,
+    a newline in a file name) are shown escaped, as ``repr`` writes them, instead of acting."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class _OutputError(Exception):
+    """The report cannot be written where ``-o`` says."""
+
+
+def _check_output(output: str) -> Path:
+    """Fail fast, before any computing, when the report could not be written to ``output``: its
+    directory must exist, it must not be a directory (nor a FIFO, which would block), and it
+    must open for writing. A file this check creates is removed again."""
+    path = Path(output)
+    parent = path.parent
+    if not parent.is_dir():
+        raise _OutputError(f"the directory {str(parent)!r} does not exist" if not parent.exists()
+                           else f"{str(parent)!r} is not a directory")
+    try:
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise _OutputError(f"cannot write there: {e.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise _OutputError("is a directory; give the path of the HTML file to write")
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+        raise _OutputError("is not a regular file (a FIFO or socket); give the path of the HTML file to write")
+    try:
+        # Append: an existing file is not truncated before the report is ready to replace it.
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise _OutputError(f"cannot write there: {e.strerror or type(e).__name__}") from None
+    if mode is None and path.stat().st_size == 0:
+        path.unlink()
+    return path
 
 
 def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool) -> None:
     """Write the report of a spec (or of the demo company) and print its scorecard."""
+    from .exceptions import KpikitError
     from .report import report as make_report
     from .sources import Sources
     from .spec import load_spec
 
     started = time.perf_counter()
+    target = _check_output(output)
     if demo_company:
         if not quiet:
             print(f"building the demo company (seed {seed}, scale {scale}) …", file=sys.stderr, flush=True)
@@ -65,15 +110,34 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
     else:
         assert spec is not None
         loaded = load_spec(spec)
-        result = loaded.report(progress=not quiet)
-    path = result.write(output)
+        try:
+            result = loaded.report(progress=not quiet)
+        except KpikitError as e:
+            # Placed in the spec: the line of the KPI the problem names, else the spec file.
+            message = " ".join(str(e).split())
+            where = next((at for label, at in loaded.kpi_lines.items() if f"KPI {label!r}" in message), str(loaded.path))
+            raise KpikitError(f"{where}: {message}") from None
+    try:
+        path = result.write(target)
+    except OSError as e:
+        raise _OutputError(f"cannot write the report: {e.strerror or type(e).__name__}") from None
     print(f"{result.scorecard.rows.shape[0]} KPIs (★ north star):")
     _print_card(result.scorecard.rows)
-    print(f"\nreport written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, {len(result.sections)} sections) "
-          f"in {time.perf_counter() - started:.1f} s")
+    print()
+    print(_printable(f"report written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, "
+                     f"{len(result.sections)} sections) in {time.perf_counter() - started:.1f} s"))
+
+
+def _fail(lines: list[str]) -> int:
+    for line in lines:
+        print(f"kpikit: error: {_printable(line)}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit status: 0 done, 2 the input or the output is wrong (one
+    line ``kpikit: error: <file>:<line>: <key>: <what is wrong>`` per problem on stderr, never a
+    traceback)."""
     from .exceptions import KpikitError
 
     parser = argparse.ArgumentParser(prog="kpikit", description="Business metrics and KPIs over Arrow data.")
@@ -90,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p_report.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
     p_report.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
+    where = args.spec if args.command == "report" and args.spec else "kpikit"
     try:
         if args.command == "demo":
             demo(args.seed, args.scale)
@@ -97,9 +162,20 @@ def main(argv: list[str] | None = None) -> int:
             if (args.spec is None) == (not args.demo):
                 parser.error("report: give a spec file or --demo (not both)")
             report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet)
+    except _OutputError as e:
+        return _fail([f"{args.output}: -o: {e}"])
     except KpikitError as e:
-        print(f"kpikit: error: {e}", file=sys.stderr)
-        return 2
+        # A spec's problems come one per line, each already "<file>:<line>: <key>: …".
+        return _fail(str(e).splitlines() or [type(e).__name__])
+    except KeyboardInterrupt:
+        print("kpikit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the command line answers every failure with one line, never a traceback
+        if os.environ.get("KPIKIT_TRACEBACK"):
+            raise
+        detail = " ".join(str(e).split())[:300]
+        return _fail([f"{where}: internal error ({type(e).__name__}: {detail}); please report it, and set "
+                      "KPIKIT_TRACEBACK=1 for the traceback"])
     return 0
 
 

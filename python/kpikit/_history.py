@@ -6,7 +6,9 @@ interval the catalog names for it."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -15,7 +17,7 @@ from .catalog import Recipe, metric, recipe
 from .exceptions import ParameterError, SkippedRowsWarning
 from .sources import Sources
 
-__all__ = ["PERIODS", "compute", "metric_history"]
+__all__ = ["PERIODS", "compute", "metric_history", "missing_columns", "missing_keys"]
 
 #: The length of each period a KPI can be reviewed at.
 PERIODS: dict[str, pd.DateOffset] = {
@@ -41,9 +43,36 @@ def _keywords(columns: Any, wanted: Any) -> dict[str, Any]:
             for key, param in wanted.items() if key in columns}
 
 
+def missing_keys(function: str, columns: Mapping[str, Any]) -> list[str]:
+    """The column keys catalog function ``function`` needs that a source declaring ``columns``
+    lacks: its recipe's required keys, and the keys feeding a parameter without a default (a
+    leads source with stages only cannot run ``lead_metrics``, which needs ``created``)."""
+    r = recipe(function)
+    if r is None:
+        return []
+    parameters = inspect.signature(_function(function)).parameters
+    needed = [*r.required, *(key for key, param in r.columns.items()
+                             if param in parameters and parameters[param].default is inspect.Parameter.empty)]
+    return [key for key in dict.fromkeys(needed) if key not in columns]
+
+
+def missing_columns(metric_id: str, declared: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """``(function, role, key)`` for each column key that the functions computing a metric (its
+    own, and the one of its counts) need from a declared role (role → its column keys) and it
+    lacks. Roles not declared at all are not listed here."""
+    m = metric(metric_id)
+    functions = [m.function, *([m.counts.function] if m.counts is not None and m.counts.function else [])]
+    lacking = []
+    for function in dict.fromkeys(functions):
+        r = recipe(function)
+        if r is not None and r.source in declared:
+            lacking += [(function, r.source, key) for key in missing_keys(function, declared[r.source])]
+    return lacking
+
+
 def _call(sources: Sources, function: str, r: Recipe, freq: str) -> Any:
     table, columns = sources.get(r.source, function)
-    missing = [key for key in r.required if key not in columns]
+    missing = missing_keys(function, columns)
     if missing:
         raise ParameterError(f"{function} needs the column key {missing[0]!r} of the {r.source!r} source, which the "
                              "bundle does not declare")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._history import PERIODS, metric_history
+from ._history import PERIODS, metric_history, missing_columns
 from ._render import format_value, is_true, records
 from .catalog import definitions, metric
 from .exceptions import ParameterError
@@ -113,12 +113,15 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
     roles = set(sources.roles())
+    declared = {role: getattr(sources, role)[1] for role in roles}
     cache: dict[tuple[str, str], Any] = {}
     rows = []
     for stage, ids in STAGES.items():
         for metric_id in ids:
             m = metric(metric_id)
-            if not set(m.inputs) <= roles:
+            # A metric whose function needs a column key the bundle does not declare (leads
+            # with stages only have no lead_metrics) is left out, as a missing source is.
+            if not set(m.inputs) <= roles or missing_columns(metric_id, declared):
                 continue
             counts = m.counts is not None
             history = metric_history(sources, metric_id, freq, cutoff, cache, needed_by="journey")

@@ -199,6 +199,14 @@ def _frame(table: Any) -> Any:
     raise ParameterError(f"expected a table (pandas, polars or pyarrow), got {type(table).__name__}")
 
 
+def _plain(text: str) -> str:
+    """Text from the data (a KPI's name, a segment, a column) drawn as written: matplotlib reads
+    a pair of ``$`` as mathtext ("Spend ($k) per logo ($k)" would turn into maths, and an
+    unknown command in it fails the whole chart), so each ``$`` is escaped; control characters,
+    which no font draws, are shown escaped as ``repr`` writes them."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text).replace("$", r"\$")
+
+
 def _need(frame: Any, columns: list[str], chart: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -268,7 +276,7 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
     ax.set_ylabel({"fraction": "%"}.get(unit or "", unit or "value"))
     if kpi:
         status = str(h["status"].iloc[-1]).replace("_", " ") if len(h) else ""
-        ax.set_title(f"{kpi} — {status}", fontsize=10)
+        ax.set_title(_plain(f"{kpi} — {status}"), fontsize=10)
     ax.legend(fontsize=7, loc="best")
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     return ax
@@ -343,11 +351,11 @@ def trend(table: Any, /, y: str | list[str], *, by: str | None = None, ci: tuple
         for col in ys:
             scale = 100.0 if as_percent(col) else 1.0
             x = pd.to_datetime(g["period"])
-            ax.plot(x, g[col].astype(float) * scale, marker="o", markersize=3, label=key if by else col)
+            ax.plot(x, g[col].astype(float) * scale, marker="o", markersize=3, label=_plain(str(key if by else col)))
             if ci is not None:
                 ax.fill_between(x, g[ci[0]].astype(float) * scale, g[ci[1]].astype(float) * scale, alpha=0.2,
                                 linewidth=0)
-    ax.set_ylabel(ys[0] + (" (%)" if as_percent(ys[0]) else "") if len(ys) == 1 else "value")
+    ax.set_ylabel(_plain(ys[0]) + (" (%)" if as_percent(ys[0]) else "") if len(ys) == 1 else "value")
     if by or len(ys) > 1:
         ax.legend(fontsize=8)
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
@@ -436,7 +444,7 @@ def funnel(table: Any, /, *, entry_period: Any = None, ax: Any = None) -> Any:
     g = f.groupby("step", sort=True).agg(entered=("entered", "sum"), converted=("converted", "sum"), name=(name, "first"))
     reached = np.concatenate([[g["entered"].iloc[0]], g["converted"].iloc[1:].to_numpy()]).astype(float)
     ax = _axes(ax)
-    labels = [str(n) for n in g["name"]]
+    labels = [_plain(str(n)) for n in g["name"]]
     ypos = np.arange(len(g))[::-1]
     ax.barh(ypos, reached, color="#4c6ef5")
     ax.set_yticks(ypos, labels)

@@ -66,7 +66,12 @@ class _Progress:
         started = time.perf_counter()
         if self.enabled:
             print(f"[{self.done}/{self.total}] {label} …", end="", file=sys.stderr, flush=True)
-        result = work()
+        try:
+            result = work()
+        except BaseException:
+            if self.enabled:  # end the step's line, so an error message starts on its own
+                print(file=sys.stderr, flush=True)
+            raise
         if self.enabled:
             print(f" {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
         return result
@@ -250,6 +255,8 @@ def report(
 
             def funnel_section() -> str:
                 cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month", output="pandas")
+                if window is None:  # no window: no cohort is ever complete (null), every lead so far counts
+                    cohorts = cohorts.drop(columns="complete", errors="ignore")
                 within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
                           if window is not None else "no conversion window: every lead so far")
                 return (f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"

@@ -1,15 +1,16 @@
 """Report specs: a TOML file declaring a company's sources and KPIs.
 
-Everything is checked before any computation — unknown keys and metrics, missing files and
-columns, wrong column types — and the first problem is raised as one
-:class:`~kpikit.ParameterError` naming the key and its line in the file. The format::
+Everything is checked before any computation — unknown keys and metrics, values of the wrong
+type, missing files and columns, wrong column types, column keys a metric's function needs —
+and every problem found is reported at once, one line each, in the form
+``<file>:<line>: <key>: <what is wrong>``, by one :class:`~kpikit.ParameterError`. The format::
 
     title = "Acme KPIs"          # optional
     as_of = 2026-10-31           # optional: only periods ending by this day count
     freq = "month"               # optional: the journey view's period
 
     [sources.subscriptions]      # one table per role (see kpikit.Sources)
-    path = "subscriptions.parquet"   # Parquet or CSV, relative to the spec file
+    path = "subscriptions.parquet"   # a regular Parquet or CSV file, relative to the spec file
     customer = "customer_id"         # role key = column name
     period = "month"
     mrr = "mrr"
@@ -31,13 +32,18 @@ columns, wrong column types — and the first problem is raised as one
 
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
+import math
 import re
+import reprlib
+import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._history import PERIODS
+from ._history import PERIODS, missing_columns
 from .catalog import definitions
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -69,6 +75,20 @@ _TOP = {"title", "as_of", "freq", "sources", "scorecard", "kpi"}
 _KPI_KEYS = {"metric", "name", "target", "direction", "cadence", "owner", "start", "deadline", "at_risk",
              "pace_periods", "notes", "anomaly_periods"}
 _PRESETS = {"executive": Scorecard.executive}
+# The bounds of the KPI's look-back counts, as the core checks them (kpikit.KPI).
+_PERIOD_COUNTS = {"pace_periods": (2, 10_000, 3), "anomaly_periods": (1, 10_000, 6)}
+# Days pandas can hold (datetime64[ns]): a spec's dates become pandas timestamps.
+_FIRST_DAY, _LAST_DAY = _dt.date(1678, 1, 1), _dt.date(2261, 12, 31)
+
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 2, 60, 60, 4, 4
+
+
+def _show(value: Any) -> str:
+    """A value as the spec wrote it, cut short (a deep or long value is not echoed whole)."""
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return _short.repr(value)
 
 
 @dataclass
@@ -81,6 +101,8 @@ class Spec:
     scorecard: Scorecard
     as_of: Any = None
     freq: str = "month"
+    # Each KPI's name → "<file>:<line>: kpi[i]", to place a problem found while computing it.
+    kpi_lines: dict[str, str] = field(default_factory=dict)
 
     def report(self, *, progress: bool = False) -> Any:
         """The spec's report (:func:`kpikit.report`)."""
@@ -91,10 +113,12 @@ class Spec:
 
 
 class _Locator:
-    """Finds the line of a key in the spec's text, for error messages (tomllib keeps none)."""
+    """Finds the line of a key in the spec's text, for error messages (tomllib keeps none), and
+    collects the problems found, one line each: ``<file>:<line>: <key>: <what is wrong>``."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.lines = path, text.splitlines()
+        self.problems: list[str] = []
 
     def _header(self, header: str, nth: int = 0) -> int | None:
         pattern = re.compile(r"^\s*\[{1,2}\s*" + re.escape(header).replace(r"\.", r"\s*\.\s*") + r"\s*\]{1,2}\s*(#.*)?$")
@@ -106,26 +130,79 @@ class _Locator:
                     return i
         return None
 
-    def line(self, header: str | None, key: str | None = None, nth: int = 0) -> int | None:
-        start = 0 if header is None else self._header(header, nth)
-        if start is None:
-            return None
-        if key is None:
-            return start + 1
-        for i in range(start + (header is not None), len(self.lines)):
+    def _key(self, start: int, key: str) -> int | None:
+        """The line of ``key`` in the table whose first line is ``start`` (0-based)."""
+        pattern = re.compile(r"^[\"']?" + re.escape(key) + r"[\"']?\s*[=.]")
+        for i in range(start, len(self.lines)):
             text = self.lines[i].strip()
-            if header is not None and text.startswith("[") and i > start:
+            if text.startswith("["):
                 break
-            if header is None and text.startswith("["):
-                break
-            if re.match(r"^\"?" + re.escape(key) + r"\"?\s*=", text):
-                return i + 1
-        return start + 1 if header is not None else None
+            if pattern.match(text):
+                return i
+        return None
+
+    def _find(self, header: str | None, key: str | None, nth: int) -> int | None:
+        if header is None:
+            return None if key is None else self._key(0, key)
+        start = self._header(header, nth)
+        if start is None:
+            # A table written inline (leads = { ... }) is on the line of its key in the parent.
+            parent, _, last = header.rpartition(".")
+            return self._find(parent or None, last, 0)
+        found = None if key is None else self._key(start + 1, key)
+        return start if found is None else found
+
+    def line(self, header: str | None, key: str | None = None, nth: int = 0) -> int:
+        """The 1-based line of ``key`` in table ``header`` (its ``nth`` occurrence for an array
+        of tables), else of the table's header, else 1."""
+        found = self._find(header, key, nth)
+        return 1 if found is None else found + 1
+
+    def at(self, message: str, header: str | None, key: str | None = None, nth: int = 0) -> str:
+        return f"{self.path}:{self.line(header, key, nth)}: {message}"
 
     def error(self, message: str, header: str | None, key: str | None = None, nth: int = 0) -> ParameterError:
-        line = self.line(header, key, nth)
-        where = f"{self.path}, line {line}" if line is not None else str(self.path)
-        return ParameterError(f"{where}: {message}")
+        return ParameterError(self.at(message, header, key, nth))
+
+    def note(self, message: str, header: str | None, key: str | None = None, nth: int = 0) -> None:
+        self.problems.append(self.at(message, header, key, nth))
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a data or spec file, after its name ("does not exist";
+    None: it is a regular file).
+
+    Only regular files (or links to one) are opened: reading a FIFO waits for a writer that may
+    never come, and a device may never end."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as e:
+        return f"cannot be read: {e.strerror or type(e).__name__}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    return f"is {kind}; only regular files are read"
+
+
+def _arrow_reason(error: Exception) -> str:
+    """What pyarrow found wrong with a file, without its content: pyarrow's CSV messages quote
+    the offending line or value, and the file may be anything (a link to another file), so only
+    the row, column and type it names are kept."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    parts = []
+    for pattern in (r"CSV parse error", r"Empty CSV file", r"In CSV column #\d+", r"Row #\d+",
+                    r"Expected \d+ columns, got \d+", r"CSV conversion error to [\w\[\], ]+?(?=:|$)",
+                    r"Parquet magic bytes not found"):
+        found = re.search(pattern, text)
+        if found is not None:
+            parts.append(found.group(0))
+    return ", ".join(parts) if parts else "not in the format its name says"
 
 
 def _schema(path: Path, role: str, loc: _Locator) -> Any:
@@ -133,22 +210,24 @@ def _schema(path: Path, role: str, loc: _Locator) -> Any:
     import pyarrow as pa
 
     suffix = path.suffix.lower()
+    where = (f"sources.{role}", "path")
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+        raise loc.error(f"sources.{role}.path: {path.name!r} is neither Parquet (.parquet, .pq) nor CSV (.csv)", *where)
+    why = _file_problem(path)
+    if why is not None:
+        raise loc.error(f"sources.{role}.path: {str(path)!r} {why}", *where)
+    kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
     try:
-        if suffix in (".parquet", ".pq"):
+        if kind == "Parquet":
             import pyarrow.parquet as pq
 
             return pq.read_schema(path)
-        if suffix in (".csv", ".txt", ".gz"):
-            import pyarrow.csv as pcsv
+        import pyarrow.csv as pcsv
 
-            with pcsv.open_csv(path) as reader:  # infers the types from the first block
-                return reader.schema
-    except FileNotFoundError:
-        raise loc.error(f"sources.{role}.path: no file {str(path)!r}", f"sources.{role}", "path") from None
-    except (OSError, pa.ArrowInvalid) as e:
-        raise loc.error(f"sources.{role}.path: cannot read {str(path)!r}: {e}", f"sources.{role}", "path") from None
-    raise loc.error(f"sources.{role}.path: {path.name!r} is neither Parquet (.parquet, .pq) nor CSV (.csv)",
-                    f"sources.{role}", "path")
+        with pcsv.open_csv(path) as reader:  # infers the types from the first block
+            return reader.schema
+    except (OSError, pa.ArrowException) as e:
+        raise loc.error(f"sources.{role}.path: cannot read {str(path)!r} as {kind}: {_arrow_reason(e)}", *where) from None
 
 
 def _check_type(field: Any, kind: str) -> str | None:
@@ -177,118 +256,278 @@ def _read(path: Path) -> Any:
     return pcsv.read_csv(path)
 
 
-def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dict[str, Any]]:
+def _no_column(name: str, file: str, names: list[str]) -> str:
+    # The file's header is not listed: the file may be anything (a link to another file), and
+    # its first line is not the spec's to print. Names close to the one asked for are.
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(map(repr, close))}?" if close else f"it has {len(names)} column{'s' * (len(names) != 1)}"
+    return f"{file} has no column {name!r} ({hint})"
+
+
+def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dict[str, Any]] | None:
+    """A source's file and column keys, checked (None when a problem was noted)."""
     header = f"sources.{role}"
     if role not in _ROLES:
-        raise loc.error(f"sources: unknown role {role!r}; the roles are {', '.join(_ROLES)}", header)
+        loc.note(f"sources: unknown role {role!r}; the roles are {', '.join(_ROLES)}", header)
+        return None
     if not isinstance(entry, dict):
-        raise loc.error(f"sources.{role}: expected a table with path and column keys", header)
+        loc.note(f"sources.{role}: expected a table with path and column keys", header)
+        return None
+    before = len(loc.problems)
     required, allowed = _ROLES[role]
     columns = {k: v for k, v in entry.items() if k != "path"}
-    if "path" not in entry or not isinstance(entry["path"], str):
-        raise loc.error(f"{header}: 'path' (a Parquet or CSV file) is missing", header)
+    if not isinstance(entry.get("path"), str) or not entry["path"]:
+        loc.note(f"{header}.path: expected the path of a Parquet or CSV file (a string), got "
+                 f"{_show(entry.get('path'))}", header, "path")
+    valid: dict[str, Any] = {}
     for key, value in columns.items():
         if key not in allowed:
-            raise loc.error(f"{header}.{key}: unknown key; the keys of {role} are path, {', '.join(allowed)}", header, key)
-        if allowed[key] == "list":
-            if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-                raise loc.error(f"{header}.{key}: expected a list of column names", header, key)
+            loc.note(f"{header}.{key}: unknown key; the keys of {role} are path, {', '.join(allowed)}", header, key)
+        elif allowed[key] == "list":
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                valid[key] = value
+            else:
+                loc.note(f"{header}.{key}: expected a list of column names, got {_show(value)}", header, key)
         elif not isinstance(value, str):
-            raise loc.error(f"{header}.{key}: expected a column name (a string), got {value!r}", header, key)
+            what = "a duration such as \"90d\"" if allowed[key] == "text" else "a column name"
+            loc.note(f"{header}.{key}: expected {what} (a string), got {_show(value)}", header, key)
+        else:
+            valid[key] = value
     if not any(need <= set(columns) for need in required):
         options = " or ".join("{" + ", ".join(sorted(n)) + "}" for n in required)
-        raise loc.error(f"{header}: needs the column keys {options}", header)
+        loc.note(f"{header}: needs the column keys {options}", header)
+    if not isinstance(entry.get("path"), str) or not entry["path"]:
+        return None
     path = Path(entry["path"])
     path = path if path.is_absolute() else base / path
-    schema = _schema(path, role, loc)
+    try:
+        schema = _schema(path, role, loc)
+    except ParameterError as e:
+        loc.problems.append(str(e))
+        return None
+    _check_columns(role, path, schema, valid, loc)
+    return (path, columns) if len(loc.problems) == before else None
+
+
+def _check_columns(role: str, path: Path, schema: Any, columns: dict[str, Any], loc: _Locator) -> None:
+    """Note each declared column the file lacks or whose type cannot play its role."""
+    header, allowed = f"sources.{role}", _ROLES[role][1]
     for key, value in columns.items():
         kind = allowed[key]
         if kind == "text":
             continue
         for name in value if kind == "list" else [value]:
             if name not in schema.names:
-                raise loc.error(f"{header}.{key}: {path.name} has no column {name!r} (its columns: "
-                                f"{', '.join(schema.names)})", header, key)
+                loc.note(f"{header}.{key}: {_no_column(name, path.name, schema.names)}", header, key)
+                continue
             why = _check_type(schema.field(name), "time" if kind == "list" else kind)
             if why is not None:
-                raise loc.error(f"{header}.{key}: column {name!r} of {path.name} {why}", header, key)
-    return path, columns
+                loc.note(f"{header}.{key}: column {name!r} of {path.name} {why}", header, key)
 
 
-def _kpi(entry: Any, i: int, loc: _Locator, roles: set[str]) -> KPI:
+def _day(value: Any) -> _dt.date | None:
+    """A TOML date, date-time (its own day) or ISO date string as a day (None: it is none)."""
+    if isinstance(value, _dt.datetime):
+        day = value.date()  # the day as written, in the date-time's own offset
+    elif isinstance(value, _dt.date):
+        day = value
+    elif isinstance(value, str):
+        try:
+            day = _dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            return None
+    else:
+        return None
+    return day if _FIRST_DAY <= day <= _LAST_DAY else None
+
+
+def _date_problem(key: str, value: Any) -> str:
+    return (f"{key}: expected a day such as 2026-10-31 (a TOML date, or a date-time whose day is used) from "
+            f"{_FIRST_DAY} to {_LAST_DAY}, got {_show(value)}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _missing_keys(metric_id: str, declared: dict[str, dict[str, Any]]) -> str | None:
+    """Why the declared column keys cannot run the metric's functions (None: they can)."""
+    lacking = missing_columns(metric_id, declared)
+    if not lacking:
+        return None
+    function, role, key = lacking[0]
+    keys = ", ".join(sorted(declared[role])) or "none"
+    return (f"{metric_id!r} is computed by {function}, which needs the column key {key!r} of [sources.{role}] "
+            f"(it declares {keys})")
+
+
+def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]]) -> KPI | None:
+    """A KPI table, checked key by key (None when a problem was noted)."""
     if not isinstance(entry, dict):
-        raise loc.error(f"kpi[{i}]: expected a table", "kpi", nth=i)
-    unknown = set(entry) - _KPI_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise loc.error(f"kpi[{i}].{key}: unknown key; the keys are {', '.join(sorted(_KPI_KEYS))}", "kpi", key, i)
-    if "metric" not in entry:
-        raise loc.error(f"kpi[{i}]: 'metric' (a catalog id) is missing", "kpi", nth=i)
-    metric_id = entry["metric"]
+        loc.note(f"kpi[{i}]: expected a table", "kpi", nth=i)
+        return None
+    before = len(loc.problems)
+
+    def bad(key: str, message: str) -> None:
+        loc.note(f"kpi[{i}].{key}: {message}", "kpi", key, i)
+
+    for key in sorted(set(entry) - _KPI_KEYS):
+        bad(key, f"unknown key; the keys are {', '.join(sorted(_KPI_KEYS))}")
     known = definitions()
-    if metric_id not in known:
-        close = [m for m in known if metric_id.split("_")[0] in m][:3]
+    metric_id = entry.get("metric")
+    m = None
+    if "metric" not in entry:
+        loc.note(f"kpi[{i}]: 'metric' (a catalog id) is missing", "kpi", nth=i)
+    elif not isinstance(metric_id, str):
+        bad("metric", f"expected a catalog id (a string), got {_show(metric_id)}")
+    elif metric_id not in known:
+        close = difflib.get_close_matches(metric_id, known, n=3, cutoff=0.6)
+        close += [m for m in known if metric_id.split("_")[0] in m and m not in close][: 3 - len(close)]
         hint = f"; did you mean {', '.join(close)}?" if close else "; see kpikit.catalog()"
-        raise loc.error(f"kpi[{i}].metric: {metric_id!r} is not a catalog metric{hint}", "kpi", "metric", i)
-    m = known[metric_id]
-    if m.recipe is None:
-        raise loc.error(f"kpi[{i}].metric: {metric_id!r} is computed by {m.function}, which cannot run from "
-                        "sources; KPIs of it are evaluated from a history (kpikit.KPI.evaluate)", "kpi", "metric", i)
-    missing = [r for r in m.inputs if r not in roles]
-    if missing:
-        raise loc.error(f"kpi[{i}].metric: {metric_id!r} needs the {missing[0]!r} source, which the spec does not "
-                        "declare", "kpi", "metric", i)
+        bad("metric", f"{metric_id!r} is not a catalog metric{hint}")
+    elif known[metric_id].recipe is None:
+        bad("metric", f"{metric_id!r} is computed by {known[metric_id].function}, which cannot run from sources; "
+                      "KPIs of it are evaluated from a history (kpikit.KPI.evaluate)")
+    else:
+        m = known[metric_id]
+        missing = [r for r in m.inputs if r not in declared]
+        if missing:
+            bad("metric", f"{metric_id!r} needs the {missing[0]!r} source, which the spec does not declare")
+        else:
+            why = _missing_keys(metric_id, declared)
+            if why is not None:
+                bad("metric", why)
+
+    target = entry.get("target")
     if "target" not in entry:
-        raise loc.error(f"kpi[{i}]: 'target' is missing", "kpi", nth=i)
-    target = entry["target"]
-    if isinstance(target, list):
-        if len(target) != 2 or not all(isinstance(v, (int, float)) for v in target):
-            raise loc.error(f"kpi[{i}].target: a range is [low, high], got {target!r}", "kpi", "target", i)
-        target = (float(target[0]), float(target[1]))
-    elif isinstance(target, bool) or not (isinstance(target, (int, float)) or target == "previous"):
-        raise loc.error(f"kpi[{i}].target: expected a number, [low, high] or \"previous\", got {target!r}", "kpi",
-                        "target", i)
-    cadence = entry.get("cadence", m.cadence if m.cadence in PERIODS else "month")
-    if cadence not in PERIODS:
-        raise loc.error(f"kpi[{i}].cadence: {cadence!r} is not one of {', '.join(PERIODS)}", "kpi", "cadence", i)
+        loc.note(f"kpi[{i}]: 'target' is missing", "kpi", nth=i)
+    elif isinstance(target, list):
+        if len(target) != 2 or not all(_number(v) for v in target) or target[0] > target[1]:
+            bad("target", f"a range is [low, high], two finite numbers with low ≤ high, got {_show(target)}")
+    elif not (_number(target) or target == "previous"):
+        bad("target", f"expected a finite number, [low, high] or \"previous\", got {_show(target)}")
+    direction = entry.get("direction")
+    if direction is not None and direction not in ("increase", "decrease", "neutral"):
+        bad("direction", f"expected \"increase\", \"decrease\" or \"neutral\", got {_show(direction)}")
+    default_cadence = m.cadence if m is not None and m.cadence in PERIODS else "month"
+    cadence = entry.get("cadence", default_cadence)
+    if not isinstance(cadence, str) or cadence not in PERIODS:
+        bad("cadence", f"{_show(cadence)} is not one of {', '.join(PERIODS)}")
+    for key in ("name", "owner"):
+        if key in entry and not isinstance(entry[key], str):
+            bad(key, f"expected text (a string), got {_show(entry[key])}")
+    days: dict[str, _dt.date | None] = {}
+    for key in ("start", "deadline"):
+        days[key] = None if key not in entry else _day(entry[key])
+        if key in entry and days[key] is None:
+            bad(key, _date_problem(key, entry[key]).split(": ", 1)[1])
+    start, deadline = days["start"], days["deadline"]
+    if start is not None and deadline is not None and deadline < start:
+        bad("deadline", f"{deadline} is before the start, {start}")
+    at_risk = entry.get("at_risk")
+    if at_risk is not None and not (_number(at_risk) and at_risk >= 0):
+        bad("at_risk", f"expected a finite number ≥ 0 (a band in the metric's unit), got {_show(at_risk)}")
+    counts: dict[str, int] = {}
+    for key, (low, high, default) in _PERIOD_COUNTS.items():
+        value = entry.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            bad(key, f"expected a whole number of periods from {low} to {high:,}, got {_show(value)}")
+        else:
+            counts[key] = value
     notes = entry.get("notes", {})
     if not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values()):
-        raise loc.error(f"kpi[{i}].notes: expected a table of period = \"note\"", "kpi", "notes", i)
-    at_risk = entry.get("at_risk")
-    if at_risk is not None and (isinstance(at_risk, bool) or not isinstance(at_risk, (int, float))):
-        raise loc.error(f"kpi[{i}].at_risk: expected a number, got {at_risk!r}", "kpi", "at_risk", i)
+        bad("notes", "expected a table of period = \"note\"")
+    if len(loc.problems) > before or m is None:
+        return None
+    assert isinstance(metric_id, str)
+    goal: float | tuple[float, float] | str = "previous"
+    if isinstance(target, list):
+        goal = (float(target[0]), float(target[1]))
+    elif isinstance(target, (int, float)):
+        goal = float(target)
     try:
         return KPI(
             metric_id,
-            target=float(target) if isinstance(target, (int, float)) else target,
-            direction=entry.get("direction"),
+            target=goal,
+            direction=direction,
             cadence=cadence,
             owner=entry.get("owner"),
-            start=entry.get("start"),
-            deadline=entry.get("deadline"),
+            start=start,
+            deadline=deadline,
             thresholds={"at_risk": float(at_risk)} if at_risk is not None else None,
             name=entry.get("name"),
-            pace_periods=entry.get("pace_periods", 3),
+            pace_periods=counts["pace_periods"],
             notes={str(k): v for k, v in notes.items()},
-            anomaly_periods=entry.get("anomaly_periods", 6),
+            anomaly_periods=counts["anomaly_periods"],
         )
     except ParameterError as e:
-        raise loc.error(f"kpi[{i}]: {e}", "kpi", nth=i) from None
+        loc.note(f"kpi[{i}]: {e}", "kpi", nth=i)
+        return None
+
+
+def _spec_text(path: Path) -> str:
+    why = _file_problem(path)
+    if why == "does not exist":
+        raise ParameterError(f"{path}: no such spec file")
+    if why is not None:
+        raise ParameterError(f"{path}: cannot read the spec: it {why}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else f"not UTF-8 text ({e.reason} at byte {e.start})"
+        raise ParameterError(f"{path}: cannot read the spec: {reason}") from None
+
+
+def _key_on(lines: list[str], index: int) -> str:
+    """The key written on line ``index`` (0-based) or the nearest one above it."""
+    for i in range(min(index, len(lines) - 1), -1, -1):
+        found = re.match(r"^\s*(\[{1,2}\s*[^\]]+\]{1,2}|[\w\"'.-]+)\s*(=|$)", lines[i])
+        if found is not None:
+            return found.group(1).strip("[] \"'")
+    return "toml"
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    """The spec's TOML, or a one-line error naming the line and key where it goes wrong."""
+    lines = text.splitlines()
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        at = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        line = int(at.group(1)) if at else max(len(lines), 1)
+        reason = re.sub(r"\s*\(at [^)]*\)", "", message)
+        where = f" (column {at.group(2)})" if at else " (at the end of the file)"
+        raise ParameterError(f"{path}:{line}: {_key_on(lines, line - 1)}: not valid TOML: {reason}{where}") from None
+    except RecursionError:
+        # tomllib reads nested arrays and inline tables recursively.
+        depth, line = 0, 0
+        for i, row in enumerate(lines):
+            for c in row:
+                depth += (c in "[{") - (c in "]}")
+                if depth > 100:
+                    break
+            if depth > 100:
+                line = i
+                break
+        raise ParameterError(f"{path}:{line + 1}: {_key_on(lines, line)}: not valid here: arrays or tables nested "
+                             "too deeply to read") from None
 
 
 def load_spec(path: str | Path) -> Spec:
     """Read and check a report spec (TOML), then load its sources.
 
-    Every key, metric, file, column and column type is checked before any table is read in
-    full; the first problem raises a :class:`~kpikit.ParameterError` of the form
-    ``"<file>, line <n>: <key>: <what is wrong>"``. File paths are relative to the spec.
+    Every key, value, metric, file, column and column type is checked before any table is read
+    in full. The problems found raise one :class:`~kpikit.ParameterError` listing each on a line
+    of its own, ``"<file>:<line>: <key>: <what is wrong>"``. File paths are relative to the spec;
+    only regular files are read.
 
     Examples
     --------
     >>> import pathlib, tempfile, kpikit
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> kpikit.datasets.demo(scale=0.05).responses.to_parquet(d / "nps.parquet")
-    >>> _ = (d / "kpis.toml").write_text('''
+    >>> _ = (d / "kpis.toml").write_text(\'\'\'
     ... [sources.responses]
     ... path = "nps.parquet"
     ... score = "score"
@@ -296,72 +535,126 @@ def load_spec(path: str | Path) -> Spec:
     ... [[kpi]]
     ... metric = "nps"
     ... target = 30
-    ... ''')
+    ... \'\'\')
     >>> spec = kpikit.load_spec(d / "kpis.toml")
     >>> [k.metric for k in spec.scorecard.kpis], spec.sources.roles()
     (['nps'], ['responses'])
+    >>> _ = (d / "bad.toml").write_text(\'\'\'
+    ... [sources.responses]
+    ... path = "nps.parquet"
+    ... score = "score"
+    ... time = "time"
+    ... [[kpi]]
+    ... metric = "nps"
+    ... target = 30
+    ... pace_periods = 1
+    ... name = 7
+    ... \'\'\')
+    >>> try:
+    ...     kpikit.load_spec(d / "bad.toml")
+    ... except kpikit.ParameterError as e:
+    ...     print(str(e).replace(str(d), "DIR"))
+    DIR/bad.toml:9: kpi[0].pace_periods: expected a whole number of periods from 2 to 10,000, got 1
+    DIR/bad.toml:10: kpi[0].name: expected text (a string), got 7
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParameterError(f"{path}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ParameterError(f"{path}: cannot read the spec: {e}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ParameterError(f"{path}: not valid TOML: {e}") from None
+    text = _spec_text(path)
+    data = _parse(path, text)
     loc = _Locator(path, text)
     for key in data:
         if key not in _TOP:
-            raise loc.error(f"{key}: unknown key; the top-level keys are {', '.join(sorted(_TOP))}", None, key)
+            loc.note(f"{key}: unknown key; the top-level keys are {', '.join(sorted(_TOP))}", None, key)
     sources = data.get("sources", {})
+    checked: dict[str, tuple[Path, dict[str, Any]]] = {}
+    # The column keys each declared role names, even where its file has a problem: the KPIs are
+    # checked against what the spec says (one problem, one line).
+    declared: dict[str, dict[str, Any]] = {}
     if not isinstance(sources, dict) or not sources:
-        raise ParameterError(f"{path}: no [sources.<role>] table; declare at least one of {', '.join(_ROLES)}")
-    checked = {role: _source(role, entry, path.parent, loc) for role, entry in sources.items()}
-    roles = set(checked)
+        loc.note(f"sources: no [sources.<role>] table; declare at least one of {', '.join(_ROLES)}", None, "sources")
+    else:
+        for role, entry in sources.items():
+            if role in _ROLES and isinstance(entry, dict):
+                declared[role] = {k: v for k, v in entry.items() if k != "path"}
+            found = _source(role, entry, path.parent, loc)
+            if found is not None:
+                checked[role] = found
 
     card = data.get("scorecard", {})
     if not isinstance(card, dict):
-        raise loc.error("scorecard: expected a table", "scorecard")
+        loc.note("scorecard: expected a table", "scorecard")
+        card = {}
     for key in card:
         if key not in ("preset", "north_star"):
-            raise loc.error(f"scorecard.{key}: unknown key; the keys are preset, north_star", "scorecard", key)
+            loc.note(f"scorecard.{key}: unknown key; the keys are preset, north_star", "scorecard", key)
     kpis: list[KPI] = []
     north_star = None
-    if "preset" in card:
-        if card["preset"] not in _PRESETS:
-            raise loc.error(f"scorecard.preset: {card['preset']!r} is not one of {', '.join(_PRESETS)}", "scorecard",
-                            "preset")
-        preset = _PRESETS[card["preset"]]()
+    preset_name = card.get("preset")
+    if "preset" in card and (not isinstance(preset_name, str) or preset_name not in _PRESETS):
+        loc.note(f"scorecard.preset: {_show(preset_name)} is not one of {', '.join(_PRESETS)}", "scorecard", "preset")
+    elif isinstance(preset_name, str):
+        preset = _PRESETS[preset_name]()
         for k in preset.kpis:
-            missing = [r for r in definitions()[k.metric].inputs if r not in roles]
-            if missing:
-                raise loc.error(f"scorecard.preset: the {card['preset']} set's KPI {k.label!r} needs the "
-                                f"{missing[0]!r} source, which the spec does not declare", "scorecard", "preset")
+            missing = [r for r in definitions()[k.metric].inputs if r not in declared]
+            why = (f"needs the {missing[0]!r} source, which the spec does not declare" if missing
+                   else _missing_keys(k.metric, declared))
+            if why is not None:
+                loc.note(f"scorecard.preset: the {preset_name} set's KPI {k.label!r}: {why}", "scorecard", "preset")
+                break
         kpis.extend(preset.kpis)
         north_star = preset.north_star
     entries = data.get("kpi", [])
+    before = len(loc.problems)
     if not isinstance(entries, list):
-        raise loc.error("kpi: use [[kpi]] tables, one per KPI", None, "kpi")
-    kpis.extend(_kpi(entry, i, loc, roles) for i, entry in enumerate(entries))
-    if not kpis:
-        raise ParameterError(f"{path}: no KPIs; add [[kpi]] tables or [scorecard] preset = \"executive\"")
+        loc.note("kpi: use [[kpi]] tables, one per KPI", None, "kpi")
+        entries = []
+    for i, entry in enumerate(entries):
+        built = _kpi(entry, i, loc, declared)
+        if built is not None:
+            kpis.append(built)
+    kpis_ok = len(loc.problems) == before
+    if not kpis and kpis_ok:
+        loc.note("kpi: no KPIs; add [[kpi]] tables or [scorecard] preset = \"executive\"", None, "kpi")
     north_star = card.get("north_star", north_star)
-    try:
-        scorecard = Scorecard(kpis, north_star=north_star)
-    except ParameterError as e:
-        raise loc.error(f"scorecard: {e}", "scorecard", "north_star") from None
+    scorecard = None
+    if north_star is not None and not isinstance(north_star, str):
+        loc.note(f"scorecard.north_star: expected a KPI's name (a string), got {_show(north_star)}", "scorecard",
+                 "north_star")
+    elif kpis_ok and kpis:
+        try:
+            scorecard = Scorecard(kpis, north_star=north_star)
+        except ParameterError as e:
+            loc.note(f"scorecard: {e}", "scorecard", "north_star")
 
     freq = data.get("freq", "month")
-    if freq not in ("week", "month", "quarter", "year"):
-        raise loc.error(f"freq: {freq!r} is not one of week, month, quarter, year", None, "freq")
+    if not isinstance(freq, str) or freq not in ("week", "month", "quarter", "year"):
+        loc.note(f"freq: {_show(freq)} is not one of week, month, quarter, year", None, "freq")
     title = data.get("title", path.stem)
     if not isinstance(title, str):
-        raise loc.error("title: expected a string", None, "title")
-    as_of = data.get("as_of")
+        loc.note(f"title: expected text (a string), got {_show(title)}", None, "title")
+    as_of = None
+    if "as_of" in data:
+        as_of = _day(data["as_of"])
+        if as_of is None:
+            loc.note(_date_problem("as_of", data["as_of"]), None, "as_of")
+    if loc.problems:
+        # In the order of the file, as a compiler lists them.
+        lines = sorted(loc.problems, key=lambda p: int(p[len(str(path)) + 1:].split(":", 1)[0]))
+        raise ParameterError("\n".join(lines))
+    assert scorecard is not None
 
     # Checked: now read the data.
-    tables = {role: (_read(p), cols) for role, (p, cols) in checked.items()}
-    return Spec(path, title, Sources(**tables), scorecard, as_of=as_of, freq=freq)
+    import pyarrow as pa
+
+    tables = {}
+    for role, (p, cols) in checked.items():
+        try:
+            tables[role] = (_read(p), cols)
+        except (OSError, pa.ArrowException) as e:  # a CSV's later rows may not parse as its first block did
+            raise loc.error(f"sources.{role}.path: cannot read {str(p)!r}: {_arrow_reason(e)}", f"sources.{role}",
+                            "path") from None
+        # A CSV's types were inferred from its first block; the whole file may say otherwise.
+        _check_columns(role, p, tables[role][0].schema, {k: v for k, v in cols.items() if k in _ROLES[role][1]}, loc)
+    if loc.problems:
+        raise ParameterError("\n".join(loc.problems))
+    where = {k.label: loc.at(f"kpi[{i}]", "kpi", "metric", i) for i, k in enumerate(scorecard.kpis[len(kpis) - len(entries):])}
+    return Spec(path, title, Sources(**tables), scorecard, as_of=as_of, freq=freq, kpi_lines=where)

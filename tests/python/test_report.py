@@ -1,6 +1,6 @@
 """The report (kpikit's main job): the demo company's HTML is self-contained and holds every
 executive KPI with its value and status; specs load Parquet and CSV sources and reproduce the
-scorecard of the same tables; bad specs fail with the key and its line before any data is
+scorecard of the same tables; bad specs fail with the file, line and key before any data is
 read; the command line writes the file."""
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def _spec_error(tmp_path: Path, demo_sources: kpikit.Sources, text: str, monkeyp
 def test_bad_specs_name_the_key_and_line_before_reading_data(tmp_path: Path, demo_sources: kpikit.Sources,
                                                              monkeypatch: pytest.MonkeyPatch, edit, line, words) -> None:
     message = _spec_error(tmp_path, demo_sources, edit(SPEC), monkeypatch)
-    assert f"bad.toml, line {line}:" in message, message
+    assert f"bad.toml:{line}: " in message, message
     for w in words:
         assert w in message, message
 
@@ -248,10 +248,10 @@ def test_unreadable_and_invalid_specs(tmp_path: Path, demo_sources: kpikit.Sourc
     with pytest.raises(kpikit.ParameterError, match="no such spec file"):
         kpikit.load_spec(tmp_path / "missing.toml")
     message = _spec_error(tmp_path, demo_sources, "title = \n", monkeypatch)
-    assert "not valid TOML" in message and "line 1" in message
+    assert "not valid TOML" in message and "bad.toml:1: title:" in message
     (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
     message = _spec_error(tmp_path, demo_sources, SPEC.replace('"deals.parquet"', '"broken.parquet"'), monkeypatch)
-    assert "cannot read" in message and "line 17" in message
+    assert "cannot read" in message and "bad.toml:17: sources.deals.path:" in message
     message = _spec_error(tmp_path, demo_sources, 'title = "x"\n', monkeypatch)
     assert "no [sources.<role>] table" in message
 
@@ -267,7 +267,7 @@ def test_command_line_writes_the_report(tmp_path: Path, demo_sources: kpikit.Sou
 
     (tmp_path / "bad.toml").write_text(SPEC.replace('metric = "nps"', 'metric = "npss"'))
     assert main(["report", str(tmp_path / "bad.toml"), "-o", str(out)]) == 2
-    assert re.search(r"kpikit: error: .*bad\.toml, line \d+: kpi\[2\]\.metric", capsys.readouterr().err)
+    assert re.search(r"kpikit: error: .*bad\.toml:\d+: kpi\[2\]\.metric", capsys.readouterr().err)
 
     demo_out = tmp_path / "demo.html"
     assert main(["report", "--demo", "--scale", "0.05", "-o", str(demo_out)]) == 0

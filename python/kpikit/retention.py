@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, choice, freq as check_freq, run
+from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
 from ._typing import Output, TableLike
 from .activity import check_event_column, event_names
 from .exceptions import ParameterError
@@ -63,6 +63,26 @@ _RETENTION = Analysis(
     finish=lambda state, o: _kpikit.finish_retention(state, curve=bool(o["curve"])),
     shuffle="user",
 )
+
+
+def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
+    """The names a retention result (triangle or curve) proves present: a single start event
+    when some cohort has members, a single return event when someone was retained in a
+    period after the cohort's."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        found = set()
+        size = "cohort_size" if "cohort_size" in result.column_names else "base_users"
+        if starts is not None and len(starts) == 1 and pc.max(result[size]).as_py():
+            found.add(starts[0])
+        later = result.filter(pc.greater(result["period_number"], 0))
+        if returns is not None and len(returns) == 1 and pc.max(later["retained"]).as_py():
+            found.add(returns[0])
+        return found
+
+    return proven
 
 
 def retention(
@@ -200,7 +220,9 @@ def retention(
         "boundaries": conv["boundaries"], "reference": reference, "base": conv["base"], "tz": tz,
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
+    named = {p: n for p, n in (("start_event", starts), ("return_event", returns)) if n is not None}
+    names = EventNames(event, named, _returned(starts, returns)) if named else None
     return run(
         _RETENTION, table, columns=[user, time, event_column, amount], options=options,
-        finish={"curve": bool(curve)}, output=output, partitioned=partitioned,
+        finish={"curve": bool(curve)}, output=output, partitioned=partitioned, events=names,
     )

@@ -345,7 +345,7 @@ def never_occurring(events: EventNames, seen: set[str], values: Callable[[], lis
                 continue
             guess = did_you_mean(name, present)
             hint = f" (did you mean {guess!r}?)" if guess is not None else ""
-            problems.append(f'parameter "{parameter}": event {name!r} never occurs in column {events.column!r}{hint}')
+            problems.append(f'parameter "{parameter}": event {name!r} never occurs in column "{events.column}"{hint}')
     if not present:
         held = "The column holds no event name (every value is missing)."
     else:

@@ -74,12 +74,16 @@ def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
         import pyarrow.compute as pc
 
         found = set()
-        size = "cohort_size" if "cohort_size" in result.column_names else "base_users"
-        if starts is not None and len(starts) == 1 and pc.max(result[size]).as_py():
+        columns = result.column_names
+        # The triangle counts users in cohort_size and retained, the curve in base_users and
+        # retained; a curve of amounts (base_value, value) proves nothing: amounts may be 0.
+        size = next((c for c in ("cohort_size", "base_users") if c in columns), None)
+        if starts is not None and len(starts) == 1 and size is not None and pc.max(result[size]).as_py():
             found.add(starts[0])
-        later = result.filter(pc.greater(result["period_number"], 0))
-        if returns is not None and len(returns) == 1 and pc.max(later["retained"]).as_py():
-            found.add(returns[0])
+        if returns is not None and len(returns) == 1 and "retained" in columns:
+            later = result.filter(pc.greater(result["period_number"], 0))
+            if pc.max(later["retained"]).as_py():
+                found.add(returns[0])
         return found
 
     return proven

@@ -48,7 +48,7 @@ class EventNames:
     ``names`` maps each parameter (``steps``, ``exclusions``, ``events``…) to the names it
     gives; ``proven(result)`` returns the names the result itself shows to occur (a single-name
     step that some user reached), which then need no look at the data. An event name that
-    never occurs is an :class:`~kpikit.InputError` (docs/conventions.md#general-rules).
+    never occurs is an :class:`~kpikit.InputError` (docs/conventions.md#journey).
     """
 
     column: str
@@ -216,7 +216,7 @@ def _check_in_memory(events: EventNames, data: Any, result: Any) -> None:
         # Another Arrow stream may be readable once only and the core has read it: no check.
         return
     if table.num_rows == 0 or events.column not in table.column_names:
-        return  # An empty table gives the empty result (docs/conventions.md#general-rules).
+        return  # An empty table gives the empty result (docs/conventions.md#journey).
     missing = [n for n in events.wanted() if n not in events.proven(pa.table(result))]
     if not missing:
         return

@@ -164,7 +164,9 @@ def active_users(
         Segment columns; a user active in two segments counts in both. Missing segment values
         form their own group.
     events : str or list of str, optional
-        Count only events with this name (or one of these names); default every event.
+        Count only events with this name (or one of these names); default every event. A
+        name that no row has raises an :class:`~kpikit.InputError` listing the names that
+        occur, with a did-you-mean.
     event : str, default "event"
         Column of event names, read only when ``events`` is given.
     tz : str, default "UTC"

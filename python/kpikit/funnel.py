@@ -329,7 +329,9 @@ def funnel(
     event : str, default "event"
         Column of the event name (strings or categorical).
     steps : list of str or list of lists of str
-        Event names of each step; a list means any of those names (1 to 32 steps).
+        Event names of each step; a list means any of those names (1 to 32 steps). A name
+        (of a step or an exclusion) that no row has raises an :class:`~kpikit.InputError`
+        listing the names that occur, with a did-you-mean.
     window : str or timedelta, optional
         Conversion window from the entry event, e.g. ``"14d"``, ``"1h"``; ``"none"`` for no
         limit. Default 14 days (or the preset's).
@@ -397,6 +399,13 @@ def funnel(
       step_name  entered  converted  conversion_from_previous  time_to_convert_mean_hours
     0    signup        2          2                       1.0                         NaN
     1   upgrade        2          1                       0.5                         2.0
+
+    A misspelt step is an error, not a funnel nobody converts in:
+
+    >>> kpikit.funnel(events, user="user", time="time", steps=["signup", "upgrad"])
+    Traceback (most recent call last):
+    ...
+    kpikit.exceptions.InputError: parameter "steps": event 'upgrad' never occurs in column "event" (did you mean 'upgrade'?). The 2 event names that occur: 'signup', 'upgrade'.
     """
     step_names = _steps(steps)
     excluded = _exclusions(exclusions, len(step_names))

@@ -136,7 +136,8 @@ def retention(
         Columns of user ids and event times.
     start_event, return_event : str or list of str, optional
         Event names (in the ``event`` column) that start a cohort / count as a return.
-        Default: any event.
+        Default: any event. A name that no row has raises an :class:`~kpikit.InputError`
+        listing the names that occur, with a did-you-mean.
     freq : {"day", "week", "month"}, default "week"
         Length of the cohort periods and of the periods counted after them.
     cohort : {"first_time", "recurring"}

@@ -2,7 +2,7 @@
 
 A misspelled step, filter, start or return event used to give zeros (a funnel nobody converts
 in, an empty triangle); an empty result is reserved for data that is really empty
-(docs/conventions.md#general-rules). Every input library gives the same message."""
+(docs/conventions.md#journey). Every input library gives the same message."""
 
 from __future__ import annotations
 

@@ -107,6 +107,8 @@ def run(
             raise never_occurring(events, seen, lambda: _dask_values(table, events.column))
     else:
         data = table_input(table, columns)
+        if events is not None and wanted:
+            data = _rereadable(data)
         state = analysis.state(data, options)
         result = analysis.finish(state, finish or {})
         if events is not None and wanted:
@@ -201,6 +203,25 @@ def _read_states(blobs: Sequence[bytes]) -> list[Any]:
     return states
 
 
+def _rereadable(data: Any) -> Any:
+    """``data`` in a form that can be read twice (by the core, then by the event-name check).
+
+    pandas, polars and pyarrow tables are; another Arrow stream (a RecordBatchReader) may be
+    readable once only, so its batches are gathered into a pyarrow Table first. That is no
+    copy: the core would hold every batch in memory too, and it reads the Table's buffers."""
+    import pyarrow as pa
+
+    pl = sys.modules.get("polars")
+    if isinstance(data, (pa.Table, pa.RecordBatch)) or (pl is not None and isinstance(data, pl.DataFrame)):
+        return data
+    from ._convert import aligned
+
+    try:
+        return aligned(pa.table(data))
+    except (TypeError, ValueError, pa.ArrowException):
+        return data  # Not a stream pyarrow reads: left to the core, unchecked.
+
+
 def _check_in_memory(events: EventNames, data: Any, result: Any) -> None:
     """Raise when a name of ``events`` never occurs in the event column of ``data`` (the Arrow
     input the core read). Names the result proves present are not looked up, so the usual
@@ -213,8 +234,7 @@ def _check_in_memory(events: EventNames, data: Any, result: Any) -> None:
     elif pl is not None and isinstance(data, pl.DataFrame):
         table = pa.table(data.select(events.column))
     else:
-        # Another Arrow stream may be readable once only and the core has read it: no check.
-        return
+        return  # A stream _rereadable could not gather: the core has read it, once.
     if table.num_rows == 0 or events.column not in table.column_names:
         return  # An empty table gives the empty result (docs/conventions.md#journey).
     missing = [n for n in events.wanted() if n not in events.proven(pa.table(result))]

@@ -198,6 +198,15 @@ def test_missing_event_names_are_not_values_and_an_all_missing_column_holds_none
         kpikit.active_users(log("arrow", empty), user="user", time="time", events="signup")
 
 
+def test_a_one_shot_arrow_stream_is_checked_too() -> None:
+    reader = log("arrow").to_reader()
+    with pytest.raises(kpikit.InputError) as e:
+        CALLS["funnel-typo"][0](reader)
+    assert str(e.value) == CALLS["funnel-typo"][1] + PRESENT
+    out = kpikit.funnel(log("arrow").to_reader(), user="user", time="time", steps=["signup", "feature_used", "upgrade"])
+    assert out.column("converted").to_pylist() == [3, 2, 1]
+
+
 # --- Dask -----------------------------------------------------------------------------------------
 
 

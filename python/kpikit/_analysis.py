@@ -10,13 +10,14 @@ finished), so every public function takes either with one signature and one docs
 
 from __future__ import annotations
 
+import difflib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ._convert import OUTPUTS, check_output, table_input, table_output
-from .exceptions import KpikitError, ParameterError
+from .exceptions import InputError, KpikitError, ParameterError
 
 #: Builds a state from an Arrow table (the needed columns only) and the analysis' options.
 StateFn = Callable[[Any, dict[str, Any]], Any]
@@ -38,6 +39,24 @@ class Analysis:
     merge: Callable[[list[Any]], Any]
     finish: Callable[[Any, dict[str, Any]], Any]
     shuffle: str | None = None
+
+
+@dataclass(frozen=True)
+class EventNames:
+    """The event names a call matches on, checked against its event column after the run.
+
+    ``names`` maps each parameter (``steps``, ``exclusions``, ``events``…) to the names it
+    gives; ``proven(result)`` returns the names the result itself shows to occur (a single-name
+    step that some user reached), which then need no look at the data. An event name that
+    never occurs is an :class:`~kpikit.InputError` (docs/conventions.md#journey).
+    """
+
+    column: str
+    names: Mapping[str, Sequence[str]]
+    proven: Callable[[Any], set[str]]
+
+    def wanted(self) -> list[str]:
+        return list(dict.fromkeys(n for names in self.names.values() for n in names))
 
 
 def is_dask(table: Any) -> bool:
@@ -70,20 +89,30 @@ def run(
     output: str | None = None,
     segments: Sequence[str] = (),
     partitioned: bool = False,
+    events: EventNames | None = None,
 ) -> Any:
     """Run ``analysis`` on a table or a Dask DataFrame and return the result in the caller's
     library (see :func:`output_of`).
 
     ``columns`` are the columns the analysis reads (``None`` entries are ignored), ``options``
     go to the state step and ``finish`` to the finish step; ``segments`` are the ``by`` columns,
-    whose categories the result keeps.
+    whose categories the result keeps; ``events`` the event names to check (:class:`EventNames`).
     """
     library = output_of(table, output)
+    wanted = [] if events is None else events.wanted()
     if is_dask(table):
-        state = _dask_state(analysis, table, _unique(columns), options, partitioned)
+        state, seen = _dask_state(analysis, table, _unique(columns), options, partitioned, events)
+        result = analysis.finish(state, finish or {})
+        if events is not None and seen is not None and not set(wanted) <= seen:
+            raise never_occurring(events, seen, lambda: _dask_values(table, events.column))
     else:
-        state = analysis.state(table_input(table, columns), options)
-    result = analysis.finish(state, finish or {})
+        data = table_input(table, columns)
+        if events is not None and wanted:
+            data = _rereadable(data)
+        state = analysis.state(data, options)
+        result = analysis.finish(state, finish or {})
+        if events is not None and wanted:
+            _check_in_memory(events, data, result)
     return table_output(result, library, source=table, segments=segments, analysis=analysis.name)
 
 
@@ -91,8 +120,12 @@ def _unique(columns: Sequence[str | None]) -> list[str]:
     return list(dict.fromkeys(c for c in columns if c is not None))
 
 
-def _dask_state(analysis: Analysis, ddf: Any, columns: list[str], options: dict[str, Any], partitioned: bool) -> Any:
-    """The merged state of every partition: partials where the data lives, merged once."""
+def _dask_state(
+    analysis: Analysis, ddf: Any, columns: list[str], options: dict[str, Any], partitioned: bool,
+    events: EventNames | None,
+) -> tuple[Any, set[str] | None]:
+    """The merged state of every partition (partials where the data lives, merged once) and
+    the named events seen in some partition (None when the data has no row)."""
     from dask.base import compute
     from dask.delayed import delayed
 
@@ -107,13 +140,24 @@ def _dask_state(analysis: Analysis, ddf: Any, columns: list[str], options: dict[
     if analysis.shuffle is not None and not partitioned:
         ddf = ddf.shuffle(on=options[analysis.shuffle])
     parts = ddf.to_delayed()
-    tasks = [delayed(_partial)(analysis.state, p, i, options) for i, p in enumerate(parts)]
-    blobs = compute(*tasks)  # type: ignore[no-untyped-call]  # dask.base.compute is not annotated
-    return analysis.merge(_read_states(blobs))
+    look = None if events is None else (events.column, events.wanted())
+    tasks = [delayed(_partial)(analysis.state, p, i, options, look) for i, p in enumerate(parts)]
+    outs = compute(*tasks)  # type: ignore[no-untyped-call]  # dask.base.compute is not annotated
+    state = analysis.merge(_read_states([blob for blob, _, _ in outs]))
+    if not any(rows for _, _, rows in outs):
+        return state, None
+    return state, set().union(*(seen for _, seen, _ in outs))
 
 
-def _partial(state: StateFn, part: Any, index: int, options: dict[str, Any]) -> bytes:
-    """One partition's state, as Arrow IPC bytes (the form it travels in to the client)."""
+def _partial(
+    state: StateFn, part: Any, index: int, options: dict[str, Any], look: tuple[str, list[str]] | None
+) -> tuple[bytes, set[str], int]:
+    """One partition's state, as Arrow IPC bytes (the form it travels in to the client), the
+    names of ``look`` (event column, names) it holds and its number of rows.
+
+    The names are looked up here, in the task that already holds the partition in memory, so
+    a Dask input costs no second read of the data nor a second shuffle: one vectorised lookup
+    over the event column that stops as soon as every name has been seen."""
     import pyarrow as pa
 
     from ._convert import aligned
@@ -121,10 +165,14 @@ def _partial(state: StateFn, part: Any, index: int, options: dict[str, Any]) -> 
     try:
         # A partition unpickled on a worker can hold Arrow buffers at any address; `aligned`
         # copies only then (the C data interface must not be handed unaligned buffers).
-        return _to_ipc(pa.table(state(aligned(pa.table(table_input(part, None))), options)))
+        data = aligned(pa.table(table_input(part, None)))
+        blob = _to_ipc(pa.table(state(data, options)))
     except KpikitError as e:
         # Row numbers in the message count from the start of this partition.
         raise type(e)(f"partition {index}: {e}") from None
+    if look is None or data.num_rows == 0:
+        return blob, set(), data.num_rows
+    return blob, names_present(data.column(look[0]), look[1]), data.num_rows
 
 
 def _to_ipc(state: Any) -> bytes:
@@ -153,6 +201,178 @@ def _read_states(blobs: Sequence[bytes]) -> list[Any]:
         # state), and an empty table carries no state for the merge.
         states.append(pa.ipc.open_stream(buf).read_next_batch())
     return states
+
+
+def _rereadable(data: Any) -> Any:
+    """``data`` in a form that can be read twice (by the core, then by the event-name check).
+
+    pandas, polars and pyarrow tables are; another Arrow stream (a RecordBatchReader) may be
+    readable once only, so its batches are gathered into a pyarrow Table first. That is no
+    copy: the core would hold every batch in memory too, and it reads the Table's buffers."""
+    import pyarrow as pa
+
+    pl = sys.modules.get("polars")
+    if isinstance(data, (pa.Table, pa.RecordBatch)) or (pl is not None and isinstance(data, pl.DataFrame)):
+        return data
+    from ._convert import aligned
+
+    try:
+        return aligned(pa.table(data))
+    except (TypeError, ValueError, pa.ArrowException):
+        return data  # Not a stream pyarrow reads: left to the core, unchecked.
+
+
+def _check_in_memory(events: EventNames, data: Any, result: Any) -> None:
+    """Raise when a name of ``events`` never occurs in the event column of ``data`` (the Arrow
+    input the core read). Names the result proves present are not looked up, so the usual
+    call (each step or filter one name, someone reached it) reads no data at all."""
+    import pyarrow as pa
+
+    pl = sys.modules.get("polars")
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        table = data
+    elif pl is not None and isinstance(data, pl.DataFrame):
+        table = pa.table(data.select(events.column))
+    else:
+        return  # A stream _rereadable could not gather: the core has read it, once.
+    if table.num_rows == 0 or events.column not in table.column_names:
+        return  # An empty table gives the empty result (docs/conventions.md#journey).
+    missing = [n for n in events.wanted() if n not in events.proven(pa.table(result))]
+    if not missing:
+        return
+    column = table.column(events.column)
+    seen = names_present(column, missing)
+    if len(seen) < len(missing):
+        raise never_occurring(events, seen | (set(events.wanted()) - set(missing)), lambda: values_present(column))
+
+
+def _text(array: Any) -> Any:
+    """An Arrow array of event names as strings pyarrow's lookups take (None: not names)."""
+    import pyarrow as pa
+
+    t = array.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return array
+    try:
+        # string_view (polars' strings) has no lookup kernel; integers and booleans are read
+        # as their text, as the core reads them.
+        return array.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _chunk_names(chunk: Any, wanted: set[str]) -> set[str]:
+    """The names of ``wanted`` that occur in one Arrow array of event names."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(chunk.type) or not wanted:
+        return set()
+    values = pa.array(sorted(wanted), type=pa.large_string())
+    if pa.types.is_dictionary(chunk.type):
+        # Only the dictionary is matched against the names; then whether the rows use the
+        # codes found (a declared category that no row uses never occurs).
+        dictionary = _text(chunk.dictionary)
+        if dictionary is None:
+            return set(wanted)
+        codes = np.flatnonzero(pc.is_in(dictionary, value_set=values).to_numpy(zero_copy_only=False))
+        if codes.size == 0:
+            return set()
+        indices = chunk.indices
+        used = pc.unique(indices.filter(pc.is_in(indices, value_set=pa.array(codes).cast(indices.type))))
+        return {str(dictionary[i].as_py()) for i in used.to_pylist()}
+    text = _text(chunk)
+    if text is None:
+        return set(wanted)  # Not event names: the core has refused the column already.
+    return {str(v) for v in pc.unique(text.filter(pc.is_in(text, value_set=values))).to_pylist()}
+
+
+def names_present(column: Any, names: Iterable[str]) -> set[str]:
+    """The ``names`` that occur in an Arrow column of event names.
+
+    The column is read in slices of growing length (64 Ki rows, doubling up to 4 Mi) and the
+    reading stops once every name has been seen: names that occur cost a small look at the
+    data's start, and only a name that never occurs (or occurs late) reads all of it."""
+    import pyarrow as pa
+
+    wanted = set(names)
+    found: set[str] = set()
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    step = 1 << 16
+    for chunk in chunks:
+        start = 0
+        while start < len(chunk) and not wanted <= found:
+            found |= _chunk_names(chunk.slice(start, step), wanted - found)
+            start += step
+            step = min(step * 2, 1 << 22)
+        if wanted <= found:
+            break
+    return found
+
+
+def values_present(column: Any) -> list[str]:
+    """Every distinct event name of an Arrow column, missing values left out (error path)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: set[str] = set()
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        if pa.types.is_dictionary(chunk.type):
+            dictionary = _text(chunk.dictionary)
+            codes = pc.unique(chunk.indices.drop_null()).to_pylist()
+            if dictionary is not None:
+                out |= {dictionary[i].as_py() for i in codes} - {None}
+            continue
+        text = _text(chunk)
+        if text is not None:
+            out |= set(pc.unique(text.drop_null()).to_pylist())
+    return sorted(str(v) for v in out)
+
+
+def _dask_values(ddf: Any, column: str) -> list[str]:
+    """Every distinct event name of a Dask column (one more pass, on the error path only)."""
+    values = ddf[column].dropna().unique().compute()
+    return sorted({str(v) for v in values})
+
+
+#: How many of the values that occur an error lists.
+SHOWN_VALUES = 20
+
+
+def did_you_mean(value: str, values: Sequence[str]) -> str | None:
+    """The value of ``values`` closest to ``value``: one equal but for case first, else
+    difflib's closest match (ignoring case); None when nothing is close."""
+    folded: dict[str, str] = {}
+    for v in values:
+        folded.setdefault(v.casefold(), v)
+    if value.casefold() in folded:
+        return folded[value.casefold()]
+    close = difflib.get_close_matches(value.casefold(), list(folded), n=1)
+    return folded[close[0]] if close else None
+
+
+def never_occurring(events: EventNames, seen: set[str], values: Callable[[], list[str]]) -> InputError:
+    """The InputError for the names of ``events`` not in ``seen``: each with its parameter and
+    a did-you-mean, then the values the column does hold (the first 20, sorted, and how many
+    more). ``values`` lists those values; it is called only here, on the error path."""
+    present = values()
+    problems = []
+    for parameter, names in events.names.items():
+        for name in dict.fromkeys(names):
+            if name in seen:
+                continue
+            guess = did_you_mean(name, present)
+            hint = f" (did you mean {guess!r}?)" if guess is not None else ""
+            problems.append(f'parameter "{parameter}": event {name!r} never occurs in column "{events.column}"{hint}')
+    if not present:
+        held = "The column holds no event name (every value is missing)."
+    else:
+        shown = ", ".join(repr(v) for v in present[:SHOWN_VALUES])
+        more = f" and {len(present) - SHOWN_VALUES} more" if len(present) > SHOWN_VALUES else ""
+        held = f"The {len(present)} event names that occur: {shown}{more}."
+    return InputError("; ".join(problems) + ". " + held)
 
 
 #: The spellings of ``freq``, shortest period first (docs/vocabulary.md).
@@ -210,4 +430,7 @@ def choice(parameter: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
-__all__ = ["Analysis", "run", "is_dask", "output_of", "choice", "freq", "check_segments", "FREQS", "OUTPUTS"]
+__all__ = [
+    "Analysis", "EventNames", "run", "is_dask", "output_of", "choice", "freq", "check_segments", "names_present",
+    "values_present", "did_you_mean", "never_occurring", "FREQS", "OUTPUTS",
+]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
+from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._typing import Output, TableLike
 from .exceptions import ParameterError, SchemaError
@@ -106,6 +106,17 @@ _ACTIVE_USERS = Analysis(
 )
 
 
+def _active(names: list[str]) -> Any:
+    """The names an active-users result proves present: a single event name someone did."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        return set(names) if len(set(names)) == 1 and pc.max(result["active_users"]).as_py() else set()
+
+    return proven
+
+
 def active_users(
     table: TableLike,
     /,
@@ -153,7 +164,9 @@ def active_users(
         Segment columns; a user active in two segments counts in both. Missing segment values
         form their own group.
     events : str or list of str, optional
-        Count only events with this name (or one of these names); default every event.
+        Count only events with this name (or one of these names); default every event. A
+        name that no row has raises an :class:`~kpikit.InputError` listing the names that
+        occur, with a did-you-mean.
     event : str, default "event"
         Column of event names, read only when ``events`` is given.
     tz : str, default "UTC"
@@ -211,6 +224,7 @@ def active_users(
     return run(
         _ACTIVE_USERS, table, columns=[user, time, event_column, *segments], options=options, output=output,
         segments=segments, partitioned=partitioned,
+        events=None if names is None else EventNames(event, {"events": names}, _active(names)),
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, check_segments, choice, freq as check_freq, run
+from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, run
 from ._convert import column_list
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
@@ -258,6 +258,23 @@ def _exclusions(exclusions: Any, n_steps: int) -> list[tuple[str, int, int]]:
     return out
 
 
+def _reached(steps: list[list[str]]) -> Any:
+    """The names a funnel result proves present: those of one-name steps someone reached."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        reached = set()
+        for k, names in enumerate(steps, start=1):
+            if len(names) == 1:
+                rows = result.filter(pc.equal(result["step"], k))
+                if pc.sum(rows["converted"]).as_py():
+                    reached.add(names[0])
+        return reached
+
+    return proven
+
+
 def funnel(
     table: TableLike,
     /,
@@ -312,7 +329,9 @@ def funnel(
     event : str, default "event"
         Column of the event name (strings or categorical).
     steps : list of str or list of lists of str
-        Event names of each step; a list means any of those names (1 to 32 steps).
+        Event names of each step; a list means any of those names (1 to 32 steps). A name
+        (of a step or an exclusion) that no row has raises an :class:`~kpikit.InputError`
+        listing the names that occur, with a did-you-mean.
     window : str or timedelta, optional
         Conversion window from the entry event, e.g. ``"14d"``, ``"1h"``; ``"none"`` for no
         limit. Default 14 days (or the preset's).
@@ -380,13 +399,24 @@ def funnel(
       step_name  entered  converted  conversion_from_previous  time_to_convert_mean_hours
     0    signup        2          2                       1.0                         NaN
     1   upgrade        2          1                       0.5                         2.0
+
+    A misspelt step is an error, not a funnel nobody converts in:
+
+    >>> kpikit.funnel(events, user="user", time="time", steps=["signup", "upgrad"])
+    Traceback (most recent call last):
+    ...
+    kpikit.exceptions.InputError: parameter "steps": event 'upgrad' never occurs in column "event" (did you mean 'upgrade'?). The 2 event names that occur: 'signup', 'upgrade'.
     """
     step_names = _steps(steps)
+    excluded = _exclusions(exclusions, len(step_names))
     segments, finish = _settings(by, freq, unit, histogram)
     options = dict(
         user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
-        exclusions=_exclusions(exclusions, len(step_names)), by=segments, attribution=attribution, count=count,
+        exclusions=excluded, by=segments, attribution=attribution, count=count,
         preset=preset, freq=freq, tz=tz, week_start=week_start, invalid=choice("invalid", invalid, ("raise", "skip")),
     )
+    # A step or exclusion name that never occurs is a typo, not a funnel nobody converts in.
+    names = EventNames(event, {"steps": [n for names in step_names for n in names],
+                               "exclusions": [e for e, _, _ in excluded]}, _reached(step_names))
     return run(_EVENTS, table, columns=[user, time, event, *segments], options=options, finish=finish, output=output,
-               segments=segments)
+               segments=segments, events=names)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _kpikit
-from ._analysis import Analysis, choice, freq as check_freq, run
+from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
 from ._typing import Output, TableLike
 from .activity import check_event_column, event_names
 from .exceptions import ParameterError
@@ -65,6 +65,30 @@ _RETENTION = Analysis(
 )
 
 
+def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
+    """The names a retention result (triangle or curve) proves present: a single start event
+    when some cohort has members, a single return event when someone was retained in a
+    period after the cohort's."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        found = set()
+        columns = result.column_names
+        # The triangle counts users in cohort_size and retained, the curve in base_users and
+        # retained; a curve of amounts (base_value, value) proves nothing: amounts may be 0.
+        size = next((c for c in ("cohort_size", "base_users") if c in columns), None)
+        if starts is not None and len(starts) == 1 and size is not None and pc.max(result[size]).as_py():
+            found.add(starts[0])
+        if returns is not None and len(returns) == 1 and "retained" in columns:
+            later = result.filter(pc.greater(result["period_number"], 0))
+            if pc.max(later["retained"]).as_py():
+                found.add(returns[0])
+        return found
+
+    return proven
+
+
 def retention(
     table: TableLike,
     /,
@@ -112,7 +136,8 @@ def retention(
         Columns of user ids and event times.
     start_event, return_event : str or list of str, optional
         Event names (in the ``event`` column) that start a cohort / count as a return.
-        Default: any event.
+        Default: any event. A name that no row has raises an :class:`~kpikit.InputError`
+        listing the names that occur, with a did-you-mean.
     freq : {"day", "week", "month"}, default "week"
         Length of the cohort periods and of the periods counted after them.
     cohort : {"first_time", "recurring"}
@@ -200,7 +225,9 @@ def retention(
         "boundaries": conv["boundaries"], "reference": reference, "base": conv["base"], "tz": tz,
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
+    named = {p: n for p, n in (("start_event", starts), ("return_event", returns)) if n is not None}
+    names = EventNames(event, named, _returned(starts, returns)) if named else None
     return run(
         _RETENTION, table, columns=[user, time, event_column, amount], options=options,
-        finish={"curve": bool(curve)}, output=output, partitioned=partitioned,
+        finish={"curve": bool(curve)}, output=output, partitioned=partitioned, events=names,
     )

@@ -449,6 +449,10 @@ def test_one_row(name: str, library: str) -> None:
         # One transaction: the observation end defaults to it, before calibration_end.
         assert isinstance(out, kpikit.ParameterError) and '"observation_end"' in str(out), out
         return
+    if name == "funnel":
+        # The one row is a signup: the step "upgrade" names an event the log does not have.
+        assert isinstance(out, kpikit.InputError) and "'upgrade' never occurs" in str(out), out
+        return
     assert isinstance(out, pd.DataFrame), out
     assert len(out) >= 1
 

@@ -569,17 +569,19 @@ def test_event_funnel_matches_reference(log: Any, steps: Any, window: Any, order
             "plan": [r[3] for r in log],
         }
     )
-    out = _funnel(
-        df,
-        steps,
-        window=f"{window}min" if window else "none",
-        order=order,
-        exclusions=excl,
-        count=count,
-        by="plan",
-        attribution=attribution,
-        unit="minutes",
+    call = dict(
+        window=f"{window}min" if window else "none", order=order, exclusions=excl, count=count, by="plan",
+        attribution=attribution, unit="minutes",
     )
+    # A step or exclusion name that no row has is a typo: an InputError naming it, not zeros
+    # (an empty log stays an empty funnel).
+    absent = sorted(({n for s in steps for n in s} | {x[0] for x in excl}) - {r[2] for r in log})
+    if log and absent:
+        with pytest.raises(kpikit.InputError, match="never occurs") as e:
+            _funnel(df, steps, **call)
+        assert all(f"{n!r} never occurs" in str(e.value) for n in absent)
+        return
+    out = _funnel(df, steps, **call)
     ref = _rows_from_journeys(
         _event_reference(log, steps, window and window * 60_000_000, order, excl, count, attribution),
         len(steps),

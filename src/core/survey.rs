@@ -739,7 +739,7 @@ mod tests {
             (MAX_SCALE_END - 1, MAX_SCALE_END + 1),
         ] {
             let err = Scale::new(lo, hi).unwrap_err().to_string();
-            assert!(err.starts_with("parameter \"scale\""), "{err}");
+            assert!(err.starts_with("parameter \"score_range\""), "{err}");
         }
         let widest = Scale::new(-MAX_SCALE_END, -MAX_SCALE_END + 100).unwrap();
         let scores = col_i("s", vec![Some(-1_000_000), Some(-999_901), Some(-999_900)]);

@@ -257,7 +257,8 @@ def _text(array: Any) -> Any:
         # string_view (polars' strings) has no lookup kernel; integers and booleans are read
         # as their text, as the core reads them.
         return array.cast(pa.large_string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
+        # A type with no text form (lists, structs…): not event names.
         return None
 
 

@@ -304,7 +304,8 @@ def _restore_categories(table: Any, source: Any, segments: Sequence[str]) -> Any
         try:
             categories = categories.cast(column.type) if categories.type != column.type else categories
             indices = pc.index_in(column, value_set=categories).combine_chunks().cast(pa.int32())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        except pa.ArrowException:
+            # Values Arrow cannot match to the categories: the column stays as the core gave it.
             continue
         array = pa.DictionaryArray.from_arrays(indices, categories, ordered=ordered)
         table = table.set_column(table.column_names.index(name), pa.field(name, array.type), array)

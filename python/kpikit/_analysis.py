@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import _kpikit
 from ._convert import OUTPUTS, check_output, table_input, table_output
 from .exceptions import InputError, KpikitError, ParameterError
 
@@ -29,6 +30,8 @@ class Analysis:
 
     ``state(table, options)`` builds a partial state from an Arrow table, ``merge(states)``
     merges the states of partitions, ``finish(state, options)`` turns a state into the result.
+    A state names the analysis that made it and carries its settings, so the core's one
+    ``merge`` and one ``finish`` serve every analysis (the defaults).
     ``shuffle`` names the option holding the key column whose rows must all be in one partition
     (revenue: the customer, whose movements compare its periods); ``None`` when every row counts
     on its own, wherever its partition is.
@@ -36,8 +39,8 @@ class Analysis:
 
     name: str
     state: StateFn
-    merge: Callable[[list[Any]], Any]
-    finish: Callable[[Any, dict[str, Any]], Any]
+    merge: Callable[[list[Any]], Any] = _kpikit.merge
+    finish: Callable[[Any, dict[str, Any]], Any] = lambda state, _: _kpikit.finish(state)
     shuffle: str | None = None
 
 

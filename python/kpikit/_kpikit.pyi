@@ -12,8 +12,8 @@ __all__ = [
     "debug_build",
     "table_buffer_addresses",
     "column_buffer_addresses",
-    "score_counts",
-    "merge_score_counts",
+    "merge",
+    "finish",
     "nps",
     "csat",
     "demo_company",
@@ -68,9 +68,14 @@ debug_build: bool
 # received the table.
 def table_buffer_addresses(table: _Table) -> dict[str, list[int]]: ...
 
-# --- survey (core::survey): NPS and CSAT as partial -> merge -> finish -----------------------
+# --- the protocol (core::analyses): every analysis's state merges and finishes here ------------
 
-def score_counts(
+def merge(states: list[_Table]) -> Any: ...
+def finish(state: _Table) -> Any: ...
+
+# --- survey (core::survey): partial states of NPS and CSAT ----------------------------------
+
+def nps(
     table: _Table,
     score: str,
     *,
@@ -79,12 +84,21 @@ def score_counts(
     tz: str = "UTC",
     week_start: str = "monday",
     by: list[str] = ...,
-    scale: tuple[int, int] = ...,
     invalid: str = "raise",
 ) -> Any: ...
-def merge_score_counts(states: list[_Table]) -> Any: ...
-def nps(state: _Table) -> Any: ...
-def csat(state: _Table, *, threshold: int) -> Any: ...
+def csat(
+    table: _Table,
+    score: str,
+    *,
+    threshold: int,
+    score_range: tuple[int, int],
+    time: str | None = None,
+    freq: str | None = None,
+    tz: str = "UTC",
+    week_start: str = "monday",
+    by: list[str] = ...,
+    invalid: str = "raise",
+) -> Any: ...
 
 # --- demo company (core::demo) -------------------------------------------------------------
 

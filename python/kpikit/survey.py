@@ -19,10 +19,17 @@ from ._typing import Output, TableLike
 __all__ = ["nps", "csat"]
 
 
-def _score_counts(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.score_counts(
+def _nps_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.nps(
         table, o["score"], time=o["time"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
-        by=o["by"], scale=o["scale"], invalid=o["invalid"],
+        by=o["by"], invalid=o["invalid"],
+    )
+
+
+def _csat_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.csat(
+        table, o["score"], threshold=o["threshold"], score_range=o["scale"], time=o["time"],
+        freq=o["freq"], tz=o["tz"], week_start=o["week_start"], by=o["by"], invalid=o["invalid"],
     )
 
 
@@ -42,18 +49,8 @@ def _one_skip_count(result: Any) -> Any:
     return table.drop_columns(["skipped"]).replace_schema_metadata(meta)
 
 
-_NPS = Analysis(
-    "nps",
-    state=_score_counts,
-    merge=_kpikit.merge_score_counts,
-    finish=lambda state, _: _one_skip_count(_kpikit.nps(state)),
-)
-_CSAT = Analysis(
-    "csat",
-    state=_score_counts,
-    merge=_kpikit.merge_score_counts,
-    finish=lambda state, o: _one_skip_count(_kpikit.csat(state, threshold=o["threshold"])),
-)
+_NPS = Analysis("nps", state=_nps_state, finish=lambda state, _: _one_skip_count(_kpikit.finish(state)))
+_CSAT = Analysis("csat", state=_csat_state, finish=lambda state, _: _one_skip_count(_kpikit.finish(state)))
 
 
 def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str, week_start: str,
@@ -195,6 +192,6 @@ def csat(
     """
     lo, hi = int(score_range[0]), int(score_range[1])
     options = _options(score, time, freq, by, tz, week_start, (lo, hi), invalid)
-    finish = dict(threshold=hi - 1 if threshold is None else threshold)
-    return run(_CSAT, table, columns=[score, time, *options["by"]], options=options, finish=finish, output=output,
+    options["threshold"] = hi - 1 if threshold is None else threshold
+    return run(_CSAT, table, columns=[score, time, *options["by"]], options=options, output=output,
                segments=options["by"])

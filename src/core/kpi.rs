@@ -631,7 +631,7 @@ pub fn evaluate_history(
         let ci: Vec<Option<(f64, f64)>> = k
             .iter()
             .zip(d)
-            .map(|(a, b)| a.zip(*b).and_then(|(a, b)| super::signals::wilson(a, b)))
+            .map(|(a, b)| a.zip(*b).and_then(|(a, b)| super::stats::wilson(a, b)))
             .collect();
         // The change tested is the one `change` reports: from the last earlier period with
         // counts to this one.

@@ -1,6 +1,7 @@
 //! The pure-Rust core: Arrow in, Arrow out, one error type. No Python types here.
 
 pub mod activity;
+pub mod analyses;
 pub mod catalog;
 pub mod demo;
 pub mod error;
@@ -13,6 +14,8 @@ pub mod parallel;
 pub mod retention;
 pub mod revenue;
 pub mod revenue_metrics;
+pub mod state;
+pub mod stats;
 pub mod survey;
 pub mod time;
 

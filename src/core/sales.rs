@@ -33,7 +33,7 @@ use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, take_rows, Groups};
 use super::input::{f64_chunks, value_f64, Column, Table};
 use super::parallel::fold_ranges;
-use super::survey::{Invalid, META_SKIPPED_ROWS};
+use super::state::{meta::SKIPPED_ROWS as META_SKIPPED_ROWS, Invalid};
 use super::time::{local_micros, start_dates, Freq, Zone, US_PER_DAY};
 
 const US_PER_HOUR: f64 = 3_600_000_000.0;

@@ -9,36 +9,12 @@
 //! - Robust anomaly score (Iglewicz & Hoaglin's modified z-score, with the MAD scaled to a
 //!   normal σ): |x − median(prev)| / (1.4826 · MAD(prev)) > 3.5.
 
-/// The two-sided 95 % normal quantile.
-pub const Z95: f64 = 1.959_963_984_540_054;
+#[cfg(test)]
+use super::stats::wilson;
+use super::stats::{quantile, Z95};
 
 /// Scale that makes the median absolute deviation estimate a normal standard deviation.
 pub const MAD_SCALE: f64 = 1.4826;
-
-/// Wilson 95 % interval of the proportion `k / n`; None when `n` is 0 (no rate) or the counts
-/// are not a proportion (negative, or k > n).
-pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
-    if !(n > 0.0 && k >= 0.0 && k <= n && n.is_finite()) {
-        return None;
-    }
-    let p = k / n;
-    let z2 = Z95 * Z95;
-    let denom = 1.0 + z2 / n;
-    let centre = (p + z2 / (2.0 * n)) / denom;
-    let half = Z95 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); rounding would leave ~1e-18.
-    let lo = if k == 0.0 {
-        0.0
-    } else {
-        (centre - half).max(0.0)
-    };
-    let hi = if k == n {
-        1.0
-    } else {
-        (centre + half).min(1.0)
-    };
-    Some((lo, hi))
-}
 
 /// z statistic of the change from `k1 / n1` (before) to `k2 / n2` (after), pooled standard
 /// error. None when either denominator is 0; 0 when the pooled rate is 0 or 1 (both periods
@@ -60,15 +36,6 @@ pub fn significant_change(k1: f64, n1: f64, k2: f64, n2: f64) -> Option<bool> {
     two_proportion_z(k1, n1, k2, n2).map(|z| z.abs() > Z95)
 }
 
-fn median(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    }
-}
-
 /// Modified z-score of `x` against `window`: |x − median| / (1.4826 · MAD); None when the MAD
 /// is 0 (no spread to scale by).
 pub fn robust_score(x: f64, window: &[f64]) -> Option<f64> {
@@ -76,11 +43,9 @@ pub fn robust_score(x: f64, window: &[f64]) -> Option<f64> {
         return None;
     }
     let mut w = window.to_vec();
-    w.sort_by(f64::total_cmp);
-    let m = median(&w);
+    let m = quantile(&mut w, 0.5)?;
     let mut dev: Vec<f64> = w.iter().map(|v| (v - m).abs()).collect();
-    dev.sort_by(f64::total_cmp);
-    let mad = median(&dev);
+    let mad = quantile(&mut dev, 0.5)?;
     (mad > 0.0).then(|| (x - m).abs() / (MAD_SCALE * mad))
 }
 

@@ -18,32 +18,9 @@ use super::error::{BadRows, KpiError, KpiResult};
 use super::groups::{grid, group_ids, merge_sum, take_rows, Groups};
 use super::input::{f64_chunks, value_f64, Column};
 use super::parallel::map_ranges;
+use super::state::{meta, Analysis, Invalid, MergeInput, Meta};
+use super::stats::{wilson, Z95};
 use super::time::{period_ordinals, start_dates, Freq, Zone};
-
-/// z for a two-sided 95 % interval.
-pub const Z95: f64 = 1.959_963_984_540_054;
-
-/// What to do with rows that break a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invalid {
-    /// Fail with an error naming the rows (the default).
-    Raise,
-    /// Leave them out of every figure and count them (`skipped` column).
-    Skip,
-}
-
-impl Invalid {
-    pub fn parse(s: &str) -> KpiResult<Invalid> {
-        match s {
-            "raise" => Ok(Invalid::Raise),
-            "skip" => Ok(Invalid::Skip),
-            _ => Err(KpiError::param(
-                "invalid",
-                format!("{s:?} is not one of \"raise\", \"skip\""),
-            )),
-        }
-    }
-}
 
 /// Bucketing of a time column into calendar periods.
 #[derive(Debug, Clone)]
@@ -90,12 +67,128 @@ impl Scale {
     }
 }
 
-const META_FREQ: &str = "kpikit.freq";
 const META_SCALE: &str = "kpikit.scale";
-const META_SEGMENTS: &str = "kpikit.segments";
-const META_INVALID: &str = "kpikit.invalid";
-/// Rows dropped before they could be given a group (missing time); reported by the wrapper.
-pub const META_SKIPPED_ROWS: &str = "kpikit.skipped_rows";
+const META_THRESHOLD: &str = "kpikit.csat.threshold";
+
+/// Which survey metric a score-count state is finished into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Net Promoter Score (needs the 0–10 scale).
+    Nps,
+    /// Customer satisfaction: share of scores at least `threshold`.
+    Csat { threshold: i64 },
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Metric::Nps => Nps::NAME,
+            Metric::Csat { .. } => Csat::NAME,
+        }
+    }
+
+    /// The metric's rule on the scale, checked before any row is read.
+    fn check(self, scale: Scale) -> KpiResult<()> {
+        match self {
+            Metric::Nps if scale != Scale::NPS => Err(KpiError::param(
+                "score_range",
+                "NPS needs scores on the 0–10 scale",
+            )),
+            Metric::Csat { threshold } if threshold < scale.lo || threshold > scale.hi => {
+                Err(KpiError::param(
+                    "threshold",
+                    format!("{threshold} is off the scale {}–{}", scale.lo, scale.hi),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The columns and settings of a survey analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct Scores<'a> {
+    pub score: &'a Column,
+    pub periods: Option<&'a Periods>,
+    pub segments: &'a [Column],
+    pub scale: Scale,
+    pub invalid: Invalid,
+}
+
+/// NPS per (period, segments…) group: partial = score counts, merge = counts add up.
+pub struct Nps;
+
+impl Analysis for Nps {
+    const NAME: &'static str = "nps";
+    type Input<'a> = Scores<'a>;
+
+    fn partial(s: &Scores<'_>) -> KpiResult<RecordBatch> {
+        score_counts(
+            s.score,
+            s.periods,
+            s.segments,
+            s.scale,
+            s.invalid,
+            Metric::Nps,
+        )
+    }
+
+    fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
+        merge_score_counts(states, Self::NAME)
+    }
+
+    fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
+        nps(state)
+    }
+}
+
+/// The input of [`Csat`]: the scores and the lowest satisfied score.
+#[derive(Debug, Clone, Copy)]
+pub struct CsatInput<'a> {
+    pub scores: Scores<'a>,
+    /// Wide, so that any integer a caller passes reaches the range check.
+    pub threshold: i128,
+}
+
+/// CSAT per (period, segments…) group, from the same score counts as [`Nps`].
+pub struct Csat;
+
+impl Analysis for Csat {
+    const NAME: &'static str = "csat";
+    type Input<'a> = CsatInput<'a>;
+
+    fn partial(c: &CsatInput<'_>) -> KpiResult<RecordBatch> {
+        let s = &c.scores;
+        let threshold = i64::try_from(c.threshold)
+            .ok()
+            .filter(|t| (s.scale.lo..=s.scale.hi).contains(t))
+            .ok_or_else(|| {
+                KpiError::param(
+                    "threshold",
+                    format!(
+                        "{} is off the scale {}–{}",
+                        c.threshold, s.scale.lo, s.scale.hi
+                    ),
+                )
+            })?;
+        score_counts(
+            s.score,
+            s.periods,
+            s.segments,
+            s.scale,
+            s.invalid,
+            Metric::Csat { threshold },
+        )
+    }
+
+    fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
+        merge_score_counts(states, Self::NAME)
+    }
+
+    fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
+        csat(state)
+    }
+}
 
 /// Count scores per (period, segments…) group.
 ///
@@ -104,13 +197,15 @@ pub const META_SKIPPED_ROWS: &str = "kpikit.skipped_rows";
 /// fails the call naming up to five rows; with [`Invalid::Skip`] broken rows are left out and
 /// counted in their group's `skipped` column (rows without a time, which have no group, in the
 /// state's `kpikit.skipped_rows` metadata).
-pub fn score_counts(
+fn score_counts(
     score: &Column,
     periods: Option<&Periods>,
     segments: &[Column],
     scale: Scale,
     invalid: Invalid,
+    metric: Metric,
 ) -> KpiResult<RecordBatch> {
+    metric.check(scale)?;
     let n = score.len();
     for other in periods.map(|p| &p.time).into_iter().chain(segments) {
         if other.len() != n {
@@ -137,11 +232,12 @@ pub fn score_counts(
             scale,
             invalid,
             r.start,
+            metric,
         )
     })?;
     match parts.len() {
         1 => Ok(parts.into_iter().next().expect("one part")),
-        _ => merge_score_counts(&parts),
+        _ => merge_score_counts(&parts, metric.name()),
     }
 }
 
@@ -153,6 +249,7 @@ fn score_counts_part(
     scale: Scale,
     invalid: Invalid,
     offset: usize,
+    metric: Metric,
 ) -> KpiResult<RecordBatch> {
     let n = score.len();
     // Score index per row (score − lo), or -1 for a row that breaks a rule.
@@ -264,23 +361,21 @@ fn score_counts_part(
             .collect();
         columns.push(Arc::new(col));
     }
-    let mut meta = StdHashMap::new();
-    meta.insert(
-        META_FREQ.to_string(),
-        periods.map(|p| p.freq.label()).unwrap_or_default(),
-    );
-    meta.insert(META_SCALE.to_string(), format!("{} {}", scale.lo, scale.hi));
-    meta.insert(META_SEGMENTS.to_string(), segments.len().to_string());
-    meta.insert(
-        META_INVALID.to_string(),
-        if invalid == Invalid::Skip {
-            "skip"
-        } else {
-            "raise"
-        }
-        .to_string(),
-    );
-    meta.insert(META_SKIPPED_ROWS.to_string(), skipped_rows.to_string());
+    let mut md = StdHashMap::from([
+        (meta::ANALYSIS.to_string(), metric.name().to_string()),
+        (
+            meta::FREQ.to_string(),
+            periods.map(|p| p.freq.label()).unwrap_or_default(),
+        ),
+        (META_SCALE.to_string(), format!("{} {}", scale.lo, scale.hi)),
+        (meta::SEGMENTS.to_string(), segments.len().to_string()),
+        (meta::INVALID.to_string(), invalid.label().to_string()),
+        (meta::SKIPPED_ROWS.to_string(), skipped_rows.to_string()),
+    ]);
+    if let Metric::Csat { threshold } = metric {
+        md.insert(META_THRESHOLD.to_string(), threshold.to_string());
+    }
+    let meta = md;
     let schema = Arc::new(Schema::new_with_metadata(fields, meta));
     Ok(RecordBatch::try_new(schema, columns)?)
 }
@@ -386,25 +481,25 @@ struct StateInfo {
     n_segments: usize,
     skip: bool,
     skipped_rows: u64,
+    metric: Metric,
 }
 
 fn state_info(schema: &SchemaRef) -> KpiResult<StateInfo> {
-    let meta = schema.metadata();
-    let get = |k: &str| {
-        meta.get(k).ok_or_else(|| {
-            KpiError::param(
-                "state",
-                format!("not a score-count state (no {k:?} metadata)"),
-            )
-        })
-    };
-    let freq_label = get(META_FREQ)?;
-    let freq = if freq_label.is_empty() {
-        None
-    } else {
-        Some(Freq::from_label(freq_label)?)
-    };
-    let bounds: Vec<i64> = get(META_SCALE)?
+    let name = schema.metadata().get(meta::ANALYSIS).map(String::as_str);
+    let m = Meta::of(
+        schema,
+        if name == Some(Csat::NAME) {
+            Csat::NAME
+        } else {
+            Nps::NAME
+        },
+    )?;
+    let freq = m
+        .parse_opt::<String>(meta::FREQ)?
+        .map(|f| Freq::from_label(&f))
+        .transpose()?;
+    let bounds: Vec<i64> = m
+        .get(META_SCALE)?
         .split(' ')
         .map(|s| {
             s.parse::<i64>()
@@ -414,59 +509,30 @@ fn state_info(schema: &SchemaRef) -> KpiResult<StateInfo> {
     if bounds.len() != 2 {
         return Err(KpiError::param("state", "bad scale metadata"));
     }
+    let metric = if name == Some(Csat::NAME) {
+        Metric::Csat {
+            threshold: m.parse(META_THRESHOLD)?,
+        }
+    } else {
+        Metric::Nps
+    };
     Ok(StateInfo {
         freq,
         scale: Scale::new(bounds[0], bounds[1])?,
-        n_segments: get(META_SEGMENTS)?
-            .parse()
-            .map_err(|_| KpiError::param("state", "bad segments metadata"))?,
-        skip: get(META_INVALID)? == "skip",
-        skipped_rows: get(META_SKIPPED_ROWS)?
-            .parse()
-            .map_err(|_| KpiError::param("state", "bad skipped metadata"))?,
+        n_segments: m.parse(meta::SEGMENTS)?,
+        skip: Invalid::parse(m.get(meta::INVALID)?)? == Invalid::Skip,
+        skipped_rows: m.skipped_rows()?,
+        metric,
     })
 }
 
 /// Merge score-count states of several partitions into one (counts add up).
-pub fn merge_score_counts(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
-    let first = states
-        .first()
-        .ok_or_else(|| KpiError::param("states", "at least one partial state is needed"))?;
-    let info = state_info(&first.schema())?;
-    let mut skipped = 0u64;
-    for s in states {
-        let i = state_info(&s.schema())?;
-        if i.freq != info.freq
-            || i.scale != info.scale
-            || i.n_segments != info.n_segments
-            || i.skip != info.skip
-        {
-            return Err(KpiError::param(
-                "states",
-                "partial states were computed with different freq, scale, segments or invalid settings",
-            ));
-        }
-        skipped += i.skipped_rows;
-    }
+fn merge_score_counts(states: &[RecordBatch], what: &'static str) -> KpiResult<RecordBatch> {
+    let input = MergeInput::check(states, what, &[])?;
+    let info = state_info(&states[0].schema())?;
     let n_keys = usize::from(info.freq.is_some()) + info.n_segments;
-    // Schemas must match field for field, metadata aside.
-    let plain: Vec<RecordBatch> = states
-        .iter()
-        .map(|s| {
-            RecordBatch::try_new(
-                Arc::new(Schema::new(s.schema().fields().clone())),
-                s.columns().to_vec(),
-            )
-        })
-        .collect::<Result<_, _>>()?;
-    let merged = merge_sum(&plain, n_keys)?;
-    let mut meta = first.schema().metadata().clone();
-    meta.insert(META_SKIPPED_ROWS.to_string(), skipped.to_string());
-    let schema = Arc::new(Schema::new_with_metadata(
-        merged.schema().fields().clone(),
-        meta,
-    ));
-    Ok(RecordBatch::try_new(schema, merged.columns().to_vec())?)
+    let merged = merge_sum(&input.plain, n_keys)?;
+    input.finish(merged, &[])
 }
 
 /// A state laid out on the output grid, before the metric columns are added.
@@ -527,8 +593,10 @@ fn finish_batch(
             counts.iter().map(|c| c[0]).collect::<Int64Array>(),
         ));
     }
-    let mut meta = StdHashMap::new();
-    meta.insert(META_SKIPPED_ROWS.to_string(), info.skipped_rows.to_string());
+    let meta = StdHashMap::from([(
+        meta::SKIPPED_ROWS.to_string(),
+        info.skipped_rows.to_string(),
+    )]);
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new_with_metadata(fields, meta)),
         columns,
@@ -546,14 +614,9 @@ fn finish_batch(
 /// `se = sqrt((p' + d' − (p' − d')²) / n')` and the bounds are `100 × ((p' − d') ± z × se)`,
 /// clipped to ±100. Unlike the plain Wald interval it does not collapse to a point when every
 /// answer is a promoter. A group with no responses has null nps and bounds.
-pub fn nps(state: &RecordBatch) -> KpiResult<RecordBatch> {
+fn nps(state: &RecordBatch) -> KpiResult<RecordBatch> {
     let info = state_info(&state.schema())?;
-    if info.scale != Scale::NPS {
-        return Err(KpiError::param(
-            "scale",
-            "NPS needs scores on the 0–10 scale",
-        ));
-    }
+    info.metric.check(info.scale)?;
     let grid = grid_counts(state, &info)?;
     let counts = &grid.counts;
     let mut resp = Vec::new();
@@ -611,43 +674,23 @@ pub fn nps_interval(promoters: i64, detractors: i64, n: i64, z: f64) -> (f64, f6
     )
 }
 
-/// Wilson score interval for a proportion `k / n` (None when n = 0).
-pub fn wilson(k: i64, n: i64, z: f64) -> Option<(f64, f64)> {
-    if n <= 0 {
-        return None;
-    }
-    let n = n as f64;
-    let p = k as f64 / n;
-    let z2 = z * z;
-    let denom = 1.0 + z2 / n;
-    let center = (p + z2 / (2.0 * n)) / denom;
-    let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    Some(((center - half).max(0.0), (center + half).min(1.0)))
-}
-
 /// Customer satisfaction per group from a score-count state.
 ///
 /// `csat = satisfied / responses`, where a response is satisfied when its score is at least
 /// `threshold` (4 on a 1–5 scale: the positive-score method); a fraction in 0…1 with a 95 %
 /// Wilson interval. `mean_score` is the plain mean of the scores. A group with no responses
 /// has null csat, bounds and mean.
-pub fn csat(state: &RecordBatch, threshold: impl Into<i128>) -> KpiResult<RecordBatch> {
+fn csat(state: &RecordBatch) -> KpiResult<RecordBatch> {
     let info = state_info(&state.schema())?;
-    let threshold: i128 = threshold.into();
-    if threshold < i128::from(info.scale.lo) || threshold > i128::from(info.scale.hi) {
-        return Err(KpiError::param(
-            "threshold",
-            format!(
-                "{threshold} is off the scale {}–{}",
-                info.scale.lo, info.scale.hi
-            ),
-        ));
-    }
+    let Metric::Csat { threshold } = info.metric else {
+        return Err(KpiError::param("state", "not a csat state"));
+    };
+    info.metric.check(info.scale)?;
     let grid = grid_counts(state, &info)?;
     let counts = &grid.counts;
     let (mut resp, mut sat) = (Vec::new(), Vec::new());
     let (mut rate, mut lo, mut hi, mut mean) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let first_sat = (threshold - i128::from(info.scale.lo)) as usize; // on the scale: 0..=100
+    let first_sat = (threshold - info.scale.lo) as usize; // on the scale: 0..=100
     for c in counts {
         let s = &c[1..];
         let n: i64 = s.iter().sum();
@@ -661,7 +704,7 @@ pub fn csat(state: &RecordBatch, threshold: impl Into<i128>) -> KpiResult<Record
         resp.push(n);
         sat.push(k);
         rate.push((n > 0).then(|| k as f64 / n as f64));
-        let ci = wilson(k, n, Z95);
+        let ci = wilson(k as f64, n as f64);
         lo.push(ci.map(|c| c.0));
         hi.push(ci.map(|c| c.1));
         mean.push((n > 0).then(|| total as f64 / n as f64));
@@ -712,7 +755,15 @@ mod tests {
         let mut v = vec![Some(10); 30];
         v.extend(vec![Some(8); 50]);
         v.extend(vec![Some(3); 20]);
-        let st = score_counts(&col_i("score", v), None, &[], Scale::NPS, Invalid::Raise).unwrap();
+        let st = score_counts(
+            &col_i("score", v),
+            None,
+            &[],
+            Scale::NPS,
+            Invalid::Raise,
+            Metric::Nps,
+        )
+        .unwrap();
         let out = nps(&st).unwrap();
         assert_eq!(i64s(&out, "responses"), vec![100]);
         assert_eq!(i64s(&out, "promoters"), vec![30]);
@@ -743,14 +794,26 @@ mod tests {
         }
         let widest = Scale::new(-MAX_SCALE_END, -MAX_SCALE_END + 100).unwrap();
         let scores = col_i("s", vec![Some(-1_000_000), Some(-999_901), Some(-999_900)]);
-        let st = score_counts(&scores, None, &[], widest, Invalid::Raise).unwrap();
-        let out = csat(&st, -999_901).unwrap();
+        let input = |threshold: i128| CsatInput {
+            scores: Scores {
+                score: &scores,
+                periods: None,
+                segments: &[],
+                scale: widest,
+                invalid: Invalid::Raise,
+            },
+            threshold,
+        };
+        let out = Csat::finish(&Csat::partial(&input(-999_901)).unwrap()).unwrap();
         assert_eq!(f64s(&out, "csat"), vec![Some(2.0 / 3.0)]);
         assert_eq!(f64s(&out, "mean_score"), vec![Some(-2_999_801.0 / 3.0)]);
         for t in [i128::from(i64::MAX) + 1, -(1i128 << 100), 0] {
-            let err = csat(&st, t).unwrap_err().to_string();
+            let err = Csat::partial(&input(t)).unwrap_err().to_string();
             assert!(err.starts_with("parameter \"threshold\""), "{err}");
         }
+        // NPS is defined on 0–10 only.
+        let err = Nps::partial(&input(0).scores).unwrap_err().to_string();
+        assert!(err.starts_with("parameter \"score_range\""), "{err}");
     }
 
     #[test]
@@ -766,12 +829,13 @@ mod tests {
             &[],
             Scale::new(1, 5).unwrap(),
             Invalid::Raise,
+            Metric::Csat { threshold: 4 },
         )
         .unwrap();
-        let out = csat(&st, 4).unwrap();
+        let out = Csat::finish(&st).unwrap();
         assert_eq!(f64s(&out, "csat"), vec![Some(0.6)]);
         assert_eq!(f64s(&out, "mean_score"), vec![Some(3.5)]); // 175 / 50
-        let (lo, hi) = wilson(30, 50, Z95).unwrap();
+        let (lo, hi) = wilson(30.0, 50.0).unwrap();
         assert!(lo < 0.6 && hi > 0.6 && (lo - 0.4618).abs() < 1e-3 && (hi - 0.7239).abs() < 1e-3);
     }
 
@@ -787,7 +851,7 @@ mod tests {
                 Some(f64::NAN),
             ])),
         );
-        let err = score_counts(&s, None, &[], Scale::NPS, Invalid::Raise)
+        let err = score_counts(&s, None, &[], Scale::NPS, Invalid::Raise, Metric::Nps)
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"score\""), "{err}");
@@ -798,7 +862,7 @@ mod tests {
                 && err.contains("row 3: 11"),
             "{err}"
         );
-        let st = score_counts(&s, None, &[], Scale::NPS, Invalid::Skip).unwrap();
+        let st = score_counts(&s, None, &[], Scale::NPS, Invalid::Skip, Metric::Nps).unwrap();
         let out = nps(&st).unwrap();
         assert_eq!(i64s(&out, "responses"), vec![1]);
         assert_eq!(i64s(&out, "skipped"), vec![4]);
@@ -826,7 +890,15 @@ mod tests {
             zone: Zone::Utc,
             freq: Freq::Month,
         };
-        let st = score_counts(&scores, Some(&periods), &[seg], Scale::NPS, Invalid::Raise).unwrap();
+        let st = score_counts(
+            &scores,
+            Some(&periods),
+            &[seg],
+            Scale::NPS,
+            Invalid::Raise,
+            Metric::Nps,
+        )
+        .unwrap();
         let out = nps(&st).unwrap();
         let dates: Vec<i32> = out
             .column(0)
@@ -863,6 +935,7 @@ mod tests {
             )],
             Scale::NPS,
             Invalid::Raise,
+            Metric::Nps,
         )
         .unwrap();
         let parts: Vec<RecordBatch> = [(0, 50), (50, 50), (100, 0), (100, 100)]
@@ -877,18 +950,31 @@ mod tests {
                     )],
                     Scale::NPS,
                     Invalid::Raise,
+                    Metric::Nps,
                 )
                 .unwrap()
             })
             .collect();
-        let merged = merge_score_counts(&parts).unwrap();
-        let (a, b) = (nps(&whole).unwrap(), nps(&merged).unwrap());
+        let merged = merge_score_counts(&parts, Nps::NAME).unwrap();
+        let (a, b) = (
+            Nps::finish(&whole).unwrap(),
+            Nps::finish(&Nps::merge(&parts).unwrap()).unwrap(),
+        );
+        assert_eq!(a.columns(), nps(&merged).unwrap().columns());
         assert_eq!(a.columns(), b.columns());
     }
 
     #[test]
     fn empty_input_without_groups_gives_one_row_with_null_score() {
-        let st = score_counts(&col_i("s", vec![]), None, &[], Scale::NPS, Invalid::Raise).unwrap();
+        let st = score_counts(
+            &col_i("s", vec![]),
+            None,
+            &[],
+            Scale::NPS,
+            Invalid::Raise,
+            Metric::Nps,
+        )
+        .unwrap();
         let out = nps(&st).unwrap();
         assert_eq!(out.num_rows(), 1);
         assert_eq!(i64s(&out, "responses"), vec![0]);
@@ -926,6 +1012,7 @@ mod tests {
             seg_slice,
             Scale::NPS,
             Invalid::Raise,
+            Metric::Nps,
         )
         .unwrap();
         let one = score_counts_part(
@@ -935,6 +1022,7 @@ mod tests {
             Scale::NPS,
             Invalid::Raise,
             0,
+            Metric::Nps,
         )
         .unwrap();
         assert_eq!(nps(&par).unwrap().columns(), nps(&one).unwrap().columns());
@@ -942,9 +1030,16 @@ mod tests {
         let mut bad: Vec<Option<i32>> = (0..n).map(|_| Some(5)).collect();
         bad[5] = Some(11);
         bad[290_000] = None;
-        let err = score_counts(&col_i("s", bad), None, &[], Scale::NPS, Invalid::Raise)
-            .unwrap_err()
-            .to_string();
+        let err = score_counts(
+            &col_i("s", bad),
+            None,
+            &[],
+            Scale::NPS,
+            Invalid::Raise,
+            Metric::Nps,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("2 row(s), e.g. row 5: 11; row 290000: missing"),
             "{err}"

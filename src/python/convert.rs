@@ -10,6 +10,7 @@ use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
 use crate::core::input::{nat_as_null, Column, Table};
+use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::{KpiError, KpiResult};
 
 /// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a
@@ -62,6 +63,16 @@ impl AnyInt {
     pub fn bounded<T: TryFrom<i128>>(self, name: &str, lo: i128, hi: i128) -> KpiResult<T> {
         KpiError::int_param(name, self.0, lo, hi)
     }
+}
+
+/// The `freq=` and `week_start=` settings as one period granularity (docs/vocabulary.md).
+pub fn freq(freq: &str, week_start: &str) -> KpiResult<Freq> {
+    Freq::parse(freq, parse_weekday(week_start)?)
+}
+
+/// The `tz=` setting: an IANA zone name or "UTC".
+pub fn zone(tz: &str) -> KpiResult<Zone> {
+    tz.parse::<Zone>()
 }
 
 /// Read a table (anything with `__arrow_c_stream__` / `__arrow_c_array__`) without copying.

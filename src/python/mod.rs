@@ -10,6 +10,7 @@ mod funnel;
 mod kpi;
 mod revenue;
 mod sales;
+mod state;
 mod survey;
 // Data integrity checks behind `kpikit.check`.
 mod integrity;
@@ -46,7 +47,10 @@ pub mod _kpikit {
         merge_movement_states, movements, revenue_conventions, revenue_metrics,
     };
     #[pymodule_export]
-    use super::survey::{csat, merge_score_counts, nps, score_counts};
+    use super::survey::{csat, nps};
+    // The protocol: one merge and one finish for every analysis's states.
+    #[pymodule_export]
+    use super::state::{finish, merge};
     // Sales, marketing, support and onboarding metrics.
     #[pymodule_export]
     use super::sales::{finish_sales, merge_sales_states, quota_attainment, sales_state};

@@ -10,7 +10,7 @@ use pyo3_arrow::PyTable;
 
 use super::convert::{enter, merge_states, read_table, table_out};
 use crate::core::sales::{self, Kind, OwnerValues, Spec};
-use crate::core::survey::Invalid;
+use crate::core::state::Invalid;
 use crate::core::time::{parse_weekday, Freq, Zone};
 
 /// Partial state of one table or partition. `columns` maps each role (created, closed…) to a

@@ -1,42 +1,40 @@
-//! Bindings of `core::survey`: NPS and CSAT as partial → merge → finish.
+//! Bindings of `core::survey`: the partial states of NPS and CSAT (merged and finished by
+//! `state::merge` / `state::finish`).
 
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
-use crate::core::survey::{self, Invalid, Periods, Scale};
-use crate::core::time::{parse_weekday, Freq, Zone};
-use crate::core::KpiError;
+use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
+use crate::core::input::Table;
+use crate::core::state::{Analysis, Invalid};
+use crate::core::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
+use crate::core::{KpiError, KpiResult};
 
-/// Partial state: score counts per (period, segments…) group of one table or partition.
-#[pyfunction]
-#[pyo3(signature = (table, score, *, time=None, freq=None, tz="UTC", week_start="monday", by=Vec::new(), scale=(AnyInt(0), AnyInt(10)), invalid="raise"))]
-#[allow(clippy::too_many_arguments)]
-pub fn score_counts(
-    py: Python<'_>,
-    table: AnyRecordBatch,
+/// The columns and settings both survey metrics read, borrowed from `table`.
+struct Settings {
     score: String,
     time: Option<String>,
     freq: Option<String>,
-    tz: &str,
-    week_start: &str,
+    tz: String,
+    week_start: String,
     by: Vec<String>,
     scale: (AnyInt, AnyInt),
-    invalid: &str,
-) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let tz = tz.to_string();
-    let week_start = week_start.to_string();
-    let invalid = invalid.to_string();
-    let state = enter(py, move || {
-        let scale = Scale::new(scale.0 .0, scale.1 .0)?;
-        let invalid = Invalid::parse(&invalid)?;
-        let periods = match (time, freq) {
+    invalid: String,
+}
+
+impl Settings {
+    /// Run `f` on the resolved columns and settings.
+    fn with_scores<T>(
+        &self,
+        table: &Table,
+        f: impl FnOnce(Scores<'_>) -> KpiResult<T>,
+    ) -> KpiResult<T> {
+        let periods = match (&self.time, &self.freq) {
             (Some(t), f) => Some(Periods {
-                time: table.column(&t)?,
-                zone: tz.parse::<Zone>()?,
-                freq: Freq::parse(f.as_deref().unwrap_or("month"), parse_weekday(&week_start)?)?,
+                time: table.column(t)?,
+                zone: zone(&self.tz)?,
+                freq: freq(f.as_deref().unwrap_or("month"), &self.week_start)?,
             }),
             (None, Some(_)) => {
                 return Err(KpiError::param(
@@ -46,37 +44,83 @@ pub fn score_counts(
             }
             (None, None) => None,
         };
-        let segments = table.columns(&by)?;
-        survey::score_counts(
-            &table.column(&score)?,
-            periods.as_ref(),
-            &segments,
-            scale,
-            invalid,
-        )
-    })?;
-    table_out(state)
+        let score = table.column(&self.score)?;
+        let segments = table.columns(&self.by)?;
+        f(Scores {
+            score: &score,
+            periods: periods.as_ref(),
+            segments: &segments,
+            scale: Scale::new(self.scale.0 .0, self.scale.1 .0)?,
+            invalid: Invalid::parse(&self.invalid)?,
+        })
+    }
 }
 
-/// Merge partial states of several partitions (counts add up).
+/// Partial NPS state: 0–10 score counts per (period, segments…) group.
 #[pyfunction]
-pub fn merge_score_counts(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    merge_states(py, states, survey::merge_score_counts)
-}
-
-/// Finish a 0–10 score-count state into NPS per group.
-#[pyfunction]
-pub fn nps(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    table_out(enter(py, move || survey::nps(&state.single_batch()?))?)
-}
-
-/// Finish a score-count state into CSAT per group.
-#[pyfunction]
-#[pyo3(signature = (state, *, threshold))]
-pub fn csat(py: Python<'_>, state: AnyRecordBatch, threshold: AnyInt) -> PyResult<PyTable> {
-    let state = read_table(state)?;
+#[pyo3(signature = (table, score, *, time=None, freq=None, tz="UTC", week_start="monday", by=Vec::new(), invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn nps(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    score: String,
+    time: Option<String>,
+    freq: Option<String>,
+    tz: &str,
+    week_start: &str,
+    by: Vec<String>,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Settings {
+        score,
+        time,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        by,
+        scale: (AnyInt(0), AnyInt(10)),
+        invalid: invalid.into(),
+    };
     table_out(enter(py, move || {
-        survey::csat(&state.single_batch()?, threshold.0)
+        s.with_scores(&table, |x| Nps::partial(&x))
+    })?)
+}
+
+/// Partial CSAT state: score counts per group, with the lowest satisfied score.
+#[pyfunction]
+#[pyo3(signature = (table, score, *, threshold, score_range, time=None, freq=None, tz="UTC", week_start="monday", by=Vec::new(), invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn csat(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    score: String,
+    threshold: AnyInt,
+    score_range: (AnyInt, AnyInt),
+    time: Option<String>,
+    freq: Option<String>,
+    tz: &str,
+    week_start: &str,
+    by: Vec<String>,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Settings {
+        score,
+        time,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        by,
+        scale: score_range,
+        invalid: invalid.into(),
+    };
+    table_out(enter(py, move || {
+        s.with_scores(&table, |scores| {
+            Csat::partial(&CsatInput {
+                scores,
+                threshold: threshold.0,
+            })
+        })
     })?)
 }

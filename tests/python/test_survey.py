@@ -203,9 +203,9 @@ def test_input_is_not_mutated() -> None:
 def test_partitions_merge_exactly() -> None:
     rng = np.random.default_rng(7)
     df = pd.DataFrame({"score": rng.integers(0, 11, 500), "seg": rng.choice(["x", "y", "z"], 500)})
-    whole = _kpikit.nps(_kpikit.score_counts(df, "score", by=["seg"]))
-    parts = [_kpikit.score_counts(df.iloc[a:b], "score", by=["seg"]) for a, b in [(0, 0), (0, 123), (123, 400), (400, 500)]]
-    merged = _kpikit.nps(_kpikit.merge_score_counts(parts))
+    whole = _kpikit.finish(_kpikit.nps(df, "score", by=["seg"]))
+    parts = [_kpikit.nps(df.iloc[a:b], "score", by=["seg"]) for a, b in [(0, 0), (0, 123), (123, 400), (400, 500)]]
+    merged = _kpikit.finish(_kpikit.merge(parts))
     assert pa.table(whole).equals(pa.table(merged))
 
 

@@ -26,7 +26,8 @@ use kpikit::core::revenue::{
     Snapshot, Source,
 };
 use kpikit::core::sales;
-use kpikit::core::survey::{merge_score_counts, nps, score_counts, Invalid, Periods, Scale};
+use kpikit::core::state::{Analysis, Invalid};
+use kpikit::core::survey::{Nps, Periods, Scale, Scores};
 use kpikit::core::time::{Freq, Zone, US_PER_DAY};
 
 /// Reads the fuzz bytes as a stream of small decisions; past the end every read is 0.
@@ -234,9 +235,16 @@ pub fn survey(data: &[u8]) {
     } else {
         Invalid::Skip
     };
-    if let Ok(state) = score_counts(&score, periods.as_ref(), &segments, Scale::NPS, invalid) {
-        if let Ok(merged) = merge_score_counts(&[state.clone(), state]) {
-            let _ = nps(&merged);
+    let input = Scores {
+        score: &score,
+        periods: periods.as_ref(),
+        segments: &segments,
+        scale: Scale::NPS,
+        invalid,
+    };
+    if let Ok(state) = Nps::partial(&input) {
+        if let Ok(merged) = Nps::merge(&[state.clone(), state]) {
+            let _ = Nps::finish(&merged);
         }
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use kpikit::core::input::Column;
-use kpikit::core::survey::{csat, merge_score_counts, nps, score_counts, Invalid, Periods, Scale};
+use kpikit::core::state::{Analysis, Invalid};
+use kpikit::core::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
 use kpikit::core::time::{days_from_civil, Freq, Zone, US_PER_DAY};
 
 fn scores(counts: &[(i64, usize)]) -> Column {
@@ -18,15 +19,15 @@ fn scores(counts: &[(i64, usize)]) -> Column {
 
 #[test]
 fn nps_of_thirty_percent_promoters_and_twenty_percent_detractors_is_ten() {
-    let state = score_counts(
-        &scores(&[(9, 30), (7, 50), (6, 20)]),
-        None,
-        &[],
-        Scale::NPS,
-        Invalid::Raise,
-    )
+    let state = Nps::partial(&Scores {
+        score: &scores(&[(9, 30), (7, 50), (6, 20)]),
+        periods: None,
+        segments: &[],
+        scale: Scale::NPS,
+        invalid: Invalid::Raise,
+    })
     .unwrap();
-    let out = nps(&state).unwrap();
+    let out = Nps::finish(&state).unwrap();
     let v = out
         .column_by_name("nps")
         .unwrap()
@@ -36,15 +37,18 @@ fn nps_of_thirty_percent_promoters_and_twenty_percent_detractors_is_ten() {
 
 #[test]
 fn csat_of_thirty_satisfied_in_fifty_is_sixty_percent() {
-    let state = score_counts(
-        &scores(&[(5, 10), (4, 20), (3, 10), (2, 5), (1, 5)]),
-        None,
-        &[],
-        Scale::new(1, 5).unwrap(),
-        Invalid::Raise,
-    )
+    let state = Csat::partial(&CsatInput {
+        scores: Scores {
+            score: &scores(&[(5, 10), (4, 20), (3, 10), (2, 5), (1, 5)]),
+            periods: None,
+            segments: &[],
+            scale: Scale::new(1, 5).unwrap(),
+            invalid: Invalid::Raise,
+        },
+        threshold: 4,
+    })
     .unwrap();
-    let out = csat(&state, 4).unwrap();
+    let out = Csat::finish(&state).unwrap();
     let v = out
         .column_by_name("csat")
         .unwrap()
@@ -66,21 +70,21 @@ fn monthly_segments_merge_across_partitions_with_gaps_filled() {
             zone: Zone::Utc,
             freq: Freq::Month,
         };
-        score_counts(
-            &Column::from_array("score", Arc::new(Int64Array::from(vals.to_vec()))),
-            Some(&periods),
-            &[Column::from_array(
+        Nps::partial(&Scores {
+            score: &Column::from_array("score", Arc::new(Int64Array::from(vals.to_vec()))),
+            periods: Some(&periods),
+            segments: &[Column::from_array(
                 "region",
                 Arc::new(StringArray::from(segs.to_vec())),
             )],
-            Scale::NPS,
-            Invalid::Raise,
-        )
+            scale: Scale::NPS,
+            invalid: Invalid::Raise,
+        })
         .unwrap()
     };
     let a = make(&[0, 100], &["EMEA", "NA"], &[10, 2]);
     let b = make(&[200], &["EMEA"], &[8]);
-    let out = nps(&merge_score_counts(&[a, b]).unwrap()).unwrap();
+    let out = Nps::finish(&Nps::merge(&[a, b]).unwrap()).unwrap();
     // January … August (8 months) × 2 regions.
     assert_eq!(out.num_rows(), 16);
     let responses = out

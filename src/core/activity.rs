@@ -23,66 +23,14 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef
 use rayon::prelude::*;
 
 use super::error::{BadRows, KpiError, KpiResult};
+use super::events::EventLog;
 use super::groups::{grid, group_ids, merge_sum, take_rows};
 use super::input::{small_int, Column};
 use super::parallel::{install, map_ranges};
-use super::time::{local_micros, Freq, Zone, US_PER_DAY};
+use super::state::Invalid;
+use super::time::{local_micros, Freq, US_PER_DAY};
 
-/// What to do with rows whose user or time is missing (`invalid=`, docs/vocabulary.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Nulls {
-    /// Fail naming the rows (the default).
-    Raise,
-    /// Leave them out and count them (`kpikit.skipped_rows` metadata).
-    Skip,
-}
-
-impl Nulls {
-    pub fn parse(s: &str) -> KpiResult<Nulls> {
-        match s {
-            "raise" => Ok(Nulls::Raise),
-            "skip" => Ok(Nulls::Skip),
-            _ => Err(KpiError::param(
-                "invalid",
-                format!("{s:?} is not one of \"raise\", \"skip\""),
-            )),
-        }
-    }
-}
-
-/// An event log: who did something when, optionally which event and in which segment.
-#[derive(Debug, Clone)]
-pub struct EventLog {
-    pub user: Column,
-    pub time: Column,
-    pub zone: Zone,
-    /// Event names; needed when a filter or a start / return event is given.
-    pub event: Option<Column>,
-    pub segments: Vec<Column>,
-    pub nulls: Nulls,
-}
-
-impl EventLog {
-    fn check_lengths(&self) -> KpiResult<()> {
-        let n = self.user.len();
-        for c in std::iter::once(&self.time)
-            .chain(self.event.as_ref())
-            .chain(&self.segments)
-        {
-            if c.len() != n {
-                return Err(KpiError::LengthMismatch {
-                    left: self.user.name.clone(),
-                    left_len: n,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-pub const META_SKIPPED_ROWS: &str = "kpikit.skipped_rows";
+use super::state::meta::SKIPPED_ROWS as META_SKIPPED_ROWS;
 
 /// How rows map to entities (user, or segment × user).
 pub(crate) enum EntityIds {
@@ -224,7 +172,7 @@ pub(crate) struct Part<T> {
 /// Check, filter and map every row on all threads. `keep(flags)` says whether a row with these
 /// event flags takes part (flags are 0 without an event column); `map(local_us, flags, row)`
 /// makes its value. Returns the parts in row order and the number of rows dropped for a
-/// missing user or time (with [`Nulls::Skip`]).
+/// missing user or time (with [`Invalid::Skip`]).
 pub(crate) fn collect_rows<T: Send>(
     log: &EventLog,
     ent: &Entities,
@@ -268,7 +216,7 @@ impl<'a> From<Option<&'a [u8]>> for RowFlags<'a> {
 /// Check and filter every row on all threads, handing each kept row to `visit(acc, entity,
 /// local_us, flags, row)`, with one accumulator per row range (`init(range_len)`). Returns the
 /// accumulators in row order and the number of rows dropped for a missing user or time (with
-/// [`Nulls::Skip`]). Nothing per row outlives its range unless `visit` keeps it.
+/// [`Invalid::Skip`]). Nothing per row outlives its range unless `visit` keeps it.
 pub(crate) fn scan_rows<A: Send>(
     log: &EventLog,
     ent: &Entities,
@@ -360,7 +308,7 @@ pub(crate) fn scan_rows<A: Send>(
                 uo += 1;
             }
         }
-        if log.nulls == Nulls::Raise {
+        if log.invalid == Invalid::Raise {
             KpiError::check_rows(&log.user.name, rule, bad_user)?;
             KpiError::check_rows(&log.time.name, rule, bad_time)?;
         }
@@ -1561,6 +1509,7 @@ pub fn lifecycle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::Zone;
     use arrow::array::{StringArray, TimestampMicrosecondArray};
 
     fn log(users: Vec<i64>, days: Vec<i64>) -> EventLog {
@@ -1577,7 +1526,7 @@ mod tests {
             zone: Zone::Utc,
             event: None,
             segments: vec![],
-            nulls: Nulls::Raise,
+            invalid: Invalid::Raise,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod analyses;
 pub mod catalog;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod formulas;
 pub mod funnel;
 pub mod groups;

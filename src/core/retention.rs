@@ -14,12 +14,13 @@ use arrow::array::{ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, Reco
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, SchemaRef};
 
 use super::activity::{
-    by_entity, collect_rows, entities, event_flags, fold_entities, scan_rows, Entities, EventLog,
-    RowFlags, META_SKIPPED_ROWS,
+    by_entity, collect_rows, entities, event_flags, fold_entities, scan_rows, Entities, RowFlags,
 };
 use super::error::{BadRows, KpiError, KpiResult};
+use super::events::EventLog;
 use super::input::{f64_chunks, value_f64, Column};
 use super::revenue::MAX_AMOUNT;
+use super::state::meta::SKIPPED_ROWS as META_SKIPPED_ROWS;
 use super::time::{Freq, US_PER_DAY};
 
 const US_PER_HOUR: i64 = 3_600_000_000;
@@ -1271,7 +1272,7 @@ pub fn retention_curve(state: &RecordBatch) -> KpiResult<RecordBatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::activity::Nulls;
+    use crate::core::state::Invalid;
     use crate::core::time::Zone;
     use arrow::array::{StringArray, TimestampMicrosecondArray};
 
@@ -1287,7 +1288,7 @@ mod tests {
             zone: Zone::Utc,
             event: Some(Column::from_array("e", Arc::new(StringArray::from(events)))),
             segments: vec![],
-            nulls: Nulls::Raise,
+            invalid: Invalid::Raise,
         }
     }
 

@@ -6,9 +6,11 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, read_table, table_out, AnyInt};
-use crate::core::activity::{self, EventLog, NewUser, Nulls, MAX_WINDOW_DAYS};
+use crate::core::activity::{self, NewUser, MAX_WINDOW_DAYS};
+use crate::core::events::EventLog;
 use crate::core::input::Table;
 use crate::core::retention::{self, RetentionSpec, MAX_BRACKET};
+use crate::core::state::Invalid;
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::KpiResult;
 
@@ -28,7 +30,7 @@ fn event_log(
         zone: tz.parse::<Zone>()?,
         event: event.map(|e| table.column(e)).transpose()?,
         segments: table.columns(by)?,
-        nulls: Nulls::parse(invalid)?,
+        invalid: Invalid::parse(invalid)?,
     })
 }
 

@@ -14,7 +14,7 @@ use arrow::array::{
     RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use arrow::datatypes::{Field, Int32Type, Schema};
-use kpikit::core::activity::{EventLog, Nulls};
+use kpikit::core::events::EventLog;
 use kpikit::core::funnel::{finish_funnel, merge_funnel_states, stage_state, EntryPeriods};
 use kpikit::core::funnel::{StageOrder, Unit};
 use kpikit::core::input::{Column, Table};
@@ -337,7 +337,11 @@ pub fn retention(data: &[u8]) {
         zone: zone(&mut b),
         event: None,
         segments: vec![],
-        nulls: if b.bool() { Nulls::Raise } else { Nulls::Skip },
+        invalid: if b.bool() {
+            Invalid::Raise
+        } else {
+            Invalid::Skip
+        },
     };
     let period = ["day", "week", "month"][b.pick(3)];
     let cohort = ["first_time", "recurring"][b.pick(2)];

@@ -19,7 +19,7 @@ ZIG_PATH := PATH="$(BIN):$$PATH"
 TEST_WHEEL_DIR := target/test-wheel
 TEST_WHEEL_ENV := CARGO_PROFILE_DEV_DEBUG=false
 
-.PHONY: demo test test-wheel wheel-test lint-workflow install-test-wheel test-rust test-python develop wheel wheel-aarch64 bench venv clean
+.PHONY: demo test system-packages test-wheel wheel-test lint-workflow install-test-wheel test-rust test-python develop wheel wheel-aarch64 bench venv clean
 
 $(BIN)/maturin:
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,21 @@ demo: venv
 	$(BIN)/maturin develop --release --extras plot
 	$(BIN)/python -m kpikit report --demo -o demo-report.html
 
+# Debian packages the tests use: a PostgreSQL server (database sources) and Chromium (the report
+# rendered in a real browser). Installed once; a machine that has them skips this.
+DEB_PACKAGES := postgresql chromium
+system-packages:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
+
 ## Install the test dependencies and run every test: the wheel (built once, installed into .venv
 ## and into a fresh environment without Rust), Rust, Python (ruff, mypy --strict, stub check, tests and doctests), notebooks.
-test: install-test-wheel
+test: system-packages install-test-wheel
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(MAKE) wheel-test test-rust test-python
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{AnyDictionaryArray, Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, SchemaRef};
 
 use super::error::{BadRows, KpiError, KpiResult};
 
@@ -133,7 +133,7 @@ impl Table {
         } else {
             self.batches
                 .iter()
-                .map(|b| nat_as_null(b.column(idx)))
+                .map(|b| missing_as_null(b.column(idx)))
                 .collect()
         };
         Ok(Column::new(name, chunks))
@@ -144,14 +144,16 @@ impl Table {
     }
 }
 
-/// Keys of a dictionary array as positions into its values, `None` for a null key. A
-/// dictionary without values (every row null: an all-missing pandas categorical) has no
-/// positions at all, and arrow's `normalized_keys` panics on it.
-/// pandas stores a missing time (NaT) as the smallest int64, in every unit. Read it as null,
-/// so pandas datetime columns can be handed over as they lie in memory (kpikit's pandas
-/// export skips pyarrow's NaT scan) and every analysis still sees a missing time.
-/// Zero-copy when the chunk holds no NaT, which the scan below finds in one vectorised pass.
-pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
+/// A chunk with every missing value marked null, whatever library made it
+/// (docs/vocabulary.md: missing means null).
+///
+/// pandas stores a missing time (NaT) as the smallest int64, in every unit: read it as null,
+/// so pandas datetime columns can be handed over as they lie in memory (kpikit's pandas export
+/// skips pyarrow's NaT scan) and every analysis still sees a missing time. A float NaN is
+/// missing too: pandas hands it over as null already, pyarrow and polars as a value, and an
+/// id, key or score must not depend on which library the table came from.
+/// Zero-copy when the chunk holds no NaT or NaN, which one vectorised pass finds out.
+pub fn missing_as_null(chunk: &ArrayRef) -> ArrayRef {
     use arrow::datatypes::{
         TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
         TimestampSecondType,
@@ -193,8 +195,33 @@ pub fn nat_as_null(chunk: &ArrayRef) -> ArrayRef {
         DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
             with_nat_null::<TimestampNanosecondType>(chunk, tz)
         }
+        DataType::Float64 => with_nan_null::<Float64Type>(chunk, f64::is_nan),
+        DataType::Float32 => with_nan_null::<arrow::datatypes::Float32Type>(chunk, f32::is_nan),
         _ => chunk.clone(),
     }
+}
+
+/// `chunk` (a float array) with NaN marked null; the chunk itself when it holds no NaN.
+fn with_nan_null<T: ArrowPrimitiveType>(
+    chunk: &ArrayRef,
+    is_nan: fn(T::Native) -> bool,
+) -> ArrayRef {
+    let a = chunk.as_primitive::<T>();
+    let values = a.values();
+    // NaN under a null slot does not count: it is missing already.
+    let has_nan = match a.nulls() {
+        None => values.iter().any(|v| is_nan(*v)),
+        Some(n) => values.iter().zip(n.iter()).any(|(v, ok)| ok && is_nan(*v)),
+    };
+    if !has_nan {
+        return chunk.clone();
+    }
+    let valid = BooleanBuffer::collect_bool(values.len(), |i| !is_nan(values[i]));
+    let nulls = NullBuffer::union(a.nulls(), Some(&NullBuffer::new(valid)));
+    Arc::new(arrow::array::PrimitiveArray::<T>::new(
+        values.clone(),
+        nulls,
+    ))
 }
 
 /// Every key of a dictionary array in order, as a value position (None for a null key; keys
@@ -331,13 +358,26 @@ mod tests {
         let a = TimestampNanosecondArray::from(vec![Some(5), Some(i64::MIN), None, Some(7)])
             .with_timezone("Europe/Paris");
         let chunk: ArrayRef = Arc::new(a.slice(1, 3));
-        let out = nat_as_null(&chunk);
+        let out = missing_as_null(&chunk);
         assert_eq!(out.data_type(), chunk.data_type());
         let t = out.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
         assert_eq!(t.iter().collect::<Vec<_>>(), vec![None, None, Some(7)]);
         // Without NaT the very same array comes back (no copy, no new bitmap).
         let clean: ArrayRef = Arc::new(a.slice(2, 2));
-        assert!(Arc::ptr_eq(&nat_as_null(&clean), &clean));
+        assert!(Arc::ptr_eq(&missing_as_null(&clean), &clean));
+    }
+
+    #[test]
+    fn nan_reads_as_null_in_float_chunks_and_clean_chunks_are_not_copied() {
+        use arrow::array::Float32Array;
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN), None]));
+        let out = missing_as_null(&a);
+        let f = out.as_primitive::<Float64Type>();
+        assert_eq!(f.iter().collect::<Vec<_>>(), vec![Some(1.5), None, None]);
+        let b: ArrayRef = Arc::new(Float32Array::from(vec![f32::NAN, 2.0]));
+        assert_eq!(missing_as_null(&b).null_count(), 1);
+        let clean: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), None]));
+        assert!(Arc::ptr_eq(&missing_as_null(&clean), &clean));
     }
 
     #[test]
@@ -349,13 +389,13 @@ mod tests {
         let mut v: Vec<i64> = (0..n as i64).collect();
         v[n - 2] = i64::MIN;
         let chunk: ArrayRef = Arc::new(TimestampMicrosecondArray::from(v));
-        let out = nat_as_null(&chunk);
+        let out = missing_as_null(&chunk);
         let t = out.as_primitive::<TimestampMicrosecondType>();
         assert_eq!(t.null_count(), 1);
         assert!(t.is_null(n - 2) && t.is_valid(n - 1) && t.value(n - 1) == n as i64 - 1);
         // Without NaT the very same array comes back.
         let clean = chunk.slice(0, n - 2);
-        assert!(Arc::ptr_eq(&nat_as_null(&clean), &clean));
+        assert!(Arc::ptr_eq(&missing_as_null(&clean), &clean));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
-use crate::core::input::{nat_as_null, Column, Table};
+use crate::core::input::{missing_as_null, Column, Table};
 use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::{KpiError, KpiResult};
 
@@ -107,7 +107,7 @@ pub fn read_column(name: &str, values: AnyArray) -> PyResult<Column> {
     let chunks = reader
         .collect::<Result<Vec<ArrayRef>, _>>()
         .map_err(PyKpiError::from)?;
-    let chunks = chunks.iter().map(nat_as_null).collect();
+    let chunks = chunks.iter().map(missing_as_null).collect();
     Ok(Column::new(name, chunks))
 }
 

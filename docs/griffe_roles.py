@@ -8,6 +8,13 @@ that `mkdocs build --strict` fails on a reference the site cannot resolve; to pl
 otherwise (private helpers, other libraries). A role naming ``kpikit.…`` that does not exist is
 reported as a warning, which fails the strict build.
 
+A parameter's set of values, ``{"raise", "skip"}, default "raise"``, becomes
+``"raise" | "skip", default "raise"``: numpydoc reads the first value of a set as the default,
+which kpikit's docstrings do not mean (the default is the signature's, or stated).
+
+A citation of the project's docs, ``docs/conventions.md#mrr``, becomes a link to that page of
+the site, so a strict build fails when the page or the anchor it cites does not exist.
+
 A doctest outside an ``Examples`` section (numpydoc renders any ``>>>`` block as code) is fenced
 as a code block, so that its brackets are not read as Markdown links.
 """
@@ -66,6 +73,15 @@ def _documented(target: Any, roots: set[str]) -> bool:
     return parent in roots and not name.startswith("_") and target.parent.kind.value == "class"
 
 
+_DOCS_PAGE = re.compile(r"(?<![`/\w])docs/([\w-]+\.md(?:#[\w-]+)?)")
+_CHOICES = re.compile(r"^(\s*[\w*]+(?:, [\w*]+)* : )\{([^{}]*)\}( or None)?", re.MULTILINE)
+
+
+def _choices(match: re.Match[str]) -> str:
+    values = [v.strip() for v in match.group(2).split(",")] + (["None"] if match.group(3) else [])
+    return match.group(1) + " | ".join(values)
+
+
 def _fence_doctests(text: str) -> str:
     """``>>>`` blocks outside the Examples section, fenced as Python console code."""
     out: list[str] = []
@@ -101,6 +117,7 @@ class SphinxRoles(griffe.Extension):
         seen.add(obj.path)
         if obj.docstring is not None:
             text = _ROLE.sub(lambda m: self._link(package, obj, m), obj.docstring.value)
+            text = _DOCS_PAGE.sub(r"[docs/\1](\1)", _CHOICES.sub(_choices, text))
             obj.docstring.value = _fence_doctests(text)
         for member in obj.members.values():
             if not member.is_alias:

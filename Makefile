@@ -71,7 +71,7 @@ $(VENV)/.docs-tools: pyproject.toml | $(BIN)/maturin
 ## broken link or cross-reference, a page missing from the nav or a docstring that does not
 ## render fails the build.
 docs: $(VENV)/.docs-tools
-	start=$$(date +%s) && $(BIN)/mkdocs build --strict --clean --site-dir $(CURDIR)/target/site \
+	start=$$(date +%s) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean --site-dir $(CURDIR)/target/site \
 	  && echo "documentation site built in $$(( $$(date +%s) - start )) s: target/site/index.html"
 
 ## The test wheel and the sdist, in target/test-wheel/.

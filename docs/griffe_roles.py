@@ -26,7 +26,7 @@ from typing import Any
 
 import griffe
 
-_ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|data|attr|obj|exc):`(~?)([\w.]+)(?:\(\))?`")
+_ROLE = re.compile(r":(?:py:)?(func|meth|class|mod|data|attr|obj|exc):`(~?)([\w.]+)(?:\(\))?`")
 _LOGGER = griffe.get_logger("griffe_roles")
 
 
@@ -42,6 +42,14 @@ def _lookup(package: Any, path: str) -> Any:
         return None
 
 
+def _not_the_module(target: Any, path: str) -> tuple[Any, str]:
+    """A function or class named like its module (``kpikit.report``, ``kpikit.check``): griffe
+    finds the submodule under that path, Python the function the package imports over it."""
+    if target.is_module and target.name in target.members:
+        return target.members[target.name], f"{path}.{target.name}"
+    return target, path
+
+
 # The modules whose public names (``__all__``) the site documents, each in a ``:::`` block.
 _DOCUMENTED_MODULES = ("", "clv", "formulas", "plot", "datasets", "dask")
 
@@ -55,7 +63,8 @@ def _documented_roots(package: Any) -> set[str]:
         for export in module.exports or ():
             if isinstance(export, str) and export in module.members and not export.startswith("__"):
                 try:
-                    roots.add(module.members[export].canonical_path)
+                    member, _ = _not_the_module(module.members[export], "")
+                    roots.add(member.canonical_path)
                 except (griffe.AliasResolutionError, griffe.CyclicAliasError):
                     continue
     return roots
@@ -124,7 +133,7 @@ class SphinxRoles(griffe.Extension):
                 self._walk(package, member, seen)
 
     def _link(self, package: Any, obj: Any, match: re.Match[str]) -> str:
-        short, name = match.group(1) == "~", match.group(2)
+        role, short, name = match.group(1), match.group(2) == "~", match.group(3)
         shown = name.rsplit(".", 1)[-1] if short else name
         # Where a name is looked for: as written, then from the object's class, its module and
         # the package (a docstring may name a sibling without its module).
@@ -133,6 +142,8 @@ class SphinxRoles(griffe.Extension):
         candidates = [name] + [f"{scope}.{name}" for scope in scopes]
         for path in candidates:
             target = _lookup(package, path)
+            if target is not None and role != "mod":
+                target, path = _not_the_module(target, path)
             if target is not None:
                 if _documented(target, self._roots):
                     return f"[`{shown}`][{path}]"

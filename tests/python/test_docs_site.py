@@ -191,3 +191,15 @@ def test_make_test_builds_the_site() -> None:
     recipe = re.search(r"^test:.*?\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe is not None and re.search(r"\$\(MAKE\)[^\n]*\bdocs\b", recipe.group(1))
     assert re.search(r"mkdocs build --strict", makefile)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md") if "```python" in p.read_text(encoding="utf-8")))
+def test_the_pages_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The site's own examples (the README's are run by test_readme.py, also where the site
+    # includes them), in a scratch directory: one writes a report.
+    monkeypatch.chdir(tmp_path)
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for block in re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        exec(compile(block, page, "exec"), {})
+    if page == "getting-started.md":
+        assert (tmp_path / "demo-report.html").stat().st_size > 10_000

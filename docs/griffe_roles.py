@@ -15,6 +15,9 @@ which kpikit's docstrings do not mean (the default is the signature's, or stated
 A citation of the project's docs, ``docs/conventions.md#mrr``, becomes a link to that page of
 the site, so a strict build fails when the page or the anchor it cites does not exist.
 
+A comment line in an example's prose (``# 3 / 4 = 0.75``) stays a sentence, not a Markdown
+heading.
+
 A doctest outside an ``Examples`` section (numpydoc renders any ``>>>`` block as code) is fenced
 as a code block, so that its brackets are not read as Markdown links.
 """
@@ -91,6 +94,20 @@ def _choices(match: re.Match[str]) -> str:
     return match.group(1) + " | ".join(values)
 
 
+def _no_headings(text: str) -> str:
+    """Lines of prose that start with ``#`` (comments introducing an example), without it."""
+    out, in_code, fenced = [], False, False
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("```"):
+            fenced = not fenced
+        in_code = bool(stripped) and (in_code or stripped.startswith(">>>"))
+        if not fenced and not in_code and re.match(r"#+ ", stripped):
+            line = line[: len(line) - len(stripped)] + stripped.lstrip("#").lstrip()
+        out.append(line)
+    return "\n".join(out)
+
+
 def _fence_doctests(text: str) -> str:
     """``>>>`` blocks outside the Examples section, fenced as Python console code."""
     out: list[str] = []
@@ -127,7 +144,7 @@ class SphinxRoles(griffe.Extension):
         if obj.docstring is not None:
             text = _ROLE.sub(lambda m: self._link(package, obj, m), obj.docstring.value)
             text = _DOCS_PAGE.sub(r"[docs/\1](\1)", _CHOICES.sub(_choices, text))
-            obj.docstring.value = _fence_doctests(text)
+            obj.docstring.value = _fence_doctests(_no_headings(text))
         for member in obj.members.values():
             if not member.is_alias:
                 self._walk(package, member, seen)

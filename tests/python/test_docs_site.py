@@ -9,6 +9,7 @@ or docstring that no page holds.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 import types
 import unicodedata
@@ -203,3 +204,28 @@ def test_the_pages_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.M
         exec(compile(block, page, "exec"), {})
     if page == "getting-started.md":
         assert (tmp_path / "demo-report.html").stat().st_size > 10_000
+
+
+def _roles_extension() -> Any:
+    pytest.importorskip("griffe")
+    spec = importlib.util.spec_from_file_location("griffe_roles", DOCS / "griffe_roles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_numpydoc_bits_become_markdown() -> None:
+    ext = _roles_extension()
+    # A set of values is not read as "the first is the default".
+    text = 'freq : {"day", "week"} or None, default "week"\n    Period.'
+    assert ext._CHOICES.sub(ext._choices, text) == 'freq : "day" | "week" | None, default "week"\n    Period.'
+    # A citation of docs/ becomes a link the strict build checks; a path in code stays as it is.
+    assert ext._DOCS_PAGE.sub(r"[docs/\1](\1)", "(docs/conventions.md#mrr), `docs/vocabulary.md`") == (
+        "([docs/conventions.md#mrr](conventions.md#mrr)), `docs/vocabulary.md`"
+    )
+    # An example's comment line is prose; a doctest's comment is code.
+    assert ext._no_headings("# 3 / 4 = 0.75\n>>> f()  # no\n# out\n\n## two") == "3 / 4 = 0.75\n>>> f()  # no\n# out\n\ntwo"
+    # A doctest outside Examples is fenced, one inside is left to numpydoc.
+    fenced = ext._fence_doctests("Text.\n\n>>> [1][:1]\n[1]\n\nExamples\n--------\n>>> 2\n2")
+    assert fenced == "Text.\n\n```pycon\n>>> [1][:1]\n[1]\n```\n\nExamples\n--------\n>>> 2\n2"

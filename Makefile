@@ -19,7 +19,7 @@ ZIG_PATH := PATH="$(BIN):$$PATH"
 TEST_WHEEL_DIR := target/test-wheel
 TEST_WHEEL_ENV := CARGO_PROFILE_DEV_DEBUG=false
 
-.PHONY: demo test system-packages test-wheel wheel-test lint-workflow install-test-wheel test-rust test-python develop wheel wheel-aarch64 bench venv clean
+.PHONY: demo test docs system-packages test-wheel wheel-test lint-workflow install-test-wheel test-rust test-python develop wheel wheel-aarch64 bench venv clean
 
 $(BIN)/maturin:
 	$(PYTHON) -m venv $(VENV)
@@ -54,10 +54,25 @@ system-packages:
 	fi
 
 ## Install the test dependencies and run every test: the wheel (built once, installed into .venv
-## and into a fresh environment without Rust), Rust, Python (ruff, mypy --strict, stub check, tests and doctests), notebooks.
+## and into a fresh environment without Rust), Rust, Python (ruff, mypy --strict, stub check, tests and doctests), notebooks,
+## and the documentation site (so it cannot rot).
 test: system-packages install-test-wheel
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	$(MAKE) wheel-test test-rust test-python
+	$(MAKE) wheel-test test-rust test-python docs
+
+# The site's tools: the `docs` extra of pyproject.toml (pinned there), without building kpikit:
+# mkdocstrings reads the package's source and the extension's stub statically.
+$(VENV)/.docs-tools: pyproject.toml | $(BIN)/maturin
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["docs"]))' > $(VENV)/docs-requirements.txt
+	$(BIN)/python -m pip install -q -r $(VENV)/docs-requirements.txt
+	touch $@
+
+## The documentation site, offline, into target/site/ (open target/site/index.html): strict, so a
+## broken link or cross-reference, a page missing from the nav or a docstring that does not
+## render fails the build.
+docs: $(VENV)/.docs-tools
+	start=$$(date +%s) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean --site-dir $(CURDIR)/target/site \
+	  && echo "documentation site built in $$(( $$(date +%s) - start )) s: target/site/index.html"
 
 ## The test wheel and the sdist, in target/test-wheel/.
 test-wheel: $(VENV)/.wheel-tools

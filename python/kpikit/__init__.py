@@ -22,6 +22,7 @@ from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time
 from .scorecard import Scorecard, ScorecardResult
 from .sources import Sources
 from .spec import Spec, load_spec
+from ._sql import sql
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__
@@ -74,6 +75,8 @@ __all__ = [
     "Report",
     "load_spec",
     "Spec",
+    # Database sources.
+    "sql",
     # Data integrity checks.
     "check",
     "CheckResult",

@@ -7,6 +7,7 @@ and segment, rates as fractions, money in the input's unit.
 # No `from __future__ import annotations` here: it would bind the name `annotations` in the
 # package namespace, which exports the public API only.
 from . import _kpikit, clv, datasets, formulas, plot
+from ._sql import sql
 from .activity import active_users, lifecycle, stickiness
 from .catalog import catalog, metric, register_metric
 from .check import CheckResult, check
@@ -22,7 +23,6 @@ from .sales import campaign_metrics, deal_metrics, lead_metrics, onboarding_time
 from .scorecard import Scorecard, ScorecardResult
 from .sources import Sources
 from .spec import Spec, load_spec
-from ._sql import sql
 from .survey import csat, nps
 
 __version__: str = _kpikit.__version__

@@ -35,7 +35,7 @@ import re
 import sys
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,9 @@ log = logging.getLogger("kpikit.sql")
 
 #: Rows per record batch asked of a driver.
 BATCH_ROWS = 65_536
+#: Rows per partial state when an analysis streams a database source: about 20-60 MB of Arrow
+#: for the few columns an analysis reads.
+CHUNK_ROWS = 1 << 20
 # The column keys naming a row's own time, by role: the one a time bound is pushed down on
 # (every other time of the row — closed, resolved, a later funnel stage — comes after it).
 _TIME_KEY = {"subscriptions": ("period", "started"), "spend": ("time",), "deals": ("created",),
@@ -58,10 +61,8 @@ _SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sql
 _SOURCE_KEYS = ("connection", "query", "table")
 
 
-class _Driver:
-    """The install hint of a missing driver."""
-
-    PACKAGES = {"postgresql": "adbc-driver-postgresql", "sqlite": "adbc-driver-sqlite", "duckdb": "duckdb"}
+# The package each kind of database is read with (the install hint of a missing driver).
+_PACKAGES = {"postgresql": "adbc-driver-postgresql", "sqlite": "adbc-driver-sqlite", "duckdb": "duckdb"}
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,9 @@ class _Connection:
         return self.cursor.fetch_record_batch()
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = []
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """The exceptions a driver raises (those of the drivers loaded so far), and Arrow's."""
+    found: list[type[Exception]] = []
     for module, name in (("adbc_driver_manager", "Error"), ("adbc_driver_manager", "DatabaseError"), ("duckdb", "Error")):
         mod = sys.modules.get(module)
         if mod is not None and isinstance(getattr(mod, name, None), type):
@@ -205,7 +207,7 @@ def _connect(target: Target, name: str) -> Iterator[_Connection]:
             raw = lite.connect(target.dsn)
             cursor = raw.cursor()
     except ImportError:
-        package = _Driver.PACKAGES[target.kind]
+        package = _PACKAGES[target.kind]
         raise ParameterError(f"{name}: reading {target.kind} needs the {package} package: "
                              f"pip install \"kpikit[sql]\" (or pip install {package})") from None
     except _driver_errors() as e:
@@ -215,11 +217,10 @@ def _connect(target: Target, name: str) -> Iterator[_Connection]:
         yield _Connection(target, raw, cursor)
     finally:
         for closable in (cursor, raw):
-            if closable is not None:
-                try:
+            # Closing a broken connection may fail again; there is nothing left to keep.
+            with suppress(Exception):
+                if closable is not None:
                     closable.close()
-                except Exception:  # closing a broken connection may fail again; nothing to keep
-                    pass
 
 
 def _ident(name: str) -> str:
@@ -244,6 +245,8 @@ class SqlSource:
     columns: Mapping[str, Any] | None = None
     base: Path | None = field(default=None, repr=False)
     name: str = "sql source"
+    #: Rows per partial state when an analysis streams the source (see :meth:`chunks`).
+    chunk_rows: int = field(default=CHUNK_ROWS, repr=False)
 
     def __post_init__(self) -> None:
         if (self.query is None) == (self.table_name is None):
@@ -310,6 +313,39 @@ class SqlSource:
             query = self.select(columns, time=time, until=until, order=order)
             reader = _run(lambda: con.reader(query, batch_rows), self.name, target)
             yield _Guarded(reader, self.name, target)
+
+    def chunks(self, columns: list[str], *, order: str | None = None) -> Iterator[Any]:
+        """The rows of ``columns`` as pyarrow Tables of about ``chunk_rows`` rows each, read
+        batch by batch: an analysis builds a partial state of each and merges them
+        (docs/architecture.md), so only one chunk is in memory at a time. With ``order`` (the
+        key an analysis needs whole, such as the customer of revenue movements) the rows come
+        sorted on it and a chunk never splits a key: its rows with the last key wait for the
+        next chunk."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        with self.stream(columns, order=order) as reader:
+            held: list[Any] = []
+            rows, sent = 0, False
+            for batch in reader:
+                held.append(batch)
+                rows += batch.num_rows
+                if rows < self.chunk_rows:
+                    continue
+                chunk = pa.Table.from_batches(held, schema=reader.schema)
+                held, rows = [], 0
+                if order is not None:
+                    keys = chunk.column(order)
+                    last = keys[-1]
+                    tail = pc.is_null(keys) if not last.is_valid else pc.fill_null(pc.equal(keys, last), False)
+                    cut = chunk.num_rows - pc.sum(tail).as_py()
+                    held, rows = chunk.slice(cut).to_batches(), chunk.num_rows - cut
+                    chunk = chunk.slice(0, cut)
+                if chunk.num_rows:
+                    sent = True
+                    yield chunk
+            if rows or not sent:  # the rest, or the one empty chunk of an empty result
+                yield pa.Table.from_batches(held, schema=reader.schema)
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """Every column of every row, as an Arrow C stream (read when the capsule is taken)."""

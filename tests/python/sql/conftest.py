@@ -8,40 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pgserver  # beside this file
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import kpikit
-
-import pgserver  # beside this file
-
-
-SCALE = 0.05
-# Each demo role's columns (kpikit.Sources.demo's) as spec keys.
-COLUMNS: dict[str, dict[str, Any]] = {
-    role: dict(cols) for role, (_, cols) in
-    ((r, getattr(kpikit.Sources.demo(scale=0.01), r)) for r in kpikit.Sources.demo(scale=0.01).roles())
-}
-
-
-def demo_tables() -> dict[str, pa.Table]:
-    """The demo company's tables (as kpikit.Sources.demo builds them) as Arrow, categories as
-    text: every database stores text, so every copy starts from the same types."""
-    company = kpikit.Sources.demo(scale=SCALE)
-    tables = {}
-    for role in company.roles():
-        t = pa.Table.from_pandas(getattr(company, role)[0], preserve_index=False)
-        for i, f in enumerate(t.schema):
-            if pa.types.is_dictionary(f.type):
-                t = t.set_column(i, f.name, t.column(i).cast(pa.string()))
-        tables[role] = t.replace_schema_metadata(None)
-    return tables
-
 
 @pytest.fixture(scope="session")
 def tables() -> dict[str, pa.Table]:
-    return demo_tables()
+    return pgserver.demo_tables()
 
 
 @pytest.fixture(scope="session")

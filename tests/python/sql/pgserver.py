@@ -13,6 +13,11 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+import kpikit
 
 USER, PASSWORD, DATABASE = "kpikit", "pw-Xq7!s3cret", "postgres"
 
@@ -75,3 +80,25 @@ class Server:
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+SCALE = 0.05
+# Each demo role's columns (kpikit.Sources.demo's) as spec keys.
+COLUMNS: dict[str, dict[str, Any]] = {
+    role: dict(cols) for role, (_, cols) in
+    ((r, getattr(kpikit.Sources.demo(scale=0.01), r)) for r in kpikit.Sources.demo(scale=0.01).roles())
+}
+
+
+def demo_tables() -> dict[str, pa.Table]:
+    """The demo company's tables (as kpikit.Sources.demo builds them) as Arrow, categories as
+    text: every database stores text, so every copy starts from the same types."""
+    company = kpikit.Sources.demo(scale=SCALE)
+    tables = {}
+    for role in company.roles():
+        t = pa.Table.from_pandas(getattr(company, role)[0], preserve_index=False)
+        for i, f in enumerate(t.schema):
+            if pa.types.is_dictionary(f.type):
+                t = t.set_column(i, f.name, t.column(i).cast(pa.string()))
+        tables[role] = t.replace_schema_metadata(None)
+    return tables

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pgserver  # beside this file
 import pyarrow as pa
 import pytest
+from pgserver import COLUMNS
 
 import kpikit
 from kpikit.__main__ import main
-
-import pgserver  # beside this file
-from conftest import COLUMNS
 
 AS_OF = "2026-10-31"
 
@@ -72,7 +71,7 @@ def parquet_report(files: Path, tmp_path_factory: pytest.TempPathFactory) -> Any
 def test_the_report_from_a_database_is_the_parquet_report(
     backend: str, env: Any, files: Path, tmp_path: Path, parquet_report: Any
 ) -> None:
-    want_spec, want = parquet_report
+    _, want = parquet_report
     spec = kpikit.load_spec(write_spec(tmp_path, backend, files))
     got = spec.report()
     assert got.sections == want.sections and got.skipped == want.skipped

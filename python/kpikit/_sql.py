@@ -190,6 +190,8 @@ def _driver_errors() -> tuple[type[Exception], ...]:
 def _connect(target: Target, name: str) -> Iterator[_Connection]:
     """A connection to ``target``; a failure is an :class:`~kpikit.InputError` naming the
     source and the host, without the password."""
+    raw: Any
+    cursor: Any
     try:
         if target.kind == "duckdb":
             import duckdb
@@ -319,33 +321,23 @@ class SqlSource:
         batch by batch: an analysis builds a partial state of each and merges them
         (docs/architecture.md), so only one chunk is in memory at a time. With ``order`` (the
         key an analysis needs whole, such as the customer of revenue movements) the rows come
-        sorted on it and a chunk never splits a key: its rows with the last key wait for the
-        next chunk."""
+        sorted on it and a chunk never splits a key (:func:`_whole_keys`)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         with self.stream(columns, order=order) as reader:
-            held: list[Any] = []
-            rows, sent = 0, False
+            rest = pa.Table.from_batches([], schema=reader.schema)
+            sent = False
             for batch in reader:
-                held.append(batch)
-                rows += batch.num_rows
-                if rows < self.chunk_rows:
-                    continue
-                chunk = pa.Table.from_batches(held, schema=reader.schema)
-                held, rows = [], 0
-                if order is not None:
-                    keys = chunk.column(order)
-                    last = keys[-1]
-                    tail = pc.is_null(keys) if not last.is_valid else pc.fill_null(pc.equal(keys, last), False)
-                    cut = chunk.num_rows - pc.sum(tail).as_py()
-                    held, rows = chunk.slice(cut).to_batches(), chunk.num_rows - cut
-                    chunk = chunk.slice(0, cut)
-                if chunk.num_rows:
+                rest = pa.concat_tables([rest, pa.Table.from_batches([batch])])
+                while rest.num_rows >= self.chunk_rows:
+                    size = self.chunk_rows if order is None else _whole_keys(rest.column(order), self.chunk_rows)
+                    if size is None:
+                        break  # one key's rows go on past what has arrived: wait for more
+                    chunk, rest = rest.slice(0, size), rest.slice(size)
                     sent = True
                     yield chunk
-            if rows or not sent:  # the rest, or the one empty chunk of an empty result
-                yield pa.Table.from_batches(held, schema=reader.schema)
+            if rest.num_rows or not sent:  # the rest, or the one empty chunk of an empty result
+                yield rest
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """Every column of every row, as an Arrow C stream (read when the capsule is taken)."""
@@ -376,6 +368,26 @@ class _Guarded:
                 raise InputError(f"{self.name}: reading from {self.target.kind} at {self.target.where} failed: "
                                  f"{_driver_error(e, self.target)}") from None
             yield batch
+
+
+def _whole_keys(keys: Any, size: int) -> int | None:
+    """How many leading rows of ``keys`` (sorted) make a chunk of about ``size`` rows that
+    ends with a whole key: the rows of the key at row ``size`` are moved to the next chunk, or,
+    when that key fills the whole chunk, all its rows are kept in this one (None: its rows
+    may go on past the end of ``keys``)."""
+    import pyarrow.compute as pc
+
+    def same(key: Any, part: Any) -> Any:
+        return pc.is_null(part) if not key.is_valid else pc.fill_null(pc.equal(part, key), False)
+
+    key = keys[size - 1]
+    head = same(key, keys.slice(0, size))
+    start = size - pc.sum(head).as_py()  # the first row of the key (sorted: its rows are together)
+    if start > 0:
+        return int(start)
+    after = same(key, keys.slice(size))
+    first_other = pc.index(after, False).as_py()
+    return None if first_other < 0 else size + int(first_other)
 
 
 def _run(work: Any, name: str, target: Target) -> Any:

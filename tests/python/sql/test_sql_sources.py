@@ -269,3 +269,54 @@ def test_redaction() -> None:
     assert kpikit._sql.redact("postgresql://u:p%40ss@h/db") == "postgresql://u:***@h/db"
     assert kpikit._sql.redact("postgresql://u@h/db") == "postgresql://u@h/db"
     assert kpikit._sql.redact("postgresql://h/db?password=x&sslmode=require") == "postgresql://h/db?password=***&sslmode=require"
+
+
+# ---- streaming: an analysis reads a database source chunk by chunk ------------------------------
+
+
+@pytest.mark.parametrize("chunk_rows", [50, 213])
+def test_analyses_stream_a_database_source_in_chunks(env: Any, tables: dict[str, pa.Table], chunk_rows: int) -> None:
+    import dataclasses
+
+    def source(name: str) -> Any:
+        return dataclasses.replace(kpikit.sql(env.url, table_name=f"crm.{name}"), chunk_rows=chunk_rows)
+
+    # Several chunks, and none splits a customer (the key revenue movements need whole).
+    chunks = list(source("subscriptions").chunks(["customer_id", "month", "mrr"], order="customer_id"))
+    assert len(chunks) >= max(2, tables["subscriptions"].num_rows // (chunk_rows * 2))
+    firsts = [c.column("customer_id")[0].as_py() for c in chunks]
+    lasts = [c.column("customer_id")[-1].as_py() for c in chunks]
+    assert all(last < first for last, first in zip(lasts, firsts[1:], strict=False))
+    assert sum(c.num_rows for c in chunks) == tables["subscriptions"].num_rows
+
+    cases = [
+        ("subscriptions", lambda t: kpikit.mrr_movements(t, customer="customer_id", period="month", mrr="mrr",
+                                                         output="pandas")),
+        ("deals", lambda t: kpikit.deal_metrics(t, deal="deal_id", created="created", closed="closed",
+                                                amount="amount", won="won", freq="month", output="pandas")),
+        ("responses", lambda t: kpikit.nps(t, score="score", time="time", freq="month", output="pandas")),
+        ("events", lambda t: kpikit.active_users(t, user="user_id", time="time", freq="month", output="pandas")),
+        ("events", lambda t: kpikit.retention(t, user="user_id", time="time", freq="month", output="pandas")),
+    ]
+    for name, analysis in cases:
+        expected = analysis(tables[name])
+        assert len(expected) > 3
+        pd.testing.assert_frame_equal(analysis(source(name)), expected, check_dtype=False, obj=name)
+
+
+def test_a_streamed_source_with_bad_rows_names_it(env: Any) -> None:
+    nulls = kpikit.sql(env.url, "select case when deal_id % 5 = 0 then null else created end as created, closed, "
+                                "amount, won from crm.deals")
+    with pytest.raises(kpikit.InputError, match=r"sql source, rows from 0: .*created") as caught:
+        kpikit.deal_metrics(nulls, created="created", closed="closed", amount="amount", won="won")
+    assert pgserver.PASSWORD not in str(caught.value)
+
+
+def test_a_chunk_ends_with_a_whole_key() -> None:
+    from kpikit._sql import _whole_keys
+
+    keys = pa.chunked_array([["a", "a", "b", "b", "b"], ["b", "c", "c"]])
+    assert _whole_keys(keys, 3) == 2            # b's rows wait for the next chunk
+    assert _whole_keys(keys.slice(2), 3) == 4   # b fills the chunk: all of its rows, up to c
+    assert _whole_keys(keys.slice(2, 4), 3) is None  # b may go on past what has arrived
+    assert _whole_keys(pa.chunked_array([["a", None, None]]), 2) == 1

@@ -423,9 +423,9 @@ def _named_columns(columns: Mapping[str, Any]) -> list[str]:
 
 
 def _kinds(role: str) -> dict[str, str]:
-    from .spec import _ROLES
+    from .spec import ROLE_KEYS
 
-    return _ROLES[role][1] if role in _ROLES else {}
+    return ROLE_KEYS[role][1] if role in ROLE_KEYS else {}
 
 
 def _time_column(role: str, columns: Mapping[str, Any]) -> str | None:
@@ -440,7 +440,7 @@ def _time_column(role: str, columns: Mapping[str, Any]) -> str | None:
 
 def _column_problems(role: str, columns: Mapping[str, Any], schema: Any, what: str, text_times: bool) -> list[str]:
     """Each declared column the schema lacks or whose type cannot play its part."""
-    from .spec import _check_type
+    from .spec import column_type_problem
 
     problems = []
     kinds = _kinds(role)
@@ -456,7 +456,7 @@ def _column_problems(role: str, columns: Mapping[str, Any], schema: Any, what: s
                 continue
             if text_times:
                 continue  # SQLite declares no types: they are known once rows are read
-            why = _check_type(schema.field(name), "time" if kind == "list" else kind)
+            why = column_type_problem(schema.field(name), "time" if kind == "list" else kind)
             if why is not None:
                 hint = " (cast it in the query, e.g. amount::float8)" if kind == "number" else ""
                 problems.append(f"{key}: column {name!r} of {what} {why}{hint}")
@@ -604,11 +604,11 @@ def spec_source(role: str, entry: dict[str, Any], base: Path, loc: Any) -> tuple
     """A spec's ``[sources.<role>]`` with a ``connection``: its keys checked, its connection
     opened and its columns' names and types checked from a query returning no row (None when
     a problem was noted in ``loc``)."""
-    from .spec import _ROLES, _show
+    from .spec import ROLE_KEYS, show_value as _show
 
     header = f"sources.{role}"
     before = len(loc.problems)
-    allowed = _ROLES[role][1] if role in _ROLES else {}
+    allowed = ROLE_KEYS[role][1] if role in ROLE_KEYS else {}
     if "path" in entry:
         loc.note(f"{header}: give a path or a connection, not both", header, "path")
     for key in ("connection", "query", "table"):
@@ -633,7 +633,7 @@ def spec_source(role: str, entry: dict[str, Any], base: Path, loc: Any) -> tuple
             loc.note(f"{header}.{key}: expected {what} (a string), got {_show(value)}", header, key)
         else:
             columns[key] = value
-    required = _ROLES[role][0]
+    required = ROLE_KEYS[role][0]
     if not any(need <= set(columns) for need in required):
         options = " or ".join("{" + ", ".join(sorted(n)) + "}" for n in required)
         loc.note(f"{header}: needs the column keys {options}", header)

@@ -246,6 +246,10 @@ def _check_type(field: Any, kind: str) -> str | None:
     return None
 
 
+# For database sources (kpikit._sql), whose columns are checked as a file's are here.
+ROLE_KEYS, column_type_problem, show_value = _ROLES, _check_type, _show
+
+
 def _read(path: Path) -> Any:
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq

@@ -11,6 +11,8 @@ and every problem found is reported at once, one line each, in the form
 
     [sources.subscriptions]      # one table per role (see kpikit.Sources)
     path = "subscriptions.parquet"   # a regular Parquet or CSV file, relative to the spec file
+                                     # (or connection = "postgresql://…" with query = "select …"
+                                     # or table = "crm.subscriptions": kpikit.sql)
     customer = "customer_id"         # role key = column name
     period = "month"
     mrr = "mrr"

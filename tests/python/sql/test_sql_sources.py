@@ -154,7 +154,12 @@ def test_the_api_reads_queries_tables_and_arrow_streams(env: Any, files: Path, p
     con = duckdb.connect(str(files / "demo.duckdb"), read_only=True)
     relation = kpikit.Sources(deals=(con.sql("select * from deals"), deals))   # a DuckDB relation, a stream
     expected = ANALYSES["deal_metrics"](want)
-    for bundle in (by_query, by_table, relation):
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    with adbc_pg.connect(env.url) as pg_con, pg_con.cursor() as cur:
+        cur.execute("select * from crm.deals")
+        from_cursor = kpikit.Sources(deals=(cur.fetch_record_batch(), deals))  # an ADBC result, read once
+    for bundle in (by_query, by_table, relation, from_cursor):
         pd.testing.assert_frame_equal(ANALYSES["deal_metrics"](bundle), expected, check_dtype=False)
     con.close()
     # An analysis takes a database source as its table.
@@ -320,3 +325,13 @@ def test_a_chunk_ends_with_a_whole_key() -> None:
     assert _whole_keys(keys.slice(2), 3) == 4   # b fills the chunk: all of its rows, up to c
     assert _whole_keys(keys.slice(2, 4), 3) is None  # b may go on past what has arrived
     assert _whole_keys(pa.chunked_array([["a", None, None]]), 2) == 1
+
+
+def test_a_file_database_is_found_relative_to_the_spec(files: Path, tables: dict[str, pa.Table]) -> None:
+    text = spec_text({r: f'path = "{r}.parquet"' for r in COLUMNS} | {"deals": 'connection = "sqlite:demo.db"\ntable = "deals"'})
+    (files / "relative.toml").write_text(text)
+    spec = kpikit.load_spec(files / "relative.toml")
+    assert spec.sources.deals[0].num_rows == tables["deals"].num_rows
+    (files / "missing.toml").write_text(text.replace("sqlite:demo.db", "duckdb:nowhere.duckdb"))
+    with pytest.raises(kpikit.ParameterError, match=r"missing\.toml:\d+: sources\.deals: the duckdb database .*nowhere\.duckdb' does not exist"):
+        kpikit.load_spec(files / "missing.toml")

@@ -104,6 +104,9 @@ def run(
     """
     library = output_of(table, output)
     wanted = [] if events is None else events.wanted()
+    if isinstance(table, SqlSource) and events is not None:
+        # The event names are looked up in the data after the run: read it once, its columns only.
+        table = table.read(_unique(columns))
     if is_dask(table):
         state, seen = _dask_state(analysis, table, _unique(columns), options, partitioned, events)
         result = analysis.finish(state, finish or {})

@@ -335,3 +335,16 @@ def test_a_file_database_is_found_relative_to_the_spec(files: Path, tables: dict
     (files / "missing.toml").write_text(text.replace("sqlite:demo.db", "duckdb:nowhere.duckdb"))
     with pytest.raises(kpikit.ParameterError, match=r"missing\.toml:\d+: sources\.deals: the duckdb database .*nowhere\.duckdb' does not exist"):
         kpikit.load_spec(files / "missing.toml")
+
+
+def test_a_funnel_reads_only_its_columns(env: Any, tables: dict[str, pa.Table], caplog: pytest.LogCaptureFixture) -> None:
+    events = kpikit.sql(env.url, table_name="crm.events")
+    with caplog.at_level(logging.INFO, logger="kpikit.sql"):
+        got = kpikit.funnel(events, user="user_id", time="time", steps=["signup", "feature_used", "upgrade"],
+                            output="pandas")
+    assert any('select "user_id", "time", "event" from crm.events' in r.getMessage() for r in caplog.records)
+    want = kpikit.funnel(tables["events"], user="user_id", time="time", steps=["signup", "feature_used", "upgrade"],
+                         output="pandas")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    with pytest.raises(kpikit.InputError, match="never"):
+        kpikit.funnel(events, user="user_id", time="time", steps=["signup", "no_such_event"])

@@ -46,7 +46,7 @@ __all__ = ["SqlSource", "sql"]
 
 log = logging.getLogger("kpikit.sql")
 
-#: Rows per record batch asked of a driver.
+#: Rows per record batch asked of DuckDB (the ADBC drivers size their batches themselves).
 BATCH_ROWS = 65_536
 #: Rows per partial state when an analysis streams a database source: about 20-60 MB of Arrow
 #: for the few columns an analysis reads.
@@ -164,7 +164,7 @@ class _Connection:
         return schema
 
     def reader(self, query: str, batch_rows: int = BATCH_ROWS) -> Any:
-        log.info("kpikit.sql: %s: %s", self.target.shown, query)
+        log.info("kpikit.sql: %s: %s", self.target.shown, query.replace("\n) as q", ") as q"))
         if self.target.kind == "duckdb":
             rel = self.raw.sql(query)
             if hasattr(rel, "to_arrow_reader"):
@@ -268,7 +268,8 @@ class SqlSource:
         if self.table_name is not None:
             return self.table_name
         assert self.query is not None
-        return "(" + self.query.strip().rstrip(";").strip() + ") as q"
+        # The parenthesis on a line of its own: a query ending in a -- comment must not swallow it.
+        return "(" + self.query.strip().rstrip(";").strip() + "\n) as q"
 
     def target(self) -> Target:
         return _target(_expand(self.connection, self.name), self.name, self.base)
@@ -540,7 +541,7 @@ def sql(connection: str, query: str | None = None, *, table_name: str | None = N
     ``kpikit.Sources(deals=kpikit.sql(...))``.
 
     The result exports the Arrow C stream interface: any analysis takes it as its table, and
-    :func:`stream` reads a large one batch by batch. A connection that fails, a query the
+    reads it batch by batch (``SqlSource.chunks``). A connection that fails, a query the
     database refuses, a missing column or a column of the wrong type is a kpikit error naming
     the source and the host, never the password.
 

@@ -123,7 +123,7 @@ def _target(connection: str, name: str, base: Path | None) -> Target:
         where = f"{parts.hostname or 'localhost'}:{port or 5432}"
         return Target(kind, connection, where, redact(connection), tuple(sorted(set(secrets), key=len, reverse=True)))
     # A file: sqlite:///abs/path.db (absolute) or sqlite:path.db (relative to the spec).
-    path_text = rest[2:] if rest.startswith("//") else rest
+    path_text = "/" + rest.lstrip("/") if rest.startswith("//") else rest
     path_text = path_text.split("?", 1)[0]
     if not path_text:
         raise ParameterError(f"{name}: {connection!r} names no database file")
@@ -163,13 +163,16 @@ class _Connection:
         reader.read_all()
         return schema
 
-    def reader(self, query: str, batch_rows: int = BATCH_ROWS) -> Any:
+    def reader(self, query: str, batch_rows: int = BATCH_ROWS, *, one_batch: bool = False) -> Any:
         log.info("kpikit.sql: %s: %s", self.target.shown, query.replace("\n) as q", ") as q"))
         if self.target.kind == "duckdb":
             rel = self.raw.sql(query)
             if hasattr(rel, "to_arrow_reader"):
                 return rel.to_arrow_reader(batch_rows)
             return rel.fetch_arrow_reader(batch_rows)  # duckdb 1.x
+        if one_batch and self.target.kind == "sqlite":
+            # The driver types each column from its first batch: one batch sees every value.
+            self.cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
         self.cursor.execute(query)
         return self.cursor.fetch_record_batch()
 
@@ -293,18 +296,19 @@ class SqlSource:
         with _connect(target, self.name) as con:
             return _run(lambda: con.schema(self.select(None, limit=0)), self.name, target)
 
-    def read(self, columns: list[str] | None = None, *, as_of: Any = None, time: str | None = None) -> Any:
+    def read(self, columns: list[str] | None = None, *, as_of: Any = None, time: str | None = None,
+             one_batch: bool = False) -> Any:
         """The source's rows as a pyarrow Table: ``columns`` only, rows before the day after
         ``as_of`` when the ``time`` column is given."""
         import pyarrow as pa
 
-        with self.stream(columns, as_of=as_of, time=time) as reader:
+        with self.stream(columns, as_of=as_of, time=time, one_batch=one_batch) as reader:
             target = self.target()
             return _run(lambda: pa.Table.from_batches(list(reader), schema=reader.schema), self.name, target)
 
     @contextmanager
     def stream(self, columns: list[str] | None = None, *, as_of: Any = None, time: str | None = None,
-               order: str | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
+               order: str | None = None, batch_rows: int = BATCH_ROWS, one_batch: bool = False) -> Iterator[Any]:
         """A ``pyarrow.RecordBatchReader`` of the source's rows, batch by batch (the
         connection is open while the ``with`` block runs)."""
         target = self.target()
@@ -314,7 +318,7 @@ class SqlSource:
                 schema = _run(lambda: con.schema(self.select([time], limit=0)), self.name, target)
                 until = _bound(as_of, schema.field(time).type, target.kind)
             query = self.select(columns, time=time, until=until, order=order)
-            reader = _run(lambda: con.reader(query, batch_rows), self.name, target)
+            reader = _run(lambda: con.reader(query, batch_rows, one_batch=one_batch), self.name, target)
             yield _Guarded(reader, self.name, target)
 
     def chunks(self, columns: list[str], *, order: str | None = None) -> Iterator[Any]:
@@ -489,6 +493,19 @@ def _sqlite_times(table: Any, role: str, columns: Mapping[str, Any], name: str) 
     return table
 
 
+def _read_sqlite(src: SqlSource, wanted: list[str], *, as_of: Any, time: str | None) -> Any:
+    """A SQLite source's columns. SQLite's columns have no fixed type, and its ADBC driver types
+    each from the first batch it reads: a column null there and filled later (a funnel stage
+    most leads never reach, a CSAT score most tickets lack) changes type mid-read. Then the
+    rows are read again as one batch, whose types every value decides."""
+    try:
+        return src.read(wanted, as_of=as_of, time=time)
+    except InputError as e:
+        if "Type mismatch" not in str(e):
+            raise
+    return src.read(wanted, as_of=as_of, time=time, one_batch=True)
+
+
 def _is_iso(text: str) -> bool:
     try:
         _dt.datetime.fromisoformat(text)
@@ -507,7 +524,10 @@ def _load(src: SqlSource, role: str, columns: Mapping[str, Any], *, as_of: Any, 
     problems = _column_problems(role, columns, schema, "the query's result", target.kind == "sqlite")
     if problems:
         raise SchemaError("\n".join(f"{name}.{p}" for p in problems))
-    table = src.read(wanted, as_of=as_of, time=time)
+    if target.kind != "sqlite":
+        table = src.read(wanted, as_of=as_of, time=time)
+    else:
+        table = _read_sqlite(src, wanted, as_of=as_of, time=time)
     if target.kind == "sqlite":
         table = _sqlite_times(table, role, columns, name)
         problems = _column_problems(role, columns, table.schema, "the query's result", False)

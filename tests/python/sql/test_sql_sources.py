@@ -349,3 +349,22 @@ def test_a_funnel_reads_only_its_columns(env: Any, tables: dict[str, pa.Table], 
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     with pytest.raises(kpikit.InputError, match="never"):
         kpikit.funnel(events, user="user_id", time="time", steps=["signup", "no_such_event"])
+
+
+def test_sqlite_columns_null_in_their_first_rows(tmp_path: Path) -> None:
+    # SQLite's ADBC driver types a column from its first rows: a time or an amount missing in
+    # the first thousands of rows and present later is still read, as a time and a number.
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    n = 5000
+    tickets = pa.table({"opened": [f"2026-01-{1 + i % 28:02d} 10:00:00" for i in range(n)],
+                        "resolved": [None] * 3000 + ["2026-02-01 09:00:00"] * (n - 3000),
+                        "csat": [None] * 3000 + [4.5] * (n - 3000)})
+    with adbc_sqlite.connect(str(tmp_path / "t.db")) as con, con.cursor() as cur:
+        cur.adbc_ingest("tickets", tickets, mode="create")
+        con.commit()
+    bundle = kpikit.Sources(tickets=(kpikit.sql(f"sqlite:///{tmp_path}/t.db", table_name="tickets"),
+                                     {"opened": "opened", "resolved": "resolved", "csat": "csat"}))
+    got = bundle.tickets[0]
+    assert got.schema.field("resolved").type == pa.timestamp("us") and got.column("resolved").null_count == 3000
+    assert pa.types.is_floating(got.schema.field("csat").type) and got.column("csat").null_count == 3000

@@ -161,7 +161,7 @@ class _Connection:
         reader = self.reader(query)
         schema = reader.schema
         reader.read_all()
-        return schema
+        return _numbers_schema(schema)
 
     def reader(self, query: str, batch_rows: int = BATCH_ROWS, *, one_batch: bool = False) -> Any:
         log.info("kpikit.sql: %s: %s", self.target.shown, query.replace("\n) as q", ") as q"))
@@ -360,7 +360,8 @@ class _Guarded:
 
     def __init__(self, reader: Any, name: str, target: Target) -> None:
         self.reader, self.name, self.target = reader, name, target
-        self.schema = reader.schema
+        self.schema = _numbers_schema(reader.schema)
+        self.numeric = [i for i, f in enumerate(reader.schema) if _is_numeric(f.type)]
 
     def __iter__(self) -> Iterator[Any]:
         it = iter(self.reader)
@@ -372,7 +373,31 @@ class _Guarded:
             except _driver_errors() as e:
                 raise InputError(f"{self.name}: reading from {self.target.kind} at {self.target.where} failed: "
                                  f"{_driver_error(e, self.target)}") from None
-            yield batch
+            yield _numbers(batch, self.numeric, self.schema) if self.numeric else batch
+
+
+def _is_numeric(kind: Any) -> bool:
+    """PostgreSQL's ``numeric``, which its ADBC driver hands over as text (an opaque type)."""
+    return getattr(kind, "type_name", None) == "numeric" and getattr(kind, "vendor_name", None) == "PostgreSQL"
+
+
+def _numbers_schema(schema: Any) -> Any:
+    """The schema with PostgreSQL ``numeric`` columns as float64, as kpikit reads amounts."""
+    import pyarrow as pa
+
+    if not any(_is_numeric(f.type) for f in schema):
+        return schema
+    return pa.schema([f.with_type(pa.float64()) if _is_numeric(f.type) else f for f in schema], schema.metadata)
+
+
+def _numbers(batch: Any, numeric: list[int], schema: Any) -> Any:
+    """A batch with its ``numeric`` columns (text) parsed into float64 ("NaN" stays NaN)."""
+    import pyarrow as pa
+
+    columns = list(batch.columns)
+    for i in numeric:
+        columns[i] = columns[i].storage.cast(pa.float64())
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _whole_keys(keys: Any, size: int) -> int | None:

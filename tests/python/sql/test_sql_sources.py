@@ -243,7 +243,7 @@ def test_a_missing_column(bad: Any) -> None:
 
 def test_a_column_of_the_wrong_type(bad: Any) -> None:
     message = bad('connection = "${KPIKIT_TEST_PG_URL}"\n'
-                  'query = "select deal_id, owner, created::text as created, closed, amount::numeric as amount, won '
+                  'query = "select deal_id, owner, created::text as created, closed, amount::text as amount, won '
                   'from crm.deals"')
     assert "sources.deals.created: column 'created' of the query's result is string, not a timestamp or date" in message
     assert "sources.deals.amount: column 'amount'" in message and "not a number" in message
@@ -368,3 +368,17 @@ def test_sqlite_columns_null_in_their_first_rows(tmp_path: Path) -> None:
     got = bundle.tickets[0]
     assert got.schema.field("resolved").type == pa.timestamp("us") and got.column("resolved").null_count == 3000
     assert pa.types.is_floating(got.schema.field("csat").type) and got.column("csat").null_count == 3000
+
+
+def test_postgresql_numeric_amounts_are_numbers(env: Any, tables: dict[str, pa.Table]) -> None:
+    query = "select deal_id, created, closed, round(amount::numeric, 2) as amount, won from crm.deals"
+    bundle = kpikit.Sources(deals=(kpikit.sql(env.url, query), COLUMNS["deals"] | {"owner": "deal_id"}))
+    amount = bundle.deals[0].column("amount")
+    assert amount.type == pa.float64()
+    assert amount.to_pylist() == [round(a, 2) for a in tables["deals"].column("amount").to_pylist()]
+    streamed = kpikit.deal_metrics(kpikit.sql(env.url, query), created="created", closed="closed", amount="amount",
+                                   won="won", output="pandas")
+    rounded = tables["deals"].set_column(tables["deals"].column_names.index("amount"), "amount",
+                                         pa.array([round(a, 2) for a in tables["deals"].column("amount").to_pylist()]))
+    want = kpikit.deal_metrics(rounded, created="created", closed="closed", amount="amount", won="won", output="pandas")
+    pd.testing.assert_frame_equal(streamed, want, check_dtype=False)

@@ -100,7 +100,8 @@ def redact(connection: str) -> str:
     >>> redact("postgresql://db/crm?user=kpi&password=s3cret")
     'postgresql://db/crm?user=kpi&password=***'
     """
-    shown = re.sub(r"(://[^:/@?#]*):[^@/?#]*@", r"\1:***@", connection)
+    # Up to the last @ of the authority: libpq splits there, so a password may hold an @.
+    shown = re.sub(r"(://[^:/@?#]*):[^/?#]*@", r"\1:***@", connection)
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", shown)
 
 

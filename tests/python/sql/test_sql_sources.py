@@ -274,6 +274,7 @@ def test_the_api_names_the_source_and_hides_the_password(env: Any) -> None:
 def test_redaction() -> None:
     assert kpikit._sql.redact("postgresql://u:p%40ss@h/db") == "postgresql://u:***@h/db"
     assert kpikit._sql.redact("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert kpikit._sql.redact("postgresql://u:p@ss@h:5/db?x=1") == "postgresql://u:***@h:5/db?x=1"
     assert kpikit._sql.redact("postgresql://h/db?password=x&sslmode=require") == "postgresql://h/db?password=***&sslmode=require"
 
 

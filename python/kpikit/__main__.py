@@ -128,6 +128,21 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
                      f"{len(result.sections)} sections) in {time.perf_counter() - started:.1f} s"))
 
 
+def _verbose() -> None:
+    """Print what kpikit's ``kpikit.sql`` logger says (each query sent, with its connection
+    string shown without the password) on stderr."""
+    import logging
+
+    class Stderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            print(_printable(record.getMessage()), file=sys.stderr, flush=True)  # the stderr of now
+
+    logger = logging.getLogger("kpikit.sql")
+    if not any(type(h).__name__ == "Stderr" for h in logger.handlers):
+        logger.addHandler(Stderr())
+    logger.setLevel(logging.INFO)
+
+
 def _fail(lines: list[str]) -> int:
     for line in lines:
         print(f"kpikit: error: {_printable(line)}", file=sys.stderr)
@@ -153,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     p_report.add_argument("--scale", type=float, default=1.0, help="demo company scale (1 ≈ 10⁶ events)")
     p_report.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
     p_report.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p_report.add_argument("-v", "--verbose", action="store_true", help="print the SQL sent to database sources")
     args = parser.parse_args(argv)
     where = args.spec if args.command == "report" and args.spec else "kpikit"
     try:
@@ -161,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             if (args.spec is None) == (not args.demo):
                 parser.error("report: give a spec file or --demo (not both)")
+            if args.verbose:
+                _verbose()
             report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet)
     except _OutputError as e:
         return _fail([f"{args.output}: -o: {e}"])

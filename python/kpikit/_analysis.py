@@ -18,6 +18,7 @@ from typing import Any
 
 from . import _kpikit
 from ._convert import OUTPUTS, check_output, table_input, table_output
+from ._sql import SqlSource
 from .exceptions import InputError, KpikitError, ParameterError
 
 #: Builds a state from an Arrow table (the needed columns only) and the analysis' options.
@@ -103,11 +104,18 @@ def run(
     """
     library = output_of(table, output)
     wanted = [] if events is None else events.wanted()
+    if isinstance(table, SqlSource) and events is not None:
+        # The event names are looked up in the data after the run: read it once, its columns only.
+        table = table.read(_unique(columns))
     if is_dask(table):
         state, seen = _dask_state(analysis, table, _unique(columns), options, partitioned, events)
         result = analysis.finish(state, finish or {})
         if events is not None and seen is not None and not set(wanted) <= seen:
             raise never_occurring(events, seen, lambda: _dask_values(table, events.column))
+    elif isinstance(table, SqlSource) and events is None:
+        # A database source (kpikit.sql): read batch by batch, one partial state per chunk.
+        state = _stream_state(analysis, table, _unique(columns), options, partitioned)
+        result = analysis.finish(state, finish or {})
     else:
         data = table_input(table, columns)
         if events is not None and wanted:
@@ -117,6 +125,27 @@ def run(
         if events is not None and wanted:
             _check_in_memory(events, data, result)
     return table_output(result, library, source=table, segments=segments, analysis=analysis.name)
+
+
+def _stream_state(analysis: Analysis, source: Any, columns: list[str], options: dict[str, Any], partitioned: bool) -> Any:
+    """The merged state of a database source's chunks (``source.chunks``): each chunk's partial
+    state is built as it arrives and the chunk dropped, as for a Dask partition; a key the
+    analysis needs whole (``shuffle``) is never split between chunks."""
+    import pyarrow as pa
+
+    from ._convert import aligned
+
+    order = None if analysis.shuffle is None or partitioned else options[analysis.shuffle]
+    blobs: list[bytes] = []
+    first = 0
+    for chunk in source.chunks(columns, order=order):
+        try:
+            blobs.append(_to_ipc(pa.table(analysis.state(aligned(chunk), options))))
+        except KpikitError as e:
+            # Row numbers in the message count from the start of this chunk.
+            raise type(e)(f"{source.name}, rows from {first:,}: {e}") from None
+        first += chunk.num_rows
+    return analysis.merge(_read_states(blobs))
 
 
 def _unique(columns: Sequence[str | None]) -> list[str]:

@@ -49,6 +49,16 @@ class Sources:
     tickets: tuple[Any, Mapping[str, Any]] | None = None
     events: tuple[Any, Mapping[str, Any]] | None = None
 
+    def __post_init__(self) -> None:
+        # A database source (kpikit.sql) or another Arrow stream is read once, here, and only
+        # the columns its role names: every view of the bundle reads the same rows.
+        from ._sql import resolve
+
+        for role in _ROLES:
+            found = getattr(self, role)
+            if found is not None:
+                object.__setattr__(self, role, resolve(role, found))
+
     def roles(self) -> list[str]:
         """The roles this bundle has."""
         return [r for r in _ROLES if getattr(self, r) is not None]

@@ -11,6 +11,8 @@ and every problem found is reported at once, one line each, in the form
 
     [sources.subscriptions]      # one table per role (see kpikit.Sources)
     path = "subscriptions.parquet"   # a regular Parquet or CSV file, relative to the spec file
+                                     # (or connection = "postgresql://…" with query = "select …"
+                                     # or table = "crm.subscriptions": kpikit.sql)
     customer = "customer_id"         # role key = column name
     period = "month"
     mrr = "mrr"
@@ -246,6 +248,10 @@ def _check_type(field: Any, kind: str) -> str | None:
     return None
 
 
+# For database sources (kpikit._sql), whose columns are checked as a file's are here.
+ROLE_KEYS, column_type_problem, show_value = _ROLES, _check_type, _show
+
+
 def _read(path: Path) -> Any:
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -264,7 +270,7 @@ def _no_column(name: str, file: str, names: list[str]) -> str:
     return f"{file} has no column {name!r} ({hint})"
 
 
-def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dict[str, Any]] | None:
+def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Any, dict[str, Any]] | None:
     """A source's file and column keys, checked (None when a problem was noted)."""
     header = f"sources.{role}"
     if role not in _ROLES:
@@ -273,6 +279,10 @@ def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Path, dic
     if not isinstance(entry, dict):
         loc.note(f"sources.{role}: expected a table with path and column keys", header)
         return None
+    if "connection" in entry:  # a database source: checked and read by kpikit.sql
+        from ._sql import spec_source
+
+        return spec_source(role, entry, base, loc)
     before = len(loc.problems)
     required, allowed = _ROLES[role]
     columns = {k: v for k, v in entry.items() if k != "path"}
@@ -565,7 +575,7 @@ def load_spec(path: str | Path) -> Spec:
         if key not in _TOP:
             loc.note(f"{key}: unknown key; the top-level keys are {', '.join(sorted(_TOP))}", None, key)
     sources = data.get("sources", {})
-    checked: dict[str, tuple[Path, dict[str, Any]]] = {}
+    checked: dict[str, tuple[Any, dict[str, Any]]] = {}
     # The column keys each declared role names, even where its file has a problem: the KPIs are
     # checked against what the spec says (one problem, one line).
     declared: dict[str, dict[str, Any]] = {}
@@ -574,7 +584,7 @@ def load_spec(path: str | Path) -> Spec:
     else:
         for role, entry in sources.items():
             if role in _ROLES and isinstance(entry, dict):
-                declared[role] = {k: v for k, v in entry.items() if k != "path"}
+                declared[role] = {k: v for k, v in entry.items() if k not in ("path", "connection", "query", "table")}
             found = _source(role, entry, path.parent, loc)
             if found is not None:
                 checked[role] = found
@@ -647,6 +657,9 @@ def load_spec(path: str | Path) -> Spec:
 
     tables = {}
     for role, (p, cols) in checked.items():
+        if not isinstance(p, Path):  # a database source: its columns, up to as_of (kpikit.sql)
+            tables[role] = (p.load(role, cols, as_of=as_of, where=loc.at(f"sources.{role}", f"sources.{role}")), cols)
+            continue
         try:
             tables[role] = (_read(p), cols)
         except (OSError, pa.ArrowException) as e:  # a CSV's later rows may not parse as its first block did

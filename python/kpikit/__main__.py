@@ -20,6 +20,9 @@ from typing import Any
 
 from . import __version__
 
+#: The demo company's money is in US dollars.
+DEMO_CURRENCY = "USD"
+
 
 def demo(seed: int, scale: float) -> None:
     """Print the demo company's executive scorecard: the same evaluation as the report's
@@ -36,20 +39,23 @@ def demo(seed: int, scale: float) -> None:
     end = company.data_end()
     print(f"{rows}; data up to {end:%Y-%m-%d}" if end is not None else rows)
     print(f"generated in {built:.2f} s")
-    card = Scorecard.executive().evaluate(company).to_frame()
+    card = Scorecard.executive().evaluate(company, currency=DEMO_CURRENCY).to_frame()
+    if end is not None:
+        print(f"as of {end.day} {end:%b %Y}: each KPI's latest complete period")
     print("\nExecutive scorecard (★ north star)")
-    _print_card(card)
+    _print_card(card, DEMO_CURRENCY)
 
 
-def _print_card(rows: Any) -> None:
+def _print_card(rows: Any, currency: str | None = None) -> None:
     from ._render import format_value
 
     width = max(len(_printable(k)) for k in rows.kpi)
     for r in rows.itertuples(index=False):
         star = "★" if r.north_star else " "
-        period = r.period.strftime("%Y-%m")
-        target = "> previous" if r.target != r.target else format_value(r.target, r.unit)
-        print(f" {star}{_printable(r.kpi):<{width}}  {period}  {format_value(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
+        target = "> previous" if r.target != r.target else format_value(r.target, r.unit, currency)
+        value = "no data" if r.value != r.value else format_value(r.value, r.unit, currency)
+        status = r.status.replace("_", " ") + (f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")
+        print(f" {star}{_printable(r.kpi):<{width}}  {r.period_label:<8}  {value:>12}  target {target:>12}  {_printable(status)}")
 
 
 def _printable(text: str) -> str:
@@ -106,7 +112,8 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
             print(f"building the demo company (seed {seed}, scale {scale}) …", file=sys.stderr, flush=True)
         company = Sources.demo(seed=seed, scale=scale)
         # The demo company's "today" is the last day of its data, so its freshness is judged there.
-        result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet)
+        result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet,
+                             currency=DEMO_CURRENCY)
     else:
         assert spec is not None
         loaded = load_spec(spec)
@@ -122,7 +129,7 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
     except OSError as e:
         raise _OutputError(f"cannot write the report: {e.strerror or type(e).__name__}") from None
     print(f"{result.scorecard.rows.shape[0]} KPIs (★ north star):")
-    _print_card(result.scorecard.rows)
+    _print_card(result.scorecard.rows, result.scorecard.currency)
     print()
     print(_printable(f"report written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, "
                      f"{len(result.sections)} sections) in {time.perf_counter() - started:.1f} s"))

@@ -219,7 +219,9 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
     The target is drawn as a line (a step line for ``target="previous"``), a range as a band
     between ``target_low`` and ``target_high``; where the history has the 95 % interval
     (``ci_low``/``ci_high``) it is shaded, and anomalies (``anomaly`` = true) are ringed.
-    Fractions are shown as percentages (value × 100 %).
+    Fractions are shown as percentages (value × 100 %). With a scorecard result, the KPI's
+    periods that are not complete yet (the current quarter, cohorts still converting) are drawn
+    hollow over a hatched band labelled "incomplete": shown, never judged.
 
     Parameters
     ----------
@@ -245,11 +247,13 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
     """
     import pandas as pd
 
+    partial = None
     if hasattr(history, "histories"):
         if kpi is None or kpi not in history.histories:
             raise ParameterError(f"kpikit.plot.kpi_trend: name one of the scorecard's KPIs: {sorted(history.histories)}")
         rows = history.rows[history.rows["kpi"] == kpi]
         unit = unit or str(rows["unit"].iloc[0])
+        partial = getattr(history, "incomplete", {}).get(kpi)
         history = history.histories[kpi]
     h = _frame(history)
     _need(h, ["period", "value", "status"], "kpi_trend")
@@ -273,9 +277,16 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
         if flagged.any():
             ax.scatter(x[flagged], h["value"].astype(float)[flagged] * scale, s=140, facecolors="none",
                        edgecolors="#c92a2a", linewidths=1.5, zorder=4, label="anomaly")
-    ax.set_ylabel({"fraction": "%"}.get(unit or "", unit or "value"))
+    if partial is not None and len(partial):
+        px = pd.to_datetime(partial["period"])
+        step = (x.iloc[-1] - x.iloc[-2]) if len(x) > 1 else pd.Timedelta(days=30)
+        ax.axvspan(px.min() - step / 2, px.max() + step / 2, facecolor="none", edgecolor="#adb5bd", hatch="///",
+                   linewidth=0, label="incomplete", zorder=0)
+        ax.scatter(px, partial["value"].astype(float) * scale, s=28, facecolors="white", edgecolors="#495057",
+                   zorder=3)
+    ax.set_ylabel({"fraction": "%", "currency": "amount", "score": "points"}.get(unit or "", unit or "value"))
     if kpi:
-        status = str(h["status"].iloc[-1]).replace("_", " ") if len(h) else ""
+        status = str(h["status"].iloc[-1]).replace("_", " ") if len(h) else "no data"
         ax.set_title(_plain(f"{kpi} — {status}"), fontsize=10)
     ax.legend(fontsize=7, loc="best")
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ._kpikit import __version__ as _version
-from ._render import STATUS_COLOURS, format_value
+from ._render import STATUS_COLOURS, check_currency, format_value, period_label
 from .exceptions import ParameterError
 from .scorecard import Scorecard, ScorecardResult
 from .sources import Sources
@@ -36,12 +36,15 @@ _STATUS_ORDER = ["achieved", "on_track", "at_risk", "behind", "overdue", "no_dat
 @dataclass
 class Report:
     """A rendered report: ``html`` (one self-contained document), the scorecard result it
-    shows, and the sections it has (and those left out, with the reason)."""
+    shows, the journey view it shows, and the sections it has (and those left out, with the
+    reason)."""
 
     html: str
     scorecard: ScorecardResult
     sections: list[str]
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The journey view shown (None without its sources).
+    journey: Any = None
 
     def write(self, path: str | Path) -> Path:
         """Write the HTML document to ``path`` (UTF-8) and return the path."""
@@ -109,10 +112,12 @@ def _headline(result: ScorecardResult) -> str:
     lead = ""
     if len(star):
         r = star.iloc[0]
+        money = result.currency
+        target = "better than the period before" if r["target"] != r["target"] else format_value(r["target"], r["unit"], money)
         lead = (
             f"<div style='font-size:130%;margin:8px 0'>★ North star — <b>{html.escape(r['kpi'])}</b>: "
-            f"{format_value(r['value'], r['unit'])} in {pd.Timestamp(r['period']):%Y-%m} "
-            f"(target {format_value(r['target'], r['unit'])}, {r['status'].replace('_', ' ')})</div>"
+            f"{format_value(r['value'], r['unit'], money)} in {html.escape(r['period_label'])} "
+            f"(target {target}, {r['status'].replace('_', ' ')})</div>"
         )
     return lead + f"<div>{chips}</div>"
 
@@ -150,6 +155,7 @@ def report(
     as_of: Any = None,
     freq: str = "month",
     progress: bool = False,
+    currency: str | None = None,
 ) -> Report:
     """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
 
@@ -175,6 +181,9 @@ def report(
         The journey view's period.
     progress : bool
         Print each step and its time on stderr.
+    currency : str, optional
+        The ISO 4217 code of the sources' money (``"USD"``, ``"EUR"``): amounts are shown with
+        its symbol and thousands separators.
 
     Examples
     --------
@@ -198,6 +207,7 @@ def report(
     from .retention import retention
     from .revenue import mrr_movements
 
+    code = check_currency(currency)
     card = scorecard if scorecard is not None else Scorecard.executive()
     roles = set(sources.roles())
     steps = 4 + sum(role in roles for role in ("subscriptions", "leads", "events")) + ("events" in roles)
@@ -207,7 +217,7 @@ def report(
     parts: list[str] = []
 
     checks = bar.step("data checks", lambda: check(sources, as_of=as_of))
-    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of, checks=checks))
+    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of, checks=checks, currency=code))
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     sections.append("headline")
     parts.append(f"<h2>Headline</h2>{_headline(result)}")
@@ -219,9 +229,11 @@ def report(
                "in the scorecard.</p>" if failed else "")
     parts.append(f"<h2>Data checks</h2>{verdict}{checks._repr_html_()}")
 
+    view = None
     journey_roles = {"leads", "subscriptions", "events", "deals", "responses"}
     if roles & journey_roles:
-        view = bar.step("journey view", lambda: journey(sources, freq=freq, as_of=as_of))
+        view = bar.step("journey view", lambda: journey(
+            sources, freq=freq, as_of=as_of, cadences={k.metric: k.cadence for k in reversed(card.kpis)}, currency=code))
         sections.append("journey")
         parts.append(f"<h2>Customer journey</h2>{view._repr_html_()}")
     else:
@@ -294,7 +306,7 @@ def report(
             f"<li>{html.escape(k.replace('_', ' '))}: {html.escape(v)}</li>" for k, v in skipped.items()) + "</ul>")
     parts.append(_RULES)
 
-    span = f"data up to {end:%Y-%m-%d}" if end is not None else "no dated data"
+    span = f"As of {end.day} {end:%B %Y}" if end is not None else "no dated data"
     document = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
@@ -303,4 +315,4 @@ def report(
         + "".join(parts)
         + "</body></html>\n"
     )
-    return Report(document, result, sections, skipped)
+    return Report(document, result, sections, skipped, view)

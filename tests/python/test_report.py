@@ -85,7 +85,9 @@ def test_demo_report_has_every_executive_kpi_with_value_and_status(demo_report: 
         r = expected.loc[name]
         assert row[3].startswith(_format(r["value"], r["unit"])), name
         assert row[6].startswith(r["status"].replace("_", " ")), name
-        assert row[2] == f"{r['period']:%Y-%m}"
+        # Every period as people read it: a month "Oct 2026", a quarter "Q3 2026".
+        expected_label = f"Q{r['period'].quarter} {r['period'].year}" if r["cadence"] == "quarter" else f"{r['period']:%b %Y}"
+        assert row[2] == expected_label, name
     # The north star is marked and leads the card.
     assert by_name["Net revenue retention"][0].endswith("★")
     assert demo_report.sections == ["headline", "scorecard", "data_checks", "journey", "kpi_trends", "mrr_movements", "funnel",

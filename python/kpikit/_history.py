@@ -17,7 +17,7 @@ from .catalog import Recipe, metric, recipe
 from .exceptions import ParameterError, SkippedRowsWarning
 from .sources import Sources
 
-__all__ = ["DAILY_MEAN", "PERIODS", "compute", "metric_history", "missing_columns", "missing_keys", "parse_window"]
+__all__ = ["DAILY_MEAN", "PERIODS", "compute", "metric_history", "missing_columns", "missing_keys", "normalize_freq", "parse_window"]
 
 #: The length of each period a KPI can be reviewed at.
 PERIODS: dict[str, pd.DateOffset] = {
@@ -33,6 +33,27 @@ PERIODS: dict[str, pd.DateOffset] = {
 #: (docs/conventions.md#kpis): DAU/MAU of a month is how sticky its days were on average, not the
 #: ratio on its last day, which a weekend would halve.
 DAILY_MEAN = frozenset({"dau_mau"})
+
+# The aliases of each period the core accepts (pandas' and spelled out), src/core/time.rs.
+_FREQ_ALIASES = {
+    "day": ("day", "daily", "d", "1d"), "week": ("week", "weekly", "w", "1w", "w-sun"),
+    "month": ("month", "monthly", "m", "ms", "me", "1m"), "quarter": ("quarter", "quarterly", "q", "qs", "qe"),
+    "year": ("year", "yearly", "annual", "y", "ys", "ye", "a"),
+}
+
+
+def normalize_freq(freq: Any) -> str | None:
+    """A period's name (``"quarter"``) from any alias the core accepts (``"Q"``, ``"QS"``,
+    ``"quarterly"``); None when it is none.
+
+    >>> normalize_freq("Q"), normalize_freq("month"), normalize_freq("fortnight")
+    ('quarter', 'month', None)
+    """
+    if not isinstance(freq, str):
+        return None
+    lower = freq.strip().lower()
+    return next((name for name, aliases in _FREQ_ALIASES.items() if lower in aliases), None)
+
 
 _PANDAS_FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 

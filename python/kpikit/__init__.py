@@ -7,6 +7,7 @@ and segment, rates as fractions, money in the input's unit.
 # No `from __future__ import annotations` here: it would bind the name `annotations` in the
 # package namespace, which exports the public API only.
 from . import _kpikit, clv, datasets, formulas, plot
+from ._checkins import history
 from .activity import active_users, lifecycle, stickiness
 from .catalog import catalog, metric, register_metric
 from .check import CheckResult, check
@@ -74,6 +75,7 @@ __all__ = [
     "Report",
     "load_spec",
     "Spec",
+    "history",
     # Data integrity checks.
     "check",
     "CheckResult",

@@ -5,7 +5,10 @@
   declaring its sources and KPIs (:func:`kpikit.load_spec`);
 * ``kpikit report --demo -o report.html``: the same for the built-in demo company;
 * ``kpikit demo``: the demo company's executive scorecard, printed (the figures of the report's
-  scorecard).
+  scorecard);
+* ``kpikit history SPEC.toml``: the check-ins ``kpikit report SPEC.toml`` recorded (each run
+  records every KPI's period, value, target, status and note in ``SPEC.checkins/`` beside the
+  spec; ``--no-history`` skips it, ``--history DIR`` records elsewhere, also for ``--demo``).
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def _check_output(output: str) -> Path:
     return path
 
 
-def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool) -> None:
+def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool,
+           history: str | None = None, no_history: bool = False) -> None:
     """Write the report of a spec (or of the demo company) and print its scorecard."""
     from .exceptions import KpikitError
     from .report import report as make_report
@@ -113,12 +117,12 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
         company = Sources.demo(seed=seed, scale=scale)
         # The demo company's "today" is the last day of its data, so its freshness is judged there.
         result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet,
-                             currency=DEMO_CURRENCY)
+                             currency=DEMO_CURRENCY, history=None if no_history else history)
     else:
         assert spec is not None
         loaded = load_spec(spec)
         try:
-            result = loaded.report(progress=not quiet)
+            result = loaded.report(progress=not quiet, history=None if no_history else (history or True))
         except KpikitError as e:
             # Placed in the spec: the line of the KPI the problem names, else the spec file.
             message = " ".join(str(e).split())
@@ -133,6 +137,22 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
     print()
     print(_printable(f"report written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, "
                      f"{len(result.sections)} sections) in {time.perf_counter() - started:.1f} s"))
+
+
+def history(spec: str) -> None:
+    """Print the check-ins recorded for a spec (or in a store directory), oldest first."""
+    from ._checkins import describe, store_for
+    from ._checkins import history as read_history
+
+    store = store_for(spec) if spec.lower().endswith(".toml") else Path(spec)
+    frame = read_history(store)
+    if frame.empty:
+        print(_printable(f"no check-ins in {store}: `kpikit report {spec}` records one per run"))
+        return
+    days = frame["as_of"].nunique()
+    print(_printable(f"{days} check-in{'s' * (days != 1)} in {store}:"))
+    for line in describe(frame):
+        print(" " + _printable(line))
 
 
 def _fail(lines: list[str]) -> int:
@@ -160,15 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     p_report.add_argument("--scale", type=float, default=1.0, help="demo company scale (1 ≈ 10⁶ events)")
     p_report.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
     p_report.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p_report.add_argument("--history", metavar="DIR", help="the check-in store to record this run in (default for a "
+                          "spec: SPEC.checkins beside it; none for --demo)")
+    p_report.add_argument("--no-history", action="store_true", help="do not record this run as a check-in")
+    p_history = sub.add_parser("history", help="list the check-ins the reports of a spec recorded")
+    p_history.add_argument("spec", help="the spec (TOML), or a check-in store directory")
     args = parser.parse_args(argv)
-    where = args.spec if args.command == "report" and args.spec else "kpikit"
+    where = args.spec if args.command in ("report", "history") and args.spec else "kpikit"
     try:
         if args.command == "demo":
             demo(args.seed, args.scale)
         elif args.command == "report":
             if (args.spec is None) == (not args.demo):
                 parser.error("report: give a spec file or --demo (not both)")
-            report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet)
+            report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet, args.history, args.no_history)
+        elif args.command == "history":
+            history(args.spec)
     except _OutputError as e:
         return _fail([f"{args.output}: -o: {e}"])
     except KpikitError as e:

@@ -156,6 +156,7 @@ def report(
     freq: str = "month",
     progress: bool = False,
     currency: str | None = None,
+    history: str | Path | None = None,
 ) -> Report:
     """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
 
@@ -184,6 +185,12 @@ def report(
     currency : str, optional
         The ISO 4217 code of the sources' money (``"USD"``, ``"EUR"``): amounts are shown with
         its symbol and thousands separators.
+    history : path, optional
+        A check-in store (a directory; :func:`kpikit.history`): the run records every KPI's
+        period, value, target, status and note there as the check-in of its as-of day
+        (replacing an earlier run of the same day), and the report gains "Since the last
+        check-in" (status changes, values moved, targets changed, notes added, each KPI's
+        status at every check-in).
 
     Examples
     --------
@@ -296,6 +303,17 @@ def report(
             sections += ["retention", "active_users"]
         else:
             skipped["retention"] = skipped["active_users"] = "no events source"
+
+    if history is not None:
+        from ._checkins import checkin, record, render_changes
+        from ._checkins import history as read_history
+
+        day = end if end is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
+        now = checkin(result.rows, day, result.notes)
+        past = read_history(history)
+        sections.insert(2, "since_last_checkin")
+        parts.insert(2, f"<h2>Since the last check-in</h2>{render_changes(past, now, day, code)}")
+        record(history, now)
 
     notes = _notes(result)
     if notes:

@@ -41,7 +41,8 @@ class ScorecardResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per KPI: kpi, metric, owner, cadence, period, period_label (the period as
         people read it: "Q3 2026", "Oct 2026"), value, previous, change, improved, target,
-        attainment, status, unit, ci_low, ci_high (the 95 % interval of the value, where the
+        target_rule (value, range, or previous: the period before), attainment, status, unit,
+        ci_low, ci_high (the 95 % interval of the value, where the
         metric has one), significant (the change is significant at 5 %; null without counts),
         anomaly (a sudden spike or drop), north_star, reason (why a KPI has no data),
         incomplete_period and incomplete_value (the latest period that is not complete yet,
@@ -106,8 +107,9 @@ class Scorecard:
         declared = {role: getattr(sources, role)[1] for role in roles}
         for kpi in self.kpis:
             m = metric(kpi.metric)
+            rule = "previous" if isinstance(kpi.target, str) else "range" if isinstance(kpi.target, tuple) else "value"
             base = {"kpi": kpi.label, "metric": m.id, "owner": kpi.owner, "cadence": kpi.cadence, "unit": m.unit,
-                    "north_star": kpi.label == self.north_star}
+                    "target_rule": rule, "north_star": kpi.label == self.north_star}
             if checks is not None:
                 base["data_check"] = _worst([checks.status(r) for r in m.inputs if r in roles])
             lacking = [r for r in m.inputs if r not in roles]

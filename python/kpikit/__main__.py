@@ -141,8 +141,7 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
 
 def history(spec: str) -> None:
     """Print the check-ins recorded for a spec (or in a store directory), oldest first."""
-    from ._checkins import describe, store_for
-    from ._checkins import history as read_history
+    from ._checkins import describe, history as read_history, store_for
 
     store = store_for(spec) if spec.lower().endswith(".toml") else Path(spec)
     frame = read_history(store)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._render import STATUS_COLOURS, format_value
+from ._render import STATUS_COLOURS, format_value, records
 from .exceptions import ParameterError
 
 __all__ = ["COLUMNS", "changes", "checkin", "describe", "history", "record", "render_changes", "store_for"]
@@ -51,7 +51,7 @@ def checkin(rows: pd.DataFrame, as_of: Any, notes: dict[str, dict[str, str]]) ->
     day = pd.Timestamp(as_of).normalize()
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     out = []
-    for r in rows.itertuples(index=False):
+    for r in records(rows):
         target = r.target
         low, high = (float(target[0]), float(target[1])) if isinstance(target, tuple) else (float("nan"), float("nan"))
         single = float("nan") if isinstance(target, tuple) else float(target)
@@ -131,7 +131,8 @@ def history(where: str | Path) -> pd.DataFrame:
                                           else "float64" if c.startswith(("value", "target")) else "object")
                              for c in COLUMNS})
     frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
-    return frame.reindex(columns=COLUMNS).sort_values(["as_of"], kind="stable").reset_index(drop=True)
+    ordered: pd.DataFrame = frame.reindex(columns=COLUMNS).sort_values(["as_of"], kind="stable").reset_index(drop=True)
+    return ordered
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -163,7 +164,8 @@ def changes(previous: pd.DataFrame, current: pd.DataFrame, currency: str | None 
     """
     before = previous.set_index("kpi")
     rows = []
-    for _, now in current.iterrows():
+    now: Any
+    for now in (row for _, row in current.iterrows()):
         kpi = now["kpi"]
         if kpi not in before.index:
             rows.append({"kpi": kpi, "kind": "added", "before": "", "after": now["status"].replace("_", " "),
@@ -186,7 +188,7 @@ def changes(previous: pd.DataFrame, current: pd.DataFrame, currency: str | None 
         if isinstance(now["note"], str) and now["note"] and now["note"] != was["note"]:
             rows.append({"kpi": kpi, "kind": "note", "before": was["note"] if isinstance(was["note"], str) else "",
                          "after": now["note"], "text": f"note: {now['note']}"})
-    for kpi in before.index.difference(current["kpi"]):
+    for kpi in before.index.difference(list(current["kpi"])):
         rows.append({"kpi": kpi, "kind": "removed", "before": before.loc[kpi, "status"].replace("_", " "), "after": "",
                      "text": "no longer on the scorecard"})
     return pd.DataFrame(rows, columns=["kpi", "kind", "before", "after", "text"])
@@ -201,7 +203,7 @@ def render_changes(past: pd.DataFrame, current: pd.DataFrame, as_of: pd.Timestam
     last_day = earlier["as_of"].max()
     listed = changes(earlier[earlier["as_of"] == last_day], current, currency)
     items = "".join(f"<li class='change-{c.kind}'><b>{html.escape(c.kpi)}</b>: {html.escape(c.text)}</li>"
-                    for c in listed.itertuples(index=False))
+                    for c in records(listed))
     head = (f"<p>Since the last check-in, as of {last_day.day} {last_day:%B %Y}: "
             f"{len(listed)} change{'s' * (len(listed) != 1)}.</p>")
     body = f"<ul class='changes'>{items}</ul>" if items else "<p class='meta'>Nothing changed.</p>"
@@ -209,7 +211,7 @@ def render_changes(past: pd.DataFrame, current: pd.DataFrame, as_of: pd.Timestam
     days = sorted(earlier["as_of"].unique())
     by = earlier.set_index(["kpi", "as_of"])["status"]
     cells = []
-    for r in current.itertuples(index=False):
+    for r in records(current):
         dots = []
         for d in days:
             s = by.get((r.kpi, d))
@@ -236,10 +238,11 @@ def describe(frame: pd.DataFrame) -> list[str]:
     lines = []
     for day, group in frame.groupby("as_of", sort=True):
         counts = group["status"].value_counts()
-        statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items())
-        recorded = pd.Timestamp(group["recorded_at"].max())
+        statuses = ", ".join(f"{n} {str(s).replace('_', ' ')}" for s, n in counts.items())
+        recorded: Any = pd.Timestamp(group["recorded_at"].max())
         notes = int(group["note"].notna().sum())
-        lines.append(f"{pd.Timestamp(day):%Y-%m-%d}  {len(group)} KPIs: {statuses}"
+        when: Any = day
+        lines.append(f"{pd.Timestamp(when):%Y-%m-%d}  {len(group)} KPIs: {statuses}"
                      f"{f'; {notes} note' + 's' * (notes != 1) if notes else ''} (recorded {recorded:%Y-%m-%d %H:%M} UTC)")
     return lines
 

@@ -198,8 +198,9 @@ def metric_history(
     out = run(m.function)
     r = recipe(m.function)
     window = None
-    if r is not None and r.source == "leads" and getattr(sources, "leads", None) is not None:
-        window = parse_window(sources.leads[1].get("window"))
+    leads = getattr(sources, "leads", None)
+    if r is not None and r.source == "leads" and leads is not None:
+        window = parse_window(leads[1].get("window"))
     # A conversion cohort whose window has not elapsed yet is still converting: its rates, later
     # steps and times to convert are not final, so only complete cohorts count (entries are).
     first_step_only = "step" in out.columns and bool((out["step"] == 1).all())

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ._kpikit import __version__ as _version
-from ._render import STATUS_COLOURS, check_currency, format_value, period_label
+from ._render import STATUS_COLOURS, check_currency, format_value
 from .exceptions import ParameterError
 from .scorecard import Scorecard, ScorecardResult
 from .sources import Sources
@@ -305,8 +305,7 @@ def report(
             skipped["retention"] = skipped["active_users"] = "no events source"
 
     if history is not None:
-        from ._checkins import checkin, record, render_changes
-        from ._checkins import history as read_history
+        from ._checkins import checkin, history as read_history, record, render_changes
 
         day = end if end is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
         now = checkin(result.rows, day, result.notes)

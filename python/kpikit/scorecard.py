@@ -277,7 +277,7 @@ def _render_html(result: ScorecardResult) -> str:
             check = " <span style='color:#c92a2a' title='a source of this KPI failed its data check'>⚠ data check failed</span>"
         reason = (f"<div class='sub'>{html.escape(r.reason)}</div>" if isinstance(r.reason, str) and r.reason else "")
         weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
-        value = (f"<span style='color:#868e96'>no data</span>" if r.value != r.value
+        value = ("<span style='color:#868e96'>no data</span>" if r.value != r.value
                  else format_value(r.value, r.unit, money))
         body.append(
             f"<tr class='status-{r.status}' style='border-top:1px solid #e9ecef;{weight}'>"

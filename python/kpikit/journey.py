@@ -207,17 +207,18 @@ def _render_html(result: JourneyResult) -> str:
             money = result.currency
             prev = format_value(r["previous"], r["unit"], money)
             label = r["period_label"] if isinstance(r["period_label"], str) else "no complete period"
+            before = f"was {prev}" if prev != "–" else ""
             lines.append(
-                f"<tr><td style='padding:2px 6px'>{html.escape(str(r['name']))}"
+                f"<tr><td style='padding:2px 4px'>{html.escape(str(r['name']))}"
                 f"<div class='period' style='color:#868e96;font-size:85%'>{html.escape(label)}</div></td>"
-                f"<td style='padding:2px 6px;text-align:right'><b>{format_value(r['value'], r['unit'], money)}</b></td>"
-                f"<td style='padding:2px 4px'>{_arrow(r)}</td>"
-                f"<td style='padding:2px 6px;color:#868e96;text-align:right'>{prev}</td></tr>"
+                f"<td style='padding:2px 4px;text-align:right;white-space:nowrap;vertical-align:top'>"
+                f"<b>{format_value(r['value'], r['unit'], money)}</b> {_arrow(r)}"
+                f"<div style='color:#868e96;font-size:85%'>{before}</div></td></tr>"
             )
         cells.append(
-            f"<div class='stage' style='border:{border};padding:6px;flex:1 1 220px;min-width:0'>"
+            f"<div class='stage' style='border:{border};padding:6px;flex:1 1 250px;min-width:0'>"
             f"<div style='font-weight:bold;text-transform:capitalize'>{stage}</div>"
-            f"<table style='font-size:90%'>{''.join(lines) or _EMPTY}</table></div>"
+            f"<table style='font-size:90%;width:100%'>{''.join(lines) or _EMPTY}</table></div>"
         )
     notes = "".join(
         f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
@@ -231,9 +232,9 @@ def _render_html(result: JourneyResult) -> str:
     return (
         f"<div class='journey'><div style='font-weight:bold'>{html.escape(title)}</div>"
         "<div class='stages' style='display:flex;flex-wrap:wrap;gap:4px;align-items:stretch'>"
-        + "<div class='between' style='align-self:center;color:#868e96'>→</div>".join(cells)
+        + "<div class='between' style='align-self:center;color:#868e96;width:10px;font-size:80%'>→</div>".join(cells)
         + "</div>"
-        "<div style='color:#868e96;font-size:85%'>value ▲▼ against the period before (right, grey); green = the "
+        "<div style='color:#868e96;font-size:85%'>value ▲▼ against the period before (grey, under it); green = the "
         "favourable way; * = significant change (two-proportion test, 5 %). A funnel cohort counts once its "
         "conversion window has closed.</div>" + notes + "</div>"
     )

@@ -265,7 +265,7 @@ def _render_html(result: ScorecardResult) -> str:
         note_html = f"<div class='note'>✎ {html.escape(note)}</div>" if note else ""
         ci = ""
         if r.ci_low == r.ci_low and r.ci_high == r.ci_high:
-            ci = f"<div class='sub'>95 % CI {format_value(r.ci_low, r.unit, money)} – {format_value(r.ci_high, r.unit, money)}</div>"
+            ci = f"<div class='sub ci'>95 % CI {format_value(r.ci_low, r.unit, money)} – {format_value(r.ci_high, r.unit, money)}</div>"
         partial = ""
         if pd.notna(r.incomplete_period):
             partial = (f"<div class='sub incomplete' title='not complete yet: not judged'>{period_label(r.incomplete_period, r.cadence)} so far: "
@@ -278,7 +278,7 @@ def _render_html(result: ScorecardResult) -> str:
         reason = (f"<div class='sub'>{html.escape(r.reason)}</div>" if isinstance(r.reason, str) and r.reason else "")
         weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
         value = ("<span style='color:#868e96'>no data</span>" if r.value != r.value
-                 else format_value(r.value, r.unit, money))
+                 else f"<span style='white-space:nowrap'>{format_value(r.value, r.unit, money)}</span>")
         body.append(
             f"<tr class='status-{r.status}' style='border-top:1px solid #e9ecef;{weight}'>"
             f"<td style='padding:4px 8px'><b>{html.escape(r.kpi)}</b>{star}{note_html}</td>"

@@ -156,10 +156,11 @@ def _headline(result: ScorecardResult) -> str:
         r = star.iloc[0]
         money = result.currency
         target = "better than the period before" if r["target"] != r["target"] else format_value(r["target"], r["unit"], money)
+        figure = (f"no data ({html.escape(str(r['reason']))})" if r["value"] != r["value"] else
+                  f"{format_value(r['value'], r['unit'], money)} in {html.escape(r['period_label'])}")
         lead = (
             f"<div style='font-size:130%;margin:8px 0'>★ North star — <b>{html.escape(r['kpi'])}</b>: "
-            f"{format_value(r['value'], r['unit'], money)} in {html.escape(r['period_label'])} "
-            f"(target {target}, {r['status'].replace('_', ' ')})</div>"
+            f"{figure} (target {target}, {r['status'].replace('_', ' ')})</div>"
         )
     return lead + f"<div>{chips}</div>"
 

@@ -262,20 +262,20 @@ def _render_html(result: ScorecardResult) -> str:
         target = "better than the period before" if r.target != r.target else format_value(r.target, r.unit, money)
         history = result.histories[r.kpi]["value"].tolist()
         note = note_for(result.notes.get(r.kpi, {}), r.period, r.cadence)
-        note_html = f"<div class='note'>✎ {html.escape(note)}</div>" if note else ""
+        note_html = f"<div class='note' style='color:#495057;font-size:85%'>✎ {html.escape(note)}</div>" if note else ""
         ci = ""
         if r.ci_low == r.ci_low and r.ci_high == r.ci_high:
-            ci = f"<div class='sub ci'>95 % CI {format_value(r.ci_low, r.unit, money)} – {format_value(r.ci_high, r.unit, money)}</div>"
+            ci = f"<div class='sub ci' style='color:#868e96;font-size:80%'>95 % CI {format_value(r.ci_low, r.unit, money)} – {format_value(r.ci_high, r.unit, money)}</div>"
         partial = ""
         if pd.notna(r.incomplete_period):
-            partial = (f"<div class='sub incomplete' title='not complete yet: not judged'>{period_label(r.incomplete_period, r.cadence)} so far: "
+            partial = (f"<div class='sub incomplete' style='color:#868e96;font-size:80%;font-style:italic' title='not complete yet: not judged'>{period_label(r.incomplete_period, r.cadence)} so far: "
                        f"{format_value(r.incomplete_value, r.unit, money)} (incomplete)</div>")
         anomaly = (" <span style='color:#c92a2a' title='sudden spike or drop: modified z-score over the trailing periods "
                    "above 3.5'>⚠ anomaly</span>") if is_true(r.anomaly) else ""
         check = ""
         if "data_check" in rows.columns and isinstance(r.data_check, str) and r.data_check == "failed":
             check = " <span style='color:#c92a2a' title='a source of this KPI failed its data check'>⚠ data check failed</span>"
-        reason = (f"<div class='sub'>{html.escape(r.reason)}</div>" if isinstance(r.reason, str) and r.reason else "")
+        reason = (f"<div class='sub' style='color:#868e96;font-size:80%'>{html.escape(r.reason)}</div>" if isinstance(r.reason, str) and r.reason else "")
         weight = "font-size:110%;background:#f8f9fa" if r.north_star else ""
         value = ("<span style='color:#868e96'>no data</span>" if r.value != r.value
                  else f"<span style='white-space:nowrap'>{format_value(r.value, r.unit, money)}</span>")

@@ -546,7 +546,8 @@ def retention_heatmap(table: Any, /, *, value: str | None = None, ax: Any = None
 
 def active_users(table: Any, /, *, ax: Any = None) -> Any:
     """DAU, WAU and MAU over time, with the stickiness ratio DAU/MAU = DAU ÷ MAU on a second
-    axis (in %). Other window columns of the table are drawn too.
+    axis (in %; for daily data its 7-day mean, from the first full 30-day window). Other window
+    columns of the table are drawn too.
 
     Examples
     --------
@@ -575,14 +576,17 @@ def active_users(table: Any, /, *, ax: Any = None) -> Any:
     if "dau_mau" in f.columns:
         ratio = f["dau_mau"].astype(float).to_numpy() * 100
         daily = len(x) > 1 and (x.diff().median() == pd.Timedelta(days=1))
+        label = "DAU/MAU (right, %)"
         if daily:
             # The first 29 days' MAU window is not full yet (windows at the start cover only the
-            # days the data has): their ratio starts at 100 % and means nothing.
-            ratio = np.where(x < x.min() + pd.Timedelta(days=29), np.nan, ratio)
+            # days the data has): their ratio starts at 100 % and means nothing. Weekends swing
+            # the daily ratio by a factor of three: the line is its 7-day mean.
+            ratio = pd.Series(np.where(x < x.min() + pd.Timedelta(days=29), np.nan, ratio)).rolling(7).mean().to_numpy()
+            label = "DAU/MAU, 7-day mean (right, %)"
         right = ax.twinx()
-        line = right.plot(x, ratio, color="#868e96", linestyle=":", label="DAU/MAU (right, %)")
+        line = right.plot(x, ratio, color="#495057", linestyle="--", linewidth=1.2, label=label)
         right.set_ylabel("DAU/MAU (%)")
-        handles, names = handles + line, [*names, "DAU/MAU (right, %)"]
+        handles, names = handles + line, [*names, label]
     ax.legend(handles, names, fontsize=8, loc="upper left")
     _date_axis(ax)
     return ax

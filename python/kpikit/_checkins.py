@@ -79,7 +79,13 @@ def record(store: str | Path, frame: pd.DataFrame) -> Path:
     if directory.exists() and not directory.is_dir():
         raise ParameterError(f"history: {str(directory)!r} is not a directory; the check-ins are a directory of "
                              "as_of=….parquet files")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".checkin-", delete=True)
+        probe.close()
+    except OSError as e:
+        raise ParameterError(f"history: cannot record the check-in in {str(directory)!r}: "
+                             f"{e.strerror or type(e).__name__} (kpikit report --no-history skips it)") from None
     day = pd.Timestamp(frame["as_of"].iloc[0])
     table = pa.Table.from_pandas(frame, preserve_index=False)
     target = directory / f"{_PREFIX}{day:%Y-%m-%d}.parquet"

@@ -301,9 +301,13 @@ def report(
     verdict = (f"<p style='color:#c92a2a'>⚠ Failed: {', '.join(failed)} — KPIs reading these sources are marked "
                "in the scorecard.</p>" if failed else "")
     checked = checks._repr_html_()
-    if end is not None and checks.as_of is not None and pd.Timestamp(checks.as_of).normalize() == end.normalize():
-        # The report states its as-of date once, at the top.
-        checked = checked.replace(f"<div style='color:#495057'>Data checks as of {checks.as_of:%Y-%m-%d}</div>", "")
+    if checks.as_of is not None:
+        # The report states its as-of date once, at the top; freshness judged on another day
+        # (today, when the report has no as_of) says so in words.
+        day = pd.Timestamp(checks.as_of)
+        same = end is not None and day.normalize() == end.normalize()
+        caption = "" if same else f"<p class='meta'>Freshness judged on {day.day} {day:%B %Y} (today).</p>"
+        checked = checked.replace(f"<div style='color:#495057'>Data checks as of {day:%Y-%m-%d}</div>", caption)
     parts.append(_section("data_checks", "Data checks", f"{verdict}<div class='scroll'>{checked}</div>"))
 
     view = None
@@ -401,7 +405,7 @@ def report(
         past = read_history(history)
         sections.insert(2, "since_last_checkin")
         parts.insert(2, _section("since_last_checkin", "Since the last check-in", render_changes(past, now, day, code)))
-        record(history, now)
+        record(history, now)  # after the report is built: a failed run records nothing
 
     notes = _notes(result)
     if notes:

@@ -34,6 +34,8 @@ def test_periods_are_written_as_people_read_them() -> None:
 
 def test_the_as_of_date_is_stated_once_and_no_period_is_a_bare_iso_month(demo_report: kpikit.Report) -> None:
     assert demo_report.html.count("As of 31 October 2026") == 1
+    assert "data checks as of" not in demo_report.html.lower()
+    assert "Freshness judged on" in demo_report.html  # no as_of given: freshness is judged today
     rows = demo_report.scorecard.to_frame().set_index("kpi")
     assert rows.loc["NPS", "period_label"] == "Q3 2026" and rows.loc["Customer churn", "period_label"] == "Oct 2026"
     # Neither "2026-07" nor "month of 2026-10-01": every shown period is a label.

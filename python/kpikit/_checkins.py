@@ -81,8 +81,8 @@ def record(store: str | Path, frame: pd.DataFrame) -> Path:
                              "as_of=….parquet files")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".checkin-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".checkin-"):
+            pass  # the store takes files
     except OSError as e:
         raise ParameterError(f"history: cannot record the check-in in {str(directory)!r}: "
                              f"{e.strerror or type(e).__name__} (kpikit report --no-history skips it)") from None

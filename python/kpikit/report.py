@@ -274,6 +274,7 @@ def report(
 
     from . import plot
     from .activity import active_users
+    from ._history import parse_window
     from .check import check
     from .funnel import funnel_from_stages
     from .journey import journey
@@ -357,6 +358,12 @@ def report(
                 cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month", output="pandas")
                 if window is None:  # no window: no cohort is ever complete (null), every lead so far counts
                     cohorts = cohorts.drop(columns="complete", errors="ignore")
+                elif end is not None:
+                    # Complete as of the report's day, as the scorecard and journey count them
+                    # (docs/conventions.md#kpis), not as of the data's last day.
+                    ends = pd.to_datetime(cohorts["period"]) + pd.DateOffset(months=1) + parse_window(window)
+                    cutoff = end.normalize() + pd.Timedelta(days=1)
+                    cohorts = cohorts.assign(complete=cohorts["complete"].fillna(False).astype(bool) & (ends <= cutoff))
                 within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
                           if window is not None else "no conversion window: every lead so far")
                 alt = _funnel_alt(cohorts, stages)
@@ -373,6 +380,11 @@ def report(
 
             def retention_section() -> str:
                 triangle = retention(table, user=cols["user"], time=cols["time"], freq="month", output="pandas")
+                if end is not None:  # periods that have ended by the report's day only
+                    c = pd.to_datetime(triangle["cohort"])
+                    month = c.dt.year * 12 + c.dt.month - 1 + triangle["period_number"]
+                    last = end.normalize() + pd.Timedelta(days=1)
+                    triangle = triangle[month + 1 <= last.year * 12 + last.month - 1].reset_index(drop=True)
                 first = triangle[triangle["period_number"] == 1]
                 mean = (float(first["retained"].sum()) / float(first["cohort_size"].sum())
                         if "retained" in first and "cohort_size" in first and first["cohort_size"].sum() else float("nan"))
@@ -384,6 +396,8 @@ def report(
 
             def activity_section() -> str:
                 activity = active_users(table, user=cols["user"], time=cols["time"], freq="day", output="pandas")
+                if end is not None:
+                    activity = activity[pd.to_datetime(activity["period"]) <= end].reset_index(drop=True)
                 alt = "Daily, weekly and monthly active users, and DAU/MAU."
                 if len(activity):
                     last = activity.iloc[-1]

@@ -135,3 +135,20 @@ def test_trend_charts_hatch_the_incomplete_period(demo_report: kpikit.Report) ->
     ax = kpikit.plot.kpi_trend(demo_report.scorecard, "Customer churn")  # October is complete
     assert not [p for p in ax.patches if p.get_hatch()]
     plt.close(ax.figure)
+
+
+def test_an_earlier_as_of_ends_every_section_there() -> None:
+    sources = kpikit.Sources.demo(scale=SCALE)
+    r = kpikit.report(sources, as_of="2026-06-30", currency="USD")
+    alts = dict(re.findall(r"<section id='(\w+)'><h2>[^<]*</h2>(?:<p class='meta'>[^<]*</p>)?<img class=\"chart\" alt=\"([^\"]*)\"",
+                           r.html))
+    assert "In Jun 2026: ending MRR $" in alts["mrr_movements"] and "On 30 Jun 2026:" in alts["active_users"]
+    # Cohorts: the last is June's (its month 0), 20 of them from Nov 2024.
+    assert "(20 cohorts)" in alts["retention"]
+    # The funnel counts the cohorts whose 90 days had passed by 30 June: those of March or before.
+    leads, lc = sources.leads
+    f = kpikit.funnel_from_stages(leads, stages=lc["stages"], window=lc["window"], freq="month")
+    visited = f[(f.step == 1) & (pd.to_datetime(f.period) <= pd.Timestamp("2026-03-01"))].entered.sum()
+    assert f"{visited:,} visited" in alts["funnel"]
+    rows = r.scorecard.to_frame().set_index("kpi")
+    assert rows.loc["Customer churn", "period_label"] == "Jun 2026" and rows.loc["NPS", "period_label"] == "Q2 2026"

@@ -273,8 +273,8 @@ def report(
         raise ParameterError("kpikit.report draws its charts with matplotlib: pip install 'kpikit[plot]'") from e
 
     from . import plot
-    from .activity import active_users
     from ._history import parse_window
+    from .activity import active_users
     from .check import check
     from .funnel import funnel_from_stages
     from .journey import journey

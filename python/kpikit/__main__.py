@@ -117,12 +117,12 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
         company = Sources.demo(seed=seed, scale=scale)
         # The demo company's "today" is the last day of its data, so its freshness is judged there.
         result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet,
-                             currency=DEMO_CURRENCY, history=None if no_history else history)
+                             currency=DEMO_CURRENCY, checkins=None if no_history else history)
     else:
         assert spec is not None
         loaded = load_spec(spec)
         try:
-            result = loaded.report(progress=not quiet, history=None if no_history else (history or True))
+            result = loaded.report(progress=not quiet, checkins=None if no_history else (history or True))
         except KpikitError as e:
             # Placed in the spec: the line of the KPI the problem names, else the spec file.
             message = " ".join(str(e).split())

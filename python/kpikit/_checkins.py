@@ -101,10 +101,10 @@ def record(store: str | Path, frame: pd.DataFrame) -> Path:
     return target
 
 
-def history(where: str | Path) -> pd.DataFrame:
+def history(path: str | Path) -> pd.DataFrame:
     """Every check-in recorded by ``kpikit report``, one row per KPI and check-in, oldest first.
 
-    ``where`` is the spec (``"kpis.toml"``: its store ``kpis.checkins/`` beside it) or the
+    ``path`` is the spec (``"kpis.toml"``: its store ``kpis.checkins/`` beside it) or the
     store directory. Columns: as_of (the check-in's day), recorded_at (UTC), kpi, metric,
     owner, cadence, period, period_label, unit, value, target_rule (value, range or previous),
     target (or target_low and target_high for a range; for ``"previous"`` the value before, or
@@ -119,8 +119,8 @@ def history(where: str | Path) -> pd.DataFrame:
     >>> import tempfile, kpikit
     >>> store = tempfile.mkdtemp()
     >>> card = kpikit.Scorecard([kpikit.KPI("customer_churn_rate", target=0.02, name="Churn")])
-    >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), card, as_of="2026-09-30", history=store)
-    >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), card, as_of="2026-10-31", history=store)
+    >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), card, as_of="2026-09-30", checkins=store)
+    >>> r = kpikit.report(kpikit.Sources.demo(scale=0.05), card, as_of="2026-10-31", checkins=store)
     >>> kpikit.history(store)[["as_of", "kpi", "period_label"]]
            as_of   kpi period_label
     0 2026-09-30  Churn     Sep 2026
@@ -128,7 +128,7 @@ def history(where: str | Path) -> pd.DataFrame:
     """
     import pyarrow.parquet as pq
 
-    directory = _store(where)
+    directory = _store(path)
     if directory.exists() and not directory.is_dir():
         raise ParameterError(f"{str(directory)!r} is not a check-in store (a directory of as_of=….parquet files)")
     files = sorted(directory.glob(f"{_PREFIX}*.parquet")) if directory.is_dir() else []

@@ -222,7 +222,7 @@ def report(
     freq: str = "month",
     progress: bool = False,
     currency: str | None = None,
-    history: str | Path | None = None,
+    checkins: str | Path | None = None,
 ) -> Report:
     """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
 
@@ -251,7 +251,7 @@ def report(
     currency : str, optional
         The ISO 4217 code of the sources' money (``"USD"``, ``"EUR"``): amounts are shown with
         its symbol and thousands separators.
-    history : path, optional
+    checkins : path, optional
         A check-in store (a directory; :func:`kpikit.history`): the run records every KPI's
         period, value, target, status and note there as the check-in of its as-of day
         (replacing an earlier run of the same day), and the report gains "Since the last
@@ -411,15 +411,15 @@ def report(
         else:
             skipped["retention"] = skipped["active_users"] = "no events source"
 
-    if history is not None:
+    if checkins is not None:
         from ._checkins import checkin, history as read_history, record, render_changes
 
         day = end if end is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
         now = checkin(result.rows, day, result.notes)
-        past = read_history(history)
+        past = read_history(checkins)
         sections.insert(2, "since_last_checkin")
         parts.insert(2, _section("since_last_checkin", "Since the last check-in", render_changes(past, now, day, code)))
-        record(history, now)  # after the report is built: a failed run records nothing
+        record(checkins, now)  # after the report is built: a failed run records nothing
 
     notes = _notes(result)
     if notes:

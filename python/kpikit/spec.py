@@ -110,16 +110,16 @@ class Spec:
     #: The ISO code of the sources' money (``currency = "EUR"``).
     currency: str | None = None
 
-    def report(self, *, progress: bool = False, history: Any = None) -> Any:
-        """The spec's report (:func:`kpikit.report`); with ``history`` (a store directory, or
+    def report(self, *, progress: bool = False, checkins: Any = None) -> Any:
+        """The spec's report (:func:`kpikit.report`); with ``checkins`` (a store directory, or
         True for the spec's own, ``<spec>.checkins`` beside it) the run is recorded as a
         check-in there."""
         from ._checkins import store_for
         from .report import report
 
-        store = store_for(self.path) if history is True else (history or None)
+        store = store_for(self.path) if checkins is True else (checkins or None)
         return report(self.sources, self.scorecard, title=self.title, as_of=self.as_of, freq=self.freq,
-                      progress=progress, currency=self.currency, history=store)
+                      progress=progress, currency=self.currency, checkins=store)
 
 
 class _Locator:

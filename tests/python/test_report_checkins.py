@@ -195,6 +195,6 @@ def test_no_history_and_empty_stores(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_a_store_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(kpikit.ParameterError, match=r"cannot record the check-in .*--no-history"):
-        kpikit.report(kpikit.Sources.demo(scale=0.05), as_of="2026-10-31", history=tmp_path / "file" / "store")
+        kpikit.report(kpikit.Sources.demo(scale=0.05), as_of="2026-10-31", checkins=tmp_path / "file" / "store")
     spec = tmp_path / "kpis.toml"
     assert main(["history", str(spec)]) == 0

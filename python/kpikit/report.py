@@ -174,8 +174,8 @@ def _notes(result: ScorecardResult) -> str:
 
 
 # Screen: a column of at most 1100 px with a margin; below 600 px (a phone, 390 px) the
-# scorecard drops its owner and trend columns and wide tables scroll inside their box, never the
-# page. Print (A4): each section starts a page, and no chart, table row or journey stage is cut.
+# scorecard drops its owner, change and trend columns and shows the period under the KPI's name,
+# and wide tables scroll inside their box, never the page. Print (A4): each section starts a page, and no chart, table row or journey stage is cut.
 _STYLE = """
 *{box-sizing:border-box}
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;padding:0 20px;
@@ -188,8 +188,9 @@ h1{font-size:1.6em;margin-bottom:0} h2{font-size:1.2em;border-bottom:1px solid #
 @media (max-width:600px){
  body{margin:12px auto;padding:0 10px}
  h1{font-size:1.3em}
- .scorecard th:nth-child(2),.scorecard td:nth-child(2),.scorecard th:nth-child(6),.scorecard td:nth-child(6),
- .scorecard th:nth-child(8),.scorecard td:nth-child(8){display:none}
+ .scorecard th:nth-child(2),.scorecard td:nth-child(2),.scorecard th:nth-child(3),.scorecard td:nth-child(3),
+ .scorecard th:nth-child(6),.scorecard td:nth-child(6),.scorecard th:nth-child(8),.scorecard td:nth-child(8){display:none}
+ .scorecard .period-inline{display:block!important}
  .scorecard{font-size:85%} .scorecard td,.scorecard th{padding:3px 3px!important} .scorecard .ci{display:none}
  .journey .between{display:none}
 }

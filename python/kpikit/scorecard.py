@@ -281,7 +281,10 @@ def _render_html(result: ScorecardResult) -> str:
                  else f"<span style='white-space:nowrap'>{format_value(r.value, r.unit, money)}</span>")
         body.append(
             f"<tr class='status-{r.status}' style='border-top:1px solid #e9ecef;{weight}'>"
-            f"<td style='padding:4px 8px'><b>{html.escape(r.kpi)}</b>{star}{note_html}</td>"
+            f"<td style='padding:4px 8px'><b>{html.escape(r.kpi)}</b>{star}"
+            # The period again, shown under the name where the period column is hidden (a phone).
+            f"<div class='period-inline' style='display:none;color:#868e96;font-size:85%'>{html.escape(r.period_label)}</div>"
+            f"{note_html}</td>"
             f"<td style='padding:4px 8px'>{html.escape(r.owner if isinstance(r.owner, str) else '')}</td>"
             f"<td style='padding:4px 8px' class='nowrap'>{html.escape(r.period_label)}</td>"
             f"<td style='padding:4px 8px;text-align:right'>{value}{ci}{partial}</td>"

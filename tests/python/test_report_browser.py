@@ -35,13 +35,15 @@ window.addEventListener('load', () => {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.right > width + 1;
   }).map(e => e.tagName + '.' + e.className + '#' + (e.id || ''));
+  const card = document.querySelector('#scorecard .scroll');
+  const cardFits = card.scrollWidth <= card.clientWidth + 1;
   const stages = [...document.querySelectorAll('.stage')].filter(s => s.scrollWidth > s.clientWidth + 1)
     .map(s => s.textContent.slice(0, 30));
   const out = {width: width, scrollWidth: document.documentElement.scrollWidth,
     sections: [...document.querySelectorAll('section')].map(s => s.id),
     images: images.map(i => ({alt: i.alt, loaded: i.complete && i.naturalWidth > 0,
                               right: i.getBoundingClientRect().right, shown: i.getBoundingClientRect().width})),
-    wide: wide.slice(0, 10), stages: stages};
+    wide: wide.slice(0, 10), stages: stages, cardFits: cardFits};
   // The report runs in an iframe of the width under test: the result goes to the page around it.
   const top = window.parent.document;
   const pre = top.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
@@ -93,6 +95,8 @@ def test_the_report_fits_the_screen_with_every_section_and_chart(page: tuple[Pat
     # it (wide tables scroll inside their own box).
     assert probe["scrollWidth"] <= width, probe["wide"]
     assert probe["wide"] == [] and probe["stages"] == []
+    # The scorecard itself fits, without scrolling, at every width (a phone shows fewer columns).
+    assert probe["cardFits"]
     # Every section, in order, and every chart loaded, inside the window, with an alt text
     # saying what it shows (not "chart").
     assert probe["sections"] == report.sections

@@ -5,7 +5,10 @@
   declaring its sources and KPIs (:func:`kpikit.load_spec`);
 * ``kpikit report --demo -o report.html``: the same for the built-in demo company;
 * ``kpikit demo``: the demo company's executive scorecard, printed (the figures of the report's
-  scorecard).
+  scorecard);
+* ``kpikit history SPEC.toml``: the check-ins ``kpikit report SPEC.toml`` recorded (each run
+  records every KPI's period, value, target, status and note in ``SPEC.checkins/`` beside the
+  spec; ``--no-history`` skips it, ``--history DIR`` records elsewhere, also for ``--demo``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+
+#: The demo company's money is in US dollars.
+DEMO_CURRENCY = "USD"
 
 
 def demo(seed: int, scale: float) -> None:
@@ -36,20 +42,23 @@ def demo(seed: int, scale: float) -> None:
     end = company.data_end()
     print(f"{rows}; data up to {end:%Y-%m-%d}" if end is not None else rows)
     print(f"generated in {built:.2f} s")
-    card = Scorecard.executive().evaluate(company).to_frame()
+    card = Scorecard.executive().evaluate(company, currency=DEMO_CURRENCY).to_frame()
+    if end is not None:
+        print(f"as of {end.day} {end:%b %Y}: each KPI's latest complete period")
     print("\nExecutive scorecard (★ north star)")
-    _print_card(card)
+    _print_card(card, DEMO_CURRENCY)
 
 
-def _print_card(rows: Any) -> None:
+def _print_card(rows: Any, currency: str | None = None) -> None:
     from ._render import format_value
 
     width = max(len(_printable(k)) for k in rows.kpi)
     for r in rows.itertuples(index=False):
         star = "★" if r.north_star else " "
-        period = r.period.strftime("%Y-%m")
-        target = "> previous" if r.target != r.target else format_value(r.target, r.unit)
-        print(f" {star}{_printable(r.kpi):<{width}}  {period}  {format_value(r.value, r.unit):>12}  target {target:>12}  {r.status.replace('_', ' ')}")
+        target = "> previous" if r.target != r.target else format_value(r.target, r.unit, currency)
+        value = "no data" if r.value != r.value else format_value(r.value, r.unit, currency)
+        status = r.status.replace("_", " ") + (f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")
+        print(f" {star}{_printable(r.kpi):<{width}}  {r.period_label:<8}  {value:>12}  target {target:>12}  {_printable(status)}")
 
 
 def _printable(text: str) -> str:
@@ -92,7 +101,8 @@ def _check_output(output: str) -> Path:
     return path
 
 
-def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool) -> None:
+def report(spec: str | None, demo_company: bool, seed: int, scale: float, output: str, quiet: bool,
+           history: str | None = None, no_history: bool = False) -> None:
     """Write the report of a spec (or of the demo company) and print its scorecard."""
     from .exceptions import KpikitError
     from .report import report as make_report
@@ -106,12 +116,13 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
             print(f"building the demo company (seed {seed}, scale {scale}) …", file=sys.stderr, flush=True)
         company = Sources.demo(seed=seed, scale=scale)
         # The demo company's "today" is the last day of its data, so its freshness is judged there.
-        result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet)
+        result = make_report(company, title="Demo company — KPI report", as_of=company.data_end(), progress=not quiet,
+                             currency=DEMO_CURRENCY, checkins=None if no_history else history)
     else:
         assert spec is not None
         loaded = load_spec(spec)
         try:
-            result = loaded.report(progress=not quiet)
+            result = loaded.report(progress=not quiet, checkins=None if no_history else (history or True))
         except KpikitError as e:
             # Placed in the spec: the line of the KPI the problem names, else the spec file.
             message = " ".join(str(e).split())
@@ -122,7 +133,7 @@ def report(spec: str | None, demo_company: bool, seed: int, scale: float, output
     except OSError as e:
         raise _OutputError(f"cannot write the report: {e.strerror or type(e).__name__}") from None
     print(f"{result.scorecard.rows.shape[0]} KPIs (★ north star):")
-    _print_card(result.scorecard.rows)
+    _print_card(result.scorecard.rows, result.scorecard.currency)
     print()
     print(_printable(f"report written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB, "
                      f"{len(result.sections)} sections) in {time.perf_counter() - started:.1f} s"))
@@ -141,6 +152,21 @@ def _verbose() -> None:
     if not any(type(h).__name__ == "Stderr" for h in logger.handlers):
         logger.addHandler(Stderr())
     logger.setLevel(logging.INFO)
+
+
+def history(spec: str) -> None:
+    """Print the check-ins recorded for a spec (or in a store directory), oldest first."""
+    from ._checkins import describe, history as read_history, store_for
+
+    store = store_for(spec) if spec.lower().endswith(".toml") else Path(spec)
+    frame = read_history(store)
+    if frame.empty:
+        print(_printable(f"no check-ins in {store}: `kpikit report {spec}` records one per run"))
+        return
+    days = frame["as_of"].nunique()
+    print(_printable(f"{days} check-in{'s' * (days != 1)} in {store}:"))
+    for line in describe(frame):
+        print(" " + _printable(line))
 
 
 def _fail(lines: list[str]) -> int:
@@ -169,8 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     p_report.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
     p_report.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p_report.add_argument("-v", "--verbose", action="store_true", help="print the SQL sent to database sources")
+    p_report.add_argument("--history", metavar="DIR", help="the check-in store to record this run in (default for a "
+                          "spec: SPEC.checkins beside it; none for --demo)")
+    p_report.add_argument("--no-history", action="store_true", help="do not record this run as a check-in")
+    p_history = sub.add_parser("history", help="list the check-ins the reports of a spec recorded")
+    p_history.add_argument("spec", help="the spec (TOML), or a check-in store directory")
     args = parser.parse_args(argv)
-    where = args.spec if args.command == "report" and args.spec else "kpikit"
+    where = args.spec if args.command in ("report", "history") and args.spec else "kpikit"
     try:
         if args.command == "demo":
             demo(args.seed, args.scale)
@@ -179,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("report: give a spec file or --demo (not both)")
             if args.verbose:
                 _verbose()
-            report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet)
+            report(args.spec, args.demo, args.seed, args.scale, args.output, args.quiet, args.history, args.no_history)
+        elif args.command == "history":
+            history(args.spec)
     except _OutputError as e:
         return _fail([f"{args.output}: -o: {e}"])
     except KpikitError as e:

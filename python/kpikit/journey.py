@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ._history import PERIODS, metric_history, missing_columns
-from ._render import format_value, is_true, records
+from ._render import check_currency, format_value, is_true, period_label, records
 from .catalog import definitions, metric
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -44,7 +44,7 @@ def _layout() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
 STAGES: dict[str, tuple[str, ...]]
 STAGES, _STAGE_RATE = _layout()
 
-_COLUMNS = ["stage", "metric", "name", "unit", "direction", "period", "value", "previous_period", "previous",
+_COLUMNS = ["stage", "metric", "name", "unit", "direction", "cadence", "period", "period_label", "value", "previous_period", "previous",
             "change", "improved", "significant", "ci_low", "ci_high"]
 
 
@@ -55,9 +55,11 @@ class JourneyResult:
     rows: pd.DataFrame
     dissonance: pd.DataFrame
     freq: str
+    currency: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per metric: stage, metric, name, unit, direction, period, value,
+        """One row per metric: stage, metric, name, unit, direction, cadence, period,
+        period_label (as people read it: "Oct 2026", "Q3 2026"), value,
         previous_period, previous, change, improved, significant, ci_low, ci_high."""
         return self.rows.copy()
 
@@ -65,7 +67,8 @@ class JourneyResult:
         return _render_html(self)
 
 
-def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> JourneyResult:
+def journey(sources: Sources, *, freq: str = "month", as_of: Any = None, cadences: Any = None,
+            currency: str | None = None) -> JourneyResult:
     """The customer journey from ``sources``: each stage's metrics for the latest complete
     period and the previous one, and dissonance between adjacent stages.
 
@@ -77,8 +80,10 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     (``dau_mau``, ``customer_churn_rate``, ``expansion_rate``, ``nps``). A metric whose sources
     the bundle lacks is left out.
 
-    Per metric: ``value`` in the latest period that has ended by ``as_of`` (default: the last
-    day the sources reach), ``previous`` in the period before, ``change`` = value − previous,
+    Per metric: ``value`` in the latest complete period by ``as_of`` (default: the last day
+    the sources reach; a cohort of leads counts once its conversion window has closed too),
+    labelled with that period (each figure carries its own: a funnel rate's latest complete
+    cohort is older than the latest month of visitors), ``previous`` in the period before, ``change`` = value − previous,
     ``improved`` = whether it moved the favourable way, and for rates with counts k of n the
     Wilson 95 % interval (``ci_low``, ``ci_high``) and ``significant``: the two-proportion
     z-test, z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)), |z| > 1.959964 (see :class:`kpikit.KPI`).
@@ -94,6 +99,11 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     freq : {"week", "month", "quarter", "year"}, default "month"
     as_of : date, optional
         Only periods ending by this day count (default: :meth:`Sources.data_end`).
+    cadences : mapping, optional
+        A period per metric id overriding ``freq`` (the report passes its KPIs' cadences, so a
+        KPI's metric shows the same period and value as in the scorecard).
+    currency : str, optional
+        The ISO code money is shown in.
 
     Returns
     -------
@@ -110,6 +120,8 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
     """
     if freq not in PERIODS or freq == "day":
         raise ParameterError(f"parameter 'freq': {freq!r} is not one of 'week', 'month', 'quarter', 'year'")
+    code = check_currency(currency)
+    cadences = dict(cadences or {})
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     cutoff = None if end is None else end.normalize() + pd.Timedelta(days=1)
     roles = set(sources.roles())
@@ -124,17 +136,18 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
             if not set(m.inputs) <= roles or missing_columns(metric_id, declared):
                 continue
             counts = m.counts is not None
-            history = metric_history(sources, metric_id, freq, cutoff, cache, needed_by="journey")
+            cadence = cadences.get(metric_id, freq)
+            history = metric_history(sources, metric_id, cadence, cutoff, cache, needed_by="journey")
             row: dict[str, Any] = {"stage": stage, "metric": metric_id, "name": m.name, "unit": m.unit,
-                                   "direction": m.direction}
+                                   "direction": m.direction, "cadence": cadence}
             if history.empty:
                 rows.append(row)
                 continue
-            kpi = KPI(metric_id, target="previous", direction=m.direction, cadence=freq,
+            kpi = KPI(metric_id, target="previous", direction=m.direction, cadence=cadence,
                       numerator="numerator" if counts else None, denominator="denominator" if counts else None)
             judged = kpi.evaluate(history, value=metric_id)
             last = judged.iloc[-1]
-            row.update(period=last["period"], value=last["value"], change=last["change"], improved=last["improved"])
+            row.update(period=last["period"], period_label=period_label(last["period"], cadence), value=last["value"], change=last["change"], improved=last["improved"])
             if len(judged) > 1:
                 row.update(previous_period=judged["period"].iloc[-2], previous=judged["value"].iloc[-2])
             if counts:
@@ -145,7 +158,7 @@ def journey(sources: Sources, *, freq: str = "month", as_of: Any = None) -> Jour
         frame[c] = frame[c].astype(float)
     for c in ("improved", "significant"):
         frame[c] = frame[c].astype("boolean")
-    return JourneyResult(frame, _dissonance(frame), freq)
+    return JourneyResult(frame, _dissonance(frame), freq, code)
 
 
 
@@ -191,17 +204,21 @@ def _render_html(result: JourneyResult) -> str:
         border = "2px solid #e03131" if stage in flagged else "1px solid #dee2e6"
         lines = []
         for _, r in part.iterrows():
-            prev = format_value(r["previous"], r["unit"])
+            money = result.currency
+            prev = format_value(r["previous"], r["unit"], money)
+            label = r["period_label"] if isinstance(r["period_label"], str) else "no complete period"
+            before = f"was {prev}" if prev != "–" else ""
             lines.append(
-                f"<tr><td style='padding:2px 6px'>{html.escape(str(r['name']))}</td>"
-                f"<td style='padding:2px 6px;text-align:right'><b>{format_value(r['value'], r['unit'])}</b></td>"
-                f"<td style='padding:2px 4px'>{_arrow(r)}</td>"
-                f"<td style='padding:2px 6px;color:#868e96;text-align:right'>{prev}</td></tr>"
+                f"<tr><td style='padding:2px 4px'>{html.escape(str(r['name']))}"
+                f"<div class='period' style='color:#868e96;font-size:85%'>{html.escape(label)}</div></td>"
+                f"<td style='padding:2px 4px;text-align:right;white-space:nowrap;vertical-align:top'>"
+                f"<b>{format_value(r['value'], r['unit'], money)}</b> {_arrow(r)}"
+                f"<div style='color:#868e96;font-size:85%'>{before}</div></td></tr>"
             )
         cells.append(
-            f"<td style='vertical-align:top;border:{border};padding:6px'>"
+            f"<div class='stage' style='border:{border};padding:6px;flex:1 1 250px;min-width:0'>"
             f"<div style='font-weight:bold;text-transform:capitalize'>{stage}</div>"
-            f"<table style='font-size:90%'>{''.join(lines) or _EMPTY}</table></td>"
+            f"<table style='font-size:90%;width:100%'>{''.join(lines) or _EMPTY}</table></div>"
         )
     notes = "".join(
         f"<div style='color:#c92a2a;margin-top:4px'>⚠ Dissonance: {html.escape(metric(d.upper_metric).name)} "
@@ -209,13 +226,15 @@ def _render_html(result: JourneyResult) -> str:
         f"{'up' if d.lower_change > 0 else 'down'} ({d.upper_stage} → {d.lower_stage}), both significant at 5 %.</div>"
         for d in records(result.dissonance)
     )
-    period = frame["period"].dropna().max()
-    title = f"Customer journey, {result.freq} of {pd.Timestamp(period):%Y-%m-%d}" if pd.notna(period) else "Customer journey"
+    periods = frame["period_label"].dropna().unique()
+    title = ("Customer journey, " + periods[0] if len(periods) == 1 else
+             "Customer journey: each figure's latest complete period, under its name")
     return (
-        f"<div><div style='font-weight:bold'>{html.escape(title)}</div>"
-        "<table style='border-collapse:collapse'><tr>"
-        + "<td style='vertical-align:middle;color:#868e96;padding:0 4px'>→</td>".join(cells)
-        + "</tr></table>"
-        "<div style='color:#868e96;font-size:85%'>value ▲▼ previous period; green = the favourable way; "
-        "* = significant change (two-proportion test, 5 %)</div>" + notes + "</div>"
+        f"<div class='journey'><div style='font-weight:bold'>{html.escape(title)}</div>"
+        "<div class='stages' style='display:flex;flex-wrap:wrap;gap:4px;align-items:stretch'>"
+        + "<div class='between' style='align-self:center;color:#868e96;width:10px;font-size:80%'>→</div>".join(cells)
+        + "</div>"
+        "<div style='color:#868e96;font-size:85%'>value ▲▼ against the period before (grey, under it); green = the "
+        "favourable way; * = significant change (two-proportion test, 5 %). A funnel cohort counts once its "
+        "conversion window has closed.</div>" + notes + "</div>"
     )

@@ -54,7 +54,8 @@ class KPI:
         neutral; a metric outside the catalog reads it from the start value: a target above the
         start is an increase, below it a decrease (as OKR trackers do).
     cadence : {"day", "week", "month", "quarter", "year"}, default "month"
-        The review period; the history has one row per period of it.
+        The review period; the history has one row per period of it. The aliases the analyses
+        take ("D", "W", "M", "Q", "Y", "quarterly"…) are read as these names.
     owner, name : str, optional
         Who answers for it, and its display name (default: the metric id).
     start, deadline : date, optional
@@ -140,6 +141,13 @@ class KPI:
     anomaly_periods: int = 6
 
     def __post_init__(self) -> None:
+        from ._history import normalize_freq
+
+        cadence = normalize_freq(self.cadence)
+        if cadence is None:
+            raise ParameterError(f"parameter 'cadence': {self.cadence!r} is not one of 'day', 'week', 'month', 'quarter', "
+                                 "'year' (or an alias: 'D', 'W', 'M', 'Q', 'Y')")
+        object.__setattr__(self, "cadence", cadence)  # "Q" and "quarter" are one cadence
         unknown = set(self.thresholds or {}) - {"at_risk"}
         if unknown:
             raise ParameterError(f"parameter 'thresholds': unknown key {sorted(unknown)[0]!r}; the key is 'at_risk'")

@@ -207,19 +207,33 @@ def _plain(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text).replace("$", r"\$")
 
 
+def _date_axis(ax: Any, labelsize: int = 8) -> None:
+    """Dates on the x axis as few, level labels in words ("2026", "Apr", "Jul"): matplotlib's
+    concise formatter instead of rotated ISO dates."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.tick_params(axis="x", labelrotation=0, labelsize=labelsize)
+
+
 def _need(frame: Any, columns: list[str], chart: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ParameterError(f"kpikit.plot.{chart}: the table has no column {missing[0]!r} (it has {list(frame.columns)})")
 
 
-def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, ax: Any = None) -> Any:
+def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, currency: str | None = None,
+              ax: Any = None) -> Any:
     """A KPI's values over time against its target, each point coloured by its status.
 
     The target is drawn as a line (a step line for ``target="previous"``), a range as a band
     between ``target_low`` and ``target_high``; where the history has the 95 % interval
     (``ci_low``/``ci_high``) it is shaded, and anomalies (``anomaly`` = true) are ringed.
-    Fractions are shown as percentages (value × 100 %).
+    Fractions are shown as percentages (value × 100 %). With a scorecard result, the KPI's
+    periods that are not complete yet (the current quarter, cohorts still converting) are drawn
+    hollow over a hatched band labelled "incomplete": shown, never judged.
 
     Parameters
     ----------
@@ -230,6 +244,8 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
         The KPI's name, with a scorecard result (also the chart's title).
     unit : str, optional
         The metric's unit (default: the scorecard's, else none).
+    currency : str, optional
+        The ISO code of money, named on the axis (default: the scorecard's).
     ax : matplotlib Axes, optional
 
     Examples
@@ -245,11 +261,14 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
     """
     import pandas as pd
 
+    partial = None
     if hasattr(history, "histories"):
         if kpi is None or kpi not in history.histories:
             raise ParameterError(f"kpikit.plot.kpi_trend: name one of the scorecard's KPIs: {sorted(history.histories)}")
         rows = history.rows[history.rows["kpi"] == kpi]
         unit = unit or str(rows["unit"].iloc[0])
+        partial = getattr(history, "incomplete", {}).get(kpi)
+        currency = currency or getattr(history, "currency", None)
         history = history.histories[kpi]
     h = _frame(history)
     _need(h, ["period", "value", "status"], "kpi_trend")
@@ -273,12 +292,19 @@ def kpi_trend(history: Any, kpi: str | None = None, *, unit: str | None = None, 
         if flagged.any():
             ax.scatter(x[flagged], h["value"].astype(float)[flagged] * scale, s=140, facecolors="none",
                        edgecolors="#c92a2a", linewidths=1.5, zorder=4, label="anomaly")
-    ax.set_ylabel({"fraction": "%"}.get(unit or "", unit or "value"))
+    if partial is not None and len(partial):
+        px = pd.to_datetime(partial["period"])
+        step = (x.iloc[-1] - x.iloc[-2]) if len(x) > 1 else pd.Timedelta(days=30)
+        ax.axvspan(px.min() - step / 2, px.max() + step / 2, facecolor="none", edgecolor="#adb5bd", hatch="///",
+                   linewidth=0, label="incomplete", zorder=0)
+        ax.scatter(px, partial["value"].astype(float) * scale, s=28, facecolors="white", edgecolors="#495057",
+                   zorder=3)
+    ax.set_ylabel({"fraction": "%", "currency": currency or "amount", "score": "points"}.get(unit or "", unit or "value"))
     if kpi:
-        status = str(h["status"].iloc[-1]).replace("_", " ") if len(h) else ""
+        status = str(h["status"].iloc[-1]).replace("_", " ") if len(h) else "no data"
         ax.set_title(_plain(f"{kpi} — {status}"), fontsize=10)
     ax.legend(fontsize=7, loc="best")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    _date_axis(ax)
     return ax
 
 
@@ -366,13 +392,14 @@ _MOVEMENTS = [("new_mrr", 1, "#37b24d"), ("expansion_mrr", 1, "#74b816"), ("reac
               ("contraction_mrr", -1, "#f59f00"), ("churned_mrr", -1, "#e03131")]
 
 
-def mrr_movements(table: Any, /, *, ax: Any = None) -> Any:
+def mrr_movements(table: Any, /, *, currency: str | None = None, ax: Any = None) -> Any:
     """MRR movements per period as bars: new, expansion and reactivation MRR above zero,
     contraction and churned MRR below, and the net new MRR as a line:
 
         net_new_mrr = new + expansion + reactivation − contraction − churned
 
-    Segments (a ``by=`` table) are summed per period.
+    Segments (a ``by=`` table) are summed per period; ``currency`` (an ISO code) names the
+    axis's money.
 
     Examples
     --------
@@ -404,9 +431,9 @@ def mrr_movements(table: Any, /, *, ax: Any = None) -> Any:
             down = down - v
     ax.plot(x, f["net_new_mrr"].astype(float).to_numpy(), color="#212529", marker="o", markersize=3, label="net new")
     ax.axhline(0, color="#868e96", linewidth=0.8)
-    ax.set_ylabel("MRR")
+    ax.set_ylabel(f"MRR ({currency})" if currency else "MRR")
     ax.legend(fontsize=7, ncol=3)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    _date_axis(ax)
     return ax
 
 
@@ -444,7 +471,8 @@ def funnel(table: Any, /, *, entry_period: Any = None, ax: Any = None) -> Any:
     g = f.groupby("step", sort=True).agg(entered=("entered", "sum"), converted=("converted", "sum"), name=(name, "first"))
     reached = np.concatenate([[g["entered"].iloc[0]], g["converted"].iloc[1:].to_numpy()]).astype(float)
     ax = _axes(ax)
-    labels = [_plain(str(n)) for n in g["name"]]
+    # Stage columns in words ("signed_up_at" → "signed up"): the chart is read, not queried.
+    labels = [_plain(str(n)).removesuffix("_at").replace("_", " ") for n in g["name"]]
     ypos = np.arange(len(g))[::-1]
     ax.barh(ypos, reached, color="#4c6ef5")
     ax.set_yticks(ypos, labels)
@@ -453,8 +481,15 @@ def funnel(table: Any, /, *, entry_period: Any = None, ax: Any = None) -> Any:
         if i > 0 and reached[i - 1] > 0:
             text += f"  ({100 * v / reached[i - 1]:.1f} % of previous, {100 * v / reached[0]:.1f} % of first)"
         ax.text(v, y, " " + text, va="center", fontsize=8)
-    ax.set_xlim(0, reached.max() * 1.6 if reached.max() > 0 else 1)
-    ax.set_xlabel("users")
+    positive = reached[reached > 0]
+    if len(positive) and positive.max() / positive.min() > 20:
+        # Steps a hundred times apart: a log axis, or the last steps are slivers.
+        ax.set_xscale("log")
+        ax.set_xlim(positive.min() / 2, positive.max() * 40)
+        ax.set_xlabel("people reaching each stage (log scale)")
+    else:
+        ax.set_xlim(0, reached.max() * 1.6 if reached.max() > 0 else 1)
+        ax.set_xlabel("people reaching each stage")
     return ax
 
 
@@ -488,9 +523,20 @@ def retention_heatmap(table: Any, /, *, value: str | None = None, ax: Any = None
     _need(f, ["cohort", "period_number", value], "retention_heatmap")
     grid = f.pivot_table(index="cohort", columns="period_number", values=value, aggfunc="first").sort_index()
     ax = _axes(ax)
-    image = ax.imshow(grid.to_numpy(dtype=float) * 100.0, aspect="auto", interpolation="nearest", cmap="Blues",
-                      vmin=0, vmax=100)
-    ax.figure.colorbar(image, ax=ax, label=f"{value} (%)")
+    cells = grid.to_numpy(dtype=float) * 100.0
+    # The colour scale spans the later periods (period 0 is 100 % by definition and would wash
+    # every other cell out); cells above it are drawn at its darkest.
+    later = cells[:, 1:] if cells.shape[1] > 1 else cells
+    top = float(np.nanmax(later)) if np.isfinite(later).any() else 100.0
+    top = max(top, 1.0)
+    image = ax.imshow(cells, aspect="auto", interpolation="nearest", cmap="YlGnBu", vmin=0, vmax=top)
+    ax.figure.colorbar(image, ax=ax, label=f"{_plain(value).replace('_', ' ')} (%)")
+    if cells.size <= 900:  # numbers in the cells while they fit
+        size = 7 if cells.shape[1] <= 16 else 5
+        for (row, col), v in np.ndenumerate(cells):
+            if np.isfinite(v):
+                ax.text(col, row, f"{v:.0f}", ha="center", va="center", fontsize=size,
+                        color="white" if v > 0.55 * top else "#212529")
     step = max(1, len(grid) // 12)
     ax.set_yticks(range(0, len(grid), step), [pd.Timestamp(c).strftime("%Y-%m") for c in grid.index[::step]], fontsize=7)
     ax.set_xlabel("periods since the cohort started")
@@ -500,7 +546,8 @@ def retention_heatmap(table: Any, /, *, value: str | None = None, ax: Any = None
 
 def active_users(table: Any, /, *, ax: Any = None) -> Any:
     """DAU, WAU and MAU over time, with the stickiness ratio DAU/MAU = DAU ÷ MAU on a second
-    axis (in %). Other window columns of the table are drawn too.
+    axis (in %; for daily data its 7-day mean, from the first full 30-day window). Other window
+    columns of the table are drawn too.
 
     Examples
     --------
@@ -525,12 +572,23 @@ def active_users(table: Any, /, *, ax: Any = None) -> Any:
     for c in windows:
         ax.plot(x, f[c].astype(float), label=c)
     ax.set_ylabel("active users")
-    ax.legend(fontsize=8, loc="upper left")
+    handles, names = ax.get_legend_handles_labels()
     if "dau_mau" in f.columns:
+        ratio = f["dau_mau"].astype(float).to_numpy() * 100
+        daily = len(x) > 1 and (x.diff().median() == pd.Timedelta(days=1))
+        label = "DAU/MAU (right, %)"
+        if daily:
+            # The first 29 days' MAU window is not full yet (windows at the start cover only the
+            # days the data has): their ratio starts at 100 % and means nothing. Weekends swing
+            # the daily ratio by a factor of three: the line is its 7-day mean.
+            ratio = pd.Series(np.where(x < x.min() + pd.Timedelta(days=29), np.nan, ratio)).rolling(7).mean().to_numpy()
+            label = "DAU/MAU, 7-day mean (right, %)"
         right = ax.twinx()
-        right.plot(x, f["dau_mau"].astype(float) * 100, color="#868e96", linestyle=":", label="DAU/MAU")
+        line = right.plot(x, ratio, color="#495057", linestyle="--", linewidth=1.2, label=label)
         right.set_ylabel("DAU/MAU (%)")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        handles, names = handles + line, [*names, label]
+    ax.legend(handles, names, fontsize=8, loc="upper left")
+    _date_axis(ax)
     return ax
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ._kpikit import __version__ as _version
-from ._render import STATUS_COLOURS, format_value
+from ._render import STATUS_COLOURS, check_currency, format_value, period_label, records
 from .exceptions import ParameterError
 from .scorecard import Scorecard, ScorecardResult
 from .sources import Sources
@@ -36,12 +36,15 @@ _STATUS_ORDER = ["achieved", "on_track", "at_risk", "behind", "overdue", "no_dat
 @dataclass
 class Report:
     """A rendered report: ``html`` (one self-contained document), the scorecard result it
-    shows, and the sections it has (and those left out, with the reason)."""
+    shows, the journey view it shows, and the sections it has (and those left out, with the
+    reason)."""
 
     html: str
     scorecard: ScorecardResult
     sections: list[str]
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The journey view shown (None without its sources).
+    journey: Any = None
 
     def write(self, path: str | Path) -> Path:
         """Write the HTML document to ``path`` (UTF-8) and return the path."""
@@ -77,24 +80,66 @@ class _Progress:
         return result
 
 
-def _png(fig: Any) -> str:
-    """A matplotlib figure as an embedded <img> (PNG, base64), then closed."""
+def _png(fig: Any, alt: str) -> str:
+    """A matplotlib figure as an embedded <img> (PNG, base64) with its alt text, then closed.
+
+    Drawn at twice the pixels it is shown at (220 dpi shown as 110), so it stays sharp on a
+    high-density screen, when zoomed and on paper."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=220, bbox_inches="tight")
     plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="chart" style="max-width:100%" src="data:image/png;base64,{data}"/>'
+    png = buffer.getvalue()
+    width = int.from_bytes(png[16:20], "big") // 2  # the IHDR chunk's width, in pixels
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img class="chart" alt="{html.escape(alt, quote=True)}" width="{width}" '
+            f'src="data:image/png;base64,{data}"/>')
 
 
-def _chart(draw: Callable[[Any], Any], width: float = 9.0, height: float = 3.6) -> str:
+def _chart(draw: Callable[[Any], Any], alt: str, width: float = 9.0, height: float = 3.6) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(width, height))
     draw(ax)
     fig.tight_layout()
-    return _png(fig)
+    return _png(fig, alt)
+
+
+def _section(name: str, title: str, body: str) -> str:
+    return f"<section id='{name}'><h2>{html.escape(title)}</h2>{body}</section>"
+
+
+def _trend_alt(result: ScorecardResult) -> str:
+    """What the KPI trend charts show: each KPI's latest value, period, status and direction."""
+    parts = []
+    for r in records(result.rows):
+        if r.value != r.value:
+            parts.append(f"{r.kpi}: no data")
+            continue
+        way = ("" if r.change != r.change or r.change == 0 else ", up" if r.change > 0 else ", down")
+        parts.append(f"{r.kpi}: {format_value(r.value, r.unit, result.currency)} in {r.period_label}{way}, "
+                     f"{r.status.replace('_', ' ')}")
+    return "Trend of each KPI against its target. " + "; ".join(parts) + "."
+
+
+def _funnel_alt(cohorts: pd.DataFrame, stages: list[str]) -> str:
+    """What the funnel chart shows: how many reach each stage, and the share reaching the last."""
+    counts = cohorts.groupby("step", sort=True)["converted"].sum() if "step" in cohorts else pd.Series(dtype=float)
+    if "complete" in cohorts:
+        done = cohorts[cohorts["complete"].fillna(False).astype(bool)]
+        counts = done.groupby("step", sort=True)["converted"].sum()
+    if counts.empty:
+        return "Funnel: " + " → ".join(stages) + "."
+    reached = [f"{format_value(float(n), 'count')} {_stage_words(stages[i])}" for i, n in enumerate(counts.tolist()[: len(stages)])]
+    share = counts.iloc[-1] / counts.iloc[0] if counts.iloc[0] else float("nan")
+    return (f"Funnel of the cohorts whose window has closed: {', '.join(reached)}; {format_value(share, 'fraction')} "
+            "of entries reach the last stage.")
+
+
+def _stage_words(column: str) -> str:
+    """A stage column in words: "signed_up_at" → "signed up"."""
+    return column.removesuffix("_at").replace("_", " ")
 
 
 def _headline(result: ScorecardResult) -> str:
@@ -109,10 +154,13 @@ def _headline(result: ScorecardResult) -> str:
     lead = ""
     if len(star):
         r = star.iloc[0]
+        money = result.currency
+        target = "better than the period before" if r["target"] != r["target"] else format_value(r["target"], r["unit"], money)
+        figure = (f"no data ({html.escape(str(r['reason']))})" if r["value"] != r["value"] else
+                  f"{format_value(r['value'], r['unit'], money)} in {html.escape(r['period_label'])}")
         lead = (
             f"<div style='font-size:130%;margin:8px 0'>★ North star — <b>{html.escape(r['kpi'])}</b>: "
-            f"{format_value(r['value'], r['unit'])} in {pd.Timestamp(r['period']):%Y-%m} "
-            f"(target {format_value(r['target'], r['unit'])}, {r['status'].replace('_', ' ')})</div>"
+            f"{figure} (target {target}, {r['status'].replace('_', ' ')})</div>"
         )
     return lead + f"<div>{chips}</div>"
 
@@ -125,10 +173,34 @@ def _notes(result: ScorecardResult) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
+# Screen: a column of at most 1100 px with a margin; below 600 px (a phone, 390 px) the
+# scorecard drops its owner, change and trend columns and shows the period under the KPI's name,
+# and wide tables scroll inside their box, never the page. Print (A4): each section starts a page, and no chart, table row or journey stage is cut.
 _STYLE = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#212529}
+*{box-sizing:border-box}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;padding:0 20px;
+color:#212529}
 h1{font-size:1.6em;margin-bottom:0} h2{font-size:1.2em;border-bottom:1px solid #dee2e6;padding-bottom:4px;margin-top:32px}
 .meta{color:#868e96} table{font-size:0.92em} .rules{color:#495057;font-size:0.85em}
+.scroll{overflow-x:auto;max-width:100%} img.chart{max-width:100%;height:auto;display:block}
+.pill,.nowrap{white-space:nowrap} h1,h2,.meta,li{overflow-wrap:anywhere} .sub{color:#868e96;font-size:80%} .note{color:#495057;font-size:85%}
+.incomplete{font-style:italic} .changes li{margin:2px 0} .status-history td{padding:1px 8px} .dot{font-size:1.1em}
+@media (max-width:600px){
+ body{margin:12px auto;padding:0 10px}
+ h1{font-size:1.3em}
+ .scorecard th:nth-child(2),.scorecard td:nth-child(2),.scorecard th:nth-child(3),.scorecard td:nth-child(3),
+ .scorecard th:nth-child(6),.scorecard td:nth-child(6),.scorecard th:nth-child(8),.scorecard td:nth-child(8){display:none}
+ .scorecard .period-inline{display:block!important}
+ .scorecard{font-size:85%} .scorecard td,.scorecard th{padding:3px 3px!important} .scorecard .ci{display:none}
+ .journey .between{display:none}
+}
+@media print{
+ @page{size:A4;margin:14mm}
+ body{max-width:none;margin:0;padding:0;font-size:10pt}
+ section{break-before:page} section#headline,section#scorecard{break-before:auto}
+ h2{break-after:avoid} img.chart,tr,.stage,li{break-inside:avoid}
+ .scroll{overflow:visible}
+}
 """
 
 _RULES = """<div class='rules'><p><b>How to read this report.</b> Each KPI is a catalog metric
@@ -150,6 +222,8 @@ def report(
     as_of: Any = None,
     freq: str = "month",
     progress: bool = False,
+    currency: str | None = None,
+    checkins: str | Path | None = None,
 ) -> Report:
     """Evaluate ``scorecard`` over ``sources`` and render the full report as one HTML document.
 
@@ -175,6 +249,15 @@ def report(
         The journey view's period.
     progress : bool
         Print each step and its time on stderr.
+    currency : str, optional
+        The ISO 4217 code of the sources' money (``"USD"``, ``"EUR"``): amounts are shown with
+        its symbol and thousands separators.
+    checkins : path, optional
+        A check-in store (a directory; :func:`kpikit.history`): the run records every KPI's
+        period, value, target, status and note there as the check-in of its as-of day
+        (replacing an earlier run of the same day), and the report gains "Since the last
+        check-in" (status changes, values moved, targets changed, notes added, each KPI's
+        status at every check-in).
 
     Examples
     --------
@@ -191,6 +274,7 @@ def report(
         raise ParameterError("kpikit.report draws its charts with matplotlib: pip install 'kpikit[plot]'") from e
 
     from . import plot
+    from ._history import parse_window
     from .activity import active_users
     from .check import check
     from .funnel import funnel_from_stages
@@ -198,6 +282,7 @@ def report(
     from .retention import retention
     from .revenue import mrr_movements
 
+    code = check_currency(currency)
     card = scorecard if scorecard is not None else Scorecard.executive()
     roles = set(sources.roles())
     steps = 4 + sum(role in roles for role in ("subscriptions", "leads", "events")) + ("events" in roles)
@@ -207,30 +292,40 @@ def report(
     parts: list[str] = []
 
     checks = bar.step("data checks", lambda: check(sources, as_of=as_of))
-    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of, checks=checks))
+    result = bar.step("scorecard", lambda: card.evaluate(sources, as_of=as_of, checks=checks, currency=code))
     end = pd.Timestamp(as_of) if as_of is not None else sources.data_end()
     sections.append("headline")
-    parts.append(f"<h2>Headline</h2>{_headline(result)}")
+    parts.append(_section("headline", "Headline", _headline(result)))
     sections.append("scorecard")
-    parts.append(f"<h2>Scorecard</h2>{result._repr_html_()}")
+    parts.append(_section("scorecard", "Scorecard", result._repr_html_()))
     sections.append("data_checks")
     failed = sorted(checks.failed_roles())
     verdict = (f"<p style='color:#c92a2a'>⚠ Failed: {', '.join(failed)} — KPIs reading these sources are marked "
                "in the scorecard.</p>" if failed else "")
-    parts.append(f"<h2>Data checks</h2>{verdict}{checks._repr_html_()}")
+    checked = checks._repr_html_()
+    if checks.as_of is not None:
+        # The report states its as-of date once, at the top; freshness judged on another day
+        # (today, when the report has no as_of) says so in words.
+        day = pd.Timestamp(checks.as_of)
+        same = end is not None and day.normalize() == end.normalize()
+        caption = "" if same else f"<p class='meta'>Freshness judged on {day.day} {day:%B %Y} (today).</p>"
+        checked = checked.replace(f"<div style='color:#495057'>Data checks as of {day:%Y-%m-%d}</div>", caption)
+    parts.append(_section("data_checks", "Data checks", f"{verdict}<div class='scroll'>{checked}</div>"))
 
+    view = None
     journey_roles = {"leads", "subscriptions", "events", "deals", "responses"}
     if roles & journey_roles:
-        view = bar.step("journey view", lambda: journey(sources, freq=freq, as_of=as_of))
+        view = bar.step("journey view", lambda: journey(
+            sources, freq=freq, as_of=as_of, cadences={k.metric: k.cadence for k in reversed(card.kpis)}, currency=code))
         sections.append("journey")
-        parts.append(f"<h2>Customer journey</h2>{view._repr_html_()}")
+        parts.append(_section("journey", "Customer journey", view._repr_html_()))
     else:
         skipped["journey"] = "no leads, subscriptions, events, deals or responses source"
 
     with plt.rc_context({"figure.max_open_warning": 0}):
-        trends = bar.step("KPI trend charts", lambda: _png(plot.scorecard(result)))
+        trends = bar.step("KPI trend charts", lambda: _png(plot.scorecard(result), _trend_alt(result)))
         sections.append("kpi_trends")
-        parts.append(f"<h2>KPI trends against targets</h2>{trends}")
+        parts.append(_section("kpi_trends", "KPI trends against targets", trends))
 
         if sources.subscriptions is not None:
             table, cols = sources.subscriptions
@@ -241,7 +336,14 @@ def report(
                 moves = mrr_movements(table, freq="month", output="pandas", **keys)
                 if end is not None:
                     moves = moves[pd.to_datetime(moves["period"]) <= end]
-                return "<h2>MRR movements</h2>" + _chart(lambda ax: plot.mrr_movements(moves, ax=ax))
+                last = moves.iloc[-1] if len(moves) else None
+                alt = "Monthly MRR movements: new, expansion and reactivation MRR above zero, contraction and churned below."
+                if last is not None:
+                    when = period_label(last["period"], "month")
+                    alt += (f" In {when}: ending MRR {format_value(last['ending_mrr'], 'currency', code)}, net new MRR "
+                            f"{format_value(last['net_new_mrr'], 'currency', code)}.")
+                chart = _chart(lambda ax: plot.mrr_movements(moves, ax=ax, currency=code), alt)
+                return _section("mrr_movements", "MRR movements", chart)
 
             parts.append(bar.step("MRR movements", revenue_section))
             sections.append("mrr_movements")
@@ -257,10 +359,17 @@ def report(
                 cohorts = funnel_from_stages(table, stages=stages, window=window, freq="month", output="pandas")
                 if window is None:  # no window: no cohort is ever complete (null), every lead so far counts
                     cohorts = cohorts.drop(columns="complete", errors="ignore")
+                elif end is not None:
+                    # Complete as of the report's day, as the scorecard and journey count them
+                    # (docs/conventions.md#kpis), not as of the data's last day.
+                    ends = pd.to_datetime(cohorts["period"]) + pd.DateOffset(months=1) + parse_window(window)
+                    cutoff = end.normalize() + pd.Timedelta(days=1)
+                    cohorts = cohorts.assign(complete=cohorts["complete"].fillna(False).astype(bool) & (ends <= cutoff))
                 within = (f"conversion within {html.escape(str(window))} of entering; cohorts whose window has closed"
                           if window is not None else "no conversion window: every lead so far")
-                return (f"<h2>Funnel</h2><p class='meta'>{' → '.join(map(html.escape, stages))}; {within}.</p>"
-                        + _chart(lambda ax: plot.funnel(cohorts, ax=ax), height=2.8))
+                alt = _funnel_alt(cohorts, stages)
+                return _section("funnel", "Funnel", f"<p class='meta'>{' → '.join(html.escape(_stage_words(s)) for s in stages)}; {within}.</p>"
+                                + _chart(lambda ax: plot.funnel(cohorts, ax=ax), alt, height=2.8))
 
             parts.append(bar.step("funnel", funnel_section))
             sections.append("funnel")
@@ -272,12 +381,30 @@ def report(
 
             def retention_section() -> str:
                 triangle = retention(table, user=cols["user"], time=cols["time"], freq="month", output="pandas")
-                return ("<h2>Retention by first-activity cohort (monthly)</h2>"
-                        + _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), height=4.8))
+                if end is not None:  # periods that have ended by the report's day only
+                    c = pd.to_datetime(triangle["cohort"])
+                    month = c.dt.year * 12 + c.dt.month - 1 + triangle["period_number"]
+                    last = end.normalize() + pd.Timedelta(days=1)
+                    triangle = triangle[month + 1 <= last.year * 12 + last.month - 1].reset_index(drop=True)
+                first = triangle[triangle["period_number"] == 1]
+                mean = (float(first["retained"].sum()) / float(first["cohort_size"].sum())
+                        if "retained" in first and "cohort_size" in first and first["cohort_size"].sum() else float("nan"))
+                alt = (f"Heat map of the share of each monthly cohort of first-active users active again 1, 2, 3… months "
+                       f"later ({triangle['cohort'].nunique()} cohorts)"
+                       + (f"; one month later {format_value(mean, 'fraction')} on average." if mean == mean else "."))
+                return _section("retention", "Retention by first-activity cohort (monthly)",
+                                _chart(lambda ax: plot.retention_heatmap(triangle, ax=ax), alt, height=4.8))
 
             def activity_section() -> str:
                 activity = active_users(table, user=cols["user"], time=cols["time"], freq="day", output="pandas")
-                return "<h2>Active users</h2>" + _chart(lambda ax: plot.active_users(activity, ax=ax))
+                if end is not None:
+                    activity = activity[pd.to_datetime(activity["period"]) <= end].reset_index(drop=True)
+                alt = "Daily, weekly and monthly active users, and DAU/MAU."
+                if len(activity):
+                    last = activity.iloc[-1]
+                    alt = (f"Daily, weekly and monthly active users, and DAU/MAU. On {pd.Timestamp(last['period']):%d %b %Y}: "
+                           f"{last['dau']:,.0f} daily, {last['mau']:,.0f} monthly active users.")
+                return _section("active_users", "Active users", _chart(lambda ax: plot.active_users(activity, ax=ax), alt))
 
             parts.append(bar.step("retention cohorts", retention_section))
             parts.append(bar.step("active users", activity_section))
@@ -285,22 +412,33 @@ def report(
         else:
             skipped["retention"] = skipped["active_users"] = "no events source"
 
+    if checkins is not None:
+        from ._checkins import checkin, history as read_history, record, render_changes
+
+        day = end if end is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
+        now = checkin(result.rows, day, result.notes)
+        past = read_history(checkins)
+        sections.insert(2, "since_last_checkin")
+        parts.insert(2, _section("since_last_checkin", "Since the last check-in", render_changes(past, now, day, code)))
+        record(checkins, now)  # after the report is built: a failed run records nothing
+
     notes = _notes(result)
     if notes:
         sections.append("notes")
-        parts.append(f"<h2>Check-in notes</h2>{notes}")
+        parts.append(_section("notes", "Check-in notes", notes))
     if skipped:
-        parts.append("<h2>Not shown</h2><ul>" + "".join(
-            f"<li>{html.escape(k.replace('_', ' '))}: {html.escape(v)}</li>" for k, v in skipped.items()) + "</ul>")
+        parts.append(_section("not_shown", "Not shown", "<ul>" + "".join(
+            f"<li>{html.escape(k.replace('_', ' '))}: {html.escape(v)}</li>" for k, v in skipped.items()) + "</ul>"))
     parts.append(_RULES)
 
-    span = f"data up to {end:%Y-%m-%d}" if end is not None else "no dated data"
+    span = f"As of {end.day} {end:%B %Y}" if end is not None else "no dated data"
     document = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><div class='meta'>{span} · generated "
         f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC by kpikit {_version}</div>"
         + "".join(parts)
         + "</body></html>\n"
     )
-    return Report(document, result, sections, skipped)
+    return Report(document, result, sections, skipped, view)

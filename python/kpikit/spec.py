@@ -8,9 +8,11 @@ and every problem found is reported at once, one line each, in the form
     title = "Acme KPIs"          # optional
     as_of = 2026-10-31           # optional: only periods ending by this day count
     freq = "month"               # optional: the journey view's period
+    currency = "EUR"             # optional: the ISO code of the money, shown with its symbol
 
     [sources.subscriptions]      # one table per role (see kpikit.Sources)
-    path = "subscriptions.parquet"   # a regular Parquet or CSV file, relative to the spec file
+    path = "subscriptions.parquet"   # a Parquet or CSV file, a directory of them or a glob
+                                     # ("events/*.parquet"), relative to the spec file
                                      # (or connection = "postgresql://…" with query = "select …"
                                      # or table = "crm.subscriptions": kpikit.sql)
     customer = "customer_id"         # role key = column name
@@ -18,15 +20,16 @@ and every problem found is reported at once, one line each, in the form
     mrr = "mrr"
 
     [scorecard]
-    preset = "executive"         # optional: start from the executive set
-    north_star = "Net revenue retention"
+    preset = "executive"         # optional: start from the executive set (KPIs whose source
+    north_star = "Net revenue retention"   # is not declared show "no data")
 
-    [[kpi]]                      # any number of KPIs (added to the preset's)
+    [[kpi]]                      # any number of KPIs (added to the preset's; one named as a
+                                 # preset KPI replaces it)
     metric = "customer_churn_rate"
     name = "Customer churn"
     target = 0.02                # a number, [low, high] or "previous"
     at_risk = 0.005
-    cadence = "month"
+    cadence = "month"            # or "Q", "M", "W"… as the functions take them
     owner = "Head of CS"
     deadline = 2026-12-31
     notes = { "2026-10" = "price change" }
@@ -45,7 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._history import PERIODS, missing_columns
+from ._history import PERIODS, missing_columns, normalize_freq, parse_window
+from ._render import check_currency
 from .catalog import definitions
 from .exceptions import ParameterError
 from .kpi import KPI
@@ -73,7 +77,7 @@ _ROLES: dict[str, tuple[list[set[str]], dict[str, str]]] = {
     "events": ([{"user", "time"}], {"user": "key", "time": "time"}),
 }
 
-_TOP = {"title", "as_of", "freq", "sources", "scorecard", "kpi"}
+_TOP = {"title", "as_of", "freq", "currency", "sources", "scorecard", "kpi"}
 _KPI_KEYS = {"metric", "name", "target", "direction", "cadence", "owner", "start", "deadline", "at_risk",
              "pace_periods", "notes", "anomaly_periods"}
 _PRESETS = {"executive": Scorecard.executive}
@@ -105,13 +109,19 @@ class Spec:
     freq: str = "month"
     # Each KPI's name → "<file>:<line>: kpi[i]", to place a problem found while computing it.
     kpi_lines: dict[str, str] = field(default_factory=dict)
+    #: The ISO code of the sources' money (``currency = "EUR"``).
+    currency: str | None = None
 
-    def report(self, *, progress: bool = False) -> Any:
-        """The spec's report (:func:`kpikit.report`)."""
+    def report(self, *, progress: bool = False, checkins: Any = None) -> Any:
+        """The spec's report (:func:`kpikit.report`); with ``checkins`` (a store directory, or
+        True for the spec's own, ``<spec>.checkins`` beside it) the run is recorded as a
+        check-in there."""
+        from ._checkins import store_for
         from .report import report
 
+        store = store_for(self.path) if checkins is True else (checkins or None)
         return report(self.sources, self.scorecard, title=self.title, as_of=self.as_of, freq=self.freq,
-                      progress=progress)
+                      progress=progress, currency=self.currency, checkins=store)
 
 
 class _Locator:
@@ -207,13 +217,26 @@ def _arrow_reason(error: Exception) -> str:
     return ", ".join(parts) if parts else "not in the format its name says"
 
 
-def _schema(path: Path, role: str, loc: _Locator) -> Any:
-    """The file's Arrow schema, read without loading the data."""
+_SUFFIXES = (".parquet", ".pq", ".csv", ".txt", ".gz")
+
+
+def _files(path: Path) -> list[Path]:
+    """The data files a source's path names: itself, the Parquet and CSV files of a directory
+    (sorted by name), or the files a glob pattern in its last part matches (``"events/*.parquet"``)."""
+    if any(c in path.name for c in "*?["):
+        return sorted(p for p in path.parent.glob(path.name) if p.suffix.lower() in _SUFFIXES)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and not p.name.startswith("."))
+    return [path]
+
+
+def _one_schema(path: Path, role: str, loc: _Locator) -> Any:
+    """One file's Arrow schema, read without loading the data."""
     import pyarrow as pa
 
     suffix = path.suffix.lower()
     where = (f"sources.{role}", "path")
-    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+    if suffix not in _SUFFIXES:
         raise loc.error(f"sources.{role}.path: {path.name!r} is neither Parquet (.parquet, .pq) nor CSV (.csv)", *where)
     why = _file_problem(path)
     if why is not None:
@@ -230,6 +253,27 @@ def _schema(path: Path, role: str, loc: _Locator) -> Any:
             return reader.schema
     except (OSError, pa.ArrowException) as e:
         raise loc.error(f"sources.{role}.path: cannot read {str(path)!r} as {kind}: {_arrow_reason(e)}", *where) from None
+
+
+def _schema(path: Path, role: str, loc: _Locator) -> Any:
+    """The schema of a source's file, or of every file of its directory or glob pattern: they
+    must be of one format and have the same columns of the same types."""
+    where = (f"sources.{role}", "path")
+    if path.is_dir() or any(c in path.name for c in "*?["):
+        files = _files(path)
+        if not files:
+            raise loc.error(f"sources.{role}.path: {str(path)!r} holds no Parquet or CSV file", *where)
+        kinds = {f.suffix.lower() in (".parquet", ".pq") for f in files}
+        if len(kinds) > 1:
+            raise loc.error(f"sources.{role}.path: {str(path)!r} mixes Parquet and CSV files; use one format", *where)
+        first = _one_schema(files[0], role, loc)
+        for other in files[1:]:
+            schema = _one_schema(other, role, loc)
+            if not schema.equals(first):
+                raise loc.error(f"sources.{role}.path: {other.name!r} has other columns or types than "
+                                f"{files[0].name!r}; the files of one source must match", *where)
+        return first
+    return _one_schema(path, role, loc)
 
 
 def _check_type(field: Any, kind: str) -> str | None:
@@ -253,6 +297,11 @@ ROLE_KEYS, column_type_problem, show_value = _ROLES, _check_type, _show
 
 
 def _read(path: Path) -> Any:
+    files = _files(path)
+    if files != [path]:
+        import pyarrow as pa
+
+        return pa.concat_tables([_read(f) for f in files])
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
@@ -301,6 +350,12 @@ def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Any, dict
         elif not isinstance(value, str):
             what = "a duration such as \"90d\"" if allowed[key] == "text" else "a column name"
             loc.note(f"{header}.{key}: expected {what} (a string), got {_show(value)}", header, key)
+        elif key == "window":
+            try:
+                parse_window(value)
+                valid[key] = value
+            except ParameterError as e:
+                loc.note(f"{header}.{key}: {e}", header, key)
         else:
             valid[key] = value
     if not any(need <= set(columns) for need in required):
@@ -319,6 +374,11 @@ def _source(role: str, entry: Any, base: Path, loc: _Locator) -> tuple[Any, dict
     return (path, columns) if len(loc.problems) == before else None
 
 
+def _shown_name(path: Path) -> str:
+    """A source's file name as a message names it (a directory's files as ``dir/*``)."""
+    return f"{path.name}/*" if path.is_dir() else path.name
+
+
 def _check_columns(role: str, path: Path, schema: Any, columns: dict[str, Any], loc: _Locator) -> None:
     """Note each declared column the file lacks or whose type cannot play its role."""
     header, allowed = f"sources.{role}", _ROLES[role][1]
@@ -328,11 +388,11 @@ def _check_columns(role: str, path: Path, schema: Any, columns: dict[str, Any], 
             continue
         for name in value if kind == "list" else [value]:
             if name not in schema.names:
-                loc.note(f"{header}.{key}: {_no_column(name, path.name, schema.names)}", header, key)
+                loc.note(f"{header}.{key}: {_no_column(name, _shown_name(path), schema.names)}", header, key)
                 continue
             why = _check_type(schema.field(name), "time" if kind == "list" else kind)
             if why is not None:
-                loc.note(f"{header}.{key}: column {name!r} of {path.name} {why}", header, key)
+                loc.note(f"{header}.{key}: column {name!r} of {_shown_name(path)} {why}", header, key)
 
 
 def _day(value: Any) -> _dt.date | None:
@@ -421,8 +481,11 @@ def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]])
         bad("direction", f"expected \"increase\", \"decrease\" or \"neutral\", got {_show(direction)}")
     default_cadence = m.cadence if m is not None and m.cadence in PERIODS else "month"
     cadence = entry.get("cadence", default_cadence)
-    if not isinstance(cadence, str) or cadence not in PERIODS:
-        bad("cadence", f"{_show(cadence)} is not one of {', '.join(PERIODS)}")
+    # The aliases the API takes ("Q", "M", "W"…) as well as the names.
+    if not isinstance(cadence, str) or normalize_freq(cadence) is None:
+        bad("cadence", f"{_show(cadence)} is not one of {', '.join(PERIODS)} (or Q, M, W, D, Y)")
+    else:
+        cadence = normalize_freq(cadence)
     for key in ("name", "owner"):
         if key in entry and not isinstance(entry[key], str):
             bad(key, f"expected text (a string), got {_show(entry[key])}")
@@ -602,14 +665,9 @@ def load_spec(path: str | Path) -> Spec:
     if "preset" in card and (not isinstance(preset_name, str) or preset_name not in _PRESETS):
         loc.note(f"scorecard.preset: {_show(preset_name)} is not one of {', '.join(_PRESETS)}", "scorecard", "preset")
     elif isinstance(preset_name, str):
+        # A preset KPI whose source the spec does not declare is shown as "no data", with the
+        # reason, rather than refused: the set is a starting point, not a demand.
         preset = _PRESETS[preset_name]()
-        for k in preset.kpis:
-            missing = [r for r in definitions()[k.metric].inputs if r not in declared]
-            why = (f"needs the {missing[0]!r} source, which the spec does not declare" if missing
-                   else _missing_keys(k.metric, declared))
-            if why is not None:
-                loc.note(f"scorecard.preset: the {preset_name} set's KPI {k.label!r}: {why}", "scorecard", "preset")
-                break
         kpis.extend(preset.kpis)
         north_star = preset.north_star
     entries = data.get("kpi", [])
@@ -617,9 +675,23 @@ def load_spec(path: str | Path) -> Spec:
     if not isinstance(entries, list):
         loc.note("kpi: use [[kpi]] tables, one per KPI", None, "kpi")
         entries = []
+    where: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for i, entry in enumerate(entries):
         built = _kpi(entry, i, loc, declared)
-        if built is not None:
+        if built is None:
+            continue
+        if built.label in seen:
+            loc.note(f"kpi[{i}].name: {built.label!r} is also the name of kpi[{seen[built.label]}]; give one of "
+                     "them another name", "kpi", "name" if "name" in entry else "metric", i)
+            continue
+        seen[built.label] = i
+        where[built.label] = loc.at(f"kpi[{i}]", "kpi", "metric", i)
+        # A KPI named as one of the preset's replaces it (another target, an owner, notes).
+        same = [j for j, k in enumerate(kpis) if k.label == built.label]
+        if same:
+            kpis[same[0]] = built
+        else:
             kpis.append(built)
     kpis_ok = len(loc.problems) == before
     if not kpis and kpis_ok:
@@ -638,6 +710,13 @@ def load_spec(path: str | Path) -> Spec:
     freq = data.get("freq", "month")
     if not isinstance(freq, str) or freq not in ("week", "month", "quarter", "year"):
         loc.note(f"freq: {_show(freq)} is not one of week, month, quarter, year", None, "freq")
+    currency = data.get("currency")
+    if currency is not None:
+        try:
+            currency = check_currency(currency)
+        except ParameterError:
+            loc.note(f"currency: {_show(currency)} is not an ISO 4217 currency code (three letters, e.g. \"USD\")",
+                     None, "currency")
     title = data.get("title", path.stem)
     if not isinstance(title, str):
         loc.note(f"title: expected text (a string), got {_show(title)}", None, "title")
@@ -669,5 +748,5 @@ def load_spec(path: str | Path) -> Spec:
         _check_columns(role, p, tables[role][0].schema, {k: v for k, v in cols.items() if k in _ROLES[role][1]}, loc)
     if loc.problems:
         raise ParameterError("\n".join(loc.problems))
-    where = {k.label: loc.at(f"kpi[{i}]", "kpi", "metric", i) for i, k in enumerate(scorecard.kpis[len(kpis) - len(entries):])}
-    return Spec(path, title, Sources(**tables), scorecard, as_of=as_of, freq=freq, kpi_lines=where)
+    return Spec(path, title, Sources(**tables), scorecard, as_of=as_of, freq=freq, kpi_lines=where,
+                currency=currency)

@@ -172,8 +172,6 @@ def _line(spec: Path, start: str) -> int:
         ("", f"anomaly_periods = {10**20}", "kpi[0].anomaly_periods", "anomaly_periods", [str(10**20)]),
         # 3,000 nested arrays: tomllib recurses, and the RecursionError is a line, not a traceback.
         ("", "notes = " + "[" * 3000 + "]" * 3000, "notes", "notes", ["nested too deeply"]),
-        # Found while computing (no month has ended by as_of): placed on the KPI it names.
-        ("as_of = 1990-01-01", "", "kpi[0]", 'metric = "mrr"', ["KPI 'mrr': no complete month"]),
     ],
 )
 def test_one_problem_one_line(tmp_path: Path, data: Path, top: str, kpi: str, key: str, start: str,
@@ -182,6 +180,15 @@ def test_one_problem_one_line(tmp_path: Path, data: Path, top: str, kpi: str, ke
     line = _one_error(_run(spec, tmp_path / "out.html", "-q")[0], "s.toml", _line(spec, start), key)
     for w in words:
         assert w in line, line
+
+
+def test_a_kpi_without_a_complete_period_is_no_data_with_its_reason(tmp_path: Path, data: Path) -> None:
+    # No month has ended by as_of: the report is written, the KPI shown as no data, saying why.
+    spec = _spec(tmp_path, data, top="as_of = 1990-01-01")
+    done = _run(spec, tmp_path / "out.html", "-q")[0]
+    assert done.returncode == 0, done.stderr
+    line = next(t for t in done.stdout.splitlines() if t.startswith("  mrr"))
+    assert line.split()[1:5] == ["–", "no", "data", "target"] and line.endswith("no data (no complete month by 1 Jan 1990)")
 
 
 def test_a_fifo_source_is_refused_not_read(tmp_path: Path, data: Path) -> None:

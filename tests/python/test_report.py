@@ -77,17 +77,21 @@ def test_demo_report_has_every_executive_kpi_with_value_and_status(demo_report: 
     assert list(expected.index) == [k.label for k in kpikit.Scorecard.executive().kpis]
     by_name = {}
     for row in page.rows:
-        # Scorecard rows: KPI, owner, period, value (+ interval), target, change, status, trend.
-        if len(row) == 8 and row[0].split(" ★")[0] in expected.index:
-            by_name[row[0].split(" ★")[0]] = row
+        # Scorecard rows: KPI (+ its period, shown there on phones), owner, period, value
+        # (+ interval), target, change, status, trend.
+        name = row[0].split(" ★")[0].removesuffix(row[2]).strip() if len(row) == 8 else None
+        if name in expected.index:
+            by_name[name] = row
     assert set(by_name) == set(expected.index)
     for name, row in by_name.items():
         r = expected.loc[name]
         assert row[3].startswith(_format(r["value"], r["unit"])), name
         assert row[6].startswith(r["status"].replace("_", " ")), name
-        assert row[2] == f"{r['period']:%Y-%m}"
+        # Every period as people read it: a month "Oct 2026", a quarter "Q3 2026".
+        expected_label = f"Q{r['period'].quarter} {r['period'].year}" if r["cadence"] == "quarter" else f"{r['period']:%b %Y}"
+        assert row[2] == expected_label, name
     # The north star is marked and leads the card.
-    assert by_name["Net revenue retention"][0].endswith("★")
+    assert by_name["Net revenue retention"][0].startswith("Net revenue retention ★")
     assert demo_report.sections == ["headline", "scorecard", "data_checks", "journey", "kpi_trends", "mrr_movements", "funnel",
                                     "retention", "active_users"]
     # The title is escaped, not markup.

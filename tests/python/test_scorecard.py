@@ -3,12 +3,14 @@ from, complete periods only, the HTML rendering, and errors."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
 import pytest
 
 import kpikit
+import kpikit._render
 from kpikit.kpi import STATUSES
 
 SOURCES = kpikit.Sources.demo(seed=0, scale=0.3)
@@ -58,12 +60,22 @@ def test_scorecard_html_has_every_kpi_status_and_sparkline() -> None:
 
 
 def test_scorecard_errors() -> None:
-    with pytest.raises(kpikit.ParameterError, match="same name"):
+    with pytest.raises(kpikit.ParameterError, match="same name 'nps'"):
         kpikit.Scorecard([kpikit.KPI("nps", target=30.0), kpikit.KPI("nps", target=40.0)])
     with pytest.raises(kpikit.ParameterError, match="north_star"):
         kpikit.Scorecard([kpikit.KPI("nps", target=30.0)], north_star="NRR")
+
+
+
+def test_a_kpi_without_data_is_no_data_grey_with_its_reason() -> None:
     only_subs = kpikit.Sources(subscriptions=SOURCES.subscriptions)
-    with pytest.raises(kpikit.ParameterError, match="'deals' source"):
-        kpikit.Scorecard([kpikit.KPI("win_rate", target=0.3)]).evaluate(only_subs)
-    with pytest.raises(kpikit.ParameterError, match="no complete quarter"):
-        kpikit.Scorecard([kpikit.KPI("nps", target=30.0, cadence="quarter")]).evaluate(SOURCES, as_of="2024-11-15")
+    result = kpikit.Scorecard([kpikit.KPI("win_rate", target=0.3, name="Win rate"),
+                               kpikit.KPI("customer_churn_rate", target=0.02)]).evaluate(only_subs)
+    row = result.to_frame().set_index("kpi").loc["Win rate"]
+    assert (row.status, row.reason) == ("no_data", "no 'deals' source")
+    assert pd.isna(row.value) and pd.isna(row.period) and row.target == 0.3
+    page = result._repr_html_()
+    grey = kpikit._render.STATUS_COLOURS["no_data"]
+    assert f"background:{grey}" in page and "no 'deals' source" in html.unescape(page) and "no data" in page
+    early = kpikit.Scorecard([kpikit.KPI("nps", target=30.0, cadence="quarter")]).evaluate(SOURCES, as_of="2024-11-15")
+    assert early.to_frame().loc[0, ["status", "reason"]].tolist() == ["no_data", "no complete quarter by 15 Nov 2024"]

@@ -7,11 +7,8 @@ and segment, rates as fractions, money in the input's unit.
 # No `from __future__ import annotations` here: it would bind the name `annotations` in the
 # package namespace, which exports the public API only.
 from . import _kpikit, clv, datasets, formulas, plot
-<<<<<<< HEAD
-from ._sql import sql
-=======
 from ._checkins import history
->>>>>>> s8-report
+from ._sql import sql
 from .activity import active_users, lifecycle, stickiness
 from .catalog import catalog, metric, register_metric
 from .check import CheckResult, check
@@ -79,12 +76,9 @@ __all__ = [
     "Report",
     "load_spec",
     "Spec",
-<<<<<<< HEAD
+    "history",
     # Database sources.
     "sql",
-=======
-    "history",
->>>>>>> s8-report
     # Data integrity checks.
     "check",
     "CheckResult",

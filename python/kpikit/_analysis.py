@@ -78,7 +78,7 @@ def output_of(table: Any, output: str | None) -> str:
     if (pd is not None and isinstance(table, (pd.DataFrame, pd.Series))) or is_dask(table) or isinstance(table, dict):
         return "pandas"
     pl = sys.modules.get("polars")
-    if pl is not None and isinstance(table, (pl.DataFrame, pl.LazyFrame)):
+    if pl is not None and isinstance(table, (pl.DataFrame, pl.LazyFrame, pl.Series)):
         return "polars"
     return "arrow"
 

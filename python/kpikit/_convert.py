@@ -29,6 +29,7 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     ``columns=None`` keeps every column (the core reads the table's own layout).
     """
     wanted = None if columns is None else list(dict.fromkeys(c for c in columns if c is not None))
+    table = _series_as_frame(table)
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(table, pd.DataFrame):
         if wanted is not None and all(c in table.columns for c in wanted):
@@ -49,9 +50,14 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
         return table
     pa = sys.modules.get("pyarrow")
     if pa is not None and isinstance(table, (pa.Table, pa.RecordBatch)):
+        _check_unique_names(table.column_names, wanted)
         if wanted is not None and all(c in table.column_names for c in wanted):
             table = table.select(wanted)
         return aligned(table)
+    if pa is not None and isinstance(table, (pa.Array, pa.ChunkedArray)):
+        raise SchemaError(
+            f"expected a table, got a pyarrow {type(table).__name__}: wrap it as pa.table({{'name': values}})"
+        )
     if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):
         return table
     if isinstance(table, dict):
@@ -61,6 +67,35 @@ def table_input(table: Any, columns: Iterable[str | None] | None) -> Any:
     raise SchemaError(
         f"expected a table (pandas or polars DataFrame, pyarrow Table, or an Arrow stream), got {type(table).__name__}"
     )
+
+
+def _series_as_frame(table: Any) -> Any:
+    """A named pandas or polars Series as the one-column table it is (``score=`` names it);
+    an unnamed one is a SchemaError, since no column name can find it."""
+    pd = sys.modules.get("pandas")
+    pl = sys.modules.get("polars")
+    if pd is not None and isinstance(table, pd.Series):
+        if table.name is None:
+            raise SchemaError("expected a table, got an unnamed pandas Series: give it a name (s.rename('score'))")
+        return table.to_frame()
+    if pl is not None and isinstance(table, pl.Series):
+        return table.to_frame()
+    return table
+
+
+def _check_unique_names(names: Iterable[Any], used: list[str] | None) -> None:
+    """The columns a call reads (all when ``used`` is None) have unique names, or a SchemaError
+    names the repeated ones: the same rule for every library."""
+    seen: set[Any] = set()
+    twice: list[Any] = []
+    for n in names:
+        if n in seen and n not in twice:
+            twice.append(n)
+        seen.add(n)
+    repeated = [c for c in twice if used is None or c in used]
+    if repeated:
+        listed = ", ".join(repr(str(c)) for c in repeated)
+        raise SchemaError(f"column names must be unique: {listed} appears more than once")
 
 
 def _pandas_table(frame: Any, columns: list[str] | None = None) -> Any:
@@ -80,11 +115,7 @@ def _pandas_table(frame: Any, columns: list[str] | None = None) -> Any:
     import pyarrow as pa
 
     if not frame.columns.is_unique:
-        repeated_all = frame.columns[frame.columns.duplicated()].unique()
-        repeated_used = [c for c in repeated_all if columns is None or c in columns]
-        if repeated_used:
-            repeated = ", ".join(repr(str(c)) for c in repeated_used)
-            raise SchemaError(f"column names must be unique: {repeated} appears more than once")
+        _check_unique_names(frame.columns, columns)
     names: list[str] = []
     arrays: list[Any] = []
     for name in frame.columns if columns is None else columns:

@@ -218,3 +218,37 @@ def test_misaligned_arrow_buffers_are_copied_once_not_read_in_place() -> None:
         pd.testing.assert_frame_equal(got, want)
     clean = pa.table({"score": pa.array([1.0, 2.0])})
     assert _kpikit.table_buffer_addresses(table_input(clean, ["score"]))["score"] == [clean.column(0).chunks[0].buffers()[1].address]
+
+
+def test_a_named_series_is_its_one_column_table_in_pandas_and_polars() -> None:
+    pd_out = kpikit.nps(pd.Series([9, 10, 3], name="score"), score="score")
+    pl_out = kpikit.nps(pl.Series("score", [9, 10, 3]), score="score")
+    assert isinstance(pd_out, pd.DataFrame) and isinstance(pl_out, pl.DataFrame)
+    # 2 promoters, 1 detractor of 3: +33.3.
+    assert pd_out["nps"].tolist() == pytest.approx([100 / 3]) and pl_out["nps"].to_list() == pytest.approx([100 / 3])
+    with pytest.raises(kpikit.SchemaError, match="unnamed pandas Series"):
+        kpikit.nps(pd.Series([9, 10]), score="score")
+    with pytest.raises(kpikit.SchemaError, match="expected a table, got a pyarrow"):
+        kpikit.nps(pa.array([9, 10]), score="score")
+
+
+def test_a_repeated_column_name_is_the_same_schema_error_from_pandas_and_pyarrow() -> None:
+    arrays = [pa.array([9, 10]), pa.array([1, 2]), pa.array([3, 4])]
+    t = pa.table(arrays, names=["score", "score", "x"])
+    frame = pd.DataFrame({"a": [9, 10], "b": [1, 2], "x": [3, 4]}).set_axis(["score", "score", "x"], axis=1)
+    for table in (t, frame):
+        with pytest.raises(kpikit.SchemaError, match="'score' appears more than once"):
+            kpikit.nps(table, score="score")
+    # A repeated column the call does not read is no obstacle, as in pandas.
+    u = pa.table(arrays, names=["score", "x", "x"])
+    assert kpikit.nps(u, score="score", output="pandas")["responses"].tolist() == [2]
+
+
+def test_a_nan_id_from_pyarrow_is_missing_as_from_pandas() -> None:
+    # A NaN customer id was one more customer from pyarrow and missing from pandas.
+    rows = {"customer": [1.0, float("nan"), 2.0], "month": pd.to_datetime(["2026-01-01"] * 3), "mrr": [10.0, 30.0, 20.0]}
+    from_pandas = pd.DataFrame(rows)
+    from_arrow = pa.table({**rows, "customer": pa.array(rows["customer"], from_pandas=False)})
+    for t in (from_pandas, from_arrow):
+        with pytest.raises(kpikit.InputError, match='"customer"'):
+            kpikit.mrr_movements(t, customer="customer", period="month", mrr="mrr")

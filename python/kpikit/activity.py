@@ -89,21 +89,15 @@ def _in_memory(table: Any, name: str) -> None:
 
 
 def _active_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.active_users_state(
-        table, o["user"], o["time"], freq=o["freq"], week_start=o["week_start"], windows=o["windows"],
-        by=o["by"], event=o["event"], events=o["events"], tz=o["tz"], invalid=o["invalid"],
+    return _kpikit.active_users(
+        table, user=o["user"], time=o["time"], freq=o["freq"], windows=o["windows"], by=o["by"],
+        events=o["events"], event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
     )
 
 
 # Distinct users only add up over partitions that do not share a user: on Dask the events are
 # shuffled by user first (docs/architecture.md).
-_ACTIVE_USERS = Analysis(
-    "active_users",
-    state=_active_state,
-    merge=_kpikit.merge_active_users_states,
-    finish=lambda state, _: _kpikit.finish_active_users(state),
-    shuffle="user",
-)
+_ACTIVE_USERS = Analysis("active_users", state=_active_state, shuffle="user")
 
 
 def _active(names: list[str]) -> Any:
@@ -218,7 +212,7 @@ def active_users(
     event_column = event if names is not None else None
     options = {
         "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
-        "by": segments, "event": event_column, "events": names, "tz": tz,
+        "by": segments, "event": event, "events": names, "tz": tz,
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     return run(
@@ -294,8 +288,8 @@ def stickiness(
     library = output_of(table, output)
     result = _kpikit.stickiness(
         table_input(table, [user, time]),
-        user,
-        time,
+        user=user,
+        time=time,
         freq=check_freq(freq, FREQS),
         week_start=week_start,
         start=day_number(start, "start"),
@@ -377,12 +371,12 @@ def lifecycle(
     library = output_of(table, output)
     result = _kpikit.lifecycle(
         table_input(table, [user, time, created]),
-        user,
-        time,
+        user=user,
+        time=time,
         freq=check_freq(freq, FREQS),
         week_start=week_start,
         created=created,
-        preset=choice("preset", "posthog" if preset is None else preset, ("posthog", "amplitude")),
+        preset=None if preset is None else choice("preset", preset, ("posthog", "amplitude")),
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
     )

@@ -11,6 +11,7 @@ docs/conventions.md#journey.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,32 @@ def event_names(events: str | Sequence[str] | None) -> list[str] | None:
     if isinstance(events, str):
         return [events]
     return [str(e) for e in events]
+
+
+def whole(parameter: str, value: Any, what: str = "") -> int:
+    """``value`` as an int when it is a whole number (an int, a numpy integer, or a float with
+    no fractional part), else a ParameterError naming ``parameter``: a fraction is refused,
+    never rounded (docs/vocabulary.md). The range is checked by the core. ``what`` prefixes the
+    value in the message (e.g. a window's name)."""
+    import numbers
+
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    raise ParameterError(f'parameter "{parameter}": {what}{value!r} is not a whole number')
+
+
+def flag(parameter: str, value: Any) -> bool:
+    """``value`` when it is a bool (Python's or numpy's), else a ParameterError naming
+    ``parameter``: ``"no"`` or ``2`` is not read as true."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ParameterError(f'parameter "{parameter}": {value!r} is not True or False')
 
 
 def columns_of(table: Any) -> list[str] | None:
@@ -100,6 +127,14 @@ def _active_state(table: Any, o: dict[str, Any]) -> Any:
 _ACTIVE_USERS = Analysis("active_users", state=_active_state, shuffle="user")
 
 
+def _windows(windows: Any) -> list[tuple[str, int]]:
+    """``windows=`` as (column name, days) pairs; a length that is not a whole number of days
+    is a ParameterError (1.9 days is not read as 1)."""
+    if not isinstance(windows, Mapping):
+        raise ParameterError(f'parameter "windows": {windows!r} is not a dict of column name to days, e.g. {{"mau": 28}}')
+    return [(str(k), whole("windows", v, f"{str(k)!r}: ")) for k, v in windows.items()]
+
+
 def _active(names: list[str]) -> Any:
     """The names an active-users result proves present: a single event name someone did."""
 
@@ -153,7 +188,8 @@ def active_users(
         day (or the last day of the data if earlier), and ``active_users`` counts the distinct
         users active in the whole period.
     windows : dict of str to int, default {"dau": 1, "wau": 7, "mau": 30}
-        Output column name → window length in days.
+        Output column name → window length in whole days (1 to 3660); a fraction such as
+        1.9 is a :class:`~kpikit.ParameterError`, never rounded.
     by : str or list of str, optional
         Segment columns; a user active in two segments counts in both. Missing segment values
         form their own group.
@@ -208,7 +244,7 @@ def active_users(
     names = event_names(events)
     check_event_column(table, event, names is not None)
     segments = check_segments(column_list(by))
-    wins = [(str(k), int(v)) for k, v in (DEFAULT_WINDOWS if windows is None else windows).items()]
+    wins = _windows(DEFAULT_WINDOWS if windows is None else windows)
     event_column = event if names is not None else None
     options = {
         "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
@@ -294,8 +330,8 @@ def stickiness(
         week_start=week_start,
         start=day_number(start, "start"),
         end=day_number(end, "end", exclusive=True),
-        cumulative=bool(cumulative),
-        min_events=int(min_events),
+        cumulative=flag("cumulative", cumulative),
+        min_events=whole("min_events", min_events),
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
     )

@@ -14,7 +14,8 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
 from ._typing import Output, TableLike
-from .activity import check_event_column, event_names
+from .activity import check_event_column, event_names, flag, whole
+from .exceptions import ParameterError
 
 __all__ = ["RETENTION_PRESETS", "retention"]
 
@@ -48,6 +49,16 @@ def _state(table: Any, o: dict[str, Any]) -> Any:
 # events are shuffled by user first (docs/architecture.md). The state carries `curve`, so the
 # default finish gives the triangle or the curve.
 _RETENTION = Analysis("retention", state=_state, shuffle="user")
+
+
+def _sizes(brackets: Any) -> list[Any]:
+    """``brackets=`` as a list (one size is not a list of sizes)."""
+    if not isinstance(brackets, (str, bytes, dict)):
+        try:
+            return list(brackets)
+        except TypeError:
+            pass
+    raise ParameterError(f'parameter "brackets": {brackets!r} is not a list of bracket sizes, e.g. [1, 2, 4]')
 
 
 def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
@@ -205,8 +216,8 @@ def retention(
     options = {
         "user": user, "time": time, "event": event, "start_event": starts, "return_event": returns,
         "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": cohort,
-        "mode": mode, "brackets": None if brackets is None else [int(b) for b in brackets],
-        "boundaries": boundaries, "reference": reference, "base": base, "preset": preset, "curve": bool(curve),
+        "mode": mode, "brackets": None if brackets is None else [whole("brackets", b) for b in _sizes(brackets)],
+        "boundaries": boundaries, "reference": reference, "base": base, "preset": preset, "curve": flag("curve", curve),
         "tz": tz, "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     named = {p: n for p, n in (("start_event", starts), ("return_event", returns)) if n is not None}

@@ -90,6 +90,37 @@ def test_missing_users_raise_or_are_dropped_and_counted() -> None:
     assert "skipped_rows" not in out.attrs and "skipped" not in out.columns
 
 
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        # 1.9 days was read as 1 day, 2.5 events as 2: a fraction is refused, not rounded.
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"w": 1.9}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": "7"}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows=[("dau", 1)]), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": -1}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": float("nan")}), "windows"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", min_events=2.5), "min_events"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", min_events=True), "min_events"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", cumulative="no"), "cumulative"),
+    ],
+)
+def test_a_parameter_that_is_not_a_whole_number_is_refused_by_name(call: Any, parameter: str) -> None:
+    df = pd.DataFrame(log([(1, 0), (1, 1)]))
+    with pytest.raises(kpikit.ParameterError, match=f'"{parameter}"'):
+        call(df)
+
+
+def test_whole_numbers_of_any_integer_type_are_taken() -> None:
+    import numpy as np
+
+    df = pd.DataFrame(log([(1, 0), (2, 1), (1, 2)]))
+    plain = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": 2})
+    # numpy integers and floats with no fraction are the same windows.
+    for w in (np.int32(2), np.int64(2), 2.0):
+        out = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": w})
+        assert out.w.tolist() == plain.w.tolist() == [1, 2, 2]
+
+
 def test_bad_parameters() -> None:
     df = pd.DataFrame(log([(1, 0)]))
     with pytest.raises(kpikit.ParameterError, match="windows"):

@@ -419,3 +419,24 @@ def test_a_dask_frame_gives_the_same_triangle_and_curve() -> None:
     import kpikit.dask
 
     assert kpikit.dask.retention is kpikit.retention
+
+
+@pytest.mark.parametrize(
+    ("kw", "parameter"),
+    [
+        ({"brackets": [1, 2.5]}, "brackets"),
+        ({"brackets": 3}, "brackets"),
+        ({"brackets": [0]}, "brackets"),
+        ({"curve": "yes"}, "curve"),
+        ({"curve": 1}, "curve"),
+    ],
+)
+def test_a_parameter_that_is_not_what_its_type_says_is_refused_by_name(kw: dict[str, Any], parameter: str) -> None:
+    with pytest.raises(kpikit.ParameterError, match=f'"{parameter}"'):
+        daily(pd.DataFrame(log(ROWS)), **kw)
+
+
+def test_non_finite_amounts_stay_refused() -> None:
+    rows = log(ROWS, amount=[1.0, 2.0, 3.0, float("inf"), 1.0, 1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(kpikit.InputError, match="amount"):
+        daily(pd.DataFrame(rows), amount="amount")

@@ -549,6 +549,7 @@ fn merge_cells(mut a: Cells, b: Cells) -> Cells {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::activity::entities::{entities, event_flags};
     use crate::core::retention::spec::Settings;
     use crate::core::retention::testing::log;
 

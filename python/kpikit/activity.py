@@ -269,6 +269,9 @@ def stickiness(
     end: Any = None,
     cumulative: bool = False,
     min_events: int = 1,
+    max_events: int | None = None,
+    events: str | Sequence[str] | None = None,
+    event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
@@ -276,8 +279,10 @@ def stickiness(
 ) -> Any:
     """How many users were active on exactly (or at least) N intervals: PostHog's stickiness.
 
-    An interval (a day by default) of ``start … end`` counts for a user when they had at least
-    ``min_events`` events in it; users with no such interval are left out, and
+    An interval (a day by default) of ``start … end`` counts for a user when they had from
+    ``min_events`` to ``max_events`` counted events in it (PostHog's criteria: at least N is
+    ``min_events=N``, at most N ``max_events=N``, exactly N both); users with no such interval
+    are left out, and
 
         users(N) = |{users active in exactly N intervals}|        (cumulative: at least N)
         share(N) = users(N) / users active in at least one interval   (null when none)
@@ -298,7 +303,15 @@ def stickiness(
     cumulative : bool, default False
         Count users active on at least N intervals ("N days or more") instead of exactly N.
     min_events : int, default 1
-        Events a user needs in an interval for it to count (PostHog's stickiness criteria).
+        Events a user needs at least in an interval for it to count.
+    max_events : int, optional
+        Events a user may have at most in an interval for it to count; default no limit.
+        ``min_events=N, max_events=N`` counts intervals with exactly N events.
+    events : str or list of str, optional
+        Count only events with this name (or one of these names), as in
+        :func:`kpikit.active_users`; the default range is then that of those events.
+    event : str, default "event"
+        Column of event names, read only when ``events`` is given.
     tz, week_start, invalid, output
         As in :func:`kpikit.active_users`.
 
@@ -321,21 +334,40 @@ def stickiness(
     2          3      0    0.0
     """
     _in_memory(table, "stickiness")
-    library = output_of(table, output)
-    result = _kpikit.stickiness(
-        table_input(table, [user, time]),
-        user=user,
-        time=time,
-        freq=check_freq(freq, FREQS),
-        week_start=week_start,
-        start=day_number(start, "start"),
-        end=day_number(end, "end", exclusive=True),
-        cumulative=flag("cumulative", cumulative),
-        min_events=whole("min_events", min_events),
-        tz=tz,
-        invalid=choice("invalid", invalid, ("raise", "skip")),
+    names = event_names(events)
+    check_event_column(table, event, names is not None)
+    options = {
+        "user": user, "time": time, "freq": check_freq(freq, FREQS), "start": day_number(start, "start"),
+        "end": day_number(end, "end", exclusive=True), "cumulative": flag("cumulative", cumulative),
+        "min_events": whole("min_events", min_events),
+        "max_events": None if max_events is None else whole("max_events", max_events),
+        "events": names, "event": event, "tz": tz, "week_start": week_start,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
+    return run(
+        _STICKINESS, table, columns=[user, time, event if names is not None else None], options=options,
+        output=output, events=None if names is None else EventNames(event, {"events": names}, _sticky(names)),
     )
-    return table_output(result, library, source=table, analysis="stickiness")
+
+
+def _sticky(names: list[str]) -> Any:
+    """The names a stickiness result proves present: a single event name someone did."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        return set(names) if len(set(names)) == 1 and pc.sum(result["users"]).as_py() else set()
+
+    return proven
+
+
+def _stickiness(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.stickiness(table, **o)
+
+
+# Whole-table: each user's count of intervals needs all of their rows and the histogram has no
+# key to merge by, so the "state" is the result (Dask input is refused above).
+_STICKINESS = Analysis("stickiness", state=_stickiness, finish=lambda result, _: result)
 
 
 def lifecycle(

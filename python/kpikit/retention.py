@@ -41,6 +41,7 @@ def _state(table: Any, o: dict[str, Any]) -> Any:
         table, user=o["user"], time=o["time"], start_event=o["start_event"], return_event=o["return_event"],
         freq=o["freq"], cohort=o["cohort"], mode=o["mode"], brackets=o["brackets"], boundaries=o["boundaries"],
         reference=o["reference"], base=o["base"], amount=o["amount"], preset=o["preset"], curve=o["curve"],
+        min_returns=o["min_returns"],
         event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
     )
 
@@ -103,6 +104,7 @@ def retention(
     amount: str | None = None,
     preset: str | None = None,
     curve: bool = False,
+    min_returns: int = 1,
     event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
@@ -178,6 +180,10 @@ def retention(
         are left out), ``base_users`` (or ``base_value``), ``retained`` (or ``value``),
         ``weighted_rate = Σ retained / Σ base`` (weighted by cohort size) and
         ``simple_rate`` (the plain mean of the cohorts' rates).
+    min_returns : int, default 1
+        Return events a member needs in a period (or bracket) for it to count as a return;
+        with 2, a single visit in period k does not make the member retained in k. The
+        modes then read "returned" as "returned at least ``min_returns`` times".
     event : str, default "event"
         Column of event names, read only when ``start_event`` or ``return_event`` is given.
     tz, week_start, invalid, output, partitioned
@@ -218,6 +224,7 @@ def retention(
         "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": cohort,
         "mode": mode, "brackets": None if brackets is None else [whole("brackets", b) for b in _sizes(brackets)],
         "boundaries": boundaries, "reference": reference, "base": base, "preset": preset, "curve": flag("curve", curve),
+        "min_returns": whole("min_returns", min_returns),
         "tz": tz, "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     named = {p: n for p, n in (("start_event", starts), ("return_event", returns)) if n is not None}

@@ -10,6 +10,7 @@ use pyo3_arrow::PyTable;
 use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
 use crate::core::activity::active_users::{ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS};
 use crate::core::activity::lifecycle::NewUser;
+use crate::core::activity::stickiness::StickinessInput;
 use crate::core::events::EventLog;
 use crate::core::input::Table;
 use crate::core::retention::analysis::{Retention, RetentionInput};
@@ -89,7 +90,7 @@ pub fn active_users(
 
 /// Users by number of active intervals (PostHog's stickiness), over the whole table.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, freq="day", start=None, end=None, cumulative=false, min_events=AnyInt(1), tz="UTC", week_start="monday", invalid="raise"), text_signature = "(table, *, user, time, freq=\"day\", start=None, end=None, cumulative=False, min_events=1, tz=\"UTC\", week_start=\"monday\", invalid=\"raise\")")]
+#[pyo3(signature = (table, *, user, time, freq="day", start=None, end=None, cumulative=false, min_events=AnyInt(1), max_events=None, events=None, event="event", tz="UTC", week_start="monday", invalid="raise"), text_signature = "(table, *, user, time, freq=\"day\", start=None, end=None, cumulative=False, min_events=1, max_events=None, events=None, event=\"event\", tz=\"UTC\", week_start=\"monday\", invalid=\"raise\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,
@@ -101,28 +102,43 @@ pub fn stickiness(
     end: Option<i64>,
     cumulative: bool,
     min_events: AnyInt,
+    max_events: Option<AnyInt>,
+    events: Option<Vec<String>>,
+    event: &str,
     tz: &str,
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, tz, week_start, invalid) = (
+    let (freq, event, tz, week_start, invalid) = (
         freq.to_string(),
+        event.to_string(),
         tz.to_string(),
         week_start.to_string(),
         invalid.to_string(),
     );
     table_out(enter(py, move || {
-        let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
-        let min_events = min_events.bounded("min_events", 1, u32::MAX.into())?;
-        crate::core::activity::stickiness::stickiness(
-            &log,
-            self::freq(&freq, &week_start)?,
-            start,
-            end,
+        let log = event_log(
+            &table,
+            &user,
+            &time,
+            events.as_ref().map(|_| event.as_str()),
+            &[],
+            &tz,
+            &invalid,
+        )?;
+        crate::core::activity::stickiness::stickiness(&StickinessInput {
+            log: &log,
+            freq: self::freq(&freq, &week_start)?,
+            start_day: start,
+            end_day: end,
             cumulative,
-            min_events,
-        )
+            min_events: min_events.bounded("min_events", 1, u32::MAX.into())?,
+            max_events: max_events
+                .map(|m| m.bounded("max_events", 1, u32::MAX.into()))
+                .transpose()?,
+            events: events.as_deref(),
+        })
     })?)
 }
 
@@ -164,7 +180,7 @@ pub fn lifecycle(
 /// Partial retention state: users retained (and amounts) per cohort and period number, with
 /// the finish (`curve`) it is to get.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, start_event=None, return_event=None, freq="week", cohort=None, mode=None, brackets=None, boundaries=None, reference="total", base=None, amount=None, preset=None, curve=false, event="event", tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, start_event=None, return_event=None, freq="week", cohort=None, mode=None, brackets=None, boundaries=None, reference="total", base=None, amount=None, preset=None, curve=false, min_returns=None, event="event", tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn retention(
     py: Python<'_>,
@@ -183,6 +199,7 @@ pub fn retention(
     amount: Option<String>,
     preset: Option<String>,
     curve: bool,
+    min_returns: Option<AnyInt>,
     event: &str,
     tz: &str,
     week_start: &str,
@@ -223,7 +240,10 @@ pub fn retention(
             reference: Some(&reference),
             base: base.as_deref(),
         };
-        let spec = RetentionSpec::new(self::freq(&freq, &week_start)?, brackets, &settings)?;
+        let min_returns =
+            min_returns.map_or(Ok(1), |n| n.bounded("min_returns", 1, u32::MAX.into()))?;
+        let spec = RetentionSpec::new(self::freq(&freq, &week_start)?, brackets, &settings)?
+            .with_min_returns(min_returns)?;
         let amount = amount.map(|v| table.column(&v)).transpose()?;
         Retention::partial(&RetentionInput {
             log: &log,

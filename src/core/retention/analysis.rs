@@ -100,7 +100,11 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
     };
     // Without a list, every event starts (bit 0) or returns (bit 1).
     let default_bits = u8::from(start_events.is_none()) | (u8::from(return_events.is_none()) << 1);
-    let lean = if spec.windows == Windows::Calendar && value.is_none() {
+    // The bit-set and sorted-key paths see whether a member returned in a period, not how
+    // often: a minimum number of returns goes through the general path.
+    let lean_conventions =
+        spec.windows == Windows::Calendar && value.is_none() && spec.min_returns == 1;
+    let lean = if lean_conventions {
         let row_flags = event_col.map_or(RowFlags::None, |c| RowFlags::Lists(c, &lists));
         calendar_bits(log, &ent, row_flags, default_bits, spec)?
     } else {
@@ -110,7 +114,7 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
         Some(x) => x,
         None => {
             let flags = event_col.map(|c| event_flags(c, &lists)).transpose()?;
-            if spec.windows == Windows::Calendar && value.is_none() {
+            if lean_conventions {
                 calendar_cells(log, &ent, flags.as_deref(), default_bits, spec)?
             } else {
                 general_cells(log, &ent, flags.as_deref(), default_bits, value, spec)?
@@ -276,6 +280,7 @@ mod tests {
             windows: Windows::Calendar,
             reference: Reference::Total,
             base: Base::Cohort,
+            min_returns: 1,
         };
         let s = spec(CohortKind::FirstTime, Mode::On);
         let out = run(&l, &s);
@@ -295,6 +300,30 @@ mod tests {
             vec![2, 2, 2, 2, 2, 2, 2, 1, 1, 1]
         );
         assert_eq!(i64s(&out, "retained"), vec![2, 1, 1, 1, 2, 0, 1, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_period_with_fewer_returns_than_min_returns_is_not_a_return() {
+        // User 1: day 0, day 1 (one event), day 2 (two). User 2: day 0, day 1 (two events).
+        let l = log(
+            vec![1, 1, 1, 1, 2, 2, 2],
+            vec![0, 1, 2, 2, 0, 1, 1],
+            vec!["x"; 7],
+        );
+        let once = RetentionSpec::new(Freq::Day, None, &Settings::default()).unwrap();
+        assert_eq!(i64s(&run(&l, &once), "retained"), vec![2, 2, 1]);
+        // Twice: day 1 only user 2, day 2 only user 1.
+        let twice = once.clone().with_min_returns(2).unwrap();
+        assert_eq!(i64s(&run(&l, &twice), "retained"), vec![2, 1, 1]);
+        // On or after: user 1 (day 2) and user 2 (day 1) are back by day 1; only user 1 by day 2.
+        let mut after = twice.clone();
+        after.mode = Mode::OnOrAfter;
+        assert_eq!(i64s(&run(&l, &after), "retained"), vec![2, 2, 1]);
+        // Three: nobody.
+        let thrice = once.clone().with_min_returns(3).unwrap();
+        assert_eq!(i64s(&run(&l, &thrice), "retained"), vec![2, 0, 0]);
+        assert_eq!(RetentionSpec::from_label(&thrice.label()).unwrap(), thrice);
+        assert!(once.with_min_returns(0).is_err());
     }
 
     #[test]

@@ -175,6 +175,9 @@ fn general_fold<E: Ev>(
                 let mut later: Vec<(i64, f64)> =
                     per_cell.iter().filter(|x| x.0 > 0).copied().collect();
                 later.sort_unstable_by_key(|x| x.0);
+                if spec.min_returns > 1 {
+                    later = frequent(&later, spec.min_returns as usize);
+                }
                 count_member(spec.mode, &later, |cell, n, v| {
                     let e = acc.entry((c, cell)).or_insert((0, 0.0));
                     e.0 += n;
@@ -535,6 +538,17 @@ fn count_member(mode: Mode, later: &[(i64, f64)], mut add: impl FnMut(i64, i64, 
             }
         }
     }
+}
+
+/// The returns of `later` (sorted by cell) in cells with at least `n` of them: a period with
+/// fewer return events than `min_returns` is not a return (docs/conventions.md#retention).
+fn frequent(later: &[(i64, f64)], n: usize) -> Vec<(i64, f64)> {
+    later
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|cell| cell.len() >= n)
+        .flatten()
+        .copied()
+        .collect()
 }
 
 fn merge_cells(mut a: Cells, b: Cells) -> Cells {

@@ -71,6 +71,9 @@ pub struct RetentionSpec {
     pub windows: Windows,
     pub reference: Reference,
     pub base: Base,
+    /// Return events a member needs in a period (or bracket) for it to count as a return
+    /// (`min_returns=`; 1: any return).
+    pub min_returns: u32,
 }
 
 const COHORTS: &[(&str, CohortKind)] = &[
@@ -204,6 +207,7 @@ impl RetentionSpec {
             windows: pick("boundaries", s.boundaries.unwrap_or(p[2]), BOUNDARIES)?,
             reference: pick("reference", s.reference.unwrap_or("total"), REFERENCES)?,
             base: pick("base", s.base.unwrap_or(p[3]), BASES)?,
+            min_returns: 1,
         };
         if spec.base == Base::Reached && spec.mode == Mode::OnOrBefore {
             // A member back in period 1 counts "on or before" period 5 without having reached it.
@@ -213,6 +217,15 @@ impl RetentionSpec {
             ));
         }
         Ok(spec)
+    }
+
+    /// The same spec where a period counts as a return only with at least `n` return events.
+    pub fn with_min_returns(mut self, n: u32) -> KpiResult<RetentionSpec> {
+        if n == 0 {
+            return Err(KpiError::param("min_returns", "must be at least 1"));
+        }
+        self.min_returns = n;
+        Ok(self)
     }
 
     /// Anchor rows of the state (each member's start, for [`Base::Reached`]) are needed.
@@ -291,6 +304,7 @@ impl RetentionSpec {
             name_of(self.windows, BOUNDARIES),
             name_of(self.reference, REFERENCES),
             name_of(self.base, BASES),
+            &self.min_returns.to_string(),
         ]
         .join(";")
     }
@@ -298,7 +312,7 @@ impl RetentionSpec {
     pub fn from_label(s: &str) -> KpiResult<RetentionSpec> {
         let bad = || KpiError::param("state", "bad retention metadata");
         let p: Vec<&str> = s.split(';').collect();
-        if p.len() != 7 {
+        if p.len() != 8 {
             return Err(bad());
         }
         let brackets = if p[3].is_empty() {
@@ -319,7 +333,8 @@ impl RetentionSpec {
             reference: Some(p[5]),
             base: Some(p[6]),
         };
-        RetentionSpec::new(Freq::from_label(p[0])?, brackets, &settings)
+        RetentionSpec::new(Freq::from_label(p[0])?, brackets, &settings)?
+            .with_min_returns(p[7].parse().map_err(|_| bad())?)
     }
 }
 

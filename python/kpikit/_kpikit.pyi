@@ -51,14 +51,11 @@ __all__ = [
     "rfm_state",
     "finish_rfm",
     # activity and retention
-    "active_users_state",
-    "merge_active_users_states",
-    "finish_active_users",
+    "active_users",
     "stickiness",
     "lifecycle",
-    "retention_state",
-    "merge_retention_states",
-    "finish_retention",
+    "retention",
+    "retention_presets",
 ]
 
 __version__: str
@@ -372,71 +369,78 @@ def finish_rfm(
 ) -> Any: ...
 
 # --- activity and retention (core::activity, core::retention) ---
+# active_users and retention return partial states (finished by `finish`); stickiness and
+# lifecycle return their result.
 
-def active_users_state(
+def active_users(
     table: _Table,
+    *,
     user: str,
     time: str,
-    *,
     freq: str = "day",
-    week_start: str = "monday",
     windows: list[tuple[str, int]],
     by: list[str] = ...,
-    event: str | None = None,
     events: list[str] | None = None,
+    event: str = "event",
     tz: str = "UTC",
+    week_start: str = "monday",
     invalid: str = "raise",
 ) -> Any: ...
-def merge_active_users_states(states: list[_Table]) -> Any: ...
-def finish_active_users(state: _Table) -> Any: ...
 def stickiness(
     table: _Table,
+    *,
     user: str,
     time: str,
-    *,
     freq: str = "day",
-    week_start: str = "monday",
     start: int | None = None,
     end: int | None = None,
     cumulative: bool = False,
     min_events: int = 1,
+    max_events: int | None = None,
+    events: list[str] | None = None,
+    event: str = "event",
     tz: str = "UTC",
+    week_start: str = "monday",
     invalid: str = "raise",
 ) -> Any: ...
 def lifecycle(
     table: _Table,
+    *,
     user: str,
     time: str,
-    *,
     freq: str = "day",
-    week_start: str = "monday",
     created: str | None = None,
-    preset: str = "posthog",
+    preset: str | None = None,
     tz: str = "UTC",
+    week_start: str = "monday",
     invalid: str = "raise",
 ) -> Any: ...
-def retention_state(
+def retention(
     table: _Table,
+    *,
     user: str,
     time: str,
-    *,
-    event: str | None = None,
-    start_events: list[str] | None = None,
-    return_events: list[str] | None = None,
-    amount: str | None = None,
+    start_event: list[str] | None = None,
+    return_event: list[str] | None = None,
     freq: str = "week",
-    week_start: str = "monday",
-    cohort: str = "first_time",
-    mode: str = "on",
+    cohort: str | None = None,
+    mode: str | None = None,
     brackets: list[int] | None = None,
-    boundaries: str = "calendar",
+    boundaries: str | None = None,
     reference: str = "total",
-    base: str = "cohort",
+    base: str | None = None,
+    amount: str | None = None,
+    preset: str | None = None,
+    curve: bool = False,
+    min_returns: int | None = None,
+    event: str = "event",
     tz: str = "UTC",
+    week_start: str = "monday",
     invalid: str = "raise",
 ) -> Any: ...
-def merge_retention_states(states: list[_Table]) -> Any: ...
-def finish_retention(state: _Table, *, curve: bool = False) -> Any: ...
+
+# (defaults, [(preset, settings)]), each settings [(keyword, value)] (core::retention::spec).
+def retention_presets() -> tuple[list[tuple[str, str]], list[tuple[str, list[tuple[str, str]]]]]: ...
 
 # --- data integrity (core::integrity) ------------------------------------------------------
 

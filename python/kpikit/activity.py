@@ -11,6 +11,7 @@ docs/conventions.md#journey.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,32 @@ def event_names(events: str | Sequence[str] | None) -> list[str] | None:
     if isinstance(events, str):
         return [events]
     return [str(e) for e in events]
+
+
+def whole(parameter: str, value: Any, what: str = "") -> int:
+    """``value`` as an int when it is a whole number (an int, a numpy integer, or a float with
+    no fractional part), else a ParameterError naming ``parameter``: a fraction is refused,
+    never rounded (docs/vocabulary.md). The range is checked by the core. ``what`` prefixes the
+    value in the message (e.g. a window's name)."""
+    import numbers
+
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    raise ParameterError(f'parameter "{parameter}": {what}{value!r} is not a whole number')
+
+
+def flag(parameter: str, value: Any) -> bool:
+    """``value`` when it is a bool (Python's or numpy's), else a ParameterError naming
+    ``parameter``: ``"no"`` or ``2`` is not read as true."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ParameterError(f'parameter "{parameter}": {value!r} is not True or False')
 
 
 def columns_of(table: Any) -> list[str] | None:
@@ -89,21 +116,23 @@ def _in_memory(table: Any, name: str) -> None:
 
 
 def _active_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.active_users_state(
-        table, o["user"], o["time"], freq=o["freq"], week_start=o["week_start"], windows=o["windows"],
-        by=o["by"], event=o["event"], events=o["events"], tz=o["tz"], invalid=o["invalid"],
+    return _kpikit.active_users(
+        table, user=o["user"], time=o["time"], freq=o["freq"], windows=o["windows"], by=o["by"],
+        events=o["events"], event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
     )
 
 
 # Distinct users only add up over partitions that do not share a user: on Dask the events are
 # shuffled by user first (docs/architecture.md).
-_ACTIVE_USERS = Analysis(
-    "active_users",
-    state=_active_state,
-    merge=_kpikit.merge_active_users_states,
-    finish=lambda state, _: _kpikit.finish_active_users(state),
-    shuffle="user",
-)
+_ACTIVE_USERS = Analysis("active_users", state=_active_state, shuffle="user")
+
+
+def _windows(windows: Any) -> list[tuple[str, int]]:
+    """``windows=`` as (column name, days) pairs; a length that is not a whole number of days
+    is a ParameterError (1.9 days is not read as 1)."""
+    if not isinstance(windows, Mapping):
+        raise ParameterError(f'parameter "windows": {windows!r} is not a dict of column name to days, e.g. {{"mau": 28}}')
+    return [(str(k), whole("windows", v, f"{str(k)!r}: ")) for k, v in windows.items()]
 
 
 def _active(names: list[str]) -> Any:
@@ -159,7 +188,8 @@ def active_users(
         day (or the last day of the data if earlier), and ``active_users`` counts the distinct
         users active in the whole period.
     windows : dict of str to int, default {"dau": 1, "wau": 7, "mau": 30}
-        Output column name → window length in days.
+        Output column name → window length in whole days (1 to 3660); a fraction such as
+        1.9 is a :class:`~kpikit.ParameterError`, never rounded.
     by : str or list of str, optional
         Segment columns; a user active in two segments counts in both. Missing segment values
         form their own group.
@@ -214,11 +244,11 @@ def active_users(
     names = event_names(events)
     check_event_column(table, event, names is not None)
     segments = check_segments(column_list(by))
-    wins = [(str(k), int(v)) for k, v in (DEFAULT_WINDOWS if windows is None else windows).items()]
+    wins = _windows(DEFAULT_WINDOWS if windows is None else windows)
     event_column = event if names is not None else None
     options = {
         "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
-        "by": segments, "event": event_column, "events": names, "tz": tz,
+        "by": segments, "event": event, "events": names, "tz": tz,
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     return run(
@@ -239,6 +269,9 @@ def stickiness(
     end: Any = None,
     cumulative: bool = False,
     min_events: int = 1,
+    max_events: int | None = None,
+    events: str | Sequence[str] | None = None,
+    event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
@@ -246,8 +279,10 @@ def stickiness(
 ) -> Any:
     """How many users were active on exactly (or at least) N intervals: PostHog's stickiness.
 
-    An interval (a day by default) of ``start … end`` counts for a user when they had at least
-    ``min_events`` events in it; users with no such interval are left out, and
+    An interval (a day by default) of ``start … end`` counts for a user when they had from
+    ``min_events`` to ``max_events`` counted events in it (PostHog's criteria: at least N is
+    ``min_events=N``, at most N ``max_events=N``, exactly N both); users with no such interval
+    are left out, and
 
         users(N) = |{users active in exactly N intervals}|        (cumulative: at least N)
         share(N) = users(N) / users active in at least one interval   (null when none)
@@ -268,7 +303,15 @@ def stickiness(
     cumulative : bool, default False
         Count users active on at least N intervals ("N days or more") instead of exactly N.
     min_events : int, default 1
-        Events a user needs in an interval for it to count (PostHog's stickiness criteria).
+        Events a user needs at least in an interval for it to count.
+    max_events : int, optional
+        Events a user may have at most in an interval for it to count; default no limit.
+        ``min_events=N, max_events=N`` counts intervals with exactly N events.
+    events : str or list of str, optional
+        Count only events with this name (or one of these names), as in
+        :func:`kpikit.active_users`; the default range is then that of those events.
+    event : str, default "event"
+        Column of event names, read only when ``events`` is given.
     tz, week_start, invalid, output
         As in :func:`kpikit.active_users`.
 
@@ -291,21 +334,40 @@ def stickiness(
     2          3      0    0.0
     """
     _in_memory(table, "stickiness")
-    library = output_of(table, output)
-    result = _kpikit.stickiness(
-        table_input(table, [user, time]),
-        user,
-        time,
-        freq=check_freq(freq, FREQS),
-        week_start=week_start,
-        start=day_number(start, "start"),
-        end=day_number(end, "end", exclusive=True),
-        cumulative=bool(cumulative),
-        min_events=int(min_events),
-        tz=tz,
-        invalid=choice("invalid", invalid, ("raise", "skip")),
+    names = event_names(events)
+    check_event_column(table, event, names is not None)
+    options = {
+        "user": user, "time": time, "freq": check_freq(freq, FREQS), "start": day_number(start, "start"),
+        "end": day_number(end, "end", exclusive=True), "cumulative": flag("cumulative", cumulative),
+        "min_events": whole("min_events", min_events),
+        "max_events": None if max_events is None else whole("max_events", max_events),
+        "events": names, "event": event, "tz": tz, "week_start": week_start,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
+    return run(
+        _STICKINESS, table, columns=[user, time, event if names is not None else None], options=options,
+        output=output, events=None if names is None else EventNames(event, {"events": names}, _sticky(names)),
     )
-    return table_output(result, library, source=table, analysis="stickiness")
+
+
+def _sticky(names: list[str]) -> Any:
+    """The names a stickiness result proves present: a single event name someone did."""
+
+    def proven(result: Any) -> set[str]:
+        import pyarrow.compute as pc
+
+        return set(names) if len(set(names)) == 1 and pc.sum(result["users"]).as_py() else set()
+
+    return proven
+
+
+def _stickiness(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.stickiness(table, **o)
+
+
+# Whole-table: each user's count of intervals needs all of their rows and the histogram has no
+# key to merge by, so the "state" is the result (Dask input is refused above).
+_STICKINESS = Analysis("stickiness", state=_stickiness, finish=lambda result, _: result)
 
 
 def lifecycle(
@@ -377,12 +439,12 @@ def lifecycle(
     library = output_of(table, output)
     result = _kpikit.lifecycle(
         table_input(table, [user, time, created]),
-        user,
-        time,
+        user=user,
+        time=time,
         freq=check_freq(freq, FREQS),
         week_start=week_start,
         created=created,
-        preset=choice("preset", "posthog" if preset is None else preset, ("posthog", "amplitude")),
+        preset=None if preset is None else choice("preset", preset, ("posthog", "amplitude")),
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
     )

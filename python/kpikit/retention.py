@@ -14,55 +14,52 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
 from ._typing import Output, TableLike
-from .activity import check_event_column, event_names
+from .activity import check_event_column, event_names, flag, whole
 from .exceptions import ParameterError
 
 __all__ = ["RETENTION_PRESETS", "retention"]
 
-#: What each preset sets (explicit arguments win; docs/conventions.md#retention-presets).
-#: PostHog counts a user
-#: in the cohort of their first start event, "on" a calendar period; Amplitude measures
-#: periods as rolling 24-hour windows from the start event; Mixpanel puts a user in every
-#: cohort in which they did the start event and defaults to "on or after", rolling windows.
-#: Amplitude's rates are out of the users who have reached each period (``base="reached"``).
-RETENTION_PRESETS: dict[str, dict[str, str]] = {
-    "posthog": {"cohort": "first_time", "mode": "on", "boundaries": "calendar", "base": "cohort"},
-    "amplitude": {"cohort": "first_time", "mode": "on", "boundaries": "rolling_24h", "base": "reached"},
-    "mixpanel": {"cohort": "recurring", "mode": "on_or_after", "boundaries": "rolling_24h", "base": "cohort"},
-}
+def _presets() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    defaults, presets = _kpikit.retention_presets()
+    return dict(defaults), {name: dict(settings) for name, settings in presets}
 
-_DEFAULTS = {"cohort": "first_time", "mode": "on", "boundaries": "calendar", "base": "cohort"}
+
+#: kpikit's own settings, and what each preset sets (explicit arguments win;
+#: docs/conventions.md#retention-presets), as the core defines them. PostHog counts a user in
+#: the cohort of their first start event, "on" a calendar period; Amplitude measures periods as
+#: rolling 24-hour windows from the start event, out of the users who have reached each period
+#: (``base="reached"``); Mixpanel puts a user in every cohort in which they did the start event
+#: and counts "on or after", in rolling windows.
+_DEFAULTS, RETENTION_PRESETS = _presets()
 
 #: Periods retention is counted in.
 FREQS = ("day", "week", "month")
 
 
-def resolve(preset: str | None, **given: str | None) -> dict[str, str]:
-    """Explicit arguments, else the preset's, else the defaults."""
-    if preset is not None and preset not in RETENTION_PRESETS:
-        raise ParameterError(f'parameter "preset": {preset!r} is not one of "posthog", "amplitude", "mixpanel"')
-    base = dict(_DEFAULTS, **(RETENTION_PRESETS[preset] if preset else {}))
-    return {k: (v if v is not None else base[k]) for k, v in given.items()}
-
-
 def _state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.retention_state(
-        table, o["user"], o["time"], event=o["event"], start_events=o["start_events"],
-        return_events=o["return_events"], amount=o["amount"], freq=o["freq"], week_start=o["week_start"],
-        cohort=o["cohort"], mode=o["mode"], brackets=o["brackets"], boundaries=o["boundaries"],
-        reference=o["reference"], base=o["base"], tz=o["tz"], invalid=o["invalid"],
+    return _kpikit.retention(
+        table, user=o["user"], time=o["time"], start_event=o["start_event"], return_event=o["return_event"],
+        freq=o["freq"], cohort=o["cohort"], mode=o["mode"], brackets=o["brackets"], boundaries=o["boundaries"],
+        reference=o["reference"], base=o["base"], amount=o["amount"], preset=o["preset"], curve=o["curve"],
+        min_returns=o["min_returns"],
+        event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
     )
 
 
 # Users retained per cell only add up over partitions that do not share a user: on Dask the
-# events are shuffled by user first (docs/architecture.md).
-_RETENTION = Analysis(
-    "retention",
-    state=_state,
-    merge=_kpikit.merge_retention_states,
-    finish=lambda state, o: _kpikit.finish_retention(state, curve=bool(o["curve"])),
-    shuffle="user",
-)
+# events are shuffled by user first (docs/architecture.md). The state carries `curve`, so the
+# default finish gives the triangle or the curve.
+_RETENTION = Analysis("retention", state=_state, shuffle="user")
+
+
+def _sizes(brackets: Any) -> list[Any]:
+    """``brackets=`` as a list (one size is not a list of sizes)."""
+    if not isinstance(brackets, (str, bytes, dict)):
+        try:
+            return list(brackets)
+        except TypeError:
+            pass
+    raise ParameterError(f'parameter "brackets": {brackets!r} is not a list of bracket sizes, e.g. [1, 2, 4]')
 
 
 def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
@@ -107,6 +104,7 @@ def retention(
     amount: str | None = None,
     preset: str | None = None,
     curve: bool = False,
+    min_returns: int = 1,
     event: str = "event",
     tz: str = "UTC",
     week_start: str = "monday",
@@ -182,6 +180,10 @@ def retention(
         are left out), ``base_users`` (or ``base_value``), ``retained`` (or ``value``),
         ``weighted_rate = Σ retained / Σ base`` (weighted by cohort size) and
         ``simple_rate`` (the plain mean of the cohorts' rates).
+    min_returns : int, default 1
+        Return events a member needs in a period (or bracket) for it to count as a return;
+        with 2, a single visit in period k does not make the member retained in k. The
+        modes then read "returned" as "returned at least ``min_returns`` times".
     event : str, default "event"
         Column of event names, read only when ``start_event`` or ``return_event`` is given.
     tz, week_start, invalid, output, partitioned
@@ -213,21 +215,21 @@ def retention(
     >>> kpikit.retention(dd.from_pandas(log, npartitions=2), user="user", time="time").rate.tolist()
     [1.0, 0.5]
     """
-    conv = resolve(preset, cohort=cohort, mode=mode, boundaries=boundaries, base=base)
     starts, returns = event_names(start_event), event_names(return_event)
     uses_event = starts is not None or returns is not None
     check_event_column(table, event, uses_event)
     event_column = event if uses_event else None
     options = {
-        "user": user, "time": time, "event": event_column, "start_events": starts, "return_events": returns,
-        "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": conv["cohort"],
-        "mode": conv["mode"], "brackets": None if brackets is None else [int(b) for b in brackets],
-        "boundaries": conv["boundaries"], "reference": reference, "base": conv["base"], "tz": tz,
-        "invalid": choice("invalid", invalid, ("raise", "skip")),
+        "user": user, "time": time, "event": event, "start_event": starts, "return_event": returns,
+        "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": cohort,
+        "mode": mode, "brackets": None if brackets is None else [whole("brackets", b) for b in _sizes(brackets)],
+        "boundaries": boundaries, "reference": reference, "base": base, "preset": preset, "curve": flag("curve", curve),
+        "min_returns": whole("min_returns", min_returns),
+        "tz": tz, "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     named = {p: n for p, n in (("start_event", starts), ("return_event", returns)) if n is not None}
     names = EventNames(event, named, _returned(starts, returns)) if named else None
     return run(
         _RETENTION, table, columns=[user, time, event_column, amount], options=options,
-        finish={"curve": bool(curve)}, output=output, partitioned=partitioned, events=names,
+        output=output, partitioned=partitioned, events=names,
     )

@@ -4,7 +4,9 @@
 
 use arrow::array::RecordBatch;
 
+use super::activity::active_users::ActiveUsers;
 use super::error::{KpiError, KpiResult};
+use super::retention::analysis::Retention;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
 
@@ -30,7 +32,13 @@ macro_rules! analyses {
     };
 }
 
-analyses!(Nps, Csat);
+analyses!(
+    Nps,
+    Csat,
+    // activity and retention
+    ActiveUsers,
+    Retention,
+);
 
 /// The analysis that made `state`, from its metadata.
 fn name_of(state: &RecordBatch) -> KpiResult<String> {

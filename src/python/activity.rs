@@ -1,17 +1,21 @@
 //! Bindings of `core::activity` and `core::retention`: active users, stickiness, lifecycle and
-//! retention cohorts over event logs.
+//! retention cohorts over event logs. `active_users` and `retention` return partial states
+//! (merged and finished by `state::merge` / `state::finish`); `stickiness` and `lifecycle`
+//! return their result.
 
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out, AnyInt};
-use crate::core::activity::{self, NewUser, MAX_WINDOW_DAYS};
+use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
+use crate::core::activity::active_users::{ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS};
+use crate::core::activity::lifecycle::NewUser;
+use crate::core::activity::stickiness::StickinessInput;
 use crate::core::events::EventLog;
 use crate::core::input::Table;
-use crate::core::retention::{self, RetentionSpec, MAX_BRACKET};
-use crate::core::state::Invalid;
-use crate::core::time::{parse_weekday, Freq, Zone};
+use crate::core::retention::analysis::{Retention, RetentionInput};
+use crate::core::retention::spec::{self, RetentionSpec, Settings, MAX_BRACKET};
+use crate::core::state::{Analysis, Invalid};
 use crate::core::KpiResult;
 
 /// The event log of a table: user and time columns, the event column when needed, segments.
@@ -27,36 +31,37 @@ fn event_log(
     Ok(EventLog {
         user: table.column(user)?,
         time: table.column(time)?,
-        zone: tz.parse::<Zone>()?,
+        zone: zone(tz)?,
         event: event.map(|e| table.column(e)).transpose()?,
         segments: table.columns(by)?,
         invalid: Invalid::parse(invalid)?,
     })
 }
 
-/// Partial state of active users (per day and segment: window deltas and period users).
+/// Partial active-users state (per day and segment: window deltas and period users).
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", windows, by=Vec::new(), event=None, events=None, tz="UTC", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, freq="day", windows, by=Vec::new(), events=None, event="event", tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
-pub fn active_users_state(
+pub fn active_users(
     py: Python<'_>,
     table: AnyRecordBatch,
     user: String,
     time: String,
     freq: &str,
-    week_start: &str,
     windows: Vec<(String, AnyInt)>,
     by: Vec<String>,
-    event: Option<String>,
     events: Option<Vec<String>>,
+    event: &str,
     tz: &str,
+    week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, invalid) = (
+    let (freq, event, tz, week_start, invalid) = (
         freq.to_string(),
-        week_start.to_string(),
+        event.to_string(),
         tz.to_string(),
+        week_start.to_string(),
         invalid.to_string(),
     );
     let state = enter(py, move || {
@@ -64,51 +69,28 @@ pub fn active_users_state(
             &table,
             &user,
             &time,
-            events.as_ref().and(event.as_deref()),
+            events.as_ref().map(|_| event.as_str()),
             &by,
             &tz,
             &invalid,
         )?;
-        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
         let windows = windows
             .into_iter()
-            .map(|(name, days)| {
-                let days = days.bounded("windows", 1, MAX_WINDOW_DAYS.into())?;
-                Ok((name, days))
-            })
+            .map(|(name, days)| Ok((name, days.bounded("windows", 1, MAX_WINDOW_DAYS.into())?)))
             .collect::<KpiResult<Vec<_>>>()?;
-        activity::active_users_state(&log, freq, &windows, events.as_deref())
+        ActiveUsers::partial(&ActiveUsersInput {
+            log: &log,
+            freq: self::freq(&freq, &week_start)?,
+            windows: &windows,
+            events: events.as_deref(),
+        })
     })?;
     table_out(state)
 }
 
-/// Merge active-users states of user-disjoint partitions.
+/// Users by number of active intervals (PostHog's stickiness), over the whole table.
 #[pyfunction]
-pub fn merge_active_users_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| {
-            read_table(s)
-                .and_then(|t| Ok(t.single_batch().map_err(super::error::PyKpiError::from)?))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    table_out(enter(py, move || {
-        activity::merge_active_users_states(&batches)
-    })?)
-}
-
-/// Finish an active-users state.
-#[pyfunction]
-pub fn finish_active_users(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    table_out(enter(py, move || {
-        activity::finish_active_users(&state.single_batch()?)
-    })?)
-}
-
-/// Users by number of active intervals (PostHog's stickiness).
-#[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", start=None, end=None, cumulative=false, min_events=AnyInt(1), tz="UTC", invalid="raise"), text_signature = "(table, user, time, *, freq=\"day\", week_start=\"monday\", start=None, end=None, cumulative=False, min_events=1, tz=\"UTC\", invalid=\"raise\")")]
+#[pyo3(signature = (table, *, user, time, freq="day", start=None, end=None, cumulative=false, min_events=AnyInt(1), max_events=None, events=None, event="event", tz="UTC", week_start="monday", invalid="raise"), text_signature = "(table, *, user, time, freq=\"day\", start=None, end=None, cumulative=False, min_events=1, max_events=None, events=None, event=\"event\", tz=\"UTC\", week_start=\"monday\", invalid=\"raise\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,
@@ -116,32 +98,53 @@ pub fn stickiness(
     user: String,
     time: String,
     freq: &str,
-    week_start: &str,
     start: Option<i64>,
     end: Option<i64>,
     cumulative: bool,
     min_events: AnyInt,
+    max_events: Option<AnyInt>,
+    events: Option<Vec<String>>,
+    event: &str,
     tz: &str,
+    week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, invalid) = (
+    let (freq, event, tz, week_start, invalid) = (
         freq.to_string(),
-        week_start.to_string(),
+        event.to_string(),
         tz.to_string(),
+        week_start.to_string(),
         invalid.to_string(),
     );
     table_out(enter(py, move || {
-        let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
-        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
-        let min_events = min_events.bounded("min_events", 1, u32::MAX.into())?;
-        activity::stickiness(&log, freq, start, end, cumulative, min_events)
+        let log = event_log(
+            &table,
+            &user,
+            &time,
+            events.as_ref().map(|_| event.as_str()),
+            &[],
+            &tz,
+            &invalid,
+        )?;
+        crate::core::activity::stickiness::stickiness(&StickinessInput {
+            log: &log,
+            freq: self::freq(&freq, &week_start)?,
+            start_day: start,
+            end_day: end,
+            cumulative,
+            min_events: min_events.bounded("min_events", 1, u32::MAX.into())?,
+            max_events: max_events
+                .map(|m| m.bounded("max_events", 1, u32::MAX.into()))
+                .transpose()?,
+            events: events.as_deref(),
+        })
     })?)
 }
 
-/// New, returning, resurrecting and dormant users per period.
+/// New, returning, resurrecting and dormant users per period, over the whole table.
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, freq="day", week_start="monday", created=None, preset="posthog", tz="UTC", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, freq="day", created=None, preset=None, tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn lifecycle(
     py: Python<'_>,
@@ -149,69 +152,78 @@ pub fn lifecycle(
     user: String,
     time: String,
     freq: &str,
-    week_start: &str,
     created: Option<String>,
-    preset: &str,
+    preset: Option<String>,
     tz: &str,
+    week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (freq, week_start, tz, invalid, preset) = (
+    let (freq, tz, week_start, invalid) = (
         freq.to_string(),
-        week_start.to_string(),
         tz.to_string(),
+        week_start.to_string(),
         invalid.to_string(),
-        preset.to_string(),
     );
     table_out(enter(py, move || {
         let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
-        let freq = Freq::parse(&freq, parse_weekday(&week_start)?)?;
         let created = created.map(|c| table.column(&c)).transpose()?;
-        activity::lifecycle(&log, freq, created.as_ref(), NewUser::parse(&preset)?)
+        crate::core::activity::lifecycle::lifecycle(
+            &log,
+            self::freq(&freq, &week_start)?,
+            created.as_ref(),
+            NewUser::parse(preset.as_deref())?,
+        )
     })?)
 }
 
-/// Partial state of retention: users retained (and amount) per cohort and period number.
+/// Partial retention state: users retained (and amounts) per cohort and period number, with
+/// the finish (`curve`) it is to get.
 #[pyfunction]
-#[pyo3(signature = (table, user, time, *, event=None, start_events=None, return_events=None, amount=None, freq="week", week_start="monday", cohort="first_time", mode="on", brackets=None, boundaries="calendar", reference="total", base="cohort", tz="UTC", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, start_event=None, return_event=None, freq="week", cohort=None, mode=None, brackets=None, boundaries=None, reference="total", base=None, amount=None, preset=None, curve=false, min_returns=None, event="event", tz="UTC", week_start="monday", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
-pub fn retention_state(
+pub fn retention(
     py: Python<'_>,
     table: AnyRecordBatch,
     user: String,
     time: String,
-    event: Option<String>,
-    start_events: Option<Vec<String>>,
-    return_events: Option<Vec<String>>,
-    amount: Option<String>,
+    start_event: Option<Vec<String>>,
+    return_event: Option<Vec<String>>,
     freq: &str,
-    week_start: &str,
-    cohort: &str,
-    mode: &str,
+    cohort: Option<String>,
+    mode: Option<String>,
     brackets: Option<Vec<AnyInt>>,
-    boundaries: &str,
+    boundaries: Option<String>,
     reference: &str,
-    base: &str,
+    base: Option<String>,
+    amount: Option<String>,
+    preset: Option<String>,
+    curve: bool,
+    min_returns: Option<AnyInt>,
+    event: &str,
     tz: &str,
+    week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let args: Vec<String> = [
-        freq, week_start, cohort, mode, boundaries, reference, tz, invalid, base,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let (freq, reference, event, tz, week_start, invalid) = (
+        freq.to_string(),
+        reference.to_string(),
+        event.to_string(),
+        tz.to_string(),
+        week_start.to_string(),
+        invalid.to_string(),
+    );
     table_out(enter(py, move || {
-        let needs_event = start_events.is_some() || return_events.is_some();
+        let needs_event = start_event.is_some() || return_event.is_some();
         let log = event_log(
             &table,
             &user,
             &time,
-            event.as_deref().filter(|_| needs_event),
+            needs_event.then_some(event.as_str()),
             &[],
-            &args[6],
-            &args[7],
+            &tz,
+            &invalid,
         )?;
         let brackets = brackets
             .map(|b| {
@@ -220,51 +232,45 @@ pub fn retention_state(
                     .collect::<KpiResult<Vec<u32>>>()
             })
             .transpose()?;
-        let mut spec =
-            RetentionSpec::parse(&args[0], &args[2], &args[3], brackets, &args[4], &args[5])?
-                .with_base(&args[8])?;
-        if let Freq::Week { .. } = spec.period {
-            spec.period = Freq::Week {
-                week_start: parse_weekday(&args[1])?,
-            };
-        }
+        let settings = Settings {
+            preset: preset.as_deref(),
+            cohort: cohort.as_deref(),
+            mode: mode.as_deref(),
+            boundaries: boundaries.as_deref(),
+            reference: Some(&reference),
+            base: base.as_deref(),
+        };
+        let min_returns =
+            min_returns.map_or(Ok(1), |n| n.bounded("min_returns", 1, u32::MAX.into()))?;
+        let spec = RetentionSpec::new(self::freq(&freq, &week_start)?, brackets, &settings)?
+            .with_min_returns(min_returns)?;
         let amount = amount.map(|v| table.column(&v)).transpose()?;
-        retention::retention_state(
-            &log,
-            start_events.as_deref(),
-            return_events.as_deref(),
-            amount.as_ref(),
-            &spec,
-        )
-    })?)
-}
-
-/// Merge retention states of user-disjoint partitions.
-#[pyfunction]
-pub fn merge_retention_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    let batches = states
-        .into_iter()
-        .map(|s| {
-            read_table(s)
-                .and_then(|t| Ok(t.single_batch().map_err(super::error::PyKpiError::from)?))
+        Retention::partial(&RetentionInput {
+            log: &log,
+            start_events: start_event.as_deref(),
+            return_events: return_event.as_deref(),
+            amount: amount.as_ref(),
+            spec: &spec,
+            curve,
         })
-        .collect::<PyResult<Vec<_>>>()?;
-    table_out(enter(py, move || {
-        retention::merge_retention_states(&batches)
     })?)
 }
 
-/// Finish a retention state: the cohort triangle, or the mean curve with `curve=True`.
+/// kpikit's retention conventions and every preset's, `(defaults, [(preset, settings)…])`,
+/// each settings a list of (keyword, value): the Python package reads them from here so that
+/// the core stays the one place they are defined.
 #[pyfunction]
-#[pyo3(signature = (state, *, curve=false))]
-pub fn finish_retention(py: Python<'_>, state: AnyRecordBatch, curve: bool) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    table_out(enter(py, move || {
-        let s = state.single_batch()?;
-        if curve {
-            retention::retention_curve(&s)
-        } else {
-            retention::finish_retention(&s)
-        }
-    })?)
+#[allow(clippy::type_complexity)]
+pub fn retention_presets() -> (
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, Vec<(&'static str, &'static str)>)>,
+) {
+    let pairs = |values: [&'static str; 4]| spec::PRESET_KEYS.into_iter().zip(values).collect();
+    (
+        pairs(spec::DEFAULTS),
+        spec::PRESETS
+            .iter()
+            .map(|(name, values)| (*name, pairs(*values)))
+            .collect(),
+    )
 }

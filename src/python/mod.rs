@@ -20,10 +20,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 pub mod _kpikit {
     #[pymodule_export]
-    use super::activity::{
-        active_users_state, finish_active_users, finish_retention, lifecycle,
-        merge_active_users_states, merge_retention_states, retention_state, stickiness,
-    };
+    use super::activity::{active_users, lifecycle, retention, retention_presets, stickiness};
     #[pymodule_export]
     use super::clv::{
         clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,

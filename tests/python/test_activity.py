@@ -90,6 +90,37 @@ def test_missing_users_raise_or_are_dropped_and_counted() -> None:
     assert "skipped_rows" not in out.attrs and "skipped" not in out.columns
 
 
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        # 1.9 days was read as 1 day, 2.5 events as 2: a fraction is refused, not rounded.
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"w": 1.9}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": "7"}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows=[("dau", 1)]), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": -1}), "windows"),
+        (lambda df: kpikit.active_users(df, user="user", time="time", windows={"dau": float("nan")}), "windows"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", min_events=2.5), "min_events"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", min_events=True), "min_events"),
+        (lambda df: kpikit.stickiness(df, user="user", time="time", cumulative="no"), "cumulative"),
+    ],
+)
+def test_a_parameter_that_is_not_a_whole_number_is_refused_by_name(call: Any, parameter: str) -> None:
+    df = pd.DataFrame(log([(1, 0), (1, 1)]))
+    with pytest.raises(kpikit.ParameterError, match=f'"{parameter}"'):
+        call(df)
+
+
+def test_whole_numbers_of_any_integer_type_are_taken() -> None:
+    import numpy as np
+
+    df = pd.DataFrame(log([(1, 0), (2, 1), (1, 2)]))
+    plain = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": 2})
+    # numpy integers and floats with no fraction are the same windows.
+    for w in (np.int32(2), np.int64(2), 2.0):
+        out = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": w})
+        assert out.w.tolist() == plain.w.tolist() == [1, 2, 2]
+
+
 def test_bad_parameters() -> None:
     df = pd.DataFrame(log([(1, 0)]))
     with pytest.raises(kpikit.ParameterError, match="windows"):
@@ -167,15 +198,50 @@ def test_stickiness_exact_cumulative_and_min_events(make_table: Any) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(events_st, st.integers(1, 3))
-def test_stickiness_matches_a_plain_reference(pairs: list[tuple[int, int]], k: int) -> None:
-    out = kpikit.stickiness(pd.DataFrame(log(pairs)), user="user", time="time", min_events=k)
+@given(events_st, st.integers(1, 3), st.sampled_from([None, 0, 1, 2]))
+def test_stickiness_matches_a_plain_reference(pairs: list[tuple[int, int]], k: int, extra: int | None) -> None:
+    # Intervals with from k to k + extra events (no upper limit when extra is None).
+    most = None if extra is None else k + extra
+    out = kpikit.stickiness(pd.DataFrame(log(pairs)), user="user", time="time", min_events=k, max_events=most)
     df = pd.DataFrame(pairs, columns=["u", "d"])
     per_day = df.groupby(["u", "d"]).size()
-    active = (per_day >= k).groupby(level="u").sum()
+    counted = (per_day >= k) & (per_day <= (len(pairs) if most is None else most))
+    active = counted.groupby(level="u").sum()
     n = df.d.max() - df.d.min() + 1
     expected = [int((active == i).sum()) for i in range(1, n + 1)]
     assert out.users.tolist() == expected
+
+
+def test_stickiness_at_most_and_exactly_n_events(make_table: Any) -> None:
+    # Events per day — a: day 0 ×2, days 1, 2 ×1; b: day 1 ×1; c: day 0 ×1, day 2 ×2; d: day 4 ×1.
+    t = make_table(log([("a", 0), ("a", 0), ("a", 1), ("a", 2), ("b", 1), ("c", 0), ("c", 2), ("c", 2), ("d", 4)]))
+    # At most one event: a on days 1, 2 (2 intervals), b 1, c day 0 (1), d 1.
+    most = kpikit.stickiness(t, user="user", time="time", max_events=1, output="pandas")
+    assert most.users.tolist() == [3, 1, 0, 0, 0]
+    assert most.share.tolist() == [0.75, 0.25, 0.0, 0.0, 0.0]
+    # Exactly two: a on day 0, c on day 2; b and d are left out.
+    exactly = kpikit.stickiness(t, user="user", time="time", min_events=2, max_events=2, output="pandas")
+    assert exactly.users.tolist() == [2, 0, 0, 0, 0]
+    assert exactly.share.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(kpikit.ParameterError, match="max_events"):
+        kpikit.stickiness(t, user="user", time="time", min_events=3, max_events=2)
+    with pytest.raises(kpikit.ParameterError, match="max_events"):
+        kpikit.stickiness(t, user="user", time="time", max_events=1.5)
+
+
+def test_stickiness_counts_only_the_events_asked_for(make_table: Any) -> None:
+    # "login" — a: days 0, 2; b: day 1; "view" — a: day 1, c: days 0–2. Only logins: the range is
+    # days 0–2 (3 intervals), a on 2 of them, b on 1; c has no login and is left out.
+    rows = [("a", 0, "login"), ("a", 1, "view"), ("a", 2, "login"), ("b", 1, "login"),
+            ("c", 0, "view"), ("c", 1, "view"), ("c", 2, "view")]
+    t = make_table(log([(u, d) for u, d, _ in rows], event=[e for _, _, e in rows]))
+    out = kpikit.stickiness(t, user="user", time="time", events="login", output="pandas")
+    assert out.users.tolist() == [1, 1, 0]
+    assert out.share.tolist() == [0.5, 0.5, 0.0]
+    both = kpikit.stickiness(t, user="user", time="time", events=["login", "view"], output="pandas")
+    assert both.users.tolist() == [1, 0, 2]
+    with pytest.raises(kpikit.InputError, match="Login"):
+        kpikit.stickiness(t, user="user", time="time", events="Login")
 
 
 # --- lifecycle --------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ def test_stickiness_range_outside_the_calendar_is_a_parameter_error(start: int |
 
     table = pa.table({"user": [1], "time": pa.array(pd.to_datetime(["2026-01-01"], utc=True))})
     with pytest.raises(ParameterError, match=r'"start"|"end"'):
-        _kpikit.stickiness(table, "user", "time", start=start, end=end)
+        _kpikit.stickiness(table, user="user", time="time", start=start, end=end)
 
 
 @pytest.mark.parametrize("periods", [1_201, 2**31])

@@ -419,3 +419,41 @@ def test_a_dask_frame_gives_the_same_triangle_and_curve() -> None:
     import kpikit.dask
 
     assert kpikit.dask.retention is kpikit.retention
+
+
+@pytest.mark.parametrize(
+    ("kw", "parameter"),
+    [
+        ({"brackets": [1, 2.5]}, "brackets"),
+        ({"brackets": 3}, "brackets"),
+        ({"brackets": [0]}, "brackets"),
+        ({"curve": "yes"}, "curve"),
+        ({"curve": 1}, "curve"),
+    ],
+)
+def test_a_parameter_that_is_not_what_its_type_says_is_refused_by_name(kw: dict[str, Any], parameter: str) -> None:
+    with pytest.raises(kpikit.ParameterError, match=f'"{parameter}"'):
+        daily(pd.DataFrame(log(ROWS)), **kw)
+
+
+def test_non_finite_amounts_stay_refused() -> None:
+    rows = log(ROWS, amount=[1.0, 2.0, 3.0, float("inf"), 1.0, 1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(kpikit.InputError, match="amount"):
+        daily(pd.DataFrame(rows), amount="amount")
+
+
+def test_min_returns_needs_that_many_return_events_in_the_period() -> None:
+    # ROWS: u1 logs in on day 2 twice (one row duplicated) and day 3 once; u2 on day 1 once;
+    # u3 on day 3 once. With two logins needed, only u1's day 2 is a return: cohort day 0
+    # (u1, u2) has 1 retained on day 2 and none on days 1 and 3.
+    once = daily(pd.DataFrame(log(ROWS)))
+    twice = daily(pd.DataFrame(log(ROWS)), min_returns=2)
+    day0 = twice[twice.cohort == pd.Timestamp(D0)]
+    assert day0.retained.tolist() == [2, 0, 1, 0]
+    assert once[once.cohort == pd.Timestamp(D0)].retained.tolist() == [2, 1, 1, 1]
+    day1 = twice[twice.cohort == pd.Timestamp(at(1))]
+    assert day1.retained.tolist() == [1, 0, 0]
+    with pytest.raises(kpikit.ParameterError, match='"min_returns"'):
+        daily(pd.DataFrame(log(ROWS)), min_returns=1.5)
+    with pytest.raises(kpikit.ParameterError, match='"min_returns"'):
+        daily(pd.DataFrame(log(ROWS)), min_returns=0)

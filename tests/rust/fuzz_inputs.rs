@@ -18,9 +18,8 @@ use kpikit::core::events::EventLog;
 use kpikit::core::funnel::{finish_funnel, merge_funnel_states, stage_state, EntryPeriods};
 use kpikit::core::funnel::{StageOrder, Unit};
 use kpikit::core::input::{Column, Table};
-use kpikit::core::retention::{
-    finish_retention, merge_retention_states, retention_curve, retention_state, RetentionSpec,
-};
+use kpikit::core::retention::analysis::{Retention, RetentionInput};
+use kpikit::core::retention::spec::{RetentionSpec, Settings};
 use kpikit::core::revenue::{
     cohort_state, finish_cohorts, finish_movements, movement_state, Conventions, RevenueInput,
     Snapshot, Source,
@@ -343,22 +342,34 @@ pub fn retention(data: &[u8]) {
             Invalid::Skip
         },
     };
-    let period = ["day", "week", "month"][b.pick(3)];
-    let cohort = ["first_time", "recurring"][b.pick(2)];
-    let mode = ["on", "on_or_after"][b.pick(2)];
+    let period = [Freq::Day, Freq::Week { week_start: 0 }, Freq::Month][b.pick(3)];
+    let settings = Settings {
+        cohort: Some(["first_time", "recurring"][b.pick(2)]),
+        mode: Some(["on", "on_or_after"][b.pick(2)]),
+        boundaries: Some(["calendar", "rolling_24h"][b.pick(2)]),
+        reference: Some(["total", "previous"][b.pick(2)]),
+        ..Settings::default()
+    };
     let brackets = b
         .bool()
         .then(|| vec![1 + b.pick(3) as u32, 1 + b.pick(5) as u32]);
-    let windows = ["calendar", "rolling_24h"][b.pick(2)];
-    let reference = ["total", "previous"][b.pick(2)];
-    let Ok(spec) = RetentionSpec::parse(period, cohort, mode, brackets, windows, reference) else {
+    let Ok(spec) = RetentionSpec::new(period, brackets, &settings) else {
         return;
     };
     let value = b.bool().then(|| numbers(&mut b, "value", n));
-    if let Ok(state) = retention_state(&log, None, None, value.as_ref(), &spec) {
-        if let Ok(merged) = merge_retention_states(&[state.clone(), state]) {
-            let _ = finish_retention(&merged);
-            let _ = retention_curve(&merged);
+    for curve in [false, true] {
+        let input = RetentionInput {
+            log: &log,
+            start_events: None,
+            return_events: None,
+            amount: value.as_ref(),
+            spec: &spec,
+            curve,
+        };
+        if let Ok(state) = Retention::partial(&input) {
+            if let Ok(merged) = Retention::merge(&[state.clone(), state]) {
+                let _ = Retention::finish(&merged);
+            }
         }
     }
 }

@@ -7,6 +7,11 @@ use arrow::array::RecordBatch;
 use super::error::{KpiError, KpiResult};
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
+// sales
+use super::sales::{
+    campaigns::CampaignMetrics, deals::DealMetrics, leads::LeadMetrics, onboarding::OnboardingTime,
+    support::SupportMetrics,
+};
 
 /// Lists the analyses once: their names and the dispatch of merge and finish.
 macro_rules! analyses {
@@ -30,7 +35,16 @@ macro_rules! analyses {
     };
 }
 
-analyses!(Nps, Csat);
+analyses!(
+    Nps,
+    Csat,
+    // sales
+    DealMetrics,
+    LeadMetrics,
+    SupportMetrics,
+    CampaignMetrics,
+    OnboardingTime,
+);
 
 /// The analysis that made `state`, from its metadata.
 fn name_of(state: &RecordBatch) -> KpiResult<String> {

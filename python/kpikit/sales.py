@@ -71,6 +71,24 @@ _CAMPAIGNS = Analysis("campaign_metrics", state=_campaign_state)
 _ONBOARDING = Analysis("onboarding_time", state=_onboarding_state)
 
 
+def _text(parameter: str, value: Any, optional: bool = False) -> Any:
+    """``value`` when it is a string (or None where that is allowed), else a ParameterError:
+    a column name, zone or weekday given as a number is a mistake, not something to coerce."""
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise ParameterError(f'parameter "{parameter}": expected a string{" or None" if optional else ""}, got {value!r}')
+
+
+def _by(by: Any) -> list[str]:
+    """``by=`` as a list of column names; anything but a name or a sequence of names is a
+    ParameterError."""
+    if by is None or isinstance(by, str):
+        return column_list(by)
+    if not isinstance(by, Sequence) or not all(isinstance(b, str) for b in by):
+        raise ParameterError(f'parameter "by": expected a column name or a list of column names, got {by!r}')
+    return list(by)
+
+
 def _run(
     analysis: Analysis,
     table: Any,
@@ -87,13 +105,15 @@ def _run(
 ) -> Any:
     """Run ``analysis`` with its column parameters ``columns`` (None: not given), the segment
     columns ``rep`` then ``by``, and further ``settings`` for its binding."""
-    segments = check_segments(([rep] if rep is not None else []) + column_list(by))
+    columns = {name: _text(name, value, optional=True) for name, value in columns.items()}
+    rep = _text("rep", rep, optional=True)
+    segments = check_segments(([rep] if rep is not None else []) + _by(by))
     o: dict[str, Any] = {
         **columns,
         "by": segments[1:] if rep is not None else segments,
         "freq": None if freq is None else check_freq(freq, _FREQS),
-        "tz": tz,
-        "week_start": week_start,
+        "tz": _text("tz", tz),
+        "week_start": _text("week_start", week_start),
         "invalid": choice("invalid", invalid, ("raise", "skip")),
         **settings,
     }
@@ -329,6 +349,10 @@ def quota_attainment(
         raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
                           "first (the actuals can be summed per owner and period on the cluster)")
     library = output_of(actuals, output)
+    for name, value in [("rep", rep), ("time", time), ("amount", amount), ("quota", quota), ("tz", tz)]:
+        _text(name, value)
+    _text("quota_rep", quota_rep, optional=True)
+    _text("quota_period", quota_period, optional=True)
     freq = check_freq(freq, _FREQS)
     if to_date is not None and to_date != "all":
         to_date = check_freq(to_date, _FREQS, parameter="to_date")

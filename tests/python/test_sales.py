@@ -495,8 +495,30 @@ def test_won_outside_zero_and_one_is_an_input_error() -> None:
     df = _two_owner_deals()
     df = df.assign(won=df.won.astype("Int64"))
     df.loc[0, "won"] = 2
-    with pytest.raises(kpikit.InputError, match='"won"'):
+    with pytest.raises(kpikit.InputError, match=r'"won": values must be true/false or 0/1: 1 row\(s\), e\.g\. row 0: 2'):
         kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
+    # The same from pyarrow, and a fraction in a float column; invalid="skip" does not make
+    # such a column readable (it is not a bad row but a column that is not a flag).
+    with pytest.raises(kpikit.InputError, match='"won": values must be true/false or 0/1'):
+        kpikit.deal_metrics(pa.Table.from_pandas(df), rep="rep", **DEAL_COLS)
+    halves = _two_owner_deals().assign(won=lambda d: d.won.astype("Float64").fillna(0.5))
+    with pytest.raises(kpikit.InputError, match=r'"won": values must be true/false or 0/1.*: 0\.5'):
+        kpikit.deal_metrics(halves, rep="rep", invalid="skip", **DEAL_COLS)
+
+
+def test_won_as_float_zero_or_one_with_nan_as_missing() -> None:
+    df = _two_owner_deals()
+    as_float = df.assign(won=df.won.astype("Float64").astype(float))  # NA → NaN
+    pd.testing.assert_frame_equal(kpikit.deal_metrics(as_float, rep="rep", **DEAL_COLS),
+                                  kpikit.deal_metrics(df, rep="rep", **DEAL_COLS))
+
+
+@pytest.mark.parametrize("kw", [dict(tz=5), dict(week_start=1.0), dict(rep=1), dict(by=2.5), dict(by=["x", 1]),
+                                dict(deal=3), dict(created=1.0), dict(unit=2), dict(cohort=1), dict(freq=1.5)])
+def test_parameters_of_the_wrong_type_are_parameter_errors(kw: dict[str, Any]) -> None:
+    name = next(iter(kw))
+    with pytest.raises(kpikit.ParameterError, match=f'"{name}"'):
+        kpikit.deal_metrics(_two_owner_deals(), **{**DEAL_COLS, **kw})
 
 
 def test_categorical_owner_orders_rows_like_a_string_owner() -> None:

@@ -20,14 +20,22 @@ pub(crate) struct Layout {
 pub(crate) struct Acc {
     pub n_counts: usize,
     pub n_sums: usize,
-    pub n_lists: usize,
     index: HashMap<(i64, u32), u32>,
     /// Slot per (period − lo) × segments + segment when the part's periods span a short range.
     dense: Option<(i64, usize, Vec<u32>)>,
     pub keys: Vec<(i64, u32)>,
     pub counts: Vec<i64>,
     pub sums: Vec<f64>,
-    pub lists: Vec<Vec<f64>>,
+    /// Per list column: the (slot, value) pairs in the order met, as two flat vectors (no
+    /// vector per slot to grow; the state groups them by slot once, in `partial`).
+    pub lists: Vec<ListValues>,
+}
+
+/// The values of one list column of a part and the slot of each.
+#[derive(Default)]
+pub(crate) struct ListValues {
+    pub slots: Vec<u32>,
+    pub values: Vec<f64>,
 }
 
 impl Acc {
@@ -35,13 +43,14 @@ impl Acc {
         Acc {
             n_counts: layout.counts.len(),
             n_sums: layout.sums.len(),
-            n_lists: layout.lists.len(),
             index: HashMap::new(),
             dense: None,
             keys: Vec::new(),
             counts: Vec::new(),
             sums: Vec::new(),
-            lists: Vec::new(),
+            lists: std::iter::repeat_with(ListValues::default)
+                .take(layout.lists.len())
+                .collect(),
         }
     }
 
@@ -134,8 +143,6 @@ impl Acc {
         self.keys.push((ord, seg));
         self.counts.extend(std::iter::repeat_n(0, self.n_counts));
         self.sums.extend(std::iter::repeat_n(0.0, self.n_sums));
-        self.lists
-            .extend(std::iter::repeat_with(Vec::new).take(self.n_lists));
         s
     }
 
@@ -155,30 +162,30 @@ impl Acc {
     }
 
     /// Add another part's slots to this one (lists appended after this part's values).
-    pub(crate) fn absorb(&mut self, mut other: Acc) {
+    pub(crate) fn absorb(&mut self, other: Acc) {
+        let mut to = Vec::with_capacity(other.keys.len());
         for (s, &(ord, seg)) in other.keys.iter().enumerate() {
             let t = self.slot(ord, seg);
+            to.push(t as u32);
             for j in 0..self.n_counts {
                 self.counts[t * self.n_counts + j] += other.counts[s * self.n_counts + j];
             }
             for j in 0..self.n_sums {
                 self.sums[t * self.n_sums + j] += other.sums[s * self.n_sums + j];
             }
-            for j in 0..self.n_lists {
-                let from = std::mem::take(&mut other.lists[s * self.n_lists + j]);
-                let to = &mut self.lists[t * self.n_lists + j];
-                if to.is_empty() {
-                    *to = from;
-                } else {
-                    to.extend_from_slice(&from);
-                }
-            }
+        }
+        for (mine, theirs) in self.lists.iter_mut().zip(other.lists) {
+            mine.slots
+                .extend(theirs.slots.iter().map(|&s| to[s as usize]));
+            mine.values.extend_from_slice(&theirs.values);
         }
     }
 
     #[inline]
     pub(crate) fn push_at(&mut self, slot: usize, j: usize, v: f64) {
-        self.lists[slot * self.n_lists + j].push(v);
+        let l = &mut self.lists[j];
+        l.slots.push(slot as u32);
+        l.values.push(v);
     }
 
     #[inline]
@@ -196,7 +203,7 @@ impl Acc {
     #[inline]
     pub(crate) fn push(&mut self, ord: i64, seg: u32, j: usize, v: f64) {
         let s = self.slot(ord, seg);
-        self.lists[s * self.n_lists + j].push(v);
+        self.push_at(s, j, v);
     }
 }
 

@@ -5,8 +5,8 @@
 //! The partial state counts deals per (period, segment) slot: `created` in the period of
 //! creation, `closed_at` in the period of closing (for the open balance, whatever the cohort),
 //! `closed`/`won`/`lost` and the lists of won amounts and cycles in the cohort's period. Deals
-//! are read block by block (the biggest tables of the family) with a (day, segment) → slot
-//! table, so a row costs two table reads.
+//! are read block by block (the biggest tables of the family) with a day → period table and a
+//! (period, segment) → slot table, so a time costs two reads of small tables.
 
 use std::ops::Range;
 
@@ -23,7 +23,7 @@ use super::acc::{Acc, Layout, Rules};
 use super::finish::{durations, f64_col, i64_col, lay_out, ratio};
 use super::merge::merge_states;
 use super::partial::{key, partial_state, Common};
-use super::read::{bool_chunk, days, fmt_us, read_f64, Unit};
+use super::read::{bool_chunk, fmt_us, read_f64, Unit};
 
 /// In which period a closed deal's outcome, amount and cycle count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub struct DealMetrics;
 const LAYOUT: Layout = Layout {
     counts: &["created", "closed_at", "closed", "won", "lost"],
     sums: &[],
-    lists: &["won_amounts", "cycle_days"],
+    lists: &["won_amounts", "cycle_micros"],
 };
 
 impl Analysis for DealMetrics {
@@ -162,7 +162,7 @@ impl Analysis for DealMetrics {
         let delta: Vec<i64> = created.iter().zip(&closed_at).map(|(a, b)| a - b).collect();
         let open = laid.running(&delta);
         let amounts = laid.summary("won_amounts")?;
-        let cycles = laid.summary("cycle_days")?;
+        let cycles = laid.summary("cycle_micros")?;
         let win_rate: Vec<Option<f64>> = won
             .iter()
             .zip(&closed)
@@ -177,7 +177,9 @@ impl Analysis for DealMetrics {
         // Velocity is per day whatever `unit` the cycle columns are in.
         let velocity: Vec<Option<f64>> = (0..open.len())
             .map(|i| match (avg[i], win_rate[i], cycles[i].mean()) {
-                (Some(a), Some(w), Some(c)) if c > 0.0 => Some(open[i] as f64 * a * w / c),
+                (Some(a), Some(w), Some(c)) if c > 0.0 => {
+                    Some(open[i] as f64 * a * w / (c / US_PER_DAY as f64))
+                }
                 _ => None,
             })
             .collect();
@@ -201,7 +203,7 @@ impl Analysis for DealMetrics {
                 f64_col(amounts.iter().map(|s| s.median).collect()),
             ),
         ];
-        out.extend(durations("sales_cycle", &cycles, US_PER_DAY as f64, unit));
+        out.extend(durations("sales_cycle", &cycles, unit));
         out.push(("pipeline_velocity".into(), f64_col(velocity)));
         laid.batch(out)
     }
@@ -223,7 +225,8 @@ fn deals_part(
     let zone = d.common.zone;
     let name =
         |c: Option<&Column>, role: &str| c.map_or_else(|| role.to_string(), |c| c.name.clone());
-    let mut slots = DaySlots::new(n_segments);
+    let mut slots = DayPeriods::default();
+    let mut listed = Listed::new();
     let mut rules = Rules::new(
         vec![
             (
@@ -300,6 +303,7 @@ fn deals_part(
                 start,
                 &block,
                 &mut slots,
+                &mut listed,
             );
             start += len;
         }
@@ -320,87 +324,87 @@ struct DealBlock<'a> {
 
 const DEAL_BLOCK: usize = 1 << 13;
 
-/// The slot of every (local day, segment) met so far in a part: one table read per time
-/// instead of the day's period and then the period's slot. Days spanning more than
-/// [`DaySlots::MAX_CELLS`] cells are not kept (each such time is looked up in full).
+/// The period of every local day met so far in a part, so that a time costs a table read for
+/// its period and one for the (period, segment) slot ([`Acc::slot`]) instead of calendar
+/// arithmetic. The table holds 8 bytes a day (years of days stay in cache, whatever the
+/// number of reps); days spanning more than [`DayPeriods::MAX_DAYS`] are not kept (each such
+/// time is computed in full).
 #[derive(Default)]
-struct DaySlots {
+struct DayPeriods {
     lo: i64,
-    days: usize,
-    width: usize,
-    cells: Vec<u32>,
+    /// Period of day `lo + k`, `i64::MIN` until met.
+    ords: Vec<i64>,
 }
 
-impl DaySlots {
-    const MAX_CELLS: usize = 1 << 22;
-
-    fn new(n_segments: usize) -> DaySlots {
-        DaySlots {
-            lo: 0,
-            days: 0,
-            width: n_segments.max(1),
-            cells: Vec::new(),
-        }
-    }
+impl DayPeriods {
+    const MAX_DAYS: usize = 1 << 22;
 
     #[inline]
     fn slot(&mut self, acc: &mut Acc, freq: Option<Freq>, local_us: i64, seg: u32) -> usize {
-        debug_assert!((seg as usize) < self.width);
         let day = local_us.div_euclid(US_PER_DAY);
         let k = day.wrapping_sub(self.lo) as usize;
-        if k < self.days {
-            let s = self.cells[k * self.width + seg as usize];
-            if s != u32::MAX {
-                return s as usize;
+        if k < self.ords.len() {
+            let ord = self.ords[k];
+            if ord != i64::MIN {
+                return acc.slot(ord, seg);
             }
         }
-        self.new_slot(acc, freq, day, seg)
+        let ord = self.period(freq, day);
+        acc.slot(ord, seg)
     }
 
     #[cold]
     #[inline(never)]
-    fn new_slot(&mut self, acc: &mut Acc, freq: Option<Freq>, day: i64, seg: u32) -> usize {
-        let s = acc.slot(freq.map_or(0, |f| f.ordinal_of_day(day)), seg);
+    fn period(&mut self, freq: Option<Freq>, day: i64) -> i64 {
+        let ord = freq.map_or(0, |f| f.ordinal_of_day(day));
         let k = day.wrapping_sub(self.lo) as usize;
-        if seg as usize >= self.width {
-            return s;
-        }
-        let width = self.width;
-        if k >= self.days {
+        if k >= self.ords.len() {
             // Room for a few more weeks each way, so days met in random order rarely
             // rebuild the table.
-            let (lo, hi) = if self.days == 0 {
+            let (lo, hi) = if self.ords.is_empty() {
                 (day - 32, day + 32)
             } else {
                 (
                     day.min(self.lo) - 32,
-                    day.max(self.lo + self.days as i64 - 1) + 32,
+                    day.max(self.lo + self.ords.len() as i64 - 1) + 32,
                 )
             };
             let days = (hi - lo + 1) as usize;
-            if days.saturating_mul(width) > Self::MAX_CELLS {
-                return s;
+            if days > Self::MAX_DAYS {
+                return ord;
             }
-            let mut cells = vec![u32::MAX; days * width];
-            for d in 0..self.days {
-                let to = (d as i64 + self.lo - lo) as usize * width;
-                cells[to..to + width].copy_from_slice(&self.cells[d * width..(d + 1) * width]);
+            let mut ords = vec![i64::MIN; days];
+            if !self.ords.is_empty() {
+                let at = (self.lo - lo) as usize;
+                ords[at..at + self.ords.len()].copy_from_slice(&self.ords);
             }
-            *self = DaySlots {
-                lo,
-                days,
-                width,
-                cells,
-            };
+            *self = DayPeriods { lo, ords };
         }
-        let k = (day - self.lo) as usize;
-        self.cells[k * self.width + seg as usize] = s as u32;
-        s
+        self.ords[(day - self.lo) as usize] = ord;
+        ord
     }
 }
 
-/// Won deals of a block waiting to be listed: slot, amount, cycle days.
-type WonRow = (u32, f64, f64);
+/// Values of a block waiting to be listed, in buffers of a block's length reused block after
+/// block: every row writes its slot and value, and the length advances only for the rows
+/// listed (no branch on the outcome, no allocation per block).
+struct Listed {
+    won_slots: Vec<u32>,
+    amounts: Vec<f64>,
+    cycle_slots: Vec<u32>,
+    cycles: Vec<f64>,
+}
+
+impl Listed {
+    fn new() -> Listed {
+        Listed {
+            won_slots: vec![0; DEAL_BLOCK],
+            amounts: vec![0.0; DEAL_BLOCK],
+            cycle_slots: vec![0; DEAL_BLOCK],
+            cycles: vec![0.0; DEAL_BLOCK],
+        }
+    }
+}
 
 /// Count one block of deals (`start` = the block's first row within the part). Rows are
 /// checked with one test for "any rule broken" and counted without branching on open, won
@@ -415,7 +419,8 @@ fn deals_block(
     rules: &mut Rules,
     start: usize,
     rows: &DealBlock,
-    slots: &mut DaySlots,
+    slots: &mut DayPeriods,
+    listed: &mut Listed,
 ) {
     let freq = d.common.freq;
     let by_created = d.cohort == Cohort::Created;
@@ -428,7 +433,7 @@ fn deals_block(
     let amounts = rows.amount.values();
     let won_bits = rows.won.values();
     let nc = acc.n_counts;
-    let mut listed: Vec<WonRow> = Vec::with_capacity(seg.len());
+    let (mut n_won, mut n_cycles) = (0, 0);
     for (j, &g) in seg.iter().enumerate() {
         let c_ok = valid(c_nulls, j);
         let x_ok = valid(x_nulls, j);
@@ -463,17 +468,24 @@ fn deals_block(
         counts[at * nc + 2] += closed_n;
         counts[at * nc + 3] += won_n;
         counts[at * nc + 4] += closed_n - won_n;
-        if w || (cycle_of_closed && x_ok) {
-            listed.push((at as u32, if w { a } else { f64::NAN }, days(x - c)));
-        }
+        // Cycles are listed in microseconds (whole numbers: their sums are exact); an open
+        // deal's `closed` value is whatever the null slot holds, written but not listed.
+        listed.won_slots[n_won] = at as u32;
+        listed.amounts[n_won] = a;
+        n_won += usize::from(w);
+        listed.cycle_slots[n_cycles] = at as u32;
+        listed.cycles[n_cycles] = x.wrapping_sub(c) as f64;
+        n_cycles += usize::from(w | (cycle_of_closed & x_ok));
     }
-    for (at, a, cycle) in listed {
-        let at = at as usize;
-        if !a.is_nan() {
-            acc.push_at(at, 0, a);
-        }
-        acc.push_at(at, 1, cycle);
-    }
+    let [amounts, cycles] = &mut acc.lists[..] else {
+        unreachable!("the deals layout has two lists")
+    };
+    amounts.slots.extend_from_slice(&listed.won_slots[..n_won]);
+    amounts.values.extend_from_slice(&listed.amounts[..n_won]);
+    cycles
+        .slots
+        .extend_from_slice(&listed.cycle_slots[..n_cycles]);
+    cycles.values.extend_from_slice(&listed.cycles[..n_cycles]);
 }
 
 /// The rule a deal breaks (rules in the order [`deals_part`] lists them), recorded.
@@ -716,6 +728,26 @@ mod tests {
         );
         let st = state(&t, None, &[], Invalid::Skip).unwrap();
         assert_eq!(st.schema().metadata()[meta::SKIPPED_ROWS], "2");
+    }
+
+    #[test]
+    fn day_periods_grow_both_ways_and_keep_what_they_met() {
+        let mut acc = Acc::new(&LAYOUT);
+        acc.grow_dense(1);
+        let mut days = DayPeriods::default();
+        let q = Some(Freq::Quarter);
+        // Days met in no order, far apart (table rebuilt each way) and again.
+        let order = [400i64, 10, 3_000, -800, 401, 10, 3_000, -800, 0];
+        let slots: Vec<usize> = order
+            .iter()
+            .map(|&d| days.slot(&mut acc, q, d * DAY + 5, 0))
+            .collect();
+        for (i, &d) in order.iter().enumerate() {
+            let want = Freq::Quarter.ordinal_of_day(d);
+            assert_eq!(acc.keys[slots[i]], (want, 0), "day {d}");
+        }
+        assert_eq!(slots[1], slots[5]);
+        assert_eq!(slots[0], slots[4]); // days 400 and 401: one quarter
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::core::time::Freq;
 use super::acc::Layout;
 use super::merge::list_values;
 use super::partial::key;
+use super::read::Unit;
 
 /// A state laid out on the gap-free (segment × period) grid.
 pub(crate) struct Laid<'a> {
@@ -227,6 +228,12 @@ impl Summary {
 /// half to even). Unlike a running float sum it does not depend on the order of the values,
 /// so a merged state gives the figures of one pass whatever its partitions.
 pub(crate) fn exact_sum(values: &[f64]) -> f64 {
+    // Whole numbers (durations in microseconds, amounts in whole units) add exactly as
+    // integers; one rounding of the integer total is the correctly rounded sum.
+    const LIMIT: f64 = 9.2e18;
+    if values.iter().all(|v| v.fract() == 0.0 && v.abs() < LIMIT) {
+        return values.iter().map(|&v| v as i64 as i128).sum::<i128>() as f64;
+    }
     let mut partials: Vec<f64> = Vec::with_capacity(8);
     let mut naive = 0.0;
     for &v in values {
@@ -298,16 +305,11 @@ pub(crate) fn nulls_like(a: &ArrayRef) -> ArrayRef {
     arrow::array::new_null_array(a.data_type(), a.len())
 }
 
-/// Mean, median and 90th percentile of durations held in `held` units, in `unit`s, named
+/// Mean, median and 90th percentile of durations held in microseconds, in `unit`s, named
 /// `<stem>_<unit>`, `…_median`, `…_p90`.
-pub(crate) fn durations(
-    stem: &str,
-    summaries: &[Summary],
-    held_us: f64,
-    unit: super::read::Unit,
-) -> Vec<(String, ArrayRef)> {
-    let f = held_us / unit.micros();
-    let scale = |v: Option<f64>| v.map(|x| if f == 1.0 { x } else { x * f });
+pub(crate) fn durations(stem: &str, summaries: &[Summary], unit: Unit) -> Vec<(String, ArrayRef)> {
+    let per = unit.micros();
+    let scale = |v: Option<f64>| v.map(|us| us / per);
     let u = unit.label();
     vec![
         (
@@ -337,6 +339,10 @@ mod tests {
         assert_eq!(exact_sum(&[0.1, 0.2, 0.3]), 0.6);
         assert_eq!(exact_sum(&[1e100, 1.0, -1e100]), 1.0);
         assert_eq!(exact_sum(&[]), 0.0);
+        // Whole numbers take the integer path: 2^53 + 1 + 1 is exact there.
+        let big = 9_007_199_254_740_992.0;
+        assert_eq!(exact_sum(&[big, 1.0, 1.0]), big + 2.0);
+        assert_eq!(exact_sum(&[1.0, big, 1.0]), big + 2.0);
         let v: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin() * 1e3).collect();
         let mut r = v.clone();
         r.reverse();

@@ -8,13 +8,12 @@ use arrow::array::{ArrayRef, RecordBatch};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::Column;
 use crate::core::state::Analysis;
-use crate::core::time::US_PER_DAY;
 
 use super::acc::{Acc, Layout, Rules};
 use super::finish::{durations, f64_col, i64_col, lay_out, ratio};
 use super::merge::merge_states;
 use super::partial::{key, partial_state, Common};
-use super::read::{days, fmt_us, read_times, Unit, NONE};
+use super::read::{fmt_us, read_times, Unit, NONE};
 
 /// The columns and settings of [`OnboardingTime`].
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +31,7 @@ pub struct OnboardingTime;
 const LAYOUT: Layout = Layout {
     counts: &["started", "reached"],
     sums: &[],
-    lists: &["onboarding_days"],
+    lists: &["onboarding_micros"],
 };
 
 impl Analysis for OnboardingTime {
@@ -60,7 +59,7 @@ impl Analysis for OnboardingTime {
         let unit = Unit::parse(&laid.setting("unit")?)?;
         let started = laid.counts("started")?;
         let reached = laid.counts("reached")?;
-        let d = laid.summary("onboarding_days")?;
+        let d = laid.summary("onboarding_micros")?;
         let share: Vec<Option<f64>> = reached
             .iter()
             .zip(&started)
@@ -71,7 +70,7 @@ impl Analysis for OnboardingTime {
             ("reached_value".into(), i64_col(reached)),
             ("reached_value_rate".into(), f64_col(share)),
         ];
-        out.extend(durations("onboarding", &d, US_PER_DAY as f64, unit));
+        out.extend(durations("onboarding", &d, unit));
         laid.batch(out)
     }
 }
@@ -118,7 +117,7 @@ fn part(
         acc.count(so, g, 0);
         if v != NONE {
             acc.count(so, g, 1);
-            acc.push(so, g, 0, days(v - s));
+            acc.push(so, g, 0, (v - s) as f64);
         }
     }
     let skipped = rules.check(o.common.invalid)?;

@@ -18,7 +18,7 @@ use crate::core::parallel::fold_ranges;
 use crate::core::state::{meta, Invalid};
 use crate::core::time::{start_dates, Freq, Zone};
 
-use super::acc::{Acc, Layout};
+use super::acc::{Acc, Layout, ListValues};
 
 /// What every sales analysis reads besides its own columns: the segment columns (a rep
 /// first, when given), the periods and the bad-row setting.
@@ -195,12 +195,8 @@ fn state_batch(
             (0..n).map(|s| acc.sums[s * acc.n_sums + j]),
         )));
     }
-    let mut lists = acc.lists;
-    for (j, name) in layout.lists.iter().enumerate() {
-        let per_slot: Vec<Vec<f64>> = (0..n)
-            .map(|s| std::mem::take(&mut lists[s * acc.n_lists + j]))
-            .collect();
-        let a = list_array(per_slot);
+    for (name, l) in layout.lists.iter().zip(acc.lists) {
+        let a = grouped(n, l);
         fields.push(Field::new(
             format!("l:{name}"),
             a.data_type().clone(),
@@ -212,6 +208,31 @@ fn state_batch(
         Arc::new(Schema::new_with_metadata(fields, metadata)),
         columns,
     )?)
+}
+
+/// The values of one list column grouped by slot (a counting sort: one pass to count, one to
+/// place), as a List<Float64> array of `n` lists.
+fn grouped(n: usize, l: ListValues) -> ListArray {
+    let mut start = vec![0usize; n + 1];
+    for &s in &l.slots {
+        start[s as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let offsets = OffsetBuffer::from_lengths((0..n).map(|i| start[i + 1] - start[i]));
+    let mut at = start;
+    let mut flat = vec![0.0; l.values.len()];
+    for (&s, &v) in l.slots.iter().zip(&l.values) {
+        flat[at[s as usize]] = v;
+        at[s as usize] += 1;
+    }
+    ListArray::new(
+        Arc::new(Field::new("item", DataType::Float64, false)),
+        offsets,
+        Arc::new(Float64Array::from(flat)),
+        None,
+    )
 }
 
 /// One list per slot as a List<Float64> array.

@@ -197,11 +197,6 @@ pub(crate) fn bool_chunk(name: &str, c: &ArrayRef) -> KpiResult<BooleanArray> {
     })
 }
 
-/// Days in a span of microseconds.
-pub(crate) fn days(us: i64) -> f64 {
-    us as f64 / US_PER_DAY as f64
-}
-
 /// An instant for an error message.
 pub(crate) fn fmt_us(us: i64) -> String {
     match chrono::DateTime::from_timestamp_micros(us) {

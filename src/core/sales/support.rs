@@ -15,8 +15,6 @@ use super::merge::merge_states;
 use super::partial::{key, partial_state, Common};
 use super::read::{fmt_us, read_f64, read_times, Unit, NONE};
 
-const US_PER_HOUR: f64 = 3_600_000_000.0;
-
 /// The columns and settings of [`SupportMetrics`].
 #[derive(Debug, Clone, Copy)]
 pub struct Tickets<'a> {
@@ -35,7 +33,7 @@ pub struct SupportMetrics;
 const LAYOUT: Layout = Layout {
     counts: &["opened", "resolved", "handled"],
     sums: &["handle_seconds"],
-    lists: &["resolution_hours", "first_response_hours"],
+    lists: &["resolution_micros", "first_response_micros"],
 };
 
 impl Analysis for SupportMetrics {
@@ -74,8 +72,8 @@ impl Analysis for SupportMetrics {
         let handle = laid.sums("handle_seconds")?;
         let delta: Vec<i64> = opened.iter().zip(&resolved).map(|(a, b)| a - b).collect();
         let backlog = laid.running(&delta);
-        let res = laid.summary("resolution_hours")?;
-        let first = laid.summary("first_response_hours")?;
+        let res = laid.summary("resolution_micros")?;
+        let first = laid.summary("first_response_micros")?;
         let aht: Vec<Option<f64>> = handle
             .iter()
             .zip(&handled)
@@ -87,8 +85,8 @@ impl Analysis for SupportMetrics {
             ("tickets_resolved".into(), keep(i64_col(resolved))),
             ("backlog".into(), keep(i64_col(backlog))),
         ];
-        out.extend(durations("resolution", &res, US_PER_HOUR, unit));
-        out.extend(durations("first_response", &first, US_PER_HOUR, unit));
+        out.extend(durations("resolution", &res, unit));
+        out.extend(durations("first_response", &first, unit));
         out.push(("avg_handle_seconds".into(), f64_col(aht)));
         laid.batch(out)
     }
@@ -161,11 +159,11 @@ fn part(t: &Tickets, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResu
         if rv != NONE {
             let ro = resolved.as_ref().expect("present").ord[i];
             acc.count(ro, g, 1);
-            acc.push(ro, g, 0, (rv - o) as f64 / US_PER_HOUR);
+            acc.push(ro, g, 0, (rv - o) as f64);
         }
         if f != NONE {
             let fo = first.as_ref().expect("present").ord[i];
-            acc.push(fo, g, 1, (f - o) as f64 / US_PER_HOUR);
+            acc.push(fo, g, 1, (f - o) as f64);
         }
         if let Some(h) = h {
             acc.count(oo, g, 2);

@@ -146,7 +146,7 @@ def deal_metrics(
     invalid: str = "raise",
     output: Output | None = None,
 ) -> Any:
-    """Deal metrics per period, owner and segment: win rate, deal size, sales cycle, velocity.
+    """Deal metrics per period, rep and segment: win rate, deal size, sales cycle, velocity.
 
     Per group and period:
 
@@ -182,7 +182,8 @@ def deal_metrics(
     amount : str
         Deal value (not negative; required for won deals).
     won : str
-        Outcome of a closed deal, boolean (or 0/1); missing or false while open.
+        Outcome of a closed deal, boolean (or 0/1; any other number is an
+        :class:`~kpikit.InputError`); missing or false while open.
     deal : str, optional
         Deal id column; when given, ids must be present and unique.
     rep : str, optional
@@ -212,7 +213,7 @@ def deal_metrics(
     Returns
     -------
     DataFrame
-        ``period``, owner and segments as keys (every period from the first to the last, gaps
+        ``period``, rep and segments as keys (every period from the first to the last, gaps
         included), then ``deals_created``, ``deals_closed``, ``deals_won``, ``deals_lost``,
         ``deals_open``, ``win_rate``, ``close_rate``, ``won_revenue``, ``avg_deal_size``,
         ``median_deal_size``, ``sales_cycle_days``, ``sales_cycle_days_median``,
@@ -280,24 +281,24 @@ def quota_attainment(
     tz: str = "UTC",
     output: Output | None = None,
 ) -> Any:
-    """Quota attainment per owner and period, period-to-date, and the share of owners at quota.
+    """Quota attainment per rep and period, period-to-date, and the share of reps at quota.
 
         attainment         = actual / quota
         attainment_to_date = Σ actual / Σ quota      (over the periods of the to-date span so far)
-        share_at_quota     = owners with attainment ≥ 1 / owners with a quota > 0   (per period)
+        share_at_quota     = reps with attainment ≥ 1 / reps with a quota > 0   (per period)
 
     Period-to-date attainment is the ratio of the sums, not the mean of the periods' ratios
     (a 42.5k month and a 55k month against 50k each are 97.5 %, whatever the monthly
-    percentages). Actuals are summed per owner and period, so a table of won deals (one row
+    percentages). Actuals are summed per rep and period, so a table of won deals (one row
     per deal) can be passed directly.
 
     Parameters
     ----------
     actuals : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
+        Rows with a rep, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
         a Dask DataFrame (a SchemaError says to compute it first).
     quotas : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per owner and period with the quota (not negative, at most one per owner and
+        One row per rep and period with the quota (not negative, at most one per rep and
         period).
     rep : str
         Sales rep (owner) column of ``actuals`` (and of ``quotas`` unless ``quota_rep`` names it there).
@@ -323,9 +324,9 @@ def quota_attainment(
     Returns
     -------
     DataFrame
-        ``period``, owner, ``actual``, ``quota`` (null without a quota), ``attainment``,
+        ``period``, rep, ``actual``, ``quota`` (null without a quota), ``attainment``,
         ``actual_to_date``, ``quota_to_date``, ``attainment_to_date``, ``share_at_quota``;
-        every owner in every period from the first to the last. Zero or missing quota gives
+        every rep in every period from the first to the last. Zero or missing quota gives
         null attainment.
 
     Examples
@@ -347,7 +348,7 @@ def quota_attainment(
         # The core has no partial state (partial → merge → finish) for quotas; say so rather
         # than fail on an unknown table type.
         raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
-                          "first (the actuals can be summed per owner and period on the cluster)")
+                          "first (the actuals can be summed per rep and period on the cluster)")
     library = output_of(actuals, output)
     for name, value in [("rep", rep), ("time", time), ("amount", amount), ("quota", quota), ("tz", tz)]:
         _text(name, value)

@@ -268,3 +268,59 @@ fn part(c: &Campaigns, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiRe
     let skipped = rules.check(c.common.invalid)?;
     Ok((acc, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analyses;
+    use crate::core::state::Invalid;
+    use crate::core::time::Zone;
+    use arrow::array::{Array, AsArray, Float64Array};
+    use std::sync::Arc;
+
+    fn common(segments: &[Column]) -> Common<'_> {
+        Common {
+            segments,
+            freq: None,
+            zone: Zone::Utc,
+            invalid: Invalid::Raise,
+        }
+    }
+
+    /// The state merged with itself through the registry, finished by name.
+    fn twice(state: RecordBatch) -> RecordBatch {
+        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
+    }
+
+    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
+        let a = b.column_by_name(name).unwrap();
+        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
+        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
+        a.is_valid(0).then(|| a.value(0))
+    }
+
+    #[test]
+    fn merged_through_the_registry_with_the_default_base() {
+        let delivered = Column::from_array("d", Arc::new(Float64Array::from(vec![600.0, 400.0])));
+        let opened = Column::from_array("o", Arc::new(Float64Array::from(vec![150.0, 100.0])));
+        let st = CampaignMetrics::partial(&Campaigns {
+            time: None,
+            sends: None,
+            deliveries: Some(&delivered),
+            opens: Some(&opened),
+            clicks: None,
+            conversions: None,
+            cost: None,
+            revenue: None,
+            base: None,
+            conversion_base: "clicked",
+            common: common(&[]),
+        })
+        .unwrap();
+        let out = twice(st);
+        assert_eq!(f64_at(&out, "delivered"), Some(2000.0));
+        assert_eq!(f64_at(&out, "open_rate"), Some(0.25));
+        assert_eq!(f64_at(&out, "sent"), None);
+        assert_eq!(f64_at(&out, "delivery_rate"), None);
+    }
+}

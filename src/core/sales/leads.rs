@@ -237,3 +237,60 @@ fn part(l: &Leads, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult
     let skipped = rules.check(l.common.invalid)?;
     Ok((acc, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analyses;
+    use crate::core::state::Invalid;
+    use crate::core::time::{Zone, US_PER_DAY};
+    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    fn times(name: &str, days: &[Option<i64>]) -> Column {
+        let v: Vec<Option<i64>> = days.iter().map(|d| d.map(|d| d * US_PER_DAY)).collect();
+        Column::from_array(name, Arc::new(TimestampMicrosecondArray::from(v)))
+    }
+
+    fn common(segments: &[Column]) -> Common<'_> {
+        Common {
+            segments,
+            freq: None,
+            zone: Zone::Utc,
+            invalid: Invalid::Raise,
+        }
+    }
+
+    /// The state merged with itself through the registry, finished by name.
+    fn twice(state: RecordBatch) -> RecordBatch {
+        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
+    }
+
+    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
+        let a = b.column_by_name(name).unwrap();
+        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
+        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
+        a.is_valid(0).then(|| a.value(0))
+    }
+
+    #[test]
+    fn merged_through_the_registry_and_missing_columns_null() {
+        let created = times("created", &[Some(0), Some(1), Some(2), Some(3)]);
+        let qualified = times("qualified", &[Some(1), None, Some(3), None]);
+        let st = LeadMetrics::partial(&Leads {
+            created: &created,
+            qualified: Some(&qualified),
+            converted: None,
+            revenue: None,
+            cohort: LeadCohort::Created,
+            common: common(&[]),
+        })
+        .unwrap();
+        let out = twice(st);
+        assert_eq!(f64_at(&out, "leads"), Some(8.0));
+        assert_eq!(f64_at(&out, "qualification_rate"), Some(0.5));
+        // Not given: unknown, not 0.
+        assert_eq!(f64_at(&out, "lead_conversion_rate"), None);
+        assert_eq!(f64_at(&out, "revenue_per_lead"), None);
+    }
+}

@@ -123,3 +123,58 @@ fn part(
     let skipped = rules.check(o.common.invalid)?;
     Ok((acc, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analyses;
+    use crate::core::state::Invalid;
+    use crate::core::time::{Zone, US_PER_DAY};
+    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    fn times(name: &str, days: &[Option<i64>]) -> Column {
+        let v: Vec<Option<i64>> = days.iter().map(|d| d.map(|d| d * US_PER_DAY)).collect();
+        Column::from_array(name, Arc::new(TimestampMicrosecondArray::from(v)))
+    }
+
+    fn common(segments: &[Column]) -> Common<'_> {
+        Common {
+            segments,
+            freq: None,
+            zone: Zone::Utc,
+            invalid: Invalid::Raise,
+        }
+    }
+
+    /// The state merged with itself through the registry, finished by name.
+    fn twice(state: RecordBatch) -> RecordBatch {
+        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
+    }
+
+    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
+        let a = b.column_by_name(name).unwrap();
+        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
+        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
+        a.is_valid(0).then(|| a.value(0))
+    }
+
+    #[test]
+    fn merged_through_the_registry() {
+        let started = times("started", &[Some(0), Some(8), Some(18)]);
+        let value = times("value", &[Some(4), Some(18), None]);
+        let st = OnboardingTime::partial(&Onboarding {
+            started: &started,
+            first_value: &value,
+            unit: Unit::Days,
+            common: common(&[]),
+        })
+        .unwrap();
+        let out = twice(st);
+        assert_eq!(f64_at(&out, "started"), Some(6.0));
+        assert_eq!(f64_at(&out, "onboarding_days"), Some(7.0));
+        assert_eq!(f64_at(&out, "onboarding_days_median"), Some(7.0));
+        let r = f64_at(&out, "reached_value_rate").unwrap();
+        assert!((r - 2.0 / 3.0).abs() < 1e-15);
+    }
+}

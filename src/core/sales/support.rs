@@ -173,3 +173,68 @@ fn part(t: &Tickets, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResu
     let skipped = rules.check(t.common.invalid)?;
     Ok((acc, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analyses;
+    use crate::core::state::Invalid;
+    use crate::core::time::{Zone, US_PER_DAY};
+    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    fn common(segments: &[Column]) -> Common<'_> {
+        Common {
+            segments,
+            freq: None,
+            zone: Zone::Utc,
+            invalid: Invalid::Raise,
+        }
+    }
+
+    /// The state merged with itself through the registry, finished by name.
+    fn twice(state: RecordBatch) -> RecordBatch {
+        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
+    }
+
+    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
+        let a = b.column_by_name(name).unwrap();
+        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
+        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
+        a.is_valid(0).then(|| a.value(0))
+    }
+
+    #[test]
+    fn merged_through_the_registry_in_the_unit_asked() {
+        // Resolved after 4 h and 24 h; one still open.
+        let opened = Column::from_array(
+            "opened",
+            Arc::new(TimestampMicrosecondArray::from(vec![0, 0, US_PER_DAY])),
+        );
+        let resolved = Column::from_array(
+            "resolved",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                Some(4 * 3_600_000_000),
+                Some(US_PER_DAY),
+                None,
+            ])),
+        );
+        let st = SupportMetrics::partial(&Tickets {
+            opened: &opened,
+            resolved: Some(&resolved),
+            first_response: None,
+            handle_seconds: None,
+            unit: Unit::Hours,
+            common: common(&[]),
+        })
+        .unwrap();
+        let out = twice(st);
+        assert_eq!(f64_at(&out, "tickets_opened"), Some(6.0));
+        assert_eq!(f64_at(&out, "backlog"), Some(2.0));
+        assert_eq!(f64_at(&out, "resolution_hours"), Some(14.0));
+        assert_eq!(f64_at(&out, "resolution_hours_median"), Some(14.0));
+        // p90 of [4, 4, 24, 24]: h = 2.7 → 24.
+        assert_eq!(f64_at(&out, "resolution_hours_p90"), Some(24.0));
+        assert_eq!(f64_at(&out, "first_response_hours"), None);
+    }
+}

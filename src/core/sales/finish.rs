@@ -239,9 +239,10 @@ pub(crate) fn exact_sum(values: &[f64]) -> f64 {
     for &v in values {
         naive += v;
         let mut x = v;
-        let mut i = 0;
-        for k in 0..partials.len() {
+        let (mut i, mut k) = (0, 0);
+        while k < partials.len() {
             let mut y = partials[k];
+            k += 1;
             if x.abs() < y.abs() {
                 std::mem::swap(&mut x, &mut y);
             }

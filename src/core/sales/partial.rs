@@ -217,8 +217,10 @@ fn grouped(n: usize, l: ListValues) -> ListArray {
     for &s in &l.slots {
         start[s as usize + 1] += 1;
     }
-    for i in 0..n {
-        start[i + 1] += start[i];
+    let mut total = 0;
+    for x in start.iter_mut() {
+        total += *x;
+        *x = total;
     }
     let offsets = OffsetBuffer::from_lengths((0..n).map(|i| start[i + 1] - start[i]));
     let mut at = start;

@@ -31,9 +31,11 @@ __all__ = [
     "metric_catalog",
     "check_metric_definition",
     # sales
-    "sales_state",
-    "merge_sales_states",
-    "finish_sales",
+    "deal_metrics",
+    "lead_metrics",
+    "support_metrics",
+    "campaign_metrics",
+    "onboarding_time",
     "quota_attainment",
     "funnel_stage_state",
     "funnel_event_state",
@@ -213,35 +215,97 @@ def check_metric_definition(definition: str, known: list[str]) -> str: ...
 
 # --- sales, marketing, support, onboarding (core::sales) ---
 
-# Partial state of analysis `kind` ("deals", "leads", "support", "campaigns", "onboarding");
-# `columns` maps input roles to column names, `options` holds the analysis' conventions.
-def sales_state(
-    kind: str,
+# Partial states, merged and finished by `merge` / `finish`.
+def deal_metrics(
     table: _Table,
-    columns: dict[str, str],
     *,
+    created: str,
+    closed: str,
+    amount: str,
+    won: str,
+    deal: str | None = None,
+    rep: str | None = None,
     by: list[str] = ...,
     freq: str | None = None,
+    cohort: str = "closed",
+    cycle_of: str = "won",
+    unit: str = "days",
     tz: str = "UTC",
     week_start: str = "monday",
-    options: dict[str, str] = ...,
     invalid: str = "raise",
 ) -> Any: ...
-def merge_sales_states(states: list[_Table]) -> Any: ...
-def finish_sales(state: _Table) -> Any: ...
+def lead_metrics(
+    table: _Table,
+    *,
+    created: str,
+    qualified: str | None = None,
+    converted: str | None = None,
+    revenue: str | None = None,
+    by: list[str] = ...,
+    freq: str | None = None,
+    cohort: str = "created",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+) -> Any: ...
+def support_metrics(
+    table: _Table,
+    *,
+    opened: str,
+    resolved: str | None = None,
+    first_response: str | None = None,
+    handle_seconds: str | None = None,
+    by: list[str] = ...,
+    freq: str | None = None,
+    unit: str = "days",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+) -> Any: ...
+def campaign_metrics(
+    table: _Table,
+    *,
+    sends: str | None = None,
+    deliveries: str | None = None,
+    opens: str | None = None,
+    clicks: str | None = None,
+    conversions: str | None = None,
+    cost: str | None = None,
+    revenue: str | None = None,
+    by: list[str] = ...,
+    freq: str | None = None,
+    time: str | None = None,
+    base: str | None = None,
+    conversion_base: str = "clicked",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+) -> Any: ...
+def onboarding_time(
+    table: _Table,
+    *,
+    started: str,
+    first_value: str,
+    by: list[str] = ...,
+    freq: str | None = None,
+    unit: str = "days",
+    tz: str = "UTC",
+    week_start: str = "monday",
+    invalid: str = "raise",
+) -> Any: ...
 def quota_attainment(
     actuals: _Table,
     quotas: _Table,
     *,
-    owner: str,
-    period: str,
-    actual: str,
-    quota: str,
-    quota_owner: str,
-    quota_period: str,
+    rep: str,
+    time: str,
+    amount: str = "amount",
+    quota: str = "quota",
+    quota_rep: str | None = None,
+    quota_period: str | None = None,
     freq: str = "month",
+    to_date: str | None = ...,
     tz: str = "UTC",
-    to_date: str | None = None,
 ) -> Any: ...
 
 # --- funnels (core::funnel): stage columns or event logs as partial -> merge -> finish ---

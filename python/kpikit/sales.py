@@ -36,84 +36,94 @@ __all__ = [
 #: The periods the sales analyses bucket by (docs/vocabulary.md).
 _FREQS = ("day", "week", "month", "quarter", "year")
 
-#: Seconds in each duration unit of ``unit=`` (docs/vocabulary.md).
-_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3_600.0, "days": 86_400.0}
+#: The duration units of ``unit=`` (docs/vocabulary.md).
+_UNITS = ("days", "hours", "minutes", "seconds")
 
 
-def _state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.sales_state(
-        o["kind"], table, o["columns"], by=o["by"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
-        options=o["options"], invalid=o["invalid"],
-    )
+# Each state step calls the binding named like the public function with the options as given
+# (named functions, not lambdas: Dask ships them to its workers).
+def _deal_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.deal_metrics(table, **o)
 
 
-def _finish(state: Any, f: dict[str, Any]) -> Any:
-    """The finished metrics, with durations in ``unit`` and the figures of columns that were not
-    given set to null."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = pa.table(_kpikit.finish_sales(state))
-    meta = table.schema.metadata
-    unit = f.get("unit", "days")
-    for stem, core_unit in f.get("durations", ()):
-        # The core reports each duration in one fixed unit (named in its column); the caller's
-        # unit is a rescaling and a rename of those columns.
-        factor = _UNITS[core_unit] / _UNITS[unit]
-        for i, name in enumerate(table.column_names):
-            if not name.startswith(f"{stem}_{core_unit}"):
-                continue
-            column = table.column(i) if factor == 1.0 else pc.multiply(table.column(i), factor)
-            renamed = f"{stem}_{unit}" + name[len(f"{stem}_{core_unit}"):]
-            table = table.set_column(i, pa.field(renamed, pa.float64()), column)
-    for name in f.get("nulls", ()):
-        i = table.column_names.index(name)
-        table = table.set_column(i, table.schema.field(i), pa.nulls(table.num_rows, table.schema.field(i).type))
-    return table.replace_schema_metadata(meta)
+def _lead_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.lead_metrics(table, **o)
 
 
-_DEALS = Analysis("deal_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+def _support_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.support_metrics(table, **o)
+
+
+def _campaign_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.campaign_metrics(table, **o)
+
+
+def _onboarding_state(table: Any, o: dict[str, Any]) -> Any:
+    return _kpikit.onboarding_time(table, **o)
+
+
+_DEALS = Analysis("deal_metrics", state=_deal_state)
 # With deal ids, every copy of an id must reach one partition for a repeated id to be caught.
-_DEALS_BY_ID = Analysis("deal_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish, shuffle="deal")
-_LEADS = Analysis("lead_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
-_SUPPORT = Analysis("support_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
-_CAMPAIGNS = Analysis("campaign_metrics", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
-_ONBOARDING = Analysis("onboarding_time", state=_state, merge=_kpikit.merge_sales_states, finish=_finish)
+_DEALS_BY_ID = Analysis("deal_metrics", state=_deal_state, shuffle="deal")
+_LEADS = Analysis("lead_metrics", state=_lead_state)
+_SUPPORT = Analysis("support_metrics", state=_support_state)
+_CAMPAIGNS = Analysis("campaign_metrics", state=_campaign_state)
+_ONBOARDING = Analysis("onboarding_time", state=_onboarding_state)
+
+
+def _text(parameter: str, value: Any, optional: bool = False) -> Any:
+    """``value`` when it is a string (or None where that is allowed), else a ParameterError:
+    a column name, zone or weekday given as a number is a mistake, not something to coerce."""
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise ParameterError(f'parameter "{parameter}": expected a string{" or None" if optional else ""}, got {value!r}')
+
+
+def _by(by: Any) -> list[str]:
+    """``by=`` as a list of column names; anything but a name or a sequence of names is a
+    ParameterError."""
+    if by is None or isinstance(by, str):
+        return column_list(by)
+    if not isinstance(by, Sequence) or not all(isinstance(b, str) for b in by):
+        raise ParameterError(f'parameter "by": expected a column name or a list of column names, got {by!r}')
+    return list(by)
 
 
 def _run(
     analysis: Analysis,
     table: Any,
-    kind: str,
     columns: dict[str, str | None],
-    segments: list[str],
+    by: str | Sequence[str] | None,
     *,
     freq: str | None,
     tz: str,
     week_start: str,
     invalid: str,
     output: str | None,
-    options: dict[str, str] | None = None,
-    finish: dict[str, Any] | None = None,
+    rep: str | None = None,
+    **settings: Any,
 ) -> Any:
-    given = {role: name for role, name in columns.items() if name is not None}
+    """Run ``analysis`` with its column parameters ``columns`` (None: not given), the segment
+    columns ``rep`` then ``by``, and further ``settings`` for its binding."""
+    columns = {name: _text(name, value, optional=True) for name, value in columns.items()}
+    rep = _text("rep", rep, optional=True)
+    segments = check_segments(([rep] if rep is not None else []) + _by(by))
     o: dict[str, Any] = {
-        "kind": kind,
-        "columns": given,
-        "by": check_segments(segments),
+        **columns,
+        "by": segments[1:] if rep is not None else segments,
         "freq": None if freq is None else check_freq(freq, _FREQS),
-        "tz": tz,
-        "week_start": week_start,
-        "options": options or {},
+        "tz": _text("tz", tz),
+        "week_start": _text("week_start", week_start),
         "invalid": choice("invalid", invalid, ("raise", "skip")),
-        "deal": given.get("deal"),
+        **settings,
     }
-    return run(analysis, table, columns=[*given.values(), *o["by"]], options=o, finish=finish, output=output,
-               segments=o["by"])
+    if rep is not None:
+        o["rep"] = rep
+    return run(analysis, table, columns=[*columns.values(), *segments], options=o, output=output, segments=segments)
 
 
 def _unit(unit: str) -> str:
-    return choice("unit", unit, tuple(_UNITS))
+    return choice("unit", unit, _UNITS)
 
 
 def deal_metrics(
@@ -136,7 +146,7 @@ def deal_metrics(
     invalid: str = "raise",
     output: Output | None = None,
 ) -> Any:
-    """Deal metrics per period, owner and segment: win rate, deal size, sales cycle, velocity.
+    """Deal metrics per period, rep and segment: win rate, deal size, sales cycle, velocity.
 
     Per group and period:
 
@@ -172,7 +182,8 @@ def deal_metrics(
     amount : str
         Deal value (not negative; required for won deals).
     won : str
-        Outcome of a closed deal, boolean (or 0/1); missing or false while open.
+        Outcome of a closed deal, boolean (or 0/1; any other number is an
+        :class:`~kpikit.InputError`); missing or false while open.
     deal : str, optional
         Deal id column; when given, ids must be present and unique.
     rep : str, optional
@@ -202,7 +213,7 @@ def deal_metrics(
     Returns
     -------
     DataFrame
-        ``period``, owner and segments as keys (every period from the first to the last, gaps
+        ``period``, rep and segments as keys (every period from the first to the last, gaps
         included), then ``deals_created``, ``deals_closed``, ``deals_won``, ``deals_lost``,
         ``deals_open``, ``win_rate``, ``close_rate``, ``won_revenue``, ``avg_deal_size``,
         ``median_deal_size``, ``sales_cycle_days``, ``sales_cycle_days_median``,
@@ -240,16 +251,17 @@ def deal_metrics(
     return _run(
         _DEALS if deal is None else _DEALS_BY_ID,
         table,
-        "deals",
         {"created": created, "closed": closed, "amount": amount, "won": won, "deal": deal},
-        ([rep] if rep is not None else []) + column_list(by),
+        by,
+        rep=rep,
         freq=freq,
         tz=tz,
         week_start=week_start,
         invalid=invalid,
         output=output,
-        options={"cohort": cohort, "cycle_of": cycle_of},
-        finish={"unit": _unit(unit), "durations": [("sales_cycle", "days")]},
+        cohort=choice("cohort", cohort, ("closed", "created")),
+        cycle_of=choice("cycle_of", cycle_of, ("won", "closed")),
+        unit=_unit(unit),
     )
 
 
@@ -269,24 +281,24 @@ def quota_attainment(
     tz: str = "UTC",
     output: Output | None = None,
 ) -> Any:
-    """Quota attainment per owner and period, period-to-date, and the share of owners at quota.
+    """Quota attainment per rep and period, period-to-date, and the share of reps at quota.
 
         attainment         = actual / quota
         attainment_to_date = Σ actual / Σ quota      (over the periods of the to-date span so far)
-        share_at_quota     = owners with attainment ≥ 1 / owners with a quota > 0   (per period)
+        share_at_quota     = reps with attainment ≥ 1 / reps with a quota > 0   (per period)
 
     Period-to-date attainment is the ratio of the sums, not the mean of the periods' ratios
     (a 42.5k month and a 55k month against 50k each are 97.5 %, whatever the monthly
-    percentages). Actuals are summed per owner and period, so a table of won deals (one row
+    percentages). Actuals are summed per rep and period, so a table of won deals (one row
     per deal) can be passed directly.
 
     Parameters
     ----------
     actuals : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        Rows with an owner, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
+        Rows with a rep, a time (timestamp or date, bucketed to ``freq``) and an amount. Not
         a Dask DataFrame (a SchemaError says to compute it first).
     quotas : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
-        One row per owner and period with the quota (not negative, at most one per owner and
+        One row per rep and period with the quota (not negative, at most one per rep and
         period).
     rep : str
         Sales rep (owner) column of ``actuals`` (and of ``quotas`` unless ``quota_rep`` names it there).
@@ -312,9 +324,9 @@ def quota_attainment(
     Returns
     -------
     DataFrame
-        ``period``, owner, ``actual``, ``quota`` (null without a quota), ``attainment``,
+        ``period``, rep, ``actual``, ``quota`` (null without a quota), ``attainment``,
         ``actual_to_date``, ``quota_to_date``, ``attainment_to_date``, ``share_at_quota``;
-        every owner in every period from the first to the last. Zero or missing quota gives
+        every rep in every period from the first to the last. Zero or missing quota gives
         null attainment.
 
     Examples
@@ -336,25 +348,27 @@ def quota_attainment(
         # The core has no partial state (partial → merge → finish) for quotas; say so rather
         # than fail on an unknown table type.
         raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
-                          "first (the actuals can be summed per owner and period on the cluster)")
+                          "first (the actuals can be summed per rep and period on the cluster)")
     library = output_of(actuals, output)
+    for name, value in [("rep", rep), ("time", time), ("amount", amount), ("quota", quota), ("tz", tz)]:
+        _text(name, value)
+    _text("quota_rep", quota_rep, optional=True)
+    _text("quota_period", quota_period, optional=True)
     freq = check_freq(freq, _FREQS)
     if to_date is not None and to_date != "all":
         to_date = check_freq(to_date, _FREQS, parameter="to_date")
-    q_owner = quota_rep or rep
-    q_period = quota_period or time
     result = _kpikit.quota_attainment(
         table_input(actuals, [rep, time, amount]),
-        table_input(quotas, [q_owner, q_period, quota]),
-        owner=rep,
-        period=time,
-        actual=amount,
+        table_input(quotas, [quota_rep or rep, quota_period or time, quota]),
+        rep=rep,
+        time=time,
+        amount=amount,
         quota=quota,
-        quota_owner=q_owner,
-        quota_period=q_period,
+        quota_rep=quota_rep,
+        quota_period=quota_period,
         freq=freq,
-        tz=tz,
         to_date=to_date,
+        tz=tz,
     )
     return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment")
 
@@ -430,26 +444,17 @@ def lead_metrics(
     >>> out.revenue_per_lead.isna().tolist()  # no revenue column: unknown, not 0
     [True, True]
     """
-    nulls = []
-    if qualified is None:
-        nulls += ["qualified_leads", "qualified_leads_growth", "qualification_rate"]
-    if converted is None:
-        nulls += ["converted_leads", "lead_conversion_rate"]
-    if revenue is None:
-        nulls += ["revenue", "revenue_per_lead"]
     return _run(
         _LEADS,
         table,
-        "leads",
         {"created": created, "qualified": qualified, "converted": converted, "revenue": revenue},
-        column_list(by),
+        by,
         freq=freq,
         tz=tz,
         week_start=week_start,
         invalid=invalid,
         output=output,
-        options={"cohort": cohort},
-        finish={"nulls": nulls},
+        cohort=choice("cohort", cohort, ("created", "event")),
     )
 
 
@@ -527,25 +532,15 @@ def support_metrics(
     return _run(
         _SUPPORT,
         table,
-        "support",
         {"opened": opened, "resolved": resolved, "first_response": first_response, "handle_seconds": handle_seconds},
-        column_list(by),
+        by,
         freq=freq,
         tz=tz,
         week_start=week_start,
         invalid=invalid,
         output=output,
-        finish={
-            "unit": _unit(unit),
-            "durations": [("resolution", "hours"), ("first_response", "hours")],
-            "nulls": ["tickets_resolved", "backlog"] if resolved is None else [],
-        },
+        unit=_unit(unit),
     )
-
-
-# Result columns of campaign_metrics: each sum, and each rate with the sums it divides.
-_CAMPAIGN_SUMS = {"sends": "sent", "deliveries": "delivered", "opens": "opened", "clicks": "clicked",
-                  "conversions": "converted", "cost": "spend", "revenue": "revenue"}
 
 
 def campaign_metrics(
@@ -635,40 +630,24 @@ def campaign_metrics(
     >>> out.delivery_rate.isna().tolist()  # no sends column: unknown, not 0
     [True, True]
     """
-    if base is None:
-        base = "delivered" if deliveries is not None else "sent"
-    base = choice("base", base, ("delivered", "sent"))
+    if base is not None:
+        base = choice("base", base, ("delivered", "sent"))
     conversion_base = choice("conversion_base", conversion_base, ("clicked", "delivered", "sent"))
     if freq is not None and time is None:
         raise ParameterError('parameter "freq": needs a time column (time=...) to bucket')
-    roles = {"sends": sends, "deliveries": deliveries, "opens": opens, "clicks": clicks,
-             "conversions": conversions, "cost": cost, "revenue": revenue}
-    given = {_CAMPAIGN_SUMS[role] for role, name in roles.items() if name is not None}
-    needs = {
-        "delivery_rate": ("delivered", "sent"),
-        "open_rate": ("opened", base),
-        "click_through_rate": ("clicked", base),
-        "click_to_open_rate": ("clicked", "opened"),
-        "conversion_rate": ("converted", conversion_base),
-        "cost_per_acquisition": ("spend", "converted"),
-        "roi": ("revenue", "spend"),
-    }
-    nulls = [s for s in _CAMPAIGN_SUMS.values() if s not in given]
-    nulls += [rate for rate, sums in needs.items() if not set(sums) <= given]
     return _run(
         _CAMPAIGNS,
         table,
-        "campaigns",
-        # The core's roles are the names of the sums.
-        {"time": time, **{_CAMPAIGN_SUMS[role]: name for role, name in roles.items()}},
-        column_list(by),
+        {"time": time, "sends": sends, "deliveries": deliveries, "opens": opens, "clicks": clicks,
+         "conversions": conversions, "cost": cost, "revenue": revenue},
+        by,
         freq=(freq or "month") if time is not None else None,
         tz=tz,
         week_start=week_start,
         invalid=invalid,
         output=output,
-        options={"base": base, "conversion_base": conversion_base},
-        finish={"nulls": nulls if given else []},
+        base=base,
+        conversion_base=conversion_base,
     )
 
 
@@ -732,13 +711,12 @@ def onboarding_time(
     return _run(
         _ONBOARDING,
         table,
-        "onboarding",
-        {"start": started, "first_value": first_value},
-        column_list(by),
+        {"started": started, "first_value": first_value},
+        by,
         freq=freq,
         tz=tz,
         week_start=week_start,
         invalid=invalid,
         output=output,
-        finish={"unit": _unit(unit), "durations": [("onboarding", "days")]},
+        unit=_unit(unit),
     )

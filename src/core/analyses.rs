@@ -9,6 +9,11 @@ use super::error::{KpiError, KpiResult};
 use super::retention::analysis::Retention;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
+// sales
+use super::sales::{
+    campaigns::CampaignMetrics, deals::DealMetrics, leads::LeadMetrics, onboarding::OnboardingTime,
+    support::SupportMetrics,
+};
 
 /// Lists the analyses once: their names and the dispatch of merge and finish.
 macro_rules! analyses {
@@ -38,6 +43,12 @@ analyses!(
     // activity and retention
     ActiveUsers,
     Retention,
+    // sales
+    DealMetrics,
+    LeadMetrics,
+    SupportMetrics,
+    CampaignMetrics,
+    OnboardingTime,
 );
 
 /// The analysis that made `state`, from its metadata.

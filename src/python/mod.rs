@@ -50,7 +50,10 @@ pub mod _kpikit {
     use super::state::{finish, merge};
     // Sales, marketing, support and onboarding metrics.
     #[pymodule_export]
-    use super::sales::{finish_sales, merge_sales_states, quota_attainment, sales_state};
+    use super::sales::{
+        campaign_metrics, deal_metrics, lead_metrics, onboarding_time, quota_attainment,
+        support_metrics,
+    };
     // Data integrity checks.
     #[pymodule_export]
     use super::integrity::check;

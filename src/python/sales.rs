@@ -1,113 +1,357 @@
-//! Bindings of `core::sales`: one partial-state entry point for the sales, lead, support,
-//! campaign and onboarding analyses (the analysis is `kind`), the merge, the finish, and quota
-//! attainment.
-
-use std::collections::HashMap;
+//! Bindings of `core::sales`: the partial states of deal, lead, support, campaign and
+//! onboarding metrics (merged and finished by `state::merge` / `state::finish`), and quota
+//! attainment, named like the public functions.
 
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out};
-use crate::core::sales::{self, Kind, OwnerValues, Spec};
-use crate::core::state::Invalid;
-use crate::core::time::{parse_weekday, Freq, Zone};
+use super::convert::{enter, freq, read_table, table_out, zone};
+use crate::core::input::{Column, Table};
+use crate::core::sales::campaigns::{CampaignMetrics, Campaigns};
+use crate::core::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
+use crate::core::sales::leads::{LeadCohort, LeadMetrics, Leads};
+use crate::core::sales::onboarding::{Onboarding, OnboardingTime};
+use crate::core::sales::partial::Common;
+use crate::core::sales::quota::{self, RepValues};
+use crate::core::sales::read::Unit;
+use crate::core::sales::support::{SupportMetrics, Tickets};
+use crate::core::state::{Analysis, Invalid};
+use crate::core::time::Freq;
+use crate::core::KpiResult;
 
-/// Partial state of one table or partition. `columns` maps each role (created, closed…) to a
-/// column name; `options` holds the analysis' conventions (cohort, cycle_of…).
-#[pyfunction]
-#[pyo3(signature = (kind, table, columns, *, by=Vec::new(), freq=None, tz="UTC", week_start="monday", options=HashMap::new(), invalid="raise"))]
-#[allow(clippy::too_many_arguments)]
-pub fn sales_state(
-    py: Python<'_>,
-    kind: &str,
-    table: AnyRecordBatch,
-    columns: HashMap<String, String>,
+/// The settings every sales analysis shares, as given.
+struct Shared {
     by: Vec<String>,
     freq: Option<String>,
+    tz: String,
+    week_start: String,
+    invalid: String,
+}
+
+impl Shared {
+    /// Run `f` on the segment columns (`first`, then `by`) and the common settings.
+    fn with<T>(
+        &self,
+        table: &Table,
+        first: Option<&str>,
+        f: impl FnOnce(Common<'_>) -> KpiResult<T>,
+    ) -> KpiResult<T> {
+        let names: Vec<String> = first
+            .map(str::to_string)
+            .into_iter()
+            .chain(self.by.iter().cloned())
+            .collect();
+        let segments = table.columns(&names)?;
+        f(Common {
+            segments: &segments,
+            freq: self
+                .freq
+                .as_deref()
+                .map(|f| freq(f, &self.week_start))
+                .transpose()?,
+            zone: zone(&self.tz)?,
+            invalid: Invalid::parse(&self.invalid)?,
+        })
+    }
+}
+
+/// The column `name` of `table`, when a name is given.
+fn optional(table: &Table, name: &Option<String>) -> KpiResult<Option<Column>> {
+    name.as_deref().map(|n| table.column(n)).transpose()
+}
+
+/// Partial deal metrics state per (period, rep, segments…) group.
+#[pyfunction]
+#[pyo3(signature = (table, *, created, closed, amount, won, deal=None, rep=None, by=Vec::new(), freq=None, cohort="closed", cycle_of="won", unit="days", tz="UTC", week_start="monday", invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn deal_metrics(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    created: String,
+    closed: String,
+    amount: String,
+    won: String,
+    deal: Option<String>,
+    rep: Option<String>,
+    by: Vec<String>,
+    freq: Option<String>,
+    cohort: &str,
+    cycle_of: &str,
+    unit: &str,
     tz: &str,
     week_start: &str,
-    options: HashMap<String, String>,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (kind, tz, week_start, invalid) = (
-        kind.to_string(),
-        tz.to_string(),
-        week_start.to_string(),
-        invalid.to_string(),
-    );
-    let state = enter(py, move || {
-        let kind = Kind::parse(&kind)?;
-        let freq = freq
-            .map(|f| Freq::parse(&f, parse_weekday(&week_start)?))
-            .transpose()?;
-        let spec = Spec {
-            columns,
-            segments: by,
-            freq,
-            zone: tz.parse::<Zone>()?,
-            options,
-            invalid: Invalid::parse(&invalid)?,
-        };
-        sales::state(kind, &table, &spec)
-    })?;
-    table_out(state)
+    let s = Shared {
+        by,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        invalid: invalid.into(),
+    };
+    let (cohort, cycle_of, unit) = (cohort.to_string(), cycle_of.to_string(), unit.to_string());
+    table_out(enter(py, move || {
+        let cols = [&created, &closed, &amount, &won].map(|c| table.column(c));
+        let [created, closed, amount, won] = cols;
+        let (created, closed, amount, won) = (created?, closed?, amount?, won?);
+        let deal = optional(&table, &deal)?;
+        s.with(&table, rep.as_deref(), |common| {
+            DealMetrics::partial(&Deals {
+                created: &created,
+                closed: &closed,
+                amount: &amount,
+                won: &won,
+                deal: deal.as_ref(),
+                cohort: Cohort::parse(&cohort)?,
+                cycle_of: CycleOf::parse(&cycle_of)?,
+                unit: Unit::parse(&unit)?,
+                common,
+            })
+        })
+    })?)
 }
 
-/// Merge partial states of several partitions (counts and sums add, value lists concatenate).
+/// Partial lead metrics state per (period, segments…) group.
 #[pyfunction]
-pub fn merge_sales_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    merge_states(py, states, sales::merge_states)
+#[pyo3(signature = (table, *, created, qualified=None, converted=None, revenue=None, by=Vec::new(), freq=None, cohort="created", tz="UTC", week_start="monday", invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn lead_metrics(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    created: String,
+    qualified: Option<String>,
+    converted: Option<String>,
+    revenue: Option<String>,
+    by: Vec<String>,
+    freq: Option<String>,
+    cohort: &str,
+    tz: &str,
+    week_start: &str,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Shared {
+        by,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        invalid: invalid.into(),
+    };
+    let cohort = cohort.to_string();
+    table_out(enter(py, move || {
+        let created = table.column(&created)?;
+        let (qualified, converted, revenue) = (
+            optional(&table, &qualified)?,
+            optional(&table, &converted)?,
+            optional(&table, &revenue)?,
+        );
+        s.with(&table, None, |common| {
+            LeadMetrics::partial(&Leads {
+                created: &created,
+                qualified: qualified.as_ref(),
+                converted: converted.as_ref(),
+                revenue: revenue.as_ref(),
+                cohort: LeadCohort::parse(&cohort)?,
+                common,
+            })
+        })
+    })?)
 }
 
-/// Finish a state into its metrics.
+/// Partial support metrics state per (period, segments…) group.
 #[pyfunction]
-pub fn finish_sales(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    table_out(enter(py, move || sales::finish(&state.single_batch()?))?)
+#[pyo3(signature = (table, *, opened, resolved=None, first_response=None, handle_seconds=None, by=Vec::new(), freq=None, unit="days", tz="UTC", week_start="monday", invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn support_metrics(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    opened: String,
+    resolved: Option<String>,
+    first_response: Option<String>,
+    handle_seconds: Option<String>,
+    by: Vec<String>,
+    freq: Option<String>,
+    unit: &str,
+    tz: &str,
+    week_start: &str,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Shared {
+        by,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        invalid: invalid.into(),
+    };
+    let unit = unit.to_string();
+    table_out(enter(py, move || {
+        let opened = table.column(&opened)?;
+        let (resolved, first_response, handle_seconds) = (
+            optional(&table, &resolved)?,
+            optional(&table, &first_response)?,
+            optional(&table, &handle_seconds)?,
+        );
+        s.with(&table, None, |common| {
+            SupportMetrics::partial(&Tickets {
+                opened: &opened,
+                resolved: resolved.as_ref(),
+                first_response: first_response.as_ref(),
+                handle_seconds: handle_seconds.as_ref(),
+                unit: Unit::parse(&unit)?,
+                common,
+            })
+        })
+    })?)
 }
 
-/// Quota attainment per owner and period from a table of actuals and a table of quotas.
+/// Partial campaign metrics state per (period, segments…) group.
 #[pyfunction]
-#[pyo3(signature = (actuals, quotas, *, owner, period, actual, quota, quota_owner, quota_period, freq="month", tz="UTC", to_date=None))]
+#[pyo3(signature = (table, *, sends=None, deliveries=None, opens=None, clicks=None, conversions=None, cost=None, revenue=None, by=Vec::new(), freq=None, time=None, base=None, conversion_base="clicked", tz="UTC", week_start="monday", invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn campaign_metrics(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    sends: Option<String>,
+    deliveries: Option<String>,
+    opens: Option<String>,
+    clicks: Option<String>,
+    conversions: Option<String>,
+    cost: Option<String>,
+    revenue: Option<String>,
+    by: Vec<String>,
+    freq: Option<String>,
+    time: Option<String>,
+    base: Option<String>,
+    conversion_base: &str,
+    tz: &str,
+    week_start: &str,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Shared {
+        by,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        invalid: invalid.into(),
+    };
+    let conversion_base = conversion_base.to_string();
+    table_out(enter(py, move || {
+        let c = [
+            &time,
+            &sends,
+            &deliveries,
+            &opens,
+            &clicks,
+            &conversions,
+            &cost,
+            &revenue,
+        ]
+        .map(|n| optional(&table, n));
+        let [time, sends, deliveries, opens, clicks, conversions, cost, revenue] = c;
+        let (time, sends, deliveries, opens) = (time?, sends?, deliveries?, opens?);
+        let (clicks, conversions, cost, revenue) = (clicks?, conversions?, cost?, revenue?);
+        s.with(&table, None, |common| {
+            CampaignMetrics::partial(&Campaigns {
+                time: time.as_ref(),
+                sends: sends.as_ref(),
+                deliveries: deliveries.as_ref(),
+                opens: opens.as_ref(),
+                clicks: clicks.as_ref(),
+                conversions: conversions.as_ref(),
+                cost: cost.as_ref(),
+                revenue: revenue.as_ref(),
+                base: base.as_deref(),
+                conversion_base: &conversion_base,
+                common,
+            })
+        })
+    })?)
+}
+
+/// Partial time-to-first-value state per (start period, segments…) group.
+#[pyfunction]
+#[pyo3(signature = (table, *, started, first_value, by=Vec::new(), freq=None, unit="days", tz="UTC", week_start="monday", invalid="raise"))]
+#[allow(clippy::too_many_arguments)]
+pub fn onboarding_time(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    started: String,
+    first_value: String,
+    by: Vec<String>,
+    freq: Option<String>,
+    unit: &str,
+    tz: &str,
+    week_start: &str,
+    invalid: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let s = Shared {
+        by,
+        freq,
+        tz: tz.into(),
+        week_start: week_start.into(),
+        invalid: invalid.into(),
+    };
+    let unit = unit.to_string();
+    table_out(enter(py, move || {
+        let (started, first_value) = (table.column(&started)?, table.column(&first_value)?);
+        s.with(&table, None, |common| {
+            OnboardingTime::partial(&Onboarding {
+                started: &started,
+                first_value: &first_value,
+                unit: Unit::parse(&unit)?,
+                common,
+            })
+        })
+    })?)
+}
+
+/// Quota attainment per rep and period from a table of actuals and a table of quotas.
+#[pyfunction]
+#[pyo3(signature = (actuals, quotas, *, rep, time, amount="amount", quota="quota", quota_rep=None, quota_period=None, freq="month", to_date=Some("year".to_string()), tz="UTC"))]
 #[allow(clippy::too_many_arguments)]
 pub fn quota_attainment(
     py: Python<'_>,
     actuals: AnyRecordBatch,
     quotas: AnyRecordBatch,
-    owner: String,
-    period: String,
-    actual: String,
-    quota: String,
-    quota_owner: String,
-    quota_period: String,
+    rep: String,
+    time: String,
+    amount: &str,
+    quota: &str,
+    quota_rep: Option<String>,
+    quota_period: Option<String>,
     freq: &str,
-    tz: &str,
     to_date: Option<String>,
+    tz: &str,
 ) -> PyResult<PyTable> {
     let (actuals, quotas) = (read_table(actuals)?, read_table(quotas)?);
-    let (freq, tz) = (freq.to_string(), tz.to_string());
+    let (amount, quota_col, freq, tz) = (
+        amount.to_string(),
+        quota.to_string(),
+        freq.to_string(),
+        tz.to_string(),
+    );
     table_out(enter(py, move || {
-        let a = OwnerValues {
-            owner: actuals.column(&owner)?,
-            period: actuals.column(&period)?,
-            value: actuals.column(&actual)?,
+        let a = RepValues {
+            rep: actuals.column(&rep)?,
+            period: actuals.column(&time)?,
+            value: actuals.column(&amount)?,
         };
-        let q = OwnerValues {
-            owner: quotas.column(&quota_owner)?,
-            period: quotas.column(&quota_period)?,
-            value: quotas.column(&quota)?,
+        let q = RepValues {
+            rep: quotas.column(quota_rep.as_deref().unwrap_or(&rep))?,
+            period: quotas.column(quota_period.as_deref().unwrap_or(&time))?,
+            value: quotas.column(&quota_col)?,
         };
-        let to_date = match to_date.as_deref() {
-            None | Some("all") => None,
-            Some(f) => Some(Freq::parse(f, 0).map_err(|_| {
-                crate::core::KpiError::param(
-                    "to_date",
-                    format!("{f:?} is not one of \"quarter\", \"year\", \"all\""),
-                )
-            })?),
-        };
-        sales::quota_attainment(&a, &q, Freq::parse(&freq, 0)?, tz.parse::<Zone>()?, to_date)
+        quota::quota_attainment(
+            &a,
+            &q,
+            Freq::parse(&freq, 0)?,
+            zone(&tz)?,
+            quota::parse_to_date(to_date.as_deref())?,
+        )
     })?)
 }

@@ -281,7 +281,7 @@ def test_quota_errors_and_gaps() -> None:
     # Jan: owners with a quota > 0: only ana (0.5) → 0 of 1.
     assert out.share_at_quota.tolist()[0] == 0.0
     dup = pd.concat([quotas, quotas.iloc[[0]]])
-    with pytest.raises(kpikit.InputError, match=r'"quota": an owner can have one quota per period: 1 row\(s\), e.g. row 2'):
+    with pytest.raises(kpikit.InputError, match=r'"quota": a rep can have one quota per period: 1 row\(s\), e.g. row 2'):
         kpikit.quota_attainment(actuals, dup, rep="rep", time="t")
     with pytest.raises(kpikit.InputError, match=r'"quota": quotas must be present and not negative.*row 1: -1'):
         kpikit.quota_attainment(actuals, quotas.assign(quota=[1.0, -1.0]), rep="rep", time="t")
@@ -320,14 +320,18 @@ def _random_deals(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 def test_partitions_merge_exactly() -> None:
     df = _random_deals(np.random.default_rng(3), 2_000)
-    opts = dict(columns={"created": "created", "closed": "closed", "amount": "amount", "won": "won"}, by=["rep"], freq="quarter")
-    whole = _kpikit.finish_sales(_kpikit.sales_state("deals", df, **opts))
+    opts = dict(created="created", closed="closed", amount="amount", won="won", rep="rep", freq="quarter",
+                cycle_of="closed")
+    whole = _kpikit.finish(_kpikit.deal_metrics(df, **opts))
     cuts = [0, 0, 300, 301, 1_500, 2_000]
-    parts = [_kpikit.sales_state("deals", df.iloc[a:b], **opts) for a, b in itertools.pairwise(cuts)]
-    merged = _kpikit.finish_sales(_kpikit.merge_sales_states(parts[::-1]))
+    parts = [_kpikit.deal_metrics(df.iloc[a:b], **opts) for a, b in itertools.pairwise(cuts)]
+    merged = _kpikit.finish(_kpikit.merge(parts[::-1]))
     assert pa.table(whole).equals(pa.table(merged))
     with pytest.raises(kpikit.ParameterError, match="different"):
-        _kpikit.merge_sales_states([parts[1], _kpikit.sales_state("deals", df, **{**opts, "freq": "month"})])
+        _kpikit.merge([parts[1], _kpikit.deal_metrics(df, **{**opts, "freq": "month"})])
+    # A deals state is no state of another analysis.
+    with pytest.raises(kpikit.ParameterError, match="not a lead_metrics state"):
+        _kpikit.merge([_kpikit.lead_metrics(df, created="created"), parts[1]])
 
 
 def _reference(df: pd.DataFrame) -> pd.DataFrame:
@@ -487,13 +491,34 @@ def test_won_as_zero_or_one() -> None:
     pd.testing.assert_frame_equal(kpikit.deal_metrics(as_int, rep="rep", **DEAL_COLS), kpikit.deal_metrics(df, rep="rep", **DEAL_COLS))
 
 
-@pytest.mark.xfail(strict=True, reason="core: sales.rs bool_chunk casts any number to boolean, so won=2 counts as won")
 def test_won_outside_zero_and_one_is_an_input_error() -> None:
     df = _two_owner_deals()
     df = df.assign(won=df.won.astype("Int64"))
     df.loc[0, "won"] = 2
-    with pytest.raises(kpikit.InputError, match='"won"'):
+    with pytest.raises(kpikit.InputError, match=r'"won": values must be true/false or 0/1: 1 row\(s\), e\.g\. row 0: 2'):
         kpikit.deal_metrics(df, rep="rep", **DEAL_COLS)
+    # The same from pyarrow, and a fraction in a float column; invalid="skip" does not make
+    # such a column readable (it is not a bad row but a column that is not a flag).
+    with pytest.raises(kpikit.InputError, match='"won": values must be true/false or 0/1'):
+        kpikit.deal_metrics(pa.Table.from_pandas(df), rep="rep", **DEAL_COLS)
+    halves = _two_owner_deals().assign(won=lambda d: d.won.astype("Float64").fillna(0.5))
+    with pytest.raises(kpikit.InputError, match=r'"won": values must be true/false or 0/1.*: 0\.5'):
+        kpikit.deal_metrics(halves, rep="rep", invalid="skip", **DEAL_COLS)
+
+
+def test_won_as_float_zero_or_one_with_nan_as_missing() -> None:
+    df = _two_owner_deals()
+    as_float = df.assign(won=df.won.astype("Float64").astype(float))  # NA → NaN
+    pd.testing.assert_frame_equal(kpikit.deal_metrics(as_float, rep="rep", **DEAL_COLS),
+                                  kpikit.deal_metrics(df, rep="rep", **DEAL_COLS))
+
+
+@pytest.mark.parametrize("kw", [dict(tz=5), dict(week_start=1.0), dict(rep=1), dict(by=2.5), dict(by=["x", 1]),
+                                dict(deal=3), dict(created=1.0), dict(unit=2), dict(cohort=1), dict(freq=1.5)])
+def test_parameters_of_the_wrong_type_are_parameter_errors(kw: dict[str, Any]) -> None:
+    name = next(iter(kw))
+    with pytest.raises(kpikit.ParameterError, match=f'"{name}"'):
+        kpikit.deal_metrics(_two_owner_deals(), **{**DEAL_COLS, **kw})
 
 
 def test_categorical_owner_orders_rows_like_a_string_owner() -> None:

@@ -374,45 +374,53 @@ pub fn retention(data: &[u8]) {
     }
 }
 
-/// Deal metrics (win rate, cycle, velocity) per period and owner.
+/// Deal metrics (win rate, cycle, velocity) per period and rep.
 pub fn deals(data: &[u8]) {
+    use kpikit::core::analyses;
+    use kpikit::core::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
-    let mut columns = vec![
-        times(&mut b, "created", n),
-        times(&mut b, "closed", n),
-        numbers(&mut b, "amount", n),
-        bools(&mut b, "won", n),
-    ];
-    let mut roles: Vec<(String, String)> = ["created", "closed", "amount", "won"]
-        .iter()
-        .map(|r| (r.to_string(), r.to_string()))
-        .collect();
-    if b.bool() {
-        columns.push(ids(&mut b, "deal", n));
-        roles.push(("deal".into(), "deal".into()));
-    }
-    let segments = if b.bool() {
-        columns.push(ids(&mut b, "owner", n));
-        vec!["owner".to_string()]
+    let created = times(&mut b, "created", n);
+    let closed = times(&mut b, "closed", n);
+    let amount = numbers(&mut b, "amount", n);
+    let won = bools(&mut b, "won", n);
+    let deal = b.bool().then(|| ids(&mut b, "deal", n));
+    let segments: Vec<Column> = if b.bool() {
+        vec![ids(&mut b, "rep", n)]
     } else {
         vec![]
     };
-    let spec = sales::Spec {
-        columns: roles.into_iter().collect(),
-        segments,
-        freq: b.bool().then(|| freq(&mut b)),
-        zone: zone(&mut b),
-        options: Default::default(),
-        invalid: if b.bool() {
-            Invalid::Raise
+    let input = Deals {
+        created: &created,
+        closed: &closed,
+        amount: &amount,
+        won: &won,
+        deal: deal.as_ref(),
+        cohort: if b.bool() {
+            Cohort::Closed
         } else {
-            Invalid::Skip
+            Cohort::Created
+        },
+        cycle_of: if b.bool() {
+            CycleOf::Won
+        } else {
+            CycleOf::Closed
+        },
+        unit: sales::read::Unit::Days,
+        common: sales::partial::Common {
+            segments: &segments,
+            freq: b.bool().then(|| freq(&mut b)),
+            zone: zone(&mut b),
+            invalid: if b.bool() {
+                Invalid::Raise
+            } else {
+                Invalid::Skip
+            },
         },
     };
-    if let Ok(state) = sales::state(sales::Kind::Deals, &table(&columns), &spec) {
-        if let Ok(merged) = sales::merge_states(&[state.clone(), state]) {
-            let _ = sales::finish(&merged);
+    if let Ok(state) = DealMetrics::partial(&input) {
+        if let Ok(merged) = analyses::merge(&[state.clone(), state]) {
+            let _ = analyses::finish(&merged);
         }
     }
 }

@@ -1,0 +1,240 @@
+//! Support metrics (`support_metrics`): tickets opened and resolved, backlog, resolution and
+//! first-response times, handle time (docs/conventions.md#sales-marketing-and-support).
+
+use std::ops::Range;
+
+use arrow::array::{ArrayRef, RecordBatch};
+
+use crate::core::error::{KpiError, KpiResult};
+use crate::core::input::Column;
+use crate::core::state::Analysis;
+
+use super::acc::{Acc, Layout, Rules};
+use super::finish::{durations, f64_col, i64_col, lay_out, nulls_like, ratio};
+use super::merge::merge_states;
+use super::partial::{key, partial_state, Common};
+use super::read::{fmt_us, read_f64, read_times, Unit, NONE};
+
+/// The columns and settings of [`SupportMetrics`].
+#[derive(Debug, Clone, Copy)]
+pub struct Tickets<'a> {
+    pub opened: &'a Column,
+    /// Without it, tickets resolved and the backlog are null (unknown).
+    pub resolved: Option<&'a Column>,
+    pub first_response: Option<&'a Column>,
+    pub handle_seconds: Option<&'a Column>,
+    pub unit: Unit,
+    pub common: Common<'a>,
+}
+
+/// Support metrics per (period, segments…) group.
+pub struct SupportMetrics;
+
+const LAYOUT: Layout = Layout {
+    counts: &["opened", "resolved", "handled"],
+    sums: &["handle_seconds"],
+    lists: &["resolution_micros", "first_response_micros"],
+};
+
+impl Analysis for SupportMetrics {
+    const NAME: &'static str = "support_metrics";
+    type Input<'a> = Tickets<'a>;
+
+    fn partial(t: &Tickets<'_>) -> KpiResult<RecordBatch> {
+        let settings = vec![
+            (key(Self::NAME, "unit"), t.unit.label().to_string()),
+            (
+                key(Self::NAME, "resolved"),
+                t.resolved.is_some().to_string(),
+            ),
+        ];
+        partial_state(
+            Self::NAME,
+            &LAYOUT,
+            &t.common,
+            t.opened.len(),
+            settings,
+            |r, seg, n_seg| part(t, r, seg, n_seg),
+        )
+    }
+
+    fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
+        merge_states(states, Self::NAME)
+    }
+
+    fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
+        let laid = lay_out(state, Self::NAME, &LAYOUT)?;
+        let unit = Unit::parse(&laid.setting("unit")?)?;
+        let has_resolved = laid.setting("resolved")? == "true";
+        let opened = laid.counts("opened")?;
+        let resolved = laid.counts("resolved")?;
+        let handled = laid.counts("handled")?;
+        let handle = laid.sums("handle_seconds")?;
+        let delta: Vec<i64> = opened.iter().zip(&resolved).map(|(a, b)| a - b).collect();
+        let backlog = laid.running(&delta);
+        let res = laid.summary("resolution_micros")?;
+        let first = laid.summary("first_response_micros")?;
+        let aht: Vec<Option<f64>> = handle
+            .iter()
+            .zip(&handled)
+            .map(|(h, n)| ratio(*h, *n as f64))
+            .collect();
+        let keep = |a: ArrayRef| if has_resolved { a } else { nulls_like(&a) };
+        let mut out: Vec<(String, ArrayRef)> = vec![
+            ("tickets_opened".into(), i64_col(opened)),
+            ("tickets_resolved".into(), keep(i64_col(resolved))),
+            ("backlog".into(), keep(i64_col(backlog))),
+        ];
+        out.extend(durations("resolution", &res, unit));
+        out.extend(durations("first_response", &first, unit));
+        out.push(("avg_handle_seconds".into(), f64_col(aht)));
+        laid.batch(out)
+    }
+}
+
+fn part(t: &Tickets, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult<(Acc, usize)> {
+    let (offset, n) = (r.start, seg.len());
+    let (freq, zone) = (t.common.freq, t.common.zone);
+    let at = |e: KpiError| e.at_offset(offset);
+    let times = |c: &Column| read_times(&c.slice(offset, n), zone, freq).map_err(at);
+    let opened = times(t.opened)?;
+    let resolved = t.resolved.map(times).transpose()?;
+    let first = t.first_response.map(times).transpose()?;
+    let handle = t
+        .handle_seconds
+        .map(|c| read_f64(&c.slice(offset, n)).map_err(at))
+        .transpose()?;
+    let mut acc = Acc::new(&LAYOUT);
+    let read: Vec<_> = [Some(&opened), resolved.as_ref(), first.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    acc.prepare(&read, n_segments.max(1));
+    let name =
+        |c: Option<&Column>, role: &str| c.map_or_else(|| role.to_string(), |c| c.name.clone());
+    let mut rules = Rules::new(
+        vec![
+            (
+                t.opened.name.clone(),
+                "opened times must not be missing".into(),
+            ),
+            (
+                name(t.resolved, "resolved"),
+                "a ticket cannot be resolved before it was opened".into(),
+            ),
+            (
+                name(t.first_response, "first_response"),
+                "a ticket cannot be answered before it was opened".into(),
+            ),
+            (
+                name(t.handle_seconds, "handle_seconds"),
+                "handle times must not be negative".into(),
+            ),
+        ],
+        offset,
+    );
+    for i in 0..n {
+        let o = opened.at[i];
+        if o == NONE {
+            rules.bad(0, i, || "missing".into());
+            continue;
+        }
+        let rv = resolved.as_ref().map_or(NONE, |x| x.at[i]);
+        if rv != NONE && rv < o {
+            rules.bad(1, i, || format!("{} < opened {}", fmt_us(rv), fmt_us(o)));
+            continue;
+        }
+        let f = first.as_ref().map_or(NONE, |x| x.at[i]);
+        if f != NONE && f < o {
+            rules.bad(2, i, || format!("{} < opened {}", fmt_us(f), fmt_us(o)));
+            continue;
+        }
+        let h = handle.as_ref().and_then(|h| h[i]);
+        if let Some(h) = h.filter(|h| *h < 0.0) {
+            rules.bad(3, i, || format!("{h}"));
+            continue;
+        }
+        let (g, oo) = (seg[i], opened.ord[i]);
+        acc.count(oo, g, 0);
+        if rv != NONE {
+            let ro = resolved.as_ref().expect("present").ord[i];
+            acc.count(ro, g, 1);
+            acc.push(ro, g, 0, (rv - o) as f64);
+        }
+        if f != NONE {
+            let fo = first.as_ref().expect("present").ord[i];
+            acc.push(fo, g, 1, (f - o) as f64);
+        }
+        if let Some(h) = h {
+            acc.count(oo, g, 2);
+            acc.sum(oo, g, 0, h);
+        }
+    }
+    let skipped = rules.check(t.common.invalid)?;
+    Ok((acc, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analyses;
+    use crate::core::state::Invalid;
+    use crate::core::time::{Zone, US_PER_DAY};
+    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    fn common(segments: &[Column]) -> Common<'_> {
+        Common {
+            segments,
+            freq: None,
+            zone: Zone::Utc,
+            invalid: Invalid::Raise,
+        }
+    }
+
+    /// The state merged with itself through the registry, finished by name.
+    fn twice(state: RecordBatch) -> RecordBatch {
+        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
+    }
+
+    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
+        let a = b.column_by_name(name).unwrap();
+        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
+        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
+        a.is_valid(0).then(|| a.value(0))
+    }
+
+    #[test]
+    fn merged_through_the_registry_in_the_unit_asked() {
+        // Resolved after 4 h and 24 h; one still open.
+        let opened = Column::from_array(
+            "opened",
+            Arc::new(TimestampMicrosecondArray::from(vec![0, 0, US_PER_DAY])),
+        );
+        let resolved = Column::from_array(
+            "resolved",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                Some(4 * 3_600_000_000),
+                Some(US_PER_DAY),
+                None,
+            ])),
+        );
+        let st = SupportMetrics::partial(&Tickets {
+            opened: &opened,
+            resolved: Some(&resolved),
+            first_response: None,
+            handle_seconds: None,
+            unit: Unit::Hours,
+            common: common(&[]),
+        })
+        .unwrap();
+        let out = twice(st);
+        assert_eq!(f64_at(&out, "tickets_opened"), Some(6.0));
+        assert_eq!(f64_at(&out, "backlog"), Some(2.0));
+        assert_eq!(f64_at(&out, "resolution_hours"), Some(14.0));
+        assert_eq!(f64_at(&out, "resolution_hours_median"), Some(14.0));
+        // p90 of [4, 4, 24, 24]: h = 2.7 → 24.
+        assert_eq!(f64_at(&out, "resolution_hours_p90"), Some(24.0));
+        assert_eq!(f64_at(&out, "first_response_hours"), None);
+    }
+}

@@ -4,6 +4,7 @@
 
 use arrow::array::RecordBatch;
 
+use super::clv::rfm::RfmSummary;
 use super::error::{KpiError, KpiResult};
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
@@ -30,7 +31,10 @@ macro_rules! analyses {
     };
 }
 
-analyses!(Nps, Csat);
+analyses!(
+    Nps, Csat, // clv
+    RfmSummary,
+);
 
 /// The analysis that made `state`, from its metadata.
 fn name_of(state: &RecordBatch) -> KpiResult<String> {

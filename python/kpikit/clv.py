@@ -244,7 +244,7 @@ def rfm_summary(
     [7.0, 5.0]
     """
     library = output_of(table, output)
-    options = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
+    options: dict[str, Any] = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
                "week_start": week_start, "freq_multiplier": float(freq_multiplier),
                "observation_end": _wall_micros(observation_end, tz), "include_first": include_first, "tz": tz,
                "invalid": choice("invalid", invalid, ("raise", "skip"))}

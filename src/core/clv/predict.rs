@@ -521,7 +521,9 @@ mod tests {
 
     #[test]
     fn impossible_customers_are_refused_naming_the_column() {
-        let cases: [(&[f64], &[f64], &[f64], &str); 6] = [
+        // (frequency, recency, T, the column named)
+        type Case<'a> = (&'a [f64], &'a [f64], &'a [f64], &'a str);
+        let cases: [Case; 6] = [
             (&[2.0], &[-1.0], &[38.0], "recency"),
             (&[2.0], &[f64::NAN], &[38.0], "recency"),
             (&[2.0], &[40.0], &[38.0], "recency"),

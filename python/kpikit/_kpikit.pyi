@@ -27,9 +27,9 @@ __all__ = [
     "cohort_state",
     "merge_cohort_states",
     "finish_cohorts",
-    "evaluate_kpi",
-    "metric_catalog",
-    "check_metric_definition",
+    "kpi_evaluate",
+    "catalog",
+    "register_metric",
     # sales
     "deal_metrics",
     "lead_metrics",
@@ -49,9 +49,7 @@ __all__ = [
     "clv_fit_shifted_beta_geo",
     "clv_survivor_rows",
     "clv_predict",
-    "clv_lifetime_value",
-    "rfm_state",
-    "finish_rfm",
+    "customer_lifetime_value",
     # activity and retention
     "active_users",
     "stickiness",
@@ -189,7 +187,7 @@ def revenue_metrics(
 
 # --- KPIs (core::kpi): a metric history judged against an objective ---------------------------
 
-def evaluate_kpi(
+def kpi_evaluate(
     history: _Table,
     *,
     period: str,
@@ -210,8 +208,8 @@ def evaluate_kpi(
     denominator: str | None = None,
     anomaly_periods: int = 6,
 ) -> Any: ...
-def metric_catalog() -> str: ...
-def check_metric_definition(definition: str, known: list[str]) -> str: ...
+def catalog() -> str: ...
+def register_metric(definition: str, known: list[str]) -> str: ...
 
 # --- sales, marketing, support, onboarding (core::sales) ---
 
@@ -351,7 +349,8 @@ def rfm_summary(
     customer: str,
     time: str,
     amount: str | None = None,
-    freq: str = "D",
+    freq: str = "day",
+    week_start: str = "monday",
     freq_multiplier: float = 1.0,
     observation_end: int | None = None,
     include_first: bool = False,
@@ -364,7 +363,8 @@ def rfm_split(
     time: str,
     calibration_end: int,
     amount: str | None = None,
-    freq: str = "D",
+    freq: str = "day",
+    week_start: str = "monday",
     freq_multiplier: float = 1.0,
     observation_end: int | None = None,
     include_first: bool = False,
@@ -400,7 +400,7 @@ def clv_survivor_rows(survivors: Any) -> tuple[Any, list[bool], Any]: ...
 def clv_predict(
     model: str, what: str, params: list[float], t: Any, frequency: Any, recency: Any, T: Any
 ) -> Any: ...
-def clv_lifetime_value(
+def customer_lifetime_value(
     model: str,
     params: list[float],
     spend: Any,
@@ -408,28 +408,9 @@ def clv_lifetime_value(
     recency: Any,
     T: Any,
     *,
-    time: int,
+    months: int,
     discount_rate: float,
-    factor: float,
-) -> Any: ...
-def rfm_state(
-    table: _Table,
-    *,
-    customer: str,
-    time: str,
-    amount: str | None = None,
-    freq: str = "D",
-    observation_end: int | None = None,
-    tz: str = "UTC",
-) -> Any: ...
-def finish_rfm(
-    states: list[_Table],
-    *,
-    freq: str = "D",
-    freq_multiplier: float = 1.0,
-    observation_end: int | None = None,
-    include_first: bool = False,
-    tz: str = "UTC",
+    units_per_month: float,
 ) -> Any: ...
 
 # --- activity and retention (core::activity, core::retention) ---

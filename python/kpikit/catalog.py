@@ -160,7 +160,7 @@ def _from_json(d: dict[str, Any], builtin: bool) -> Metric:
     )
 
 
-_BUILTIN: dict[str, Metric] = {d["id"]: _from_json(d, True) for d in json.loads(_kpikit.metric_catalog())}
+_BUILTIN: dict[str, Metric] = {d["id"]: _from_json(d, True) for d in json.loads(_kpikit.catalog())}
 _USER: dict[str, Metric] = {}
 # Recipes belong to functions; each built-in metric carries its function's.
 _RECIPE_OF: dict[str, Recipe] = {m.function: m.recipe for m in _BUILTIN.values() if m.recipe is not None}
@@ -292,7 +292,7 @@ def register_metric(
         "cadence": cadence, "industries": list(industries), "inputs": list(inputs),
         "function": "user", "column": id,
     }
-    checked = json.loads(_kpikit.check_metric_definition(json.dumps(definition), list(_BUILTIN)))
+    checked = json.loads(_kpikit.register_metric(json.dumps(definition), list(_BUILTIN)))
     m = _from_json(checked, builtin=False)
     m = Metric(**{**m.__dict__, "compute": compute, "expression": expression})
     _USER[id] = m

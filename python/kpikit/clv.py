@@ -49,29 +49,6 @@ _RFM_FREQS = ("minute", "hour", "day", "week", "month", "quarter", "year")
 #: docs/conventions.md#lifetime-value).
 _FACTORS = {"hour": 720.0, "day": 30.0, "week": 4.345, "month": 1.0}
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _weekday(week_start: Any) -> int:
-    """The index (0 = Monday) of ``week_start``: a weekday's name or its first three letters."""
-    text = week_start.strip().lower() if isinstance(week_start, str) else ""
-    for i, day in enumerate(_WEEKDAYS):
-        if len(text) >= 3 and day.startswith(text):
-            return i
-    raise ParameterError(f'parameter "week_start": {week_start!r} is not a weekday; use "monday" … "sunday"')
-
-
-def _period(freq: Any, week_start: Any) -> str:
-    """``freq`` as the core's RFM binding spells it."""
-    word = check_freq(freq, _RFM_FREQS)
-    if word != "week":
-        return word
-    # The binding names a week by its last day, as pandas' "W-SUN" (weeks ending on Sunday,
-    # so starting on Monday): lifetimes' "W" is freq="week", week_start="monday".
-    last = _WEEKDAYS[(_weekday(week_start) + 6) % 7]
-    return f"W-{last[:3].upper()}"
-
-
 def _wall_micros(value: Any, tz: str) -> int | None:
     """A time as wall-clock microseconds in ``tz`` (naive times are taken as local to it)."""
     if value is None:
@@ -130,20 +107,14 @@ def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tup
 
 
 def _with_skipped(state: Any, count: int) -> Any:
-    """A partition's state carrying how many of its rows were skipped, next to the core's own
-    metadata (which the finish reads)."""
+    """A partition's state carrying how many of its rows were skipped (the core's merge sums
+    them and its finish reports them)."""
     import pyarrow as pa
 
     state = pa.table(state)
     meta = dict(state.schema.metadata or {})
     meta[b"kpikit.skipped_rows"] = str(count).encode()
     return state.replace_schema_metadata(meta)
-
-
-def _skipped_of(states: list[Any]) -> int:
-    import pyarrow as pa
-
-    return sum(int((pa.table(s).schema.metadata or {}).get(b"kpikit.skipped_rows", 0) or 0) for s in states)
 
 
 def _rfm_output(result: Any, library: str, analysis: str) -> Any:
@@ -161,35 +132,18 @@ def _rfm_output(result: Any, library: str, analysis: str) -> Any:
 
 
 def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
+    """The partial state of ``table`` (a partition: all rows of its customers)."""
     skipped = 0
+    settings = {k: v for k, v in o.items() if k != "invalid"}
     if o["invalid"] == "skip":
         table, skipped = _valid_rows(table, o["customer"], o["time"], o["amount"])
-    state = _kpikit.rfm_state(
-        table, customer=o["customer"], time=o["time"], amount=o["amount"], freq=o["freq"],
-        observation_end=o["observation_end"], tz=o["tz"],
-    )
+    state = _kpikit.rfm_summary(table, **settings)
     return _with_skipped(state, skipped) if skipped else state
 
 
-def _finish_rfm(states: Any, o: dict[str, Any]) -> Any:
-    # A customer's state is whole in one partition, so merging is concatenating: the finish
-    # takes every partition's state and counts T from their latest time.
-    states = states if isinstance(states, list) else [states]
-    result = _pa_table(_kpikit.finish_rfm(states, **o))
-    skipped = _skipped_of(states)
-    if skipped:
-        # The one channel for skipped rows: the driver turns it into a SkippedRowsWarning.
-        result = result.replace_schema_metadata({b"kpikit.skipped_rows": str(skipped).encode()})
-    return result
-
-
-def _pa_table(result: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.table(result)
-
-
-_RFM = Analysis("rfm_summary", state=_rfm_state, merge=list, finish=_finish_rfm, shuffle="customer")
+# Every customer's rows in one partition: the states hold disjoint customers, and the core's
+# merge concatenates them (docs/conventions.md#rfm-summaries).
+_RFM = Analysis("rfm_summary", state=_rfm_state, shuffle="customer")
 
 
 def rfm_summary(
@@ -290,27 +244,16 @@ def rfm_summary(
     [7.0, 5.0]
     """
     library = output_of(table, output)
-    period = _period(freq, week_start)
-    end = _wall_micros(observation_end, tz)
+    options: dict[str, Any] = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
+               "week_start": week_start, "freq_multiplier": float(freq_multiplier),
+               "observation_end": _wall_micros(observation_end, tz), "include_first": include_first, "tz": tz,
+               "invalid": choice("invalid", invalid, ("raise", "skip"))}
     if not is_dask(table):
         rows = _rows(table, customer, time, amount, invalid, "rfm_summary")
-        result = _kpikit.rfm_summary(
-            rows,
-            customer=customer,
-            time=time,
-            amount=amount,
-            freq=period,
-            freq_multiplier=float(freq_multiplier),
-            observation_end=end,
-            include_first=include_first,
-            tz=tz,
-        )
+        settings = {k: v for k, v in options.items() if k != "invalid"}
+        result = _kpikit.finish(_kpikit.rfm_summary(rows, **settings))
         return _rfm_output(result, library, "rfm_summary")
-    options = {"customer": customer, "time": time, "amount": amount, "freq": period, "observation_end": end, "tz": tz,
-               "invalid": choice("invalid", invalid, ("raise", "skip"))}
-    finish = {"freq": period, "freq_multiplier": float(freq_multiplier), "observation_end": end,
-              "include_first": include_first, "tz": tz}
-    result = run(_RFM, table, columns=[customer, time, amount], options=options, finish=finish, output="arrow",
+    result = run(_RFM, table, columns=[customer, time, amount], options=options, output="arrow",
                  partitioned=partitioned)
     return _rfm_output(result, library, "rfm_summary")
 
@@ -379,7 +322,7 @@ def rfm_split(
             "no partial state to merge; compute the transactions of interest first"
         )
     library = output_of(table, output)
-    period = _period(freq, week_start)
+    period = check_freq(freq, _RFM_FREQS)
     cal = _wall_micros(calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
@@ -391,6 +334,7 @@ def rfm_split(
         calibration_end=cal,
         amount=amount,
         freq=period,
+        week_start=week_start,
         freq_multiplier=float(freq_multiplier),
         observation_end=_wall_micros(observation_end, tz),
         include_first=include_first,
@@ -889,15 +833,15 @@ def customer_lifetime_value(
     x, tx, bt, money = (_floats(_column(table, n)) for n in ("frequency", "recency", "T", "monetary_value"))
     zero = np.zeros(np.broadcast(x, money).shape)
     spend = spend_model._predict("spend", zero, x, money, money)
-    values = _kpikit.clv_lifetime_value(
+    values = _kpikit.customer_lifetime_value(
         transaction_model._name,
         transaction_model._p(),
         _floats(spend),
         x,
         tx,
         bt,
-        time=horizon,
+        months=horizon,
         discount_rate=float(discount_rate),
-        factor=_FACTORS[unit],
+        units_per_month=_FACTORS[unit],
     )
     return _like(np.asarray(values), table, "clv")

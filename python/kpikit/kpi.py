@@ -198,7 +198,7 @@ class KPI:
             low, high = float(self.target[0]), float(self.target[1])
         else:
             target = float(self.target)
-        result = _kpikit.evaluate_kpi(
+        result = _kpikit.kpi_evaluate(
             table,
             period=period,
             value=column,

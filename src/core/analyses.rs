@@ -5,6 +5,7 @@
 use arrow::array::RecordBatch;
 
 use super::activity::active_users::ActiveUsers;
+use super::clv::rfm::RfmSummary;
 use super::error::{KpiError, KpiResult};
 use super::retention::analysis::Retention;
 use super::state::{meta, Analysis};
@@ -49,6 +50,8 @@ analyses!(
     SupportMetrics,
     CampaignMetrics,
     OnboardingTime,
+    // customer lifetime value
+    RfmSummary,
 );
 
 /// The analysis that made `state`, from its metadata.

@@ -44,6 +44,40 @@ pub enum Target {
     Previous,
 }
 
+impl Target {
+    /// The one target form a KPI states (docs/conventions.md#kpi-status): a value, a range
+    /// (low and high together), or doing better than the previous period.
+    pub fn of(
+        value: Option<f64>,
+        low: Option<f64>,
+        high: Option<f64>,
+        previous: bool,
+    ) -> KpiResult<Target> {
+        match (value, low, high, previous) {
+            (Some(t), None, None, false) => Ok(Target::Value(t)),
+            (None, Some(l), Some(h), false) => Ok(Target::Range(l, h)),
+            (None, None, None, true) => Ok(Target::Previous),
+            _ => Err(KpiError::param(
+                "target",
+                "give one target value, a range (low, high), or \"previous\"",
+            )),
+        }
+    }
+}
+
+/// A KPI's objective as the public API states it (`kpikit.KPI`): the target, the direction
+/// (None: read from the start value, as OKR trackers do: a target above it is an increase,
+/// below it a decrease, a range neutral) and the pace settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Goal {
+    pub target: Target,
+    pub direction: Option<Direction>,
+    pub start_value: Option<f64>,
+    pub at_risk_band: f64,
+    /// Wide, so that any integer a caller passes reaches the bound check.
+    pub pace_periods: i128,
+}
+
 /// The status vocabulary (Power BI goals' set; docs/conventions.md#kpi-status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -396,9 +430,6 @@ pub struct History<'a> {
     pub freq: super::time::Freq,
     pub start: Option<String>,
     pub deadline: Option<String>,
-    /// Read the direction from the start value (target above it: increase; below: decrease;
-    /// a range: neutral), as OKR trackers do, instead of the objective's.
-    pub infer_direction: bool,
     /// Columns holding the counts behind a rate (value ≈ numerator / denominator): adds
     /// `ci_low`, `ci_high` (Wilson 95 %) and `significant` (two-proportion z-test of the change
     /// from the previous period with counts, 5 %). Both or neither.
@@ -418,24 +449,36 @@ fn day_of(name: &str, text: &str) -> KpiResult<i64> {
     ))
 }
 
-/// Judge a metric history table; see [`evaluate`] for the rules. `objective.start` and
-/// `objective.deadline` are replaced by the positions of `history.start` / `history.deadline`.
-pub fn evaluate_history(
-    history: &History,
-    objective: &Objective,
-) -> KpiResult<arrow::array::RecordBatch> {
+/// Judge a metric history table against `goal`; see [`evaluate`] for the rules. The start
+/// and deadline are the positions of `history.start` / `history.deadline`.
+pub fn evaluate_history(history: &History, goal: &Goal) -> KpiResult<arrow::array::RecordBatch> {
     use super::error::BadRows;
     use super::input::{f64_chunks, value_f64};
     use super::time::{period_ordinals, start_dates, Zone};
     use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
     KpiError::int_param::<usize>(
         "anomaly_periods",
         history.anomaly_periods as i128,
         0,
         MAX_PERIODS as i128,
     )?;
-    use std::sync::Arc;
+    let objective = &Objective {
+        target: goal.target,
+        // Replaced below when read from the start value.
+        direction: goal.direction.unwrap_or(Direction::Increase),
+        start_value: goal.start_value,
+        start: 0,
+        deadline: None,
+        at_risk_band: goal.at_risk_band,
+        pace_periods: KpiError::int_param(
+            "pace_periods",
+            goal.pace_periods,
+            2,
+            MAX_PERIODS as i128,
+        )?,
+    };
 
     let freq = history.freq;
     let periods = history.table.column(&history.period)?;
@@ -533,7 +576,7 @@ pub fn evaluate_history(
         deadline: deadline.filter(|&d| d >= 0).map(|d| d as usize),
         ..*objective
     };
-    if history.infer_direction {
+    if goal.direction.is_none() {
         obj.direction = match obj.target {
             Target::Range(..) => Direction::Neutral,
             Target::Previous => {

@@ -4,9 +4,8 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, read_table, table_out, AnyInt};
+use super::convert::{self, enter, read_table, table_out, AnyInt};
 use crate::core::integrity::{self, Checks, Cond, Rule, Volume, MAX_TRAILING};
-use crate::core::time::Freq;
 
 /// Checks of one table: `(rows, findings, spans, periods)` (see `core::integrity::report_batches`).
 /// `ranges` are `(column, min, max, integer)`; `implies` are `(column, "present"|"true",
@@ -37,7 +36,8 @@ pub fn check(
     let table = read_table(table)?;
     let freq = freq.to_string();
     let (rows, f, s, p) = enter(py, move || {
-        let freq = Freq::parse(&freq, 0)?;
+        // `check` has no week_start: its weeks start on Monday.
+        let freq = convert::freq(&freq, "monday")?;
         let max = MAX_TRAILING as i128;
         let trailing: usize = trailing.bounded("trailing", 1, max)?;
         let min_trailing: usize = min_trailing.bounded("min_trailing", 0, max)?;

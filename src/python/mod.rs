@@ -23,8 +23,8 @@ pub mod _kpikit {
     use super::activity::{active_users, lifecycle, retention, retention_presets, stickiness};
     #[pymodule_export]
     use super::clv::{
-        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_lifetime_value, clv_predict,
-        clv_survivor_rows, finish_rfm, rfm_split, rfm_state, rfm_summary,
+        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_predict, clv_survivor_rows,
+        customer_lifetime_value, rfm_split, rfm_summary,
     };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;
@@ -37,7 +37,7 @@ pub mod _kpikit {
         finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
     };
     #[pymodule_export]
-    use super::kpi::{check_metric_definition, evaluate_kpi, metric_catalog};
+    use super::kpi::{catalog, kpi_evaluate, register_metric};
     #[pymodule_export]
     use super::revenue::{
         cohort_state, customer_mrr, finish_cohorts, finish_movements, merge_cohort_states,

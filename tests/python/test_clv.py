@@ -775,3 +775,105 @@ def test_a_text_column_of_customers_is_a_schema_error() -> None:
     for table in (rfm, pl.from_pandas(rfm), {"frequency": ["two"], "recency": [1.0], "T": [2.0]}):
         with pytest.raises(kpikit.SchemaError, match='"frequency" must be numeric'):
             bg.conditional_probability_alive(table)
+
+
+# --- customers and parameters a model cannot take are refused, naming them ---------------------
+
+_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+_GG = {"p": 6.25, "q": 3.74, "v": 15.44}
+
+
+def _fitted() -> tuple[BetaGeo, GammaGamma]:
+    bg, gg = BetaGeo(), GammaGamma()
+    bg.params_, gg.params_ = dict(_BG), dict(_GG)
+    return bg, gg
+
+
+def _two_customers(**change: float) -> pd.DataFrame:
+    rfm = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.43], "T": [38.86, 38.86],
+                        "monetary_value": [0.0, 22.35]})
+    for column, value in change.items():
+        rfm.loc[1, column] = value
+    return rfm
+
+
+@pytest.mark.parametrize(("months", "discount_rate", "name"), [
+    (2.5, 0.01, "months"), (0, 0.01, "months"), (True, 0.01, "months"),
+    (12, -1.0, "discount_rate"), (12, float("nan"), "discount_rate"), (12, float("inf"), "discount_rate"),
+])
+def test_lifetime_value_refuses_parameters_it_would_coerce_or_overflow(months: Any, discount_rate: float, name: str) -> None:
+    # months=2.5 once became 2 and discount_rate=-1 gave inf for everyone, NaN was accepted.
+    bg, gg = _fitted()
+    with pytest.raises(kpikit.ParameterError, match=f'"{name}"'):
+        customer_lifetime_value(_two_customers(), transaction_model=bg, spend_model=gg, months=months,
+                                discount_rate=discount_rate, freq="week")
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("recency", -1.0), ("recency", float("nan")), ("recency", 50.0), ("T", -5.0), ("T", float("inf")),
+    ("frequency", -1.0), ("frequency", float("nan")), ("monetary_value", float("nan")), ("monetary_value", -3.0),
+])
+def test_lifetime_value_and_predictions_refuse_impossible_customers(column: str, value: float) -> None:
+    # Negative recency once gave a clv (0.71) and NaN recency a NaN clv, without a word.
+    bg, gg = _fitted()
+    rfm = _two_customers(**{column: value})
+    with pytest.raises(kpikit.InputError, match=f'column "{column}"'):
+        customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, freq="week")
+    if column != "monetary_value":
+        with pytest.raises(kpikit.InputError, match=f'column "{column}"'):
+            bg.conditional_probability_alive(rfm)
+        with pytest.raises(kpikit.InputError, match=f'column "{column}"'):
+            bg.conditional_expected_number_of_purchases_up_to_time(rfm, t=10.0)
+
+
+def test_predictions_refuse_parameters_of_another_shape() -> None:
+    bg, _ = _fitted()
+    bg.params_ = {**_BG, "alpha": -4.4}
+    with pytest.raises(kpikit.ParameterError, match="alpha"):
+        bg.conditional_probability_alive(_two_customers())
+    with pytest.raises(kpikit.ParameterError, match='"t"'):
+        _fitted()[0].expected_number_of_purchases_up_to_time(-1.0)
+    sbg = ShiftedBetaGeo()
+    sbg.params_ = {"alpha": 0.704, "beta": 1.182}
+    with pytest.raises(kpikit.ParameterError, match='"t"'):
+        sbg.retention_rate(0.0)  # periods count from 1
+
+
+# --- the RFM summary as a partial state: split by customer, merged, finished -------------------
+
+
+def test_rfm_states_of_customer_partitions_merge_to_the_one_pass_summary() -> None:
+    import pyarrow as pa
+
+    from kpikit import _kpikit
+
+    rng = np.random.default_rng(7)
+    n = 2_000
+    log = pa.table({
+        "customer": rng.integers(0, 150, n),
+        "time": pa.array(pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 400 * 24, n), unit="h")),
+        "amount": rng.uniform(1.0, 50.0, n),
+    })
+    settings: dict[str, Any] = {"customer": "customer", "time": "time", "amount": "amount", "freq": "week",
+                                "freq_multiplier": 2.0, "include_first": True}
+    one = pa.table(_kpikit.finish(_kpikit.rfm_summary(log, **settings)))
+    customers = log["customer"].to_numpy()
+    parts = [log.filter(pa.array(customers % 3 == k)) for k in range(3)]
+    states = [_kpikit.rfm_summary(p, **settings) for p in reversed(parts)]
+    merged = pa.table(_kpikit.finish(_kpikit.merge(states)))
+    assert merged.equals(one)
+    # By hand for one customer: weekly periods (Monday starts), include_first counts them all.
+    c = int(customers[0])
+    times = pd.Series(log["time"].to_pandas()[customers == c])
+    weeks = sorted(set(times.dt.to_period("W-SUN")))
+    row = one.filter(pa.compute.equal(one["customer"], c)).to_pylist()[0]
+    assert row["frequency"] == len(weeks)
+    assert row["recency"] == (weeks[-1] - weeks[0]).n / 2.0
+    # A customer in two partitions cannot be merged exactly (distinct periods do not add up).
+    half = [log.slice(0, n // 2), log.slice(n // 2)]
+    with pytest.raises(kpikit.InputError, match="one partition"):
+        _kpikit.merge([_kpikit.rfm_summary(p, **settings) for p in half])
+    # Another setting does not merge; another analysis' state is refused.
+    other = _kpikit.rfm_summary(parts[0], **{**settings, "freq_multiplier": 1.0})
+    with pytest.raises(kpikit.ParameterError, match="freq_multiplier"):
+        _kpikit.merge([states[0], other])

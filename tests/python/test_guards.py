@@ -206,13 +206,13 @@ def test_cac_lag_beyond_its_bound_is_a_parameter_error(lag: int) -> None:
 # --- the core bindings' other size-like parameters --------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "bad"), [("time", -1), ("time", 1_201), ("time", 2**70), ("discount_rate", -1.0), ("discount_rate", float("nan")), ("discount_rate", float("inf"))])
+@pytest.mark.parametrize(("name", "bad"), [("months", -1), ("months", 0), ("months", 1_201), ("months", 2**70), ("discount_rate", -1.0), ("discount_rate", float("nan")), ("discount_rate", float("inf"))])
 def test_lifetime_value_parameters_beyond_their_bounds_are_a_parameter_error(name: str, bad: float) -> None:
     ones = np.ones(2)
-    args: dict[str, float] = {"time": 12, "discount_rate": 0.01, "factor": 30.0}
+    args: dict[str, float] = {"months": 12, "discount_rate": 0.01, "units_per_month": 30.0}
     args[name] = bad
     with pytest.raises(ParameterError, match=f'"{name}"'):
-        _kpikit.clv_lifetime_value("BetaGeo", [0.24, 4.41, 0.79, 2.43], ones, ones, ones, 2 * ones, **args)
+        _kpikit.customer_lifetime_value("BetaGeo", [0.24, 4.41, 0.79, 2.43], ones, ones, ones, 2 * ones, **args)
 
 
 @pytest.mark.parametrize(("name", "bad"), [("trailing", 0), ("trailing", 1_001), ("season", 2**64), ("min_trailing", -1), ("season", 0)])
@@ -230,7 +230,7 @@ def test_kpi_lookbacks_beyond_their_bounds_are_a_parameter_error(name: str, bad:
 
     history = pa.table({"period": pa.array(pd.to_datetime(["2026-01-01", "2026-02-01"])), "value": [1.0, 2.0]})
     with pytest.raises(ParameterError, match=f'"{name}"'):
-        _kpikit.evaluate_kpi(history, period="period", value="value", target=3.0, **{name: bad})
+        _kpikit.kpi_evaluate(history, period="period", value="value", target=3.0, **{name: bad})
 
 
 @pytest.mark.parametrize("seed", [-1, 2**64, 2**70])

@@ -147,7 +147,7 @@ fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
     use arrow::array::{BooleanArray, Date32Array, Float64Array, RecordBatch};
     use arrow::datatypes::{DataType, Field, Schema};
     use kpikit::core::input::Table;
-    use kpikit::core::kpi::{evaluate_history, Direction, History, Objective, Target};
+    use kpikit::core::kpi::{evaluate_history, Direction, Goal, History, Target};
 
     let schema = Arc::new(Schema::new(vec![
         Field::new("period", DataType::Date32, false),
@@ -186,17 +186,14 @@ fn kpi_history_with_counts_gets_wilson_intervals_significance_and_anomalies() {
         freq: Freq::Month,
         start: None,
         deadline: None,
-        infer_direction: false,
         numerator: Some("k".into()),
         denominator: Some("n".into()),
         anomaly_periods: 6,
     };
-    let objective = Objective {
+    let objective = Goal {
         target: Target::Value(0.05),
-        direction: Direction::Decrease,
+        direction: Some(Direction::Decrease),
         start_value: None,
-        start: 0,
-        deadline: None,
         at_risk_band: 0.0,
         pace_periods: 3,
     };

@@ -37,6 +37,23 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The default settings with the L2 penalty `penalizer_coef` (the models' public
+    /// parameter), which must be a finite number >= 0.
+    pub fn penalized(penalizer_coef: f64) -> KpiResult<Options> {
+        if !(penalizer_coef.is_finite() && penalizer_coef >= 0.0) {
+            return Err(KpiError::param(
+                "penalizer_coef",
+                format!("must be a finite number >= 0, got {penalizer_coef}"),
+            ));
+        }
+        Ok(Options {
+            penalizer: penalizer_coef,
+            ..Options::default()
+        })
+    }
+}
+
 /// Log-parameters beyond this mean a parameter is running off to 0 or ∞.
 const LOG_BOUND: f64 = 25.0;
 

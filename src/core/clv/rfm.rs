@@ -13,6 +13,7 @@
 //! of the whole log), reduces each customer's few rows to first and last period, distinct
 //! periods and totals, and the finish step turns those into the summary.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, UInt32Array};
@@ -24,6 +25,7 @@ use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::groups::{group_ids, take_rows};
 use crate::core::input::{f64_chunks, require_no_nulls, small_int, value_f64, Column};
 use crate::core::parallel::{install, map_ranges};
+use crate::core::state::{meta, with_metadata, Analysis, MergeInput, Meta};
 use crate::core::time::{local_micros, Freq, Zone};
 
 /// The period length RFM times are counted in: a calendar period, or a fixed number of
@@ -35,16 +37,36 @@ pub enum Unit {
 }
 
 impl Unit {
-    /// pandas-style aliases as lifetimes takes them: "D", "W" (weeks ending Sunday), "M", "Q",
-    /// "Y", "h", "min", "s", or the words "day", "week", "month", "quarter", "year", "hour",
-    /// "minute", "second".
-    pub fn parse(s: &str) -> KpiResult<Unit> {
+    /// The fixed-length units: "hour", "minute", "second" (and lifetimes' "h", "min", "s");
+    /// None for anything else, which is a calendar period (`Freq`).
+    pub fn fixed(s: &str) -> Option<Unit> {
         match s.trim() {
-            "h" | "H" | "hour" | "hours" => Ok(Unit::Fixed(3_600_000_000)),
-            "min" | "T" | "minute" | "minutes" => Ok(Unit::Fixed(60_000_000)),
-            "s" | "S" | "second" | "seconds" => Ok(Unit::Fixed(1_000_000)),
-            other => Freq::parse(other, 0).map(Unit::Calendar),
+            "h" | "H" | "hour" | "hours" => Some(Unit::Fixed(3_600_000_000)),
+            "min" | "T" | "minute" | "minutes" => Some(Unit::Fixed(60_000_000)),
+            "s" | "S" | "second" | "seconds" => Some(Unit::Fixed(1_000_000)),
+            _ => None,
         }
+    }
+
+    /// The unit's name, read back by [`Unit::from_label`].
+    pub fn label(&self) -> String {
+        match self {
+            Unit::Calendar(f) => f.label(),
+            Unit::Fixed(3_600_000_000) => "hour".into(),
+            Unit::Fixed(60_000_000) => "minute".into(),
+            Unit::Fixed(1_000_000) => "second".into(),
+            Unit::Fixed(us) => format!("{us}us"),
+        }
+    }
+
+    pub fn from_label(s: &str) -> KpiResult<Unit> {
+        if let Some(u) = Unit::fixed(s) {
+            return Ok(u);
+        }
+        if let Some(us) = s.strip_suffix("us").and_then(|n| n.parse::<i64>().ok()) {
+            return Ok(Unit::Fixed(us));
+        }
+        Freq::from_label(s).map(Unit::Calendar)
     }
 
     #[inline]
@@ -619,29 +641,10 @@ fn build(
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), out)?)
 }
 
-/// frequency, recency, T (and monetary_value with `amount`) per customer. `observation_end`
-/// is a wall-clock time in microseconds in `spec.zone` (default: the latest transaction).
-pub fn rfm_summary(
-    customer: &Column,
-    time: &Column,
-    amount: Option<&Column>,
-    spec: &RfmSpec,
-    observation_end: Option<i64>,
-) -> KpiResult<RecordBatch> {
-    check_spec(spec)?;
-    let log = prepare(customer, time, amount)?;
-    let window = Window {
-        last_period: observation_end.map(|e| spec.unit.ordinal(e)),
-        ..Window::default()
-    };
-    let (stats, latest) = stats(&log, spec, window)?;
-    let end_period = match window.last_period {
-        Some(p) => p,
-        None => latest.map_or(0, |l| spec.unit.ordinal(l)),
-    };
-    let columns = finish(&stats, end_period, spec, amount.is_some());
-    let (keys, sorted) = customer_keys(&log, &stats)?;
-    build(&customer.name, keys, sorted, columns)
+/// frequency, recency, T (and monetary_value with `amount`) per customer: [`RfmSummary`]'s
+/// partial state of the whole log, finished.
+pub fn rfm_summary(input: &RfmInput<'_>) -> KpiResult<RecordBatch> {
+    RfmSummary::finish(&RfmSummary::partial(input)?)
 }
 
 /// The calibration summary (transactions up to `calibration_end`, as [`rfm_summary`] with that
@@ -721,148 +724,221 @@ pub fn rfm_split(
 }
 
 // ------------------------------------------------------------------------------------------
-// Per-partition states for distributed RFM (kpikit.dask.rfm_summary): each partition holds
-// all rows of its customers (shuffled on customer), reduces them to per-customer statistics
-// and its latest time; the finish step concatenates the states and computes T from the
-// latest time over all partitions (or the observation end).
+// The RFM summary as an analysis of the partial → merge → finish protocol
+// (docs/architecture.md (partial state → merge → finish)). A state holds one row per customer
+// (first and last period, distinct periods, first-period and all-period totals) and the
+// latest time of its rows. Distinct periods cannot be added up, so every customer's rows must
+// be in one partition (the Dask driver shuffles on the customer): states then hold disjoint
+// customers, and their merge, a concatenation, is exact.
 
 const STATE_COLUMNS: [&str; 5] = ["first", "first_total", "last", "periods", "total"];
-const LATEST_KEY: &str = "kpikit.rfm_latest";
-const AMOUNT_KEY: &str = "kpikit.rfm_amount";
+/// Latest transaction time of the state's rows (wall-clock microseconds), empty without rows.
+const LATEST_KEY: &str = "kpikit.rfm_summary.latest";
+/// Whether the rows had amounts (adds `monetary_value`).
+const AMOUNT_KEY: &str = "kpikit.rfm_summary.amount";
+/// The finish settings: `freq_multiplier`, `include_first`, `observation_end` (wall-clock
+/// microseconds, empty for the latest time) and the zone (so that states of different zones
+/// do not merge).
+const MULTIPLIER_KEY: &str = "kpikit.rfm_summary.freq_multiplier";
+const INCLUDE_FIRST_KEY: &str = "kpikit.rfm_summary.include_first";
+const END_KEY: &str = "kpikit.rfm_summary.observation_end";
+const ZONE_KEY: &str = "kpikit.rfm_summary.tz";
+/// Whether the state's customers are in ascending key order already (a partial state of
+/// dense integer keys), which spares the finish a sort.
+const SORTED_KEY: &str = "kpikit.rfm_summary.sorted";
 
-/// The partial state of one partition: its customers with first and last period, distinct
-/// periods, first-period and all-period totals; the latest time (microseconds, wall clock in
-/// `spec.zone`) and whether amounts were given, as metadata.
-pub fn rfm_state(
-    customer: &Column,
-    time: &Column,
-    amount: Option<&Column>,
-    spec: &RfmSpec,
-    observation_end: Option<i64>,
-) -> KpiResult<RecordBatch> {
-    let log = prepare(customer, time, amount)?;
-    let window = Window {
-        last_period: observation_end.map(|e| spec.unit.ordinal(e)),
-        ..Window::default()
-    };
-    let (stats, latest) = stats(&log, spec, window)?;
-    let (keys, _) = customer_keys(&log, &stats)?;
-    let stats: Vec<Stats> = stats.into_iter().flatten().collect();
-    let mut meta = std::collections::HashMap::new();
-    meta.insert(
-        LATEST_KEY.to_string(),
-        latest.map_or(String::new(), |l| l.to_string()),
-    );
-    meta.insert(AMOUNT_KEY.to_string(), amount.is_some().to_string());
-    let fields = vec![
-        Field::new(&log.customer.name, keys.data_type().clone(), true),
-        Field::new(STATE_COLUMNS[0], DataType::Int64, false),
-        f64_field(STATE_COLUMNS[1]),
-        Field::new(STATE_COLUMNS[2], DataType::Int64, false),
-        f64_field(STATE_COLUMNS[3]),
-        f64_field(STATE_COLUMNS[4]),
-    ];
-    let columns: Vec<ArrayRef> = vec![
-        keys,
-        Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.first))),
-        Arc::new(Float64Array::from_iter_values(
-            stats.iter().map(|s| s.first_total),
-        )),
-        Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.last))),
-        Arc::new(Float64Array::from_iter_values(
-            stats.iter().map(|s| s.periods),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            stats.iter().map(|s| s.total),
-        )),
-    ];
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new_with_metadata(fields, meta)),
-        columns,
-    )?)
+/// The columns and settings of [`RfmSummary`]'s partial step. `observation_end` is a
+/// wall-clock time in microseconds in `spec.zone` (default: the latest transaction).
+#[derive(Clone, Copy)]
+pub struct RfmInput<'a> {
+    pub customer: &'a Column,
+    pub time: &'a Column,
+    pub amount: Option<&'a Column>,
+    pub spec: RfmSpec,
+    pub observation_end: Option<i64>,
 }
 
-/// Merge and finish the partitions' states into the summary of [`rfm_summary`]. A customer in
-/// two states means the log was not split by customer: an error, since distinct periods
-/// cannot be added up.
-pub fn finish_rfm(
-    states: &[RecordBatch],
-    spec: &RfmSpec,
-    observation_end: Option<i64>,
-) -> KpiResult<RecordBatch> {
-    check_spec(spec)?;
-    let Some(first) = states.first() else {
-        return Err(KpiError::param(
-            "states",
-            "at least one partial state is needed",
-        ));
-    };
-    let meta = |b: &RecordBatch, k: &str| -> KpiResult<String> {
-        b.schema().metadata().get(k).cloned().ok_or_else(|| {
-            KpiError::param("states", format!("not an RFM state (no {k:?} metadata)"))
-        })
-    };
-    let has_amount = meta(first, AMOUNT_KEY)? == "true";
-    let mut latest: Option<i64> = None;
-    for b in states {
-        let l = meta(b, LATEST_KEY)?;
-        if !l.is_empty() {
-            let v: i64 = l
-                .parse()
-                .map_err(|_| KpiError::param("states", "bad latest-time metadata"))?;
-            latest = Some(latest.map_or(v, |m| m.max(v)));
-        }
+/// `kpikit.rfm_summary`: frequency, recency, T (and monetary_value) per customer.
+pub struct RfmSummary;
+
+impl Analysis for RfmSummary {
+    const NAME: &'static str = "rfm_summary";
+    type Input<'a> = RfmInput<'a>;
+
+    fn partial(input: &RfmInput<'_>) -> KpiResult<RecordBatch> {
+        let spec = &input.spec;
+        check_spec(spec)?;
+        let log = prepare(input.customer, input.time, input.amount)?;
+        let window = Window {
+            last_period: input.observation_end.map(|e| spec.unit.ordinal(e)),
+            ..Window::default()
+        };
+        let (stats, latest) = stats(&log, spec, window)?;
+        let (keys, sorted) = customer_keys(&log, &stats)?;
+        let stats: Vec<Stats> = stats.into_iter().flatten().collect();
+        let text = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+        let metadata = HashMap::from([
+            (meta::ANALYSIS.to_string(), Self::NAME.to_string()),
+            (meta::FREQ.to_string(), spec.unit.label()),
+            (meta::SKIPPED_ROWS.to_string(), "0".to_string()),
+            (MULTIPLIER_KEY.to_string(), spec.multiplier.to_string()),
+            (
+                INCLUDE_FIRST_KEY.to_string(),
+                spec.include_first.to_string(),
+            ),
+            (END_KEY.to_string(), text(input.observation_end)),
+            (ZONE_KEY.to_string(), format!("{:?}", spec.zone)),
+            (LATEST_KEY.to_string(), text(latest)),
+            (AMOUNT_KEY.to_string(), input.amount.is_some().to_string()),
+            (SORTED_KEY.to_string(), sorted.to_string()),
+        ]);
+        let fields = vec![
+            Field::new(&log.customer.name, keys.data_type().clone(), true),
+            Field::new(STATE_COLUMNS[0], DataType::Int64, false),
+            f64_field(STATE_COLUMNS[1]),
+            Field::new(STATE_COLUMNS[2], DataType::Int64, false),
+            f64_field(STATE_COLUMNS[3]),
+            f64_field(STATE_COLUMNS[4]),
+        ];
+        let columns: Vec<ArrayRef> = vec![
+            keys,
+            Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.first))),
+            Arc::new(Float64Array::from_iter_values(
+                stats.iter().map(|s| s.first_total),
+            )),
+            Arc::new(Int64Array::from_iter_values(stats.iter().map(|s| s.last))),
+            Arc::new(Float64Array::from_iter_values(
+                stats.iter().map(|s| s.periods),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                stats.iter().map(|s| s.total),
+            )),
+        ];
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new_with_metadata(fields, metadata)),
+            columns,
+        )?)
     }
-    let schema = first.schema();
-    let plain = Arc::new(Schema::new(schema.fields().clone()));
-    let batches: Vec<RecordBatch> = states
-        .iter()
-        .map(|b| RecordBatch::try_new(plain.clone(), b.columns().to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| KpiError::param("states", format!("states differ in columns: {e}")))?;
-    let all = arrow::compute::concat_batches(&plain, &batches)?;
-    let name = schema.field(0).name().clone();
-    let keys = Column::from_array(&name, all.column(0).clone());
-    let groups = group_ids(std::slice::from_ref(&keys))?;
-    if groups.first_row.len() != all.num_rows() {
-        let mut seen = vec![false; groups.first_row.len()];
-        let mut bad = BadRows::default();
-        for (row, id) in groups.ids.iter().enumerate() {
-            if std::mem::replace(&mut seen[*id as usize], true) {
-                bad.push(row, || "in two partitions".to_string());
+
+    /// The states concatenated, the latest time the latest of theirs. A customer in two states
+    /// means the log was not split by customer: an error naming the column, since distinct
+    /// periods cannot be added up.
+    fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
+        let input = MergeInput::check(states, Self::NAME, &[LATEST_KEY, SORTED_KEY])?;
+        let mut latest: Option<i64> = None;
+        for s in states {
+            let schema = s.schema();
+            let l: Option<i64> = Meta::of(&schema, Self::NAME)?.parse_opt(LATEST_KEY)?;
+            latest = latest.max(l);
+        }
+        let plain = input.plain[0].schema();
+        let all = arrow::compute::concat_batches(&plain, &input.plain)
+            .map_err(|e| KpiError::param("states", format!("states differ in columns: {e}")))?;
+        let name = plain.field(0).name().clone();
+        let keys = Column::from_array(&name, all.column(0).clone());
+        let groups = group_ids(std::slice::from_ref(&keys))?;
+        if groups.first_row.len() != all.num_rows() {
+            let mut seen = vec![false; groups.first_row.len()];
+            let mut bad = BadRows::default();
+            for (row, id) in groups.ids.iter().enumerate() {
+                if std::mem::replace(&mut seen[*id as usize], true) {
+                    bad.push(row, || "in two partitions".to_string());
+                }
             }
+            KpiError::check_rows(
+                &name,
+                "must have all its rows in one partition (shuffle on the customer column first)",
+                bad,
+            )?;
         }
-        KpiError::check_rows(
-            &name,
-            "must have all its rows in one partition (shuffle on the customer column first)",
-            bad,
-        )?;
+        let sorted =
+            states.len() == 1 && Meta::of(&states[0].schema(), Self::NAME)?.parse(SORTED_KEY)?;
+        input.finish(
+            all,
+            &[
+                (LATEST_KEY, latest.map_or(String::new(), |l| l.to_string())),
+                (SORTED_KEY, sorted.to_string()),
+            ],
+        )
     }
-    let col_i64 = |i: usize| all.column(i).as_primitive::<Int64Type>().values().to_vec();
-    let col_f64 = |i: usize| {
-        all.column(i)
-            .as_primitive::<Float64Type>()
-            .values()
-            .to_vec()
-    };
-    let (f, ft, l, p, t) = (col_i64(1), col_f64(2), col_i64(3), col_f64(4), col_f64(5));
-    let stats: Vec<Stats> = (0..all.num_rows())
-        .map(|i| Stats {
-            customer: i as u32,
-            first: f[i],
-            first_total: ft[i],
-            last: l[i],
-            periods: p[i],
-            total: t[i],
-            rows: 0.0,
-        })
-        .collect();
-    let end_period = match observation_end {
-        Some(e) => spec.unit.ordinal(e),
-        None => latest.map_or(0, |l| spec.unit.ordinal(l)),
-    };
-    let columns = finish(&[stats], end_period, spec, has_amount);
-    build(&name, all.column(0).clone(), false, columns)
+
+    fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
+        let schema = state.schema();
+        let m = Meta::of(&schema, Self::NAME)?;
+        let spec = RfmSpec {
+            unit: Unit::from_label(m.get(meta::FREQ)?)?,
+            multiplier: m.parse(MULTIPLIER_KEY)?,
+            include_first: m.parse(INCLUDE_FIRST_KEY)?,
+            // Not read by the finish: times in the state are wall-clock already.
+            zone: Zone::Utc,
+        };
+        check_spec(&spec)?;
+        let observation_end: Option<i64> = m.parse_opt(END_KEY)?;
+        let latest: Option<i64> = m.parse_opt(LATEST_KEY)?;
+        let has_amount: bool = m.parse(AMOUNT_KEY)?;
+        let sorted: bool = m.parse(SORTED_KEY)?;
+        if state.num_columns() != 1 + STATE_COLUMNS.len()
+            || STATE_COLUMNS
+                .iter()
+                .enumerate()
+                .any(|(i, c)| schema.field(i + 1).name() != c)
+        {
+            return Err(KpiError::param(
+                "state",
+                "not an rfm_summary state (columns)",
+            ));
+        }
+        let int = |i: usize| {
+            state
+                .column(i)
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| KpiError::param("state", "not an rfm_summary state (column types)"))
+        };
+        let float = |i: usize| {
+            state
+                .column(i)
+                .as_primitive_opt::<Float64Type>()
+                .ok_or_else(|| KpiError::param("state", "not an rfm_summary state (column types)"))
+        };
+        let (f, ft, l, p, t) = (
+            int(1)?.values(),
+            float(2)?.values(),
+            int(3)?.values(),
+            float(4)?.values(),
+            float(5)?.values(),
+        );
+        let stats: Vec<Stats> = (0..state.num_rows())
+            .map(|i| Stats {
+                customer: i as u32,
+                first: f[i],
+                first_total: ft[i],
+                last: l[i],
+                periods: p[i],
+                total: t[i],
+                rows: 0.0,
+            })
+            .collect();
+        let end_period = match observation_end.or(latest) {
+            Some(e) => spec.unit.ordinal(e),
+            None => 0,
+        };
+        let columns = finish(&[stats], end_period, &spec, has_amount);
+        let out = build(
+            schema.field(0).name(),
+            state.column(0).clone(),
+            sorted,
+            columns,
+        )?;
+        // Rows left out before the partial step (`invalid="skip"`) are reported through the
+        // result's metadata, the one channel for them (docs/vocabulary.md).
+        match m.skipped_rows()? {
+            0 => Ok(out),
+            n => with_metadata(
+                out,
+                HashMap::from([(meta::SKIPPED_ROWS.to_string(), n.to_string())]),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -871,11 +947,39 @@ mod tests {
     use arrow::array::{AsArray, StringArray, TimestampMicrosecondArray};
     use arrow::datatypes::Float64Type;
 
+    use crate::core::analyses;
+
     const DAY: i64 = 86_400_000_000;
+
+    fn input<'a>(
+        customer: &'a Column,
+        time: &'a Column,
+        amount: Option<&'a Column>,
+        spec: &RfmSpec,
+        observation_end: Option<i64>,
+    ) -> RfmInput<'a> {
+        RfmInput {
+            customer,
+            time,
+            amount,
+            spec: *spec,
+            observation_end,
+        }
+    }
+
+    fn summary(
+        customer: &Column,
+        time: &Column,
+        amount: Option<&Column>,
+        spec: &RfmSpec,
+        observation_end: Option<i64>,
+    ) -> KpiResult<RecordBatch> {
+        rfm_summary(&input(customer, time, amount, spec, observation_end))
+    }
 
     fn spec() -> RfmSpec {
         RfmSpec {
-            unit: Unit::parse("D").unwrap(),
+            unit: Unit::Calendar(Freq::Day),
             multiplier: 1.0,
             include_first: false,
             zone: Zone::Utc,
@@ -913,13 +1017,13 @@ mod tests {
             "amount",
             Arc::new(Float64Array::from(vec![10.0, 5.0, 99.0, 20.0, 40.0])),
         );
-        let out = rfm_summary(&customer, &time, Some(&amount), &spec(), None).unwrap();
+        let out = summary(&customer, &time, Some(&amount), &spec(), None).unwrap();
         assert_eq!(col(&out, "frequency"), vec![2.0, 0.0]);
         assert_eq!(col(&out, "recency"), vec![7.0, 0.0]);
         assert_eq!(col(&out, "T"), vec![7.0, 5.0]);
         assert_eq!(col(&out, "monetary_value"), vec![30.0, 0.0]);
         // Ending on day 3 drops the day-7 purchase: a has periods {0, 3}.
-        let out = rfm_summary(&customer, &time, Some(&amount), &spec(), Some(3 * DAY)).unwrap();
+        let out = summary(&customer, &time, Some(&amount), &spec(), Some(3 * DAY)).unwrap();
         assert_eq!(col(&out, "frequency"), vec![1.0, 0.0]);
         assert_eq!(col(&out, "T"), vec![3.0, 1.0]);
         assert_eq!(col(&out, "monetary_value"), vec![20.0, 0.0]);
@@ -939,7 +1043,7 @@ mod tests {
             }
             let customer = Column::from_array("customer", Arc::new(Int64Array::from(c)));
             let time = Column::from_array("time", Arc::new(TimestampMicrosecondArray::from(t)));
-            let out = rfm_summary(&customer, &time, None, &spec(), None).unwrap();
+            let out = summary(&customer, &time, None, &spec(), None).unwrap();
             let got: Vec<i64> = out.column(0).as_primitive::<Int64Type>().values().to_vec();
             let mut want = ids.clone();
             want.sort();
@@ -987,17 +1091,27 @@ mod tests {
         );
         let states: Vec<RecordBatch> = [&p2, &p1]
             .iter()
-            .map(|(c, t, a)| rfm_state(c, t, Some(a), &spec(), None).unwrap())
+            .map(|(c, t, a)| RfmSummary::partial(&input(c, t, Some(a), &spec(), None)).unwrap())
             .collect();
-        let out = finish_rfm(&states, &spec(), None).unwrap();
+        let out = analyses::finish(&analyses::merge(&states).unwrap()).unwrap();
         assert_eq!(col_of(&out, "frequency"), vec![2.0, 0.0]);
         assert_eq!(col_of(&out, "recency"), vec![7.0, 0.0]);
         assert_eq!(col_of(&out, "T"), vec![7.0, 5.0]);
         assert_eq!(col_of(&out, "monetary_value"), vec![30.0, 0.0]);
         // The same customer in two states: refused, naming the column.
-        let again = rfm_state(&p1.0, &p1.1, Some(&p1.2), &spec(), None).unwrap();
-        let err = finish_rfm(&[states[1].clone(), again], &spec(), None).unwrap_err();
+        let again = RfmSummary::partial(&input(&p1.0, &p1.1, Some(&p1.2), &spec(), None)).unwrap();
+        let err = analyses::merge(&[states[1].clone(), again]).unwrap_err();
         assert!(err.to_string().contains("one partition"), "{err}");
+        // States of other settings do not merge; another analysis' finish refuses the state.
+        let weekly = RfmSpec {
+            unit: Unit::Calendar(Freq::Week { week_start: 0 }),
+            ..spec()
+        };
+        let week = RfmSummary::partial(&input(&p2.0, &p2.1, Some(&p2.2), &weekly, None)).unwrap();
+        let err = analyses::merge(&[states[1].clone(), week]).unwrap_err();
+        assert!(err.to_string().contains("kpikit.freq"), "{err}");
+        let err = crate::core::survey::Nps::finish(&states[0]).unwrap_err();
+        assert!(err.to_string().contains("not a nps state"), "{err}");
     }
 
     fn col_of(b: &RecordBatch, name: &str) -> Vec<f64> {
@@ -1139,7 +1253,7 @@ mod tests {
         let latest = *times.iter().max().unwrap();
         // rfm_summary, observation end at the end of `end_day` (or the latest time).
         let obs = end_day.map(|d| d * DAY + DAY - 1);
-        let out = rfm_summary(&customer, &time, Some(&amount), &spec, obs).unwrap();
+        let out = summary(&customer, &time, Some(&amount), &spec, obs).unwrap();
         let want = reference(&text, times, amounts, None, None, end_day);
         let end = end_day.unwrap_or(latest.div_euclid(DAY));
         let got_keys = out_keys(&out);
@@ -1151,6 +1265,19 @@ mod tests {
                 assert_eq!(cols[k][row], e[k], "column {k}, row {row}");
             }
         }
+        // Split by customer into three partitions (as the Dask driver's shuffle does), a state
+        // each, merged and finished through the registry: the one-pass table, exactly.
+        let part_of = |k: i64| k.rem_euclid(3) as usize;
+        let states: Vec<RecordBatch> = (0..3)
+            .map(|p| {
+                let rows: Vec<usize> = (0..ks.len()).filter(|&i| part_of(ks[i]) == p).collect();
+                let pick = |c: &Column| Column::from_array(&c.name, take_rows(c, &rows).unwrap());
+                let (c, t, a) = (pick(&customer), pick(&time), pick(&amount));
+                RfmSummary::partial(&input(&c, &t, Some(&a), &spec, obs)).unwrap()
+            })
+            .collect();
+        let merged = analyses::finish(&analyses::merge(&states).unwrap()).unwrap();
+        assert_eq!(merged, out);
         // rfm_split: calibration up to the end of `cal_day`, holdout to the latest time.
         let cal_end = cal_day * DAY + DAY - 1;
         if latest <= cal_end {

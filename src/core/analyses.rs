@@ -5,6 +5,8 @@
 use arrow::array::RecordBatch;
 
 use super::error::{KpiError, KpiResult};
+use super::funnel::events::Funnel;
+use super::funnel::stages::FunnelFromStages;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
 
@@ -30,7 +32,13 @@ macro_rules! analyses {
     };
 }
 
-analyses!(Nps, Csat);
+analyses!(
+    Nps,
+    Csat,
+    // funnels
+    Funnel,
+    FunnelFromStages,
+);
 
 /// The analysis that made `state`, from its metadata.
 fn name_of(state: &RecordBatch) -> KpiResult<String> {

@@ -151,7 +151,7 @@ def test_step_lists_and_any_order() -> None:
     )
     steps = ["signup", ["csv_export", "pdf_export"], "invite"]
     assert _conv(_funnel(ev, steps)) == [2, 2, 1]
-    out = _funnel(ev, steps, order="any")
+    out = _funnel(ev, steps, order="any_after_first")
     assert _conv(out) == [2, 2, 2]
     assert out.step_name.tolist() == ["signup", "any 2 of 3 steps", "any 3 of 3 steps"]
 
@@ -361,6 +361,7 @@ def _rows_from_journeys(journeys: dict[Any, list[tuple[int, list[int]]]], n: int
             ent = reached[s - 1] if s else reached[0]
             conv = reached[s]
             d = [t[s] - t[s - 1] for r, t in js if r > s] if s else []
+            f = [t[s] - t[0] for r, t in js if r > s] if s else []
             rows.append(
                 {
                     "entered": ent,
@@ -370,6 +371,9 @@ def _rows_from_journeys(journeys: dict[Any, list[tuple[int, list[int]]]], n: int
                     "mean": sum(d) / len(d) / unit_us if d else None,
                     "median": _quantile(d, 0.5) / unit_us if d else None,
                     "p90": _quantile(d, 0.9) / unit_us if d else None,
+                    "first_mean": sum(f) / len(f) / unit_us if f else None,
+                    "first_median": _quantile(f, 0.5) / unit_us if f else None,
+                    "first_p90": _quantile(f, 0.9) / unit_us if f else None,
                 }
             )
         out[key] = rows
@@ -393,6 +397,9 @@ def _compare(out: pd.DataFrame, ref: dict[Any, list[dict[str, Any]]], keys: list
                 (f"time_to_convert_mean_{unit}", "mean"),
                 (f"time_to_convert_median_{unit}", "median"),
                 (f"time_to_convert_p90_{unit}", "p90"),
+                (f"time_from_first_mean_{unit}", "first_mean"),
+                (f"time_from_first_median_{unit}", "first_median"),
+                (f"time_from_first_p90_{unit}", "first_p90"),
             ]:
                 if e[name] is None:
                     assert pd.isna(g[col]), (key, s, col)
@@ -461,7 +468,7 @@ def _event_reference(
             """Fill steps from entry i of this key's events: k steps filled, their times, segments
             and named steps."""
             t0 = evs[i][1]
-            a: dict[str, Any] = {"times": [t0], "segs": [evs[i][3]], "named": [0], "last": i, "excluded": False, "limited": False, "stop": len(evs)}
+            a: dict[str, Any] = {"times": [t0], "segs": [evs[i][3]], "named": [rank(evs[i][2])], "last": i, "excluded": False, "limited": False, "stop": len(evs)}
             for j in range(i + 1, len(evs)):
                 k = len(a["times"])
                 if k == n:
@@ -470,7 +477,7 @@ def _event_reference(
                 if window is not None and t - t0 > window:
                     a.update(limited=True, stop=j)
                     break
-                if order == "any":
+                if order in ("any_after_first", "unordered"):
                     free = [s for s in range(n) if s not in a["named"] and matches(name, s)]
                     step = min(free) if free else None
                 else:
@@ -493,7 +500,8 @@ def _event_reference(
             return a
 
         found = []
-        entries = [i for i in range(len(evs)) if matches(evs[i][2], 0)]
+        # Unordered: any step's event starts an attempt (at its lowest step).
+        entries = [i for i in range(len(evs)) if (rank(evs[i][2]) < 32 if order == "unordered" else matches(evs[i][2], 0))]
         if count == "uniques":
             # Every entry tried; the furthest non-excluded attempt, the earliest of equals.
             best = None
@@ -554,13 +562,16 @@ def event_logs(draw: Any) -> list[tuple[int, int, str, str]]:
     log=event_logs(),
     steps=st.sampled_from([[["A"], ["B"]], [["A"], ["B"], ["C"]], [["A"], ["A"], ["B"]], [["A"], ["B", "C"], ["A"]], [["A", "B"], ["C"]]]),
     window=st.sampled_from([None, 10, 30, 60]),
-    order=st.sampled_from(["ordered", "strict", "any"]),
+    order=st.sampled_from(["ordered", "strict", "any_after_first", "unordered"]),
     excl=st.sampled_from([[], [("X", 1, 2)], [("X", 1, 2), ("Y", 1, 2)]]),
     count=st.sampled_from(["uniques", "totals"]),
     attribution=st.sampled_from(["first_touch", "last_touch", "step:2"]),
 )
 def test_event_funnel_matches_reference(log: Any, steps: Any, window: Any, order: str, excl: Any, count: str, attribution: str) -> None:
     excl = [x for x in excl if x[2] <= len(steps)]
+    if order == "unordered":
+        # An unordered funnel's exclusions span the whole funnel.
+        excl = [(x[0], 1, len(steps)) for x in excl]
     df = pd.DataFrame(
         {
             "user": [r[0] for r in log],
@@ -615,7 +626,8 @@ def test_stage_funnel_matches_reference(leads: list[Any], window: int | None) ->
     ref = _stage_reference(df, ["a", "b", "c"], window and window * 3_600_000_000, by="seg")
     # The reference keys missing segments as NaN/None; kpikit's output as None.
     ref = {tuple(None if (k is None or (isinstance(k, float) and np.isnan(k))) else k for k in key): v for key, v in ref.items()}
-    ref_hours = {k: [dict(r, mean=r["mean"] and r["mean"] * 24, median=r["median"] and r["median"] * 24, p90=r["p90"] and r["p90"] * 24) for r in v] for k, v in ref.items()}
+    times = ("mean", "median", "p90", "first_mean", "first_median", "first_p90")
+    ref_hours = {k: [dict(r, **{t: r[t] and r[t] * 24 for t in times}) for r in v] for k, v in ref.items()}
     _compare(out, ref_hours, keys=["seg"], unit_us=3_600_000_000, unit="hours")
 
 

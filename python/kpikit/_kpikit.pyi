@@ -37,10 +37,8 @@ __all__ = [
     "campaign_metrics",
     "onboarding_time",
     "quota_attainment",
-    "funnel_stage_state",
-    "funnel_event_state",
-    "merge_funnel_states",
-    "finish_funnel",
+    "funnel_from_stages",
+    "funnel",
     # customer lifetime value
     "rfm_summary",
     "rfm_split",
@@ -306,9 +304,9 @@ def quota_attainment(
     tz: str = "UTC",
 ) -> Any: ...
 
-# --- funnels (core::funnel): stage columns or event logs as partial -> merge -> finish ---
+# --- funnels (core::funnel): partial states of stage columns or event logs ---
 
-def funnel_stage_state(
+def funnel_from_stages(
     table: _Table,
     stages: list[str],
     *,
@@ -317,14 +315,16 @@ def funnel_stage_state(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
+    unit: str = "days",
+    histogram: int | None = None,
     invalid: str = "raise",
 ) -> Any: ...
-def funnel_event_state(
+def funnel(
     table: _Table,
     *,
     user: str,
     time: str,
-    event: str,
+    event: str | None = None,
     steps: list[list[str]],
     window: str | None = None,
     order: str | None = None,
@@ -336,10 +336,10 @@ def funnel_event_state(
     freq: str | None = None,
     tz: str = "UTC",
     week_start: str = "monday",
+    unit: str = "days",
+    histogram: int | None = None,
     invalid: str = "raise",
 ) -> Any: ...
-def merge_funnel_states(states: list[_Table]) -> Any: ...
-def finish_funnel(state: _Table, *, unit: str = "days", histogram: int | None = None) -> Any: ...
 
 # --- customer lifetime value (core::clv) ----------------------------------------------------
 

@@ -67,34 +67,31 @@ def histogram_bins(histogram: bool | int | None) -> int | None:
     raise ParameterError(f'parameter "histogram": {histogram!r} is not True, False, None or a positive number of bins')
 
 
-def _finish(state: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.finish_funnel(state, unit=o["unit"], histogram=o["histogram"])
-
-
 def _stage_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.funnel_stage_state(
+    return _kpikit.funnel_from_stages(
         table, o["stages"], window=o["window"], by=o["by"], freq=o["freq"], tz=o["tz"],
-        week_start=o["week_start"], invalid=o["invalid"],
+        week_start=o["week_start"], unit=o["unit"], histogram=o["histogram"], invalid=o["invalid"],
     )
 
 
 def _event_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.funnel_event_state(
+    return _kpikit.funnel(
         table, user=o["user"], time=o["time"], event=o["event"], steps=o["steps"], window=o["window"],
         order=o["order"], exclusions=o["exclusions"], by=o["by"], attribution=o["attribution"],
         count=o["count"], preset=o["preset"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
-        invalid=o["invalid"],
+        unit=o["unit"], histogram=o["histogram"], invalid=o["invalid"],
     )
 
 
 # A lead is one row, so stage funnels need no shuffle; an event funnel matches each user's
-# events together, so every event of a user must be in one partition.
-_STAGES = Analysis("funnel_from_stages", state=_stage_state, merge=_kpikit.merge_funnel_states, finish=_finish)
-_EVENTS = Analysis("funnel", state=_event_state, merge=_kpikit.merge_funnel_states, finish=_finish, shuffle="user")
+# events together, so every event of a user must be in one partition. Finish options (unit,
+# histogram) travel in the state, so the default merge and finish serve both.
+_STAGES = Analysis("funnel_from_stages", state=_stage_state)
+_EVENTS = Analysis("funnel", state=_event_state, shuffle="user")
 
 
 def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[list[str], dict[str, Any]]:
-    """The segment columns and the finish options, checked."""
+    """The segment columns and the finish options (which go into the state), checked."""
     if freq is not None:
         check_freq(freq, FREQS)
     finish = dict(unit=choice("unit", unit, UNITS), histogram=histogram_bins(histogram))
@@ -130,8 +127,9 @@ def funnel_from_stages(
         conversion_from_previous = converted / entered
         conversion_from_first    = converted / leads that reached stage 1
         time_to_convert_*        = mean, median, p90 of (stage k time − stage k−1 time)
+        time_from_first_*        = mean, median, p90 of (stage k time − stage 1 time)
 
-    over the converted leads, in ``unit`` (default days). Median and p90 are exact
+    over the converted leads (on the last row, ``time_from_first_*`` covers the whole funnel), in ``unit`` (default days). Median and p90 are exact
     (numpy's default linear interpolation between order statistics). Rates with a zero
     denominator and times with nobody converting are null. Definitions:
     docs/conventions.md#funnel-from-stages.
@@ -160,8 +158,10 @@ def funnel_from_stages(
     unit : {"seconds", "minutes", "hours", "days"}, default "days"
         Unit of the time-to-convert columns (their names end in it).
     histogram : bool or int, optional
-        Add ``histogram_from_<unit>`` (lower bin edges) and ``histogram_count`` list columns:
-        equal-width bins from the fastest to the slowest conversion; ``True`` picks
+        Add ``histogram_from_<unit>`` (lower bin edges) and ``histogram_count`` list columns
+        of the step-to-step times, and ``from_first_histogram_from_<unit>`` and
+        ``from_first_histogram_count`` of the times from stage 1: equal-width bins from the
+        fastest to the slowest conversion; ``True`` picks
         clamp(ceil(cbrt(n)), 1, 60) bins (PostHog's rule), an int that many.
     invalid : {"raise", "skip", "truncate"}, default "raise"
         A lead with a present stage earlier than a present stage before it is out of order:
@@ -177,7 +177,9 @@ def funnel_from_stages(
         ``period`` (with ``freq``), the segments, ``step`` (1-based), ``step_name``,
         ``entered``, ``converted``, ``conversion_from_first``, ``conversion_from_previous``,
         ``time_to_convert_mean_<unit>``, ``time_to_convert_median_<unit>``,
-        ``time_to_convert_p90_<unit>``, then ``complete`` (with ``freq``) and the histogram.
+        ``time_to_convert_p90_<unit>``, ``time_from_first_mean_<unit>``,
+        ``time_from_first_median_<unit>``, ``time_from_first_p90_<unit>``, then ``complete``
+        (with ``freq``) and the histograms.
 
     Examples
     --------
@@ -201,9 +203,9 @@ def funnel_from_stages(
     segments, finish = _settings(by, freq, unit, histogram)
     options = dict(
         stages=stage_list, window=window_text(window), by=segments, freq=freq, tz=tz, week_start=week_start,
-        invalid=choice("invalid", invalid, ("raise", "skip", "truncate")),
+        invalid=choice("invalid", invalid, ("raise", "skip", "truncate")), **finish,
     )
-    return run(_STAGES, table, columns=[*stage_list, *segments], options=options, finish=finish, output=output,
+    return run(_STAGES, table, columns=[*stage_list, *segments], options=options, output=output,
                segments=segments)
 
 
@@ -258,14 +260,17 @@ def _exclusions(exclusions: Any, n_steps: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def _reached(steps: list[list[str]]) -> Any:
-    """The names a funnel result proves present: those of one-name steps someone reached."""
+def _reached(steps: list[list[str]], order: str | None) -> Any:
+    """The names a funnel result proves present: those of one-name steps someone reached. In
+    any-order funnels row k is "any k of n steps", which proves no name, except step 1 when it
+    must come first."""
+    named = {"unordered": 0, "any_after_first": 1}.get(order or "", len(steps))
 
     def proven(result: Any) -> set[str]:
         import pyarrow.compute as pc
 
         reached = set()
-        for k, names in enumerate(steps, start=1):
+        for k, names in enumerate(steps[:named], start=1):
             if len(names) == 1:
                 rows = result.filter(pc.equal(result["step"], k))
                 if pc.sum(rows["converted"]).as_py():
@@ -312,8 +317,9 @@ def funnel(
         conversion_from_previous = converted / entered
         conversion_from_first    = converted / users that reached step 1
         time_to_convert_*        = mean, median, p90 of (step k time − step k−1 time)
+        time_from_first_*        = mean, median, p90 of (step k time − step 1 time)
 
-    of the counted attempts, in ``unit`` (default days; PostHog reports seconds, pass
+    of the counted attempts (on the last row, ``time_from_first_*`` covers the whole funnel), in ``unit`` (default days; PostHog reports seconds, pass
     ``unit="seconds"`` to compare). Median and p90 are exact (linear interpolation between
     order statistics). Zero denominators give null. Definitions and presets:
     docs/conventions.md#funnels.
@@ -335,11 +341,15 @@ def funnel(
     window : str or timedelta, optional
         Conversion window from the entry event, e.g. ``"14d"``, ``"1h"``; ``"none"`` for no
         limit. Default 14 days (or the preset's).
-    order : {"ordered", "strict", "any"}, default "ordered"
+    order : {"ordered", "strict", "any_after_first", "unordered"}, default "ordered"
         ``"ordered"``: steps in order, other events in between allowed; ``"strict"``: no other
-        event of the user between two steps (PostHog strict, Amplitude exact order); ``"any"``:
-        step 1 first, then the other steps in any order, row k counting users who completed
-        step 1 and k−1 of the others (``step_name`` reads "any k of n steps").
+        event of the user between two steps (PostHog strict, Amplitude exact order);
+        ``"any_after_first"``: step 1 first, then the other steps in any order, row k counting
+        users who completed step 1 and k−1 of the others (Amplitude's any order);
+        ``"unordered"``: any step may start, row k counting users with k distinct steps within
+        the window from the first of them (PostHog's any order; exclusions then span the whole
+        funnel). With either, ``step_name`` reads "any k of n steps". The old ``"any"`` is
+        refused with a message naming both.
     exclusions : list of (event, from_step, to_step) or dicts with those keys, optional
         A user doing ``event`` after step ``from_step`` and before step ``to_step`` (1-based) of
         an attempt spoils that attempt (before the window closes, when ``to_step`` is never
@@ -379,8 +389,9 @@ def funnel(
     -------
     DataFrame
         As :func:`funnel_from_stages`: ``period``, segments, ``step``, ``step_name``,
-        ``entered``, ``converted``, the two conversion rates, time to convert (mean, median,
-        p90), ``complete`` with ``freq``, histogram on request.
+        ``entered``, ``converted``, the two conversion rates, time to convert from the step
+        before and from step 1 (mean, median, p90), ``complete`` with ``freq``, histograms on
+        request.
 
     Examples
     --------
@@ -414,9 +425,10 @@ def funnel(
         user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
         exclusions=excluded, by=segments, attribution=attribution, count=count,
         preset=preset, freq=freq, tz=tz, week_start=week_start, invalid=choice("invalid", invalid, ("raise", "skip")),
+        **finish,
     )
     # A step or exclusion name that never occurs is a typo, not a funnel nobody converts in.
     names = EventNames(event, {"steps": [n for names in step_names for n in names],
-                               "exclusions": [e for e, _, _ in excluded]}, _reached(step_names))
-    return run(_EVENTS, table, columns=[user, time, event, *segments], options=options, finish=finish, output=output,
+                               "exclusions": [e for e, _, _ in excluded]}, _reached(step_names, order))
+    return run(_EVENTS, table, columns=[user, time, event, *segments], options=options, output=output,
                segments=segments, events=names)

@@ -7,6 +7,8 @@ use arrow::array::RecordBatch;
 use super::activity::active_users::ActiveUsers;
 use super::clv::rfm::RfmSummary;
 use super::error::{KpiError, KpiResult};
+use super::funnel::events::Funnel;
+use super::funnel::stages::FunnelFromStages;
 use super::retention::analysis::Retention;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
@@ -52,6 +54,9 @@ analyses!(
     OnboardingTime,
     // customer lifetime value
     RfmSummary,
+    // funnels
+    Funnel,
+    FunnelFromStages,
 );
 
 /// The analysis that made `state`, from its metadata.

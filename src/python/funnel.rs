@@ -1,37 +1,32 @@
-//! Bindings of `core::funnel`: funnels from stage columns or event logs, as partial → merge →
-//! finish.
+//! Bindings of `core::funnel`: the partial states of `funnel` (an event log) and
+//! `funnel_from_stages` (stage columns), merged and finished by `state::merge` / `state::finish`.
 
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
-use crate::core::funnel::{
-    self, Bins, EntryPeriods, EventLog, Exclusion, FunnelRules, Nulls, StageOrder, Unit,
-    MAX_HISTOGRAM_BINS, MAX_STEPS,
+use super::convert::{self, enter, read_table, table_out, zone, AnyInt};
+use crate::core::events::EventLog;
+use crate::core::funnel::events::{Funnel, FunnelInput};
+use crate::core::funnel::rules::{
+    parse_window, Bins, EntryPeriods, Exclusion, FinishOptions, FunnelRules, Unit, MAX_STEPS,
 };
-use crate::core::time::{parse_weekday, Freq, Zone};
+use crate::core::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
+use crate::core::state::{Analysis, Invalid};
 use crate::core::KpiResult;
 
-fn entry_periods(
-    freq: Option<&str>,
-    tz: &str,
-    week_start: &str,
-) -> KpiResult<Option<EntryPeriods>> {
-    freq.map(|f| {
-        Ok(EntryPeriods {
-            zone: tz.parse::<Zone>()?,
-            freq: Freq::parse(f, parse_weekday(week_start)?)?,
-        })
+fn finish_options(unit: &str, histogram: Option<AnyInt>) -> KpiResult<FinishOptions> {
+    Ok(FinishOptions {
+        unit: Unit::parse(unit)?,
+        bins: Bins::from_setting(histogram.map(|k| k.0))?,
     })
-    .transpose()
 }
 
 /// Partial state of a funnel over stage timestamp columns (one row per lead).
 #[pyfunction]
-#[pyo3(signature = (table, stages, *, window=None, by=Vec::new(), freq=None, tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, stages, *, window=None, by=Vec::new(), freq=None, tz="UTC", week_start="monday", unit="days", histogram=None, invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
-pub fn funnel_stage_state(
+pub fn funnel_from_stages(
     py: Python<'_>,
     table: AnyRecordBatch,
     stages: Vec<String>,
@@ -40,32 +35,48 @@ pub fn funnel_stage_state(
     freq: Option<String>,
     tz: &str,
     week_start: &str,
+    unit: &str,
+    histogram: Option<AnyInt>,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (tz, week_start, invalid) = (tz.to_string(), week_start.to_string(), invalid.to_string());
+    let (tz, week_start, unit, invalid) = (
+        tz.to_string(),
+        week_start.to_string(),
+        unit.to_string(),
+        invalid.to_string(),
+    );
+    let f = freq;
     table_out(enter(py, move || {
-        let periods = entry_periods(freq.as_deref(), &tz, &week_start)?;
-        funnel::stage_state(
-            &table.columns(&stages)?,
-            &table.columns(&by)?,
-            funnel::parse_window(window.as_deref())?,
+        let periods = f
+            .map(|f| {
+                Ok::<_, crate::core::KpiError>(EntryPeriods {
+                    zone: zone(&tz)?,
+                    freq: convert::freq(&f, &week_start)?,
+                })
+            })
+            .transpose()?;
+        FunnelFromStages::partial(&StageInput {
+            stages: &table.columns(&stages)?,
+            segments: &table.columns(&by)?,
+            window: parse_window(window.as_deref())?,
             periods,
-            StageOrder::parse(&invalid)?,
-        )
+            invalid: StageOrder::parse(&invalid)?,
+            finish: finish_options(&unit, histogram)?,
+        })
     })?)
 }
 
 /// Partial state of a funnel over an event log (all events of a user in this table).
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, event, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, event=None, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", unit="days", histogram=None, invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
-pub fn funnel_event_state(
+pub fn funnel(
     py: Python<'_>,
     table: AnyRecordBatch,
     user: String,
     time: String,
-    event: String,
+    event: Option<String>,
     steps: Vec<Vec<String>>,
     window: Option<String>,
     order: Option<String>,
@@ -77,10 +88,18 @@ pub fn funnel_event_state(
     freq: Option<String>,
     tz: &str,
     week_start: &str,
+    unit: &str,
+    histogram: Option<AnyInt>,
     invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let (tz, week_start, invalid) = (tz.to_string(), week_start.to_string(), invalid.to_string());
+    let (tz, week_start, unit, invalid) = (
+        tz.to_string(),
+        week_start.to_string(),
+        unit.to_string(),
+        invalid.to_string(),
+    );
+    let f = freq;
     table_out(enter(py, move || {
         let rules = FunnelRules::resolve(
             preset.as_deref(),
@@ -101,55 +120,21 @@ pub fn funnel_event_state(
                 })
             })
             .collect::<KpiResult<_>>()?;
-        let (u, t, e) = (
-            table.column(&user)?,
-            table.column(&time)?,
-            table.column(&event)?,
-        );
-        let segments = table.columns(&by)?;
         let log = EventLog {
-            user: &u,
-            time: &t,
-            event: &e,
-            segments: &segments,
+            user: table.column(&user)?,
+            time: table.column(&time)?,
+            zone: zone(&tz)?,
+            event: event.as_deref().map(|e| table.column(e)).transpose()?,
+            segments: table.columns(&by)?,
+            invalid: Invalid::parse(&invalid)?,
         };
-        funnel::event_state(
-            &log,
-            &steps,
-            &exclusions,
-            &rules,
-            entry_periods(freq.as_deref(), &tz, &week_start)?,
-            Nulls::parse(&invalid)?,
-        )
-    })?)
-}
-
-/// Merge funnel states of several partitions (counts add up, durations concatenate).
-#[pyfunction]
-pub fn merge_funnel_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    merge_states(py, states, funnel::merge_funnel_states)
-}
-
-/// Finish a funnel state into the per-step table. `histogram`: None, 0 (automatic bins) or a
-/// number of bins (at most `MAX_HISTOGRAM_BINS`).
-#[pyfunction]
-#[pyo3(signature = (state, *, unit="days", histogram=None))]
-pub fn finish_funnel(
-    py: Python<'_>,
-    state: AnyRecordBatch,
-    unit: &str,
-    histogram: Option<AnyInt>,
-) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    let unit = unit.to_string();
-    table_out(enter(py, move || {
-        let bins = match histogram {
-            None => None,
-            Some(k) => match k.bounded::<usize>("histogram", 0, MAX_HISTOGRAM_BINS as i128)? {
-                0 => Some(Bins::Auto),
-                k => Some(Bins::Count(k)),
-            },
-        };
-        funnel::finish_funnel(&state.single_batch()?, Unit::parse(&unit)?, bins)
+        Funnel::partial(&FunnelInput {
+            log: &log,
+            steps: &steps,
+            exclusions: &exclusions,
+            rules,
+            freq: f.map(|f| convert::freq(&f, &week_start)).transpose()?,
+            finish: finish_options(&unit, histogram)?,
+        })
     })?)
 }

@@ -33,9 +33,7 @@ pub mod _kpikit {
     #[pymodule_export]
     use super::formulas::{column_buffer_addresses, formula};
     #[pymodule_export]
-    use super::funnel::{
-        finish_funnel, funnel_event_state, funnel_stage_state, merge_funnel_states,
-    };
+    use super::funnel::{funnel, funnel_from_stages};
     #[pymodule_export]
     use super::kpi::{catalog, kpi_evaluate, register_metric};
     #[pymodule_export]

@@ -270,7 +270,8 @@ def test_retention_on_a_cluster_equals_one_machine(client: Client, preset: str |
     [
         dict(steps=["signup", "login", "view"], window="3d", freq="month", histogram=5),
         dict(steps=["signup", ["login", "view"]], order="strict", by="plan", attribution="last_touch", count="totals"),
-        dict(steps=["signup", "login"], exclusions=[("view", 1, 2)], preset="mixpanel", order="any"),
+        dict(steps=["signup", "login"], exclusions=[("view", 1, 2)], preset="mixpanel", order="any_after_first"),
+        dict(steps=["login", "signup", "view"], order="unordered", window="2d", histogram=True),
     ],
 )
 def test_funnel_on_a_cluster_equals_one_machine(client: Client, kw: dict) -> None:

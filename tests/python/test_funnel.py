@@ -151,9 +151,106 @@ def test_step_lists_and_any_order() -> None:
     )
     steps = ["signup", ["csv_export", "pdf_export"], "invite"]
     assert _conv(_funnel(ev, steps)) == [2, 2, 1]
-    out = _funnel(ev, steps, order="any")
+    out = _funnel(ev, steps, order="any_after_first")
     assert _conv(out) == [2, 2, 2]
     assert out.step_name.tolist() == ["signup", "any 2 of 3 steps", "any 3 of 3 steps"]
+
+
+def test_unordered_funnels_count_distinct_steps_from_any_start() -> None:
+    # PostHog's "any order" step order (https://posthog.com/docs/product-analytics/funnels,
+    # "Step order"): the steps may happen in any sequence; a person reaches step n when n of the
+    # steps happened within the conversion window (docs/conventions.md#funnels).
+    # Steps signup, invite, export; window 1 h.
+    # User 1: export, invite, signup within 30 min → 3 steps (unordered), but never enters a
+    #   funnel that needs signup first with anything after it → 1 step (any_after_first).
+    # User 2: invite, then signup 2 h later, export 10 min after that → from invite nothing
+    #   within the hour; from signup: signup, export → 2 steps.
+    # User 3: export twice → 1 distinct step.
+    ev = _log(
+        [
+            (1, T0, "export"),
+            (1, T0 + 10 * MIN, "invite"),
+            (1, T0 + 30 * MIN, "signup"),
+            (2, T0, "invite"),
+            (2, T0 + 2 * H, "signup"),
+            (2, T0 + 2 * H + 10 * MIN, "export"),
+            (3, T0, "export"),
+            (3, T0 + MIN, "export"),
+        ]
+    )
+    steps = ["signup", "invite", "export"]
+    out = _funnel(ev, steps, order="unordered", window="1h", unit="minutes")
+    assert _conv(out) == [3, 2, 1]
+    assert out.entered.tolist() == [3, 3, 2]
+    assert out.step_name.tolist() == ["any 1 of 3 steps", "any 2 of 3 steps", "any 3 of 3 steps"]
+    # Times between consecutive distinct steps: user 1 takes 10 then 20 min, user 2 10 min.
+    assert out.time_to_convert_mean_minutes.tolist()[1:] == [10.0, 20.0]
+    # From the first step: to the second 10 min (both users), to the third 30 min (user 1).
+    assert out.time_from_first_mean_minutes.tolist()[1:] == [10.0, 30.0]
+    first = _funnel(ev, steps, order="any_after_first", window="1h", unit="minutes")
+    assert _conv(first) == [2, 1, 0]
+    assert first.step_name.tolist() == ["signup", "any 2 of 3 steps", "any 3 of 3 steps"]
+
+
+def test_the_old_any_order_is_refused_naming_both_meanings() -> None:
+    ev = _log([(1, T0, "a"), (1, T0 + MIN, "b")])
+    with pytest.raises(kpikit.ParameterError, match=r'"any_after_first".*"unordered"'):
+        _funnel(ev, ["a", "b"], order="any")
+
+
+def test_unordered_exclusions_span_the_whole_funnel() -> None:
+    # PostHog's unordered funnels only take exclusions from the first to the last step. User 1
+    # does b, x, a: the attempt from b is spoiled by x, the one from a (nothing after it) is
+    # not, so user 1 counts at step 1 only; user 2 does a, b, then x (after the last step:
+    # converts).
+    ev = _log([(1, T0, "b"), (1, T0 + MIN, "x"), (1, T0 + 2 * MIN, "a"), (2, T0, "a"), (2, T0 + MIN, "b"), (2, T0 + 2 * MIN, "x")])
+    out = _funnel(ev, ["a", "b"], order="unordered", exclusions=[("x", 1, 2)])
+    assert _conv(out) == [2, 1]
+    # Without the exclusion, user 1 converts too (b then a).
+    assert _conv(_funnel(ev, ["a", "b"], order="unordered")) == [2, 2]
+    with pytest.raises(kpikit.ParameterError, match="spans the whole funnel"):
+        _funnel(ev, ["a", "b", "x"], order="unordered", exclusions=[("x", 1, 2)])
+
+
+def test_time_to_convert_over_the_whole_funnel() -> None:
+    # PostHog's time to convert (https://posthog.com/docs/product-analytics/funnels, "Time to
+    # convert") runs from the first to the last step of those who converted; kpikit gives it on
+    # every row from step 1 (docs/conventions.md#funnels).
+    # User 1: a, b after 1 h, c after 3 h more (4 h in all). User 2: a, b after 2 h, c after
+    # 6 h more (8 h). User 3: a, b after 5 h, stops.
+    ev = _log(
+        [
+            (1, T0, "a"), (1, T0 + H, "b"), (1, T0 + 4 * H, "c"),
+            (2, T0, "a"), (2, T0 + 2 * H, "b"), (2, T0 + 8 * H, "c"),
+            (3, T0, "a"), (3, T0 + 5 * H, "b"),
+        ]
+    )
+    out = _funnel(ev, ["a", "b", "c"], unit="hours", histogram=2)
+    # Step b: 1, 2, 5 h from a (the same as step to step): mean 8/3, median 2, p90 = 2 + 0.8 × 3.
+    assert out.time_from_first_mean_hours[1] == pytest.approx(8 / 3)
+    assert out.time_from_first_median_hours[1] == 2.0
+    assert out.time_from_first_p90_hours[1] == pytest.approx(4.4)
+    # Step c, the whole funnel: 4 and 8 h → mean 6, median 6, p90 = 4 + 0.9 × 4 = 7.6; the
+    # step-to-step times are 3 and 6 h.
+    assert out.time_from_first_mean_hours[2] == 6.0
+    assert out.time_from_first_median_hours[2] == 6.0
+    assert out.time_from_first_p90_hours[2] == pytest.approx(7.6)
+    assert out.time_to_convert_mean_hours[2] == 4.5
+    assert np.isnan(out.time_from_first_mean_hours[0])
+    # Two equal bins from 4 to 8 h: [4, 6) holds 4 h, [6, 8] holds 8 h.
+    assert list(out.from_first_histogram_from_hours[2]) == [4.0, 6.0]
+    assert list(out.from_first_histogram_count[2]) == [1, 1]
+    assert list(out.histogram_from_hours[2]) == [3.0, 4.5]
+    # The same over stage columns.
+    leads = pd.DataFrame(
+        {
+            "a": [T0, T0, T0],
+            "b": [T0 + H, T0 + 2 * H, T0 + 5 * H],
+            "c": [T0 + 4 * H, T0 + 8 * H, pd.NaT],
+        }
+    )
+    st_out = kpikit.funnel_from_stages(leads, stages=["a", "b", "c"], unit="hours")
+    assert st_out.time_from_first_mean_hours.tolist()[1:] == pytest.approx([8 / 3, 6.0])
 
 
 def test_breakdown_attribution() -> None:
@@ -361,6 +458,7 @@ def _rows_from_journeys(journeys: dict[Any, list[tuple[int, list[int]]]], n: int
             ent = reached[s - 1] if s else reached[0]
             conv = reached[s]
             d = [t[s] - t[s - 1] for r, t in js if r > s] if s else []
+            f = [t[s] - t[0] for r, t in js if r > s] if s else []
             rows.append(
                 {
                     "entered": ent,
@@ -370,6 +468,9 @@ def _rows_from_journeys(journeys: dict[Any, list[tuple[int, list[int]]]], n: int
                     "mean": sum(d) / len(d) / unit_us if d else None,
                     "median": _quantile(d, 0.5) / unit_us if d else None,
                     "p90": _quantile(d, 0.9) / unit_us if d else None,
+                    "first_mean": sum(f) / len(f) / unit_us if f else None,
+                    "first_median": _quantile(f, 0.5) / unit_us if f else None,
+                    "first_p90": _quantile(f, 0.9) / unit_us if f else None,
                 }
             )
         out[key] = rows
@@ -393,6 +494,9 @@ def _compare(out: pd.DataFrame, ref: dict[Any, list[dict[str, Any]]], keys: list
                 (f"time_to_convert_mean_{unit}", "mean"),
                 (f"time_to_convert_median_{unit}", "median"),
                 (f"time_to_convert_p90_{unit}", "p90"),
+                (f"time_from_first_mean_{unit}", "first_mean"),
+                (f"time_from_first_median_{unit}", "first_median"),
+                (f"time_from_first_p90_{unit}", "first_p90"),
             ]:
                 if e[name] is None:
                     assert pd.isna(g[col]), (key, s, col)
@@ -461,7 +565,7 @@ def _event_reference(
             """Fill steps from entry i of this key's events: k steps filled, their times, segments
             and named steps."""
             t0 = evs[i][1]
-            a: dict[str, Any] = {"times": [t0], "segs": [evs[i][3]], "named": [0], "last": i, "excluded": False, "limited": False, "stop": len(evs)}
+            a: dict[str, Any] = {"times": [t0], "segs": [evs[i][3]], "named": [rank(evs[i][2])], "last": i, "excluded": False, "limited": False, "stop": len(evs)}
             for j in range(i + 1, len(evs)):
                 k = len(a["times"])
                 if k == n:
@@ -470,7 +574,7 @@ def _event_reference(
                 if window is not None and t - t0 > window:
                     a.update(limited=True, stop=j)
                     break
-                if order == "any":
+                if order in ("any_after_first", "unordered"):
                     free = [s for s in range(n) if s not in a["named"] and matches(name, s)]
                     step = min(free) if free else None
                 else:
@@ -493,7 +597,8 @@ def _event_reference(
             return a
 
         found = []
-        entries = [i for i in range(len(evs)) if matches(evs[i][2], 0)]
+        # Unordered: any step's event starts an attempt (at its lowest step).
+        entries = [i for i in range(len(evs)) if (rank(evs[i][2]) < 32 if order == "unordered" else matches(evs[i][2], 0))]
         if count == "uniques":
             # Every entry tried; the furthest non-excluded attempt, the earliest of equals.
             best = None
@@ -554,13 +659,16 @@ def event_logs(draw: Any) -> list[tuple[int, int, str, str]]:
     log=event_logs(),
     steps=st.sampled_from([[["A"], ["B"]], [["A"], ["B"], ["C"]], [["A"], ["A"], ["B"]], [["A"], ["B", "C"], ["A"]], [["A", "B"], ["C"]]]),
     window=st.sampled_from([None, 10, 30, 60]),
-    order=st.sampled_from(["ordered", "strict", "any"]),
+    order=st.sampled_from(["ordered", "strict", "any_after_first", "unordered"]),
     excl=st.sampled_from([[], [("X", 1, 2)], [("X", 1, 2), ("Y", 1, 2)]]),
     count=st.sampled_from(["uniques", "totals"]),
     attribution=st.sampled_from(["first_touch", "last_touch", "step:2"]),
 )
 def test_event_funnel_matches_reference(log: Any, steps: Any, window: Any, order: str, excl: Any, count: str, attribution: str) -> None:
     excl = [x for x in excl if x[2] <= len(steps)]
+    if order == "unordered":
+        # An unordered funnel's exclusions span the whole funnel.
+        excl = [(x[0], 1, len(steps)) for x in excl]
     df = pd.DataFrame(
         {
             "user": [r[0] for r in log],
@@ -615,7 +723,8 @@ def test_stage_funnel_matches_reference(leads: list[Any], window: int | None) ->
     ref = _stage_reference(df, ["a", "b", "c"], window and window * 3_600_000_000, by="seg")
     # The reference keys missing segments as NaN/None; kpikit's output as None.
     ref = {tuple(None if (k is None or (isinstance(k, float) and np.isnan(k))) else k for k in key): v for key, v in ref.items()}
-    ref_hours = {k: [dict(r, mean=r["mean"] and r["mean"] * 24, median=r["median"] and r["median"] * 24, p90=r["p90"] and r["p90"] * 24) for r in v] for k, v in ref.items()}
+    times = ("mean", "median", "p90", "first_mean", "first_median", "first_p90")
+    ref_hours = {k: [dict(r, **{t: r[t] and r[t] * 24 for t in times}) for r in v] for k, v in ref.items()}
     _compare(out, ref_hours, keys=["seg"], unit_us=3_600_000_000, unit="hours")
 
 

@@ -104,7 +104,7 @@ def test_funnel_exclusion_steps_out_of_range_are_a_parameter_error(bad: tuple[in
     log = pd.DataFrame({"user": [1, 1], "time": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True), "event": ["s", "u"]})
     table = pa.Table.from_pandas(log, preserve_index=False)
     with pytest.raises(ParameterError, match='"exclusions"'):
-        _kpikit.funnel_event_state(table, user="user", time="time", event="event", steps=[["s"], ["u"]], exclusions=[("x", *bad)])
+        _kpikit.funnel(table, user="user", time="time", event="event", steps=[["s"], ["u"]], exclusions=[("x", *bad)])
 
 
 # --- activity and retention ----------------------------------------------------------------------

@@ -15,8 +15,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{Field, Int32Type, Schema};
 use kpikit::core::events::EventLog;
-use kpikit::core::funnel::{finish_funnel, merge_funnel_states, stage_state, EntryPeriods};
-use kpikit::core::funnel::{StageOrder, Unit};
+use kpikit::core::funnel::rules::{EntryPeriods, FinishOptions};
+use kpikit::core::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
 use kpikit::core::input::{Column, Table};
 use kpikit::core::retention::analysis::{Retention, RetentionInput};
 use kpikit::core::retention::spec::{RetentionSpec, Settings};
@@ -319,9 +319,17 @@ pub fn funnel_stages(data: &[u8]) {
     } else {
         StageOrder::Truncate
     };
-    if let Ok(state) = stage_state(&stages, &segments, window, periods, order) {
-        if let Ok(merged) = merge_funnel_states(&[state.clone(), state]) {
-            let _ = finish_funnel(&merged, Unit::Days, None);
+    let input = StageInput {
+        stages: &stages,
+        segments: &segments,
+        window,
+        periods,
+        invalid: order,
+        finish: FinishOptions::default(),
+    };
+    if let Ok(state) = FunnelFromStages::partial(&input) {
+        if let Ok(merged) = FunnelFromStages::merge(&[state.clone(), state]) {
+            let _ = FunnelFromStages::finish(&merged);
         }
     }
 }

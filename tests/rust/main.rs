@@ -98,6 +98,72 @@ fn monthly_segments_merge_across_partitions_with_gaps_filled() {
 }
 
 #[test]
+fn event_funnels_split_by_user_merge_to_one_pass() {
+    use kpikit::core::analyses;
+    use kpikit::core::events::EventLog;
+    use kpikit::core::funnel::events::{Funnel, FunnelInput};
+    use kpikit::core::funnel::rules::{Bins, FinishOptions, FunnelRules, Unit};
+    let mut seed = 7u64;
+    let rows: Vec<(i64, i64, &str)> = (0..600)
+        .map(|_| {
+            let user = (next_random(&mut seed) % 60) as i64;
+            let minute = (next_random(&mut seed) % 500) as i64;
+            let event = ["a", "b", "c", "x"][(next_random(&mut seed) % 4) as usize];
+            (user, minute, event)
+        })
+        .collect();
+    let log_of = |keep: &dyn Fn(i64) -> bool| {
+        let r: Vec<_> = rows.iter().filter(|r| keep(r.0)).collect();
+        let user: Int64Array = r.iter().map(|r| Some(r.0)).collect();
+        let time: TimestampMicrosecondArray = r.iter().map(|r| Some(r.1 * 60_000_000)).collect();
+        let event: StringArray = r.iter().map(|r| Some(r.2)).collect();
+        let plan: StringArray = r
+            .iter()
+            .map(|r| Some(["p", "q"][(r.0 % 2) as usize]))
+            .collect();
+        EventLog {
+            user: Column::from_array("user", Arc::new(user)),
+            time: Column::from_array("time", Arc::new(time)),
+            zone: Zone::Utc,
+            event: Some(Column::from_array("event", Arc::new(event))),
+            segments: vec![Column::from_array("plan", Arc::new(plan))],
+            invalid: Invalid::Raise,
+        }
+    };
+    let steps: Vec<Vec<String>> = ["a", "b", "c"]
+        .iter()
+        .map(|s| vec![s.to_string()])
+        .collect();
+    for order in ["ordered", "strict", "any_after_first", "unordered"] {
+        let state = |log: &EventLog| {
+            Funnel::partial(&FunnelInput {
+                log,
+                steps: &steps,
+                exclusions: &[],
+                rules: FunnelRules::resolve(None, Some("90min"), Some(order), None, None, 3)
+                    .unwrap(),
+                freq: Some(Freq::Day),
+                finish: FinishOptions {
+                    unit: Unit::Minutes,
+                    bins: Some(Bins::Auto),
+                },
+            })
+            .unwrap()
+        };
+        let whole = Funnel::finish(&state(&log_of(&|_| true))).unwrap();
+        let parts: Vec<_> = (0..3).map(|k| state(&log_of(&|u| u % 3 == k))).collect();
+        let merged = analyses::finish(&analyses::merge(&parts).unwrap()).unwrap();
+        assert_eq!(whole.columns(), merged.columns(), "{order}");
+        let converted = whole.column_by_name("converted").unwrap();
+        assert!(converted
+            .as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .any(|&c| c > 0));
+    }
+}
+
+#[test]
 fn stripe_glossary_mrr_is_12500_and_reconciles() {
     use arrow::array::{Date32Array, Float64Array};
     use kpikit::core::revenue::{

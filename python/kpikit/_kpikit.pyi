@@ -18,15 +18,11 @@ __all__ = [
     "csat",
     "demo_company",
     "formula",
-    "customer_mrr",
-    "movements",
-    "merge_movement_states",
-    "finish_movements",
+    "mrr",
+    "mrr_movements",
+    "revenue_cohorts",
     "revenue_conventions",
     "revenue_metrics",
-    "cohort_state",
-    "merge_cohort_states",
-    "finish_cohorts",
     "evaluate_kpi",
     "metric_catalog",
     "check_metric_definition",
@@ -118,14 +114,14 @@ def column_buffer_addresses(column: ArrowArrayExportable | ArrowStreamExportable
 
 # --- revenue (core::revenue) ---
 
-def customer_mrr(
+def mrr(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
@@ -133,14 +129,14 @@ def customer_mrr(
     snapshot: str = "end",
     tz: str = "UTC",
 ) -> Any: ...
-def movements(
+def mrr_movements(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
@@ -152,17 +148,15 @@ def movements(
     conventions: list[tuple[str, str]] = ...,
     detail: bool = False,
 ) -> Any: ...
-def merge_movement_states(states: list[_Table]) -> Any: ...
-def finish_movements(state: _Table) -> Any: ...
 def revenue_conventions() -> str: ...
-def cohort_state(
+def revenue_cohorts(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
@@ -170,8 +164,6 @@ def cohort_state(
     snapshot: str = "end",
     tz: str = "UTC",
 ) -> Any: ...
-def merge_cohort_states(states: list[_Table]) -> Any: ...
-def finish_cohorts(state: _Table) -> Any: ...
 def revenue_metrics(
     movements: _Table,
     *,

@@ -5,6 +5,8 @@
 use arrow::array::RecordBatch;
 
 use super::error::{KpiError, KpiResult};
+use super::revenue::cohorts::RevenueCohorts;
+use super::revenue::movements::MrrMovements;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
 
@@ -30,7 +32,13 @@ macro_rules! analyses {
     };
 }
 
-analyses!(Nps, Csat);
+analyses!(
+    Nps,
+    Csat,
+    // revenue
+    MrrMovements,
+    RevenueCohorts,
+);
 
 /// The analysis that made `state`, from its metadata.
 fn name_of(state: &RecordBatch) -> KpiResult<String> {

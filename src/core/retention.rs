@@ -19,7 +19,7 @@ use super::activity::{
 use super::error::{BadRows, KpiError, KpiResult};
 use super::events::EventLog;
 use super::input::{f64_chunks, value_f64, Column};
-use super::revenue::MAX_AMOUNT;
+use super::revenue::conventions::MAX_AMOUNT;
 use super::state::meta::SKIPPED_ROWS as META_SKIPPED_ROWS;
 use super::time::{Freq, US_PER_DAY};
 

@@ -6,6 +6,7 @@ from typing import Any
 from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
+_Array = ArrowStreamExportable | ArrowArrayExportable
 
 __all__ = [
     "__version__",
@@ -128,6 +129,8 @@ def mrr(
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
 ) -> Any: ...
 def mrr_movements(
     table: _Table,
@@ -143,6 +146,8 @@ def mrr_movements(
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
     by: list[str] = ...,
     preset: str | None = None,
     conventions: list[tuple[str, str]] = ...,
@@ -163,6 +168,8 @@ def revenue_cohorts(
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
 ) -> Any: ...
 def revenue_metrics(
     movements: _Table,

@@ -647,7 +647,7 @@ def test_quarterly_mrr_is_the_snapshot_at_each_quarter_end() -> None:
     monthly = kpikit.mrr_movements(MONTHLY, customer="customer", period="month", mrr="mrr").set_index("period")
     assert q.ending_mrr.tolist() == monthly.loc[["2026-03-01", "2026-06-01"], "ending_mrr"].tolist()
     per_customer = kpikit.mrr(MONTHLY, customer="customer", period="month", mrr="mrr", freq="quarter")
-    assert sorted(zip(per_customer.customer, per_customer.period.dt.month, per_customer.mrr)) == [
+    assert sorted(zip(per_customer.customer, per_customer.period.dt.month, per_customer.mrr, strict=True)) == [
         ("a", 1, 120.0), ("a", 4, 90.0), ("b", 4, 60.0), ("c", 1, 30.0),
     ]
     # Rates read the same quarter ends: ARR = 12 × the quarter-end MRR.

@@ -421,15 +421,17 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
                     LatestTimes::of(&o, &t)
                 }
             };
-            let kept: Vec<bool> = ords
-                .iter()
-                .zip(&at)
-                .map(|(&o, &t)| latest.get(o).is_none_or(|l| l == t))
-                .collect();
+            let at_end = |(&o, &t): (&i64, &i64)| latest.get(o).is_none_or(|l| l == t);
+            // Snapshots at the grain of `freq` keep every row: no mask then.
+            let kept = if ords.iter().zip(&at).all(at_end) {
+                None
+            } else {
+                Some(ords.iter().zip(&at).map(at_end).collect())
+            };
             Rows::Snapshots {
                 period: ords,
                 cents,
-                kept: (!kept.iter().all(|&k| k)).then_some(kept),
+                kept,
                 sum_duplicates: *duplicates == Duplicates::Sum,
             }
         }

@@ -6,6 +6,7 @@ from typing import Any
 from kpikit._typing import ArrowArrayExportable, ArrowStreamExportable
 
 _Table = ArrowStreamExportable | ArrowArrayExportable
+_Array = ArrowStreamExportable | ArrowArrayExportable
 
 __all__ = [
     "__version__",
@@ -18,15 +19,11 @@ __all__ = [
     "csat",
     "demo_company",
     "formula",
-    "customer_mrr",
-    "movements",
-    "merge_movement_states",
-    "finish_movements",
+    "mrr",
+    "mrr_movements",
+    "revenue_cohorts",
     "revenue_conventions",
     "revenue_metrics",
-    "cohort_state",
-    "merge_cohort_states",
-    "finish_cohorts",
     "kpi_evaluate",
     "catalog",
     "register_metric",
@@ -113,60 +110,62 @@ def column_buffer_addresses(column: ArrowArrayExportable | ArrowStreamExportable
 
 # --- revenue (core::revenue) ---
 
-def customer_mrr(
+def mrr(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
 ) -> Any: ...
-def movements(
+def mrr_movements(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
     by: list[str] = ...,
     preset: str | None = None,
     conventions: list[tuple[str, str]] = ...,
     detail: bool = False,
 ) -> Any: ...
-def merge_movement_states(states: list[_Table]) -> Any: ...
-def finish_movements(state: _Table) -> Any: ...
 def revenue_conventions() -> str: ...
-def cohort_state(
+def revenue_cohorts(
     table: _Table,
     customer: str,
     *,
     period: str | None = None,
     mrr: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    started: str | None = None,
+    ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
     freq: str = "month",
     week_start: str = "monday",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
+    times: _Array | None = None,
 ) -> Any: ...
-def merge_cohort_states(states: list[_Table]) -> Any: ...
-def finish_cohorts(state: _Table) -> Any: ...
 def revenue_metrics(
     movements: _Table,
     *,

@@ -51,8 +51,7 @@ def _convention_text(name: str, value: Any) -> str:
     raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
 
 
-#: Column parameters renamed to the vocabulary (docs/vocabulary.md): ``start``/``end`` are the
-#: bounds of an analysed range everywhere else.
+#: Convention keywords that are column parameters elsewhere (docs/vocabulary.md).
 _RENAMED = {"start": "started", "end": "ended"}
 
 
@@ -77,16 +76,18 @@ def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, st
 def _read_options(
     customer: str, period: str | None, mrr: str | None, started: str | None, ended: str | None,
     amount: str | None, interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
+    duplicates: str,
 ) -> dict[str, Any]:
-    """How the input is read: the keywords of the core's revenue kernels (which still call the
-    subscription columns ``start`` and ``end``), plus the customer column."""
-    return dict(customer=customer, period=period, mrr=mrr, start=started, end=ended, amount=amount,
-                interval=interval, freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz)
+    """How the input is read: the keywords of the core's revenue bindings, plus the customer column."""
+    return dict(customer=customer, period=period, mrr=mrr, started=started, ended=ended, amount=amount,
+                interval=interval, freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz,
+                duplicates=duplicates)
 
 
 def _columns(o: dict[str, Any]) -> list[str | None]:
     """The columns a revenue kernel reads."""
-    return [o["customer"], o["period"], o["mrr"], o["start"], o["end"], o["amount"], o["interval"], *o.get("by", [])]
+    return [o["customer"], o["period"], o["mrr"], o["started"], o["ended"], o["amount"], o["interval"],
+            *o.get("by", [])]
 
 
 def _kernel(o: dict[str, Any]) -> dict[str, Any]:
@@ -95,11 +96,11 @@ def _kernel(o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _movement_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.movements(table, o["customer"], **_kernel(o))
+    return _kpikit.mrr_movements(table, o["customer"], **_kernel(o))
 
 
 def _cohort_state(table: Any, o: dict[str, Any]) -> Any:
-    return _kpikit.cohort_state(table, o["customer"], **_kernel(o))
+    return _kpikit.revenue_cohorts(table, o["customer"], **_kernel(o))
 
 
 def _metrics_of_state(state: Any, f: dict[str, Any]) -> Any:
@@ -107,32 +108,15 @@ def _metrics_of_state(state: Any, f: dict[str, Any]) -> Any:
     conventions it was computed with (preset and keywords were applied by the state step)."""
     import pyarrow as pa
 
-    moved = pa.table(_kpikit.finish_movements(state))
+    moved = pa.table(_kpikit.finish(state))
     raw = (moved.schema.metadata or {}).get(b"kpikit.conventions")
     return _kpikit.revenue_metrics(moved, ledger_conventions=None if raw is None else raw.decode(), **f)
 
 
-_MOVEMENTS = Analysis(
-    "mrr_movements",
-    state=_movement_state,
-    merge=_kpikit.merge_movement_states,
-    finish=lambda state, _: _kpikit.finish_movements(state),
-    shuffle="customer",
-)
-_METRICS = Analysis(
-    "revenue_metrics",
-    state=_movement_state,
-    merge=_kpikit.merge_movement_states,
-    finish=_metrics_of_state,
-    shuffle="customer",
-)
-_COHORTS = Analysis(
-    "revenue_cohorts",
-    state=_cohort_state,
-    merge=_kpikit.merge_cohort_states,
-    finish=lambda state, _: _kpikit.finish_cohorts(state),
-    shuffle="customer",
-)
+_MOVEMENTS = Analysis("mrr_movements", state=_movement_state, shuffle="customer")
+# The rates are a view on the finished movements: the same state, another finish.
+_METRICS = Analysis("revenue_metrics", state=_movement_state, finish=_metrics_of_state, shuffle="customer")
+_COHORTS = Analysis("revenue_cohorts", state=_cohort_state, shuffle="customer")
 
 
 def _run(
@@ -146,13 +130,41 @@ def _run(
         if not table:
             raise ParameterError('parameter "table": an empty list of partitions')
         columns = _columns(options)
+        options = _with_snapshot_times(table, options)
         state = analysis.merge([analysis.state(table_input(t, columns), options) for t in table])
         result = analysis.finish(state, finish or {})
         arrow = table_output(result, "arrow", source=table[0], segments=segments, analysis=analysis.name)
         return arrow, output_of(table[0], output)
+    if is_dask(table) and not partitioned:
+        options = _with_snapshot_times(table, options)
     arrow = run(analysis, table, columns=_columns(options), options=options, finish=finish, output="arrow",
                 segments=segments, partitioned=partitioned)
     return arrow, output_of(table, output)
+
+
+def _with_snapshot_times(table: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the distinct snapshot times of every partition (a list of tables or a
+    Dask DataFrame): a period's MRR is the snapshot at its latest time in the whole data, which
+    one partition alone cannot know (docs/conventions.md#revenue)."""
+    period = options.get("period")
+    if period is None:
+        return options
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if is_dask(table):
+        if period not in table.columns:
+            return options  # the core names the missing column
+        values = pa.array(table[period].dropna().unique().compute())
+    else:
+        parts = []
+        for t in table:
+            data = pa.table(table_input(t, [period]))
+            if period not in data.column_names:
+                return options
+            parts.append(pc.unique(data.column(period).combine_chunks()))
+        values = pa.chunked_array(parts) if parts else pa.array([])
+    return {**options, "times": values}
 
 
 def _delivered(arrow: Any, library: str, segments: Sequence[str] = (), order: Sequence[str] = ()) -> Any:
@@ -199,6 +211,7 @@ def mrr(
     freq: str = "month",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
     week_start: str = "monday",
     output: Output | None = None,
 ) -> Any:
@@ -206,10 +219,17 @@ def mrr(
 
     Two input shapes (docs/conventions.md#mrr):
 
-    * **snapshots** — ``period`` (a timestamp or date in the period) and ``mrr``: a customer's
-      MRR in a period is the sum of its rows in that period (one row per subscription, say); a
-      period without rows is 0. Because rows add up, snapshots must not be finer than ``freq``:
-      to read monthly snapshots by quarter, keep each quarter's last month first.
+    * **snapshots** — ``period`` (when the snapshot was taken) and ``mrr``. MRR is a balance,
+      not a flow: a period's MRR is the snapshot at the period's end, i.e. the rows of the
+      latest snapshot time that occurs in the data within the period (over all customers)::
+
+          mrr(customer, period) = mrr of its row at max{snapshot times in the period}, else 0
+
+      so monthly snapshots read with ``freq="quarter"`` give the March, June, September and
+      December values, and a customer missing from a quarter's last snapshot has no MRR at the
+      quarter's end (it churned). Snapshots at the grain of ``freq`` are read as they are. Two
+      rows of one customer at one snapshot time are an error naming them, unless
+      ``duplicates="sum"`` adds them up (one row per subscription, say).
     * **subscriptions** — ``started``, ``ended`` (null = still active), ``amount`` per billing
       ``interval``. The monthly value is
 
@@ -243,6 +263,9 @@ def mrr(
         How subscriptions are read into a period's MRR (snapshots are one value per period).
     tz : str, default "UTC"
         Time zone the periods are counted in.
+    duplicates : {"raise", "sum"}, default "raise"
+        Several snapshot rows of one customer at one snapshot time: an :class:`InputError`
+        naming the rows, or (``"sum"``) their sum.
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     output : {None, "pandas", "polars", "arrow"}, default None
@@ -282,8 +305,8 @@ def mrr(
     """
     _no_dask(table, "kpikit.mrr")
     library = output_of(table, output)
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
-    result = _kpikit.customer_mrr(table_input(table, _columns(o)), customer, **_kernel(o))
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
+    result = _kpikit.mrr(table_input(table, _columns(o)), customer, **_kernel(o))
     return table_output(result, library, analysis="mrr")
 
 
@@ -304,6 +327,7 @@ def mrr_movements(
     detail: bool = False,
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
     output: Output | None = None,
@@ -342,7 +366,7 @@ def mrr_movements(
         where it lives and merged exactly on the client. A list is read the same way, as
         partitions of one table split by customer. Both give the one-pass result (not with
         ``detail=True``).
-    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, week_start
+    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, duplicates, week_start
         As in :func:`kpikit.mrr`.
     by : str or list of str, optional
         Segment columns (plan, region…); a customer has one segment value per period (two rows
@@ -445,7 +469,7 @@ def mrr_movements(
     ...                      period="month", mrr="mrr").ending_mrr.tolist()
     [100.0, 200.0, 50.0]
     """
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
     o.update(by=check_segments(column_list(by)), preset=preset, conventions=_overrides(conventions, "mrr_movements"))
     if not detail:
         arrow, library = _run(_MOVEMENTS, table, o, output=output, partitioned=partitioned)
@@ -456,7 +480,7 @@ def mrr_movements(
             "partitions (a list of tables or a Dask DataFrame)"
         )
     library = output_of(table, output)
-    ledger = _kpikit.movements(table_input(table, _columns(o)), customer, detail=True, **_kernel(o))
+    ledger = _kpikit.mrr_movements(table_input(table, _columns(o)), customer, detail=True, **_kernel(o))
     return _delivered(_in_order(ledger, table, o["by"]), library)
 
 
@@ -516,6 +540,7 @@ def revenue_metrics(
     gross_margin: float | None = None,
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
     output: Output | None = None,
@@ -573,7 +598,7 @@ def revenue_metrics(
     customer : str, optional
         Customer id column of the subscriptions or snapshots; without it ``table`` is a
         movement table.
-    period, mrr, started, ended, amount, interval, by, snapshot, tz, week_start, partitioned
+    period, mrr, started, ended, amount, interval, by, snapshot, tz, duplicates, week_start, partitioned
         As in :func:`mrr_movements` (only with ``customer``).
     freq : {"day", "week", "month", "quarter", "year"}, default "month"
         The periods of the movements.
@@ -636,14 +661,15 @@ def revenue_metrics(
         tz=tz,
     )
     if customer is not None:
-        o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+        o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
         o.update(by=check_segments(column_list(by)), preset=preset,
                  conventions=_overrides(conventions, "revenue_metrics"))
         rates.update(preset=None, conventions=[])
         arrow, library = _run(_METRICS, table, o, finish=rates, output=output, partitioned=partitioned)
         return _delivered(arrow, library, o["by"], [*o["by"], "period"])
     given = [n for n, v in dict(period=period, mrr=mrr, started=started, ended=ended, amount=amount,
-                                interval=interval, by=by).items() if v is not None]
+                                interval=interval, by=by, duplicates=None if duplicates == "raise" else duplicates,
+                                ).items() if v is not None]
     if given:
         raise ParameterError(
             f"parameter {given[0]!r}: only with customer= (the subscription inputs); "
@@ -685,6 +711,7 @@ def revenue_cohorts(
     freq: str = "month",
     snapshot: str = "end",
     tz: str = "UTC",
+    duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
     output: Output | None = None,
@@ -713,7 +740,7 @@ def revenue_cohorts(
         As in :func:`mrr_movements`: a Dask DataFrame is shuffled on ``customer`` (unless
         ``partitioned=True``) and a list is read as partitions split by customer; each
         partition's changes are computed on its own and merged exactly.
-    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, week_start, partitioned
+    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, duplicates, week_start, partitioned
         As in :func:`mrr_movements`.
     output : {None, "pandas", "polars", "arrow"}, default None
         The result's library; ``None`` returns the input's (pandas for a Dask DataFrame).
@@ -745,6 +772,6 @@ def revenue_cohorts(
     3 2026-02-01              0            1                   1           1.000000
     4 2026-02-01              1            1                   1           1.000000
     """
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
     arrow, library = _run(_COHORTS, table, o, output=output, partitioned=partitioned)
     return _delivered(arrow, library)

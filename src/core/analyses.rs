@@ -10,6 +10,8 @@ use super::error::{KpiError, KpiResult};
 use super::funnel::events::Funnel;
 use super::funnel::stages::FunnelFromStages;
 use super::retention::analysis::Retention;
+use super::revenue::cohorts::RevenueCohorts;
+use super::revenue::movements::MrrMovements;
 use super::state::{meta, Analysis};
 use super::survey::{Csat, Nps};
 // sales
@@ -57,6 +59,9 @@ analyses!(
     // funnels
     Funnel,
     FunnelFromStages,
+    // revenue
+    MrrMovements,
+    RevenueCohorts,
 );
 
 /// The analysis that made `state`, from its metadata.

@@ -14,7 +14,6 @@ pub mod kpi;
 pub mod parallel;
 pub mod retention;
 pub mod revenue;
-pub mod revenue_metrics;
 pub mod state;
 pub mod stats;
 pub mod survey;

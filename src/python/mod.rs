@@ -38,8 +38,7 @@ pub mod _kpikit {
     use super::kpi::{catalog, kpi_evaluate, register_metric};
     #[pymodule_export]
     use super::revenue::{
-        cohort_state, customer_mrr, finish_cohorts, finish_movements, merge_cohort_states,
-        merge_movement_states, movements, revenue_conventions, revenue_metrics,
+        mrr, mrr_movements, revenue_cohorts, revenue_conventions, revenue_metrics,
     };
     #[pymodule_export]
     use super::survey::{csat, nps};

@@ -1,172 +1,195 @@
-//! Bindings of `core::revenue`: MRR per customer, and the MRR movement ledger as
-//! partial → merge → finish.
+//! Bindings of `core::revenue`: MRR per customer, the MRR movements and cohorts (partial
+//! states, merged and finished by `_kpikit.merge` / `_kpikit.finish`), and the revenue rates.
 
 use pyo3::prelude::*;
-use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
-use super::convert::{enter, merge_states, read_table, table_out, AnyInt};
-use crate::core::input::Table;
-use crate::core::revenue::{self, ColumnNames, Conventions, RevenueInput, Snapshot};
-use crate::core::revenue_metrics as rates;
-use crate::core::time::{parse_weekday, Freq, Zone};
+use super::convert::{self, enter, read_column, read_table, table_out, AnyInt};
+use crate::core::input::{Column, Table};
+use crate::core::revenue::cohorts::RevenueCohorts;
+use crate::core::revenue::conventions::Conventions;
+use crate::core::revenue::input::{ColumnNames, Duplicates, RevenueInput, Snapshot};
+use crate::core::revenue::ledger;
+use crate::core::revenue::metrics as rates;
+use crate::core::revenue::movements::{MovementsInput, MrrMovements};
+use crate::core::state::Analysis;
 use crate::core::KpiResult;
 
-/// The call's input columns, read in the core from the keywords.
+/// The call's input columns and how they are read, converted in the core. `times` are the
+/// snapshot times of the whole data when the table is one partition of it (Dask).
 struct Spec {
     names: ColumnNames,
     freq: String,
     week_start: String,
     snapshot: String,
     tz: String,
+    duplicates: String,
+    times: Option<Column>,
 }
 
 impl Spec {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        customer: String,
-        period: Option<String>,
-        mrr: Option<String>,
-        start: Option<String>,
-        end: Option<String>,
-        amount: Option<String>,
-        interval: Option<String>,
-        by: Vec<String>,
-        freq: &str,
-        week_start: &str,
-        snapshot: &str,
-        tz: &str,
-    ) -> Spec {
-        Spec {
-            names: ColumnNames {
-                customer,
-                period,
-                mrr,
-                start,
-                end,
-                amount,
-                interval,
-                by,
-            },
-            freq: freq.into(),
-            week_start: week_start.into(),
-            snapshot: snapshot.into(),
-            tz: tz.into(),
-        }
-    }
-
     fn input(&self, table: &Table) -> KpiResult<RevenueInput> {
         RevenueInput::from_table(
             table,
             &self.names,
             Snapshot::parse(&self.snapshot)?,
-            Freq::parse(&self.freq, parse_weekday(&self.week_start)?)?,
-            self.tz.parse::<Zone>()?,
+            Duplicates::parse(&self.duplicates)?,
+            self.times.clone(),
+            convert::freq(&self.freq, &self.week_start)?,
+            convert::zone(&self.tz)?,
         )
     }
 }
 
-fn conventions(preset: Option<&str>, overrides: &[(String, String)]) -> KpiResult<Conventions> {
-    let mut c = match preset {
-        Some(p) => Conventions::preset(p)?,
-        None => Conventions::default(),
-    };
-    for (k, v) in overrides {
-        c.set(k, v)?;
-    }
-    Ok(c)
-}
-
 /// MRR per customer per period (customer, period, mrr).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC"))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn customer_mrr(
+pub fn mrr(
     py: Python<'_>,
     table: AnyRecordBatch,
     customer: String,
     period: Option<String>,
     mrr: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
+    started: Option<String>,
+    ended: Option<String>,
     amount: Option<String>,
     interval: Option<String>,
     freq: &str,
     week_start: &str,
     snapshot: &str,
     tz: &str,
+    duplicates: &str,
+    times: Option<AnyArray>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let spec = Spec::new(
-        customer,
-        period,
-        mrr,
-        start,
-        end,
-        amount,
-        interval,
-        Vec::new(),
-        freq,
-        week_start,
-        snapshot,
-        tz,
-    );
-    table_out(enter(py, move || {
-        revenue::customer_mrr(&spec.input(&table)?)
-    })?)
+    let times = times.map(|t| read_column("times", t)).transpose()?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            started,
+            ended,
+            amount,
+            interval,
+            by: Vec::new(),
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+        duplicates: duplicates.into(),
+        times,
+    };
+    table_out(enter(py, move || ledger::mrr(&spec.input(&table)?))?)
 }
 
-/// The movements of one customer partition: its partial state (flows per period and segments,
-/// to merge and finish), or with `detail` the per-customer ledger (one pass, not mergeable).
+/// The MRR movements of one customer partition as a partial state (flows per period and
+/// segments), or with `detail` the per-customer ledger (one pass, not mergeable).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", by=Vec::new(), preset=None, conventions=Vec::new(), detail=false))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None, by=Vec::new(), preset=None, conventions=Vec::new(), detail=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn movements(
+pub fn mrr_movements(
     py: Python<'_>,
     table: AnyRecordBatch,
     customer: String,
     period: Option<String>,
     mrr: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
+    started: Option<String>,
+    ended: Option<String>,
     amount: Option<String>,
     interval: Option<String>,
     freq: &str,
     week_start: &str,
     snapshot: &str,
     tz: &str,
+    duplicates: &str,
+    times: Option<AnyArray>,
     by: Vec<String>,
     preset: Option<String>,
     conventions: Vec<(String, String)>,
     detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let spec = Spec::new(
-        customer, period, mrr, start, end, amount, interval, by, freq, week_start, snapshot, tz,
-    );
+    let times = times.map(|t| read_column("times", t)).transpose()?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            started,
+            ended,
+            amount,
+            interval,
+            by,
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+        duplicates: duplicates.into(),
+        times,
+    };
     table_out(enter(py, move || {
-        let conv = self::conventions(preset.as_deref(), &conventions)?;
-        let input = spec.input(&table)?;
+        let conventions = Conventions::of_call(preset.as_deref(), &conventions)?;
+        let revenue = spec.input(&table)?;
         if detail {
-            revenue::movement_ledger(&input, &conv)
+            ledger::movement_ledger(&revenue, &conventions)
         } else {
-            revenue::movement_state(&input, &conv)
+            MrrMovements::partial(&MovementsInput {
+                revenue: &revenue,
+                conventions: &conventions,
+            })
         }
     })?)
 }
 
-/// Merge the states of customer partitions (flows add up).
+/// The MRR cohorts of one customer partition as a partial state (changes per cohort and
+/// period).
 #[pyfunction]
-pub fn merge_movement_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    merge_states(py, states, revenue::merge_movement_states)
-}
-
-/// Finish a movement state into one row per period (and segment).
-#[pyfunction]
-pub fn finish_movements(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
-    let state = read_table(state)?;
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn revenue_cohorts(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    customer: String,
+    period: Option<String>,
+    mrr: Option<String>,
+    started: Option<String>,
+    ended: Option<String>,
+    amount: Option<String>,
+    interval: Option<String>,
+    freq: &str,
+    week_start: &str,
+    snapshot: &str,
+    tz: &str,
+    duplicates: &str,
+    times: Option<AnyArray>,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let times = times.map(|t| read_column("times", t)).transpose()?;
+    let spec = Spec {
+        names: ColumnNames {
+            customer,
+            period,
+            mrr,
+            started,
+            ended,
+            amount,
+            interval,
+            by: Vec::new(),
+        },
+        freq: freq.into(),
+        week_start: week_start.into(),
+        snapshot: snapshot.into(),
+        tz: tz.into(),
+        duplicates: duplicates.into(),
+        times,
+    };
     table_out(enter(py, move || {
-        revenue::finish_movements(&state.single_batch()?)
+        RevenueCohorts::partial(&spec.input(&table)?)
     })?)
 }
 
@@ -175,16 +198,7 @@ pub fn finish_movements(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTab
 /// from here so that the core stays the one place they are defined.
 #[pyfunction]
 pub fn revenue_conventions() -> PyResult<String> {
-    let mut presets = Vec::new();
-    for name in revenue::PRESETS {
-        let c = Conventions::preset(name).map_err(super::error::PyKpiError::from)?;
-        presets.push(format!("{name:?}: {}", c.to_json()));
-    }
-    Ok(format!(
-        "{{\"default\": {}, \"presets\": {{{}}}}}",
-        Conventions::default().to_json(),
-        presets.join(", ")
-    ))
+    Conventions::all_json().map_err(|e| super::error::PyKpiError::from(e).into())
 }
 
 /// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
@@ -208,9 +222,9 @@ pub fn revenue_metrics(
     tz: &str,
 ) -> PyResult<PyTable> {
     let movements = read_table(movements)?;
-    let (spend_time, spend_amount) = (spend_time.to_string(), spend_amount.to_string());
     let spend = spend.map(read_table).transpose()?;
     let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    let (spend_time, spend_amount) = (spend_time.to_string(), spend_amount.to_string());
     table_out(enter(py, move || {
         let ledger = ledger_conventions
             .as_deref()
@@ -218,72 +232,17 @@ pub fn revenue_metrics(
             .transpose()?;
         let opts = rates::MetricOptions {
             conventions: rates::rate_conventions(ledger, preset.as_deref(), &conventions)?,
-            freq: Freq::parse(&freq, parse_weekday(&week_start)?)?,
+            freq: convert::freq(&freq, &week_start)?,
             gross_margin,
             cac_lag: cac_lag.bounded("cac_lag", 0, rates::MAX_CAC_LAG.into())?,
         };
+        let zone = convert::zone(&tz)?;
         let spend = spend.as_ref().map(|t| rates::Spend {
             table: t,
             time: spend_time,
             amount: spend_amount,
-            zone: Zone::Utc,
+            zone,
         });
-        let zone = tz.parse::<Zone>()?;
-        let spend = spend.map(|s| rates::Spend { zone, ..s });
         rates::revenue_metrics(&movements, &opts, spend.as_ref())
-    })?)
-}
-
-/// The revenue cohort state of one customer partition (changes per cohort and period).
-#[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, start=None, end=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC"))]
-#[allow(clippy::too_many_arguments)]
-pub fn cohort_state(
-    py: Python<'_>,
-    table: AnyRecordBatch,
-    customer: String,
-    period: Option<String>,
-    mrr: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    amount: Option<String>,
-    interval: Option<String>,
-    freq: &str,
-    week_start: &str,
-    snapshot: &str,
-    tz: &str,
-) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let spec = Spec::new(
-        customer,
-        period,
-        mrr,
-        start,
-        end,
-        amount,
-        interval,
-        Vec::new(),
-        freq,
-        week_start,
-        snapshot,
-        tz,
-    );
-    table_out(enter(py, move || {
-        revenue::cohort_state(&spec.input(&table)?)
-    })?)
-}
-
-/// Merge the cohort states of customer partitions.
-#[pyfunction]
-pub fn merge_cohort_states(py: Python<'_>, states: Vec<AnyRecordBatch>) -> PyResult<PyTable> {
-    merge_states(py, states, revenue::merge_cohort_states)
-}
-
-/// Finish a cohort state into the long-form triangle.
-#[pyfunction]
-pub fn finish_cohorts(py: Python<'_>, state: AnyRecordBatch) -> PyResult<PyTable> {
-    let state = read_table(state)?;
-    table_out(enter(py, move || {
-        revenue::finish_cohorts(&state.single_batch()?)
     })?)
 }

@@ -38,16 +38,20 @@ def assert_reconciles(df: pd.DataFrame) -> None:
 
 
 SNAPSHOTS = {
-    # a: 100, 150, 120, –, 80 (reactivation); b joins in February at 50 (two rows that add up).
+    # Monthly snapshots taken on the 1st. a: 100, 150, 120, –, 80 (reactivation); b joins in
+    # February at 50, from two subscriptions (two rows at one snapshot time, 20 + 30; they add
+    # up with duplicates="sum", see SUMMED).
     "customer": ["a", "a", "a", "a", "b", "b", "b", "b", "b"],
-    "month": [pd.Timestamp(d) for d in ["2026-01-01", "2026-02-01", "2026-03-15", "2026-05-01", "2026-02-01", "2026-02-20", "2026-03-01", "2026-04-01", "2026-05-01"]],
+    "month": [pd.Timestamp(d) for d in ["2026-01-01", "2026-02-01", "2026-03-01", "2026-05-01", "2026-02-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]],
     "mrr": [100.0, 150.0, 120.0, 80.0, 20.0, 30.0, 50.0, 50.0, 50.0],
     "plan": ["basic", "pro", "pro", "basic", "basic", "basic", "basic", "basic", "basic"],
 }
+#: The keywords that read SNAPSHOTS (b's two February rows are two subscriptions).
+SUMMED: dict[str, Any] = dict(duplicates="sum")
 
 
 def test_hand_computed_ledger() -> None:
-    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum")
     assert out.period.dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
     assert out.starting_mrr.tolist() == [0, 100, 200, 170, 50]
     assert out.new_mrr.tolist() == [100, 50, 0, 0, 0]
@@ -69,15 +73,15 @@ def test_hand_computed_ledger() -> None:
     assert out.attrs["conventions"]["same_period_new_churn"] == "count"
 
     # Within a one-period window a is reactivated; with window 0 it is new again.
-    strict = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", reactivation_window=0)
+    strict = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", reactivation_window=0)
     assert strict.reactivation_mrr.tolist()[-1] == 0 and strict.new_mrr.tolist()[-1] == 80
     assert strict.new_customers.tolist()[-1] == 1
-    days = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", reactivation_window="30d")
+    days = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", reactivation_window="30d")
     assert days.reactivation_mrr.tolist()[-1] == 80  # April has 30 days
 
 
 def test_detail_ledger() -> None:
-    led = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", detail=True)
+    led = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", detail=True)
     assert list(led.columns) == ["customer", "period", *MONEY, "movement"]
     a = led[led.customer == "a"]
     assert a.movement.tolist() == ["new", "expansion", "contraction", "churn", "reactivation"]
@@ -86,15 +90,15 @@ def test_detail_ledger() -> None:
     assert led[led.customer == "b"].movement.tolist() == ["new", "unchanged", "unchanged", "unchanged"]
     assert_reconciles(led)
     # The ledger sums to the movements table.
-    totals = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    totals = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum")
     summed = led.groupby("period")[MONEY].sum().reset_index()
     pd.testing.assert_frame_equal(summed[MONEY], totals[MONEY], check_dtype=False)
 
 
 def test_segments_sum_to_totals_and_moves_cancel() -> None:
     df = pd.DataFrame(SNAPSHOTS)
-    by = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="plan")
-    total = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr")
+    by = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", duplicates="sum", by="plan")
+    total = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", duplicates="sum")
     assert_reconciles(by)
     assert by.plan.tolist() == ["basic"] * 5 + ["pro"] * 5
     pro = by[by.plan == "pro"]
@@ -143,10 +147,10 @@ def test_same_period_join_and_churn_under_each_preset() -> None:
 
 def test_presets_are_recorded() -> None:
     df = pd.DataFrame(SNAPSHOTS)
-    out = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", preset="stripe")
+    out = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", duplicates="sum", preset="stripe")
     assert out.attrs["conventions"]["churn_denominator"] == "start_plus_new"
     for name, values in kpikit.revenue.PRESETS.items():
-        conv = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", preset=name).attrs["conventions"]
+        conv = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", duplicates="sum", preset=name).attrs["conventions"]
         for key, value in values.items():
             assert conv[key] == value, (name, key)
 
@@ -190,7 +194,7 @@ def test_mrr_snapshots_and_period_end_rule() -> None:
     # Ends at midnight on 1 February: counted in January. Ends on 31 March: not at the end of March.
     assert m.period.dt.strftime("%Y-%m").tolist() == ["2026-01"]
     assert m.mrr.tolist() == [10.0]
-    snaps = kpikit.mrr(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr")
+    snaps = kpikit.mrr(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum")
     assert snaps[snaps.customer == "b"].mrr.tolist() == [50, 50, 50, 50]
     assert len(snaps) == 8
 
@@ -219,7 +223,7 @@ def test_every_input_library_gives_the_same_numbers(make_table: Any) -> None:
 
 @pytest.mark.parametrize("output", ["pandas", "polars", "arrow"])
 def test_output_kinds(output: str) -> None:
-    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", output=output)
+    out = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", output=output)
     kind = {"pandas": pd.DataFrame, "polars": pl.DataFrame, "arrow": pa.Table}[output]
     assert isinstance(out, kind)
     assert len(out) == 5
@@ -229,17 +233,17 @@ def test_errors_name_column_rule_and_rows() -> None:
     df = pd.DataFrame(SNAPSHOTS)
     bad = df.assign(mrr=[100.0, -5.0, np.nan, np.inf, 1.0, 1.0, 1.0, 1.0, 1.0])
     with pytest.raises(kpikit.InputError) as err:
-        kpikit.mrr_movements(bad, customer="customer", period="month", mrr="mrr")
+        kpikit.mrr_movements(bad, customer="customer", period="month", mrr="mrr", duplicates="sum")
     msg = str(err.value)
     assert '"mrr"' in msg and "finite number" in msg and "3 row(s)" in msg
     assert "row 1: -5" in msg and "row 2: missing" in msg and "row 3: inf" in msg
     with pytest.raises(kpikit.InputError, match=r'"customer": must not be missing: 1 row\(s\), e.g. row 0'):
-        kpikit.mrr(df.assign(customer=[None, *df.customer[1:]]), customer="customer", period="month", mrr="mrr")
+        kpikit.mrr(df.assign(customer=[None, *df.customer[1:]]), customer="customer", period="month", mrr="mrr", duplicates="sum")
     with pytest.raises(kpikit.InputError, match=r'"month": must not be missing.*row 4'):
-        kpikit.mrr(df.assign(month=df.month.where(df.index != 4)), customer="customer", period="month", mrr="mrr")
+        kpikit.mrr(df.assign(month=df.month.where(df.index != 4)), customer="customer", period="month", mrr="mrr", duplicates="sum")
     conflict = df.assign(plan=["basic", "pro", "pro", "basic", "basic", "pro", "basic", "basic", "basic"])
     with pytest.raises(kpikit.InputError) as err:
-        kpikit.mrr_movements(conflict, customer="customer", period="month", mrr="mrr", by="plan")
+        kpikit.mrr_movements(conflict, customer="customer", period="month", mrr="mrr", duplicates="sum", by="plan")
     assert '"plan": a customer must have one segment value per period' in str(err.value)
     assert "row 5: same customer and period (2026-02-01) as row 4" in str(err.value)
 
@@ -259,7 +263,7 @@ def test_errors_name_column_rule_and_rows() -> None:
 
 def test_parameter_errors() -> None:
     df = pd.DataFrame(SNAPSHOTS)
-    cols = dict(customer="customer", period="month", mrr="mrr")
+    cols = dict(customer="customer", period="month", mrr="mrr", duplicates="sum")
     with pytest.raises(kpikit.ParameterError, match="preset"):
         kpikit.mrr_movements(df, preset="hubspot", **cols)
     with pytest.raises(kpikit.ParameterError, match="churn_timing"):
@@ -271,7 +275,7 @@ def test_parameter_errors() -> None:
     with pytest.raises(kpikit.ParameterError, match="snapshot"):
         kpikit.mrr_movements(df, snapshot="average", **cols)
     with pytest.raises(kpikit.ParameterError, match="not both"):
-        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", started="month")
+        kpikit.mrr(df, customer="customer", period="month", mrr="mrr", duplicates="sum", started="month")
     with pytest.raises(kpikit.ParameterError, match="period= and mrr="):
         kpikit.mrr(df, customer="customer", period="month")
     with pytest.raises(kpikit.SchemaError, match='"month" must be a timestamp or date'):
@@ -287,10 +291,13 @@ def test_partitions_by_customer_merge_exactly() -> None:
         "mrr": rng.integers(0, 5, n) * 12.5,
     })
     df["plan"] = np.where(df.customer % 3 == 0, "a", "b")
-    kw: dict[str, Any] = dict(period="month", mrr="mrr", by=["plan"], preset="chartmogul")
-    whole = _kpikit.finish_movements(_kpikit.movements(df, "customer", **kw))
-    parts = [_kpikit.movements(df[df.customer % 4 == k], "customer", **kw) for k in range(4)]
-    merged = _kpikit.finish_movements(_kpikit.merge_movement_states(parts))
+    kw: dict[str, Any] = dict(period="month", mrr="mrr", by=["plan"], preset="chartmogul", duplicates="sum")
+    whole = _kpikit.finish(_kpikit.mrr_movements(df, "customer", **kw))
+    # Each partition is given the snapshot times of the whole data, as the Python layer does:
+    # a period's end is its latest snapshot time over all partitions.
+    times = pa.array(df.month)
+    parts = [_kpikit.mrr_movements(df[df.customer % 4 == k], "customer", times=times, **kw) for k in range(4)]
+    merged = _kpikit.finish(_kpikit.merge(parts))
     assert pa.table(whole).equals(pa.table(merged))
     # The same through the public function, partitions given as a list.
     public = kpikit.mrr_movements([df[df.customer % 4 == k] for k in range(4)], customer="customer", **kw)
@@ -501,7 +508,7 @@ def test_output_follows_the_input_library(function: str) -> None:
 
 def test_conventions_are_reachable_for_pandas_and_arrow_output() -> None:
     df = pd.DataFrame(SNAPSHOTS)
-    cols = dict(customer="customer", period="month", mrr="mrr", preset="chartmogul")
+    cols = dict(customer="customer", period="month", mrr="mrr", duplicates="sum", preset="chartmogul")
     pandas = kpikit.mrr_movements(df, **cols)
     arrow = kpikit.mrr_movements(df, output="arrow", **cols)
     assert pandas.attrs["conventions"] == kpikit.revenue.PRESETS["chartmogul"]
@@ -543,7 +550,7 @@ def _categorical_snapshots() -> pd.DataFrame:
 
 def test_categorical_segments_keep_their_categories_and_order() -> None:
     df = _categorical_snapshots()
-    cols = dict(customer="customer", period="month", mrr="mrr", by="plan")
+    cols = dict(customer="customer", period="month", mrr="mrr", duplicates="sum", by="plan")
     plain = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), **cols)
     out = kpikit.mrr_movements(df, **cols)
     assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.dtype.ordered
@@ -570,7 +577,7 @@ def test_categorical_segments_keep_their_categories_and_order() -> None:
 
 def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
     table = pa.Table.from_pandas(_categorical_snapshots(), preserve_index=False)
-    out = kpikit.mrr_movements(table, customer="customer", period="month", mrr="mrr", by="plan")
+    out = kpikit.mrr_movements(table, customer="customer", period="month", mrr="mrr", duplicates="sum", by="plan")
     assert pa.types.is_dictionary(out.schema.field("plan").type)
     assert out.column("plan").to_pylist() == ["pro"] * 5 + ["basic"] * 5
 
@@ -578,34 +585,113 @@ def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
 def test_a_segment_named_period_is_refused() -> None:
     df = pd.DataFrame(SNAPSHOTS).rename(columns={"plan": "period"})
     with pytest.raises(kpikit.ParameterError, match=r'"by".*period'):
-        kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", by="period")
+        kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", duplicates="sum", by="period")
 
 
 @pytest.mark.parametrize("alias, word", [("M", "month"), ("MS", "month"), ("QS", "quarter"), ("1mo", "month"), ("D", "day"), ("W-MON", "week")])
 @pytest.mark.parametrize("function", ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts"])
 def test_foreign_frequency_spellings_are_refused(function: str, alias: str, word: str) -> None:
     with pytest.raises(kpikit.ParameterError, match=f'"freq".*write {word!r}'):
-        getattr(kpikit, function)(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq=alias)
+        getattr(kpikit, function)(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", freq=alias)
 
 
 def test_unsupported_frequencies_are_refused() -> None:
     with pytest.raises(kpikit.ParameterError, match='"freq": \'hour\' is not one of'):
-        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="hour")
+        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", freq="hour")
     with pytest.raises(kpikit.ParameterError, match='"freq"'):
-        kpikit.revenue_metrics(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="hour")
+        kpikit.revenue_metrics(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", freq="hour")
 
 
 def test_quarters_are_the_word() -> None:
-    q = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", freq="quarter")
-    # Snapshots add up within a period (docs/conventions.md#mrr): Q1 a 370, b 100; Q2 a 80, b 100.
+    q = kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", freq="quarter")
+    # A quarter's MRR is its last snapshot (docs/conventions.md#mrr): Q1 ends with March's
+    # (a 120, b 50), Q2 with May's, the latest of the data (a 80, b 50).
     assert q.period.tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-04-01")]
-    assert q.ending_mrr.tolist() == [470, 180]
+    assert q.ending_mrr.tolist() == [170, 130]
+    assert q.new_mrr.tolist() == [170, 0]
+    assert q.contraction_mrr.tolist() == [0, 40]
+
+
+def _snapshots(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["customer", "month", "mrr"]).assign(month=lambda d: pd.to_datetime(d.month))
+
+
+#: Month-start snapshots of three customers over two quarters, and what a quarter reads:
+#: a 100, 100, 120 | 120, 90, 90 — b 50, 50, – | –, 60, 60 — c –, 30, 30 | 30, 30, –.
+MONTHLY = _snapshots([
+    ("a", "2026-01-01", 100.0), ("a", "2026-02-01", 100.0), ("a", "2026-03-01", 120.0),
+    ("a", "2026-04-01", 120.0), ("a", "2026-05-01", 90.0), ("a", "2026-06-01", 90.0),
+    ("b", "2026-01-01", 50.0), ("b", "2026-02-01", 50.0),
+    ("b", "2026-05-01", 60.0), ("b", "2026-06-01", 60.0),
+    ("c", "2026-02-01", 30.0), ("c", "2026-03-01", 30.0),
+    ("c", "2026-04-01", 30.0), ("c", "2026-05-01", 30.0),
+])
+
+
+def test_quarterly_mrr_is_the_snapshot_at_each_quarter_end() -> None:
+    # By hand: Q1 ends with March (a 120, c 30: b left in March), Q2 with June (a 90, b 60: c
+    # left in June). Q2 from Q1: a contracts 30, c churns 30, and b is new at 60 (its January
+    # and February never reached a quarter end).
+    cols = dict(customer="customer", period="month", mrr="mrr", freq="quarter")
+    q = kpikit.mrr_movements(MONTHLY, **cols)
+    assert q.period.dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-04"]
+    assert q.starting_mrr.tolist() == [0, 150]
+    assert q.new_mrr.tolist() == [150, 60]
+    assert q.contraction_mrr.tolist() == [0, 30]
+    assert q.churned_mrr.tolist() == [0, 30]
+    assert q.reactivation_mrr.tolist() == [0, 0]
+    assert q.ending_mrr.tolist() == [150, 150]
+    assert q.ending_customers.tolist() == [2, 2]
+    assert_reconciles(q)
+    # The quarter ends equal the monthly figures of March and June.
+    monthly = kpikit.mrr_movements(MONTHLY, customer="customer", period="month", mrr="mrr").set_index("period")
+    assert q.ending_mrr.tolist() == monthly.loc[["2026-03-01", "2026-06-01"], "ending_mrr"].tolist()
+    per_customer = kpikit.mrr(MONTHLY, customer="customer", period="month", mrr="mrr", freq="quarter")
+    assert sorted(zip(per_customer.customer, per_customer.period.dt.month, per_customer.mrr, strict=True)) == [
+        ("a", 1, 120.0), ("a", 4, 90.0), ("b", 4, 60.0), ("c", 1, 30.0),
+    ]
+    # Rates read the same quarter ends: ARR = 12 × the quarter-end MRR.
+    r = kpikit.revenue_metrics(MONTHLY, **cols)
+    assert r.arr.tolist() == [12 * 150.0, 12 * 150.0]
+    cohorts = kpikit.revenue_cohorts(MONTHLY, **cols)
+    assert cohorts.retained_mrr.tolist() == [150.0, 90.0, 60.0]
+    # Partitions (a list, a Dask DataFrame) read the same quarter ends, although partition
+    # {c} alone has no June snapshot.
+    parts = [MONTHLY[MONTHLY.customer != "c"], MONTHLY[MONTHLY.customer == "c"]]
+    split = kpikit.mrr_movements(parts, **cols)
+    assert split.ending_mrr.tolist() == [150, 150] and split.churned_mrr.tolist() == [0, 30]
+    import dask.dataframe as dd
+
+    ddf = dd.from_pandas(MONTHLY.sort_values("customer"), npartitions=3)
+    assert kpikit.mrr_movements(ddf, **cols).ending_mrr.tolist() == [150, 150]
+    assert kpikit.revenue_metrics(ddf, **cols).arr.tolist() == [1800.0, 1800.0]
+
+
+def test_the_latest_snapshot_time_of_a_period_counts_for_every_customer() -> None:
+    # A customer missing from the last snapshot of a month has no MRR at the month's end, even
+    # with an earlier row in the month.
+    df = _snapshots([("a", "2026-01-01", 100.0), ("a", "2026-01-15", 120.0), ("b", "2026-01-01", 50.0)])
+    out = kpikit.mrr(df, customer="customer", period="month", mrr="mrr")
+    assert out.customer.tolist() == ["a"] and out.mrr.tolist() == [120.0]
+
+
+def test_repeated_snapshot_rows_raise_unless_summed() -> None:
+    df = pd.DataFrame(SNAPSHOTS)
+    cols = dict(customer="customer", period="month", mrr="mrr")
+    for function in (kpikit.mrr, kpikit.mrr_movements, kpikit.revenue_metrics, kpikit.revenue_cohorts):
+        with pytest.raises(kpikit.InputError, match=r"customer, month.*one snapshot row per snapshot time.*row 5") as e:
+            function(df, **cols)
+        assert 'duplicates="sum"' in str(e.value)
+    summed = kpikit.mrr(df, duplicates="sum", **cols)
+    assert summed[summed.customer == "b"].mrr.tolist() == [50.0, 50.0, 50.0, 50.0]
+    with pytest.raises(kpikit.ParameterError, match="duplicates"):
+        kpikit.mrr(df, duplicates="first", **cols)
 
 
 def test_no_bad_row_parameter_bad_rows_raise() -> None:
     # mrr_movements has no invalid= (a keyword it does not know is refused, not ignored).
     with pytest.raises(kpikit.ParameterError, match="invalid"):
-        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", invalid="skip")
+        kpikit.mrr_movements(pd.DataFrame(SNAPSHOTS), customer="customer", period="month", mrr="mrr", duplicates="sum", invalid="skip")
 
 
 def test_every_convention_keyword_is_in_the_vocabulary() -> None:

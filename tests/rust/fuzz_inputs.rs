@@ -20,10 +20,10 @@ use kpikit::core::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
 use kpikit::core::input::{Column, Table};
 use kpikit::core::retention::analysis::{Retention, RetentionInput};
 use kpikit::core::retention::spec::{RetentionSpec, Settings};
-use kpikit::core::revenue::{
-    cohort_state, finish_cohorts, finish_movements, movement_state, Conventions, RevenueInput,
-    Snapshot, Source,
-};
+use kpikit::core::revenue::cohorts::RevenueCohorts;
+use kpikit::core::revenue::conventions::Conventions;
+use kpikit::core::revenue::input::{Duplicates, RevenueInput, Snapshot, Source};
+use kpikit::core::revenue::movements::{MovementsInput, MrrMovements};
 use kpikit::core::sales;
 use kpikit::core::state::{Analysis, Invalid};
 use kpikit::core::survey::{Nps, Periods, Scale, Scores};
@@ -257,6 +257,12 @@ pub fn revenue(data: &[u8]) {
         Source::Snapshots {
             period: times(&mut b, "month", n),
             mrr: numbers(&mut b, "mrr", n),
+            duplicates: if b.bool() {
+                Duplicates::Sum
+            } else {
+                Duplicates::Raise
+            },
+            times: None,
         }
     } else {
         Source::Subscriptions {
@@ -283,11 +289,16 @@ pub fn revenue(data: &[u8]) {
         freq: [Freq::Month, Freq::Quarter, Freq::Day][b.pick(3)],
         zone: zone(&mut b),
     };
-    if let Ok(state) = movement_state(&input, &Conventions::default()) {
-        let _ = finish_movements(&state);
+    let conventions = Conventions::default();
+    let movements = MovementsInput {
+        revenue: &input,
+        conventions: &conventions,
+    };
+    if let Ok(state) = MrrMovements::partial(&movements) {
+        let _ = MrrMovements::finish(&state);
     }
-    if let Ok(state) = cohort_state(&input) {
-        let _ = finish_cohorts(&state);
+    if let Ok(state) = RevenueCohorts::partial(&input) {
+        let _ = RevenueCohorts::finish(&state);
     }
 }
 

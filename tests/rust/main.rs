@@ -166,9 +166,10 @@ fn event_funnels_split_by_user_merge_to_one_pass() {
 #[test]
 fn stripe_glossary_mrr_is_12500_and_reconciles() {
     use arrow::array::{Date32Array, Float64Array};
-    use kpikit::core::revenue::{
-        finish_movements, movement_state, Conventions, RevenueInput, Source,
-    };
+    use kpikit::core::revenue::conventions::Conventions;
+    use kpikit::core::revenue::input::{Duplicates, RevenueInput, Source};
+    use kpikit::core::revenue::movements::{MovementsInput, MrrMovements};
+    use kpikit::core::state::Analysis;
     // 100 subscribers on $100 a month and 50 on $600 a year, one snapshot row each in March.
     let n = 150;
     let march = days_from_civil(2026, 3, 1) as i32;
@@ -183,14 +184,20 @@ fn stripe_glossary_mrr_is_12500_and_reconciles() {
                 Arc::new(Date32Array::from(vec![march; n as usize])),
             ),
             mrr: Column::from_array("mrr", Arc::new(Float64Array::from(mrr))),
+            duplicates: Duplicates::Raise,
+            times: None,
         },
         segments: vec![],
         freq: Freq::Month,
         zone: Zone::Utc,
     };
-    let out =
-        finish_movements(&movement_state(&input, &Conventions::preset("stripe").unwrap()).unwrap())
-            .unwrap();
+    let stripe = Conventions::preset("stripe").unwrap();
+    let state = MrrMovements::partial(&MovementsInput {
+        revenue: &input,
+        conventions: &stripe,
+    })
+    .unwrap();
+    let out = MrrMovements::finish(&state).unwrap();
     let f = |name: &str| {
         out.column_by_name(name)
             .unwrap()

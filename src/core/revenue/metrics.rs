@@ -14,11 +14,11 @@ use arrow::compute::{cast, concat};
 use arrow::datatypes::{DataType, Field, Schema};
 use hashbrown::HashMap;
 
-use super::error::{BadRows, KpiError, KpiResult};
-use super::groups::group_ids;
-use super::input::{f64_chunks, value_f64, Column, Table};
-use super::revenue::{Conventions, Denominator, LtvChurn, SamePeriod, CENTS, MAX_AMOUNT};
-use super::time::{period_ordinals, start_dates, Freq, Zone};
+use super::conventions::{Conventions, Denominator, LtvChurn, SamePeriod, CENTS, MAX_AMOUNT};
+use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::groups::group_ids;
+use crate::core::input::{f64_chunks, value_f64, Column, Table};
+use crate::core::time::{period_ordinals, start_dates, Freq, Zone};
 
 /// Money columns the rates read; `new_and_churned_mrr` may be absent (read as 0).
 const MONEY: [&str; 8] = [
@@ -279,7 +279,7 @@ pub fn revenue_metrics(
     let conv = &opts.conventions;
     KpiError::int_param::<u32>("cac_lag", opts.cac_lag.into(), 0, MAX_CAC_LAG.into())?;
     if let Some(k) = conv.ltv_churn_periods {
-        let max = super::revenue::MAX_LTV_CHURN_PERIODS.into();
+        let max = super::conventions::MAX_LTV_CHURN_PERIODS.into();
         KpiError::int_param::<u32>("ltv_churn_periods", k.into(), 1, max)?;
     }
     if let Some(g) = opts.gross_margin {

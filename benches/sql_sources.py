@@ -3,7 +3,7 @@ rows from a PostgreSQL server (kpikit.sql, ADBC) and from Parquet files.
 
     python benches/sql_sources.py [ROWS]      # default 10**6 rows per table
 
-Starts a throwaway PostgreSQL server (tests/python/sql/pgserver.py: Debian's server binaries,
+Starts a throwaway PostgreSQL server (tests/python/pgserver.py: Debian's server binaries,
 ``make system-packages``), loads a synthetic subscriptions table (customers × months) and a
 deals table of ROWS rows each, writes the same tables to Parquet, and times, best of three:
 reading the columns the analyses use, each analysis on the table read, and each analysis given
@@ -24,9 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python" / "sql"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
 
-import pgserver  # tests/python/sql: the throwaway server
+import pgserver  # tests/python/pgserver.py: the throwaway server
 
 import kpikit
 

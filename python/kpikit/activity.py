@@ -18,6 +18,7 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
+from ._settings import checked, moment
 from ._typing import Output, TableLike
 from .exceptions import ParameterError, SchemaError
 
@@ -92,19 +93,16 @@ def check_event_column(table: Any, event: str, used: bool) -> None:
 def day_number(value: Any, name: str, exclusive: bool = False) -> int | None:
     """A date-like value as days since 1970-01-01 (None stays None). With ``exclusive`` the
     value is an exclusive range end and the result the day of the last instant before it."""
-    if value is None:
-        return None
-    try:
-        import pandas as pd
+    import pandas as pd
 
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as e:
-        raise ParameterError(f'parameter "{name}": {value!r} is not a date') from e
+    ts = moment(name, value)
+    if ts is None:
+        return None
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     if exclusive:
         ts = ts - pd.Timedelta(1, "us")
-    return (ts.date() - _dt.date(1970, 1, 1)).days
+    return int((ts.date() - _dt.date(1970, 1, 1)).days)
 
 
 def _in_memory(table: Any, name: str) -> None:
@@ -146,6 +144,7 @@ def _active(names: list[str]) -> Any:
     return proven
 
 
+@checked
 def active_users(
     table: TableLike,
     /,
@@ -258,6 +257,7 @@ def active_users(
     )
 
 
+@checked
 def stickiness(
     table: TableLike,
     /,
@@ -370,6 +370,7 @@ def _stickiness(table: Any, o: dict[str, Any]) -> Any:
 _STICKINESS = Analysis("stickiness", state=_stickiness, finish=lambda result, _: result)
 
 
+@checked
 def lifecycle(
     table: TableLike,
     /,

@@ -22,6 +22,7 @@ import numpy as np
 from . import _kpikit
 from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import table_input, table_output, warn_skipped
+from ._settings import checked, moment
 from ._typing import Output, TableLike
 from .exceptions import KpikitError, ParameterError, SchemaError
 
@@ -49,16 +50,15 @@ _RFM_FREQS = ("minute", "hour", "day", "week", "month", "quarter", "year")
 #: docs/conventions.md#lifetime-value).
 _FACTORS = {"hour": 720.0, "day": 30.0, "week": 4.345, "month": 1.0}
 
-def _wall_micros(value: Any, tz: str) -> int | None:
-    """A time as wall-clock microseconds in ``tz`` (naive times are taken as local to it)."""
-    if value is None:
+def _wall_micros(name: str, value: Any, tz: str) -> int | None:
+    """The date or time setting ``name`` as wall-clock microseconds in ``tz`` (naive times are
+    taken as local to it); microsecond arithmetic, so dates up to 9999-12-31 work."""
+    ts = moment(name, value)
+    if ts is None:
         return None
-    import pandas as pd
-
-    ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert(tz).tz_localize(None)
-    return int((ts - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
+    return int(ts.as_unit("us").asm8.view("i8"))
 
 
 _SKIP_RULE = "missing customer or time, or amount missing, NaN or infinite"
@@ -146,6 +146,7 @@ def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
 _RFM = Analysis("rfm_summary", state=_rfm_state, shuffle="customer")
 
 
+@checked
 def rfm_summary(
     table: TableLike,
     /,
@@ -246,7 +247,7 @@ def rfm_summary(
     library = output_of(table, output)
     options: dict[str, Any] = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
                "week_start": week_start, "freq_multiplier": float(freq_multiplier),
-               "observation_end": _wall_micros(observation_end, tz), "include_first": include_first, "tz": tz,
+               "observation_end": _wall_micros("observation_end", observation_end, tz), "include_first": include_first, "tz": tz,
                "invalid": choice("invalid", invalid, ("raise", "skip"))}
     if not is_dask(table):
         rows = _rows(table, customer, time, amount, invalid, "rfm_summary")
@@ -258,6 +259,7 @@ def rfm_summary(
     return _rfm_output(result, library, "rfm_summary")
 
 
+@checked
 def rfm_split(
     table: TableLike,
     /,
@@ -323,7 +325,7 @@ def rfm_split(
         )
     library = output_of(table, output)
     period = check_freq(freq, _RFM_FREQS)
-    cal = _wall_micros(calibration_end, tz)
+    cal = _wall_micros("calibration_end", calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
     rows = _rows(table, customer, time, amount, invalid, "rfm_split")
@@ -336,7 +338,7 @@ def rfm_split(
         freq=period,
         week_start=week_start,
         freq_multiplier=float(freq_multiplier),
-        observation_end=_wall_micros(observation_end, tz),
+        observation_end=_wall_micros("observation_end", observation_end, tz),
         include_first=include_first,
         tz=tz,
     )
@@ -491,6 +493,8 @@ class _Model:
         if self.params_ is None:
             return f"{type(self).__name__}(penalizer_coef={self.penalizer_coef}) (not fitted)"
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        if self.log_likelihood_ is None:  # parameters given, not fitted
+            return f"{type(self).__name__}({ps})"
         return f"{type(self).__name__}({ps}; log-likelihood {self.log_likelihood_:.2f})"
 
     def _repr_html_(self) -> str:
@@ -770,6 +774,7 @@ class ShiftedBetaGeo(_Model):
         return _shape_like(self._predict("residual_lifetime", renewals, d, zero, zero), renewals)
 
 
+@checked
 def customer_lifetime_value(
     table: TableLike,
     /,

@@ -25,6 +25,7 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, run
 from ._convert import column_list
+from ._settings import checked
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
@@ -98,6 +99,7 @@ def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[lis
     return check_segments(column_list(by), KEYS), finish
 
 
+@checked
 def funnel_from_stages(
     table: TableLike,
     /,
@@ -280,6 +282,7 @@ def _reached(steps: list[list[str]], order: str | None) -> Any:
     return proven
 
 
+@checked
 def funnel(
     table: TableLike,
     /,

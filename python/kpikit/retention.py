@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _kpikit
 from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
+from ._settings import checked
 from ._typing import Output, TableLike
 from .activity import check_event_column, event_names, flag, whole
 from .exceptions import ParameterError
@@ -86,6 +87,7 @@ def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
     return proven
 
 
+@checked
 def retention(
     table: TableLike,
     /,

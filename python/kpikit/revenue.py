@@ -19,6 +19,7 @@ from typing import Any, cast
 from . import _kpikit
 from ._analysis import Analysis, check_segments, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
+from ._settings import checked
 from ._typing import Output, TableLike
 from .exceptions import ParameterError
 
@@ -197,6 +198,7 @@ def _no_dask(table: Any, function: str) -> None:
         )
 
 
+@checked
 def mrr(
     table: TableLike,
     /,
@@ -219,17 +221,18 @@ def mrr(
 
     Two input shapes (docs/conventions.md#mrr):
 
-    * **snapshots** — ``period`` (when the snapshot was taken) and ``mrr``. MRR is a balance,
-      not a flow: a period's MRR is the snapshot at the period's end, i.e. the rows of the
-      latest snapshot time that occurs in the data within the period (over all customers)::
+    * **snapshots** — ``period`` (when the monthly snapshot was taken, any day of the month)
+      and ``mrr``. MRR is a balance, not a flow: a period's MRR is the snapshot at the period's
+      end. A day, week or month reads its own rows; a quarter or a year reads the last month in
+      it with any snapshot (over all customers)::
 
-          mrr(customer, period) = mrr of its row at max{snapshot times in the period}, else 0
+          mrr(customer, quarter) = mrr of its row in the quarter's last month with data, else 0
 
       so monthly snapshots read with ``freq="quarter"`` give the March, June, September and
-      December values, and a customer missing from a quarter's last snapshot has no MRR at the
-      quarter's end (it churned). Snapshots at the grain of ``freq`` are read as they are. Two
-      rows of one customer at one snapshot time are an error naming them, unless
-      ``duplicates="sum"`` adds them up (one row per subscription, say).
+      December values, and a customer missing from a quarter's last snapshot month has no MRR
+      at the quarter's end (it churned). Two rows of one customer in one period (in the month
+      read) are an error naming them, unless ``duplicates="sum"`` adds them up (one row per
+      subscription, say).
     * **subscriptions** — ``started``, ``ended`` (null = still active), ``amount`` per billing
       ``interval``. The monthly value is
 
@@ -264,8 +267,8 @@ def mrr(
     tz : str, default "UTC"
         Time zone the periods are counted in.
     duplicates : {"raise", "sum"}, default "raise"
-        Several snapshot rows of one customer at one snapshot time: an :class:`InputError`
-        naming the rows, or (``"sum"``) their sum.
+        Several snapshot rows of one customer in one period (in the month read): an
+        :class:`InputError` naming the rows, or (``"sum"``) their sum.
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     output : {None, "pandas", "polars", "arrow"}, default None
@@ -310,6 +313,7 @@ def mrr(
     return table_output(result, library, analysis="mrr")
 
 
+@checked
 def mrr_movements(
     table: TableLike | Sequence[TableLike],
     /,
@@ -519,6 +523,7 @@ def _ledger_conventions(table: Any) -> str | None:
     return None
 
 
+@checked
 def revenue_metrics(
     table: TableLike,
     /,
@@ -697,6 +702,7 @@ def revenue_metrics(
 
 
 
+@checked
 def revenue_cohorts(
     table: TableLike | Sequence[TableLike],
     /,

@@ -21,6 +21,7 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
+from ._settings import checked
 from ._typing import Output, TableLike
 from .exceptions import ParameterError, SchemaError
 
@@ -126,6 +127,7 @@ def _unit(unit: str) -> str:
     return choice("unit", unit, _UNITS)
 
 
+@checked
 def deal_metrics(
     table: TableLike,
     /,
@@ -265,6 +267,7 @@ def deal_metrics(
     )
 
 
+@checked
 def quota_attainment(
     actuals: TableLike,
     quotas: TableLike,
@@ -373,6 +376,7 @@ def quota_attainment(
     return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment")
 
 
+@checked
 def lead_metrics(
     table: TableLike,
     /,
@@ -458,6 +462,7 @@ def lead_metrics(
     )
 
 
+@checked
 def support_metrics(
     table: TableLike,
     /,
@@ -543,6 +548,7 @@ def support_metrics(
     )
 
 
+@checked
 def campaign_metrics(
     table: TableLike,
     /,
@@ -651,6 +657,7 @@ def campaign_metrics(
     )
 
 
+@checked
 def onboarding_time(
     table: TableLike,
     /,

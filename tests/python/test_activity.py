@@ -115,10 +115,13 @@ def test_whole_numbers_of_any_integer_type_are_taken() -> None:
 
     df = pd.DataFrame(log([(1, 0), (2, 1), (1, 2)]))
     plain = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": 2})
-    # numpy integers and floats with no fraction are the same windows.
-    for w in (np.int32(2), np.int64(2), 2.0):
+    # numpy integers are the same windows; a float is refused, even a whole one (a window is a
+    # count of days, docs/vocabulary.md).
+    for w in (np.int32(2), np.int64(2)):
         out = kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": w})
         assert out.w.tolist() == plain.w.tolist() == [1, 2, 2]
+    with pytest.raises(kpikit.ParameterError, match='"windows": expects a mapping of a text to a whole number'):
+        kpikit.active_users(df, user="user", time="time", windows={"dau": 1, "w": 2.0})
 
 
 def test_bad_parameters() -> None:

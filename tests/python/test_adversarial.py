@@ -309,7 +309,7 @@ def test_every_public_table_function_is_covered() -> None:
         "report",
         "Report",
         "load_spec",
-        # A database source for a Sources bundle, not a table function: tested in tests/python/sql.
+        # A database source for a Sources bundle, not a table function: tested in test_sql_sources.
         "sql",
         "Spec",
         # Reads a check-in store (a directory of Parquet files): tested in test_report_checkins.

@@ -667,19 +667,27 @@ def test_quarterly_mrr_is_the_snapshot_at_each_quarter_end() -> None:
     assert kpikit.revenue_metrics(ddf, **cols).arr.tolist() == [1800.0, 1800.0]
 
 
-def test_the_latest_snapshot_time_of_a_period_counts_for_every_customer() -> None:
-    # A customer missing from the last snapshot of a month has no MRR at the month's end, even
-    # with an earlier row in the month.
-    df = _snapshots([("a", "2026-01-01", 100.0), ("a", "2026-01-15", 120.0), ("b", "2026-01-01", 50.0)])
-    out = kpikit.mrr(df, customer="customer", period="month", mrr="mrr")
-    assert out.customer.tolist() == ["a"] and out.mrr.tolist() == [120.0]
+def test_snapshots_on_any_day_of_the_month_are_that_month_and_a_quarter_reads_its_last_month() -> None:
+    # Snapshots dated on each customer's invoice day: every one is its month's MRR.
+    df = _snapshots([("a", "2026-01-03", 100.0), ("b", "2026-01-20", 50.0), ("a", "2026-02-03", 100.0),
+                     ("b", "2026-02-20", 50.0), ("a", "2026-03-03", 120.0)])
+    monthly = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr")
+    assert monthly.ending_mrr.tolist() == [150.0, 150.0, 120.0]
+    # By quarter: March (the last month with data) over every customer; b has no March row, so
+    # it churned in Q1 and never counts (joined and left inside the quarter).
+    quarterly = kpikit.mrr_movements(df, customer="customer", period="month", mrr="mrr", freq="quarter")
+    assert quarterly.ending_mrr.tolist() == [120.0] and quarterly.new_mrr.tolist() == [120.0]
+    # Two rows of one customer in one month are refused: which of them is the month's MRR?
+    twice = _snapshots([("a", "2026-01-01", 100.0), ("a", "2026-01-15", 120.0), ("b", "2026-01-01", 50.0)])
+    with pytest.raises(kpikit.InputError, match=r"row 1: same customer and period as row 0"):
+        kpikit.mrr(twice, customer="customer", period="month", mrr="mrr")
 
 
 def test_repeated_snapshot_rows_raise_unless_summed() -> None:
     df = pd.DataFrame(SNAPSHOTS)
     cols = dict(customer="customer", period="month", mrr="mrr")
     for function in (kpikit.mrr, kpikit.mrr_movements, kpikit.revenue_metrics, kpikit.revenue_cohorts):
-        with pytest.raises(kpikit.InputError, match=r"customer, month.*one snapshot row per snapshot time.*row 5") as e:
+        with pytest.raises(kpikit.InputError, match=r"customer, month.*one snapshot row per period.*row 5") as e:
             function(df, **cols)
         assert 'duplicates="sum"' in str(e.value)
     summed = kpikit.mrr(df, duplicates="sum", **cols)

@@ -11,7 +11,7 @@ use crate::core::activity::entities::{
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::events::EventLog;
 use crate::core::input::{f64_chunks, value_f64, Column};
-use crate::core::revenue::MAX_AMOUNT;
+use crate::core::revenue::conventions::MAX_AMOUNT;
 use crate::core::time::{Freq, US_PER_DAY};
 
 use super::spec::{CohortKind, Mode, RetentionSpec, Windows};

@@ -165,7 +165,7 @@ where
             let date = date_text(start_dates(input.freq, [Some(p)]).value(0) as i64);
             bad.push(b, || match clash {
                 Clash::Duplicate => {
-                    format!("same customer and snapshot time as row {a} (in the period of {date})")
+                    format!("same customer and period as row {a} (the period of {date})")
                 }
                 Clash::Segment => {
                     format!("same customer and period ({date}) as row {a} with another segment")
@@ -175,7 +175,7 @@ where
         let (column, rule) = match (clash, &input.source) {
             (Clash::Duplicate, Source::Snapshots { period, .. }) => (
                 format!("{}, {}", input.customer.name, period.name),
-                "a customer must have one snapshot row per snapshot time (duplicates=\"sum\" adds them up)",
+                "a customer must have one snapshot row per period (duplicates=\"sum\" adds them up)",
             ),
             _ => (
                 input

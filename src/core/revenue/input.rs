@@ -35,7 +35,7 @@ impl Snapshot {
     }
 }
 
-/// What to do with several snapshot rows of one customer at one snapshot time.
+/// What to do with several snapshot rows of one customer in one period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duplicates {
     /// An error naming the rows (the default): a repeated row is usually an export mistake.
@@ -60,9 +60,9 @@ impl Duplicates {
 /// The two input shapes.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// MRR snapshots: one row per customer per snapshot time (`period`) with its MRR. MRR is a
-    /// balance: a period's MRR is the snapshot at its end, the rows of the latest snapshot time
-    /// within the period (docs/conventions.md#revenue).
+    /// MRR snapshots: one row per customer per month (`period`, the snapshot's date) with its
+    /// MRR. MRR is a balance: a quarter's or a year's MRR is its last month with snapshots
+    /// (docs/conventions.md#mrr).
     Snapshots {
         period: Column,
         mrr: Column,
@@ -204,7 +204,7 @@ pub(super) enum Rows {
         /// Period ordinal per row.
         period: Vec<i64>,
         cents: Vec<i64>,
-        /// Rows of a period's latest snapshot time; None when that is every row.
+        /// Rows of a period's last snapshot month; None when that is every row.
         kept: Option<Vec<bool>>,
         sum_duplicates: bool,
     },
@@ -407,26 +407,35 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
                 }
                 Ok(())
             })?;
-            let latest = match times {
-                None => LatestTimes::of(&ords, &at),
-                Some(c) => {
-                    let mut cache = DayOrdinals::new(input.freq);
-                    let (mut o, mut t) = (Vec::new(), Vec::new());
-                    for a in local_micros(c, input.zone)? {
-                        for v in a.iter().flatten() {
-                            o.push(cache.of_micros(v));
-                            t.push(v);
+            // Snapshots are monthly balances (docs/conventions.md#mrr): a period longer than a
+            // month reads the last month in it that has any snapshot, over all customers; a
+            // month or a shorter period reads its own rows.
+            let kept = if matches!(input.freq, Freq::Quarter | Freq::Year) {
+                let mut month_of = DayOrdinals::new(Freq::Month);
+                let months: Vec<i64> = at.iter().map(|&t| month_of.of_micros(t)).collect();
+                let latest = match times {
+                    None => LatestTimes::of(&ords, &months),
+                    Some(c) => {
+                        let mut cache = DayOrdinals::new(input.freq);
+                        let (mut o, mut m) = (Vec::new(), Vec::new());
+                        for a in local_micros(c, input.zone)? {
+                            for v in a.iter().flatten() {
+                                o.push(cache.of_micros(v));
+                                m.push(month_of.of_micros(v));
+                            }
                         }
+                        LatestTimes::of(&o, &m)
                     }
-                    LatestTimes::of(&o, &t)
+                };
+                let at_end = |(&o, &m): (&i64, &i64)| latest.get(o).is_none_or(|l| l == m);
+                // Monthly snapshots of one month per period keep every row: no mask then.
+                if ords.iter().zip(&months).all(at_end) {
+                    None
+                } else {
+                    Some(ords.iter().zip(&months).map(at_end).collect())
                 }
-            };
-            let at_end = |(&o, &t): (&i64, &i64)| latest.get(o).is_none_or(|l| l == t);
-            // Snapshots at the grain of `freq` keep every row: no mask then.
-            let kept = if ords.iter().zip(&at).all(at_end) {
-                None
             } else {
-                Some(ords.iter().zip(&at).map(at_end).collect())
+                None
             };
             Rows::Snapshots {
                 period: ords,
@@ -551,7 +560,8 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
     })
 }
 
-/// The latest snapshot time of every period: a period's MRR is read there (docs/conventions.md#revenue).
+/// The last month with a snapshot in every period: a period's MRR is read there
+/// (docs/conventions.md#mrr).
 enum LatestTimes {
     /// Periods `first..first + len` (the usual few dozen months).
     Dense {
@@ -587,7 +597,7 @@ impl LatestTimes {
         }
     }
 
-    /// The latest time of period `ord`, None when no snapshot falls in it.
+    /// The latest month of period `ord`, None when no snapshot falls in it.
     #[inline]
     fn get(&self, ord: i64) -> Option<i64> {
         match self {

@@ -56,7 +56,7 @@ pub(super) type Conflict = (usize, usize, i64, Clash);
 pub(super) enum Clash {
     /// Two segment values in one period.
     Segment,
-    /// Two snapshot rows at one snapshot time (without `duplicates="sum"`).
+    /// Two snapshot rows of one customer in one period (without `duplicates="sum"`).
     Duplicate,
 }
 
@@ -104,7 +104,7 @@ pub(super) fn snapshot_series(
     out: &mut Series,
 ) -> KpiResult<Result<(), Conflict>> {
     // Only the snapshot at each period's end counts: after this, a period's rows share one
-    // snapshot time.
+    // snapshot month.
     if let Some(kept) = kept {
         rows.retain(|&r| kept[r]);
     }

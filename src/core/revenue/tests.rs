@@ -682,9 +682,9 @@ fn repeated_snapshot_rows_name_the_rows_unless_summed() {
     ];
     let err = mrr(&snapshots(&rows, false)).unwrap_err().to_string();
     assert!(err.contains("customer, month"), "{err}");
-    assert!(err.contains("one snapshot row per snapshot time"), "{err}");
+    assert!(err.contains("one snapshot row per period"), "{err}");
     assert!(
-        err.contains("row 2: same customer and snapshot time as row 1"),
+        err.contains("row 2: same customer and period as row 1"),
         "{err}"
     );
     let err = movement_state(&snapshots(&rows, false), &Conventions::default()).unwrap_err();

@@ -26,9 +26,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
 
-import pgserver  # tests/python/pgserver.py: the throwaway server
-
 import kpikit
+import pgserver  # tests/python/pgserver.py: the throwaway server
 
 SUBSCRIPTION_COLUMNS = ["customer_id", "month", "mrr"]
 DEAL_COLUMNS = ["deal_id", "created", "closed", "amount", "won"]

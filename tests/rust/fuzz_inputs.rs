@@ -444,6 +444,191 @@ pub fn deals(data: &[u8]) {
     }
 }
 
+/// An event-name column drawn from a few names (one of them never matched), in one or two chunks.
+fn event_names(b: &mut Bytes, name: &str, n: usize) -> Column {
+    const NAMES: [&str; 4] = ["a", "b", "c", "zz"];
+    let v: Vec<Option<&str>> = (0..n)
+        .map(|_| {
+            let x = b.u8();
+            (x != 255).then(|| NAMES[x as usize % NAMES.len()])
+        })
+        .collect();
+    let arr: ArrayRef = if b.bool() {
+        Arc::new(v.iter().copied().collect::<DictionaryArray<Int32Type>>())
+    } else {
+        Arc::new(StringArray::from(v))
+    };
+    chunked(b, name, arr)
+}
+
+/// An event log with names and an optional segment.
+fn event_log(b: &mut Bytes, n: usize) -> EventLog {
+    EventLog {
+        user: ids(b, "user", n),
+        time: times(b, "time", n),
+        zone: zone(b),
+        event: Some(event_names(b, "event", n)),
+        segments: if b.bool() {
+            vec![ids(b, "seg", n)]
+        } else {
+            vec![]
+        },
+        invalid: if b.bool() {
+            Invalid::Raise
+        } else {
+            Invalid::Skip
+        },
+    }
+}
+
+fn some_names(b: &mut Bytes) -> Option<Vec<String>> {
+    b.bool().then(|| {
+        ["a", "b", "c"][..1 + b.pick(3)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    })
+}
+
+/// An event funnel (`kpikit.funnel`) under every order, count and attribution.
+pub fn funnel_events(data: &[u8]) {
+    use kpikit::core::funnel::events::{Funnel, FunnelInput};
+    use kpikit::core::funnel::rules::{
+        Attribution, Bins, Count, Exclusion, FunnelRules, Order, Unit,
+    };
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let log = event_log(&mut b, n);
+    let k = 1 + b.pick(4);
+    let names = ["a", "b", "c", "zz"];
+    let steps: Vec<Vec<String>> = (0..k)
+        .map(|_| {
+            let mut step = vec![names[b.pick(4)].to_string()];
+            if b.pick(4) == 0 {
+                step.push(names[b.pick(4)].to_string());
+            }
+            step
+        })
+        .collect();
+    let exclusions: Vec<Exclusion> = if b.bool() && k > 1 {
+        let from = b.pick(k - 1);
+        vec![Exclusion {
+            event: names[b.pick(4)].to_string(),
+            from,
+            to: from + 1 + b.pick(k - from - 1),
+        }]
+    } else {
+        vec![]
+    };
+    let rules = FunnelRules {
+        window: match b.pick(3) {
+            0 => None,
+            1 => Some(1 + b.i64().rem_euclid(9_000_000_000_000_000_000)),
+            _ => Some((1 + b.u8() as i64) * US_PER_DAY),
+        },
+        order: [
+            Order::Ordered,
+            Order::Strict,
+            Order::AnyAfterFirst,
+            Order::Unordered,
+        ][b.pick(4)],
+        attribution: match b.pick(3) {
+            0 => Attribution::FirstTouch,
+            1 => Attribution::LastTouch,
+            _ => Attribution::Step(b.pick(k)),
+        },
+        count: if b.bool() {
+            Count::Uniques
+        } else {
+            Count::Totals
+        },
+    };
+    let finish = kpikit::core::funnel::rules::FinishOptions {
+        unit: [Unit::Seconds, Unit::Minutes, Unit::Hours, Unit::Days][b.pick(4)],
+        bins: match b.pick(3) {
+            0 => None,
+            1 => Some(Bins::Auto),
+            _ => Some(Bins::Count(1 + b.pick(50))),
+        },
+    };
+    let input = FunnelInput {
+        log: &log,
+        steps: &steps,
+        exclusions: &exclusions,
+        rules,
+        freq: b.bool().then(|| freq(&mut b)),
+        finish,
+    };
+    if let Ok(state) = Funnel::partial(&input) {
+        if let Ok(merged) = Funnel::merge(&[state.clone(), state]) {
+            let _ = Funnel::finish(&merged);
+        }
+    }
+}
+
+/// Active users over trailing windows (`kpikit.active_users`).
+pub fn active_users(data: &[u8]) {
+    use kpikit::core::activity::active_users::{ActiveUsers, ActiveUsersInput};
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let log = event_log(&mut b, n);
+    let windows: Vec<(String, u32)> = (0..1 + b.pick(3))
+        .map(|i| (format!("w{i}"), 1 + b.u8() as u32 * b.pick(15) as u32))
+        .collect();
+    let events = some_names(&mut b);
+    let input = ActiveUsersInput {
+        log: &log,
+        freq: freq(&mut b),
+        windows: &windows,
+        events: events.as_deref(),
+    };
+    if let Ok(state) = ActiveUsers::partial(&input) {
+        if let Ok(merged) = ActiveUsers::merge(&[state.clone(), state]) {
+            let _ = ActiveUsers::finish(&merged);
+        }
+    }
+}
+
+/// Stickiness (`kpikit.stickiness`) with ranges, criteria and event filters.
+pub fn stickiness(data: &[u8]) {
+    use kpikit::core::activity::stickiness::{stickiness, StickinessInput};
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let log = event_log(&mut b, n);
+    let day = |b: &mut Bytes| BASE_US / US_PER_DAY + b.i64().rem_euclid(4000) - 2000;
+    let start_day = b.bool().then(|| day(&mut b));
+    let end_day = b.bool().then(|| day(&mut b));
+    let min_events = b.pick(4) as u32;
+    let max_events = b.bool().then(|| b.pick(6) as u32);
+    let events = some_names(&mut b);
+    let _ = stickiness(&StickinessInput {
+        log: &log,
+        freq: freq(&mut b),
+        start_day,
+        end_day,
+        cumulative: b.bool(),
+        min_events,
+        max_events,
+        events: events.as_deref(),
+    });
+}
+
+/// Lifecycle (`kpikit.lifecycle`) under both definitions of "new", with or without a creation
+/// time column.
+pub fn lifecycle(data: &[u8]) {
+    use kpikit::core::activity::lifecycle::{lifecycle, NewUser};
+    let mut b = Bytes::new(data);
+    let n = rows(&mut b);
+    let log = event_log(&mut b, n);
+    let created = b.bool().then(|| times(&mut b, "created", n));
+    let new_user = if b.bool() {
+        NewUser::CreatedPeriod
+    } else {
+        NewUser::FirstActive
+    };
+    let _ = lifecycle(&log, freq(&mut b), created.as_ref(), new_user);
+}
+
 /// One kernel driver.
 pub type Target = fn(&[u8]);
 
@@ -452,6 +637,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("survey", survey),
     ("revenue", revenue),
     ("funnel_stages", funnel_stages),
+    ("funnel_events", funnel_events),
     ("retention", retention),
+    ("active_users", active_users),
+    ("stickiness", stickiness),
+    ("lifecycle", lifecycle),
     ("deals", deals),
 ];

@@ -1,8 +1,24 @@
-"""Types of the inputs kpikit accepts (the Arrow PyCapsule protocols)."""
+"""Types of the inputs kpikit accepts (the Arrow PyCapsule protocols) and of the tables it returns.
+
+A table function's result is in the caller's library (docs/vocabulary.md#return-types): the
+library of ``output=`` when it is given, else the input's own. :func:`table_function` states
+that rule once for type checkers, so ``reveal_type(kpikit.nps(frame, score="score"))`` is a
+pandas DataFrame for a pandas ``frame``, while each function keeps its own signature (its
+settings, their types and defaults) for both the checker and ``inspect.signature``.
+
+pandas, polars and pyarrow are imported for the type checker only: importing kpikit does not
+import polars.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, overload
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
 
 class ArrowArrayExportable(Protocol):
@@ -22,3 +38,79 @@ TableLike = ArrowStreamExportable | ArrowArrayExportable | Any
 
 #: Where results go: a pandas DataFrame (default), a polars DataFrame or a pyarrow Table.
 Output = Literal["pandas", "polars", "arrow"]
+
+
+class DaskFrame(Protocol):
+    """A Dask DataFrame, known by its partitions (so that Dask need not be installed)."""
+
+    @property
+    def npartitions(self) -> int: ...
+
+
+#: Inputs whose results come back as a pandas DataFrame when ``output`` is not given: pandas
+#: DataFrames and Series, Dask DataFrames (computed to pandas) and dicts of columns.
+PandasInput: TypeAlias = "pd.DataFrame | pd.Series[Any] | DaskFrame | dict[str, Any] | Sequence[pd.DataFrame]"
+#: Inputs whose results come back as a polars DataFrame when ``output`` is not given.
+PolarsInput: TypeAlias = "pl.DataFrame | pl.LazyFrame | pl.Series | Sequence[pl.DataFrame]"
+
+#: Any input of a table function: a table, or a list of partitions of one.
+TableInput: TypeAlias = "TableLike | Sequence[TableLike]"
+
+P = ParamSpec("P")
+
+
+class TableFunction(Protocol[P]):
+    """A function of one table (positional) and settings (``P``, by keyword) returning a table
+    in the caller's library. ``output`` is matched first, then the input's type; any other
+    input (a pyarrow Table, an Arrow stream, a database source) gives a pyarrow Table.
+
+    ``output`` stands before ``*args`` because a type checker allows no keyword-only parameter
+    beside a ParamSpec; a caller passes it by keyword, as the function itself requires.
+    The overlap ignores: mypy sees that ``*args`` could take ``output``'s place positionally,
+    which the functions' keyword-only settings rule out.
+    """
+
+    # fmt: off
+    @overload
+    def __call__(self, table: TableInput, /, output: Literal["pandas"], *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, /, output: Literal["polars"], *args: P.args, **kwargs: P.kwargs) -> pl.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, /, output: Literal["arrow"], *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: PandasInput, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: PolarsInput, /, *args: P.args, **kwargs: P.kwargs) -> pl.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, /, *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...
+    # fmt: on
+
+
+class TwoTableFunction(Protocol[P]):
+    """As :class:`TableFunction` for a function of two tables; the result follows the first."""
+
+    # fmt: off
+    @overload
+    def __call__(self, table: TableInput, other: TableLike, /, output: Literal["pandas"], *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, other: TableLike, /, output: Literal["polars"], *args: P.args, **kwargs: P.kwargs) -> pl.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, other: TableLike, /, output: Literal["arrow"], *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: PandasInput, other: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: PolarsInput, other: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pl.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableInput, other: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...
+    # fmt: on
+
+
+def table_function(f: Callable[Concatenate[Any, P], Any]) -> TableFunction[P]:
+    """``f`` itself (nothing changes at run time), typed as returning a table in the caller's
+    library (:class:`TableFunction`)."""
+    return f  # type: ignore[return-value]  # the Protocol states what f does with `output`
+
+
+def two_table_function(f: Callable[Concatenate[Any, Any, P], Any]) -> TwoTableFunction[P]:
+    """``f`` itself, typed as :class:`TwoTableFunction` (the result follows the first table)."""
+    return f  # type: ignore[return-value]  # as in table_function

@@ -19,7 +19,7 @@ from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._settings import checked, moment
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError, SchemaError
 
 __all__ = ["active_users", "lifecycle", "stickiness"]
@@ -144,6 +144,7 @@ def _active(names: list[str]) -> Any:
     return proven
 
 
+@table_function
 @checked
 def active_users(
     table: TableLike,
@@ -257,6 +258,7 @@ def active_users(
     )
 
 
+@table_function
 @checked
 def stickiness(
     table: TableLike,
@@ -370,6 +372,7 @@ def _stickiness(table: Any, o: dict[str, Any]) -> Any:
 _STICKINESS = Analysis("stickiness", state=_stickiness, finish=lambda result, _: result)
 
 
+@table_function
 @checked
 def lifecycle(
     table: TableLike,

@@ -19,10 +19,13 @@ import difflib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _kpikit
 from .exceptions import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Metric", "Counts", "Recipe", "ExtraSource", "JourneyPlace", "catalog", "definitions", "metric", "recipe",
            "register_metric"]
@@ -215,7 +218,7 @@ def catalog(
     industry: str | None = None,
     unit: str | None = None,
     direction: str | None = None,
-) -> Any:
+) -> pd.DataFrame:
     """Every metric definition as a pandas DataFrame (one row per metric), optionally filtered.
 
     Filters keep rows whose field equals the value (``industry`` keeps metrics serving it).

@@ -23,7 +23,7 @@ from . import _kpikit
 from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import table_input, table_output, warn_skipped
 from ._settings import checked, moment
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 from .exceptions import KpikitError, ParameterError, SchemaError
 
 __all__ = [
@@ -146,6 +146,7 @@ def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
 _RFM = Analysis("rfm_summary", state=_rfm_state, shuffle="customer")
 
 
+@table_function
 @checked
 def rfm_summary(
     table: TableLike,
@@ -259,6 +260,7 @@ def rfm_summary(
     return _rfm_output(result, library, "rfm_summary")
 
 
+@table_function
 @checked
 def rfm_split(
     table: TableLike,

@@ -26,7 +26,7 @@ from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, run
 from ._convert import column_list
 from ._settings import checked
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError
 
 __all__ = ["funnel", "funnel_from_stages"]
@@ -99,6 +99,7 @@ def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[lis
     return check_segments(column_list(by), KEYS), finish
 
 
+@table_function
 @checked
 def funnel_from_stages(
     table: TableLike,
@@ -282,6 +283,7 @@ def _reached(steps: list[list[str]], order: str | None) -> Any:
     return proven
 
 
+@table_function
 @checked
 def funnel(
     table: TableLike,

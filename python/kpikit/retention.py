@@ -14,7 +14,7 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
 from ._settings import checked
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 from .activity import check_event_column, event_names, flag, whole
 from .exceptions import ParameterError
 
@@ -87,6 +87,7 @@ def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
     return proven
 
 
+@table_function
 @checked
 def retention(
     table: TableLike,

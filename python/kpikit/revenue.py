@@ -20,7 +20,7 @@ from . import _kpikit
 from ._analysis import Analysis, check_segments, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._settings import checked
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError
 
 __all__ = ["mrr", "mrr_movements", "revenue_metrics", "revenue_cohorts", "CONVENTIONS", "PRESETS"]
@@ -198,6 +198,7 @@ def _no_dask(table: Any, function: str) -> None:
         )
 
 
+@table_function
 @checked
 def mrr(
     table: TableLike,
@@ -313,6 +314,7 @@ def mrr(
     return table_output(result, library, analysis="mrr")
 
 
+@table_function
 @checked
 def mrr_movements(
     table: TableLike | Sequence[TableLike],
@@ -523,6 +525,7 @@ def _ledger_conventions(table: Any) -> str | None:
     return None
 
 
+@table_function
 @checked
 def revenue_metrics(
     table: TableLike,
@@ -702,6 +705,7 @@ def revenue_metrics(
 
 
 
+@table_function
 @checked
 def revenue_cohorts(
     table: TableLike | Sequence[TableLike],

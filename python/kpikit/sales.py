@@ -22,7 +22,7 @@ from . import _kpikit
 from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output
 from ._settings import checked
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function, two_table_function
 from .exceptions import ParameterError, SchemaError
 
 __all__ = [
@@ -127,6 +127,7 @@ def _unit(unit: str) -> str:
     return choice("unit", unit, _UNITS)
 
 
+@table_function
 @checked
 def deal_metrics(
     table: TableLike,
@@ -267,6 +268,7 @@ def deal_metrics(
     )
 
 
+@two_table_function
 @checked
 def quota_attainment(
     actuals: TableLike,
@@ -376,6 +378,7 @@ def quota_attainment(
     return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment")
 
 
+@table_function
 @checked
 def lead_metrics(
     table: TableLike,
@@ -462,6 +465,7 @@ def lead_metrics(
     )
 
 
+@table_function
 @checked
 def support_metrics(
     table: TableLike,
@@ -548,6 +552,7 @@ def support_metrics(
     )
 
 
+@table_function
 @checked
 def campaign_metrics(
     table: TableLike,
@@ -657,6 +662,7 @@ def campaign_metrics(
     )
 
 
+@table_function
 @checked
 def onboarding_time(
     table: TableLike,

@@ -15,7 +15,7 @@ from . import _kpikit
 from ._analysis import Analysis, check_segments, choice, freq as check_freq, run
 from ._convert import column_list
 from ._settings import checked
-from ._typing import Output, TableLike
+from ._typing import Output, TableLike, table_function
 
 __all__ = ["nps", "csat"]
 
@@ -62,6 +62,7 @@ def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str, w
                 by=check_segments(column_list(by)), scale=scale, invalid=choice("invalid", invalid, ("raise", "skip")))
 
 
+@table_function
 @checked
 def nps(
     table: TableLike,
@@ -137,6 +138,7 @@ def nps(
     return run(_NPS, table, columns=[score, time, *options["by"]], options=options, output=output, segments=options["by"])
 
 
+@table_function
 @checked
 def csat(
     table: TableLike,

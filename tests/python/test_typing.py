@@ -104,9 +104,24 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[int
     (tmp / "calls.py").write_text(script)
     env = {**os.environ, "MYPYPATH": str(tmp / "stubs"), "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), *sys.path])}
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--show-error-codes", "--cache-dir", str(tmp / "cache"),
-         "--python-version", "3.11", "calls.py"],
-        cwd=tmp, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--show-error-codes",
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--python-version",
+            "3.11",
+            "calls.py",
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert "calls.py" in run.stdout, run.stdout + run.stderr
     numbers = {i + 1: line.strip() for i, line in enumerate(script.splitlines())}
@@ -119,7 +134,9 @@ def _lines_about(report: str, numbers: dict[int, str], call: str) -> list[str]:
 
 
 @pytest.mark.parametrize("call, expected", CASES, ids=[c for c, _ in CASES])
-def test_the_result_is_typed_in_the_library_it_comes_back_in(mypy_report: tuple[str, dict[int, str]], call: str, expected: str) -> None:
+def test_the_result_is_typed_in_the_library_it_comes_back_in(
+    mypy_report: tuple[str, dict[int, str]], call: str, expected: str
+) -> None:
     report, numbers = mypy_report
     found = _lines_about(report, numbers, f"reveal_type({call})")
     assert found == [f'note: Revealed type is "{expected}"'], "\n".join(found) or report
@@ -136,6 +153,8 @@ def test_only_the_script_is_reported(mypy_report: tuple[str, dict[int, str]]) ->
     # Nothing but the expected notes and errors: no error inside kpikit, no unexpected Any.
     report, numbers = mypy_report
     expected_lines = {n for n, text in numbers.items() if any(call in text for call, _ in CASES + REFUSED)}
-    stray = [line for line in report.splitlines() if line.startswith("calls.py:") and int(line.split(":")[1]) not in expected_lines]
+    stray = [
+        line for line in report.splitlines() if line.startswith("calls.py:") and int(line.split(":")[1]) not in expected_lines
+    ]
     assert stray == []
     assert not [line for line in report.splitlines() if line and not line.startswith("calls.py:")]

@@ -13,9 +13,11 @@ import polars.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, cast, overload
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
     import polars as pl
     import pyarrow as pa
@@ -114,12 +116,35 @@ class TwoTableFunction(Protocol[P]):
     # fmt: on
 
 
+class ColumnFunction(Protocol[P]):
+    """A function of one table (positional) and settings returning one value per row, in the
+    table's library: a pandas Series, a polars Series, a numpy array (or a float) for a dict
+    of arrays, a pyarrow Array for Arrow input."""
+
+    # fmt: off
+    @overload
+    def __call__(self, table: pd.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pd.Series[float]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: dict[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64] | float: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.Array: ...  # type: ignore[type-arg, unused-ignore]
+    # fmt: on
+
+
 def table_function(f: Callable[Concatenate[Any, P], Any]) -> TableFunction[P]:
     """``f`` itself (nothing changes at run time), typed as returning a table in the caller's
     library (:class:`TableFunction`)."""
-    return f  # type: ignore[return-value]  # the Protocol states what f does with `output`
+    # The Protocol states what f does with `output` and its table, which f's own annotations cannot.
+    return cast("TableFunction[P]", f)
 
 
 def two_table_function(f: Callable[Concatenate[Any, Any, P], Any]) -> TwoTableFunction[P]:
     """``f`` itself, typed as :class:`TwoTableFunction` (the result follows the first table)."""
-    return f  # type: ignore[return-value]  # as in table_function
+    return cast("TwoTableFunction[P]", f)
+
+
+def column_function(f: Callable[Concatenate[Any, P], Any]) -> ColumnFunction[P]:
+    """``f`` itself, typed as :class:`ColumnFunction` (one value per row of the table)."""
+    return cast("ColumnFunction[P]", f)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -23,8 +23,11 @@ from . import _kpikit
 from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import table_input, table_output, warn_skipped
 from ._settings import checked, moment
-from ._typing import Output, TableLike, table_function
+from ._typing import Output, TableLike, column_function, table_function
 from .exceptions import KpikitError, ParameterError, SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "rfm_summary",
@@ -479,7 +482,7 @@ class _Model:
         return [self.params_[n] for n in self._param_names]
 
     @property
-    def summary(self) -> Any:
+    def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and 95 % Wald intervals, as a DataFrame."""
         import pandas as pd
 
@@ -521,7 +524,7 @@ class _Model:
 class _PurchaseModel(_Model):
     """Shared fit and predictions of the (frequency, recency, T) models."""
 
-    def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> Any:
+    def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> Self:
         """Fit by maximum likelihood to customers' (frequency, recency, T).
 
         ``table`` holds one row per customer with columns ``frequency``, ``recency`` and ``T``
@@ -776,6 +779,7 @@ class ShiftedBetaGeo(_Model):
         return _shape_like(self._predict("residual_lifetime", renewals, d, zero, zero), renewals)
 
 
+@column_function
 @checked
 def customer_lifetime_value(
     table: TableLike,

@@ -47,6 +47,15 @@ CASES = [
     ('kpikit.dask.revenue_metrics(dd_df, customer="c", period="p", mrr="m")', PANDAS),
     ('kpikit.nps(columns, score="score")', PANDAS),
     ("kpikit.catalog()", PANDAS),
+    # One value per customer, in the table's library; a fitted model is its own class.
+    (
+        "kpikit.clv.customer_lifetime_value(pd_df, transaction_model=bg, spend_model=gg)",
+        "pandas.core.series.Series[float]",
+    ),
+    ("kpikit.clv.customer_lifetime_value(pl_df, transaction_model=bg, spend_model=gg)", "polars.series.series.Series"),
+    ("kpikit.clv.customer_lifetime_value(pa_t, transaction_model=bg, spend_model=gg)", "pyarrow.lib.Array"),
+    ("kpikit.clv.BetaGeo().fit(pd_df)", "kpikit.clv.BetaGeo"),
+    ("bg.summary", PANDAS),
     # A library chosen at run time: any of the three.
     ('kpikit.nps(pd_df, score="score", output=where)', f"{PANDAS} | {POLARS} | {ARROW}"),
 ]
@@ -62,12 +71,13 @@ REFUSED = [
 PYARROW_STAND_IN = {
     "pyarrow/__init__.pyi": """
         from typing import Any
-        from pyarrow.lib import RecordBatch as RecordBatch, Table as Table
+        from pyarrow.lib import Array as Array, RecordBatch as RecordBatch, Table as Table
         def __getattr__(name: str) -> Any: ...
     """,
     "pyarrow/lib.pyi": """
         from typing import Any
         class Table: ...
+        class Array: ...
         class RecordBatch: ...
         def __getattr__(name: str) -> Any: ...
     """,
@@ -86,7 +96,8 @@ def _script() -> str:
         "from kpikit._typing import Output",
         "",
         "def calls(pd_df: pd.DataFrame, pd_series: pd.Series[float], pl_df: pl.DataFrame, pl_lazy: pl.LazyFrame,",
-        "          pa_t: pa.Table, dd_df: dd.DataFrame, columns: dict[str, list[int]], where: Output) -> None:",
+        "          pa_t: pa.Table, dd_df: dd.DataFrame, columns: dict[str, list[int]], where: Output,",
+        "          bg: kpikit.clv.BetaGeo, gg: kpikit.clv.GammaGamma) -> None:",
     ]
     lines += [f"    reveal_type({call})" for call, _ in CASES]
     lines += [f"    {call}" for call, _ in REFUSED]

@@ -58,7 +58,7 @@ PolarsInput: TypeAlias = "pl.DataFrame | pl.LazyFrame | pl.Series | Sequence[pl.
 #: Any input of a table function: a table, or a list of partitions of one.
 TableInput: TypeAlias = "TableLike | Sequence[TableLike]"
 
-#: A result whose library is chosen at run time (``output=`` a variable).
+#: A result whose library is chosen at run time (``output=`` a variable, or None passed on).
 AnyTable: TypeAlias = "pd.DataFrame | pl.DataFrame | pa.Table"
 
 P = ParamSpec("P")
@@ -66,10 +66,9 @@ P = ParamSpec("P")
 
 class TableFunction(Protocol[P]):
     """A function of one table (positional) and settings (``P``, by keyword) returning a table
-    in the caller's library. ``output`` is matched first (a variable of type :data:`Output`
-    gives any of the three), then the input's type; any other input (a pyarrow Table, an Arrow
-    stream, a database source) gives a pyarrow Table. A variable that may be None is typed by
-    the input alone.
+    in the caller's library. ``output`` is matched first when it is passed (a variable, or
+    None written out, gives any of the three), then the input's type; any other input (a
+    pyarrow Table, an Arrow stream, a database source) gives a pyarrow Table.
 
     ``output`` stands before ``*args`` because a type checker allows no keyword-only parameter
     beside a ParamSpec; a caller passes it by keyword, as the function itself requires.
@@ -85,7 +84,7 @@ class TableFunction(Protocol[P]):
     @overload
     def __call__(self, table: TableInput, /, output: Literal["arrow"], *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
-    def __call__(self, table: TableInput, /, output: Output, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
+    def __call__(self, table: TableInput, /, output: Output | None, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: PandasInput, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
@@ -106,7 +105,7 @@ class TwoTableFunction(Protocol[P]):
     @overload
     def __call__(self, table: TableInput, other: TableLike, /, output: Literal["arrow"], *args: P.args, **kwargs: P.kwargs) -> pa.Table: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
-    def __call__(self, table: TableInput, other: TableLike, /, output: Output, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
+    def __call__(self, table: TableInput, other: TableLike, /, output: Output | None, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: PandasInput, other: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload

@@ -58,6 +58,7 @@ CASES = [
     ("bg.summary", PANDAS),
     # A library chosen at run time: any of the three.
     ('kpikit.nps(pd_df, score="score", output=where)', f"{PANDAS} | {POLARS} | {ARROW}"),
+    ('kpikit.quota_attainment(pd_df, pl_df, rep="r", time="t", output=passed_on)', f"{PANDAS} | {POLARS} | {ARROW}"),
 ]
 
 # Calls a type checker must refuse: the settings keep their names and types.
@@ -96,7 +97,7 @@ def _script() -> str:
         "from kpikit._typing import Output",
         "",
         "def calls(pd_df: pd.DataFrame, pd_series: pd.Series[float], pl_df: pl.DataFrame, pl_lazy: pl.LazyFrame,",
-        "          pa_t: pa.Table, dd_df: dd.DataFrame, columns: dict[str, list[int]], where: Output,",
+        "          pa_t: pa.Table, dd_df: dd.DataFrame, columns: dict[str, list[int]], where: Output, passed_on: Output | None,",
         "          bg: kpikit.clv.BetaGeo, gg: kpikit.clv.GammaGamma) -> None:",
     ]
     lines += [f"    reveal_type({call})" for call, _ in CASES]

@@ -71,7 +71,9 @@ class TableFunction(Protocol[P]):
     pyarrow Table, an Arrow stream, a database source) gives a pyarrow Table.
 
     ``output`` stands before ``*args`` because a type checker allows no keyword-only parameter
-    beside a ParamSpec; a caller passes it by keyword, as the function itself requires.
+    beside a ParamSpec; a caller passes it by keyword, as the function itself requires (a
+    checker would also let it through as the second positional argument, which the function
+    refuses with a TypeError when called).
     The overlap ignores: mypy sees that ``*args`` could take ``output``'s place positionally,
     which the functions' keyword-only settings rule out.
     """

@@ -54,7 +54,7 @@ _NPS = Analysis("nps", state=_nps_state, finish=lambda state, _: _one_skip_count
 _CSAT = Analysis("csat", state=_csat_state, finish=lambda state, _: _one_skip_count(_kpikit.finish(state)))
 
 
-def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str, week_start: str,
+def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str | None, week_start: str,
              scale: tuple[int, int], invalid: str) -> dict[str, Any]:
     if freq is not None:
         check_freq(freq, ("day", "week", "month", "quarter", "year"))
@@ -71,7 +71,7 @@ def nps(
     time: str | None = None,
     freq: str | None = None,
     by: str | Sequence[str] | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -105,8 +105,10 @@ def nps(
         Period length when ``time`` is given (default ``"month"``).
     by : str or list of str, optional
         Segment columns (plan, region…); missing segment values form their own group.
-    tz : str, default "UTC"
+    tz : str, optional
         Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     invalid : {"raise", "skip"}, default "raise"
@@ -148,7 +150,7 @@ def csat(
     by: str | Sequence[str] | None = None,
     score_range: tuple[int, int] = (1, 5),
     threshold: int | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,

@@ -309,8 +309,9 @@ def _column_zones(table: Any, names: list[str]) -> dict[str, str | None]:
     if schema is None:
         return out
     for name in names:
-        if name in schema.names:
-            kind = schema.field(name).type
+        index = schema.get_field_index(name)  # -1 also for a repeated name, refused later
+        if index >= 0:
+            kind = schema.field(index).type
             if pa.types.is_timestamp(kind) and kind.tz is not None:
                 out[name] = kind.tz
     return out

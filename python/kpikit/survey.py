@@ -134,6 +134,15 @@ def nps(
     >>> kpikit.nps(answers, score="score")[["responses", "promoters", "detractors", "nps"]]
        responses  promoters  detractors   nps
     0        100         30          20  10.0
+
+    Answers timed in Berlin are counted in Berlin's months (00:30 on 1 February is still
+    31 January in UTC), and the result says so:
+
+    >>> berlin = pd.DataFrame({"score": [9, 10], "at": pd.to_datetime(
+    ...     ["2026-01-15 12:00", "2026-02-01 00:30"]).tz_localize("Europe/Berlin")})
+    >>> monthly = kpikit.nps(berlin, score="score", time="at", freq="month")
+    >>> monthly.period.dt.strftime("%Y-%m").tolist(), monthly.attrs["tz"]
+    (['2026-01', '2026-02'], 'Europe/Berlin')
     """
     options = _options(score, time, freq, by, tz, week_start, (0, 10), invalid)
     return run(_NPS, table, columns=[score, time, *options["by"]], options=options, output=output, segments=options["by"])

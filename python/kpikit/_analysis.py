@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _kpikit
-from ._convert import OUTPUTS, check_output, table_input, table_output
+from ._convert import OUTPUTS, check_output, table_input, table_output, time_zone
 from ._sql import SqlSource
 from .exceptions import InputError, KpikitError, ParameterError
 
@@ -101,8 +101,14 @@ def run(
     ``columns`` are the columns the analysis reads (``None`` entries are ignored), ``options``
     go to the state step and ``finish`` to the finish step; ``segments`` are the ``by`` columns,
     whose categories the result keeps; ``events`` the event names to check (:class:`EventNames`).
+    An option ``tz`` of None becomes the zone of the time columns (:func:`time_zone`, the same
+    for every partition of a Dask DataFrame); the result says which zone was used.
     """
     library = output_of(table, output)
+    zone = None
+    if "tz" in options:
+        zone = time_zone(table, columns, options["tz"])
+        options = {**options, "tz": zone}
     wanted = [] if events is None else events.wanted()
     if isinstance(table, SqlSource) and events is not None:
         # The event names are looked up in the data after the run: read it once, its columns only.
@@ -124,7 +130,7 @@ def run(
         result = analysis.finish(state, finish or {})
         if events is not None and wanted:
             _check_in_memory(events, data, result)
-    return table_output(result, library, source=table, segments=segments, analysis=analysis.name)
+    return table_output(result, library, source=table, segments=segments, analysis=analysis.name, tz=zone)
 
 
 def _stream_state(analysis: Analysis, source: Any, columns: list[str], options: dict[str, Any], partitioned: bool) -> Any:

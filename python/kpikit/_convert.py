@@ -240,6 +240,83 @@ def _buffers_aligned(array: Any) -> bool:
     return dictionary is None or _buffers_aligned(dictionary)
 
 
+def time_zone(
+    table: Any, columns: Iterable[str | None], tz: str | None, *, more: Sequence[tuple[Any, Iterable[str | None]]] = ()
+) -> str:
+    """The zone a call counts calendar periods in (docs/conventions.md, "Calendar periods").
+
+    An explicit ``tz`` wins. With ``tz=None`` it is the zone of the zone-aware time columns among
+    ``columns`` (pandas ``datetime64[ns, zone]``, polars ``Datetime(time_zone=...)``, Arrow
+    ``timestamp(unit, tz)``), and UTC when none is zone-aware (naive times, dates). Columns in
+    different zones are a ParameterError: the calendar would be ambiguous. ``more`` holds
+    further (table, columns) pairs of a call that reads several tables.
+    """
+    if tz is not None:
+        return tz
+    zones: dict[str, str] = {}
+    for source, names in [(table, columns), *more]:
+        wanted = [c for c in dict.fromkeys(names) if c is not None]
+        zones.update({name: zone for name, zone in _column_zones(source, wanted).items() if zone})
+    distinct = sorted(set(zones.values()))
+    if len(distinct) > 1:
+        listed = ", ".join(f'"{name}" in {zone}' for name, zone in zones.items())
+        raise ParameterError(
+            f'parameter "tz": the time columns are in different zones ({listed}); pass tz= to say which '
+            "zone the calendar periods are counted in"
+        )
+    return distinct[0] if distinct else "UTC"
+
+
+def _column_zones(table: Any, names: list[str]) -> dict[str, str | None]:
+    """The time zone of each of ``names`` in ``table`` that is a zone-aware time column (as
+    Arrow names it), None for the other columns; columns not found and tables whose schema
+    cannot be read without consuming them are left out (their times count as naive)."""
+    import pyarrow as pa
+
+    pd = sys.modules.get("pandas")
+    pl = sys.modules.get("polars")
+    out: dict[str, str | None] = {}
+    if pd is not None and isinstance(table, pd.Series):
+        table = table.to_frame() if table.name is not None else table
+    if (pd is not None and isinstance(table, pd.DataFrame)) or (hasattr(table, "dtypes") and hasattr(table, "npartitions")):
+        # pandas, and Dask through its pandas metadata.
+        frame = table if pd is not None and isinstance(table, pd.DataFrame) else getattr(table, "_meta", None)
+        if frame is None or pd is None:
+            return out
+        for name in names:
+            if name in frame.columns and frame.columns.is_unique:
+                dtype = frame.dtypes[name]
+                if isinstance(dtype, pd.DatetimeTZDtype):
+                    out[name] = _arrow_time_type(frame[name]).tz
+        return out
+    if pl is not None and isinstance(table, (pl.DataFrame, pl.LazyFrame, pl.Series)):
+        schema = table.to_frame().schema if isinstance(table, pl.Series) else table.collect_schema()
+        for name in names:
+            dtype = schema.get(name)
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+                out[name] = dtype.time_zone
+        return out
+    schema = None
+    if isinstance(table, (pa.Table, pa.RecordBatch, pa.RecordBatchReader)):
+        schema = table.schema
+    elif isinstance(table, dict):
+        try:
+            schema = pa.table({k: v for k, v in table.items() if k in names}).schema
+        except (TypeError, ValueError, pa.ArrowException):
+            return out  # table_input reports what it cannot read
+    elif callable(getattr(table, "schema", None)) and hasattr(table, "chunks"):
+        schema = table.schema()  # a database source: one query that returns no row
+    if schema is None:
+        return out
+    for name in names:
+        index = schema.get_field_index(name)  # -1 also for a repeated name, refused later
+        if index >= 0:
+            kind = schema.field(index).type
+            if pa.types.is_timestamp(kind) and kind.tz is not None:
+                out[name] = kind.tz
+    return out
+
+
 def check_output(output: str) -> None:
     if output not in OUTPUTS:
         raise ParameterError(f'parameter "output": {output!r} is not one of "pandas", "polars", "arrow"')
@@ -252,8 +329,12 @@ def table_output(
     source: Any = None,
     segments: Sequence[str] = (),
     analysis: str = "",
+    tz: str | None = None,
 ) -> Any:
     """A result table from the core in the library the caller asked for.
+
+    ``tz`` is the zone the call counted periods in: Arrow results carry it as the schema
+    metadata key ``kpikit.tz``, pandas results as ``attrs["tz"]`` (docs/conventions.md).
 
     Segment columns that were categorical in ``source`` come back categorical with the same
     categories in the same order, rows ordered by those categories (docs/vocabulary.md). Boolean
@@ -270,6 +351,10 @@ def table_output(
     skipped = int(meta.get(b"kpikit.skipped_rows", 0) or 0)
     if skipped:
         warn_skipped(analysis, skipped)
+    if tz is not None:
+        table = table.replace_schema_metadata({**meta, b"kpikit.tz": tz.encode()})
+    elif b"kpikit.tz" in meta:
+        tz = meta[b"kpikit.tz"].decode()  # an Arrow result of this function, passed on
     if output == "arrow":
         return table
     if output == "polars":
@@ -277,11 +362,14 @@ def table_output(
     import pandas as pd
 
     # Converting columns on pyarrow's threads costs more than it saves on small results.
-    return table.to_pandas(
+    frame = table.to_pandas(
         date_as_object=False,
         use_threads=table.num_rows >= 100_000,
         types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
     )
+    if tz is not None:
+        frame.attrs["tz"] = tz
+    return frame
 
 
 def _polars(table: Any) -> Any:

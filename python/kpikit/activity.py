@@ -17,7 +17,7 @@ from typing import Any
 
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, is_dask, output_of, run
-from ._convert import column_list, table_input, table_output
+from ._convert import column_list, table_input, table_output, time_zone
 from ._settings import checked, moment
 from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError, SchemaError
@@ -157,7 +157,7 @@ def active_users(
     by: str | Sequence[str] | None = None,
     events: str | Sequence[str] | None = None,
     event: str = "event",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -199,8 +199,10 @@ def active_users(
         occur, with a did-you-mean.
     event : str, default "event"
         Column of event names, read only when ``events`` is given.
-    tz : str, default "UTC"
-        Time zone the days are counted in; naive timestamps are taken as local to it.
+    tz : str, optional
+        Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     invalid : {"raise", "skip"}, default "raise"
@@ -274,7 +276,7 @@ def stickiness(
     max_events: int | None = None,
     events: str | Sequence[str] | None = None,
     event: str = "event",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -383,7 +385,7 @@ def lifecycle(
     freq: str = "day",
     created: str | None = None,
     preset: str | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -441,6 +443,7 @@ def lifecycle(
     """
     _in_memory(table, "lifecycle")
     library = output_of(table, output)
+    tz = time_zone(table, [time, created], tz)
     result = _kpikit.lifecycle(
         table_input(table, [user, time, created]),
         user=user,
@@ -452,4 +455,4 @@ def lifecycle(
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
     )
-    return table_output(result, library, source=table, analysis="lifecycle")
+    return table_output(result, library, source=table, analysis="lifecycle", tz=tz)

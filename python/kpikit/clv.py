@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _kpikit
 from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
-from ._convert import table_input, table_output, warn_skipped
+from ._convert import table_input, table_output, time_zone, warn_skipped
 from ._settings import checked, moment
 from ._typing import Output, TableLike, column_function, table_function
 from .exceptions import KpikitError, ParameterError, SchemaError
@@ -120,7 +120,7 @@ def _with_skipped(state: Any, count: int) -> Any:
     return state.replace_schema_metadata(meta)
 
 
-def _rfm_output(result: Any, library: str, analysis: str) -> Any:
+def _rfm_output(result: Any, library: str, analysis: str, tz: str | None = None) -> Any:
     """An RFM table in the caller's library. pandas output keeps one block per column
     (``split_blocks``): the core's float and integer columns (no nulls) become views of the
     Arrow buffers instead of being copied into one 2-D block, which for millions of customers
@@ -130,8 +130,11 @@ def _rfm_output(result: Any, library: str, analysis: str) -> Any:
     # Skipped rows were reported already, once (by the caller or the Dask driver).
     table = pa.table(result).replace_schema_metadata(None)
     if library != "pandas":
-        return table_output(table, library, analysis=analysis)
-    return table.to_pandas(split_blocks=True, date_as_object=False)
+        return table_output(table, library, analysis=analysis, tz=tz)
+    frame = table.to_pandas(split_blocks=True, date_as_object=False)
+    if tz is not None:
+        frame.attrs["tz"] = tz  # as table_output says the zone
+    return frame
 
 
 def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
@@ -162,7 +165,7 @@ def rfm_summary(
     freq_multiplier: float = 1,
     observation_end: Any = None,
     include_first: bool = False,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     partitioned: bool = False,
@@ -207,8 +210,10 @@ def rfm_summary(
         End of observation, its period included (default: the latest transaction).
     include_first : bool, default False
         Count the first purchase period too (lifetimes' ``include_first_transaction``).
-    tz : str, default "UTC"
-        Zone periods are counted in; naive times are taken as local to it.
+    tz : str, optional
+        Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     invalid : {"raise", "skip"}, default "raise"
@@ -249,6 +254,7 @@ def rfm_summary(
     [7.0, 5.0]
     """
     library = output_of(table, output)
+    tz = time_zone(table, [time], tz)
     options: dict[str, Any] = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
                "week_start": week_start, "freq_multiplier": float(freq_multiplier),
                "observation_end": _wall_micros("observation_end", observation_end, tz), "include_first": include_first, "tz": tz,
@@ -257,10 +263,10 @@ def rfm_summary(
         rows = _rows(table, customer, time, amount, invalid, "rfm_summary")
         settings = {k: v for k, v in options.items() if k != "invalid"}
         result = _kpikit.finish(_kpikit.rfm_summary(rows, **settings))
-        return _rfm_output(result, library, "rfm_summary")
+        return _rfm_output(result, library, "rfm_summary", tz)
     result = run(_RFM, table, columns=[customer, time, amount], options=options, output="arrow",
                  partitioned=partitioned)
-    return _rfm_output(result, library, "rfm_summary")
+    return _rfm_output(result, library, "rfm_summary", tz)
 
 
 @table_function
@@ -277,7 +283,7 @@ def rfm_split(
     freq: str = "day",
     freq_multiplier: float = 1,
     include_first: bool = False,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -330,6 +336,7 @@ def rfm_split(
         )
     library = output_of(table, output)
     period = check_freq(freq, _RFM_FREQS)
+    tz = time_zone(table, [time], tz)
     cal = _wall_micros("calibration_end", calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
@@ -347,7 +354,7 @@ def rfm_split(
         include_first=include_first,
         tz=tz,
     )
-    return _rfm_output(result, library, "rfm_split")
+    return _rfm_output(result, library, "rfm_split", tz)
 
 
 def _floats(values: Any) -> np.ndarray:

@@ -109,7 +109,7 @@ def funnel_from_stages(
     window: str | _dt.timedelta | None = None,
     by: str | Sequence[str] | None = None,
     freq: str | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     unit: str = "days",
     histogram: bool | int | None = None,
@@ -154,8 +154,10 @@ def funnel_from_stages(
         period from the first to the last, and a ``complete`` column, true when every lead of the
         period has had its full ``window`` by the latest timestamp in the data (null without a
         window: conversion can still happen).
-    tz : str, default "UTC"
-        Time zone of the periods; naive timestamps are taken as local to it.
+    tz : str, optional
+        Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     unit : {"seconds", "minutes", "hours", "days"}, default "days"
@@ -301,7 +303,7 @@ def funnel(
     count: str | None = None,
     preset: str | None = None,
     freq: str | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     unit: str = "days",
     histogram: bool | int | None = None,

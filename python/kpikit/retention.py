@@ -109,7 +109,7 @@ def retention(
     curve: bool = False,
     min_returns: int = 1,
     event: str = "event",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from . import _kpikit
 from ._analysis import Analysis, check_segments, freq as check_freq, is_dask, output_of, run
-from ._convert import column_list, table_input, table_output
+from ._convert import column_list, table_input, table_output, time_zone
 from ._settings import checked
 from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError
@@ -76,13 +76,20 @@ def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, st
 
 def _read_options(
     customer: str, period: str | None, mrr: str | None, started: str | None, ended: str | None,
-    amount: str | None, interval: str | None, freq: str, week_start: str, snapshot: str, tz: str,
+    amount: str | None, interval: str | None, freq: str, week_start: str, snapshot: str, tz: str | None,
     duplicates: str,
 ) -> dict[str, Any]:
     """How the input is read: the keywords of the core's revenue bindings, plus the customer column."""
     return dict(customer=customer, period=period, mrr=mrr, started=started, ended=ended, amount=amount,
                 interval=interval, freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz,
                 duplicates=duplicates)
+
+
+def _zone(table: Any, times: Sequence[str | None], tz: str | None, more: Sequence[tuple[Any, Any]] = ()) -> str:
+    """The zone of the call (docs/conventions.md, "Calendar periods"); a list of partitions is
+    read by its first table."""
+    first = table[0] if isinstance(table, (list, tuple)) and table else table
+    return time_zone(first, times, tz, more=more)
 
 
 def _columns(o: dict[str, Any]) -> list[str | None]:
@@ -134,7 +141,8 @@ def _run(
         options = _with_snapshot_times(table, options)
         state = analysis.merge([analysis.state(table_input(t, columns), options) for t in table])
         result = analysis.finish(state, finish or {})
-        arrow = table_output(result, "arrow", source=table[0], segments=segments, analysis=analysis.name)
+        arrow = table_output(result, "arrow", source=table[0], segments=segments, analysis=analysis.name,
+                             tz=options["tz"])
         return arrow, output_of(table[0], output)
     if is_dask(table) and not partitioned:
         options = _with_snapshot_times(table, options)
@@ -213,7 +221,7 @@ def mrr(
     interval: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
-    tz: str = "UTC",
+    tz: str | None = None,
     duplicates: str = "raise",
     week_start: str = "monday",
     output: Output | None = None,
@@ -265,8 +273,10 @@ def mrr(
         Calendar periods, counted in ``tz`` (naive times are taken as local to it).
     snapshot : {"end", "average"}, default "end"
         How subscriptions are read into a period's MRR (snapshots are one value per period).
-    tz : str, default "UTC"
-        Time zone the periods are counted in.
+    tz : str, optional
+        Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     duplicates : {"raise", "sum"}, default "raise"
         Several snapshot rows of one customer in one period (in the month read): an
         :class:`InputError` naming the rows, or (``"sum"``) their sum.
@@ -309,9 +319,10 @@ def mrr(
     """
     _no_dask(table, "kpikit.mrr")
     library = output_of(table, output)
+    tz = _zone(table, [period, started, ended], tz)
     o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
     result = _kpikit.mrr(table_input(table, _columns(o)), customer, **_kernel(o))
-    return table_output(result, library, analysis="mrr")
+    return table_output(result, library, analysis="mrr", tz=tz)
 
 
 @table_function
@@ -332,7 +343,7 @@ def mrr_movements(
     preset: str | None = None,
     detail: bool = False,
     snapshot: str = "end",
-    tz: str = "UTC",
+    tz: str | None = None,
     duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
@@ -475,6 +486,7 @@ def mrr_movements(
     ...                      period="month", mrr="mrr").ending_mrr.tolist()
     [100.0, 200.0, 50.0]
     """
+    tz = _zone(table, [period, started, ended], tz)
     o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
     o.update(by=check_segments(column_list(by)), preset=preset, conventions=_overrides(conventions, "mrr_movements"))
     if not detail:
@@ -487,7 +499,9 @@ def mrr_movements(
         )
     library = output_of(table, output)
     ledger = _kpikit.mrr_movements(table_input(table, _columns(o)), customer, detail=True, **_kernel(o))
-    return _delivered(_in_order(ledger, table, o["by"]), library)
+    ordered = _in_order(ledger, table, o["by"])
+    return _delivered(ordered.replace_schema_metadata({**(ordered.schema.metadata or {}), b"kpikit.tz": tz.encode()}),
+                      library)
 
 
 def _in_order(ledger: Any, source: Any, segments: Sequence[str]) -> Any:
@@ -547,7 +561,7 @@ def revenue_metrics(
     cac_lag: int = 0,
     gross_margin: float | None = None,
     snapshot: str = "end",
-    tz: str = "UTC",
+    tz: str | None = None,
     duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
@@ -663,6 +677,8 @@ def revenue_metrics(
     """
     if spend is not None and is_dask(spend):
         spend = cast(Any, spend).compute()
+    tz = _zone(table, [period, started, ended] if customer is not None else [], tz,
+               more=[] if spend is None else [(spend, [spend_time])])
     rates: dict[str, Any] = dict(
         freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
         spend=None if spend is None else table_input(spend, None), spend_time=spend_time, spend_amount=spend_amount,
@@ -700,7 +716,7 @@ def revenue_metrics(
             # gives it the source's categories and orderedness.
             column = arrow.column(name).cast(field.type.value_type)
             arrow = arrow.set_column(arrow.column_names.index(name), pa.field(name, column.type), column)
-    arrow = table_output(arrow, "arrow", source=table, segments=segments, analysis="revenue_metrics")
+    arrow = table_output(arrow, "arrow", source=table, segments=segments, analysis="revenue_metrics", tz=tz)
     return _delivered(arrow, library, segments, [*segments, "period"])
 
 
@@ -720,7 +736,7 @@ def revenue_cohorts(
     interval: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
-    tz: str = "UTC",
+    tz: str | None = None,
     duplicates: str = "raise",
     week_start: str = "monday",
     partitioned: bool = False,
@@ -782,6 +798,7 @@ def revenue_cohorts(
     3 2026-02-01              0            1                   1           1.000000
     4 2026-02-01              1            1                   1           1.000000
     """
+    tz = _zone(table, [period, started, ended], tz)
     o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
     arrow, library = _run(_COHORTS, table, o, output=output, partitioned=partitioned)
     return _delivered(arrow, library)

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import _kpikit
 from ._analysis import Analysis, check_segments, choice, freq as check_freq, is_dask, output_of, run
-from ._convert import column_list, table_input, table_output
+from ._convert import column_list, table_input, table_output, time_zone
 from ._settings import checked
 from ._typing import Output, TableLike, table_function, two_table_function
 from .exceptions import ParameterError, SchemaError
@@ -97,7 +97,7 @@ def _run(
     by: str | Sequence[str] | None,
     *,
     freq: str | None,
-    tz: str,
+    tz: str | None,
     week_start: str,
     invalid: str,
     output: str | None,
@@ -113,7 +113,7 @@ def _run(
         **columns,
         "by": segments[1:] if rep is not None else segments,
         "freq": None if freq is None else check_freq(freq, _FREQS),
-        "tz": _text("tz", tz),
+        "tz": _text("tz", tz, optional=True),
         "week_start": _text("week_start", week_start),
         "invalid": choice("invalid", invalid, ("raise", "skip")),
         **settings,
@@ -144,7 +144,7 @@ def deal_metrics(
     cohort: str = "closed",
     cycle_of: str = "won",
     unit: str = "days",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -201,8 +201,11 @@ def deal_metrics(
     unit : {"days", "hours", "minutes", "seconds"}, default "days"
         Unit of the sales cycle columns, named ``sales_cycle_<unit>``. ``pipeline_velocity``
         stays per day whatever the unit.
-    tz : str, default "UTC"
-        Time zone the periods are counted in (durations always compare instants).
+    tz : str, optional
+        Time zone the periods are counted in; naive timestamps are taken as local to it
+        (durations always compare instants).
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
     invalid : {"raise", "skip"}, default "raise"
         A deal closed before it was created, a won flag on an open deal, a closed deal without
@@ -283,7 +286,7 @@ def quota_attainment(
     quota_period: str | None = None,
     freq: str = "month",
     to_date: str | None = "year",
-    tz: str = "UTC",
+    tz: str | None = None,
     output: Output | None = None,
 ) -> Any:
     """Quota attainment per rep and period, period-to-date, and the share of reps at quota.
@@ -322,7 +325,8 @@ def quota_attainment(
         The quota period.
     to_date : {"year", "quarter", "all"} or None, default "year"
         Span over which the to-date sums run before restarting (``"all"``/None: never restart).
-    tz : str, default "UTC"
+    tz : str, optional
+        As in :func:`kpikit.deal_metrics`.
     output : {None, "pandas", "polars", "arrow"}, default None
         The result's library; ``None`` returns the library ``actuals`` came in.
 
@@ -355,8 +359,9 @@ def quota_attainment(
         raise SchemaError("quota_attainment takes in-memory tables, not a Dask DataFrame; call .compute() "
                           "first (the actuals can be summed per rep and period on the cluster)")
     library = output_of(actuals, output)
-    for name, value in [("rep", rep), ("time", time), ("amount", amount), ("quota", quota), ("tz", tz)]:
+    for name, value in [("rep", rep), ("time", time), ("amount", amount), ("quota", quota)]:
         _text(name, value)
+    tz = time_zone(actuals, [time], _text("tz", tz, optional=True), more=[(quotas, [quota_period or time])])
     _text("quota_rep", quota_rep, optional=True)
     _text("quota_period", quota_period, optional=True)
     freq = check_freq(freq, _FREQS)
@@ -375,7 +380,7 @@ def quota_attainment(
         to_date=to_date,
         tz=tz,
     )
-    return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment")
+    return table_output(result, library, source=actuals, segments=[rep], analysis="quota_attainment", tz=tz)
 
 
 @table_function
@@ -391,7 +396,7 @@ def lead_metrics(
     freq: str | None = "month",
     by: str | Sequence[str] | None = None,
     cohort: str = "created",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -478,7 +483,7 @@ def support_metrics(
     by: str | Sequence[str] | None = None,
     freq: str | None = "month",
     unit: str = "days",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -570,7 +575,7 @@ def campaign_metrics(
     time: str | None = None,
     base: str | None = None,
     conversion_base: str = "clicked",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -673,7 +678,7 @@ def onboarding_time(
     by: str | Sequence[str] | None = None,
     freq: str | None = "month",
     unit: str = "days",
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,

@@ -54,7 +54,7 @@ _NPS = Analysis("nps", state=_nps_state, finish=lambda state, _: _one_skip_count
 _CSAT = Analysis("csat", state=_csat_state, finish=lambda state, _: _one_skip_count(_kpikit.finish(state)))
 
 
-def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str, week_start: str,
+def _options(score: str, time: str | None, freq: str | None, by: Any, tz: str | None, week_start: str,
              scale: tuple[int, int], invalid: str) -> dict[str, Any]:
     if freq is not None:
         check_freq(freq, ("day", "week", "month", "quarter", "year"))
@@ -72,7 +72,7 @@ def nps(
     time: str | None = None,
     freq: str | None = None,
     by: str | Sequence[str] | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,
@@ -106,8 +106,10 @@ def nps(
         Period length when ``time`` is given (default ``"month"``).
     by : str or list of str, optional
         Segment columns (plan, region…); missing segment values form their own group.
-    tz : str, default "UTC"
+    tz : str, optional
         Time zone the periods are counted in; naive timestamps are taken as local to it.
+        Default: the zone of the zone-aware time columns, else UTC (the result says which:
+        ``attrs["tz"]`` in pandas, schema metadata ``kpikit.tz`` in Arrow).
     week_start : str, default "monday"
         First day of a week for ``freq="week"``.
     invalid : {"raise", "skip"}, default "raise"
@@ -133,6 +135,15 @@ def nps(
     >>> kpikit.nps(answers, score="score")[["responses", "promoters", "detractors", "nps"]]
        responses  promoters  detractors   nps
     0        100         30          20  10.0
+
+    Answers timed in Berlin are counted in Berlin's months (00:30 on 1 February is still
+    31 January in UTC), and the result says so:
+
+    >>> berlin = pd.DataFrame({"score": [9, 10], "at": pd.to_datetime(
+    ...     ["2026-01-15 12:00", "2026-02-01 00:30"]).tz_localize("Europe/Berlin")})
+    >>> monthly = kpikit.nps(berlin, score="score", time="at", freq="month")
+    >>> monthly.period.dt.strftime("%Y-%m").tolist(), monthly.attrs["tz"]
+    (['2026-01', '2026-02'], 'Europe/Berlin')
     """
     options = _options(score, time, freq, by, tz, week_start, (0, 10), invalid)
     return run(_NPS, table, columns=[score, time, *options["by"]], options=options, output=output, segments=options["by"])
@@ -150,7 +161,7 @@ def csat(
     by: str | Sequence[str] | None = None,
     score_range: tuple[int, int] = (1, 5),
     threshold: int | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
     output: Output | None = None,

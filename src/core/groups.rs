@@ -663,13 +663,18 @@ pub fn grid(
         let freq =
             freq.ok_or_else(|| KpiError::Internal("period grid without a frequency".into()))?;
         let dates = state.column(0).as_primitive::<Date32Type>();
+        // A state row without a period holds a segment whose rows all failed the analysis'
+        // rule (a lead that never entered): the segment gets its rows, every one empty
+        // (docs/conventions.md, "Complete grids").
+        let dated: Vec<bool> = (0..n).map(|r| dates.is_valid(r)).collect();
         let ords: Vec<i64> = dates
             .values()
             .iter()
             .map(|&d| freq.ordinal_of_day(d as i64))
             .collect();
-        let (lo, hi) = match (ords.iter().min(), ords.iter().max()) {
-            (Some(&lo), Some(&hi)) => (lo, hi),
+        let valid_ords = || (0..n).filter(|&r| dated[r]).map(|r| ords[r]);
+        let (lo, hi) = match (valid_ords().min(), valid_ords().max()) {
+            (Some(lo), Some(hi)) => (lo, hi),
             _ => (0, -1),
         };
         let width = usize::try_from(hi - lo + 1).unwrap_or(0);
@@ -695,7 +700,7 @@ pub fn grid(
             ));
         }
         // State rows sorted by (segment rank, period).
-        let mut rows: Vec<usize> = (0..n).collect();
+        let mut rows: Vec<usize> = (0..n).filter(|&r| dated[r]).collect();
         rows.sort_unstable_by_key(|&r| (rank[seg_groups.ids[r] as usize], ords[r]));
         let mut it = rows.into_iter().peekable();
         let mut out_ords = Vec::with_capacity(order.len() * width);

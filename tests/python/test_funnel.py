@@ -266,17 +266,19 @@ def test_breakdown_attribution() -> None:
     )
     steps = ["signup", "upgrade"]
     first = _funnel(ev, steps, by="plan")
-    # First touch: both users under "free": 2 entered, 1 converted.
-    assert first.plan.tolist() == ["free", "free"]
-    assert _conv(first) == [2, 1]
+    # First touch: both users under "free": 2 entered, 1 converted. "pro" occurs in the input,
+    # so it has its rows, empty (docs/conventions.md, "Complete grids").
+    assert first.plan.tolist() == ["free", "free", "pro", "pro"]
+    assert _conv(first) == [2, 1, 0, 0]
     last = _funnel(ev, steps, by="plan", attribution="last_touch")
     # Last touch: user 1 under "pro" (converted), user 2 under "free" (its last step is 1).
     assert last.plan.tolist() == ["free", "free", "pro", "pro"]
     assert _conv(last) == [1, 0, 1, 1]
     step2 = _funnel(ev, steps, by="plan", attribution="step:2")
-    # Step 2: only users who reached step 2 are attributed; user 2 is left out.
-    assert step2.plan.tolist() == ["pro", "pro"]
-    assert _conv(step2) == [1, 1]
+    # Step 2: only users who reached step 2 are attributed; user 2 is left out ("free" is
+    # empty).
+    assert step2.plan.tolist() == ["free", "free", "pro", "pro"]
+    assert _conv(step2) == [0, 0, 1, 1]
     with pytest.raises(kpikit.ParameterError, match="attribution"):
         _funnel(ev, steps, attribution="step:3")
 
@@ -901,4 +903,9 @@ def test_skipping_out_of_order_leads_equals_leaving_them_out(leads: list[Any]) -
             got = kpikit.funnel_from_stages(df, invalid="skip", **kw)
         assert [w.message.count for w in caught] == [keep.count(False)]
     want = kpikit.funnel_from_stages(df[keep].reset_index(drop=True), **kw)
-    pd.testing.assert_frame_equal(got, want)
+    # A segment whose leads were all skipped still occurs in the input: it has its rows, empty
+    # (docs/conventions.md, "Complete grids"); the others are those of the kept leads.
+    extra = ~got.seg.isin(set(want.seg))
+    assert (got[extra].entered == 0).all() and (got[extra].converted == 0).all()
+    assert set(got[extra].seg) <= {r[3] for r, k in zip(leads, keep, strict=True) if not k}
+    pd.testing.assert_frame_equal(got[~extra].reset_index(drop=True), want)

@@ -155,3 +155,163 @@ FAR_START, FAR_END = pd.Timestamp("2100-01-01", tz="UTC"), pd.Timestamp("2260-01
 def test_period_assignment_after_2099_equals_pandas(data: st.DataObject, zone: str, freq: str) -> None:
     ns = in_some_order(data, data.draw(instants(zone, FAR_START, FAR_END)))
     assert kpikit_counts(ns, zone, freq) == counts_by_period(pandas_periods(ns, zone, FREQS[freq]))
+
+
+# The default zone (tz=None): a zone-aware time column is counted in its own zone, naive times
+# in UTC (docs/conventions.md, "Calendar periods"). Each time below is 00:30 on the first of a
+# month in Berlin (+01:00 in winter), i.e. 23:30 UTC on the last day of the month before: in
+# UTC it would land one month early.
+BERLIN_STARTS = ["2026-01-01 00:30", "2026-02-01 00:30", "2026-03-01 00:30"]
+MONTHS = [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01"), pd.Timestamp("2026-03-01")]
+LIBRARIES = ["pandas", "polars", "pyarrow"]
+
+
+def berlin(times: list[str]) -> pd.Series:
+    return pd.Series(pd.to_datetime(times).tz_localize("Europe/Berlin"))
+
+
+def as_library(frame: pd.DataFrame, library: str):
+    if library == "polars":
+        import polars as pl
+
+        out = pl.from_pandas(frame)
+        assert out.schema["time"].time_zone == "Europe/Berlin"
+        return out
+    if library == "pyarrow":
+        import pyarrow as pa
+
+        out = pa.Table.from_pandas(frame, preserve_index=False)
+        assert out.schema.field("time").type.tz == "Europe/Berlin"
+        return out
+    return frame
+
+
+def periods(result, column: str = "period") -> list[pd.Timestamp]:
+    """The period labels of any library's result, as naive timestamps."""
+    import pyarrow as pa
+
+    if isinstance(result, pd.DataFrame):
+        values = result[column].tolist()
+    else:
+        values = (result if isinstance(result, pa.Table) else result.to_arrow()).column(column).to_pylist()
+    return [pd.Timestamp(v) for v in values]
+
+
+def zone_of(result) -> str | None:
+    """The zone a result says it was counted in (pandas attrs, Arrow schema metadata)."""
+    import pyarrow as pa
+
+    if isinstance(result, pd.DataFrame):
+        return result.attrs.get("tz")
+    if isinstance(result, pa.Table):
+        raw = (result.schema.metadata or {}).get(b"kpikit.tz")
+        return None if raw is None else raw.decode()
+    return None  # polars has no table metadata
+
+
+def snapshots() -> pd.DataFrame:
+    return pd.DataFrame({"customer": ["a"] * 3, "time": berlin(BERLIN_STARTS), "mrr": [10.0, 20.0, 30.0]})
+
+
+def responses() -> pd.DataFrame:
+    return pd.DataFrame({"score": [10, 9, 0], "time": berlin(BERLIN_STARTS)})
+
+
+def journey() -> pd.DataFrame:
+    # User a signs up at the start of January (Berlin), user b at the start of March; each
+    # buys two days later.
+    times = ["2026-01-01 00:30", "2026-01-03 12:00", "2026-03-01 00:10", "2026-03-03 12:00"]
+    return pd.DataFrame({"user": ["a", "a", "b", "b"], "time": berlin(times),
+                         "event": ["signup", "buy", "signup", "buy"]})
+
+
+CALLS = {
+    # name: (data, call, period column, expected periods with tz=None)
+    "mrr_movements": (snapshots, lambda t, **kw: kpikit.mrr_movements(t, customer="customer", period="time", mrr="mrr", **kw),
+                      "period", MONTHS),
+    "nps": (responses, lambda t, **kw: kpikit.nps(t, score="score", time="time", freq="month", **kw), "period", MONTHS),
+    "active_users": (snapshots, lambda t, **kw: kpikit.active_users(t, user="customer", time="time", freq="month",
+                                                                      windows={"dau": 1}, **kw), "period", MONTHS),
+    "retention": (snapshots, lambda t, **kw: kpikit.retention(t, user="customer", time="time", freq="month", **kw),
+                  "cohort", [MONTHS[0]] * 3),
+    "funnel": (journey, lambda t, **kw: kpikit.funnel(t, user="user", time="time", steps=["signup", "buy"],
+                                                      freq="month", **kw), "period", [m for m in MONTHS for _ in "12"]),
+}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("name", list(CALLS))
+def test_zone_aware_times_are_counted_in_their_own_zone_by_default(name: str, library: str) -> None:
+    data, call, column, want = CALLS[name]
+    result = call(as_library(data(), library))
+    assert periods(result, column) == want
+    if library != "polars":
+        assert zone_of(result) == "Europe/Berlin"
+
+
+def test_the_hand_computed_figures_follow_the_periods() -> None:
+    # Beyond the labels, each month's own rows are counted in it.
+    moved = CALLS["mrr_movements"][1](snapshots())
+    assert moved.ending_mrr.tolist() == [10.0, 20.0, 30.0]
+    nps = CALLS["nps"][1](responses())
+    assert (nps.promoters.tolist(), nps.detractors.tolist()) == ([1, 1, 0], [0, 0, 1])
+    funnel = CALLS["funnel"][1](journey())
+    # January: a signed up and bought; February: nobody entered; March: b.
+    assert funnel[funnel.step == 2].entered.tolist() == [1, 0, 1]
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_an_explicit_tz_still_wins(name: str) -> None:
+    data, call, column, want = CALLS[name]
+    result = call(data(), tz="UTC")
+    # In UTC every time is on the last day of the month before: every label moves back a month.
+    shifted = [m - pd.DateOffset(months=1) for m in want]
+    assert periods(result, column) == shifted
+    assert zone_of(result) == "UTC"
+    # Another zone converts too: at 00:30 Berlin it is already 08:30 in Tokyo, the same month.
+    assert periods(call(data(), tz="Asia/Tokyo", output="arrow"), column) == want
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_naive_times_are_utc_by_default_and_wall_time_in_an_explicit_tz(name: str) -> None:
+    data, call, column, want = CALLS[name]
+    naive = data()
+    naive["time"] = naive["time"].dt.tz_localize(None)  # the Berlin wall times, without a zone
+    result = call(naive)
+    assert periods(result, column) == want  # wall time: 00:30 on the 1st is in its month
+    assert zone_of(result) == "UTC"
+    assert zone_of(call(naive, tz="America/New_York")) == "America/New_York"
+    assert periods(call(naive, tz="America/New_York"), column) == want
+
+
+def test_the_dask_path_uses_the_columns_zone_too() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    for name in ("mrr_movements", "nps", "active_users", "retention", "funnel"):
+        data, call, column, want = CALLS[name]
+        result = call(dd.from_pandas(data(), npartitions=2))
+        assert periods(result, column) == want, name
+        assert zone_of(result) == "Europe/Berlin", name
+
+
+def test_time_columns_in_different_zones_need_tz() -> None:
+    leads = pd.DataFrame({
+        "created": berlin(["2026-01-01 00:30"]),
+        "converted": pd.Series(pd.to_datetime(["2026-01-05"]).tz_localize("America/New_York")),
+    })
+    with pytest.raises(kpikit.ParameterError, match=r'"tz".*"created" in Europe/Berlin.*"converted" in America/New_York'):
+        kpikit.funnel_from_stages(leads, stages=["created", "converted"], freq="month")
+    # tz= settles it; so do columns in one zone.
+    out = kpikit.funnel_from_stages(leads, stages=["created", "converted"], freq="month", tz="Europe/Berlin")
+    assert periods(out) == [MONTHS[0], MONTHS[0]] and out.attrs["tz"] == "Europe/Berlin"
+    same = leads.assign(converted=leads.converted.dt.tz_convert("Europe/Berlin"))
+    assert kpikit.funnel_from_stages(same, stages=["created", "converted"], freq="month").attrs["tz"] == "Europe/Berlin"
+
+
+def test_every_function_with_tz_defaults_to_none() -> None:
+    import inspect
+
+    with_tz = [name for name in kpikit.__all__ if callable(f := getattr(kpikit, name))
+               and "tz" in getattr(inspect.signature(f) if inspect.isfunction(f) else None, "parameters", {})]
+    assert len(with_tz) >= 15, with_tz
+    for name in with_tz:
+        assert inspect.signature(getattr(kpikit, name)).parameters["tz"].default is None, name

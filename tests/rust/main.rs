@@ -339,3 +339,19 @@ fn core_kernels_never_panic_on_random_inputs() {
         eprintln!("{name}: {cases} random inputs in {:?}", started.elapsed());
     }
 }
+
+/// Inputs on which libFuzzer found a crash (`cargo fuzz run -a <target>`), kept as regressions.
+#[test]
+fn fuzz_crashes_found_by_libfuzzer_stay_fixed() {
+    // active_users: a segment column on a table with no row took the marker row of an empty
+    // segment (docs/conventions.md, "Complete grids") from an empty key array.
+    let cases: [(&str, fn(&[u8]), &[u8]); 1] = [(
+        "active_users",
+        fuzz_inputs::active_users,
+        &[0, 0, 0, 0, 0, 0, 0, 0, 79, 255, 243],
+    )];
+    for (name, target, data) in cases {
+        let outcome = std::panic::catch_unwind(|| target(data));
+        assert!(outcome.is_ok(), "{name} panicked on {data:?}");
+    }
+}

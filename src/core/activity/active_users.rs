@@ -423,6 +423,19 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
             }
         }
     }
+    if !log.segments.is_empty() {
+        // A segment none of whose users was active (every event filtered out) keeps a row of
+        // zeros, so that it gets its rows of the result (docs/conventions.md, "Complete grids").
+        let day = if first <= last { first } else { 0 };
+        // The segments of the rows (none for an empty table, where `n_seg` is still 1).
+        for seg in 0..ent.segment_rows.len() {
+            let deltas = &acc.delta[seg * n_win * n_days..(seg + 1) * n_win * n_days];
+            let users = &acc.period_users[seg * n_periods..(seg + 1) * n_periods];
+            if deltas.iter().chain(users).all(|&v| v == 0) {
+                put(seg, day, n_win, 0, &mut cols);
+            }
+        }
+    }
     let seg_keys = segment_keys(log, &ent)?;
     let mut fields = vec![Field::new("day", DataType::Date32, false)];
     let mut columns: Vec<ArrayRef> = vec![arrow::compute::cast(
@@ -576,6 +589,8 @@ fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
     for (r, &s) in seg_ids.iter().enumerate() {
         let s = s as usize;
         let d = days.value(r);
+        // Every segment of the state has its rows, one with no active user too.
+        has_rows[s] = n_periods > 0;
         if pu.value(r) != 0 {
             let p = freq.ordinal_of_day(d as i64);
             if p >= p_lo && p <= p_hi {

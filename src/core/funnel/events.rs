@@ -231,6 +231,14 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
             Some((row as usize, a))
         })
         .collect();
+    // One row of each segment value of the input follows the journeys, with no period: a
+    // segment whose users never entered still gets its rows of zeros (docs/conventions.md,
+    // "Complete grids").
+    let markers: Vec<usize> = if log.segments.is_empty() {
+        Vec::new()
+    } else {
+        group_ids(&log.segments)?.first_row
+    };
     let mut keys: Vec<Column> = Vec::new();
     let mut as_of = None;
     if let Some(f) = freq {
@@ -238,15 +246,20 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
         let ords: Int64Array = counted
             .iter()
             .map(|(_, a)| Some(f.ordinal_of_micros(local[a.rows[0] as usize])))
+            .chain(markers.iter().map(|_| None))
             .collect();
         keys.push(Column::from_array("period", Arc::new(ords)));
         as_of = (0..n_rows).filter(|&i| keep[i]).map(|i| local[i]).max();
     }
-    let rows: Vec<usize> = counted.iter().map(|(r, _)| *r).collect();
+    let rows: Vec<usize> = counted
+        .iter()
+        .map(|(r, _)| *r)
+        .chain(markers.iter().copied())
+        .collect();
     for s in &log.segments {
         keys.push(Column::from_array(s.name.clone(), take_rows(s, &rows)?));
     }
-    let groups = groups_of(&keys, counted.len())?;
+    let groups = groups_of(&keys, rows.len())?;
     let mut counts = Counts::new(n, groups.len());
     for ((_, a), &g) in counted.iter().zip(&groups.ids) {
         counts.add(g as usize, a.reached, &a.times);

@@ -389,6 +389,57 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_whose_leads_never_entered_has_its_rows_of_zeros() {
+        // Segment "x": two leads entering on days 0 and 40 (two months of 1970); segment "e":
+        // two leads without the first stage, and its skipped lead (out of order) on day 400
+        // must not widen the grid (docs/conventions.md, "Complete grids").
+        const D: i64 = 24 * H;
+        let a = ts("a", vec![Some(0), Some(40 * D), None, None, Some(400 * D)]);
+        let b = ts("b", vec![Some(D), None, Some(3 * D), None, Some(399 * D)]);
+        let seg = Column::from_array(
+            "seg",
+            Arc::new(arrow::array::StringArray::from(vec![
+                "x", "x", "e", "e", "e",
+            ])),
+        );
+        let stages = [a, b];
+        let segments = [seg];
+        for periods in [
+            None,
+            Some(EntryPeriods {
+                zone: Zone::Utc,
+                freq: crate::core::time::Freq::Month,
+            }),
+        ] {
+            let mut i = input(&stages, None, StageOrder::Skip, Unit::Days, None);
+            i.segments = &segments;
+            i.periods = periods;
+            let out = FunnelFromStages::finish(&FunnelFromStages::partial(&i).unwrap()).unwrap();
+            let segs: Vec<String> = out
+                .column_by_name("seg")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect();
+            let (entered, converted) = (i64s(&out, "entered"), i64s(&out, "converted"));
+            if periods.is_none() {
+                assert_eq!(segs, ["e", "e", "x", "x"]);
+                assert_eq!(entered, [0, 0, 2, 2]);
+                assert_eq!(converted, [0, 0, 2, 1]);
+            } else {
+                // January and February for both segments; e's rows are empty.
+                assert_eq!(segs, ["e", "e", "e", "e", "x", "x", "x", "x"]);
+                assert_eq!(entered, [0, 0, 0, 0, 1, 1, 1, 1]);
+                assert_eq!(converted, [0, 0, 0, 0, 1, 1, 1, 0]);
+            }
+            assert!(f64s(&out, "conversion_from_first")[..2]
+                .iter()
+                .all(Option::is_none));
+        }
+    }
+
+    #[test]
     fn out_of_order_stages_are_named_or_truncated() {
         let a = ts("visited", vec![Some(5 * H), Some(0)]);
         let b = ts("signed", vec![Some(H), Some(H)]);

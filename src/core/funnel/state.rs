@@ -187,17 +187,26 @@ pub(crate) fn state_batch(
     info: &Info,
 ) -> KpiResult<RecordBatch> {
     let n = counts.n;
-    // Groups only made of entities that never entered (e.g. a null entry time) are left out.
-    let kept: Vec<usize> = (0..groups.len())
-        .filter(|&g| counts.reached[g * n] > 0)
-        .collect();
+    // Every group is kept, those made only of entities that never entered too (their period
+    // is null): their segment still gets its rows of zeros in the result (docs/conventions.md,
+    // "Complete grids"). A group that never entered has a null period (no entry time) when
+    // periods are keyed; `grid` gives such rows no period of their own.
+    let kept: Vec<usize> = (0..groups.len()).collect();
     let first_rows: Vec<usize> = kept.iter().map(|&g| groups.first_row[g]).collect();
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let a = take_rows(key, &first_rows)?;
         if let (0, Some(f)) = (i, info.freq) {
-            let dates = start_dates(f, a.as_primitive::<Int64Type>().iter());
+            // No period for a group nobody entered (a lead skipped for its stage order has a
+            // period of its own, which must not widen the grid).
+            let ords = a.as_primitive::<Int64Type>();
+            let dates = start_dates(
+                f,
+                ords.iter()
+                    .zip(&kept)
+                    .map(|(o, &g)| o.filter(|_| counts.reached[g * n] > 0)),
+            );
             fields.push(Field::new("period", DataType::Date32, true));
             columns.push(cast(&(Arc::new(dates) as ArrayRef), &DataType::Date32)?);
         } else {

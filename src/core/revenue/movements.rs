@@ -102,6 +102,17 @@ fn partial_state(input: &RevenueInput, conv: &Conventions) -> KpiResult<RecordBa
     )?
     .into_map()?;
     let mut keys: Vec<(i64, u32)> = sums.keys().copied().collect();
+    if prep.segmented {
+        // A segment none of whose customers ever had MRR gets a zero row at the last period,
+        // so that it has its rows of the result (docs/conventions.md, "Complete grids").
+        if let Some(h) = prep.horizon {
+            let mut seen = vec![false; prep.segment_groups.len()];
+            for k in &keys {
+                seen[k.1 as usize] = true;
+            }
+            keys.extend((0..seen.len()).filter(|&g| !seen[g]).map(|g| (h, g as u32)));
+        }
+    }
     keys.sort_unstable();
     let mut fields = vec![Field::new("period", DataType::Date32, true)];
     let mut columns: Vec<ArrayRef> = vec![Arc::new(Date32Array::from(
@@ -121,7 +132,7 @@ fn partial_state(input: &RevenueInput, conv: &Conventions) -> KpiResult<RecordBa
     for (j, name) in FLOWS.iter().enumerate() {
         fields.push(Field::new(*name, DataType::Int64, false));
         columns.push(Arc::new(Int64Array::from_iter_values(
-            keys.iter().map(|k| sums[k][j]),
+            keys.iter().map(|k| sums.get(k).map_or(0, |f| f[j])),
         )));
     }
     let mut meta = StdHashMap::new();

@@ -400,11 +400,12 @@ fn flash_takes_the_segment_of_its_peak() {
     input.segments = vec![strings("plan", &["basic", "pro"])];
     let out = movements(&input, &Conventions::default());
     assert_identity(&out);
-    // The peak of 30 is on pro; basic never appears.
+    // The peak of 30 is on pro; basic occurs in the input, so it has its row, with no
+    // movement (docs/conventions.md, "Complete grids").
     let plans: Vec<Option<&str>> = out.column(1).as_string::<i32>().iter().collect();
-    assert_eq!(plans, vec![Some("pro")]);
-    assert_eq!(money(&out, "new_mrr"), vec![3000]);
-    assert_eq!(counts(&out, "new_and_churned_customers"), vec![1]);
+    assert_eq!(plans, vec![Some("basic"), Some("pro")]);
+    assert_eq!(money(&out, "new_mrr"), vec![0, 3000]);
+    assert_eq!(counts(&out, "new_and_churned_customers"), vec![0, 1]);
 }
 
 #[test]

@@ -168,35 +168,65 @@ fn state_batch(
 ) -> KpiResult<RecordBatch> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
+    // A segment whose rows were all left out of every figure (invalid="skip") gets an empty
+    // row without a period, so that it has its rows of the result (docs/conventions.md,
+    // "Complete grids").
+    let markers: Vec<u32> = if segments.is_empty() {
+        Vec::new()
+    } else {
+        let mut seen = vec![false; first_row.len()];
+        for k in &acc.keys {
+            seen[k.1 as usize] = true;
+        }
+        (0..first_row.len() as u32)
+            .filter(|&g| !seen[g as usize])
+            .collect()
+    };
     if let Some(f) = freq {
-        let dates = start_dates(f, acc.keys.iter().map(|k| Some(k.0)));
+        let dates = start_dates(
+            f,
+            acc.keys
+                .iter()
+                .map(|k| Some(k.0))
+                .chain(markers.iter().map(|_| None)),
+        );
         fields.push(Field::new("period", DataType::Date32, true));
         columns.push(arrow::compute::cast(
             &(Arc::new(dates) as ArrayRef),
             &DataType::Date32,
         )?);
     }
-    let rows: Vec<usize> = acc.keys.iter().map(|k| first_row[k.1 as usize]).collect();
+    let rows: Vec<usize> = acc
+        .keys
+        .iter()
+        .map(|k| first_row[k.1 as usize])
+        .chain(markers.iter().map(|&g| first_row[g as usize]))
+        .collect();
     for c in segments {
         let a = take_rows(c, &rows)?;
         fields.push(Field::new(&c.name, a.data_type().clone(), true));
         columns.push(a);
     }
     let n = acc.keys.len();
+    let empty = markers.len();
     for (j, name) in layout.counts.iter().enumerate() {
         fields.push(Field::new(format!("n:{name}"), DataType::Int64, false));
         columns.push(Arc::new(Int64Array::from_iter_values(
-            (0..n).map(|s| acc.counts[s * acc.n_counts + j]),
+            (0..n)
+                .map(|s| acc.counts[s * acc.n_counts + j])
+                .chain(std::iter::repeat_n(0, empty)),
         )));
     }
     for (j, name) in layout.sums.iter().enumerate() {
         fields.push(Field::new(format!("s:{name}"), DataType::Float64, false));
         columns.push(Arc::new(Float64Array::from_iter_values(
-            (0..n).map(|s| acc.sums[s * acc.n_sums + j]),
+            (0..n)
+                .map(|s| acc.sums[s * acc.n_sums + j])
+                .chain(std::iter::repeat_n(0.0, empty)),
         )));
     }
     for (name, l) in layout.lists.iter().zip(acc.lists) {
-        let a = grouped(n, l);
+        let a = grouped(n + empty, l);
         fields.push(Field::new(
             format!("l:{name}"),
             a.data_type().clone(),

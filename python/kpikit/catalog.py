@@ -2,7 +2,9 @@
 
 A metric is a defined, reproducible measurement — formula, unit, favourable direction,
 department, customer-journey stage, natural cadence, the industries it serves, the inputs it
-reads and the kpikit function (and output column) that computes it. The built-in definitions
+reads and the kpikit function (and output column) that computes it. A metric is found by its
+id, its name or an alias ("logo churn", "ARPU"), compared without case and punctuation
+(docs/conventions.md#metric-names). The built-in definitions
 are data compiled into the Rust core; :func:`register_metric` adds yours, checked against the
 same vocabularies, and from then on :func:`catalog`, :func:`metric` and :class:`kpikit.KPI`
 treat it like a built-in.
@@ -87,7 +89,8 @@ class Metric:
     Built-ins computed from sources also have ``recipe`` (how ``function`` runs over a
     :class:`kpikit.Sources` bundle), and where they apply ``counts`` (the counts behind a
     rate), ``interval`` (the output columns of the function's own 95 % interval, low and
-    high) and ``journey`` (the place in :func:`kpikit.journey`).
+    high) and ``journey`` (the place in :func:`kpikit.journey`). ``aliases`` are the other names
+    it is found under (:func:`resolve`).
 
     >>> import kpikit
     >>> m = kpikit.metric("customer_churn_rate")

@@ -2,7 +2,9 @@
 
 A metric is a defined, reproducible measurement — formula, unit, favourable direction,
 department, customer-journey stage, natural cadence, the industries it serves, the inputs it
-reads and the kpikit function (and output column) that computes it. The built-in definitions
+reads and the kpikit function (and output column) that computes it. A metric is found by its
+id, its name or an alias ("logo churn", "ARPU"), compared without case and punctuation
+(docs/conventions.md#metric-names). The built-in definitions
 are data compiled into the Rust core; :func:`register_metric` adds yours, checked against the
 same vocabularies, and from then on :func:`catalog`, :func:`metric` and :class:`kpikit.KPI`
 treat it like a built-in.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Metric", "Counts", "Recipe", "ExtraSource", "JourneyPlace", "catalog", "definitions", "metric", "recipe",
-           "register_metric"]
+           "register_metric", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class Metric:
     Built-ins computed from sources also have ``recipe`` (how ``function`` runs over a
     :class:`kpikit.Sources` bundle), and where they apply ``counts`` (the counts behind a
     rate), ``interval`` (the output columns of the function's own 95 % interval, low and
-    high) and ``journey`` (the place in :func:`kpikit.journey`).
+    high) and ``journey`` (the place in :func:`kpikit.journey`). ``aliases`` are the other names
+    it is found under (:func:`resolve`).
 
     >>> import kpikit
     >>> m = kpikit.metric("customer_churn_rate")
@@ -122,6 +126,7 @@ class Metric:
     interval: tuple[str, str] | None = None
     journey: JourneyPlace | None = None
     recipe: Recipe | None = None
+    aliases: tuple[str, ...] = ()
 
     def values(self, frame: Any) -> Any:
         """The metric's values from a frame holding it (or, for a user metric, its inputs).
@@ -160,6 +165,7 @@ def _from_json(d: dict[str, Any], builtin: bool) -> Metric:
         interval=(interval["low"], interval["high"]) if interval else None,
         journey=JourneyPlace(journey["order"], journey.get("stage_rate", False)) if journey else None,
         recipe=_recipe(d.get("recipe")),
+        aliases=tuple(d.get("aliases", [])),
     )
 
 
@@ -167,6 +173,67 @@ _BUILTIN: dict[str, Metric] = {d["id"]: _from_json(d, True) for d in json.loads(
 _USER: dict[str, Metric] = {}
 # Recipes belong to functions; each built-in metric carries its function's.
 _RECIPE_OF: dict[str, Recipe] = {m.function: m.recipe for m in _BUILTIN.values() if m.recipe is not None}
+
+
+def _key(name: str) -> str:
+    """A name as lookups compare it, as the core's catalog check does: lower case, each run of
+    other characters than letters and digits one ``_`` (docs/conventions.md#metric-names)."""
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+# Every built-in's id, name and aliases by key (unique: the core checks it).
+_NAMES: dict[str, str] = {_key(text): m.id for m in _BUILTIN.values() for text in (m.id, m.name, *m.aliases)}
+
+
+def _lookup(name: str) -> str | None:
+    """The id ``name`` stands for (an id, a name or an alias; a leading "number of" is read
+    as the count it names), or None."""
+    if name in _BUILTIN or name in _USER:
+        return name
+    key = _key(name)
+    for k in (key, key.removeprefix("number_of_")):
+        found = _NAMES.get(k)
+        if found is not None:
+            return found
+        user = next((u for u in _USER.values() if k in (_key(u.id), _key(u.name))), None)
+        if user is not None:
+            return user.id
+    return None
+
+
+def _unknown(name: str, parameter: str) -> ParameterError:
+    """The error for a name that is no metric, with the closest ids and aliases."""
+    keys = {**_NAMES, **{_key(u.id): u.id for u in _USER.values()}}
+    texts = {_key(t): t for m in definitions().values() for t in (m.id, *m.aliases)}
+    close = difflib.get_close_matches(_key(name), list(keys), n=5, cutoff=0.6)
+    shown = []
+    for k in close:
+        text = texts.get(k, keys[k])
+        label = repr(text) if text == keys[k] else f"{text!r} ({keys[k]})"
+        if label not in shown:
+            shown.append(label)
+    hint = f"; did you mean {', '.join(shown[:3])}?" if shown else "; see kpikit.catalog()"
+    return ParameterError(f"parameter {parameter!r}: {name!r} is not a metric of the catalog{hint}")
+
+
+def resolve(name: str, *, parameter: str = "metric") -> str:
+    """The catalog id a metric name stands for: an id, a name or an alias, compared without
+    case and punctuation ("Visitor-to-signup rate", "ARPU", "logo churn"); a leading "number of"
+    names the count itself. An unknown name raises :class:`~kpikit.ParameterError` naming
+    ``parameter`` and the closest ids and aliases.
+
+    >>> from kpikit.catalog import resolve
+    >>> resolve("Revenue growth rate"), resolve("logo churn"), resolve("ARPU")
+    ('revenue_growth_rate', 'customer_churn_rate', 'arpa')
+    >>> resolve("Number of support tickets")
+    'tickets_opened'
+    """
+    if not isinstance(name, str):
+        raise ParameterError(f"parameter {parameter!r}: expected a metric id (a string), got {type(name).__name__}")
+    found = _lookup(name)
+    if found is None:
+        raise _unknown(name, parameter)
+    return found
 
 
 def definitions() -> dict[str, Metric]:
@@ -196,19 +263,16 @@ def recipe(function: str) -> Recipe | None:
 
 
 def metric(id: str) -> Metric:
-    """One metric's definition by id.
+    """One metric's definition by id, or by any of its names and aliases (:func:`resolve`).
 
     >>> import kpikit
     >>> m = kpikit.metric("net_revenue_retention")
     >>> m.formula, m.direction, m.stage
     ('(starting − churned − contraction + expansion MRR) / starting MRR', 'increase', 'retention')
+    >>> kpikit.metric("NRR").id, kpikit.metric("Sales growth").id
+    ('net_revenue_retention', 'revenue_growth_rate')
     """
-    found = definitions().get(id)
-    if found is None:
-        close = difflib.get_close_matches(id, list(definitions()), n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ParameterError(f"parameter 'id': {id!r} is not a metric of the catalog{hint}")
-    return found
+    return definitions()[resolve(id, parameter="id")]
 
 
 def catalog(
@@ -222,8 +286,9 @@ def catalog(
     """Every metric definition as a pandas DataFrame (one row per metric), optionally filtered.
 
     Filters keep rows whose field equals the value (``industry`` keeps metrics serving it).
-    Columns: id, name, description, formula, unit, direction, department, stage, cadence,
-    industries, inputs, function, column, builtin.
+    Columns: id, name, aliases (other names it is found under, :func:`resolve`), description,
+    formula, unit, direction, department, stage, cadence, industries, inputs, function, column,
+    builtin.
 
     >>> import kpikit
     >>> retention = kpikit.catalog(stage="retention", department="finance")
@@ -245,12 +310,12 @@ def catalog(
         if direction is not None and m.direction != direction:
             continue
         rows.append({
-            "id": m.id, "name": m.name, "description": m.description, "formula": m.formula,
+            "id": m.id, "name": m.name, "aliases": list(m.aliases), "description": m.description, "formula": m.formula,
             "unit": m.unit, "direction": m.direction, "department": m.department, "stage": m.stage,
             "cadence": m.cadence, "industries": list(m.industries), "inputs": list(m.inputs),
             "function": m.function, "column": m.column, "builtin": m.builtin,
         })
-    columns = ["id", "name", "description", "formula", "unit", "direction", "department", "stage",
+    columns = ["id", "name", "aliases", "description", "formula", "unit", "direction", "department", "stage",
                "cadence", "industries", "inputs", "function", "column", "builtin"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -289,6 +354,10 @@ def register_metric(
     """
     if (compute is None) == (expression is None):
         raise ParameterError("register_metric: give exactly one of expression= or compute=")
+    taken = _NAMES.get(_key(id)) if isinstance(id, str) else None
+    if taken is not None and taken != id:
+        # An alias resolves to its built-in: a user metric under that name would be unreachable.
+        raise ParameterError(f"parameter 'id': {id!r} is already a name of the catalog metric {taken!r}")
     definition = {
         "id": id, "name": name, "description": description or name, "formula": formula,
         "unit": unit, "direction": direction, "department": department, "stage": stage,

@@ -89,6 +89,23 @@ __all__ = [
     "share",
     "churn_rate",
     "retention_rate",
+    "engagement_rate",
+    "share_ratio",
+    "time_on_site",
+    "market_penetration_rate",
+    "employee_turnover_rate",
+    "employee_engagement_score",
+    "project_completion_rate",
+    "uptime",
+    "defect_rate",
+    "production_rate",
+    "sales_efficiency",
+    "capital_expenditure",
+    "roll_forward",
+    "revenue_per_rep",
+    "net_profit",
+    "revenue",
+    "upsell_rate",
 ]
 
 
@@ -1065,3 +1082,462 @@ def retention_rate(starting: Operand, ending: Operand, new: Operand) -> Any:
     0.85
     """
     return _evaluate("retention_rate", starting=starting, ending=ending, new=new)
+
+
+def engagement_rate(engagements: Operand, audience: Operand) -> Any:
+    """Social media engagement rate: interactions with posts per person reached.
+
+    ``engagement_rate = engagements / audience``, in a fraction (likes, comments, shares and clicks per person reached, or per follower or impression: say which in the KPI's name).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    engagements, audience
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 450 interactions from 15,000 people reached: 450 / 15000 = 0.03
+    >>> from kpikit import formulas
+    >>> formulas.engagement_rate(450, 15_000)
+    0.03
+    """
+    return _evaluate("engagement_rate", engagements=engagements, audience=audience)
+
+
+def share_ratio(shares: Operand, views: Operand) -> Any:
+    """Share ratio: how often content is passed on, per view.
+
+    ``share_ratio = shares / views``, in shares per view.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    shares, views
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 120 shares of 4,800 views: 120 / 4800 = 0.025
+    >>> from kpikit import formulas
+    >>> formulas.share_ratio([120, 30], [4_800, 0])
+    [0.025, None]
+    """
+    return _evaluate("share_ratio", shares=shares, views=views)
+
+
+def time_on_site(session_seconds: Operand, sessions: Operand) -> Any:
+    """Time on site: the average length of a visit.
+
+    ``time_on_site = session_seconds / sessions``, in seconds per session.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    session_seconds, sessions
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 9,000 seconds over 60 sessions: 150 seconds, two and a half minutes
+    >>> from kpikit import formulas
+    >>> formulas.time_on_site(9_000, 60)
+    150.0
+    """
+    return _evaluate("time_on_site", session_seconds=session_seconds, sessions=sessions)
+
+
+def market_penetration_rate(customers: Operand, market_size: Operand) -> Any:
+    """Market penetration rate: customers as a share of the target market.
+
+    ``market_penetration_rate = customers / market_size``, in a fraction of the potential customers.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    customers, market_size
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 2,500 customers of 50,000 potential ones: 0.05
+    >>> from kpikit import formulas
+    >>> formulas.market_penetration_rate(2_500, 50_000)
+    0.05
+    """
+    return _evaluate("market_penetration_rate", customers=customers, market_size=market_size)
+
+
+def employee_turnover_rate(separations: Operand, average_headcount: Operand) -> Any:
+    """Employee turnover rate: leavers per average employee over the period.
+
+    ``employee_turnover_rate = separations / average_headcount``, in a fraction per period (average headcount: usually the mean of the start and end headcounts).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    separations, average_headcount
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 6 leavers with 80 employees on average: 6 / 80 = 0.075
+    >>> from kpikit import formulas
+    >>> formulas.employee_turnover_rate(6, 80)
+    0.075
+    """
+    return _evaluate("employee_turnover_rate", separations=separations, average_headcount=average_headcount)
+
+
+def employee_engagement_score(favourable: Operand, answers: Operand) -> Any:
+    """Employee engagement score: the share of favourable answers to an engagement survey.
+
+    ``employee_engagement_score = favourable / answers``, in a fraction (favourable: agree or strongly agree).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    favourable, answers
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 156 favourable answers of 240: 0.65
+    >>> from kpikit import formulas
+    >>> formulas.employee_engagement_score(156, 240)
+    0.65
+    """
+    return _evaluate("employee_engagement_score", favourable=favourable, answers=answers)
+
+
+def project_completion_rate(completed: Operand, projects: Operand) -> Any:
+    """Project completion rate: projects completed of those due.
+
+    ``project_completion_rate = completed / projects``, in a fraction of the projects due in the period.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    completed, projects
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 18 of 24 projects due were completed: 0.75
+    >>> from kpikit import formulas
+    >>> formulas.project_completion_rate(18, 24)
+    0.75
+    """
+    return _evaluate("project_completion_rate", completed=completed, projects=projects)
+
+
+def uptime(downtime: Operand, total_time: Operand) -> Any:
+    """Uptime (availability): the share of the time a service was up.
+
+    ``uptime = 1 − downtime / total_time``, in a fraction of the time (both in one unit).
+
+    A zero or missing ``total_time`` gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    downtime, total_time
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 43.2 minutes down in a 30-day month (43,200 minutes): 1 − 0.001 = 0.999
+    >>> from kpikit import formulas
+    >>> round(formulas.uptime(43.2, 43_200), 10)
+    0.999
+    """
+    return _evaluate("uptime", downtime=downtime, total_time=total_time)
+
+
+def defect_rate(defects: Operand, units: Operand) -> Any:
+    """Defect rate: the share of units found defective.
+
+    ``defect_rate = defects / units``, in a fraction of the units produced or inspected.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    defects, units
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 12 defective units of 4,800: 0.0025
+    >>> from kpikit import formulas
+    >>> formulas.defect_rate(12, 4_800)
+    0.0025
+    """
+    return _evaluate("defect_rate", defects=defects, units=units)
+
+
+def production_rate(units: Operand, hours: Operand) -> Any:
+    """Production rate: units produced per hour.
+
+    ``production_rate = units / hours``, in units per hour of production.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    units, hours
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1,440 units in an 8-hour shift: 180 per hour
+    >>> from kpikit import formulas
+    >>> formulas.production_rate(1_440, 8)
+    180.0
+    """
+    return _evaluate("production_rate", units=units, hours=hours)
+
+
+def sales_efficiency(new_arr: Operand, sales_marketing_spend: Operand) -> Any:
+    """Sales efficiency: new annual recurring revenue per unit of sales and marketing spend.
+
+    ``sales_efficiency = new_arr / sales_marketing_spend``, a ratio (new ARR of the period, spend of the same period).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    new_arr, sales_marketing_spend
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 600,000 of new ARR for 800,000 spent: 0.75
+    >>> from kpikit import formulas
+    >>> formulas.sales_efficiency(600_000, 800_000)
+    0.75
+    """
+    return _evaluate("sales_efficiency", new_arr=new_arr, sales_marketing_spend=sales_marketing_spend)
+
+
+def capital_expenditure(ppe_end: Operand, ppe_start: Operand, depreciation: Operand) -> Any:
+    """Capital expenditure (capex) from two balance sheets.
+
+    ``capital_expenditure = ppe_end − ppe_start + depreciation``, in currency (PP&E: net property, plant and equipment; depreciation of the period between them).
+
+    A missing input gives a missing value (null / NaN / None), never an error.
+
+    Parameters
+    ----------
+    ppe_end, ppe_start, depreciation
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # PP&E 1,000 → 1,300 with 80 depreciated in between: 1300 − 1000 + 80 = 380
+    >>> from kpikit import formulas
+    >>> formulas.capital_expenditure(1_300, 1_000, 80)
+    380.0
+    """
+    return _evaluate("capital_expenditure", ppe_end=ppe_end, ppe_start=ppe_start, depreciation=depreciation)
+
+
+def roll_forward(starting: Operand, added: Operand, removed: Operand) -> Any:
+    """A stock rolled forward over a period (list subscribers, page likes, backlog).
+
+    ``roll_forward = starting + added − removed``, in the stock's unit at the period end.
+
+    A missing input gives a missing value (null / NaN / None), never an error.
+
+    Parameters
+    ----------
+    starting, added, removed
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 5,000 subscribers, 400 joined, 150 left: 5,250
+    >>> from kpikit import formulas
+    >>> formulas.roll_forward(5_000, 400, 150)
+    5250.0
+    """
+    return _evaluate("roll_forward", starting=starting, added=added, removed=removed)
+
+
+def revenue_per_rep(revenue: Operand, reps: Operand) -> Any:
+    """Revenue per sales rep.
+
+    ``revenue_per_rep = revenue / reps``, in currency per sales representative.
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    revenue, reps
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1,200,000 closed by 8 reps: 150,000 each
+    >>> from kpikit import formulas
+    >>> formulas.revenue_per_rep(1_200_000, 8)
+    150000.0
+    """
+    return _evaluate("revenue_per_rep", revenue=revenue, reps=reps)
+
+
+def net_profit(revenue: Operand, expenses: Operand) -> Any:
+    """Net profit: revenue less every expense.
+
+    ``net_profit = revenue − expenses``, in currency (expenses: cost of sales, operating expenses, interest and taxes).
+
+    A missing input gives a missing value (null / NaN / None), never an error.
+
+    Parameters
+    ----------
+    revenue, expenses
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 500,000 − 420,000
+    >>> from kpikit import formulas
+    >>> formulas.net_profit(500_000, 420_000)
+    80000.0
+    """
+    return _evaluate("net_profit", revenue=revenue, expenses=expenses)
+
+
+def revenue(units_sold: Operand, average_price: Operand) -> Any:
+    """Revenue from units sold and their average selling price.
+
+    ``revenue = units_sold × average_price``, in currency.
+
+    A missing input gives a missing value (null / NaN / None), never an error.
+
+    Parameters
+    ----------
+    units_sold, average_price
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 320 units at 49.50 on average
+    >>> from kpikit import formulas
+    >>> formulas.revenue(320, 49.5)
+    15840.0
+    """
+    return _evaluate("revenue", units_sold=units_sold, average_price=average_price)
+
+
+def upsell_rate(upsold_customers: Operand, customers: Operand) -> Any:
+    """Upsell rate: customers who bought more, of those at the start.
+
+    ``upsell_rate = upsold_customers / customers``, in a fraction (with :func:`kpikit.mrr_movements`: expanded_customers / starting_customers).
+
+    A zero or missing denominator gives a missing value (null / NaN / None), never inf or an error.
+
+    Parameters
+    ----------
+    upsold_customers, customers
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 9 of 150 customers expanded: 0.06
+    >>> from kpikit import formulas
+    >>> formulas.upsell_rate(9, 150)
+    0.06
+    """
+    return _evaluate("upsell_rate", upsold_customers=upsold_customers, customers=customers)

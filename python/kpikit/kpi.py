@@ -26,6 +26,12 @@ __all__ = ["KPI", "STATUSES"]
 STATUSES = ("not_started", "no_data", "on_track", "at_risk", "behind", "achieved", "overdue")
 
 
+def _columns(table: Any) -> list[str]:
+    """A table's column names (pandas, polars, Arrow), or none."""
+    names = table.column_names if hasattr(table, "column_names") else getattr(table, "columns", None)
+    return [str(c) for c in names] if names is not None else []
+
+
 def _date_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
@@ -148,6 +154,18 @@ class KPI:
             raise ParameterError(f"parameter 'cadence': {self.cadence!r} is not one of 'day', 'week', 'month', 'quarter', "
                                  "'year' (or an alias: 'D', 'W', 'M', 'Q', 'Y')")
         object.__setattr__(self, "cadence", cadence)  # "Q" and "quarter" are one cadence
+        from .catalog import resolve
+
+        if isinstance(self.metric, str):
+            try:
+                canonical = resolve(self.metric)
+            except ParameterError:  # a metric outside the catalog: judged from its history alone
+                canonical = self.metric
+            if canonical != self.metric:
+                # An alias names the catalog's metric (docs/conventions.md#metric-names); a history
+                # may still carry its values under the name given.
+                object.__setattr__(self, "_given", self.metric)
+                object.__setattr__(self, "metric", canonical)
         unknown = set(self.thresholds or {}) - {"at_risk"}
         if unknown:
             raise ParameterError(f"parameter 'thresholds': unknown key {sorted(unknown)[0]!r}; the key is 'at_risk'")
@@ -184,6 +202,9 @@ class KPI:
         """
         library = output_of(history, output)
         column = value or self.metric
+        given = getattr(self, "_given", None)
+        if value is None and given is not None and column not in _columns(history) and given in _columns(history):
+            column = given
         counts = [c for c in (self.numerator, self.denominator) if c is not None]
         table = table_input(history, [period, column, *counts])
         low = high = target = None

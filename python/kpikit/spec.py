@@ -50,7 +50,7 @@ from typing import Any
 
 from ._history import PERIODS, missing_columns, normalize_freq, parse_window
 from ._render import check_currency
-from .catalog import definitions
+from .catalog import definitions, resolve
 from .exceptions import ParameterError
 from .kpi import KPI
 from .scorecard import Scorecard
@@ -431,6 +431,27 @@ def _missing_keys(metric_id: str, declared: dict[str, dict[str, Any]]) -> str | 
             f"(it declares {keys})")
 
 
+def _catalog_id(name: str) -> str | None:
+    """The catalog id a spec's metric name stands for (an id, name or alias), or None."""
+    try:
+        return resolve(name)
+    except ParameterError:
+        return None
+
+
+def _hint(name: str, known: list[str]) -> str:
+    """Close ids and aliases of an unknown metric name (the catalog's did-you-mean), else ids
+    sharing its first word."""
+    try:
+        resolve(name)
+    except ParameterError as e:
+        hint = str(e).split(" is not a metric of the catalog", 1)[-1]
+        if "did you mean" in hint:
+            return hint
+    close = [m for m in known if name.split("_")[0] in m][:3]
+    return f"; did you mean {', '.join(close)}?" if close else "; see kpikit.catalog()"
+
+
 def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]]) -> KPI | None:
     """A KPI table, checked key by key (None when a problem was noted)."""
     if not isinstance(entry, dict):
@@ -450,12 +471,9 @@ def _kpi(entry: Any, i: int, loc: _Locator, declared: dict[str, dict[str, Any]])
         loc.note(f"kpi[{i}]: 'metric' (a catalog id) is missing", "kpi", nth=i)
     elif not isinstance(metric_id, str):
         bad("metric", f"expected a catalog id (a string), got {_show(metric_id)}")
-    elif metric_id not in known:
-        close = difflib.get_close_matches(metric_id, known, n=3, cutoff=0.6)
-        close += [m for m in known if metric_id.split("_")[0] in m and m not in close][: 3 - len(close)]
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see kpikit.catalog()"
-        bad("metric", f"{metric_id!r} is not a catalog metric{hint}")
-    elif known[metric_id].recipe is None:
+    elif (found := _catalog_id(metric_id)) is None:
+        bad("metric", f"{metric_id!r} is not a catalog metric{_hint(metric_id, list(known))}")
+    elif known[(metric_id := found)].recipe is None:
         bad("metric", f"{metric_id!r} is computed by {known[metric_id].function}, which cannot run from sources; "
                       "KPIs of it are evaluated from a history (kpikit.KPI.evaluate)")
     else:

@@ -42,6 +42,8 @@ pub enum Department {
     Support,
     Finance,
     Product,
+    Operations,
+    People,
 }
 
 /// Customer-journey stages (docs/conventions.md#journey-stages), in journey order; `none` for
@@ -74,6 +76,7 @@ pub enum Industry {
     Retail,
     ProfessionalServices,
     OnlineMedia,
+    Manufacturing,
 }
 
 /// Source tables a metric reads (docs/conventions.md#source-roles).
@@ -99,6 +102,10 @@ pub enum Input {
 pub struct MetricDef {
     pub id: String,
     pub name: String,
+    /// Other names of the same metric (vendors', articles'), each found by lookup like the id;
+    /// only true synonyms (docs/conventions.md#metric-names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub description: String,
     /// The formula in words.
     pub formula: String,
@@ -279,7 +286,63 @@ fn parse(text: &str) -> KpiResult<Vec<MetricDef>> {
         }
     }
     check_journey(&defs)?;
+    check_names(&defs)?;
     Ok(defs)
+}
+
+/// A metric name as lookups compare it: lower case, every run of other characters than
+/// letters and digits one `_`, none at either end ("Visitor-to-signup rate" and
+/// `visitor_to_signup_rate` are one name; docs/conventions.md#metric-names).
+pub fn name_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            key.push(c);
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    key.trim_end_matches('_').to_string()
+}
+
+/// Ids, names and aliases lead to one metric each: no alias is empty or repeats its own
+/// metric's id or name, and no two metrics share a key ([`name_key`]).
+fn check_names(defs: &[MetricDef]) -> KpiResult<()> {
+    let mut owner: std::collections::HashMap<String, (&str, &str)> =
+        std::collections::HashMap::new();
+    for d in defs {
+        let own = [name_key(&d.id), name_key(&d.name)];
+        for alias in &d.aliases {
+            let key = name_key(alias);
+            if key.is_empty() || own.contains(&key) {
+                return Err(invalid(format!(
+                    "metric {:?}: alias {alias:?} is empty or repeats its id or name",
+                    d.id
+                )));
+            }
+        }
+        let mut keys: Vec<(String, &str)> = vec![(own[0].clone(), d.id.as_str())];
+        if own[1] != own[0] {
+            keys.push((own[1].clone(), d.name.as_str()));
+        }
+        keys.extend(d.aliases.iter().map(|a| (name_key(a), a.as_str())));
+        let mut mine = std::collections::HashSet::new();
+        for (key, text) in keys {
+            if !mine.insert(key.clone()) {
+                return Err(invalid(format!(
+                    "metric {:?} lists the name {text:?} twice",
+                    d.id
+                )));
+            }
+            if let Some((other, other_text)) = owner.insert(key, (d.id.as_str(), text)) {
+                return Err(invalid(format!(
+                    "the name {text:?} of metric {:?} is also {other_text:?} of metric {other:?}",
+                    d.id
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_journey(defs: &[MetricDef]) -> KpiResult<()> {
@@ -345,10 +408,15 @@ pub fn check_definition(json: &str, known: &[String]) -> KpiResult<String> {
         ));
     }
     // Recipes, counts, intervals and journey places describe built-in functions' outputs.
-    if d.recipe.is_some() || d.counts.is_some() || d.interval.is_some() || d.journey.is_some() {
+    if d.recipe.is_some()
+        || d.counts.is_some()
+        || d.interval.is_some()
+        || d.journey.is_some()
+        || !d.aliases.is_empty()
+    {
         return Err(KpiError::param(
             "definition",
-            "recipe, counts, interval and journey are set by the built-in catalog only",
+            "recipe, counts, interval, journey and aliases are set by the built-in catalog only",
         ));
     }
     serde_json::to_string(&d).map_err(|e| KpiError::Internal(e.to_string()))
@@ -446,7 +514,7 @@ mod tests {
     /// One metric entry of a catalog file, with `extra` fields.
     fn entry(id: &str, stage: &str, extra: &str) -> String {
         format!(
-            r#"{{"id": "{id}", "name": "n", "description": "d", "formula": "f", "unit": "count", "direction": "increase", "department": "sales", "stage": "{stage}", "cadence": "month", "industries": ["saas"], "inputs": ["deals"], "function": "deal_metrics", "column": "m"{extra}}}"#
+            r#"{{"id": "{id}", "name": "{id} n", "description": "d", "formula": "f", "unit": "count", "direction": "increase", "department": "sales", "stage": "{stage}", "cadence": "month", "industries": ["saas"], "inputs": ["deals"], "function": "deal_metrics", "column": "m"{extra}}}"#
         )
     }
 
@@ -546,6 +614,56 @@ mod tests {
         for (name, d) in formulas {
             assert_eq!(d.column, name, "{}", d.id);
         }
+    }
+
+    #[test]
+    fn names_are_compared_without_case_or_punctuation() {
+        assert_eq!(name_key("Visitor-to-Signup Rate"), "visitor_to_signup_rate");
+        assert_eq!(name_key("  DAU/MAU ratio "), "dau_mau_ratio");
+        assert_eq!(name_key("Visitor→signup rate"), "visitor_signup_rate");
+        assert_eq!(name_key("--"), "");
+    }
+
+    #[test]
+    fn aliases_lead_to_one_metric_each() {
+        let defs = catalog().unwrap();
+        let by_id = |id: &str| defs.iter().find(|d| d.id == id).unwrap().clone();
+        assert!(by_id("customer_churn_rate")
+            .aliases
+            .contains(&"logo churn".to_string()));
+        assert!(by_id("revenue_growth_rate")
+            .aliases
+            .contains(&"sales growth rate".to_string()));
+        let recipe = r#"{"deal_metrics": {"source": "deals", "columns": {}}}"#;
+        let with = |a: &str, b: &str| {
+            parse(&file_of(
+                recipe,
+                &[
+                    entry("m", "decision", &format!(r#", "aliases": [{a}]"#)),
+                    entry("m2", "decision", &format!(r#", "aliases": [{b}]"#)),
+                ],
+            ))
+        };
+        assert!(with(r#""deal count""#, r#""deal tally""#).is_ok());
+        let cases = [
+            // The same alias on two metrics, also when written differently.
+            (with(r#""Deal count""#, r#""deal-count""#), "also"),
+            // An alias that is another metric's id.
+            (with(r#""m2""#, r#""x""#), "also"),
+            // An alias repeating its own id, twice the same alias, an empty one.
+            (with(r#""M""#, r#""x""#), "repeats its id"),
+            (with(r#""a b", "A-B""#, r#""x""#), "twice"),
+            (with(r#""!!""#, r#""x""#), "empty"),
+        ];
+        for (result, expected) in cases {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let ok = r#"{"id": "u", "name": "U", "aliases": ["you"], "description": "d", "formula": "f", "unit": "count", "direction": "increase", "department": "people", "stage": "none", "cadence": "month", "industries": ["manufacturing"], "inputs": ["financials"], "function": "user", "column": "u"}"#;
+        assert!(check_definition(ok, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("aliases"));
     }
 
     #[test]

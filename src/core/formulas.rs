@@ -383,6 +383,40 @@ formulas! {
     churn_rate(lost, starting) = |l, s| l / s;
     /// (ending − new) / starting.
     retention_rate(starting, ending, new) = |s, e, n| (e - n) / s;
+    /// Social media engagement rate: engagements / audience.
+    engagement_rate(engagements, audience) = |e, a| e / a;
+    /// Content shares per view: shares / views.
+    share_ratio(shares, views) = |s, v| s / v;
+    /// Average time on site per session: session_seconds / sessions (seconds).
+    time_on_site(session_seconds, sessions) = |t, s| t / s;
+    /// customers / market_size.
+    market_penetration_rate(customers, market_size) = |c, m| c / m;
+    /// separations / average_headcount.
+    employee_turnover_rate(separations, average_headcount) = |s, h| s / h;
+    /// Share of favourable answers in an engagement survey: favourable / answers.
+    employee_engagement_score(favourable, answers) = |f, a| f / a;
+    /// completed / projects.
+    project_completion_rate(completed, projects) = |c, p| c / p;
+    /// Availability: 1 − downtime / total_time.
+    uptime(downtime, total_time) = |d, t| 1.0 - d / t;
+    /// defects / units.
+    defect_rate(defects, units) = |d, u| d / u;
+    /// Units produced per hour: units / hours.
+    production_rate(units, hours) = |u, h| u / h;
+    /// new_arr / sales_marketing_spend.
+    sales_efficiency(new_arr, sales_marketing_spend) = |n, s| n / s;
+    /// ppe_end − ppe_start + depreciation (currency).
+    capital_expenditure(ppe_end, ppe_start, depreciation) = |e, s, d| e - s + d;
+    /// A stock rolled forward: starting + added − removed.
+    roll_forward(starting, added, removed) = |s, a, r| s + a - r;
+    /// revenue / reps.
+    revenue_per_rep(revenue, reps) = |r, n| r / n;
+    /// revenue − expenses (currency).
+    net_profit(revenue, expenses) = |r, e| r - e;
+    /// units_sold × average_price (currency).
+    revenue(units_sold, average_price) = |u, p| u * p;
+    /// upsold_customers / customers.
+    upsell_rate(upsold_customers, customers) = |u, c| u / c;
 }
 
 #[cfg(test)]
@@ -478,6 +512,29 @@ mod tests {
             ("churn_rate", &[5.0, 200.0], 0.025),
             // (190 − 20) / 200
             ("retention_rate", &[200.0, 190.0, 20.0], 0.85),
+            // 450 / 15,000
+            ("engagement_rate", &[450.0, 15_000.0], 0.03),
+            ("share_ratio", &[120.0, 4_800.0], 0.025),
+            // 9,000 seconds over 60 sessions
+            ("time_on_site", &[9_000.0, 60.0], 150.0),
+            ("market_penetration_rate", &[2_500.0, 50_000.0], 0.05),
+            // 6 leavers / 80 employees on average
+            ("employee_turnover_rate", &[6.0, 80.0], 0.075),
+            ("employee_engagement_score", &[156.0, 240.0], 0.65),
+            ("project_completion_rate", &[18.0, 24.0], 0.75),
+            // 1 − 43.2 minutes down / 43,200 minutes in 30 days
+            ("uptime", &[43.2, 43_200.0], 0.999),
+            ("defect_rate", &[12.0, 4_800.0], 0.0025),
+            ("production_rate", &[1_440.0, 8.0], 180.0),
+            ("sales_efficiency", &[600_000.0, 800_000.0], 0.75),
+            // 1,300 − 1,000 + 80
+            ("capital_expenditure", &[1_300.0, 1_000.0, 80.0], 380.0),
+            // 5,000 + 400 − 150
+            ("roll_forward", &[5_000.0, 400.0, 150.0], 5_250.0),
+            ("revenue_per_rep", &[1_200_000.0, 8.0], 150_000.0),
+            ("net_profit", &[500_000.0, 420_000.0], 80_000.0),
+            ("revenue", &[320.0, 49.5], 15_840.0),
+            ("upsell_rate", &[9.0, 150.0], 0.06),
         ];
         assert_eq!(
             cases.len() + 1,

@@ -1,11 +1,15 @@
 """Catalog integrity: every definition is computable by the function it names and lands in the
 column it names; every public metric function has definitions; user metrics behave like
-built-ins."""
+built-ins; every metric the seed articles name is found, by its id, name or an alias, and is
+computable."""
 
 from __future__ import annotations
 
+import csv
 import inspect
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -50,6 +54,8 @@ CALLS: dict[str, Callable[[], Any]] = {
     "active_users": lambda: kpikit.active_users(DEMO.events, user="user_id", time="time"),
     "retention": lambda: kpikit.retention(DEMO.events, user="user_id", time="time", freq="month"),
     "lifecycle": lambda: kpikit.lifecycle(DEMO.events, user="user_id", time="time", freq="month"),
+    # A one-step funnel counting every event: how count metrics (page views, visits…) are computed.
+    "funnel": lambda: kpikit.funnel(DEMO.events, user="user_id", time="time", steps=["login"], count="totals", freq="month"),
     "rfm_summary": lambda: kpikit.rfm_summary(DEMO.deals.dropna(subset=["closed", "customer_id"]), customer="customer_id", time="closed", amount="amount"),
 }
 RESULTS: dict[str, Any] = {}
@@ -115,11 +121,12 @@ def test_recipes_cover_the_scorecards_functions_and_formulas_name_their_series()
     with_recipe = {kpikit.metric(i).function for i in COMPUTED if kpikit.metric(i).recipe is not None}
     assert with_recipe == {"revenue_metrics", "mrr_movements", "deal_metrics", "lead_metrics", "support_metrics",
                            "nps", "csat", "funnel_from_stages", "active_users"}
-    # A formula's value is its series, named like the formula: 12 ids that are their column.
+    # A formula's value is its series, named like the formula: 12 ids that are their column, and
+    # 18 more whose formula (growth_rate, roll_forward…) or count (funnel's converted) is shared.
     margin = kpikit.formulas.gross_margin(pd.Series([10.0]), cogs=pd.Series([4.0])).to_frame()
     assert kpikit.metric("gross_margin").values(margin).tolist() == [0.6]
     different = [i for i in BUILTIN.id if kpikit.metric(i).column != i]
-    assert len(different) == 12, different
+    assert len(different) == 30, different
 
 
 def test_every_public_metric_function_has_definitions() -> None:
@@ -164,3 +171,132 @@ def test_kpi_direction_comes_from_the_catalog() -> None:
     r = kpikit.KPI("customer_churn_rate", target=0.02).evaluate(h)
     assert r.status.tolist() == ["on_track", "on_track"]
     assert r.improved[1] == False  # noqa: E712 - a numpy bool is not the False singleton (churn went up)
+
+
+# The metrics the five seed articles (the project's reference reading) name: the seed file,
+# the words as written, the name looked up (a qualifier such as "quarterly" or "sales-generated"
+# left out, the singular) and the catalog id it must lead to.
+SEEDS = list(csv.DictReader((Path(__file__).parent / "seed_metrics.csv").read_text(encoding="utf-8").splitlines()))
+# Added with the revenue efficiency metrics (magic number, burn multiple) on their own branch.
+ELSEWHERE = {"capital_efficiency"}
+
+
+def test_the_seed_list_covers_every_seed() -> None:
+    assert {r["seed"] for r in SEEDS} == {"000_c7d1c30dcddc812b.txt", "001_3fc1cf1b4b12cd3d.txt",
+                                          "002_5711b4183edbbbc0.txt", "003_16bdf51313dd18bd.txt",
+                                          "004_013ed689a5ec5b50.txt"}
+    assert len(SEEDS) == 127 and len({r["metric"] for r in SEEDS}) == 81
+    # Eighteen the catalog lacked before aliases and the new entries, among them:
+    ids = {r["metric"] for r in SEEDS}
+    assert {"social_media_engagement_rate", "capital_expenditure", "share_ratio", "time_on_site",
+            "market_penetration_rate", "employee_turnover_rate", "page_views", "market_growth_rate",
+            "project_completion_rate", "server_uptime", "employee_engagement_score", "production_output",
+            "defect_rate", "revenue_growth_rate", "sales_efficiency", "email_subscribers",
+            "webinar_attendance", "memberships_sold"} <= ids
+
+
+@pytest.mark.parametrize("row", SEEDS, ids=[f"{r['seed'][:3]}-{r['name']}" for r in SEEDS])
+def test_every_seed_metric_is_found_and_computable(row: dict[str, str]) -> None:
+    if row["metric"] in ELSEWHERE and row["metric"] not in set(BUILTIN.id):
+        pytest.skip(f"{row['metric']} comes with the revenue efficiency metrics")
+    m = kpikit.metric(row["name"])
+    assert m.id == row["metric"], f"{row['name']!r} ({row['seed']}) found {m.id}"
+    if m.function.startswith("formulas."):
+        assert m.function.split(".", 1)[1] in kpikit.formulas.__all__
+        assert m.column == m.function.split(".", 1)[1]
+    else:
+        # Computed by a table function on the demo company (test_every_metric_is_computable).
+        assert m.function in CALLS and m.column in _result(m.function).columns
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def test_ids_names_and_aliases_are_unique() -> None:
+    # The core refuses a catalog otherwise; checked here on what Python reads.
+    owner: dict[str, str] = {}
+    for m in kpikit.catalog().query("builtin").itertuples():
+        for text in {_key(m.id), _key(m.name), *map(_key, m.aliases)}:
+            assert owner.setdefault(text, m.id) == m.id, f"{text!r}: {owner[text]} and {m.id}"
+    assert len(owner) > 250
+
+
+def test_aliases_resolve_everywhere_a_metric_id_is_taken(tmp_path: Path) -> None:
+    from kpikit.catalog import resolve
+
+    assert resolve("Visitor-to-Signup Rate") == resolve("visitor_to_signup_rate") == "visitor_signup_rate"
+    assert [kpikit.metric(n).id for n in ("logo churn", "ARPU", "NRR", "Revenue growth rate", "CLV")] == [
+        "customer_churn_rate", "arpa", "net_revenue_retention", "revenue_growth_rate", "ltv"]
+    assert "logo churn" in kpikit.metric("customer_churn_rate").aliases
+    assert kpikit.catalog().set_index("id").loc["visitors", "aliases"][:2] == ["website traffic", "traffic"]
+    # A KPI names the metric by its id; its direction is the catalog's (churn: decrease).
+    kpi = kpikit.KPI("logo churn", target=0.02)
+    assert kpi.metric == "customer_churn_rate" and kpi == kpikit.KPI("customer_churn_rate", target=0.02)
+    h = pd.DataFrame({"period": pd.date_range("2026-01-01", periods=2, freq="MS"), "customer_churn_rate": [0.01, 0.015]})
+    assert kpi.evaluate(h).status.tolist() == ["on_track", "on_track"]
+    # A history holding the values under the name given still works.
+    assert kpikit.KPI("Churn rate", target=0.02).evaluate(h.rename(columns={"customer_churn_rate": "Churn rate"})).value.tolist() == [0.01, 0.015]
+    # A metric outside the catalog stays as given.
+    assert kpikit.KPI("my_own_ratio", target=1.0).metric == "my_own_ratio"
+    # Specs: the README's spec with its churn KPI named by an alias.
+    spec = (Path(__file__).resolve().parents[2] / "README.md").read_text().split(
+        "## The report: from a spec file to one HTML page", 1)[1]
+    toml = re.search(r"```toml\n(.*?)```", spec, flags=re.S).group(1)  # type: ignore[union-attr]
+    assert 'metric = "customer_churn_rate"' in toml
+    DEMO.subscriptions.to_parquet(tmp_path / "subscriptions.parquet")
+    DEMO.responses.rename(columns={"time": "answered_at"}).to_csv(tmp_path / "nps.csv", index=False)
+    (tmp_path / "kpis.toml").write_text(toml.replace('metric = "customer_churn_rate"', 'metric = "logo churn"'))
+    loaded = kpikit.load_spec(tmp_path / "kpis.toml")
+    churn = next(k for k in loaded.scorecard.kpis if k.label == "Customer churn")
+    assert churn.metric == "customer_churn_rate"
+    (tmp_path / "kpis.toml").write_text(toml.replace('metric = "customer_churn_rate"', 'metric = "logo chrun"'))
+    with pytest.raises(kpikit.ParameterError, match=r"'logo chrun' is not a catalog metric; did you mean 'logo churn' \(customer_churn_rate\)"):
+        kpikit.load_spec(tmp_path / "kpis.toml")
+
+
+def test_unknown_names_list_close_ids_and_aliases() -> None:
+    with pytest.raises(kpikit.ParameterError, match=r"'ARPUU' is not a metric of the catalog; did you mean 'ARPU' \(arpa\)"):
+        kpikit.metric("ARPUU")
+    with pytest.raises(kpikit.ParameterError, match=r"did you mean 'employee_turnover_rate'"):
+        kpikit.metric("employee_turnover_rte")
+    with pytest.raises(kpikit.ParameterError, match=r"see kpikit\.catalog"):
+        kpikit.metric("zzzz")
+    # An alias cannot become a user metric's id: lookups lead to the built-in.
+    with pytest.raises(kpikit.ParameterError, match="already a name of the catalog metric 'customer_churn_rate'"):
+        kpikit.register_metric("logo_churn", name="x", formula="x", expression="a", unit="fraction",
+                               direction="decrease", department="finance")
+
+
+def test_count_metrics_count_every_row_of_the_table_described() -> None:
+    # Page views: one row per view. 2 March: 3 views (two by visitor 1), 3 March: 1 view.
+    views = pd.DataFrame({
+        "visitor": [1, 1, 2, 3],
+        "viewed_at": pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:05", "2026-03-02 18:00", "2026-03-03 08:00"]).tz_localize("UTC"),
+        "event": "page_view",
+    })
+    m = kpikit.metric("page views")
+    assert (m.function, m.column) == ("funnel", "converted")
+    out = kpikit.funnel(views, user="visitor", time="viewed_at", steps=["page_view"], count="totals", freq="day")
+    assert out[m.column].tolist() == [3, 1]
+
+
+def test_new_formula_metrics_compute_their_catalog_formula() -> None:
+    # Hand-worked: the entry's function over named inputs, read from the series it names.
+    cases = {
+        "revenue_growth_rate": ((pd.Series([200.0, 230.0]),), [None, 0.15]),  # (230 - 200) / 200
+        "server_uptime": ((43.2, 43_200.0), 0.999),  # 1 - 43.2 / 43200
+        "employee_retention_rate": ((40.0, 41.0, 5.0), 0.9),  # (41 - 5) / 40
+        "email_subscribers": ((5_000.0, 400.0, 150.0), 5_250.0),  # 5000 + 400 - 150
+        "time_on_page": ((5_400.0, 120.0), 45.0),  # 5400 s / 120 page views
+        "market_share": ((3.0, 60.0), 0.05),  # 3 / 60
+    }
+    for id, (args, want) in cases.items():
+        m = kpikit.metric(id)
+        got = getattr(kpikit.formulas, m.function.split(".", 1)[1])(*args)
+        if isinstance(got, pd.Series):
+            assert got.name == m.column
+            got = [None if pd.isna(v) else v for v in got]
+            assert got == pytest.approx(want), id
+        else:
+            assert got == pytest.approx(want, rel=1e-12), id

@@ -48,6 +48,23 @@ HAND: list[tuple[str, tuple[float, ...], float]] = [
     ("share", (30, 120), 0.25),  # 30 / 120
     ("churn_rate", (5, 200), 0.025),  # 5 / 200
     ("retention_rate", (200, 190, 20), 0.85),  # (190 - 20) / 200 = 170 / 200
+    ("engagement_rate", (450, 15_000), 0.03),  # 450 / 15000
+    ("share_ratio", (120, 4_800), 0.025),  # 120 / 4800
+    ("time_on_site", (9_000, 60), 150.0),  # 9000 s / 60 sessions
+    ("market_penetration_rate", (2_500, 50_000), 0.05),  # 2500 / 50000
+    ("employee_turnover_rate", (6, 80), 0.075),  # 6 / 80
+    ("employee_engagement_score", (156, 240), 0.65),  # 156 / 240
+    ("project_completion_rate", (18, 24), 0.75),  # 18 / 24
+    ("uptime", (43.2, 43_200), 0.999),  # 1 - 43.2 / 43200 = 1 - 0.001
+    ("defect_rate", (12, 4_800), 0.0025),  # 12 / 4800
+    ("production_rate", (1_440, 8), 180.0),  # 1440 / 8
+    ("sales_efficiency", (600_000, 800_000), 0.75),  # 600000 / 800000
+    ("capital_expenditure", (1_300, 1_000, 80), 380.0),  # 1300 - 1000 + 80
+    ("roll_forward", (5_000, 400, 150), 5_250.0),  # 5000 + 400 - 150
+    ("revenue_per_rep", (1_200_000, 8), 150_000.0),  # 1200000 / 8
+    ("net_profit", (500_000, 420_000), 80_000.0),  # 500000 - 420000
+    ("revenue", (320, 49.5), 15_840.0),  # 320 * 49.5
+    ("upsell_rate", (9, 150), 0.06),  # 9 / 150
 ]
 
 
@@ -90,7 +107,8 @@ def test_growth_rate_rejects_bad_periods(periods: Any) -> None:
 
 
 # Formulas whose last argument is a plain denominator.
-DIVISIONS = [n for n, args, _ in HAND if len(args) == 2 and n not in ("roi", "gross_margin", "cart_abandonment_rate")]
+DIVISIONS = [n for n, args, _ in HAND
+             if len(args) == 2 and n not in ("roi", "gross_margin", "cart_abandonment_rate", "uptime", "net_profit", "revenue")]
 
 
 @pytest.mark.parametrize("name", DIVISIONS)
@@ -114,6 +132,7 @@ def test_other_zero_denominators_are_missing() -> None:
     assert formulas.cac_payback_months(100, 50, gross_margin=0) is None
     assert formulas.pipeline_velocity(1, 1, 1, 0) is None
     assert formulas.retention_rate(0, 5, 1) is None
+    assert formulas.uptime(1, 0) is None and formulas.uptime(0, 0) is None
     # cagr: start_value <= 0, end_value < 0, years <= 0 are missing; a drop to zero is -100 %
     assert [formulas.cagr(*a) for a in [(0, 1, 1), (-1, 1, 1), (1, -1, 1), (1, 2, 0)]] == [None] * 4
     assert formulas.cagr(10, 0, 1) == -1.0
@@ -123,6 +142,8 @@ def test_missing_propagates_without_nan_tricks() -> None:
     # 1 ** NaN would be 1.0 in IEEE arithmetic; a missing input must still give missing.
     assert formulas.cagr(5, 5, float("nan")) is None
     assert formulas.ebit(1, None, 0) is None
+    assert formulas.capital_expenditure(1, 1, None) is None and formulas.roll_forward(None, 1, 1) is None
+    assert formulas.net_profit(1, float("nan")) is None and formulas.revenue(None, 2) is None
     assert formulas.ratio(pd.Series([1.0, np.nan]), 1).isna().tolist() == [False, True]
 
 
@@ -255,6 +276,11 @@ def test_matches_numpy_reference(rows: list[tuple[float, float, float]]) -> None
         "ebit": (formulas.ebit(a, b, c), a - b - c),
         "retention_rate": (formulas.retention_rate(a, b, c), _np_ratio(b - c, a)),
         "ltv": (formulas.ltv(a, b, c), _np_ratio(a * c, b)),
+        "uptime": (formulas.uptime(a, b), 1 - _np_ratio(a, b)),
+        "capital_expenditure": (formulas.capital_expenditure(a, b, c), a - b + c),
+        "roll_forward": (formulas.roll_forward(a, b, c), a + b - c),
+        "net_profit": (formulas.net_profit(a, b), a - b),
+        "revenue": (formulas.revenue(a, b), a * b),
     }
     for name, (got, want) in refs.items():
         assert isinstance(got, np.ndarray) and got.shape == want.shape, name
@@ -386,3 +412,21 @@ def test_every_formula_parameter_is_in_the_vocabulary() -> None:
             if default not in ("required", "varies"):
                 assert repr(p.default) == default, f"formulas.{name}({p.name}={p.default!r}) but the vocabulary says {default}"
     assert "begin" not in words and "end" not in words
+
+
+def test_new_catalog_formulas_align_pandas_series_by_label() -> None:
+    # Downtime is known for Jan and Feb, total time for Feb and Mar: only Feb has both, as in
+    # pandas' `1 - down / total`. Feb: 1 - 14.4 / 40320 (28 days of minutes).
+    down = pd.Series([43.2, 14.4], index=["2026-01", "2026-02"])
+    total = pd.Series([40_320.0, 44_640.0], index=["2026-02", "2026-03"])
+    got = formulas.uptime(down, total)
+    assert got.index.tolist() == ["2026-01", "2026-02", "2026-03"] and got.name == "uptime"
+    assert got.isna().tolist() == [True, False, True]
+    assert got["2026-02"] == pytest.approx(1 - 14.4 / 40_320, rel=1e-12)
+    # Leavers per average headcount by team, headcounts listed in another order: pairs by label.
+    leavers = pd.Series([3, 1], index=["sales", "support"])
+    headcount = pd.Series([20, 12], index=["support", "sales"])
+    turnover = formulas.employee_turnover_rate(leavers, headcount)
+    assert turnover.to_dict() == pytest.approx({"sales": 3 / 12, "support": 1 / 20})
+    # A stock rolled forward with a number broadcast: 100 + 10 - 4 and 100 + 0 - 7.
+    assert formulas.roll_forward(100, pd.Series([10, 0]), pd.Series([4, 7])).tolist() == [106.0, 93.0]

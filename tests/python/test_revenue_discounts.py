@@ -73,7 +73,7 @@ def test_discounts_rounded_per_subscription_like_amounts() -> None:
         ({"off": [120.0, None, None, None]}, "off", r'"off": must not exceed the amount.*row 0'),
         ({"off": [-5.0, None, None, None]}, "off", r'"off": must be a finite, non-negative amount.*row 0'),
         ({"off": [None, None, float("inf"), None]}, "off", r'"off": must be a finite.*row 2'),
-        ({"pct": [None, 150.0, None, -1.0]}, "pct", r'"pct": must be a percentage from 0 to 100.*rows? 1.*3'),
+        ({"pct": [None, 150.0, -1.0, None]}, "pct", r'"pct": must be a percentage from 0 to 100.*rows? 1.*2'),
         ({"pct": [10.0, None, None, None]}, "pct", r'"pct": a row has either a discount or a discount percentage.*row 0'),
     ],
 )

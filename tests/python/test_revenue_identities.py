@@ -131,7 +131,7 @@ def test_joined_and_churned_customer_leaves_the_starting_rates_alone() -> None:
     # expansion 20; x's 30 was never in it.
     subs = pd.DataFrame({
         "customer": ["a", "a", "b", "x"],
-        "start": pd.to_datetime(["2026-01-01 12:00", "2026-02-05", "2026-01-01 12:00", "2026-02-03"]),
+        "start": pd.to_datetime(["2026-01-01 12:00", "2026-02-05 00:00", "2026-01-01 12:00", "2026-02-03 00:00"]),
         "end": pd.to_datetime([None, None, "2026-02-10", "2026-02-20"]),
         "amount": [100.0, 20.0, 50.0, 30.0],
     })
@@ -158,7 +158,7 @@ def test_reactivated_and_churned_customer_is_not_kept_reactivation() -> None:
     # under ChartMogul (which nets reactivation in net churn) as under every preset.
     subs = pd.DataFrame({
         "customer": ["a", "r", "r"],
-        "start": pd.to_datetime(["2026-01-01 12:00", "2026-01-01 12:00", "2026-03-03"]),
+        "start": pd.to_datetime(["2026-01-01 12:00", "2026-01-01 12:00", "2026-03-03 00:00"]),
         "end": pd.to_datetime([None, "2026-02-10", "2026-03-20"]),
         "amount": [100.0, 40.0, 40.0],
     })

@@ -345,6 +345,12 @@ def reference(m: pd.DataFrame, conv: dict[str, Any]) -> pd.DataFrame:
     if n is not None:
         churn = churn.shift(1).rolling(n, min_periods=1).mean()
     out["ltv"] = (out.arpa / churn.where(churn > 0)).astype(float)
+    # Zero churn: what ltv_zero_churn says (docs/conventions.md#revenue-rates).
+    zero = conv["ltv_zero_churn"]
+    if zero == "zero":
+        out.loc[churn == 0, "ltv"] = 0.0
+    elif zero != "null":
+        out.loc[churn == 0, "ltv"] = out.arpa / zero
     return out
 
 

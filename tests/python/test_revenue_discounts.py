@@ -47,13 +47,15 @@ def test_mrr_after_discount(library: str) -> None:
 
 def test_a_discount_that_ends_is_a_second_row_and_shows_as_expansion() -> None:
     # 50 % off for January and February only, then the list price of 60: two rows.
-    subs = pd.DataFrame({
-        "customer": ["a", "a"],
-        "start": pd.to_datetime(["2026-01-05", "2026-03-01"]),
-        "end": pd.to_datetime(["2026-03-01", None]),
-        "amount": [60.0, 60.0],
-        "pct": [50.0, None],
-    })
+    subs = pd.DataFrame(
+        {
+            "customer": ["a", "a"],
+            "start": pd.to_datetime(["2026-01-05", "2026-03-01"]),
+            "end": pd.to_datetime(["2026-03-01", None]),
+            "amount": [60.0, 60.0],
+            "pct": [50.0, None],
+        }
+    )
     m = kpikit.mrr_movements(subs, customer="customer", started="start", ended="end", amount="amount", discount_percent="pct")
     assert m.ending_mrr.tolist() == [30.0, 30.0, 60.0]
     assert m.expansion_mrr.tolist() == [0.0, 0.0, 30.0]
@@ -61,8 +63,9 @@ def test_a_discount_that_ends_is_a_second_row_and_shows_as_expansion() -> None:
 
 def test_discounts_rounded_per_subscription_like_amounts() -> None:
     # 100 a year with 1/3 % off: 100 × (100 − 1/3) / 100 / 12 = 8.30555… → 8.31.
-    subs = pd.DataFrame({"customer": ["a"], "start": pd.to_datetime(["2026-01-05"]), "amount": [100.0],
-                         "interval": ["year"], "pct": [100 / 300]})
+    subs = pd.DataFrame(
+        {"customer": ["a"], "start": pd.to_datetime(["2026-01-05"]), "amount": [100.0], "interval": ["year"], "pct": [100 / 300]}
+    )
     m = kpikit.mrr(subs, customer="customer", started="start", amount="amount", interval="interval", discount_percent="pct")
     assert m.mrr.tolist() == [8.31]
 

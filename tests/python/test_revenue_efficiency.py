@@ -65,11 +65,13 @@ def test_bad_zero_churn_values_are_refused(bad: Any) -> None:
 
 # --- magic number, burn multiple, capital efficiency --------------------------------------------
 
-SPEND = pd.DataFrame({
-    "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
-    "amount": [600.0, 1000.0, 500.0],
-    "burn": [2000.0, 1200.0, -100.0],
-})
+SPEND = pd.DataFrame(
+    {
+        "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+        "amount": [600.0, 1000.0, 500.0],
+        "burn": [2000.0, 1200.0, -100.0],
+    }
+)
 
 
 def test_magic_number_burn_multiple_and_capital_efficiency_by_hand() -> None:
@@ -111,7 +113,13 @@ def test_the_executive_scorecard_reads_the_magic_number() -> None:
     ids = [k.metric for k in kpikit.Scorecard.executive().kpis]
     assert ids[-1] == "magic_number"
     m = kpikit.metric("magic_number")
-    assert (m.unit, m.direction, m.cadence, m.function, m.column) == ("ratio", "increase", "quarter", "revenue_metrics", "magic_number")
+    assert (m.unit, m.direction, m.cadence, m.function, m.column) == (
+        "ratio",
+        "increase",
+        "quarter",
+        "revenue_metrics",
+        "magic_number",
+    )
     for id in ("burn_multiple", "capital_efficiency"):
         assert kpikit.metric(id).function == f"formulas.{id}"
     sources = kpikit.Sources.demo(scale=0.05)
@@ -119,6 +127,7 @@ def test_the_executive_scorecard_reads_the_magic_number() -> None:
     row = card.evaluate(sources).to_frame().iloc[0]
     subs, cols = sources.subscriptions
     spend, spend_cols = sources.spend
-    q = kpikit.revenue_metrics(subs, freq="quarter", spend=spend, spend_time=spend_cols["time"],
-                               spend_amount=spend_cols["amount"], **cols).set_index("period")
+    q = kpikit.revenue_metrics(
+        subs, freq="quarter", spend=spend, spend_time=spend_cols["time"], spend_amount=spend_cols["amount"], **cols
+    ).set_index("period")
     assert row.value == q.loc[row.period, "magic_number"] and not pd.isna(row.value)

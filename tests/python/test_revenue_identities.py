@@ -33,12 +33,14 @@ subscription = st.tuples(
 def frame(subs: list[tuple[str, int, int | None, float]]) -> pd.DataFrame:
     start = [datetime(2026, 1, 1, 12) + timedelta(days=d) for _, d, _, _ in subs]
     end = [s + timedelta(days=n) if n is not None else None for s, (_, _, n, _) in zip(start, subs, strict=True)]
-    return pd.DataFrame({
-        "customer": [s[0] for s in subs],
-        "start": pd.to_datetime(start),
-        "end": pd.to_datetime(end),
-        "amount": [s[3] for s in subs],
-    })
+    return pd.DataFrame(
+        {
+            "customer": [s[0] for s in subs],
+            "start": pd.to_datetime(start),
+            "end": pd.to_datetime(end),
+            "amount": [s[3] for s in subs],
+        }
+    )
 
 
 def levels(subs: list[tuple[str, int, int | None, float]], period_end: datetime) -> dict[str, int]:
@@ -77,13 +79,15 @@ def reference(subs: list[tuple[str, int, int | None, float]], conv: dict[str, An
                 react += e
         net_react = react if conv["net_churn_counts_reactivation"] else 0
         nrr_react = react if conv["nrr_counts_reactivation"] else 0
-        rows.append({
-            "period": MONTHS[p + 0],
-            "gross_mrr_churn_rate": (churn + contraction) / start if start else math.nan,
-            "net_mrr_churn_rate": (churn + contraction - expansion - net_react) / start if start else math.nan,
-            "net_revenue_retention": (start - churn - contraction + expansion + nrr_react) / start if start else math.nan,
-            "gross_revenue_retention": (start - churn - contraction) / start if start else math.nan,
-        })
+        rows.append(
+            {
+                "period": MONTHS[p + 0],
+                "gross_mrr_churn_rate": (churn + contraction) / start if start else math.nan,
+                "net_mrr_churn_rate": (churn + contraction - expansion - net_react) / start if start else math.nan,
+                "net_revenue_retention": (start - churn - contraction + expansion + nrr_react) / start if start else math.nan,
+                "gross_revenue_retention": (start - churn - contraction) / start if start else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -129,12 +133,14 @@ def test_joined_and_churned_customer_leaves_the_starting_rates_alone() -> None:
     # a (100) and b (50) from January; in February b leaves, a adds a 20 plan, and x signs up
     # for 30 on the 3rd and cancels on the 20th. Starting MRR 150: churn of starting money 50,
     # expansion 20; x's 30 was never in it.
-    subs = pd.DataFrame({
-        "customer": ["a", "a", "b", "x"],
-        "start": pd.to_datetime(["2026-01-01 12:00", "2026-02-05 00:00", "2026-01-01 12:00", "2026-02-03 00:00"]),
-        "end": pd.to_datetime([None, None, "2026-02-10", "2026-02-20"]),
-        "amount": [100.0, 20.0, 50.0, 30.0],
-    })
+    subs = pd.DataFrame(
+        {
+            "customer": ["a", "a", "b", "x"],
+            "start": pd.to_datetime(["2026-01-01 12:00", "2026-02-05 00:00", "2026-01-01 12:00", "2026-02-03 00:00"]),
+            "end": pd.to_datetime([None, None, "2026-02-10", "2026-02-20"]),
+            "amount": [100.0, 20.0, 50.0, 30.0],
+        }
+    )
     cols = dict(customer="customer", started="start", ended="end", amount="amount")
     bare = kpikit.revenue_metrics(subs, **cols, preset="baremetrics").iloc[1]
     assert bare.gross_mrr_churn_rate == pytest.approx(50 / 150)  # not (50 + 30) / 150
@@ -156,12 +162,14 @@ def test_reactivated_and_churned_customer_is_not_kept_reactivation() -> None:
     # r pays 40 in January, leaves, comes back on 3 March and leaves again on 20 March; a (100)
     # stays. March starts with 100: nothing of r's 40 is in it, so net MRR churn is 0 and NRR 1
     # under ChartMogul (which nets reactivation in net churn) as under every preset.
-    subs = pd.DataFrame({
-        "customer": ["a", "r", "r"],
-        "start": pd.to_datetime(["2026-01-01 12:00", "2026-01-01 12:00", "2026-03-03 00:00"]),
-        "end": pd.to_datetime([None, "2026-02-10", "2026-03-20"]),
-        "amount": [100.0, 40.0, 40.0],
-    })
+    subs = pd.DataFrame(
+        {
+            "customer": ["a", "r", "r"],
+            "start": pd.to_datetime(["2026-01-01 12:00", "2026-01-01 12:00", "2026-03-03 00:00"]),
+            "end": pd.to_datetime([None, "2026-02-10", "2026-03-20"]),
+            "amount": [100.0, 40.0, 40.0],
+        }
+    )
     m = kpikit.mrr_movements(subs, customer="customer", started="start", ended="end", amount="amount")
     march = m.iloc[2]
     assert march.reactivation_mrr == 40 and march.reactivated_and_churned_mrr == 40 and march.new_and_churned_mrr == 40

@@ -444,7 +444,7 @@ pub fn revenue_metrics(
             (Some(a), Some(ch)) if ch > 0.0 => Some(a * gm * months / ch),
             // No churn: no finite lifetime; the convention says what to report
             // (docs/conventions.md#revenue-rates). An unknown churn stays unknown.
-            (Some(a), Some(ch)) if ch == 0.0 => match conv.ltv_zero_churn {
+            (Some(a), Some(0.0)) => match conv.ltv_zero_churn {
                 LtvZeroChurn::Null => None,
                 LtvZeroChurn::Zero => Some(0.0),
                 LtvZeroChurn::Rate(_) => conv.ltv_zero_churn.rate().map(|x| a * gm * months / x),

@@ -82,6 +82,8 @@ __all__ = [
     "ltv",
     "ltv_cac_ratio",
     "cac_payback_months",
+    "burn_multiple",
+    "capital_efficiency",
     "revenue_per_lead",
     "pipeline_velocity",
     "quota_attainment",
@@ -891,6 +893,65 @@ def cac_payback_months(cac: Operand, arpa: Operand, gross_margin: Operand = 1.0)
     12.5
     """
     return _evaluate("cac_payback_months", cac=cac, arpa=arpa, gross_margin=gross_margin)
+
+
+def burn_multiple(net_burn: Operand, net_new_arr: Operand) -> Any:
+    """Burn multiple (David Sacks, Craft Ventures): cash burned per unit of net new ARR.
+
+    ``burn_multiple = net_burn / net_new_arr``, a ratio (below 1 is excellent, above 2 a
+    concern). Missing unless ``net_new_arr > 0``: the ratio means nothing when ARR did not grow.
+    ``net_burn`` is cash out minus cash in over the period (negative when cash came in).
+    ``kpikit.revenue_metrics(..., spend_net_burn=...)`` computes it per period from
+    subscriptions (docs/conventions.md#sales-and-capital-efficiency).
+
+    Parameters
+    ----------
+    net_burn, net_new_arr
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1,500,000 burned while ARR grew by 1,000,000: 1.5
+    >>> from kpikit import formulas
+    >>> formulas.burn_multiple(1_500_000, 1_000_000)
+    1.5
+    >>> formulas.burn_multiple(500_000, -20_000) is None
+    True
+    """
+    return _evaluate("burn_multiple", net_burn=net_burn, net_new_arr=net_new_arr)
+
+
+def capital_efficiency(net_new_arr: Operand, net_burn: Operand) -> Any:
+    """Capital efficiency: net new ARR per unit of net burn (Bessemer's efficiency score).
+
+    ``capital_efficiency = net_new_arr / net_burn``, a ratio, the inverse of
+    :func:`burn_multiple`. Missing unless ``net_burn > 0`` (nothing burned: no ratio).
+    ``kpikit.revenue_metrics(..., spend_net_burn=...)`` computes it per period from
+    subscriptions (docs/conventions.md#sales-and-capital-efficiency).
+
+    Parameters
+    ----------
+    net_new_arr, net_burn
+        Each a column (pandas or polars Series, pyarrow Array or ChunkedArray, numpy array,
+        list) or a number; see :mod:`kpikit.formulas`.
+
+    Returns
+    -------
+    The caller's column type (float64) or, for numbers only, a float or None.
+
+    Examples
+    --------
+    # 1,000,000 of net new ARR for 1,600,000 burned: 0.625
+    >>> from kpikit import formulas
+    >>> formulas.capital_efficiency(1_000_000, 1_600_000)
+    0.625
+    """
+    return _evaluate("capital_efficiency", net_new_arr=net_new_arr, net_burn=net_burn)
 
 
 def revenue_per_lead(revenue: Operand, leads: Operand) -> Any:

@@ -47,6 +47,8 @@ def _convention_text(name: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, str):
         return value
     raise ParameterError(f"parameter {name!r}: {value!r} is not a valid value")
@@ -77,11 +79,12 @@ def _overrides(conventions: dict[str, Any], function: str) -> list[tuple[str, st
 def _read_options(
     customer: str, period: str | None, mrr: str | None, started: str | None, ended: str | None,
     amount: str | None, interval: str | None, freq: str, week_start: str, snapshot: str, tz: str | None,
-    duplicates: str,
+    duplicates: str, discount: str | None = None, discount_percent: str | None = None,
 ) -> dict[str, Any]:
     """How the input is read: the keywords of the core's revenue bindings, plus the customer column."""
     return dict(customer=customer, period=period, mrr=mrr, started=started, ended=ended, amount=amount,
-                interval=interval, freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz,
+                interval=interval, discount=discount, discount_percent=discount_percent,
+                freq=check_freq(freq, _FREQS), week_start=week_start, snapshot=snapshot, tz=tz,
                 duplicates=duplicates)
 
 
@@ -95,7 +98,7 @@ def _zone(table: Any, times: Sequence[str | None], tz: str | None, more: Sequenc
 def _columns(o: dict[str, Any]) -> list[str | None]:
     """The columns a revenue kernel reads."""
     return [o["customer"], o["period"], o["mrr"], o["started"], o["ended"], o["amount"], o["interval"],
-            *o.get("by", [])]
+            o["discount"], o["discount_percent"], *o.get("by", [])]
 
 
 def _kernel(o: dict[str, Any]) -> dict[str, Any]:
@@ -219,6 +222,8 @@ def mrr(
     ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
+    discount: str | None = None,
+    discount_percent: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
     tz: str | None = None,
@@ -249,7 +254,14 @@ def mrr(
                                                    or a number of months (6 = half-yearly)
 
       rounded to cents per subscription (as ChartMogul rounds each line). Without ``interval``
-      amounts are monthly already. With ``snapshot="end"`` (default) a subscription counts in a
+      amounts are monthly already. A recurring discount comes off the amount first
+      (docs/conventions.md#discounts)::
+
+          amount − discount                       (discount=: money off per interval)
+          amount × (1 − discount_percent / 100)   (discount_percent=: 0 to 100)
+
+      A null discount is none; a one-off coupon is not a discount column (it does not change
+      MRR). With ``snapshot="end"`` (default) a subscription counts in a
       period when it is active at the period's last instant, ``started < period end ≤ ended``: a
       subscription ending at midnight on the 1st counts in the month before. With
       ``snapshot="average"`` it counts by the fraction of the period it covers
@@ -269,6 +281,10 @@ def mrr(
         Subscription columns: when each subscription started and ended (timestamps or dates),
         the amount billed per interval, and the interval as names ("month", "quarter", "year",
         "week", "annual"…) or numbers of months.
+    discount, discount_percent : str, optional
+        Subscription columns of a recurring discount: money off per billing interval (in the
+        amount's unit), or a percentage of the amount from 0 to 100. Null means no discount; a
+        row may have one kind, not both. Not with snapshots (their MRR is net already).
     freq : {"day", "week", "month", "quarter", "year"}, default "month"
         Calendar periods, counted in ``tz`` (naive times are taken as local to it).
     snapshot : {"end", "average"}, default "end"
@@ -296,8 +312,9 @@ def mrr(
     ------
     InputError
         Missing customers, periods or start times; negative, non-finite or missing amounts;
-        ``ended`` before ``started``; intervals that are not a known name or a positive number.
-        The message names the column, the rule and up to five rows.
+        ``ended`` before ``started``; intervals that are not a known name or a positive number;
+        a negative discount, one larger than the amount, a percentage outside 0–100, or both
+        kinds in one row. The message names the column, the rule and up to five rows.
 
     Examples
     --------
@@ -316,11 +333,21 @@ def mrr(
     period
     2026-01-01    12500.0
     Name: mrr, dtype: float64
+
+    With a forever coupon of 20 % on the yearly plans (Stripe subtracts forever coupons):
+    100 × 100 + 50 × 600 × 0.8 / 12 = 12,000.
+
+    >>> subs["off"] = [None] * 100 + [20.0] * 50
+    >>> m = kpikit.mrr(subs, customer="customer", started="started", amount="amount", interval="interval",
+    ...                discount_percent="off")
+    >>> float(m.mrr.sum())
+    12000.0
     """
     _no_dask(table, "kpikit.mrr")
     library = output_of(table, output)
     tz = _zone(table, [period, started, ended], tz)
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates,
+                      discount, discount_percent)
     result = _kpikit.mrr(table_input(table, _columns(o)), customer, **_kernel(o))
     return table_output(result, library, analysis="mrr", tz=tz)
 
@@ -338,6 +365,8 @@ def mrr_movements(
     ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
+    discount: str | None = None,
+    discount_percent: str | None = None,
     freq: str = "month",
     by: str | Sequence[str] | None = None,
     preset: str | None = None,
@@ -383,7 +412,7 @@ def mrr_movements(
         where it lives and merged exactly on the client. A list is read the same way, as
         partitions of one table split by customer. Both give the one-pass result (not with
         ``detail=True``).
-    customer, period, mrr, started, ended, amount, interval, freq, snapshot, tz, duplicates, week_start
+    customer, period, mrr, started, ended, amount, interval, discount, discount_percent, freq, snapshot, tz, duplicates, week_start
         As in :func:`kpikit.mrr`.
     by : str or list of str, optional
         Segment columns (plan, region…); a customer has one segment value per period (two rows
@@ -423,11 +452,13 @@ def mrr_movements(
         ``quick_ratio_counts_reactivation`` : bool, default True
         ``ltv_churn`` : {"customer", "net_mrr"}, default "customer"
         ``ltv_churn_periods`` : int or None, default None
+        ``ltv_zero_churn`` : "null", "zero" or float, default "null"
             Conventions of the rates built on the ledger (customer churn divides by customers at
             the start, ChartMogul/Baremetrics, or at the start plus new, Stripe; whether
             reactivation offsets churn in net MRR churn, counts in NRR, and counts in the quick
-            ratio; which churn rate lifetime value divides by, and over how many previous
-            periods it is averaged; see :func:`revenue_metrics`). They do not change this table;
+            ratio; which churn rate lifetime value divides by, over how many previous
+            periods it is averaged, and what LTV is when that churn is zero; see
+            :func:`revenue_metrics`). They do not change this table;
             they are recorded with it for :func:`revenue_metrics`: a pandas result holds them in
             ``DataFrame.attrs["conventions"]``, an Arrow result in its schema metadata
             ``kpikit.conventions``. A polars DataFrame has no table metadata: give
@@ -444,7 +475,8 @@ def mrr_movements(
         ``ending_mrr``, ``net_new_mrr``, ``starting_customers``, ``new_customers``,
         ``expanded_customers``, ``contracted_customers``, ``churned_customers``,
         ``reactivated_customers``, (``moved_in_customers``, ``moved_out_customers``),
-        ``ending_customers`` and ``new_and_churned_customers``. ``starting`` of a period is the
+        ``ending_customers``, ``new_and_churned_customers``, ``new_and_churned_mrr`` and
+        ``reactivated_and_churned_mrr`` (the part of it of returning customers). ``starting`` of a period is the
         ``ending`` of the one before. With snapshots, a customer without a row in the period
         after its last one churns there, unless that is past the last period of the data.
 
@@ -458,8 +490,8 @@ def mrr_movements(
     What the presets cannot reproduce from these inputs: churn timing (ChartMogul's setting for
     the cancel date or the end of the paid period, ProfitWell's end of paid period) is whatever
     date ``ended`` holds; Stripe's and Baremetrics' rolling 30-day windows are calendar periods
-    here; discounts, trials, past-due and delinquency rules apply to the amounts before they
-    reach kpikit; ChartMogul's grouping of activities within minutes is subsumed by netting per
+    here; trials, past-due and delinquency rules and limited-run coupons apply to the amounts
+    before they reach kpikit (recurring discounts have ``discount=`` / ``discount_percent=``); ChartMogul's grouping of activities within minutes is subsumed by netting per
     period. ProfitWell publishes no churn denominator (the default stays).
 
     Examples
@@ -487,7 +519,8 @@ def mrr_movements(
     [100.0, 200.0, 50.0]
     """
     tz = _zone(table, [period, started, ended], tz)
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates,
+                      discount, discount_percent)
     o.update(by=check_segments(column_list(by)), preset=preset, conventions=_overrides(conventions, "mrr_movements"))
     if not detail:
         arrow, library = _run(_MOVEMENTS, table, o, output=output, partitioned=partitioned)
@@ -552,12 +585,15 @@ def revenue_metrics(
     ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
+    discount: str | None = None,
+    discount_percent: str | None = None,
     freq: str = "month",
     by: str | Sequence[str] | None = None,
     preset: str | None = None,
     spend: TableLike | None = None,
     spend_time: str = "month",
     spend_amount: str = "amount",
+    spend_net_burn: str | None = None,
     cac_lag: int = 0,
     gross_margin: float | None = None,
     snapshot: str = "end",
@@ -578,11 +614,11 @@ def revenue_metrics(
         mrr_growth_rate           = ending_mrr / starting_mrr − 1
         customer_churn_rate       = churned_customers / starting_customers
                                     (churn_denominator="start_plus_new": / (starting + new + reactivated))
-        gross_mrr_churn_rate      = (churned_mrr + contraction_mrr) / starting_mrr
-        net_mrr_churn_rate        = (churned_mrr + contraction_mrr − expansion_mrr
-                                     [− reactivation_mrr]) / starting_mrr
+        gross_mrr_churn_rate      = (kept_churn + contraction_mrr) / starting_mrr
+        net_mrr_churn_rate        = (kept_churn + contraction_mrr − expansion_mrr
+                                     [− kept_reactivation]) / starting_mrr
         net_revenue_retention     = (starting_mrr − kept_churn − contraction_mrr + expansion_mrr
-                                     [+ reactivation_mrr]) / starting_mrr
+                                     [+ kept_reactivation]) / starting_mrr
         gross_revenue_retention   = (starting_mrr − kept_churn − contraction_mrr) / starting_mrr
         quick_ratio               = (new_mrr + expansion_mrr [+ reactivation_mrr])
                                     / (churned_mrr + contraction_mrr)
@@ -594,18 +630,30 @@ def revenue_metrics(
         cac                       = spend of period p − cac_lag / new_customers of p
         ltv_cac                   = ltv / cac
         cac_payback_months        = cac / (arpa × gross_margin)
+        magic_number              = (ending_mrr − starting_mrr) × 12 / spend of period p − 1
+        burn_multiple             = net_burn / ((ending_mrr − starting_mrr) × 12)
+        capital_efficiency        = (ending_mrr − starting_mrr) × 12 / net_burn
 
     The bracketed terms follow the conventions (``net_churn_counts_reactivation``,
-    ``nrr_counts_reactivation``, ``quick_ratio_counts_reactivation``). Retention is of the
-    customers there at the start: ``kept_churn`` is churned MRR less that of customers who
-    joined and churned within the period (``new_and_churned_mrr``). LTV's churn is the
+    ``nrr_counts_reactivation``, ``quick_ratio_counts_reactivation``). Every rate on the
+    starting MRR counts only money that was in it: ``kept_churn`` is churned MRR less that of
+    customers who joined (or returned) and churned within the period (``new_and_churned_mrr``),
+    ``kept_reactivation`` is reactivated MRR less ``reactivated_and_churned_mrr``, under every
+    preset; so gross revenue retention is always 1 − gross MRR churn, and NRR is 1 − net MRR
+    churn when both read reactivation alike (Baremetrics). LTV's churn is the
     customer churn rate (``ltv_churn="net_mrr"``: the net MRR churn rate, ProfitWell's
     1 − retention), of the period itself or, with ``ltv_churn_periods=N``, the mean of the N
     previous periods' rates, the current one excluded (ChartMogul uses 6; at the start of the
     data, the previous periods there are). Dividing the monthly ARPA by a per-period churn, the
     lifetime ``1 / churn`` periods is expressed in months (3 per quarter, 12/365.2425 per
-    day). CAC counts new customers only (reactivations are not acquisitions) and is null in
-    periods the spend table does not reach. Definitions: docs/conventions.md#revenue-rates.
+    day). A zero churn gives the LTV ``ltv_zero_churn`` says: null (default; ChartMogul), 0, or
+    the LTV at an assumed churn rate (Stripe assumes 1.67 %: ``preset="stripe"`` sets 0.0167).
+    CAC counts new customers only (reactivations are not acquisitions) and is null in
+    periods the spend table does not reach. The magic number compares a period's net new ARR
+    with the previous period's spend (with ``freq="quarter"`` the usual quarterly definition);
+    burn multiple and capital efficiency need ``spend_net_burn``, and are null when ARR did not
+    grow, respectively when nothing was burned. Definitions: docs/conventions.md#revenue-rates
+    and docs/conventions.md#sales-and-capital-efficiency.
 
     Every rate whose denominator is zero (no MRR or no customers at the start, no new
     customers for CAC, no churn for LTV) is null, never inf; the first period of the data has
@@ -620,7 +668,7 @@ def revenue_metrics(
     customer : str, optional
         Customer id column of the subscriptions or snapshots; without it ``table`` is a
         movement table.
-    period, mrr, started, ended, amount, interval, by, snapshot, tz, duplicates, week_start, partitioned
+    period, mrr, started, ended, amount, interval, discount, discount_percent, by, snapshot, tz, duplicates, week_start, partitioned
         As in :func:`mrr_movements` (only with ``customer``).
     freq : {"day", "week", "month", "quarter", "year"}, default "month"
         The periods of the movements.
@@ -633,12 +681,15 @@ def revenue_metrics(
     spend : table, optional
         Sales and marketing spend: ``spend_time`` (a date or time in the period) and
         ``spend_amount`` columns, summed per period, and the segment columns when the
-        movements have segments. Adds ``spend``, ``cac``, ``ltv_cac`` and
-        ``cac_payback_months``. A Dask DataFrame is computed first (spend tables are small).
+        movements have segments. Adds ``spend``, ``cac``, ``ltv_cac``,
+        ``cac_payback_months`` and ``magic_number``. A Dask DataFrame is computed first (spend tables are small).
     spend_time : str, default "month"
         Time column of ``spend``.
     spend_amount : str, default "amount"
         Amount column of ``spend``.
+    spend_net_burn : str, optional
+        Net burn column of ``spend`` (cash out minus cash in, any sign, summed per period):
+        adds ``net_burn``, ``burn_multiple`` and ``capital_efficiency``.
     cac_lag : int, default 0
         Periods between spend and the customers it acquires: 1 compares a month's new
         customers with the previous month's spend.
@@ -654,8 +705,9 @@ def revenue_metrics(
     DataFrame
         One row per row of the movements (segments and period): ``period``, segments,
         ``mrr``, ``arr``, ``customers``, ``new_customers``, the rates above (fractions, not
-        percentages) and, with ``spend``, ``spend``, ``cac``, ``ltv_cac`` and
-        ``cac_payback_months``. The conventions used are recorded as by :func:`mrr_movements`.
+        percentages) and, with ``spend``, ``spend``, ``cac``, ``ltv_cac``,
+        ``cac_payback_months`` and ``magic_number`` (and with ``spend_net_burn``, ``net_burn``,
+        ``burn_multiple`` and ``capital_efficiency``). The conventions used are recorded as by :func:`mrr_movements`.
 
     Examples
     --------
@@ -674,6 +726,17 @@ def revenue_metrics(
     [0.2, 0.1, 0.9]
     >>> r.net_negative_churn.tolist()
     [<NA>, False]
+
+    Sales and marketing spent 600 in January and 400 in February; net burn 900 in February.
+    February's net new ARR is (90 − 100) × 12 = −120: magic number −120 / 600 = −0.2, and no
+    burn multiple (ARR did not grow).
+
+    >>> spend = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+    ...                       "amount": [600.0, 400.0], "burn": [1500.0, 900.0]})
+    >>> r = kpikit.revenue_metrics(snaps, customer="customer", period="month", mrr="mrr", spend=spend,
+    ...                            spend_net_burn="burn")
+    >>> r.loc[1, ["magic_number", "burn_multiple", "net_burn"]].tolist()
+    [-0.2, nan, 900.0]
     """
     if spend is not None and is_dask(spend):
         spend = cast(Any, spend).compute()
@@ -682,17 +745,18 @@ def revenue_metrics(
     rates: dict[str, Any] = dict(
         freq=check_freq(freq, _FREQS), week_start=week_start, gross_margin=gross_margin, cac_lag=cac_lag,
         spend=None if spend is None else table_input(spend, None), spend_time=spend_time, spend_amount=spend_amount,
-        tz=tz,
+        spend_net_burn=spend_net_burn, tz=tz,
     )
     if customer is not None:
-        o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
+        o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz,
+                          duplicates, discount, discount_percent)
         o.update(by=check_segments(column_list(by)), preset=preset,
                  conventions=_overrides(conventions, "revenue_metrics"))
         rates.update(preset=None, conventions=[])
         arrow, library = _run(_METRICS, table, o, finish=rates, output=output, partitioned=partitioned)
         return _delivered(arrow, library, o["by"], [*o["by"], "period"])
     given = [n for n, v in dict(period=period, mrr=mrr, started=started, ended=ended, amount=amount,
-                                interval=interval, by=by, duplicates=None if duplicates == "raise" else duplicates,
+                                interval=interval, discount=discount, discount_percent=discount_percent, by=by, duplicates=None if duplicates == "raise" else duplicates,
                                 ).items() if v is not None]
     if given:
         raise ParameterError(
@@ -734,6 +798,8 @@ def revenue_cohorts(
     ended: str | None = None,
     amount: str | None = None,
     interval: str | None = None,
+    discount: str | None = None,
+    discount_percent: str | None = None,
     freq: str = "month",
     snapshot: str = "end",
     tz: str | None = None,
@@ -799,6 +865,7 @@ def revenue_cohorts(
     4 2026-02-01              1            1                   1           1.000000
     """
     tz = _zone(table, [period, started, ended], tz)
-    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates)
+    o = _read_options(customer, period, mrr, started, ended, amount, interval, freq, week_start, snapshot, tz, duplicates,
+                      discount, discount_percent)
     arrow, library = _run(_COHORTS, table, o, output=output, partitioned=partitioned)
     return _delivered(arrow, library)

@@ -169,11 +169,12 @@ class Scorecard:
     def executive(cls, *, owner: str | None = None) -> Scorecard:
         """The executive set: decreasing churn, increasing deal size, growing qualified leads,
         net negative churn, revenue per lead, NPS and customer satisfaction, sales and capital
-        efficiency (CAC payback and LTV:CAC).
+        efficiency (CAC payback, LTV:CAC and the SaaS magic number).
 
         Targets are common SaaS benchmarks, each a documented choice you can replace with
         ``dataclasses.replace`` on the KPI: churn ≤ 2 % a month (at risk up to 2.5 %), net MRR
-        churn ≤ 0, NPS ≥ 30, CSAT ≥ 80 %, CAC payback ≤ 12 months, LTV:CAC ≥ 3; deal size,
+        churn ≤ 0, NPS ≥ 30, CSAT ≥ 80 %, CAC payback ≤ 12 months, LTV:CAC ≥ 3, magic number
+        ≥ 0.75 a quarter (at risk from 0.5); deal size,
         qualified leads and revenue per lead are asked to grow (``target="previous"``: each
         period at least the one before). Net revenue retention ≥ 100 % is the north star.
         Each KPI is owned by the role that answers for it (``owner=`` gives them all one owner).
@@ -197,6 +198,10 @@ class Scorecard:
                 k("csat", target=0.8, thresholds={"at_risk": 0.05}, name="Customer satisfaction"),
                 k("cac_payback_months", target=12.0, thresholds={"at_risk": 3.0}, name="CAC payback"),
                 k("ltv_cac", target=3.0, thresholds={"at_risk": 0.5}, name="LTV:CAC"),
+                # The burn multiple would need net burn, which sources do not carry (spend is
+                # sales and marketing only): the magic number stands for capital efficiency
+                # (docs/conventions.md#sales-and-capital-efficiency).
+                k("magic_number", target=0.75, cadence="quarter", thresholds={"at_risk": 0.25}, name="Magic number"),
             ],
             north_star="Net revenue retention",
         )
@@ -207,7 +212,7 @@ _OWNERS = {
     "net_revenue_retention": "Head of Customer Success", "customer_churn_rate": "Head of Customer Success",
     "avg_deal_size": "Head of Sales", "qualified_leads": "Head of Marketing", "net_mrr_churn_rate": "CFO",
     "revenue_per_lead": "Head of Marketing", "nps": "Head of Customer Success", "csat": "Head of Support",
-    "cac_payback_months": "CFO", "ltv_cac": "CFO",
+    "cac_payback_months": "CFO", "ltv_cac": "CFO", "magic_number": "CFO",
 }
 
 

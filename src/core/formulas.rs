@@ -368,6 +368,10 @@ formulas! {
     ltv_cac_ratio(ltv, cac) = |l, c| l / c;
     /// Months to earn back the acquisition cost: cac / (arpa × gross_margin).
     cac_payback_months(cac, arpa, gross_margin) = |c, a, g| c / (a * g);
+    /// Burn multiple: net_burn / net_new_arr; missing unless ARR grew (docs/conventions.md#sales-and-capital-efficiency).
+    burn_multiple(net_burn, net_new_arr) = |b, a| if a > 0.0 { b / a } else { f64::NAN };
+    /// Capital efficiency: net_new_arr / net_burn; missing unless cash was burned.
+    capital_efficiency(net_new_arr, net_burn) = |a, b| if b > 0.0 { a / b } else { f64::NAN };
     /// revenue / leads.
     revenue_per_lead(revenue, leads) = |r, l| r / l;
     /// opportunities × average_deal_size × win_rate / sales_cycle_days (currency per day).
@@ -499,6 +503,9 @@ mod tests {
             ("ltv_cac_ratio", &[8_000.0, 2_000.0], 4.0),
             // 2000 / (200 × 0.8)
             ("cac_payback_months", &[2_000.0, 200.0, 0.8], 12.5),
+            // 1.5M burned for 1M of net new ARR; its inverse.
+            ("burn_multiple", &[1_500_000.0, 1_000_000.0], 1.5),
+            ("capital_efficiency", &[1_000_000.0, 1_600_000.0], 0.625),
             ("revenue_per_lead", &[10_000.0, 400.0], 25.0),
             // 40 × 25000 × 0.25 / 90
             (

@@ -44,7 +44,7 @@ impl Spec {
 
 /// MRR per customer per period (customer, period, mrr).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, discount=None, discount_percent=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn mrr(
     py: Python<'_>,
@@ -56,6 +56,8 @@ pub fn mrr(
     ended: Option<String>,
     amount: Option<String>,
     interval: Option<String>,
+    discount: Option<String>,
+    discount_percent: Option<String>,
     freq: &str,
     week_start: &str,
     snapshot: &str,
@@ -74,6 +76,8 @@ pub fn mrr(
             ended,
             amount,
             interval,
+            discount,
+            discount_percent,
             by: Vec::new(),
         },
         freq: freq.into(),
@@ -89,7 +93,7 @@ pub fn mrr(
 /// The MRR movements of one customer partition as a partial state (flows per period and
 /// segments), or with `detail` the per-customer ledger (one pass, not mergeable).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None, by=Vec::new(), preset=None, conventions=Vec::new(), detail=false))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, discount=None, discount_percent=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None, by=Vec::new(), preset=None, conventions=Vec::new(), detail=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn mrr_movements(
     py: Python<'_>,
@@ -101,6 +105,8 @@ pub fn mrr_movements(
     ended: Option<String>,
     amount: Option<String>,
     interval: Option<String>,
+    discount: Option<String>,
+    discount_percent: Option<String>,
     freq: &str,
     week_start: &str,
     snapshot: &str,
@@ -123,6 +129,8 @@ pub fn mrr_movements(
             ended,
             amount,
             interval,
+            discount,
+            discount_percent,
             by,
         },
         freq: freq.into(),
@@ -149,7 +157,7 @@ pub fn mrr_movements(
 /// The MRR cohorts of one customer partition as a partial state (changes per cohort and
 /// period).
 #[pyfunction]
-#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
+#[pyo3(signature = (table, customer, *, period=None, mrr=None, started=None, ended=None, amount=None, interval=None, discount=None, discount_percent=None, freq="month", week_start="monday", snapshot="end", tz="UTC", duplicates="raise", times=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn revenue_cohorts(
     py: Python<'_>,
@@ -161,6 +169,8 @@ pub fn revenue_cohorts(
     ended: Option<String>,
     amount: Option<String>,
     interval: Option<String>,
+    discount: Option<String>,
+    discount_percent: Option<String>,
     freq: &str,
     week_start: &str,
     snapshot: &str,
@@ -179,6 +189,8 @@ pub fn revenue_cohorts(
             ended,
             amount,
             interval,
+            discount,
+            discount_percent,
             by: Vec::new(),
         },
         freq: freq.into(),
@@ -204,7 +216,7 @@ pub fn revenue_conventions() -> PyResult<String> {
 /// Revenue rates per period (and segment) from a movement table; `ledger_conventions` is the
 /// JSON the movements were computed with, when known.
 #[pyfunction]
-#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=AnyInt(0), spend=None, spend_time="month", spend_amount="amount", tz="UTC"), text_signature = "(movements, *, freq=\"month\", week_start=\"monday\", ledger_conventions=None, preset=None, conventions=..., gross_margin=None, cac_lag=0, spend=None, spend_time=\"month\", spend_amount=\"amount\", tz=\"UTC\")")]
+#[pyo3(signature = (movements, *, freq="month", week_start="monday", ledger_conventions=None, preset=None, conventions=Vec::new(), gross_margin=None, cac_lag=AnyInt(0), spend=None, spend_time="month", spend_amount="amount", spend_net_burn=None, tz="UTC"), text_signature = "(movements, *, freq=\"month\", week_start=\"monday\", ledger_conventions=None, preset=None, conventions=..., gross_margin=None, cac_lag=0, spend=None, spend_time=\"month\", spend_amount=\"amount\", spend_net_burn=None, tz=\"UTC\")")]
 #[allow(clippy::too_many_arguments)]
 pub fn revenue_metrics(
     py: Python<'_>,
@@ -219,6 +231,7 @@ pub fn revenue_metrics(
     spend: Option<AnyRecordBatch>,
     spend_time: &str,
     spend_amount: &str,
+    spend_net_burn: Option<String>,
     tz: &str,
 ) -> PyResult<PyTable> {
     let movements = read_table(movements)?;
@@ -241,6 +254,7 @@ pub fn revenue_metrics(
             table: t,
             time: spend_time,
             amount: spend_amount,
+            net_burn: spend_net_burn,
             zone,
         });
         rates::revenue_metrics(&movements, &opts, spend.as_ref())

@@ -292,7 +292,7 @@ def test_demo_command_prints_the_scorecards_figures(capsys: pytest.CaptureFixtur
     printed = capsys.readouterr().out
     lines = printed.split("Executive scorecard (★ north star)\n", 1)[1].splitlines()
     rows = kpikit.Scorecard.executive().evaluate(kpikit.Sources.demo(scale=0.05)).to_frame()
-    assert len(lines) == len(rows) == 10
+    assert len(lines) == len(rows) == 11
     shown = {}
     for line, r in zip(lines, rows.itertuples(index=False), strict=True):
         m = re.match(r"^ (★| )(.+?) +((?:Q\d|[A-Z][a-z]{2}) \d{4}) +(\S+(?: %| months| points)?) +target +(\S+(?: %| months| points)?) +(.+)$",

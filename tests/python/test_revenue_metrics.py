@@ -152,7 +152,11 @@ def test_stripe_churn_denominator_counts_new_subscribers() -> None:
     # so GRR = (500 − 50) / 500 under both presets, though churned MRR is $100.
     assert stripe.gross_revenue_retention == pytest.approx(0.9)
     assert cm.gross_revenue_retention == pytest.approx(0.9)
-    assert stripe.gross_mrr_churn_rate == pytest.approx(100 / 500)
+    # Gross MRR churn is on the same starting MRR: only c9's $50 was in it, so 50 / 500 = 1 − GRR
+    # (churned MRR, a flow, still shows both).
+    assert stripe.gross_mrr_churn_rate == pytest.approx(50 / 500)
+    assert cm.gross_mrr_churn_rate == pytest.approx(50 / 500)
+    assert kpikit.mrr_movements(subs, preset="stripe", **kw).churned_mrr.iloc[1] == 100.0
 
 
 def test_profitwell_ltv_uses_net_mrr_churn() -> None:
@@ -314,16 +318,19 @@ def reference(m: pd.DataFrame, conv: dict[str, Any]) -> pd.DataFrame:
     react = m.reactivation_mrr
     start = m.starting_mrr
     den = m.starting_customers + (m.new_customers + m.reactivated_customers if conv["churn_denominator"] == "start_plus_new" else 0)
-    flash = m.new_and_churned_mrr if conv["same_period_new_churn"] != "net_out_of_new" else 0
-    kept = start - (m.churned_mrr - flash) - m.contraction_mrr
+    counted = conv["same_period_new_churn"] != "net_out_of_new"
+    # Rates on the starting MRR count only money that was in it (docs/conventions.md#revenue-rates).
+    churn = m.churned_mrr - (m.new_and_churned_mrr if counted else 0)
+    kept_react = react - (m.reactivated_and_churned_mrr if counted else 0)
+    kept = start - churn - m.contraction_mrr
     out = pd.DataFrame(
         {
             "customer_churn_rate": div(m.churned_customers.astype(float), den.astype(float)),
-            "gross_mrr_churn_rate": div(m.churned_mrr + m.contraction_mrr, start),
+            "gross_mrr_churn_rate": div(churn + m.contraction_mrr, start),
             "net_mrr_churn_rate": div(
-                m.churned_mrr + m.contraction_mrr - m.expansion_mrr - (react if conv["net_churn_counts_reactivation"] else 0), start
+                churn + m.contraction_mrr - m.expansion_mrr - (kept_react if conv["net_churn_counts_reactivation"] else 0), start
             ),
-            "net_revenue_retention": div(kept + m.expansion_mrr + (react if conv["nrr_counts_reactivation"] else 0), start),
+            "net_revenue_retention": div(kept + m.expansion_mrr + (kept_react if conv["nrr_counts_reactivation"] else 0), start),
             "gross_revenue_retention": div(kept, start),
             "quick_ratio": div(
                 m.new_mrr + m.expansion_mrr + (react if conv["quick_ratio_counts_reactivation"] else 0),
@@ -338,6 +345,12 @@ def reference(m: pd.DataFrame, conv: dict[str, Any]) -> pd.DataFrame:
     if n is not None:
         churn = churn.shift(1).rolling(n, min_periods=1).mean()
     out["ltv"] = (out.arpa / churn.where(churn > 0)).astype(float)
+    # Zero churn: what ltv_zero_churn says (docs/conventions.md#revenue-rates).
+    zero = conv["ltv_zero_churn"]
+    if zero == "zero":
+        out.loc[churn == 0, "ltv"] = 0.0
+    elif zero != "null":
+        out.loc[churn == 0, "ltv"] = out.arpa / zero
     return out
 
 

@@ -19,7 +19,7 @@ SOURCES = kpikit.Sources.demo(seed=0, scale=0.3)
 def test_executive_scorecard_on_the_demo_company() -> None:
     result = kpikit.Scorecard.executive(owner="CEO").evaluate(SOURCES)
     rows = result.to_frame().set_index("kpi")
-    assert len(rows) == 10 and set(rows.status) <= set(STATUSES)
+    assert len(rows) == 11 and set(rows.status) <= set(STATUSES)
     assert rows.north_star.sum() == 1 and rows.loc["Net revenue retention", "north_star"]
     # The data end on 2026-10-31: October is the last complete month, Q3 the last complete quarter.
     assert SOURCES.data_end().strftime("%Y-%m-%d") == "2026-10-31"

@@ -106,6 +106,70 @@ pub enum LtvChurn {
     NetMrr,
 }
 
+/// What lifetime value is when its churn rate is zero (docs/conventions.md#revenue-rates): the
+/// lifetime 1 / churn has no finite value then, and the tools answer differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LtvZeroChurn {
+    /// LTV is null (ChartMogul computes LTV only when churn is not zero). The kpikit default.
+    #[default]
+    Null,
+    /// LTV is 0.
+    Zero,
+    /// This churn rate, in millionths, is assumed instead (Stripe: 1.67 %).
+    Rate(u32),
+}
+
+impl LtvZeroChurn {
+    /// "null" (or "none"), "zero", or a churn rate in (0, 1] such as "0.0167".
+    pub fn parse(s: &str) -> KpiResult<LtvZeroChurn> {
+        match s.trim() {
+            "null" | "none" | "None" => Ok(LtvZeroChurn::Null),
+            "zero" => Ok(LtvZeroChurn::Zero),
+            t => match t.parse::<f64>() {
+                Ok(r) if r > 0.0 && r <= 1.0 && (r * 1e6).round() >= 1.0 => {
+                    Ok(LtvZeroChurn::Rate((r * 1e6).round() as u32))
+                }
+                _ => Err(KpiError::param(
+                    "ltv_zero_churn",
+                    format!(
+                        "{s:?} is not \"null\", \"zero\" or a churn rate in (0, 1] (0.0167 for 1.67 %)"
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// The churn rate assumed, for `Rate`.
+    pub fn rate(self) -> Option<f64> {
+        match self {
+            LtvZeroChurn::Rate(ppm) => Some(ppm as f64 / 1e6),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for LtvZeroChurn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LtvZeroChurn::Null => s.serialize_str("null"),
+            LtvZeroChurn::Zero => s.serialize_str("zero"),
+            LtvZeroChurn::Rate(ppm) => s.serialize_f64(*ppm as f64 / 1e6),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LtvZeroChurn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(t) => t,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Null => "null".into(),
+            other => other.to_string(),
+        };
+        LtvZeroChurn::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The conventions of the field (docs/conventions.md#revenue-conventions) that the ledger and
 /// the rates built on it depend on. The ledger itself uses `same_period_new_churn` and
 /// `reactivation_window`; the others are stored with the state for the rates.
@@ -126,6 +190,10 @@ pub struct Conventions {
     /// None: the period's own churn rate; N: the mean of the N previous periods' rates, the
     /// current one excluded (ChartMogul: 6).
     pub ltv_churn_periods: Option<u32>,
+    /// LTV when its churn rate is zero (metadata written before this keyword existed reads as
+    /// the default).
+    #[serde(default)]
+    pub ltv_zero_churn: LtvZeroChurn,
 }
 
 impl Default for Conventions {
@@ -139,6 +207,7 @@ impl Default for Conventions {
             quick_ratio_counts_reactivation: true,
             ltv_churn: LtvChurn::Customer,
             ltv_churn_periods: None,
+            ltv_zero_churn: LtvZeroChurn::Null,
         }
     }
 }
@@ -158,11 +227,14 @@ impl Conventions {
                 net_churn_counts_reactivation: true,
                 nrr_counts_reactivation: false,
                 ltv_churn_periods: Some(6),
+                ltv_zero_churn: LtvZeroChurn::Null,
                 ..d
             },
             "stripe" => Conventions {
                 same_period_new_churn: SamePeriod::Count,
                 churn_denominator: Denominator::StartPlusNew,
+                // Stripe assumes a churn rate of 1.67 % when the measured rate is 0 %.
+                ltv_zero_churn: LtvZeroChurn::Rate(16_700),
                 ..d
             },
             "baremetrics" => Conventions {
@@ -270,10 +342,11 @@ impl Conventions {
                     },
                 }
             }
+            "ltv_zero_churn" => self.ltv_zero_churn = LtvZeroChurn::parse(value)?,
             _ => {
                 return Err(KpiError::param(
                     name,
-                    "is not a convention; use same_period_new_churn, reactivation_window, churn_denominator, net_churn_counts_reactivation, nrr_counts_reactivation, quick_ratio_counts_reactivation, ltv_churn or ltv_churn_periods",
+                    "is not a convention; use same_period_new_churn, reactivation_window, churn_denominator, net_churn_counts_reactivation, nrr_counts_reactivation, quick_ratio_counts_reactivation, ltv_churn, ltv_churn_periods or ltv_zero_churn",
                 ))
             }
         }

@@ -102,6 +102,10 @@ pub struct ColumnNames {
     pub ended: Option<String>,
     pub amount: Option<String>,
     pub interval: Option<String>,
+    /// Recurring discount per billing interval, in the amount's unit (null: none).
+    pub discount: Option<String>,
+    /// Recurring discount as a percentage of the amount, 0 to 100 (null: none).
+    pub discount_percent: Option<String>,
     pub by: Vec<String>,
 }
 
@@ -118,6 +122,7 @@ impl RevenueInput {
         zone: Zone,
     ) -> KpiResult<RevenueInput> {
         let snap = names.period.is_some() || names.mrr.is_some();
+        let discounted = names.discount.is_some() || names.discount_percent.is_some();
         let subs = names.started.is_some()
             || names.amount.is_some()
             || names.ended.is_some()
@@ -130,6 +135,12 @@ impl RevenueInput {
                         "snapshots need both period= and mrr=",
                     ));
                 };
+                if discounted {
+                    return Err(KpiError::param(
+                        if names.discount.is_some() { "discount" } else { "discount_percent" },
+                        "applies to subscriptions (started=, amount=); a snapshot's MRR is taken as already net of discounts",
+                    ));
+                }
                 if snapshot != Snapshot::End {
                     return Err(KpiError::param(
                         "snapshot",
@@ -150,10 +161,20 @@ impl RevenueInput {
                         "subscriptions need started= and amount= (ended= and interval= are optional)",
                     ));
                 };
+                let mut amount = table.column(a)?;
+                if discounted {
+                    let discount = names.discount.as_deref().map(|c| table.column(c)).transpose()?;
+                    let percent = names
+                        .discount_percent
+                        .as_deref()
+                        .map(|c| table.column(c))
+                        .transpose()?;
+                    amount = net_of_discount(&amount, discount.as_ref(), percent.as_ref())?;
+                }
                 Source::Subscriptions {
                     start: table.column(s)?,
                     end: names.ended.as_deref().map(|c| table.column(c)).transpose()?,
-                    amount: table.column(a)?,
+                    amount,
                     interval: names
                         .interval
                         .as_deref()
@@ -183,6 +204,98 @@ impl RevenueInput {
             zone,
         })
     }
+}
+
+/// The amount after a recurring discount, per billing interval (docs/conventions.md#discounts):
+/// `amount − discount`, or `amount × (1 − discount_percent / 100)`. A null discount is no
+/// discount (a subscription without a coupon); a row may have one kind of discount, not both.
+/// A missing or invalid amount stays as it is, for the amount's own check to name.
+pub fn net_of_discount(
+    amount: &Column,
+    discount: Option<&Column>,
+    percent: Option<&Column>,
+) -> KpiResult<Column> {
+    let flat = |c: &Column| -> KpiResult<Vec<Option<f64>>> {
+        check_len(amount, c)?;
+        let mut out = Vec::with_capacity(c.len());
+        for chunk in f64_chunks(c)? {
+            for i in 0..chunk.len() {
+                out.push(value_f64(&chunk, i));
+            }
+        }
+        Ok(out)
+    };
+    let a = flat(amount)?;
+    let d = discount.map(flat).transpose()?;
+    let p = percent.map(flat).transpose()?;
+    let (mut bad_d, mut bad_p, mut too_large, mut both) = (
+        BadRows::default(),
+        BadRows::default(),
+        BadRows::default(),
+        BadRows::default(),
+    );
+    let mut out: Vec<Option<f64>> = Vec::with_capacity(a.len());
+    for (row, &price) in a.iter().enumerate() {
+        let off = d.as_ref().and_then(|d| d[row]);
+        let pct = p.as_ref().and_then(|p| p[row]);
+        // NaN is missing, as for the amounts.
+        let off = off.filter(|v| !v.is_nan());
+        let pct = pct.filter(|v| !v.is_nan());
+        if off.is_some() && pct.is_some() {
+            both.push(row, || "a discount and a discount percentage".into());
+        }
+        if let Some(x) = off {
+            if !(x.is_finite() && x >= 0.0) {
+                bad_d.push(row, || format!("{x}"));
+            }
+        }
+        if let Some(x) = pct {
+            if !(x.is_finite() && (0.0..=100.0).contains(&x)) {
+                bad_p.push(row, || format!("{x}"));
+            }
+        }
+        out.push(match price {
+            Some(v) if v.is_finite() && v >= 0.0 => match (off, pct) {
+                (Some(x), _) => {
+                    if x > v {
+                        too_large.push(row, || format!("{x} off an amount of {v}"));
+                    }
+                    Some((v - x).max(0.0))
+                }
+                (None, Some(x)) => Some(v * (100.0 - x.clamp(0.0, 100.0)) / 100.0),
+                (None, None) => Some(v),
+            },
+            other => other,
+        });
+    }
+    if let Some(c) = percent {
+        KpiError::check_rows(
+            &c.name,
+            "a row has either a discount or a discount percentage, not both",
+            both,
+        )?;
+        KpiError::check_rows(
+            &c.name,
+            "must be a percentage from 0 to 100 (null: no discount)",
+            bad_p,
+        )?;
+    }
+    if let Some(c) = discount {
+        KpiError::check_rows(
+            &c.name,
+            "must be a finite, non-negative amount per billing interval (null: no discount)",
+            bad_d,
+        )?;
+        KpiError::check_rows(
+            &c.name,
+            "must not exceed the amount it is taken off",
+            too_large,
+        )?;
+    }
+    Ok(Column::from_array(
+        amount.name.clone(),
+        std::sync::Arc::new(arrow::array::Float64Array::from(out)),
+    ))
 }
 
 pub(super) const NO_SEG: u32 = u32::MAX;

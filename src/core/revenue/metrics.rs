@@ -14,14 +14,17 @@ use arrow::compute::{cast, concat};
 use arrow::datatypes::{DataType, Field, Schema};
 use hashbrown::HashMap;
 
-use super::conventions::{Conventions, Denominator, LtvChurn, SamePeriod, CENTS, MAX_AMOUNT};
+use super::conventions::{
+    Conventions, Denominator, LtvChurn, LtvZeroChurn, SamePeriod, CENTS, MAX_AMOUNT,
+};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::groups::group_ids;
 use crate::core::input::{f64_chunks, value_f64, Column, Table};
 use crate::core::time::{period_ordinals, start_dates, Freq, Zone};
 
-/// Money columns the rates read; `new_and_churned_mrr` may be absent (read as 0).
-const MONEY: [&str; 8] = [
+/// Money columns the rates read; `new_and_churned_mrr` and `reactivated_and_churned_mrr` may
+/// be absent (read as 0).
+const MONEY: [&str; 9] = [
     "starting_mrr",
     "new_mrr",
     "expansion_mrr",
@@ -30,6 +33,7 @@ const MONEY: [&str; 8] = [
     "reactivation_mrr",
     "ending_mrr",
     "new_and_churned_mrr",
+    "reactivated_and_churned_mrr",
 ];
 const START_M: usize = 0;
 const NEW_M: usize = 1;
@@ -39,6 +43,8 @@ const CHURN_M: usize = 4;
 const REACT_M: usize = 5;
 const END_M: usize = 6;
 const FLASH_M: usize = 7;
+const FLASH_RM: usize = 8;
+const OPTIONAL: [&str; 2] = ["new_and_churned_mrr", "reactivated_and_churned_mrr"];
 
 /// Customer counts the rates read.
 const COUNTS: [&str; 5] = [
@@ -85,6 +91,9 @@ pub struct Spend<'a> {
     pub table: &'a Table,
     pub time: String,
     pub amount: String,
+    /// Column of net burn (cash out minus cash in, any sign), summed per period: adds the burn
+    /// multiple and capital efficiency.
+    pub net_burn: Option<String>,
     pub zone: Zone,
 }
 
@@ -211,11 +220,14 @@ type SpendSums = HashMap<(u32, i64), i64>;
 /// Spend in cents per (segment, period ordinal), and the range of ordinals the spend covers.
 fn spend_by_period(
     spend: &Spend,
+    amount: &str,
+    signed: bool,
     seg: &[u32],
     freq: Freq,
 ) -> KpiResult<(SpendSums, Option<(i64, i64)>)> {
     let time = spend.table.column(&spend.time)?;
-    let amount = spend.table.column(&spend.amount)?;
+    let amount = spend.table.column(amount)?;
+    let low = if signed { -MAX_AMOUNT } else { 0.0 };
     let ords = period_ordinals(&time, spend.zone, freq)?;
     let mut sums: HashMap<(u32, i64), i64> = HashMap::new();
     let mut range: Option<(i64, i64)> = None;
@@ -228,7 +240,7 @@ fn spend_by_period(
                 bad_t.push(row, || "null".to_string());
             } else {
                 match v {
-                    Some(v) if v.is_finite() && (0.0..=MAX_AMOUNT).contains(&v) => {
+                    Some(v) if v.is_finite() && (low..=MAX_AMOUNT).contains(&v) => {
                         let p = o.value(i);
                         let slot = sums.entry((seg[row], p)).or_insert(0);
                         *slot = slot
@@ -246,11 +258,12 @@ fn spend_by_period(
         }
     }
     KpiError::check_rows(&spend.time, "must not be missing", bad_t)?;
-    KpiError::check_rows(
-        &spend.amount,
-        "must be a finite, non-negative amount",
-        bad_a,
-    )?;
+    let rule = if signed {
+        "must be a finite amount (negative when cash came in)"
+    } else {
+        "must be a finite, non-negative amount"
+    };
+    KpiError::check_rows(&amount.name, rule, bad_a)?;
     Ok((sums, range))
 }
 
@@ -307,7 +320,7 @@ pub fn revenue_metrics(
 
     let mut money: Vec<Vec<i64>> = Vec::with_capacity(MONEY.len());
     for name in MONEY {
-        if name == "new_and_churned_mrr" && movements.column(name).is_err() {
+        if OPTIONAL.contains(&name) && movements.column(name).is_err() {
             money.push(vec![0; n]);
         } else {
             money.push(read_whole(&movements.column(name)?, CENTS)?);
@@ -326,7 +339,12 @@ pub fn revenue_metrics(
     let months = months_per_period(opts.freq);
     let m = |j: usize, r: usize| money[j][r] as f64;
     let c = |j: usize, r: usize| counts[j][r] as f64;
+    // A customer who joins (or returns) and churns within one period is in churned MRR (and
+    // reactivated MRR) unless the ledger left it out; it was never in the starting MRR, so the
+    // rates on the starting MRR take it back out under every preset
+    // (docs/conventions.md#revenue-rates).
     let flash_in_churn = conv.same_period_new_churn != SamePeriod::NetOutOfNew;
+    let flash = |j: usize, r: usize| if flash_in_churn { m(j, r) } else { 0.0 };
 
     let mut customer_churn = Vec::with_capacity(n);
     let mut net_churn = Vec::with_capacity(n);
@@ -336,8 +354,10 @@ pub fn revenue_metrics(
     let mut arpa_v = Vec::with_capacity(n);
     for r in 0..n {
         let start = m(START_M, r);
-        let react = m(REACT_M, r);
-        let lost = m(CHURN_M, r) + m(CONTR_M, r);
+        // Churn and reactivation of the starting MRR only, for the rates divided by it.
+        let kept_churn = m(CHURN_M, r) - flash(FLASH_M, r);
+        let react = m(REACT_M, r) - flash(FLASH_RM, r);
+        let lost = kept_churn + m(CONTR_M, r);
         let denominator = match conv.churn_denominator {
             Denominator::Start => c(START_C, r),
             // Stripe: active at the start plus those who started in the window, returning
@@ -355,9 +375,6 @@ pub fn revenue_metrics(
         let nc = ratio(lost - offset, start);
         net_churn.push(nc);
         net_negative.push(nc.map(|x| x < 0.0));
-        // Retention is of the customers there at the start: churn of those who joined and left
-        // within the period is not theirs.
-        let kept_churn = m(CHURN_M, r) - if flash_in_churn { m(FLASH_M, r) } else { 0.0 };
         let retained = start - kept_churn - m(CONTR_M, r);
         let arpa = ratio(m(END_M, r) / CENTS, c(END_C, r));
         arpa_v.push(arpa);
@@ -381,17 +398,19 @@ pub fn revenue_metrics(
             ),
         );
         col("gross_revenue_retention", ratio(retained, start));
+        // The quick ratio compares flows, not the starting MRR: a customer who came and went
+        // within the period is on both sides as the ledger counts it.
         col(
             "quick_ratio",
             ratio(
                 m(NEW_M, r)
                     + m(EXP_M, r)
                     + if conv.quick_ratio_counts_reactivation {
-                        react
+                        m(REACT_M, r)
                     } else {
                         0.0
                     },
-                lost,
+                m(CHURN_M, r) + m(CONTR_M, r),
             ),
         );
         col("arpa", arpa);
@@ -423,6 +442,13 @@ pub fn revenue_metrics(
         };
         ltv.push(match (arpa_v[r], churn) {
             (Some(a), Some(ch)) if ch > 0.0 => Some(a * gm * months / ch),
+            // No churn: no finite lifetime; the convention says what to report
+            // (docs/conventions.md#revenue-rates). An unknown churn stays unknown.
+            (Some(a), Some(0.0)) => match conv.ltv_zero_churn {
+                LtvZeroChurn::Null => None,
+                LtvZeroChurn::Zero => Some(0.0),
+                LtvZeroChurn::Rate(_) => conv.ltv_zero_churn.rate().map(|x| a * gm * months / x),
+            },
             _ => None,
         });
     }
@@ -481,23 +507,33 @@ pub fn revenue_metrics(
     names.push(("ltv".into(), f(Some(&ltv))));
 
     if let Some(sp) = spend {
-        let (sums, range) = spend_by_period(sp, &spend_seg, opts.freq)?;
+        let (sums, range) = spend_by_period(sp, &sp.amount, false, &spend_seg, opts.freq)?;
         let lag = opts.cac_lag as i64;
+        // Outside the periods the spend table covers, spend is unknown, not zero.
+        let spent_in = |sums: &SpendSums, s: u32, q: i64| match range {
+            Some((lo, hi)) if (lo..=hi).contains(&q) => {
+                Some(*sums.get(&(s, q)).unwrap_or(&0) as f64 / CENTS)
+            }
+            _ => None,
+        };
         let (mut spent, mut cac, mut ltv_cac, mut payback) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
+        let mut magic = Vec::with_capacity(n);
         for r in 0..n {
-            let q = ord[r] - lag;
-            // Outside the periods the spend table covers, spend is unknown, not zero.
-            let s = match range {
-                Some((lo, hi)) if (lo..=hi).contains(&q) => {
-                    Some(*sums.get(&(seg[r], q)).unwrap_or(&0) as f64 / CENTS)
-                }
+            let s = spent_in(&sums, seg[r], ord[r] - lag);
+            // The magic number: the period's net new ARR per unit of the previous period's
+            // spend, (ending − starting MRR) × 12 / spend of p − 1 (docs/conventions.md#sales-and-capital-efficiency).
+            let net_new_arr = (m(END_M, r) - m(START_M, r)) * 12.0 / CENTS;
+            // The first period of a segment in the table has no starting MRR to grow from.
+            let has_start = at.contains_key(&(seg[r], ord[r] - 1));
+            magic.push(match spent_in(&sums, seg[r], ord[r] - 1) {
+                Some(prev) if has_start => ratio(net_new_arr, prev),
                 _ => None,
-            };
+            });
             let k = s.and_then(|s| ratio(s, c(NEW_C, r)));
             spent.push(s);
             cac.push(k);
@@ -514,6 +550,39 @@ pub fn revenue_metrics(
         names.push(("cac".into(), f(Some(&cac))));
         names.push(("ltv_cac".into(), f(Some(&ltv_cac))));
         names.push(("cac_payback_months".into(), f(Some(&payback))));
+        names.push(("magic_number".into(), f(Some(&magic))));
+        if let Some(burn_col) = &sp.net_burn {
+            let (burns, burn_range) = spend_by_period(sp, burn_col, true, &spend_seg, opts.freq)?;
+            let (mut net_burn, mut multiple, mut efficiency) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for r in 0..n {
+                let b = match burn_range {
+                    Some((lo, hi)) if (lo..=hi).contains(&ord[r]) => {
+                        Some(*burns.get(&(seg[r], ord[r])).unwrap_or(&0) as f64 / CENTS)
+                    }
+                    _ => None,
+                };
+                let has_start = at.contains_key(&(seg[r], ord[r] - 1));
+                let nna = has_start.then(|| (m(END_M, r) - m(START_M, r)) * 12.0 / CENTS);
+                net_burn.push(b);
+                // Burn per unit of net new ARR: meaningless when ARR did not grow.
+                multiple.push(match (b, nna) {
+                    (Some(b), Some(a)) if a > 0.0 => Some(b / a),
+                    _ => None,
+                });
+                // Net new ARR per unit burned: meaningless when nothing was burned.
+                efficiency.push(match (b, nna) {
+                    (Some(b), Some(a)) if b > 0.0 => Some(a / b),
+                    _ => None,
+                });
+            }
+            names.push(("net_burn".into(), f(Some(&net_burn))));
+            names.push(("burn_multiple".into(), f(Some(&multiple))));
+            names.push(("capital_efficiency".into(), f(Some(&efficiency))));
+        }
     }
 
     let fields: Vec<Field> = names

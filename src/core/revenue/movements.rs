@@ -302,6 +302,7 @@ fn finish_state(state: &RecordBatch) -> KpiResult<RecordBatch> {
     out.push(("ending_customers".into(), count(&end_c)));
     out.push(("new_and_churned_customers".into(), count(&v[FLASH_C])));
     out.push(("new_and_churned_mrr".into(), money(&v[FLASH_M])));
+    out.push(("reactivated_and_churned_mrr".into(), money(&v[FLASH_RM])));
     let fields: Vec<Field> = out
         .iter()
         .map(|(name, a)| Field::new(name, a.data_type().clone(), true))

@@ -10,7 +10,7 @@ use crate::core::error::{KpiError, KpiResult};
 use crate::core::time::Freq;
 
 /// Flow columns of the partial state, in order; all Int64 (MRR in cents).
-pub const FLOWS: [&str; 18] = [
+pub const FLOWS: [&str; 19] = [
     "new_mrr",
     "expansion_mrr",
     "contraction_mrr",
@@ -29,6 +29,7 @@ pub const FLOWS: [&str; 18] = [
     "customer_change",
     "new_and_churned_customers",
     "new_and_churned_mrr",
+    "reactivated_and_churned_mrr",
 ];
 pub(super) const NEW: usize = 0;
 pub(super) const EXP: usize = 1;
@@ -50,6 +51,9 @@ pub(super) const FLASH_C: usize = 16;
 /// Peak MRR of customers who joined and churned within the period, whatever the convention:
 /// retention rates take it back out of churn, since those customers were not there at the start.
 pub(super) const FLASH_M: usize = 17;
+/// The part of `FLASH_M` of returning customers (reactivated and churned within the period): the
+/// starting-MRR rates take it back out of reactivation as they take `FLASH_M` out of churn.
+pub(super) const FLASH_RM: usize = 18;
 pub(super) const NF: usize = FLOWS.len();
 
 pub(super) type Flows = [i64; NF];
@@ -215,6 +219,9 @@ pub(super) fn walk(
                 let react = rejoin(q, last_active, ever);
                 f[FLASH_C] = 1;
                 f[FLASH_M] = fl.peak;
+                if react {
+                    f[FLASH_RM] = fl.peak;
+                }
                 let (m, c) = if react {
                     (REACT, REACT_C)
                 } else {

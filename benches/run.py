@@ -266,6 +266,7 @@ def main() -> None:
         "--levels", default="1,2,3", help="which of each workload's three scales to run: 1 ≈ 10⁶, 2 ≈ 10⁷, 3 ≈ 5×10⁷ events"
     )
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--engines", help="measure only these engines (e.g. kpikit,kpikit:native); the row keeps the others' figures")
     p.add_argument("--repeat-largest", type=int, help="repetitions at a workload's largest scale (default: --repeat)")
     p.add_argument("--single-thread", action="store_true", help="time every engine on one thread too (kpikit always is)")
     p.add_argument("--no-single-thread", action="store_true", help="time nothing on one thread")
@@ -317,15 +318,24 @@ def main() -> None:
                 flush=True,
             )
             checked = ["kpikit", *[e for e in engine_names(w)[1:] if verdicts.get(e, {}).get("status") == "same"]]
+            only = a.engines.split(",") if a.engines else None
             modes: list[tuple[int | None, list[str]]] = [(None, checked)]
             if a.single_thread:
                 modes.append((1, checked))
             elif not a.no_single_thread:
                 modes.append((1, ["kpikit"]))
             for threads, engines in modes:
+                engines = [e for e in engines if only is None or e in only]
+                if not engines:
+                    continue
                 measured = _measure(wname, scale, threads, engines, repeat, a)
                 # Engines left out by the check keep their reason in the row.
                 measured.update({e: v for e, v in left_out.items() if threads is None})
+                if only is not None:
+                    # The other engines keep their figures from the row measured before.
+                    kept = {(r["workload"], float(r["scale"]), int(r["threads"])): r for r in load_store(store)}
+                    before = kept.get((wname, float(scale), threads or os.cpu_count()), {}).get("engines", {})
+                    measured = {**{e: v for e, v in before.items() if e not in measured}, **measured}
                 new.append(
                     {
                         "workload": wname,

@@ -48,6 +48,8 @@ NATIVE = ":native"  # suffix of an engine timed on its own in-memory form
 LEVELS = ["10⁶", "10⁷", "5×10⁷"]  # events at a workload's first, second and third scale
 STORE = HERE / "results.json"
 SWEEP_STORE = HERE / "sweep.json"
+# Hand-written findings (profiles, before/after comparisons) appended to the report as they are.
+NOTES = HERE / "NOTES.md"
 FORMAT = 2
 
 
@@ -301,7 +303,7 @@ def main() -> None:
     new: list[dict] = []
     bandwidth = memory_bandwidth() if not a.report_only else 0.0
     if bandwidth:
-        print(f"memory read bandwidth (numpy, one core): {bandwidth / 1e9:.1f} GB/s", flush=True)
+        print(f"memory read bandwidth (numpy: best of a sum, a dot product and a copy): {bandwidth / 1e9:.1f} GB/s", flush=True)
     levels = [int(x) for x in a.levels.split(",")]
     for wname in [] if a.report_only else a.workloads.split(","):
         w = WORKLOADS[wname]
@@ -440,6 +442,8 @@ def _write_report(path: Path, rows: list[dict], sweep: list[dict] | None = None)
     lines += ["", *sections]
     if sweep:
         lines += _sweep_section(sweep)
+    if NOTES.exists():
+        lines += ["", NOTES.read_text()]
     path.write_text("\n".join(lines))
 
 

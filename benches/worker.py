@@ -1,8 +1,13 @@
 """One measurement in a fresh process: load the demo company at a scale, then time one engine
 on one workload, or check that every engine gives kpikit's numbers.
 
+``--mode pandas`` (default) times the engine from the pandas DataFrame; ``--mode native`` first
+loads the input into the engine's own form (workloads.native_input: an Arrow table for kpikit,
+a polars DataFrame, a DuckDB table), drops the pandas frame, and times the engine on that.
 Prints one JSON line. Working memory = peak RSS during the runs minus RSS once the input is
-loaded (the kernel's peak counter is reset after loading through /proc/self/clear_refs).
+loaded (the kernel's peak counter is reset after loading through /proc/self/clear_refs). For
+kpikit from pandas the line also gives the time of the pandas → Arrow conversion of the columns
+it reads (``convert_times``) and their bytes (``input_bytes``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads import WORKLOADS
+from workloads import WORKLOADS, native_input
 
 
 def _status_kib(field: str) -> int:
@@ -46,16 +51,22 @@ def _release_freed_memory() -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--workload", required=True)
-    p.add_argument("--scale", type=float, required=True)
+    p.add_argument("--workload")
+    p.add_argument("--scale", type=float)
+    p.add_argument("--sweep", help="time every variant of this analysis' option sweep (workloads.SWEEPS)")
+    p.add_argument("--rows", type=int, help="with --sweep: input rows")
     p.add_argument("--engine")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--check", action="store_true")
     p.add_argument("--engines", help="with --check: the engines to check against kpikit (default: all)")
+    p.add_argument("--mode", choices=["pandas", "native"], default="pandas")
     a = p.parse_args()
 
     import kpikit
 
+    if a.sweep:
+        _sweep(a.sweep, a.rows, a.repeat)
+        return
     w = WORKLOADS[a.workload]
     company = kpikit.datasets.demo(seed=0, scale=w.company_scale(a.scale))
     table = w.table(company, a.scale)
@@ -70,12 +81,18 @@ def main() -> None:
         print(json.dumps({"rows": rows, "groups": len(expected)}), flush=True)
         for name in a.engines.split(",") if a.engines else [e for e in w.engines if e != "kpikit"]:
             try:
-                got = w.normalise(name, w.engines[name](table))
+                if name.endswith(":native"):
+                    base = name.removesuffix(":native")
+                    got = w.normalise(base, w.native[base](native_input(w, base, table)))
+                else:
+                    got = w.normalise(name, w.engines[name](table))
             except MemoryError:
                 print(json.dumps({"engine": name, "status": "out of memory", "reason": "MemoryError"}), flush=True)
                 continue
             except Exception as e:  # any engine failure is recorded, not fatal
-                print(json.dumps({"engine": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True)
+                print(
+                    json.dumps({"engine": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True
+                )
                 continue
             try:
                 pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
@@ -87,11 +104,22 @@ def main() -> None:
             print(json.dumps({"engine": name, "verdict": verdict}), flush=True)
         return
 
-    fn = w.engines[a.engine]
     # Import every engine's modules first so that import cost counts neither as time nor memory.
     import duckdb  # noqa: F401 - loaded for its import cost only
     import polars  # noqa: F401 - loaded for its import cost only
     import pyarrow  # noqa: F401 - loaded for its import cost only
+
+    extra: dict = {}
+    if a.mode == "native":
+        fn = w.native[a.engine]
+        data = native_input(w, a.engine, table)
+        del table
+        _release_freed_memory()
+        table = data
+    else:
+        fn = w.engines[a.engine]
+        if a.engine == "kpikit" and w.columns:
+            extra = _conversion(table, list(w.columns), a.repeat)
 
     loaded_kib = _status_kib("VmRSS")
     _reset_peak()
@@ -102,7 +130,47 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
         del result
     peak_kib = _status_kib("VmHWM")
-    print(json.dumps({"rows": rows, "times": times, "working_mib": max(0, peak_kib - loaded_kib) / 1024}))
+    print(json.dumps({"rows": rows, "times": times, "working_mib": max(0, peak_kib - loaded_kib) / 1024, **extra}))
+
+
+def _sweep(analysis: str, rows: int, repeat: int) -> None:
+    """One line per variant: its times (after one untimed warm-up call), or why it failed."""
+    from workloads import SWEEPS
+
+    build, variants = SWEEPS[analysis]
+    base = build(rows)
+    _release_freed_memory()
+    for name, prepare, call in variants:
+        try:
+            table = prepare(base) if prepare else base
+            call(table)
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                result = call(table)
+                times.append(time.perf_counter() - t0)
+                del result
+            print(json.dumps({"variant": name, "times": times}), flush=True)
+        except Exception as e:  # a variant that fails is reported, the others still run
+            print(json.dumps({"variant": name, "status": "failed", "reason": f"{type(e).__name__}: {str(e)[:250]}"}), flush=True)
+        del table
+        gc.collect()
+
+
+def _conversion(table: pd.DataFrame, columns: list[str], repeat: int) -> dict:
+    """The time kpikit takes to hand the columns it reads to the core (pandas → Arrow), timed
+    alone before the measured runs, and those columns' bytes in memory (strings with their
+    characters)."""
+    from kpikit._convert import table_input
+
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        converted = table_input(table, columns)
+        times.append(time.perf_counter() - t0)
+        del converted
+    nbytes = int(sum(table[c].memory_usage(index=False, deep=True) for c in columns))
+    return {"convert_times": times, "input_bytes": nbytes}
 
 
 if __name__ == "__main__":

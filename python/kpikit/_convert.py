@@ -104,9 +104,10 @@ def _pandas_table(frame: Any, columns: list[str] | None = None) -> Any:
 
     pyarrow's ``Table.from_pandas`` scans every float column for NaN and every datetime column
     for NaT to build validity bitmaps, and checks every categorical code: on large tables that
-    is a large share of a call's time and a copy of each column. Here float columns without NaN
-    and datetime64 columns (the core reads pandas' NaT, the smallest int64, as a missing time)
-    are handed over as they lie in memory (zero-copy); categoricals reuse their codes.
+    is a large share of a call's time and a copy of each column. Here float columns (the core
+    reads NaN as missing) and datetime64 columns (the core reads pandas' NaT, the smallest
+    int64, as a missing time) are handed over as they lie in memory (zero-copy); categoricals
+    reuse their codes.
     Everything else (strings, nullable extension types, objects) goes through pyarrow.
     A named index (``df.set_index("user")``) stays readable as a column, as with pyarrow.
     An object column that mixes types, or a repeated column name, raises a SchemaError.
@@ -137,13 +138,10 @@ def _pandas_column(series: Any, name: str) -> Any:
 
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
-        values = np.ascontiguousarray(series.to_numpy(copy=False))
-        # NaN is pandas' missing value (ids with a gap become floats): mark it null, so key
-        # columns see it as missing. A sum is NaN exactly when some value is NaN (or when
-        # infinities of both signs meet, which the mask then finds to be no NaN at all).
-        if np.isnan(values.sum()):
-            return pa.array(values, mask=np.isnan(values))
-        return pa.array(values, from_pandas=False)
+        # Handed over as they lie in memory, NaN included: the core reads a float NaN as
+        # missing whichever library the column came from (pandas' missing value, ids with a
+        # gap become floats), so no scan for NaN and no mask here.
+        return pa.array(np.ascontiguousarray(series.to_numpy(copy=False)), from_pandas=False)
     if (isinstance(dtype, np.dtype) and dtype.kind == "M") or isinstance(dtype, pd.DatetimeTZDtype):
         # UTC instants for zone-aware columns (a view, no copy).
         naive = series.dt.tz_convert(None) if isinstance(dtype, pd.DatetimeTZDtype) else series

@@ -268,11 +268,26 @@ pub fn check_time_range(name: &str, us: &Int64Array) -> KpiResult<()> {
     let in_range = |v: &i64| (MIN_US..=MAX_US).contains(v);
     let all_in_range = match us.nulls() {
         None => us.values().iter().fold(true, |ok, v| ok & in_range(v)),
-        Some(n) => us
-            .values()
-            .iter()
-            .zip(n.iter())
-            .fold(true, |ok, (v, valid)| ok & (in_range(v) | !valid)),
+        // 64 values at a time against a word of the validity bitmap (pandas' NaT, the
+        // smallest i64, is out of range and null: it must not count), instead of one bit
+        // read per value.
+        Some(n) => {
+            let bits = n.inner().bit_chunks();
+            let values = us.values();
+            let out_of_range = |block: &[i64]| {
+                block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (b, v)| m | (u64::from(!in_range(v)) << b))
+            };
+            let mut bad = 0u64;
+            for (k, valid) in bits.iter().enumerate() {
+                bad |= out_of_range(&values[k * 64..k * 64 + 64]) & valid;
+            }
+            let done = bits.chunk_len() * 64;
+            bad |= out_of_range(&values[done..]) & bits.remainder_bits();
+            bad == 0
+        }
     };
     if all_in_range {
         return Ok(());
@@ -567,6 +582,35 @@ mod tests {
 
     fn day(y: i64, m: u32, d: u32) -> i64 {
         days_from_civil(y, m, d)
+    }
+
+    #[test]
+    fn out_of_range_times_count_only_where_valid_across_bitmap_words() {
+        // 150 rows (two full 64-row words and a remainder), every third a null holding
+        // pandas' NaT; one valid time out of range at row 130 (in the remainder), then at 70.
+        let build = |bad_row: Option<usize>| {
+            let v: Vec<Option<i64>> = (0..150)
+                .map(|i| match i {
+                    _ if Some(i) == bad_row => Some(MAX_US + 1),
+                    _ if i % 3 == 0 => None,
+                    _ => Some(i as i64 * 1_000_000),
+                })
+                .collect();
+            let a = Int64Array::from(v);
+            // The null slots hold i64::MIN, as pandas' NaT arrives.
+            let values: Vec<i64> = a.iter().map(|x| x.unwrap_or(i64::MIN)).collect();
+            Int64Array::new(values.into(), a.nulls().cloned())
+        };
+        assert!(check_time_range("t", &build(None)).is_ok());
+        for row in [130, 70, 1] {
+            let err = check_time_range("t", &build(Some(row)))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("{}", MAX_US + 1)), "row {row}: {err}");
+        }
+        // Sliced: the bitmap starts mid-word.
+        assert!(check_time_range("t", &build(None).slice(5, 140)).is_ok());
+        assert!(check_time_range("t", &build(Some(130)).slice(5, 140)).is_err());
     }
 
     #[test]

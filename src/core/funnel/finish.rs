@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
 use super::super::error::KpiResult;
 use super::super::groups::grid;
 use super::super::state::meta;
-use super::super::stats::quantile;
+use super::super::stats::quantiles;
 use super::super::time::US_PER_DAY;
 use super::rules::{Bins, Order};
 use super::state::{durations_col, from_first_col, reached_col, Info};
@@ -49,8 +49,9 @@ impl Times {
             let sum: i128 = d.iter().map(|&x| x as i128).sum();
             self.mean.push(Some(sum as f64 / d.len() as f64 / per));
             let mut v: Vec<f64> = d.iter().map(|&x| x as f64).collect();
-            self.median.push(quantile(&mut v, 0.5).map(|q| q / per));
-            self.p90.push(quantile(&mut v, 0.9).map(|q| q / per));
+            let [median, p90] = quantiles(&mut v, [0.5, 0.9]);
+            self.median.push(median.map(|q| q / per));
+            self.p90.push(p90.map(|q| q / per));
         }
         if let Some(b) = bins {
             histogram(d, b, per, &mut self.hist_from, &mut self.hist_count);

@@ -11,7 +11,7 @@ use arrow::datatypes::{Date32Type, Field, Float64Type, Int64Type, Schema};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::groups::grid;
 use crate::core::state::{meta, Meta};
-use crate::core::stats::quantile;
+use crate::core::stats::quantiles;
 use crate::core::time::Freq;
 
 use super::acc::Layout;
@@ -209,8 +209,7 @@ impl Summary {
         }
         // Selection needs a scratch copy (the state is read-only): O(n), no sort.
         let mut v = values.to_vec();
-        let median = quantile(&mut v, 0.5);
-        let p90 = quantile(&mut v, 0.9);
+        let [median, p90] = quantiles(&mut v, [0.5, 0.9]);
         Summary {
             n: values.len(),
             sum: exact_sum(values),

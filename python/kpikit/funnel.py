@@ -17,6 +17,7 @@ Definitions and what each preset sets: docs/conventions.md#funnels.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,10 +119,9 @@ def _local_micros(name: str, value: Any, tz: str) -> int | None:
     if ts is None:
         return None
     if ts.tzinfo is not None:
-        try:
+        # An unknown zone is left to the core, which names it with the zones it knows.
+        with contextlib.suppress(Exception):
             ts = ts.tz_convert(tz)
-        except Exception:  # an unknown zone is named by the core, with the others it knows
-            pass
         ts = ts.tz_localize(None)
     return int(ts.value // 1000)
 

@@ -1012,3 +1012,18 @@ def test_detail_agrees_with_the_counts(
         assert (first.entered_at >= T0 + lo * MIN).all()
     if hi is not None:
         assert (first.entered_at < T0 + hi * MIN).all()
+
+
+def test_detail_on_a_dask_dataframe_equals_one_machine() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    events = kpikit.datasets.demo(seed=0, scale=0.05).events
+    kw: dict[str, Any] = dict(user="user_id", time="time", steps=["signup", "report_created", "upgrade"], window="14d")
+    one = kpikit.funnel(events, detail=True, **kw)
+    many = kpikit.funnel(dd.from_pandas(events, npartitions=3), detail=True, **kw)
+    keys = ["step", "user_id"]
+    pd.testing.assert_frame_equal(
+        one.sort_values(keys).reset_index(drop=True), many.sort_values(keys).reset_index(drop=True)
+    )
+    assert many.step.is_monotonic_increasing
+    counts = kpikit.funnel(events, **kw)
+    assert one.groupby("step").size().tolist() == counts.entered.tolist()

@@ -345,6 +345,9 @@ def funnel(
     unit: str = "days",
     histogram: int | None = None,
     invalid: str = "raise",
+    start: int | None = None,
+    end: int | None = None,
+    detail: bool = False,
 ) -> Any: ...
 
 # --- customer lifetime value (core::clv) ----------------------------------------------------
@@ -453,6 +456,7 @@ def stickiness(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
+    interval_count: int = 1,
 ) -> Any: ...
 def lifecycle(
     table: _Table,
@@ -465,6 +469,8 @@ def lifecycle(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
+    start: int | None = None,
+    end: int | None = None,
 ) -> Any: ...
 def retention(
     table: _Table,

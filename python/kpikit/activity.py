@@ -274,6 +274,7 @@ def stickiness(
     cumulative: bool = False,
     min_events: int = 1,
     max_events: int | None = None,
+    interval_count: int = 1,
     events: str | Sequence[str] | None = None,
     event: str = "event",
     tz: str | None = None,
@@ -283,7 +284,8 @@ def stickiness(
 ) -> Any:
     """How many users were active on exactly (or at least) N intervals: PostHog's stickiness.
 
-    An interval (a day by default) of ``start … end`` counts for a user when they had from
+    An interval (``interval_count`` periods of ``freq``, one day by default) of ``start … end``
+    counts for a user when they had from
     ``min_events`` to ``max_events`` counted events in it (PostHog's criteria: at least N is
     ``min_events=N``, at most N ``max_events=N``, exactly N both); users with no such interval
     are left out, and
@@ -298,12 +300,13 @@ def stickiness(
         it first).
     user, time : str
         Columns of user ids and event times.
-    freq : {"day", "week", "month", "quarter", "year"}, default "day"
-        Interval length.
+    freq : {"hour", "day", "week", "month", "quarter", "year"}, default "day"
+        Period length (hours are local hours of ``tz``).
     start, end : date-like, optional
-        The range ``[start, end)`` (end exclusive, as everywhere in kpikit): the intervals from
-        the one containing ``start`` to the one containing the last instant before ``end``.
-        Default: the data's first and last interval.
+        The range ``[start, end)`` (end exclusive, as everywhere in kpikit): the periods from
+        the one containing ``start`` to the one containing the last instant before ``end``,
+        read to the day (with ``freq="hour"``: every hour of those days).
+        Default: the data's first and last period.
     cumulative : bool, default False
         Count users active on at least N intervals ("N days or more") instead of exactly N.
     min_events : int, default 1
@@ -311,6 +314,10 @@ def stickiness(
     max_events : int, optional
         Events a user may have at most in an interval for it to count; default no limit.
         ``min_events=N, max_events=N`` counts intervals with exactly N events.
+    interval_count : int, default 1
+        Periods per interval (PostHog's interval count): ``interval_count=2`` with
+        ``freq="day"`` counts 2-day intervals, the first starting with the range's first day;
+        a last, shorter interval counts as one. The events of all its periods add up.
     events : str or list of str, optional
         Count only events with this name (or one of these names), as in
         :func:`kpikit.active_users`; the default range is then that of those events.
@@ -336,16 +343,23 @@ def stickiness(
     0          1      1    0.5
     1          2      1    0.5
     2          3      0    0.0
+
+    In 2-day intervals (days 1–2 and day 3), ``a`` is active in both, ``b`` in one:
+
+    >>> kpikit.stickiness(log, user="user", time="time", interval_count=2)
+       intervals  users  share
+    0          1      1    0.5
+    1          2      1    0.5
     """
     _in_memory(table, "stickiness")
     names = event_names(events)
     check_event_column(table, event, names is not None)
     options = {
-        "user": user, "time": time, "freq": check_freq(freq, FREQS), "start": day_number(start, "start"),
+        "user": user, "time": time, "freq": check_freq(freq, ("hour", *FREQS)), "start": day_number(start, "start"),
         "end": day_number(end, "end", exclusive=True), "cumulative": flag("cumulative", cumulative),
         "min_events": whole("min_events", min_events),
         "max_events": None if max_events is None else whole("max_events", max_events),
-        "events": names, "event": event, "tz": tz, "week_start": week_start,
+        "interval_count": whole("interval_count", interval_count), "events": names, "event": event, "tz": tz, "week_start": week_start,
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     return run(
@@ -385,6 +399,8 @@ def lifecycle(
     freq: str = "day",
     created: str | None = None,
     preset: str | None = None,
+    start: Any = None,
+    end: Any = None,
     tz: str | None = None,
     week_start: str = "monday",
     invalid: str = "raise",
@@ -419,6 +435,12 @@ def lifecycle(
         fall back to the first active period). Only PostHog's definition reads it.
     preset : {"posthog", "amplitude"}, optional
         Which definition of "new" to use; default PostHog's.
+    start, end : date-like, optional
+        The range ``[start, end)``, read to the day: the periods shown, from the one containing
+        ``start`` to the one containing the last instant before ``end``, periods without events
+        included (the users going dormant after the last event). Events outside the range still
+        decide the statuses inside it, as in PostHog (a user active the day before ``start`` is
+        returning on it, not new). Default: the data's first and last period.
     tz, week_start, invalid, output
         As in :func:`kpikit.active_users`.
 
@@ -440,6 +462,14 @@ def lifecycle(
     1 2026-01-02    1          1             0        0
     2 2026-01-03    0          0             0       -2
     3 2026-01-04    0          0             1        0
+
+    Over a range reaching past the data, the day after the last event shows ``a`` going dormant:
+
+    >>> kpikit.lifecycle(log, user="user", time="time", start="2026-01-03", end="2026-01-06")[["period", "resurrecting", "dormant"]]
+          period  resurrecting  dormant
+    0 2026-01-03             0       -2
+    1 2026-01-04             1        0
+    2 2026-01-05             0       -1
     """
     _in_memory(table, "lifecycle")
     library = output_of(table, output)
@@ -454,5 +484,7 @@ def lifecycle(
         preset=None if preset is None else choice("preset", preset, ("posthog", "amplitude")),
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
+        start=day_number(start, "start"),
+        end=day_number(end, "end", exclusive=True),
     )
     return table_output(result, library, source=table, analysis="lifecycle", tz=tz)

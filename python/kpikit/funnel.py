@@ -17,6 +17,7 @@ Definitions and what each preset sets: docs/conventions.md#funnels.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,8 +25,8 @@ from typing import Any
 
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, run
-from ._convert import column_list
-from ._settings import checked
+from ._convert import column_list, time_zone
+from ._settings import checked, moment
 from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError
 
@@ -80,8 +81,25 @@ def _event_state(table: Any, o: dict[str, Any]) -> Any:
         table, user=o["user"], time=o["time"], event=o["event"], steps=o["steps"], window=o["window"],
         order=o["order"], exclusions=o["exclusions"], by=o["by"], attribution=o["attribution"],
         count=o["count"], preset=o["preset"], freq=o["freq"], tz=o["tz"], week_start=o["week_start"],
-        unit=o["unit"], histogram=o["histogram"], invalid=o["invalid"],
+        unit=o["unit"], histogram=o["histogram"], invalid=o["invalid"], start=o["start"], end=o["end"],
+        detail=o["detail"],
     )
+
+
+def _concat(states: list[Any]) -> Any:
+    """Actor tables of partitions that share no user, as one table (docs/conventions.md#funnel-actors)."""
+    import pyarrow as pa
+
+    tables = [pa.table(s) for s in states]
+    return pa.concat_tables(tables).combine_chunks() if tables else None
+
+
+def _by_step(table: Any, options: dict[str, Any]) -> Any:
+    """Actor rows step by step (stable: each partition's order within a step is kept)."""
+    import pyarrow as pa
+
+    t = pa.table(table)
+    return t.take(pa.compute.sort_indices(t, sort_keys=[("step", "ascending")])) if t.num_rows else t
 
 
 # A lead is one row, so stage funnels need no shuffle; an event funnel matches each user's
@@ -89,6 +107,23 @@ def _event_state(table: Any, o: dict[str, Any]) -> Any:
 # histogram) travel in the state, so the default merge and finish serve both.
 _STAGES = Analysis("funnel_from_stages", state=_stage_state)
 _EVENTS = Analysis("funnel", state=_event_state, shuffle="user")
+# Who converted and who dropped: each partition's rows are final (its users are its own), so
+# merging is concatenating.
+_ACTORS = Analysis("funnel", state=_event_state, merge=_concat, finish=_by_step, shuffle="user")
+
+
+def _local_micros(name: str, value: Any, tz: str) -> int | None:
+    """A range bound as microseconds of local time in ``tz`` since 1970 (the core compares entry
+    events' local times with it); an aware bound is first converted to ``tz``."""
+    ts = moment(name, value)
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        # An unknown zone is left to the core, which names it with the zones it knows.
+        with contextlib.suppress(Exception):
+            ts = ts.tz_convert(tz)
+        ts = ts.tz_localize(None)
+    return int(ts.value // 1000)
 
 
 def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[list[str], dict[str, Any]]:
@@ -275,10 +310,13 @@ def _reached(steps: list[list[str]], order: str | None) -> Any:
         import pyarrow.compute as pc
 
         reached = set()
+        actors = "status" in result.column_names  # the detail table (detail=True)
         for k, names in enumerate(steps[:named], start=1):
             if len(names) == 1:
                 rows = result.filter(pc.equal(result["step"], k))
-                if pc.sum(rows["converted"]).as_py():
+                if actors:
+                    rows = rows.filter(pc.equal(rows["status"], "converted"))
+                if rows.num_rows if actors else pc.sum(rows["converted"]).as_py():
                     reached.add(names[0])
         return reached
 
@@ -308,6 +346,9 @@ def funnel(
     unit: str = "days",
     histogram: bool | int | None = None,
     invalid: str = "raise",
+    start: Any = None,
+    end: Any = None,
+    detail: bool = False,
     output: Output | None = None,
 ) -> Any:
     """Funnel over an event log: users reaching each step, conversion and time to convert.
@@ -389,6 +430,16 @@ def funnel(
         Rows with a missing user or time raise an :class:`~kpikit.InputError` naming them;
         ``"skip"`` leaves them out and reports how many with a
         :class:`~kpikit.SkippedRowsWarning`. A missing event name simply matches no step.
+    start, end : date-like, optional
+        Date range of the entries ``[start, end)``, read in ``tz``: an attempt counts only when
+        its entry event (step 1; in an unordered funnel, its first step) is inside it, as in
+        PostHog; its later steps may fall after ``end``, within the window. Events before
+        ``start`` never count. Default: every entry.
+    detail : bool, default False
+        Return who converted and who dropped instead of the counts (PostHog's persons of a
+        step): one row per counted user (per attempt with ``count="totals"``) and step it
+        entered, so that per group and step the rows are ``entered`` and those with
+        ``status == "converted"`` are ``converted`` (docs/conventions.md#funnel-actors).
     output : {None, "pandas", "polars", "arrow"}, default None
         The result's library; ``None`` returns the input's (docs/vocabulary.md).
 
@@ -398,7 +449,11 @@ def funnel(
         As :func:`funnel_from_stages`: ``period``, segments, ``step``, ``step_name``,
         ``entered``, ``converted``, the two conversion rates, time to convert from the step
         before and from step 1 (mean, median, p90), ``complete`` with ``freq``, histograms on
-        request.
+        request. With ``detail=True``: ``period`` (with ``freq``), segments, ``step``,
+        ``step_name``, the ``user`` column, ``status`` (``"converted"``: reached step k;
+        ``"dropped"``: reached step k − 1 but not k; step 1 lists every entrant as converted),
+        ``entered_at`` (time of step k − 1, step 1: its own) and ``converted_at`` (time of step
+        k, null when dropped), rows ordered by step.
 
     Examples
     --------
@@ -424,18 +479,32 @@ def funnel(
     Traceback (most recent call last):
     ...
     kpikit.exceptions.InputError: parameter "steps": event 'upgrad' never occurs in column "event" (did you mean 'upgrade'?). The 2 event names that occur: 'signup', 'upgrade'.
+
+    Who converted and who dropped at each step:
+
+    >>> people = kpikit.funnel(events, user="user", time="time", steps=["signup", "upgrade"], detail=True)
+    >>> print(people[["step", "user", "status", "converted_at"]].to_string())
+       step  user     status        converted_at
+    0     1     1  converted 2025-01-01 00:00:00
+    1     1     2  converted 2025-01-01 00:00:00
+    2     2     1  converted 2025-01-01 02:00:00
+    3     2     2    dropped                 NaT
     """
     step_names = _steps(steps)
     excluded = _exclusions(exclusions, len(step_names))
     segments, finish = _settings(by, freq, unit, histogram)
+    # The range bounds are read in the zone the periods are counted in, so it is settled first.
+    tz = time_zone(table, [time], tz)
     options = dict(
         user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
         exclusions=excluded, by=segments, attribution=attribution, count=count,
         preset=preset, freq=freq, tz=tz, week_start=week_start, invalid=choice("invalid", invalid, ("raise", "skip")),
-        **finish,
+        start=_local_micros("start", start, tz), end=_local_micros("end", end, tz), detail=detail, **finish,
     )
+    if detail and user in (*segments, *KEYS, "status", "entered_at", "converted_at"):
+        raise ParameterError(f'parameter "user": {user!r} is also a column of the detail table; rename it')
     # A step or exclusion name that never occurs is a typo, not a funnel nobody converts in.
     names = EventNames(event, {"steps": [n for names in step_names for n in names],
                                "exclusions": [e for e, _, _ in excluded]}, _reached(step_names, order))
-    return run(_EVENTS, table, columns=[user, time, event, *segments], options=options, output=output,
-               segments=segments, events=names)
+    return run(_ACTORS if detail else _EVENTS, table, columns=[user, time, event, *segments], options=options,
+               output=output, segments=segments, events=names)

@@ -10,7 +10,7 @@ use pyo3_arrow::PyTable;
 use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
 use crate::core::activity::active_users::{ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS};
 use crate::core::activity::lifecycle::NewUser;
-use crate::core::activity::stickiness::StickinessInput;
+use crate::core::activity::stickiness::{Period, StickinessInput};
 use crate::core::events::EventLog;
 use crate::core::input::Table;
 use crate::core::retention::analysis::{Retention, RetentionInput};
@@ -90,7 +90,7 @@ pub fn active_users(
 
 /// Users by number of active intervals (PostHog's stickiness), over the whole table.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, freq="day", start=None, end=None, cumulative=false, min_events=AnyInt(1), max_events=None, events=None, event="event", tz="UTC", week_start="monday", invalid="raise"), text_signature = "(table, *, user, time, freq=\"day\", start=None, end=None, cumulative=False, min_events=1, max_events=None, events=None, event=\"event\", tz=\"UTC\", week_start=\"monday\", invalid=\"raise\")")]
+#[pyo3(signature = (table, *, user, time, freq="day", start=None, end=None, cumulative=false, min_events=AnyInt(1), max_events=None, events=None, event="event", tz="UTC", week_start="monday", invalid="raise", interval_count=AnyInt(1)), text_signature = "(table, *, user, time, freq=\"day\", start=None, end=None, cumulative=False, min_events=1, max_events=None, events=None, event=\"event\", tz=\"UTC\", week_start=\"monday\", invalid=\"raise\", interval_count=1)")]
 #[allow(clippy::too_many_arguments)]
 pub fn stickiness(
     py: Python<'_>,
@@ -108,6 +108,7 @@ pub fn stickiness(
     tz: &str,
     week_start: &str,
     invalid: &str,
+    interval_count: AnyInt,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, event, tz, week_start, invalid) = (
@@ -127,9 +128,15 @@ pub fn stickiness(
             &tz,
             &invalid,
         )?;
+        let period = if freq == "hour" {
+            Period::Hour
+        } else {
+            Period::Calendar(self::freq(&freq, &week_start)?)
+        };
         crate::core::activity::stickiness::stickiness(&StickinessInput {
             log: &log,
-            freq: self::freq(&freq, &week_start)?,
+            freq: period,
+            interval_count: interval_count.bounded("interval_count", 1, u32::MAX.into())?,
             start_day: start,
             end_day: end,
             cumulative,
@@ -144,7 +151,7 @@ pub fn stickiness(
 
 /// New, returning, resurrecting and dormant users per period, over the whole table.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, freq="day", created=None, preset=None, tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, freq="day", created=None, preset=None, tz="UTC", week_start="monday", invalid="raise", start=None, end=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn lifecycle(
     py: Python<'_>,
@@ -157,6 +164,8 @@ pub fn lifecycle(
     tz: &str,
     week_start: &str,
     invalid: &str,
+    start: Option<i64>,
+    end: Option<i64>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, tz, week_start, invalid) = (
@@ -173,6 +182,7 @@ pub fn lifecycle(
             self::freq(&freq, &week_start)?,
             created.as_ref(),
             NewUser::parse(preset.as_deref())?,
+            (start, end),
         )
     })?)
 }

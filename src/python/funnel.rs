@@ -7,7 +7,7 @@ use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_table, table_out, zone, AnyInt};
 use crate::core::events::EventLog;
-use crate::core::funnel::events::{Funnel, FunnelInput};
+use crate::core::funnel::events::{actors, Funnel, FunnelInput};
 use crate::core::funnel::rules::{
     parse_window, Bins, EntryPeriods, Exclusion, FinishOptions, FunnelRules, Unit, MAX_STEPS,
 };
@@ -67,9 +67,11 @@ pub fn funnel_from_stages(
     })?)
 }
 
-/// Partial state of a funnel over an event log (all events of a user in this table).
+/// Partial state of a funnel over an event log (all events of a user in this table); with
+/// `detail`, the table of who converted and who dropped instead. `start`/`end`: local
+/// microseconds in `tz` bounding the entry events.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, event=None, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", unit="days", histogram=None, invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, event=None, steps, window=None, order=None, exclusions=Vec::new(), by=Vec::new(), attribution=None, count=None, preset=None, freq=None, tz="UTC", week_start="monday", unit="days", histogram=None, invalid="raise", start=None, end=None, detail=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn funnel(
     py: Python<'_>,
@@ -91,6 +93,9 @@ pub fn funnel(
     unit: &str,
     histogram: Option<AnyInt>,
     invalid: &str,
+    start: Option<i64>,
+    end: Option<i64>,
+    detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (tz, week_start, unit, invalid) = (
@@ -128,13 +133,20 @@ pub fn funnel(
             segments: table.columns(&by)?,
             invalid: Invalid::parse(&invalid)?,
         };
-        Funnel::partial(&FunnelInput {
+        let input = FunnelInput {
             log: &log,
             steps: &steps,
             exclusions: &exclusions,
             rules,
             freq: f.map(|f| convert::freq(&f, &week_start)).transpose()?,
+            start,
+            end,
             finish: finish_options(&unit, histogram)?,
-        })
+        };
+        if detail {
+            actors(&input)
+        } else {
+            Funnel::partial(&input)
+        }
     })?)
 }

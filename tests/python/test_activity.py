@@ -394,3 +394,48 @@ def test_active_users_on_a_dask_dataframe_equals_one_machine() -> None:
     # Plan f: a on day 2, b on day 9; the WAU of day 9 (days 3–9) is {b}.
     assert got[got.plan == "f"].wau.tolist()[-1] == 1
     assert kpikit.dask.active_users is kpikit.active_users
+
+
+def test_stickiness_over_intervals_of_several_periods_and_hours() -> None:
+    # a: days 0, 1, 3; b: days 1, 2; c: day 4 (twice). Five days in 2-day intervals: {0,1},
+    # {2,3}, {4}. a is active in 2 intervals, b in 2, c in 1. Hand-worked (PostHog's interval
+    # count: docs/conventions.md#stickiness).
+    t = log([("a", 0), ("a", 1), ("a", 3), ("b", 1), ("b", 2), ("c", 4), ("c", 4)])
+    out = kpikit.stickiness(t, user="user", time="time", interval_count=2, output="pandas")
+    assert out.intervals.tolist() == [1, 2, 3]
+    assert out.users.tolist() == [1, 2, 0]
+    # At least two events in an interval: a ({0,1}), c ({4}); b has one event in each.
+    two = kpikit.stickiness(t, user="user", time="time", interval_count=2, min_events=2, output="pandas")
+    assert two.users.tolist() == [2, 0, 0]
+    # Exactly one event: a ({2,3}), b ({0,1} and {2,3}).
+    one = kpikit.stickiness(t, user="user", time="time", interval_count=2, max_events=1, output="pandas")
+    assert one.users.tolist() == [1, 1, 0]
+    # Hours: every event is at 10:00, so a user is active in as many hours as days.
+    hours = kpikit.stickiness(t, user="user", time="time", freq="hour", output="pandas")
+    assert len(hours) == 4 * 24 + 1  # day 0, 10:00 … day 4, 10:00
+    assert hours.users.tolist()[:3] == [1, 1, 1]
+    ranged = kpikit.stickiness(
+        t, user="user", time="time", freq="hour", start=day(0).date(), end=day(1).date(), output="pandas"
+    )
+    assert len(ranged) == 24 and ranged.users.tolist()[0] == 1  # a, at 10:00 of day 0
+    with pytest.raises(kpikit.ParameterError, match="interval_count"):
+        kpikit.stickiness(t, user="user", time="time", interval_count=0)
+    with pytest.raises(kpikit.ParameterError, match="interval_count"):
+        kpikit.stickiness(t, user="user", time="time", interval_count=1.5)
+
+
+def test_lifecycle_over_a_range_shows_empty_periods_and_reads_history() -> None:
+    # a: days 0, 1, 3; b: day 1. Range days 1 … 5: day 1 a returning (active on day 0, before
+    # the range) and b new; day 2 both dormant; day 3 a resurrecting; day 4 a dormant (the day
+    # after the last event); day 5 empty. Hand-worked.
+    t = log([("a", 0), ("a", 1), ("a", 3), ("b", 1)])
+    out = kpikit.lifecycle(t, user="user", time="time", start=day(1).date(), end=day(6).date(), output="pandas")
+    assert [d.date() for d in out.period] == [day(k).date() for k in range(1, 6)]
+    assert out.new.tolist() == [1, 0, 0, 0, 0]
+    assert out.returning.tolist() == [1, 0, 0, 0, 0]
+    assert out.resurrecting.tolist() == [0, 0, 1, 0, 0]
+    assert out.dormant.tolist() == [0, -2, 0, -1, 0]
+    with pytest.raises(kpikit.ParameterError, match="start"):
+        kpikit.lifecycle(t, user="user", time="time", start=day(3).date(), end=day(1).date())
+    with pytest.raises(kpikit.ParameterError, match="end"):
+        kpikit.lifecycle(t, user="user", time="time", end=float("nan"))

@@ -551,12 +551,20 @@ pub fn funnel_events(data: &[u8]) {
             _ => Some(Bins::Count(1 + b.pick(50))),
         },
     };
+    // A date range of the entries: either bound, both (possibly reversed), or none.
+    let bound = |b: &mut Bytes| {
+        b.bool()
+            .then(|| BASE_US + b.i64().rem_euclid(400 * US_PER_DAY) - 200 * US_PER_DAY)
+    };
+    let (start, end) = (bound(&mut b), bound(&mut b));
     let input = FunnelInput {
         log: &log,
         steps: &steps,
         exclusions: &exclusions,
         rules,
         freq: b.bool().then(|| freq(&mut b)),
+        start,
+        end,
         finish,
     };
     if let Ok(state) = Funnel::partial(&input) {
@@ -564,6 +572,8 @@ pub fn funnel_events(data: &[u8]) {
             let _ = Funnel::finish(&merged);
         }
     }
+    // Who converted and who dropped, from the same journeys.
+    let _ = kpikit::core::funnel::events::actors(&input);
 }
 
 /// Active users over trailing windows (`kpikit.active_users`).
@@ -591,7 +601,7 @@ pub fn active_users(data: &[u8]) {
 
 /// Stickiness (`kpikit.stickiness`) with ranges, criteria and event filters.
 pub fn stickiness(data: &[u8]) {
-    use kpikit::core::activity::stickiness::{stickiness, StickinessInput};
+    use kpikit::core::activity::stickiness::{stickiness, Period, StickinessInput};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
     let log = event_log(&mut b, n);
@@ -601,9 +611,15 @@ pub fn stickiness(data: &[u8]) {
     let min_events = b.pick(4) as u32;
     let max_events = b.bool().then(|| b.pick(6) as u32);
     let events = some_names(&mut b);
+    let period = if b.pick(4) == 0 {
+        Period::Hour
+    } else {
+        Period::Calendar(freq(&mut b))
+    };
     let _ = stickiness(&StickinessInput {
         log: &log,
-        freq: freq(&mut b),
+        freq: period,
+        interval_count: b.pick(5) as u32,
         start_day,
         end_day,
         cumulative: b.bool(),
@@ -626,7 +642,9 @@ pub fn lifecycle(data: &[u8]) {
     } else {
         NewUser::FirstActive
     };
-    let _ = lifecycle(&log, freq(&mut b), created.as_ref(), new_user);
+    let day = |b: &mut Bytes| BASE_US / US_PER_DAY + b.i64().rem_euclid(4000) - 2000;
+    let range = (b.bool().then(|| day(&mut b)), b.bool().then(|| day(&mut b)));
+    let _ = lifecycle(&log, freq(&mut b), created.as_ref(), new_user, range);
 }
 
 /// One kernel driver.

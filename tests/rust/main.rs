@@ -143,6 +143,8 @@ fn event_funnels_split_by_user_merge_to_one_pass() {
                 rules: FunnelRules::resolve(None, Some("90min"), Some(order), None, None, 3)
                     .unwrap(),
                 freq: Some(Freq::Day),
+                start: None,
+                end: None,
                 finish: FinishOptions {
                     unit: Unit::Minutes,
                     bins: Some(Bins::Auto),

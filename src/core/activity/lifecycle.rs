@@ -51,12 +51,40 @@ struct LifeRow {
 /// previous period, not new), `dormant` (active in the previous period, not in this one;
 /// negative), `active = new + returning + resurrecting` and Amplitude's
 /// `pulse = (new + resurrecting) / −dormant` (null when no one went dormant).
+///
+/// `range`: the first and last day (days since 1970-01-01, both included) whose periods the
+/// result shows; None: the data's. Every event still counts for the statuses (a user active
+/// before the range is returning, not new, in its first period), and the periods of the range
+/// without events appear (the dormant users of the period after the last event).
 pub fn lifecycle(
     log: &EventLog,
     freq: Freq,
     created: Option<&Column>,
     new_user: NewUser,
+    range: (Option<i64>, Option<i64>),
 ) -> KpiResult<RecordBatch> {
+    let (first, last) = (
+        range.0.map(|d| freq.ordinal_of_day(d)),
+        range.1.map(|d| freq.ordinal_of_day(d)),
+    );
+    if let (Some(a), Some(b)) = (first, last) {
+        if a > b {
+            return Err(KpiError::param("start", "must not be after end"));
+        }
+    }
+    // Days of the years 1 to 9999 only: the range's length (one row per period) stays bounded.
+    let (min_day, max_day) = (
+        crate::core::time::MIN_US.div_euclid(crate::core::time::US_PER_DAY),
+        crate::core::time::MAX_US.div_euclid(crate::core::time::US_PER_DAY),
+    );
+    for (name, day) in [("start", range.0), ("end", range.1)] {
+        if let Some(d) = day.filter(|d| !(min_day..=max_day).contains(d)) {
+            return Err(KpiError::param(
+                name,
+                format!("day {d} since 1970-01-01 is outside the years 1 to 9999"),
+            ));
+        }
+    }
     let ent = entities(log)?;
     // Creation period per row (i64::MAX: unknown), read once for all rows.
     let created_ords: Option<Vec<i64>> = match created {
@@ -101,6 +129,13 @@ pub fn lifecycle(
             hi = hi.max(r.ord);
         }
     }
+    // The periods shown, then the periods computed: the shown ones and the data's.
+    let (show_lo, show_hi) = (first.unwrap_or(lo), last.unwrap_or(hi));
+    let (lo, hi) = if show_lo > show_hi {
+        (lo, hi)
+    } else {
+        (lo.min(show_lo), hi.max(show_hi))
+    };
     let n = if lo > hi { 0 } else { (hi - lo + 1) as usize };
     let (offsets, mut rows) = by_entity(parts, ent.count);
     // Per period: new, returning, resurrecting, dormant.
@@ -144,14 +179,23 @@ pub fn lifecycle(
             a
         },
     );
-    let col = |k: usize| -> Vec<i64> { (0..n).map(|p| counts[4 * p + k]).collect() };
+    let shown: Vec<usize> = if show_lo > show_hi {
+        vec![]
+    } else {
+        ((show_lo - lo) as usize..=(show_hi - lo) as usize).collect()
+    };
+    let col = |k: usize| -> Vec<i64> { shown.iter().map(|&p| counts[4 * p + k]).collect() };
     let (new, ret, res, dor) = (col(0), col(1), col(2), col(3));
-    let active: Vec<i64> = (0..n).map(|p| new[p] + ret[p] + res[p]).collect();
-    let pulse: Float64Array = (0..n)
+    let m = shown.len();
+    let active: Vec<i64> = (0..m).map(|p| new[p] + ret[p] + res[p]).collect();
+    let pulse: Float64Array = (0..m)
         .map(|p| (dor[p] != 0).then(|| (new[p] + res[p]) as f64 / -dor[p] as f64))
         .collect();
     let dates = arrow::compute::cast(
-        &(Arc::new(start_dates(freq, (0..n).map(|p| Some(lo + p as i64)))) as ArrayRef),
+        &(Arc::new(start_dates(
+            freq,
+            shown.iter().map(|&p| Some(lo + p as i64)),
+        )) as ArrayRef),
         &DataType::Date32,
     )?;
     let mut meta = StdHashMap::new();
@@ -191,10 +235,32 @@ mod tests {
     fn lifecycle_statuses_on_a_small_timeline() {
         // User 1: days 0, 1, 3. User 2: day 1. Days 0..3.
         let l = log(vec![1, 1, 1, 2], vec![0, 1, 3, 1]);
-        let out = lifecycle(&l, Freq::Day, None, NewUser::CreatedPeriod).unwrap();
+        let out = lifecycle(&l, Freq::Day, None, NewUser::CreatedPeriod, (None, None)).unwrap();
         assert_eq!(i64s(&out, "new"), vec![1, 1, 0, 0]);
         assert_eq!(i64s(&out, "returning"), vec![0, 1, 0, 0]);
         assert_eq!(i64s(&out, "resurrecting"), vec![0, 0, 0, 1]);
         assert_eq!(i64s(&out, "dormant"), vec![0, 0, -2, 0]);
+        // Days 1 to 5: day 1 keeps user 1 returning (active on day 0, before the range), day 4
+        // shows user 1 going dormant after its last event, day 5 is empty.
+        let out = lifecycle(
+            &l,
+            Freq::Day,
+            None,
+            NewUser::CreatedPeriod,
+            (Some(1), Some(5)),
+        )
+        .unwrap();
+        assert_eq!(i64s(&out, "new"), vec![1, 0, 0, 0, 0]);
+        assert_eq!(i64s(&out, "returning"), vec![1, 0, 0, 0, 0]);
+        assert_eq!(i64s(&out, "resurrecting"), vec![0, 0, 1, 0, 0]);
+        assert_eq!(i64s(&out, "dormant"), vec![0, -2, 0, -1, 0]);
+        let e = lifecycle(
+            &l,
+            Freq::Day,
+            None,
+            NewUser::CreatedPeriod,
+            (Some(3), Some(1)),
+        );
+        assert!(e.unwrap_err().to_string().contains("start"));
     }
 }

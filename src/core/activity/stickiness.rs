@@ -15,12 +15,41 @@ use crate::core::events::EventLog;
 use crate::core::state::meta;
 use crate::core::time::{Freq, MAX_US, MIN_US, US_PER_DAY};
 
+/// The period stickiness counts in: an hour, or a calendar period of the core's frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Hour,
+    Calendar(Freq),
+}
+
+const US_PER_HOUR: i64 = 3_600_000_000;
+
+impl Period {
+    fn of_micros(self, local_us: i64) -> i64 {
+        match self {
+            Period::Hour => local_us.div_euclid(US_PER_HOUR),
+            Period::Calendar(f) => f.ordinal_of_micros(local_us),
+        }
+    }
+
+    /// The first (`last = false`) or last period of a day.
+    fn of_day(self, day: i64, last: bool) -> i64 {
+        match self {
+            Period::Hour => day * 24 + if last { 23 } else { 0 },
+            Period::Calendar(f) => f.ordinal_of_day(day),
+        }
+    }
+}
+
 /// The event log and settings of [`stickiness`].
 #[derive(Debug, Clone, Copy)]
 pub struct StickinessInput<'a> {
     pub log: &'a EventLog,
-    /// Interval length.
-    pub freq: Freq,
+    /// Period length (an interval is `interval_count` of them).
+    pub freq: Period,
+    /// Periods per interval (PostHog's interval count): 2 with days counts 2-day intervals,
+    /// the first starting with the range's first period (a last, shorter interval is kept).
+    pub interval_count: u32,
     /// First and last day of the range (days since 1970-01-01); None: the counted events'.
     pub start_day: Option<i64>,
     pub end_day: Option<i64>,
@@ -43,6 +72,7 @@ pub fn stickiness(input: &StickinessInput<'_>) -> KpiResult<RecordBatch> {
     let StickinessInput {
         log,
         freq,
+        interval_count,
         start_day,
         end_day,
         cumulative,
@@ -50,6 +80,9 @@ pub fn stickiness(input: &StickinessInput<'_>) -> KpiResult<RecordBatch> {
         max_events,
         events,
     } = *input;
+    if interval_count == 0 {
+        return Err(KpiError::param("interval_count", "must be at least 1"));
+    }
     if min_events == 0 {
         return Err(KpiError::param("min_events", "must be at least 1"));
     }
@@ -88,7 +121,7 @@ pub fn stickiness(input: &StickinessInput<'_>) -> KpiResult<RecordBatch> {
         &ent,
         flags.as_deref(),
         |f| !filtered || f & 1 == 1,
-        |us, _, _| freq.ordinal_of_micros(us),
+        |us, _, _| freq.of_micros(us),
     )?;
     drop(flags);
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
@@ -98,12 +131,19 @@ pub fn stickiness(input: &StickinessInput<'_>) -> KpiResult<RecordBatch> {
             hi = hi.max(o);
         }
     }
-    let lo = start_day.map_or(lo, |d| freq.ordinal_of_day(d));
-    let hi = end_day.map_or(hi, |d| freq.ordinal_of_day(d));
+    let lo = start_day.map_or(lo, |d| freq.of_day(d, false));
+    let hi = end_day.map_or(hi, |d| freq.of_day(d, true));
     if start_day.is_some() && end_day.is_some() && lo > hi {
         return Err(KpiError::param("start", "must not be after end"));
     }
-    let n = if lo > hi { 0 } else { (hi - lo + 1) as usize };
+    // Periods are numbered from the range's first; an interval is `interval_count` of them.
+    let k = interval_count as i64;
+    let n = if lo > hi {
+        0
+    } else {
+        ((hi - lo) / k + 1) as usize
+    };
+    let bucket = |o: i64| (o >= lo && o <= hi).then(|| (o - lo) / k);
     let (offsets, mut ords) = by_entity(parts, ent.count);
     let hist = fold_entities(
         &offsets,
@@ -114,14 +154,12 @@ pub fn stickiness(input: &StickinessInput<'_>) -> KpiResult<RecordBatch> {
             let mut active = 0usize;
             let mut i = 0;
             while i < os.len() {
+                let b = bucket(os[i]);
                 let mut j = i;
-                while j < os.len() && os[j] == os[i] {
+                while j < os.len() && bucket(os[j]) == b {
                     j += 1;
                 }
-                if os[i] >= lo
-                    && os[i] <= hi
-                    && (min_events as usize..=max_events as usize).contains(&(j - i))
-                {
+                if b.is_some() && (min_events as usize..=max_events as usize).contains(&(j - i)) {
                     active += 1;
                 }
                 i = j;
@@ -174,7 +212,8 @@ mod tests {
     fn input(l: &EventLog) -> StickinessInput<'_> {
         StickinessInput {
             log: l,
-            freq: Freq::Day,
+            freq: Period::Calendar(Freq::Day),
+            interval_count: 1,
             start_day: None,
             end_day: None,
             cumulative: false,
@@ -262,5 +301,46 @@ mod tests {
         let share = out.column_by_name("share").unwrap();
         let share = share.as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(share.values().to_vec(), vec![0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn two_day_intervals_and_hours() {
+        // Days 0..4 (five days: intervals {0,1}, {2,3}, {4}). User 1: days 0, 1 (one interval);
+        // user 2: days 1, 2 (two intervals); user 3: days 0, 4 (two intervals).
+        let l = log(vec![1, 1, 2, 2, 3, 3], vec![0, 1, 1, 2, 0, 4]);
+        let two = StickinessInput {
+            interval_count: 2,
+            ..input(&l)
+        };
+        assert_eq!(i64s(&stickiness(&two).unwrap(), "users"), vec![1, 2, 0]);
+        // At least two events in a 2-day interval: user 1 ({0,1}: 2), user 2 (none: 1 and 1),
+        // user 3 (none).
+        let two_events = StickinessInput {
+            min_events: 2,
+            ..two
+        };
+        assert_eq!(
+            i64s(&stickiness(&two_events).unwrap(), "users"),
+            vec![1, 0, 0]
+        );
+        // Hours of day 0 and 1 (the range: 48 hours, every event at midnight): users 1, 2, 3
+        // active in 2, 1 (day 2 is outside), 1 hours.
+        let hours = StickinessInput {
+            freq: Period::Hour,
+            start_day: Some(0),
+            end_day: Some(1),
+            ..input(&l)
+        };
+        let out = stickiness(&hours).unwrap();
+        assert_eq!(out.num_rows(), 48);
+        assert_eq!(i64s(&out, "users")[..3], [2, 1, 0]);
+        let zero = StickinessInput {
+            interval_count: 0,
+            ..input(&l)
+        };
+        assert!(stickiness(&zero)
+            .unwrap_err()
+            .to_string()
+            .contains("interval_count"));
     }
 }

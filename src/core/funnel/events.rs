@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, Int64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::compute::{cast, nullif};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use rayon::prelude::*;
 
 use super::super::error::{BadRows, KpiError, KpiResult};
@@ -13,7 +15,7 @@ use super::super::groups::{group_ids, take_rows};
 use super::super::input::Column;
 use super::super::parallel::install;
 use super::super::state::{Analysis, Invalid};
-use super::super::time::{local_micros, Freq, Zone};
+use super::super::time::{local_micros, start_dates, Freq, Zone};
 use super::finish::finish;
 use super::matcher::{event_masks, Attempt, Ev, Matcher};
 use super::rules::{check_steps, Attribution, Exclusion, FinishOptions, FunnelRules, Order};
@@ -30,6 +32,11 @@ pub struct FunnelInput<'a> {
     pub rules: FunnelRules,
     /// Entry periods ("conversion trends"), in `log.zone`.
     pub freq: Option<Freq>,
+    /// Date range of the entries: an attempt counts only when its entry event is at or after
+    /// `start` and before `end` (local microseconds in `log.zone`; None: unbounded). Later steps
+    /// may fall after `end`, within the window (PostHog: docs/conventions.md#funnel-date-range).
+    pub start: Option<i64>,
+    pub end: Option<i64>,
     pub finish: FinishOptions,
 }
 
@@ -63,14 +70,30 @@ impl Analysis for Funnel {
     }
 }
 
-fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
+/// Every counted journey of an event funnel, with the group keys it is counted under.
+struct Journeys {
+    attempts: Vec<Attempt>,
+    /// Per counted journey: (attributed row, index in `attempts`).
+    counted: Vec<(usize, usize)>,
+    /// Group key columns, one value per counted journey (`period` ordinals first with `freq`),
+    /// then one row per segment value of the input with no period (the grid's markers).
+    keys: Vec<Column>,
+    /// Rows of `keys`: the counted journeys, then the markers.
+    key_rows: usize,
+    as_of: Option<i64>,
+    skipped: u64,
+}
+
+fn journeys(input: &FunnelInput<'_>) -> KpiResult<Journeys> {
     let FunnelInput {
         log,
         steps,
         exclusions,
         ref rules,
         freq,
-        finish,
+        start,
+        end,
+        finish: _,
     } = *input;
     let event = log.event.as_ref().ok_or_else(|| {
         KpiError::param(
@@ -130,8 +153,25 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
         }
     }
 
+    if let (Some(s), Some(e)) = (start, end) {
+        if s >= e {
+            return Err(KpiError::param("end", "must be after start"));
+        }
+    }
     let (step_mask, excl_mask) = event_masks(event, &lookup)?;
     let (utc, time_ok) = flat_i64(local_micros(&log.time, Zone::Utc)?);
+    // Local times, for entry periods and the date range (both read in the log's zone).
+    let ranged = start.is_some() || end.is_some();
+    let local = if freq.is_some() || ranged {
+        Some(flat_i64(local_micros(&log.time, log.zone)?).0)
+    } else {
+        None
+    };
+    let in_range = |i: usize| {
+        local
+            .as_ref()
+            .is_none_or(|l| start.is_none_or(|s| l[i] >= s) && end.is_none_or(|e| l[i] < e))
+    };
     let user_nulls: Vec<bool> = log
         .user
         .chunks
@@ -181,6 +221,7 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
             steps: step_mask[row as usize],
             excl: excl_mask[row as usize],
             row,
+            entry: !ranged || in_range(row as usize),
         })
         .collect();
     // User boundaries, then users in parallel blocks.
@@ -217,9 +258,10 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
     });
     let attempts: Vec<Attempt> = attempts.into_iter().flatten().collect();
     // Attribution: the row whose segment values the journey is counted under.
-    let counted: Vec<(usize, &Attempt)> = attempts
+    let counted: Vec<(usize, usize)> = attempts
         .iter()
-        .filter_map(|a| {
+        .enumerate()
+        .filter_map(|(x, a)| {
             let row = match rules.attribution {
                 Attribution::FirstTouch => a.rows[0],
                 Attribution::LastTouch => a.rows[a.reached - 1],
@@ -228,7 +270,7 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
                     a.rows[pos]
                 }
             };
-            Some((row as usize, a))
+            Some((row as usize, x))
         })
         .collect();
     // One row of each segment value of the input follows the journeys, with no period: a
@@ -241,11 +283,10 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
     };
     let mut keys: Vec<Column> = Vec::new();
     let mut as_of = None;
-    if let Some(f) = freq {
-        let (local, _) = flat_i64(local_micros(&log.time, log.zone)?);
+    if let (Some(f), Some(local)) = (freq, local.as_ref()) {
         let ords: Int64Array = counted
             .iter()
-            .map(|(_, a)| Some(f.ordinal_of_micros(local[a.rows[0] as usize])))
+            .map(|&(_, x)| Some(f.ordinal_of_micros(local[attempts[x].rows[0] as usize])))
             .chain(markers.iter().map(|_| None))
             .collect();
         keys.push(Column::from_array("period", Arc::new(ords)));
@@ -259,9 +300,37 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
     for s in &log.segments {
         keys.push(Column::from_array(s.name.clone(), take_rows(s, &rows)?));
     }
-    let groups = groups_of(&keys, rows.len())?;
+    Ok(Journeys {
+        attempts,
+        counted,
+        keys,
+        key_rows: rows.len(),
+        as_of,
+        skipped,
+    })
+}
+
+fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
+    let Journeys {
+        attempts,
+        counted,
+        keys,
+        key_rows,
+        as_of,
+        skipped,
+    } = journeys(input)?;
+    let (log, steps, rules, freq, finish) = (
+        input.log,
+        input.steps,
+        &input.rules,
+        input.freq,
+        input.finish,
+    );
+    let n = steps.len();
+    let groups = groups_of(&keys, key_rows)?;
     let mut counts = Counts::new(n, groups.len());
-    for ((_, a), &g) in counted.iter().zip(&groups.ids) {
+    for (&(_, x), &g) in counted.iter().zip(&groups.ids) {
+        let a = &attempts[x];
         counts.add(g as usize, a.reached, &a.times);
     }
     let info = Info {
@@ -277,6 +346,103 @@ fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
         skipped_rows: skipped,
     };
     state_batch(&keys, &groups, &counts, &info)
+}
+
+/// Who converted and who dropped (`kpikit.funnel(..., detail=True)`; PostHog's persons of a
+/// funnel step, docs/conventions.md#funnel-actors): one row per counted journey and step k it
+/// entered, so that per group and step the rows are the result's `entered` and those with
+/// status "converted" its `converted`:
+///
+/// * step 1: every journey, "converted" (it reached step 1);
+/// * step k ≥ 2: the journeys that reached step k − 1; "converted" when they reached step k,
+///   "dropped" when they stopped at k − 1.
+///
+/// Columns: `period` (with `freq`), the segments, `step`, `step_name`, the user column (the id
+/// as given), `status`, `entered_at` (time of the event that filled step k − 1; step 1: its
+/// own) and `converted_at` (time of the event that filled step k; null when dropped), both in
+/// the type of the time column. Rows run step by step, journeys in the order users are grouped.
+pub fn actors(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
+    let Journeys {
+        attempts,
+        counted,
+        keys,
+        ..
+    } = journeys(input)?;
+    let (log, n) = (input.log, input.steps.len());
+    let any_order = input.rules.order.any_order();
+    let unordered = input.rules.order == Order::Unordered;
+    // (journey position in `counted`, step 0-based) for every output row.
+    let mut rows: Vec<(usize, usize)> = Vec::new();
+    for s in 0..n {
+        for (c, &(_, x)) in counted.iter().enumerate() {
+            if attempts[x].reached >= s.max(1) {
+                rows.push((c, s));
+            }
+        }
+    }
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    let pick: Vec<usize> = rows.iter().map(|&(c, _)| c).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let a = take_rows(key, &pick)?;
+        if let (0, Some(f)) = (i, input.freq) {
+            let dates = start_dates(f, a.as_primitive::<Int64Type>().iter());
+            fields.push(Field::new("period", DataType::Date32, true));
+            columns.push(cast(&(Arc::new(dates) as ArrayRef), &DataType::Date32)?);
+        } else {
+            fields.push(Field::new(&key.name, a.data_type().clone(), true));
+            columns.push(a);
+        }
+    }
+    let step: Int64Array = rows.iter().map(|&(_, s)| Some(s as i64 + 1)).collect();
+    let names: StringArray = rows
+        .iter()
+        .map(|&(_, s)| {
+            Some(if any_order && (s > 0 || unordered) {
+                format!("any {} of {n} steps", s + 1)
+            } else {
+                input.steps[s].join(" | ")
+            })
+        })
+        .collect();
+    let attempt = |c: usize| &attempts[counted[c].1];
+    let done: Vec<bool> = rows.iter().map(|&(c, s)| attempt(c).reached > s).collect();
+    let status: StringArray = done
+        .iter()
+        .map(|&d| Some(if d { "converted" } else { "dropped" }))
+        .collect();
+    let entry_rows: Vec<usize> = rows
+        .iter()
+        .map(|&(c, _)| attempt(c).rows[0] as usize)
+        .collect();
+    let before: Vec<usize> = rows
+        .iter()
+        .map(|&(c, s)| attempt(c).rows[s.saturating_sub(1)] as usize)
+        .collect();
+    // A dropped journey has no event at step k: its own earlier row stands in, then is nulled.
+    let at: Vec<usize> = rows
+        .iter()
+        .map(|&(c, s)| attempt(c).rows[s.min(attempt(c).reached - 1)] as usize)
+        .collect();
+    let converted_at = nullif(
+        &take_rows(&log.time, &at)?,
+        &done.iter().map(|&d| Some(!d)).collect::<BooleanArray>(),
+    )?;
+    let user = take_rows(&log.user, &entry_rows)?;
+    let entered_at = take_rows(&log.time, &before)?;
+    for (name, a) in [
+        ("step", Arc::new(step) as ArrayRef),
+        ("step_name", Arc::new(names)),
+        (log.user.name.as_str(), user),
+        ("status", Arc::new(status)),
+        ("entered_at", entered_at),
+        ("converted_at", converted_at),
+    ] {
+        fields.push(Field::new(name, a.data_type().clone(), true));
+        columns.push(a);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 #[cfg(test)]
@@ -311,6 +477,8 @@ mod tests {
             exclusions: &[],
             rules: FunnelRules::resolve(None, Some(window), Some(order), None, None, steps.len())?,
             freq: None,
+            start: None,
+            end: None,
             finish: FinishOptions {
                 unit: Unit::Minutes,
                 bins: None,
@@ -365,5 +533,85 @@ mod tests {
         l.event = None;
         let e = run(&l, &["a"], "ordered", "1d").unwrap_err().to_string();
         assert!(e.starts_with("parameter \"event\""), "{e}");
+    }
+
+    #[test]
+    fn actors_match_the_counts_and_the_range_limits_entries() {
+        // Steps a, b, c, 20-minute window. User 1: a, b, c; user 2: a, b; user 3: a; user 4:
+        // a at minute 100 only.
+        let l = log(&[
+            (1, 0, "a"),
+            (1, 5, "b"),
+            (1, 9, "c"),
+            (2, 0, "a"),
+            (2, 3, "b"),
+            (3, 1, "a"),
+            (4, 100, "a"),
+        ]);
+        let steps: Vec<Vec<String>> = ["a", "b", "c"]
+            .iter()
+            .map(|s| vec![s.to_string()])
+            .collect();
+        let input = |start: Option<i64>, end: Option<i64>| FunnelInput {
+            log: &l,
+            steps: &steps,
+            exclusions: &[],
+            rules: FunnelRules::resolve(None, Some("20min"), None, None, None, 3).unwrap(),
+            freq: None,
+            start,
+            end,
+            finish: FinishOptions {
+                unit: Unit::Minutes,
+                bins: None,
+            },
+        };
+        let t = actors(&input(None, None)).unwrap();
+        let step = t
+            .column_by_name("step")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let user = t
+            .column_by_name("user")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let status = t.column_by_name("status").unwrap().as_string::<i32>();
+        let got: Vec<(i64, i64, &str)> = (0..t.num_rows())
+            .map(|i| (step.value(i), user.value(i), status.value(i)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 1, "converted"),
+                (1, 2, "converted"),
+                (1, 3, "converted"),
+                (1, 4, "converted"),
+                (2, 1, "converted"),
+                (2, 2, "converted"),
+                (2, 3, "dropped"),
+                (2, 4, "dropped"),
+                (3, 1, "converted"),
+                (3, 2, "dropped"),
+            ]
+        );
+        // converted_at: user 1 reached c at minute 9; user 2 dropped at c (null).
+        let at = t
+            .column_by_name("converted_at")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        assert_eq!(at.value(8), 9 * MIN);
+        assert!(at.is_null(9));
+        let entered = t
+            .column_by_name("entered_at")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        assert_eq!(entered.value(8), 5 * MIN);
+        // Entries in [minute 1, minute 100): user 3 only (users 1, 2 enter at 0, user 4 at 100).
+        let state = Funnel::partial(&input(Some(MIN), Some(100 * MIN))).unwrap();
+        let out = analyses::finish(&analyses::merge(&[state]).unwrap()).unwrap();
+        assert_eq!(converted(&out), vec![1, 0, 0]);
+        let e = Funnel::partial(&input(Some(MIN), Some(MIN)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("end"), "{e}");
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct Ev {
     pub steps: u32,
     pub excl: u32,
     pub row: u32,
+    /// Whether an attempt may start here (the event is inside the funnel's date range).
+    pub entry: bool,
 }
 
 /// One attempt through the funnel from an entry event.
@@ -125,7 +127,7 @@ impl Matcher {
             Count::Uniques => {
                 let mut best: Option<Attempt> = None;
                 for i in 0..ev.len() {
-                    if ev[i].steps & entry == 0 {
+                    if ev[i].steps & entry == 0 || !ev[i].entry {
                         continue;
                     }
                     let a = self.attempt(ev, i);
@@ -146,7 +148,9 @@ impl Matcher {
             }
             Count::Totals => {
                 let mut pos = 0;
-                while let Some(i) = (pos..ev.len()).find(|&i| ev[i].steps & entry != 0) {
+                while let Some(i) =
+                    (pos..ev.len()).find(|&i| ev[i].steps & entry != 0 && ev[i].entry)
+                {
                     let a = self.attempt(ev, i);
                     // A new attempt starts after this one ended: converted, timed out or
                     // excluded; without a window an unfinished attempt never ends.

@@ -3,11 +3,12 @@
 //!
 //! Notation: x = repeat purchases (frequency), t_x = recency, T = age, all in one time unit.
 //!
-//! - `beta_geo`: BG/NBD; `pareto`: Pareto/NBD; `gamma_gamma`: Gamma-Gamma spend;
+//! - `beta_geo`: BG/NBD; `beta_geo_beta_binom`: the discrete-time BG/BB; `pareto`: Pareto/NBD; `gamma_gamma`: Gamma-Gamma spend;
 //!   `shifted_beta_geo`: the contractual sBG. This file: the collapsed customer rows and the
 //!   helpers every likelihood shares (parallel sums, log-space addition, starting values).
 
 mod beta_geo;
+mod beta_geo_beta_binom;
 mod gamma_gamma;
 mod pareto;
 mod shifted_beta_geo;
@@ -15,6 +16,7 @@ mod shifted_beta_geo;
 mod tests;
 
 pub use beta_geo::*;
+pub use beta_geo_beta_binom::*;
 pub use gamma_gamma::*;
 pub use pareto::*;
 pub use shifted_beta_geo::*;
@@ -23,8 +25,6 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::optim::Options;
-use super::special::hyp2f1;
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::parallel::install;
 

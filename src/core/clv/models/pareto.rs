@@ -29,8 +29,47 @@ pub(super) fn pareto_terms(p: &[f64], x: f64, tx: f64, t: f64) -> KpiResult<(f64
         Ok(f.ln_abs - k * (m + u).ln())
     };
     // A0 = F(t_x) − F(T) > 0: the integral of the death time over (t_x, T].
-    let l2 = (s / k).ln() + log_sub_exp(part(tx)?, part(t)?);
+    let l2 = match (part(tx), part(t)) {
+        (Ok(a), Ok(b)) => (s / k).ln() + log_sub_exp(a, b),
+        // Where ₂F₁'s continuation fails (a shape near 1e6 with z within 1e-12 of 1, e.g.
+        // s = β = 1e6 with r, α tiny), the integral itself, which is smooth there.
+        (Err(e), _) | (_, Err(e)) => pareto_ln_died(p, x, tx, t).ok_or(e)?,
+    };
     Ok((l1, l2))
+}
+
+/// ln of s ∫_{t_x}^{T} (α+τ)^−(r+x) (β+τ)^−(s+1) dτ, the "died in (t_x, T]" term of
+/// [`pareto_terms`] as the integral over the death time τ, by 64 panels of 8-point
+/// Gauss-Legendre in v = ln(β+τ) (which flattens the (β+τ)^−(s+1) factor for small s) and a
+/// log-sum-exp of the nodes. None when the integrand is not finite.
+pub(super) fn pareto_ln_died(p: &[f64], x: f64, tx: f64, t: f64) -> Option<f64> {
+    let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
+    if tx >= t {
+        return Some(f64::NEG_INFINITY);
+    }
+    let (v0, v1) = ((beta + tx).ln(), (beta + t).ln());
+    // ln of the integrand in v: (α+τ)^−(r+x) (β+τ)^−s, with β+τ = e^v.
+    let f = |v: f64| -> f64 {
+        let tau = (beta + tx) * (v - v0).exp() - beta;
+        -(r + x) * (alpha + tau.max(0.0)).ln() - s * v
+    };
+    const PANELS: usize = 64;
+    let h = (v1 - v0) / PANELS as f64;
+    let mut terms = Vec::with_capacity(PANELS * 8);
+    for k in 0..PANELS {
+        let mid = v0 + (k as f64 + 0.5) * h;
+        for (node, w) in GL8 {
+            let lw = (w * h / 2.0).ln();
+            terms.push(lw + f(mid - node * h / 2.0));
+            terms.push(lw + f(mid + node * h / 2.0));
+        }
+    }
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !top.is_finite() {
+        return None;
+    }
+    let sum: f64 = terms.iter().map(|l| (l - top).exp()).sum();
+    Some(s.ln() + top + sum.ln())
 }
 
 pub fn pareto_ll_one(p: &[f64], x: f64, tx: f64, t: f64) -> KpiResult<f64> {

@@ -27,7 +27,9 @@ pub use state::{RfmInput, RfmSummary};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, UInt32Array,
+};
 use arrow::compute::{sort_to_indices, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use rayon::prelude::*;
@@ -36,7 +38,7 @@ use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::groups::{group_ids, take_rows};
 use crate::core::input::{f64_chunks, require_no_nulls, small_int, value_f64, Column};
 use crate::core::parallel::{install, map_ranges};
-use crate::core::state::{meta, with_metadata, Analysis, MergeInput, Meta};
+use crate::core::state::{meta, with_metadata, Analysis, Invalid, MergeInput, Meta};
 use crate::core::time::{local_micros, Freq, Zone};
 
 /// The period length RFM times are counted in: a calendar period, or a fixed number of
@@ -96,6 +98,9 @@ pub struct RfmSpec {
     pub multiplier: f64,
     pub include_first: bool,
     pub zone: Zone,
+    /// Rows with a missing customer or time, or an amount that is missing, NaN or infinite:
+    /// refused naming them, or left out and counted (docs/vocabulary.md).
+    pub invalid: Invalid,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -144,6 +149,82 @@ impl Log<'_> {
             Ids::Hashed { ids, .. } => out.extend_from_slice(&ids[start..start + len]),
         }
     }
+}
+
+/// The transaction columns the summary reads: with `Invalid::Skip`, without the rows it
+/// leaves out (a missing customer or time, or an amount that is missing, NaN or infinite),
+/// and how many those were. With `Invalid::Raise` the columns as given: [`prepare`] and the
+/// partial step refuse such rows, naming them.
+struct Kept {
+    customer: Column,
+    time: Column,
+    amount: Option<Column>,
+    skipped: u64,
+}
+
+impl Kept {
+    fn of(
+        customer: &Column,
+        time: &Column,
+        amount: Option<&Column>,
+        spec: &RfmSpec,
+    ) -> KpiResult<Kept> {
+        let as_given = Kept {
+            customer: customer.clone(),
+            time: time.clone(),
+            amount: amount.cloned(),
+            skipped: 0,
+        };
+        // Lengths that differ are reported by `prepare`.
+        let n = customer.len();
+        if spec.invalid == Invalid::Raise || time.len() != n || amount.is_some_and(|a| a.len() != n)
+        {
+            return Ok(as_given);
+        }
+        let mut keep = Vec::with_capacity(n);
+        for chunk in &customer.chunks {
+            keep.extend((0..chunk.len()).map(|i| chunk.is_valid(i)));
+        }
+        let mut row = 0;
+        for chunk in local_micros(time, spec.zone)? {
+            for i in 0..chunk.len() {
+                keep[row] &= chunk.is_valid(i);
+                row += 1;
+            }
+        }
+        if let Some(a) = amount {
+            let mut row = 0;
+            for chunk in f64_chunks(a)? {
+                for i in 0..chunk.len() {
+                    keep[row] &= value_f64(&chunk, i).is_some_and(f64::is_finite);
+                    row += 1;
+                }
+            }
+        }
+        let kept = keep.iter().filter(|k| **k).count();
+        if kept == n {
+            return Ok(as_given);
+        }
+        let mask = BooleanArray::from(keep);
+        Ok(Kept {
+            customer: filtered(customer, &mask)?,
+            time: filtered(time, &mask)?,
+            amount: amount.map(|a| filtered(a, &mask)).transpose()?,
+            skipped: (n - kept) as u64,
+        })
+    }
+}
+
+/// The rows of `column` where `mask` (one entry per row) is true, chunk by chunk.
+fn filtered(column: &Column, mask: &BooleanArray) -> KpiResult<Column> {
+    let mut start = 0;
+    let mut chunks = Vec::with_capacity(column.chunks.len());
+    for c in &column.chunks {
+        let m = mask.slice(start, c.len());
+        chunks.push(arrow::compute::filter(c, &m)?);
+        start += c.len();
+    }
+    Ok(Column::new(column.name.clone(), chunks))
 }
 
 fn prepare<'a>(

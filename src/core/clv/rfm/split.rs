@@ -16,6 +16,8 @@ pub fn rfm_split(
     observation_end: Option<i64>,
 ) -> KpiResult<RecordBatch> {
     check_spec(spec)?;
+    let kept = Kept::of(customer, time, amount, spec)?;
+    let (customer, time, amount) = (&kept.customer, &kept.time, kept.amount.as_ref());
     let log = prepare(customer, time, amount)?;
     let cal_period = spec.unit.ordinal(calibration_end);
     let (cal, latest) = stats(
@@ -75,5 +77,14 @@ pub fn rfm_split(
         ));
     }
     columns.push(("duration_holdout", vec![duration; cal.count()]));
-    build(&customer.name, keys, sorted, columns)
+    let out = build(&customer.name, keys, sorted, columns)?;
+    // Rows left out (`invalid="skip"`) are reported through the result's metadata, as the
+    // summary's finish does (docs/vocabulary.md).
+    match kept.skipped {
+        0 => Ok(out),
+        n => with_metadata(
+            out,
+            HashMap::from([(meta::SKIPPED_ROWS.to_string(), n.to_string())]),
+        ),
+    }
 }

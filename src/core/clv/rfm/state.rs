@@ -44,7 +44,8 @@ impl Analysis for RfmSummary {
     fn partial(input: &RfmInput<'_>) -> KpiResult<RecordBatch> {
         let spec = &input.spec;
         check_spec(spec)?;
-        let log = prepare(input.customer, input.time, input.amount)?;
+        let kept = Kept::of(input.customer, input.time, input.amount, spec)?;
+        let log = prepare(&kept.customer, &kept.time, kept.amount.as_ref())?;
         let window = Window {
             last_period: input.observation_end.map(|e| spec.unit.ordinal(e)),
             ..Window::default()
@@ -56,7 +57,7 @@ impl Analysis for RfmSummary {
         let metadata = HashMap::from([
             (meta::ANALYSIS.to_string(), Self::NAME.to_string()),
             (meta::FREQ.to_string(), spec.unit.label()),
-            (meta::SKIPPED_ROWS.to_string(), "0".to_string()),
+            (meta::SKIPPED_ROWS.to_string(), kept.skipped.to_string()),
             (MULTIPLIER_KEY.to_string(), spec.multiplier.to_string()),
             (
                 INCLUDE_FIRST_KEY.to_string(),
@@ -147,6 +148,8 @@ impl Analysis for RfmSummary {
             include_first: m.parse(INCLUDE_FIRST_KEY)?,
             // Not read by the finish: times in the state are wall-clock already.
             zone: Zone::Utc,
+            // Nor this: rows were left out (and counted) by the partial step.
+            invalid: Invalid::Raise,
         };
         check_spec(&spec)?;
         let observation_end: Option<i64> = m.parse_opt(END_KEY)?;

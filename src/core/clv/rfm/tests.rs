@@ -40,6 +40,7 @@ fn spec() -> RfmSpec {
         multiplier: 1.0,
         include_first: false,
         zone: Zone::Utc,
+        invalid: Invalid::Raise,
     }
 }
 
@@ -416,4 +417,68 @@ fn many_ranges_and_partitions_match_the_reference() {
     for kind in [0, 2] {
         check_log(kind, &ks, &times, &amounts, false, Some(40), 30);
     }
+}
+
+#[test]
+fn skip_leaves_out_invalid_rows_and_counts_them() {
+    // Rows: a day 0 (10), a day 3 (NaN amount), missing customer day 1, b day 2 (5),
+    // a day 5 (missing time), a day 6 (20). Kept: a {0, 6}, b {2}: a frequency 1, recency 6,
+    // T 6, monetary 20; b frequency 0, T 4. Three rows skipped.
+    let customer = Column::from_array(
+        "customer",
+        Arc::new(StringArray::from(vec![
+            Some("a"),
+            Some("a"),
+            None,
+            Some("b"),
+            Some("a"),
+            Some("a"),
+        ])),
+    );
+    let time = Column::from_array(
+        "time",
+        Arc::new(TimestampMicrosecondArray::from(vec![
+            Some(0),
+            Some(3 * DAY),
+            Some(DAY),
+            Some(2 * DAY),
+            None,
+            Some(6 * DAY),
+        ])),
+    );
+    let amount = Column::from_array(
+        "amount",
+        Arc::new(Float64Array::from(vec![
+            10.0,
+            f64::NAN,
+            1.0,
+            5.0,
+            1.0,
+            20.0,
+        ])),
+    );
+    let skip = RfmSpec {
+        invalid: Invalid::Skip,
+        ..spec()
+    };
+    let out = summary(&customer, &time, Some(&amount), &skip, None).unwrap();
+    assert_eq!(col(&out, "frequency"), [1.0, 0.0]);
+    assert_eq!(col(&out, "recency"), [6.0, 0.0]);
+    assert_eq!(col(&out, "T"), [6.0, 4.0]);
+    assert_eq!(col(&out, "monetary_value"), [20.0, 0.0]);
+    assert_eq!(out.schema().metadata()[meta::SKIPPED_ROWS], "3");
+    let split = rfm_split(
+        &customer,
+        &time,
+        Some(&amount),
+        &skip,
+        2 * DAY + DAY - 1,
+        None,
+    )
+    .unwrap();
+    assert_eq!(col(&split, "frequency_holdout"), [1.0, 0.0]);
+    assert_eq!(split.schema().metadata()[meta::SKIPPED_ROWS], "3");
+    // The default refuses them, naming the column.
+    let err = summary(&customer, &time, Some(&amount), &spec(), None).unwrap_err();
+    assert!(err.to_string().contains("customer"), "{err}");
 }

@@ -43,6 +43,7 @@ __all__ = [
     "clv_fit_gamma_gamma",
     "clv_fit_shifted_beta_geo",
     "clv_survivor_rows",
+    "clv_log_likelihood",
     "clv_predict",
     "customer_lifetime_value",
     # activity and retention

@@ -1,11 +1,12 @@
-//! The buy-till-you-die models: BG/NBD, Pareto/NBD, Gamma-Gamma and shifted-beta-geometric.
+//! The buy-till-you-die models: BG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma and shifted-beta-geometric.
 //! Likelihoods and predictions follow the published equations (docs/conventions.md#btyd-models).
 //!
 //! Notation: x = repeat purchases (frequency), t_x = recency, T = age, all in one time unit.
 //!
-//! - `beta_geo`: BG/NBD; `beta_geo_beta_binom`: the discrete-time BG/BB; `pareto`: Pareto/NBD; `gamma_gamma`: Gamma-Gamma spend;
-//!   `shifted_beta_geo`: the contractual sBG. This file: the collapsed customer rows and the
-//!   helpers every likelihood shares (parallel sums, log-space addition, starting values).
+//! - `beta_geo`: BG/NBD; `beta_geo_beta_binom`: the discrete-time BG/BB; `pareto`:
+//!   Pareto/NBD; `gamma_gamma`: Gamma-Gamma spend; `shifted_beta_geo`: the contractual sBG.
+//!   This file: the collapsed customer rows and the helpers every likelihood shares (parallel
+//!   sums, log-space addition, starting values).
 
 mod beta_geo;
 mod beta_geo_beta_binom;

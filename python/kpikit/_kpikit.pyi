@@ -43,6 +43,7 @@ __all__ = [
     "clv_fit_gamma_gamma",
     "clv_fit_shifted_beta_geo",
     "clv_survivor_rows",
+    "clv_log_likelihood",
     "clv_predict",
     "customer_lifetime_value",
     # activity and retention
@@ -364,6 +365,7 @@ def rfm_summary(
     observation_end: int | None = None,
     include_first: bool = False,
     tz: str = "UTC",
+    invalid: str = "raise",
 ) -> Any: ...
 def rfm_split(
     table: _Table,
@@ -378,6 +380,7 @@ def rfm_split(
     observation_end: int | None = None,
     include_first: bool = False,
     tz: str = "UTC",
+    invalid: str = "raise",
 ) -> Any: ...
 def clv_fit(
     model: str,
@@ -409,6 +412,9 @@ def clv_survivor_rows(survivors: Any) -> tuple[Any, list[bool], Any]: ...
 def clv_predict(
     model: str, what: str, params: list[float], t: Any, frequency: Any, recency: Any, T: Any
 ) -> Any: ...
+def clv_log_likelihood(
+    model: str, params: list[float], a: Any, b: Any, c: Any, *, weights: Any | None = None
+) -> float: ...
 def customer_lifetime_value(
     model: str,
     params: list[float],
@@ -419,7 +425,8 @@ def customer_lifetime_value(
     *,
     months: int,
     discount_rate: float,
-    units_per_month: float,
+    freq: str,
+    spend_column: str = "spend",
 ) -> Any: ...
 
 # --- activity and retention (core::activity, core::retention) ---

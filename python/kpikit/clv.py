@@ -36,6 +36,7 @@ __all__ = [
     "ParetoNBD",
     "GammaGamma",
     "ShiftedBetaGeo",
+    "BetaGeoBetaBinom",
     "customer_lifetime_value",
 ]
 
@@ -49,9 +50,6 @@ def __dir__() -> list[str]:
 #: fixed lengths, the others on the calendar).
 _RFM_FREQS = ("minute", "hour", "day", "week", "month", "quarter", "year")
 
-#: Model time units per month for customer_lifetime_value (lifetimes' factors:
-#: docs/conventions.md#lifetime-value).
-_FACTORS = {"hour": 720.0, "day": 30.0, "week": 4.345, "month": 1.0}
 
 def _wall_micros(name: str, value: Any, tz: str) -> int | None:
     """The date or time setting ``name`` as wall-clock microseconds in ``tz`` (naive times are
@@ -67,57 +65,14 @@ def _wall_micros(name: str, value: Any, tz: str) -> int | None:
 _SKIP_RULE = "missing customer or time, or amount missing, NaN or infinite"
 
 
-def _rows(table: Any, customer: str, time: str, amount: str | None, invalid: str, analysis: str) -> Any:
-    """The transactions as the core takes them: with ``invalid="skip"``, without the rows the
-    core would refuse, reported by a SkippedRowsWarning."""
-    choice("invalid", invalid, ("raise", "skip"))
-    rows = table_input(table, [customer, time, amount])
-    if invalid == "skip":
-        rows, skipped = _valid_rows(rows, customer, time, amount)
-        if skipped:
-            warn_skipped(analysis, skipped, _SKIP_RULE)
-    return rows
-
-
-def _valid_rows(table: Any, customer: str, time: str, amount: str | None) -> tuple[Any, int]:
-    """``table`` (as the core takes it) without the rows ``invalid="skip"`` leaves out, and how
-    many those were: the rows the core would refuse (docs/vocabulary.md). A missing column
-    is left for the core to report."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arrow = pa.table(table)
-    names = [c for c in (customer, time, amount) if c is not None]
-    if arrow.num_rows == 0 or any(c not in arrow.column_names for c in names):
-        return arrow, 0
-    ok = pc.and_(pc.is_valid(arrow[customer]), pc.is_valid(arrow[time]))
-    if pa.types.is_timestamp(arrow.schema.field(time).type):
-        # pandas' NaT travels as the smallest int64, which the core reads as a missing time.
-        ok = pc.and_(ok, pc.not_equal(pc.cast(arrow[time], pa.int64()), pa.scalar(-(2**63), pa.int64())))
-    money = None if amount is None else arrow.schema.field(amount).type
-    if money is not None and (pa.types.is_integer(money) or pa.types.is_floating(money)):
-        ok = pc.and_(ok, pc.fill_null(pc.is_finite(pc.cast(arrow[amount], pa.float64())), False))
-    ok = pc.fill_null(ok, False)
-    kept = int(pc.sum(ok).as_py() or 0)
-    if kept == arrow.num_rows:
-        return arrow, 0
-    # pyarrow cannot filter view types (polars' strings): their large counterparts can.
-    views = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
-    for i, field in enumerate(arrow.schema):
-        if field.type in views:
-            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(views[field.type]))
-    return arrow.filter(ok), arrow.num_rows - kept
-
-
-def _with_skipped(state: Any, count: int) -> Any:
-    """A partition's state carrying how many of its rows were skipped (the core's merge sums
-    them and its finish reports them)."""
+def _warn_skipped(result: Any, analysis: str) -> None:
+    """Report the rows the core left out (``invalid="skip"``), which it counts in the result's
+    metadata (docs/vocabulary.md)."""
     import pyarrow as pa
 
-    state = pa.table(state)
-    meta = dict(state.schema.metadata or {})
-    meta[b"kpikit.skipped_rows"] = str(count).encode()
-    return state.replace_schema_metadata(meta)
+    skipped = int((pa.table(result).schema.metadata or {}).get(b"kpikit.skipped_rows", 0) or 0)
+    if skipped:
+        warn_skipped(analysis, skipped, _SKIP_RULE)
 
 
 def _rfm_output(result: Any, library: str, analysis: str, tz: str | None = None) -> Any:
@@ -138,13 +93,9 @@ def _rfm_output(result: Any, library: str, analysis: str, tz: str | None = None)
 
 
 def _rfm_state(table: Any, o: dict[str, Any]) -> Any:
-    """The partial state of ``table`` (a partition: all rows of its customers)."""
-    skipped = 0
-    settings = {k: v for k, v in o.items() if k != "invalid"}
-    if o["invalid"] == "skip":
-        table, skipped = _valid_rows(table, o["customer"], o["time"], o["amount"])
-    state = _kpikit.rfm_summary(table, **settings)
-    return _with_skipped(state, skipped) if skipped else state
+    """The partial state of ``table`` (a partition: all rows of its customers); rows the core
+    skips are counted in its metadata, summed by the merge."""
+    return _kpikit.rfm_summary(table, **o)
 
 
 # Every customer's rows in one partition: the states hold disjoint customers, and the core's
@@ -255,17 +206,24 @@ def rfm_summary(
     """
     library = output_of(table, output)
     tz = time_zone(table, [time], tz)
-    options: dict[str, Any] = {"customer": customer, "time": time, "amount": amount, "freq": check_freq(freq, _RFM_FREQS),
-               "week_start": week_start, "freq_multiplier": float(freq_multiplier),
-               "observation_end": _wall_micros("observation_end", observation_end, tz), "include_first": include_first, "tz": tz,
-               "invalid": choice("invalid", invalid, ("raise", "skip"))}
+    options: dict[str, Any] = {
+        "customer": customer,
+        "time": time,
+        "amount": amount,
+        "freq": check_freq(freq, _RFM_FREQS),
+        "week_start": week_start,
+        "freq_multiplier": float(freq_multiplier),
+        "observation_end": _wall_micros("observation_end", observation_end, tz),
+        "include_first": include_first,
+        "tz": tz,
+        "invalid": choice("invalid", invalid, ("raise", "skip")),
+    }
     if not is_dask(table):
-        rows = _rows(table, customer, time, amount, invalid, "rfm_summary")
-        settings = {k: v for k, v in options.items() if k != "invalid"}
-        result = _kpikit.finish(_kpikit.rfm_summary(rows, **settings))
+        rows = table_input(table, [customer, time, amount])
+        result = _kpikit.finish(_kpikit.rfm_summary(rows, **options))
+        _warn_skipped(result, "rfm_summary")
         return _rfm_output(result, library, "rfm_summary", tz)
-    result = run(_RFM, table, columns=[customer, time, amount], options=options, output="arrow",
-                 partitioned=partitioned)
+    result = run(_RFM, table, columns=[customer, time, amount], options=options, output="arrow", partitioned=partitioned)
     return _rfm_output(result, library, "rfm_summary", tz)
 
 
@@ -340,7 +298,7 @@ def rfm_split(
     cal = _wall_micros("calibration_end", calibration_end, tz)
     if cal is None:
         raise ParameterError('parameter "calibration_end": a time is required')
-    rows = _rows(table, customer, time, amount, invalid, "rfm_split")
+    rows = table_input(table, [customer, time, amount])
     result = _kpikit.rfm_split(
         rows,
         customer=customer,
@@ -353,7 +311,9 @@ def rfm_split(
         observation_end=_wall_micros("observation_end", observation_end, tz),
         include_first=include_first,
         tz=tz,
+        invalid=choice("invalid", invalid, ("raise", "skip")),
     )
+    _warn_skipped(result, "rfm_split")
     return _rfm_output(result, library, "rfm_split", tz)
 
 
@@ -488,6 +448,41 @@ class _Model:
             raise KpikitError(f"{type(self).__name__} is not fitted yet; call fit(...) first")
         return [self.params_[n] for n in self._param_names]
 
+    def _given(self, params: Any) -> list[float]:
+        """``params`` (a dict by name, or values in the model's order) as the core takes them;
+        None for the model's own."""
+        if params is None:
+            return self._p()
+        names = self._param_names
+        if isinstance(params, dict):
+            missing = [n for n in names if n not in params]
+            extra = [str(n) for n in params if n not in names]
+            if missing or extra:
+                raise ParameterError(
+                    f'parameter "params": {type(self).__name__} takes {", ".join(names)}; missing {missing}, unknown {extra}'
+                )
+            return [float(params[n]) for n in names]
+        values = [float(v) for v in params]
+        if len(values) != len(names):
+            raise ParameterError(
+                f'parameter "params": {type(self).__name__} takes {len(names)} values ({", ".join(names)}), got {len(values)}'
+            )
+        return values
+
+    def _likelihood_rows(self, table: Any, weights: str | None) -> tuple[Any, Any, Any, Any]:
+        raise NotImplementedError
+
+    def log_likelihood(self, table: Any, /, *, params: Any = None, weights: str | None = None) -> float:
+        """Total log-likelihood Σ_i w_i · ln L(params | customer i) of ``table`` at ``params``.
+
+        ``table`` is what :meth:`fit` takes; ``params`` a dict by parameter name or the values
+        in the order of ``params_`` (default: the model's own, fitted or set). At the fitted
+        parameters it equals ``log_likelihood_`` (without the penalty). Evaluated in log space,
+        so extreme parameters (1e-6, 1e6) give a finite number (docs/clv.md).
+        """
+        a, b, c, w = self._likelihood_rows(table, weights)
+        return float(_kpikit.clv_log_likelihood(self._name, self._given(params), a, b, c, weights=w))
+
     @property
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and 95 % Wald intervals, as a DataFrame."""
@@ -530,6 +525,10 @@ class _Model:
 
 class _PurchaseModel(_Model):
     """Shared fit and predictions of the (frequency, recency, T) models."""
+
+    def _likelihood_rows(self, table: Any, weights: str | None) -> tuple[Any, Any, Any, Any]:
+        x, tx, t = (_floats(_column(table, n)) for n in ("frequency", "recency", "T"))
+        return x, tx, t, _weights(table, weights)
 
     def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> Self:
         """Fit by maximum likelihood to customers' (frequency, recency, T).
@@ -644,6 +643,66 @@ class ParetoNBD(_PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
 
 
+class BetaGeoBetaBinom(_PurchaseModel):
+    """BG/BB model of repeat transactions at discrete opportunities (Fader, Hardie & Shang 2010,
+    *Marketing Science* 29(6)).
+
+    Each customer has n transaction opportunities (a yearly appeal, a weekly event): while
+    alive they transact at each with probability p ~ Beta(α, β), and before each they die with
+    probability θ ~ Beta(γ, δ). A customer is a row of ``frequency`` x (transactions after the
+    first), ``recency`` t_x (the opportunity of the last one, 0 without any) and ``T`` = n (the
+    opportunities observed), all whole numbers: an :func:`rfm_summary` with ``freq`` the
+    opportunity's period (``"year"`` for yearly appeals) gives them. With B the beta function:
+
+        L(x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
+                     + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ)
+        P(alive at n+m | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+m)/B(γ, δ) / L
+        E[X(t)] = α/(α+β) · Σ_{s=1}^{t} B(γ, δ+s)/B(γ, δ)
+        E[X(n, n+t) | x, t_x, n] = B(α+x+1, β+n−x)/B(α, β) · Σ_{s=n+1}^{n+t} B(γ, δ+s)/B(γ, δ) / L
+
+    ``t`` counts opportunities (whole numbers). ``conditional_probability_alive`` takes
+    ``t`` = m, the opportunities ahead (default 1: the paper's P(alive) at the next
+    opportunity); ``probability_of_n_purchases_up_to_time`` and ``customer_lifetime_value``
+    are for the continuous-time models.
+
+    Examples
+    --------
+    The paper's 11,104 first-time donors of 1995 with 6 repeat opportunities (1996–2001),
+    summarised by pattern with the number of donors of each:
+
+    >>> import pandas as pd, kpikit
+    >>> donors = pd.DataFrame({
+    ...     "frequency": [0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6],
+    ...     "recency": [0, 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 3, 4, 5, 6, 4, 5, 6, 5, 6, 6],
+    ...     "T": 6,
+    ...     "donors": [3464, 1091, 277, 129, 78, 119, 129, 613, 255, 155, 173, 234,
+    ...                322, 181, 225, 357, 240, 284, 512, 335, 728, 1203]})
+    >>> bgbb = kpikit.clv.BetaGeoBetaBinom().fit(donors, weights="donors")
+    >>> {k: round(v, 3) for k, v in bgbb.params_.items()}
+    {'alpha': 1.204, 'beta': 0.75, 'gamma': 0.657, 'delta': 2.783}
+    >>> round(bgbb.log_likelihood_, 1)
+    -33225.6
+
+    A donor who gave in 4 of the 6 years, the last in 2001, over the next 5 years:
+
+    >>> one = {"frequency": 4, "recency": 6, "T": 6}
+    >>> round(bgbb.conditional_probability_alive(one), 3)
+    0.93
+    >>> round(bgbb.conditional_expected_number_of_purchases_up_to_time(one, t=5), 2)
+    2.71
+    """
+
+    _name = "BetaGeoBetaBinom"
+    _param_names = ("alpha", "beta", "gamma", "delta")
+
+    def conditional_probability_alive(self, table: TableLike, /, *, t: Any = 1) -> Any:
+        """P(alive at opportunity T + t | x, t_x, T) of each customer of ``table`` (columns
+        ``frequency``, ``recency``, ``T``); ``t`` whole opportunities ahead (a number, or one
+        per customer), 1 by default (the next opportunity), 0 for the last one observed."""
+        x, tx, bt = (_column(table, n) for n in ("frequency", "recency", "T"))
+        return _like(self._predict("alive", t, x, tx, bt), table, "probability_alive")
+
+
 class GammaGamma(_Model):
     """Gamma-Gamma model of average spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013 note).
 
@@ -664,6 +723,10 @@ class GammaGamma(_Model):
 
     _name = "GammaGamma"
     _param_names = ("p", "q", "v")
+
+    def _likelihood_rows(self, table: Any, weights: str | None) -> tuple[Any, Any, Any, Any]:
+        x, m = (_floats(_column(table, n)) for n in ("frequency", "monetary_value"))
+        return x, m, np.zeros(0), _weights(table, weights)
 
     def fit(self, table: TableLike, /, *, weights: str | None = None, initial_params: Any = None) -> GammaGamma:
         """Fit to customers' (frequency, monetary_value): ``table`` has those columns (an
@@ -728,19 +791,7 @@ class ShiftedBetaGeo(_Model):
         churned in the last of them); ``weights`` then names a column counting how many
         customers each row stands for.
         """
-        if _is_column(table):
-            if weights is not None:
-                raise ParameterError(
-                    'parameter "weights": survivor counts carry their own weights; give a table of customers to weight rows'
-                )
-            t, c, w = _kpikit.clv_survivor_rows(_floats(np.asarray(table, dtype=np.float64)))
-        else:
-            t = _floats(_column(table, "periods"))
-            churned = _column(table, "churned")
-            if np.isnan(churned).any():
-                raise ParameterError('column "churned": must not be missing (whether each customer churned)')
-            c = [bool(v) for v in churned]
-            w = np.ones(len(t)) if weights is None else _weights(table, weights)
+        t, c, w = self._renewals(table, weights)
         fit = _kpikit.clv_fit_shifted_beta_geo(
             t,
             c,
@@ -750,6 +801,27 @@ class ShiftedBetaGeo(_Model):
         )
         self._store(fit)
         return self
+
+    @staticmethod
+    def _renewals(table: Any, weights: str | None) -> tuple[Any, list[bool], Any]:
+        """(periods, churned, weights) rows of survivor counts or of a table of customers."""
+        if _is_column(table):
+            if weights is not None:
+                raise ParameterError(
+                    'parameter "weights": survivor counts carry their own weights; give a table of customers to weight rows'
+                )
+            t, c, w = _kpikit.clv_survivor_rows(_floats(np.asarray(table, dtype=np.float64)))
+            return t, c, w
+        t = _floats(_column(table, "periods"))
+        churned = _column(table, "churned")
+        if np.isnan(churned).any():
+            raise ParameterError('column "churned": must not be missing (whether each customer churned)')
+        w = np.ones(len(t)) if weights is None else _weights(table, weights)
+        return t, [bool(v) for v in churned], w
+
+    def _likelihood_rows(self, table: Any, weights: str | None) -> tuple[Any, Any, Any, Any]:
+        t, c, w = self._renewals(table, weights)
+        return t, np.asarray(c, dtype=np.float64), np.zeros(0), _floats(w)
 
     def _curve(self, what: str, t: Any) -> Any:
         zero = np.zeros(np.shape(t))
@@ -793,7 +865,8 @@ def customer_lifetime_value(
     /,
     *,
     transaction_model: BetaGeo | ParetoNBD,
-    spend_model: GammaGamma,
+    spend_model: GammaGamma | None = None,
+    monetary_value: str | None = None,
     months: int = 12,
     discount_rate: float = 0.01,
     freq: str = "day",
@@ -801,21 +874,28 @@ def customer_lifetime_value(
     """Discounted expected value of each customer over the next ``months`` months.
 
     As lifetimes (docs/conventions.md#lifetime-value): with f the model time units per month
-    (``freq``: "hour" 720, "day" 30, "week" 4.345, "month" 1), m the Gamma-Gamma expected
-    spend and E[Y(t)] the conditional expected purchases,
+    (``freq``: "hour" 720, "day" 30, "week" 4.345, "month" 1), m the expected value per
+    transaction and E[Y(t)] the conditional expected purchases,
 
         clv = Σ_{i=1..months} m · (E[Y(i·f)] − E[Y((i−1)·f)]) / (1 + discount_rate)^i
+
+    m is the Gamma-Gamma expected spend of ``spend_model``, or, with ``monetary_value``, the
+    values of that column taken as they are (e.g. each customer's observed mean, or a margin
+    per transaction computed elsewhere). Give exactly one of the two.
 
     Parameters
     ----------
     table : pandas or polars DataFrame, pyarrow Table, or a dict of arrays
-        One row per customer with columns ``frequency``, ``recency``, ``T`` and
-        ``monetary_value`` (an :func:`rfm_summary` with ``amount``), in the time unit the
-        transaction model was fitted in.
+        One row per customer with columns ``frequency``, ``recency``, ``T`` (an
+        :func:`rfm_summary`), in the time unit the transaction model was fitted in, and
+        ``monetary_value`` for ``spend_model`` (an :func:`rfm_summary` with ``amount``).
     transaction_model : BetaGeo or ParetoNBD
         Fitted purchase model.
-    spend_model : GammaGamma
-        Fitted spend model.
+    spend_model : GammaGamma, optional
+        Fitted spend model: m = E[M | frequency, monetary_value].
+    monetary_value : str, optional
+        Column of the value per transaction of each customer (a finite number >= 0), used as m
+        instead of a spend model.
     months : int, default 12
         Horizon, in months (lifetimes' ``time``).
     discount_rate : float, default 0.01
@@ -841,25 +921,47 @@ def customer_lifetime_value(
     >>> clv = kpikit.clv.customer_lifetime_value(rfm, transaction_model=bg, spend_model=gg, months=12, freq="week")
     >>> clv.round(2).tolist()
     [8.37, 36.29]
+
+    The same customers valued at a margin of 5 and 8 per transaction, without a spend model:
+
+    >>> rfm["margin"] = [5.0, 8.0]
+    >>> kpikit.clv.customer_lifetime_value(rfm, transaction_model=bg, monetary_value="margin",
+    ...                                    months=12, freq="week").round(2).tolist()
+    [1.19, 11.77]
     """
-    unit = check_freq(freq, tuple(_FACTORS))
+    # The spelling of freq is checked here like everywhere; which units a lifetime value takes,
+    # and their lengths in a month, the core decides.
+    unit = check_freq(freq)
     if not isinstance(transaction_model, (BetaGeo, ParetoNBD)):
         raise ParameterError('parameter "transaction_model": must be a fitted BetaGeo or ParetoNBD')
-    if not isinstance(spend_model, GammaGamma):
+    if (spend_model is None) == (monetary_value is None):
+        raise ParameterError(
+            'parameters "spend_model" and "monetary_value": give exactly one (a fitted GammaGamma, '
+            "or the name of a column of values per transaction)"
+        )
+    if spend_model is not None and not isinstance(spend_model, GammaGamma):
         raise ParameterError('parameter "spend_model": must be a fitted GammaGamma')
+    if monetary_value is not None and not isinstance(monetary_value, str):
+        raise ParameterError('parameter "monetary_value": name a column of the table (a str)')
     horizon = _check_months(months)
-    x, tx, bt, money = (_floats(_column(table, n)) for n in ("frequency", "recency", "T", "monetary_value"))
-    zero = np.zeros(np.broadcast(x, money).shape)
-    spend = spend_model._predict("spend", zero, x, money, money)
+    x, tx, bt = (_floats(_column(table, n)) for n in ("frequency", "recency", "T"))
+    if spend_model is not None:
+        money = _floats(_column(table, "monetary_value"))
+        zero = np.zeros(np.broadcast(x, money).shape)
+        spend, spend_column = _floats(spend_model._predict("spend", zero, x, money, money)), "spend"
+    else:
+        assert monetary_value is not None
+        spend, spend_column = _floats(_column(table, monetary_value)), monetary_value
     values = _kpikit.customer_lifetime_value(
         transaction_model._name,
         transaction_model._p(),
-        _floats(spend),
+        spend,
         x,
         tx,
         bt,
         months=horizon,
         discount_rate=float(discount_rate),
-        units_per_month=_FACTORS[unit],
+        freq=unit,
+        spend_column=spend_column,
     )
     return _like(np.asarray(values), table, "clv")

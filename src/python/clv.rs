@@ -8,11 +8,12 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_table, table_out, AnyInt};
+use crate::core::clv::likelihood::{self, Rows};
 use crate::core::clv::models::{self, Collapsed};
 use crate::core::clv::optim::{Fit, Options};
 use crate::core::clv::predict::{self, Customers, Model, Prediction};
 use crate::core::clv::rfm::{self, RfmInput, RfmSpec, RfmSummary, Unit};
-use crate::core::state::Analysis;
+use crate::core::state::{Analysis, Invalid};
 use crate::core::{KpiError, KpiResult};
 
 fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
@@ -27,6 +28,7 @@ fn spec(
     freq_multiplier: f64,
     include_first: bool,
     tz: &str,
+    invalid: &str,
 ) -> KpiResult<RfmSpec> {
     let unit = match Unit::fixed(freq) {
         Some(u) => u,
@@ -37,13 +39,14 @@ fn spec(
         multiplier: freq_multiplier,
         include_first,
         zone: convert::zone(tz)?,
+        invalid: Invalid::parse(invalid)?,
     })
 }
 
 /// The partial state of `kpikit.rfm_summary` (finished by `_kpikit.finish`): per customer
 /// first and last period, distinct periods and totals, with every setting in its metadata.
 #[pyfunction]
-#[pyo3(signature = (table, *, customer, time, amount=None, freq="day", week_start="monday", freq_multiplier=1.0, observation_end=None, include_first=false, tz="UTC"))]
+#[pyo3(signature = (table, *, customer, time, amount=None, freq="day", week_start="monday", freq_multiplier=1.0, observation_end=None, include_first=false, tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn rfm_summary(
     py: Python<'_>,
@@ -57,11 +60,20 @@ pub fn rfm_summary(
     observation_end: Option<i64>,
     include_first: bool,
     tz: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    let invalid = invalid.to_string();
     table_out(enter(py, move || {
-        let spec = spec(&freq, &week_start, freq_multiplier, include_first, &tz)?;
+        let spec = spec(
+            &freq,
+            &week_start,
+            freq_multiplier,
+            include_first,
+            &tz,
+            &invalid,
+        )?;
         let amount = amount.map(|a| table.column(&a)).transpose()?;
         RfmSummary::partial(&RfmInput {
             customer: &table.column(&customer)?,
@@ -75,7 +87,7 @@ pub fn rfm_summary(
 
 /// The calibration summary plus holdout columns.
 #[pyfunction]
-#[pyo3(signature = (table, *, customer, time, calibration_end, amount=None, freq="day", week_start="monday", freq_multiplier=1.0, observation_end=None, include_first=false, tz="UTC"))]
+#[pyo3(signature = (table, *, customer, time, calibration_end, amount=None, freq="day", week_start="monday", freq_multiplier=1.0, observation_end=None, include_first=false, tz="UTC", invalid="raise"))]
 #[allow(clippy::too_many_arguments)]
 pub fn rfm_split(
     py: Python<'_>,
@@ -90,11 +102,20 @@ pub fn rfm_split(
     observation_end: Option<i64>,
     include_first: bool,
     tz: &str,
+    invalid: &str,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    let invalid = invalid.to_string();
     table_out(enter(py, move || {
-        let spec = spec(&freq, &week_start, freq_multiplier, include_first, &tz)?;
+        let spec = spec(
+            &freq,
+            &week_start,
+            freq_multiplier,
+            include_first,
+            &tz,
+            &invalid,
+        )?;
         let amount = amount.map(|a| table.column(&a)).transpose()?;
         rfm::rfm_split(
             &table.column(&customer)?,
@@ -243,9 +264,10 @@ pub fn clv_predict<'py>(
     Ok(out.into_pyarray(py))
 }
 
-/// Discounted expected value per customer over `months` months (lifetimes' DCF convention).
+/// Discounted expected value per customer over `months` months (lifetimes' DCF convention);
+/// `freq` the time unit of recency and T, `spend_column` the name errors give the spend.
 #[pyfunction]
-#[pyo3(signature = (model, params, spend, frequency, recency, T, *, months, discount_rate, units_per_month))]
+#[pyo3(signature = (model, params, spend, frequency, recency, T, *, months, discount_rate, freq, spend_column="spend"))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn customer_lifetime_value<'py>(
     py: Python<'py>,
@@ -257,7 +279,8 @@ pub fn customer_lifetime_value<'py>(
     T: PyReadonlyArray1<'py, f64>,
     months: AnyInt,
     discount_rate: f64,
-    units_per_month: f64,
+    freq: &str,
+    spend_column: &str,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (m, x, tx, bt) = (
         vec_of(&spend),
@@ -265,7 +288,11 @@ pub fn customer_lifetime_value<'py>(
         vec_of(&recency),
         vec_of(&T),
     );
-    let model = model.to_string();
+    let (model, freq, spend_column) = (
+        model.to_string(),
+        freq.to_string(),
+        spend_column.to_string(),
+    );
     let out = enter(py, move || {
         let customers = Customers {
             frequency: &x,
@@ -276,11 +303,51 @@ pub fn customer_lifetime_value<'py>(
             Model::parse(&model)?,
             &params,
             &m,
+            &spend_column,
             &customers,
             months.0,
             discount_rate,
-            units_per_month,
+            predict::units_per_month(&freq)?,
         )
     })?;
     Ok(out.into_pyarray(py))
+}
+
+/// Total weighted log-likelihood of `model` at `params`: (frequency, recency, T) rows for the
+/// purchase models, (frequency, monetary_value) in `a`, `b` for GammaGamma, (periods, churned
+/// as 0/1) for ShiftedBetaGeo; `c` is then unused.
+#[pyfunction]
+#[pyo3(signature = (model, params, a, b, c, *, weights=None))]
+pub fn clv_log_likelihood<'py>(
+    py: Python<'py>,
+    model: &str,
+    params: Vec<f64>,
+    a: PyReadonlyArray1<'py, f64>,
+    b: PyReadonlyArray1<'py, f64>,
+    c: PyReadonlyArray1<'py, f64>,
+    weights: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<f64> {
+    let (a, b, c) = (vec_of(&a), vec_of(&b), vec_of(&c));
+    let w = weights.as_ref().map(vec_of);
+    let model = model.to_string();
+    Ok(enter(py, move || {
+        let model = Model::parse(&model)?;
+        let churned: Vec<bool> = b.iter().map(|v| *v != 0.0).collect();
+        let rows = match model {
+            Model::GammaGamma => Rows::Spend {
+                frequency: &a,
+                monetary_value: &b,
+            },
+            Model::ShiftedBetaGeo => Rows::Renewals {
+                periods: &a,
+                churned: &churned,
+            },
+            _ => Rows::Customers {
+                frequency: &a,
+                recency: &b,
+                t: &c,
+            },
+        };
+        likelihood::log_likelihood(model, &params, &rows, w.as_deref())
+    })?)
 }

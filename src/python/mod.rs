@@ -23,8 +23,8 @@ pub mod _kpikit {
     use super::activity::{active_users, lifecycle, retention, retention_presets, stickiness};
     #[pymodule_export]
     use super::clv::{
-        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_predict, clv_survivor_rows,
-        customer_lifetime_value, rfm_split, rfm_summary,
+        clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_log_likelihood, clv_predict,
+        clv_survivor_rows, customer_lifetime_value, rfm_split, rfm_summary,
     };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;

@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use super::models::{
-    beta_geo_conditional, beta_geo_expected, beta_geo_p_alive, beta_geo_p_n, fit_beta_geo,
-    fit_pareto, gamma_gamma_expected, par_map, pareto_conditional, pareto_expected, pareto_p_alive,
-    pareto_p_n, sbg_ln_p_churn, sbg_ln_survival, sbg_residual_lifetime, Collapsed, BETA_GEO_PARAMS,
-    GAMMA_GAMMA_PARAMS, PARETO_PARAMS, SHIFTED_BETA_GEO_PARAMS,
+    beta_geo_conditional, beta_geo_expected, beta_geo_p_alive, beta_geo_p_n, bgbb_conditional,
+    bgbb_expected, bgbb_p_alive, check_discrete, fit_beta_geo, fit_bgbb, fit_pareto,
+    gamma_gamma_expected, par_map, pareto_conditional, pareto_expected, pareto_p_alive, pareto_p_n,
+    sbg_ln_p_churn, sbg_ln_survival, sbg_residual_lifetime, Collapsed, BETA_GEO_BETA_BINOM_PARAMS,
+    BETA_GEO_PARAMS, GAMMA_GAMMA_PARAMS, PARETO_PARAMS, SHIFTED_BETA_GEO_PARAMS,
 };
 use super::optim::{Fit, Options};
 use crate::core::error::{BadRows, KpiError, KpiResult};
@@ -21,6 +22,7 @@ pub enum Model {
     ParetoNbd,
     GammaGamma,
     ShiftedBetaGeo,
+    BetaGeoBetaBinom,
 }
 
 impl Model {
@@ -30,10 +32,11 @@ impl Model {
             "ParetoNBD" => Ok(Model::ParetoNbd),
             "GammaGamma" => Ok(Model::GammaGamma),
             "ShiftedBetaGeo" => Ok(Model::ShiftedBetaGeo),
+            "BetaGeoBetaBinom" => Ok(Model::BetaGeoBetaBinom),
             other => Err(KpiError::param(
                 "model",
                 format!(
-                    "unknown model {other:?}; use BetaGeo, ParetoNBD, GammaGamma or ShiftedBetaGeo"
+                    "unknown model {other:?}; use BetaGeo, ParetoNBD, GammaGamma, ShiftedBetaGeo or BetaGeoBetaBinom"
                 ),
             )),
         }
@@ -45,6 +48,7 @@ impl Model {
             Model::ParetoNbd => "ParetoNBD",
             Model::GammaGamma => "GammaGamma",
             Model::ShiftedBetaGeo => "ShiftedBetaGeo",
+            Model::BetaGeoBetaBinom => "BetaGeoBetaBinom",
         }
     }
 
@@ -54,12 +58,13 @@ impl Model {
             Model::ParetoNbd => &PARETO_PARAMS,
             Model::GammaGamma => &GAMMA_GAMMA_PARAMS,
             Model::ShiftedBetaGeo => &SHIFTED_BETA_GEO_PARAMS,
+            Model::BetaGeoBetaBinom => &BETA_GEO_BETA_BINOM_PARAMS,
         }
     }
 
     /// `params` checked for this model: one per parameter, each finite and positive (every
     /// parameter of these models is a shape or a scale).
-    fn params(self, params: &[f64]) -> KpiResult<Params<'_>> {
+    pub(super) fn params(self, params: &[f64]) -> KpiResult<Params<'_>> {
         let names = self.param_names();
         if params.len() != names.len() {
             return Err(KpiError::param(
@@ -103,9 +108,9 @@ impl Model {
 
 /// Parameters checked against their model.
 #[derive(Clone, Copy)]
-struct Params<'a>(&'a [f64]);
+pub(super) struct Params<'a>(pub(super) &'a [f64]);
 
-/// Fit a purchase model (BetaGeo or ParetoNBD) to collapsed customer rows.
+/// Fit a purchase model (BetaGeo, ParetoNBD or BetaGeoBetaBinom) to collapsed customer rows.
 pub fn fit_purchases(
     model: Model,
     rows: &Collapsed,
@@ -114,6 +119,7 @@ pub fn fit_purchases(
 ) -> KpiResult<Fit> {
     match model.one_of("fit", &PURCHASE)? {
         Model::BetaGeo => fit_beta_geo(rows, initial, opts),
+        Model::BetaGeoBetaBinom => fit_bgbb(rows, initial, opts),
         _ => fit_pareto(rows, initial, opts),
     }
 }
@@ -134,7 +140,7 @@ impl Customers<'_> {
 
     /// The rules of an RFM summary (docs/conventions.md#rfm-summaries): frequency a finite
     /// number >= 0, 0 <= recency <= T, all finite.
-    fn check(&self) -> KpiResult<()> {
+    pub(super) fn check(&self) -> KpiResult<()> {
         same_len(&[
             ("frequency", self.frequency),
             ("recency", self.recency),
@@ -164,7 +170,7 @@ impl Customers<'_> {
     }
 }
 
-fn same_len(arrays: &[(&str, &[f64])]) -> KpiResult<()> {
+pub(super) fn same_len(arrays: &[(&str, &[f64])]) -> KpiResult<()> {
     let (first, n) = (arrays[0].0, arrays[0].1.len());
     match arrays.iter().find(|(_, a)| a.len() != n) {
         Some((name, a)) => Err(KpiError::LengthMismatch {
@@ -203,15 +209,30 @@ fn horizons(t: &[f64]) -> KpiResult<()> {
     })
 }
 
-const PURCHASE: [Model; 2] = [Model::BetaGeo, Model::ParetoNbd];
+/// The models of repeat purchases: (frequency, recency, T) customers.
+const PURCHASE: [Model; 3] = [Model::BetaGeo, Model::ParetoNbd, Model::BetaGeoBetaBinom];
+/// The continuous-time ones (P(X(t) = n) and the monthly lifetime value).
+const CONTINUOUS: [Model; 2] = [Model::BetaGeo, Model::ParetoNbd];
+
+/// BG/BB counts opportunities: horizons are whole numbers.
+fn opportunities(model: Model, t: &[f64]) -> KpiResult<()> {
+    if model != Model::BetaGeoBetaBinom {
+        return Ok(());
+    }
+    check_arg("t", t, "must be a whole number of opportunities", |v| {
+        v.fract() == 0.0
+    })
+}
 
 /// E[X(t)]: expected repeat purchases of a new customer in (0, t], per horizon `t`.
 pub fn expected_purchases(model: Model, params: &[f64], t: &[f64]) -> KpiResult<Vec<f64>> {
     let model = model.one_of("expected", &PURCHASE)?;
     let Params(p) = model.params(params)?;
     horizons(t)?;
+    opportunities(model, t)?;
     match model {
         Model::BetaGeo => par_map(t.len(), |i| beta_geo_expected(p, t[i])),
+        Model::BetaGeoBetaBinom => par_map(t.len(), |i| Ok(bgbb_expected(p, t[i]))),
         _ => par_map(t.len(), |i| Ok(pareto_expected(p, t[i]))),
     }
 }
@@ -228,14 +249,21 @@ pub fn conditional_expected_purchases(
     customers.check()?;
     same_len(&[("frequency", customers.frequency), ("t", t)])?;
     horizons(t)?;
+    opportunities(model, t)?;
     let Customers {
         frequency: x,
         recency: tx,
         t: bt,
     } = *customers;
+    if model == Model::BetaGeoBetaBinom {
+        check_discrete(x, tx, bt)?;
+    }
     match model {
         Model::BetaGeo => par_map(t.len(), |i| {
             beta_geo_conditional(p, t[i], x[i], tx[i], bt[i])
+        }),
+        Model::BetaGeoBetaBinom => par_map(t.len(), |i| {
+            Ok(bgbb_conditional(p, t[i], x[i], tx[i], bt[i]))
         }),
         _ => par_map(t.len(), |i| pareto_conditional(p, t[i], x[i], tx[i], bt[i])),
     }
@@ -247,7 +275,7 @@ pub fn probability_alive(
     params: &[f64],
     customers: &Customers<'_>,
 ) -> KpiResult<Vec<f64>> {
-    let model = model.one_of("alive", &PURCHASE)?;
+    let model = model.one_of("alive", &CONTINUOUS)?;
     let Params(p) = model.params(params)?;
     customers.check()?;
     let Customers {
@@ -261,6 +289,30 @@ pub fn probability_alive(
     }
 }
 
+/// P(alive at opportunity T + `ahead[i]` | x, t_x, T) of each BG/BB customer (T the
+/// opportunities observed; `ahead` 1 is the paper's P(alive in the next opportunity)).
+pub fn probability_alive_ahead(
+    params: &[f64],
+    ahead: &[f64],
+    customers: &Customers<'_>,
+) -> KpiResult<Vec<f64>> {
+    let model = Model::BetaGeoBetaBinom;
+    let Params(p) = model.params(params)?;
+    customers.check()?;
+    same_len(&[("frequency", customers.frequency), ("t", ahead)])?;
+    horizons(ahead)?;
+    opportunities(model, ahead)?;
+    let Customers {
+        frequency: x,
+        recency: tx,
+        t: n,
+    } = *customers;
+    check_discrete(x, tx, n)?;
+    par_map(x.len(), |i| {
+        Ok(bgbb_p_alive(p, x[i], tx[i], n[i], ahead[i]))
+    })
+}
+
 /// P(X(t) = n): probability a new customer makes exactly `n[i]` repeat purchases in (0, t[i]].
 pub fn probability_of_n_purchases(
     model: Model,
@@ -268,7 +320,7 @@ pub fn probability_of_n_purchases(
     t: &[f64],
     n: &[f64],
 ) -> KpiResult<Vec<f64>> {
-    let model = model.one_of("p_n", &PURCHASE)?;
+    let model = model.one_of("p_n", &CONTINUOUS)?;
     let Params(p) = model.params(params)?;
     same_len(&[("t", t), ("n", n)])?;
     horizons(t)?;
@@ -414,6 +466,9 @@ pub fn predict(
     match what {
         Prediction::Expected => expected_purchases(model, params, t),
         Prediction::Conditional => conditional_expected_purchases(model, params, t, &customers),
+        Prediction::Alive if model == Model::BetaGeoBetaBinom => {
+            probability_alive_ahead(params, t, &customers)
+        }
         Prediction::Alive => probability_alive(model, params, &customers),
         Prediction::PN => probability_of_n_purchases(model, params, t, a),
         Prediction::Spend => {
@@ -429,6 +484,25 @@ pub fn predict(
     }
 }
 
+/// Model time units per month of the `freq` an RFM table was made with, for the lifetime
+/// value (lifetimes' factors, docs/conventions.md#lifetime-value).
+pub fn units_per_month(freq: &str) -> KpiResult<f64> {
+    Ok(match freq {
+        "hour" => 720.0,
+        "day" => 30.0,
+        "week" => 4.345,
+        "month" => 1.0,
+        other => {
+            return Err(KpiError::param(
+                "freq",
+                format!(
+                    "{other:?} is not a time unit of a lifetime value; use \"hour\", \"day\", \"week\" or \"month\""
+                ),
+            ))
+        }
+    })
+}
+
 /// Longest horizon of [`customer_lifetime_value`], in months (a century).
 pub const MAX_CLV_MONTHS: usize = 1_200;
 
@@ -436,19 +510,23 @@ pub const MAX_CLV_MONTHS: usize = 1_200;
 /// with E[Y(t)] the conditional expected purchases of the purchase `model`, m the expected
 /// spend per purchase and f the model's time units per month (`units_per_month`),
 ///   clv_i = m_i · Σ_{k=1..months} (E[Y(k·f)] − E[Y((k−1)·f)]) / (1 + d)^k.
+/// `spend_column` names the spend in errors: the spend model's prediction ("spend") or the
+/// table's column of values per transaction.
 /// The discounted purchase sum depends on (x, t_x, T) only, so it is computed once per distinct
 /// row (a million customers have far fewer distinct rows) and scaled by each customer's spend.
 /// `months` is wide so that any integer a caller passes reaches the bound check.
+#[allow(clippy::too_many_arguments)]
 pub fn customer_lifetime_value(
     model: Model,
     params: &[f64],
     spend: &[f64],
+    spend_column: &str,
     customers: &Customers<'_>,
     months: i128,
     discount_rate: f64,
     units_per_month: f64,
 ) -> KpiResult<Vec<f64>> {
-    let model = model.one_of("clv", &PURCHASE)?;
+    let model = model.one_of("clv", &CONTINUOUS)?;
     let Params(p) = model.params(params)?;
     let months: usize = KpiError::int_param("months", months, 1, MAX_CLV_MONTHS as i128)?;
     // (1 + d)^k must stay a positive finite divisor: d > −1 (−1 divides by zero).
@@ -465,8 +543,8 @@ pub fn customer_lifetime_value(
         ));
     }
     customers.check()?;
-    same_len(&[("frequency", customers.frequency), ("spend", spend)])?;
-    check_each("spend", spend, "must be a finite number >= 0", |v| {
+    same_len(&[("frequency", customers.frequency), (spend_column, spend)])?;
+    check_each(spend_column, spend, "must be a finite number >= 0", |v| {
         v.is_finite() && v >= 0.0
     })?;
     let Customers {
@@ -536,7 +614,7 @@ mod tests {
             for e in [
                 probability_alive(Model::BetaGeo, &BG, &c).unwrap_err(),
                 conditional_expected_purchases(Model::ParetoNbd, &BG, &[1.0], &c).unwrap_err(),
-                customer_lifetime_value(Model::BetaGeo, &BG, &[1.0], &c, 12, 0.01, 4.345)
+                customer_lifetime_value(Model::BetaGeo, &BG, &[1.0], "spend", &c, 12, 0.01, 4.345)
                     .unwrap_err(),
             ] {
                 assert!(
@@ -551,7 +629,7 @@ mod tests {
     fn parameters_out_of_range_are_refused_naming_them() {
         let c = customers(&[2.0], &[30.43], &[38.86]);
         let clv = |months: i128, d: f64| {
-            customer_lifetime_value(Model::BetaGeo, &BG, &[22.35], &c, months, d, 4.345)
+            customer_lifetime_value(Model::BetaGeo, &BG, &[22.35], "spend", &c, months, d, 4.345)
         };
         for (months, d, name) in [
             (0, 0.01, "months"),
@@ -591,7 +669,8 @@ mod tests {
         // summed by hand from the conditional expectation.
         let c = customers(&[2.0], &[30.43], &[38.86]);
         let got =
-            customer_lifetime_value(Model::BetaGeo, &BG, &[22.35], &c, 3, 0.01, 4.345).unwrap()[0];
+            customer_lifetime_value(Model::BetaGeo, &BG, &[22.35], "spend", &c, 3, 0.01, 4.345)
+                .unwrap()[0];
         let e = |k: f64| beta_geo_conditional(&BG, k * 4.345, 2.0, 30.43, 38.86).unwrap();
         let want = 22.35
             * ((e(1.0) - e(0.0)) / 1.01

@@ -11,7 +11,7 @@ use hashbrown::HashMap;
 
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::groups::{grid, group_ids, take_rows};
-use crate::core::input::Column;
+use crate::core::input::{Column, Table};
 use crate::core::time::{start_dates, Freq, Zone};
 
 use super::finish::{f64_col, ratio};
@@ -22,6 +22,34 @@ pub struct RepValues {
     pub rep: Column,
     pub period: Column,
     pub value: Column,
+}
+
+/// The columns quota attainment reads, by name. The quota table's rep and period columns are
+/// named like the actuals' (`rep`, `time`) unless `quota_rep` / `quota_period` say otherwise.
+pub struct QuotaColumns<'a> {
+    pub rep: &'a str,
+    pub time: &'a str,
+    pub amount: &'a str,
+    pub quota: &'a str,
+    pub quota_rep: Option<&'a str>,
+    pub quota_period: Option<&'a str>,
+}
+
+impl QuotaColumns<'_> {
+    /// The actuals' and the quotas' (rep, period, value) columns.
+    pub fn read(&self, actuals: &Table, quotas: &Table) -> KpiResult<(RepValues, RepValues)> {
+        let a = RepValues {
+            rep: actuals.column(self.rep)?,
+            period: actuals.column(self.time)?,
+            value: actuals.column(self.amount)?,
+        };
+        let q = RepValues {
+            rep: quotas.column(self.quota_rep.unwrap_or(self.rep))?,
+            period: quotas.column(self.quota_period.unwrap_or(self.time))?,
+            value: quotas.column(self.quota)?,
+        };
+        Ok((a, q))
+    }
 }
 
 /// The rep columns of both tables as one key column of one type.

@@ -29,6 +29,38 @@ struct Spec {
 }
 
 impl Spec {
+    /// The source a call names: the customer column, the optional `[period, mrr, started,
+    /// ended, amount, interval]` columns, the segments, and the settings `[freq, week_start,
+    /// snapshot, tz, duplicates]` as given (read in the core by [`Spec::input`]).
+    fn read(
+        customer: String,
+        columns: [Option<String>; 6],
+        by: Vec<String>,
+        settings: [&str; 5],
+        times: Option<AnyArray>,
+    ) -> PyResult<Spec> {
+        let [period, mrr, started, ended, amount, interval] = columns;
+        let [freq, week_start, snapshot, tz, duplicates] = settings.map(str::to_string);
+        Ok(Spec {
+            names: ColumnNames {
+                customer,
+                period,
+                mrr,
+                started,
+                ended,
+                amount,
+                interval,
+                by,
+            },
+            freq,
+            week_start,
+            snapshot,
+            tz,
+            duplicates,
+            times: times.map(|t| read_column("times", t)).transpose()?,
+        })
+    }
+
     fn input(&self, table: &Table) -> KpiResult<RevenueInput> {
         RevenueInput::from_table(
             table,
@@ -64,25 +96,9 @@ pub fn mrr(
     times: Option<AnyArray>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [period, mrr, started, ended, amount, interval];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, Vec::new(), settings, times)?;
     table_out(enter(py, move || ledger::mrr(&spec.input(&table)?))?)
 }
 
@@ -113,25 +129,9 @@ pub fn mrr_movements(
     detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            by,
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [period, mrr, started, ended, amount, interval];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, by, settings, times)?;
     table_out(enter(py, move || {
         let conventions = Conventions::of_call(preset.as_deref(), &conventions)?;
         let revenue = spec.input(&table)?;
@@ -169,25 +169,9 @@ pub fn revenue_cohorts(
     times: Option<AnyArray>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [period, mrr, started, ended, amount, interval];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, Vec::new(), settings, times)?;
     table_out(enter(py, move || {
         RevenueCohorts::partial(&spec.input(&table)?)
     })?)

@@ -4,6 +4,7 @@
 use hashbrown::HashMap;
 
 use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::input::Column;
 use crate::core::state::Invalid;
 
 use super::read::{Times, NONE};
@@ -214,12 +215,20 @@ pub(crate) struct Rules {
     skipped: usize,
 }
 
+/// One rule of an analysis: the column it is about (named by its role when the column was not
+/// given), and what it requires.
+pub(crate) type Rule<'c> = (Option<&'c Column>, &'c str, &'c str);
+
 impl Rules {
-    pub(crate) fn new(rules: Vec<(String, String)>, offset: usize) -> Rules {
+    /// The rules of one part starting at row `offset`, in the order the analysis checks them.
+    pub(crate) fn new(rules: &[Rule<'_>], offset: usize) -> Rules {
         Rules {
             rules: rules
-                .into_iter()
-                .map(|(c, r)| (c, r, BadRows::default()))
+                .iter()
+                .map(|(c, role, rule)| {
+                    let column = c.map_or_else(|| role.to_string(), |c| c.name.clone());
+                    (column, rule.to_string(), BadRows::default())
+                })
                 .collect(),
             offset,
             skipped: 0,

@@ -10,11 +10,11 @@ use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::Column;
 use crate::core::state::Analysis;
 
-use super::acc::{Acc, Layout, Rules};
-use super::finish::{f64_col, lay_out, nulls_like, ratio};
+use super::acc::{Acc, Layout, Rule};
+use super::finish::{f64_col, lay_out, rates, ratio};
 use super::merge::merge_states;
-use super::partial::{key, partial_state, Common};
-use super::read::{read_f64, read_times, NONE};
+use super::partial::{given, key, partial_state, Common, Part};
+use super::read::NONE;
 
 /// The sums of the state and of the result, in the order of [`Campaigns::sums`].
 const SUMS: [&str; 7] = [
@@ -114,16 +114,11 @@ impl Analysis for CampaignMetrics {
             c.conversion_base,
             &["clicked", "delivered", "sent"],
         )?;
-        let given: Vec<&str> = SUMS
-            .iter()
-            .zip(&sums)
-            .filter(|(_, c)| c.is_some())
-            .map(|(s, _)| *s)
-            .collect();
+        let inputs: Vec<(&str, Option<&Column>)> = SUMS.into_iter().zip(sums).collect();
         let settings = vec![
             (key(Self::NAME, "base"), base),
             (key(Self::NAME, "conversion_base"), conversion_base),
-            (key(Self::NAME, "given"), given.join(",")),
+            given(Self::NAME, &inputs),
         ];
         let n = c
             .time
@@ -145,8 +140,7 @@ impl Analysis for CampaignMetrics {
 
     fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         let laid = lay_out(state, Self::NAME, &LAYOUT)?;
-        let given = laid.setting("given")?;
-        let given: Vec<&str> = given.split(',').collect();
+        let given = laid.given()?;
         let base = laid.setting("base")?;
         let conversion_base = laid.setting("conversion_base")?;
         let mut v: Vec<Vec<f64>> = Vec::new();
@@ -154,34 +148,18 @@ impl Analysis for CampaignMetrics {
             v.push(laid.sums(s)?);
         }
         let sum = |name: &str| &v[SUMS.iter().position(|s| *s == name).expect("a sum")];
-        let has = |name: &str| given.contains(&name);
-        // A rate is null when a sum it divides was not given (missing means null, never 0).
-        let div = |a: &str, b: &str| -> ArrayRef {
-            let col = f64_col(
-                sum(a)
-                    .iter()
-                    .zip(sum(b))
-                    .map(|(x, y)| ratio(*x, *y))
-                    .collect(),
-            );
-            if has(a) && has(b) {
-                col
-            } else {
-                nulls_like(&col)
-            }
-        };
+        // A rate is null when a sum it divides was not given.
+        let div = |a: &str, b: &str| given.keep(&[a, b], f64_col(rates(sum(a), sum(b))));
         let profit: Vec<Option<f64>> = sum("revenue")
             .iter()
             .zip(sum("spend"))
             .map(|(r, s)| ratio(r - s, *s))
             .collect();
-        let roi = f64_col(profit);
         let mut out: Vec<(String, ArrayRef)> = SUMS
             .iter()
             .map(|s| {
                 let col = f64_col(sum(s).iter().map(|x| Some(*x)).collect());
-                let col = if has(s) { col } else { nulls_like(&col) };
-                (s.to_string(), col)
+                (s.to_string(), given.keep(&[*s], col))
             })
             .collect();
         out.extend([
@@ -193,11 +171,7 @@ impl Analysis for CampaignMetrics {
             ("cost_per_acquisition".into(), div("spend", "converted")),
             (
                 "roi".into(),
-                if has("revenue") && has("spend") {
-                    roi
-                } else {
-                    nulls_like(&roi)
-                },
+                given.keep(&["revenue", "spend"], f64_col(profit)),
             ),
         ]);
         laid.batch(out)
@@ -205,38 +179,22 @@ impl Analysis for CampaignMetrics {
 }
 
 fn part(c: &Campaigns, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult<(Acc, usize)> {
-    let (offset, n) = (r.start, seg.len());
-    let at = |e: KpiError| e.at_offset(offset);
-    let time = c
-        .time
-        .map(|t| read_times(&t.slice(offset, n), c.common.zone, c.common.freq).map_err(at))
-        .transpose()?;
     let columns = c.sums();
+    let mut rules: Vec<Rule> = vec![(c.time, "time", "times must not be missing")];
+    for (col, s) in columns.iter().zip(SUMS) {
+        rules.push((*col, s, "values must be present and not negative"));
+    }
+    let mut p = Part::new(&LAYOUT, &c.common, r, &rules);
+    let time = c.time.map(|t| p.times(t)).transpose()?;
     let values: Vec<Option<Vec<Option<f64>>>> = columns
         .iter()
-        .map(|col| {
-            col.map(|x| read_f64(&x.slice(offset, n)).map_err(at))
-                .transpose()
-        })
+        .map(|col| col.map(|x| p.numbers(x)).transpose())
         .collect::<KpiResult<_>>()?;
-    let mut acc = Acc::new(&LAYOUT);
-    let read: Vec<_> = time.iter().collect();
-    acc.prepare(&read, n_segments.max(1));
-    let mut rule_list = vec![(
-        c.time.map_or_else(|| "time".into(), |t| t.name.clone()),
-        "times must not be missing".to_string(),
-    )];
-    for (col, s) in columns.iter().zip(SUMS) {
-        rule_list.push((
-            col.map_or_else(|| s.to_string(), |x| x.name.clone()),
-            "values must be present and not negative".into(),
-        ));
-    }
-    let mut rules = Rules::new(rule_list, offset);
-    'rows: for i in 0..n {
+    p.prepare(&[time.as_ref()], n_segments);
+    'rows: for i in 0..p.n {
         let o = match &time {
             Some(t) if t.at[i] == NONE => {
-                rules.bad(0, i, || "missing".into());
+                p.rules.bad(0, i, || "missing".into());
                 continue;
             }
             Some(t) => t.ord[i],
@@ -247,57 +205,33 @@ fn part(c: &Campaigns, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiRe
                 match v[i] {
                     Some(x) if x >= 0.0 => {}
                     Some(x) => {
-                        rules.bad(k + 1, i, || format!("{x}"));
+                        p.rules.bad(k + 1, i, || format!("{x}"));
                         continue 'rows;
                     }
                     None => {
-                        rules.bad(k + 1, i, || "missing".into());
+                        p.rules.bad(k + 1, i, || "missing".into());
                         continue 'rows;
                     }
                 }
             }
         }
         let g = seg[i];
-        acc.count(o, g, 0);
+        p.acc.count(o, g, 0);
         for (k, v) in values.iter().enumerate() {
             if let Some(v) = v {
-                acc.sum(o, g, k, v[i].expect("checked"));
+                p.acc.sum(o, g, k, v[i].expect("checked"));
             }
         }
     }
-    let skipped = rules.check(c.common.invalid)?;
-    Ok((acc, skipped))
+    p.done()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{common, f64_at, twice};
     use super::*;
-    use crate::core::analyses;
-    use crate::core::state::Invalid;
-    use crate::core::time::Zone;
-    use arrow::array::{Array, AsArray, Float64Array};
+    use arrow::array::Float64Array;
     use std::sync::Arc;
-
-    fn common(segments: &[Column]) -> Common<'_> {
-        Common {
-            segments,
-            freq: None,
-            zone: Zone::Utc,
-            invalid: Invalid::Raise,
-        }
-    }
-
-    /// The state merged with itself through the registry, finished by name.
-    fn twice(state: RecordBatch) -> RecordBatch {
-        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
-    }
-
-    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
-        let a = b.column_by_name(name).unwrap();
-        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
-        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
-        a.is_valid(0).then(|| a.value(0))
-    }
 
     #[test]
     fn merged_through_the_registry_with_the_default_base() {

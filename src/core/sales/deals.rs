@@ -19,10 +19,10 @@ use crate::core::input::{f64_chunks, Column};
 use crate::core::state::Analysis;
 use crate::core::time::{local_micros, Freq, Zone, US_PER_DAY};
 
-use super::acc::{Acc, Layout, Rules};
-use super::finish::{durations, f64_col, i64_col, lay_out, ratio};
+use super::acc::{Acc, Layout, Rule, Rules};
+use super::finish::{durations, f64_col, i64_col, lay_out, rates};
 use super::merge::merge_states;
-use super::partial::{key, partial_state, Common};
+use super::partial::{key, partial_state, Common, Part};
 use super::read::{bool_chunk, fmt_us, read_f64, Unit};
 
 /// In which period a closed deal's outcome, amount and cycle count.
@@ -163,16 +163,8 @@ impl Analysis for DealMetrics {
         let open = laid.running(&delta);
         let amounts = laid.summary("won_amounts")?;
         let cycles = laid.summary("cycle_micros")?;
-        let win_rate: Vec<Option<f64>> = won
-            .iter()
-            .zip(&closed)
-            .map(|(w, c)| ratio(*w as f64, *c as f64))
-            .collect();
-        let close_rate: Vec<Option<f64>> = won
-            .iter()
-            .zip(&created)
-            .map(|(w, c)| ratio(*w as f64, *c as f64))
-            .collect();
+        let win_rate = rates(&won, &closed);
+        let close_rate = rates(&won, &created);
         let avg: Vec<Option<f64>> = amounts.iter().map(|s| s.mean()).collect();
         // Velocity is per day whatever `unit` the cycle columns are in.
         let velocity: Vec<Option<f64>> = (0..open.len())
@@ -217,43 +209,39 @@ fn deals_part(
     n_segments: usize,
     duplicate: Option<&[bool]>,
 ) -> KpiResult<(Acc, usize)> {
+    let rules: [Rule; 7] = [
+        (
+            Some(d.created),
+            "created",
+            "created times must not be missing",
+        ),
+        (
+            Some(d.closed),
+            "closed",
+            "a deal cannot close before it was created",
+        ),
+        (
+            Some(d.won),
+            "won",
+            "an open deal (closed missing) cannot be won",
+        ),
+        (Some(d.won), "won", "a closed deal needs won true or false"),
+        (Some(d.amount), "amount", "amounts must not be negative"),
+        (Some(d.amount), "amount", "a won deal needs an amount"),
+        (
+            d.deal,
+            "deal",
+            "deal ids must be present and unique (this row repeats an earlier deal)",
+        ),
+    ];
     let offset = r.start;
-    let n = seg.len();
-    let mut acc = Acc::new(&LAYOUT);
+    let mut p = Part::new(&LAYOUT, &d.common, r.clone(), &rules);
+    let n = p.n;
     // The slot table grows to the periods met, block by block.
-    acc.grow_dense(n_segments);
+    p.acc.grow_dense(n_segments);
     let zone = d.common.zone;
-    let name =
-        |c: Option<&Column>, role: &str| c.map_or_else(|| role.to_string(), |c| c.name.clone());
     let mut slots = DayPeriods::default();
     let mut listed = Listed::new();
-    let mut rules = Rules::new(
-        vec![
-            (
-                d.created.name.clone(),
-                "created times must not be missing".into(),
-            ),
-            (
-                d.closed.name.clone(),
-                "a deal cannot close before it was created".into(),
-            ),
-            (
-                d.won.name.clone(),
-                "an open deal (closed missing) cannot be won".into(),
-            ),
-            (
-                d.won.name.clone(),
-                "a closed deal needs won true or false".into(),
-            ),
-            (d.amount.name.clone(), "amounts must not be negative".into()),
-            (d.amount.name.clone(), "a won deal needs an amount".into()),
-            (
-                name(d.deal, "deal"),
-                "deal ids must be present and unique (this row repeats an earlier deal)".into(),
-            ),
-        ],
-        offset,
-    );
     let cols = [d.created, d.closed, d.amount, d.won].map(|c| c.slice(r.start, n));
     let cols = [&cols[0], &cols[1], &cols[2], &cols[3]];
     // Blocks end where any column's chunk ends, so a block reads one array per column, and
@@ -298,8 +286,8 @@ fn deals_part(
                 d,
                 duplicate,
                 &seg[start..start + len],
-                &mut acc,
-                &mut rules,
+                &mut p.acc,
+                &mut p.rules,
                 start,
                 &block,
                 &mut slots,
@@ -308,8 +296,7 @@ fn deals_part(
             start += len;
         }
     }
-    let skipped = rules.check(d.common.invalid)?;
-    Ok((acc, skipped))
+    p.done()
 }
 
 /// One block of deals as Arrow arrays (one each; times in microseconds, UTC and local).

@@ -16,7 +16,7 @@ use crate::core::time::Freq;
 
 use super::acc::Layout;
 use super::merge::list_values;
-use super::partial::key;
+use super::partial::{key, GIVEN};
 use super::read::Unit;
 
 /// A state laid out on the gap-free (segment × period) grid.
@@ -149,6 +149,18 @@ impl Laid<'_> {
                 .map(|s| Summary::of(s.map_or(&[][..], |r| list_values(l, r))))
                 .collect()
         }))
+    }
+
+    /// The optional inputs the state was made with (see [`super::partial::given`]).
+    pub(crate) fn given(&self) -> KpiResult<Given> {
+        let names = self.setting(GIVEN)?;
+        Ok(Given(
+            names
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ))
     }
 
     /// Running total of `delta` within each segment.
@@ -300,10 +312,48 @@ pub(crate) fn i64_col(v: Vec<i64>) -> ArrayRef {
     Arc::new(Int64Array::from(v))
 }
 
-/// A nullable column of nothing but nulls: the figure of an input that was not given
-/// (missing means null, never 0).
-pub(crate) fn nulls_like(a: &ArrayRef) -> ArrayRef {
-    arrow::array::new_null_array(a.data_type(), a.len())
+/// `num / den` row by row; null where `den` is 0.
+pub(crate) fn rates<A: AsF64, B: AsF64>(num: &[A], den: &[B]) -> Vec<Option<f64>> {
+    num.iter()
+        .zip(den)
+        .map(|(a, b)| ratio(a.as_f64(), b.as_f64()))
+        .collect()
+}
+
+/// Counts and sums as the floats a rate divides.
+pub(crate) trait AsF64: Copy {
+    fn as_f64(self) -> f64;
+}
+
+impl AsF64 for i64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl AsF64 for f64 {
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+
+/// The optional inputs a state was made with.
+pub(crate) struct Given(Vec<String>);
+
+impl Given {
+    pub(crate) fn has(&self, input: &str) -> bool {
+        self.0.iter().any(|g| g == input)
+    }
+
+    /// `a` when every one of `inputs` was given, else a column of nulls: the figure of an
+    /// input that was not given is unknown (missing means null, never 0).
+    pub(crate) fn keep(&self, inputs: &[&str], a: ArrayRef) -> ArrayRef {
+        if inputs.iter().all(|i| self.has(i)) {
+            a
+        } else {
+            arrow::array::new_null_array(a.data_type(), a.len())
+        }
+    }
 }
 
 /// Mean, median and 90th percentile of durations held in microseconds, in `unit`s, named

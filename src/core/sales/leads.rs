@@ -3,17 +3,17 @@
 
 use std::ops::Range;
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::Column;
 use crate::core::state::Analysis;
 
-use super::acc::{Acc, Layout, Rules};
-use super::finish::{f64_col, i64_col, lay_out, nulls_like, ratio};
+use super::acc::{Acc, Layout, Rule};
+use super::finish::{f64_col, i64_col, lay_out, rates, ratio};
 use super::merge::merge_states;
-use super::partial::{key, partial_state, Common};
-use super::read::{fmt_us, read_f64, read_times, NONE};
+use super::partial::{given, key, partial_state, Common, Part};
+use super::read::{fmt_us, NONE};
 
 /// In which period a lead's qualification, conversion and revenue count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,22 +64,22 @@ const LAYOUT: Layout = Layout {
     lists: &[],
 };
 
-/// Which optional columns a state was made with (`q`, `c`, `r`), so that finish nulls the rest.
-const GIVEN: &str = "given";
-
 impl Analysis for LeadMetrics {
     const NAME: &'static str = "lead_metrics";
     type Input<'a> = Leads<'a>;
 
     fn partial(l: &Leads<'_>) -> KpiResult<RecordBatch> {
-        let given: String = [(l.qualified, 'q'), (l.converted, 'c'), (l.revenue, 'r')]
-            .iter()
-            .filter(|(c, _)| c.is_some())
-            .map(|(_, k)| *k)
-            .collect();
+        let given = given(
+            Self::NAME,
+            &[
+                ("qualified", l.qualified),
+                ("converted", l.converted),
+                ("revenue", l.revenue),
+            ],
+        );
         let settings = vec![
             (key(Self::NAME, "cohort"), l.cohort.label().to_string()),
-            (key(Self::NAME, GIVEN), given),
+            given,
         ];
         partial_state(
             Self::NAME,
@@ -97,7 +97,7 @@ impl Analysis for LeadMetrics {
 
     fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         let laid = lay_out(state, Self::NAME, &LAYOUT)?;
-        let given = laid.setting(GIVEN)?;
+        let given = laid.given()?;
         let leads = laid.counts("leads")?;
         let qualified = laid.counts("qualified")?;
         let converted = laid.counts("converted")?;
@@ -108,114 +108,96 @@ impl Analysis for LeadMetrics {
             .zip(&prev)
             .map(|(q, p)| p.and_then(|p| ratio((q - p) as f64, p as f64)))
             .collect();
-        let per = |v: &[i64]| -> Vec<Option<f64>> {
-            v.iter()
-                .zip(&leads)
-                .map(|(a, n)| ratio(*a as f64, *n as f64))
-                .collect()
-        };
-        let qual_rate = per(&qualified);
-        let conv_rate = per(&converted);
-        let rpl: Vec<Option<f64>> = revenue
-            .iter()
-            .zip(&leads)
-            .map(|(r, n)| ratio(*r, *n as f64))
-            .collect();
-        let (q, c, r) = (
-            given.contains('q'),
-            given.contains('c'),
-            given.contains('r'),
-        );
-        // Missing means null, never 0 (docs/conventions.md#sales-marketing-and-support).
-        let keep = |on: bool, a: ArrayRef| if on { a } else { nulls_like(&a) };
+        let qual_rate = rates(&qualified, &leads);
+        let conv_rate = rates(&converted, &leads);
+        let rpl = rates(&revenue, &leads);
+        let (q, c, r) = (&["qualified"], &["converted"], &["revenue"]);
         laid.batch(vec![
             ("leads".into(), i64_col(leads)),
-            ("qualified_leads".into(), keep(q, i64_col(qualified))),
-            ("qualified_leads_growth".into(), keep(q, f64_col(growth))),
-            ("qualification_rate".into(), keep(q, f64_col(qual_rate))),
-            ("converted_leads".into(), keep(c, i64_col(converted))),
-            ("lead_conversion_rate".into(), keep(c, f64_col(conv_rate))),
+            ("qualified_leads".into(), given.keep(q, i64_col(qualified))),
+            (
+                "qualified_leads_growth".into(),
+                given.keep(q, f64_col(growth)),
+            ),
+            (
+                "qualification_rate".into(),
+                given.keep(q, f64_col(qual_rate)),
+            ),
+            ("converted_leads".into(), given.keep(c, i64_col(converted))),
+            (
+                "lead_conversion_rate".into(),
+                given.keep(c, f64_col(conv_rate)),
+            ),
             (
                 "revenue".into(),
-                keep(r, f64_col(revenue.into_iter().map(Some).collect())),
+                given.keep(r, f64_col(revenue.into_iter().map(Some).collect())),
             ),
-            ("revenue_per_lead".into(), keep(r, f64_col(rpl))),
+            ("revenue_per_lead".into(), given.keep(r, f64_col(rpl))),
         ])
     }
 }
 
 fn part(l: &Leads, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult<(Acc, usize)> {
-    let (offset, n) = (r.start, seg.len());
-    let (freq, zone) = (l.common.freq, l.common.zone);
-    let at = |e: KpiError| e.at_offset(offset);
-    let times = |c: &Column| read_times(&c.slice(offset, n), zone, freq).map_err(at);
-    let created = times(l.created)?;
-    let qualified = l.qualified.map(times).transpose()?;
-    let converted = l.converted.map(times).transpose()?;
-    let revenue = l
-        .revenue
-        .map(|c| read_f64(&c.slice(offset, n)).map_err(at))
-        .transpose()?;
-    let mut acc = Acc::new(&LAYOUT);
-    let read: Vec<_> = [Some(&created), qualified.as_ref(), converted.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    acc.prepare(&read, n_segments.max(1));
-    let by_event = l.cohort == LeadCohort::Event;
-    let name =
-        |c: Option<&Column>, role: &str| c.map_or_else(|| role.to_string(), |c| c.name.clone());
-    let mut rules = Rules::new(
-        vec![
-            (
-                l.created.name.clone(),
-                "created times must not be missing".into(),
-            ),
-            (
-                name(l.qualified, "qualified"),
-                "a lead cannot qualify before it was created".into(),
-            ),
-            (
-                name(l.converted, "converted"),
-                "a lead cannot convert before it was created".into(),
-            ),
-            (
-                name(l.revenue, "revenue"),
-                "revenue must not be negative".into(),
-            ),
-        ],
-        offset,
+    let rules: [Rule; 4] = [
+        (
+            Some(l.created),
+            "created",
+            "created times must not be missing",
+        ),
+        (
+            l.qualified,
+            "qualified",
+            "a lead cannot qualify before it was created",
+        ),
+        (
+            l.converted,
+            "converted",
+            "a lead cannot convert before it was created",
+        ),
+        (l.revenue, "revenue", "revenue must not be negative"),
+    ];
+    let mut p = Part::new(&LAYOUT, &l.common, r, &rules);
+    let created = p.times(l.created)?;
+    let qualified = l.qualified.map(|c| p.times(c)).transpose()?;
+    let converted = l.converted.map(|c| p.times(c)).transpose()?;
+    let revenue = l.revenue.map(|c| p.numbers(c)).transpose()?;
+    p.prepare(
+        &[Some(&created), qualified.as_ref(), converted.as_ref()],
+        n_segments,
     );
-    for i in 0..n {
+    let by_event = l.cohort == LeadCohort::Event;
+    for i in 0..p.n {
         let c = created.at[i];
         if c == NONE {
-            rules.bad(0, i, || "missing".into());
+            p.rules.bad(0, i, || "missing".into());
             continue;
         }
         let q = qualified.as_ref().map_or(NONE, |t| t.at[i]);
         if q != NONE && q < c {
-            rules.bad(1, i, || format!("{} < created {}", fmt_us(q), fmt_us(c)));
+            p.rules
+                .bad(1, i, || format!("{} < created {}", fmt_us(q), fmt_us(c)));
             continue;
         }
         let v = converted.as_ref().map_or(NONE, |t| t.at[i]);
         if v != NONE && v < c {
-            rules.bad(2, i, || format!("{} < created {}", fmt_us(v), fmt_us(c)));
+            p.rules
+                .bad(2, i, || format!("{} < created {}", fmt_us(v), fmt_us(c)));
             continue;
         }
         let rev = revenue.as_ref().and_then(|r| r[i]);
         if let Some(x) = rev.filter(|x| *x < 0.0) {
-            rules.bad(3, i, || format!("{x}"));
+            p.rules.bad(3, i, || format!("{x}"));
             continue;
         }
         let (g, co) = (seg[i], created.ord[i]);
-        acc.count(co, g, 0);
+        p.acc.count(co, g, 0);
         if q != NONE {
             let o = if by_event {
                 qualified.as_ref().expect("present").ord[i]
             } else {
                 co
             };
-            acc.count(o, g, 1);
+            p.acc.count(o, g, 1);
         }
         if v != NONE {
             let o = if by_event {
@@ -223,7 +205,7 @@ fn part(l: &Leads, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult
             } else {
                 co
             };
-            acc.count(o, g, 2);
+            p.acc.count(o, g, 2);
         }
         if let Some(x) = rev {
             // Revenue counts with the lead's cohort (or its conversion, by event).
@@ -231,52 +213,21 @@ fn part(l: &Leads, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult
                 (Some(t), true) if t.ord[i] != NONE => t.ord[i],
                 _ => co,
             };
-            acc.sum(o, g, 0, x);
+            p.acc.sum(o, g, 0, x);
         }
     }
-    let skipped = rules.check(l.common.invalid)?;
-    Ok((acc, skipped))
+    p.done()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{common, days, f64_at, twice};
     use super::*;
-    use crate::core::analyses;
-    use crate::core::state::Invalid;
-    use crate::core::time::{Zone, US_PER_DAY};
-    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
-    use std::sync::Arc;
-
-    fn times(name: &str, days: &[Option<i64>]) -> Column {
-        let v: Vec<Option<i64>> = days.iter().map(|d| d.map(|d| d * US_PER_DAY)).collect();
-        Column::from_array(name, Arc::new(TimestampMicrosecondArray::from(v)))
-    }
-
-    fn common(segments: &[Column]) -> Common<'_> {
-        Common {
-            segments,
-            freq: None,
-            zone: Zone::Utc,
-            invalid: Invalid::Raise,
-        }
-    }
-
-    /// The state merged with itself through the registry, finished by name.
-    fn twice(state: RecordBatch) -> RecordBatch {
-        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
-    }
-
-    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
-        let a = b.column_by_name(name).unwrap();
-        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
-        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
-        a.is_valid(0).then(|| a.value(0))
-    }
 
     #[test]
     fn merged_through_the_registry_and_missing_columns_null() {
-        let created = times("created", &[Some(0), Some(1), Some(2), Some(3)]);
-        let qualified = times("qualified", &[Some(1), None, Some(3), None]);
+        let created = days("created", &[Some(0), Some(1), Some(2), Some(3)]);
+        let qualified = days("qualified", &[Some(1), None, Some(3), None]);
         let st = LeadMetrics::partial(&Leads {
             created: &created,
             qualified: Some(&qualified),

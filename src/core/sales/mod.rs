@@ -22,7 +22,7 @@
 //! output columns name. Periods are counted on the calendar of `tz`.
 //!
 //! Files: `read` (time, number and 0/1 columns; units), `acc` (the per-slot accumulator and
-//! the row rules), `partial` (the threaded partial step and the state batch), `merge`,
+//! the row rules), `partial` (the threaded partial step, one row range's reader and rule table, the state batch), `merge`,
 //! `finish` (the grid, list summaries, exact sums); one file per analysis: `deals`
 //! ([`deals::DealMetrics`]), `leads`, `support`, `campaigns`, `onboarding`, and `quota`
 //! (quota attainment, which has no partial state).
@@ -38,3 +38,5 @@ pub mod partial;
 pub mod quota;
 pub mod read;
 pub mod support;
+#[cfg(test)]
+mod testing;

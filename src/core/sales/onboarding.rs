@@ -5,15 +5,15 @@ use std::ops::Range;
 
 use arrow::array::{ArrayRef, RecordBatch};
 
-use crate::core::error::{KpiError, KpiResult};
+use crate::core::error::KpiResult;
 use crate::core::input::Column;
 use crate::core::state::Analysis;
 
-use super::acc::{Acc, Layout, Rules};
-use super::finish::{durations, f64_col, i64_col, lay_out, ratio};
+use super::acc::{Acc, Layout, Rule};
+use super::finish::{durations, f64_col, i64_col, lay_out, rates};
 use super::merge::merge_states;
-use super::partial::{key, partial_state, Common};
-use super::read::{fmt_us, read_times, Unit, NONE};
+use super::partial::{key, partial_state, Common, Part};
+use super::read::{fmt_us, Unit, NONE};
 
 /// The columns and settings of [`OnboardingTime`].
 #[derive(Debug, Clone, Copy)]
@@ -60,11 +60,7 @@ impl Analysis for OnboardingTime {
         let started = laid.counts("started")?;
         let reached = laid.counts("reached")?;
         let d = laid.summary("onboarding_micros")?;
-        let share: Vec<Option<f64>> = reached
-            .iter()
-            .zip(&started)
-            .map(|(r, s)| ratio(*r as f64, *s as f64))
-            .collect();
+        let share = rates(&reached, &started);
         let mut out: Vec<(String, ArrayRef)> = vec![
             ("started".into(), i64_col(started)),
             ("reached_value".into(), i64_col(reached)),
@@ -81,88 +77,53 @@ fn part(
     seg: &[u32],
     n_segments: usize,
 ) -> KpiResult<(Acc, usize)> {
-    let (offset, n) = (r.start, seg.len());
-    let (freq, zone) = (o.common.freq, o.common.zone);
-    let at = |e: KpiError| e.at_offset(offset);
-    let times = |c: &Column| read_times(&c.slice(offset, n), zone, freq).map_err(at);
-    let start = times(o.started)?;
-    let value = times(o.first_value)?;
-    let mut acc = Acc::new(&LAYOUT);
-    acc.prepare(&[&start, &value], n_segments.max(1));
-    let mut rules = Rules::new(
-        vec![
-            (
-                o.started.name.clone(),
-                "start times must not be missing".into(),
-            ),
-            (
-                o.first_value.name.clone(),
-                "first value cannot come before the start".into(),
-            ),
-        ],
-        offset,
-    );
+    let rules: [Rule; 2] = [
+        (
+            Some(o.started),
+            "started",
+            "start times must not be missing",
+        ),
+        (
+            Some(o.first_value),
+            "first_value",
+            "first value cannot come before the start",
+        ),
+    ];
+    let mut p = Part::new(&LAYOUT, &o.common, r, &rules);
+    let start = p.times(o.started)?;
+    let value = p.times(o.first_value)?;
+    p.prepare(&[Some(&start), Some(&value)], n_segments);
     for (i, &g) in seg.iter().enumerate() {
         let s = start.at[i];
         if s == NONE {
-            rules.bad(0, i, || "missing".into());
+            p.rules.bad(0, i, || "missing".into());
             continue;
         }
         let v = value.at[i];
         if v != NONE && v < s {
-            rules.bad(1, i, || format!("{} < start {}", fmt_us(v), fmt_us(s)));
+            p.rules
+                .bad(1, i, || format!("{} < start {}", fmt_us(v), fmt_us(s)));
             continue;
         }
         let so = start.ord[i];
-        acc.count(so, g, 0);
+        p.acc.count(so, g, 0);
         if v != NONE {
-            acc.count(so, g, 1);
-            acc.push(so, g, 0, (v - s) as f64);
+            p.acc.count(so, g, 1);
+            p.acc.push(so, g, 0, (v - s) as f64);
         }
     }
-    let skipped = rules.check(o.common.invalid)?;
-    Ok((acc, skipped))
+    p.done()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{common, days, f64_at, twice};
     use super::*;
-    use crate::core::analyses;
-    use crate::core::state::Invalid;
-    use crate::core::time::{Zone, US_PER_DAY};
-    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
-    use std::sync::Arc;
-
-    fn times(name: &str, days: &[Option<i64>]) -> Column {
-        let v: Vec<Option<i64>> = days.iter().map(|d| d.map(|d| d * US_PER_DAY)).collect();
-        Column::from_array(name, Arc::new(TimestampMicrosecondArray::from(v)))
-    }
-
-    fn common(segments: &[Column]) -> Common<'_> {
-        Common {
-            segments,
-            freq: None,
-            zone: Zone::Utc,
-            invalid: Invalid::Raise,
-        }
-    }
-
-    /// The state merged with itself through the registry, finished by name.
-    fn twice(state: RecordBatch) -> RecordBatch {
-        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
-    }
-
-    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
-        let a = b.column_by_name(name).unwrap();
-        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
-        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
-        a.is_valid(0).then(|| a.value(0))
-    }
 
     #[test]
     fn merged_through_the_registry() {
-        let started = times("started", &[Some(0), Some(8), Some(18)]);
-        let value = times("value", &[Some(4), Some(18), None]);
+        let started = days("started", &[Some(0), Some(8), Some(18)]);
+        let value = days("value", &[Some(4), Some(18), None]);
         let st = OnboardingTime::partial(&Onboarding {
             started: &started,
             first_value: &value,

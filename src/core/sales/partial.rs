@@ -18,7 +18,8 @@ use crate::core::parallel::fold_ranges;
 use crate::core::state::{meta, Invalid};
 use crate::core::time::{start_dates, Freq, Zone};
 
-use super::acc::{Acc, Layout, ListValues};
+use super::acc::{Acc, Layout, ListValues, Rule, Rules};
+use super::read::{read_f64, read_times, Times};
 
 /// What every sales analysis reads besides its own columns: the segment columns (a rep
 /// first, when given), the periods and the bad-row setting.
@@ -30,6 +31,77 @@ pub struct Common<'a> {
     pub zone: Zone,
     pub invalid: Invalid,
 }
+
+/// One row range of the partial step: the analysis' columns read over its rows, the
+/// accumulator and the rule table, so that an analysis writes only its rules and its row loop.
+pub(crate) struct Part {
+    offset: usize,
+    /// Rows in the range.
+    pub n: usize,
+    freq: Option<Freq>,
+    zone: Zone,
+    invalid: Invalid,
+    pub acc: Acc,
+    pub rules: Rules,
+}
+
+impl Part {
+    /// The part of rows `rows`, checking `rules` (in the order the row loop checks them).
+    pub(crate) fn new(
+        layout: &Layout,
+        common: &Common,
+        rows: Range<usize>,
+        rules: &[Rule],
+    ) -> Part {
+        Part {
+            offset: rows.start,
+            n: rows.len(),
+            freq: common.freq,
+            zone: common.zone,
+            invalid: common.invalid,
+            acc: Acc::new(layout),
+            rules: Rules::new(rules, rows.start),
+        }
+    }
+
+    /// The times of `c` over the range (errors name rows of the whole input).
+    pub(crate) fn times(&self, c: &Column) -> KpiResult<Times> {
+        read_times(&c.slice(self.offset, self.n), self.zone, self.freq)
+            .map_err(|e| e.at_offset(self.offset))
+    }
+
+    /// The numbers of `c` over the range.
+    pub(crate) fn numbers(&self, c: &Column) -> KpiResult<Vec<Option<f64>>> {
+        read_f64(&c.slice(self.offset, self.n)).map_err(|e| e.at_offset(self.offset))
+    }
+
+    /// Look slots up in a table over the periods of the `times` read (see [`Acc::prepare`]).
+    pub(crate) fn prepare(&mut self, times: &[Option<&Times>], n_segments: usize) {
+        let read: Vec<&Times> = times.iter().flatten().copied().collect();
+        self.acc.prepare(&read, n_segments.max(1));
+    }
+
+    /// The accumulated slots and the number of rows left out; with `invalid="raise"`, the
+    /// first rule broken as an error.
+    pub(crate) fn done(self) -> KpiResult<(Acc, usize)> {
+        let skipped = self.rules.check(self.invalid)?;
+        Ok((self.acc, skipped))
+    }
+}
+
+/// The `given` setting: which optional columns a state was made with, so that finish nulls
+/// the figures of the others (missing means null, never 0).
+pub(crate) fn given(name: &str, columns: &[(&str, Option<&Column>)]) -> (String, String) {
+    let names: Vec<&str> = columns
+        .iter()
+        .filter(|(_, c)| c.is_some())
+        .map(|(n, _)| *n)
+        .collect();
+    (key(name, GIVEN), names.join(","))
+}
+
+/// The name of the [`given`] setting.
+pub(crate) const GIVEN: &str = "given";
 
 /// The metadata key of an analysis' own setting.
 pub(crate) fn key(name: &str, setting: &str) -> String {

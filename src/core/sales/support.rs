@@ -5,15 +5,15 @@ use std::ops::Range;
 
 use arrow::array::{ArrayRef, RecordBatch};
 
-use crate::core::error::{KpiError, KpiResult};
+use crate::core::error::KpiResult;
 use crate::core::input::Column;
 use crate::core::state::Analysis;
 
-use super::acc::{Acc, Layout, Rules};
-use super::finish::{durations, f64_col, i64_col, lay_out, nulls_like, ratio};
+use super::acc::{Acc, Layout, Rule};
+use super::finish::{durations, f64_col, i64_col, lay_out, rates};
 use super::merge::merge_states;
-use super::partial::{key, partial_state, Common};
-use super::read::{fmt_us, read_f64, read_times, Unit, NONE};
+use super::partial::{given, key, partial_state, Common, Part};
+use super::read::{fmt_us, Unit, NONE};
 
 /// The columns and settings of [`SupportMetrics`].
 #[derive(Debug, Clone, Copy)]
@@ -43,10 +43,7 @@ impl Analysis for SupportMetrics {
     fn partial(t: &Tickets<'_>) -> KpiResult<RecordBatch> {
         let settings = vec![
             (key(Self::NAME, "unit"), t.unit.label().to_string()),
-            (
-                key(Self::NAME, "resolved"),
-                t.resolved.is_some().to_string(),
-            ),
+            given(Self::NAME, &[("resolved", t.resolved)]),
         ];
         partial_state(
             Self::NAME,
@@ -65,7 +62,7 @@ impl Analysis for SupportMetrics {
     fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         let laid = lay_out(state, Self::NAME, &LAYOUT)?;
         let unit = Unit::parse(&laid.setting("unit")?)?;
-        let has_resolved = laid.setting("resolved")? == "true";
+        let given = laid.given()?;
         let opened = laid.counts("opened")?;
         let resolved = laid.counts("resolved")?;
         let handled = laid.counts("handled")?;
@@ -74,16 +71,12 @@ impl Analysis for SupportMetrics {
         let backlog = laid.running(&delta);
         let res = laid.summary("resolution_micros")?;
         let first = laid.summary("first_response_micros")?;
-        let aht: Vec<Option<f64>> = handle
-            .iter()
-            .zip(&handled)
-            .map(|(h, n)| ratio(*h, *n as f64))
-            .collect();
-        let keep = |a: ArrayRef| if has_resolved { a } else { nulls_like(&a) };
+        let aht = rates(&handle, &handled);
+        let r = &["resolved"];
         let mut out: Vec<(String, ArrayRef)> = vec![
             ("tickets_opened".into(), i64_col(opened)),
-            ("tickets_resolved".into(), keep(i64_col(resolved))),
-            ("backlog".into(), keep(i64_col(backlog))),
+            ("tickets_resolved".into(), given.keep(r, i64_col(resolved))),
+            ("backlog".into(), given.keep(r, i64_col(backlog))),
         ];
         out.extend(durations("resolution", &res, unit));
         out.extend(durations("first_response", &first, unit));
@@ -93,116 +86,82 @@ impl Analysis for SupportMetrics {
 }
 
 fn part(t: &Tickets, r: Range<usize>, seg: &[u32], n_segments: usize) -> KpiResult<(Acc, usize)> {
-    let (offset, n) = (r.start, seg.len());
-    let (freq, zone) = (t.common.freq, t.common.zone);
-    let at = |e: KpiError| e.at_offset(offset);
-    let times = |c: &Column| read_times(&c.slice(offset, n), zone, freq).map_err(at);
-    let opened = times(t.opened)?;
-    let resolved = t.resolved.map(times).transpose()?;
-    let first = t.first_response.map(times).transpose()?;
-    let handle = t
-        .handle_seconds
-        .map(|c| read_f64(&c.slice(offset, n)).map_err(at))
-        .transpose()?;
-    let mut acc = Acc::new(&LAYOUT);
-    let read: Vec<_> = [Some(&opened), resolved.as_ref(), first.as_ref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    acc.prepare(&read, n_segments.max(1));
-    let name =
-        |c: Option<&Column>, role: &str| c.map_or_else(|| role.to_string(), |c| c.name.clone());
-    let mut rules = Rules::new(
-        vec![
-            (
-                t.opened.name.clone(),
-                "opened times must not be missing".into(),
-            ),
-            (
-                name(t.resolved, "resolved"),
-                "a ticket cannot be resolved before it was opened".into(),
-            ),
-            (
-                name(t.first_response, "first_response"),
-                "a ticket cannot be answered before it was opened".into(),
-            ),
-            (
-                name(t.handle_seconds, "handle_seconds"),
-                "handle times must not be negative".into(),
-            ),
-        ],
-        offset,
+    let rules: [Rule; 4] = [
+        (Some(t.opened), "opened", "opened times must not be missing"),
+        (
+            t.resolved,
+            "resolved",
+            "a ticket cannot be resolved before it was opened",
+        ),
+        (
+            t.first_response,
+            "first_response",
+            "a ticket cannot be answered before it was opened",
+        ),
+        (
+            t.handle_seconds,
+            "handle_seconds",
+            "handle times must not be negative",
+        ),
+    ];
+    let mut p = Part::new(&LAYOUT, &t.common, r, &rules);
+    let opened = p.times(t.opened)?;
+    let resolved = t.resolved.map(|c| p.times(c)).transpose()?;
+    let first = t.first_response.map(|c| p.times(c)).transpose()?;
+    let handle = t.handle_seconds.map(|c| p.numbers(c)).transpose()?;
+    p.prepare(
+        &[Some(&opened), resolved.as_ref(), first.as_ref()],
+        n_segments,
     );
-    for i in 0..n {
+    for i in 0..p.n {
         let o = opened.at[i];
         if o == NONE {
-            rules.bad(0, i, || "missing".into());
+            p.rules.bad(0, i, || "missing".into());
             continue;
         }
         let rv = resolved.as_ref().map_or(NONE, |x| x.at[i]);
         if rv != NONE && rv < o {
-            rules.bad(1, i, || format!("{} < opened {}", fmt_us(rv), fmt_us(o)));
+            p.rules
+                .bad(1, i, || format!("{} < opened {}", fmt_us(rv), fmt_us(o)));
             continue;
         }
         let f = first.as_ref().map_or(NONE, |x| x.at[i]);
         if f != NONE && f < o {
-            rules.bad(2, i, || format!("{} < opened {}", fmt_us(f), fmt_us(o)));
+            p.rules
+                .bad(2, i, || format!("{} < opened {}", fmt_us(f), fmt_us(o)));
             continue;
         }
         let h = handle.as_ref().and_then(|h| h[i]);
         if let Some(h) = h.filter(|h| *h < 0.0) {
-            rules.bad(3, i, || format!("{h}"));
+            p.rules.bad(3, i, || format!("{h}"));
             continue;
         }
         let (g, oo) = (seg[i], opened.ord[i]);
-        acc.count(oo, g, 0);
+        p.acc.count(oo, g, 0);
         if rv != NONE {
             let ro = resolved.as_ref().expect("present").ord[i];
-            acc.count(ro, g, 1);
-            acc.push(ro, g, 0, (rv - o) as f64);
+            p.acc.count(ro, g, 1);
+            p.acc.push(ro, g, 0, (rv - o) as f64);
         }
         if f != NONE {
             let fo = first.as_ref().expect("present").ord[i];
-            acc.push(fo, g, 1, (f - o) as f64);
+            p.acc.push(fo, g, 1, (f - o) as f64);
         }
         if let Some(h) = h {
-            acc.count(oo, g, 2);
-            acc.sum(oo, g, 0, h);
+            p.acc.count(oo, g, 2);
+            p.acc.sum(oo, g, 0, h);
         }
     }
-    let skipped = rules.check(t.common.invalid)?;
-    Ok((acc, skipped))
+    p.done()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{common, f64_at, twice};
     use super::*;
-    use crate::core::analyses;
-    use crate::core::state::Invalid;
-    use crate::core::time::{Zone, US_PER_DAY};
-    use arrow::array::{Array, AsArray, TimestampMicrosecondArray};
+    use crate::core::time::US_PER_DAY;
+    use arrow::array::TimestampMicrosecondArray;
     use std::sync::Arc;
-
-    fn common(segments: &[Column]) -> Common<'_> {
-        Common {
-            segments,
-            freq: None,
-            zone: Zone::Utc,
-            invalid: Invalid::Raise,
-        }
-    }
-
-    /// The state merged with itself through the registry, finished by name.
-    fn twice(state: RecordBatch) -> RecordBatch {
-        analyses::finish(&analyses::merge(&[state.clone(), state]).unwrap()).unwrap()
-    }
-
-    fn f64_at(b: &RecordBatch, name: &str) -> Option<f64> {
-        let a = b.column_by_name(name).unwrap();
-        let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Float64).unwrap();
-        let a = a.as_primitive::<arrow::datatypes::Float64Type>();
-        a.is_valid(0).then(|| a.value(0))
-    }
 
     #[test]
     fn merged_through_the_registry_in_the_unit_asked() {

@@ -5,6 +5,9 @@
 //! order, and rows per calendar period with the empty periods and sudden drops in volume flagged.
 //! A rule whose column is missing or has the wrong type becomes a finding of its own instead of an
 //! error, so one bad column does not hide what is wrong with the others.
+//!
+//! One file on purpose: every rule writes findings of the same shape through the same helpers;
+//! about a third of the length is the unit tests.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! segments): one Int64 column per score value plus the count of skipped rows. States of
 //! different partitions merge by adding counts ([`merge_score_counts`]), so the finished numbers
 //! are exactly those of a single pass. [`nps`] and [`csat`] finish a state.
+//!
+//! One file on purpose: NPS and CSAT share the state, its merge and its finish but for the
+//! score bands; about a third of the length is the unit tests.
 
 use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Bindings of `core::revenue`: MRR per customer, the MRR movements and cohorts (partial
+//! Bindings of `core::kernels::revenue`: MRR per customer, the MRR movements and cohorts (partial
 //! states, merged and finished by `_kpikit.merge` / `_kpikit.finish`), and the revenue rates.
 
 use pyo3::prelude::*;
@@ -6,14 +6,14 @@ use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_column, read_table, table_out, AnyInt};
+use crate::core::engine::state::Analysis;
 use crate::core::input::{Column, Table};
-use crate::core::revenue::cohorts::RevenueCohorts;
-use crate::core::revenue::conventions::Conventions;
-use crate::core::revenue::input::{ColumnNames, Duplicates, RevenueInput, Snapshot};
-use crate::core::revenue::ledger;
-use crate::core::revenue::metrics as rates;
-use crate::core::revenue::movements::{MovementsInput, MrrMovements};
-use crate::core::state::Analysis;
+use crate::core::kernels::revenue::cohorts::RevenueCohorts;
+use crate::core::kernels::revenue::conventions::Conventions;
+use crate::core::kernels::revenue::input::{ColumnNames, Duplicates, RevenueInput, Snapshot};
+use crate::core::kernels::revenue::ledger;
+use crate::core::kernels::revenue::metrics as rates;
+use crate::core::kernels::revenue::movements::{MovementsInput, MrrMovements};
 use crate::core::KpiResult;
 
 /// The call's input columns and how they are read, converted in the core. `times` are the

@@ -1,4 +1,4 @@
-//! Bindings of `core::sales`: the partial states of deal, lead, support, campaign and
+//! Bindings of `core::kernels::sales`: the partial states of deal, lead, support, campaign and
 //! onboarding metrics (merged and finished by `state::merge` / `state::finish`), and quota
 //! attainment, named like the public functions.
 
@@ -8,17 +8,17 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, freq, read_table, table_out, zone};
+use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::input::time::Freq;
 use crate::core::input::{Column, Table};
-use crate::core::sales::campaigns::{CampaignMetrics, Campaigns};
-use crate::core::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
-use crate::core::sales::leads::{LeadCohort, LeadMetrics, Leads};
-use crate::core::sales::onboarding::{Onboarding, OnboardingTime};
-use crate::core::sales::partial::Common;
-use crate::core::sales::quota::{self, QuotaColumns};
-use crate::core::sales::read::Unit;
-use crate::core::sales::support::{SupportMetrics, Tickets};
-use crate::core::state::{Analysis, Invalid};
-use crate::core::time::Freq;
+use crate::core::kernels::sales::campaigns::{CampaignMetrics, Campaigns};
+use crate::core::kernels::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
+use crate::core::kernels::sales::leads::{LeadCohort, LeadMetrics, Leads};
+use crate::core::kernels::sales::onboarding::{Onboarding, OnboardingTime};
+use crate::core::kernels::sales::partial::Common;
+use crate::core::kernels::sales::quota::{self, QuotaColumns};
+use crate::core::kernels::sales::read::Unit;
+use crate::core::kernels::sales::support::{SupportMetrics, Tickets};
 use crate::core::{KpiError, KpiResult};
 
 /// The settings every sales analysis shares, as given.

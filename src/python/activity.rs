@@ -1,4 +1,4 @@
-//! Bindings of `core::activity` and `core::retention`: active users, stickiness, lifecycle and
+//! Bindings of `core::kernels::activity` and `core::kernels::retention`: active users, stickiness, lifecycle and
 //! retention cohorts over event logs. `active_users` and `retention` return partial states
 //! (merged and finished by `state::merge` / `state::finish`); `stickiness` and `lifecycle`
 //! return their result.
@@ -8,14 +8,16 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
-use crate::core::activity::active_users::{ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS};
-use crate::core::activity::lifecycle::NewUser;
-use crate::core::activity::stickiness::{Period, StickinessInput};
-use crate::core::events::EventLog;
+use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::input::events::EventLog;
 use crate::core::input::Table;
-use crate::core::retention::analysis::{Retention, RetentionInput};
-use crate::core::retention::spec::{self, RetentionSpec, Settings, MAX_BRACKET};
-use crate::core::state::{Analysis, Invalid};
+use crate::core::kernels::activity::active_users::{
+    ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS,
+};
+use crate::core::kernels::activity::lifecycle::NewUser;
+use crate::core::kernels::activity::stickiness::{Period, StickinessInput};
+use crate::core::kernels::retention::analysis::{Retention, RetentionInput};
+use crate::core::kernels::retention::spec::{self, RetentionSpec, Settings, MAX_BRACKET};
 use crate::core::KpiResult;
 
 /// The event log of a table: user and time columns, the event column when needed, segments.
@@ -133,7 +135,7 @@ pub fn stickiness(
         } else {
             Period::Calendar(self::freq(&freq, &week_start)?)
         };
-        crate::core::activity::stickiness::stickiness(&StickinessInput {
+        crate::core::kernels::activity::stickiness::stickiness(&StickinessInput {
             log: &log,
             freq: period,
             interval_count: interval_count.bounded("interval_count", 1, u32::MAX.into())?,
@@ -177,7 +179,7 @@ pub fn lifecycle(
     table_out(enter(py, move || {
         let log = event_log(&table, &user, &time, None, &[], &tz, &invalid)?;
         let created = created.map(|c| table.column(&c)).transpose()?;
-        crate::core::activity::lifecycle::lifecycle(
+        crate::core::kernels::activity::lifecycle::lifecycle(
             &log,
             self::freq(&freq, &week_start)?,
             created.as_ref(),

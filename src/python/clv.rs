@@ -1,4 +1,4 @@
-//! Bindings of `core::clv`: RFM summaries (Arrow tables) and the lifetime-value models (numpy
+//! Bindings of `core::kernels::clv`: RFM summaries (Arrow tables) and the lifetime-value models (numpy
 //! arrays of customers in, numpy arrays out). Argument conversion only.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -8,12 +8,12 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_table, table_out, AnyInt};
-use crate::core::clv::likelihood::{self, Rows};
-use crate::core::clv::models::{self, Collapsed};
-use crate::core::clv::optim::{Fit, Options};
-use crate::core::clv::predict::{self, Customers, Model, Prediction};
-use crate::core::clv::rfm::{self, RfmInput, RfmSpec, RfmSummary, Unit};
-use crate::core::state::{Analysis, Invalid};
+use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::kernels::clv::likelihood::{self, Rows};
+use crate::core::kernels::clv::models::{self, Collapsed};
+use crate::core::kernels::clv::optim::{Fit, Options};
+use crate::core::kernels::clv::predict::{self, Customers, Model, Prediction};
+use crate::core::kernels::clv::rfm::{self, RfmInput, RfmSpec, RfmSummary, Unit};
 use crate::core::{KpiError, KpiResult};
 
 fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {

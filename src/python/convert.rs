@@ -9,8 +9,8 @@ use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::error::PyKpiError;
+use crate::core::input::time::{parse_weekday, Freq, Zone};
 use crate::core::input::{missing_as_null, Column, Table};
-use crate::core::time::{parse_weekday, Freq, Zone};
 use crate::core::{KpiError, KpiResult};
 
 /// Run core work without the GIL. A panic (a kpikit bug) becomes a `KpikitError` asking for a

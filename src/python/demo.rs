@@ -5,7 +5,7 @@ use pyo3::types::PyDict;
 
 use super::convert::{enter, table_out, AnyInt};
 use crate::core::demo;
-use crate::core::parallel::install;
+use crate::core::engine::parallel::install;
 
 /// Generate the demo company; returns {table name: Arrow table} in `core::demo::TABLES` order.
 #[pyfunction]

@@ -1,4 +1,4 @@
-//! Binding of `core::formulas`: one generic entry point that takes the formula's name and its
+//! Binding of `core::metrics::formulas`: one generic entry point that takes the formula's name and its
 //! arguments (columns or scalars) in parameter order. Argument conversion only.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyArray;
 
 use super::convert::{enter, read_column};
-use crate::core::formulas::{self, Operand, Value};
+use crate::core::metrics::formulas::{self, Operand, Value};
 
 /// One argument as Python passes it: an Arrow column (tried first, so a one-element Series is
 /// never read as a number) or a scalar, `None` being missing.

@@ -1,4 +1,4 @@
-//! Bindings of `core::funnel`: the partial states of `funnel` (an event log) and
+//! Bindings of `core::kernels::funnel`: the partial states of `funnel` (an event log) and
 //! `funnel_from_stages` (stage columns), merged and finished by `state::merge` / `state::finish`.
 
 use pyo3::prelude::*;
@@ -6,13 +6,13 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_table, table_out, zone, AnyInt};
-use crate::core::events::EventLog;
-use crate::core::funnel::events::{actors, Funnel, FunnelInput};
-use crate::core::funnel::rules::{
+use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::input::events::EventLog;
+use crate::core::kernels::funnel::events::{actors, Funnel, FunnelInput};
+use crate::core::kernels::funnel::rules::{
     parse_window, Bins, EntryPeriods, Exclusion, FinishOptions, FunnelRules, Unit, MAX_STEPS,
 };
-use crate::core::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
-use crate::core::state::{Analysis, Invalid};
+use crate::core::kernels::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
 use crate::core::KpiResult;
 
 fn finish_options(unit: &str, histogram: Option<AnyInt>) -> KpiResult<FinishOptions> {

@@ -1,13 +1,13 @@
-//! Bindings of `core::integrity`: the row-level data checks behind `kpikit.check`.
+//! Bindings of `core::input::integrity`: the row-level data checks behind `kpikit.check`.
 
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_table, table_out, AnyInt};
-use crate::core::integrity::{self, Checks, Cond, Rule, Volume, MAX_TRAILING};
+use crate::core::input::integrity::{self, Checks, Cond, Rule, Volume, MAX_TRAILING};
 
-/// Checks of one table: `(rows, findings, spans, periods)` (see `core::integrity::report_batches`).
+/// Checks of one table: `(rows, findings, spans, periods)` (see `core::input::integrity::report_batches`).
 /// `ranges` are `(column, min, max, integer)`; `implies` are `(column, "present"|"true",
 /// column, "present"|"true")`; `ordered` lists column sequences that must not go
 /// back in time; `judged_until` is a day number (days since 1970-01-01, exclusive end).

@@ -66,13 +66,15 @@ pub fn kpi_evaluate(
 /// The metric catalog as JSON (`kpikit.catalog`).
 #[pyfunction]
 pub fn catalog() -> PyResult<String> {
-    Ok(crate::core::catalog::catalog_json().map_err(super::error::PyKpiError::from)?)
+    Ok(crate::core::metrics::catalog::catalog_json().map_err(super::error::PyKpiError::from)?)
 }
 
 /// A user's metric definition (JSON) checked against the catalog's vocabularies, for
 /// `kpikit.register_metric`.
 #[pyfunction]
 pub fn register_metric(definition: &str, known: Vec<String>) -> PyResult<String> {
-    Ok(crate::core::catalog::check_definition(definition, &known)
-        .map_err(super::error::PyKpiError::from)?)
+    Ok(
+        crate::core::metrics::catalog::check_definition(definition, &known)
+            .map_err(super::error::PyKpiError::from)?,
+    )
 }

@@ -1,4 +1,4 @@
-//! Bindings of `core::revenue`: MRR per customer, the MRR movements and cohorts (partial
+//! Bindings of `core::kernels::revenue`: MRR per customer, the MRR movements and cohorts (partial
 //! states, merged and finished by `_kpikit.merge` / `_kpikit.finish`), and the revenue rates.
 
 use pyo3::prelude::*;
@@ -6,14 +6,14 @@ use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
 
 use super::convert::{self, enter, read_column, read_table, table_out, AnyInt};
+use crate::core::engine::state::Analysis;
 use crate::core::input::{Column, Table};
-use crate::core::revenue::cohorts::RevenueCohorts;
-use crate::core::revenue::conventions::Conventions;
-use crate::core::revenue::input::{ColumnNames, Duplicates, RevenueInput, Snapshot};
-use crate::core::revenue::ledger;
-use crate::core::revenue::metrics as rates;
-use crate::core::revenue::movements::{MovementsInput, MrrMovements};
-use crate::core::state::Analysis;
+use crate::core::kernels::revenue::cohorts::RevenueCohorts;
+use crate::core::kernels::revenue::conventions::Conventions;
+use crate::core::kernels::revenue::input::{ColumnNames, Duplicates, RevenueInput, Snapshot};
+use crate::core::kernels::revenue::ledger;
+use crate::core::kernels::revenue::metrics as rates;
+use crate::core::kernels::revenue::movements::{MovementsInput, MrrMovements};
 use crate::core::KpiResult;
 
 /// The call's input columns and how they are read, converted in the core. `times` are the
@@ -29,6 +29,40 @@ struct Spec {
 }
 
 impl Spec {
+    /// The source a call names: the customer column, the optional `[period, mrr, started,
+    /// ended, amount, interval, discount, discount_percent]` columns, the segments, and the settings `[freq, week_start,
+    /// snapshot, tz, duplicates]` as given (read in the core by [`Spec::input`]).
+    fn read(
+        customer: String,
+        columns: [Option<String>; 8],
+        by: Vec<String>,
+        settings: [&str; 5],
+        times: Option<AnyArray>,
+    ) -> PyResult<Spec> {
+        let [period, mrr, started, ended, amount, interval, discount, discount_percent] = columns;
+        let [freq, week_start, snapshot, tz, duplicates] = settings.map(str::to_string);
+        Ok(Spec {
+            names: ColumnNames {
+                customer,
+                period,
+                mrr,
+                started,
+                ended,
+                amount,
+                interval,
+                discount,
+                discount_percent,
+                by,
+            },
+            freq,
+            week_start,
+            snapshot,
+            tz,
+            duplicates,
+            times: times.map(|t| read_column("times", t)).transpose()?,
+        })
+    }
+
     fn input(&self, table: &Table) -> KpiResult<RevenueInput> {
         RevenueInput::from_table(
             table,
@@ -66,27 +100,18 @@ pub fn mrr(
     times: Option<AnyArray>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            discount,
-            discount_percent,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [
+        period,
+        mrr,
+        started,
+        ended,
+        amount,
+        interval,
+        discount,
+        discount_percent,
+    ];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, Vec::new(), settings, times)?;
     table_out(enter(py, move || ledger::mrr(&spec.input(&table)?))?)
 }
 
@@ -119,27 +144,18 @@ pub fn mrr_movements(
     detail: bool,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            discount,
-            discount_percent,
-            by,
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [
+        period,
+        mrr,
+        started,
+        ended,
+        amount,
+        interval,
+        discount,
+        discount_percent,
+    ];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, by, settings, times)?;
     table_out(enter(py, move || {
         let conventions = Conventions::of_call(preset.as_deref(), &conventions)?;
         let revenue = spec.input(&table)?;
@@ -179,27 +195,18 @@ pub fn revenue_cohorts(
     times: Option<AnyArray>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
-    let times = times.map(|t| read_column("times", t)).transpose()?;
-    let spec = Spec {
-        names: ColumnNames {
-            customer,
-            period,
-            mrr,
-            started,
-            ended,
-            amount,
-            interval,
-            discount,
-            discount_percent,
-            by: Vec::new(),
-        },
-        freq: freq.into(),
-        week_start: week_start.into(),
-        snapshot: snapshot.into(),
-        tz: tz.into(),
-        duplicates: duplicates.into(),
-        times,
-    };
+    let columns = [
+        period,
+        mrr,
+        started,
+        ended,
+        amount,
+        interval,
+        discount,
+        discount_percent,
+    ];
+    let settings = [freq, week_start, snapshot, tz, duplicates];
+    let spec = Spec::read(customer, columns, Vec::new(), settings, times)?;
     table_out(enter(py, move || {
         RevenueCohorts::partial(&spec.input(&table)?)
     })?)

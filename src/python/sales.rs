@@ -1,24 +1,25 @@
-//! Bindings of `core::sales`: the partial states of deal, lead, support, campaign and
+//! Bindings of `core::kernels::sales`: the partial states of deal, lead, support, campaign and
 //! onboarding metrics (merged and finished by `state::merge` / `state::finish`), and quota
 //! attainment, named like the public functions.
 
+use arrow::array::RecordBatch;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, freq, read_table, table_out, zone};
+use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::input::time::Freq;
 use crate::core::input::{Column, Table};
-use crate::core::sales::campaigns::{CampaignMetrics, Campaigns};
-use crate::core::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
-use crate::core::sales::leads::{LeadCohort, LeadMetrics, Leads};
-use crate::core::sales::onboarding::{Onboarding, OnboardingTime};
-use crate::core::sales::partial::Common;
-use crate::core::sales::quota::{self, RepValues};
-use crate::core::sales::read::Unit;
-use crate::core::sales::support::{SupportMetrics, Tickets};
-use crate::core::state::{Analysis, Invalid};
-use crate::core::time::Freq;
-use crate::core::KpiResult;
+use crate::core::kernels::sales::campaigns::{CampaignMetrics, Campaigns};
+use crate::core::kernels::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
+use crate::core::kernels::sales::leads::{LeadCohort, LeadMetrics, Leads};
+use crate::core::kernels::sales::onboarding::{Onboarding, OnboardingTime};
+use crate::core::kernels::sales::partial::Common;
+use crate::core::kernels::sales::quota::{self, QuotaColumns};
+use crate::core::kernels::sales::read::Unit;
+use crate::core::kernels::sales::support::{SupportMetrics, Tickets};
+use crate::core::{KpiError, KpiResult};
 
 /// The settings every sales analysis shares, as given.
 struct Shared {
@@ -30,7 +31,23 @@ struct Shared {
 }
 
 impl Shared {
-    /// Run `f` on the segment columns (`first`, then `by`) and the common settings.
+    fn new(
+        by: Vec<String>,
+        freq: Option<String>,
+        tz: &str,
+        week_start: &str,
+        invalid: &str,
+    ) -> Self {
+        Shared {
+            by,
+            freq,
+            tz: tz.into(),
+            week_start: week_start.into(),
+            invalid: invalid.into(),
+        }
+    }
+
+    /// The segment columns (`first`, then `by`) and the common settings, passed to `f`.
     fn with<T>(
         &self,
         table: &Table,
@@ -56,9 +73,31 @@ impl Shared {
     }
 }
 
-/// The column `name` of `table`, when a name is given.
-fn optional(table: &Table, name: &Option<String>) -> KpiResult<Option<Column>> {
-    name.as_deref().map(|n| table.column(n)).transpose()
+/// One sales analysis' partial step with the GIL released: the `required` columns, then the
+/// `optional` ones (when named), then the segments (`rep` first) and settings, handed to `f`.
+fn partial<const R: usize, const O: usize>(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    shared: Shared,
+    rep: Option<String>,
+    required: [String; R],
+    optional: [Option<String>; O],
+    f: impl Send + FnOnce([Column; R], [Option<Column>; O], Common<'_>) -> KpiResult<RecordBatch>,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    table_out(enter(py, move || {
+        let required = all(required.map(|n| table.column(&n)))?;
+        let optional = all(optional.map(|n| n.map(|n| table.column(&n)).transpose()))?;
+        shared.with(&table, rep.as_deref(), |common| {
+            f(required, optional, common)
+        })
+    })?)
+}
+
+/// The values, or the first error in order.
+fn all<T, const N: usize>(items: [KpiResult<T>; N]) -> KpiResult<[T; N]> {
+    let values = items.into_iter().collect::<KpiResult<Vec<T>>>()?;
+    <[T; N]>::try_from(values).map_err(|_| KpiError::Internal("column count changed".into()))
 }
 
 /// Partial deal metrics state per (period, rep, segments…) group.
@@ -83,34 +122,31 @@ pub fn deal_metrics(
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let s = Shared {
-        by,
-        freq,
-        tz: tz.into(),
-        week_start: week_start.into(),
-        invalid: invalid.into(),
-    };
+    let s = Shared::new(by, freq, tz, week_start, invalid);
     let (cohort, cycle_of, unit) = (cohort.to_string(), cycle_of.to_string(), unit.to_string());
-    table_out(enter(py, move || {
-        let cols = [&created, &closed, &amount, &won].map(|c| table.column(c));
-        let [created, closed, amount, won] = cols;
-        let (created, closed, amount, won) = (created?, closed?, amount?, won?);
-        let deal = optional(&table, &deal)?;
-        s.with(&table, rep.as_deref(), |common| {
+    let columns = [created, closed, amount, won];
+    partial(
+        py,
+        table,
+        s,
+        rep,
+        columns,
+        [deal],
+        move |c, [deal], common| {
+            let [created, closed, amount, won] = &c;
             DealMetrics::partial(&Deals {
-                created: &created,
-                closed: &closed,
-                amount: &amount,
-                won: &won,
+                created,
+                closed,
+                amount,
+                won,
                 deal: deal.as_ref(),
                 cohort: Cohort::parse(&cohort)?,
                 cycle_of: CycleOf::parse(&cycle_of)?,
                 unit: Unit::parse(&unit)?,
                 common,
             })
-        })
-    })?)
+        },
+    )
 }
 
 /// Partial lead metrics state per (period, segments…) group.
@@ -131,23 +167,18 @@ pub fn lead_metrics(
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let s = Shared {
-        by,
-        freq,
-        tz: tz.into(),
-        week_start: week_start.into(),
-        invalid: invalid.into(),
-    };
+    let s = Shared::new(by, freq, tz, week_start, invalid);
     let cohort = cohort.to_string();
-    table_out(enter(py, move || {
-        let created = table.column(&created)?;
-        let (qualified, converted, revenue) = (
-            optional(&table, &qualified)?,
-            optional(&table, &converted)?,
-            optional(&table, &revenue)?,
-        );
-        s.with(&table, None, |common| {
+    let optional = [qualified, converted, revenue];
+    partial(
+        py,
+        table,
+        s,
+        None,
+        [created],
+        optional,
+        move |[created], o, common| {
+            let [qualified, converted, revenue] = &o;
             LeadMetrics::partial(&Leads {
                 created: &created,
                 qualified: qualified.as_ref(),
@@ -156,8 +187,8 @@ pub fn lead_metrics(
                 cohort: LeadCohort::parse(&cohort)?,
                 common,
             })
-        })
-    })?)
+        },
+    )
 }
 
 /// Partial support metrics state per (period, segments…) group.
@@ -178,23 +209,18 @@ pub fn support_metrics(
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let s = Shared {
-        by,
-        freq,
-        tz: tz.into(),
-        week_start: week_start.into(),
-        invalid: invalid.into(),
-    };
+    let s = Shared::new(by, freq, tz, week_start, invalid);
     let unit = unit.to_string();
-    table_out(enter(py, move || {
-        let opened = table.column(&opened)?;
-        let (resolved, first_response, handle_seconds) = (
-            optional(&table, &resolved)?,
-            optional(&table, &first_response)?,
-            optional(&table, &handle_seconds)?,
-        );
-        s.with(&table, None, |common| {
+    let optional = [resolved, first_response, handle_seconds];
+    partial(
+        py,
+        table,
+        s,
+        None,
+        [opened],
+        optional,
+        move |[opened], o, common| {
+            let [resolved, first_response, handle_seconds] = &o;
             SupportMetrics::partial(&Tickets {
                 opened: &opened,
                 resolved: resolved.as_ref(),
@@ -203,8 +229,8 @@ pub fn support_metrics(
                 unit: Unit::parse(&unit)?,
                 common,
             })
-        })
-    })?)
+        },
+    )
 }
 
 /// Partial campaign metrics state per (period, segments…) group.
@@ -230,46 +256,34 @@ pub fn campaign_metrics(
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let s = Shared {
-        by,
-        freq,
-        tz: tz.into(),
-        week_start: week_start.into(),
-        invalid: invalid.into(),
-    };
+    let s = Shared::new(by, freq, tz, week_start, invalid);
     let conversion_base = conversion_base.to_string();
-    table_out(enter(py, move || {
-        let c = [
-            &time,
-            &sends,
-            &deliveries,
-            &opens,
-            &clicks,
-            &conversions,
-            &cost,
-            &revenue,
-        ]
-        .map(|n| optional(&table, n));
-        let [time, sends, deliveries, opens, clicks, conversions, cost, revenue] = c;
-        let (time, sends, deliveries, opens) = (time?, sends?, deliveries?, opens?);
-        let (clicks, conversions, cost, revenue) = (clicks?, conversions?, cost?, revenue?);
-        s.with(&table, None, |common| {
-            CampaignMetrics::partial(&Campaigns {
-                time: time.as_ref(),
-                sends: sends.as_ref(),
-                deliveries: deliveries.as_ref(),
-                opens: opens.as_ref(),
-                clicks: clicks.as_ref(),
-                conversions: conversions.as_ref(),
-                cost: cost.as_ref(),
-                revenue: revenue.as_ref(),
-                base: base.as_deref(),
-                conversion_base: &conversion_base,
-                common,
-            })
+    let optional = [
+        time,
+        sends,
+        deliveries,
+        opens,
+        clicks,
+        conversions,
+        cost,
+        revenue,
+    ];
+    partial(py, table, s, None, [], optional, move |[], o, common| {
+        let [time, sends, deliveries, opens, clicks, conversions, cost, revenue] = &o;
+        CampaignMetrics::partial(&Campaigns {
+            time: time.as_ref(),
+            sends: sends.as_ref(),
+            deliveries: deliveries.as_ref(),
+            opens: opens.as_ref(),
+            clicks: clicks.as_ref(),
+            conversions: conversions.as_ref(),
+            cost: cost.as_ref(),
+            revenue: revenue.as_ref(),
+            base: base.as_deref(),
+            conversion_base: &conversion_base,
+            common,
         })
-    })?)
+    })
 }
 
 /// Partial time-to-first-value state per (start period, segments…) group.
@@ -288,26 +302,18 @@ pub fn onboarding_time(
     week_start: &str,
     invalid: &str,
 ) -> PyResult<PyTable> {
-    let table = read_table(table)?;
-    let s = Shared {
-        by,
-        freq,
-        tz: tz.into(),
-        week_start: week_start.into(),
-        invalid: invalid.into(),
-    };
+    let s = Shared::new(by, freq, tz, week_start, invalid);
     let unit = unit.to_string();
-    table_out(enter(py, move || {
-        let (started, first_value) = (table.column(&started)?, table.column(&first_value)?);
-        s.with(&table, None, |common| {
-            OnboardingTime::partial(&Onboarding {
-                started: &started,
-                first_value: &first_value,
-                unit: Unit::parse(&unit)?,
-                common,
-            })
+    let columns = [started, first_value];
+    partial(py, table, s, None, columns, [], move |c, [], common| {
+        let [started, first_value] = &c;
+        OnboardingTime::partial(&Onboarding {
+            started,
+            first_value,
+            unit: Unit::parse(&unit)?,
+            common,
         })
-    })?)
+    })
 }
 
 /// Quota attainment per rep and period from a table of actuals and a table of quotas.
@@ -329,23 +335,22 @@ pub fn quota_attainment(
     tz: &str,
 ) -> PyResult<PyTable> {
     let (actuals, quotas) = (read_table(actuals)?, read_table(quotas)?);
-    let (amount, quota_col, freq, tz) = (
+    let (amount, quota, freq, tz) = (
         amount.to_string(),
         quota.to_string(),
         freq.to_string(),
         tz.to_string(),
     );
     table_out(enter(py, move || {
-        let a = RepValues {
-            rep: actuals.column(&rep)?,
-            period: actuals.column(&time)?,
-            value: actuals.column(&amount)?,
+        let names = QuotaColumns {
+            rep: &rep,
+            time: &time,
+            amount: &amount,
+            quota: &quota,
+            quota_rep: quota_rep.as_deref(),
+            quota_period: quota_period.as_deref(),
         };
-        let q = RepValues {
-            rep: quotas.column(quota_rep.as_deref().unwrap_or(&rep))?,
-            period: quotas.column(quota_period.as_deref().unwrap_or(&time))?,
-            value: quotas.column(&quota_col)?,
-        };
+        let (a, q) = names.read(&actuals, &quotas)?;
         quota::quota_attainment(
             &a,
             &q,

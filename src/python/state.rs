@@ -1,4 +1,4 @@
-//! Bindings of the protocol every analysis follows (`core::analyses`): one merge and one finish
+//! Bindings of the protocol every analysis follows (`core::engine::analyses`): one merge and one finish
 //! for the states of all of them.
 
 use pyo3::prelude::*;
@@ -6,7 +6,7 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, merge_states, read_table, table_out};
-use crate::core::analyses;
+use crate::core::engine::analyses;
 
 /// Merge the partial states of disjoint row sets (partitions) into one state.
 #[pyfunction]

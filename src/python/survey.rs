@@ -1,4 +1,4 @@
-//! Bindings of `core::survey`: the partial states of NPS and CSAT (merged and finished by
+//! Bindings of `core::kernels::survey`: the partial states of NPS and CSAT (merged and finished by
 //! `state::merge` / `state::finish`).
 
 use pyo3::prelude::*;
@@ -6,9 +6,9 @@ use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
 
 use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
+use crate::core::engine::state::{Analysis, Invalid};
 use crate::core::input::Table;
-use crate::core::state::{Analysis, Invalid};
-use crate::core::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
+use crate::core::kernels::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
 use crate::core::{KpiError, KpiResult};
 
 /// The columns and settings both survey metrics read, borrowed from `table`.

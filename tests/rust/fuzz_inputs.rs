@@ -14,20 +14,20 @@ use arrow::array::{
     RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use arrow::datatypes::{Field, Int32Type, Schema};
-use kpikit::core::events::EventLog;
-use kpikit::core::funnel::rules::{EntryPeriods, FinishOptions};
-use kpikit::core::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
+use kpikit::core::engine::state::{Analysis, Invalid};
+use kpikit::core::input::events::EventLog;
+use kpikit::core::input::time::{Freq, Zone, US_PER_DAY};
 use kpikit::core::input::{Column, Table};
-use kpikit::core::retention::analysis::{Retention, RetentionInput};
-use kpikit::core::retention::spec::{RetentionSpec, Settings};
-use kpikit::core::revenue::cohorts::RevenueCohorts;
-use kpikit::core::revenue::conventions::Conventions;
-use kpikit::core::revenue::input::{Duplicates, RevenueInput, Snapshot, Source};
-use kpikit::core::revenue::movements::{MovementsInput, MrrMovements};
-use kpikit::core::sales;
-use kpikit::core::state::{Analysis, Invalid};
-use kpikit::core::survey::{Nps, Periods, Scale, Scores};
-use kpikit::core::time::{Freq, Zone, US_PER_DAY};
+use kpikit::core::kernels::funnel::rules::{EntryPeriods, FinishOptions};
+use kpikit::core::kernels::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
+use kpikit::core::kernels::retention::analysis::{Retention, RetentionInput};
+use kpikit::core::kernels::retention::spec::{RetentionSpec, Settings};
+use kpikit::core::kernels::revenue::cohorts::RevenueCohorts;
+use kpikit::core::kernels::revenue::conventions::Conventions;
+use kpikit::core::kernels::revenue::input::{Duplicates, RevenueInput, Snapshot, Source};
+use kpikit::core::kernels::revenue::movements::{MovementsInput, MrrMovements};
+use kpikit::core::kernels::sales;
+use kpikit::core::kernels::survey::{Nps, Periods, Scale, Scores};
 
 /// Reads the fuzz bytes as a stream of small decisions; past the end every read is 0.
 pub struct Bytes<'a> {
@@ -395,8 +395,8 @@ pub fn retention(data: &[u8]) {
 
 /// Deal metrics (win rate, cycle, velocity) per period and rep.
 pub fn deals(data: &[u8]) {
-    use kpikit::core::analyses;
-    use kpikit::core::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
+    use kpikit::core::engine::analyses;
+    use kpikit::core::kernels::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
     let created = times(&mut b, "created", n);
@@ -492,8 +492,8 @@ fn some_names(b: &mut Bytes) -> Option<Vec<String>> {
 
 /// An event funnel (`kpikit.funnel`) under every order, count and attribution.
 pub fn funnel_events(data: &[u8]) {
-    use kpikit::core::funnel::events::{Funnel, FunnelInput};
-    use kpikit::core::funnel::rules::{
+    use kpikit::core::kernels::funnel::events::{Funnel, FunnelInput};
+    use kpikit::core::kernels::funnel::rules::{
         Attribution, Bins, Count, Exclusion, FunnelRules, Order, Unit,
     };
     let mut b = Bytes::new(data);
@@ -543,7 +543,7 @@ pub fn funnel_events(data: &[u8]) {
             Count::Totals
         },
     };
-    let finish = kpikit::core::funnel::rules::FinishOptions {
+    let finish = kpikit::core::kernels::funnel::rules::FinishOptions {
         unit: [Unit::Seconds, Unit::Minutes, Unit::Hours, Unit::Days][b.pick(4)],
         bins: match b.pick(3) {
             0 => None,
@@ -573,12 +573,12 @@ pub fn funnel_events(data: &[u8]) {
         }
     }
     // Who converted and who dropped, from the same journeys.
-    let _ = kpikit::core::funnel::events::actors(&input);
+    let _ = kpikit::core::kernels::funnel::events::actors(&input);
 }
 
 /// Active users over trailing windows (`kpikit.active_users`).
 pub fn active_users(data: &[u8]) {
-    use kpikit::core::activity::active_users::{ActiveUsers, ActiveUsersInput};
+    use kpikit::core::kernels::activity::active_users::{ActiveUsers, ActiveUsersInput};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
     let log = event_log(&mut b, n);
@@ -601,7 +601,7 @@ pub fn active_users(data: &[u8]) {
 
 /// Stickiness (`kpikit.stickiness`) with ranges, criteria and event filters.
 pub fn stickiness(data: &[u8]) {
-    use kpikit::core::activity::stickiness::{stickiness, Period, StickinessInput};
+    use kpikit::core::kernels::activity::stickiness::{stickiness, Period, StickinessInput};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
     let log = event_log(&mut b, n);
@@ -632,7 +632,7 @@ pub fn stickiness(data: &[u8]) {
 /// Lifecycle (`kpikit.lifecycle`) under both definitions of "new", with or without a creation
 /// time column.
 pub fn lifecycle(data: &[u8]) {
-    use kpikit::core::activity::lifecycle::{lifecycle, NewUser};
+    use kpikit::core::kernels::activity::lifecycle::{lifecycle, NewUser};
     let mut b = Bytes::new(data);
     let n = rows(&mut b);
     let log = event_log(&mut b, n);

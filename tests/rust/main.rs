@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{Float64Type, Int64Type};
+use kpikit::core::engine::state::{Analysis, Invalid};
+use kpikit::core::input::time::{days_from_civil, Freq, Zone, US_PER_DAY};
 use kpikit::core::input::Column;
-use kpikit::core::state::{Analysis, Invalid};
-use kpikit::core::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
-use kpikit::core::time::{days_from_civil, Freq, Zone, US_PER_DAY};
+use kpikit::core::kernels::survey::{Csat, CsatInput, Nps, Periods, Scale, Scores};
 
 fn scores(counts: &[(i64, usize)]) -> Column {
     let v: Vec<i64> = counts
@@ -99,10 +99,10 @@ fn monthly_segments_merge_across_partitions_with_gaps_filled() {
 
 #[test]
 fn event_funnels_split_by_user_merge_to_one_pass() {
-    use kpikit::core::analyses;
-    use kpikit::core::events::EventLog;
-    use kpikit::core::funnel::events::{Funnel, FunnelInput};
-    use kpikit::core::funnel::rules::{Bins, FinishOptions, FunnelRules, Unit};
+    use kpikit::core::engine::analyses;
+    use kpikit::core::input::events::EventLog;
+    use kpikit::core::kernels::funnel::events::{Funnel, FunnelInput};
+    use kpikit::core::kernels::funnel::rules::{Bins, FinishOptions, FunnelRules, Unit};
     let mut seed = 7u64;
     let rows: Vec<(i64, i64, &str)> = (0..600)
         .map(|_| {
@@ -168,10 +168,10 @@ fn event_funnels_split_by_user_merge_to_one_pass() {
 #[test]
 fn stripe_glossary_mrr_is_12500_and_reconciles() {
     use arrow::array::{Date32Array, Float64Array};
-    use kpikit::core::revenue::conventions::Conventions;
-    use kpikit::core::revenue::input::{Duplicates, RevenueInput, Source};
-    use kpikit::core::revenue::movements::{MovementsInput, MrrMovements};
-    use kpikit::core::state::Analysis;
+    use kpikit::core::engine::state::Analysis;
+    use kpikit::core::kernels::revenue::conventions::Conventions;
+    use kpikit::core::kernels::revenue::input::{Duplicates, RevenueInput, Source};
+    use kpikit::core::kernels::revenue::movements::{MovementsInput, MrrMovements};
     // 100 subscribers on $100 a month and 50 on $600 a year, one snapshot row each in March.
     let n = 150;
     let march = days_from_civil(2026, 3, 1) as i32;

@@ -173,7 +173,7 @@ fn ticket(r: &mut Rng, plan: u8, lo: i64, hi: i64, end: i64) -> Ticket {
     // Tickets mostly arrive on weekdays: redraw a weekend day up to twice.
     let mut opened = r.range_i64(lo, hi);
     for _ in 0..2 {
-        if !is_weekend(opened.div_euclid(crate::core::time::US_PER_DAY)) {
+        if !is_weekend(opened.div_euclid(crate::core::input::time::US_PER_DAY)) {
             break;
         }
         opened = r.range_i64(lo, hi);

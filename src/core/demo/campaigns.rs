@@ -97,7 +97,7 @@ pub fn campaigns(
         ];
         for (slot, (kind, day, hour)) in sends.into_iter().enumerate() {
             let mut r = Rng::stream(seed, Stream::Campaigns, (m * 2 + slot) as u64);
-            let sent_at = day * crate::core::time::US_PER_DAY
+            let sent_at = day * crate::core::input::time::US_PER_DAY
                 + hour * US_PER_HOUR
                 + r.range_i64(0, 30) * US_PER_MINUTE;
             let (users, customers) = (before(&signed, sent_at), before(&bought, sent_at));

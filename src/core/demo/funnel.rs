@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::model::*;
 use super::rng::{Rng, Stream};
-use crate::core::time::US_PER_DAY;
+use crate::core::input::time::US_PER_DAY;
 
 /// A sales deal opened for a PQL.
 #[derive(Debug, Clone)]

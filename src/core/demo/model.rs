@@ -1,7 +1,7 @@
 //! The company's fixed facts: its calendar, channels, plans, sales reps, and the parameters of
 //! its funnel. Everything here is a constant or derived from constants, never from today's date.
 
-use crate::core::time::{Freq, US_PER_DAY};
+use crate::core::input::time::{Freq, US_PER_DAY};
 
 /// Months covered: 2024-11 … 2026-10.
 pub const MONTHS: usize = 24;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::model::*;
 use super::rng::{Rng, Stream};
-use crate::core::time::US_PER_DAY;
+use crate::core::input::time::US_PER_DAY;
 
 /// What the event simulation needs to know about one signed-up user.
 pub struct User {

@@ -10,7 +10,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Int32Type};
 
 use super::*;
-use crate::core::time::US_PER_DAY;
+use crate::core::input::time::US_PER_DAY;
 
 /// One shared small company (generation in a debug build is the slow part of these tests).
 fn company() -> &'static DemoCompany {
@@ -438,11 +438,11 @@ fn calendar_spans_the_24_fixed_months() {
     let cal = Calendar::new();
     assert_eq!(
         cal.start_day(),
-        crate::core::time::days_from_civil(2024, 11, 1)
+        crate::core::input::time::days_from_civil(2024, 11, 1)
     );
     assert_eq!(
         cal.end_day(),
-        crate::core::time::days_from_civil(2026, 11, 1)
+        crate::core::input::time::days_from_civil(2026, 11, 1)
     );
     assert_eq!(cal.days(), 730);
     assert_eq!(cal.month_of_day(cal.end_day() - 1), MONTHS - 1);

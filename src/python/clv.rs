@@ -330,7 +330,7 @@ pub fn clv_log_likelihood<'py>(
     let (a, b, c) = (vec_of(&a), vec_of(&b), vec_of(&c));
     let w = weights.as_ref().map(vec_of);
     let model = model.to_string();
-    Ok(enter(py, move || {
+    enter(py, move || {
         let model = Model::parse(&model)?;
         let churned: Vec<bool> = b.iter().map(|v| *v != 0.0).collect();
         let rows = match model {
@@ -349,5 +349,5 @@ pub fn clv_log_likelihood<'py>(
             },
         };
         likelihood::log_likelihood(model, &params, &rows, w.as_deref())
-    })?)
+    })
 }

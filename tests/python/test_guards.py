@@ -9,6 +9,8 @@ parameter. Values that would make a sum infinite or a monthly amount saturate ra
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -209,7 +211,7 @@ def test_cac_lag_beyond_its_bound_is_a_parameter_error(lag: int) -> None:
 @pytest.mark.parametrize(("name", "bad"), [("months", -1), ("months", 0), ("months", 1_201), ("months", 2**70), ("discount_rate", -1.0), ("discount_rate", float("nan")), ("discount_rate", float("inf"))])
 def test_lifetime_value_parameters_beyond_their_bounds_are_a_parameter_error(name: str, bad: float) -> None:
     ones = np.ones(2)
-    args: dict[str, float] = {"months": 12, "discount_rate": 0.01, "units_per_month": 30.0}
+    args: dict[str, Any] = {"months": 12, "discount_rate": 0.01, "freq": "day"}
     args[name] = bad
     with pytest.raises(ParameterError, match=f'"{name}"'):
         _kpikit.customer_lifetime_value("BetaGeo", [0.24, 4.41, 0.79, 2.43], ones, ones, ones, 2 * ones, **args)

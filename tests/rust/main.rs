@@ -347,7 +347,8 @@ fn core_kernels_never_panic_on_random_inputs() {
 fn fuzz_crashes_found_by_libfuzzer_stay_fixed() {
     // active_users: a segment column on a table with no row took the marker row of an empty
     // segment (docs/conventions.md, "Complete grids") from an empty key array.
-    let cases: [(&str, fn(&[u8]), &[u8]); 1] = [(
+    type Case<'a> = (&'a str, fn(&[u8]), &'a [u8]);
+    let cases: [Case<'_>; 1] = [(
         "active_users",
         fuzz_inputs::active_users,
         &[0, 0, 0, 0, 0, 0, 0, 0, 79, 255, 243],

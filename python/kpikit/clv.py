@@ -13,6 +13,7 @@ writes (``frequency``, ``recency``, ``T``, ``monetary_value``). Everything else 
 
 from __future__ import annotations
 
+import abc
 import math
 import sys
 from typing import TYPE_CHECKING, Any, Self
@@ -422,7 +423,7 @@ def _check_months(months: Any) -> int:
     return int(months)
 
 
-class _Model:
+class _Model(abc.ABC):
     """Holds fitted parameters; fitting and predicting happen in the core."""
 
     _name = ""
@@ -469,8 +470,9 @@ class _Model:
             )
         return values
 
+    @abc.abstractmethod
     def _likelihood_rows(self, table: Any, weights: str | None) -> tuple[Any, Any, Any, Any]:
-        raise NotImplementedError
+        """The model's likelihood inputs (three columns and the weights) read from ``table``."""
 
     def log_likelihood(self, table: Any, /, *, params: Any = None, weights: str | None = None) -> float:
         """Total log-likelihood Σ_i w_i · ln L(params | customer i) of ``table`` at ``params``.

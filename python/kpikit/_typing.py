@@ -6,6 +6,11 @@ that rule once for type checkers, so ``reveal_type(kpikit.nps(frame, score="scor
 pandas DataFrame for a pandas ``frame``, while each function keeps its own signature (its
 settings, their types and defaults) for both the checker and ``inspect.signature``.
 
+An elementwise formula's result follows its arguments (the first library among pandas,
+polars, Arrow, numpy, lists and numbers, in that order; docs/vocabulary.md#formulas):
+:func:`formula2` and its siblings state that rule for formulas of one shape, so
+``reveal_type(formulas.ratio(series, 2))`` is a pandas Series.
+
 pandas, polars and pyarrow are imported for the type checker only: importing kpikit does not
 import polars.
 """
@@ -130,7 +135,7 @@ class ColumnFunction(Protocol[P]):
     @overload
     def __call__(self, table: dict[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64] | float: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
-    def __call__(self, table: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.Array: ...  # type: ignore[type-arg, unused-ignore]
+    def __call__(self, table: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.DoubleArray: ...
     # fmt: on
 
 
@@ -149,3 +154,148 @@ def two_table_function(f: Callable[Concatenate[Any, Any, P], Any]) -> TwoTableFu
 def column_function(f: Callable[Concatenate[Any, P], Any]) -> ColumnFunction[P]:
     """``f`` itself, typed as :class:`ColumnFunction` (one value per row of the table)."""
     return cast("ColumnFunction[P]", f)
+
+
+# Elementwise formulas. Each operand kind below admits the kinds that rank under it, so that the
+# first overload an argument list matches, trying the narrowest kind first, is the kind that
+# decides the result at run time (pandas > polars > Arrow > numpy > list > number).
+
+#: A number; ``None`` is missing.
+Number: TypeAlias = "float | np.integer[Any] | np.floating[Any] | None"
+#: A list (or tuple) of numbers, or a number.
+ListOperand: TypeAlias = "Sequence[Number] | Number"
+#: A 1-D numpy array, or any operand ranking under it.
+NumpyOperand: TypeAlias = "npt.NDArray[Any] | ListOperand"
+
+
+class ArrowChunkedArray(Protocol):
+    """A pyarrow ChunkedArray, known by its chunks (a pandas or polars Series exports an Arrow
+    stream too, but has no ``num_chunks``)."""
+
+    @property
+    def num_chunks(self) -> int: ...
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+
+#: An Arrow array (pyarrow Array or ChunkedArray, or any object exporting one Arrow array), or
+#: any operand ranking under it. Structural, so that pandas and polars Series never match it.
+ArrowOperand: TypeAlias = "ArrowArrayExportable | ArrowChunkedArray | NumpyOperand"
+#: A polars Series, or any operand ranking under it.
+PolarsOperand: TypeAlias = "pl.Series | ArrowOperand"
+#: Any operand of a formula: a pandas Series, or any operand ranking under it.
+Operand: TypeAlias = "pd.Series[Any] | PolarsOperand"
+
+#: A formula's result when its operands' kinds are not known from their positions (some were
+#: passed by keyword): any of the six.
+FormulaResult: TypeAlias = (
+    "pd.Series[float] | pl.Series | pa.DoubleArray | npt.NDArray[np.float64] | list[float | None] | float | None"
+)
+
+
+class Formula2(Protocol[P]):
+    """An elementwise formula of two operands, its result in the first library among them
+    (:data:`Operand`). Operands passed by position give the precise type; passed by keyword,
+    their names and types are checked and the result is any of the kinds (:data:`FormulaResult`).
+    """
+
+    # fmt: off
+    @overload
+    def __call__(self, a: Number, b: Number, /) -> float | None: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ListOperand, b: ListOperand, /) -> list[float | None]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: NumpyOperand, b: NumpyOperand, /) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ArrowOperand, b: ArrowOperand, /) -> pa.DoubleArray: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: PolarsOperand, b: PolarsOperand, /) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: Operand, b: Operand, /) -> pd.Series[float]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> FormulaResult: ...
+    # fmt: on
+
+
+class MarginFormula(Protocol[P]):
+    """As :class:`Formula2`, with a third operand ``gross_margin`` (1 when not given)."""
+
+    # fmt: off
+    @overload
+    def __call__(self, a: Number, b: Number, /, gross_margin: Number = ...) -> float | None: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ListOperand, b: ListOperand, /, gross_margin: ListOperand = ...) -> list[float | None]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: NumpyOperand, b: NumpyOperand, /, gross_margin: NumpyOperand = ...) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ArrowOperand, b: ArrowOperand, /, gross_margin: ArrowOperand = ...) -> pa.DoubleArray: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: PolarsOperand, b: PolarsOperand, /, gross_margin: PolarsOperand = ...) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: Operand, b: Operand, /, gross_margin: Operand = ...) -> pd.Series[float]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> FormulaResult: ...
+    # fmt: on
+
+
+class Formula3(Protocol[P]):
+    """As :class:`Formula2`, for three operands."""
+
+    # fmt: off
+    @overload
+    def __call__(self, a: Number, b: Number, c: Number, /) -> float | None: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ListOperand, b: ListOperand, c: ListOperand, /) -> list[float | None]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: NumpyOperand, b: NumpyOperand, c: NumpyOperand, /) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ArrowOperand, b: ArrowOperand, c: ArrowOperand, /) -> pa.DoubleArray: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: PolarsOperand, b: PolarsOperand, c: PolarsOperand, /) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: Operand, b: Operand, c: Operand, /) -> pd.Series[float]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> FormulaResult: ...
+    # fmt: on
+
+
+class Formula4(Protocol[P]):
+    """As :class:`Formula2`, for four operands."""
+
+    # fmt: off
+    @overload
+    def __call__(self, a: Number, b: Number, c: Number, d: Number, /) -> float | None: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ListOperand, b: ListOperand, c: ListOperand, d: ListOperand, /) -> list[float | None]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: NumpyOperand, b: NumpyOperand, c: NumpyOperand, d: NumpyOperand, /) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: ArrowOperand, b: ArrowOperand, c: ArrowOperand, d: ArrowOperand, /) -> pa.DoubleArray: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: PolarsOperand, b: PolarsOperand, c: PolarsOperand, d: PolarsOperand, /) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, a: Operand, b: Operand, c: Operand, d: Operand, /) -> pd.Series[float]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> FormulaResult: ...
+    # fmt: on
+
+
+def formula2(f: Callable[P, Any]) -> Formula2[P]:
+    """``f`` itself (nothing changes at run time), typed as :class:`Formula2`."""
+    # The Protocol states how the operands' kinds decide the result, which f's own annotations cannot.
+    return cast("Formula2[P]", f)
+
+
+def margin_formula(f: Callable[P, Any]) -> MarginFormula[P]:
+    """``f`` itself, typed as :class:`MarginFormula`."""
+    return cast("MarginFormula[P]", f)
+
+
+def formula3(f: Callable[P, Any]) -> Formula3[P]:
+    """``f`` itself, typed as :class:`Formula3`."""
+    return cast("Formula3[P]", f)
+
+
+def formula4(f: Callable[P, Any]) -> Formula4[P]:
+    """``f`` itself, typed as :class:`Formula4`."""
+    return cast("Formula4[P]", f)

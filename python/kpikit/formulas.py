@@ -49,13 +49,30 @@ Name: conversion_rate, dtype: float64
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from . import _kpikit
+from ._typing import (
+    ArrowOperand,
+    FormulaResult,
+    ListOperand,
+    Number,
+    NumpyOperand,
+    Operand,
+    PolarsOperand,
+    formula2,
+    formula3,
+    formula4,
+    margin_formula,
+)
 from .exceptions import ParameterError, SchemaError
 
-#: A column (pandas/polars Series, pyarrow Array/ChunkedArray, numpy array, list) or a number.
-Operand = Any
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
 __all__ = [
     "ratio",
@@ -109,7 +126,6 @@ __all__ = [
     "revenue",
     "upsell_rate",
 ]
-
 
 
 def __dir__() -> list[str]:
@@ -242,6 +258,7 @@ def _evaluate(name: str, **args: Any) -> Any:
     return _wrap(_kpikit.formula(name, operands), out, name, like)
 
 
+@formula2
 def ratio(numerator: Operand, denominator: Operand) -> Any:
     """Any ratio of two quantities.
 
@@ -269,6 +286,7 @@ def ratio(numerator: Operand, denominator: Operand) -> Any:
     return _evaluate("ratio", numerator=numerator, denominator=denominator)
 
 
+@formula2
 def conversion_rate(conversions: Operand, total: Operand) -> Any:
     """Share of visitors, leads or trials that converted.
 
@@ -296,6 +314,23 @@ def conversion_rate(conversions: Operand, total: Operand) -> Any:
     return _evaluate("conversion_rate", conversions=conversions, total=total)
 
 
+# fmt: off
+# The overloads of formula2 and its siblings (kpikit._typing), for the one formula with a setting.
+@overload
+def growth_rate(values: Number, /, periods: int = 1) -> float | None: ...  # type: ignore[overload-overlap, unused-ignore]
+@overload
+def growth_rate(values: ListOperand, /, periods: int = 1) -> list[float | None]: ...  # type: ignore[overload-overlap, unused-ignore]
+@overload
+def growth_rate(values: NumpyOperand, /, periods: int = 1) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+@overload
+def growth_rate(values: ArrowOperand, /, periods: int = 1) -> pa.DoubleArray: ...  # type: ignore[overload-overlap, unused-ignore]
+@overload
+def growth_rate(values: PolarsOperand, /, periods: int = 1) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+@overload
+def growth_rate(values: Operand, /, periods: int = 1) -> pd.Series[float]: ...
+@overload
+def growth_rate(*, values: Operand, periods: int = 1) -> FormulaResult: ...
+# fmt: on
 def growth_rate(values: Operand, periods: int = 1) -> Any:
     """Period-over-period growth of one series.
 
@@ -327,6 +362,7 @@ def growth_rate(values: Operand, periods: int = 1) -> Any:
     return _evaluate("growth_rate", values=values, periods=periods)
 
 
+@formula3
 def cagr(start_value: Operand, end_value: Operand, years: Operand) -> Any:
     """Compound annual growth rate.
 
@@ -354,6 +390,7 @@ def cagr(start_value: Operand, end_value: Operand, years: Operand) -> Any:
     return _evaluate("cagr", start_value=start_value, end_value=end_value, years=years)
 
 
+@formula2
 def roi(gain: Operand, cost: Operand) -> Any:
     """Return on investment; ``gain`` is the total return from the investment.
 
@@ -381,6 +418,7 @@ def roi(gain: Operand, cost: Operand) -> Any:
     return _evaluate("roi", gain=gain, cost=cost)
 
 
+@formula2
 def net_profit_margin(net_profit: Operand, revenue: Operand) -> Any:
     """Net profit margin.
 
@@ -408,6 +446,7 @@ def net_profit_margin(net_profit: Operand, revenue: Operand) -> Any:
     return _evaluate("net_profit_margin", net_profit=net_profit, revenue=revenue)
 
 
+@formula2
 def gross_margin(revenue: Operand, cogs: Operand) -> Any:
     """Gross margin (cogs: cost of goods sold).
 
@@ -435,6 +474,7 @@ def gross_margin(revenue: Operand, cogs: Operand) -> Any:
     return _evaluate("gross_margin", revenue=revenue, cogs=cogs)
 
 
+@formula2
 def operating_margin(operating_income: Operand, revenue: Operand) -> Any:
     """Operating margin.
 
@@ -462,6 +502,7 @@ def operating_margin(operating_income: Operand, revenue: Operand) -> Any:
     return _evaluate("operating_margin", operating_income=operating_income, revenue=revenue)
 
 
+@formula3
 def ebit(revenue: Operand, cogs: Operand, operating_expenses: Operand) -> Any:
     """Earnings before interest and taxes.
 
@@ -489,6 +530,7 @@ def ebit(revenue: Operand, cogs: Operand, operating_expenses: Operand) -> Any:
     return _evaluate("ebit", revenue=revenue, cogs=cogs, operating_expenses=operating_expenses)
 
 
+@formula3
 def roce(ebit: Operand, total_assets: Operand, current_liabilities: Operand) -> Any:
     """Return on capital employed.
 
@@ -516,6 +558,7 @@ def roce(ebit: Operand, total_assets: Operand, current_liabilities: Operand) -> 
     return _evaluate("roce", ebit=ebit, total_assets=total_assets, current_liabilities=current_liabilities)
 
 
+@formula2
 def inventory_turnover(cogs: Operand, average_inventory: Operand) -> Any:
     """Inventory turnover.
 
@@ -543,6 +586,7 @@ def inventory_turnover(cogs: Operand, average_inventory: Operand) -> Any:
     return _evaluate("inventory_turnover", cogs=cogs, average_inventory=average_inventory)
 
 
+@formula2
 def sales_per_square_foot(sales: Operand, square_feet: Operand) -> Any:
     """Retail sales per square foot of selling space.
 
@@ -570,6 +614,7 @@ def sales_per_square_foot(sales: Operand, square_feet: Operand) -> Any:
     return _evaluate("sales_per_square_foot", sales=sales, square_feet=square_feet)
 
 
+@formula2
 def utilization(billable_hours: Operand, available_hours: Operand) -> Any:
     """Utilization rate of billable staff.
 
@@ -597,6 +642,7 @@ def utilization(billable_hours: Operand, available_hours: Operand) -> Any:
     return _evaluate("utilization", billable_hours=billable_hours, available_hours=available_hours)
 
 
+@formula2
 def effective_billable_rate(revenue: Operand, hours_worked: Operand) -> Any:
     """Revenue earned per hour actually worked.
 
@@ -624,6 +670,7 @@ def effective_billable_rate(revenue: Operand, hours_worked: Operand) -> Any:
     return _evaluate("effective_billable_rate", revenue=revenue, hours_worked=hours_worked)
 
 
+@formula2
 def click_through_rate(clicks: Operand, impressions: Operand) -> Any:
     """Click-through rate.
 
@@ -652,6 +699,7 @@ def click_through_rate(clicks: Operand, impressions: Operand) -> Any:
     return _evaluate("click_through_rate", clicks=clicks, impressions=impressions)
 
 
+@formula2
 def open_rate(opens: Operand, delivered: Operand) -> Any:
     """E-mail open rate.
 
@@ -679,6 +727,7 @@ def open_rate(opens: Operand, delivered: Operand) -> Any:
     return _evaluate("open_rate", opens=opens, delivered=delivered)
 
 
+@formula2
 def cart_abandonment_rate(carts: Operand, purchases: Operand) -> Any:
     """Share of shopping carts not turned into a purchase.
 
@@ -706,6 +755,7 @@ def cart_abandonment_rate(carts: Operand, purchases: Operand) -> Any:
     return _evaluate("cart_abandonment_rate", carts=carts, purchases=purchases)
 
 
+@formula2
 def average(total: Operand, count: Operand) -> Any:
     """Average of a total over a count (order value, deal size…).
 
@@ -733,6 +783,7 @@ def average(total: Operand, count: Operand) -> Any:
     return _evaluate("average", total=total, count=count)
 
 
+@formula2
 def arpa(mrr: Operand, accounts: Operand) -> Any:
     """Average revenue per account.
 
@@ -760,6 +811,7 @@ def arpa(mrr: Operand, accounts: Operand) -> Any:
     return _evaluate("arpa", mrr=mrr, accounts=accounts)
 
 
+@formula2
 def arpu(revenue: Operand, users: Operand) -> Any:
     """Average revenue per user.
 
@@ -787,6 +839,7 @@ def arpu(revenue: Operand, users: Operand) -> Any:
     return _evaluate("arpu", revenue=revenue, users=users)
 
 
+@formula2
 def cac(spend: Operand, new_customers: Operand) -> Any:
     """Customer acquisition cost.
 
@@ -814,6 +867,7 @@ def cac(spend: Operand, new_customers: Operand) -> Any:
     return _evaluate("cac", spend=spend, new_customers=new_customers)
 
 
+@margin_formula
 def ltv(arpa: Operand, churn_rate: Operand, gross_margin: Operand = 1.0) -> Any:
     """Customer lifetime value.
 
@@ -841,6 +895,7 @@ def ltv(arpa: Operand, churn_rate: Operand, gross_margin: Operand = 1.0) -> Any:
     return _evaluate("ltv", arpa=arpa, churn_rate=churn_rate, gross_margin=gross_margin)
 
 
+@formula2
 def ltv_cac_ratio(ltv: Operand, cac: Operand) -> Any:
     """LTV to CAC ratio.
 
@@ -868,6 +923,7 @@ def ltv_cac_ratio(ltv: Operand, cac: Operand) -> Any:
     return _evaluate("ltv_cac_ratio", ltv=ltv, cac=cac)
 
 
+@margin_formula
 def cac_payback_months(cac: Operand, arpa: Operand, gross_margin: Operand = 1.0) -> Any:
     """Months of gross profit needed to earn back CAC.
 
@@ -895,6 +951,7 @@ def cac_payback_months(cac: Operand, arpa: Operand, gross_margin: Operand = 1.0)
     return _evaluate("cac_payback_months", cac=cac, arpa=arpa, gross_margin=gross_margin)
 
 
+@formula2
 def burn_multiple(net_burn: Operand, net_new_arr: Operand) -> Any:
     """Burn multiple (David Sacks, Craft Ventures): cash burned per unit of net new ARR.
 
@@ -926,6 +983,7 @@ def burn_multiple(net_burn: Operand, net_new_arr: Operand) -> Any:
     return _evaluate("burn_multiple", net_burn=net_burn, net_new_arr=net_new_arr)
 
 
+@formula2
 def capital_efficiency(net_new_arr: Operand, net_burn: Operand) -> Any:
     """Capital efficiency: net new ARR per unit of net burn (Bessemer's efficiency score).
 
@@ -954,6 +1012,7 @@ def capital_efficiency(net_new_arr: Operand, net_burn: Operand) -> Any:
     return _evaluate("capital_efficiency", net_new_arr=net_new_arr, net_burn=net_burn)
 
 
+@formula2
 def revenue_per_lead(revenue: Operand, leads: Operand) -> Any:
     """Revenue per lead.
 
@@ -981,6 +1040,7 @@ def revenue_per_lead(revenue: Operand, leads: Operand) -> Any:
     return _evaluate("revenue_per_lead", revenue=revenue, leads=leads)
 
 
+@formula4
 def pipeline_velocity(opportunities: Operand, average_deal_size: Operand, win_rate: Operand, sales_cycle_days: Operand) -> Any:
     """Sales pipeline velocity.
 
@@ -1005,9 +1065,16 @@ def pipeline_velocity(opportunities: Operand, average_deal_size: Operand, win_ra
     >>> round(formulas.pipeline_velocity(40, 25_000, 0.25, 90), 2)
     2777.78
     """
-    return _evaluate("pipeline_velocity", opportunities=opportunities, average_deal_size=average_deal_size, win_rate=win_rate, sales_cycle_days=sales_cycle_days)
+    return _evaluate(
+        "pipeline_velocity",
+        opportunities=opportunities,
+        average_deal_size=average_deal_size,
+        win_rate=win_rate,
+        sales_cycle_days=sales_cycle_days,
+    )
 
 
+@formula2
 def quota_attainment(actual: Operand, quota: Operand) -> Any:
     """Sales quota attainment.
 
@@ -1036,6 +1103,7 @@ def quota_attainment(actual: Operand, quota: Operand) -> Any:
     return _evaluate("quota_attainment", actual=actual, quota=quota)
 
 
+@formula2
 def dau_mau(dau: Operand, mau: Operand) -> Any:
     """Stickiness: daily over monthly active users.
 
@@ -1063,6 +1131,7 @@ def dau_mau(dau: Operand, mau: Operand) -> Any:
     return _evaluate("dau_mau", dau=dau, mau=mau)
 
 
+@formula2
 def share(part: Operand, total: Operand) -> Any:
     """Share of a part in a total (market share, revenue mix…).
 
@@ -1091,6 +1160,7 @@ def share(part: Operand, total: Operand) -> Any:
     return _evaluate("share", part=part, total=total)
 
 
+@formula2
 def churn_rate(lost: Operand, starting: Operand) -> Any:
     """Churn rate: customers (or revenue) lost over the period.
 
@@ -1118,6 +1188,7 @@ def churn_rate(lost: Operand, starting: Operand) -> Any:
     return _evaluate("churn_rate", lost=lost, starting=starting)
 
 
+@formula3
 def retention_rate(starting: Operand, ending: Operand, new: Operand) -> Any:
     """Customer retention rate.
 
@@ -1145,6 +1216,7 @@ def retention_rate(starting: Operand, ending: Operand, new: Operand) -> Any:
     return _evaluate("retention_rate", starting=starting, ending=ending, new=new)
 
 
+@formula2
 def engagement_rate(engagements: Operand, audience: Operand) -> Any:
     """Social media engagement rate: interactions with posts per person reached.
 
@@ -1172,6 +1244,7 @@ def engagement_rate(engagements: Operand, audience: Operand) -> Any:
     return _evaluate("engagement_rate", engagements=engagements, audience=audience)
 
 
+@formula2
 def share_ratio(shares: Operand, views: Operand) -> Any:
     """Share ratio: how often content is passed on, per view.
 
@@ -1199,6 +1272,7 @@ def share_ratio(shares: Operand, views: Operand) -> Any:
     return _evaluate("share_ratio", shares=shares, views=views)
 
 
+@formula2
 def time_on_site(session_seconds: Operand, sessions: Operand) -> Any:
     """Time on site: the average length of a visit.
 
@@ -1226,6 +1300,7 @@ def time_on_site(session_seconds: Operand, sessions: Operand) -> Any:
     return _evaluate("time_on_site", session_seconds=session_seconds, sessions=sessions)
 
 
+@formula2
 def market_penetration_rate(customers: Operand, market_size: Operand) -> Any:
     """Market penetration rate: customers as a share of the target market.
 
@@ -1253,6 +1328,7 @@ def market_penetration_rate(customers: Operand, market_size: Operand) -> Any:
     return _evaluate("market_penetration_rate", customers=customers, market_size=market_size)
 
 
+@formula2
 def employee_turnover_rate(separations: Operand, average_headcount: Operand) -> Any:
     """Employee turnover rate: leavers per average employee over the period.
 
@@ -1280,6 +1356,7 @@ def employee_turnover_rate(separations: Operand, average_headcount: Operand) -> 
     return _evaluate("employee_turnover_rate", separations=separations, average_headcount=average_headcount)
 
 
+@formula2
 def employee_engagement_score(favourable: Operand, answers: Operand) -> Any:
     """Employee engagement score: the share of favourable answers to an engagement survey.
 
@@ -1307,6 +1384,7 @@ def employee_engagement_score(favourable: Operand, answers: Operand) -> Any:
     return _evaluate("employee_engagement_score", favourable=favourable, answers=answers)
 
 
+@formula2
 def project_completion_rate(completed: Operand, projects: Operand) -> Any:
     """Project completion rate: projects completed of those due.
 
@@ -1334,6 +1412,7 @@ def project_completion_rate(completed: Operand, projects: Operand) -> Any:
     return _evaluate("project_completion_rate", completed=completed, projects=projects)
 
 
+@formula2
 def uptime(downtime: Operand, total_time: Operand) -> Any:
     """Uptime (availability): the share of the time a service was up.
 
@@ -1361,6 +1440,7 @@ def uptime(downtime: Operand, total_time: Operand) -> Any:
     return _evaluate("uptime", downtime=downtime, total_time=total_time)
 
 
+@formula2
 def defect_rate(defects: Operand, units: Operand) -> Any:
     """Defect rate: the share of units found defective.
 
@@ -1388,6 +1468,7 @@ def defect_rate(defects: Operand, units: Operand) -> Any:
     return _evaluate("defect_rate", defects=defects, units=units)
 
 
+@formula2
 def production_rate(units: Operand, hours: Operand) -> Any:
     """Production rate: units produced per hour.
 
@@ -1415,6 +1496,7 @@ def production_rate(units: Operand, hours: Operand) -> Any:
     return _evaluate("production_rate", units=units, hours=hours)
 
 
+@formula2
 def sales_efficiency(new_arr: Operand, sales_marketing_spend: Operand) -> Any:
     """Sales efficiency: new annual recurring revenue per unit of sales and marketing spend.
 
@@ -1442,6 +1524,7 @@ def sales_efficiency(new_arr: Operand, sales_marketing_spend: Operand) -> Any:
     return _evaluate("sales_efficiency", new_arr=new_arr, sales_marketing_spend=sales_marketing_spend)
 
 
+@formula3
 def capital_expenditure(ppe_end: Operand, ppe_start: Operand, depreciation: Operand) -> Any:
     """Capital expenditure (capex) from two balance sheets.
 
@@ -1469,6 +1552,7 @@ def capital_expenditure(ppe_end: Operand, ppe_start: Operand, depreciation: Oper
     return _evaluate("capital_expenditure", ppe_end=ppe_end, ppe_start=ppe_start, depreciation=depreciation)
 
 
+@formula3
 def roll_forward(starting: Operand, added: Operand, removed: Operand) -> Any:
     """A stock rolled forward over a period (list subscribers, page likes, backlog).
 
@@ -1496,6 +1580,7 @@ def roll_forward(starting: Operand, added: Operand, removed: Operand) -> Any:
     return _evaluate("roll_forward", starting=starting, added=added, removed=removed)
 
 
+@formula2
 def revenue_per_rep(revenue: Operand, reps: Operand) -> Any:
     """Revenue per sales rep.
 
@@ -1523,6 +1608,7 @@ def revenue_per_rep(revenue: Operand, reps: Operand) -> Any:
     return _evaluate("revenue_per_rep", revenue=revenue, reps=reps)
 
 
+@formula2
 def net_profit(revenue: Operand, expenses: Operand) -> Any:
     """Net profit: revenue less every expense.
 
@@ -1550,6 +1636,7 @@ def net_profit(revenue: Operand, expenses: Operand) -> Any:
     return _evaluate("net_profit", revenue=revenue, expenses=expenses)
 
 
+@formula2
 def revenue(units_sold: Operand, average_price: Operand) -> Any:
     """Revenue from units sold and their average selling price.
 
@@ -1577,6 +1664,7 @@ def revenue(units_sold: Operand, average_price: Operand) -> Any:
     return _evaluate("revenue", units_sold=units_sold, average_price=average_price)
 
 
+@formula2
 def upsell_rate(upsold_customers: Operand, customers: Operand) -> Any:
     """Upsell rate: customers who bought more, of those at the start.
 

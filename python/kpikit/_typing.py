@@ -21,6 +21,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, cast, overload
 
 if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+
+    def deprecated(message: str) -> Callable[[Any], Any]:
+        # Only the type checker reads the mark; typing_extensions need not be installed.
+        return lambda f: f
+
+
+if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
@@ -76,14 +85,19 @@ class TableFunction(Protocol[P]):
     pyarrow Table, an Arrow stream, a database source) gives a pyarrow Table.
 
     ``output`` stands before ``*args`` because a type checker allows no keyword-only parameter
-    beside a ParamSpec; a caller passes it by keyword, as the function itself requires (a
-    checker would also let it through as the second positional argument, which the function
-    refuses with a TypeError when called).
+    beside a ParamSpec (PEP 612), and dropping the ParamSpec from those overloads would leave
+    the settings unchecked whenever ``output`` is given. ``output`` passed by position (a
+    TypeError at run time) matches the first overload instead, which is marked deprecated so
+    that the checker reports it: mypy with the ``deprecated`` error code enabled (kpikit's own
+    configuration enables it), pyright with ``reportDeprecated``.
     The overlap ignores: mypy sees that ``*args`` could take ``output``'s place positionally,
     which the functions' keyword-only settings rule out.
     """
 
     # fmt: off
+    @overload
+    @deprecated("output is keyword-only (a TypeError when called): write output=...")
+    def __call__(self, table: TableInput, output: Output | None, /, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: TableInput, /, output: Literal["pandas"], *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
@@ -105,6 +119,9 @@ class TwoTableFunction(Protocol[P]):
     """As :class:`TableFunction` for a function of two tables; the result follows the first."""
 
     # fmt: off
+    @overload
+    @deprecated("output is keyword-only (a TypeError when called): write output=...")
+    def __call__(self, table: TableInput, other: TableLike, output: Output | None, /, *args: P.args, **kwargs: P.kwargs) -> AnyTable: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: TableInput, other: TableLike, /, output: Literal["pandas"], *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload

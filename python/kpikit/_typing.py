@@ -17,7 +17,7 @@ import polars.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, cast, overload
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ class TwoTableFunction(Protocol[P]):
 
 class ColumnFunction(Protocol[P]):
     """A function of one table (positional) and settings returning one value per row, in the
-    table's library: a pandas Series, a polars Series, a numpy array (or a float) for a dict
-    of arrays, a pyarrow Array for Arrow input."""
+    table's library: a pandas Series, a polars Series, a numpy array for a dict of arrays (a
+    float for a dict of numbers: one customer), a pyarrow Array for Arrow input."""
 
     # fmt: off
     @overload
@@ -150,7 +150,9 @@ class ColumnFunction(Protocol[P]):
     @overload
     def __call__(self, table: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
-    def __call__(self, table: dict[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64] | float: ...  # type: ignore[overload-overlap, unused-ignore]
+    def __call__(self, table: Mapping[str, float], /, *args: P.args, **kwargs: P.kwargs) -> float: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: Mapping[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.DoubleArray: ...
     # fmt: on
@@ -177,8 +179,10 @@ def column_function(f: Callable[Concatenate[Any, P], Any]) -> ColumnFunction[P]:
 # first overload an argument list matches, trying the narrowest kind first, is the kind that
 # decides the result at run time (pandas > polars > Arrow > numpy > list > number).
 
-#: A number; ``None`` is missing.
-Number: TypeAlias = "float | np.integer[Any] | np.floating[Any] | None"
+#: A number (an int, a float, a numpy number).
+Real: TypeAlias = "float | np.integer[Any] | np.floating[Any]"
+#: A number or ``None`` (missing).
+Number: TypeAlias = "Real | None"
 #: A list (or tuple) of numbers, or a number.
 ListOperand: TypeAlias = "Sequence[Number] | Number"
 #: A 1-D numpy array, or any operand ranking under it.
@@ -316,3 +320,44 @@ def formula3(f: Callable[P, Any]) -> Formula3[P]:
 def formula4(f: Callable[P, Any]) -> Formula4[P]:
     """``f`` itself, typed as :class:`Formula4`."""
     return cast("Formula4[P]", f)
+
+
+# Fitted models of customer lifetime value (kpikit.clv): their predictions as methods.
+
+
+class ColumnMethod(Protocol[P]):
+    """A method of a fitted model taking a table of customers (positional) and settings: read
+    from a model, a :class:`ColumnFunction` (one prediction per customer, in the table's library)."""
+
+    def __get__(self, instance: object, owner: type | None = None, /) -> ColumnFunction[P]: ...
+
+
+def column_method(f: Callable[Concatenate[Any, Any, P], Any]) -> ColumnMethod[P]:
+    """``f`` itself (a method), typed as :class:`ColumnMethod`."""
+    return cast("ColumnMethod[P]", f)
+
+
+class Curve(Protocol[P]):
+    """A function of horizons ``t`` (positional) and settings, shaped like ``t``: a float for a
+    number, a pandas Series on ``t``'s index for a pandas Series, else a numpy array (lists,
+    numpy arrays, polars Series and Arrow arrays alike)."""
+
+    # fmt: off
+    @overload
+    def __call__(self, t: Real, /, *args: P.args, **kwargs: P.kwargs) -> float: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, t: pd.Series[Any], /, *args: P.args, **kwargs: P.kwargs) -> pd.Series[float]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, t: npt.ArrayLike | ArrowArrayExportable, /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64]: ...
+    # fmt: on
+
+
+class CurveMethod(Protocol[P]):
+    """A method of a fitted model of horizons ``t``: read from a model, a :class:`Curve`."""
+
+    def __get__(self, instance: object, owner: type | None = None, /) -> Curve[P]: ...
+
+
+def curve_method(f: Callable[Concatenate[Any, Any, P], Any]) -> CurveMethod[P]:
+    """``f`` itself (a method), typed as :class:`CurveMethod`."""
+    return cast("CurveMethod[P]", f)

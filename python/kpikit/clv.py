@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, overload
 
 import numpy as np
 
@@ -24,10 +24,11 @@ from . import _kpikit
 from ._analysis import Analysis, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import table_input, table_output, time_zone, warn_skipped
 from ._settings import checked, moment
-from ._typing import Output, TableLike, column_function, table_function
+from ._typing import Output, Real, TableLike, column_function, column_method, curve_method, table_function
 from .exceptions import KpikitError, ParameterError, SchemaError
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
 
 __all__ = [
@@ -556,12 +557,14 @@ class _PurchaseModel(_Model):
         self.max_T_ = float(np.max(_floats(t)))
         return self
 
+    @curve_method
     def expected_number_of_purchases_up_to_time(self, t: Any, /) -> Any:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]; ``t`` a number or
         an array of horizons."""
         zero = np.zeros(np.shape(t))
         return _shape_like(self._predict("expected", t, zero, zero, zero), t)
 
+    @column_method
     def conditional_expected_number_of_purchases_up_to_time(self, table: TableLike, /, *, t: Any) -> Any:
         """E[Y(t) | x, t_x, T]: expected purchases of each customer of ``table`` (columns
         ``frequency``, ``recency``, ``T``) in the next ``t`` periods (a number, or one per
@@ -571,11 +574,22 @@ class _PurchaseModel(_Model):
 
     predict = conditional_expected_number_of_purchases_up_to_time
 
+    # fmt: off
+    @overload
+    def probability_of_n_purchases_up_to_time(self, t: Real, n: Real) -> float: ...
+    @overload
+    def probability_of_n_purchases_up_to_time(self, t: pd.Series[Any], n: Any) -> pd.Series[float]: ...
+    @overload
+    def probability_of_n_purchases_up_to_time(self, t: Any, n: pd.Series[Any]) -> pd.Series[float]: ...
+    @overload
+    def probability_of_n_purchases_up_to_time(self, t: npt.ArrayLike, n: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    # fmt: on
     def probability_of_n_purchases_up_to_time(self, t: Any, n: Any) -> Any:
         """P(X(t) = n): probability a new customer makes exactly n repeat purchases in (0, t]."""
         zero = np.zeros(np.broadcast(np.asarray(t), np.asarray(n)).shape)
         return _shape_like(self._predict("p_n", t, n, zero, zero), t, n)
 
+    @column_method
     def conditional_probability_alive(self, table: TableLike, /) -> Any:
         """P(alive | x, t_x, T): probability each customer of ``table`` (columns ``frequency``,
         ``recency``, ``T``) is still active at T."""
@@ -697,6 +711,7 @@ class BetaGeoBetaBinom(_PurchaseModel):
     _name = "BetaGeoBetaBinom"
     _param_names = ("alpha", "beta", "gamma", "delta")
 
+    @column_method
     def conditional_probability_alive(self, table: TableLike, /, *, t: Any = 1) -> Any:
         """P(alive at opportunity T + t | x, t_x, T) of each customer of ``table`` (columns
         ``frequency``, ``recency``, ``T``); ``t`` whole opportunities ahead (a number, or one
@@ -747,6 +762,7 @@ class GammaGamma(_Model):
         self._store(fit)
         return self
 
+    @column_method
     def conditional_expected_average_profit(self, table: TableLike, /) -> Any:
         """E[M | x, m̄]: expected average spend per future transaction of each customer of
         ``table`` (columns ``frequency`` and ``monetary_value``)."""
@@ -829,18 +845,29 @@ class ShiftedBetaGeo(_Model):
         zero = np.zeros(np.shape(t))
         return _shape_like(self._predict(what, t, zero, zero, zero), t)
 
+    @curve_method
     def survival_function(self, t: Any, /) -> Any:
         """S(t): share of a cohort still active after t periods."""
         return self._curve("survival", t)
 
+    @curve_method
     def retention_rate(self, t: Any, /) -> Any:
         """r(t) = S(t) / S(t−1): share of those active in period t−1 who renew into period t."""
         return self._curve("retention", t)
 
+    @curve_method
     def probability_of_churn(self, t: Any, /) -> Any:
         """P(T = t): probability a new customer churns in period t."""
         return self._curve("churn", t)
 
+    # fmt: off
+    @overload
+    def expected_residual_lifetime(self, renewals: Real = 0, /, *, discount_rate: float = 0.1) -> float: ...
+    @overload
+    def expected_residual_lifetime(self, renewals: pd.Series[Any], /, *, discount_rate: float = 0.1) -> pd.Series[float]: ...
+    @overload
+    def expected_residual_lifetime(self, renewals: npt.ArrayLike, /, *, discount_rate: float = 0.1) -> npt.NDArray[np.float64]: ...
+    # fmt: on
     def expected_residual_lifetime(self, renewals: Any = 0, /, *, discount_rate: float = 0.1) -> Any:
         """Discounted expected residual lifetime (DERL, Fader & Hardie 2010, eq. 6), in periods.
 

@@ -358,7 +358,7 @@ def values_present(column: Any) -> list[str]:
     out: set[str] = set()
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     for chunk in chunks:
-        if pa.types.is_dictionary(chunk.type):
+        if isinstance(chunk, pa.DictionaryArray):  # an Arrow dictionary type
             dictionary = _text(chunk.dictionary)
             codes = pc.unique(chunk.indices.drop_null()).to_pylist()
             if dictionary is not None:

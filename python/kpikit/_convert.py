@@ -148,7 +148,7 @@ def _pandas_column(series: Any, name: str) -> Any:
         values = naive.to_numpy(copy=False)
         if np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
             ints = np.ascontiguousarray(values.view(np.int64))
-            return pa.Array.from_buffers(_arrow_time_type(series), len(ints), [None, pa.py_buffer(ints)])
+            return pa.Array.from_buffers(_arrow_time_type(series), len(ints), [None, pa.py_buffer(ints)])  # type: ignore[arg-type]  # see _boolean_bits
     if isinstance(dtype, pd.BooleanDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "b"):
         bits = _boolean_bits(series)
         if bits is not None:
@@ -158,7 +158,7 @@ def _pandas_column(series: Any, name: str) -> Any:
         missing = codes < 0
         indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
         categories = _pandas_column(pd.Series(dtype.categories), name)
-        return pa.DictionaryArray.from_arrays(indices, categories, ordered=dtype.ordered, safe=False)
+        return pa.DictionaryArray.from_arrays(indices, categories, ordered=bool(dtype.ordered), safe=False)
     try:
         return pa.Array.from_pandas(series)
     except pa.ArrowException as e:
@@ -187,8 +187,9 @@ def _boolean_bits(series: Any) -> Any:
     if mask is not None and nulls:
         packed = np.packbits(mask, bitorder="little")
         np.invert(packed, out=packed)
-        validity = pa.py_buffer(packed)
-    values = pa.py_buffer(np.packbits(data, bitorder="little"))
+        validity = pa.py_buffer(packed)  # type: ignore[arg-type]
+    # numpy arrays export the buffer protocol; numpy declares it to type checkers for Python 3.12+ only.
+    values = pa.py_buffer(np.packbits(data, bitorder="little"))  # type: ignore[arg-type]
     return pa.Array.from_buffers(pa.bool_(), len(data), [validity, values], null_count=nulls)
 
 
@@ -360,10 +361,11 @@ def table_output(
     import pandas as pd
 
     # Converting columns on pyarrow's threads costs more than it saves on small results.
+    nullable: dict[Any, Any] = {pa.bool_(): pd.BooleanDtype()}
     frame = table.to_pandas(
         date_as_object=False,
         use_threads=table.num_rows >= 100_000,
-        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
+        types_mapper=nullable.get,
     )
     if tz is not None:
         frame.attrs["tz"] = tz
@@ -469,7 +471,7 @@ def _source_categories(source: Any, name: str) -> tuple[Any, bool] | None:
         column = source.column(name)
         if pa.types.is_dictionary(column.type):
             chunks = column.unify_dictionaries().chunks if isinstance(column, pa.ChunkedArray) else [column]
-            if chunks:
+            if chunks and isinstance(chunks[0], pa.DictionaryArray):
                 # The dictionary's order, as pandas keeps a categorical's (pandas reads an Arrow
                 # dictionary as categories in that order), so every library gives one order.
                 return chunks[0].dictionary, bool(column.type.ordered)

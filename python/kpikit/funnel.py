@@ -307,15 +307,16 @@ def _reached(steps: list[list[str]], order: str | None) -> Any:
     named = {"unordered": 0, "any_after_first": 1}.get(order or "", len(steps))
 
     def proven(result: Any) -> set[str]:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         reached = set()
         actors = "status" in result.column_names  # the detail table (detail=True)
         for k, names in enumerate(steps[:named], start=1):
             if len(names) == 1:
-                rows = result.filter(pc.equal(result["step"], k))
+                rows = result.filter(pc.equal(result["step"], pa.scalar(k)))
                 if actors:
-                    rows = rows.filter(pc.equal(rows["status"], "converted"))
+                    rows = rows.filter(pc.equal(rows["status"], pa.scalar("converted")))
                 if rows.num_rows if actors else pc.sum(rows["converted"]).as_py():
                     reached.add(names[0])
         return reached

@@ -69,6 +69,7 @@ def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
     period after the cohort's."""
 
     def proven(result: Any) -> set[str]:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         found = set()
@@ -79,7 +80,7 @@ def _returned(starts: list[str] | None, returns: list[str] | None) -> Any:
         if starts is not None and len(starts) == 1 and size is not None and pc.max(result[size]).as_py():
             found.add(starts[0])
         if returns is not None and len(returns) == 1 and "retained" in columns:
-            later = result.filter(pc.greater(result["period_number"], 0))
+            later = result.filter(pc.greater(result["period_number"], pa.scalar(0)))
             if pc.max(later["retained"]).as_py():
                 found.add(returns[0])
         return found

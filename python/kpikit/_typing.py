@@ -141,16 +141,14 @@ class TwoTableFunction(Protocol[P]):
 
 class ColumnFunction(Protocol[P]):
     """A function of one table (positional) and settings returning one value per row, in the
-    table's library: a pandas Series, a polars Series, a numpy array for a dict of arrays (a
-    float for a dict of numbers: one customer), a pyarrow Array for Arrow input."""
+    table's library: a pandas Series, a polars Series, a numpy array for a dict of arrays, a
+    pyarrow Array for Arrow input."""
 
     # fmt: off
     @overload
     def __call__(self, table: pd.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pd.Series[float]: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
-    @overload
-    def __call__(self, table: Mapping[str, float], /, *args: P.args, **kwargs: P.kwargs) -> float: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
     def __call__(self, table: Mapping[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
     @overload
@@ -325,11 +323,29 @@ def formula4(f: Callable[P, Any]) -> Formula4[P]:
 # Fitted models of customer lifetime value (kpikit.clv): their predictions as methods.
 
 
+class Predictions(Protocol[P]):
+    """As :class:`ColumnFunction`, for a model's predictions: one per customer of the table, and
+    a float for a dict of numbers (one customer)."""
+
+    # fmt: off
+    @overload
+    def __call__(self, table: pd.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pd.Series[float]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> pl.Series: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: Mapping[str, Real], /, *args: P.args, **kwargs: P.kwargs) -> float: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: Mapping[str, Any], /, *args: P.args, **kwargs: P.kwargs) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap, unused-ignore]
+    @overload
+    def __call__(self, table: TableLike, /, *args: P.args, **kwargs: P.kwargs) -> pa.DoubleArray: ...
+    # fmt: on
+
+
 class ColumnMethod(Protocol[P]):
     """A method of a fitted model taking a table of customers (positional) and settings: read
-    from a model, a :class:`ColumnFunction` (one prediction per customer, in the table's library)."""
+    from a model, its :class:`Predictions`."""
 
-    def __get__(self, instance: object, owner: type | None = None, /) -> ColumnFunction[P]: ...
+    def __get__(self, instance: object, owner: type | None = None, /) -> Predictions[P]: ...
 
 
 def column_method(f: Callable[Concatenate[Any, Any, P], Any]) -> ColumnMethod[P]:

@@ -98,6 +98,11 @@ RUNNING = [
     ("kpikit.formulas.cac_payback_months(pd_series, 200)", SERIES),
     ("kpikit.formulas.growth_rate(pl_series, periods=2)", PL_SERIES),
     ("kpikit.formulas.gross_margin(pd_series, cogs=pd_series)", ANY_FORMULA),
+    ("kpikit.clv.customer_lifetime_value(columns_of_customers, transaction_model=bg, spend_model=gg)", NDARRAY),
+    (
+        "kpikit.clv.customer_lifetime_value({'frequency': 2, 'recency': 30.0, 'T': 40.0, 'm': 20.0}, transaction_model=bg, monetary_value='m')",
+        NDARRAY,
+    ),
     ("bg.conditional_expected_number_of_purchases_up_to_time(customers, t=10)", SERIES),
     ("bg.predict(pl_customers, t=10)", PL_SERIES),
     ("bg.conditional_probability_alive(pa_customers)", ARROW_ARRAY),

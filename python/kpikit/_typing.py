@@ -9,7 +9,9 @@ settings, their types and defaults) for both the checker and ``inspect.signature
 An elementwise formula's result follows its arguments (the first library among pandas,
 polars, Arrow, numpy, lists and numbers, in that order; docs/vocabulary.md#formulas):
 :func:`formula2` and its siblings state that rule for formulas of one shape, so
-``reveal_type(formulas.ratio(series, 2))`` is a pandas Series.
+``reveal_type(formulas.ratio(series, 2))`` is a pandas Series. A fitted CLV model's
+predictions follow its table of customers (:func:`column_method`) or its horizons
+(:func:`curve_method`).
 
 pandas, polars and pyarrow are imported for the type checker only: importing kpikit does not
 import polars.
@@ -21,20 +23,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeAlias, cast, overload
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
     from typing_extensions import deprecated
 else:
 
     def deprecated(message: str) -> Callable[[Any], Any]:
         # Only the type checker reads the mark; typing_extensions need not be installed.
         return lambda f: f
-
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-    import pandas as pd
-    import polars as pl
-    import pyarrow as pa
 
 
 class ArrowArrayExportable(Protocol):

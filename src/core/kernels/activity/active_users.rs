@@ -452,6 +452,11 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
             }
         }
     }
+    if log.segments.is_empty() && first <= last {
+        // A range with no event in it still has its periods (of zeros); with events, the
+        // first day has its row already.
+        put(0, first, n_win, 0, &mut cols);
+    }
     let seg_keys = segment_keys(log, &ent)?;
     let mut fields = vec![Field::new("day", DataType::Date32, false)];
     let mut columns: Vec<ArrayRef> = vec![arrow::compute::cast(
@@ -838,6 +843,10 @@ mod tests {
         let bits = state_with(&i, Some(usize::MAX)).unwrap();
         assert_eq!(bits, state_with(&i, None).unwrap());
         assert!(TimeRange::new(Some(US_PER_DAY), Some(US_PER_DAY)).is_err());
+        // A range after every event: its days, with nobody active.
+        i.range = TimeRange::new(Some(10 * US_PER_DAY), Some(12 * US_PER_DAY)).unwrap();
+        let out = finish(&ActiveUsers::partial(&i).unwrap()).unwrap();
+        assert_eq!(i64s(&out, "dau"), vec![0, 0]);
     }
 
     #[test]

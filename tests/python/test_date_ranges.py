@@ -233,3 +233,15 @@ def test_polars_and_arrow_input_give_the_pandas_numbers() -> None:
         for data in [pl.from_pandas(log), pa.Table.from_pandas(log, preserve_index=False)]:
             got = fn(data, user="user", time="time", output="pandas", **kw, **rng)
             pd.testing.assert_frame_equal(want, got, check_dtype=False)
+
+
+def test_lifecycle_and_stickiness_convert_an_aware_bound_to_the_zone() -> None:
+    # 00:30 in Berlin on Mar 3 is 23:30 UTC on Mar 2: in UTC (the naive column's zone) the range
+    # starts on Mar 2, not on Mar 3 as the bound's wall time would say.
+    log = frame([("a", 0), ("a", 1), ("b", 2)])
+    start = pd.Timestamp("2026-03-03 00:30", tz="Europe/Berlin")
+    life = kpikit.lifecycle(log, user="user", time="time", start=start, end=at(3).date())
+    assert [p.date() for p in life.period] == [at(d).date() for d in range(3)]
+    assert life.new.tolist() == [1, 0, 1]
+    sticky = kpikit.stickiness(log, user="user", time="time", start=start, end=at(3).date())
+    assert sticky.intervals.tolist() == [1, 2, 3]

@@ -208,7 +208,7 @@ def retention(
         ``cohort`` (start date of the cohort period), ``period_number``, ``cohort_size``,
         ``retained``, ``value`` (with ``amount=``), ``rate``: one row per cohort (first to
         last, gaps included with size 0) and period number whose period has begun by the end
-        of the data (a triangle).
+        of the data, or of the range ``start … end`` (a triangle).
 
     Examples
     --------

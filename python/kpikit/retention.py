@@ -34,8 +34,8 @@ def _presets() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
 #: and counts "on or after", in rolling windows.
 _DEFAULTS, RETENTION_PRESETS = _presets()
 
-#: Periods retention is counted in.
-FREQS = ("day", "week", "month")
+#: Periods retention is counted in (hours are local hours of ``tz``).
+FREQS = ("hour", "day", "week", "month")
 
 
 def _state(table: Any, o: dict[str, Any]) -> Any:
@@ -142,8 +142,10 @@ def retention(
         Event names (in the ``event`` column) that start a cohort / count as a return.
         Default: any event. A name that no row has raises an :class:`~kpikit.InputError`
         listing the names that occur, with a did-you-mean.
-    freq : {"day", "week", "month"}, default "week"
-        Length of the cohort periods and of the periods counted after them.
+    freq : {"hour", "day", "week", "month"}, default "week"
+        Length of the cohort periods and of the periods counted after them. Hours are local
+        hours of ``tz`` (PostHog's hourly retention); their cohorts are labelled by the
+        hour's start, a time rather than a date.
     start, end : date-like, optional
         The range ``[start, end)`` (end exclusive), read in ``tz``: events outside it are
         left out (they neither start a cohort nor count as a return, so a first-time cohort

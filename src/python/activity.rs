@@ -18,7 +18,9 @@ use crate::core::kernels::activity::active_users::{
 use crate::core::kernels::activity::lifecycle::NewUser;
 use crate::core::kernels::activity::stickiness::{Period, StickinessInput};
 use crate::core::kernels::retention::analysis::{Retention, RetentionInput};
-use crate::core::kernels::retention::spec::{self, RetentionSpec, Settings, MAX_BRACKET};
+use crate::core::kernels::retention::spec::{
+    self, Period as RetentionPeriod, RetentionSpec, Settings, MAX_BRACKET,
+};
 use crate::core::KpiResult;
 
 /// The event log of a table: user and time columns, the event column when needed, segments.
@@ -262,8 +264,13 @@ pub fn retention(
         };
         let min_returns =
             min_returns.map_or(Ok(1), |n| n.bounded("min_returns", 1, u32::MAX.into()))?;
-        let spec = RetentionSpec::new(self::freq(&freq, &week_start)?, brackets, &settings)?
-            .with_min_returns(min_returns)?;
+        let period = if freq == "hour" {
+            RetentionPeriod::Hour
+        } else {
+            RetentionPeriod::Calendar(self::freq(&freq, &week_start)?)
+        };
+        let spec =
+            RetentionSpec::new(period, brackets, &settings)?.with_min_returns(min_returns)?;
         let amount = amount.map(|v| table.column(&v)).transpose()?;
         Retention::partial(&RetentionInput {
             log: &log,

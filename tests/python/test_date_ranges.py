@@ -245,3 +245,27 @@ def test_lifecycle_and_stickiness_convert_an_aware_bound_to_the_zone() -> None:
     assert life.new.tolist() == [1, 0, 1]
     sticky = kpikit.stickiness(log, user="user", time="time", start=start, end=at(3).date())
     assert sticky.intervals.tolist() == [1, 2, 3]
+
+
+# ---------------------------------------------------------------- hourly retention
+
+
+def test_hourly_retention_by_hand() -> None:
+    # a: 09:10, 10:59, 12:00; b: 09:30, 11:05 — on day 0. c: 10:20.
+    t = [at(0, 9).replace(minute=10), at(0, 10).replace(minute=59), at(0, 12), at(0, 9).replace(minute=30),
+         at(0, 11).replace(minute=5), at(0, 10).replace(minute=20)]
+    log = pd.DataFrame({"user": ["a", "a", "a", "b", "b", "c"], "time": t})
+    out = kpikit.retention(log, user="user", time="time", freq="hour")
+    # Cohort 09:00 {a, b}: back at 10 {a}, 11 {b}, 12 {a}; cohort 10:00 {c}: nobody back (the
+    # last cohort is the last with a member, as with days).
+    assert [str(c) for c in out.cohort.unique()] == ["2026-03-02 09:00:00", "2026-03-02 10:00:00"]
+    assert out.cohort_size.tolist() == [2, 2, 2, 2, 1, 1, 1]
+    assert out.retained.tolist() == [2, 1, 1, 1, 1, 0, 0]
+    # A range of 10:00–12:00: a's and c's first events in it are at 10, b's at 11.
+    ranged = kpikit.retention(log, user="user", time="time", freq="hour", start=at(0, 10), end=at(0, 12))
+    assert ranged.cohort_size.tolist() == [2, 2, 1]
+    assert ranged.retained.tolist() == [2, 0, 1]
+    # Dask and polars give the same numbers.
+    dd = pytest.importorskip("dask.dataframe")
+    many = kpikit.retention(dd.from_pandas(log, npartitions=2), user="user", time="time", freq="hour")
+    pd.testing.assert_frame_equal(out, many.reset_index(drop=True))

@@ -345,7 +345,12 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
     };
     // Events outside the range are filtered out as events of other names are.
     let flags = if range.is_bounded() {
-        Some(range_flags(log, range, flags.as_deref(), u8::from(flags.is_none()))?)
+        Some(range_flags(
+            log,
+            range,
+            flags.as_deref(),
+            u8::from(flags.is_none()),
+        )?)
     } else {
         flags
     };

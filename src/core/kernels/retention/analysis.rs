@@ -9,14 +9,14 @@
 use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 
 use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
-use crate::core::input::Column;
 use crate::core::input::time::TimeRange;
+use crate::core::input::Column;
 use crate::core::kernels::activity::entities::{entities, event_flags, range_flags, RowFlags};
 
 use super::finish::{retention_curve, triangle};
@@ -145,25 +145,26 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
     // The range's first and last cohorts, empty or not, bound the triangle's cohorts (the
     // finish fills those between), and its end is the end the cells are shown up to.
     if let Some(s) = range.start {
-        cells.entry((freq.ordinal_of_micros(s), 0)).or_insert((0, 0.0));
+        cells
+            .entry((freq.ordinal_of_micros(s), 0))
+            .or_insert((0, 0.0));
     }
     if let Some(last) = range.last_micros() {
-        cells.entry((freq.ordinal_of_micros(last), 0)).or_insert((0, 0.0));
+        cells
+            .entry((freq.ordinal_of_micros(last), 0))
+            .or_insert((0, 0.0));
         end = end.max(last);
     }
     let mut keys: Vec<(i64, i64)> = cells.keys().copied().collect();
     keys.sort_unstable();
-    let cohort: Int32Array = keys
-        .iter()
-        .map(|k| Some(freq.start_day(k.0) as i32))
-        .collect();
+    let cohort = freq.labels(keys.iter().map(|k| k.0))?;
     let mut fields = vec![
-        Field::new("cohort", DataType::Date32, false),
+        Field::new("cohort", cohort.data_type().clone(), false),
         Field::new("period_number", DataType::Int64, false),
         Field::new("retained", DataType::Int64, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
-        arrow::compute::cast(&(Arc::new(cohort) as ArrayRef), &DataType::Date32)?,
+        cohort,
         Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| k.1))),
         Arc::new(Int64Array::from_iter_values(
             keys.iter().map(|k| cells[k].0),
@@ -225,32 +226,33 @@ pub(super) fn info(schema: &SchemaRef) -> KpiResult<Info> {
 /// is the latest.
 fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
     let input = MergeInput::check(states, Retention::NAME, &[META_END])?;
-    let mut cells: StdHashMap<(i32, i64), (i64, f64)> = StdHashMap::new();
+    let mut cells: StdHashMap<(i64, i64), (i64, f64)> = StdHashMap::new();
     let mut end: Option<i64> = None;
     let mut value = false;
+    let mut period = None;
     for (s, plain) in states.iter().zip(&input.plain) {
         let i = info(&s.schema())?;
         value = i.value;
         end = end.max(i.end);
-        let c = plain.column(0).as_primitive::<Date32Type>();
+        let p = RetentionSpec::from_label(&i.label)?.period;
+        period = Some(p);
+        let c = p.ordinals_of(plain.column(0))?;
         let k = plain.column(1).as_primitive::<Int64Type>();
         let r = plain.column(2).as_primitive::<Int64Type>();
         let v = i
             .value
             .then(|| plain.column(3).as_primitive::<Float64Type>());
         for j in 0..plain.num_rows() {
-            let e = cells.entry((c.value(j), k.value(j))).or_insert((0, 0.0));
+            let e = cells.entry((c[j], k.value(j))).or_insert((0, 0.0));
             e.0 += r.value(j);
             e.1 += v.map_or(0.0, |v| v.value(j));
         }
     }
-    let mut keys: Vec<(i32, i64)> = cells.keys().copied().collect();
+    let mut keys: Vec<(i64, i64)> = cells.keys().copied().collect();
     keys.sort_unstable();
+    let period = period.ok_or_else(|| KpiError::param("states", "no state to merge"))?;
     let mut columns: Vec<ArrayRef> = vec![
-        arrow::compute::cast(
-            &(Arc::new(Int32Array::from_iter_values(keys.iter().map(|k| k.0))) as ArrayRef),
-            &DataType::Date32,
-        )?,
+        period.labels(keys.iter().map(|k| k.0))?,
         Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| k.1))),
         Arc::new(Int64Array::from_iter_values(
             keys.iter().map(|k| cells[k].0),
@@ -271,7 +273,9 @@ mod tests {
     use super::*;
     use crate::core::engine::analyses;
     use crate::core::input::time::{Freq, US_PER_DAY};
-    use crate::core::kernels::retention::spec::{Base, CohortKind, Mode, Reference, Settings};
+    use crate::core::kernels::retention::spec::{
+        Base, CohortKind, Mode, Period, Reference, Settings, US_PER_HOUR,
+    };
     use crate::core::kernels::retention::testing::log;
 
     fn input<'a>(l: &'a EventLog, spec: &'a RetentionSpec, curve: bool) -> RetentionInput<'a> {
@@ -303,7 +307,7 @@ mod tests {
         // User 1: days 0, 2. User 2: days 0, 1, 3. User 3: day 1.
         let l = log(vec![1, 1, 2, 2, 2, 3], vec![0, 2, 0, 1, 3, 1], vec!["x"; 6]);
         let spec = |cohort, mode| RetentionSpec {
-            period: Freq::Day,
+            period: Freq::Day.into(),
             cohort,
             mode,
             brackets: None,
@@ -398,6 +402,46 @@ mod tests {
         let out = Retention::finish(&Retention::partial(&i).unwrap()).unwrap();
         assert_eq!(i64s(&out, "cohort_size")[0], 0);
         assert_eq!(out.num_rows(), 6);
+    }
+
+    #[test]
+    fn hourly_cohorts_are_labelled_by_their_hour() {
+        // User 1: hours 0, 1, 3; user 2: hours 0, 2 (of day 10).
+        let mut l = log(vec![1, 1, 1, 2, 2], vec![0; 5], vec!["x"; 5]);
+        let hours = [0, 1, 3, 0, 2].map(|h: i64| 10 * US_PER_DAY + h * US_PER_HOUR);
+        l.time = Column::from_array(
+            "t",
+            Arc::new(arrow::array::TimestampMicrosecondArray::from(
+                hours.to_vec(),
+            )),
+        );
+        let spec = RetentionSpec::new(Period::Hour, None, &Settings::default()).unwrap();
+        let amounts = Column::from_array("a", Arc::new(Float64Array::from(vec![1.0; 5])));
+        for amount in [None, Some(&amounts)] {
+            let mut i = input(&l, &spec, false);
+            i.amount = amount;
+            let state = Retention::partial(&i).unwrap();
+            let out = Retention::finish(&Retention::merge(&[state]).unwrap()).unwrap();
+            // Cohort hour 0 {1, 2}: back in hour 1 {1}, 2 {2}, 3 {1}; hours 1–3: empty cohorts.
+            assert_eq!(
+                i64s(&out, "period_number"),
+                vec![0, 1, 2, 3, 0, 1, 2, 0, 1, 0]
+            );
+            assert_eq!(i64s(&out, "retained"), vec![2, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+            let cohort = out.column_by_name("cohort").unwrap();
+            let first = 10 * US_PER_DAY;
+            assert_eq!(
+                cohort
+                    .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .values()
+                    .to_vec(),
+                [0, 0, 0, 0, 1, 1, 1, 2, 2, 3].map(|h| first + h * US_PER_HOUR)
+            );
+        }
+        assert_eq!(
+            RetentionSpec::from_label(&spec.label()).unwrap().period,
+            Period::Hour
+        );
     }
 
     #[test]

@@ -446,6 +446,8 @@ def active_users(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
+    start: int | None = None,
+    end: int | None = None,
 ) -> Any: ...
 def stickiness(
     table: _Table,
@@ -501,6 +503,8 @@ def retention(
     tz: str = "UTC",
     week_start: str = "monday",
     invalid: str = "raise",
+    start: int | None = None,
+    end: int | None = None,
 ) -> Any: ...
 
 # (defaults, [(preset, settings)]), each settings [(keyword, value)] (core::retention::spec).

@@ -11,6 +11,7 @@ exception or a number computed from something else than what was meant.
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import functools
 import math
 import numbers
@@ -176,3 +177,20 @@ def moment(name: str, value: Any) -> Any:
     if pd.isna(ts):
         raise ParameterError(f'parameter "{name}": {_show(value)} is not a date or time')
     return ts
+
+
+def local_micros(name: str, value: Any, tz: str) -> int | None:
+    """A range bound (``start=``, ``end=``) as microseconds of wall-clock time in ``tz`` since
+    1970, or None when ``value`` is None. Read as :func:`moment` reads it; a naive bound is
+    wall time in ``tz``, an aware one is converted to ``tz`` first (docs/conventions.md,
+    "Calendar periods"). The core compares the rows' local times with it.
+    """
+    ts = moment(name, value)
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        # An unknown zone is left to the core, which names it with the zones it knows.
+        with contextlib.suppress(Exception):
+            ts = ts.tz_convert(tz)
+        ts = ts.tz_localize(None)
+    return int(ts.value // 1000)

@@ -10,7 +10,6 @@ docs/conventions.md#journey.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,13 +17,15 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, is_dask, output_of, run
 from ._convert import column_list, table_input, table_output, time_zone
-from ._settings import checked, moment
+from ._settings import checked, local_micros
 from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError, SchemaError
 
 __all__ = ["active_users", "lifecycle", "stickiness"]
 
 DEFAULT_WINDOWS: dict[str, int] = {"dau": 1, "wau": 7, "mau": 30}
+
+_US_PER_DAY = 86_400_000_000
 
 #: Periods the activity kernels bucket days in (docs/vocabulary.md).
 FREQS = ("day", "week", "month", "quarter", "year")
@@ -90,19 +91,15 @@ def check_event_column(table: Any, event: str, used: bool) -> None:
         )
 
 
-def day_number(value: Any, name: str, exclusive: bool = False) -> int | None:
-    """A date-like value as days since 1970-01-01 (None stays None). With ``exclusive`` the
-    value is an exclusive range end and the result the day of the last instant before it."""
-    import pandas as pd
-
-    ts = moment(name, value)
-    if ts is None:
+def day_number(value: Any, name: str, tz: str, exclusive: bool = False) -> int | None:
+    """A date-like value as the day (days since 1970-01-01) of its wall-clock time in ``tz``
+    (None stays None), read as every range bound is (:func:`kpikit._settings.local_micros`).
+    With ``exclusive`` the value is an exclusive range end and the result the day of the last
+    instant before it."""
+    us = local_micros(name, value, tz)
+    if us is None:
         return None
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    if exclusive:
-        ts = ts - pd.Timedelta(1, "us")
-    return int((ts.date() - _dt.date(1970, 1, 1)).days)
+    return (us - 1 if exclusive else us) // _US_PER_DAY
 
 
 def _in_memory(table: Any, name: str) -> None:
@@ -117,6 +114,7 @@ def _active_state(table: Any, o: dict[str, Any]) -> Any:
     return _kpikit.active_users(
         table, user=o["user"], time=o["time"], freq=o["freq"], windows=o["windows"], by=o["by"],
         events=o["events"], event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
+        start=o["start"], end=o["end"],
     )
 
 
@@ -154,6 +152,8 @@ def active_users(
     time: str,
     freq: str = "day",
     windows: Mapping[str, int] | None = None,
+    start: Any = None,
+    end: Any = None,
     by: str | Sequence[str] | None = None,
     events: str | Sequence[str] | None = None,
     event: str = "event",
@@ -190,6 +190,12 @@ def active_users(
     windows : dict of str to int, default {"dau": 1, "wau": 7, "mau": 30}
         Output column name → window length in whole days (1 to 3660); a fraction such as
         1.9 is a :class:`~kpikit.ParameterError`, never rounded.
+    start, end : date-like, optional
+        The range ``[start, end)`` (end exclusive), read in ``tz``: only events in it count
+        (a window at the start of the range covers none of the days before it), and the
+        periods are those from the one containing ``start`` to the one containing the last
+        instant before ``end``, periods without events included (0 users). Default: the
+        data's first and last period (docs/conventions.md#date-ranges).
     by : str or list of str, optional
         Segment columns; a user active in two segments counts in both. Missing segment values
         form their own group.
@@ -220,7 +226,7 @@ def active_users(
     DataFrame
         ``period``, the segments, ``active_users`` (distinct users in the period), one column
         per window, and ``dau_mau`` when windows named "dau" and "mau" exist. One row per
-        period from the first to the last of the data, gaps included.
+        period from the first to the last of the data (or of ``start … end``), gaps included.
 
     Examples
     --------
@@ -242,15 +248,27 @@ def active_users(
     >>> kpikit.active_users(dd.from_pandas(log, npartitions=2), user="user", time="time",
     ...                     windows={"dau": 1, "mau": 3}).mau.tolist()
     [1, 2, 2]
+
+    Over Jan 2–4 only: Jan 1 is left out (also of Jan 2's window), Jan 4 has no event.
+
+    >>> kpikit.active_users(log, user="user", time="time", windows={"dau": 1, "mau": 3},
+    ...                     start="2026-01-02", end="2026-01-05")[["period", "dau", "mau"]]
+          period  dau  mau
+    0 2026-01-02    1    1
+    1 2026-01-03    1    2
+    2 2026-01-04    0    2
     """
     names = event_names(events)
     check_event_column(table, event, names is not None)
     segments = check_segments(column_list(by))
     wins = _windows(DEFAULT_WINDOWS if windows is None else windows)
     event_column = event if names is not None else None
+    # The range bounds are read in the zone the periods are counted in, so it is settled first.
+    tz = time_zone(table, [time], tz)
     options = {
         "user": user, "time": time, "freq": check_freq(freq, FREQS), "week_start": week_start, "windows": wins,
         "by": segments, "event": event, "events": names, "tz": tz,
+        "start": local_micros("start", start, tz), "end": local_micros("end", end, tz),
         "invalid": choice("invalid", invalid, ("raise", "skip")),
     }
     return run(
@@ -354,9 +372,10 @@ def stickiness(
     _in_memory(table, "stickiness")
     names = event_names(events)
     check_event_column(table, event, names is not None)
+    tz = time_zone(table, [time], tz)
     options = {
-        "user": user, "time": time, "freq": check_freq(freq, ("hour", *FREQS)), "start": day_number(start, "start"),
-        "end": day_number(end, "end", exclusive=True), "cumulative": flag("cumulative", cumulative),
+        "user": user, "time": time, "freq": check_freq(freq, ("hour", *FREQS)), "start": day_number(start, "start", tz),
+        "end": day_number(end, "end", tz, exclusive=True), "cumulative": flag("cumulative", cumulative),
         "min_events": whole("min_events", min_events),
         "max_events": None if max_events is None else whole("max_events", max_events),
         "interval_count": whole("interval_count", interval_count), "events": names, "event": event, "tz": tz, "week_start": week_start,
@@ -484,7 +503,7 @@ def lifecycle(
         preset=None if preset is None else choice("preset", preset, ("posthog", "amplitude")),
         tz=tz,
         invalid=choice("invalid", invalid, ("raise", "skip")),
-        start=day_number(start, "start"),
-        end=day_number(end, "end", exclusive=True),
+        start=day_number(start, "start", tz),
+        end=day_number(end, "end", tz, exclusive=True),
     )
     return table_output(result, library, source=table, analysis="lifecycle", tz=tz)

@@ -17,7 +17,6 @@ Definitions and what each preset sets: docs/conventions.md#funnels.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 from . import _kpikit
 from ._analysis import Analysis, EventNames, check_segments, choice, freq as check_freq, run
 from ._convert import column_list, time_zone
-from ._settings import checked, moment
+from ._settings import checked, local_micros
 from ._typing import Output, TableLike, table_function
 from .exceptions import ParameterError
 
@@ -110,20 +109,6 @@ _EVENTS = Analysis("funnel", state=_event_state, shuffle="user")
 # Who converted and who dropped: each partition's rows are final (its users are its own), so
 # merging is concatenating.
 _ACTORS = Analysis("funnel", state=_event_state, merge=_concat, finish=_by_step, shuffle="user")
-
-
-def _local_micros(name: str, value: Any, tz: str) -> int | None:
-    """A range bound as microseconds of local time in ``tz`` since 1970 (the core compares entry
-    events' local times with it); an aware bound is first converted to ``tz``."""
-    ts = moment(name, value)
-    if ts is None:
-        return None
-    if ts.tzinfo is not None:
-        # An unknown zone is left to the core, which names it with the zones it knows.
-        with contextlib.suppress(Exception):
-            ts = ts.tz_convert(tz)
-        ts = ts.tz_localize(None)
-    return int(ts.value // 1000)
 
 
 def _settings(by: Any, freq: str | None, unit: str, histogram: Any) -> tuple[list[str], dict[str, Any]]:
@@ -500,7 +485,7 @@ def funnel(
         user=user, time=time, event=event, steps=step_names, window=window_text(window), order=order,
         exclusions=excluded, by=segments, attribution=attribution, count=count,
         preset=preset, freq=freq, tz=tz, week_start=week_start, invalid=choice("invalid", invalid, ("raise", "skip")),
-        start=_local_micros("start", start, tz), end=_local_micros("end", end, tz), detail=detail, **finish,
+        start=local_micros("start", start, tz), end=local_micros("end", end, tz), detail=detail, **finish,
     )
     if detail and user in (*segments, *KEYS, "status", "entered_at", "converted_at"):
         raise ParameterError(f'parameter "user": {user!r} is also a column of the detail table; rename it')

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import _kpikit
 from ._analysis import Analysis, EventNames, choice, freq as check_freq, run
-from ._settings import checked
+from ._convert import time_zone
+from ._settings import checked, local_micros
 from ._typing import Output, TableLike, table_function
 from .activity import check_event_column, event_names, flag, whole
 from .exceptions import ParameterError
@@ -33,8 +34,8 @@ def _presets() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
 #: and counts "on or after", in rolling windows.
 _DEFAULTS, RETENTION_PRESETS = _presets()
 
-#: Periods retention is counted in.
-FREQS = ("day", "week", "month")
+#: Periods retention is counted in (hours are local hours of ``tz``).
+FREQS = ("hour", "day", "week", "month")
 
 
 def _state(table: Any, o: dict[str, Any]) -> Any:
@@ -43,7 +44,7 @@ def _state(table: Any, o: dict[str, Any]) -> Any:
         freq=o["freq"], cohort=o["cohort"], mode=o["mode"], brackets=o["brackets"], boundaries=o["boundaries"],
         reference=o["reference"], base=o["base"], amount=o["amount"], preset=o["preset"], curve=o["curve"],
         min_returns=o["min_returns"],
-        event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"],
+        event=o["event"], tz=o["tz"], week_start=o["week_start"], invalid=o["invalid"], start=o["start"], end=o["end"],
     )
 
 
@@ -99,6 +100,8 @@ def retention(
     start_event: str | Sequence[str] | None = None,
     return_event: str | Sequence[str] | None = None,
     freq: str = "week",
+    start: Any = None,
+    end: Any = None,
     cohort: str | None = None,
     mode: str | None = None,
     brackets: Sequence[int] | None = None,
@@ -140,8 +143,17 @@ def retention(
         Event names (in the ``event`` column) that start a cohort / count as a return.
         Default: any event. A name that no row has raises an :class:`~kpikit.InputError`
         listing the names that occur, with a did-you-mean.
-    freq : {"day", "week", "month"}, default "week"
-        Length of the cohort periods and of the periods counted after them.
+    freq : {"hour", "day", "week", "month"}, default "week"
+        Length of the cohort periods and of the periods counted after them. Hours are local
+        hours of ``tz`` (PostHog's hourly retention); their cohorts are labelled by the
+        hour's start, a time rather than a date.
+    start, end : date-like, optional
+        The range ``[start, end)`` (end exclusive), read in ``tz``: events outside it are
+        left out (they neither start a cohort nor count as a return, so a first-time cohort
+        is that of the first start event in the range), the cohorts are those of the periods
+        from ``start``'s to that of the last instant before ``end``, empty ones included, and
+        a cell is shown once its period has begun before ``end``. Default: the data's
+        (docs/conventions.md#date-ranges).
     cohort : {"first_time", "recurring"}
         ``first_time``: a user is in the cohort of their first start event only.
         ``recurring``: in every period in which they did a start event (each measured from
@@ -199,7 +211,7 @@ def retention(
         ``cohort`` (start date of the cohort period), ``period_number``, ``cohort_size``,
         ``retained``, ``value`` (with ``amount=``), ``rate``: one row per cohort (first to
         last, gaps included with size 0) and period number whose period has begun by the end
-        of the data (a triangle).
+        of the data, or of the range ``start … end`` (a triangle).
 
     Examples
     --------
@@ -218,12 +230,27 @@ def retention(
     >>> import dask.dataframe as dd
     >>> kpikit.retention(dd.from_pandas(log, npartitions=2), user="user", time="time").rate.tolist()
     [1.0, 0.5]
+
+    Over the three weeks from Jan 5, the empty week of Jan 19 is a cohort too and the week of
+    Jan 5 has its period 2:
+
+    >>> kpikit.retention(log, user="user", time="time", start="2026-01-05", end="2026-01-26")
+          cohort  period_number  cohort_size  retained  rate
+    0 2026-01-05              0            2         2   1.0
+    1 2026-01-05              1            2         1   0.5
+    2 2026-01-05              2            2         0   0.0
+    3 2026-01-12              0            0         0   NaN
+    4 2026-01-12              1            0         0   NaN
+    5 2026-01-19              0            0         0   NaN
     """
     starts, returns = event_names(start_event), event_names(return_event)
     uses_event = starts is not None or returns is not None
     check_event_column(table, event, uses_event)
     event_column = event if uses_event else None
+    # The range bounds are read in the zone the periods are counted in, so it is settled first.
+    tz = time_zone(table, [time], tz)
     options = {
+        "start": local_micros("start", start, tz), "end": local_micros("end", end, tz),
         "user": user, "time": time, "event": event, "start_event": starts, "return_event": returns,
         "amount": amount, "freq": check_freq(freq, FREQS), "week_start": week_start, "cohort": cohort,
         "mode": mode, "brackets": None if brackets is None else [whole("brackets", b) for b in _sizes(brackets)],

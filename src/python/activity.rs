@@ -10,6 +10,7 @@ use pyo3_arrow::PyTable;
 use super::convert::{enter, freq, read_table, table_out, zone, AnyInt};
 use crate::core::engine::state::{Analysis, Invalid};
 use crate::core::input::events::EventLog;
+use crate::core::input::time::TimeRange;
 use crate::core::input::Table;
 use crate::core::kernels::activity::active_users::{
     ActiveUsers, ActiveUsersInput, MAX_WINDOW_DAYS,
@@ -17,7 +18,9 @@ use crate::core::kernels::activity::active_users::{
 use crate::core::kernels::activity::lifecycle::NewUser;
 use crate::core::kernels::activity::stickiness::{Period, StickinessInput};
 use crate::core::kernels::retention::analysis::{Retention, RetentionInput};
-use crate::core::kernels::retention::spec::{self, RetentionSpec, Settings, MAX_BRACKET};
+use crate::core::kernels::retention::spec::{
+    self, Period as RetentionPeriod, RetentionSpec, Settings, MAX_BRACKET,
+};
 use crate::core::KpiResult;
 
 /// The event log of a table: user and time columns, the event column when needed, segments.
@@ -42,7 +45,7 @@ fn event_log(
 
 /// Partial active-users state (per day and segment: window deltas and period users).
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, freq="day", windows, by=Vec::new(), events=None, event="event", tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, freq="day", windows, by=Vec::new(), events=None, event="event", tz="UTC", week_start="monday", invalid="raise", start=None, end=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn active_users(
     py: Python<'_>,
@@ -57,6 +60,8 @@ pub fn active_users(
     tz: &str,
     week_start: &str,
     invalid: &str,
+    start: Option<i64>,
+    end: Option<i64>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, event, tz, week_start, invalid) = (
@@ -67,6 +72,7 @@ pub fn active_users(
         invalid.to_string(),
     );
     let state = enter(py, move || {
+        let range = TimeRange::new(start, end)?;
         let log = event_log(
             &table,
             &user,
@@ -85,6 +91,7 @@ pub fn active_users(
             freq: self::freq(&freq, &week_start)?,
             windows: &windows,
             events: events.as_deref(),
+            range,
         })
     })?;
     table_out(state)
@@ -192,7 +199,7 @@ pub fn lifecycle(
 /// Partial retention state: users retained (and amounts) per cohort and period number, with
 /// the finish (`curve`) it is to get.
 #[pyfunction]
-#[pyo3(signature = (table, *, user, time, start_event=None, return_event=None, freq="week", cohort=None, mode=None, brackets=None, boundaries=None, reference="total", base=None, amount=None, preset=None, curve=false, min_returns=None, event="event", tz="UTC", week_start="monday", invalid="raise"))]
+#[pyo3(signature = (table, *, user, time, start_event=None, return_event=None, freq="week", cohort=None, mode=None, brackets=None, boundaries=None, reference="total", base=None, amount=None, preset=None, curve=false, min_returns=None, event="event", tz="UTC", week_start="monday", invalid="raise", start=None, end=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn retention(
     py: Python<'_>,
@@ -216,6 +223,8 @@ pub fn retention(
     tz: &str,
     week_start: &str,
     invalid: &str,
+    start: Option<i64>,
+    end: Option<i64>,
 ) -> PyResult<PyTable> {
     let table = read_table(table)?;
     let (freq, reference, event, tz, week_start, invalid) = (
@@ -227,6 +236,7 @@ pub fn retention(
         invalid.to_string(),
     );
     table_out(enter(py, move || {
+        let range = TimeRange::new(start, end)?;
         let needs_event = start_event.is_some() || return_event.is_some();
         let log = event_log(
             &table,
@@ -254,8 +264,13 @@ pub fn retention(
         };
         let min_returns =
             min_returns.map_or(Ok(1), |n| n.bounded("min_returns", 1, u32::MAX.into()))?;
-        let spec = RetentionSpec::new(self::freq(&freq, &week_start)?, brackets, &settings)?
-            .with_min_returns(min_returns)?;
+        let period = if freq == "hour" {
+            RetentionPeriod::Hour
+        } else {
+            RetentionPeriod::Calendar(self::freq(&freq, &week_start)?)
+        };
+        let spec =
+            RetentionSpec::new(period, brackets, &settings)?.with_min_returns(min_returns)?;
         let amount = amount.map(|v| table.column(&v)).transpose()?;
         Retention::partial(&RetentionInput {
             log: &log,
@@ -264,6 +279,7 @@ pub fn retention(
             amount: amount.as_ref(),
             spec: &spec,
             curve,
+            range,
         })
     })?)
 }

@@ -406,7 +406,7 @@ def test_foreign_frequency_spellings_are_refused(alias: str, word: str) -> None:
 
 
 def test_unsupported_frequencies_are_refused() -> None:
-    with pytest.raises(kpikit.ParameterError, match=r"\"freq\": 'quarter' is not one of 'day', 'week', 'month'"):
+    with pytest.raises(kpikit.ParameterError, match=r"\"freq\": 'quarter' is not one of 'hour', 'day', 'week', 'month'"):
         kpikit.retention(pd.DataFrame(log(ROWS)), user="user", time="time", freq="quarter")
 
 

@@ -384,6 +384,7 @@ pub fn retention(data: &[u8]) {
             amount: value.as_ref(),
             spec: &spec,
             curve,
+            range: kpikit::core::input::time::TimeRange::default(),
         };
         if let Ok(state) = Retention::partial(&input) {
             if let Ok(merged) = Retention::merge(&[state.clone(), state]) {
@@ -591,6 +592,7 @@ pub fn active_users(data: &[u8]) {
         freq: freq(&mut b),
         windows: &windows,
         events: events.as_deref(),
+        range: kpikit::core::input::time::TimeRange::default(),
     };
     if let Ok(state) = ActiveUsers::partial(&input) {
         if let Ok(merged) = ActiveUsers::merge(&[state.clone(), state]) {

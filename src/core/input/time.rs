@@ -261,6 +261,55 @@ pub fn local_micros(col: &Column, zone: Zone) -> KpiResult<Vec<Int64Array>> {
 pub const MIN_US: i64 = -62_135_596_800_000_000;
 pub const MAX_US: i64 = 253_402_300_799_999_999;
 
+/// A date range `[start, end)` of wall-clock times in microseconds since 1970 (local to the
+/// analysis' zone; None: unbounded), as `start=` / `end=` give it (docs/conventions.md#journey).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+impl TimeRange {
+    /// The range, checked: bounds within the years 1 to 9999 and `start` before `end`.
+    pub fn new(start: Option<i64>, end: Option<i64>) -> KpiResult<TimeRange> {
+        for (name, us) in [("start", start), ("end", end)] {
+            if us.is_some_and(|us| !(MIN_US..=MAX_US + 1).contains(&us)) {
+                return Err(KpiError::param(name, "must lie in the years 1 to 9999"));
+            }
+        }
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(KpiError::param("end", "must be after start"));
+            }
+        }
+        Ok(TimeRange { start, end })
+    }
+
+    /// Whether the range has a bound.
+    pub fn is_bounded(&self) -> bool {
+        self.start.is_some() || self.end.is_some()
+    }
+
+    /// Whether a wall-clock time lies in the range.
+    #[inline]
+    pub fn contains(&self, local_us: i64) -> bool {
+        self.start.is_none_or(|s| local_us >= s) && self.end.is_none_or(|e| local_us < e)
+    }
+
+    /// The last instant of the range (the one before `end`).
+    pub fn last_micros(&self) -> Option<i64> {
+        self.end.map(|e| e - 1)
+    }
+
+    /// The days of `start` and of the last instant, days since 1970-01-01.
+    pub fn days(&self) -> (Option<i64>, Option<i64>) {
+        (
+            self.start.map(|s| s.div_euclid(US_PER_DAY)),
+            self.last_micros().map(|l| l.div_euclid(US_PER_DAY)),
+        )
+    }
+}
+
 /// Times outside [`MIN_US`, `MAX_US`] (sentinels like i64::MIN, a unit mix-up) named by row.
 pub fn check_time_range(name: &str, us: &Int64Array) -> KpiResult<()> {
     // The common case (every time in range) in one branch-free pass over the values; nulls'

@@ -14,15 +14,15 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef
 use rayon::prelude::*;
 
 use super::entities::{
-    by_entity, collect_rows, entities, event_flags, fold_entities, n_segments, scan_rows,
-    segment_keys, time_bounds, Entities, PresentUsers, RowFlags,
+    by_entity, collect_rows, entities, event_flags, fold_entities, n_segments, range_flags,
+    scan_rows, segment_keys, time_bounds, Entities, PresentUsers, RowFlags,
 };
 use crate::core::engine::groups::{grid, group_ids, merge_sum};
 use crate::core::engine::parallel::install;
 use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
-use crate::core::input::time::{Freq, US_PER_DAY};
+use crate::core::input::time::{Freq, TimeRange, US_PER_DAY};
 use crate::core::input::Column;
 
 /// The `events=` filter the state was made with (names joined by U+001F): states counting
@@ -293,6 +293,9 @@ pub struct ActiveUsersInput<'a> {
     pub windows: &'a [Window],
     /// Count only events with one of these names (`events=`); None: every event.
     pub events: Option<&'a [String]>,
+    /// Count only events in this range; its periods are the result's, those without events
+    /// included (docs/conventions.md#date-ranges). Unbounded: the data's.
+    pub range: TimeRange,
 }
 
 /// Distinct active users per period and segment, over trailing windows of days.
@@ -326,6 +329,7 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
         freq,
         windows,
         events: filter,
+        range,
     } = *input;
     check_windows(windows)?;
     let ent = entities(log)?;
@@ -339,9 +343,26 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
         }
         _ => None,
     };
+    // Events outside the range are filtered out as events of other names are.
+    let flags = if range.is_bounded() {
+        Some(range_flags(
+            log,
+            range,
+            flags.as_deref(),
+            u8::from(flags.is_none()),
+        )?)
+    } else {
+        flags
+    };
     let filtered = flags.is_some();
     let n_seg = n_segments(&ent);
-    let shape = |first: i32, last: i32| ActiveShape::new(first, last, freq, windows, n_seg);
+    // The range's days widen the data's, so that its periods without events have rows.
+    let (range_first, range_last) = range.days();
+    let shape = |first: i32, last: i32| {
+        let first = range_first.map_or(first, |d| first.min(d as i32));
+        let last = range_last.map_or(last, |d| last.max(d as i32));
+        ActiveShape::new(first, last, freq, windows, n_seg)
+    };
     let (acc, shape, skipped) = match match bits_per_row {
         Some(budget) => active_bits(log, &ent, flags.as_deref(), budget, &shape)?,
         None => None,
@@ -435,6 +456,11 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
                 put(seg, day, n_win, 0, &mut cols);
             }
         }
+    }
+    if log.segments.is_empty() && first <= last {
+        // A range with no event in it still has its periods (of zeros); with events, the
+        // first day has its row already.
+        put(0, first, n_win, 0, &mut cols);
     }
     let seg_keys = segment_keys(log, &ent)?;
     let mut fields = vec![Field::new("day", DataType::Date32, false)];
@@ -718,6 +744,7 @@ mod tests {
             freq,
             windows,
             events,
+            range: TimeRange::default(),
         }
     }
 
@@ -804,6 +831,27 @@ mod tests {
         // day 4 → {1,2}; day 5 → {1,3}.
         assert_eq!(i64s(&out, "wau"), vec![2, 2, 3, 2, 2, 2]);
         assert_eq!(i64s(&out, "active_users"), i64s(&out, "dau"));
+    }
+
+    #[test]
+    fn a_range_leaves_out_the_events_outside_it_and_shows_its_days_without_events() {
+        // User 1: days 0, 1, 4; user 2: day 2. The range is days 1 to 5: day 0 does not count
+        // (not even in day 1's 3-day window), day 3 and day 5 have no event.
+        let l = log(vec![1, 1, 1, 2], vec![0, 1, 4, 2]);
+        let w = windows();
+        let mut i = input(&l, Freq::Day, &w, None);
+        i.range = TimeRange::new(Some(US_PER_DAY), Some(6 * US_PER_DAY)).unwrap();
+        let out = finish(&ActiveUsers::partial(&i).unwrap()).unwrap();
+        assert_eq!(i64s(&out, "dau"), vec![1, 1, 0, 1, 0]);
+        assert_eq!(i64s(&out, "wau"), vec![1, 2, 2, 2, 1]);
+        // Both paths (bit planes, per event) agree.
+        let bits = state_with(&i, Some(usize::MAX)).unwrap();
+        assert_eq!(bits, state_with(&i, None).unwrap());
+        assert!(TimeRange::new(Some(US_PER_DAY), Some(US_PER_DAY)).is_err());
+        // A range after every event: its days, with nobody active.
+        i.range = TimeRange::new(Some(10 * US_PER_DAY), Some(12 * US_PER_DAY)).unwrap();
+        let out = finish(&ActiveUsers::partial(&i).unwrap()).unwrap();
+        assert_eq!(i64s(&out, "dau"), vec![0, 0]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::core::engine::parallel::{install, map_ranges};
 use crate::core::engine::state::Invalid;
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::events::EventLog;
-use crate::core::input::time::local_micros;
+use crate::core::input::time::{local_micros, TimeRange};
 use crate::core::input::{small_int, Column};
 
 /// How rows map to entities (user, or segment × user).
@@ -426,6 +426,34 @@ pub(crate) fn time_bounds(log: &EventLog) -> KpiResult<Option<(i64, i64)>> {
     min_max(log.time.len(), |r| {
         local_micros(&log.time.slice(r.start, r.len()), log.zone)
     })
+}
+
+/// Per row, its event flags (`flags`, 0 without) with `always` set, and cleared for the rows
+/// outside `range`: the analyses' `keep(flags)` then leaves those rows out while their users
+/// and segments still exist (docs/conventions.md, "Complete grids"). Rows with a missing time
+/// keep their flags: the row scan reports them per `invalid=`.
+pub(crate) fn range_flags(
+    log: &EventLog,
+    range: TimeRange,
+    flags: Option<&[u8]>,
+    always: u8,
+) -> KpiResult<Vec<u8>> {
+    let parts = map_ranges(log.time.len(), |r| {
+        let mut out = Vec::with_capacity(r.len());
+        for a in local_micros(&log.time.slice(r.start, r.len()), log.zone)? {
+            for i in 0..a.len() {
+                let row = r.start + out.len();
+                let f = flags.map_or(0, |f| f[row]) | always;
+                out.push(if a.is_null(i) || range.contains(a.value(i)) {
+                    f
+                } else {
+                    0
+                });
+            }
+        }
+        Ok(out)
+    })?;
+    Ok(parts.concat())
 }
 
 /// Smallest and largest non-null value of the Int64 arrays `read(range)` gives for each row

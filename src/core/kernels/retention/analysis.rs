@@ -9,14 +9,15 @@
 use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 
 use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
+use crate::core::input::time::TimeRange;
 use crate::core::input::Column;
-use crate::core::kernels::activity::entities::{entities, event_flags, RowFlags};
+use crate::core::kernels::activity::entities::{entities, event_flags, range_flags, RowFlags};
 
 use super::finish::{retention_curve, triangle};
 use super::kernel::{calendar_bits, calendar_cells, general_cells};
@@ -47,6 +48,9 @@ pub struct RetentionInput<'a> {
     pub spec: &'a RetentionSpec,
     /// Finish into the mean curve instead of the cohort triangle.
     pub curve: bool,
+    /// Count only events in this range; the cohorts are its periods' and the cells shown
+    /// those begun by its end (docs/conventions.md#date-ranges). Unbounded: the data's.
+    pub range: TimeRange,
 }
 
 /// Retention cohorts: per (cohort, period number) the users retained (and amounts), finished
@@ -85,6 +89,7 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
         amount: value,
         spec,
         curve,
+        range,
     } = *input;
     let ent = entities(log)?;
     let lists: Vec<&[String]> = [start_events, return_events]
@@ -100,20 +105,35 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
     };
     // Without a list, every event starts (bit 0) or returns (bit 1).
     let default_bits = u8::from(start_events.is_none()) | (u8::from(return_events.is_none()) << 1);
+    // With a range, every row's flags are made up front (the default bits included) and those
+    // of the rows outside it cleared: such rows neither start nor return.
+    let ranged = if range.is_bounded() {
+        let flags = event_col.map(|c| event_flags(c, &lists)).transpose()?;
+        Some(range_flags(log, range, flags.as_deref(), default_bits)?)
+    } else {
+        None
+    };
+    let default_bits = if ranged.is_some() { 0 } else { default_bits };
     // The bit-set and sorted-key paths see whether a member returned in a period, not how
     // often: a minimum number of returns goes through the general path.
     let lean_conventions =
         spec.windows == Windows::Calendar && value.is_none() && spec.min_returns == 1;
     let lean = if lean_conventions {
-        let row_flags = event_col.map_or(RowFlags::None, |c| RowFlags::Lists(c, &lists));
+        let row_flags = match &ranged {
+            Some(f) => RowFlags::Rows(f),
+            None => event_col.map_or(RowFlags::None, |c| RowFlags::Lists(c, &lists)),
+        };
         calendar_bits(log, &ent, row_flags, default_bits, spec)?
     } else {
         None
     };
-    let (cells, end, skipped) = match lean {
+    let (mut cells, mut end, skipped) = match lean {
         Some(x) => x,
         None => {
-            let flags = event_col.map(|c| event_flags(c, &lists)).transpose()?;
+            let flags = match ranged {
+                Some(f) => Some(f),
+                None => event_col.map(|c| event_flags(c, &lists)).transpose()?,
+            };
             if lean_conventions {
                 calendar_cells(log, &ent, flags.as_deref(), default_bits, spec)?
             } else {
@@ -122,19 +142,29 @@ fn state(input: &RetentionInput<'_>) -> KpiResult<RecordBatch> {
         }
     };
     let freq = spec.period;
+    // The range's first and last cohorts, empty or not, bound the triangle's cohorts (the
+    // finish fills those between), and its end is the end the cells are shown up to.
+    if let Some(s) = range.start {
+        cells
+            .entry((freq.ordinal_of_micros(s), 0))
+            .or_insert((0, 0.0));
+    }
+    if let Some(last) = range.last_micros() {
+        cells
+            .entry((freq.ordinal_of_micros(last), 0))
+            .or_insert((0, 0.0));
+        end = end.max(last);
+    }
     let mut keys: Vec<(i64, i64)> = cells.keys().copied().collect();
     keys.sort_unstable();
-    let cohort: Int32Array = keys
-        .iter()
-        .map(|k| Some(freq.start_day(k.0) as i32))
-        .collect();
+    let cohort = freq.labels(keys.iter().map(|k| k.0))?;
     let mut fields = vec![
-        Field::new("cohort", DataType::Date32, false),
+        Field::new("cohort", cohort.data_type().clone(), false),
         Field::new("period_number", DataType::Int64, false),
         Field::new("retained", DataType::Int64, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
-        arrow::compute::cast(&(Arc::new(cohort) as ArrayRef), &DataType::Date32)?,
+        cohort,
         Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| k.1))),
         Arc::new(Int64Array::from_iter_values(
             keys.iter().map(|k| cells[k].0),
@@ -196,32 +226,33 @@ pub(super) fn info(schema: &SchemaRef) -> KpiResult<Info> {
 /// is the latest.
 fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
     let input = MergeInput::check(states, Retention::NAME, &[META_END])?;
-    let mut cells: StdHashMap<(i32, i64), (i64, f64)> = StdHashMap::new();
+    let mut cells: StdHashMap<(i64, i64), (i64, f64)> = StdHashMap::new();
     let mut end: Option<i64> = None;
     let mut value = false;
+    let mut period = None;
     for (s, plain) in states.iter().zip(&input.plain) {
         let i = info(&s.schema())?;
         value = i.value;
         end = end.max(i.end);
-        let c = plain.column(0).as_primitive::<Date32Type>();
+        let p = RetentionSpec::from_label(&i.label)?.period;
+        period = Some(p);
+        let c = p.ordinals_of(plain.column(0))?;
         let k = plain.column(1).as_primitive::<Int64Type>();
         let r = plain.column(2).as_primitive::<Int64Type>();
         let v = i
             .value
             .then(|| plain.column(3).as_primitive::<Float64Type>());
         for j in 0..plain.num_rows() {
-            let e = cells.entry((c.value(j), k.value(j))).or_insert((0, 0.0));
+            let e = cells.entry((c[j], k.value(j))).or_insert((0, 0.0));
             e.0 += r.value(j);
             e.1 += v.map_or(0.0, |v| v.value(j));
         }
     }
-    let mut keys: Vec<(i32, i64)> = cells.keys().copied().collect();
+    let mut keys: Vec<(i64, i64)> = cells.keys().copied().collect();
     keys.sort_unstable();
+    let period = period.ok_or_else(|| KpiError::param("states", "no state to merge"))?;
     let mut columns: Vec<ArrayRef> = vec![
-        arrow::compute::cast(
-            &(Arc::new(Int32Array::from_iter_values(keys.iter().map(|k| k.0))) as ArrayRef),
-            &DataType::Date32,
-        )?,
+        period.labels(keys.iter().map(|k| k.0))?,
         Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| k.1))),
         Arc::new(Int64Array::from_iter_values(
             keys.iter().map(|k| cells[k].0),
@@ -241,8 +272,10 @@ fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
 mod tests {
     use super::*;
     use crate::core::engine::analyses;
-    use crate::core::input::time::Freq;
-    use crate::core::kernels::retention::spec::{Base, CohortKind, Mode, Reference, Settings};
+    use crate::core::input::time::{Freq, US_PER_DAY};
+    use crate::core::kernels::retention::spec::{
+        Base, CohortKind, Mode, Period, Reference, Settings, US_PER_HOUR,
+    };
     use crate::core::kernels::retention::testing::log;
 
     fn input<'a>(l: &'a EventLog, spec: &'a RetentionSpec, curve: bool) -> RetentionInput<'a> {
@@ -253,6 +286,7 @@ mod tests {
             amount: None,
             spec,
             curve,
+            range: TimeRange::default(),
         }
     }
 
@@ -273,7 +307,7 @@ mod tests {
         // User 1: days 0, 2. User 2: days 0, 1, 3. User 3: day 1.
         let l = log(vec![1, 1, 2, 2, 2, 3], vec![0, 2, 0, 1, 3, 1], vec!["x"; 6]);
         let spec = |cohort, mode| RetentionSpec {
-            period: Freq::Day,
+            period: Freq::Day.into(),
             cohort,
             mode,
             brackets: None,
@@ -324,6 +358,87 @@ mod tests {
         assert_eq!(i64s(&run(&l, &thrice), "retained"), vec![2, 0, 0]);
         assert_eq!(RetentionSpec::from_label(&thrice.label()).unwrap(), thrice);
         assert!(once.with_min_returns(0).is_err());
+    }
+
+    #[test]
+    fn a_range_leaves_out_the_events_outside_it_and_shows_its_cohorts_up_to_its_end() {
+        // User 1: days 0, 2, 3; user 2: days 1, 2; user 3: day 5. Range: days 1 to 3. User 1's
+        // first event in the range is on day 2 (day 0 is left out), user 3 is outside it.
+        let l = log(vec![1, 1, 1, 2, 2, 3], vec![0, 2, 3, 1, 2, 5], vec!["x"; 6]);
+        let spec = RetentionSpec::new(Freq::Day, None, &Settings::default()).unwrap();
+        let range = TimeRange::new(Some(US_PER_DAY), Some(4 * US_PER_DAY)).unwrap();
+        // One return suffices: the calendar paths; two (nobody has them): the general path.
+        for (min_returns, retained) in [(1, [1, 1, 0, 1, 1, 0]), (2, [1, 0, 0, 1, 0, 0])] {
+            let s = spec.clone().with_min_returns(min_returns).unwrap();
+            let mut i = input(&l, &s, false);
+            i.range = range;
+            let out = Retention::finish(&Retention::partial(&i).unwrap()).unwrap();
+            // Cohort day 1 {2}: k=1 (day 2) 1, k=2 (day 3) 0; cohort day 2 {1}: k=1 (day 3) 1;
+            // cohort day 3: empty.
+            assert_eq!(i64s(&out, "cohort_size"), vec![1, 1, 1, 1, 1, 0]);
+            assert_eq!(i64s(&out, "period_number"), vec![0, 1, 2, 0, 1, 0]);
+            assert_eq!(i64s(&out, "retained"), retained.to_vec());
+        }
+        // A range reaching past the data: cohorts up to day 6, cells up to day 6.
+        let range = TimeRange::new(Some(4 * US_PER_DAY), Some(7 * US_PER_DAY)).unwrap();
+        let mut i = input(&l, &spec, false);
+        i.range = range;
+        let out = Retention::finish(&Retention::partial(&i).unwrap()).unwrap();
+        // Cohorts day 4 (empty, k 0..2), day 5 {3} (k 0..1), day 6 (empty).
+        assert_eq!(i64s(&out, "period_number"), vec![0, 1, 2, 0, 1, 0]);
+        assert_eq!(i64s(&out, "cohort_size"), vec![0, 0, 0, 1, 1, 0]);
+        // The rolling path too: general cells.
+        let rolling = RetentionSpec::new(
+            Freq::Day,
+            None,
+            &Settings {
+                preset: Some("amplitude"),
+                ..Settings::default()
+            },
+        )
+        .unwrap();
+        let mut i = input(&l, &rolling, false);
+        i.range = range;
+        let out = Retention::finish(&Retention::partial(&i).unwrap()).unwrap();
+        assert_eq!(i64s(&out, "cohort_size")[0], 0);
+        assert_eq!(out.num_rows(), 6);
+    }
+
+    #[test]
+    fn hourly_cohorts_are_labelled_by_their_hour() {
+        // User 1: hours 0, 1, 3; user 2: hours 0, 2 (of day 10).
+        let mut l = log(vec![1, 1, 1, 2, 2], vec![0; 5], vec!["x"; 5]);
+        let hours = [0, 1, 3, 0, 2].map(|h: i64| 10 * US_PER_DAY + h * US_PER_HOUR);
+        l.time = Column::from_array(
+            "t",
+            Arc::new(arrow::array::TimestampMicrosecondArray::from(
+                hours.to_vec(),
+            )),
+        );
+        let spec = RetentionSpec::new(Period::Hour, None, &Settings::default()).unwrap();
+        let amounts = Column::from_array("a", Arc::new(Float64Array::from(vec![1.0; 5])));
+        for amount in [None, Some(&amounts)] {
+            let mut i = input(&l, &spec, false);
+            i.amount = amount;
+            let state = Retention::partial(&i).unwrap();
+            let out = Retention::finish(&Retention::merge(&[state]).unwrap()).unwrap();
+            // Cohort hour 0 {1, 2}: back in hour 1 {1}, 2 {2}, 3 {1}; no later cohort has a
+            // member, so hour 0's is the only one (as with days).
+            assert_eq!(i64s(&out, "period_number"), vec![0, 1, 2, 3]);
+            assert_eq!(i64s(&out, "retained"), vec![2, 1, 1, 1]);
+            let cohort = out.column_by_name("cohort").unwrap();
+            assert_eq!(
+                cohort
+                    .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .values()
+                    .to_vec(),
+                vec![10 * US_PER_DAY; 4]
+            );
+        }
+        assert_eq!(
+            RetentionSpec::from_label(&spec.label()).unwrap().period,
+            Period::Hour
+        );
     }
 
     #[test]
@@ -409,6 +524,7 @@ mod tests {
                 freq: Freq::Day,
                 windows: &[("dau".to_string(), 1)],
                 events: None,
+                range: TimeRange::default(),
             },
         )
         .unwrap();

@@ -5,19 +5,20 @@
 use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 
 use crate::core::engine::state::meta;
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::{civil_from_days, US_PER_DAY};
 
 use super::analysis::{info, Info};
-use super::spec::{Base, Mode, Reference, RetentionSpec, Windows};
+use super::spec::{Base, Mode, Period, Reference, RetentionSpec, Windows, US_PER_HOUR};
 
 /// One shown cell of the triangle.
 struct Cell {
-    cohort_day: i32,
+    /// The cohort's period ordinal.
+    cohort: i64,
     k: i64,
     size: i64,
     /// Members for whom the cell's first period has begun ([`Base::Reached`]).
@@ -35,7 +36,7 @@ const MAX_CELLS: i64 = 10_000_000;
 fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> {
     let inf = info(&state.schema())?;
     let spec = &RetentionSpec::from_label(&inf.label)?;
-    let c = state.column(0).as_primitive::<Date32Type>();
+    let c = spec.period.ordinals_of(state.column(0))?;
     let k = state.column(1).as_primitive::<Int64Type>();
     let r = state.column(2).as_primitive::<Int64Type>();
     let v = inf
@@ -47,7 +48,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
     let mut anchors: StdHashMap<i64, Vec<(i64, i64)>> = StdHashMap::new();
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for j in 0..state.num_rows() {
-        let o = freq.ordinal_of_day(c.value(j) as i64);
+        let o = c[j];
         lo = lo.min(o);
         hi = hi.max(o);
         if k.value(j) < 0 {
@@ -73,8 +74,14 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
         total = total.saturating_add(n_cells.map_or(shown, |n| shown.min(n + 1)));
         if total > MAX_CELLS {
             let date = |o: i64| {
-                let (y, m, d) = civil_from_days(freq.start_day(o));
-                format!("{y:04}-{m:02}-{d:02}")
+                let us = freq.start_micros(o);
+                let (y, m, d) = civil_from_days(us.div_euclid(US_PER_DAY));
+                let h = us.rem_euclid(US_PER_DAY) / US_PER_HOUR;
+                if freq == Period::Hour {
+                    format!("{y:04}-{m:02}-{d:02} {h:02}:00")
+                } else {
+                    format!("{y:04}-{m:02}-{d:02}")
+                }
             };
             return Err(KpiError::param(
                 "freq",
@@ -89,7 +96,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
     }
     for o in lo..=hi {
         let (size, v0) = map.get(&(o, 0)).copied().unwrap_or((0, 0.0));
-        let start_us = freq.start_day(o) * US_PER_DAY;
+        let start_us = freq.start_micros(o);
         let mut prev: Option<(i64, f64)> = None;
         let mut cell = 0i64;
         let mut cum = (0i64, 0.0f64);
@@ -134,7 +141,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
                 (true, Reference::Previous, Some(p)) => (val, p.1),
             };
             out.push(Cell {
-                cohort_day: freq.start_day(o) as i32,
+                cohort: o,
                 k: cell,
                 size,
                 reached,
@@ -156,19 +163,15 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
 /// with a value column the same ratios of `value`. Null when the denominator is 0.
 pub(super) fn triangle(state: &RecordBatch) -> KpiResult<RecordBatch> {
     let (cells, inf, spec) = cells_of(state)?;
+    let cohort = spec.period.labels(cells.iter().map(|c| c.cohort))?;
     let mut fields = vec![
-        Field::new("cohort", DataType::Date32, false),
+        Field::new("cohort", cohort.data_type().clone(), false),
         Field::new("period_number", DataType::Int64, false),
         Field::new("cohort_size", DataType::Int64, false),
         Field::new("retained", DataType::Int64, false),
     ];
     let mut columns: Vec<ArrayRef> = vec![
-        arrow::compute::cast(
-            &(Arc::new(Int32Array::from_iter_values(
-                cells.iter().map(|c| c.cohort_day),
-            )) as ArrayRef),
-            &DataType::Date32,
-        )?,
+        cohort,
         Arc::new(Int64Array::from_iter_values(cells.iter().map(|c| c.k))),
         Arc::new(Int64Array::from_iter_values(cells.iter().map(|c| c.size))),
         Arc::new(Int64Array::from_iter_values(

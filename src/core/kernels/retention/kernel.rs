@@ -14,9 +14,7 @@ use crate::core::kernels::activity::entities::{
 };
 use crate::core::kernels::revenue::conventions::MAX_AMOUNT;
 
-use super::spec::{CohortKind, Mode, RetentionSpec, Windows};
-
-const US_PER_HOUR: i64 = 3_600_000_000;
+use super::spec::{CohortKind, Mode, Period, RetentionSpec, Windows, US_PER_HOUR};
 
 /// One kept event of the general path: wall-clock µs and flags (bit 0: a start event, bit 1:
 /// a return event) packed as `t << 2 | flags`, so without a value an event is one integer
@@ -123,7 +121,7 @@ fn general_fold<E: Ev>(
     let len = spec.rolling_len();
     // Amplitude rounds daily rolling times down to the hour.
     let round = |t: i64| {
-        if rolling && freq == Freq::Day {
+        if rolling && freq == Period::Calendar(Freq::Day) {
             t.div_euclid(US_PER_HOUR) * US_PER_HOUR
         } else {
             t
@@ -164,7 +162,7 @@ fn general_fold<E: Ev>(
                 }
                 if spec.keeps_anchors() {
                     // Anchor row: period number −1 − (start − cohort start) in µs.
-                    let offset = s_r - freq.start_day(c) * US_PER_DAY;
+                    let offset = s_r - freq.start_micros(c);
                     acc.entry((c, -1 - offset)).or_insert((0, 0.0)).0 += 1;
                 }
                 // Cell 0: every member of the cohort; its value is that of period-0 returns.
@@ -218,7 +216,10 @@ pub(super) fn calendar_bits(
     spec: &RetentionSpec,
 ) -> KpiResult<Option<(Cells, i64, usize)>> {
     use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-    let freq = spec.period;
+    // Hours go through [`calendar_cells`]: the per-range day cache below reads days.
+    let Period::Calendar(freq) = spec.period else {
+        return Ok(None);
+    };
     // Period range of the data (a bound: null users and filtered events are included).
     let Some((lo_us, hi_us)) = time_bounds(log)? else {
         return Ok(None);
@@ -445,7 +446,7 @@ pub(super) fn calendar_cells(
         }
     }
     let end = if any {
-        freq.start_day((max_key >> 2) as i64 - BASE) * US_PER_DAY
+        freq.start_micros((max_key >> 2) as i64 - BASE)
     } else {
         i64::MIN
     };

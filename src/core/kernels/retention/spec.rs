@@ -3,8 +3,103 @@
 //! and the vendors' presets (docs/conventions.md#retention-presets), defined here once and
 //! read by the Python package through the binding.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, Int32Array, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
+
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::{Freq, US_PER_DAY};
+
+/// Microseconds in an hour.
+pub const US_PER_HOUR: i64 = 3_600_000_000;
+
+/// The periods of a retention analysis: calendar days, weeks or months, or local hours
+/// (PostHog's hourly retention; docs/conventions.md#retention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Hour,
+    Calendar(Freq),
+}
+
+impl From<Freq> for Period {
+    fn from(f: Freq) -> Period {
+        Period::Calendar(f)
+    }
+}
+
+impl Period {
+    /// The period ordinal containing a wall-clock time in microseconds.
+    #[inline]
+    pub fn ordinal_of_micros(&self, local_us: i64) -> i64 {
+        match self {
+            Period::Hour => local_us.div_euclid(US_PER_HOUR),
+            Period::Calendar(f) => f.ordinal_of_micros(local_us),
+        }
+    }
+
+    /// The first instant (wall-clock µs) of the period with this ordinal.
+    pub fn start_micros(&self, ordinal: i64) -> i64 {
+        match self {
+            Period::Hour => ordinal * US_PER_HOUR,
+            Period::Calendar(f) => f.start_day(ordinal) * US_PER_DAY,
+        }
+    }
+
+    /// A stable text form, stored with partial states.
+    pub fn label(&self) -> String {
+        match self {
+            Period::Hour => "hour".into(),
+            Period::Calendar(f) => f.label(),
+        }
+    }
+
+    pub fn from_label(s: &str) -> KpiResult<Period> {
+        if s == "hour" {
+            Ok(Period::Hour)
+        } else {
+            Ok(Period::Calendar(Freq::from_label(s)?))
+        }
+    }
+
+    /// Cohort labels of period ordinals: dates (Date32) for calendar periods, the hour's
+    /// wall-clock start (a zone-less µs timestamp) for hours.
+    pub fn labels(&self, ordinals: impl IntoIterator<Item = i64>) -> KpiResult<ArrayRef> {
+        Ok(match self {
+            Period::Hour => Arc::new(TimestampMicrosecondArray::from_iter_values(
+                ordinals.into_iter().map(|o| o * US_PER_HOUR),
+            )),
+            Period::Calendar(f) => arrow::compute::cast(
+                &(Arc::new(Int32Array::from_iter_values(
+                    ordinals.into_iter().map(|o| f.start_day(o) as i32),
+                )) as ArrayRef),
+                &DataType::Date32,
+            )?,
+        })
+    }
+
+    /// The period ordinals of cohort labels made by [`Period::labels`].
+    pub fn ordinals_of(&self, labels: &ArrayRef) -> KpiResult<Vec<i64>> {
+        match (self, labels.data_type()) {
+            (Period::Hour, DataType::Timestamp(TimeUnit::Microsecond, _)) => Ok(labels
+                .as_primitive::<TimestampMicrosecondType>()
+                .values()
+                .iter()
+                .map(|&us| us.div_euclid(US_PER_HOUR))
+                .collect()),
+            (Period::Calendar(f), DataType::Date32) => Ok(labels
+                .as_primitive::<Date32Type>()
+                .values()
+                .iter()
+                .map(|&d| f.ordinal_of_day(d as i64))
+                .collect()),
+            (_, other) => Err(KpiError::param(
+                "state",
+                format!("bad retention cohort column of type {other}"),
+            )),
+        }
+    }
+}
 
 /// Who belongs to a cohort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +157,7 @@ pub enum Base {
 /// All the conventions of one retention analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionSpec {
-    pub period: Freq,
+    pub period: Period,
     pub cohort: CohortKind,
     pub mode: Mode,
     /// Bracket sizes in periods: `[1, 2, 4]` → bracket 1 = period 1, 2 = periods 2–3,
@@ -171,17 +266,21 @@ pub const MAX_BRACKETS: usize = 10_000;
 pub const MAX_BRACKET: u32 = 36_600;
 
 impl RetentionSpec {
-    /// The spec of a call: periods of `freq` (day, week or month), the brackets, and each
-    /// convention from its keyword, else the preset, else kpikit's default.
+    /// The spec of a call: periods of `freq` (hour, day, week or month), the brackets, and
+    /// each convention from its keyword, else the preset, else kpikit's default.
     pub fn new(
-        freq: Freq,
+        freq: impl Into<Period>,
         brackets: Option<Vec<u32>>,
         s: &Settings<'_>,
     ) -> KpiResult<RetentionSpec> {
-        if !matches!(freq, Freq::Day | Freq::Week { .. } | Freq::Month) {
+        let freq = freq.into();
+        if !matches!(
+            freq,
+            Period::Hour | Period::Calendar(Freq::Day | Freq::Week { .. } | Freq::Month)
+        ) {
             return Err(KpiError::param(
                 "freq",
-                "must be \"day\", \"week\" or \"month\"",
+                "must be \"hour\", \"day\", \"week\" or \"month\"",
             ));
         }
         if let Some(b) = &brackets {
@@ -233,14 +332,15 @@ impl RetentionSpec {
         self.base == Base::Reached && self.windows == Windows::Rolling24h
     }
 
-    /// Length of a rolling period in microseconds (a month is 30 days, as in Amplitude).
+    /// Length of a rolling period in microseconds (a month is 30 days, as in Amplitude; an
+    /// hour is an hour).
     pub(crate) fn rolling_len(&self) -> i64 {
-        US_PER_DAY
-            * match self.period {
-                Freq::Day => 1,
-                Freq::Week { .. } => 7,
-                _ => 30,
-            }
+        match self.period {
+            Period::Hour => US_PER_HOUR,
+            Period::Calendar(Freq::Day) => US_PER_DAY,
+            Period::Calendar(Freq::Week { .. }) => 7 * US_PER_DAY,
+            Period::Calendar(_) => 30 * US_PER_DAY,
+        }
     }
 
     /// First period number of every cell: cell 0 is period 0, then one per period or bracket.
@@ -333,7 +433,7 @@ impl RetentionSpec {
             reference: Some(p[5]),
             base: Some(p[6]),
         };
-        RetentionSpec::new(Freq::from_label(p[0])?, brackets, &settings)?
+        RetentionSpec::new(Period::from_label(p[0])?, brackets, &settings)?
             .with_min_returns(p[7].parse().map_err(|_| bad())?)
     }
 }

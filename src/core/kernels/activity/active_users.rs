@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::entities::{
     by_entity, collect_rows, entities, event_flags, fold_entities, n_segments, range_flags,
-    scan_rows, segment_keys, time_bounds, Entities, PresentUsers, RowFlags,
+    scan_rows, segment_keys, time_bounds, Entities, Part, PresentUsers, RowFlags,
 };
 use crate::core::engine::groups::{grid, group_ids, merge_sum};
 use crate::core::engine::parallel::install;
@@ -284,6 +284,49 @@ fn active_bits<'a>(
     Ok(Some((acc, shape, skipped)))
 }
 
+/// Entities renumbered segment by segment (the kept rows' ids rewritten in place), and the
+/// segment of each new id. A user's active days write to their segment's part of the
+/// accumulator (segments × windows × days): in first-appearance order consecutive entities
+/// belong to unrelated segments, and with many segments nearly every write missed the cache.
+/// The sums do not depend on the order in which entities are added.
+fn by_segment<'e>(
+    ent: &'e Entities,
+    n_seg: usize,
+    parts: &mut [Part<i32>],
+) -> std::borrow::Cow<'e, [u32]> {
+    if n_seg <= 1 {
+        return std::borrow::Cow::Borrowed(&ent.segment_of);
+    }
+    let mut next = vec![0u32; n_seg + 1];
+    for &s in &ent.segment_of {
+        next[s as usize + 1] += 1;
+    }
+    for s in 0..n_seg {
+        next[s + 1] += next[s];
+    }
+    let mut segment_of = vec![0u32; ent.count];
+    for s in 0..n_seg {
+        segment_of[next[s] as usize..next[s + 1] as usize].fill(s as u32);
+    }
+    let renumber: Vec<u32> = ent
+        .segment_of
+        .iter()
+        .map(|&s| {
+            let id = next[s as usize];
+            next[s as usize] += 1;
+            id
+        })
+        .collect();
+    install(|| {
+        parts.par_iter_mut().for_each(|p| {
+            for id in p.ids.iter_mut() {
+                *id = renumber[*id as usize];
+            }
+        })
+    });
+    std::borrow::Cow::Owned(segment_of)
+}
+
 /// The event log and settings of [`ActiveUsers`].
 #[derive(Debug, Clone, Copy)]
 pub struct ActiveUsersInput<'a> {
@@ -369,7 +412,7 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
     } {
         Some(done) => done,
         None => {
-            let (parts, skipped) = collect_rows(
+            let (mut parts, skipped) = collect_rows(
                 log,
                 &ent,
                 flags.as_deref(),
@@ -384,6 +427,7 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
                     last = last.max(d);
                 }
             }
+            let segment_of = by_segment(&ent, n_seg, &mut parts);
             let (offsets, mut days) = by_entity(parts, ent.count);
             let shape = shape(first, last);
             let acc = fold_entities(
@@ -393,7 +437,7 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
                 |acc, e, ds| {
                     ds.sort_unstable();
                     let distinct = ds.chunk_by(|a, b| a == b).map(|g| g[0]);
-                    shape.add_user(acc, ent.segment_of[e] as usize, distinct);
+                    shape.add_user(acc, segment_of[e] as usize, distinct);
                 },
                 ActiveAcc::add,
             );
@@ -410,50 +454,71 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
         ..
     } = shape;
     // State rows: every (segment, day) with a non-zero delta, and every (segment, period start)
-    // with users.
-    let mut rows: StdHashMap<(usize, i32), usize> = StdHashMap::new();
+    // with users, in order of first write. A segment's rows are found through a table over the
+    // days (cleared after each segment), not a map keyed by (segment, day): with a thousand
+    // segments that map held millions of entries and its hashing was most of the call.
+    let day_lo = if n_days == 0 {
+        0
+    } else {
+        (first as i64).min(freq.start_day(p_lo))
+    };
+    let span = if n_days == 0 {
+        0
+    } else {
+        (first as i64 + n_days as i64 - day_lo) as usize
+    };
+    let mut slot = vec![usize::MAX; span];
     let mut row_seg: Vec<usize> = Vec::new();
     let mut row_day: Vec<i32> = Vec::new();
     let mut cols: Vec<Vec<i64>> = vec![Vec::new(); n_win + 1];
-    let mut put = |seg: usize, day: i32, col: usize, v: i64, cols: &mut Vec<Vec<i64>>| {
-        let r = *rows.entry((seg, day)).or_insert_with(|| {
-            row_seg.push(seg);
-            row_day.push(day);
-            for c in cols.iter_mut() {
-                c.push(0);
-            }
-            row_day.len() - 1
-        });
-        cols[col][r] += v;
-    };
     for seg in 0..n_seg {
+        let seg_start = row_day.len();
+        let mut put = |day: i32, col: usize, v: i64| {
+            let at = &mut slot[(day as i64 - day_lo) as usize];
+            if *at == usize::MAX {
+                *at = row_day.len();
+                row_seg.push(seg);
+                row_day.push(day);
+                for c in cols.iter_mut() {
+                    c.push(0);
+                }
+            }
+            cols[col][*at] += v;
+        };
         for w in 0..n_win {
             let base = (seg * n_win + w) * n_days;
             for i in 0..n_days {
                 let v = acc.delta[base + i];
                 if v != 0 {
-                    put(seg, first + i as i32, w, v, &mut cols);
+                    put(first + i as i32, w, v);
                 }
             }
         }
         for p in 0..n_periods {
             let v = acc.period_users[seg * n_periods + p];
             if v != 0 {
-                let day = freq.start_day(p_lo + p as i64) as i32;
-                put(seg, day, n_win, v, &mut cols);
+                put(freq.start_day(p_lo + p as i64) as i32, n_win, v);
             }
+        }
+        for &d in &row_day[seg_start..] {
+            slot[(d as i64 - day_lo) as usize] = usize::MAX;
         }
     }
     if !log.segments.is_empty() {
         // A segment none of whose users was active (every event filtered out) keeps a row of
         // zeros, so that it gets its rows of the result (docs/conventions.md, "Complete grids").
+        // Such a segment has no row yet.
         let day = if first <= last { first } else { 0 };
         // The segments of the rows (none for an empty table, where `n_seg` is still 1).
         for seg in 0..ent.segment_rows.len() {
             let deltas = &acc.delta[seg * n_win * n_days..(seg + 1) * n_win * n_days];
             let users = &acc.period_users[seg * n_periods..(seg + 1) * n_periods];
             if deltas.iter().chain(users).all(|&v| v == 0) {
-                put(seg, day, n_win, 0, &mut cols);
+                row_seg.push(seg);
+                row_day.push(day);
+                for c in cols.iter_mut() {
+                    c.push(0);
+                }
             }
         }
     }
@@ -817,6 +882,61 @@ mod tests {
             let (bits, events) = (bits.unwrap(), events.unwrap());
             assert_eq!(bits, events, "{freq:?}");
             assert_eq!(finish(&bits).unwrap(), finish(&events).unwrap());
+        }
+    }
+
+    #[test]
+    fn many_segments_per_user_match_a_plain_count_of_distinct_users() {
+        // 40 integer segments drawn per event, so a user is an entity in many segments and the
+        // per-event path renumbers entities segment by segment: both paths against distinct
+        // users counted directly per (segment, day) over each trailing window.
+        let mut next = numbers(4242);
+        let (n, n_days) = (6_000, 60);
+        let (mut users, mut days, mut teams) = (vec![], vec![], vec![]);
+        for i in 0..n {
+            users.push(next(300) as i64);
+            days.push(19_000 + (i * n_days / n) as i64);
+            teams.push(next(40) as i64);
+        }
+        let mut l = log(users.clone(), days.clone());
+        l.segments = vec![Column::from_array(
+            "team",
+            Arc::new(Int64Array::from(teams.clone())),
+        )];
+        let w: Vec<Window> = vec![("dau".into(), 1), ("wau".into(), 7), ("mau".into(), 30)];
+        for budget in [Some(usize::MAX), None] {
+            let out =
+                finish(&state_with(&input(&l, Freq::Day, &w, None), budget).unwrap()).unwrap();
+            let period = out
+                .column_by_name("period")
+                .unwrap()
+                .as_primitive::<Date32Type>();
+            let team = i64s(&out, "team");
+            assert_eq!(out.num_rows(), 40 * n_days);
+            for r in 0..out.num_rows() {
+                let t = period.value(r) as i64;
+                let distinct = |len: i64| {
+                    let mut seen: Vec<i64> = (0..n)
+                        .filter(|&i| teams[i] == team[r] && days[i] <= t && days[i] > t - len)
+                        .map(|i| users[i])
+                        .collect();
+                    seen.sort_unstable();
+                    seen.dedup();
+                    seen.len() as i64
+                };
+                assert_eq!(
+                    i64s(&out, "active_users")[r],
+                    distinct(1),
+                    "{budget:?} row {r}"
+                );
+                for (name, len) in [("dau", 1), ("wau", 7), ("mau", 30)] {
+                    assert_eq!(
+                        i64s(&out, name)[r],
+                        distinct(len),
+                        "{budget:?} {name} row {r}"
+                    );
+                }
+            }
         }
     }
 

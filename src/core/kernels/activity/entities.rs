@@ -392,8 +392,16 @@ pub(crate) fn fold_entities<T: Send, S: Send>(
         start = end;
     }
     install(|| {
+        // At most two runs of blocks per thread: every run makes (zeroes) and merges an
+        // accumulator, which is a grid over segments × days for some analyses (tens of MiB with
+        // a thousand segments), so one per block cost more than the entities themselves.
+        let min_len = blocks
+            .len()
+            .div_ceil(2 * rayon::current_num_threads())
+            .max(1);
         blocks
             .into_par_iter()
+            .with_min_len(min_len)
             // fold, not map: one accumulator per rayon split rather than per block.
             .fold(&init, |mut s, (r, block)| {
                 let base = offsets[r.start];

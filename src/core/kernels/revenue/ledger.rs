@@ -13,7 +13,7 @@ use super::movements::*;
 use super::walk::*;
 use crate::core::engine::groups::take_rows;
 use crate::core::error::KpiResult;
-use crate::core::input::time::start_dates;
+use crate::core::input::time::{start_dates, Freq};
 
 /// MRR per customer per period: `customer`, `period` (start date), `mrr` (float64, input unit);
 /// one row per period with MRR, ordered by customer (first appearance) then period.
@@ -68,13 +68,19 @@ pub fn mrr(input: &RevenueInput) -> KpiResult<RecordBatch> {
 pub fn movement_ledger(input: &RevenueInput, conv: &Conventions) -> KpiResult<RecordBatch> {
     let prep = prepare(input)?;
     let horizon = prep.horizon.unwrap_or(i64::MIN);
-    let entries = over_customers(
+    let moves = !input.segments.is_empty();
+    // One part per range of customers, in customer order, each written column by column.
+    let parts = over_customers(
         input,
         &prep,
         Vec::new,
-        |acc: &mut Vec<(u32, Entry)>, c, s| {
+        |acc: &mut Vec<LedgerPart>, c, s| {
+            if acc.is_empty() {
+                acc.push(LedgerPart::default());
+            }
+            let part = &mut acc[0];
             walk(s, conv, input.freq, horizon, true, &mut |e| {
-                acc.push((c, e))
+                part.push(c, &e, moves)
             })
         },
         |mut a, b| {
@@ -82,10 +88,11 @@ pub fn movement_ledger(input: &RevenueInput, conv: &Conventions) -> KpiResult<Re
             a
         },
     )?;
-    let cust_rows: Vec<usize> = entries
-        .iter()
-        .map(|x| prep.customers.first_row[x.0 as usize])
+    let cust_rows: Vec<usize> = concat(&parts, |p| &p.cust)
+        .into_iter()
+        .map(|c| prep.customers.first_row[c as usize])
         .collect();
+    let period = concat(&parts, |p| &p.period);
     let mut out: Vec<(String, ArrayRef)> = vec![
         (
             input.customer.name.clone(),
@@ -93,46 +100,30 @@ pub fn movement_ledger(input: &RevenueInput, conv: &Conventions) -> KpiResult<Re
         ),
         (
             "period".into(),
-            Arc::new(Date32Array::from(
-                start_dates(input.freq, entries.iter().map(|x| Some(x.1.period)))
-                    .values()
-                    .to_vec(),
-            )),
+            Arc::new(Date32Array::from(period_starts(input.freq, &period))),
         ),
     ];
-    let segs: Vec<u32> = entries.iter().map(|x| x.1.seg).collect();
-    for (c, a) in input
-        .segments
-        .iter()
-        .zip(segment_columns(input, &prep, &segs)?)
-    {
-        out.push((c.name.clone(), a));
+    drop((cust_rows, period));
+    if moves {
+        let segs = concat(&parts, |p| &p.seg);
+        for (c, a) in input
+            .segments
+            .iter()
+            .zip(segment_columns(input, &prep, &segs)?)
+        {
+            out.push((c.name.clone(), a));
+        }
     }
-    let money = |f: &dyn Fn(&Entry) -> i64| -> ArrayRef {
-        Arc::new(Float64Array::from_iter_values(
-            entries.iter().map(|x| f(&x.1) as f64 / CENTS),
-        ))
-    };
-    out.push(("starting_mrr".into(), money(&|e: &Entry| e.starting)));
-    for (name, j) in [
-        ("new_mrr", NEW),
-        ("expansion_mrr", EXP),
-        ("contraction_mrr", CONTR),
-        ("churned_mrr", CHURN),
-        ("reactivation_mrr", REACT),
-    ] {
-        out.push((name.into(), money(&|e: &Entry| e.flows[j])));
+    for (j, name) in LEDGER_MONEY.iter().enumerate() {
+        if moves || !matches!(*name, "moved_in_mrr" | "moved_out_mrr") {
+            let col = concat(&parts, |p| &p.money[j]);
+            out.push(((*name).into(), Arc::new(Float64Array::from(col))));
+        }
     }
-    if !input.segments.is_empty() {
-        out.push(("moved_in_mrr".into(), money(&|e: &Entry| e.flows[MIN])));
-        out.push(("moved_out_mrr".into(), money(&|e: &Entry| e.flows[MOUT])));
-    }
-    out.push(("ending_mrr".into(), money(&|e: &Entry| e.ending)));
+    let labels = concat(&parts, |p| &p.label);
     out.push((
         "movement".into(),
-        Arc::new(StringArray::from_iter_values(
-            entries.iter().map(|x| x.1.label),
-        )),
+        Arc::new(StringArray::from_iter_values(labels)),
     ));
     let fields: Vec<Field> = out
         .iter()
@@ -144,4 +135,80 @@ pub fn movement_ledger(input: &RevenueInput, conv: &Conventions) -> KpiResult<Re
         Arc::new(Schema::new_with_metadata(fields, meta)),
         out.into_iter().map(|x| x.1).collect(),
     )?)
+}
+
+/// The money columns of the ledger, in output order (`moved_in_mrr` and `moved_out_mrr` only
+/// with segments).
+const LEDGER_MONEY: [&str; 9] = [
+    "starting_mrr",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "moved_in_mrr",
+    "moved_out_mrr",
+    "ending_mrr",
+];
+
+/// The ledger rows of one range of customers, column by column. A walk [`Entry`] carries every
+/// flow (about 200 bytes a row) while the ledger shows nine amounts: collecting entries and
+/// reading them back column by column was most of the ledger's time.
+#[derive(Default)]
+struct LedgerPart {
+    cust: Vec<u32>,
+    period: Vec<i64>,
+    seg: Vec<u32>,
+    /// Amounts in the input unit, one vector per [`LEDGER_MONEY`] column.
+    money: [Vec<f64>; 9],
+    label: Vec<&'static str>,
+}
+
+impl LedgerPart {
+    fn push(&mut self, c: u32, e: &Entry, moves: bool) {
+        self.cust.push(c);
+        self.period.push(e.period);
+        self.seg.push(e.seg);
+        let amounts = [
+            e.starting,
+            e.flows[NEW],
+            e.flows[EXP],
+            e.flows[CONTR],
+            e.flows[CHURN],
+            e.flows[REACT],
+            e.flows[MIN],
+            e.flows[MOUT],
+            e.ending,
+        ];
+        for (j, (col, v)) in self.money.iter_mut().zip(amounts).enumerate() {
+            if moves || !(j == 6 || j == 7) {
+                col.push(v as f64 / CENTS);
+            }
+        }
+        self.label.push(e.label);
+    }
+}
+
+/// One column of every part, in order.
+fn concat<T: Copy>(parts: &[LedgerPart], col: impl Fn(&LedgerPart) -> &[T]) -> Vec<T> {
+    let mut v = Vec::with_capacity(parts.iter().map(|p| col(p).len()).sum());
+    for p in parts {
+        v.extend_from_slice(col(p));
+    }
+    v
+}
+
+/// Start dates (days since the epoch) of period ordinals: a ledger has a few dozen distinct
+/// periods over millions of rows, so each start is computed once.
+fn period_starts(freq: Freq, periods: &[i64]) -> Vec<i32> {
+    let (lo, hi) = periods
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &p| (a.min(p), b.max(p)));
+    if lo > hi || (hi - lo) as u128 >= periods.len() as u128 + 4096 {
+        return start_dates(freq, periods.iter().map(|&p| Some(p)))
+            .values()
+            .to_vec();
+    }
+    let table: Vec<i32> = (lo..=hi).map(|p| freq.start_day(p) as i32).collect();
+    periods.iter().map(|&p| table[(p - lo) as usize]).collect()
 }

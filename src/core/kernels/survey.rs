@@ -23,7 +23,7 @@ use crate::core::engine::state::{meta, Analysis, Invalid, MergeInput, Meta};
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
-use crate::core::input::{f64_chunks, value_f64, Column};
+use crate::core::input::{check_same_len, f64_chunks, value_f64, Column};
 
 /// Bucketing of a time column into calendar periods.
 #[derive(Debug, Clone)]
@@ -210,16 +210,7 @@ fn score_counts(
 ) -> KpiResult<RecordBatch> {
     metric.check(scale)?;
     let n = score.len();
-    for other in periods.map(|p| &p.time).into_iter().chain(segments) {
-        if other.len() != n {
-            return Err(KpiError::LengthMismatch {
-                left: score.name.clone(),
-                left_len: n,
-                right: other.name.clone(),
-                right_len: other.len(),
-            });
-        }
-    }
+    check_same_len(score, periods.map(|p| &p.time).into_iter().chain(segments))?;
     // Large inputs: the partial step per row range on all threads, then the exact merge.
     let parts = map_ranges(n, |r| {
         let len = r.end - r.start;

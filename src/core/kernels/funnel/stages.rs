@@ -14,7 +14,7 @@ use crate::core::engine::parallel::map_ranges;
 use crate::core::engine::state::Analysis;
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{local_micros, Zone};
-use crate::core::input::Column;
+use crate::core::input::{check_same_len, Column};
 
 /// What to do with a lead whose stages are out of time order (the `invalid=` policy of
 /// docs/vocabulary.md, with one value of its own).
@@ -142,16 +142,7 @@ impl Analysis for FunnelFromStages {
         let stages = input.stages;
         check_steps(stages.len())?;
         let n_rows = stages[0].len();
-        for c in stages.iter().chain(input.segments) {
-            if c.len() != n_rows {
-                return Err(KpiError::LengthMismatch {
-                    left: stages[0].name.clone(),
-                    left_len: n_rows,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
+        check_same_len(&stages[0], stages.iter().chain(input.segments))?;
         let parts = map_ranges(n_rows, |r: Range<usize>| stage_part(input, r))?;
         match parts.len() {
             1 => Ok(parts.into_iter().next().expect("one part")),
@@ -311,7 +302,8 @@ mod tests {
     use super::*;
     use crate::core::engine::analyses;
     use crate::core::engine::state::meta;
-    use crate::core::kernels::funnel::rules::{Bins, Unit};
+    use crate::core::input::time::Unit;
+    use crate::core::kernels::funnel::rules::Bins;
     use arrow::array::TimestampMicrosecondArray;
     use arrow::datatypes::Float64Type;
 

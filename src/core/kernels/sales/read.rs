@@ -1,6 +1,5 @@
 //! Reading the input columns of the sales analyses: times as instants and period ordinals,
-//! measures as finite numbers, 0/1 flags as booleans, and the duration units of `unit=`
-//! (docs/vocabulary.md).
+//! measures as finite numbers, 0/1 flags as booleans.
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use arrow::buffer::NullBuffer;
@@ -12,51 +11,6 @@ use crate::core::input::{f64_chunks, value_f64, Column};
 
 /// A missing time or period in the flattened per-row vectors.
 pub(crate) const NONE: i64 = i64::MIN;
-
-/// Unit of the durations a result reports (`unit=`), which its column names carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-}
-
-impl Unit {
-    pub fn parse(s: &str) -> KpiResult<Unit> {
-        Ok(match s {
-            "seconds" => Unit::Seconds,
-            "minutes" => Unit::Minutes,
-            "hours" => Unit::Hours,
-            "days" => Unit::Days,
-            _ => {
-                return Err(KpiError::param(
-                    "unit",
-                    format!("{s:?} is not one of \"days\", \"hours\", \"minutes\", \"seconds\""),
-                ))
-            }
-        })
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Unit::Seconds => "seconds",
-            Unit::Minutes => "minutes",
-            Unit::Hours => "hours",
-            Unit::Days => "days",
-        }
-    }
-
-    /// Microseconds in one unit.
-    pub(crate) fn micros(self) -> f64 {
-        match self {
-            Unit::Seconds => 1e6,
-            Unit::Minutes => 6e7,
-            Unit::Hours => 3.6e9,
-            Unit::Days => US_PER_DAY as f64,
-        }
-    }
-}
 
 /// A time column as instants (for durations) and period ordinals (for grouping), NONE if missing.
 pub(crate) struct Times {

@@ -18,8 +18,7 @@ use arrow::datatypes::{
 };
 
 use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows, Groups};
-use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::{meta, Analysis, Invalid, MergeInput, Meta};
+use crate::core::engine::state::{meta, partial_in_ranges, Analysis, Invalid, MergeInput, Meta};
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
@@ -212,27 +211,27 @@ fn score_counts(
     let n = score.len();
     check_same_len(score, periods.map(|p| &p.time).into_iter().chain(segments))?;
     // Large inputs: the partial step per row range on all threads, then the exact merge.
-    let parts = map_ranges(n, |r| {
-        let len = r.end - r.start;
-        let periods = periods.map(|p| Periods {
-            time: p.time.slice(r.start, len),
-            ..p.clone()
-        });
-        let segments: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
-        score_counts_part(
-            &score.slice(r.start, len),
-            periods.as_ref(),
-            &segments,
-            scale,
-            invalid,
-            r.start,
-            metric,
-        )
-    })?;
-    match parts.len() {
-        1 => Ok(parts.into_iter().next().expect("one part")),
-        _ => merge_score_counts(&parts, metric.name()),
-    }
+    partial_in_ranges(
+        n,
+        |r| {
+            let len = r.end - r.start;
+            let periods = periods.map(|p| Periods {
+                time: p.time.slice(r.start, len),
+                ..p.clone()
+            });
+            let segments: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
+            score_counts_part(
+                &score.slice(r.start, len),
+                periods.as_ref(),
+                &segments,
+                scale,
+                invalid,
+                r.start,
+                metric,
+            )
+        },
+        |parts| merge_score_counts(parts, metric.name()),
+    )
 }
 
 /// [`score_counts`] of the rows of one range; `offset` makes reported row numbers global.

@@ -10,10 +10,9 @@ use arrow::datatypes::{DataType, Int64Type};
 use super::finish::finish;
 use super::rules::{check_steps, EntryPeriods, FinishOptions, MAX_STEPS};
 use super::state::{groups_of, merge, state_batch, Counts, Info};
-use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::Analysis;
+use crate::core::engine::state::{partial_in_ranges, Analysis};
 use crate::core::error::{BadRows, KpiError, KpiResult};
-use crate::core::input::time::{local_micros, Zone};
+use crate::core::input::time::{local_micros, period_ordinals, Zone};
 use crate::core::input::{check_same_len, Column};
 
 /// What to do with a lead whose stages are out of time order (the `invalid=` policy of
@@ -143,11 +142,11 @@ impl Analysis for FunnelFromStages {
         check_steps(stages.len())?;
         let n_rows = stages[0].len();
         check_same_len(&stages[0], stages.iter().chain(input.segments))?;
-        let parts = map_ranges(n_rows, |r: Range<usize>| stage_part(input, r))?;
-        match parts.len() {
-            1 => Ok(parts.into_iter().next().expect("one part")),
-            _ => merge(&parts, Self::NAME),
-        }
+        partial_in_ranges(
+            n_rows,
+            |r: Range<usize>| stage_part(input, r),
+            |parts| merge(parts, Self::NAME),
+        )
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
@@ -176,10 +175,9 @@ pub(crate) fn stage_part(input: &StageInput<'_>, r: Range<usize>) -> KpiResult<R
     let cols: Vec<Column> = stages.iter().map(|c| c.slice(r.start, len)).collect();
     let mut keys: Vec<Column> = Vec::new();
     if let Some(p) = periods {
-        let local = local_micros(&cols[0], p.zone)?;
-        let ords: Vec<ArrayRef> = local
+        let ords: Vec<ArrayRef> = period_ordinals(&cols[0], p.zone, p.freq)?
             .into_iter()
-            .map(|a| Arc::new(a.unary::<_, Int64Type>(|t| p.freq.ordinal_of_micros(t))) as ArrayRef)
+            .map(|a| Arc::new(a) as ArrayRef)
             .collect();
         keys.push(Column::new("period", ords));
     }

@@ -39,6 +39,13 @@ fn flat(len: usize, chunks: Vec<Int64Array>) -> Vec<i64> {
     v
 }
 
+/// `f` of every present value, [`NONE`] kept.
+fn map_present(v: &[i64], f: impl Fn(i64) -> i64) -> Vec<i64> {
+    v.iter()
+        .map(|&us| if us == NONE { NONE } else { f(us) })
+        .collect()
+}
+
 pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> {
     // Zone-aware instants compare in UTC; naive ones are wall-clock time already.
     let at = flat(col.len(), local_micros(col, Zone::Utc)?);
@@ -49,10 +56,7 @@ pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiRes
     };
     let local = local.as_deref().unwrap_or(&at);
     let Some(f) = freq else {
-        let ord = local
-            .iter()
-            .map(|&us| if us == NONE { NONE } else { 0 })
-            .collect();
+        let ord = map_present(local, |_| 0);
         return Ok(Times { at, ord });
     };
     let day = |us: i64| us.div_euclid(US_PER_DAY);
@@ -66,27 +70,9 @@ pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiRes
     let ord = if lo > hi || hi - lo < MAX_DAY_TABLE {
         // Calendar arithmetic once per distinct day.
         let (base, table): (i64, Vec<i64>) = (lo, (lo..=hi).map(|d| f.ordinal_of_day(d)).collect());
-        local
-            .iter()
-            .map(|&us| {
-                if us == NONE {
-                    NONE
-                } else {
-                    table[(day(us) - base) as usize]
-                }
-            })
-            .collect()
+        map_present(local, |us| table[(day(us) - base) as usize])
     } else {
-        local
-            .iter()
-            .map(|&us| {
-                if us == NONE {
-                    NONE
-                } else {
-                    f.ordinal_of_micros(us)
-                }
-            })
-            .collect()
+        map_present(local, |us| f.ordinal_of_micros(us))
     };
     Ok(Times { at, ord })
 }

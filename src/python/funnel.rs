@@ -8,9 +8,10 @@ use pyo3_arrow::PyTable;
 use super::convert::{self, enter, read_table, table_out, zone, AnyInt};
 use crate::core::engine::state::{Analysis, Invalid};
 use crate::core::input::events::EventLog;
+use crate::core::input::time::Unit;
 use crate::core::kernels::funnel::events::{actors, Funnel, FunnelInput};
 use crate::core::kernels::funnel::rules::{
-    parse_window, Bins, EntryPeriods, Exclusion, FinishOptions, FunnelRules, Unit, MAX_STEPS,
+    parse_window, Bins, EntryPeriods, Exclusion, FinishOptions, FunnelRules, MAX_STEPS,
 };
 use crate::core::kernels::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
 use crate::core::KpiResult;

@@ -9,7 +9,7 @@ use pyo3_arrow::PyTable;
 
 use super::convert::{enter, freq, read_table, table_out, zone};
 use crate::core::engine::state::{Analysis, Invalid};
-use crate::core::input::time::Freq;
+use crate::core::input::time::{Freq, Unit};
 use crate::core::input::{Column, Table};
 use crate::core::kernels::sales::campaigns::{CampaignMetrics, Campaigns};
 use crate::core::kernels::sales::deals::{Cohort, CycleOf, DealMetrics, Deals};
@@ -17,7 +17,6 @@ use crate::core::kernels::sales::leads::{LeadCohort, LeadMetrics, Leads};
 use crate::core::kernels::sales::onboarding::{Onboarding, OnboardingTime};
 use crate::core::kernels::sales::partial::Common;
 use crate::core::kernels::sales::quota::{self, QuotaColumns};
-use crate::core::kernels::sales::read::Unit;
 use crate::core::kernels::sales::support::{SupportMetrics, Tickets};
 use crate::core::{KpiError, KpiResult};
 

@@ -16,7 +16,7 @@ use arrow::array::{
 use arrow::datatypes::{Field, Int32Type, Schema};
 use kpikit::core::engine::state::{Analysis, Invalid};
 use kpikit::core::input::events::EventLog;
-use kpikit::core::input::time::{Freq, Zone, US_PER_DAY};
+use kpikit::core::input::time::{Freq, Unit, Zone, US_PER_DAY};
 use kpikit::core::input::{Column, Table};
 use kpikit::core::kernels::funnel::rules::{EntryPeriods, FinishOptions};
 use kpikit::core::kernels::funnel::stages::{FunnelFromStages, StageInput, StageOrder};
@@ -426,7 +426,7 @@ pub fn deals(data: &[u8]) {
         } else {
             CycleOf::Closed
         },
-        unit: sales::read::Unit::Days,
+        unit: Unit::Days,
         common: sales::partial::Common {
             segments: &segments,
             freq: b.bool().then(|| freq(&mut b)),
@@ -495,7 +495,7 @@ fn some_names(b: &mut Bytes) -> Option<Vec<String>> {
 pub fn funnel_events(data: &[u8]) {
     use kpikit::core::kernels::funnel::events::{Funnel, FunnelInput};
     use kpikit::core::kernels::funnel::rules::{
-        Attribution, Bins, Count, Exclusion, FunnelRules, Order, Unit,
+        Attribution, Bins, Count, Exclusion, FunnelRules, Order,
     };
     let mut b = Bytes::new(data);
     let n = rows(&mut b);

@@ -101,8 +101,9 @@ fn monthly_segments_merge_across_partitions_with_gaps_filled() {
 fn event_funnels_split_by_user_merge_to_one_pass() {
     use kpikit::core::engine::analyses;
     use kpikit::core::input::events::EventLog;
+    use kpikit::core::input::time::Unit;
     use kpikit::core::kernels::funnel::events::{Funnel, FunnelInput};
-    use kpikit::core::kernels::funnel::rules::{Bins, FinishOptions, FunnelRules, Unit};
+    use kpikit::core::kernels::funnel::rules::{Bins, FinishOptions, FunnelRules};
     let mut seed = 7u64;
     let rows: Vec<(i64, i64, &str)> = (0..600)
         .map(|_| {

@@ -17,7 +17,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::Freq;
-use crate::core::input::{for_each_dictionary_key, Column};
+use crate::core::input::{check_same_len, for_each_dictionary_key, Column};
 
 /// Dense group ids for every row, and where each group was first seen.
 #[derive(Debug, Clone, Default)]
@@ -448,16 +448,7 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
         ));
     };
     let n = first.len();
-    for c in cols {
-        if c.len() != n {
-            return Err(KpiError::LengthMismatch {
-                left: first.name.clone(),
-                left_len: n,
-                right: c.name.clone(),
-                right_len: c.len(),
-            });
-        }
-    }
+    check_same_len(first, cols)?;
     let mut acc = column_groups(first)?;
     for c in &cols[1..] {
         let next = column_groups(c)?;

@@ -8,16 +8,18 @@
 //! state by the partial step: a state finishes on its own, wherever it travelled.
 //!
 //! This module holds the pieces every analysis shares: the [`Analysis`] trait, the metadata
-//! keys and their reader ([`Meta`]), the merge prologue ([`MergeInput`]), and the bad-row
-//! setting ([`Invalid`]). [`crate::core::engine::analyses`] dispatches a state to its analysis by name.
+//! keys and their reader ([`Meta`]), the merge prologue ([`MergeInput`]), the bad-row
+//! setting ([`Invalid`]) and the partial step over row ranges ([`partial_in_ranges`]). [`crate::core::engine::analyses`] dispatches a state to its analysis by name.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 
+use crate::core::engine::parallel::map_ranges;
 use crate::core::error::{KpiError, KpiResult};
 
 /// Metadata keys shared by every state. An analysis may add its own under `kpikit.<name>.…`.
@@ -230,6 +232,21 @@ impl MergeInput {
             self.metadata.insert((*k).into(), v.clone());
         }
         with_metadata(merged, self.metadata)
+    }
+}
+
+/// The partial state of `n` rows computed per row range on all threads (`part` of each range),
+/// then the exact merge of the ranges' states (`merge`, not called for a single range): the
+/// same state as one pass, since states of disjoint rows merge exactly.
+pub fn partial_in_ranges(
+    n: usize,
+    part: impl Fn(Range<usize>) -> KpiResult<RecordBatch> + Sync + Send,
+    merge: impl FnOnce(&[RecordBatch]) -> KpiResult<RecordBatch>,
+) -> KpiResult<RecordBatch> {
+    let mut parts = map_ranges(n, part)?;
+    match parts.len() {
+        1 => Ok(parts.pop().expect("one part")),
+        _ => merge(&parts),
     }
 }
 

@@ -2,9 +2,9 @@
 //! and in which segment (docs/conventions.md#journey).
 
 use crate::core::engine::state::Invalid;
-use crate::core::error::{KpiError, KpiResult};
+use crate::core::error::KpiResult;
 use crate::core::input::time::Zone;
-use crate::core::input::Column;
+use crate::core::input::{check_same_len, Column};
 
 /// An event log: who did something when, optionally which event and in which segment.
 #[derive(Debug, Clone)]
@@ -22,20 +22,11 @@ pub struct EventLog {
 impl EventLog {
     /// Every column has as many rows as the user column.
     pub fn check_lengths(&self) -> KpiResult<()> {
-        let n = self.user.len();
-        for c in std::iter::once(&self.time)
-            .chain(self.event.as_ref())
-            .chain(&self.segments)
-        {
-            if c.len() != n {
-                return Err(KpiError::LengthMismatch {
-                    left: self.user.name.clone(),
-                    left_len: n,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
-        Ok(())
+        check_same_len(
+            &self.user,
+            std::iter::once(&self.time)
+                .chain(self.event.as_ref())
+                .chain(&self.segments),
+        )
     }
 }

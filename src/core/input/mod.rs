@@ -333,6 +333,36 @@ pub fn value_f64(arr: &Float64Array, i: usize) -> Option<f64> {
     }
 }
 
+/// Every one of `others` has as many rows as `first`; else the error names the first column
+/// that differs, and both lengths.
+pub fn check_same_len<'c>(
+    first: &Column,
+    others: impl IntoIterator<Item = &'c Column>,
+) -> KpiResult<()> {
+    check_same_len_of(
+        (&first.name, first.len()),
+        others.into_iter().map(|c| (c.name.as_str(), c.len())),
+    )
+}
+
+/// [`check_same_len`] for inputs that are not columns (named slices of the model fits):
+/// `(name, length)` pairs, each as long as `first`.
+pub fn check_same_len_of<'n>(
+    first: (&str, usize),
+    others: impl IntoIterator<Item = (&'n str, usize)>,
+) -> KpiResult<()> {
+    let (left, left_len) = first;
+    match others.into_iter().find(|&(_, n)| n != left_len) {
+        Some((right, right_len)) => Err(KpiError::LengthMismatch {
+            left: left.into(),
+            left_len,
+            right: right.into(),
+            right_len,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Reject missing values (null or NaN) in a key column, naming up to five rows.
 pub fn require_no_nulls(col: &Column) -> KpiResult<()> {
     let mut bad = BadRows::default();

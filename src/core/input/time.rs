@@ -1,4 +1,5 @@
-//! Calendar time: time zones, and bucketing timestamps into calendar periods.
+//! Calendar time: time zones, bucketing timestamps into calendar periods, and the units
+//! durations are reported in ([`Unit`]).
 //!
 //! Internally a time is an instant in microseconds since the Unix epoch (UTC). Bucketing first
 //! turns the instant into wall-clock time in the requested zone, then counts periods on the
@@ -610,6 +611,54 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The unit durations are reported in (`unit=`, docs/vocabulary.md): a funnel's times to
+/// convert, a deal's cycle, a ticket's resolution. Result columns carry its label as a suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+}
+
+impl Unit {
+    /// The `unit=` setting (and a state's metadata, which holds [`Unit::label`]).
+    pub fn parse(s: &str) -> KpiResult<Unit> {
+        Ok(match s {
+            "seconds" => Unit::Seconds,
+            "minutes" => Unit::Minutes,
+            "hours" => Unit::Hours,
+            "days" => Unit::Days,
+            _ => {
+                return Err(KpiError::param(
+                    "unit",
+                    format!("{s:?} is not one of \"seconds\", \"minutes\", \"hours\", \"days\""),
+                ))
+            }
+        })
+    }
+
+    /// The setting's name, also the suffix of the result columns in this unit.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Seconds => "seconds",
+            Unit::Minutes => "minutes",
+            Unit::Hours => "hours",
+            Unit::Days => "days",
+        }
+    }
+
+    /// Microseconds in one unit: a duration of `us` microseconds is `us / micros()` units.
+    pub fn micros(self) -> f64 {
+        match self {
+            Unit::Seconds => 1e6,
+            Unit::Minutes => 6e7,
+            Unit::Hours => 3.6e9,
+            Unit::Days => US_PER_DAY as f64,
+        }
+    }
+}
+
 /// Wall-clock microseconds of a naive date-time (used by tests and the demo company).
 pub fn micros_of(dt: NaiveDateTime) -> i64 {
     dt.and_utc().timestamp_micros()
@@ -631,6 +680,17 @@ mod tests {
 
     fn day(y: i64, m: u32, d: u32) -> i64 {
         days_from_civil(y, m, d)
+    }
+
+    #[test]
+    fn duration_units_round_trip_and_name_the_parameter() {
+        for u in [Unit::Seconds, Unit::Minutes, Unit::Hours, Unit::Days] {
+            assert_eq!(Unit::parse(u.label()).unwrap(), u);
+        }
+        assert_eq!(Unit::Hours.micros(), 3_600_000_000.0);
+        assert_eq!(Unit::Days.micros(), US_PER_DAY as f64);
+        let e = Unit::parse("weeks").unwrap_err().to_string();
+        assert!(e.starts_with("parameter \"unit\""), "{e}");
     }
 
     #[test]

@@ -18,12 +18,11 @@ use arrow::datatypes::{
 };
 
 use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows, Groups};
-use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::{meta, Analysis, Invalid, MergeInput, Meta};
+use crate::core::engine::state::{meta, partial_in_ranges, Analysis, Invalid, MergeInput, Meta};
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
-use crate::core::input::{f64_chunks, value_f64, Column};
+use crate::core::input::{check_same_len, f64_chunks, value_f64, Column};
 
 /// Bucketing of a time column into calendar periods.
 #[derive(Debug, Clone)]
@@ -210,38 +209,29 @@ fn score_counts(
 ) -> KpiResult<RecordBatch> {
     metric.check(scale)?;
     let n = score.len();
-    for other in periods.map(|p| &p.time).into_iter().chain(segments) {
-        if other.len() != n {
-            return Err(KpiError::LengthMismatch {
-                left: score.name.clone(),
-                left_len: n,
-                right: other.name.clone(),
-                right_len: other.len(),
-            });
-        }
-    }
+    check_same_len(score, periods.map(|p| &p.time).into_iter().chain(segments))?;
     // Large inputs: the partial step per row range on all threads, then the exact merge.
-    let parts = map_ranges(n, |r| {
-        let len = r.end - r.start;
-        let periods = periods.map(|p| Periods {
-            time: p.time.slice(r.start, len),
-            ..p.clone()
-        });
-        let segments: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
-        score_counts_part(
-            &score.slice(r.start, len),
-            periods.as_ref(),
-            &segments,
-            scale,
-            invalid,
-            r.start,
-            metric,
-        )
-    })?;
-    match parts.len() {
-        1 => Ok(parts.into_iter().next().expect("one part")),
-        _ => merge_score_counts(&parts, metric.name()),
-    }
+    partial_in_ranges(
+        n,
+        |r| {
+            let len = r.end - r.start;
+            let periods = periods.map(|p| Periods {
+                time: p.time.slice(r.start, len),
+                ..p.clone()
+            });
+            let segments: Vec<Column> = segments.iter().map(|c| c.slice(r.start, len)).collect();
+            score_counts_part(
+                &score.slice(r.start, len),
+                periods.as_ref(),
+                &segments,
+                scale,
+                invalid,
+                r.start,
+                metric,
+            )
+        },
+        |parts| merge_score_counts(parts, metric.name()),
+    )
 }
 
 /// [`score_counts`] of the rows of one range; `offset` makes reported row numbers global.

@@ -223,6 +223,18 @@ impl Objective {
         }
     }
 
+    /// The status of a shortfall: none is on track, one within the at-risk band at risk,
+    /// a larger one behind.
+    fn status_of(&self, gap: f64) -> Status {
+        if gap == 0.0 {
+            Status::OnTrack
+        } else if gap <= self.at_risk_band {
+            Status::AtRisk
+        } else {
+            Status::Behind
+        }
+    }
+
     /// Direction-aware progress from the start value: (v − s) / (t − s) for an increase,
     /// (s − v) / (s − t) for a decrease; when the start already met the target (no distance to
     /// cover), 1 if the target is met and 0 if not. Ranges have no single target to progress to: 1 inside, else None.
@@ -289,13 +301,7 @@ fn evaluate_against_previous(values: &[Option<f64>], obj: &Objective) -> Vec<Jud
                     ..*obj
                 }
                 .shortfall(x);
-                if gap == 0.0 {
-                    Status::OnTrack
-                } else if gap <= obj.at_risk_band {
-                    Status::AtRisk
-                } else {
-                    Status::Behind
-                }
+                obj.status_of(gap)
             }
         };
         out.push(Judgement {
@@ -393,14 +399,7 @@ pub fn evaluate(values: &[Option<f64>], obj: &Objective) -> KpiResult<Vec<Judgem
                         .collect();
                     let p = slope(&recent).map_or(x, |b| x + b * (d - i) as f64);
                     projected = Some(p);
-                    let gap = obj.shortfall(p);
-                    if gap == 0.0 {
-                        Status::OnTrack
-                    } else if gap <= obj.at_risk_band {
-                        Status::AtRisk
-                    } else {
-                        Status::Behind
-                    }
+                    obj.status_of(obj.shortfall(p))
                 }
                 None => {
                     if obj.shortfall(x) <= obj.at_risk_band {

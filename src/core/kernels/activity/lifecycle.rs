@@ -14,7 +14,7 @@ use crate::core::engine::state::meta;
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
 use crate::core::input::time::{local_micros, start_dates, Freq};
-use crate::core::input::Column;
+use crate::core::input::{check_same_len, Column};
 
 /// Which definition of a "new" user [`lifecycle`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,14 +89,7 @@ pub fn lifecycle(
     // Creation period per row (i64::MAX: unknown), read once for all rows.
     let created_ords: Option<Vec<i64>> = match created {
         Some(c) => {
-            if c.len() != log.user.len() {
-                return Err(KpiError::LengthMismatch {
-                    left: log.user.name.clone(),
-                    left_len: log.user.len(),
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
+            check_same_len(&log.user, [c])?;
             let mut v = Vec::with_capacity(c.len());
             for a in local_micros(c, log.zone)? {
                 for i in 0..a.len() {

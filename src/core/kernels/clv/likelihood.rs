@@ -10,6 +10,7 @@ use super::models::{
 };
 use super::predict::{Model, Params};
 use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::input::check_same_len_of;
 
 /// Rows of one model's data, named as its `fit` takes them.
 pub enum Rows<'a> {
@@ -117,16 +118,10 @@ fn collapse_or_empty(
 
 /// The sBG rows' rules (as its fit): whole periods >= 1, weights >= 0, aligned lengths.
 fn check_renewals(periods: &[f64], churned: &[bool], w: &[f64]) -> KpiResult<()> {
-    for (name, len) in [("churned", churned.len()), ("weights", w.len())] {
-        if len != periods.len() {
-            return Err(KpiError::LengthMismatch {
-                left: "periods".into(),
-                left_len: periods.len(),
-                right: name.into(),
-                right_len: len,
-            });
-        }
-    }
+    check_same_len_of(
+        ("periods", periods.len()),
+        [("churned", churned.len()), ("weights", w.len())],
+    )?;
     let mut bad = BadRows::default();
     for i in 0..periods.len() {
         let ok = periods[i] >= 1.0

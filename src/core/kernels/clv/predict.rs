@@ -14,6 +14,7 @@ use super::models::{
 };
 use super::optim::{Fit, Options};
 use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::input::check_same_len_of;
 
 /// The models of `kpikit.clv`, by their class names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,16 +172,10 @@ impl Customers<'_> {
 }
 
 pub(super) fn same_len(arrays: &[(&str, &[f64])]) -> KpiResult<()> {
-    let (first, n) = (arrays[0].0, arrays[0].1.len());
-    match arrays.iter().find(|(_, a)| a.len() != n) {
-        Some((name, a)) => Err(KpiError::LengthMismatch {
-            left: first.into(),
-            left_len: n,
-            right: (*name).into(),
-            right_len: a.len(),
-        }),
-        None => Ok(()),
-    }
+    check_same_len_of(
+        (arrays[0].0, arrays[0].1.len()),
+        arrays[1..].iter().map(|&(name, a)| (name, a.len())),
+    )
 }
 
 /// Every value of `values` (named `name`) satisfies `ok` (described by `rule`).

@@ -449,7 +449,7 @@ pub fn actors(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
 mod tests {
     use super::*;
     use crate::core::engine::analyses;
-    use crate::core::kernels::funnel::rules::Unit;
+    use crate::core::input::time::Unit;
     use arrow::array::{AsArray, StringArray, TimestampMicrosecondArray};
     use arrow::datatypes::{Float64Type, Int64Type};
 

@@ -137,7 +137,7 @@ pub(crate) fn finish(state: &RecordBatch, name: &'static str) -> KpiResult<Recor
             since_first.push(&f, per, bins);
         }
     }
-    let u = unit.name();
+    let u = unit.label();
     let mut push = |f: Field, a: ArrayRef| {
         fields.push(f);
         columns.push(a);

@@ -3,7 +3,7 @@
 //! a state carries in its metadata.
 
 use crate::core::error::{KpiError, KpiResult};
-use crate::core::input::time::{Freq, Zone, US_PER_DAY};
+use crate::core::input::time::{Freq, Unit, Zone, US_PER_DAY};
 
 /// Most steps a funnel may have (step sets are u32 bit masks).
 pub const MAX_STEPS: usize = 32;
@@ -43,48 +43,6 @@ pub fn parse_window(s: Option<&str>) -> KpiResult<Option<i64>> {
         return Err(bad());
     }
     Ok(Some(us as i64))
-}
-
-/// Unit of the time-to-convert columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-}
-
-impl Unit {
-    pub fn parse(s: &str) -> KpiResult<Unit> {
-        Ok(match s {
-            "seconds" => Unit::Seconds,
-            "minutes" => Unit::Minutes,
-            "hours" => Unit::Hours,
-            "days" => Unit::Days,
-            _ => {
-                return Err(KpiError::param(
-                    "unit",
-                    format!("{s:?} is not one of \"seconds\", \"minutes\", \"hours\", \"days\""),
-                ))
-            }
-        })
-    }
-    pub(crate) fn micros(self) -> f64 {
-        match self {
-            Unit::Seconds => 1e6,
-            Unit::Minutes => 6e7,
-            Unit::Hours => 3.6e9,
-            Unit::Days => US_PER_DAY as f64,
-        }
-    }
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Unit::Seconds => "seconds",
-            Unit::Minutes => "minutes",
-            Unit::Hours => "hours",
-            Unit::Days => "days",
-        }
-    }
 }
 
 /// Entry periods of a funnel ("conversion trends").

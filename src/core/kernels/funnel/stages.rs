@@ -10,11 +10,10 @@ use arrow::datatypes::{DataType, Int64Type};
 use super::finish::finish;
 use super::rules::{check_steps, EntryPeriods, FinishOptions, MAX_STEPS};
 use super::state::{groups_of, merge, state_batch, Counts, Info};
-use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::Analysis;
+use crate::core::engine::state::{partial_in_ranges, Analysis};
 use crate::core::error::{BadRows, KpiError, KpiResult};
-use crate::core::input::time::{local_micros, Zone};
-use crate::core::input::Column;
+use crate::core::input::time::{local_micros, period_ordinals, Zone};
+use crate::core::input::{check_same_len, Column};
 
 /// What to do with a lead whose stages are out of time order (the `invalid=` policy of
 /// docs/vocabulary.md, with one value of its own).
@@ -142,21 +141,12 @@ impl Analysis for FunnelFromStages {
         let stages = input.stages;
         check_steps(stages.len())?;
         let n_rows = stages[0].len();
-        for c in stages.iter().chain(input.segments) {
-            if c.len() != n_rows {
-                return Err(KpiError::LengthMismatch {
-                    left: stages[0].name.clone(),
-                    left_len: n_rows,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
-        let parts = map_ranges(n_rows, |r: Range<usize>| stage_part(input, r))?;
-        match parts.len() {
-            1 => Ok(parts.into_iter().next().expect("one part")),
-            _ => merge(&parts, Self::NAME),
-        }
+        check_same_len(&stages[0], stages.iter().chain(input.segments))?;
+        partial_in_ranges(
+            n_rows,
+            |r: Range<usize>| stage_part(input, r),
+            |parts| merge(parts, Self::NAME),
+        )
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
@@ -185,10 +175,9 @@ pub(crate) fn stage_part(input: &StageInput<'_>, r: Range<usize>) -> KpiResult<R
     let cols: Vec<Column> = stages.iter().map(|c| c.slice(r.start, len)).collect();
     let mut keys: Vec<Column> = Vec::new();
     if let Some(p) = periods {
-        let local = local_micros(&cols[0], p.zone)?;
-        let ords: Vec<ArrayRef> = local
+        let ords: Vec<ArrayRef> = period_ordinals(&cols[0], p.zone, p.freq)?
             .into_iter()
-            .map(|a| Arc::new(a.unary::<_, Int64Type>(|t| p.freq.ordinal_of_micros(t))) as ArrayRef)
+            .map(|a| Arc::new(a) as ArrayRef)
             .collect();
         keys.push(Column::new("period", ords));
     }
@@ -311,7 +300,8 @@ mod tests {
     use super::*;
     use crate::core::engine::analyses;
     use crate::core::engine::state::meta;
-    use crate::core::kernels::funnel::rules::{Bins, Unit};
+    use crate::core::input::time::Unit;
+    use crate::core::kernels::funnel::rules::Bins;
     use arrow::array::TimestampMicrosecondArray;
     use arrow::datatypes::Float64Type;
 

@@ -14,11 +14,11 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, Int64Builder, ListBuild
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 
-use super::rules::{Bins, FinishOptions, Unit};
+use super::rules::{Bins, FinishOptions};
 use crate::core::engine::groups::{group_ids, take_rows, Groups};
 use crate::core::engine::state::{meta, MergeInput, Meta};
 use crate::core::error::{KpiError, KpiResult};
-use crate::core::input::time::{start_dates, Freq};
+use crate::core::input::time::{start_dates, Freq, Unit};
 use crate::core::input::Column;
 
 const META_STEPS: &str = "kpikit.funnel.steps";
@@ -66,7 +66,7 @@ impl Info {
             (META_WINDOW.into(), opt(self.window)),
             (META_AS_OF.into(), opt(self.as_of)),
             (META_ORDER.into(), self.order.clone()),
-            (META_UNIT.into(), self.finish.unit.name().into()),
+            (META_UNIT.into(), self.finish.unit.label().into()),
             (
                 META_HISTOGRAM.into(),
                 self.finish.bins.map(Bins::label).unwrap_or_default(),

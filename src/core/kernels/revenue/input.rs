@@ -10,7 +10,7 @@ use crate::core::engine::groups::{group_ids, Groups};
 use crate::core::engine::parallel::fill_ranges;
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{local_micros, DayOrdinals, Freq, Zone, US_PER_DAY};
-use crate::core::input::{f64_chunks, require_no_nulls, value_f64, Column, Table};
+use crate::core::input::{check_same_len, f64_chunks, require_no_nulls, value_f64, Column, Table};
 
 /// How subscriptions are read into a period's MRR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +216,7 @@ pub fn net_of_discount(
     percent: Option<&Column>,
 ) -> KpiResult<Column> {
     let flat = |c: &Column| -> KpiResult<Vec<Option<f64>>> {
-        check_len(amount, c)?;
+        check_same_len(amount, [c])?;
         let mut out = Vec::with_capacity(c.len());
         for chunk in f64_chunks(c)? {
             for i in 0..chunk.len() {
@@ -328,18 +328,6 @@ pub(super) enum Rows {
         cents: Vec<i64>,
         snapshot: Snapshot,
     },
-}
-
-pub(super) fn check_len(first: &Column, other: &Column) -> KpiResult<()> {
-    if first.len() != other.len() {
-        return Err(KpiError::LengthMismatch {
-            left: first.name.clone(),
-            left_len: first.len(),
-            right: other.name.clone(),
-            right_len: other.len(),
-        });
-    }
-    Ok(())
 }
 
 /// Amounts of `col` through `convert` (to cents, or as they are) into `out`, rejecting
@@ -476,9 +464,7 @@ pub(super) fn to_cents(v: f64) -> i64 {
 pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
     let n = input.customer.len();
     require_no_nulls(&input.customer)?;
-    for s in &input.segments {
-        check_len(&input.customer, s)?;
-    }
+    check_same_len(&input.customer, &input.segments)?;
     let rows = match &input.source {
         Source::Snapshots {
             period,
@@ -486,8 +472,7 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
             duplicates,
             times,
         } => {
-            check_len(&input.customer, period)?;
-            check_len(&input.customer, mrr)?;
+            check_same_len(&input.customer, [period, mrr])?;
             // The largest input shape: both columns read on all threads, range by range,
             // straight into cents and wall-clock times (no per-row f64 copies).
             let mut cents = vec![0i64; n];
@@ -564,12 +549,11 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
             interval,
             snapshot,
         } => {
-            check_len(&input.customer, start)?;
-            check_len(&input.customer, amount)?;
+            check_same_len(&input.customer, [start, amount])?;
             let s = times(start, input.zone, true)?;
             let e = match end {
                 Some(c) => {
-                    check_len(&input.customer, c)?;
+                    check_same_len(&input.customer, [c])?;
                     times(c, input.zone, false)?
                 }
                 None => vec![None; n],
@@ -578,7 +562,7 @@ pub(super) fn prepare(input: &RevenueInput) -> KpiResult<Prepared> {
             amounts_into(amount, 0, &mut a, |v| v)?;
             let months = match interval {
                 Some(c) => {
-                    check_len(&input.customer, c)?;
+                    check_same_len(&input.customer, [c])?;
                     interval_months(c)?
                 }
                 None => vec![1.0; n],

@@ -16,14 +16,14 @@ use arrow::buffer::NullBuffer;
 use crate::core::engine::groups::group_ids;
 use crate::core::engine::state::Analysis;
 use crate::core::error::{KpiError, KpiResult};
-use crate::core::input::time::{local_micros, Freq, Zone, US_PER_DAY};
-use crate::core::input::{f64_chunks, Column};
+use crate::core::input::time::{local_micros, Freq, Unit, Zone, US_PER_DAY};
+use crate::core::input::{check_same_len, f64_chunks, Column};
 
 use super::acc::{Acc, Layout, Rule, Rules};
 use super::finish::{durations, f64_col, i64_col, lay_out, rates};
 use super::merge::merge_states;
 use super::partial::{key, partial_state, Common, Part};
-use super::read::{bool_chunk, fmt_us, read_f64, Unit};
+use super::read::{bool_chunk, fmt_us, read_f64};
 
 /// In which period a closed deal's outcome, amount and cycle count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,16 +113,10 @@ impl Analysis for DealMetrics {
 
     fn partial(d: &Deals<'_>) -> KpiResult<RecordBatch> {
         let n = d.created.len();
-        for c in [d.closed, d.amount, d.won].into_iter().chain(d.deal) {
-            if c.len() != n {
-                return Err(KpiError::LengthMismatch {
-                    left: d.created.name.clone(),
-                    left_len: n,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
+        check_same_len(
+            d.created,
+            [d.closed, d.amount, d.won].into_iter().chain(d.deal),
+        )?;
         let duplicate = d.deal.map(duplicate_deals).transpose()?;
         let settings = vec![
             (key(Self::NAME, "cohort"), d.cohort.label().to_string()),

@@ -12,12 +12,11 @@ use crate::core::engine::groups::grid;
 use crate::core::engine::state::{meta, Meta};
 use crate::core::engine::stats::quantiles;
 use crate::core::error::{KpiError, KpiResult};
-use crate::core::input::time::Freq;
+use crate::core::input::time::{Freq, Unit};
 
 use super::acc::Layout;
 use super::merge::list_values;
 use super::partial::{key, GIVEN};
-use super::read::Unit;
 
 /// A state laid out on the gap-free (segment × period) grid.
 pub(crate) struct Laid<'a> {

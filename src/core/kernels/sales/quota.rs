@@ -12,7 +12,7 @@ use hashbrown::HashMap;
 use crate::core::engine::groups::{grid, group_ids, take_rows};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{start_dates, Freq, Zone};
-use crate::core::input::{Column, Table};
+use crate::core::input::{check_same_len, Column, Table};
 
 use super::finish::{f64_col, ratio};
 use super::read::{read_f64, read_times, NONE};
@@ -102,17 +102,7 @@ pub fn quota_attainment(
         (actuals, "actuals must not be missing"),
         (quotas, "quotas must be present and not negative"),
     ] {
-        let n = side.rep.len();
-        for c in [&side.period, &side.value] {
-            if c.len() != n {
-                return Err(KpiError::LengthMismatch {
-                    left: side.rep.name.clone(),
-                    left_len: n,
-                    right: c.name.clone(),
-                    right_len: c.len(),
-                });
-            }
-        }
+        check_same_len(&side.rep, [&side.period, &side.value])?;
         let t = read_times(&side.period, zone, Some(freq))?;
         let mut missing = BadRows::default();
         for (i, o) in t.ord.iter().enumerate() {

@@ -1,6 +1,5 @@
 //! Reading the input columns of the sales analyses: times as instants and period ordinals,
-//! measures as finite numbers, 0/1 flags as booleans, and the duration units of `unit=`
-//! (docs/vocabulary.md).
+//! measures as finite numbers, 0/1 flags as booleans.
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use arrow::buffer::NullBuffer;
@@ -12,51 +11,6 @@ use crate::core::input::{f64_chunks, value_f64, Column};
 
 /// A missing time or period in the flattened per-row vectors.
 pub(crate) const NONE: i64 = i64::MIN;
-
-/// Unit of the durations a result reports (`unit=`), which its column names carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-}
-
-impl Unit {
-    pub fn parse(s: &str) -> KpiResult<Unit> {
-        Ok(match s {
-            "seconds" => Unit::Seconds,
-            "minutes" => Unit::Minutes,
-            "hours" => Unit::Hours,
-            "days" => Unit::Days,
-            _ => {
-                return Err(KpiError::param(
-                    "unit",
-                    format!("{s:?} is not one of \"days\", \"hours\", \"minutes\", \"seconds\""),
-                ))
-            }
-        })
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Unit::Seconds => "seconds",
-            Unit::Minutes => "minutes",
-            Unit::Hours => "hours",
-            Unit::Days => "days",
-        }
-    }
-
-    /// Microseconds in one unit.
-    pub(crate) fn micros(self) -> f64 {
-        match self {
-            Unit::Seconds => 1e6,
-            Unit::Minutes => 6e7,
-            Unit::Hours => 3.6e9,
-            Unit::Days => US_PER_DAY as f64,
-        }
-    }
-}
 
 /// A time column as instants (for durations) and period ordinals (for grouping), NONE if missing.
 pub(crate) struct Times {
@@ -85,6 +39,13 @@ fn flat(len: usize, chunks: Vec<Int64Array>) -> Vec<i64> {
     v
 }
 
+/// `f` of every present value, [`NONE`] kept.
+fn map_present(v: &[i64], f: impl Fn(i64) -> i64) -> Vec<i64> {
+    v.iter()
+        .map(|&us| if us == NONE { NONE } else { f(us) })
+        .collect()
+}
+
 pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiResult<Times> {
     // Zone-aware instants compare in UTC; naive ones are wall-clock time already.
     let at = flat(col.len(), local_micros(col, Zone::Utc)?);
@@ -95,10 +56,7 @@ pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiRes
     };
     let local = local.as_deref().unwrap_or(&at);
     let Some(f) = freq else {
-        let ord = local
-            .iter()
-            .map(|&us| if us == NONE { NONE } else { 0 })
-            .collect();
+        let ord = map_present(local, |_| 0);
         return Ok(Times { at, ord });
     };
     let day = |us: i64| us.div_euclid(US_PER_DAY);
@@ -112,27 +70,9 @@ pub(crate) fn read_times(col: &Column, zone: Zone, freq: Option<Freq>) -> KpiRes
     let ord = if lo > hi || hi - lo < MAX_DAY_TABLE {
         // Calendar arithmetic once per distinct day.
         let (base, table): (i64, Vec<i64>) = (lo, (lo..=hi).map(|d| f.ordinal_of_day(d)).collect());
-        local
-            .iter()
-            .map(|&us| {
-                if us == NONE {
-                    NONE
-                } else {
-                    table[(day(us) - base) as usize]
-                }
-            })
-            .collect()
+        map_present(local, |us| table[(day(us) - base) as usize])
     } else {
-        local
-            .iter()
-            .map(|&us| {
-                if us == NONE {
-                    NONE
-                } else {
-                    f.ordinal_of_micros(us)
-                }
-            })
-            .collect()
+        map_present(local, |us| f.ordinal_of_micros(us))
     };
     Ok(Times { at, ord })
 }

@@ -13,7 +13,8 @@ use super::acc::{Acc, Layout, Rule};
 use super::finish::{durations, f64_col, i64_col, lay_out, rates};
 use super::merge::merge_states;
 use super::partial::{given, key, partial_state, Common, Part};
-use super::read::{fmt_us, Unit, NONE};
+use super::read::{fmt_us, NONE};
+use crate::core::input::time::Unit;
 
 /// The columns and settings of [`SupportMetrics`].
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::input::check_same_len_of;
 use crate::core::kernels::clv::optim::{maximise_with_gradient, Fit, Options};
 use crate::core::kernels::clv::special::{digamma, ln_gamma};
 
@@ -22,14 +23,7 @@ pub fn gamma_gamma_ll_one(pp: &[f64], x: f64, m: f64) -> f64 {
 
 /// Spend rows: repeat customers only (x > 0, m̄ > 0), collapsed with weights.
 pub fn collapse_spend(x: &[f64], m: &[f64], w: Option<&[f64]>) -> KpiResult<Collapsed> {
-    if m.len() != x.len() {
-        return Err(KpiError::LengthMismatch {
-            left: "frequency".into(),
-            left_len: x.len(),
-            right: "monetary_value".into(),
-            right_len: m.len(),
-        });
-    }
+    check_same_len_of(("frequency", x.len()), [("monetary_value", m.len())])?;
     let mut bad = BadRows::default();
     for i in 0..x.len() {
         if x[i] > 0.0 && !(m[i].is_finite() && m[i] > 0.0) {

@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use crate::core::engine::parallel::install;
 use crate::core::error::{BadRows, KpiError, KpiResult};
+use crate::core::input::check_same_len_of;
 
 /// Identical (frequency, recency, T) rows collapsed into one with their summed weight: the
 /// likelihood is evaluated once per distinct row (the grouping with weights that lifetimes users
@@ -54,26 +55,12 @@ impl Collapsed {
 /// weights >= 0.
 pub fn collapse(x: &[f64], tx: &[f64], t: &[f64], w: Option<&[f64]>) -> KpiResult<Collapsed> {
     let n = x.len();
-    for (name, len) in [("recency", tx.len()), ("T", t.len())] {
-        if len != n {
-            return Err(KpiError::LengthMismatch {
-                left: "frequency".into(),
-                left_len: n,
-                right: name.into(),
-                right_len: len,
-            });
-        }
-    }
-    if let Some(w) = w {
-        if w.len() != n {
-            return Err(KpiError::LengthMismatch {
-                left: "frequency".into(),
-                left_len: n,
-                right: "weights".into(),
-                right_len: w.len(),
-            });
-        }
-    }
+    check_same_len_of(
+        ("frequency", n),
+        [("recency", tx.len()), ("T", t.len())]
+            .into_iter()
+            .chain(w.map(|w| ("weights", w.len()))),
+    )?;
     let mut bad_x = BadRows::default();
     let mut bad_tx = BadRows::default();
     let mut bad_w = BadRows::default();

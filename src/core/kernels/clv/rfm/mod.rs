@@ -39,7 +39,9 @@ use crate::core::engine::parallel::{install, map_ranges};
 use crate::core::engine::state::{meta, with_metadata, Analysis, Invalid, MergeInput, Meta};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{local_micros, Freq, Zone};
-use crate::core::input::{f64_chunks, require_no_nulls, small_int, value_f64, Column};
+use crate::core::input::{
+    check_same_len, f64_chunks, require_no_nulls, small_int, value_f64, Column,
+};
 
 /// The period length RFM times are counted in: a calendar period, or a fixed number of
 /// microseconds (hours, minutes, seconds).
@@ -232,17 +234,7 @@ fn prepare<'a>(
     time: &'a Column,
     amount: Option<&'a Column>,
 ) -> KpiResult<Log<'a>> {
-    let n = customer.len();
-    for other in std::iter::once(time).chain(amount) {
-        if other.len() != n {
-            return Err(KpiError::LengthMismatch {
-                left: customer.name.clone(),
-                left_len: n,
-                right: other.name.clone(),
-                right_len: other.len(),
-            });
-        }
-    }
+    check_same_len(customer, std::iter::once(time).chain(amount))?;
     require_no_nulls(customer)?;
     let (ids, groups) = match dense_range(customer)? {
         Some((values, lo, span)) => (Ids::Dense { values, lo }, span),

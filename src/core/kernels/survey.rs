@@ -19,7 +19,9 @@ use arrow::datatypes::{
 
 use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows, Groups};
 use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::{meta, Analysis, Invalid, MergeInput, Meta};
+use crate::core::engine::state::{
+    categories_of, meta, with_categories, Analysis, Invalid, MergeInput, Meta,
+};
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
@@ -238,10 +240,11 @@ fn score_counts(
             metric,
         )
     })?;
-    match parts.len() {
-        1 => Ok(parts.into_iter().next().expect("one part")),
-        _ => merge_score_counts(&parts, metric.name()),
-    }
+    let state = match parts.len() {
+        1 => parts.into_iter().next().expect("one part"),
+        _ => merge_score_counts(&parts, metric.name())?,
+    };
+    with_categories(state, segments)
 }
 
 /// [`score_counts`] of the rows of one range; `offset` makes reported row numbers global.
@@ -548,7 +551,13 @@ struct GridCounts {
 
 fn grid_counts(state: &RecordBatch, info: &StateInfo) -> KpiResult<GridCounts> {
     let has_period = info.freq.is_some();
-    let g = grid(state, has_period, info.n_segments, info.freq)?;
+    let g = grid(
+        state,
+        has_period,
+        info.n_segments,
+        info.freq,
+        categories_of(state)?.as_ref(),
+    )?;
     let n_keys = usize::from(has_period) + info.n_segments;
     let width = info.scale.width() + 1;
     let slots: Vec<&Int64Array> = (0..width)

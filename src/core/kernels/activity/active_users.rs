@@ -19,7 +19,9 @@ use super::entities::{
 };
 use crate::core::engine::groups::{grid, group_ids, merge_sum};
 use crate::core::engine::parallel::install;
-use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
+use crate::core::engine::state::{
+    categories_of, meta, with_categories, Analysis, MergeInput, Meta,
+};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
 use crate::core::input::time::{Freq, US_PER_DAY};
@@ -307,7 +309,7 @@ impl Analysis for ActiveUsers {
     type Input<'a> = ActiveUsersInput<'a>;
 
     fn partial(i: &ActiveUsersInput<'_>) -> KpiResult<RecordBatch> {
-        state_with(i, Some(ACTIVE_BITS_PER_ROW))
+        with_categories(state_with(i, Some(ACTIVE_BITS_PER_ROW))?, &i.log.segments)
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
@@ -644,7 +646,13 @@ fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         key_cols.push(a);
     }
     let key_state = RecordBatch::try_new(Arc::new(Schema::new(key_fields.clone())), key_cols)?;
-    let g = grid(&key_state, true, info.n_segments, Some(freq))?;
+    let g = grid(
+        &key_state,
+        true,
+        info.n_segments,
+        Some(freq),
+        categories_of(state)?.as_ref(),
+    )?;
     let out_dates = g.keys[0].as_primitive::<Date32Type>();
     // Segment of each output row: blocks of n_periods rows, one per segment, in grid order.
     let mut seg_of_out = Vec::with_capacity(g.source.len());

@@ -11,7 +11,7 @@ use super::finish::finish;
 use super::rules::{check_steps, EntryPeriods, FinishOptions, MAX_STEPS};
 use super::state::{groups_of, merge, state_batch, Counts, Info};
 use crate::core::engine::parallel::map_ranges;
-use crate::core::engine::state::Analysis;
+use crate::core::engine::state::{with_categories, Analysis};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{local_micros, Zone};
 use crate::core::input::Column;
@@ -153,10 +153,11 @@ impl Analysis for FunnelFromStages {
             }
         }
         let parts = map_ranges(n_rows, |r: Range<usize>| stage_part(input, r))?;
-        match parts.len() {
-            1 => Ok(parts.into_iter().next().expect("one part")),
-            _ => merge(&parts, Self::NAME),
-        }
+        let state = match parts.len() {
+            1 => parts.into_iter().next().expect("one part"),
+            _ => merge(&parts, Self::NAME)?,
+        };
+        with_categories(state, input.segments)
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {

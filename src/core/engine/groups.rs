@@ -788,14 +788,19 @@ fn category_segments(
         let all = Column::new(col.name.clone(), chunks);
         let groups = group_ids(std::slice::from_ref(&all))?;
         let distinct = take_rows(&all, &groups.first_row)?;
-        let order = arrow::compute::sort_to_indices(
-            &distinct,
-            Some(SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
-            None,
-        )?;
+        let order = if distinct.data_type() == &DataType::Null {
+            // Every value missing (a categorical without categories): one level.
+            arrow::array::UInt32Array::from_iter_values(0..distinct.len() as u32)
+        } else {
+            arrow::compute::sort_to_indices(
+                &distinct,
+                Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+                None,
+            )?
+        };
         let mut rank = vec![0usize; groups.len()];
         for (r, &g) in order.values().iter().enumerate() {
             rank[g as usize] = r;
@@ -1099,6 +1104,188 @@ mod tests {
             taken.as_primitive::<arrow::datatypes::Int32Type>().values(),
             &[10, 7, 9]
         );
+    }
+
+    fn strings(v: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    fn texts(a: &ArrayRef) -> Vec<Option<String>> {
+        let a = arrow::compute::cast(a, &DataType::Utf8).unwrap();
+        a.as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    }
+
+    fn cats(values: &[&str]) -> Option<SegmentCategories> {
+        Some(SegmentCategories {
+            data_type: "Utf8".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        })
+    }
+
+    /// A state of keys `[period?, segments…]` and one count column.
+    fn state(period: Option<Vec<Option<i32>>>, segments: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let mut fields = Vec::new();
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        let n = segments[0].1.len();
+        if let Some(p) = period {
+            fields.push(arrow::datatypes::Field::new(
+                "period",
+                DataType::Date32,
+                true,
+            ));
+            cols.push(Arc::new(arrow::array::Date32Array::from(p)));
+        }
+        for (name, a) in segments {
+            fields.push(arrow::datatypes::Field::new(
+                name,
+                a.data_type().clone(),
+                true,
+            ));
+            cols.push(a);
+        }
+        fields.push(arrow::datatypes::Field::new("n", DataType::Int64, false));
+        cols.push(Arc::new(Int64Array::from(vec![1i64; n])));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+    }
+
+    #[test]
+    fn a_category_no_row_uses_gets_the_rows_of_an_empty_segment() {
+        // January and February of "b", a marker row (no period) of "m": categories z, b, a, m.
+        let jan = 20454; // 2026-01-01
+        let feb = jan + 31;
+        let s = state(
+            Some(vec![Some(jan), Some(feb), None]),
+            vec![("plan", strings(&[Some("b"), Some("b"), Some("m")]))],
+        );
+        let c = Categories(vec![cats(&["z", "b", "a", "m"])]);
+        let g = grid(&s, true, 1, Some(Freq::Month), Some(&c)).unwrap();
+        // Segments in value order (the caller's category order is restored in Python), each
+        // over both months; only b's rows come from the state.
+        let plan: Vec<Option<String>> = texts(&g.keys[1]);
+        let want = ["a", "a", "b", "b", "m", "m", "z", "z"];
+        assert_eq!(plan, want.map(|v| Some(v.to_string())).to_vec());
+        assert_eq!(
+            g.source,
+            vec![None, None, Some(0), Some(1), None, None, None, None]
+        );
+        let months = g.keys[0].as_primitive::<Date32Type>();
+        assert_eq!(
+            months.values().to_vec(),
+            [jan, feb].repeat(4),
+            "every segment over the same months"
+        );
+        // Without categories: the segments that occur only.
+        let g = grid(&s, true, 1, Some(Freq::Month), None).unwrap();
+        assert_eq!(g.source, vec![Some(0), Some(1), None, None]);
+    }
+
+    #[test]
+    fn categories_combine_with_the_values_of_the_other_segments_as_pandas_observed_false() {
+        // pandas: df.groupby(["plan", "region"], observed=False, dropna=False) gives every
+        // category of plan with every region value that occurs, the missing one included.
+        let s = state(
+            None,
+            vec![
+                ("plan", strings(&[Some("p"), Some("p")])),
+                ("region", strings(&[None, Some("x")])),
+            ],
+        );
+        let c = Categories(vec![cats(&["q", "p"]), None]);
+        let g = grid(&s, false, 2, None, Some(&c)).unwrap();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(texts(&g.keys[0]), vec![s("p"), s("p"), s("q"), s("q")]);
+        assert_eq!(texts(&g.keys[1]), vec![s("x"), None, s("x"), None]);
+        assert_eq!(g.source, vec![Some(1), Some(0), None, None]);
+        // An empty state: only categorical segments, so every category has its row.
+        let empty = state(None, vec![("plan", strings(&[]))]);
+        let c = Categories(vec![cats(&["q", "p"])]);
+        let g = grid(&empty, false, 1, None, Some(&c)).unwrap();
+        assert_eq!(texts(&g.keys[0]), vec![s("p"), s("q")]);
+        assert_eq!(g.source, vec![None, None]);
+    }
+
+    #[test]
+    fn categories_read_back_as_the_columns_type() {
+        // Integer categories and an all-Null column (a partition without rows).
+        let s = state(
+            None,
+            vec![("tier", Arc::new(Int32Array::from(vec![3, 1])) as ArrayRef)],
+        );
+        let c = Categories(vec![Some(SegmentCategories {
+            data_type: "Int32".into(),
+            values: vec!["1".into(), "2".into(), "3".into(), "10".into()],
+        })]);
+        let g = grid(&s, false, 1, None, Some(&c)).unwrap();
+        let tiers = g.keys[0].as_primitive::<arrow::datatypes::Int32Type>();
+        assert_eq!(tiers.values().to_vec(), vec![1, 2, 3, 10]);
+        assert_eq!(g.source, vec![Some(1), None, Some(0), None]);
+        let nulls = state(
+            None,
+            vec![(
+                "tier",
+                Arc::new(arrow::array::NullArray::new(0)) as ArrayRef,
+            )],
+        );
+        let g = grid(&nulls, false, 1, None, Some(&c)).unwrap();
+        assert_eq!(g.keys[0].data_type(), &DataType::Int32);
+        assert_eq!(g.source.len(), 4);
+    }
+
+    #[test]
+    fn too_many_combinations_are_refused_naming_by() {
+        let ids: Vec<String> = (0..3000).map(|i| format!("u{i}")).collect();
+        let s = state(
+            None,
+            vec![
+                ("plan", strings(&vec![Some("p"); 3000])),
+                (
+                    "user",
+                    Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef,
+                ),
+            ],
+        );
+        let many: Vec<String> = (0..1000).map(|i| format!("c{i}")).collect();
+        let c = Categories(vec![
+            Some(SegmentCategories {
+                data_type: "Utf8".into(),
+                values: many,
+            }),
+            None,
+        ]);
+        let e = grid(&s, false, 2, None, Some(&c))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("\"by\"") && e.contains("\"user\": 3000"), "{e}");
+    }
+
+    #[test]
+    fn categories_of_dictionary_columns_round_trip_and_unite() {
+        // Two chunks with different dictionaries (one value unused), and a plain column.
+        let d1 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![0]),
+            Arc::new(StringArray::from(vec!["a", "unused"])),
+        );
+        let d2 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![Some(1), None]),
+            Arc::new(StringArray::from(vec![Some("b"), None, Some("a")])),
+        );
+        let plan = Column::new("plan", vec![Arc::new(d1) as ArrayRef, Arc::new(d2)]);
+        let region = Column::from_array("region", strings(&[Some("x"), Some("y"), None]));
+        let c = Categories::of_columns(&[plan, region.clone()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.0[0], cats(&["a", "unused", "b"]));
+        assert_eq!(c.0[1], None);
+        assert_eq!(Categories::from_json(&c.to_json()).unwrap(), c);
+        assert!(Categories::of_columns(&[region]).unwrap().is_none());
+        let mut all = Categories(vec![cats(&["b", "c"]), None]);
+        all.union(&c);
+        assert_eq!(all.0[0], cats(&["b", "c", "a", "unused"]));
+        assert!(Categories::from_json("[").is_err());
     }
 
     proptest::proptest! {

@@ -349,6 +349,38 @@ mod tests {
     }
 
     #[test]
+    fn merge_unites_the_categories_of_the_states() {
+        use crate::core::engine::groups::{Categories, SegmentCategories};
+        let with = |values: &[&str]| {
+            let c = Categories(vec![Some(SegmentCategories {
+                data_type: "Utf8".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            })]);
+            let s = state("nps", "month", 0, 1);
+            let mut md = s.schema().metadata().clone();
+            md.insert(meta::CATEGORIES.into(), c.to_json());
+            with_metadata(s, md).unwrap()
+        };
+        // Partitions that know different categories (and one that is not categorical) merge.
+        let m = MergeInput::check(
+            &[
+                with(&["b", "a"]),
+                state("nps", "month", 0, 1),
+                with(&["a", "c"]),
+            ],
+            "nps",
+            &[],
+        )
+        .unwrap();
+        let out = m.finish(state("x", "", 0, 0), &[]).unwrap();
+        let c = categories_of(&out).unwrap().unwrap();
+        assert_eq!(c.0[0].as_ref().unwrap().values, vec!["b", "a", "c"]);
+        assert!(categories_of(&state("nps", "month", 0, 1))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
     fn invalid_round_trips_and_names_the_parameter() {
         for i in [Invalid::Raise, Invalid::Skip] {
             assert_eq!(Invalid::parse(i.label()).unwrap(), i);

@@ -654,18 +654,24 @@ fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         categories_of(state)?.as_ref(),
     )?;
     let out_dates = g.keys[0].as_primitive::<Date32Type>();
-    // Segment of each output row: blocks of n_periods rows, one per segment, in grid order.
+    // Segment of each output row: blocks of n_periods rows, one per segment, in grid order. A
+    // block without a first row is a category no row uses: nobody active.
     let mut seg_of_out = Vec::with_capacity(g.source.len());
-    let mut current = 0usize;
+    let mut current = None;
     for (i, src) in g.source.iter().enumerate() {
         if i % n_periods.max(1) == 0 {
-            current = src.map_or(0, |r| key_seg[r]);
+            current = src.map(|r| key_seg[r]);
         }
         seg_of_out.push(current);
     }
     let mut active = Vec::with_capacity(g.source.len());
     let mut win_vals: Vec<Vec<i64>> = vec![Vec::with_capacity(g.source.len()); n_win];
     for (i, &s) in seg_of_out.iter().enumerate() {
+        let Some(s) = s else {
+            active.push(0);
+            win_vals.iter_mut().for_each(|v| v.push(0));
+            continue;
+        };
         let p = freq.ordinal_of_day(out_dates.value(i) as i64);
         active.push(users[s * n_periods + (p - p_lo) as usize]);
         let end_day = (freq.start_day(p + 1) - 1).min(last as i64);

@@ -677,11 +677,16 @@ impl Categories {
                 (_, None) => {}
                 (None, Some(t)) => *mine = Some(t.clone()),
                 (Some(m), Some(t)) => {
-                    for v in &t.values {
-                        if !m.values.contains(v) {
-                            m.values.push(v.clone());
-                        }
-                    }
+                    // Hashed: a Dask merge unites hundreds of partitions' lists.
+                    let mut known: std::collections::HashSet<&str> =
+                        m.values.iter().map(String::as_str).collect();
+                    let added: Vec<String> = t
+                        .values
+                        .iter()
+                        .filter(|v| known.insert(v.as_str()))
+                        .cloned()
+                        .collect();
+                    m.values.extend(added);
                 }
             }
         }
@@ -1240,7 +1245,7 @@ mod tests {
         let s = state(
             None,
             vec![
-                ("plan", strings(&vec![Some("p"); 3000])),
+                ("plan", strings(&[Some("p"); 3000])),
                 (
                     "user",
                     Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef,
@@ -1273,7 +1278,10 @@ mod tests {
             arrow::array::Int8Array::from(vec![Some(1), None]),
             Arc::new(StringArray::from(vec![Some("b"), None, Some("a")])),
         );
-        let plan = Column::new("plan", vec![Arc::new(d1) as ArrayRef, Arc::new(d2)]);
+        let plan = Column::new(
+            "plan",
+            vec![Arc::new(d1) as ArrayRef, Arc::new(d2) as ArrayRef],
+        );
         let region = Column::from_array("region", strings(&[Some("x"), Some("y"), None]));
         let c = Categories::of_columns(&[plan, region.clone()])
             .unwrap()

@@ -297,6 +297,8 @@ def _reached(steps: list[list[str]], order: str | None) -> Any:
 
         reached = set()
         actors = "status" in result.column_names  # the detail table (detail=True)
+        # Only the columns read: pyarrow cannot filter polars' string_view segment columns.
+        result = result.select(["step", "status" if actors else "converted"])
         for k, names in enumerate(steps[:named], start=1):
             if len(names) == 1:
                 rows = result.filter(pc.equal(result["step"], pa.scalar(k)))

@@ -347,9 +347,11 @@ def test_a_categorical_segment_keeps_its_categories_and_order() -> None:
     assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.cat.ordered
     assert list(out.plan.cat.categories) == ["pro", "team", "free"]
     # Segment-major as without categories, the segment in category order (pro before free,
-    # not alphabetical), periods within.
-    assert out.plan.tolist() == ["pro", "pro", "free", "free"]
-    assert out.dau.tolist() == [1, 2, 0, 1]
+    # not alphabetical), periods within; team, which nobody is on, has its rows of zeros
+    # (docs/conventions.md, "Complete grids").
+    assert out.plan.tolist() == ["pro", "pro", "team", "team", "free", "free"]
+    assert out.dau.tolist() == [1, 2, 0, 0, 0, 1]
+    assert out.active_users.tolist()[2:4] == [0, 0]
 
 
 def test_skipped_rows_warn_in_stickiness_and_lifecycle() -> None:

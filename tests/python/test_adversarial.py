@@ -758,7 +758,9 @@ def test_regression_categorical_with_unused_category_and_missing_value() -> None
     # Grouping indexed past its renumbering table (the null group came after an unused value).
     df = pd.DataFrame({"score": [10, 0, 10], "seg": pd.Categorical(["a", None, "a"], categories=["a", "unused"])})
     out = kpikit.nps(df, score="score", by="seg")
-    assert out["nps"].tolist() == [100.0, -100.0]
+    # The unused category has its row (no answers, no NPS), the missing segment comes last.
+    assert out["seg"].tolist()[:2] == ["a", "unused"] and pd.isna(out["seg"][2])
+    assert out["responses"].tolist() == [2, 0, 1] and out["nps"].tolist()[::2] == [100.0, -100.0]
     # And a categorical with no categories at all (every value missing).
     df = pd.DataFrame({"score": [10, 0], "seg": pd.Categorical([None, None], categories=[])})
     assert kpikit.nps(df, score="score", by="seg")["responses"].tolist() == [2]

@@ -441,3 +441,34 @@ def test_misaligned_partitions_split_by_customer(client: Client, name: str) -> N
     assert len(parts) >= 4 and sum(map(len, parts)) == len(df)
     ddf = dd.from_map(_misaligned_part, parts, meta=_misaligned_part(df.iloc[:0]))
     pd.testing.assert_frame_equal(call(kpikit.dask, ddf, partitioned=True), call(kpikit, df), check_exact=False, rtol=1e-12)
+
+
+def _with_unused_plan(df: pd.DataFrame, column: str = "plan") -> pd.DataFrame:
+    """``column`` as a categorical with one more category ("legacy") that no row uses, first."""
+    values = sorted(df[column].astype(str).unique())
+    return df.assign(**{column: pd.Categorical(df[column].astype(str), categories=["legacy", *values])})
+
+
+@pytest.mark.parametrize("name", ["nps", "deal_metrics", "funnel", "active_users", "mrr_movements"])
+def test_an_unused_category_has_its_rows_on_a_cluster(client: Client, name: str) -> None:
+    # Dask categoricals with known categories: every partition (the empty ones too, and after
+    # the shuffle by user or customer) knows "legacy", which no row uses.
+    calls = {
+        "nps": (_answers(), lambda t: kpikit.nps(t, score="score", time="t", freq="month", by="plan")),
+        "deal_metrics": (_deals().rename(columns={"rep": "plan"}), lambda t: kpikit.deal_metrics(t, created="created", closed="closed", won="won", amount="amount", by="plan")),
+        "funnel": (_events(), lambda t: kpikit.funnel(t, user="user", time="time", steps=["signup", "login"], freq="month", by="plan")),
+        "active_users": (_events(), lambda t: kpikit.active_users(t, user="user", time="time", by="plan")),
+        "mrr_movements": (_split_subscriptions()[0], lambda t: kpikit.mrr_movements(t, customer="customer_id", period="month", mrr="mrr", by="plan")),
+    }
+    df, call = calls[name]
+    df = _with_unused_plan(df)
+    ddf = dd.from_pandas(df, npartitions=4, sort=False)
+    ddf = dd.concat([ddf, ddf.map_partitions(lambda p: p.iloc[:0])])  # empty partitions too
+    assert ddf.plan.cat.known
+    expected = call(df)
+    got = call(ddf)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+    legacy = expected[expected.plan == "legacy"]
+    assert expected.plan.tolist()[0] == "legacy" and len(legacy) > 0
+    first = expected[expected.plan == expected.plan.cat.categories[1]]
+    assert len(legacy) == len(first)

@@ -801,13 +801,16 @@ def test_categorical_segments_keep_their_categories_and_order() -> None:
     ).astype({"plan": plans})
     out = _funnel(ev, ["signup", "upgrade"], by="plan")
     assert out.plan.dtype == plans
-    # pro first: 1 entered, 0 upgraded; free: 2 entered, 1 upgraded.
-    assert out.plan.tolist() == ["pro", "pro", "free", "free"]
-    assert _conv(out) == [1, 0, 2, 1]
+    # pro first: 1 entered, 0 upgraded; team (nobody): zeros and no rates; free: 2 entered,
+    # 1 upgraded.
+    assert out.plan.tolist() == ["pro", "pro", "team", "team", "free", "free"]
+    assert _conv(out) == [1, 0, 0, 0, 2, 1]
+    assert out.entered.tolist()[2:4] == [0, 0] and out.conversion_from_first[2:4].isna().all()
     leads = pd.DataFrame({"visited_at": [T0, T0, T0], "signed_up_at": [T0 + D, pd.NaT, T0 + D], "plan": ["free", "pro", "pro"]})
     out = kpikit.funnel_from_stages(leads.astype({"plan": plans}), stages=["visited_at", "signed_up_at"], by="plan")
     assert out.plan.dtype == plans
-    assert out.plan.tolist() == ["pro", "pro", "free", "free"] and out.converted.tolist() == [2, 1, 1, 1]
+    assert out.plan.tolist() == ["pro", "pro", "team", "team", "free", "free"]
+    assert out.converted.tolist() == [2, 1, 0, 0, 1, 1]
 
 
 def test_skipped_rows_warn_for_every_library() -> None:

@@ -556,15 +556,20 @@ def test_categorical_segments_keep_their_categories_and_order() -> None:
     assert isinstance(out.plan.dtype, pd.CategoricalDtype) and out.plan.dtype.ordered
     assert list(out.plan.cat.categories) == ["pro", "enterprise", "basic"]
     # pro's rows first (its category comes first), each segment's periods in order; the
-    # figures are those of the string segments.
-    assert out.plan.tolist() == ["pro"] * 5 + ["basic"] * 5
-    assert out.period.tolist() == plain.period.tolist()
-    assert out.ending_mrr.tolist() == [0, 150, 120, 0, 0, 100, 50, 50, 50, 130]
+    # figures are those of the string segments. enterprise, which no customer is on, has its
+    # months at zero (docs/conventions.md, "Complete grids").
+    assert out.plan.tolist() == ["pro"] * 5 + ["enterprise"] * 5 + ["basic"] * 5
+    assert out.period.tolist() == plain.period.tolist()[:5] * 3
+    assert out.ending_mrr.tolist() == [0, 150, 120, 0, 0] + [0] * 5 + [100, 50, 50, 50, 130]
+    used = out[out.plan != "enterprise"].reset_index(drop=True)
     expected = plain.assign(plan=plain.plan.astype(df.plan.dtype)).sort_values(["plan", "period"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(out, expected)
+    pd.testing.assert_frame_equal(used, expected)
+    unused = out[out.plan == "enterprise"].drop(columns=["plan", "period"])
+    assert (unused == 0).all().all()
     rates = kpikit.revenue_metrics(df, **cols)
     assert list(rates.plan.cat.categories) == ["pro", "enterprise", "basic"]
-    assert rates.plan.tolist() == ["pro"] * 5 + ["basic"] * 5
+    assert rates.plan.tolist() == ["pro"] * 5 + ["enterprise"] * 5 + ["basic"] * 5
+    assert rates[rates.plan == "enterprise"].gross_mrr_churn_rate.isna().all()
     # From the movement table too.
     pd.testing.assert_frame_equal(kpikit.revenue_metrics(out), rates)
     # The ledger keeps its customer-then-period order.
@@ -579,7 +584,7 @@ def test_arrow_dictionary_segments_come_back_as_dictionaries() -> None:
     table = pa.Table.from_pandas(_categorical_snapshots(), preserve_index=False)
     out = kpikit.mrr_movements(table, customer="customer", period="month", mrr="mrr", duplicates="sum", by="plan")
     assert pa.types.is_dictionary(out.schema.field("plan").type)
-    assert out.column("plan").to_pylist() == ["pro"] * 5 + ["basic"] * 5
+    assert out.column("plan").to_pylist() == ["pro"] * 5 + ["enterprise"] * 5 + ["basic"] * 5
 
 
 def test_a_segment_named_period_is_refused() -> None:

@@ -461,10 +461,12 @@ def test_categorical_owner_keeps_its_categories_and_order() -> None:
     df["rep"] = pd.Categorical(df.rep, categories=["ben", "cy", "ana"])
     out = kpikit.deal_metrics(df, rep="rep", freq=None, **DEAL_COLS)
     assert isinstance(out.rep.dtype, pd.CategoricalDtype) and list(out.rep.cat.categories) == ["ben", "cy", "ana"]
-    # ben first (category order): 3 created, 3 closed, 2 won; ana 4, 3, 2.
-    assert out.rep.tolist() == ["ben", "ana"]
-    assert out.deals_created.tolist() == [3, 4] and out.deals_won.tolist() == [2, 2]
-    assert out.won_revenue.tolist() == [8_000.0, 4_000.0]
+    # ben first (category order): 3 created, 3 closed, 2 won; cy has no deal (zeros, no win
+    # rate); ana 4, 3, 2.
+    assert out.rep.tolist() == ["ben", "cy", "ana"]
+    assert out.deals_created.tolist() == [3, 0, 4] and out.deals_won.tolist() == [2, 0, 2]
+    assert out.won_revenue.tolist() == [8_000.0, 0.0, 4_000.0]
+    assert pd.isna(out.win_rate[1])
 
 
 @pytest.mark.parametrize("alias, word", [("Q", "quarter"), ("QS", "quarter"), ("ME", "month"), ("1mo", "month"), ("W-SUN", "week")])
@@ -550,4 +552,4 @@ def test_polars_enum_owner_keeps_its_categories() -> None:
     # Rows in the Enum's order (ben before ana), the column categorical (polars reads Arrow
     # dictionaries back as Categorical, not as the Enum).
     assert isinstance(out, pl.DataFrame) and isinstance(out.schema["rep"], (pl.Categorical, pl.Enum))
-    assert out["rep"].to_list() == ["ben", "ana"] and out["deals_created"].to_list() == [3, 4]
+    assert out["rep"].to_list() == ["ben", "cy", "ana"] and out["deals_created"].to_list() == [3, 0, 4]

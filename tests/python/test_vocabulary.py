@@ -120,8 +120,10 @@ def test_categorical_segments_keep_their_categories_and_order() -> None:
     out = kpikit.nps(_answers(), score="score", by="plan")
     assert isinstance(out.plan.dtype, pd.CategoricalDtype)
     assert list(out.plan.cat.categories) == ["pro", "team", "free"]
-    # pro first (category order, not alphabetical): pro 4 promoters of 4, free 0 of 4, 2 detractors.
-    assert out.plan.tolist() == ["pro", "free"] and out.nps.tolist() == [100.0, -50.0]
+    # Category order, not alphabetical: pro 4 promoters of 4; team (no answers) a row with no
+    # NPS, as pandas' groupby(observed=False); free 0 of 4, 2 detractors.
+    assert out.plan.tolist() == ["pro", "team", "free"] and out.responses.tolist() == [4, 0, 4]
+    assert out.nps.tolist()[::2] == [100.0, -50.0] and pd.isna(out.nps[1])
 
 
 def test_skipped_rows_are_reported_by_one_warning_for_every_library() -> None:

@@ -595,6 +595,99 @@ pub fn merge_sum(states: &[RecordBatch], n_keys: usize) -> KpiResult<RecordBatch
     Ok(RecordBatch::try_new(schema.clone(), out)?)
 }
 
+/// The categories of a state's categorical segment columns (docs/conventions.md, "Complete
+/// grids"): for each segment column, `None` when it is not categorical, else the dictionary's
+/// values as text (in the order met) and the value type's name. They travel in the state's
+/// metadata ([`crate::core::engine::state::meta::CATEGORIES`]) as JSON, so that a category no
+/// row uses reaches the finish, merged across partitions like the counts.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Categories(pub Vec<Option<SegmentCategories>>);
+
+/// The categories of one segment column.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentCategories {
+    /// The Arrow value type (`DataType`'s display form), for a state whose column is all Null.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The categories as text (Arrow's cast to Utf8), nulls left out.
+    pub values: Vec<String>,
+}
+
+impl Categories {
+    /// The categories of the dictionary-encoded columns among `segments` (pandas categoricals,
+    /// polars Enums, Arrow dictionaries all arrive so); None when none is.
+    pub fn of_columns(segments: &[Column]) -> KpiResult<Option<Categories>> {
+        let mut out = Vec::with_capacity(segments.len());
+        for c in segments {
+            out.push(match c.data_type() {
+                DataType::Dictionary(_, value) => {
+                    let mut values: Vec<String> = Vec::new();
+                    let mut seen: std::collections::HashSet<String> = Default::default();
+                    let mut castable = true;
+                    for chunk in &c.chunks {
+                        let dict = chunk.as_any_dictionary().values();
+                        let Ok(text) = arrow::compute::cast(dict, &DataType::Utf8) else {
+                            // A value type without a text form: grouped as observed only.
+                            castable = false;
+                            break;
+                        };
+                        for v in text.as_string::<i32>().iter().flatten() {
+                            if seen.insert(v.to_string()) {
+                                values.push(v.to_string());
+                            }
+                        }
+                    }
+                    castable.then(|| SegmentCategories {
+                        data_type: value.to_string(),
+                        values,
+                    })
+                }
+                _ => None,
+            });
+        }
+        Ok(out.iter().any(Option::is_some).then_some(Categories(out)))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(s: &str) -> KpiResult<Categories> {
+        serde_json::from_str(s)
+            .map_err(|e| KpiError::param("state", format!("bad categories metadata: {e}")))
+    }
+
+    /// Add `other`'s categories (partitions may know different ones): a column categorical in
+    /// either is categorical, its categories the union in order of first appearance.
+    pub fn union(&mut self, other: &Categories) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), None);
+        }
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            match (mine.as_mut(), theirs) {
+                (_, None) => {}
+                (None, Some(t)) => *mine = Some(t.clone()),
+                (Some(m), Some(t)) => {
+                    // Hashed: a Dask merge unites hundreds of partitions' lists.
+                    let mut known: std::collections::HashSet<&str> =
+                        m.values.iter().map(String::as_str).collect();
+                    let added: Vec<String> = t
+                        .values
+                        .iter()
+                        .filter(|v| known.insert(v.as_str()))
+                        .cloned()
+                        .collect();
+                    m.values.extend(added);
+                }
+            }
+        }
+    }
+
+    fn any(&self, n_segments: usize) -> bool {
+        self.0.iter().take(n_segments).any(Option::is_some)
+    }
+}
+
 /// The layout of a grouped result: one row per segment and period, every period from the first
 /// to the last present (gaps included), segments sorted by value (nulls last).
 pub struct Grid {
@@ -608,12 +701,166 @@ pub struct Grid {
 /// (then 64 output rows per state row).
 pub const MAX_GRID_ROWS: usize = 2_000_000;
 
-/// Lay out a state whose key columns are `[period (Date32)?, segments…]`.
+/// The segments of a grid in output order: their key values (one array per segment column)
+/// and, for every state row, the position of its segment.
+struct Segments {
+    count: usize,
+    of_row: Vec<usize>,
+    keys: Vec<ArrayRef>,
+}
+
+/// The segments that occur in the state's rows, sorted by value (nulls last).
+fn observed_segments(seg_cols: &[Column], n: usize) -> KpiResult<Segments> {
+    if seg_cols.is_empty() {
+        // No segments: the whole input is one segment, present even when empty.
+        return Ok(Segments {
+            count: 1,
+            of_row: vec![0; n],
+            keys: vec![],
+        });
+    }
+    let groups = group_ids(seg_cols)?;
+    let keys: Vec<ArrayRef> = seg_cols
+        .iter()
+        .map(|c| take_rows(c, &groups.first_row))
+        .collect::<KpiResult<_>>()?;
+    let sort_cols: Vec<SortColumn> = keys
+        .iter()
+        .map(|a| SortColumn {
+            values: a.clone(),
+            options: Some(SortOptions {
+                descending: false,
+                nulls_first: false,
+            }),
+        })
+        .collect();
+    let order = lexsort_to_indices(&sort_cols, None)?;
+    let mut rank = vec![0usize; groups.len()];
+    for (r, &g) in order.values().iter().enumerate() {
+        rank[g as usize] = r;
+    }
+    Ok(Segments {
+        count: groups.len(),
+        of_row: groups.ids.iter().map(|&g| rank[g as usize]).collect(),
+        keys: keys
+            .iter()
+            .map(|a| Ok(take(a.as_ref(), &order, None)?))
+            .collect::<KpiResult<_>>()?,
+    })
+}
+
+/// With a categorical segment column, the segments of pandas' `groupby(observed=False)`: every
+/// combination of the columns' levels, where a categorical column's levels are its categories
+/// and every other column's the values that occur (a missing value, when it occurs, is a level
+/// of its own, last). Combinations in value order, the first column slowest.
+fn category_segments(
+    seg_cols: &[Column],
+    categories: &Categories,
+    n: usize,
+    limit: usize,
+) -> KpiResult<Segments> {
+    let mut levels: Vec<ArrayRef> = Vec::with_capacity(seg_cols.len());
+    let mut level_of_row: Vec<Vec<usize>> = Vec::with_capacity(seg_cols.len());
+    for (j, col) in seg_cols.iter().enumerate() {
+        let mut chunks = col.chunks.clone();
+        if let Some(Some(cats)) = categories.0.get(j) {
+            let mut target = col.data_type();
+            if target == DataType::Null {
+                // Every value of this state is missing (an empty partition): the categories
+                // keep the type they had.
+                target = cats.data_type.parse().unwrap_or(DataType::Utf8);
+                chunks = chunks
+                    .iter()
+                    .map(|c| arrow::compute::cast(c, &target))
+                    .collect::<Result<_, _>>()?;
+            }
+            let text = arrow::array::StringArray::from_iter_values(cats.values.iter());
+            // Categories that do not read back as the column's type cannot be told apart from
+            // its values: the column is grouped as observed.
+            if let Ok(values) = arrow::compute::cast(&text, &target) {
+                chunks.push(values);
+            }
+        }
+        let all = Column::new(col.name.clone(), chunks);
+        let groups = group_ids(std::slice::from_ref(&all))?;
+        let distinct = take_rows(&all, &groups.first_row)?;
+        let order = if distinct.data_type() == &DataType::Null {
+            // Every value missing (a categorical without categories): one level.
+            arrow::array::UInt32Array::from_iter_values(0..distinct.len() as u32)
+        } else {
+            arrow::compute::sort_to_indices(
+                &distinct,
+                Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+                None,
+            )?
+        };
+        let mut rank = vec![0usize; groups.len()];
+        for (r, &g) in order.values().iter().enumerate() {
+            rank[g as usize] = r;
+        }
+        level_of_row.push(groups.ids[..n].iter().map(|&g| rank[g as usize]).collect());
+        levels.push(take(distinct.as_ref(), &order, None)?);
+    }
+    let count = levels
+        .iter()
+        .try_fold(1usize, |acc, l| acc.checked_mul(l.len()))
+        .filter(|&c| c <= limit)
+        .ok_or_else(|| {
+            let sizes: Vec<String> = seg_cols
+                .iter()
+                .zip(&levels)
+                .map(|(c, l)| format!("{:?}: {}", c.name, l.len()))
+                .collect();
+            KpiError::param(
+                "by",
+                format!(
+                    "every combination of the segments' categories and values ({}) makes more \
+                     than the {limit} rows a result may have; group by fewer columns or drop \
+                     unused categories (cat.remove_unused_categories())",
+                    sizes.join(", ")
+                ),
+            )
+        })?;
+    // Position = Σ level × stride, the last column fastest.
+    let mut strides = vec![1usize; levels.len()];
+    for j in (0..levels.len().saturating_sub(1)).rev() {
+        strides[j] = strides[j + 1] * levels[j + 1].len();
+    }
+    let of_row = (0..n)
+        .map(|r| {
+            (0..levels.len())
+                .map(|j| level_of_row[j][r] * strides[j])
+                .sum()
+        })
+        .collect();
+    let keys = levels
+        .iter()
+        .zip(&strides)
+        .map(|(l, &s)| {
+            let idx = arrow::array::UInt64Array::from_iter_values(
+                (0..count).map(|p| ((p / s) % l.len()) as u64),
+            );
+            Ok(take(l.as_ref(), &idx, None)?)
+        })
+        .collect::<KpiResult<_>>()?;
+    Ok(Segments {
+        count,
+        of_row,
+        keys,
+    })
+}
+
+/// Lay out a state whose key columns are `[period (Date32)?, segments…]`. `categories` (from
+/// the state's metadata) add the categories no row uses, as pandas' `groupby(observed=False)`.
 pub fn grid(
     state: &RecordBatch,
     has_period: bool,
     n_segments: usize,
     freq: Option<Freq>,
+    categories: Option<&Categories>,
 ) -> KpiResult<Grid> {
     let n = state.num_rows();
     let seg_offset = usize::from(has_period);
@@ -623,43 +870,11 @@ pub fn grid(
             Column::from_array(f, state.column(seg_offset + j).clone())
         })
         .collect();
-    // Distinct segments, sorted by value.
-    let seg_groups = if n_segments == 0 {
-        // No segments: the whole input is one segment, present even when empty.
-        Groups {
-            ids: vec![0; n],
-            first_row: vec![0],
-        }
-    } else {
-        group_ids(&seg_cols)?
+    let limit = MAX_GRID_ROWS.max(n.saturating_mul(64));
+    let segs = match categories {
+        Some(c) if c.any(n_segments) => category_segments(&seg_cols, c, n, limit)?,
+        _ => observed_segments(&seg_cols, n)?,
     };
-    let mut seg_keys: Vec<ArrayRef> = Vec::new();
-    for c in &seg_cols {
-        seg_keys.push(take_rows(c, &seg_groups.first_row)?);
-    }
-    let order: Vec<usize> = if n_segments == 0 {
-        (0..seg_groups.len()).collect()
-    } else {
-        let sort_cols: Vec<SortColumn> = seg_keys
-            .iter()
-            .map(|a| SortColumn {
-                values: a.clone(),
-                options: Some(SortOptions {
-                    descending: false,
-                    nulls_first: false,
-                }),
-            })
-            .collect();
-        lexsort_to_indices(&sort_cols, None)?
-            .values()
-            .iter()
-            .map(|&i| i as usize)
-            .collect()
-    };
-    let mut rank = vec![0usize; order.len()];
-    for (r, &g) in order.iter().enumerate() {
-        rank[g] = r;
-    }
 
     let mut source = Vec::new();
     let mut seg_of_row: Vec<usize> = Vec::new();
@@ -683,8 +898,7 @@ pub fn grid(
             _ => (0, -1),
         };
         let width = usize::try_from(hi - lo + 1).unwrap_or(0);
-        let cells = width.saturating_mul(order.len());
-        let limit = MAX_GRID_ROWS.max(n.saturating_mul(64));
+        let cells = width.saturating_mul(segs.count);
         if cells > limit {
             // A stray time (a 1900 or 2200 placeholder, a unit mix-up) would otherwise make a
             // gap-filled result of hundreds of millions of empty rows: minutes and gigabytes.
@@ -700,27 +914,27 @@ pub fn grid(
                      time column for outlying times or use a coarser freq",
                     date(lo),
                     date(hi),
-                    order.len(),
+                    segs.count,
                 ),
             ));
         }
-        // State rows sorted by (segment rank, period).
+        // State rows sorted by (segment, period).
         let mut rows: Vec<usize> = (0..n).filter(|&r| dated[r]).collect();
-        rows.sort_unstable_by_key(|&r| (rank[seg_groups.ids[r] as usize], ords[r]));
+        rows.sort_unstable_by_key(|&r| (segs.of_row[r], ords[r]));
         let mut it = rows.into_iter().peekable();
-        let mut out_ords = Vec::with_capacity(order.len() * width);
-        for (r, &g) in order.iter().enumerate() {
+        let mut out_ords = Vec::with_capacity(segs.count * width);
+        for s in 0..segs.count {
             for k in 0..width {
                 let o = lo + k as i64;
                 let src = match it.peek() {
-                    Some(&row) if rank[seg_groups.ids[row] as usize] == r && ords[row] == o => {
+                    Some(&row) if segs.of_row[row] == s && ords[row] == o => {
                         it.next();
                         Some(row)
                     }
                     _ => None,
                 };
                 source.push(src);
-                seg_of_row.push(g);
+                seg_of_row.push(s);
                 out_ords.push(Some(o));
             }
         }
@@ -729,17 +943,17 @@ pub fn grid(
         keys[0] = keys_cast;
     } else {
         // One state row per segment already (no periods to fill).
-        let mut by_seg = vec![None; seg_groups.len()];
+        let mut by_seg = vec![None; segs.count];
         for r in 0..n {
-            by_seg[seg_groups.ids[r] as usize] = Some(r);
+            by_seg[segs.of_row[r]] = Some(r);
         }
-        for &g in &order {
-            source.push(by_seg[g]);
-            seg_of_row.push(g);
+        for (s, src) in by_seg.into_iter().enumerate() {
+            source.push(src);
+            seg_of_row.push(s);
         }
     }
     let idx = arrow::array::UInt64Array::from_iter_values(seg_of_row.iter().map(|&g| g as u64));
-    for a in &seg_keys {
+    for a in &segs.keys {
         keys.push(take(a.as_ref(), &idx, None)?);
     }
     Ok(Grid { source, keys })
@@ -886,6 +1100,191 @@ mod tests {
             taken.as_primitive::<arrow::datatypes::Int32Type>().values(),
             &[10, 7, 9]
         );
+    }
+
+    fn strings(v: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    fn texts(a: &ArrayRef) -> Vec<Option<String>> {
+        let a = arrow::compute::cast(a, &DataType::Utf8).unwrap();
+        a.as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    }
+
+    fn cats(values: &[&str]) -> Option<SegmentCategories> {
+        Some(SegmentCategories {
+            data_type: "Utf8".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        })
+    }
+
+    /// A state of keys `[period?, segments…]` and one count column.
+    fn state(period: Option<Vec<Option<i32>>>, segments: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let mut fields = Vec::new();
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        let n = segments[0].1.len();
+        if let Some(p) = period {
+            fields.push(arrow::datatypes::Field::new(
+                "period",
+                DataType::Date32,
+                true,
+            ));
+            cols.push(Arc::new(arrow::array::Date32Array::from(p)));
+        }
+        for (name, a) in segments {
+            fields.push(arrow::datatypes::Field::new(
+                name,
+                a.data_type().clone(),
+                true,
+            ));
+            cols.push(a);
+        }
+        fields.push(arrow::datatypes::Field::new("n", DataType::Int64, false));
+        cols.push(Arc::new(Int64Array::from(vec![1i64; n])));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+    }
+
+    #[test]
+    fn a_category_no_row_uses_gets_the_rows_of_an_empty_segment() {
+        // January and February of "b", a marker row (no period) of "m": categories z, b, a, m.
+        let jan = 20454; // 2026-01-01
+        let feb = jan + 31;
+        let s = state(
+            Some(vec![Some(jan), Some(feb), None]),
+            vec![("plan", strings(&[Some("b"), Some("b"), Some("m")]))],
+        );
+        let c = Categories(vec![cats(&["z", "b", "a", "m"])]);
+        let g = grid(&s, true, 1, Some(Freq::Month), Some(&c)).unwrap();
+        // Segments in value order (the caller's category order is restored in Python), each
+        // over both months; only b's rows come from the state.
+        let plan: Vec<Option<String>> = texts(&g.keys[1]);
+        let want = ["a", "a", "b", "b", "m", "m", "z", "z"];
+        assert_eq!(plan, want.map(|v| Some(v.to_string())).to_vec());
+        assert_eq!(
+            g.source,
+            vec![None, None, Some(0), Some(1), None, None, None, None]
+        );
+        let months = g.keys[0].as_primitive::<Date32Type>();
+        assert_eq!(
+            months.values().to_vec(),
+            [jan, feb].repeat(4),
+            "every segment over the same months"
+        );
+        // Without categories: the segments that occur only.
+        let g = grid(&s, true, 1, Some(Freq::Month), None).unwrap();
+        assert_eq!(g.source, vec![Some(0), Some(1), None, None]);
+    }
+
+    #[test]
+    fn categories_combine_with_the_values_of_the_other_segments_as_pandas_observed_false() {
+        // pandas: df.groupby(["plan", "region"], observed=False, dropna=False) gives every
+        // category of plan with every region value that occurs, the missing one included.
+        let s = state(
+            None,
+            vec![
+                ("plan", strings(&[Some("p"), Some("p")])),
+                ("region", strings(&[None, Some("x")])),
+            ],
+        );
+        let c = Categories(vec![cats(&["q", "p"]), None]);
+        let g = grid(&s, false, 2, None, Some(&c)).unwrap();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(texts(&g.keys[0]), vec![s("p"), s("p"), s("q"), s("q")]);
+        assert_eq!(texts(&g.keys[1]), vec![s("x"), None, s("x"), None]);
+        assert_eq!(g.source, vec![Some(1), Some(0), None, None]);
+        // An empty state: only categorical segments, so every category has its row.
+        let empty = state(None, vec![("plan", strings(&[]))]);
+        let c = Categories(vec![cats(&["q", "p"])]);
+        let g = grid(&empty, false, 1, None, Some(&c)).unwrap();
+        assert_eq!(texts(&g.keys[0]), vec![s("p"), s("q")]);
+        assert_eq!(g.source, vec![None, None]);
+    }
+
+    #[test]
+    fn categories_read_back_as_the_columns_type() {
+        // Integer categories and an all-Null column (a partition without rows).
+        let s = state(
+            None,
+            vec![("tier", Arc::new(Int32Array::from(vec![3, 1])) as ArrayRef)],
+        );
+        let c = Categories(vec![Some(SegmentCategories {
+            data_type: "Int32".into(),
+            values: vec!["1".into(), "2".into(), "3".into(), "10".into()],
+        })]);
+        let g = grid(&s, false, 1, None, Some(&c)).unwrap();
+        let tiers = g.keys[0].as_primitive::<arrow::datatypes::Int32Type>();
+        assert_eq!(tiers.values().to_vec(), vec![1, 2, 3, 10]);
+        assert_eq!(g.source, vec![Some(1), None, Some(0), None]);
+        let nulls = state(
+            None,
+            vec![(
+                "tier",
+                Arc::new(arrow::array::NullArray::new(0)) as ArrayRef,
+            )],
+        );
+        let g = grid(&nulls, false, 1, None, Some(&c)).unwrap();
+        assert_eq!(g.keys[0].data_type(), &DataType::Int32);
+        assert_eq!(g.source.len(), 4);
+    }
+
+    #[test]
+    fn too_many_combinations_are_refused_naming_by() {
+        let ids: Vec<String> = (0..3000).map(|i| format!("u{i}")).collect();
+        let s = state(
+            None,
+            vec![
+                ("plan", strings(&[Some("p"); 3000])),
+                (
+                    "user",
+                    Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef,
+                ),
+            ],
+        );
+        let many: Vec<String> = (0..1000).map(|i| format!("c{i}")).collect();
+        let c = Categories(vec![
+            Some(SegmentCategories {
+                data_type: "Utf8".into(),
+                values: many,
+            }),
+            None,
+        ]);
+        let e = grid(&s, false, 2, None, Some(&c))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("\"by\"") && e.contains("\"user\": 3000"), "{e}");
+    }
+
+    #[test]
+    fn categories_of_dictionary_columns_round_trip_and_unite() {
+        // Two chunks with different dictionaries (one value unused), and a plain column.
+        let d1 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![0]),
+            Arc::new(StringArray::from(vec!["a", "unused"])),
+        );
+        let d2 = DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(vec![Some(1), None]),
+            Arc::new(StringArray::from(vec![Some("b"), None, Some("a")])),
+        );
+        let plan = Column::new(
+            "plan",
+            vec![Arc::new(d1) as ArrayRef, Arc::new(d2) as ArrayRef],
+        );
+        let region = Column::from_array("region", strings(&[Some("x"), Some("y"), None]));
+        let c = Categories::of_columns(&[plan, region.clone()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.0[0], cats(&["a", "unused", "b"]));
+        assert_eq!(c.0[1], None);
+        assert_eq!(Categories::from_json(&c.to_json()).unwrap(), c);
+        assert!(Categories::of_columns(&[region]).unwrap().is_none());
+        let mut all = Categories(vec![cats(&["b", "c"]), None]);
+        all.union(&c);
+        assert_eq!(all.0[0], cats(&["b", "c", "a", "unused"]));
+        assert!(Categories::from_json("[").is_err());
     }
 
     proptest::proptest! {

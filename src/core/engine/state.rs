@@ -20,7 +20,9 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 
 use crate::core::engine::parallel::map_ranges;
+use crate::core::engine::groups::Categories;
 use crate::core::error::{KpiError, KpiResult};
+use crate::core::input::Column;
 
 /// Metadata keys shared by every state. An analysis may add its own under `kpikit.<name>.…`.
 pub mod meta {
@@ -34,6 +36,10 @@ pub mod meta {
     pub const SKIPPED_ROWS: &str = "kpikit.skipped_rows";
     /// The `invalid=` setting the state was made with.
     pub const INVALID: &str = "kpikit.invalid";
+    /// The categories of categorical segment columns (JSON of
+    /// [`crate::core::engine::groups::Categories`]); absent when no segment is categorical.
+    /// A merge takes their union.
+    pub const CATEGORIES: &str = "kpikit.categories";
 }
 
 /// One analysis in the partial → merge → finish protocol.
@@ -175,7 +181,9 @@ impl MergeInput {
                     .map
                     .iter()
                     .filter(|(k, _)| {
-                        k.as_str() != meta::SKIPPED_ROWS && !varying.contains(&k.as_str())
+                        k.as_str() != meta::SKIPPED_ROWS
+                            && k.as_str() != meta::CATEGORIES
+                            && !varying.contains(&k.as_str())
                     })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
@@ -201,6 +209,21 @@ impl MergeInput {
                 ));
             }
         }
+        // Partitions may know different categories (an Arrow dictionary per batch): the merged
+        // state knows them all.
+        let mut metadata = first_schema.metadata().clone();
+        let mut categories: Option<Categories> = None;
+        for s in states {
+            if let Some(c) = categories_of(s)? {
+                match categories.as_mut() {
+                    Some(all) => all.union(&c),
+                    None => categories = Some(c),
+                }
+            }
+        }
+        if let Some(c) = categories {
+            metadata.insert(meta::CATEGORIES.into(), c.to_json());
+        }
         let plain = states
             .iter()
             .map(|s| {
@@ -211,7 +234,7 @@ impl MergeInput {
             })
             .collect::<Result<_, _>>()?;
         Ok(MergeInput {
-            metadata: first_schema.metadata().clone(),
+            metadata,
             plain,
             skipped_rows,
         })
@@ -248,6 +271,28 @@ pub fn partial_in_ranges(
         1 => Ok(parts.pop().expect("one part")),
         _ => merge(&parts),
     }
+}
+
+/// `state` with the categories of its categorical `segments` in its metadata
+/// ([`meta::CATEGORIES`]), for the finish to give every category its rows
+/// (docs/conventions.md, "Complete grids"). Unchanged when no segment is categorical.
+pub fn with_categories(state: RecordBatch, segments: &[Column]) -> KpiResult<RecordBatch> {
+    let Some(c) = Categories::of_columns(segments)? else {
+        return Ok(state);
+    };
+    let mut metadata = state.schema().metadata().clone();
+    metadata.insert(meta::CATEGORIES.into(), c.to_json());
+    with_metadata(state, metadata)
+}
+
+/// The categories a state carries ([`meta::CATEGORIES`]), None when it carries none.
+pub fn categories_of(state: &RecordBatch) -> KpiResult<Option<Categories>> {
+    state
+        .schema()
+        .metadata()
+        .get(meta::CATEGORIES)
+        .map(|s| Categories::from_json(s))
+        .transpose()
 }
 
 /// `batch` with its schema's metadata replaced by `metadata`.
@@ -318,6 +363,38 @@ mod tests {
             &[meta::FREQ]
         )
         .is_ok());
+    }
+
+    #[test]
+    fn merge_unites_the_categories_of_the_states() {
+        use crate::core::engine::groups::{Categories, SegmentCategories};
+        let with = |values: &[&str]| {
+            let c = Categories(vec![Some(SegmentCategories {
+                data_type: "Utf8".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            })]);
+            let s = state("nps", "month", 0, 1);
+            let mut md = s.schema().metadata().clone();
+            md.insert(meta::CATEGORIES.into(), c.to_json());
+            with_metadata(s, md).unwrap()
+        };
+        // Partitions that know different categories (and one that is not categorical) merge.
+        let m = MergeInput::check(
+            &[
+                with(&["b", "a"]),
+                state("nps", "month", 0, 1),
+                with(&["a", "c"]),
+            ],
+            "nps",
+            &[],
+        )
+        .unwrap();
+        let out = m.finish(state("x", "", 0, 0), &[]).unwrap();
+        let c = categories_of(&out).unwrap().unwrap();
+        assert_eq!(c.0[0].as_ref().unwrap().values, vec!["b", "a", "c"]);
+        assert!(categories_of(&state("nps", "month", 0, 1))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -18,7 +18,9 @@ use arrow::datatypes::{
 };
 
 use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows, Groups};
-use crate::core::engine::state::{meta, partial_in_ranges, Analysis, Invalid, MergeInput, Meta};
+use crate::core::engine::state::{
+    categories_of, meta, partial_in_ranges, with_categories, Analysis, Invalid, MergeInput, Meta,
+};
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
@@ -211,7 +213,7 @@ fn score_counts(
     let n = score.len();
     check_same_len(score, periods.map(|p| &p.time).into_iter().chain(segments))?;
     // Large inputs: the partial step per row range on all threads, then the exact merge.
-    partial_in_ranges(
+    let state = partial_in_ranges(
         n,
         |r| {
             let len = r.end - r.start;
@@ -231,7 +233,8 @@ fn score_counts(
             )
         },
         |parts| merge_score_counts(parts, metric.name()),
-    )
+    )?;
+    with_categories(state, segments)
 }
 
 /// [`score_counts`] of the rows of one range; `offset` makes reported row numbers global.
@@ -538,7 +541,13 @@ struct GridCounts {
 
 fn grid_counts(state: &RecordBatch, info: &StateInfo) -> KpiResult<GridCounts> {
     let has_period = info.freq.is_some();
-    let g = grid(state, has_period, info.n_segments, info.freq)?;
+    let g = grid(
+        state,
+        has_period,
+        info.n_segments,
+        info.freq,
+        categories_of(state)?.as_ref(),
+    )?;
     let n_keys = usize::from(has_period) + info.n_segments;
     let width = info.scale.width() + 1;
     let slots: Vec<&Int64Array> = (0..width)

@@ -19,7 +19,9 @@ use super::entities::{
 };
 use crate::core::engine::groups::{grid, group_ids, merge_sum};
 use crate::core::engine::parallel::install;
-use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
+use crate::core::engine::state::{
+    categories_of, meta, with_categories, Analysis, MergeInput, Meta,
+};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::events::EventLog;
 use crate::core::input::time::{Freq, TimeRange, US_PER_DAY};
@@ -353,7 +355,7 @@ impl Analysis for ActiveUsers {
     type Input<'a> = ActiveUsersInput<'a>;
 
     fn partial(i: &ActiveUsersInput<'_>) -> KpiResult<RecordBatch> {
-        state_with(i, Some(ACTIVE_BITS_PER_ROW))
+        with_categories(state_with(i, Some(ACTIVE_BITS_PER_ROW))?, &i.log.segments)
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
@@ -735,20 +737,32 @@ fn finish(state: &RecordBatch) -> KpiResult<RecordBatch> {
         key_cols.push(a);
     }
     let key_state = RecordBatch::try_new(Arc::new(Schema::new(key_fields.clone())), key_cols)?;
-    let g = grid(&key_state, true, info.n_segments, Some(freq))?;
+    let g = grid(
+        &key_state,
+        true,
+        info.n_segments,
+        Some(freq),
+        categories_of(state)?.as_ref(),
+    )?;
     let out_dates = g.keys[0].as_primitive::<Date32Type>();
-    // Segment of each output row: blocks of n_periods rows, one per segment, in grid order.
+    // Segment of each output row: blocks of n_periods rows, one per segment, in grid order. A
+    // block without a first row is a category no row uses: nobody active.
     let mut seg_of_out = Vec::with_capacity(g.source.len());
-    let mut current = 0usize;
+    let mut current = None;
     for (i, src) in g.source.iter().enumerate() {
         if i % n_periods.max(1) == 0 {
-            current = src.map_or(0, |r| key_seg[r]);
+            current = src.map(|r| key_seg[r]);
         }
         seg_of_out.push(current);
     }
     let mut active = Vec::with_capacity(g.source.len());
     let mut win_vals: Vec<Vec<i64>> = vec![Vec::with_capacity(g.source.len()); n_win];
     for (i, &s) in seg_of_out.iter().enumerate() {
+        let Some(s) = s else {
+            active.push(0);
+            win_vals.iter_mut().for_each(|v| v.push(0));
+            continue;
+        };
         let p = freq.ordinal_of_day(out_dates.value(i) as i64);
         active.push(users[s * n_periods + (p - p_lo) as usize]);
         let end_day = (freq.start_day(p + 1) - 1).min(last as i64);

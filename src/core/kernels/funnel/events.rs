@@ -15,7 +15,7 @@ use super::rules::{check_steps, Attribution, Exclusion, FinishOptions, FunnelRul
 use super::state::{flat_i64, groups_of, merge, state_batch, Counts, Info};
 use crate::core::engine::groups::{group_ids, take_rows};
 use crate::core::engine::parallel::install;
-use crate::core::engine::state::{Analysis, Invalid};
+use crate::core::engine::state::{with_categories, Analysis, Invalid};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::events::EventLog;
 use crate::core::input::time::{local_micros, start_dates, Freq, Zone};
@@ -58,7 +58,7 @@ impl Analysis for Funnel {
     type Input<'a> = FunnelInput<'a>;
 
     fn partial(input: &FunnelInput<'_>) -> KpiResult<RecordBatch> {
-        partial(input)
+        with_categories(partial(input)?, &input.log.segments)
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {

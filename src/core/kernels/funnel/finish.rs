@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
 use super::rules::{Bins, Order};
 use super::state::{durations_col, from_first_col, reached_col, Info};
 use crate::core::engine::groups::grid;
-use crate::core::engine::state::meta;
+use crate::core::engine::state::{categories_of, meta};
 use crate::core::engine::stats::quantiles;
 use crate::core::error::KpiResult;
 use crate::core::input::time::US_PER_DAY;
@@ -78,7 +78,13 @@ pub(crate) fn finish(state: &RecordBatch, name: &'static str) -> KpiResult<Recor
     let n = info.steps.len();
     let has_period = info.freq.is_some();
     let n_keys = info.n_keys();
-    let g = grid(state, has_period, info.n_segments, info.freq)?;
+    let g = grid(
+        state,
+        has_period,
+        info.n_segments,
+        info.freq,
+        categories_of(state)?.as_ref(),
+    )?;
     let rows = g.source.len();
     let idx =
         UInt64Array::from_iter_values((0..rows).flat_map(|r| std::iter::repeat_n(r as u64, n)));

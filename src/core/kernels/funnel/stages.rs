@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use super::finish::finish;
 use super::rules::{check_steps, EntryPeriods, FinishOptions, MAX_STEPS};
 use super::state::{groups_of, merge, state_batch, Counts, Info};
-use crate::core::engine::state::{partial_in_ranges, Analysis};
+use crate::core::engine::state::{partial_in_ranges, with_categories, Analysis};
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::input::time::{local_micros, period_ordinals, Zone};
 use crate::core::input::{check_same_len, Column};
@@ -142,11 +142,12 @@ impl Analysis for FunnelFromStages {
         check_steps(stages.len())?;
         let n_rows = stages[0].len();
         check_same_len(&stages[0], stages.iter().chain(input.segments))?;
-        partial_in_ranges(
+        let state = partial_in_ranges(
             n_rows,
             |r: Range<usize>| stage_part(input, r),
             |parts| merge(parts, Self::NAME),
-        )
+        )?;
+        with_categories(state, input.segments)
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {

@@ -15,7 +15,9 @@ use super::input::*;
 use super::series::*;
 use super::walk::*;
 use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows};
-use crate::core::engine::state::{meta, Analysis, MergeInput, Meta};
+use crate::core::engine::state::{
+    categories_of, meta, with_categories, Analysis, MergeInput, Meta,
+};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::{start_dates, Freq};
 use crate::core::input::Column;
@@ -45,7 +47,10 @@ impl Analysis for MrrMovements {
     type Input<'a> = MovementsInput<'a>;
 
     fn partial(input: &MovementsInput<'_>) -> KpiResult<RecordBatch> {
-        partial_state(input.revenue, input.conventions)
+        with_categories(
+            partial_state(input.revenue, input.conventions)?,
+            &input.revenue.segments,
+        )
     }
 
     fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
@@ -194,6 +199,7 @@ fn merge_states(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
 /// `ending_mrr = Σ mrr_change` up to the period, `starting_mrr` = the previous ending.
 fn finish_state(state: &RecordBatch) -> KpiResult<RecordBatch> {
     let info = state_info(&state.schema())?;
+    let categories = categories_of(state)?;
     let n_keys = 1 + info.n_segments;
     let dates = state.column(0).as_primitive::<Date32Type>();
     // Drop churns recorded after the last period of the data.
@@ -233,7 +239,13 @@ fn finish_state(state: &RecordBatch) -> KpiResult<RecordBatch> {
     } else {
         state
     };
-    let g = grid(&state, true, info.n_segments, Some(info.freq))?;
+    let g = grid(
+        &state,
+        true,
+        info.n_segments,
+        Some(info.freq),
+        categories.as_ref(),
+    )?;
     let flow = |j: usize| state.column(n_keys + j).as_primitive::<Int64Type>();
     let flows: Vec<&Int64Array> = (0..NF).map(flow).collect();
     let n = g.source.len();

@@ -9,7 +9,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBat
 use arrow::datatypes::{Date32Type, Field, Float64Type, Int64Type, Schema};
 
 use crate::core::engine::groups::grid;
-use crate::core::engine::state::{meta, Meta};
+use crate::core::engine::state::{categories_of, meta, Meta};
 use crate::core::engine::stats::quantiles;
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::{Freq, Unit};
@@ -55,7 +55,13 @@ pub(crate) fn lay_out<'a>(
             format!("not a {name} state ({} columns)", state.num_columns()),
         ));
     }
-    let g = grid(state, has_period, n_segments, freq)?;
+    let g = grid(
+        state,
+        has_period,
+        n_segments,
+        freq,
+        categories_of(state)?.as_ref(),
+    )?;
     let fields = (0..n_keys)
         .map(|j| Field::new(schema.field(j).name(), g.keys[j].data_type().clone(), true))
         .collect();

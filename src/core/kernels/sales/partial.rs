@@ -13,7 +13,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::core::engine::groups::{group_ids, take_rows, Groups};
 use crate::core::engine::parallel::fold_ranges;
-use crate::core::engine::state::{meta, Invalid};
+use crate::core::engine::state::{meta, with_categories, Invalid};
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::time::{start_dates, Freq, Zone};
 use crate::core::input::Column;
@@ -193,7 +193,8 @@ where
         ),
     ]);
     md.extend(settings);
-    state_batch(layout, common.freq, acc, segments, &keys.first_row, md)
+    let state = state_batch(layout, common.freq, acc, segments, &keys.first_row, md)?;
+    with_categories(state, segments)
 }
 
 /// The segments met so far, in order of first appearance: where each first appears.

@@ -157,7 +157,7 @@ pub fn quota_attainment(
             take_rows(&rep, &groups.first_row)?,
         ],
     )?;
-    let g = grid(&state, true, 1, Some(freq))?;
+    let g = grid(&state, true, 1, Some(freq), None)?;
     let n = g.source.len();
     let d = g.keys[0].as_primitive::<Date32Type>().clone();
     let act: Vec<f64> = g

@@ -956,7 +956,13 @@ def customer_lifetime_value(
     >>> donor = {"frequency": [4], "recency": [6], "T": [6], "gift": [50.0]}
     >>> kpikit.clv.customer_lifetime_value(donor, transaction_model=bgbb, monetary_value="gift",
     ...                                    opportunities=5, discount_rate=0.1).round(2).tolist()
-    [104.66]
+    [103.87]
+
+    Over every future appeal (the paper's DERT times the gift):
+
+    >>> kpikit.clv.customer_lifetime_value(donor, transaction_model=bgbb, monetary_value="gift",
+    ...                                    discount_rate=0.1).round(2).tolist()
+    [213.41]
     """
     if isinstance(transaction_model, BetaGeoBetaBinom):
         return _bgbb_lifetime_value(
@@ -1234,8 +1240,9 @@ def alive_path(
 
     Examples
     --------
-    A customer buying on days 0 and 2 of a BG/NBD, followed for 4 days: alive for sure until
-    the repeat purchase (a BG/NBD customer can only drop out after one), less sure after it.
+    A customer buying on days 0 and 2, followed for 4 days with a BG/NBD: alive for sure until
+    the repeat purchase (a BG/NBD customer drops out only just after one), then less and less
+    sure as no other purchase follows.
 
     >>> import pandas as pd, kpikit
     >>> log = pd.DataFrame({"customer": [1, 1], "time": pd.to_datetime(["2024-01-01", "2024-01-03"])})
@@ -1245,7 +1252,7 @@ def alive_path(
     >>> path[["T", "frequency", "recency"]].values.tolist()
     [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 1.0, 2.0], [3.0, 1.0, 2.0], [4.0, 1.0, 2.0]]
     >>> path["p_alive"].round(3).tolist()
-    [1.0, 1.0, 1.0, 0.995, 0.989]
+    [1.0, 1.0, 0.754, 0.719, 0.686]
     """
     m = _purchase_model(model)
     library = output_of(table, output)
@@ -1273,7 +1280,7 @@ def calibration_vs_holdout(
     /,
     *,
     model: BetaGeo | ParetoNBD | BetaGeoBetaBinom,
-    by: str = "frequency",
+    kind: str = "frequency",
     n: int = 7,
     output: Output | None = None,
 ) -> Any:
@@ -1282,13 +1289,14 @@ def calibration_vs_holdout(
     The data of lifetimes' ``plot_calibration_purchases_vs_holdout_purchases``
     (docs/conventions.md#model-checks): ``table`` is an :func:`rfm_split`, ``model`` fitted on
     its calibration columns. Customers are grouped by calibration ``frequency`` x (or, with
-    ``by="time_since_last_purchase"``, by T − t_x), and per group
+    ``kind="time_since_last_purchase"``, by T − t_x), values of n − 1 and more pooled into one
+    group keyed n − 1 (as :func:`kpikit.plot.calibration_vs_holdout` draws them), and per group
 
         actual    = mean of frequency_holdout
         predicted = mean of E[Y(duration_holdout) | x, t_x, T]
 
-    for the first ``n`` groups in ascending order (lifetimes' ``n``, 7 by default: frequencies
-    0 to 6 when all occur).
+    Below n − 1 the groups are lifetimes' ``groupby(kind).mean()``; lifetimes shows the first
+    ``n`` groups without pooling the rest.
 
     Parameters
     ----------
@@ -1296,39 +1304,39 @@ def calibration_vs_holdout(
         Columns ``frequency``, ``recency``, ``T``, ``frequency_holdout``, ``duration_holdout``.
     model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
         Purchase model fitted on the calibration columns.
-    by : {"frequency", "time_since_last_purchase"}, default "frequency"
+    kind : {"frequency", "time_since_last_purchase"}, default "frequency"
         What customers are grouped by (lifetimes' ``kind``).
     n : int, default 7
-        Groups kept, the smallest values first.
+        Number of groups: values of n − 1 and more form the last.
     output : {None, "pandas", "polars", "arrow"}, default None
         The result's library; ``None`` returns the input's (pandas for a dict).
 
     Returns
     -------
     DataFrame
-        The group column (named as ``by``), ``customers``, ``actual`` and ``predicted``.
+        The group column (named as ``kind``), ``customers``, ``actual`` and ``predicted``.
 
     Examples
     --------
     >>> import pandas as pd, kpikit
     >>> split = pd.DataFrame({"frequency": [0, 1, 1, 2], "recency": [0, 5, 3, 8], "T": [9, 10, 10, 10],
-    ...                       "frequency_holdout": [0, 1, 2, 5], "duration_holdout": 4.0})
+    ...                       "frequency_holdout": [0, 1, 2, 3], "duration_holdout": 4.0})
     >>> bg = kpikit.clv.BetaGeo()
     >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     >>> kpikit.clv.calibration_vs_holdout(split, model=bg, n=2)[["frequency", "customers", "actual"]]
        frequency  customers  actual
     0        0.0        1.0     0.0
-    1        1.0        2.0     1.5
+    1        1.0        3.0     2.0
     """
     m = _purchase_model(model)
-    kind = choice("by", by, ("frequency", "time_since_last_purchase"))
+    grouping = choice("kind", kind, ("frequency", "time_since_last_purchase"))
     library = output_of(table, output)
     columns = ("frequency", "recency", "T", "frequency_holdout", "duration_holdout")
     x, tx, bt, holdout, duration = (_floats(_column(table, c)) for c in columns)
     key, customers, actual, predicted = _kpikit.clv_holdout_by_group(
-        m._name, m._p(), x, tx, bt, holdout, duration, by=kind, n=_whole("n", n, 1)
+        m._name, m._p(), x, tx, bt, holdout, duration, by=grouping, n=_whole("n", n, 1)
     )
     import pyarrow as pa
 
-    result = pa.table({kind: key, "customers": customers, "actual": actual, "predicted": predicted})
+    result = pa.table({grouping: key, "customers": customers, "actual": actual, "predicted": predicted})
     return table_output(result, library, analysis="calibration_vs_holdout")

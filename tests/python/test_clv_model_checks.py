@@ -60,8 +60,8 @@ def test_rfm_split_without_calibration_transactions_raises_naming_them() -> None
         kpikit.rfm_split(log, customer="c", time="t", calibration_end="2024-01-03")
     msg = str(e.value)
     assert "calibration_end" in msg and "2024-01-04 10:30:00" in msg and '"t"' in msg, msg
-    # The first transaction's day is a valid calibration end.
-    out = kpikit.rfm_split(log, customer="c", time="t", calibration_end="2024-01-04")
+    # The first transaction's time is a valid calibration end (times compare as given).
+    out = kpikit.rfm_split(log, customer="c", time="t", calibration_end="2024-01-04 10:30")
     assert out["c"].tolist() == ["b"]
 
 
@@ -166,11 +166,11 @@ def test_expected_cumulative_transactions_on_cdnow(cdnow: pd.DataFrame, m: int) 
         assert got["period"].tolist() == want["period"].tolist()
         assert got["actual"].tolist() == want["actual"].tolist()
         np.testing.assert_allclose(got["predicted"], want["predicted"], rtol=1e-12)
-    # CDNOW's 2,357 customers all arrive in the first 12 weeks; by week 78 (the sample's end)
-    # they made 4,156 repeat purchase weeks... as the summary's frequencies add up to.
+    # CDNOW's 2,357 customers all arrive in weeks 0–12; through week 78 (the sample's last)
+    # their repeat purchase weeks are the summary's frequencies, 4,004 in all.
     summary = kpikit.rfm_summary(cdnow, customer="id", time="date", freq="week")
     got = expected_cumulative_transactions(cdnow, model=_model(BetaGeo, BG), customer="id", time="date", t=79, freq="week")
-    assert got["actual"].iloc[-1] == summary["frequency"].sum()
+    assert got["actual"].iloc[-1] == summary["frequency"].sum() == 4004
 
 
 def test_incremental_transactions_are_the_differences(cdnow: pd.DataFrame) -> None:
@@ -261,21 +261,28 @@ def test_alive_path_of_a_bgbb_donor() -> None:
 def test_calibration_vs_holdout_on_cdnow(cdnow: pd.DataFrame) -> None:
     split = kpikit.rfm_split(cdnow, customer="id", time="date", calibration_end="1997-09-28", freq="week")
     bg = BetaGeo().fit(split)
-    for by in ("frequency", "time_since_last_purchase"):
-        got = calibration_vs_holdout(split, model=bg, by=by)
-        # lifetimes: predictions at the holdout duration, groupby(kind).mean().iloc[:n].
+    for kind in ("frequency", "time_since_last_purchase"):
+        got = calibration_vs_holdout(split, model=bg, kind=kind)
+        # lifetimes: predictions at the holdout duration, groupby(kind).mean(); values of
+        # n − 1 = 6 and more pooled (as kpikit.plot draws them).
         ref = split.assign(
             time_since_last_purchase=split["T"] - split["recency"],
             model_predictions=bg.conditional_expected_number_of_purchases_up_to_time(split, t=split["duration_holdout"].iloc[0]),
         )
-        grouped = ref.groupby(by)
-        want = grouped[["frequency_holdout", "model_predictions"]].mean().iloc[:7]
-        assert got[by].tolist() == want.index.tolist()
-        assert got["customers"].tolist() == grouped.size().iloc[:7].tolist()
+        grouped = ref.groupby(ref[kind].clip(upper=6.0))
+        want = grouped[["frequency_holdout", "model_predictions"]].mean()
+        assert got[kind].tolist() == want.index.tolist()
+        assert got["customers"].tolist() == grouped.size().tolist()
         np.testing.assert_allclose(got["actual"], want["frequency_holdout"], rtol=1e-12)
         np.testing.assert_allclose(got["predicted"], want["model_predictions"], rtol=1e-12)
-    assert calibration_vs_holdout(split, model=bg, n=3)["frequency"].tolist() == [0.0, 1.0, 2.0]
-    with pytest.raises(ParameterError, match='"by"'):
-        calibration_vs_holdout(split, model=bg, by="recency")
+        # Below the pooled group, lifetimes' own groups.
+        plain = ref.groupby(kind)[["frequency_holdout"]].mean()
+        below = got[got[kind] < 6.0]
+        np.testing.assert_allclose(below["actual"], plain.loc[below[kind], "frequency_holdout"], rtol=1e-12)
+    got = calibration_vs_holdout(split, model=bg, n=3)
+    assert got["frequency"].tolist() == [0.0, 1.0, 2.0]
+    assert got["customers"].sum() == len(split)
+    with pytest.raises(ParameterError, match='"kind"'):
+        calibration_vs_holdout(split, model=bg, kind="recency")
     with pytest.raises(InputError, match="frequency_holdout"):
         calibration_vs_holdout(split.assign(frequency_holdout=-1.0), model=bg)

@@ -26,9 +26,11 @@ impl GroupBy {
     }
 }
 
-/// Per group (ascending; the first `n` groups, as lifetimes' `.iloc[:n]`): the group's value,
-/// its number of customers, the mean actual holdout purchases and the mean of the model's
-/// E[Y(duration) | x, t_x, T]. Returned as (key, customers, actual, predicted) columns.
+/// Per group (ascending): the group's value, its number of customers, the mean actual holdout
+/// purchases and the mean of the model's E[Y(duration) | x, t_x, T]. Values of n − 1 and more
+/// form one group, keyed n − 1 (as `kpikit.plot.calibration_vs_holdout` pools them; below it
+/// the groups are lifetimes' `groupby(kind).mean()`). Returned as (key, customers, actual,
+/// predicted) columns.
 pub type Grouped = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 
 pub fn holdout_by_group(
@@ -55,15 +57,19 @@ pub fn holdout_by_group(
     KpiError::check_rows("frequency_holdout", "must be a finite number >= 0", bad)?;
     // Durations and customers are checked by the prediction, naming their columns.
     let predicted = conditional_expected_purchases(model, params, duration, customers)?;
-    let key = |i: usize| match by {
-        GroupBy::Frequency => customers.frequency[i],
-        GroupBy::TimeSinceLastPurchase => customers.t[i] - customers.recency[i],
+    let cap = (n - 1) as f64;
+    let key = |i: usize| {
+        let v = match by {
+            GroupBy::Frequency => customers.frequency[i],
+            GroupBy::TimeSinceLastPurchase => customers.t[i] - customers.recency[i],
+        };
+        v.min(cap)
     };
     let mut order: Vec<usize> = (0..holdout.len()).collect();
     order.sort_by(|&a, &b| key(a).total_cmp(&key(b)));
     let mut out: Grouped = Default::default();
     let mut at = 0;
-    while at < order.len() && out.0.len() < n {
+    while at < order.len() {
         let k = key(order[at]);
         let (mut count, mut actual, mut expected) = (0.0, 0.0, 0.0);
         while at < order.len() && key(order[at]) == k {
@@ -86,7 +92,8 @@ mod tests {
 
     #[test]
     fn groups_by_hand() {
-        // Frequencies 1, 0, 1, 2: groups 0 (one customer), 1 (two), 2 (one); n = 2 keeps two.
+        // Frequencies 1, 0, 1, 2: groups 0 (one customer), 1 (two), 2 (one); n = 2 pools
+        // frequencies 1 and more.
         let (x, tx, t) = (
             [1.0, 0.0, 1.0, 2.0],
             [5.0, 0.0, 3.0, 8.0],
@@ -109,11 +116,11 @@ mod tests {
             2,
         )
         .unwrap();
-        assert_eq!((k, count), (vec![0.0, 1.0], vec![1.0, 2.0]));
-        assert_eq!(actual, vec![0.0, 1.5]);
+        assert_eq!((k, count), (vec![0.0, 1.0], vec![1.0, 3.0]));
+        assert_eq!(actual, vec![0.0, 8.0 / 3.0]);
         let e = conditional_expected_purchases(Model::BetaGeo, &p, &d, &c).unwrap();
         assert_eq!(predicted[0], e[1]);
-        assert!((predicted[1] - (e[0] + e[2]) / 2.0).abs() < 1e-15);
+        assert!((predicted[1] - (e[0] + e[2] + e[3]) / 3.0).abs() < 1e-15);
         // By time since the last purchase: 5, 9, 7, 2.
         let (k, ..) = holdout_by_group(
             Model::BetaGeo,

@@ -1076,6 +1076,15 @@ def _purchase_model(model: Any) -> _PurchaseModel:
     return model
 
 
+def _one_machine(table: Any, analysis: str) -> None:
+    """The model checks read a log on one machine (their tables are small; the log is read once)."""
+    if is_dask(table):
+        raise SchemaError(
+            f"{analysis} takes a table on one machine, not a Dask DataFrame: compute the transactions "
+            "of interest first (e.g. a sample of customers)"
+        )
+
+
 def _whole(name: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
         raise ParameterError(f'parameter "{name}": must be a whole number >= {lo}, got {value!r}')
@@ -1158,6 +1167,7 @@ def expected_cumulative_transactions(
     >>> bool(abs(track["predicted"].iloc[3] - e.sum()) < 1e-12)
     True
     """
+    _one_machine(table, "expected_cumulative_transactions")
     m = _purchase_model(model)
     library = output_of(table, output)
     tz = time_zone(table, [time], tz)
@@ -1254,6 +1264,7 @@ def alive_path(
     >>> path["p_alive"].round(3).tolist()
     [1.0, 1.0, 0.754, 0.719, 0.686]
     """
+    _one_machine(table, "alive_path")
     m = _purchase_model(model)
     library = output_of(table, output)
     tz = time_zone(table, [time], tz)

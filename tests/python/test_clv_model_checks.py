@@ -286,3 +286,20 @@ def test_calibration_vs_holdout_on_cdnow(cdnow: pd.DataFrame) -> None:
         calibration_vs_holdout(split, model=bg, kind="recency")
     with pytest.raises(InputError, match="frequency_holdout"):
         calibration_vs_holdout(split.assign(frequency_holdout=-1.0), model=bg)
+
+
+def test_model_checks_take_polars_and_refuse_dask() -> None:
+    import dask.dataframe as dd
+    import polars as pl
+
+    from kpikit.exceptions import SchemaError
+
+    log = pd.DataFrame({"customer": [1, 1, 2], "time": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-02"])})
+    bg = _model(BetaGeo, BG)
+    path = alive_path(pl.from_pandas(log), model=bg, customer="customer", time="time")
+    assert isinstance(path, pl.DataFrame)
+    assert path["customer"].to_list() == [1, 1, 1, 2, 2]
+    assert path["p_alive"].to_list() == alive_path(log, model=bg, customer="customer", time="time")["p_alive"].tolist()
+    for f in (alive_path, expected_cumulative_transactions):
+        with pytest.raises(SchemaError, match="Dask"):
+            f(dd.from_pandas(log, npartitions=1), model=bg, customer="customer", time="time", t=2)

@@ -189,10 +189,9 @@ mod tests {
             col("recency"),
             vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 4.0]
         );
-        let alive = col("p_alive");
-        for i in 0..alive.len() {
-            let want = beta_geo_p_alive(&p, col("frequency")[i], col("recency")[i], col("T")[i]);
-            assert_eq!(alive[i], want);
+        let (x, tx, big_t) = (col("frequency"), col("recency"), col("T"));
+        for (i, alive) in col("p_alive").into_iter().enumerate() {
+            assert_eq!(alive, beta_geo_p_alive(&p, x[i], tx[i], big_t[i]));
         }
         // With t = 2, customer 7's path still runs to its last purchase (day 14 = T 4).
         let out = alive_path(Model::BetaGeo, &p, &c, &t, day, Zone::Utc, Some(2), 1.0).unwrap();

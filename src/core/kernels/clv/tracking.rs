@@ -83,6 +83,7 @@ pub(super) fn customer_periods(
 /// where n_p is the number of customers born in period p and E[X(t)] the model's expected
 /// repeat transactions of a new customer (periods ÷ m are the model's time unit).
 /// Transactions from period t on are ignored.
+#[allow(clippy::too_many_arguments)]
 pub fn cumulative_transactions(
     model: Model,
     params: &[f64],

@@ -906,7 +906,7 @@ def customer_lifetime_value(
         One row per customer with columns ``frequency``, ``recency``, ``T`` (an
         :func:`rfm_summary`), in the time unit the transaction model was fitted in, and
         ``monetary_value`` for ``spend_model`` (an :func:`rfm_summary` with ``amount``).
-    transaction_model : BetaGeo or ParetoNBD
+    transaction_model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
         Fitted purchase model.
     spend_model : GammaGamma, optional
         Fitted spend model: m = E[M | frequency, monetary_value].

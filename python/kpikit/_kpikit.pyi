@@ -46,6 +46,10 @@ __all__ = [
     "clv_log_likelihood",
     "clv_predict",
     "customer_lifetime_value",
+    "clv_bgbb_lifetime_value",
+    "clv_cumulative_transactions",
+    "clv_alive_path",
+    "clv_holdout_by_group",
     # activity and retention
     "active_users",
     "stickiness",
@@ -428,6 +432,58 @@ def customer_lifetime_value(
     freq: str,
     spend_column: str = "spend",
 ) -> Any: ...
+def clv_bgbb_lifetime_value(
+    params: list[float],
+    spend: Any,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    *,
+    opportunities: int | None,
+    discount_rate: float,
+    spend_column: str = "spend",
+) -> Any: ...
+
+# Model checks after a fit: tables of periods (cumulative transactions), of customers and
+# periods (P(alive) paths), and (group, customers, actual, predicted) arrays.
+def clv_cumulative_transactions(
+    table: _Table,
+    *,
+    model: str,
+    params: list[float],
+    customer: str,
+    time: str,
+    t: int,
+    freq_multiplier: int,
+    freq: str = "day",
+    week_start: str = "monday",
+    tz: str = "UTC",
+) -> Any: ...
+def clv_alive_path(
+    table: _Table,
+    *,
+    model: str,
+    params: list[float],
+    customer: str,
+    time: str,
+    t: int | None = None,
+    freq: str = "day",
+    week_start: str = "monday",
+    freq_multiplier: float = 1.0,
+    tz: str = "UTC",
+) -> Any: ...
+def clv_holdout_by_group(
+    model: str,
+    params: list[float],
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    frequency_holdout: Any,
+    duration_holdout: Any,
+    *,
+    by: str,
+    n: int,
+) -> tuple[Any, Any, Any, Any]: ...
 
 # --- activity and retention (core::activity, core::retention) ---
 # active_users and retention return partial states (finished by `finish`); stickiness and

@@ -40,6 +40,9 @@ __all__ = [
     "ShiftedBetaGeo",
     "BetaGeoBetaBinom",
     "customer_lifetime_value",
+    "expected_cumulative_transactions",
+    "alive_path",
+    "calibration_vs_holdout",
 ]
 
 
@@ -893,12 +896,13 @@ def customer_lifetime_value(
     table: TableLike,
     /,
     *,
-    transaction_model: BetaGeo | ParetoNBD,
+    transaction_model: BetaGeo | ParetoNBD | BetaGeoBetaBinom,
     spend_model: GammaGamma | None = None,
     monetary_value: str | None = None,
-    months: int = 12,
+    months: int | None = None,
     discount_rate: float = 0.01,
-    freq: str = "day",
+    freq: str | None = None,
+    opportunities: int | None = None,
 ) -> Any:
     """Discounted expected value of each customer over the next ``months`` months.
 
@@ -907,6 +911,17 @@ def customer_lifetime_value(
     transaction and E[Y(t)] the conditional expected purchases,
 
         clv = Σ_{i=1..months} m · (E[Y(i·f)] − E[Y((i−1)·f)]) / (1 + discount_rate)^i
+
+    A :class:`BetaGeoBetaBinom` model counts opportunities instead of months: with E[Y_{n+s}]
+    its expected transaction at the s-th opportunity ahead (Fader, Hardie & Shang 2010) and
+    ``discount_rate`` d per opportunity,
+
+        clv = m · Σ_{s=1..N} E[Y_{n+s} | x, t_x, n] / (1 + d)^s
+            = m · B(α+x+1, β+n−x)/B(α, β) · Σ_{s=1..N} B(γ, δ+n+s)/B(γ, δ) / (1 + d)^s / L
+
+    over N = ``opportunities`` (default: every future opportunity, the paper's discounted
+    expected residual transactions, DERT, which needs d > 0); ``months`` and ``freq`` do not
+    apply to it.
 
     m is the Gamma-Gamma expected spend of ``spend_model``, or, with ``monetary_value``, the
     values of that column taken as they are (e.g. each customer's observed mean, or a margin
@@ -918,7 +933,7 @@ def customer_lifetime_value(
         One row per customer with columns ``frequency``, ``recency``, ``T`` (an
         :func:`rfm_summary`), in the time unit the transaction model was fitted in, and
         ``monetary_value`` for ``spend_model`` (an :func:`rfm_summary` with ``amount``).
-    transaction_model : BetaGeo or ParetoNBD
+    transaction_model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
         Fitted purchase model.
     spend_model : GammaGamma, optional
         Fitted spend model: m = E[M | frequency, monetary_value].
@@ -926,12 +941,14 @@ def customer_lifetime_value(
         Column of the value per transaction of each customer (a finite number >= 0), used as m
         instead of a spend model.
     months : int, default 12
-        Horizon, in months (lifetimes' ``time``).
+        Horizon, in months (lifetimes' ``time``); BG/NBD and Pareto/NBD.
     discount_rate : float, default 0.01
-        Monthly discount rate.
+        Monthly discount rate; per opportunity for BG/BB.
     freq : {"hour", "day", "week", "month"}, default "day"
         The time unit of ``recency`` and ``T``: the ``freq`` the RFM table was made with
-        (times ``freq_multiplier``: days ÷ 7 are ``"week"``).
+        (times ``freq_multiplier``: days ÷ 7 are ``"week"``); BG/NBD and Pareto/NBD.
+    opportunities : int, optional
+        BG/BB only: the horizon in opportunities (default: all future ones).
 
     Returns
     -------
@@ -957,12 +974,35 @@ def customer_lifetime_value(
     >>> kpikit.clv.customer_lifetime_value(rfm, transaction_model=bg, monetary_value="margin",
     ...                                    months=12, freq="week").round(2).tolist()
     [1.19, 11.77]
+
+    A BG/BB donor with 4 gifts in 6 yearly appeals, the last in the 6th, worth 50 a gift, over
+    the next 5 appeals at 10 % a year:
+
+    >>> bgbb = kpikit.clv.BetaGeoBetaBinom()
+    >>> bgbb.params_ = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    >>> donor = {"frequency": [4], "recency": [6], "T": [6], "gift": [50.0]}
+    >>> kpikit.clv.customer_lifetime_value(donor, transaction_model=bgbb, monetary_value="gift",
+    ...                                    opportunities=5, discount_rate=0.1).round(2).tolist()
+    [103.87]
+
+    Over every future appeal (the paper's DERT times the gift):
+
+    >>> kpikit.clv.customer_lifetime_value(donor, transaction_model=bgbb, monetary_value="gift",
+    ...                                    discount_rate=0.1).round(2).tolist()
+    [213.41]
     """
+    if isinstance(transaction_model, BetaGeoBetaBinom):
+        return _bgbb_lifetime_value(
+            table, transaction_model, spend_model, monetary_value, months, discount_rate, freq, opportunities
+        )
+    if opportunities is not None:
+        raise ParameterError('parameter "opportunities": only a BetaGeoBetaBinom model counts opportunities; use months')
+    months = 12 if months is None else months
     # The spelling of freq is checked here like everywhere; which units a lifetime value takes,
     # and their lengths in a month, the core decides.
-    unit = check_freq(freq)
+    unit = check_freq("day" if freq is None else freq)
     if not isinstance(transaction_model, (BetaGeo, ParetoNBD)):
-        raise ParameterError('parameter "transaction_model": must be a fitted BetaGeo or ParetoNBD')
+        raise ParameterError('parameter "transaction_model": must be a fitted BetaGeo, ParetoNBD or BetaGeoBetaBinom')
     if (spend_model is None) == (monetary_value is None):
         raise ParameterError(
             'parameters "spend_model" and "monetary_value": give exactly one (a fitted GammaGamma, '
@@ -974,13 +1014,7 @@ def customer_lifetime_value(
         raise ParameterError('parameter "monetary_value": name a column of the table (a str)')
     horizon = _check_months(months)
     x, tx, bt = (_floats(_column(table, n)) for n in ("frequency", "recency", "T"))
-    if spend_model is not None:
-        money = _floats(_column(table, "monetary_value"))
-        zero = np.zeros(np.broadcast(x, money).shape)
-        spend, spend_column = _floats(spend_model._predict("spend", zero, x, money, money)), "spend"
-    else:
-        assert monetary_value is not None
-        spend, spend_column = _floats(_column(table, monetary_value)), monetary_value
+    spend, spend_column = _spend(table, x, spend_model, monetary_value)
     values = _kpikit.customer_lifetime_value(
         transaction_model._name,
         transaction_model._p(),
@@ -994,3 +1028,353 @@ def customer_lifetime_value(
         spend_column=spend_column,
     )
     return _like(np.asarray(values), table, "clv")
+
+
+def _spend(table: Any, x: np.ndarray, spend_model: GammaGamma | None, monetary_value: str | None) -> tuple[np.ndarray, str]:
+    """The value per transaction m of each customer, and the name errors give it: the spend
+    model's prediction, or the table's column."""
+    if spend_model is not None:
+        money = _floats(_column(table, "monetary_value"))
+        zero = np.zeros(np.broadcast(x, money).shape)
+        return _floats(spend_model._predict("spend", zero, x, money, money)), "spend"
+    assert monetary_value is not None
+    return _floats(_column(table, monetary_value)), monetary_value
+
+
+def _bgbb_lifetime_value(
+    table: Any,
+    model: BetaGeoBetaBinom,
+    spend_model: GammaGamma | None,
+    monetary_value: str | None,
+    months: Any,
+    discount_rate: float,
+    freq: Any,
+    opportunities: Any,
+) -> Any:
+    """:func:`customer_lifetime_value` of a BG/BB model: discounted expected transactions per
+    opportunity (docs/conventions.md#lifetime-value)."""
+    for name, value in (("months", months), ("freq", freq)):
+        if value is not None:
+            raise ParameterError(
+                f'parameter "{name}": a BetaGeoBetaBinom model counts opportunities, not months; '
+                "give opportunities (the horizon) and discount_rate per opportunity"
+            )
+    if (spend_model is None) == (monetary_value is None):
+        raise ParameterError(
+            'parameters "spend_model" and "monetary_value": give exactly one (a fitted GammaGamma, '
+            "or the name of a column of values per transaction)"
+        )
+    if spend_model is not None and not isinstance(spend_model, GammaGamma):
+        raise ParameterError('parameter "spend_model": must be a fitted GammaGamma')
+    if monetary_value is not None and not isinstance(monetary_value, str):
+        raise ParameterError('parameter "monetary_value": name a column of the table (a str)')
+    if opportunities is not None and (
+        isinstance(opportunities, bool) or not isinstance(opportunities, (int, np.integer)) or opportunities < 1
+    ):
+        raise ParameterError(
+            f'parameter "opportunities": must be a whole number of opportunities, at least 1, got {opportunities!r}'
+        )
+    x, tx, n = (_floats(_column(table, c)) for c in ("frequency", "recency", "T"))
+    spend, spend_column = _spend(table, x, spend_model, monetary_value)
+    values = _kpikit.clv_bgbb_lifetime_value(
+        model._p(),
+        spend,
+        x,
+        tx,
+        n,
+        opportunities=None if opportunities is None else int(opportunities),
+        discount_rate=float(discount_rate),
+        spend_column=spend_column,
+    )
+    return _like(np.asarray(values), table, "clv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Model checks after a fit: lifetimes' expected_cumulative_transactions, calculate_alive_path
+# and the data of plot_calibration_purchases_vs_holdout_purchases (docs/conventions.md#model-checks).
+# ---------------------------------------------------------------------------------------------
+
+_PURCHASE_MODELS = "a fitted BetaGeo, ParetoNBD or BetaGeoBetaBinom"
+
+
+def _purchase_model(model: Any) -> _PurchaseModel:
+    if not isinstance(model, _PurchaseModel):
+        raise ParameterError(f'parameter "model": must be {_PURCHASE_MODELS}, got {type(model).__name__}')
+    return model
+
+
+def _one_machine(table: Any, analysis: str) -> None:
+    """The model checks read a log on one machine (their tables are small; the log is read once)."""
+    if is_dask(table):
+        raise SchemaError(
+            f"{analysis} takes a table on one machine, not a Dask DataFrame: compute the transactions "
+            "of interest first (e.g. a sample of customers)"
+        )
+
+
+def _whole(name: str, value: Any, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ParameterError(f'parameter "{name}": must be a whole number >= {lo}, got {value!r}')
+    return int(value)
+
+
+@table_function
+@checked
+def expected_cumulative_transactions(
+    table: TableLike,
+    /,
+    *,
+    model: BetaGeo | ParetoNBD | BetaGeoBetaBinom,
+    customer: str,
+    time: str,
+    t: int,
+    freq: str = "day",
+    freq_multiplier: int = 1,
+    incremental: bool = False,
+    tz: str | None = None,
+    week_start: str = "monday",
+    output: Output | None = None,
+) -> Any:
+    """Actual against expected repeat transactions, period by period since the log's start.
+
+    As lifetimes' ``expected_cumulative_transactions`` (docs/conventions.md#model-checks):
+    periods of ``freq`` count from the period of the log's first transaction (period 0); each
+    customer's first purchase period is their birth, every later period with a purchase a
+    repeat transaction (several in one period count once). For row k = 0 … ⌊t/m⌋ − 1
+    (m = ``freq_multiplier``), covering periods 0 … e − 1 with e = (k+1)·m,
+
+        actual_k    = repeat transactions in periods 0 … e − 1
+        predicted_k = Σ_{p < e} n_p · E[X((e − p)/m)]
+
+    n_p the customers born in period p and E[X(t)] the model's expected repeat transactions of
+    a new customer in (0, t] (periods ÷ m are the model's time unit, as in the RFM table it was
+    fitted on). Transactions from period t on are left out. With ``incremental=True`` each row
+    holds its own interval's transactions instead (the differences; lifetimes'
+    ``plot_incremental_transactions``, whose first row is empty where this one is row 0).
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per transaction.
+    model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
+        Fitted purchase model (BG/BB: one opportunity a period, ``freq_multiplier=1``).
+    customer, time : str
+        Customer id and transaction time columns.
+    t : int
+        Periods to track (lifetimes' ``t``).
+    freq, freq_multiplier, tz, week_start
+        As in :func:`rfm_summary`.
+    incremental : bool, default False
+        Per-interval instead of cumulative numbers.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (k, lifetimes' index), ``actual`` and ``predicted``.
+
+    Examples
+    --------
+    Customer "a" is born on day 0 and buys again on days 2 and 3, "b" is born on day 1, "c" on
+    day 3; with a BG/NBD the expected repeat transactions through day 3 are
+    E[X(4)] + E[X(3)] + E[X(1)] (the ages of a, b and c):
+
+    >>> import pandas as pd, kpikit
+    >>> log = pd.DataFrame({"customer": ["a", "b", "a", "a", "c"],
+    ...                     "time": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03",
+    ...                                             "2024-01-04", "2024-01-04"])})
+    >>> bg = kpikit.clv.BetaGeo()
+    >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> track = kpikit.clv.expected_cumulative_transactions(log, model=bg, customer="customer",
+    ...                                                     time="time", t=4)
+    >>> track["actual"].tolist()
+    [0.0, 0.0, 1.0, 2.0]
+    >>> e = bg.expected_number_of_purchases_up_to_time([4, 3, 1])
+    >>> bool(abs(track["predicted"].iloc[3] - e.sum()) < 1e-12)
+    True
+    """
+    _one_machine(table, "expected_cumulative_transactions")
+    m = _purchase_model(model)
+    library = output_of(table, output)
+    tz = time_zone(table, [time], tz)
+    rows = table_input(table, [customer, time])
+    result = _kpikit.clv_cumulative_transactions(
+        rows,
+        model=m._name,
+        params=m._p(),
+        customer=customer,
+        time=time,
+        t=_whole("t", t, 1),
+        freq_multiplier=_whole("freq_multiplier", freq_multiplier, 1),
+        freq=check_freq(freq, _RFM_FREQS),
+        week_start=week_start,
+        tz=tz,
+    )
+    if incremental:
+        import pyarrow as pa
+
+        tracked = pa.table(result)
+        columns = {"period": tracked.column("period")}
+        for name in ("actual", "predicted"):
+            values = tracked.column(name).to_numpy()
+            columns[name] = pa.array(np.diff(values, prepend=0.0))
+        result = pa.table(columns)
+    return table_output(result, library, analysis="expected_cumulative_transactions")
+
+
+@table_function
+@checked
+def alive_path(
+    table: TableLike,
+    /,
+    *,
+    model: BetaGeo | ParetoNBD | BetaGeoBetaBinom,
+    customer: str,
+    time: str,
+    t: int | None = None,
+    freq: str = "day",
+    freq_multiplier: float = 1,
+    tz: str | None = None,
+    week_start: str = "monday",
+    output: Output | None = None,
+) -> Any:
+    """P(alive) of each customer at each period since their first purchase.
+
+    As lifetimes' ``calculate_alive_path`` (docs/conventions.md#model-checks), for every
+    customer of the log: at period T = 0, 1, … after the customer's first purchase period,
+    from the purchases up to it (several in one period count once),
+
+        frequency = purchase periods in 0 … T, minus 1
+        recency   = the last of them (÷ freq_multiplier)
+        p_alive   = P(alive | frequency, recency, T ÷ freq_multiplier)
+
+    (BG/BB: P(alive at opportunity T), one opportunity a period). A path runs to T = ``t``,
+    further when the customer's purchases do (as lifetimes); without ``t`` to the log's last
+    period, where it ends at :meth:`~BetaGeo.conditional_probability_alive` of the customer's
+    :func:`rfm_summary` row.
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or any Arrow stream
+        One row per transaction (of one customer, for lifetimes' single path, or of many).
+    model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
+        Fitted purchase model.
+    customer, time : str
+        Customer id and transaction time columns.
+    t : int, optional
+        Periods of each path (lifetimes' ``t``).
+    freq, freq_multiplier, tz, week_start
+        As in :func:`rfm_summary`.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer and period (customers in key order): the customer column, ``T``,
+        ``frequency``, ``recency`` and ``p_alive``.
+
+    Examples
+    --------
+    A customer buying on days 0 and 2, followed for 4 days with a BG/NBD: alive for sure until
+    the repeat purchase (a BG/NBD customer drops out only just after one), then less and less
+    sure as no other purchase follows.
+
+    >>> import pandas as pd, kpikit
+    >>> log = pd.DataFrame({"customer": [1, 1], "time": pd.to_datetime(["2024-01-01", "2024-01-03"])})
+    >>> bg = kpikit.clv.BetaGeo()
+    >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> path = kpikit.clv.alive_path(log, model=bg, customer="customer", time="time", t=4)
+    >>> path[["T", "frequency", "recency"]].values.tolist()
+    [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 1.0, 2.0], [3.0, 1.0, 2.0], [4.0, 1.0, 2.0]]
+    >>> path["p_alive"].round(3).tolist()
+    [1.0, 1.0, 0.754, 0.719, 0.686]
+    """
+    _one_machine(table, "alive_path")
+    m = _purchase_model(model)
+    library = output_of(table, output)
+    tz = time_zone(table, [time], tz)
+    rows = table_input(table, [customer, time])
+    result = _kpikit.clv_alive_path(
+        rows,
+        model=m._name,
+        params=m._p(),
+        customer=customer,
+        time=time,
+        t=None if t is None else _whole("t", t, 0),
+        freq=check_freq(freq, _RFM_FREQS),
+        week_start=week_start,
+        freq_multiplier=float(freq_multiplier),
+        tz=tz,
+    )
+    return table_output(result, library, analysis="alive_path")
+
+
+@table_function
+@checked
+def calibration_vs_holdout(
+    table: TableLike,
+    /,
+    *,
+    model: BetaGeo | ParetoNBD | BetaGeoBetaBinom,
+    kind: str = "frequency",
+    n: int = 7,
+    output: Output | None = None,
+) -> Any:
+    """Mean actual and predicted holdout purchases per group of calibration customers.
+
+    The data of lifetimes' ``plot_calibration_purchases_vs_holdout_purchases``
+    (docs/conventions.md#model-checks): ``table`` is an :func:`rfm_split`, ``model`` fitted on
+    its calibration columns. Customers are grouped by calibration ``frequency`` x (or, with
+    ``kind="time_since_last_purchase"``, by T − t_x), values of n − 1 and more pooled into one
+    group keyed n − 1 (as :func:`kpikit.plot.calibration_vs_holdout` draws them), and per group
+
+        actual    = mean of frequency_holdout
+        predicted = mean of E[Y(duration_holdout) | x, t_x, T]
+
+    Below n − 1 the groups are lifetimes' ``groupby(kind).mean()``; lifetimes shows the first
+    ``n`` groups without pooling the rest.
+
+    Parameters
+    ----------
+    table : pandas or polars DataFrame, pyarrow Table, or a dict of arrays
+        Columns ``frequency``, ``recency``, ``T``, ``frequency_holdout``, ``duration_holdout``.
+    model : BetaGeo, ParetoNBD or BetaGeoBetaBinom
+        Purchase model fitted on the calibration columns.
+    kind : {"frequency", "time_since_last_purchase"}, default "frequency"
+        What customers are grouped by (lifetimes' ``kind``).
+    n : int, default 7
+        Number of groups: values of n − 1 and more form the last.
+    output : {None, "pandas", "polars", "arrow"}, default None
+        The result's library; ``None`` returns the input's (pandas for a dict).
+
+    Returns
+    -------
+    DataFrame
+        The group column (named as ``kind``), ``customers``, ``actual`` and ``predicted``.
+
+    Examples
+    --------
+    >>> import pandas as pd, kpikit
+    >>> split = pd.DataFrame({"frequency": [0, 1, 1, 2], "recency": [0, 5, 3, 8], "T": [9, 10, 10, 10],
+    ...                       "frequency_holdout": [0, 1, 2, 3], "duration_holdout": 4.0})
+    >>> bg = kpikit.clv.BetaGeo()
+    >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> kpikit.clv.calibration_vs_holdout(split, model=bg, n=2)[["frequency", "customers", "actual"]]
+       frequency  customers  actual
+    0        0.0        1.0     0.0
+    1        1.0        3.0     2.0
+    """
+    m = _purchase_model(model)
+    grouping = choice("kind", kind, ("frequency", "time_since_last_purchase"))
+    library = output_of(table, output)
+    columns = ("frequency", "recency", "T", "frequency_holdout", "duration_holdout")
+    x, tx, bt, holdout, duration = (_floats(_column(table, c)) for c in columns)
+    key, customers, actual, predicted = _kpikit.clv_holdout_by_group(
+        m._name, m._p(), x, tx, bt, holdout, duration, by=grouping, n=_whole("n", n, 1)
+    )
+    import pyarrow as pa
+
+    result = pa.table({grouping: key, "customers": customers, "actual": actual, "predicted": predicted})
+    return table_output(result, library, analysis="calibration_vs_holdout")

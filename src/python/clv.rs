@@ -14,6 +14,7 @@ use crate::core::kernels::clv::models::{self, Collapsed};
 use crate::core::kernels::clv::optim::{Fit, Options};
 use crate::core::kernels::clv::predict::{self, Customers, Model, Prediction};
 use crate::core::kernels::clv::rfm::{self, RfmInput, RfmSpec, RfmSummary, Unit};
+use crate::core::kernels::clv::{alive_path, holdout, tracking};
 use crate::core::{KpiError, KpiResult};
 
 fn vec_of(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
@@ -350,4 +351,171 @@ pub fn clv_log_likelihood<'py>(
         };
         likelihood::log_likelihood(model, &params, &rows, w.as_deref())
     })
+}
+
+/// BG/BB discounted lifetime value per customer: `opportunities` ahead (None: all of them),
+/// `discount_rate` per opportunity.
+#[pyfunction]
+#[pyo3(signature = (params, spend, frequency, recency, T, *, opportunities, discount_rate, spend_column="spend"))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn clv_bgbb_lifetime_value<'py>(
+    py: Python<'py>,
+    params: Vec<f64>,
+    spend: PyReadonlyArray1<'py, f64>,
+    frequency: PyReadonlyArray1<'py, f64>,
+    recency: PyReadonlyArray1<'py, f64>,
+    T: PyReadonlyArray1<'py, f64>,
+    opportunities: Option<AnyInt>,
+    discount_rate: f64,
+    spend_column: &str,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (m, x, tx, n) = (
+        vec_of(&spend),
+        vec_of(&frequency),
+        vec_of(&recency),
+        vec_of(&T),
+    );
+    let spend_column = spend_column.to_string();
+    let out = enter(py, move || {
+        let customers = Customers {
+            frequency: &x,
+            recency: &tx,
+            t: &n,
+        };
+        predict::bgbb_lifetime_value(
+            &params,
+            &m,
+            &spend_column,
+            &customers,
+            opportunities.map(|o| o.0),
+            discount_rate,
+        )
+    })?;
+    Ok(out.into_pyarray(py))
+}
+
+/// The period of the model checks: a fixed length or a calendar period.
+fn unit_of(freq: &str, week_start: &str) -> KpiResult<Unit> {
+    Ok(match Unit::fixed(freq) {
+        Some(u) => u,
+        None => Unit::Calendar(convert::freq(freq, week_start)?),
+    })
+}
+
+/// Cumulative actual and expected repeat transactions per period (period, actual, predicted).
+#[pyfunction]
+#[pyo3(signature = (table, *, model, params, customer, time, t, freq_multiplier, freq="day", week_start="monday", tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn clv_cumulative_transactions(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    model: String,
+    params: Vec<f64>,
+    customer: String,
+    time: String,
+    t: AnyInt,
+    freq_multiplier: AnyInt,
+    freq: &str,
+    week_start: &str,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    table_out(enter(py, move || {
+        tracking::cumulative_transactions(
+            Model::parse(&model)?,
+            &params,
+            &table.column(&customer)?,
+            &table.column(&time)?,
+            unit_of(&freq, &week_start)?,
+            convert::zone(&tz)?,
+            t.0,
+            freq_multiplier.0,
+        )
+    })?)
+}
+
+/// P(alive) per customer and period since their first purchase.
+#[pyfunction]
+#[pyo3(signature = (table, *, model, params, customer, time, t=None, freq="day", week_start="monday", freq_multiplier=1.0, tz="UTC"))]
+#[allow(clippy::too_many_arguments)]
+pub fn clv_alive_path(
+    py: Python<'_>,
+    table: AnyRecordBatch,
+    model: String,
+    params: Vec<f64>,
+    customer: String,
+    time: String,
+    t: Option<AnyInt>,
+    freq: &str,
+    week_start: &str,
+    freq_multiplier: f64,
+    tz: &str,
+) -> PyResult<PyTable> {
+    let table = read_table(table)?;
+    let (freq, week_start, tz) = (freq.to_string(), week_start.to_string(), tz.to_string());
+    table_out(enter(py, move || {
+        alive_path::alive_path(
+            Model::parse(&model)?,
+            &params,
+            &table.column(&customer)?,
+            &table.column(&time)?,
+            unit_of(&freq, &week_start)?,
+            convert::zone(&tz)?,
+            t.map(|t| t.0),
+            freq_multiplier,
+        )
+    })?)
+}
+
+/// (group, customers, actual, predicted) arrays of the holdout check by group.
+type HoldoutGroups<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+);
+
+/// Mean actual and predicted holdout purchases per calibration frequency (or time since the
+/// last purchase), the first `n` groups.
+#[pyfunction]
+#[pyo3(signature = (model, params, frequency, recency, T, frequency_holdout, duration_holdout, *, by, n))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn clv_holdout_by_group<'py>(
+    py: Python<'py>,
+    model: &str,
+    params: Vec<f64>,
+    frequency: PyReadonlyArray1<'py, f64>,
+    recency: PyReadonlyArray1<'py, f64>,
+    T: PyReadonlyArray1<'py, f64>,
+    frequency_holdout: PyReadonlyArray1<'py, f64>,
+    duration_holdout: PyReadonlyArray1<'py, f64>,
+    by: &str,
+    n: AnyInt,
+) -> PyResult<HoldoutGroups<'py>> {
+    let (x, tx, bt) = (vec_of(&frequency), vec_of(&recency), vec_of(&T));
+    let (h, d) = (vec_of(&frequency_holdout), vec_of(&duration_holdout));
+    let (model, by) = (model.to_string(), by.to_string());
+    let (k, c, a, p) = enter(py, move || {
+        let customers = Customers {
+            frequency: &x,
+            recency: &tx,
+            t: &bt,
+        };
+        holdout::holdout_by_group(
+            Model::parse(&model)?,
+            &params,
+            &customers,
+            &h,
+            &d,
+            holdout::GroupBy::parse(&by)?,
+            n.0,
+        )
+    })?;
+    Ok((
+        k.into_pyarray(py),
+        c.into_pyarray(py),
+        a.into_pyarray(py),
+        p.into_pyarray(py),
+    ))
 }

@@ -26,6 +26,11 @@ pub mod _kpikit {
         clv_fit, clv_fit_gamma_gamma, clv_fit_shifted_beta_geo, clv_log_likelihood, clv_predict,
         clv_survivor_rows, customer_lifetime_value, rfm_split, rfm_summary,
     };
+    // The model checks after a fit, and the BG/BB lifetime value.
+    #[pymodule_export]
+    use super::clv::{
+        clv_alive_path, clv_bgbb_lifetime_value, clv_cumulative_transactions, clv_holdout_by_group,
+    };
     #[pymodule_export]
     use super::convert::table_buffer_addresses;
     #[pymodule_export]

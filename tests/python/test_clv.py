@@ -476,6 +476,11 @@ def test_rfm_split_matches_the_pandas_reference(rows: list[tuple[int, int, int]]
     want["frequency_holdout"] = hold.groupby("customer")["day"].nunique().reindex(want.index).fillna(0.0)
     want["monetary_value_holdout"] = hold.groupby("customer")["amount"].mean().reindex(want.index).fillna(0.0)
     want["duration_holdout"] = float(end_day - cal_day)
+    if cal.empty:
+        # No calibration transactions: refused naming the parameter (as lifetimes refuses it).
+        with pytest.raises(kpikit.InputError, match="calibration_end"):
+            kpikit.rfm_split(log, customer="customer", time="time", calibration_end=cal_end)
+        return
     got = kpikit.rfm_split(
         log,
         customer="customer",

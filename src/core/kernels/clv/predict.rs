@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use super::models::{
     beta_geo_conditional, beta_geo_expected, beta_geo_p_alive, beta_geo_p_n, bgbb_conditional,
-    bgbb_expected, bgbb_p_alive, check_discrete, fit_beta_geo, fit_bgbb, fit_pareto,
-    gamma_gamma_expected, par_map, pareto_conditional, pareto_expected, pareto_p_alive, pareto_p_n,
-    sbg_ln_p_churn, sbg_ln_survival, sbg_residual_lifetime, Collapsed, BETA_GEO_BETA_BINOM_PARAMS,
-    BETA_GEO_PARAMS, GAMMA_GAMMA_PARAMS, PARETO_PARAMS, SHIFTED_BETA_GEO_PARAMS,
+    bgbb_discounted, bgbb_expected, bgbb_p_alive, check_discrete, fit_beta_geo, fit_bgbb,
+    fit_pareto, gamma_gamma_expected, par_map, pareto_conditional, pareto_expected, pareto_p_alive,
+    pareto_p_n, sbg_ln_p_churn, sbg_ln_survival, sbg_residual_lifetime, Collapsed,
+    BETA_GEO_BETA_BINOM_PARAMS, BETA_GEO_PARAMS, GAMMA_GAMMA_PARAMS, PARETO_PARAMS,
+    SHIFTED_BETA_GEO_PARAMS,
 };
 use super::optim::{Fit, Options};
 use crate::core::error::{BadRows, KpiError, KpiResult};
@@ -551,6 +552,29 @@ pub fn customer_lifetime_value(
         Model::BetaGeo => beta_geo_conditional(p, t, x[i], tx[i], big_t[i]),
         _ => pareto_conditional(p, t, x[i], tx[i], big_t[i]),
     };
+    per_distinct_row(customers, spend, |i| {
+        let (mut sum, mut prev) = (0.0, 0.0);
+        for step in 1..=months {
+            let now = cond(step as f64 * units_per_month, i)?;
+            sum += (now - prev) / (1.0 + discount_rate).powi(step as i32);
+            prev = now;
+        }
+        Ok(sum)
+    })
+}
+
+/// `spend[i]` times `f` of customer i, with `f` evaluated once per distinct (x, t_x, T) row
+/// (a million customers have far fewer distinct rows).
+fn per_distinct_row(
+    customers: &Customers<'_>,
+    spend: &[f64],
+    f: impl Fn(usize) -> KpiResult<f64> + Sync + Send,
+) -> KpiResult<Vec<f64>> {
+    let Customers {
+        frequency: x,
+        recency: tx,
+        t: big_t,
+    } = *customers;
     let mut index: HashMap<(u64, u64, u64), usize> = HashMap::new();
     let mut distinct: Vec<usize> = Vec::new();
     let row_of: Vec<usize> = (0..x.len())
@@ -563,19 +587,61 @@ pub fn customer_lifetime_value(
                 })
         })
         .collect();
-    let per_row = par_map(distinct.len(), |k| {
-        let i = distinct[k];
-        let (mut sum, mut prev) = (0.0, 0.0);
-        for step in 1..=months {
-            let now = cond(step as f64 * units_per_month, i)?;
-            sum += (now - prev) / (1.0 + discount_rate).powi(step as i32);
-            prev = now;
-        }
-        Ok(sum)
-    })?;
+    let per_row = par_map(distinct.len(), |k| f(distinct[k]))?;
     Ok((0..x.len())
         .map(|i| spend[i] * per_row[row_of[i]])
         .collect())
+}
+
+/// Longest finite horizon of [`bgbb_lifetime_value`], in opportunities.
+pub const MAX_CLV_OPPORTUNITIES: usize = 1_000_000;
+
+/// Discounted lifetime value of BG/BB customers (docs/conventions.md#lifetime-value): with
+/// E[Y_{n+s}] the expected transaction at the s-th opportunity ahead and m_i the value per
+/// transaction,
+///   clv_i = m_i · Σ_{s=1}^{N} E[Y_{n+s} | x_i, t_x,i, n_i] / (1 + d)^s,
+/// d the discount rate per opportunity and N = `opportunities` (None: every future
+/// opportunity, the paper's DERT, which needs d > 0). See [`bgbb_discounted`].
+pub fn bgbb_lifetime_value(
+    params: &[f64],
+    spend: &[f64],
+    spend_column: &str,
+    customers: &Customers<'_>,
+    opportunities: Option<i128>,
+    discount_rate: f64,
+) -> KpiResult<Vec<f64>> {
+    let Params(p) = Model::BetaGeoBetaBinom.params(params)?;
+    let horizon: Option<u64> = opportunities
+        .map(|k| KpiError::int_param("opportunities", k, 1, MAX_CLV_OPPORTUNITIES as i128))
+        .transpose()?;
+    if !(discount_rate.is_finite() && discount_rate > -1.0) {
+        return Err(KpiError::param(
+            "discount_rate",
+            format!("must be a finite rate per opportunity greater than -1, got {discount_rate}"),
+        ));
+    }
+    if horizon.is_none() && discount_rate <= 0.0 {
+        return Err(KpiError::param(
+            "discount_rate",
+            format!(
+                "must be > 0 to sum every future opportunity (the sum may not converge otherwise), got {discount_rate}; or give opportunities"
+            ),
+        ));
+    }
+    customers.check()?;
+    same_len(&[("frequency", customers.frequency), (spend_column, spend)])?;
+    check_each(spend_column, spend, "must be a finite number >= 0", |v| {
+        v.is_finite() && v >= 0.0
+    })?;
+    let Customers {
+        frequency: x,
+        recency: tx,
+        t: n,
+    } = *customers;
+    check_discrete(x, tx, n)?;
+    per_distinct_row(customers, spend, |i| {
+        bgbb_discounted(p, x[i], tx[i], n[i], horizon, discount_rate)
+    })
 }
 
 #[cfg(test)]
@@ -677,5 +743,34 @@ mod tests {
         let s = survival(&p, &[2.0, 3.0]).unwrap();
         let r = retention_rate(&p, &[3.0]).unwrap();
         assert!((r[0] - s[1] / s[0]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bgbb_lifetime_value_matches_the_sum_of_per_opportunity_expectations() {
+        // The donation data's published parameters (Fader, Hardie & Shang 2010, Table 2); a
+        // donor with 4 gifts in 6 opportunities, the last at 6, valued at 50 per gift.
+        let p = [1.204, 0.750, 0.657, 2.783];
+        let c = customers(&[4.0], &[6.0], &[6.0]);
+        let e = |k: f64| bgbb_conditional(&p, k, 4.0, 6.0, 6.0);
+        for (horizon, d) in [(5i128, 0.1), (40, 0.0), (3, -0.2)] {
+            let got = bgbb_lifetime_value(&p, &[50.0], "spend", &c, Some(horizon), d).unwrap()[0];
+            let want: f64 = (1..=horizon)
+                .map(|s| (e(s as f64) - e(s as f64 - 1.0)) / (1.0 + d).powi(s as i32))
+                .sum::<f64>()
+                * 50.0;
+            assert!(
+                (got - want).abs() < 1e-10 * want,
+                "{horizon} {d}: {got} vs {want}"
+            );
+        }
+        // Every future opportunity (2F1) is the limit of long finite sums.
+        let all = bgbb_lifetime_value(&p, &[1.0], "spend", &c, None, 0.1).unwrap()[0];
+        let long = bgbb_lifetime_value(&p, &[1.0], "spend", &c, Some(2_000), 0.1).unwrap()[0];
+        assert!((all - long).abs() < 1e-12 * all, "{all} vs {long}");
+        // A horizon without end needs a discount; a fractional customer is refused.
+        let e = bgbb_lifetime_value(&p, &[1.0], "spend", &c, None, 0.0).unwrap_err();
+        assert!(e.to_string().contains("discount_rate"), "{e}");
+        let frac = customers(&[1.5], &[2.0], &[6.0]);
+        assert!(bgbb_lifetime_value(&p, &[1.0], "spend", &frac, Some(3), 0.1).is_err());
     }
 }

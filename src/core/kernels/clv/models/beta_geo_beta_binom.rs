@@ -9,7 +9,7 @@
 use super::*;
 use crate::core::error::{BadRows, KpiError, KpiResult};
 use crate::core::kernels::clv::optim::{maximise, Fit, Options};
-use crate::core::kernels::clv::special::{ln_beta, ln_gamma};
+use crate::core::kernels::clv::special::{hyp2f1, ln_beta, ln_gamma};
 
 pub const BETA_GEO_BETA_BINOM_PARAMS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 
@@ -136,4 +136,45 @@ pub fn bgbb_conditional(p: &[f64], n_star: f64, x: f64, tx: f64, n: f64) -> f64 
         - ln_beta(gamma, delta)
         - bgbb_ll_one(p, x, tx, n);
     ln_front.exp() * alive_sum(gamma, delta + n, n_star)
+}
+
+/// Discounted expected transactions over the next `horizon` opportunities (all of them for
+/// None), with discount rate `d` per opportunity (docs/conventions.md#btyd-models). The
+/// expected transaction at opportunity n+s is "alive at n+s" times the posterior mean of p:
+///   E[Y_{n+s} | x, t_x, n] = B(α+x+1, β+n−x)/B(α, β) · B(γ, δ+n+s)/B(γ, δ) / L,
+/// so with F = B(α+x+1, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ) / L,
+///   Σ_{s=1}^{N} E[Y_{n+s}] / (1+d)^s = F · Σ_{s=1}^{N} B(γ, δ+n+s)/B(γ, δ+n) / (1+d)^s.
+/// Without a bound the sum is the paper's DERT (eq. 14):
+///   F · (δ+n)/(γ+δ+n) / (1+d) · 2F1(1, δ+n+1; γ+δ+n+1; 1/(1+d))    (d > 0),
+/// since the ratio of consecutive terms is (δ+n+s)/(γ+δ+n+s) / (1+d).
+pub fn bgbb_discounted(
+    p: &[f64],
+    x: f64,
+    tx: f64,
+    n: f64,
+    horizon: Option<u64>,
+    d: f64,
+) -> KpiResult<f64> {
+    let (alpha, beta, gamma, delta) = (p[0], p[1], p[2], p[3]);
+    let ln_front = ln_beta(alpha + x + 1.0, beta + n - x) - ln_beta(alpha, beta)
+        + ln_beta(gamma, delta + n)
+        - ln_beta(gamma, delta)
+        - bgbb_ll_one(p, x, tx, n);
+    let dn = delta + n;
+    let sum = match horizon {
+        Some(k) => {
+            let (mut term, mut sum) = (1.0, 0.0);
+            for s in 1..=k {
+                let s = s as f64;
+                term *= (dn + s - 1.0) / (gamma + dn + s - 1.0) / (1.0 + d);
+                sum += term;
+            }
+            sum
+        }
+        None => {
+            let z = 1.0 / (1.0 + d);
+            dn / (gamma + dn) * z * hyp2f1(1.0, dn + 1.0, gamma + dn + 1.0, z)?.value()
+        }
+    };
+    Ok(ln_front.exp() * sum)
 }

@@ -338,6 +338,29 @@ fn check_log(
     assert_eq!(merged, out);
     // rfm_split: calibration up to the end of `cal_day`, holdout to the latest time.
     let cal_end = cal_day * DAY + DAY - 1;
+    let first = *times.iter().min().unwrap();
+    if first > cal_end {
+        // No transaction in the calibration period: refused, naming the parameter and the
+        // first transaction's date (the times are whole hours).
+        let e = rfm_split(&customer, &time, Some(&amount), &spec, cal_end, None).unwrap_err();
+        let (y, m, d) = crate::core::input::time::civil_from_days(first.div_euclid(DAY));
+        let hour = first.rem_euclid(DAY) / 3_600_000_000;
+        let shown = if hour == 0 {
+            format!("{y:04}-{m:02}-{d:02}")
+        } else {
+            format!("{y:04}-{m:02}-{d:02} {hour:02}:00:00")
+        };
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, KpiError::InvalidValues { column, .. } if column == "time"),
+            "{e}"
+        );
+        assert!(
+            msg.contains("calibration_end") && msg.contains(&shown),
+            "{msg}"
+        );
+        return;
+    }
     if latest <= cal_end {
         return;
     }

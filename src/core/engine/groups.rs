@@ -374,10 +374,12 @@ fn column_groups(col: &Column) -> KpiResult<Groups> {
     })
 }
 
-/// Integer-like keys (period ordinals, dates, small ids) spanning a short range are looked up
-/// in a table instead of hashed: the common case of grouping by period costs one array access
-/// per row.
-fn dense_integer_groups(col: &Column) -> KpiResult<Option<Groups>> {
+/// An integer-like column (small integer types, dates) as Int64 chunks with its smallest and
+/// largest value, when that range is short enough for a lookup table (see
+/// [`dense_integer_groups`]).
+type DenseRange = (Vec<Int64Array>, i64, i64);
+
+fn dense_range(col: &Column) -> KpiResult<Option<DenseRange>> {
     let dt = col.data_type();
     let integer_like = crate::core::input::small_int(&dt) || dt == DataType::Date32;
     if !integer_like || col.is_empty() {
@@ -403,6 +405,16 @@ fn dense_integer_groups(col: &Column) -> KpiResult<Option<Groups>> {
     if lo > hi || hi.saturating_sub(lo) >= DENSE_LIMIT.min(4 * n + 65_536) {
         return Ok(None);
     }
+    Ok(Some((chunks, lo, hi)))
+}
+
+/// Integer-like keys (period ordinals, dates, small ids) spanning a short range are looked up
+/// in a table instead of hashed: the common case of grouping by period costs one array access
+/// per row.
+fn dense_integer_groups(col: &Column) -> KpiResult<Option<Groups>> {
+    let Some((chunks, lo, hi)) = dense_range(col)? else {
+        return Ok(None);
+    };
     let mut table = vec![u32::MAX; (hi - lo + 1) as usize];
     let mut null_code = u32::MAX;
     let mut first_row = Vec::new();
@@ -478,6 +490,166 @@ pub fn group_ids(cols: &[Column]) -> KpiResult<Groups> {
         acc.first_row = first_row;
     }
     Ok(acc)
+}
+
+/// Where each distinct key combination of `cols` first appears: the `first_row` of
+/// [`group_ids`], in the same order, without a group id per row. For the one row of each
+/// segment value that complete grids need (docs/conventions.md, "Complete grids"), a full
+/// grouping pass would write an id for every input row only to read a handful of rows.
+///
+/// A dictionary column stops reading its keys once every dictionary value (and the null key,
+/// if any) has been met, usually after a few rows; a short-range integer column marks values
+/// in a table without writing ids; anything else is grouped.
+pub fn distinct_first_rows(cols: &[Column]) -> KpiResult<Vec<usize>> {
+    if let [col] = cols {
+        if let Some(rows) = dictionary_first_rows(col)? {
+            return Ok(rows);
+        }
+        if let Some((chunks, lo, hi)) = dense_range(col)? {
+            return Ok(dense_first_rows(&chunks, lo, hi));
+        }
+    }
+    Ok(group_ids(cols)?.first_row)
+}
+
+/// First rows of a dense integer column, in order of first appearance (the null key where it
+/// first appears), as [`dense_integer_groups`] numbers them.
+fn dense_first_rows(chunks: &[Int64Array], lo: i64, hi: i64) -> Vec<usize> {
+    let span = (hi - lo + 1) as usize;
+    let has_null = chunks.iter().any(|c| c.null_count() > 0);
+    let all = span + usize::from(has_null);
+    let mut seen = vec![false; span];
+    let mut null_seen = false;
+    let mut first_row = Vec::new();
+    let mut row = 0;
+    'chunks: for c in chunks {
+        for i in 0..c.len() {
+            let slot = if c.is_null(i) {
+                &mut null_seen
+            } else {
+                &mut seen[(c.value(i) - lo) as usize]
+            };
+            if !*slot {
+                *slot = true;
+                first_row.push(row + i);
+                if first_row.len() == all {
+                    break 'chunks;
+                }
+            }
+        }
+        row += c.len();
+    }
+    first_row
+}
+
+/// First rows of a column whose every chunk is a dictionary, or None for any other column.
+///
+/// Each chunk's keys are read only until every value of its dictionary and its null key (if
+/// it has nulls) were met. Those first keys, in row order, form a small dictionary array that
+/// the group interner reads as it would the whole chunk: the groups, their order (a
+/// dictionary's groups are numbered in the order of its values, not of first appearance) and
+/// their first rows are those of [`group_ids`].
+fn dictionary_first_rows(col: &Column) -> KpiResult<Option<Vec<usize>>> {
+    if col.chunks.is_empty()
+        || !col
+            .chunks
+            .iter()
+            .all(|c| matches!(c.data_type(), DataType::Dictionary(_, _)))
+    {
+        return Ok(None);
+    }
+    // Per chunk, its first keys as a dictionary array over the chunk's values; `rows` maps
+    // their positions (all chunks end to end) to input rows.
+    let mut firsts: Vec<ArrayRef> = Vec::with_capacity(col.chunks.len());
+    let mut rows: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for chunk in &col.chunks {
+        let d = chunk.as_any_dictionary();
+        let values = d.values();
+        let mut keys: Vec<Option<i64>> = Vec::new();
+        first_dictionary_keys(d, |i, key| {
+            rows.push(offset + i);
+            keys.push(key.map(|k| k as i64));
+        });
+        let keys = Int64Array::from(keys);
+        let small = arrow::array::DictionaryArray::<Int64Type>::try_new(keys, values.clone())?;
+        firsts.push(Arc::new(small));
+        offset += chunk.len();
+    }
+    let mut interner = Interner::default();
+    let mut discard = Vec::new();
+    let mut at = 0;
+    for a in &firsts {
+        interner.encode(a, at, &mut discard)?;
+        at += a.len();
+    }
+    Ok(Some(
+        interner.first_row.into_iter().map(|p| rows[p]).collect(),
+    ))
+}
+
+/// Calls `f(position in the chunk, key)` for the first occurrence of each key of `d` (a key
+/// past the dictionary's end reads as its last value, as [`for_each_dictionary_key`] reads it;
+/// None: a null key, or any key of an empty dictionary), in row order, and stops once every
+/// value and the null key (if the keys have nulls) were met.
+fn first_dictionary_keys(
+    d: &dyn arrow::array::AnyDictionaryArray,
+    mut f: impl FnMut(usize, Option<usize>),
+) {
+    use arrow::datatypes::*;
+    fn each<K: ArrowPrimitiveType>(
+        keys: &dyn Array,
+        n_values: usize,
+        f: &mut impl FnMut(usize, Option<usize>),
+    ) {
+        let keys = keys.as_primitive::<K>();
+        let last = n_values - 1;
+        let mut seen = vec![false; n_values];
+        let mut left = n_values;
+        let mut null_left = keys.null_count() > 0;
+        for i in 0..keys.len() {
+            if keys.is_null(i) {
+                if null_left {
+                    null_left = false;
+                    f(i, None);
+                }
+            } else {
+                let k = keys.value(i).as_usize().min(last);
+                if !seen[k] {
+                    seen[k] = true;
+                    left -= 1;
+                    f(i, Some(k));
+                }
+            }
+            if left == 0 && !null_left {
+                return;
+            }
+        }
+    }
+    let keys = d.keys();
+    let n_values = d.values().len();
+    if n_values == 0 {
+        if !keys.is_empty() {
+            f(0, None);
+        }
+        return;
+    }
+    match keys.data_type() {
+        DataType::Int8 => each::<Int8Type>(keys, n_values, &mut f),
+        DataType::Int16 => each::<Int16Type>(keys, n_values, &mut f),
+        DataType::Int32 => each::<Int32Type>(keys, n_values, &mut f),
+        DataType::Int64 => each::<Int64Type>(keys, n_values, &mut f),
+        DataType::UInt8 => each::<UInt8Type>(keys, n_values, &mut f),
+        DataType::UInt16 => each::<UInt16Type>(keys, n_values, &mut f),
+        DataType::UInt32 => each::<UInt32Type>(keys, n_values, &mut f),
+        DataType::UInt64 => each::<UInt64Type>(keys, n_values, &mut f),
+        // Arrow allows integer keys only; [`for_each_dictionary_key`] reads any other as null.
+        _ => {
+            if !keys.is_empty() {
+                f(0, None);
+            }
+        }
+    }
 }
 
 /// The rows at global positions `rows` of a chunked column, as one array of the column's type.
@@ -1285,6 +1457,152 @@ mod tests {
         all.union(&c);
         assert_eq!(all.0[0], cats(&["b", "c", "a", "unused"]));
         assert!(Categories::from_json("[").is_err());
+
+    /// `distinct_first_rows` against the first rows of a full grouping.
+    fn same_first_rows(cols: &[Column]) -> Vec<usize> {
+        let fast = distinct_first_rows(cols).unwrap();
+        assert_eq!(fast, group_ids(cols).unwrap().first_row);
+        fast
+    }
+
+    fn dict(keys: Vec<Option<i8>>, values: Vec<Option<&str>>) -> ArrayRef {
+        Arc::new(DictionaryArray::<Int8Type>::new(
+            arrow::array::Int8Array::from(keys),
+            Arc::new(StringArray::from(values)),
+        ))
+    }
+
+    #[test]
+    fn first_rows_of_a_dictionary_follow_its_values_and_its_nulls() {
+        // Groups of a dictionary are numbered in the order of its values: "b" (row 2) before
+        // "c" (row 0); the null key comes after them; the unused "d" is no group.
+        let c = Column::from_array(
+            "plan",
+            dict(
+                vec![Some(2), None, Some(1), Some(2), None, Some(1)],
+                vec![Some("a"), Some("b"), Some("c"), Some("d")],
+            ),
+        );
+        assert_eq!(same_first_rows(&[c]), vec![2, 0, 1]);
+        // A null among the values is the null key's group, at that value's place.
+        let c = Column::from_array(
+            "plan",
+            dict(
+                vec![Some(0), None, Some(2), Some(1)],
+                vec![Some("a"), None, Some("c")],
+            ),
+        );
+        assert_eq!(same_first_rows(&[c]), vec![0, 1, 2]);
+        // Only nulls, with and without dictionary values.
+        let c = Column::from_array("plan", dict(vec![None, None], vec![Some("a")]));
+        assert_eq!(same_first_rows(&[c]), vec![0]);
+        let c = Column::from_array("plan", dict(vec![None, None], vec![]));
+        assert_eq!(same_first_rows(&[c]), vec![0]);
+    }
+
+    #[test]
+    fn first_rows_of_dictionary_chunks_match_values_across_chunks() {
+        // Chunk 2 has its own dictionary: "b" and "a" are the groups of chunk 1; "unused"
+        // (dropped in chunk 1) and the null key are new, numbered in that order although the
+        // null key comes first (row 4); chunk 3 adds nothing.
+        let c = Column::new(
+            "plan",
+            vec![
+                dict(
+                    vec![Some(2), Some(0), Some(2)],
+                    vec![Some("a"), Some("unused"), Some("b")],
+                ),
+                dict(
+                    vec![Some(1), None, Some(0), Some(2)],
+                    vec![Some("unused"), Some("b"), Some("a")],
+                ),
+                dict(vec![Some(0), None], vec![Some("a")]),
+            ],
+        );
+        assert_eq!(same_first_rows(&[c]), vec![1, 0, 5, 4]);
+        // A sliced chunk reads its own keys only.
+        let d: DictionaryArray<Int8Type> = vec!["x", "pro", "free", "free", "pro"]
+            .into_iter()
+            .collect();
+        let c = Column::new(
+            "plan",
+            vec![
+                Arc::new(d.slice(1, 4)) as ArrayRef,
+                dict(vec![Some(0)], vec![Some("x")]),
+            ],
+        );
+        assert_eq!(same_first_rows(&[c]), vec![0, 1, 4]);
+    }
+
+    #[test]
+    fn first_rows_of_integers_several_columns_and_empty_input() {
+        let ints = Column::new(
+            "k",
+            vec![
+                Arc::new(Int32Array::from(vec![Some(5), None, Some(5)])) as ArrayRef,
+                Arc::new(Int32Array::from(vec![Some(-2), Some(5), None, Some(7)])) as ArrayRef,
+            ],
+        );
+        assert_eq!(same_first_rows(&[ints.clone()]), vec![0, 1, 3, 6]);
+        // Too wide for a table: hashed, same rows.
+        let wide = Column::from_array(
+            "k",
+            Arc::new(Int64Array::from(vec![
+                Some(1 << 40),
+                None,
+                Some(0),
+                Some(1 << 40),
+            ])),
+        );
+        assert_eq!(same_first_rows(&[wide]), vec![0, 1, 2]);
+        let plan = Column::new(
+            "plan",
+            vec![
+                dict(vec![Some(0), Some(1), Some(0)], vec![Some("a"), Some("b")]),
+                dict(
+                    vec![Some(0), Some(0), Some(1), Some(1)],
+                    vec![Some("b"), Some("a")],
+                ),
+            ],
+        );
+        assert_eq!(same_first_rows(&[plan, ints]), vec![0, 1, 3, 4, 5, 6]);
+        for empty in [
+            Column::from_array("k", Arc::new(Int32Array::from(Vec::<i32>::new()))),
+            Column::from_array("plan", dict(vec![], vec![Some("a")])),
+            Column::new("plan", vec![]),
+        ] {
+            assert_eq!(distinct_first_rows(&[empty]).unwrap(), Vec::<usize>::new());
+        }
+    }
+
+    proptest::proptest! {
+        // Dictionary chunks of random keys (nulls, unused and repeated values, a null value)
+        // give the first rows of the full grouping.
+        #[test]
+        fn dictionary_first_rows_agree_with_grouping(
+            chunks in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::option::of(0i8..5), 0..30),
+                    proptest::collection::vec(proptest::option::of(0u8..4), 1..6),
+                ),
+                1..4,
+            ),
+        ) {
+            let names = ["a", "b", "c", "d"];
+            let arrays: Vec<ArrayRef> = chunks
+                .iter()
+                .map(|(keys, values)| {
+                    let keys: Vec<Option<i8>> = keys
+                        .iter()
+                        .map(|k| k.map(|k| k % values.len() as i8))
+                        .collect();
+                    dict(keys, values.iter().map(|v| v.map(|v| names[v as usize])).collect())
+                })
+                .collect();
+            let c = Column::new("plan", arrays);
+            let fast = distinct_first_rows(std::slice::from_ref(&c)).unwrap();
+            proptest::prop_assert_eq!(fast, group_ids(&[c]).unwrap().first_row);
+        }
     }
 
     proptest::proptest! {

@@ -9,6 +9,8 @@
 //! score bands; about a third of the length is the unit tests.
 
 use std::collections::HashMap as StdHashMap;
+
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch};
@@ -23,7 +25,9 @@ use crate::core::engine::state::{
 };
 use crate::core::engine::stats::{wilson, Z95};
 use crate::core::error::{BadRows, KpiError, KpiResult};
-use crate::core::input::time::{period_ordinals, start_dates, Freq, Zone};
+use crate::core::input::time::{
+    local_micros, period_ordinals, start_dates, DayOrdinals, Freq, Zone,
+};
 use crate::core::input::{check_same_len, f64_chunks, value_f64, Column};
 
 /// Bucketing of a time column into calendar periods.
@@ -247,6 +251,77 @@ fn score_counts_part(
     offset: usize,
     metric: Metric,
 ) -> KpiResult<RecordBatch> {
+    let Counted {
+        ords,
+        segs,
+        groups,
+        counts,
+        skipped_rows,
+    } = match fused_counts(score, periods, segments, scale, invalid, offset)? {
+        Some(c) => c,
+        None => general_counts(score, periods, segments, scale, invalid, offset)?,
+    };
+    let width = scale.width() + 1; // slot 0: skipped
+
+    let mut fields: Vec<Field> = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    if let (Some(p), Some(ords)) = (periods, ords) {
+        let dates = start_dates(p.freq, ords.into_iter().map(Some));
+        let dates = arrow::compute::cast(&(Arc::new(dates) as ArrayRef), &DataType::Date32)?;
+        fields.push(Field::new("period", DataType::Date32, true));
+        columns.push(dates);
+    }
+    for (seg, a) in segments.iter().zip(segs) {
+        fields.push(Field::new(&seg.name, a.data_type().clone(), true));
+        columns.push(a);
+    }
+    fields.push(Field::new("skipped", DataType::Int64, false));
+    for v in scale.lo..=scale.hi {
+        fields.push(Field::new(format!("score_{v}"), DataType::Int64, false));
+    }
+    for slot in 0..width {
+        let col: Int64Array = (0..groups).map(|g| counts[g * width + slot]).collect();
+        columns.push(Arc::new(col));
+    }
+    let mut md = StdHashMap::from([
+        (meta::ANALYSIS.to_string(), metric.name().to_string()),
+        (
+            meta::FREQ.to_string(),
+            periods.map(|p| p.freq.label()).unwrap_or_default(),
+        ),
+        (META_SCALE.to_string(), format!("{} {}", scale.lo, scale.hi)),
+        (meta::SEGMENTS.to_string(), segments.len().to_string()),
+        (meta::INVALID.to_string(), invalid.label().to_string()),
+        (meta::SKIPPED_ROWS.to_string(), skipped_rows.to_string()),
+    ]);
+    if let Metric::Csat { threshold } = metric {
+        md.insert(META_THRESHOLD.to_string(), threshold.to_string());
+    }
+    let meta = md;
+    let schema = Arc::new(Schema::new_with_metadata(fields, meta));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Score counts of one range, before they are laid out as a state: per group (in order of
+/// first appearance over the keys period, segments…, as [`group_ids`] numbers them) its
+/// period ordinal and segment values, and `width` counts (slot 0: skipped rows).
+struct Counted {
+    ords: Option<Vec<i64>>,
+    segs: Vec<ArrayRef>,
+    groups: usize,
+    counts: Vec<i64>,
+    skipped_rows: usize,
+}
+
+/// [`Counted`] by separate passes: score codes, period ordinals, group ids, counts. Any input.
+fn general_counts(
+    score: &Column,
+    periods: Option<&Periods>,
+    segments: &[Column],
+    scale: Scale,
+    invalid: Invalid,
+    offset: usize,
+) -> KpiResult<Counted> {
     let n = score.len();
     // Score index per row (score − lo), or -1 for a row that breaks a rule.
     let mut codes: Vec<i16> = Vec::with_capacity(n);
@@ -264,7 +339,6 @@ fn score_counts_part(
             bad,
         )?;
     }
-
     let mut keys: Vec<Column> = Vec::new();
     let mut keep: Option<Vec<bool>> = None;
     if let Some(p) = periods {
@@ -331,49 +405,267 @@ fn score_counts_part(
         counts[*g as usize * width + (*c + 1) as usize] += 1;
     }
 
-    let mut fields: Vec<Field> = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
     let mut key_iter = keys.iter();
-    if let Some(p) = periods {
-        let ords = key_iter.next().expect("period key");
-        let taken = take_rows(ords, &groups.first_row)?;
-        let dates = start_dates(p.freq, taken.as_primitive::<Int64Type>().iter());
-        let dates = arrow::compute::cast(&(Arc::new(dates) as ArrayRef), &DataType::Date32)?;
-        fields.push(Field::new("period", DataType::Date32, true));
-        columns.push(dates);
+    let ords = match periods {
+        Some(_) => {
+            let taken = take_rows(key_iter.next().expect("period key"), &groups.first_row)?;
+            Some(taken.as_primitive::<Int64Type>().iter().flatten().collect())
+        }
+        None => None,
+    };
+    let segs = key_iter
+        .map(|seg| take_rows(seg, &groups.first_row))
+        .collect::<KpiResult<_>>()?;
+    Ok(Counted {
+        ords,
+        segs,
+        groups: groups.len(),
+        counts,
+        skipped_rows,
+    })
+}
+
+/// [`Counted`] in one pass over the rows for the usual call: integer scores, periods, and no
+/// segment or one dictionary-encoded segment (a categorical), every column chunked alike.
+/// Each row's score is checked and coded, its period read from the day cache, its segment
+/// from the dictionary key, and counted in its (period, segment) group, numbered in order of
+/// first appearance as [`group_ids`] numbers the pairs. None for any other input, which
+/// [`general_counts`] reads; the results are the same.
+fn fused_counts(
+    score: &Column,
+    periods: Option<&Periods>,
+    segments: &[Column],
+    scale: Scale,
+    invalid: Invalid,
+    offset: usize,
+) -> KpiResult<Option<Counted>> {
+    use arrow::datatypes::{Int16Type, Int32Type, Int8Type, UInt16Type, UInt32Type, UInt8Type};
+    let Some(p) = periods else {
+        return Ok(None);
+    };
+    let seg = match segments {
+        [] => None,
+        [s] => Some(s),
+        _ => return Ok(None),
+    };
+    let lens = |c: &Column| c.chunks.iter().map(|a| a.len()).collect::<Vec<_>>();
+    let score_lens = lens(score);
+    if lens(&p.time) != score_lens || seg.is_some_and(|s| lens(s) != score_lens) {
+        return Ok(None);
     }
-    for seg in key_iter {
-        let a = take_rows(seg, &groups.first_row)?;
-        fields.push(Field::new(&seg.name, a.data_type().clone(), true));
-        columns.push(a);
+    // Per segment chunk: its keys and the segment code of each dictionary value.
+    let mut seg_chunks: Vec<SegmentKeys<'_>> = Vec::new();
+    let mut seg_width = 1;
+    if let Some(s) = seg {
+        let mut values: Vec<ArrayRef> = Vec::with_capacity(s.chunks.len());
+        for c in &s.chunks {
+            let DataType::Dictionary(key, value) = c.data_type() else {
+                return Ok(None);
+            };
+            if !matches!(**key, DataType::Int8 | DataType::Int16 | DataType::Int32)
+                || matches!(**value, DataType::Dictionary(_, _))
+            {
+                return Ok(None);
+            }
+            values.push(c.as_any_dictionary().values().clone());
+        }
+        if values.is_empty() {
+            return Ok(None);
+        }
+        // Equal values of different chunks' dictionaries are one segment; a null key, a null
+        // value (and a NaN) are the null segment, as `group_ids` has them: a null after the
+        // values gives that segment's code.
+        let value_type = values[0].data_type().clone();
+        values.push(arrow::array::new_null_array(&value_type, 1));
+        let value_groups = group_ids(&[Column::new(s.name.clone(), values)])?;
+        let null_code = *value_groups.ids.last().expect("the null after the values");
+        seg_width = value_groups.len();
+        let mut at = 0;
+        for c in &s.chunks {
+            let d = c.as_any_dictionary();
+            let n_values = d.values().len();
+            seg_chunks.push(SegmentKeys {
+                keys: d.keys(),
+                codes: value_groups.ids[at..at + n_values].to_vec(),
+                null_code,
+            });
+            at += n_values;
+        }
     }
-    fields.push(Field::new("skipped", DataType::Int64, false));
-    for v in scale.lo..=scale.hi {
-        fields.push(Field::new(format!("score_{v}"), DataType::Int64, false));
+    // A time column the period step refuses is left to the general path, which checks the
+    // scores first and so reports the same error first.
+    let Ok(local) = local_micros(&p.time, p.zone) else {
+        return Ok(None);
+    };
+    let mut pass = FusedPass {
+        scale,
+        raise: invalid == Invalid::Raise,
+        width: scale.width() + 1,
+        seg_width,
+        cache: DayOrdinals::new(p.freq),
+        slots: HashMap::new(),
+        last: None,
+        table: Vec::new(),
+        ords: Vec::new(),
+        rows: Vec::new(),
+        counts: Vec::new(),
+        bad: BadRows::default(),
+        missing: BadRows::default(),
+        skipped_rows: 0,
+    };
+    let mut at = 0;
+    for (j, chunk) in score.chunks.iter().enumerate() {
+        let time = &local[j];
+        let keys = seg_chunks.get(j);
+        macro_rules! run {
+            ($t:ty) => {
+                match keys.map(|k| k.keys.data_type()) {
+                    None => pass.chunk::<$t, Int8Type>(chunk, time, None, offset, at),
+                    Some(DataType::Int8) => {
+                        pass.chunk::<$t, Int8Type>(chunk, time, keys, offset, at)
+                    }
+                    Some(DataType::Int16) => {
+                        pass.chunk::<$t, Int16Type>(chunk, time, keys, offset, at)
+                    }
+                    _ => pass.chunk::<$t, Int32Type>(chunk, time, keys, offset, at),
+                }
+            };
+        }
+        match score.data_type() {
+            DataType::Int8 => run!(Int8Type),
+            DataType::Int16 => run!(Int16Type),
+            DataType::Int32 => run!(Int32Type),
+            DataType::Int64 => run!(Int64Type),
+            DataType::UInt8 => run!(UInt8Type),
+            DataType::UInt16 => run!(UInt16Type),
+            DataType::UInt32 => run!(UInt32Type),
+            _ => return Ok(None),
+        }
+        at += chunk.len();
     }
-    for slot in 0..width {
-        let col: Int64Array = (0..groups.len())
-            .map(|g| counts[g * width + slot])
-            .collect();
-        columns.push(Arc::new(col));
+    if pass.raise {
+        KpiError::check_rows(
+            &score.name,
+            &format!(
+                "scores must be whole numbers from {} to {} and not missing (invalid=\"skip\" leaves such rows out and counts them)",
+                scale.lo, scale.hi
+            ),
+            pass.bad,
+        )?;
+        KpiError::check_rows(
+            &p.time.name,
+            "times must not be missing (invalid=\"skip\" leaves such rows out and counts them)",
+            pass.missing,
+        )?;
     }
-    let mut md = StdHashMap::from([
-        (meta::ANALYSIS.to_string(), metric.name().to_string()),
-        (
-            meta::FREQ.to_string(),
-            periods.map(|p| p.freq.label()).unwrap_or_default(),
-        ),
-        (META_SCALE.to_string(), format!("{} {}", scale.lo, scale.hi)),
-        (meta::SEGMENTS.to_string(), segments.len().to_string()),
-        (meta::INVALID.to_string(), invalid.label().to_string()),
-        (meta::SKIPPED_ROWS.to_string(), skipped_rows.to_string()),
-    ]);
-    if let Metric::Csat { threshold } = metric {
-        md.insert(META_THRESHOLD.to_string(), threshold.to_string());
+    let segs = match seg {
+        Some(s) => vec![take_rows(s, &pass.rows)?],
+        None => Vec::new(),
+    };
+    Ok(Some(Counted {
+        groups: pass.rows.len(),
+        ords: Some(pass.ords),
+        segs,
+        counts: pass.counts,
+        skipped_rows: pass.skipped_rows,
+    }))
+}
+
+/// One chunk of a dictionary segment: its keys and the segment code of each of its values.
+struct SegmentKeys<'a> {
+    keys: &'a dyn Array,
+    codes: Vec<u32>,
+    null_code: u32,
+}
+
+/// The state of [`fused_counts`]' pass.
+struct FusedPass {
+    scale: Scale,
+    raise: bool,
+    /// Counts per group (slot 0: skipped rows), and segment codes per period.
+    width: usize,
+    seg_width: usize,
+    cache: DayOrdinals,
+    /// Period ordinal → its row of `table` (`seg_width` group ids, u32::MAX: none yet).
+    slots: HashMap<i64, usize>,
+    /// The last period met and its slot: rows usually come in time order.
+    last: Option<(i64, usize)>,
+    table: Vec<u32>,
+    /// Per group: its period ordinal and first row (in the range).
+    ords: Vec<i64>,
+    rows: Vec<usize>,
+    counts: Vec<i64>,
+    bad: BadRows,
+    missing: BadRows,
+    skipped_rows: usize,
+}
+
+impl FusedPass {
+    /// Count the rows of one chunk (rows `at..` of the range, which starts at input row
+    /// `offset`).
+    fn chunk<T: ArrowPrimitiveType, K: ArrowPrimitiveType>(
+        &mut self,
+        score: &ArrayRef,
+        time: &Int64Array,
+        seg: Option<&SegmentKeys<'_>>,
+        offset: usize,
+        at: usize,
+    ) {
+        let score = score.as_primitive::<T>();
+        let keys = seg.map(|s| (s.keys.as_primitive::<K>(), s));
+        let (lo, hi) = (self.scale.lo, self.scale.hi);
+        for i in 0..score.len() {
+            let row = offset + at + i;
+            // to_i64 is exact for every integer type read here.
+            let v = score.value(i).to_i64().unwrap_or(i64::MIN);
+            let code = if score.is_null(i) {
+                self.bad.push(row, || "missing".to_string());
+                -1
+            } else if v >= lo && v <= hi {
+                v - lo
+            } else {
+                self.bad.push(row, || format!("{v}"));
+                -1
+            };
+            if time.is_null(i) {
+                if self.raise {
+                    self.missing.push(row, || "missing".to_string());
+                }
+                self.skipped_rows += 1;
+                continue;
+            }
+            let ord = self.cache.of_micros(time.value(i));
+            let seg_code = match keys {
+                None => 0,
+                Some((k, s)) => match s.codes.len() {
+                    0 => s.null_code,
+                    n if k.is_valid(i) => s.codes[k.value(i).as_usize().min(n - 1)],
+                    _ => s.null_code,
+                },
+            } as usize;
+            let slot = match self.last {
+                Some((o, slot)) if o == ord => slot,
+                _ => {
+                    let next = self.slots.len();
+                    let slot = *self.slots.entry(ord).or_insert(next);
+                    if slot == next {
+                        self.table
+                            .extend(std::iter::repeat_n(u32::MAX, self.seg_width));
+                    }
+                    self.last = Some((ord, slot));
+                    slot
+                }
+            };
+            let cell = &mut self.table[slot * self.seg_width + seg_code];
+            if *cell == u32::MAX {
+                *cell = self.rows.len() as u32;
+                self.rows.push(at + i);
+                self.ords.push(ord);
+                self.counts.extend(std::iter::repeat_n(0, self.width));
+            }
+            self.counts[*cell as usize * self.width + (code + 1) as usize] += 1;
+        }
     }
-    let meta = md;
-    let schema = Arc::new(Schema::new_with_metadata(fields, meta));
-    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// Score codes (score − lo, or -1 for a row that breaks a rule) of a float or any other numeric
@@ -1046,5 +1338,87 @@ mod tests {
             err.contains("2 row(s), e.g. row 5: 11; row 290000: missing"),
             "{err}"
         );
+    }
+
+    /// A chunked column of `chunks` row counts over `array(rows)`.
+    fn chunked(
+        name: &str,
+        sizes: &[usize],
+        array: impl Fn(std::ops::Range<usize>) -> ArrayRef,
+    ) -> Column {
+        let mut at = 0;
+        let chunks = sizes
+            .iter()
+            .map(|&n| {
+                at += n;
+                array(at - n..at)
+            })
+            .collect();
+        Column::new(name, chunks)
+    }
+
+    proptest::proptest! {
+        // The one-pass count agrees with the separate passes: same groups in the same order,
+        // same counts, periods and segment values, same skipped rows, same error.
+        #[test]
+        fn the_fused_pass_counts_as_the_separate_passes(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::of(-1i8..12),
+                    proptest::option::of(0i64..120),
+                    proptest::option::of(0i8..6),
+                ),
+                0..80,
+            ),
+            cut in 0usize..80,
+            values in proptest::collection::vec(proptest::option::of(0u8..3), 0..4),
+            skip in proptest::bool::ANY,
+            with_segment in proptest::bool::ANY,
+        ) {
+            let n = rows.len();
+            let sizes = if cut < n { vec![cut, n - cut] } else { vec![n] };
+            let names = ["eu", "us", "apac"];
+            let score = chunked("score", &sizes, |r| {
+                Arc::new(arrow::array::Int8Array::from_iter(rows[r].iter().map(|x| x.0)))
+            });
+            let time = chunked("time", &sizes, |r| {
+                Arc::new(TimestampMicrosecondArray::from_iter(
+                    rows[r].iter().map(|x| x.1.map(|d| d * 5 * 86_400_000_000 + 3_600_000_000)),
+                ))
+            });
+            // The second chunk's dictionary lists the values backwards.
+            let seg = chunked("region", &sizes, |r| {
+                let mut vals: Vec<Option<&str>> = values.iter().map(|v| v.map(|v| names[v as usize])).collect();
+                if r.start > 0 {
+                    vals.reverse();
+                }
+                let keys: Vec<Option<i8>> = rows[r]
+                    .iter()
+                    // An empty dictionary (an all-missing categorical) has null keys only.
+                    .map(|x| x.2.filter(|_| !vals.is_empty()).map(|k| k % vals.len() as i8))
+                    .collect();
+                Arc::new(arrow::array::DictionaryArray::<arrow::datatypes::Int8Type>::new(
+                    arrow::array::Int8Array::from(keys),
+                    Arc::new(StringArray::from(vals)),
+                ))
+            });
+            let periods = Periods { time, zone: Zone::Utc, freq: Freq::Month };
+            let segments = if with_segment { vec![seg] } else { vec![] };
+            let invalid = if skip { Invalid::Skip } else { Invalid::Raise };
+            let fused = fused_counts(&score, Some(&periods), &segments, Scale::NPS, invalid, 7);
+            let general = general_counts(&score, Some(&periods), &segments, Scale::NPS, invalid, 7);
+            match (fused, general) {
+                (Ok(f), Ok(g)) => {
+                    let f = f.expect("the fused pass reads this input");
+                    proptest::prop_assert_eq!(f.groups, g.groups);
+                    proptest::prop_assert_eq!(f.counts, g.counts);
+                    proptest::prop_assert_eq!(f.ords, g.ords);
+                    proptest::prop_assert_eq!(f.segs, g.segs);
+                    proptest::prop_assert_eq!(f.skipped_rows, g.skipped_rows);
+                }
+                (Err(f), Err(g)) => proptest::prop_assert_eq!(f.to_string(), g.to_string()),
+                (f, g) => proptest::prop_assert!(false, "fused {:?} against {:?}", f.map(|c| c.map(|c| c.groups)), g.map(|c| c.groups)),
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::finish::finish;
 use super::matcher::{event_masks, Attempt, Ev, Matcher};
 use super::rules::{check_steps, Attribution, Exclusion, FinishOptions, FunnelRules, Order};
 use super::state::{flat_i64, groups_of, merge, state_batch, Counts, Info};
-use crate::core::engine::groups::{group_ids, take_rows};
+use crate::core::engine::groups::{distinct_first_rows, group_ids, take_rows};
 use crate::core::engine::parallel::install;
 use crate::core::engine::state::{with_categories, Analysis, Invalid};
 use crate::core::error::{BadRows, KpiError, KpiResult};
@@ -279,7 +279,7 @@ fn journeys(input: &FunnelInput<'_>) -> KpiResult<Journeys> {
     let markers: Vec<usize> = if log.segments.is_empty() {
         Vec::new()
     } else {
-        group_ids(&log.segments)?.first_row
+        distinct_first_rows(&log.segments)?
     };
     let mut keys: Vec<Column> = Vec::new();
     let mut as_of = None;

@@ -14,7 +14,7 @@ use super::customers::*;
 use super::input::*;
 use super::series::*;
 use super::walk::*;
-use crate::core::engine::groups::{grid, group_ids, merge_sum, take_rows};
+use crate::core::engine::groups::{distinct_first_rows, grid, merge_sum, take_rows};
 use crate::core::engine::state::{
     categories_of, meta, with_categories, Analysis, MergeInput, Meta,
 };
@@ -221,7 +221,7 @@ fn finish_state(state: &RecordBatch) -> KpiResult<RecordBatch> {
         let firsts: Vec<usize> = if seg_cols.is_empty() {
             vec![0]
         } else {
-            group_ids(&seg_cols)?.first_row
+            distinct_first_rows(&seg_cols)?
         };
         let idx = UInt64Array::from_iter_values(firsts.iter().map(|&r| r as u64));
         let mut cols: Vec<ArrayRef> =

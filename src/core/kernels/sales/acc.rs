@@ -37,6 +37,17 @@ pub(crate) struct Acc {
 pub(crate) struct ListValues {
     pub slots: Vec<u32>,
     pub values: Vec<f64>,
+    /// The values of parts absorbed later (their slots renumbered to this part's), kept as
+    /// they are rather than copied onto the end: the state groups them by slot in one go.
+    pub more: Vec<ListValues>,
+}
+
+impl ListValues {
+    /// This part's (slots, values) and those of the parts absorbed into it, in order.
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = (&[u32], &[f64])> {
+        std::iter::once((&self.slots[..], &self.values[..]))
+            .chain(self.more.iter().map(|m| (&m.slots[..], &m.values[..])))
+    }
 }
 
 impl Acc {
@@ -175,10 +186,15 @@ impl Acc {
                 self.sums[t * self.n_sums + j] += other.sums[s * self.n_sums + j];
             }
         }
-        for (mine, theirs) in self.lists.iter_mut().zip(other.lists) {
-            mine.slots
-                .extend(theirs.slots.iter().map(|&s| to[s as usize]));
-            mine.values.extend_from_slice(&theirs.values);
+        for (mine, mut theirs) in self.lists.iter_mut().zip(other.lists) {
+            let mut pieces = std::mem::take(&mut theirs.more);
+            pieces.insert(0, theirs);
+            for mut piece in pieces {
+                for s in &mut piece.slots {
+                    *s = to[*s as usize];
+                }
+                mine.more.push(piece);
+            }
         }
     }
 

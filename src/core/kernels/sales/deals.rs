@@ -235,7 +235,12 @@ fn deals_part(
     p.acc.grow_dense(n_segments);
     let zone = d.common.zone;
     let mut slots = DayPeriods::default();
-    let mut listed = Listed::new();
+    // Room for a listed value per row, so the lists never move as they grow (room a part
+    // does not fill is never written, so never paged in).
+    for l in &mut p.acc.lists {
+        l.slots.reserve(n);
+        l.values.reserve(n);
+    }
     let cols = [d.created, d.closed, d.amount, d.won].map(|c| c.slice(r.start, n));
     let cols = [&cols[0], &cols[1], &cols[2], &cols[3]];
     // Blocks end where any column's chunk ends, so a block reads one array per column, and
@@ -285,7 +290,6 @@ fn deals_part(
                 start,
                 &block,
                 &mut slots,
-                &mut listed,
             );
             start += len;
         }
@@ -366,31 +370,10 @@ impl DayPeriods {
     }
 }
 
-/// Values of a block waiting to be listed, in buffers of a block's length reused block after
-/// block: every row writes its slot and value, and the length advances only for the rows
-/// listed (no branch on the outcome, no allocation per block).
-struct Listed {
-    won_slots: Vec<u32>,
-    amounts: Vec<f64>,
-    cycle_slots: Vec<u32>,
-    cycles: Vec<f64>,
-}
-
-impl Listed {
-    fn new() -> Listed {
-        Listed {
-            won_slots: vec![0; DEAL_BLOCK],
-            amounts: vec![0.0; DEAL_BLOCK],
-            cycle_slots: vec![0; DEAL_BLOCK],
-            cycles: vec![0.0; DEAL_BLOCK],
-        }
-    }
-}
-
 /// Count one block of deals (`start` = the block's first row within the part). Rows are
 /// checked with one test for "any rule broken" and counted without branching on open, won
 /// or lost (those branches follow the data and mispredict): counters of rows that do not
-/// apply are added 0, and the values to list are gathered first, then listed.
+/// apply are added 0, and every row's values are written to the lists, kept only when listed.
 #[allow(clippy::too_many_arguments)]
 fn deals_block(
     d: &Deals,
@@ -401,7 +384,6 @@ fn deals_block(
     start: usize,
     rows: &DealBlock,
     slots: &mut DayPeriods,
-    listed: &mut Listed,
 ) {
     let freq = d.common.freq;
     let by_created = d.cohort == Cohort::Created;
@@ -414,7 +396,17 @@ fn deals_block(
     let amounts = rows.amount.values();
     let won_bits = rows.won.values();
     let nc = acc.n_counts;
-    let (mut n_won, mut n_cycles) = (0, 0);
+    // Values are written straight into the part's lists (room for every row of the block,
+    // cut back to the rows listed afterwards), not gathered in a buffer and copied there.
+    let mut lists = std::mem::take(&mut acc.lists);
+    let [amount_list, cycle_list] = &mut lists[..] else {
+        unreachable!("the deals layout has two lists")
+    };
+    let (mut n_won, mut n_cycles) = (amount_list.values.len(), cycle_list.values.len());
+    amount_list.slots.resize(n_won + seg.len(), 0);
+    amount_list.values.resize(n_won + seg.len(), 0.0);
+    cycle_list.slots.resize(n_cycles + seg.len(), 0);
+    cycle_list.values.resize(n_cycles + seg.len(), 0.0);
     for (j, &g) in seg.iter().enumerate() {
         let c_ok = valid(c_nulls, j);
         let x_ok = valid(x_nulls, j);
@@ -451,22 +443,18 @@ fn deals_block(
         counts[at * nc + 4] += closed_n - won_n;
         // Cycles are listed in microseconds (whole numbers: their sums are exact); an open
         // deal's `closed` value is whatever the null slot holds, written but not listed.
-        listed.won_slots[n_won] = at as u32;
-        listed.amounts[n_won] = a;
+        amount_list.slots[n_won] = at as u32;
+        amount_list.values[n_won] = a;
         n_won += usize::from(w);
-        listed.cycle_slots[n_cycles] = at as u32;
-        listed.cycles[n_cycles] = x.wrapping_sub(c) as f64;
+        cycle_list.slots[n_cycles] = at as u32;
+        cycle_list.values[n_cycles] = x.wrapping_sub(c) as f64;
         n_cycles += usize::from(w | (cycle_of_closed & x_ok));
     }
-    let [amounts, cycles] = &mut acc.lists[..] else {
-        unreachable!("the deals layout has two lists")
-    };
-    amounts.slots.extend_from_slice(&listed.won_slots[..n_won]);
-    amounts.values.extend_from_slice(&listed.amounts[..n_won]);
-    cycles
-        .slots
-        .extend_from_slice(&listed.cycle_slots[..n_cycles]);
-    cycles.values.extend_from_slice(&listed.cycles[..n_cycles]);
+    amount_list.slots.truncate(n_won);
+    amount_list.values.truncate(n_won);
+    cycle_list.slots.truncate(n_cycles);
+    cycle_list.values.truncate(n_cycles);
+    acc.lists = lists;
 }
 
 /// The rule a deal breaks (rules in the order [`deals_part`] lists them), recorded.

@@ -317,8 +317,10 @@ fn state_batch(
 /// place), as a List<Float64> array of `n` lists.
 fn grouped(n: usize, l: ListValues) -> ListArray {
     let mut start = vec![0usize; n + 1];
-    for &s in &l.slots {
-        start[s as usize + 1] += 1;
+    for (slots, _) in l.pieces() {
+        for &s in slots {
+            start[s as usize + 1] += 1;
+        }
     }
     let mut total = 0;
     for x in start.iter_mut() {
@@ -327,10 +329,12 @@ fn grouped(n: usize, l: ListValues) -> ListArray {
     }
     let offsets = OffsetBuffer::from_lengths((0..n).map(|i| start[i + 1] - start[i]));
     let mut at = start;
-    let mut flat = vec![0.0; l.values.len()];
-    for (&s, &v) in l.slots.iter().zip(&l.values) {
-        flat[at[s as usize]] = v;
-        at[s as usize] += 1;
+    let mut flat = vec![0.0; total];
+    for (slots, values) in l.pieces() {
+        for (&s, &v) in slots.iter().zip(values) {
+            flat[at[s as usize]] = v;
+            at[s as usize] += 1;
+        }
     }
     ListArray::new(
         Arc::new(Field::new("item", DataType::Float64, false)),

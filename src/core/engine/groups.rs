@@ -1457,6 +1457,7 @@ mod tests {
         all.union(&c);
         assert_eq!(all.0[0], cats(&["b", "c", "a", "unused"]));
         assert!(Categories::from_json("[").is_err());
+    }
 
     /// `distinct_first_rows` against the first rows of a full grouping.
     fn same_first_rows(cols: &[Column]) -> Vec<usize> {

@@ -524,10 +524,14 @@ fn state_with(input: &ActiveUsersInput<'_>, bits_per_row: Option<usize>) -> KpiR
             }
         }
     }
-    if log.segments.is_empty() && first <= last {
-        // A range with no event in it still has its periods (of zeros); with events, the
-        // first day has its row already.
-        put(0, first, n_win, 0, &mut cols);
+    if log.segments.is_empty() && first <= last && !row_day.contains(&first) {
+        // A range with no event in it still has its periods (of zeros): a row of zeros on its
+        // first day, which the grid widens to every period.
+        row_seg.push(0);
+        row_day.push(first);
+        for c in cols.iter_mut() {
+            c.push(0);
+        }
     }
     let seg_keys = segment_keys(log, &ent)?;
     let mut fields = vec![Field::new("day", DataType::Date32, false)];

@@ -1544,7 +1544,10 @@ mod tests {
                 Arc::new(Int32Array::from(vec![Some(-2), Some(5), None, Some(7)])) as ArrayRef,
             ],
         );
-        assert_eq!(same_first_rows(&[ints.clone()]), vec![0, 1, 3, 6]);
+        assert_eq!(
+            same_first_rows(std::slice::from_ref(&ints)),
+            vec![0, 1, 3, 6]
+        );
         // Too wide for a table: hashed, same rows.
         let wide = Column::from_array(
             "k",

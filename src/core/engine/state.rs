@@ -19,8 +19,8 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 
-use crate::core::engine::parallel::map_ranges;
 use crate::core::engine::groups::Categories;
+use crate::core::engine::parallel::map_ranges;
 use crate::core::error::{KpiError, KpiResult};
 use crate::core::input::Column;
 

@@ -931,11 +931,11 @@ mod tests {
                 .as_primitive::<Date32Type>();
             let team = i64s(&out, "team");
             assert_eq!(out.num_rows(), 40 * n_days);
-            for r in 0..out.num_rows() {
+            for (r, &seg) in team.iter().enumerate().take(out.num_rows()) {
                 let t = period.value(r) as i64;
                 let distinct = |len: i64| {
                     let mut seen: Vec<i64> = (0..n)
-                        .filter(|&i| teams[i] == team[r] && days[i] <= t && days[i] > t - len)
+                        .filter(|&i| teams[i] == seg && days[i] <= t && days[i] > t - len)
                         .map(|i| users[i])
                         .collect();
                     seen.sort_unstable();

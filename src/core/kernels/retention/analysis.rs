@@ -242,8 +242,8 @@ fn merge(states: &[RecordBatch]) -> KpiResult<RecordBatch> {
         let v = i
             .value
             .then(|| plain.column(3).as_primitive::<Float64Type>());
-        for j in 0..plain.num_rows() {
-            let e = cells.entry((c[j], k.value(j))).or_insert((0, 0.0));
+        for (j, &o) in c.iter().enumerate().take(plain.num_rows()) {
+            let e = cells.entry((o, k.value(j))).or_insert((0, 0.0));
             e.0 += r.value(j);
             e.1 += v.map_or(0.0, |v| v.value(j));
         }

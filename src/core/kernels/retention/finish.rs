@@ -47,8 +47,7 @@ fn cells_of(state: &RecordBatch) -> KpiResult<(Vec<Cell>, Info, RetentionSpec)> 
     // Per cohort: (start offset in µs, members), for the reached base.
     let mut anchors: StdHashMap<i64, Vec<(i64, i64)>> = StdHashMap::new();
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for j in 0..state.num_rows() {
-        let o = c[j];
+    for (j, &o) in c.iter().enumerate().take(state.num_rows()) {
         lo = lo.min(o);
         hi = hi.max(o);
         if k.value(j) < 0 {

@@ -1215,7 +1215,7 @@ def expected_cumulative_transactions(
         import pyarrow as pa
 
         tracked = pa.table(result)
-        columns = {"period": tracked.column("period")}
+        columns: dict[str, pa.Array[Any]] = {"period": tracked.column("period").combine_chunks()}
         for name in ("actual", "predicted"):
             values = tracked.column(name).to_numpy()
             columns[name] = pa.array(np.diff(values, prepend=0.0))

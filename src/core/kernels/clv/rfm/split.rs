@@ -33,7 +33,9 @@ pub fn rfm_split(
             ..Window::default()
         },
     )?;
-    if cal.iter().all(Vec::is_empty) {
+    // Transactions, none of them in the calibration period: an error (an empty log keeps the
+    // empty result of really empty data).
+    if log.groups > 0 && cal.iter().all(Vec::is_empty) {
         return Err(no_calibration_rows(time, spec, calibration_end)?);
     }
     let end = observation_end.or(latest).unwrap_or(calibration_end);
